@@ -1,0 +1,52 @@
+# Clinicflow. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+ENV := source infra/env.sh &&
+HOST ?= 0.0.0.0
+PORT ?= 8000
+
+.PHONY: help setup up down migrate demo-data demo run test test-fast lint format bench provision-bench
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+setup: ## Install what is missing (apt packages, .venv)
+	bash infra/bootstrap.sh
+
+up: setup ## Start PostgreSQL and Redis under .data/
+	bash infra/services.sh up
+
+down: ## Stop PostgreSQL and Redis
+	bash infra/services.sh down
+
+migrate: up ## Apply migrations to the public schema and every clinic chain
+	$(ENV) $(PY) manage.py migrate_schemas --shared && $(PY) manage.py migrate_schemas --tenant --executor=multiprocessing
+
+demo-data: migrate ## Load the demo clinic chain (idempotent) and print its logins
+	$(ENV) $(PY) manage.py demo_load
+
+demo: demo-data ## Set everything up and serve the app with its worker and beat (Ctrl-C stops)
+	$(ENV) PORT=$(PORT) HOST=$(HOST) .venv/bin/honcho -f infra/Procfile start
+
+run: up ## Serve the app, worker and beat without reloading demo data
+	$(ENV) PORT=$(PORT) HOST=$(HOST) .venv/bin/honcho -f infra/Procfile start
+
+test: up ## Set everything up and run the whole test suite (browser tests included)
+	$(ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: up ## Run the suite without the browser tests
+	$(ENV) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
+	.venv/bin/lint-imports
+	$(ENV) DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+format: setup ## Apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+bench: up ## Run the benchmarks in bench/ and print their figures
+	$(ENV) $(PY) bench/provision.py

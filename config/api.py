@@ -1,0 +1,88 @@
+"""API plumbing shared by every module: the error format, pagination, the permission helper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import ApplicationError, error_body
+
+_DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
+    drf.ParseError: ("malformed_request", "The request body could not be parsed."),
+    drf.UnsupportedMediaType: ("unsupported_media_type", "Send the body as application/json."),
+    drf.NotAuthenticated: ("not_authenticated", "Sign in first."),
+    drf.AuthenticationFailed: ("authentication_failed", "The credentials are not valid."),
+    drf.PermissionDenied: ("permission_denied", "You are not allowed to do this."),
+    drf.NotFound: ("not_found", "Not found."),
+    drf.MethodNotAllowed: ("method_not_allowed", "This method is not allowed here."),
+    drf.NotAcceptable: ("not_acceptable", "The requested format is not available."),
+    drf.Throttled: ("throttled", "Too many requests; try again later."),
+}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into {"field.sub": ["message", ...]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(error_body("validation_error", "Some fields are not valid.", fields), status=400)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, drf.ValidationError):
+        response.data = error_body("validation_error", "Some fields are not valid.", _flatten(exc.detail))
+        return response
+    code, message = next(
+        ((c, m) for cls, (c, m) in _DRF_CODES.items() if isinstance(exc, cls)),
+        (getattr(exc, "default_code", "error"), "The request could not be handled."),
+    )
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, str) and detail and detail != getattr(exc, "default_detail", None):
+        message = str(detail)
+    response.data = error_body(code, message)
+    return response
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def json_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+def paginated(view: Any, request: Any, queryset: Any, serializer_class: Any) -> Response:
+    """Filter (the view's filterset_class), paginate and serialise a list for a GenericAPIView."""
+    page = view.paginate_queryset(view.filter_queryset(queryset))
+    return view.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)

@@ -1,0 +1,11 @@
+"""The Celery app. Tasks published inside a clinic's schema carry the schema name and run in it."""
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = CeleryApp("clinicflow")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

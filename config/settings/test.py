@@ -1,0 +1,11 @@
+import os
+
+from .base import *  # noqa: F403
+
+# Playwright's sync API keeps an event loop on the test thread; the ORM calls in browser tests are
+# still synchronous, so Django's async-safety guard would refuse them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEBUG = False

@@ -1,0 +1,27 @@
+"""URLs of the public site (the base domain): platform pages, platform API, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from tenants.accounts import api as accounts_api
+
+api_v1 = [
+    path("auth/login/", accounts_api.LoginApi.as_view(), name="api-login"),
+    path("auth/logout/", accounts_api.LogoutApi.as_view(), name="api-logout"),
+    path("me/", accounts_api.MeApi.as_view(), name="api-me"),
+    path("", include("tenants.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("", include("frontend.platform_urls")),
+]
+
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.not_found"
+handler500 = "config.views.server_error"

@@ -1,0 +1,37 @@
+"""Navigation by role: each person sees the places they may use (the views check again)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    public = connection.schema_name == "public"
+    items: list[tuple[str, str]] = []
+    site_name = "Clinicflow"
+    if public:
+        if user is not None and user.has_perm("tenants.manage_clinics"):
+            items = [("Clinic chains", reverse("platform-clinics")), ("Admin", "/admin/")]
+    else:
+        from tenants.org.models import ChainSettings
+
+        site_name = ChainSettings.objects.values_list("name", flat=True).filter(pk=1).first() or "Clinicflow"
+        if user is not None and user.is_authenticated:
+            items = [("Home", reverse("home"))]
+            if user.has_perm("org.change_settings"):
+                items.append(("Chain settings", reverse("settings")))
+            if user.has_perm("org.view_branch"):
+                items.append(("Branches", reverse("branches")))
+            if user.has_perm("org.view_staff"):
+                items.append(("Staff", reverse("staff")))
+    path = request.path
+    nav = [
+        {"label": label, "url": url, "current": path == url or (url != "/" and path.startswith(url))}
+        for label, url in items
+    ]
+    return {"nav": nav, "site_name": site_name}

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django import forms
+
+from config.errors import ApplicationError
+from tenants.org.models import STAFF_ROLES, Branch
+from tenants.validation import CURRENCIES
+
+T = TypeVar("T")
+TIMEZONES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
+ROLE_CHOICES = [(r.value, r.label) for r in STAFF_ROLES]
+
+
+def submit(form: forms.Form, action: Callable[[], T], field_map: dict[str, str] | None = None) -> T | None:
+    """Run a service for a valid form; its ApplicationError becomes form errors, not an error page."""
+    try:
+        return action()
+    except ApplicationError as exc:
+        known = set(form.fields)
+        for name, messages in exc.fields.items():
+            name = (field_map or {}).get(name, name)
+            for message in messages:
+                form.add_error(name if name in known else None, message)
+        if not exc.fields:
+            form.add_error(None, exc.message)
+        return None
+
+
+class ChainSettingsForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    default_timezone = forms.ChoiceField(choices=TIMEZONES, label="Default time zone")
+    currency = forms.ChoiceField(choices=[(c, c) for c in sorted(CURRENCIES)])
+    locale = forms.CharField(max_length=16, help_text="Language code, e.g. en, en-gb, de, fr.")
+    contact_email = forms.EmailField(required=False, label="Contact e-mail")
+    contact_phone = forms.CharField(required=False, max_length=32, label="Contact phone")
+
+
+class BranchForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    timezone = forms.ChoiceField(choices=TIMEZONES, label="Time zone")
+    phone = forms.CharField(required=False, max_length=32, help_text="International form, e.g. +44 20 7946 0000.")
+
+
+class BranchEditForm(BranchForm):
+    is_active = forms.BooleanField(required=False, label="Open (accepting appointments)")
+
+
+class _BranchChoices(forms.Form):
+    branches = forms.ModelMultipleChoiceField(
+        queryset=Branch.objects.filter(is_active=True), widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args: Any, branch_queryset: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if branch_queryset is not None:
+            self.fields["branches"].queryset = branch_queryset  # type: ignore[attr-defined]
+
+
+class InviteForm(_BranchChoices):
+    email = forms.EmailField(label="E-mail")
+    roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    field_order = ["email", "roles", "branches"]
+
+
+class StaffForm(_BranchChoices):
+    roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    job_title = forms.CharField(max_length=120, required=False)
+    is_active = forms.BooleanField(required=False, label="Active (may sign in)")
+    field_order = ["roles", "branches", "job_title", "is_active"]
+
+
+class AcceptInvitationForm(forms.Form):
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 10 characters.")
+    password_again = forms.CharField(widget=forms.PasswordInput, label="Password again")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class ClinicForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.CharField(max_length=40, help_text="The subdomain: <slug>.your-domain.")
+    owner_email = forms.EmailField(label="Owner e-mail")
+    timezone = forms.ChoiceField(choices=TIMEZONES, initial="Europe/London")
+    currency = forms.ChoiceField(choices=[(c, c) for c in sorted(CURRENCIES)], initial="GBP")
+    locale = forms.CharField(max_length=16, initial="en")
+    plan = forms.ChoiceField(choices=[], required=False)
+
+    def __init__(self, *args: Any, plans: list[tuple[str, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [("", "—"), *plans]  # type: ignore[attr-defined]
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(max_length=300)

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import paginated
+from tenants.accounts.api import UserOut
+from tenants.authz import authorize
+from tenants.org import selectors, services
+from tenants.org.api import serializers as s
+from tenants.org.models import Branch, Invitation, Role, StaffMember
+
+
+class ChainSettingsApi(APIView):
+    @extend_schema(responses=s.ChainSettingsOut)
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_settings")
+        return Response(s.ChainSettingsOut(selectors.chain_settings_get()).data)
+
+    @extend_schema(request=s.ChainSettingsIn, responses=s.ChainSettingsOut)
+    def patch(self, request: Request) -> Response:
+        data = s.ChainSettingsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        chain = services.chain_settings_update(actor=request.user, **data.validated_data)
+        return Response(s.ChainSettingsOut(chain).data)
+
+
+class BranchFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Branch
+        fields = ["name", "is_active"]
+
+
+class BranchListApi(GenericAPIView):
+    filterset_class = BranchFilter
+    queryset = Branch.objects.none()
+
+    @extend_schema(responses=s.BranchOut(many=True))
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_branch")
+        return paginated(self, request, selectors.branch_list(actor=request.user), s.BranchOut)
+
+    @extend_schema(request=s.BranchIn, responses={201: s.BranchOut})
+    def post(self, request: Request) -> Response:
+        data = s.BranchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        branch = services.branch_create(
+            actor=request.user, name=v["name"], timezone_name=v["timezone"], address=v["address"], phone=v["phone"]
+        )
+        return Response(s.BranchOut(branch).data, status=201)
+
+
+class BranchDetailApi(APIView):
+    @extend_schema(responses=s.BranchOut)
+    def get(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "org.view_branch")
+        return Response(s.BranchOut(get_object_or_404(Branch, pk=pk)).data)
+
+    @extend_schema(request=s.BranchPatch, responses=s.BranchOut)
+    def patch(self, request: Request, pk: int) -> Response:
+        branch = get_object_or_404(Branch, pk=pk)
+        data = s.BranchPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        if "timezone" in v:
+            v["timezone_name"] = v.pop("timezone")
+        return Response(s.BranchOut(services.branch_update(actor=request.user, branch=branch, **v)).data)
+
+
+class StaffFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role")
+    branch = django_filters.NumberFilter(field_name="branches")
+
+    class Meta:
+        model = StaffMember
+        fields = ["role", "branch", "is_active"]
+
+    def filter_role(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset.filter(roles__contains=[value])
+
+
+class StaffListApi(GenericAPIView):
+    filterset_class = StaffFilter
+    queryset = StaffMember.objects.none()
+
+    @extend_schema(responses=s.StaffOut(many=True))
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_staff")
+        return paginated(self, request, selectors.staff_list(actor=request.user), s.StaffOut)
+
+
+class StaffDetailApi(APIView):
+    def _get(self, request: Request, pk: int) -> StaffMember:
+        authorize(request.user, "org.view_staff")
+        # Outside the actor's view (another manager's branch) is answered like a missing row.
+        return get_object_or_404(selectors.staff_list(actor=request.user), pk=pk)
+
+    @extend_schema(responses=s.StaffOut)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.StaffOut(self._get(request, pk)).data)
+
+    @extend_schema(request=s.StaffPatch, responses=s.StaffOut)
+    def patch(self, request: Request, pk: int) -> Response:
+        staff = self._get(request, pk)
+        data = s.StaffPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff = services.staff_update(actor=request.user, staff=staff, **data.validated_data)
+        return Response(s.StaffOut(staff).data)
+
+
+class InvitationListApi(GenericAPIView):
+    queryset = Invitation.objects.none()
+    filterset_fields = ["status"]
+
+    @extend_schema(responses=s.InvitationOut(many=True))
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_staff")
+        return paginated(self, request, selectors.invitation_list(actor=request.user), s.InvitationOut)
+
+    @extend_schema(request=s.InvitationIn, responses={201: s.InvitationOut})
+    def post(self, request: Request) -> Response:
+        data = s.InvitationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation, _link = services.staff_invite(actor=request.user, **data.validated_data)
+        return Response(s.InvitationOut(invitation).data, status=201)
+
+
+class InvitationRevokeApi(APIView):
+    @extend_schema(request=None, responses=s.InvitationOut)
+    def post(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "org.view_staff")
+        invitation = get_object_or_404(selectors.invitation_list(actor=request.user), pk=pk)
+        return Response(s.InvitationOut(services.invitation_revoke(actor=request.user, invitation=invitation)).data)
+
+
+class InvitationAcceptApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    @extend_schema(request=s.InvitationAcceptIn, responses={201: UserOut})
+    def post(self, request: Request) -> Response:
+        data = s.InvitationAcceptIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.invitation_accept(**data.validated_data)
+        return Response(UserOut(user).data, status=201)

@@ -1,0 +1,337 @@
+"""Write use cases of a clinic chain's organisation. Each runs in one transaction and checks the
+actor's permission itself."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tenants.accounts.models import User
+from tenants.authz import authorize
+from tenants.org.exceptions import (
+    BranchNameTaken,
+    EmailInUse,
+    InvalidOrgData,
+    InvitationInvalid,
+    InvitationNotPending,
+    LastOwner,
+)
+from tenants.org.models import STAFF_ROLES, Branch, ChainSettings, Invitation, Role, StaffMember
+from tenants.org.rules import Assignment
+from tenants.selectors import current_clinic, current_clinic_url
+from tenants.validation import collect, currency_error, locale_error, normalize_phone, phone_error, timezone_error
+
+_UNSET: Any = object()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _email_error(value: str) -> str | None:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return "Enter a valid e-mail address."
+    return None
+
+
+def _require(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise InvalidOrgData(fields=errors)
+
+
+def _branches(branch_ids: Iterable[int]) -> list[Branch]:
+    ids = set(branch_ids)
+    found = list(Branch.objects.filter(pk__in=ids, is_active=True))
+    if len(found) != len(ids):
+        raise InvalidOrgData(fields={"branch_ids": ["One or more branches do not exist."]})
+    return found
+
+
+def _check_roles(roles: Sequence[str]) -> list[str]:
+    allowed = {r.value for r in STAFF_ROLES}
+    unknown = [r for r in roles if r not in allowed]
+    _require(collect({"roles": "Choose at least one role." if not roles else None}))
+    _require(collect({"roles": f"Unknown role(s): {', '.join(unknown)}." if unknown else None}))
+    return sorted(set(roles))
+
+
+def _history_user(obj: Any, actor: Any) -> None:
+    # Outside a request (CLI, tasks) simple-history cannot see the actor: tell it.
+    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
+
+
+@transaction.atomic
+def chain_settings_update(
+    *,
+    actor: Any,
+    name: str = _UNSET,
+    default_timezone: str = _UNSET,
+    currency: str = _UNSET,
+    locale: str = _UNSET,
+    contact_email: str = _UNSET,
+    contact_phone: str = _UNSET,
+) -> ChainSettings:
+    authorize(actor, "org.change_settings")
+    chain = ChainSettings.objects.select_for_update().get(pk=1)
+    changes = {
+        k: v
+        for k, v in {
+            "name": name.strip() if name is not _UNSET else _UNSET,
+            "default_timezone": default_timezone,
+            "currency": currency.upper() if currency is not _UNSET else _UNSET,
+            "locale": locale.lower() if locale is not _UNSET else _UNSET,
+            "contact_email": contact_email,
+            "contact_phone": normalize_phone(contact_phone) if contact_phone is not _UNSET else _UNSET,
+        }.items()
+        if v is not _UNSET
+    }
+    _require(
+        collect(
+            {
+                "name": "The name cannot be empty." if "name" in changes and not changes["name"] else None,
+                "default_timezone": timezone_error(changes["default_timezone"])
+                if "default_timezone" in changes
+                else None,
+                "currency": currency_error(changes["currency"]) if "currency" in changes else None,
+                "locale": locale_error(changes["locale"]) if "locale" in changes else None,
+                "contact_email": _email_error(changes["contact_email"]) if changes.get("contact_email") else None,
+                "contact_phone": phone_error(changes.get("contact_phone", "")),
+            }
+        )
+    )
+    for key, value in changes.items():
+        setattr(chain, key, value)
+    _history_user(chain, actor)
+    chain.save()
+    if "name" in changes:
+        # The platform operator's list shows the chain under the name its owner chose.
+        clinic = current_clinic()
+        type(clinic).objects.filter(pk=clinic.pk).update(name=chain.name)
+    return chain
+
+
+def _branch_fields(name: str, address: str, timezone_name: str, phone: str) -> dict[str, str]:
+    fields = {"name": name.strip(), "address": address.strip(), "timezone": timezone_name, "phone": normalize_phone(phone)}
+    _require(
+        collect(
+            {
+                "name": None if fields["name"] else "The name cannot be empty.",
+                "timezone": timezone_error(timezone_name),
+                "phone": phone_error(fields["phone"]),
+            }
+        )
+    )
+    return fields
+
+
+def _save_branch(branch: Branch, actor: Any) -> Branch:
+    _history_user(branch, actor)
+    try:
+        with transaction.atomic():
+            branch.save()
+    except IntegrityError as exc:
+        if "branch_name_ci_unique" in str(exc):
+            raise BranchNameTaken() from exc
+        raise
+    return branch
+
+
+@transaction.atomic
+def branch_create(*, actor: Any, name: str, timezone_name: str, address: str = "", phone: str = "") -> Branch:
+    authorize(actor, "org.add_branch")
+    return _save_branch(Branch(**_branch_fields(name, address, timezone_name, phone)), actor)
+
+
+@transaction.atomic
+def branch_update(
+    *,
+    actor: Any,
+    branch: Branch,
+    name: str = _UNSET,
+    timezone_name: str = _UNSET,
+    address: str = _UNSET,
+    phone: str = _UNSET,
+    is_active: bool = _UNSET,
+) -> Branch:
+    authorize(actor, "org.change_branch", branch)
+    branch = Branch.objects.select_for_update().get(pk=branch.pk)
+    fields = _branch_fields(
+        branch.name if name is _UNSET else name,
+        branch.address if address is _UNSET else address,
+        branch.timezone if timezone_name is _UNSET else timezone_name,
+        branch.phone if phone is _UNSET else phone,
+    )
+    for key, value in fields.items():
+        setattr(branch, key, value)
+    if is_active is not _UNSET:
+        authorize(actor, "org.add_branch")  # opening and closing branches is the owner's call
+        branch.is_active = is_active
+    return _save_branch(branch, actor)
+
+
+@transaction.atomic
+def staff_invite(
+    *, actor: Any, email: str, roles: Sequence[str], branch_ids: Iterable[int] = ()
+) -> tuple[Invitation, str]:
+    """Invite someone by e-mail. Returns the invitation and the one-time link (sent by e-mail after
+    commit; shown to nobody else)."""
+    email = (email or "").strip().lower()
+    _require(collect({"email": _email_error(email)}))
+    roles = _check_roles(roles)
+    branch_ids = frozenset(branch_ids)
+    authorize(actor, "org.assign_staff", Assignment.of(roles, branch_ids))
+    branches = _branches(branch_ids)
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailInUse()
+    # Inviting the same address again replaces the open invitation (the old link stops working).
+    Invitation.objects.filter(email__iexact=email, status=Invitation.Status.PENDING).update(
+        status=Invitation.Status.REVOKED
+    )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        email=email,
+        roles=roles,
+        token_hash=_token_hash(token),
+        invited_by=actor,
+        expires_at=timezone.now() + settings.INVITATION_TTL,
+    )
+    _history_user(invitation, actor)
+    invitation.save()
+    invitation.branches.set(branches)
+    link = f"{current_clinic_url()}/invite/{token}/"
+    chain_name = ChainSettings.objects.values_list("name", flat=True).get(pk=1)
+    inviter = str(actor)
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to {chain_name} on Clinicflow",
+            message=(
+                f"{inviter} invited you to join {chain_name} as "
+                f"{', '.join(Role(r).label for r in roles)}.\n\nAccept the invitation: {link}\n\n"
+                f"The link works once and expires on {invitation.expires_at:%Y-%m-%d}."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation, link
+
+
+def invitation_get_pending(*, token: str, lock: bool = False) -> Invitation:
+    qs = Invitation.objects.select_for_update() if lock else Invitation.objects
+    invitation = qs.filter(token_hash=_token_hash(token or "")).first()
+    if invitation is None:
+        raise InvitationInvalid()
+    if invitation.status == Invitation.Status.PENDING and invitation.expires_at <= timezone.now():
+        raise InvitationNotPending("This invitation has expired. Ask for a new one.")
+    if invitation.status != Invitation.Status.PENDING:
+        raise InvitationNotPending()
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, first_name: str, last_name: str, password: str) -> User:
+    # The row lock serialises two people racing with the same link: the second finds it accepted.
+    invitation = invitation_get_pending(token=token, lock=True)
+    errors = collect(
+        {
+            "first_name": None if first_name.strip() else "Enter your first name.",
+            "last_name": None if last_name.strip() else "Enter your last name.",
+        }
+    )
+    user = User(email=invitation.email, first_name=first_name.strip(), last_name=last_name.strip())
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    _require(errors)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise EmailInUse()
+    user.set_password(password)
+    user.save()
+    staff = StaffMember.objects.create(user=user, roles=invitation.roles)
+    staff.branches.set(invitation.branches.all())
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_user = user
+    _history_user(invitation, user)
+    invitation.save()
+    return user
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: Any, invitation: Invitation) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    authorize(
+        actor,
+        "org.assign_staff",
+        Assignment.of(invitation.roles, invitation.branches.values_list("id", flat=True)),
+    )
+    if invitation.status != Invitation.Status.PENDING:
+        raise InvitationNotPending()
+    invitation.status = Invitation.Status.REVOKED
+    _history_user(invitation, actor)
+    invitation.save()
+    return invitation
+
+
+@transaction.atomic
+def invitations_expire() -> int:
+    """Mark pending invitations past their expiry as expired. Idempotent."""
+    stale = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=timezone.now())
+    count = 0
+    for invitation in stale.select_for_update(skip_locked=True):
+        invitation.status = Invitation.Status.EXPIRED
+        invitation.save(update_fields=["status"])
+        count += 1
+    return count
+
+
+@transaction.atomic
+def staff_update(
+    *,
+    actor: Any,
+    staff: StaffMember,
+    roles: Sequence[str] = _UNSET,
+    branch_ids: Iterable[int] = _UNSET,
+    job_title: str = _UNSET,
+    is_active: bool = _UNSET,
+) -> StaffMember:
+    # Owner changes are serialised on the owners' rows so two owners cannot demote each other at once.
+    list(StaffMember.objects.select_for_update().filter(roles__contains=[Role.OWNER]).values_list("id"))
+    staff = StaffMember.objects.select_for_update().get(pk=staff.pk)
+    new_roles = _check_roles(roles) if roles is not _UNSET else list(staff.roles)
+    new_branch_ids = (
+        frozenset(branch_ids) if branch_ids is not _UNSET else frozenset(staff.branches.values_list("id", flat=True))
+    )
+    authorize(actor, "org.assign_staff", Assignment.of(new_roles, new_branch_ids, target=staff))
+    branches = _branches(new_branch_ids)
+    new_active = staff.is_active if is_active is _UNSET else bool(is_active)
+    losing_owner = Role.OWNER in staff.roles and staff.is_active and (Role.OWNER not in new_roles or not new_active)
+    if losing_owner and not StaffMember.objects.filter(is_active=True, roles__contains=[Role.OWNER]).exclude(
+        pk=staff.pk
+    ).exists():
+        raise LastOwner()
+    staff.roles = new_roles
+    staff.is_active = new_active
+    if job_title is not _UNSET:
+        staff.job_title = job_title.strip()
+    _history_user(staff, actor)
+    staff.save()
+    staff.branches.set(branches)
+    if not new_active:
+        type(staff.user).objects.filter(pk=staff.user_id).update(is_active=False)
+    elif is_active is not _UNSET:
+        type(staff.user).objects.filter(pk=staff.user_id).update(is_active=True)
+    return staff

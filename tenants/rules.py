@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+import rules
+from django.db import connection
+
+
+@rules.predicate
+def is_platform_operator(user: Any) -> bool:
+    # Operators are staff users of the public schema; a clinic's own users never qualify.
+    return bool(getattr(user, "is_staff", False)) and connection.schema_name == "public"
+
+
+rules.add_perm("tenants.manage_clinics", is_platform_operator)

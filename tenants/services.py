@@ -1,0 +1,175 @@
+"""Provisioning and lifecycle of clinic chains (public schema)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.validators import validate_email
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_tenants.utils import schema_context
+
+from tenants.authz import authorize
+from tenants.exceptions import ClinicSlugTaken, ClinicStateConflict, InvalidClinicData
+from tenants.models import Clinic, Domain, Plan
+from tenants.selectors import site_url
+from tenants.validation import collect, currency_error, locale_error, slug_error, timezone_error
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PLANS = [
+    {"code": "starter", "name": "Starter", "max_branches": 2, "max_staff": 15, "monthly_price_minor": 9900},
+    {"code": "growth", "name": "Growth", "max_branches": 10, "max_staff": 100, "monthly_price_minor": 29900},
+    {"code": "chain", "name": "Chain", "max_branches": 100, "max_staff": 2000, "monthly_price_minor": 99900},
+]
+
+
+def platform_ensure_public() -> Clinic:
+    """Create the public tenant, its domain and the default plans if missing. Idempotent."""
+    public, _ = Clinic.objects.get_or_create(
+        schema_name="public", defaults={"name": "Clinicflow", "slug": "public"}
+    )
+    Domain.objects.get_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True})
+    for plan in DEFAULT_PLANS:
+        Plan.objects.get_or_create(code=plan["code"], defaults=plan)
+    return public
+
+
+def _validate(*, name: str, slug: str, owner_email: str, timezone_name: str, currency: str, locale: str) -> None:
+    try:
+        validate_email(owner_email)
+        email_error = None
+    except ValidationError:
+        email_error = "Enter a valid e-mail address."
+    errors = collect(
+        {
+            "name": None if name.strip() else "The name cannot be empty.",
+            "slug": slug_error(slug),
+            "owner_email": email_error,
+            "timezone": timezone_error(timezone_name),
+            "currency": currency_error(currency),
+            "locale": locale_error(locale),
+        }
+    )
+    if errors:
+        raise InvalidClinicData(fields=errors)
+
+
+def clinic_create(
+    *,
+    name: str,
+    slug: str,
+    owner_email: str,
+    timezone_name: str,
+    currency: str,
+    locale: str = "en",
+    plan_code: str | None = None,
+    owner_first_name: str = "",
+    owner_last_name: str = "",
+    actor: Any = None,
+) -> tuple[Clinic, str]:
+    """Create a clinic chain: its schema, domain, profile and owner account.
+
+    Returns the clinic and a one-time link where the owner sets their password. Schema creation is
+    DDL that runs outside our transaction, so a failure after it removes the half-made chain.
+    """
+    if actor is not None:
+        authorize(actor, "tenants.manage_clinics")
+    slug = (slug or "").strip().lower()
+    owner_email = (owner_email or "").strip().lower()
+    currency = (currency or "").strip().upper()
+    locale = (locale or "en").strip().lower()
+    _validate(
+        name=name, slug=slug, owner_email=owner_email, timezone_name=timezone_name, currency=currency, locale=locale
+    )
+    plan = None
+    if plan_code:
+        plan = Plan.objects.filter(code=plan_code).first()
+        if plan is None:
+            raise InvalidClinicData(fields={"plan": [f"Unknown plan '{plan_code}'."]})
+    if Clinic.objects.filter(slug=slug).exists():
+        raise ClinicSlugTaken()
+
+    clinic = Clinic(
+        schema_name=slug.replace("-", "_"), slug=slug, name=name.strip(), plan=plan, owner_email=owner_email
+    )
+    try:
+        clinic.save()  # creates and migrates the schema
+    except IntegrityError as exc:  # lost a race for the same slug
+        raise ClinicSlugTaken() from exc
+    try:
+        with transaction.atomic():
+            host = f"{slug}.{settings.BASE_DOMAIN}"
+            Domain.objects.create(domain=host, tenant=clinic, is_primary=True)
+            with schema_context(clinic.schema_name):
+                link = _seed_chain(
+                    clinic=clinic,
+                    host=host,
+                    owner_email=owner_email,
+                    first_name=owner_first_name,
+                    last_name=owner_last_name,
+                    timezone_name=timezone_name,
+                    currency=currency,
+                    locale=locale,
+                )
+    except BaseException:
+        log.exception("provisioning of %s failed; removing its schema", slug)
+        clinic.delete(force_drop=True)
+        raise
+    return clinic, link
+
+
+def _seed_chain(
+    *, clinic: Clinic, host: str, owner_email: str, first_name: str, last_name: str, **profile: str
+) -> str:
+    from tenants.accounts.models import User
+    from tenants.org.models import ChainSettings, Role, StaffMember
+
+    ChainSettings.objects.create(
+        pk=1,
+        name=clinic.name,
+        default_timezone=profile["timezone_name"],
+        currency=profile["currency"],
+        locale=profile["locale"],
+        contact_email=owner_email,
+    )
+    owner = User(email=owner_email, first_name=first_name, last_name=last_name)
+    owner.set_unusable_password()
+    owner.save()
+    StaffMember.objects.create(user=owner, roles=[Role.OWNER], job_title="Owner")
+    uid = urlsafe_base64_encode(force_bytes(owner.pk))
+    token = default_token_generator.make_token(owner)
+    return f"{site_url(host)}/accounts/reset/{uid}/{token}/"
+
+
+def _set_status(*, actor: Any, clinic: Clinic, status: str, reason: str) -> Clinic:
+    if actor is not None:
+        authorize(actor, "tenants.manage_clinics")
+    with transaction.atomic():
+        clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+        if clinic.is_public:
+            raise ClinicStateConflict("The platform itself cannot be suspended.")
+        if clinic.status == status:
+            raise ClinicStateConflict(f"The clinic chain is already {clinic.get_status_display().lower()}.")
+        clinic.status = status
+        clinic.status_reason = reason.strip()[:300]
+        clinic.status_changed_at = timezone.now()
+        clinic.save(update_fields=["status", "status_reason", "status_changed_at"])
+    return clinic
+
+
+def clinic_suspend(*, actor: Any, clinic: Clinic, reason: str) -> Clinic:
+    """Suspend a chain: its pages and API refuse every request. Nothing is deleted."""
+    if not reason.strip():
+        raise InvalidClinicData(fields={"reason": ["Give a reason for the suspension."]})
+    return _set_status(actor=actor, clinic=clinic, status=Clinic.Status.SUSPENDED, reason=reason)
+
+
+def clinic_reactivate(*, actor: Any, clinic: Clinic) -> Clinic:
+    return _set_status(actor=actor, clinic=clinic, status=Clinic.Status.ACTIVE, reason="")

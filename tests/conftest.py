@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenants.services import platform_ensure_public
+from tests.factories import PASSWORD, Chain, chain_create
+from tests.helpers import Api
+
+# Two chains, A and B, are provisioned once per run (schema creation is the slow part) and
+# committed; each test then runs inside a transaction that is rolled back.
+WORLD: dict[str, Chain] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    with django_db_blocker.unblock():
+        platform_ensure_public()
+        from tenants.accounts.models import User
+
+        User.objects.create_superuser(email="operator@platform.example", password=PASSWORD)
+        WORLD["a"] = chain_create("alpha", branches=2)
+        WORLD["b"] = chain_create("bravo", branches=3, timezone_name="America/New_York")
+        connection.set_schema_to_public()
+    yield
+
+
+@pytest.fixture
+def chain_a(db: None) -> Chain:
+    return WORLD["a"]
+
+
+@pytest.fixture
+def chain_b(db: None) -> Chain:
+    return WORLD["b"]
+
+
+@pytest.fixture
+def in_a(chain_a: Chain) -> Iterator[Chain]:
+    """Run the test body inside chain A's schema."""
+    with schema_context(chain_a.schema):
+        yield chain_a
+
+
+@pytest.fixture
+def api(db: None) -> Any:
+    def make(chain: Chain | None, role: str | None = None, *, as_email: str | None = None) -> Api:
+        host = chain.host if chain else "localhost"
+        email = as_email or (chain.email(role) if chain and role else None)
+        return Api(host, email)
+
+    return make
