@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -86,3 +87,12 @@ def paginated(view: Any, request: Any, queryset: Any, serializer_class: Any) -> 
     """Filter (the view's filterset_class), paginate and serialise a list for a GenericAPIView."""
     page = view.paginate_queryset(view.filter_queryset(queryset))
     return view.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
+
+
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """?flag=true|false; anything else is a 400, where django-filter's BooleanFilter would ignore it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(*args, **kwargs)

@@ -100,7 +100,7 @@ def clinic_create(
         schema_name=slug.replace("-", "_"), slug=slug, name=name.strip(), plan=plan, owner_email=owner_email
     )
     try:
-        clinic.save()  # creates and migrates the schema
+        clinic.save(verbosity=0)  # creates and migrates the schema
     except IntegrityError as exc:  # lost a race for the same slug
         raise ClinicSlugTaken() from exc
     try:

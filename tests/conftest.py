@@ -19,6 +19,9 @@ WORLD: dict[str, Chain] = {}
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock():
+        # pytest-django sets up the test database only when a collected test asks for one; never
+        # let this fixture write into a developer's database.
+        assert connection.settings_dict["NAME"].startswith("test_"), "no test database was set up"
         platform_ensure_public()
         from tenants.accounts.models import User
 
@@ -27,6 +30,13 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         WORLD["b"] = chain_create("bravo", branches=3, timezone_name="America/New_York")
         connection.set_schema_to_public()
     yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # Live-server request threads and worker processes may still hold connections; the test
+        # database can only be dropped once they are gone.
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from django.test import Client
 
@@ -39,3 +43,17 @@ def assert_error(response: Any, status: int, code: str | None = None) -> dict[st
     if code:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+@contextmanager
+def committed() -> Iterator[None]:
+    """Run ORM code on a fresh autocommit connection, outside the test's rolled-back transaction,
+    so that other processes (a Celery worker, a live server) see what it writes."""
+    fresh = connections.create_connection(DEFAULT_DB_ALIAS)
+    previous = connections[DEFAULT_DB_ALIAS]
+    connections[DEFAULT_DB_ALIAS] = fresh
+    try:
+        yield
+    finally:
+        fresh.close()
+        connections[DEFAULT_DB_ALIAS] = previous

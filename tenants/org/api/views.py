@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import paginated
+from config.api import StrictBooleanFilter, paginated
 from tenants.accounts.api import UserOut
 from tenants.authz import authorize
 from tenants.org import selectors, services
@@ -33,6 +33,7 @@ class ChainSettingsApi(APIView):
 
 class BranchFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Branch
@@ -79,6 +80,7 @@ class BranchDetailApi(APIView):
 class StaffFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role")
     branch = django_filters.NumberFilter(field_name="branches")
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = StaffMember

@@ -1,0 +1,62 @@
+"""Browser journeys: Playwright drives Debian's Chromium against a live server of the app.
+
+The live server has its own database connection, so data for these journeys is committed in a chain
+of their own ("charlie"), provisioned once; the test database is dropped at the end of the run."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_django.live_server_helper import LiveServer
+
+from tests.factories import Chain, chain_create
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is missing: run `make setup`"
+    return {**browser_type_launch_args, "executable_path": chromium, "args": CHROMIUM_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def browser_chain(django_db_setup: None, django_db_blocker: Any) -> Chain:
+    with django_db_blocker.unblock():
+        return chain_create("charlie", branches=1)
+
+
+@pytest.fixture(scope="session")
+def live_server_port(browser_chain: Chain) -> Iterator[str]:
+    server = LiveServer("localhost:0")
+    yield str(server.thread.port)
+    server.stop()
+
+
+@pytest.fixture
+def live(live_server_port: str, browser_chain: Chain, settings: Any) -> str:
+    settings.SITE_PORT = live_server_port  # links in e-mails point at the live server
+    return f"http://{browser_chain.host}:{live_server_port}"
+
+
+@pytest.fixture
+def shot(page: Any) -> Any:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str, target: Any = None) -> None:
+        (target or page).screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    return take
