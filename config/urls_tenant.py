@@ -1,11 +1,11 @@
 """URLs of a clinic chain's site (<slug>.<base domain>)."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tenants.accounts import api as accounts_api
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/login/", accounts_api.LoginApi.as_view(), name="api-login"),
     path("auth/logout/", accounts_api.LogoutApi.as_view(), name="api-logout"),
     path("me/", accounts_api.MeApi.as_view(), name="api-me"),

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
 from django.urls import reverse
+
+from tenants.selectors import current_schema
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    public = connection.schema_name == "public"
+    public = current_schema() == "public"
     items: list[tuple[str, str]] = []
     site_name = "Clinicflow"
     if public:

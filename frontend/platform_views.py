@@ -34,8 +34,14 @@ def clinics(request: HttpRequest) -> HttpResponse:
         result = submit(
             form,
             lambda: services.clinic_create(
-                actor=request.user, name=d["name"], slug=d["slug"], owner_email=d["owner_email"],
-                timezone_name=d["timezone"], currency=d["currency"], locale=d["locale"], plan_code=d["plan"] or None,
+                actor=request.user,
+                name=d["name"],
+                slug=d["slug"],
+                owner_email=d["owner_email"],
+                timezone_name=d["timezone"],
+                currency=d["currency"],
+                locale=d["locale"],
+                plan_code=d["plan"] or None,
             ),
             field_map={"timezone_name": "timezone", "plan_code": "plan"},
         )

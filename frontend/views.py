@@ -9,7 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from frontend.forms import AcceptInvitationForm, BranchEditForm, BranchForm, ChainSettingsForm, InviteForm, StaffForm, submit
+from frontend.forms import (
+    AcceptInvitationForm,
+    BranchEditForm,
+    BranchForm,
+    ChainSettingsForm,
+    InviteForm,
+    StaffForm,
+    submit,
+)
 from tenants.authz import authorize
 from tenants.org import selectors, services
 from tenants.org.models import Branch, Role
@@ -36,7 +44,8 @@ def chain_settings(request: HttpRequest) -> HttpResponse:
     initial = {f: getattr(chain, f) for f in ChainSettingsForm.base_fields}
     form = ChainSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        if submit(form, lambda: services.chain_settings_update(actor=request.user, **form.cleaned_data)):
+        saved = submit(form, lambda: services.chain_settings_update(actor=request.user, **form.cleaned_data))
+        if saved:
             messages.success(request, "Chain settings saved.")
             return redirect("settings")
     return render(request, "frontend/settings.html", {"form": form})
@@ -74,7 +83,13 @@ def branch_create(request: HttpRequest) -> HttpResponse:
 def branch_edit(request: HttpRequest, pk: int) -> HttpResponse:
     branch = get_object_or_404(Branch, pk=pk)
     authorize(request.user, "org.change_branch", branch)
-    initial = {"name": branch.name, "address": branch.address, "timezone": branch.timezone, "phone": branch.phone, "is_active": branch.is_active}
+    initial = {
+        "name": branch.name,
+        "address": branch.address,
+        "timezone": branch.timezone,
+        "phone": branch.phone,
+        "is_active": branch.is_active,
+    }
     form = BranchEditForm(request.POST or None, initial=initial)
     if not request.user.has_perm("org.add_branch"):
         form.fields["is_active"].disabled = True
@@ -84,7 +99,13 @@ def branch_edit(request: HttpRequest, pk: int) -> HttpResponse:
         saved = submit(
             form,
             lambda: services.branch_update(
-                actor=request.user, branch=branch, name=d["name"], timezone_name=d["timezone"], address=d["address"], phone=d["phone"], **extra
+                actor=request.user,
+                branch=branch,
+                name=d["name"],
+                timezone_name=d["timezone"],
+                address=d["address"],
+                phone=d["phone"],
+                **extra,
             ),
         )
         if saved:
@@ -127,15 +148,24 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
 def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     authorize(request.user, "org.view_staff")
     member = get_object_or_404(selectors.staff_list(actor=request.user), pk=pk)
-    initial = {"roles": member.roles, "branches": member.branches.all(), "job_title": member.job_title, "is_active": member.is_active}
+    initial = {
+        "roles": member.roles,
+        "branches": member.branches.all(),
+        "job_title": member.job_title,
+        "is_active": member.is_active,
+    }
     form = StaffForm(request.POST or None, initial=initial, branch_queryset=_branch_choices(request))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         saved = submit(
             form,
             lambda: services.staff_update(
-                actor=request.user, staff=member, roles=d["roles"], branch_ids=[b.pk for b in d["branches"]],
-                job_title=d["job_title"], is_active=d["is_active"],
+                actor=request.user,
+                staff=member,
+                roles=d["roles"],
+                branch_ids=[b.pk for b in d["branches"]],
+                job_title=d["job_title"],
+                is_active=d["is_active"],
             ),
             field_map={"branch_ids": "branches"},
         )

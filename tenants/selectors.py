@@ -17,10 +17,15 @@ def clinic_host(clinic: Clinic) -> str:
     return domain or f"{clinic.slug}.{settings.BASE_DOMAIN}"
 
 
+def current_schema() -> str:
+    """The schema the default connection works in (django-tenants adds the attribute)."""
+    return str(connection.schema_name)  # type: ignore[attr-defined]
+
+
 def current_clinic() -> Clinic:
-    tenant = connection.tenant
+    tenant = getattr(connection, "tenant", None)
     if not isinstance(tenant, Clinic):  # FakeTenant when the schema was set by name only
-        tenant = Clinic.objects.get(schema_name=connection.schema_name)
+        tenant = Clinic.objects.get(schema_name=current_schema())
     return tenant
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.validators import validate_email
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -32,9 +32,7 @@ DEFAULT_PLANS = [
 
 def platform_ensure_public() -> Clinic:
     """Create the public tenant, its domain and the default plans if missing. Idempotent."""
-    public, _ = Clinic.objects.get_or_create(
-        schema_name="public", defaults={"name": "Clinicflow", "slug": "public"}
-    )
+    public, _ = Clinic.objects.get_or_create(schema_name="public", defaults={"name": "Clinicflow", "slug": "public"})
     Domain.objects.get_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True})
     for plan in DEFAULT_PLANS:
         Plan.objects.get_or_create(code=plan["code"], defaults=plan)
@@ -125,9 +123,7 @@ def clinic_create(
     return clinic, link
 
 
-def _seed_chain(
-    *, clinic: Clinic, host: str, owner_email: str, first_name: str, last_name: str, **profile: str
-) -> str:
+def _seed_chain(*, clinic: Clinic, host: str, owner_email: str, first_name: str, last_name: str, **profile: str) -> str:
     from tenants.accounts.models import User
     from tenants.org.models import ChainSettings, Role, StaffMember
 

@@ -6,7 +6,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-
 from django.test import Client
 
 from tests.factories import PASSWORD
@@ -29,9 +28,11 @@ class Api:
     def call(self, method: str, path: str, body: Any = None, raw: str | None = None) -> Any:
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         kwargs: dict[str, Any] = {"content_type": "application/json"} if data is not None else {}
-        return getattr(self.client, method.lower())(path, data, **kwargs) if data is not None else getattr(
-            self.client, method.lower()
-        )(path)
+        return (
+            getattr(self.client, method.lower())(path, data, **kwargs)
+            if data is not None
+            else getattr(self.client, method.lower())(path)
+        )
 
 
 def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:

@@ -2,7 +2,7 @@ from .base import *  # noqa: F403
 from .base import env, env_bool
 
 DEBUG = False
-if SECRET_KEY.startswith("insecure"):  # noqa: F405
+if SECRET_KEY.startswith("insecure"):
     raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -11,6 +11,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
 
 # Tests use their own Redis database so a developer's running worker never picks up test tasks.
-REDIS_URL = os.environ.get("REDIS_URL_TEST", REDIS_URL.rsplit("/", 1)[0] + "/1")  # noqa: F405
+REDIS_URL = os.environ.get("REDIS_URL_TEST", REDIS_URL.rsplit("/", 1)[0] + "/1")
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
-CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+CACHES["default"]["LOCATION"] = REDIS_URL

@@ -3,7 +3,7 @@ schema (that chain's staff and patients): a user belongs to exactly one chain.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -14,25 +14,25 @@ from simple_history.models import HistoricalRecords
 class EmailUserManager(UserManager["User"]):
     use_in_migrations = True
 
-    def _create_user_object(self, username: Any, email: str | None, password: str | None, **extra: Any) -> "User":
+    def _create_user_object(self, username: Any, email: str | None, password: str | None, **extra: Any) -> User:
         return self.model(email=self.normalize_email(email or "").lower(), **extra)
 
-    def _create_user(self, username: Any, email: str | None, password: str | None, **extra: Any) -> "User":
+    def _create_user(self, username: Any, email: str | None, password: str | None, **extra: Any) -> User:
         user = self._create_user_object(username, email, password, **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":  # type: ignore[override]
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:  # type: ignore[override]
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(None, email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":  # type: ignore[override]
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:  # type: ignore[override]
         extra.update(is_staff=True, is_superuser=True)
         return self._create_user(None, email, password, **extra)
 
-    def get_by_natural_key(self, username: str | None) -> "User":
+    def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username or "")
 
 
@@ -42,7 +42,7 @@ class User(AbstractUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     objects = EmailUserManager()  # type: ignore[misc]
     history = HistoricalRecords(excluded_fields=["password", "last_login"])

@@ -123,7 +123,12 @@ def chain_settings_update(
 
 
 def _branch_fields(name: str, address: str, timezone_name: str, phone: str) -> dict[str, str]:
-    fields = {"name": name.strip(), "address": address.strip(), "timezone": timezone_name, "phone": normalize_phone(phone)}
+    fields = {
+        "name": name.strip(),
+        "address": address.strip(),
+        "timezone": timezone_name,
+        "phone": normalize_phone(phone),
+    }
     _require(
         collect(
             {
@@ -319,9 +324,10 @@ def staff_update(
     branches = _branches(new_branch_ids)
     new_active = staff.is_active if is_active is _UNSET else bool(is_active)
     losing_owner = Role.OWNER in staff.roles and staff.is_active and (Role.OWNER not in new_roles or not new_active)
-    if losing_owner and not StaffMember.objects.filter(is_active=True, roles__contains=[Role.OWNER]).exclude(
-        pk=staff.pk
-    ).exists():
+    if (
+        losing_owner
+        and not StaffMember.objects.filter(is_active=True, roles__contains=[Role.OWNER]).exclude(pk=staff.pk).exists()
+    ):
         raise LastOwner()
     staff.roles = new_roles
     staff.is_active = new_active

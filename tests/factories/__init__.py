@@ -24,7 +24,9 @@ def user_with_roles(*, email: str, roles: list[str], branches: list[Branch] = ()
     assert owner is not None
     _, link = org.staff_invite(actor=owner.user, email=email, roles=roles, branch_ids=[b.pk for b in branches])
     token = link.rstrip("/").rsplit("/", 1)[-1]
-    return org.invitation_accept(token=token, first_name=email.split("@")[0].title(), last_name="Test", password=password)
+    return org.invitation_accept(
+        token=token, first_name=email.split("@")[0].title(), last_name="Test", password=password
+    )
 
 
 @dataclass
@@ -65,7 +67,9 @@ def chain_create(slug: str, *, timezone_name: str = "Europe/London", branches: i
             )
         first = chain.branches[:1]
         for role in (Role.BRANCH_MANAGER, Role.DOCTOR, Role.RECEPTIONIST, Role.BILLING):
-            chain.users[role.value] = user_with_roles(email=f"{role.value}@{slug}.example", roles=[role], branches=first)
+            chain.users[role.value] = user_with_roles(
+                email=f"{role.value}@{slug}.example", roles=[role], branches=first
+            )
     return chain
 
 

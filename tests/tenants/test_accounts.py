@@ -21,10 +21,14 @@ def test_invitation_is_mailed_and_accepted_once(api, chain_a, django_capture_on_
     owner = api(chain_a, "owner")
     with django_capture_on_commit_callbacks(execute=True):
         response = owner.call(
-            "POST", "/api/v1/invitations/", {"email": "Nina@Example.com", "roles": ["receptionist"], "branch_ids": [chain_a.branches[1].pk]}
+            "POST",
+            "/api/v1/invitations/",
+            {"email": "Nina@Example.com", "roles": ["receptionist"], "branch_ids": [chain_a.branches[1].pk]},
         )
-    assert response.status_code == 201 and response.json()["status"] == "pending"
-    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["nina@example.com"]
+    assert response.status_code == 201
+    assert response.json()["status"] == "pending"
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["nina@example.com"]
     token = _token(mail.outbox[0].body)
     assert "http://alpha.localhost:8000/invite/" in mail.outbox[0].body
 
@@ -44,13 +48,21 @@ def test_bad_or_weak_acceptance_creates_nobody(api, in_a):
     token = link.rstrip("/").rsplit("/", 1)[-1]
     anonymous = api(in_a)
     error = assert_error(
-        anonymous.call("POST", "/api/v1/invitations/accept/", {"token": token, "first_name": "W", "last_name": "K", "password": "123"}),
+        anonymous.call(
+            "POST",
+            "/api/v1/invitations/accept/",
+            {"token": token, "first_name": "W", "last_name": "K", "password": "123"},
+        ),
         400,
         "validation_error",
     )
     assert "password" in error["fields"]
     assert_error(
-        anonymous.call("POST", "/api/v1/invitations/accept/", {"token": "forged", "first_name": "W", "last_name": "K", "password": PASSWORD}),
+        anonymous.call(
+            "POST",
+            "/api/v1/invitations/accept/",
+            {"token": "forged", "first_name": "W", "last_name": "K", "password": PASSWORD},
+        ),
         404,
         "invitation_invalid",
     )
@@ -86,12 +98,21 @@ def test_login_locks_after_repeated_failures(api, chain_a, settings):
     client = api(chain_a)
     email = chain_a.email("billing")
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert_error(client.call("POST", "/api/v1/auth/login/", {"email": email, "password": "wrong-password"}), 400, "invalid_credentials")
-    assert_error(client.call("POST", "/api/v1/auth/login/", {"email": email, "password": "wrong-password"}), 429, "login_locked")
+        assert_error(
+            client.call("POST", "/api/v1/auth/login/", {"email": email, "password": "wrong-password"}),
+            400,
+            "invalid_credentials",
+        )
+    assert_error(
+        client.call("POST", "/api/v1/auth/login/", {"email": email, "password": "wrong-password"}), 429, "login_locked"
+    )
     # now even the right password is refused, and the page login shows the lock too
-    assert_error(client.call("POST", "/api/v1/auth/login/", {"email": email, "password": PASSWORD}), 429, "login_locked")
+    assert_error(
+        client.call("POST", "/api/v1/auth/login/", {"email": email, "password": PASSWORD}), 429, "login_locked"
+    )
     page = client.client.post("/accounts/login/", {"username": email, "password": PASSWORD})
-    assert page.status_code == 429 and b"Too many failed sign-in attempts" in page.content
+    assert page.status_code == 429
+    assert b"Too many failed sign-in attempts" in page.content
     # the lock is per chain: chain B, on the same address, still signs its users in
     assert Api("bravo.localhost", "billing@bravo.example").token
 
@@ -110,10 +131,14 @@ def test_password_reset_by_email(client, chain_a):
 
 
 def test_page_sign_in_and_out(client, chain_a):
-    response = client.post("/accounts/login/", {"username": chain_a.email("owner"), "password": PASSWORD}, HTTP_HOST=chain_a.host)
-    assert response.status_code == 302 and response["Location"] == "/"
+    response = client.post(
+        "/accounts/login/", {"username": chain_a.email("owner"), "password": PASSWORD}, HTTP_HOST=chain_a.host
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
     home = client.get("/", HTTP_HOST=chain_a.host)
-    assert b"Chain settings" in home.content and b"Staff" in home.content
+    assert b"Chain settings" in home.content
+    assert b"Staff" in home.content
     client.post("/accounts/logout/", HTTP_HOST=chain_a.host)
     assert client.get("/", HTTP_HOST=chain_a.host).status_code == 302
 
@@ -121,4 +146,6 @@ def test_page_sign_in_and_out(client, chain_a):
 def test_navigation_follows_role(client, chain_a):
     client.force_login(chain_a.users["receptionist"])
     home = client.get("/", HTTP_HOST=chain_a.host).content
-    assert b"Branches" in home and b"Chain settings" not in home and b">Staff<" not in home
+    assert b"Branches" in home
+    assert b"Chain settings" not in home
+    assert b">Staff<" not in home

@@ -14,18 +14,31 @@ def test_access_log_records_who_what_and_from_where(in_a):
     request = RequestFactory().get("/patients/7/", HTTP_USER_AGENT="Firefox", REMOTE_ADDR="10.1.2.3")
     doctor = in_a.users["doctor"]
 
-    rows = access_log_record(actor=doctor, action="view", object_type="patient", object_ids=[7], patient_ids=[7], request=request)
+    rows = access_log_record(
+        actor=doctor, action="view", object_type="patient", object_ids=[7], patient_ids=[7], request=request
+    )
 
     row = AccessLog.objects.get(pk=rows[0].pk)
     assert (row.actor_id, row.actor_label, row.action, row.object_type, row.object_id, row.patient_id) == (
-        doctor.pk, doctor.email, "view", "patient", "7", 7,
+        doctor.pk,
+        doctor.email,
+        "view",
+        "patient",
+        "7",
+        7,
     )
     assert (row.ip_address, row.user_agent, row.path) == ("10.1.2.3", "Firefox", "/patients/7/")
     assert row.at is not None
 
 
 def test_a_list_read_logs_every_record_shown(in_a):
-    access_log_record(actor=in_a.users["receptionist"], action="list", object_type="patient", object_ids=[1, 2, 3], patient_ids=[1, 2, 3])
+    access_log_record(
+        actor=in_a.users["receptionist"],
+        action="list",
+        object_type="patient",
+        object_ids=[1, 2, 3],
+        patient_ids=[1, 2, 3],
+    )
     assert sorted(AccessLog.objects.filter(action="list").values_list("patient_id", flat=True)) == [1, 2, 3]
 
 

@@ -10,12 +10,30 @@ from tests.helpers import assert_error
 
 # (method, path, a body with wrong types, the fields it must name, a body missing required fields)
 TENANT_WRITES = [
-    ("PATCH", "/api/v1/settings/", {"name": {"x": 1}, "currency": ["EUR"], "contact_email": "nope"}, {"name", "currency", "contact_email"}, None),
+    (
+        "PATCH",
+        "/api/v1/settings/",
+        {"name": {"x": 1}, "currency": ["EUR"], "contact_email": "nope"},
+        {"name", "currency", "contact_email"},
+        None,
+    ),
     ("POST", "/api/v1/branches/", {"name": {"x": 1}, "timezone": ["UTC"]}, {"name", "timezone"}, {}),
     ("PATCH", "/api/v1/branches/{branch}/", {"is_active": "maybe", "name": []}, {"is_active", "name"}, None),
     ("PATCH", "/api/v1/staff/{staff}/", {"roles": "doctor", "branch_ids": ["x"]}, {"roles", "branch_ids.0"}, None),
-    ("POST", "/api/v1/invitations/", {"email": "x", "roles": ["wizard"], "branch_ids": "1"}, {"email", "roles.0", "branch_ids"}, {}),
-    ("POST", "/api/v1/invitations/accept/", {"token": 1, "first_name": None}, {"first_name", "last_name", "password"}, {}),
+    (
+        "POST",
+        "/api/v1/invitations/",
+        {"email": "x", "roles": ["wizard"], "branch_ids": "1"},
+        {"email", "roles.0", "branch_ids"},
+        {},
+    ),
+    (
+        "POST",
+        "/api/v1/invitations/accept/",
+        {"token": 1, "first_name": None},
+        {"first_name", "last_name", "password"},
+        {},
+    ),
     ("POST", "/api/v1/auth/login/", {"email": "not an email", "password": None}, {"email", "password"}, {}),
 ]
 
@@ -89,12 +107,18 @@ def test_invalid_branch_values(api, chain_a, body, field):
 
 def test_duplicate_branch_name_is_a_conflict(api, chain_a):
     name = chain_a.branches[0].name.upper()
-    assert_error(api(chain_a, "owner").call("POST", "/api/v1/branches/", {"name": name, "timezone": "UTC"}), 409, "branch_name_taken")
+    assert_error(
+        api(chain_a, "owner").call("POST", "/api/v1/branches/", {"name": name, "timezone": "UTC"}),
+        409,
+        "branch_name_taken",
+    )
 
 
 def test_unknown_branch_in_invitation(api, chain_a):
     error = assert_error(
-        api(chain_a, "owner").call("POST", "/api/v1/invitations/", {"email": "a@b.example", "roles": ["doctor"], "branch_ids": [424242]}),
+        api(chain_a, "owner").call(
+            "POST", "/api/v1/invitations/", {"email": "a@b.example", "roles": ["doctor"], "branch_ids": [424242]}
+        ),
         400,
         "validation_error",
     )

@@ -11,7 +11,9 @@ from tests.helpers import Api, assert_error
 
 def test_user_of_chain_a_cannot_sign_in_at_chain_b(api, chain_a, chain_b):
     # given a receptionist of A, when they sign in at B's address, then B does not know them
-    response = api(chain_b).call("POST", "/api/v1/auth/login/", {"email": chain_a.email("receptionist"), "password": PASSWORD})
+    response = api(chain_b).call(
+        "POST", "/api/v1/auth/login/", {"email": chain_a.email("receptionist"), "password": PASSWORD}
+    )
     assert_error(response, 400, "invalid_credentials")
 
 

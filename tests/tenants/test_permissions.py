@@ -24,23 +24,39 @@ def _actions(chain):
         "change settings": ("PATCH", "/api/v1/settings/", {"name": "Renamed"}, ["owner"]),
         "list branches": ("GET", "/api/v1/branches/", None, STAFF),
         "add branch": ("POST", "/api/v1/branches/", {"name": "New Branch", "timezone": "Europe/London"}, ["owner"]),
-        "edit own branch": ("PATCH", f"/api/v1/branches/{own}/", {"phone": "+442079460000"}, ["owner", "branch_manager"]),
+        "edit own branch": (
+            "PATCH",
+            f"/api/v1/branches/{own}/",
+            {"phone": "+442079460000"},
+            ["owner", "branch_manager"],
+        ),
         "edit other branch": ("PATCH", f"/api/v1/branches/{other}/", {"phone": "+442079460000"}, ["owner"]),
         "close a branch": ("PATCH", f"/api/v1/branches/{own}/", {"is_active": False}, ["owner"]),
         "list staff": ("GET", "/api/v1/staff/", None, ["owner", "branch_manager"]),
         "invite to own branch": (
-            "POST", "/api/v1/invitations/", {"email": "new@example.com", "roles": ["receptionist"], "branch_ids": [own]},
+            "POST",
+            "/api/v1/invitations/",
+            {"email": "new@example.com", "roles": ["receptionist"], "branch_ids": [own]},
             ["owner", "branch_manager"],
         ),
         "invite to other branch": (
-            "POST", "/api/v1/invitations/", {"email": "new@example.com", "roles": ["receptionist"], "branch_ids": [other]},
+            "POST",
+            "/api/v1/invitations/",
+            {"email": "new@example.com", "roles": ["receptionist"], "branch_ids": [other]},
             ["owner"],
         ),
         "invite a manager": (
-            "POST", "/api/v1/invitations/", {"email": "new@example.com", "roles": ["branch_manager"], "branch_ids": [own]},
+            "POST",
+            "/api/v1/invitations/",
+            {"email": "new@example.com", "roles": ["branch_manager"], "branch_ids": [own]},
             ["owner"],
         ),
-        "invite an owner": ("POST", "/api/v1/invitations/", {"email": "new@example.com", "roles": ["owner"]}, ["owner"]),
+        "invite an owner": (
+            "POST",
+            "/api/v1/invitations/",
+            {"email": "new@example.com", "roles": ["owner"]},
+            ["owner"],
+        ),
     }
 
 
@@ -93,12 +109,15 @@ def test_manager_cannot_change_an_owner_or_staff_of_other_branches(api, chain_a)
     assert_error(manager.call("PATCH", f"/api/v1/staff/{owner_staff.pk}/", {"is_active": False}), 404)
     # a doctor of the manager's branch cannot be moved to a branch the manager does not run
     other = chain_a.branches[1].pk
-    assert_error(manager.call("PATCH", f"/api/v1/staff/{doctor.pk}/", {"branch_ids": [other]}), 403, "permission_denied")
+    assert_error(
+        manager.call("PATCH", f"/api/v1/staff/{doctor.pk}/", {"branch_ids": [other]}), 403, "permission_denied"
+    )
     assert_error(manager.call("PATCH", f"/api/v1/staff/{doctor.pk}/", {"roles": ["owner"]}), 403, "permission_denied")
     assert _snapshot(chain_a) == before
     # but within their branch they may change the doctor's title
     response = manager.call("PATCH", f"/api/v1/staff/{doctor.pk}/", {"job_title": "GP"})
-    assert response.status_code == 200 and response.json()["job_title"] == "GP"
+    assert response.status_code == 200
+    assert response.json()["job_title"] == "GP"
 
 
 def test_last_owner_cannot_be_removed(api, chain_a):
@@ -117,7 +136,9 @@ def test_services_check_permissions_themselves(in_a):
     with pytest.raises(PermissionDenied):
         services.chain_settings_update(actor=receptionist, name="Sneaky")
     with pytest.raises(PermissionDenied):
-        services.staff_invite(actor=in_a.users["doctor"], email="x@example.com", roles=["doctor"], branch_ids=[in_a.branches[0].pk])
+        services.staff_invite(
+            actor=in_a.users["doctor"], email="x@example.com", roles=["doctor"], branch_ids=[in_a.branches[0].pk]
+        )
     assert not Branch.objects.filter(name="Sneaky").exists()
 
 
@@ -152,4 +173,5 @@ def test_manager_page_for_other_branch_is_refused(client, chain_a):
 
 def test_anonymous_pages_redirect_to_sign_in(client, chain_a):
     response = client.get("/settings/", HTTP_HOST=chain_a.host)
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

@@ -30,11 +30,18 @@ def test_operator_creates_a_chain_with_schema_domain_and_owner(operator, client)
     response = operator.call(
         "POST",
         "/api/v1/clinics/",
-        {"name": "Harbour Clinics", "slug": "harbour", "owner_email": "Boss@Harbour.example", "timezone": "Europe/Dublin", "currency": "eur"},
+        {
+            "name": "Harbour Clinics",
+            "slug": "harbour",
+            "owner_email": "Boss@Harbour.example",
+            "timezone": "Europe/Dublin",
+            "currency": "eur",
+        },
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["slug"] == "harbour" and body["status"] == "active"
+    assert body["slug"] == "harbour"
+    assert body["status"] == "active"
     assert body["url"] == "http://harbour.localhost:8000"
     assert _schema_exists("harbour")
     assert Domain.objects.filter(domain="harbour.localhost", tenant__slug="harbour").exists()
@@ -48,11 +55,10 @@ def test_operator_creates_a_chain_with_schema_domain_and_owner(operator, client)
     # the owner's one-time link sets a password, then the owner signs in at the chain's address
     path = body["owner_setup_link"].split(":8000", 1)[1]
     page = client.get(path, HTTP_HOST="harbour.localhost", follow=True)
-    assert page.status_code == 200 and b"Choose a password" in page.content
+    assert page.status_code == 200
+    assert b"Choose a password" in page.content
     form_url = page.redirect_chain[-1][0]
-    done = client.post(
-        form_url, {"new_password1": PASSWORD, "new_password2": PASSWORD}, HTTP_HOST="harbour.localhost"
-    )
+    done = client.post(form_url, {"new_password1": PASSWORD, "new_password2": PASSWORD}, HTTP_HOST="harbour.localhost")
     assert done.status_code == 302
     assert Api("harbour.localhost", "boss@harbour.example").token
 
@@ -69,7 +75,14 @@ def test_operator_creates_a_chain_with_schema_domain_and_owner(operator, client)
     ],
 )
 def test_invalid_chain_is_refused_and_nothing_is_created(operator, payload, fields):
-    body = {"name": "X", "slug": "valid-slug", "owner_email": "x@example.com", "timezone": "UTC", "currency": "USD", **payload}
+    body = {
+        "name": "X",
+        "slug": "valid-slug",
+        "owner_email": "x@example.com",
+        "timezone": "UTC",
+        "currency": "USD",
+        **payload,
+    }
     before = set(Clinic.objects.values_list("slug", flat=True))
     error = assert_error(operator.call("POST", "/api/v1/clinics/", body), 400, "validation_error")
     assert set(error["fields"]) == fields
@@ -78,7 +91,13 @@ def test_invalid_chain_is_refused_and_nothing_is_created(operator, payload, fiel
 
 
 def test_duplicate_slug_is_a_conflict(operator, chain_a):
-    body = {"name": "Again", "slug": chain_a.clinic.slug, "owner_email": "x@example.com", "timezone": "UTC", "currency": "USD"}
+    body = {
+        "name": "Again",
+        "slug": chain_a.clinic.slug,
+        "owner_email": "x@example.com",
+        "timezone": "UTC",
+        "currency": "USD",
+    }
     assert_error(operator.call("POST", "/api/v1/clinics/", body), 409, "clinic_slug_taken")
 
 
@@ -95,18 +114,46 @@ def test_only_platform_operators_manage_chains(api, chain_a):
 
 def test_cli_creates_a_chain_and_reports_bad_input(capsys):
     call_command(
-        "clinic_create", "--name", "Cli Care", "--slug", "cli-care", "--owner-email", "o@cli.example",
-        "--timezone", "Asia/Tokyo", "--currency", "JPY",
+        "clinic_create",
+        "--name",
+        "Cli Care",
+        "--slug",
+        "cli-care",
+        "--owner-email",
+        "o@cli.example",
+        "--timezone",
+        "Asia/Tokyo",
+        "--currency",
+        "JPY",
     )
     out = capsys.readouterr().out
-    assert "schema cli_care" in out and "http://cli-care.localhost:8000/accounts/reset/" in out
+    assert "schema cli_care" in out
+    assert "http://cli-care.localhost:8000/accounts/reset/" in out
     with pytest.raises(CommandError, match="clinic_slug_taken"):
         call_command(
-            "clinic_create", "--name", "Again", "--slug", "cli-care", "--owner-email", "o@cli.example",
-            "--timezone", "Asia/Tokyo", "--currency", "JPY",
+            "clinic_create",
+            "--name",
+            "Again",
+            "--slug",
+            "cli-care",
+            "--owner-email",
+            "o@cli.example",
+            "--timezone",
+            "Asia/Tokyo",
+            "--currency",
+            "JPY",
         )
     with pytest.raises(CommandError, match="timezone"):
         call_command(
-            "clinic_create", "--name", "Bad", "--slug", "bad-tz", "--owner-email", "o@cli.example",
-            "--timezone", "Nowhere", "--currency", "JPY",
+            "clinic_create",
+            "--name",
+            "Bad",
+            "--slug",
+            "bad-tz",
+            "--owner-email",
+            "o@cli.example",
+            "--timezone",
+            "Nowhere",
+            "--currency",
+            "JPY",
         )

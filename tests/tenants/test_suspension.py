@@ -19,14 +19,24 @@ def test_suspended_chain_refuses_api_and_pages_and_keeps_its_data(api, chain_a, 
 
     # when the operator suspends chain A
     response = operator.call("POST", f"/api/v1/clinics/{chain_a.clinic.slug}/suspend/", {"reason": "Unpaid invoices"})
-    assert response.status_code == 200 and response.json()["status"] == "suspended"
+    assert response.status_code == 200
+    assert response.json()["status"] == "suspended"
 
     # then its API, its pages and its sign-in refuse with a clear code
     assert_error(owner.call("GET", "/api/v1/branches/"), 403, "clinic_suspended")
-    assert_error(api(chain_a).call("POST", "/api/v1/auth/login/", {"email": chain_a.email("owner"), "password": PASSWORD}), 403, "clinic_suspended")
+    assert_error(
+        api(chain_a).call("POST", "/api/v1/auth/login/", {"email": chain_a.email("owner"), "password": PASSWORD}),
+        403,
+        "clinic_suspended",
+    )
     page = client.get("/accounts/login/", HTTP_HOST=chain_a.host)
-    assert page.status_code == 403 and b"suspended" in page.content
-    assert_error(operator.call("POST", f"/api/v1/clinics/{chain_a.clinic.slug}/suspend/", {"reason": "again"}), 409, "clinic_state_conflict")
+    assert page.status_code == 403
+    assert b"suspended" in page.content
+    assert_error(
+        operator.call("POST", f"/api/v1/clinics/{chain_a.clinic.slug}/suspend/", {"reason": "again"}),
+        409,
+        "clinic_state_conflict",
+    )
 
     # and when reactivated, everything is as it was
     assert operator.call("POST", f"/api/v1/clinics/{chain_a.clinic.slug}/reactivate/").json()["status"] == "active"
@@ -36,6 +46,8 @@ def test_suspended_chain_refuses_api_and_pages_and_keeps_its_data(api, chain_a, 
 
 def test_suspension_needs_a_reason(api, chain_a):
     operator = api(None, as_email="operator@platform.example")
-    error = assert_error(operator.call("POST", f"/api/v1/clinics/{chain_a.clinic.slug}/suspend/", {}), 400, "validation_error")
+    error = assert_error(
+        operator.call("POST", f"/api/v1/clinics/{chain_a.clinic.slug}/suspend/", {}), 400, "validation_error"
+    )
     assert "reason" in error["fields"]
     assert_error(operator.call("POST", "/api/v1/clinics/no-such-chain/suspend/", {"reason": "x"}), 404, "not_found")

@@ -36,8 +36,22 @@ def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Pope
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     log = open(ROOT / "test-artifacts" / "celery-worker.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     from config.celery import app
 
@@ -58,7 +72,10 @@ def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Pope
 def _stale(schema: str, email: str) -> int:
     with schema_context(schema):
         return Invitation.objects.create(
-            email=email, roles=["doctor"], token_hash=os.urandom(16).hex(), expires_at=timezone.now() - timedelta(hours=1)
+            email=email,
+            roles=["doctor"],
+            token_hash=os.urandom(16).hex(),
+            expires_at=timezone.now() - timedelta(hours=1),
         ).pk
 
 
