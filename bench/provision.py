@@ -72,8 +72,10 @@ def main() -> None:
         Clinic.objects.get(slug=slug).delete(force_drop=True)  # keep the population at --existing
 
     print(f"existing chains: {existing}")
-    print(f"provision one chain: median {statistics.median(timings):.3f} s, max {max(timings):.3f} s "
-          f"over {len(timings)} samples")
+    print(
+        f"provision one chain: median {statistics.median(timings):.3f} s, max {max(timings):.3f} s "
+        f"over {len(timings)} samples"
+    )
     print("target: under 2 s")
 
 
