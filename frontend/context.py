@@ -31,8 +31,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             if user.has_perm("org.view_staff"):
                 items.append(("Staff", reverse("staff")))
     path = request.path
-    nav = [
-        {"label": label, "url": url, "current": path == url or (url != "/" and path.startswith(url))}
-        for label, url in items
-    ]
+    # The current entry is the longest one the path starts with (/settings/staff/ is Staff, not
+    # Chain settings).
+    matches = [url for _, url in items if path == url or (url != "/" and path.startswith(url))]
+    current = max(matches, key=len, default=None)
+    nav = [{"label": label, "url": url, "current": url == current} for label, url in items]
     return {"nav": nav, "site_name": site_name}

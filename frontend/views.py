@@ -120,7 +120,6 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     context = {
         "staff": selectors.staff_list(actor=request.user),
         "invitations": selectors.invitation_list(actor=request.user).filter(status="pending"),
-        "role_labels": dict(Role.choices),
     }
     return render(request, "frontend/staff.html", context)
 

@@ -79,6 +79,9 @@ class StaffMember(models.Model):
     def has_role(self, role: str) -> bool:
         return self.is_active and role in self.roles
 
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in self.roles]
+
 
 class Invitation(models.Model):
     class Status(models.TextChoices):
@@ -115,3 +118,6 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.status})"
+
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in self.roles]

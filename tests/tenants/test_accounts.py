@@ -149,3 +149,10 @@ def test_navigation_follows_role(client, chain_a):
     assert b"Branches" in home
     assert b"Chain settings" not in home
     assert b">Staff<" not in home
+
+
+def test_navigation_marks_the_deepest_current_entry(client, chain_a):
+    client.force_login(chain_a.users["owner"])
+    page = client.get("/settings/staff/", HTTP_HOST=chain_a.host).content.decode()
+    assert '<a href="/settings/staff/" aria-current="page">Staff</a>' in page
+    assert '<a href="/settings/" aria-current="page">' not in page
