@@ -55,7 +55,7 @@ def main() -> None:
 
     def create(slug: str) -> float:
         started = time.perf_counter()
-        clinic_create(name=slug, slug=slug, owner_email=f"o@{slug}.example", timezone_name="UTC", currency="EUR")
+        clinic_create(name=slug, slug=slug, owner_email=f"o@{slug}.example", timezone="UTC", currency="EUR")
         return time.perf_counter() - started
 
     have = Clinic.objects.filter(slug__startswith="base-").count()

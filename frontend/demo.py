@@ -56,10 +56,10 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
             name="Northwind Health",
             slug=SLUG,
             owner_email=OWNER.email,
-            timezone_name="Europe/London",
+            timezone="Europe/London",
             currency="GBP",
             locale="en-gb",
-            plan_code="growth",
+            plan="growth",
             owner_first_name=OWNER.first,
             owner_last_name=OWNER.last,
         )

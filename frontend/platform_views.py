@@ -30,21 +30,8 @@ def clinics(request: HttpRequest) -> HttpResponse:
     form = ClinicForm(request.POST or None, plans=list(Plan.objects.values_list("code", "name")))
     created_link = None
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        result = submit(
-            form,
-            lambda: services.clinic_create(
-                actor=request.user,
-                name=d["name"],
-                slug=d["slug"],
-                owner_email=d["owner_email"],
-                timezone_name=d["timezone"],
-                currency=d["currency"],
-                locale=d["locale"],
-                plan_code=d["plan"] or None,
-            ),
-            field_map={"timezone_name": "timezone", "plan_code": "plan"},
-        )
+        d = {**form.cleaned_data, "plan": form.cleaned_data["plan"] or None}
+        result = submit(form, lambda: services.clinic_create(actor=request.user, **d))
         if result:
             clinic, created_link = result
             messages.success(request, f"{clinic.name} created. Send the owner the set-up link below.")

@@ -10,7 +10,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone as dj_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
@@ -39,7 +39,7 @@ def platform_ensure_public() -> Clinic:
     return public
 
 
-def _validate(*, name: str, slug: str, owner_email: str, timezone_name: str, currency: str, locale: str) -> None:
+def _validate(*, name: str, slug: str, owner_email: str, timezone: str, currency: str, locale: str) -> None:
     try:
         validate_email(owner_email)
         email_error = None
@@ -50,7 +50,7 @@ def _validate(*, name: str, slug: str, owner_email: str, timezone_name: str, cur
             "name": None if name.strip() else "The name cannot be empty.",
             "slug": slug_error(slug),
             "owner_email": email_error,
-            "timezone": timezone_error(timezone_name),
+            "timezone": timezone_error(timezone),
             "currency": currency_error(currency),
             "locale": locale_error(locale),
         }
@@ -64,10 +64,10 @@ def clinic_create(
     name: str,
     slug: str,
     owner_email: str,
-    timezone_name: str,
+    timezone: str,
     currency: str,
     locale: str = "en",
-    plan_code: str | None = None,
+    plan: str | None = None,
     owner_first_name: str = "",
     owner_last_name: str = "",
     actor: Any = None,
@@ -83,19 +83,17 @@ def clinic_create(
     owner_email = (owner_email or "").strip().lower()
     currency = (currency or "").strip().upper()
     locale = (locale or "en").strip().lower()
-    _validate(
-        name=name, slug=slug, owner_email=owner_email, timezone_name=timezone_name, currency=currency, locale=locale
-    )
-    plan = None
-    if plan_code:
-        plan = Plan.objects.filter(code=plan_code).first()
-        if plan is None:
-            raise InvalidClinicData(fields={"plan": [f"Unknown plan '{plan_code}'."]})
+    _validate(name=name, slug=slug, owner_email=owner_email, timezone=timezone, currency=currency, locale=locale)
+    plan_row = None
+    if plan:
+        plan_row = Plan.objects.filter(code=plan).first()
+        if plan_row is None:
+            raise InvalidClinicData(fields={"plan": [f"Unknown plan '{plan}'."]})
     if Clinic.objects.filter(slug=slug).exists():
         raise ClinicSlugTaken()
 
     clinic = Clinic(
-        schema_name=slug.replace("-", "_"), slug=slug, name=name.strip(), plan=plan, owner_email=owner_email
+        schema_name=slug.replace("-", "_"), slug=slug, name=name.strip(), plan=plan_row, owner_email=owner_email
     )
     try:
         clinic.save(verbosity=0)  # creates and migrates the schema
@@ -112,7 +110,7 @@ def clinic_create(
                     owner_email=owner_email,
                     first_name=owner_first_name,
                     last_name=owner_last_name,
-                    timezone_name=timezone_name,
+                    timezone=timezone,
                     currency=currency,
                     locale=locale,
                 )
@@ -130,7 +128,7 @@ def _seed_chain(*, clinic: Clinic, host: str, owner_email: str, first_name: str,
     ChainSettings.objects.create(
         pk=1,
         name=clinic.name,
-        default_timezone=profile["timezone_name"],
+        default_timezone=profile["timezone"],
         currency=profile["currency"],
         locale=profile["locale"],
         contact_email=owner_email,
@@ -155,7 +153,7 @@ def _set_status(*, actor: Any, clinic: Clinic, status: str, reason: str) -> Clin
             raise ClinicStateConflict(f"The clinic chain is already {clinic.get_status_display().lower()}.")
         clinic.status = status
         clinic.status_reason = reason.strip()[:300]
-        clinic.status_changed_at = timezone.now()
+        clinic.status_changed_at = dj_timezone.now()
         clinic.save(update_fields=["status", "status_reason", "status_changed_at"])
     return clinic
 

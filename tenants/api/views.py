@@ -68,17 +68,7 @@ class ClinicListApi(GenericAPIView):
         authorize(request.user, "tenants.manage_clinics")
         data = ClinicIn(data=request.data)
         data.is_valid(raise_exception=True)
-        v = data.validated_data
-        clinic, link = services.clinic_create(
-            actor=request.user,
-            name=v["name"],
-            slug=v["slug"],
-            owner_email=v["owner_email"],
-            timezone_name=v["timezone"],
-            currency=v["currency"],
-            locale=v["locale"],
-            plan_code=v["plan"],
-        )
+        clinic, link = services.clinic_create(actor=request.user, **data.validated_data)
         clinic.owner_setup_link = link  # type: ignore[attr-defined]
         return Response(ClinicCreatedOut(clinic).data, status=201)
 

@@ -51,7 +51,7 @@ def chain_create(slug: str, *, timezone_name: str = "Europe/London", branches: i
         name=f"{slug.title()} Clinics",
         slug=slug,
         owner_email=f"owner@{slug}.example",
-        timezone_name=timezone_name,
+        timezone=timezone_name,
         currency="GBP",
     )
     chain = Chain(clinic=clinic, host=f"{slug}.localhost")

@@ -23,15 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **o: Any) -> None:
         platform_ensure_public()
         try:
-            clinic, link = clinic_create(
-                name=o["name"],
-                slug=o["slug"],
-                owner_email=o["owner_email"],
-                timezone_name=o["timezone"],
-                currency=o["currency"],
-                locale=o["locale"],
-                plan_code=o["plan"],
-            )
+            fields = ("name", "slug", "owner_email", "timezone", "currency", "locale", "plan")
+            clinic, link = clinic_create(**{k: o[k] for k in fields})
         except ApplicationError as exc:
             details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
             raise CommandError(f"{exc.code}: {exc.message} {details}".strip()) from exc
