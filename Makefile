@@ -44,6 +44,8 @@ lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check
 	.venv/bin/mypy .
 	.venv/bin/lint-imports
 	$(ENV) DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(ENV) for urls in config.urls_tenant config.urls_public; do \
+	  DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --fail-on-warn --urlconf $$urls --file /dev/null || exit 1; done
 
 format: setup ## Apply ruff's fixes and formatting
 	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
