@@ -1,0 +1,5 @@
+from config.errors import ValidationFailed
+
+
+class InvalidPatient(ValidationFailed):
+    """Field errors of a patient record."""

@@ -1,0 +1,364 @@
+"""The calendar of a clinic chain: what is offered, when people work, and who is booked when.
+
+Appointments and doctors' leave are rows of one table, ``CalendarEntry``, so that one set of
+PostgreSQL exclusion constraints decides every conflict atomically, whatever the concurrency:
+
+* a doctor's active entries never overlap (their ``busy`` span includes the service's buffers, and
+  leave is an entry like any other, so a leave and a booking racing each other cannot both win);
+* a patient is never in two active appointments at once (``span``: the patient's own time);
+* a room is never double-booked (``busy``: buffers included, the room is cleaned too).
+
+``Appointment`` and ``Leave`` are proxies over that table with their own managers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+from patients.models import Patient
+from tenants.org.models import Branch, StaffMember
+
+
+class SchedulingPolicy(models.Model):
+    """The chain's booking rules. One row per schema (id = 1), created on first use."""
+
+    cancellation_window_hours = models.PositiveIntegerField(default=24)
+    online_min_notice_minutes = models.PositiveIntegerField(default=120)
+    online_horizon_days = models.PositiveIntegerField(default=60)
+    online_slot_step_minutes = models.PositiveIntegerField(default=15)
+    hold_minutes = models.PositiveIntegerField(default=10)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "scheduling policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="scheduling_policy_singleton"),
+            models.CheckConstraint(
+                condition=Q(online_slot_step_minutes__gte=5, hold_minutes__gte=1), name="scheduling_policy_sane"
+            ),
+        ]
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    duration_minutes = models.PositiveIntegerField()
+    buffer_before_minutes = models.PositiveIntegerField(default=0)
+    buffer_after_minutes = models.PositiveIntegerField(default=0)
+    price_minor = models.PositiveIntegerField(default=0, help_text="Price reference in minor units.")
+    requires_room = models.BooleanField(default=False)
+    bookable_online = models.BooleanField(default=True)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="service_name_ci_unique"),
+            models.CheckConstraint(condition=Q(duration_minutes__gte=5, duration_minutes__lte=720), name="service_duration_range"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DoctorService(models.Model):
+    """A doctor offers a service at a branch."""
+
+    doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="offerings")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="offerings")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="offerings")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["doctor", "service", "branch"], name="offering_unique")]
+
+
+class Room(models.Model):
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(max_length=80)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["branch_id", "name"]
+        constraints = [models.UniqueConstraint("branch", Lower("name"), name="room_name_per_branch_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.branch})"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class BranchHours(models.Model):
+    """A weekly opening interval, wall-clock time in the branch's zone. Several per day are allowed
+    (closed over lunch)."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["branch_id", "weekday", "opens"]
+        constraints = [models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="branch_hours_order")]
+
+
+class SpecialDay(models.Model):
+    """A date with other hours than usual. A row without times closes the branch that day; rows with
+    times replace the weekly hours of that date."""
+
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="special_days")
+    date = models.DateField()
+    opens = models.TimeField(null=True, blank=True)
+    closes = models.TimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["branch_id", "date", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens__isnull=True, closes__isnull=True)
+                | Q(opens__isnull=False, closes__isnull=False, closes__gt=F("opens")),
+                name="special_day_times",
+            )
+        ]
+
+
+class ShiftPattern(models.Model):
+    """A doctor works at a branch on a weekday, between two wall-clock times, from a date (until a
+    date), with an optional break."""
+
+    doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="shift_patterns")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="shift_patterns")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts = models.TimeField()
+    ends = models.TimeField()
+    break_starts = models.TimeField(null=True, blank=True)
+    break_ends = models.TimeField(null=True, blank=True)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["doctor_id", "weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="shift_pattern_order"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")), name="shift_pattern_validity"
+            ),
+            models.CheckConstraint(
+                condition=Q(break_starts__isnull=True, break_ends__isnull=True)
+                | Q(break_starts__gte=F("starts"), break_ends__gt=F("break_starts"), break_ends__lte=F("ends")),
+                name="shift_pattern_break_inside",
+            ),
+        ]
+
+
+class ExtraShift(models.Model):
+    """A one-off shift on a date, on top of the weekly patterns."""
+
+    doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="extra_shifts")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="extra_shifts")
+    date = models.DateField()
+    starts = models.TimeField()
+    ends = models.TimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "starts"]
+        constraints = [models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="extra_shift_order")]
+
+
+class Status(models.TextChoices):
+    HELD = "held", "Held"
+    BOOKED = "booked", "Booked"
+    CONFIRMED = "confirmed", "Confirmed"
+    CHECKED_IN = "checked_in", "Checked in"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+    EXPIRED = "expired", "Hold expired"
+
+
+# Rows in these states occupy the calendar. A held row whose hold has run out still does until
+# the next booking that touches it marks it expired (in its own transaction), so no task has to run.
+ACTIVE_STATUSES = [
+    Status.HELD,
+    Status.BOOKED,
+    Status.CONFIRMED,
+    Status.CHECKED_IN,
+    Status.IN_PROGRESS,
+    Status.COMPLETED,
+]
+
+
+class Source(models.TextChoices):
+    WALK_IN = "walk_in", "Walk-in"
+    PHONE = "phone", "Phone"
+    ONLINE = "online", "Online"
+    WAITLIST = "waitlist", "Waitlist"
+    STAFF = "staff", "Staff"
+
+
+class Kind(models.TextChoices):
+    APPOINTMENT = "appointment", "Appointment"
+    LEAVE = "leave", "Leave"
+
+
+class Series(models.Model):
+    """Recurring appointments booked together (e.g. weekly for 8 weeks)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    every_days = models.PositiveIntegerField()
+    count = models.PositiveIntegerField()
+
+
+_calendar_history = HistoricalRecords(excluded_fields=["hold_token"])
+
+
+class CalendarEntry(models.Model):
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    doctor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="calendar")
+    branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="calendar")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
+    # [start, end) of the visit itself (the patient's time), and the span the doctor and the room
+    # are taken, buffers included. For leave both are the leave.
+    span = DateTimeRangeField()
+    busy = DateTimeRangeField()
+    status = models.CharField(max_length=12, choices=Status.choices)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    # The secret that lets whoever made a hold (an anonymous online visitor) confirm it.
+    hold_token = models.CharField(max_length=64, blank=True)
+    # A deliberate double booking: allowed past the doctor's calendar, with a permission and a reason.
+    is_override = models.BooleanField(default=False)
+    override_reason = models.CharField(max_length=300, blank=True)
+    series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    notes = models.CharField(max_length=500, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    late_cancellation = models.BooleanField(default=False)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = _calendar_history
+
+    class Meta:
+        verbose_name_plural = "calendar entries"
+        indexes = [
+            # The day and week calendars: a branch's or a doctor's entries overlapping a period.
+            GistIndex(fields=["branch", "span"], name="calendar_branch_span"),
+            GistIndex(fields=["doctor", "span"], name="calendar_doctor_span"),
+            models.Index(fields=["patient"], name="calendar_patient"),
+        ]
+        constraints = [
+            ExclusionConstraint(
+                name="calendar_doctor_no_overlap",
+                expressions=[("doctor", RangeOperators.EQUAL), ("busy", RangeOperators.OVERLAPS)],
+                condition=Q(status__in=ACTIVE_STATUSES, is_override=False),
+            ),
+            ExclusionConstraint(
+                name="calendar_patient_no_overlap",
+                expressions=[("patient", RangeOperators.EQUAL), ("span", RangeOperators.OVERLAPS)],
+                condition=Q(status__in=ACTIVE_STATUSES, patient__isnull=False),
+            ),
+            ExclusionConstraint(
+                name="calendar_room_no_overlap",
+                expressions=[("room", RangeOperators.EQUAL), ("busy", RangeOperators.OVERLAPS)],
+                condition=Q(status__in=ACTIVE_STATUSES, room__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False), name="calendar_idempotency_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=Kind.LEAVE) | Q(service__isnull=False, branch__isnull=False),
+                name="calendar_appointment_has_service",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=Status.HELD) | Q(hold_expires_at__isnull=False), name="calendar_hold_expires"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_override=False) | ~Q(override_reason=""), name="calendar_override_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} {self.span}"
+
+    @property
+    def start(self) -> Any:
+        return self.span.lower
+
+    @property
+    def end(self) -> Any:
+        return self.span.upper
+
+
+class _KindManager(models.Manager["CalendarEntry"]):
+    kind: ClassVar[str]
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind  # type: ignore[misc]
+
+    def get_queryset(self) -> models.QuerySet[CalendarEntry]:
+        return super().get_queryset().filter(kind=self.kind)
+
+
+class Appointment(CalendarEntry):
+    objects = _KindManager(Kind.APPOINTMENT)  # type: ignore[assignment,misc]
+
+    class Meta:
+        proxy = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.kind = Kind.APPOINTMENT
+        super().save(*args, **kwargs)
+
+
+class Leave(CalendarEntry):
+    objects = _KindManager(Kind.LEAVE)  # type: ignore[assignment,misc]
+
+    class Meta:
+        proxy = True
+        verbose_name_plural = "leave"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.kind = Kind.LEAVE
+        super().save(*args, **kwargs)
+
+
+# simple-history listens for saves of CalendarEntry itself; saves through the proxies are sent
+# with the proxy as sender, so they are connected here as well (audit only, not domain flow).
+for _proxy in (Appointment, Leave):
+    models.signals.post_save.connect(_calendar_history.post_save, sender=_proxy, weak=False)
+    models.signals.post_delete.connect(_calendar_history.post_delete, sender=_proxy, weak=False)

@@ -1,0 +1,84 @@
+"""Who may use and shape the calendar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rules
+
+from scheduling.models import CalendarEntry
+from tenants.org.models import Branch, Role, StaffMember
+from tenants.org.rules import is_branch_manager, is_owner, managed_branch_ids, manages_branch, staff_of
+
+
+def _branch_ids(user: Any) -> frozenset[int] | None:
+    """The branches a staff member works at; None means chain-wide (no branch assigned)."""
+    staff = staff_of(user)
+    if staff is None:
+        return frozenset()
+    if not hasattr(user, "_branch_ids"):
+        user._branch_ids = frozenset(staff.branches.values_list("id", flat=True))
+    return user._branch_ids or None
+
+
+def _has(role: str) -> Any:
+    @rules.predicate(name=f"has_role_{role}")
+    def predicate(user: Any) -> bool:
+        staff = staff_of(user)
+        return staff is not None and role in staff.roles
+
+    return predicate
+
+
+is_doctor = _has(Role.DOCTOR)
+is_receptionist = _has(Role.RECEPTIONIST)
+is_billing = _has(Role.BILLING)
+
+
+@rules.predicate
+def works_at(user: Any, branch: Branch | None) -> bool:
+    if branch is None or staff_of(user) is None:
+        return False
+    ids = _branch_ids(user)
+    return ids is None or branch.pk in ids
+
+
+@rules.predicate
+def manages_doctor(user: Any, doctor: StaffMember | None) -> bool:
+    if doctor is None:
+        return False
+    return bool(set(doctor.branches.values_list("id", flat=True)) & managed_branch_ids(user))
+
+
+@rules.predicate
+def is_that_doctor(user: Any, doctor: StaffMember | None) -> bool:
+    staff = staff_of(user)
+    return doctor is not None and staff is not None and staff.pk == doctor.pk
+
+
+@rules.predicate
+def is_entry_doctor(user: Any, entry: CalendarEntry | None) -> bool:
+    staff = staff_of(user)
+    return entry is not None and staff is not None and entry.doctor_id == staff.pk
+
+
+@rules.predicate
+def works_at_entry_branch(user: Any, entry: CalendarEntry | None) -> bool:
+    return entry is not None and works_at(user, entry.branch)
+
+
+@rules.predicate
+def manages_entry_branch(user: Any, entry: CalendarEntry | None) -> bool:
+    return entry is not None and entry.branch_id in managed_branch_ids(user)
+
+
+front_desk = is_receptionist | is_branch_manager | is_doctor
+
+rules.add_perm("scheduling.view_calendar", is_owner | works_at)
+rules.add_perm("scheduling.book", is_owner | (front_desk & works_at))
+rules.add_perm("scheduling.override", is_owner | (is_branch_manager & manages_branch))
+rules.add_perm("scheduling.change_appointment", is_owner | is_entry_doctor | (front_desk & works_at_entry_branch))
+rules.add_perm("scheduling.manage_catalogue", is_owner)
+rules.add_perm("scheduling.manage_branch_calendar", is_owner | (is_branch_manager & manages_branch))
+rules.add_perm("scheduling.manage_leave", is_owner | (is_branch_manager & manages_doctor) | is_that_doctor)
+rules.add_perm("scheduling.manage_policy", is_owner)

@@ -1,0 +1,54 @@
+"""Every write to the calendar goes through these functions."""
+
+from scheduling.services.bookings import (
+    appointment_book,
+    appointment_cancel,
+    appointment_check_in,
+    appointment_complete,
+    appointment_confirm,
+    appointment_hold,
+    appointment_hold_confirm,
+    appointment_mark_no_show,
+    appointment_reschedule,
+    appointment_start,
+    series_book,
+    walk_in_book,
+)
+from scheduling.services.catalogue import (
+    branch_hours_replace,
+    extra_shift_create,
+    offering_set,
+    policy_update,
+    room_create,
+    service_create,
+    service_update,
+    shift_pattern_create,
+    special_day_create,
+)
+from scheduling.services.leave import leave_cancel, leave_create
+
+__all__ = [
+    "appointment_book",
+    "appointment_cancel",
+    "appointment_check_in",
+    "appointment_complete",
+    "appointment_confirm",
+    "appointment_hold",
+    "appointment_hold_confirm",
+    "appointment_mark_no_show",
+    "appointment_reschedule",
+    "appointment_start",
+    "branch_hours_replace",
+    "extra_shift_create",
+    "leave_cancel",
+    "leave_create",
+    "offering_set",
+    "policy_update",
+    "room_create",
+    "series_book",
+    "service_create",
+    "service_update",
+    "shift_pattern_create",
+    "special_day_create",
+    "walk_in_book",
+]

@@ -1,0 +1,474 @@
+"""Booking, holding, moving and closing appointments: the one door to the calendar.
+
+Every rule is judged twice. First by the plan (scheduling.engine), for a precise answer naming the
+rule; then by PostgreSQL's exclusion constraints when the row is written, which settle any race
+between concurrent transactions that both passed the first check. The second verdict is turned
+into the same errors as the first (services.conflicts).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from psycopg.types.range import Range
+
+from config.events import publish
+from patients.models import Patient
+from scheduling import events
+from scheduling import intervals as iv
+from scheduling.engine import Problem
+from scheduling.exceptions import (
+    BookingRefused,
+    HoldExpired,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    InvalidScheduling,
+    NoSlotToday,
+    SeriesConflicts,
+    TooLateToCancel,
+)
+from scheduling.models import Appointment, CalendarEntry, Room, Series, Service, Source, Status
+from scheduling.selectors import plan_load, policy_get, slot_list_available
+from scheduling.services.conflicts import refusal_from
+from tenants.authz import authorize
+from tenants.org.models import Branch, StaffMember
+
+# Which status may follow which. Anything else is refused with illegal_transition.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.HELD: {Status.BOOKED, Status.EXPIRED, Status.CANCELLED},
+    Status.BOOKED: {Status.CONFIRMED, Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+    Status.CONFIRMED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+    Status.CHECKED_IN: {Status.IN_PROGRESS, Status.CANCELLED},
+    Status.IN_PROGRESS: {Status.COMPLETED},
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+    Status.NO_SHOW: set(),
+    Status.EXPIRED: set(),
+}
+MOVABLE = {Status.BOOKED, Status.CONFIRMED}
+
+
+def _actor_id(actor: Any) -> int | None:
+    return actor.pk if getattr(actor, "is_authenticated", False) else None
+
+
+def _aware(start: datetime) -> datetime:
+    if timezone.is_naive(start):
+        raise InvalidScheduling(fields={"start": ["Give the time with its UTC offset."]})
+    return start.astimezone(iv.UTC)
+
+
+def _check_catalogue(*, service: Service, branch: Branch, online: bool) -> None:
+    if not service.is_active:
+        raise InvalidScheduling(fields={"service": ["This service is no longer offered."]})
+    if not branch.is_active:
+        raise InvalidScheduling(fields={"branch": ["This branch is closed."]})
+    if online and not service.bookable_online:
+        raise InvalidScheduling(fields={"service": ["This service cannot be booked online."]})
+
+
+def _expire_stale_holds(*, doctor_id: int, room_id: int | None, busy: Range, now: datetime) -> None:
+    """Holds that ran out still sit in the constrained calendar; free the ones in our way.
+
+    This runs in the booking's own transaction, so an expired hold never needs a task to free it."""
+    who = Q(doctor_id=doctor_id) | (Q(room_id=room_id) if room_id else Q(pk__in=[]))
+    CalendarEntry.objects.filter(who, status=Status.HELD, hold_expires_at__lte=now, busy__overlap=busy).update(
+        status=Status.EXPIRED
+    )
+
+
+def _save_entry(entry: CalendarEntry, *, actor: Any) -> None:
+    """Write the row in a savepoint; a constraint violation becomes the matching BookingRefused."""
+    entry._history_user = actor if getattr(actor, "is_authenticated", False) else None  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError as exc:
+        refusal = refusal_from(exc, doctor_id=entry.doctor_id, busy=entry.busy)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
+@dataclass(frozen=True)
+class _Placement:
+    span: Range
+    busy: Range
+    room_id: int | None
+
+
+def _place(
+    *,
+    service: Service,
+    branch: Branch,
+    doctor: StaffMember,
+    start: datetime,
+    room: Room | None,
+    online: bool,
+    override: bool,
+    patient_id: int | None,
+    ignore_entry_id: int | None = None,
+    now: datetime,
+) -> _Placement:
+    """Judge a start time by the rules; return where the visit goes (spans and room)."""
+    if room is not None and room.branch_id != branch.pk:
+        raise InvalidScheduling(fields={"room": ["The room belongs to another branch."]})
+    tz = ZoneInfo(branch.timezone)
+    plan = plan_load(
+        service=service,
+        branch=branch,
+        days=[start.astimezone(tz).date()],
+        doctor_ids=[doctor.pk],
+        online=online,
+        now=now,
+        patient_id=patient_id,
+        ignore_entry_id=ignore_entry_id,
+        override=override,
+    )
+    problem = plan.problem(doctor.pk, start, room.pk if room else None)
+    if problem == Problem.OFF_GRID:
+        step = plan.online_step if online else 5
+        raise InvalidScheduling(fields={"start": [f"Start on a {step}-minute boundary of the branch's clock."]})
+    if problem:
+        raise BookingRefused(problem)
+    span, busy = plan.shape.spans(start)
+    room_id = room.pk if room else (plan.free_room(busy) if service.requires_room else None)
+    return _Placement(Range(*span, "[)"), Range(*busy, "[)"), room_id)
+
+
+def _replay(existing: CalendarEntry, *, patient: Patient | None, doctor: StaffMember, start: datetime) -> CalendarEntry:
+    same = existing.doctor_id == doctor.pk and existing.span.lower == start
+    if patient is not None:
+        same = same and existing.patient_id == patient.pk
+    if not same:
+        raise IdempotencyKeyReused()
+    return existing
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    actor: Any,
+    patient: Patient,
+    doctor: StaffMember,
+    branch: Branch,
+    service: Service,
+    start: datetime,
+    room: Room | None = None,
+    source: str = Source.STAFF,
+    idempotency_key: str | None = None,
+    override_reason: str = "",
+    notes: str = "",
+    series: Series | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `patient` with `doctor` for `service` at `branch`, starting at `start`.
+
+    Refuses with BookingRefused (409, code naming the rule) when any rule or a concurrent booking
+    is in the way. With `idempotency_key`, asking twice returns the first appointment, never two.
+    With `override_reason` (and the override permission) the doctor's calendar, shifts and the
+    branch's hours are not checked: a deliberate, audited double booking.
+    """
+    start = _aware(start)
+    now = now or timezone.now()
+    if idempotency_key:
+        existing = Appointment.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, patient=patient, doctor=doctor, start=start)
+    authorize(actor, "scheduling.book", branch)
+    override = bool(override_reason.strip())
+    if override:
+        authorize(actor, "scheduling.override", branch)
+    online = source == Source.ONLINE
+    _check_catalogue(service=service, branch=branch, online=online)
+    placed = _place(
+        service=service, branch=branch, doctor=doctor, start=start, room=room, online=online,
+        override=override, patient_id=patient.pk, now=now,
+    )
+    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
+    appointment = Appointment(
+        doctor=doctor, branch=branch, patient=patient, service=service, room_id=placed.room_id,
+        span=placed.span, busy=placed.busy, status=Status.BOOKED, source=source,
+        booked_by_id=_actor_id(actor), idempotency_key=idempotency_key or None,
+        is_override=override, override_reason=override_reason.strip()[:300], notes=notes[:500], series=series,
+    )
+    try:
+        _save_entry(appointment, actor=actor)
+    except (BookingRefused, IntegrityError):
+        # Two requests with one key racing: the loser's insert waits for the winner and then fails
+        # (on the key, or on the calendar); answer it with the winner's appointment.
+        if idempotency_key:
+            winner = Appointment.objects.filter(idempotency_key=idempotency_key).first()
+            if winner is not None:
+                return _replay(winner, patient=patient, doctor=doctor, start=start)
+        raise
+    publish(events.AppointmentBooked(appointment.pk, _actor_id(actor)))
+    return appointment
+
+
+@transaction.atomic
+def appointment_hold(
+    *,
+    actor: Any,
+    doctor: StaffMember,
+    branch: Branch,
+    service: Service,
+    start: datetime,
+    source: str = Source.ONLINE,
+    now: datetime | None = None,
+) -> Appointment:
+    """Keep a slot for a few minutes (the chain's hold_minutes) while someone finishes booking.
+
+    Online holds need no account. The hold frees itself when it runs out: availability stops
+    counting it and the next booking of that time marks it expired."""
+    start = _aware(start)
+    now = now or timezone.now()
+    online = source == Source.ONLINE
+    if not online:
+        authorize(actor, "scheduling.book", branch)
+    _check_catalogue(service=service, branch=branch, online=online)
+    placed = _place(
+        service=service, branch=branch, doctor=doctor, start=start, room=None, online=online,
+        override=False, patient_id=None, now=now,
+    )
+    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
+    hold = Appointment(
+        doctor=doctor, branch=branch, service=service, room_id=placed.room_id, span=placed.span, busy=placed.busy,
+        status=Status.HELD, source=source, booked_by_id=_actor_id(actor),
+        hold_expires_at=now + timedelta(minutes=policy_get().hold_minutes),
+        hold_token=secrets.token_urlsafe(24),
+    )
+    _save_entry(hold, actor=actor)
+    return hold
+
+
+@transaction.atomic
+def appointment_hold_confirm(
+    *, actor: Any, hold: Appointment, hold_token: str, patient: Patient, idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Turn a hold into a booking for `patient`. The hold token proves it is the holder asking."""
+    now = now or timezone.now()
+    hold = Appointment.objects.select_for_update().get(pk=hold.pk)
+    if not hold.hold_token or not secrets.compare_digest(hold.hold_token, hold_token or ""):
+        raise HoldExpired("This hold is not yours or no longer exists.")
+    if hold.status == Status.BOOKED and hold.patient_id == patient.pk:
+        return hold  # the same confirmation, again
+    if hold.status != Status.HELD or (hold.hold_expires_at and hold.hold_expires_at <= now):
+        if hold.status == Status.HELD:
+            hold.status = Status.EXPIRED
+            hold.save(update_fields=["status", "updated_at"])
+        raise HoldExpired()
+    hold.patient = patient
+    hold.status = Status.BOOKED
+    hold.hold_expires_at = None
+    hold.idempotency_key = idempotency_key or None
+    _save_entry(hold, actor=actor)
+    publish(events.AppointmentBooked(hold.pk, _actor_id(actor)))
+    return hold
+
+
+def _locked(appointment: CalendarEntry) -> Appointment:
+    return Appointment.objects.select_for_update().get(pk=appointment.pk)
+
+
+def _move(appointment: Appointment, to: str, *, actor: Any, **stamps: Any) -> Appointment:
+    if to not in TRANSITIONS[appointment.status]:
+        raise IllegalTransition(
+            f"A {appointment.get_status_display().lower()} appointment cannot become {Status(to).label.lower()}."
+        )
+    appointment.status = to
+    for name, value in stamps.items():
+        setattr(appointment, name, value)
+    _save_entry(appointment, actor=actor)
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *,
+    actor: Any,
+    appointment: Appointment,
+    start: datetime,
+    doctor: StaffMember | None = None,
+    room: Room | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment. Atomic: the new time is won, or the old one is kept untouched."""
+    start = _aware(start)
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    authorize(actor, "scheduling.change_appointment", appointment)
+    if appointment.status not in MOVABLE:
+        raise IllegalTransition(f"A {appointment.get_status_display().lower()} appointment cannot be moved.")
+    doctor = doctor or appointment.doctor
+    assert appointment.branch is not None and appointment.service is not None
+    previous_start = appointment.span.lower
+    placed = _place(
+        service=appointment.service, branch=appointment.branch, doctor=doctor, start=start,
+        room=room or (appointment.room if appointment.room and appointment.room.is_active else None),
+        online=False, override=False, patient_id=appointment.patient_id, ignore_entry_id=appointment.pk, now=now,
+    )
+    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
+    appointment.doctor = doctor
+    appointment.span, appointment.busy, appointment.room_id = placed.span, placed.busy, placed.room_id
+    appointment.is_override, appointment.override_reason = False, ""
+    _save_entry(appointment, actor=actor)
+    publish(events.AppointmentRescheduled(appointment.pk, _actor_id(actor), previous_start))
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(
+    *, actor: Any, appointment: Appointment, reason: str = "", by_patient: bool = False, now: datetime | None = None
+) -> Appointment:
+    """Cancel. Inside the chain's cancellation window a patient is refused (too_late_to_cancel);
+    staff may still cancel, and the cancellation is flagged late."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if not by_patient:
+        authorize(actor, "scheduling.change_appointment", appointment)
+    window = timedelta(hours=policy_get().cancellation_window_hours)
+    late = appointment.status != Status.HELD and appointment.span.lower - now < window
+    if late and by_patient:
+        raise TooLateToCancel(
+            f"Appointments can be cancelled online up to {policy_get().cancellation_window_hours} hours "
+            "before they start. Please call the clinic."
+        )
+    _move(
+        appointment, Status.CANCELLED, actor=actor, cancelled_at=now, cancellation_reason=reason.strip()[:300],
+        late_cancellation=late,
+    )
+    publish(events.AppointmentCancelled(appointment.pk, _actor_id(actor), late))
+    return appointment
+
+
+def _status_change(
+    appointment: Appointment, to: str, *, actor: Any, event: type[events.AppointmentEvent] | None = None, **stamps: Any
+) -> Appointment:
+    with transaction.atomic():
+        appointment = _locked(appointment)
+        authorize(actor, "scheduling.change_appointment", appointment)
+        _move(appointment, to, actor=actor, **stamps)
+        if event is not None:
+            publish(event(appointment.pk, _actor_id(actor)))
+    return appointment
+
+
+def appointment_confirm(*, actor: Any, appointment: Appointment) -> Appointment:
+    return _status_change(appointment, Status.CONFIRMED, actor=actor)
+
+
+def appointment_check_in(*, actor: Any, appointment: Appointment) -> Appointment:
+    return _status_change(
+        appointment, Status.CHECKED_IN, actor=actor, event=events.AppointmentCheckedIn, checked_in_at=timezone.now()
+    )
+
+
+def appointment_start(*, actor: Any, appointment: Appointment) -> Appointment:
+    return _status_change(appointment, Status.IN_PROGRESS, actor=actor, started_at=timezone.now())
+
+
+def appointment_complete(*, actor: Any, appointment: Appointment) -> Appointment:
+    return _status_change(
+        appointment, Status.COMPLETED, actor=actor, event=events.AppointmentCompleted, completed_at=timezone.now()
+    )
+
+
+def appointment_mark_no_show(*, actor: Any, appointment: Appointment, now: datetime | None = None) -> Appointment:
+    if appointment.span.lower > (now or timezone.now()):
+        raise IllegalTransition("An appointment can be marked as a no-show only once its start time has passed.")
+    return _status_change(appointment, Status.NO_SHOW, actor=actor, event=events.AppointmentNoShow)
+
+
+def walk_in_book(
+    *, actor: Any, patient: Patient, branch: Branch, service: Service, now: datetime | None = None
+) -> Appointment:
+    """The first free doctor for this service at this branch, from now on today."""
+    now = now or timezone.now()
+    authorize(actor, "scheduling.book", branch)
+    today = now.astimezone(ZoneInfo(branch.timezone)).date()
+    slots = slot_list_available(service=service, branch=branch, date_from=today, date_to=today, step=5, now=now)
+    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots})}
+    for slot in slots[:20]:
+        try:
+            return appointment_book(
+                actor=actor, patient=patient, doctor=doctors[slot.doctor_id], branch=branch, service=service,
+                start=slot.start, source=Source.WALK_IN, now=now,
+            )
+        except BookingRefused as exc:
+            if exc.code == Problem.PATIENT_BUSY:
+                raise
+            continue  # someone took that slot a moment ago: try the next one
+    raise NoSlotToday()
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    start: datetime
+    appointment: Appointment | None
+    problem: str | None
+    message: str = ""
+
+
+@transaction.atomic
+def series_book(
+    *,
+    actor: Any,
+    patient: Patient,
+    doctor: StaffMember,
+    branch: Branch,
+    service: Service,
+    first_start: datetime,
+    count: int,
+    every_days: int = 7,
+    all_or_nothing: bool = True,
+    room: Room | None = None,
+    source: str = Source.STAFF,
+) -> tuple[Series | None, list[Occurrence]]:
+    """Book a recurring series at the same wall-clock time every `every_days` days.
+
+    all_or_nothing: every occurrence is booked, or none is and SeriesConflicts lists the problems.
+    Otherwise the free occurrences are booked and the others reported."""
+    first_start = _aware(first_start)
+    errors = {}
+    if not 2 <= count <= 52:
+        errors["count"] = ["Book between 2 and 52 occurrences."]
+    if not 1 <= every_days <= 90:
+        errors["every_days"] = ["Repeat every 1 to 90 days."]
+    if errors:
+        raise InvalidScheduling(fields=errors)
+    authorize(actor, "scheduling.book", branch)
+    tz = ZoneInfo(branch.timezone)
+    local = first_start.astimezone(tz)
+    starts = [
+        iv.wall_clock(local.date() + timedelta(days=every_days * i), local.timetz().replace(tzinfo=None), tz)
+        for i in range(count)
+    ]
+    series = Series.objects.create(created_by_id=_actor_id(actor), every_days=every_days, count=count)
+    results: list[Occurrence] = []
+    for start in starts:
+        try:
+            with transaction.atomic():
+                booked = appointment_book(
+                    actor=actor, patient=patient, doctor=doctor, branch=branch, service=service, start=start,
+                    room=room, source=source, series=series,
+                )
+            results.append(Occurrence(start, booked, None))
+        except (BookingRefused, InvalidScheduling) as exc:
+            results.append(Occurrence(start, None, exc.code, exc.message))
+    failed = [r for r in results if r.problem]
+    if failed and all_or_nothing:
+        fields = {r.start.astimezone(tz).isoformat(): [f"{r.problem}: {r.message}"] for r in failed}
+        raise SeriesConflicts(f"{len(failed)} of {count} occurrences cannot be booked; nothing was booked.", fields=fields)
+    if len(failed) == len(results):
+        transaction.set_rollback(True)
+        return None, results
+    return series, results

@@ -1,0 +1,253 @@
+"""Shaping the calendar: services, who offers them where, rooms, opening hours, shifts, policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, time
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from simple_history.utils import bulk_create_with_history
+
+from scheduling.exceptions import InvalidScheduling, NameTaken, ShiftOverlap
+from scheduling.models import (
+    BranchHours,
+    DoctorService,
+    ExtraShift,
+    Room,
+    SchedulingPolicy,
+    Service,
+    ShiftPattern,
+    SpecialDay,
+)
+from scheduling.selectors import policy_get
+from tenants.authz import authorize
+from tenants.org.models import Branch, Role, StaffMember
+from tenants.validation import collect
+
+_UNSET: Any = object()
+
+
+def _history(obj: Any, actor: Any) -> Any:
+    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
+    return obj
+
+
+def _save_named(obj: Any, actor: Any) -> Any:
+    try:
+        with transaction.atomic():
+            _history(obj, actor).save()
+    except IntegrityError as exc:
+        if "unique" in str(exc).lower():
+            raise NameTaken() from exc
+        raise
+    return obj
+
+
+def _service_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
+    duration = fields.get("duration_minutes")
+    return collect(
+        {
+            "name": "The name cannot be empty." if "name" in fields and not str(fields["name"]).strip() else None,
+            "duration_minutes": "Between 5 and 720 minutes, in steps of 5."
+            if duration is not None and (duration < 5 or duration > 720 or duration % 5)
+            else None,
+            "buffer_before_minutes": "At most 120 minutes."
+            if fields.get("buffer_before_minutes", 0) > 120
+            else None,
+            "buffer_after_minutes": "At most 120 minutes." if fields.get("buffer_after_minutes", 0) > 120 else None,
+        }
+    )
+
+
+@transaction.atomic
+def service_create(*, actor: Any, name: str, duration_minutes: int, **fields: Any) -> Service:
+    authorize(actor, "scheduling.manage_catalogue")
+    values = {"name": name.strip(), "duration_minutes": duration_minutes, **fields}
+    errors = _service_errors(values)
+    if errors:
+        raise InvalidScheduling(fields=errors)
+    return _save_named(Service(**values), actor)
+
+
+@transaction.atomic
+def service_update(*, actor: Any, service: Service, **fields: Any) -> Service:
+    authorize(actor, "scheduling.manage_catalogue")
+    errors = _service_errors(fields)
+    if errors:
+        raise InvalidScheduling(fields=errors)
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    for key, value in fields.items():
+        setattr(service, key, value.strip() if key == "name" else value)
+    return _save_named(service, actor)
+
+
+def _doctor(doctor: StaffMember) -> StaffMember:
+    if not doctor.is_active or Role.DOCTOR not in doctor.roles:
+        raise InvalidScheduling(fields={"doctor": ["This staff member is not an active doctor."]})
+    return doctor
+
+
+@transaction.atomic
+def offering_set(
+    *, actor: Any, doctor: StaffMember, branch: Branch, service_ids: Iterable[int]
+) -> list[DoctorService]:
+    """The services `doctor` offers at `branch`, replacing what was there."""
+    authorize(actor, "scheduling.manage_branch_calendar", branch)
+    _doctor(doctor)
+    ids = set(service_ids)
+    if Service.objects.filter(pk__in=ids).count() != len(ids):
+        raise InvalidScheduling(fields={"service_ids": ["One or more services do not exist."]})
+    DoctorService.objects.filter(doctor=doctor, branch=branch).exclude(service_id__in=ids).delete()
+    have = set(DoctorService.objects.filter(doctor=doctor, branch=branch).values_list("service_id", flat=True))
+    DoctorService.objects.bulk_create(DoctorService(doctor=doctor, branch=branch, service_id=s) for s in ids - have)
+    if not doctor.branches.filter(pk=branch.pk).exists():
+        doctor.branches.add(branch)
+    return list(DoctorService.objects.filter(doctor=doctor, branch=branch))
+
+
+@transaction.atomic
+def room_create(*, actor: Any, branch: Branch, name: str) -> Room:
+    authorize(actor, "scheduling.manage_branch_calendar", branch)
+    if not name.strip():
+        raise InvalidScheduling(fields={"name": ["The name cannot be empty."]})
+    return _save_named(Room(branch=branch, name=name.strip()), actor)
+
+
+def _times(rows: Iterable[tuple[time, time]], label: str) -> None:
+    for opens, closes in rows:
+        if closes <= opens:
+            raise InvalidScheduling(fields={label: [f"{opens:%H:%M}-{closes:%H:%M}: the end must come after the start."]})
+
+
+@transaction.atomic
+def branch_hours_replace(*, actor: Any, branch: Branch, hours: list[tuple[int, time, time]]) -> list[BranchHours]:
+    """Replace the branch's weekly hours. Rows of one weekday may not overlap."""
+    authorize(actor, "scheduling.manage_branch_calendar", branch)
+    _times(((o, c) for _, o, c in hours), "hours")
+    by_day: dict[int, list[tuple[time, time]]] = {}
+    for weekday, opens, closes in hours:
+        if not 0 <= weekday <= 6:
+            raise InvalidScheduling(fields={"hours": [f"Weekday {weekday} is not 0 (Monday) to 6 (Sunday)."]})
+        by_day.setdefault(weekday, []).append((opens, closes))
+    for weekday, rows in by_day.items():
+        rows.sort()
+        for (_, c1), (o2, _) in zip(rows, rows[1:], strict=False):
+            if o2 < c1:
+                raise InvalidScheduling(fields={"hours": [f"Weekday {weekday}: two opening intervals overlap."]})
+    BranchHours.objects.filter(branch=branch).delete()
+    rows = [BranchHours(branch=branch, weekday=w, opens=o, closes=c) for w, o, c in sorted(hours)]
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return bulk_create_with_history(rows, BranchHours, default_user=user)
+
+
+@transaction.atomic
+def special_day_create(
+    *, actor: Any, branch: Branch, day: date, opens: time | None = None, closes: time | None = None, note: str = ""
+) -> SpecialDay:
+    authorize(actor, "scheduling.manage_branch_calendar", branch)
+    if (opens is None) != (closes is None):
+        raise InvalidScheduling(fields={"closes": ["Give both times, or neither to close the day."]})
+    if opens is not None and closes is not None:
+        _times([(opens, closes)], "closes")
+    special = SpecialDay(branch=branch, date=day, opens=opens, closes=closes, note=note.strip())
+    _history(special, actor).save()
+    return special
+
+
+def _overlapping_patterns(doctor: StaffMember, weekday: int, starts: time, ends: time, valid_from: date, valid_until: date | None):  # type: ignore[no-untyped-def]
+    qs = ShiftPattern.objects.filter(doctor=doctor, weekday=weekday, starts__lt=ends, ends__gt=starts)
+    qs = qs.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=valid_from))
+    if valid_until is not None:
+        qs = qs.filter(valid_from__lte=valid_until)
+    return qs
+
+
+@transaction.atomic
+def shift_pattern_create(
+    *,
+    actor: Any,
+    doctor: StaffMember,
+    branch: Branch,
+    weekday: int,
+    starts: time,
+    ends: time,
+    valid_from: date,
+    valid_until: date | None = None,
+    break_starts: time | None = None,
+    break_ends: time | None = None,
+) -> ShiftPattern:
+    """A weekly shift. A doctor cannot work two overlapping shifts (at one branch or two)."""
+    authorize(actor, "scheduling.manage_branch_calendar", branch)
+    _doctor(doctor)
+    errors = collect(
+        {
+            "weekday": None if 0 <= weekday <= 6 else "Use 0 (Monday) to 6 (Sunday).",
+            "ends": None if ends > starts else "The shift must end after it starts.",
+            "valid_until": "Must not be before valid_from."
+            if valid_until is not None and valid_until < valid_from
+            else None,
+            "break_ends": "A break needs both times and must lie inside the shift."
+            if (break_starts is None) != (break_ends is None)
+            or (break_starts is not None and break_ends is not None and not starts <= break_starts < break_ends <= ends)
+            else None,
+        }
+    )
+    if errors:
+        raise InvalidScheduling(fields=errors)
+    # Serialise shift changes of one doctor so two overlapping patterns cannot both pass the check.
+    StaffMember.objects.select_for_update().filter(pk=doctor.pk).exists()
+    if _overlapping_patterns(doctor, weekday, starts, ends, valid_from, valid_until).exists():
+        raise ShiftOverlap()
+    pattern = ShiftPattern(
+        doctor=doctor, branch=branch, weekday=weekday, starts=starts, ends=ends, valid_from=valid_from,
+        valid_until=valid_until, break_starts=break_starts, break_ends=break_ends,
+    )
+    _history(pattern, actor).save()
+    if not doctor.branches.filter(pk=branch.pk).exists():
+        doctor.branches.add(branch)
+    return pattern
+
+
+@transaction.atomic
+def extra_shift_create(
+    *, actor: Any, doctor: StaffMember, branch: Branch, day: date, starts: time, ends: time
+) -> ExtraShift:
+    authorize(actor, "scheduling.manage_branch_calendar", branch)
+    _doctor(doctor)
+    if ends <= starts:
+        raise InvalidScheduling(fields={"ends": ["The shift must end after it starts."]})
+    StaffMember.objects.select_for_update().filter(pk=doctor.pk).exists()
+    if ExtraShift.objects.filter(doctor=doctor, date=day, starts__lt=ends, ends__gt=starts).exists():
+        raise ShiftOverlap()
+    extra = ExtraShift(doctor=doctor, branch=branch, date=day, starts=starts, ends=ends)
+    _history(extra, actor).save()
+    return extra
+
+
+@transaction.atomic
+def policy_update(*, actor: Any, **fields: Any) -> SchedulingPolicy:
+    authorize(actor, "scheduling.manage_policy")
+    policy = policy_get()
+    policy = SchedulingPolicy.objects.select_for_update().get(pk=policy.pk)
+    errors = collect(
+        {
+            "online_slot_step_minutes": "Use 5 to 240 minutes in steps of 5."
+            if "online_slot_step_minutes" in fields
+            and (fields["online_slot_step_minutes"] % 5 or not 5 <= fields["online_slot_step_minutes"] <= 240)
+            else None,
+            "hold_minutes": "Use 1 to 60 minutes."
+            if "hold_minutes" in fields and not 1 <= fields["hold_minutes"] <= 60
+            else None,
+            "online_horizon_days": "Use 1 to 730 days."
+            if "online_horizon_days" in fields and not 1 <= fields["online_horizon_days"] <= 730
+            else None,
+        }
+    )
+    if errors:
+        raise InvalidScheduling(fields=errors)
+    for key, value in fields.items():
+        setattr(policy, key, value)
+    _history(policy, actor).save()
+    return policy
