@@ -84,7 +84,7 @@ def clinic_setup(
                 actor=owner, doctor=doc, branch=branch, weekday=weekday, starts=shift[0], ends=shift[1],
                 valid_from=valid_from, break_starts=break_[0] if break_ else None, break_ends=break_[1] if break_ else None,
             )
-    room_list = [sched.room_create(actor=owner, branch=branch, name=f"Room {i + 1}") for i in range(rooms)]
+    room_list = [sched.room_create(actor=owner, branch=branch, name=f"Room {next(_seq)}") for _ in range(rooms)]
     return Clinic(chain=chain, branch=branch, service=service, doctors=docs, rooms=room_list)
 
 
