@@ -10,6 +10,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("auth/logout/", accounts_api.LogoutApi.as_view(), name="api-logout"),
     path("me/", accounts_api.MeApi.as_view(), name="api-me"),
     path("", include("tenants.org.api.urls")),
+    path("", include("patients.api.urls")),
+    path("", include("scheduling.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -53,11 +53,20 @@ def patient_create(
     if errors:
         raise InvalidPatient(fields=errors)
     patient = Patient(
-        first_name=first_name.strip(), last_name=last_name.strip(), date_of_birth=date_of_birth, phone=phone, email=email
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        date_of_birth=date_of_birth,
+        phone=phone,
+        email=email,
     )
     patient._history_user = actor  # type: ignore[attr-defined]
     patient.save()
     access_log_record(
-        actor=actor, action="create", object_type="patient", object_ids=[patient.pk], patient_ids=[patient.pk], request=request
+        actor=actor,
+        action="create",
+        object_type="patient",
+        object_ids=[patient.pk],
+        patient_ids=[patient.pk],
+        request=request,
     )
     return patient

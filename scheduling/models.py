@@ -13,7 +13,7 @@ PostgreSQL exclusion constraints decides every conflict atomically, whatever the
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -47,6 +47,9 @@ class SchedulingPolicy(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return "Scheduling policy"
+
 
 class Service(models.Model):
     name = models.CharField(max_length=120)
@@ -64,7 +67,9 @@ class Service(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="service_name_ci_unique"),
-            models.CheckConstraint(condition=Q(duration_minutes__gte=5, duration_minutes__lte=720), name="service_duration_range"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=720), name="service_duration_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -80,6 +85,9 @@ class DoctorService(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["doctor", "service", "branch"], name="offering_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} offers {self.service} at {self.branch}"
 
 
 class Room(models.Model):
@@ -120,6 +128,9 @@ class BranchHours(models.Model):
         ordering = ["branch_id", "weekday", "opens"]
         constraints = [models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="branch_hours_order")]
 
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
 
 class SpecialDay(models.Model):
     """A date with other hours than usual. A row without times closes the branch that day; rows with
@@ -142,6 +153,10 @@ class SpecialDay(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        hours = f"{self.opens:%H:%M}-{self.closes:%H:%M}" if self.opens and self.closes else "closed"
+        return f"{self.date} {hours}"
+
 
 class ShiftPattern(models.Model):
     """A doctor works at a branch on a weekday, between two wall-clock times, from a date (until a
@@ -163,7 +178,8 @@ class ShiftPattern(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="shift_pattern_order"),
             models.CheckConstraint(
-                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")), name="shift_pattern_validity"
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="shift_pattern_validity",
             ),
             models.CheckConstraint(
                 condition=Q(break_starts__isnull=True, break_ends__isnull=True)
@@ -171,6 +187,9 @@ class ShiftPattern(models.Model):
                 name="shift_pattern_break_inside",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
 
 
 class ExtraShift(models.Model):
@@ -186,6 +205,9 @@ class ExtraShift(models.Model):
     class Meta:
         ordering = ["date", "starts"]
         constraints = [models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="extra_shift_order")]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {self.date} {self.starts:%H:%M}-{self.ends:%H:%M}"
 
 
 class Status(models.TextChoices):
@@ -232,6 +254,9 @@ class Series(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     every_days = models.PositiveIntegerField()
     count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.count} x every {self.every_days} days"
 
 
 _calendar_history = HistoricalRecords(excluded_fields=["hold_token"])
@@ -323,19 +348,18 @@ class CalendarEntry(models.Model):
         return self.span.upper
 
 
-class _KindManager(models.Manager["CalendarEntry"]):
-    kind: ClassVar[str]
+class AppointmentManager(models.Manager["Appointment"]):
+    def get_queryset(self) -> models.QuerySet[Appointment]:
+        return super().get_queryset().filter(kind=Kind.APPOINTMENT)
 
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind  # type: ignore[misc]
 
-    def get_queryset(self) -> models.QuerySet[CalendarEntry]:
-        return super().get_queryset().filter(kind=self.kind)
+class LeaveManager(models.Manager["Leave"]):
+    def get_queryset(self) -> models.QuerySet[Leave]:
+        return super().get_queryset().filter(kind=Kind.LEAVE)
 
 
 class Appointment(CalendarEntry):
-    objects = _KindManager(Kind.APPOINTMENT)  # type: ignore[assignment,misc]
+    objects = AppointmentManager()  # type: ignore[misc]
 
     class Meta:
         proxy = True
@@ -346,7 +370,7 @@ class Appointment(CalendarEntry):
 
 
 class Leave(CalendarEntry):
-    objects = _KindManager(Kind.LEAVE)  # type: ignore[assignment,misc]
+    objects = LeaveManager()  # type: ignore[misc]
 
     class Meta:
         proxy = True

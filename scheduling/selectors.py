@@ -91,7 +91,9 @@ def plan_load(
             rows = [(s.opens, s.closes) for s in special[day] if s.opens is not None]
         else:
             rows = [(h.opens, h.closes) for h in weekly[day.weekday()]]
-        open_windows[day] = iv.merge((iv.wall_clock(day, a, tz), iv.wall_clock(day, b, tz)) for a, b in rows)
+        open_windows[day] = iv.merge(
+            (iv.wall_clock(day, a, tz), iv.wall_clock(day, b, tz)) for a, b in rows if a is not None and b is not None
+        )
 
     shifts: dict[tuple[int, date], list[iv.Interval]] = defaultdict(list)
     breaks: dict[tuple[int, date], list[iv.Interval]] = defaultdict(list)

@@ -183,6 +183,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "tenants.org.models.Role.choices",
         "StaffRoleEnum": "tenants.org.api.serializers.ROLE_CHOICES",
+        "InvitationStatusEnum": "tenants.org.models.Invitation.Status",
+        "AppointmentStatusEnum": "scheduling.models.Status",
+        "AppointmentSourceEnum": "scheduling.models.Source",
+        "StaffBookingSourceEnum": "scheduling.api.serializers.STAFF_SOURCES",
     },
 }
 

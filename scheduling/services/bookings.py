@@ -143,7 +143,7 @@ def _place(
     return _Placement(Range(*span, "[)"), Range(*busy, "[)"), room_id)
 
 
-def _replay(existing: CalendarEntry, *, patient: Patient | None, doctor: StaffMember, start: datetime) -> CalendarEntry:
+def _replay(existing: Appointment, *, patient: Patient | None, doctor: StaffMember, start: datetime) -> Appointment:
     same = existing.doctor_id == doctor.pk and existing.span.lower == start
     if patient is not None:
         same = same and existing.patient_id == patient.pk
@@ -189,15 +189,33 @@ def appointment_book(
     online = source == Source.ONLINE
     _check_catalogue(service=service, branch=branch, online=online)
     placed = _place(
-        service=service, branch=branch, doctor=doctor, start=start, room=room, online=online,
-        override=override, patient_id=patient.pk, now=now,
+        service=service,
+        branch=branch,
+        doctor=doctor,
+        start=start,
+        room=room,
+        online=online,
+        override=override,
+        patient_id=patient.pk,
+        now=now,
     )
     _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
     appointment = Appointment(
-        doctor=doctor, branch=branch, patient=patient, service=service, room_id=placed.room_id,
-        span=placed.span, busy=placed.busy, status=Status.BOOKED, source=source,
-        booked_by_id=_actor_id(actor), idempotency_key=idempotency_key or None,
-        is_override=override, override_reason=override_reason.strip()[:300], notes=notes[:500], series=series,
+        doctor=doctor,
+        branch=branch,
+        patient=patient,
+        service=service,
+        room_id=placed.room_id,
+        span=placed.span,
+        busy=placed.busy,
+        status=Status.BOOKED,
+        source=source,
+        booked_by_id=_actor_id(actor),
+        idempotency_key=idempotency_key or None,
+        is_override=override,
+        override_reason=override_reason.strip()[:300],
+        notes=notes[:500],
+        series=series,
     )
     try:
         _save_entry(appointment, actor=actor)
@@ -235,13 +253,27 @@ def appointment_hold(
         authorize(actor, "scheduling.book", branch)
     _check_catalogue(service=service, branch=branch, online=online)
     placed = _place(
-        service=service, branch=branch, doctor=doctor, start=start, room=None, online=online,
-        override=False, patient_id=None, now=now,
+        service=service,
+        branch=branch,
+        doctor=doctor,
+        start=start,
+        room=None,
+        online=online,
+        override=False,
+        patient_id=None,
+        now=now,
     )
     _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
     hold = Appointment(
-        doctor=doctor, branch=branch, service=service, room_id=placed.room_id, span=placed.span, busy=placed.busy,
-        status=Status.HELD, source=source, booked_by_id=_actor_id(actor),
+        doctor=doctor,
+        branch=branch,
+        service=service,
+        room_id=placed.room_id,
+        span=placed.span,
+        busy=placed.busy,
+        status=Status.HELD,
+        source=source,
+        booked_by_id=_actor_id(actor),
         hold_expires_at=now + timedelta(minutes=policy_get().hold_minutes),
         hold_token=secrets.token_urlsafe(24),
     )
@@ -251,7 +283,12 @@ def appointment_hold(
 
 @transaction.atomic
 def appointment_hold_confirm(
-    *, actor: Any, hold: Appointment, hold_token: str, patient: Patient, idempotency_key: str | None = None,
+    *,
+    actor: Any,
+    hold: Appointment,
+    hold_token: str,
+    patient: Patient,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
     """Turn a hold into a booking for `patient`. The hold token proves it is the holder asking."""
@@ -309,12 +346,20 @@ def appointment_reschedule(
     if appointment.status not in MOVABLE:
         raise IllegalTransition(f"A {appointment.get_status_display().lower()} appointment cannot be moved.")
     doctor = doctor or appointment.doctor
-    assert appointment.branch is not None and appointment.service is not None
+    if appointment.branch is None or appointment.service is None:  # only leave rows lack them
+        raise IllegalTransition("Only appointments can be moved.")
     previous_start = appointment.span.lower
     placed = _place(
-        service=appointment.service, branch=appointment.branch, doctor=doctor, start=start,
+        service=appointment.service,
+        branch=appointment.branch,
+        doctor=doctor,
+        start=start,
         room=room or (appointment.room if appointment.room and appointment.room.is_active else None),
-        online=False, override=False, patient_id=appointment.patient_id, ignore_entry_id=appointment.pk, now=now,
+        online=False,
+        override=False,
+        patient_id=appointment.patient_id,
+        ignore_entry_id=appointment.pk,
+        now=now,
     )
     _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
     appointment.doctor = doctor
@@ -343,7 +388,11 @@ def appointment_cancel(
             "before they start. Please call the clinic."
         )
     _move(
-        appointment, Status.CANCELLED, actor=actor, cancelled_at=now, cancellation_reason=reason.strip()[:300],
+        appointment,
+        Status.CANCELLED,
+        actor=actor,
+        cancelled_at=now,
+        cancellation_reason=reason.strip()[:300],
         late_cancellation=late,
     )
     publish(events.AppointmentCancelled(appointment.pk, _actor_id(actor), late))
@@ -400,8 +449,14 @@ def walk_in_book(
     for slot in slots[:20]:
         try:
             return appointment_book(
-                actor=actor, patient=patient, doctor=doctors[slot.doctor_id], branch=branch, service=service,
-                start=slot.start, source=Source.WALK_IN, now=now,
+                actor=actor,
+                patient=patient,
+                doctor=doctors[slot.doctor_id],
+                branch=branch,
+                service=service,
+                start=slot.start,
+                source=Source.WALK_IN,
+                now=now,
             )
         except BookingRefused as exc:
             if exc.code == Problem.PATIENT_BUSY:
@@ -458,8 +513,15 @@ def series_book(
         try:
             with transaction.atomic():
                 booked = appointment_book(
-                    actor=actor, patient=patient, doctor=doctor, branch=branch, service=service, start=start,
-                    room=room, source=source, series=series,
+                    actor=actor,
+                    patient=patient,
+                    doctor=doctor,
+                    branch=branch,
+                    service=service,
+                    start=start,
+                    room=room,
+                    source=source,
+                    series=series,
                 )
             results.append(Occurrence(start, booked, None))
         except (BookingRefused, InvalidScheduling) as exc:
@@ -467,7 +529,9 @@ def series_book(
     failed = [r for r in results if r.problem]
     if failed and all_or_nothing:
         fields = {r.start.astimezone(tz).isoformat(): [f"{r.problem}: {r.message}"] for r in failed}
-        raise SeriesConflicts(f"{len(failed)} of {count} occurrences cannot be booked; nothing was booked.", fields=fields)
+        raise SeriesConflicts(
+            f"{len(failed)} of {count} occurrences cannot be booked; nothing was booked.", fields=fields
+        )
     if len(failed) == len(results):
         transaction.set_rollback(True)
         return None, results

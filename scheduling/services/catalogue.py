@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import date, time
 from typing import Any
@@ -53,9 +54,7 @@ def _service_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
             "duration_minutes": "Between 5 and 720 minutes, in steps of 5."
             if duration is not None and (duration < 5 or duration > 720 or duration % 5)
             else None,
-            "buffer_before_minutes": "At most 120 minutes."
-            if fields.get("buffer_before_minutes", 0) > 120
-            else None,
+            "buffer_before_minutes": "At most 120 minutes." if fields.get("buffer_before_minutes", 0) > 120 else None,
             "buffer_after_minutes": "At most 120 minutes." if fields.get("buffer_after_minutes", 0) > 120 else None,
         }
     )
@@ -90,9 +89,7 @@ def _doctor(doctor: StaffMember) -> StaffMember:
 
 
 @transaction.atomic
-def offering_set(
-    *, actor: Any, doctor: StaffMember, branch: Branch, service_ids: Iterable[int]
-) -> list[DoctorService]:
+def offering_set(*, actor: Any, doctor: StaffMember, branch: Branch, service_ids: Iterable[int]) -> list[DoctorService]:
     """The services `doctor` offers at `branch`, replacing what was there."""
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     _doctor(doctor)
@@ -118,7 +115,9 @@ def room_create(*, actor: Any, branch: Branch, name: str) -> Room:
 def _times(rows: Iterable[tuple[time, time]], label: str) -> None:
     for opens, closes in rows:
         if closes <= opens:
-            raise InvalidScheduling(fields={label: [f"{opens:%H:%M}-{closes:%H:%M}: the end must come after the start."]})
+            raise InvalidScheduling(
+                fields={label: [f"{opens:%H:%M}-{closes:%H:%M}: the end must come after the start."]}
+            )
 
 
 @transaction.atomic
@@ -133,13 +132,13 @@ def branch_hours_replace(*, actor: Any, branch: Branch, hours: list[tuple[int, t
         by_day.setdefault(weekday, []).append((opens, closes))
     for weekday, rows in by_day.items():
         rows.sort()
-        for (_, c1), (o2, _) in zip(rows, rows[1:], strict=False):
+        for (_, c1), (o2, _) in itertools.pairwise(rows):
             if o2 < c1:
                 raise InvalidScheduling(fields={"hours": [f"Weekday {weekday}: two opening intervals overlap."]})
     BranchHours.objects.filter(branch=branch).delete()
-    rows = [BranchHours(branch=branch, weekday=w, opens=o, closes=c) for w, o, c in sorted(hours)]
+    created = [BranchHours(branch=branch, weekday=w, opens=o, closes=c) for w, o, c in sorted(hours)]
     user = actor if getattr(actor, "is_authenticated", False) else None
-    return bulk_create_with_history(rows, BranchHours, default_user=user)
+    return bulk_create_with_history(created, BranchHours, default_user=user)
 
 
 @transaction.atomic
@@ -156,7 +155,9 @@ def special_day_create(
     return special
 
 
-def _overlapping_patterns(doctor: StaffMember, weekday: int, starts: time, ends: time, valid_from: date, valid_until: date | None):  # type: ignore[no-untyped-def]
+def _overlapping_patterns(
+    doctor: StaffMember, weekday: int, starts: time, ends: time, valid_from: date, valid_until: date | None
+):  # type: ignore[no-untyped-def]
     qs = ShiftPattern.objects.filter(doctor=doctor, weekday=weekday, starts__lt=ends, ends__gt=starts)
     qs = qs.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=valid_from))
     if valid_until is not None:
@@ -201,8 +202,15 @@ def shift_pattern_create(
     if _overlapping_patterns(doctor, weekday, starts, ends, valid_from, valid_until).exists():
         raise ShiftOverlap()
     pattern = ShiftPattern(
-        doctor=doctor, branch=branch, weekday=weekday, starts=starts, ends=ends, valid_from=valid_from,
-        valid_until=valid_until, break_starts=break_starts, break_ends=break_ends,
+        doctor=doctor,
+        branch=branch,
+        weekday=weekday,
+        starts=starts,
+        ends=ends,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        break_starts=break_starts,
+        break_ends=break_ends,
     )
     _history(pattern, actor).save()
     if not doctor.branches.filter(pk=branch.pk).exists():

@@ -72,8 +72,12 @@ def clinic_setup(
     owner = chain.users["owner"]
     branch = branch or chain.branches[0]
     service = sched.service_create(
-        actor=owner, name=f"Consultation {next(_seq)}", duration_minutes=duration, buffer_before_minutes=before,
-        buffer_after_minutes=after, requires_room=requires_room,
+        actor=owner,
+        name=f"Consultation {next(_seq)}",
+        duration_minutes=duration,
+        buffer_before_minutes=before,
+        buffer_after_minutes=after,
+        requires_room=requires_room,
     )
     sched.branch_hours_replace(actor=owner, branch=branch, hours=[(d, opens, closes) for d in range(7)])
     docs = [doctor(chain, branch) for _ in range(doctors)]
@@ -81,8 +85,15 @@ def clinic_setup(
         sched.offering_set(actor=owner, doctor=doc, branch=branch, service_ids=[service.pk])
         for weekday in range(7):
             sched.shift_pattern_create(
-                actor=owner, doctor=doc, branch=branch, weekday=weekday, starts=shift[0], ends=shift[1],
-                valid_from=valid_from, break_starts=break_[0] if break_ else None, break_ends=break_[1] if break_ else None,
+                actor=owner,
+                doctor=doc,
+                branch=branch,
+                weekday=weekday,
+                starts=shift[0],
+                ends=shift[1],
+                valid_from=valid_from,
+                break_starts=break_[0] if break_ else None,
+                break_ends=break_[1] if break_ else None,
             )
     room_list = [sched.room_create(actor=owner, branch=branch, name=f"Room {next(_seq)}") for _ in range(rooms)]
     return Clinic(chain=chain, branch=branch, service=service, doctors=docs, rooms=room_list)

@@ -7,15 +7,28 @@ from django.utils import timezone
 
 from config.errors import PermissionDenied
 from scheduling import services as sched
-from scheduling.exceptions import BookingRefused, HoldExpired, IdempotencyKeyReused, IllegalTransition, InvalidScheduling, TooLateToCancel
+from scheduling.exceptions import (
+    BookingRefused,
+    HoldExpired,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    InvalidScheduling,
+    TooLateToCancel,
+)
 from scheduling.models import Appointment, Source, Status
 from scheduling.selectors import slot_list_available
 from tests.factories.scheduling import MONDAY, clinic_setup
 
+
 def book(clinic, start, *, doctor=None, patient=None, actor=None, **kw):
     return sched.appointment_book(
-        actor=actor or clinic.receptionist, patient=patient or clinic.patient(), doctor=doctor or clinic.doctors[0],
-        branch=clinic.branch, service=clinic.service, start=start, **kw,
+        actor=actor or clinic.receptionist,
+        patient=patient or clinic.patient(),
+        doctor=doctor or clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=start,
+        **kw,
     )
 
 
@@ -54,7 +67,9 @@ def test_doctor_busy_and_patient_busy(clinic):
 
 def test_leave_blocks_bookings_and_bookings_block_leave(clinic):
     doc = clinic.doctors[0]
-    sched.leave_create(actor=clinic.owner, doctor=doc, start=clinic.at(MONDAY, 12), end=clinic.at(MONDAY, 14), reason="Dentist")
+    sched.leave_create(
+        actor=clinic.owner, doctor=doc, start=clinic.at(MONDAY, 12), end=clinic.at(MONDAY, 14), reason="Dentist"
+    )
     refused("doctor_on_leave", book, clinic, clinic.at(MONDAY, 13))
     booked = book(clinic, clinic.at(MONDAY, 15))
     from scheduling.exceptions import LeaveConflicts
@@ -96,7 +111,7 @@ def test_bad_times(clinic):
         book(clinic, clinic.at(MONDAY, 10, 7))
     assert "start" in info.value.fields
     with pytest.raises(InvalidScheduling):
-        book(clinic, datetime(2030, 1, 7, 10))  # naive
+        book(clinic, datetime(2030, 1, 7, 10))  # noqa: DTZ001 (naive on purpose)
     refused("in_the_past", book, clinic, clinic.at(timezone.localdate() - timedelta(days=1), 10))
 
 
@@ -133,43 +148,72 @@ def test_override_needs_permission_and_reason_and_is_recorded(clinic, in_a):
 
 
 def test_hold_then_confirm(clinic):
-    hold = sched.appointment_hold(actor=None, doctor=clinic.doctors[0], branch=clinic.branch, service=clinic.service,
-                                  start=clinic.at(MONDAY, 10), now=clinic.at(MONDAY, 6))
+    hold = sched.appointment_hold(
+        actor=None,
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 10),
+        now=clinic.at(MONDAY, 6),
+    )
     assert hold.status == Status.HELD
     refused("doctor_busy", book, clinic, clinic.at(MONDAY, 10))
     patient = clinic.patient()
     with pytest.raises(HoldExpired):
         sched.appointment_hold_confirm(actor=None, hold=hold, hold_token="guess", patient=patient)
-    booked = sched.appointment_hold_confirm(actor=None, hold=hold, hold_token=hold.hold_token, patient=patient,
-                                            now=clinic.at(MONDAY, 6, 5))
+    booked = sched.appointment_hold_confirm(
+        actor=None, hold=hold, hold_token=hold.hold_token, patient=patient, now=clinic.at(MONDAY, 6, 5)
+    )
     assert (booked.status, booked.patient) == (Status.BOOKED, patient)
 
 
 def test_an_expired_hold_frees_the_slot_without_any_task(clinic):
     t0 = clinic.at(MONDAY, 6)
-    hold = sched.appointment_hold(actor=None, doctor=clinic.doctors[0], branch=clinic.branch, service=clinic.service,
-                                  start=clinic.at(MONDAY, 10), now=t0)
+    hold = sched.appointment_hold(
+        actor=None,
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 10),
+        now=t0,
+    )
     later = t0 + timedelta(minutes=11)
-    offered = slot_list_available(service=clinic.service, branch=clinic.branch, date_from=MONDAY, date_to=MONDAY,
-                                  doctor_ids=[clinic.doctors[0].pk], now=later)
+    offered = slot_list_available(
+        service=clinic.service,
+        branch=clinic.branch,
+        date_from=MONDAY,
+        date_to=MONDAY,
+        doctor_ids=[clinic.doctors[0].pk],
+        now=later,
+    )
     assert clinic.at(MONDAY, 10) in [s.start for s in offered]
     booked = book(clinic, clinic.at(MONDAY, 10), now=later)
     hold.refresh_from_db()
     assert hold.status == Status.EXPIRED
     assert booked.status == Status.BOOKED
     with pytest.raises(HoldExpired):
-        sched.appointment_hold_confirm(actor=None, hold=hold, hold_token=hold.hold_token, patient=clinic.patient(), now=later)
+        sched.appointment_hold_confirm(
+            actor=None, hold=hold, hold_token=hold.hold_token, patient=clinic.patient(), now=later
+        )
 
 
 def test_reschedule_is_atomic(clinic):
     a = book(clinic, clinic.at(MONDAY, 10))
     b = book(clinic, clinic.at(MONDAY, 11))
-    refused("doctor_busy", sched.appointment_reschedule, actor=clinic.receptionist, appointment=a, start=clinic.at(MONDAY, 11))
+    refused(
+        "doctor_busy",
+        sched.appointment_reschedule,
+        actor=clinic.receptionist,
+        appointment=a,
+        start=clinic.at(MONDAY, 11),
+    )
     a.refresh_from_db()
     assert a.span.lower == clinic.at(MONDAY, 10)  # the old time is kept
     moved = sched.appointment_reschedule(actor=clinic.receptionist, appointment=a, start=clinic.at(MONDAY, 10, 15))
     assert moved.span.lower == clinic.at(MONDAY, 10, 15)  # overlapping its own old time is fine
-    moved = sched.appointment_reschedule(actor=clinic.receptionist, appointment=a, start=clinic.at(MONDAY, 11), doctor=clinic.doctors[1])
+    moved = sched.appointment_reschedule(
+        actor=clinic.receptionist, appointment=a, start=clinic.at(MONDAY, 11), doctor=clinic.doctors[1]
+    )
     assert moved.doctor == clinic.doctors[1]
     assert b.pk != moved.pk
 
@@ -194,9 +238,16 @@ def test_state_machine(clinic):
         sched.appointment_complete(actor=clinic.receptionist, appointment=a)
     with pytest.raises(IllegalTransition):
         sched.appointment_mark_no_show(actor=clinic.receptionist, appointment=a, now=clinic.at(MONDAY, 9))
-    for step in (sched.appointment_confirm, sched.appointment_check_in, sched.appointment_start, sched.appointment_complete):
+    for step in (
+        sched.appointment_confirm,
+        sched.appointment_check_in,
+        sched.appointment_start,
+        sched.appointment_complete,
+    ):
         a = step(actor=clinic.doctors[0].user, appointment=a)
-    assert a.status == Status.COMPLETED and a.checked_in_at and a.completed_at
+    assert a.status == Status.COMPLETED
+    assert a.checked_in_at
+    assert a.completed_at
     with pytest.raises(IllegalTransition):
         sched.appointment_cancel(actor=clinic.receptionist, appointment=a)
     with pytest.raises(IllegalTransition):
@@ -209,15 +260,17 @@ def test_state_machine(clinic):
 def test_walk_in_takes_the_first_free_doctor(clinic):
     now = clinic.at(MONDAY, 10, 2)
     book(clinic, clinic.at(MONDAY, 10), doctor=clinic.doctors[0])
-    walk_in = sched.walk_in_book(actor=clinic.receptionist, patient=clinic.patient(), branch=clinic.branch,
-                                 service=clinic.service, now=now)
+    walk_in = sched.walk_in_book(
+        actor=clinic.receptionist, patient=clinic.patient(), branch=clinic.branch, service=clinic.service, now=now
+    )
     # the patient who walked in at 10:02 is seen in the 10:00 slot of the doctor who is free
     assert walk_in.doctor == clinic.doctors[1]
     assert walk_in.span.lower == clinic.at(MONDAY, 10)
     assert walk_in.source == Source.WALK_IN
     # with both doctors busy until 10:30, the next walk-in gets the first doctor free after that
-    after = sched.walk_in_book(actor=clinic.receptionist, patient=clinic.patient(), branch=clinic.branch,
-                               service=clinic.service, now=now)
+    after = sched.walk_in_book(
+        actor=clinic.receptionist, patient=clinic.patient(), branch=clinic.branch, service=clinic.service, now=now
+    )
     assert after.span.lower == clinic.at(MONDAY, 10, 30)
 
 
@@ -227,14 +280,28 @@ def test_series_all_or_nothing_and_partial(clinic):
     from scheduling.exceptions import SeriesConflicts
 
     with pytest.raises(SeriesConflicts) as info:
-        sched.series_book(actor=clinic.receptionist, patient=patient, doctor=clinic.doctors[0], branch=clinic.branch,
-                          service=clinic.service, first_start=clinic.at(MONDAY, 10), count=8)
+        sched.series_book(
+            actor=clinic.receptionist,
+            patient=patient,
+            doctor=clinic.doctors[0],
+            branch=clinic.branch,
+            service=clinic.service,
+            first_start=clinic.at(MONDAY, 10),
+            count=8,
+        )
     assert list(info.value.fields) == [clinic.at(MONDAY + timedelta(weeks=3), 10).isoformat()]
     assert not Appointment.objects.filter(patient=patient).exists()
 
-    series, results = sched.series_book(actor=clinic.receptionist, patient=patient, doctor=clinic.doctors[0],
-                                        branch=clinic.branch, service=clinic.service, first_start=clinic.at(MONDAY, 10),
-                                        count=8, all_or_nothing=False)
+    series, results = sched.series_book(
+        actor=clinic.receptionist,
+        patient=patient,
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        first_start=clinic.at(MONDAY, 10),
+        count=8,
+        all_or_nothing=False,
+    )
     assert [r.problem for r in results].count("doctor_busy") == 1
     assert Appointment.objects.filter(patient=patient, series=series).count() == 7
     assert blocker.status == Status.BOOKED

@@ -68,10 +68,18 @@ def test_32_clients_booking_overlapping_slots_for_one_doctor(shared):
     # everyone aims at 10:00-10:30 give or take 15 minutes: all overlap 10:15
     starts = [shared.at(MONDAY, 10) + timedelta(minutes=5 * (i % 4)) for i in range(32)]
 
-    outcomes = race(32, lambda i: sched.appointment_book(
-        actor=shared.owner, patient=patients[i], doctor=doctor, branch=shared.branch, service=shared.service,
-        start=starts[i],
-    ), shared.chain.schema)
+    outcomes = race(
+        32,
+        lambda i: sched.appointment_book(
+            actor=shared.owner,
+            patient=patients[i],
+            doctor=doctor,
+            branch=shared.branch,
+            service=shared.service,
+            start=starts[i],
+        ),
+        shared.chain.schema,
+    )
 
     assert outcomes.count("ok") == 1, outcomes
     assert set(outcomes) - {"ok"} == {"doctor_busy"}, outcomes
@@ -85,9 +93,17 @@ def test_leave_racing_a_booking(shared):
 
     def attempt(i: int) -> object:
         if i % 2:
-            return sched.leave_create(actor=shared.owner, doctor=doctor, start=shared.at(MONDAY, 9), end=shared.at(MONDAY, 17))
-        return sched.appointment_book(actor=shared.owner, patient=patient, doctor=doctor, branch=shared.branch,
-                                      service=shared.service, start=shared.at(MONDAY, 11))
+            return sched.leave_create(
+                actor=shared.owner, doctor=doctor, start=shared.at(MONDAY, 9), end=shared.at(MONDAY, 17)
+            )
+        return sched.appointment_book(
+            actor=shared.owner,
+            patient=patient,
+            doctor=doctor,
+            branch=shared.branch,
+            service=shared.service,
+            start=shared.at(MONDAY, 11),
+        )
 
     outcomes = race(2, attempt, shared.chain.schema)
     assert outcomes.count("ok") == 1, outcomes
@@ -99,10 +115,18 @@ def test_one_patient_racing_into_two_doctors(shared):
     with committed(), schema_context(shared.chain.schema):
         patient = shared.patient()
 
-    outcomes = race(8, lambda i: sched.appointment_book(
-        actor=shared.owner, patient=patient, doctor=shared.doctors[i % 3], branch=shared.branch,
-        service=shared.service, start=shared.at(MONDAY, 14),
-    ), shared.chain.schema)
+    outcomes = race(
+        8,
+        lambda i: sched.appointment_book(
+            actor=shared.owner,
+            patient=patient,
+            doctor=shared.doctors[i % 3],
+            branch=shared.branch,
+            service=shared.service,
+            start=shared.at(MONDAY, 14),
+        ),
+        shared.chain.schema,
+    )
 
     assert outcomes.count("ok") == 1, outcomes
     assert set(outcomes) - {"ok"} <= {"patient_busy", "doctor_busy"}, outcomes
@@ -115,10 +139,19 @@ def test_two_bookings_racing_for_one_room(shared):
         patients = [shared.patient() for _ in range(2)]
     room = shared.rooms[0]
 
-    outcomes = race(2, lambda i: sched.appointment_book(
-        actor=shared.owner, patient=patients[i], doctor=shared.doctors[i], branch=shared.branch,
-        service=shared.service, start=shared.at(MONDAY, 16), room=room,
-    ), shared.chain.schema)
+    outcomes = race(
+        2,
+        lambda i: sched.appointment_book(
+            actor=shared.owner,
+            patient=patients[i],
+            doctor=shared.doctors[i],
+            branch=shared.branch,
+            service=shared.service,
+            start=shared.at(MONDAY, 16),
+            room=room,
+        ),
+        shared.chain.schema,
+    )
 
     assert sorted(outcomes) == ["ok", "room_taken"], outcomes
     assert _active(room=room) == 1
@@ -131,8 +164,13 @@ def test_one_idempotency_key_sent_by_eight_clients_books_once(shared):
 
     def attempt(i: int) -> object:
         appointment = sched.appointment_book(
-            actor=shared.owner, patient=patient, doctor=shared.doctors[2], branch=shared.branch,
-            service=shared.service, start=shared.at(MONDAY, 12), idempotency_key="same-key-for-all",
+            actor=shared.owner,
+            patient=patient,
+            doctor=shared.doctors[2],
+            branch=shared.branch,
+            service=shared.service,
+            start=shared.at(MONDAY, 12),
+            idempotency_key="same-key-for-all",
         )
         results.append(appointment.pk)
         return appointment

@@ -41,12 +41,15 @@ def _overlapping_pairs(column: str, span: str) -> int:
         return cursor.fetchone()[0]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(ops=st.lists(op, min_size=1, max_size=20), probe_day=st.integers(0, 1))
 def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
     with transaction.atomic():
-        clinic = clinic_setup(in_a, doctors=3, duration=30, before=5, after=10, requires_room=True, rooms=2,
-                              break_=(time(12), time(13)))
+        clinic = clinic_setup(
+            in_a, doctors=3, duration=30, before=5, after=10, requires_room=True, rooms=2, break_=(time(12), time(13))
+        )
         patients = [clinic.patient() for _ in range(4)]
         now = datetime.combine(MONDAY - timedelta(days=1), time(8), tzinfo=clinic.tz)
 
@@ -59,22 +62,47 @@ def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
                 with transaction.atomic():
                     if step[0] == "book":
                         _, d, p, slot, day = step
-                        sched.appointment_book(actor=clinic.owner, patient=patients[p], doctor=clinic.doctors[d],
-                                               branch=clinic.branch, service=clinic.service, start=at(slot, day), now=now)
+                        sched.appointment_book(
+                            actor=clinic.owner,
+                            patient=patients[p],
+                            doctor=clinic.doctors[d],
+                            branch=clinic.branch,
+                            service=clinic.service,
+                            start=at(slot, day),
+                            now=now,
+                        )
                     elif step[0] == "reschedule" and appointments:
                         _, i, slot, d, day = step
-                        sched.appointment_reschedule(actor=clinic.owner, appointment=appointments[i % len(appointments)],
-                                                     start=at(slot, day), doctor=clinic.doctors[d], now=now)
+                        sched.appointment_reschedule(
+                            actor=clinic.owner,
+                            appointment=appointments[i % len(appointments)],
+                            start=at(slot, day),
+                            doctor=clinic.doctors[d],
+                            now=now,
+                        )
                     elif step[0] == "cancel" and appointments:
-                        sched.appointment_cancel(actor=clinic.owner, appointment=appointments[step[1] % len(appointments)], now=now)
+                        sched.appointment_cancel(
+                            actor=clinic.owner, appointment=appointments[step[1] % len(appointments)], now=now
+                        )
                     elif step[0] == "leave":
                         _, d, slot, length, day = step
-                        sched.leave_create(actor=clinic.owner, doctor=clinic.doctors[d], start=at(slot, day),
-                                           end=at(slot, day) + timedelta(minutes=GRID * length))
+                        sched.leave_create(
+                            actor=clinic.owner,
+                            doctor=clinic.doctors[d],
+                            start=at(slot, day),
+                            end=at(slot, day) + timedelta(minutes=GRID * length),
+                        )
                     elif step[0] == "hold":
                         _, d, slot, day = step
-                        sched.appointment_hold(actor=clinic.owner, doctor=clinic.doctors[d], branch=clinic.branch,
-                                               service=clinic.service, start=at(slot, day), source="staff", now=now)
+                        sched.appointment_hold(
+                            actor=clinic.owner,
+                            doctor=clinic.doctors[d],
+                            branch=clinic.branch,
+                            service=clinic.service,
+                            start=at(slot, day),
+                            source="staff",
+                            now=now,
+                        )
                     elif step[0] == "wait":
                         now += timedelta(minutes=step[1])
             except ApplicationError:
@@ -96,8 +124,15 @@ def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
             # and the database agrees with the plan: an offered slot really books, a refused one does not
             for start in sorted(offered)[:: max(1, len(offered) // 3)]:
                 with transaction.atomic():
-                    booked = sched.appointment_book(actor=clinic.owner, patient=clinic.patient(), doctor=doctor,
-                                                    branch=clinic.branch, service=clinic.service, start=start, now=now)
+                    booked = sched.appointment_book(
+                        actor=clinic.owner,
+                        patient=clinic.patient(),
+                        doctor=doctor,
+                        branch=clinic.branch,
+                        service=clinic.service,
+                        start=start,
+                        now=now,
+                    )
                     assert booked.pk
                     transaction.set_rollback(True)
         transaction.set_rollback(True)
@@ -107,8 +142,15 @@ def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
 def test_grid_points_refused_by_availability_are_refused_by_booking(in_a):
     clinic = clinic_setup(in_a, doctors=1, duration=45, before=5, after=5, break_=(time(12), time(12, 30)))
     now = datetime.combine(MONDAY - timedelta(days=1), time(8), tzinfo=clinic.tz)
-    sched.appointment_book(actor=clinic.owner, patient=clinic.patient(), doctor=clinic.doctors[0],
-                           branch=clinic.branch, service=clinic.service, start=clinic.at(MONDAY, 10), now=now)
+    sched.appointment_book(
+        actor=clinic.owner,
+        patient=clinic.patient(),
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 10),
+        now=now,
+    )
     plan = plan_load(service=clinic.service, branch=clinic.branch, days=[MONDAY], now=now)
     offered = set(plan.free_starts(clinic.doctors[0].pk, MONDAY, 15))
     refused = [clinic.at(MONDAY, h, m) for h in range(7, 19) for m in (0, 15, 30, 45)]
@@ -117,8 +159,15 @@ def test_grid_points_refused_by_availability_are_refused_by_booking(in_a):
     for start in refused:
         try:
             with transaction.atomic():
-                sched.appointment_book(actor=clinic.owner, patient=clinic.patient(), doctor=clinic.doctors[0],
-                                       branch=clinic.branch, service=clinic.service, start=start, now=now)
+                sched.appointment_book(
+                    actor=clinic.owner,
+                    patient=clinic.patient(),
+                    doctor=clinic.doctors[0],
+                    branch=clinic.branch,
+                    service=clinic.service,
+                    start=start,
+                    now=now,
+                )
         except ApplicationError:
             continue
         raise AssertionError(f"{start} was not offered but could be booked")

@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from config.fields import AwareDateTimeField
+from patients.models import Patient
+from scheduling.models import (
+    BranchHours,
+    CalendarEntry,
+    ExtraShift,
+    Room,
+    SchedulingPolicy,
+    Service,
+    ShiftPattern,
+    Source,
+    SpecialDay,
+)
+from tenants.org.models import Branch, Role, StaffMember
+
+DOCTORS = StaffMember.objects.filter(roles__contains=[Role.DOCTOR])
+STAFF_SOURCES = [(v, Source(v).label) for v in (Source.WALK_IN, Source.PHONE, Source.STAFF, Source.WAITLIST)]
+
+
+class ServiceOut(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "name",
+            "description",
+            "duration_minutes",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "price_minor",
+            "requires_room",
+            "bookable_online",
+            "is_active",
+        ]
+
+
+class ServiceIn(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True)
+    duration_minutes = serializers.IntegerField(min_value=1)
+    buffer_before_minutes = serializers.IntegerField(min_value=0, required=False)
+    buffer_after_minutes = serializers.IntegerField(min_value=0, required=False)
+    price_minor = serializers.IntegerField(min_value=0, required=False)
+    requires_room = serializers.BooleanField(required=False)
+    bookable_online = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class ServicePatch(ServiceIn):
+    name = serializers.CharField(max_length=120, required=False)
+    duration_minutes = serializers.IntegerField(min_value=1, required=False)
+
+
+class RoomOut(serializers.ModelSerializer):
+    class Meta:
+        model = Room
+        fields = ["id", "branch", "name", "is_active"]
+
+
+class RoomIn(serializers.Serializer):
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    name = serializers.CharField(max_length=80)
+
+
+class HoursRow(serializers.ModelSerializer):
+    class Meta:
+        model = BranchHours
+        fields = ["weekday", "opens", "closes"]
+
+
+class HoursIn(serializers.Serializer):
+    hours = HoursRow(many=True)
+
+
+class SpecialDayOut(serializers.ModelSerializer):
+    class Meta:
+        model = SpecialDay
+        fields = ["id", "date", "opens", "closes", "note"]
+
+
+class SpecialDayIn(serializers.Serializer):
+    date = serializers.DateField()
+    opens = serializers.TimeField(required=False, allow_null=True, default=None)
+    closes = serializers.TimeField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ShiftOut(serializers.ModelSerializer):
+    class Meta:
+        model = ShiftPattern
+        fields = [
+            "id",
+            "doctor",
+            "branch",
+            "weekday",
+            "starts",
+            "ends",
+            "break_starts",
+            "break_ends",
+            "valid_from",
+            "valid_until",
+        ]
+
+
+class ShiftIn(serializers.Serializer):
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    weekday = serializers.IntegerField(min_value=0, max_value=6)
+    starts = serializers.TimeField()
+    ends = serializers.TimeField()
+    break_starts = serializers.TimeField(required=False, allow_null=True, default=None)
+    break_ends = serializers.TimeField(required=False, allow_null=True, default=None)
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ExtraShiftOut(serializers.ModelSerializer):
+    class Meta:
+        model = ExtraShift
+        fields = ["id", "doctor", "branch", "date", "starts", "ends"]
+
+
+class ExtraShiftIn(serializers.Serializer):
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    date = serializers.DateField()
+    starts = serializers.TimeField()
+    ends = serializers.TimeField()
+
+
+class OfferingsIn(serializers.Serializer):
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service_ids = serializers.ListField(child=serializers.IntegerField(min_value=1))
+
+
+class PolicyOut(serializers.ModelSerializer):
+    class Meta:
+        model = SchedulingPolicy
+        fields = [
+            "cancellation_window_hours",
+            "online_min_notice_minutes",
+            "online_horizon_days",
+            "online_slot_step_minutes",
+            "hold_minutes",
+        ]
+
+
+class PolicyIn(serializers.Serializer):
+    cancellation_window_hours = serializers.IntegerField(min_value=0, max_value=720, required=False)
+    online_min_notice_minutes = serializers.IntegerField(min_value=0, max_value=43200, required=False)
+    online_horizon_days = serializers.IntegerField(min_value=1, required=False)
+    online_slot_step_minutes = serializers.IntegerField(min_value=1, required=False)
+    hold_minutes = serializers.IntegerField(min_value=1, required=False)
+
+
+class LeaveIn(serializers.Serializer):
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class _Ref(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+def _ref(obj: Any, name: str | None = None) -> dict[str, Any] | None:
+    return None if obj is None else {"id": obj.pk, "name": name or str(obj)}
+
+
+class EntryOut(serializers.ModelSerializer):
+    """An appointment, or a leave block, as the calendars and the API show it."""
+
+    start = serializers.DateTimeField(source="span.lower")
+    end = serializers.DateTimeField(source="span.upper")
+    doctor = serializers.SerializerMethodField()
+    branch = serializers.SerializerMethodField()
+    patient = serializers.SerializerMethodField()
+    service = serializers.SerializerMethodField()
+    room = serializers.SerializerMethodField()
+    timezone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CalendarEntry
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "source",
+            "start",
+            "end",
+            "timezone",
+            "doctor",
+            "branch",
+            "patient",
+            "service",
+            "room",
+            "is_override",
+            "override_reason",
+            "late_cancellation",
+            "cancellation_reason",
+            "hold_expires_at",
+            "series",
+            "notes",
+            "created_at",
+        ]
+
+    def get_doctor(self, obj: CalendarEntry) -> dict[str, Any] | None:
+        return _ref(obj.doctor, obj.doctor.user.get_full_name())
+
+    def get_branch(self, obj: CalendarEntry) -> dict[str, Any] | None:
+        return _ref(obj.branch)
+
+    def get_patient(self, obj: CalendarEntry) -> dict[str, Any] | None:
+        p = obj.patient
+        return None if p is None else {"id": p.pk, "name": str(p), "mrn": p.mrn}
+
+    def get_service(self, obj: CalendarEntry) -> dict[str, Any] | None:
+        return _ref(obj.service)
+
+    def get_room(self, obj: CalendarEntry) -> dict[str, Any] | None:
+        return _ref(obj.room, obj.room.name if obj.room else None)
+
+    def get_timezone(self, obj: CalendarEntry) -> str | None:
+        return obj.branch.timezone if obj.branch else None
+
+
+class HoldOut(EntryOut):
+    class Meta(EntryOut.Meta):
+        fields = [*EntryOut.Meta.fields, "hold_token"]
+
+
+class BookIn(serializers.Serializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+    start = AwareDateTimeField()
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.all(), required=False, allow_null=True, default=None
+    )
+    # A field named like Field.source: DRF moves it into _declared_fields, mypy cannot know.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=STAFF_SOURCES, required=False, default=Source.STAFF
+    )
+    override_reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class HoldIn(serializers.Serializer):
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+    start = AwareDateTimeField()
+
+
+class HoldConfirmIn(serializers.Serializer):
+    hold_token = serializers.CharField(max_length=64)
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+
+
+class WalkInIn(serializers.Serializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+
+
+class SeriesIn(BookIn):
+    count = serializers.IntegerField(min_value=2, max_value=52)
+    every_days = serializers.IntegerField(min_value=1, max_value=90, required=False, default=7)
+    all_or_nothing = serializers.BooleanField(required=False, default=True)
+
+
+class OccurrenceOut(serializers.Serializer):
+    start = serializers.DateTimeField()
+    appointment = serializers.IntegerField(allow_null=True)
+    problem = serializers.CharField(allow_null=True)
+    message = serializers.CharField(allow_blank=True)
+
+
+class RescheduleIn(serializers.Serializer):
+    start = AwareDateTimeField()
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS, required=False, allow_null=True, default=None)
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.all(), required=False, allow_null=True, default=None
+    )
+
+
+class CancelIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AvailabilityQuery(serializers.Serializer):
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
+    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS, required=False, allow_null=True, default=None)
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    step = serializers.IntegerField(min_value=5, max_value=240, required=False, default=15)
+    online = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        span = (attrs["date_to"] - attrs["date_from"]).days
+        if span < 0:
+            raise serializers.ValidationError({"date_to": "Must not be before date_from."})
+        if span > 31:
+            raise serializers.ValidationError({"date_to": "Ask for at most 31 days at a time."})
+        if attrs["step"] % 5:
+            raise serializers.ValidationError({"step": "Use a multiple of 5 minutes."})
+        return attrs
+
+
+class SlotOut(serializers.Serializer):
+    doctor = serializers.IntegerField(source="doctor_id")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()

@@ -1,0 +1,51 @@
+from django.urls import path, register_converter
+
+from scheduling.api import views
+
+
+class IsoDateConverter:
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str):  # type: ignore[no-untyped-def]
+        from datetime import date
+
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:  # e.g. 2027-02-30: the URL names no day
+            raise ValueError from exc
+
+    def to_url(self, value) -> str:  # type: ignore[no-untyped-def]
+        return value.isoformat()
+
+
+register_converter(IsoDateConverter, "isodate")
+
+urlpatterns = [
+    path("scheduling/services/", views.ServiceListApi.as_view(), name="api-services"),
+    path("scheduling/services/<int:pk>/", views.ServiceDetailApi.as_view(), name="api-service"),
+    path("scheduling/rooms/", views.RoomListApi.as_view(), name="api-rooms"),
+    path("scheduling/shifts/", views.ShiftListApi.as_view(), name="api-shifts"),
+    path("scheduling/extra-shifts/", views.ExtraShiftApi.as_view(), name="api-extra-shifts"),
+    path("scheduling/offerings/", views.OfferingsApi.as_view(), name="api-offerings"),
+    path("scheduling/policy/", views.PolicyApi.as_view(), name="api-policy"),
+    path("scheduling/leave/", views.LeaveListApi.as_view(), name="api-leave"),
+    path("scheduling/leave/<int:pk>/cancel/", views.LeaveCancelApi.as_view(), name="api-leave-cancel"),
+    path("branches/<int:pk>/hours/", views.BranchHoursApi.as_view(), name="api-branch-hours"),
+    path("branches/<int:pk>/special-days/", views.SpecialDayApi.as_view(), name="api-branch-special-days"),
+    path("availability/", views.AvailabilityApi.as_view(), name="api-availability"),
+    path("appointments/", views.AppointmentListApi.as_view(), name="api-appointments"),
+    path("appointments/walk-in/", views.WalkInApi.as_view(), name="api-walk-in"),
+    path("appointments/series/", views.SeriesApi.as_view(), name="api-series"),
+    path("appointments/<int:pk>/", views.AppointmentDetailApi.as_view(), name="api-appointment"),
+    path("appointments/<int:pk>/reschedule/", views.RescheduleApi.as_view(), name="api-reschedule"),
+    path("appointments/<int:pk>/cancel/", views.CancelApi.as_view(), name="api-cancel"),
+    path("appointments/<int:pk>/confirm/", views.ConfirmApi.as_view(), name="api-confirm"),
+    path("appointments/<int:pk>/check-in/", views.CheckInApi.as_view(), name="api-check-in"),
+    path("appointments/<int:pk>/start/", views.StartApi.as_view(), name="api-start"),
+    path("appointments/<int:pk>/complete/", views.CompleteApi.as_view(), name="api-complete"),
+    path("appointments/<int:pk>/no-show/", views.NoShowApi.as_view(), name="api-no-show"),
+    path("holds/", views.HoldApi.as_view(), name="api-holds"),
+    path("holds/<int:pk>/confirm/", views.HoldConfirmApi.as_view(), name="api-hold-confirm"),
+    path("calendar/branches/<int:pk>/day/<isodate:day>/", views.BranchDayApi.as_view(), name="api-branch-day"),
+    path("calendar/doctors/<int:pk>/week/<isodate:day>/", views.DoctorWeekApi.as_view(), name="api-doctor-week"),
+]

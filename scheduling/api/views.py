@@ -1,0 +1,410 @@
+"""The calendar API: catalogue, availability, appointments, holds, leave and the day calendars."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import StrictBooleanFilter
+from scheduling import selectors
+from scheduling import services as sched
+from scheduling.api import serializers as s
+from scheduling.models import (
+    Appointment,
+    BranchHours,
+    CalendarEntry,
+    Leave,
+    Room,
+    Service,
+    ShiftPattern,
+    SpecialDay,
+    Status,
+)
+from tenants.audit.services import access_log_record
+from tenants.authz import authorize
+from tenants.org.models import Branch, StaffMember
+
+
+def _valid(serializer_class: type, request: Request, data: Any = None) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data if data is None else data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _log_read(request: Request, entries: Iterable[CalendarEntry], action: str = "list") -> None:
+    """Appointments carry patient names: every read of them is in the access log."""
+    rows = [e for e in entries if e.patient_id]
+    if rows:
+        access_log_record(
+            actor=request.user,
+            action=action,
+            object_type="appointment",
+            object_ids=[e.pk for e in rows],
+            patient_ids=[e.patient_id for e in rows],
+            request=request._request,
+        )
+
+
+def _entries(request: Request, entries: list[CalendarEntry], action: str = "list") -> Response:
+    _log_read(request, entries, action)
+    return Response(s.EntryOut(entries, many=True).data)
+
+
+def _one(request: Request, entry: CalendarEntry, status: int = 200) -> Response:
+    _log_read(request, [entry], "view")
+    return Response(s.EntryOut(entry).data, status=status)
+
+
+# --- catalogue ---------------------------------------------------------------------------------------
+class ServiceListApi(GenericAPIView):
+    queryset = Service.objects.none()
+    filterset_fields = ["is_active", "bookable_online"]
+
+    @extend_schema(responses=s.ServiceOut(many=True))
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_branch")
+        page = self.paginate_queryset(self.filter_queryset(Service.objects.all()))
+        return self.get_paginated_response(s.ServiceOut(page, many=True).data)
+
+    @extend_schema(request=s.ServiceIn, responses={201: s.ServiceOut})
+    def post(self, request: Request) -> Response:
+        service = sched.service_create(actor=request.user, **_valid(s.ServiceIn, request))
+        return Response(s.ServiceOut(service).data, status=201)
+
+
+class ServiceDetailApi(APIView):
+    @extend_schema(responses=s.ServiceOut)
+    def get(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "org.view_branch")
+        return Response(s.ServiceOut(get_object_or_404(Service, pk=pk)).data)
+
+    @extend_schema(request=s.ServicePatch, responses=s.ServiceOut)
+    def patch(self, request: Request, pk: int) -> Response:
+        service = get_object_or_404(Service, pk=pk)
+        service = sched.service_update(actor=request.user, service=service, **_valid(s.ServicePatch, request))
+        return Response(s.ServiceOut(service).data)
+
+
+class RoomListApi(GenericAPIView):
+    queryset = Room.objects.none()
+    filterset_fields = ["branch", "is_active"]
+
+    @extend_schema(responses=s.RoomOut(many=True))
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_branch")
+        page = self.paginate_queryset(self.filter_queryset(Room.objects.all()))
+        return self.get_paginated_response(s.RoomOut(page, many=True).data)
+
+    @extend_schema(request=s.RoomIn, responses={201: s.RoomOut})
+    def post(self, request: Request) -> Response:
+        return Response(s.RoomOut(sched.room_create(actor=request.user, **_valid(s.RoomIn, request))).data, status=201)
+
+
+class BranchHoursApi(APIView):
+    @extend_schema(responses=s.HoursRow(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        branch = get_object_or_404(Branch, pk=pk)
+        authorize(request.user, "scheduling.view_calendar", branch)
+        return Response(s.HoursRow(BranchHours.objects.filter(branch=branch), many=True).data)
+
+    @extend_schema(request=s.HoursIn, responses=s.HoursRow(many=True))
+    def put(self, request: Request, pk: int) -> Response:
+        branch = get_object_or_404(Branch, pk=pk)
+        rows = _valid(s.HoursIn, request)["hours"]
+        hours = sched.branch_hours_replace(
+            actor=request.user, branch=branch, hours=[(r["weekday"], r["opens"], r["closes"]) for r in rows]
+        )
+        return Response(s.HoursRow(hours, many=True).data)
+
+
+class SpecialDayApi(APIView):
+    @extend_schema(responses=s.SpecialDayOut(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        branch = get_object_or_404(Branch, pk=pk)
+        authorize(request.user, "scheduling.view_calendar", branch)
+        return Response(s.SpecialDayOut(SpecialDay.objects.filter(branch=branch), many=True).data)
+
+    @extend_schema(request=s.SpecialDayIn, responses={201: s.SpecialDayOut})
+    def post(self, request: Request, pk: int) -> Response:
+        branch = get_object_or_404(Branch, pk=pk)
+        v = _valid(s.SpecialDayIn, request)
+        special = sched.special_day_create(
+            actor=request.user, branch=branch, day=v["date"], opens=v["opens"], closes=v["closes"], note=v["note"]
+        )
+        return Response(s.SpecialDayOut(special).data, status=201)
+
+
+class ShiftListApi(GenericAPIView):
+    queryset = ShiftPattern.objects.none()
+    filterset_fields = ["doctor", "branch", "weekday"]
+
+    @extend_schema(responses=s.ShiftOut(many=True))
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_branch")
+        page = self.paginate_queryset(self.filter_queryset(ShiftPattern.objects.all()))
+        return self.get_paginated_response(s.ShiftOut(page, many=True).data)
+
+    @extend_schema(request=s.ShiftIn, responses={201: s.ShiftOut})
+    def post(self, request: Request) -> Response:
+        shift = sched.shift_pattern_create(actor=request.user, **_valid(s.ShiftIn, request))
+        return Response(s.ShiftOut(shift).data, status=201)
+
+
+class ExtraShiftApi(APIView):
+    @extend_schema(request=s.ExtraShiftIn, responses={201: s.ExtraShiftOut})
+    def post(self, request: Request) -> Response:
+        v = _valid(s.ExtraShiftIn, request)
+        extra = sched.extra_shift_create(
+            actor=request.user,
+            doctor=v["doctor"],
+            branch=v["branch"],
+            day=v["date"],
+            starts=v["starts"],
+            ends=v["ends"],
+        )
+        return Response(s.ExtraShiftOut(extra).data, status=201)
+
+
+class OfferingsApi(APIView):
+    @extend_schema(request=s.OfferingsIn, responses=s.OfferingsIn)
+    def put(self, request: Request) -> Response:
+        v = _valid(s.OfferingsIn, request)
+        offerings = sched.offering_set(
+            actor=request.user, doctor=v["doctor"], branch=v["branch"], service_ids=v["service_ids"]
+        )
+        return Response(
+            {"doctor": v["doctor"].pk, "branch": v["branch"].pk, "service_ids": sorted(o.service_id for o in offerings)}
+        )
+
+
+class PolicyApi(APIView):
+    @extend_schema(responses=s.PolicyOut)
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_settings")
+        return Response(s.PolicyOut(selectors.policy_get()).data)
+
+    @extend_schema(request=s.PolicyIn, responses=s.PolicyOut)
+    def patch(self, request: Request) -> Response:
+        return Response(s.PolicyOut(sched.policy_update(actor=request.user, **_valid(s.PolicyIn, request))).data)
+
+
+class LeaveListApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("doctor", int, required=True)], responses=s.EntryOut(many=True))
+    def get(self, request: Request) -> Response:
+        doctor = get_object_or_404(StaffMember, pk=_int(request.query_params.get("doctor")))
+        authorize(request.user, "org.view_branch")
+        leave = (
+            Leave.objects.filter(doctor=doctor, status=Status.BOOKED).select_related("doctor__user").order_by("span")
+        )
+        return Response(s.EntryOut(leave, many=True).data)
+
+    @extend_schema(request=s.LeaveIn, responses={201: s.EntryOut})
+    def post(self, request: Request) -> Response:
+        leave = sched.leave_create(actor=request.user, **_valid(s.LeaveIn, request))
+        return Response(s.EntryOut(leave).data, status=201)
+
+
+class LeaveCancelApi(APIView):
+    @extend_schema(request=None, responses=s.EntryOut)
+    def post(self, request: Request, pk: int) -> Response:
+        leave = sched.leave_cancel(actor=request.user, leave=get_object_or_404(Leave, pk=pk))
+        return Response(s.EntryOut(leave).data)
+
+
+# --- availability and appointments -------------------------------------------------------------------
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+class AvailabilityApi(APIView):
+    @extend_schema(parameters=[s.AvailabilityQuery], responses=s.SlotOut(many=True))
+    def get(self, request: Request) -> Response:
+        q = _valid(s.AvailabilityQuery, request, data=request.query_params)
+        authorize(request.user, "scheduling.view_calendar", q["branch"])
+        slots = selectors.slot_list_available(
+            service=q["service"],
+            branch=q["branch"],
+            date_from=q["date_from"],
+            date_to=q["date_to"],
+            doctor_ids=[q["doctor"].pk] if q["doctor"] else None,
+            step=q["step"],
+            online=q["online"],
+        )
+        return Response(s.SlotOut(slots, many=True).data)
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    branch = django_filters.NumberFilter()
+    doctor = django_filters.NumberFilter()
+    patient = django_filters.NumberFilter()
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    start_after = django_filters.IsoDateTimeFilter(field_name="span", lookup_expr="startswith__gte")
+    start_before = django_filters.IsoDateTimeFilter(field_name="span", lookup_expr="startswith__lt")
+    is_override = StrictBooleanFilter()
+
+    class Meta:
+        model = Appointment
+        fields = ["branch", "doctor", "patient", "status"]
+
+
+class AppointmentListApi(GenericAPIView):
+    queryset = Appointment.objects.none()
+    filterset_class = AppointmentFilter
+
+    @extend_schema(responses=s.EntryOut(many=True))
+    def get(self, request: Request) -> Response:
+        authorize(request.user, "org.view_branch")
+        from tenants.org.rules import is_owner, staff_of
+
+        staff = staff_of(request.user)
+        branch_ids = (
+            None
+            if is_owner(request.user) or staff is None
+            else list(staff.branches.values_list("id", flat=True)) or None
+        )
+        page = self.paginate_queryset(self.filter_queryset(selectors.appointment_list(branch_ids=branch_ids)))
+        _log_read(request, page or [])
+        return self.get_paginated_response(s.EntryOut(page, many=True).data)
+
+    @extend_schema(
+        request=s.BookIn,
+        responses={201: s.EntryOut},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    def post(self, request: Request) -> Response:
+        v = _valid(s.BookIn, request)
+        key = request.headers.get("Idempotency-Key") or None
+        appointment = sched.appointment_book(actor=request.user, idempotency_key=key, **v)
+        return _one(request, appointment, status=201)
+
+
+def _appointment(pk: int) -> Appointment:
+    return get_object_or_404(
+        Appointment.objects.select_related("patient", "service", "room", "doctor__user", "branch"), pk=pk
+    )
+
+
+class AppointmentDetailApi(APIView):
+    @extend_schema(responses=s.EntryOut)
+    def get(self, request: Request, pk: int) -> Response:
+        appointment = _appointment(pk)
+        authorize(request.user, "scheduling.view_calendar", appointment.branch)
+        return _one(request, appointment)
+
+
+class RescheduleApi(APIView):
+    @extend_schema(request=s.RescheduleIn, responses=s.EntryOut)
+    def post(self, request: Request, pk: int) -> Response:
+        appointment = _appointment(pk)
+        moved = sched.appointment_reschedule(
+            actor=request.user, appointment=appointment, **_valid(s.RescheduleIn, request)
+        )
+        return _one(request, _appointment(moved.pk))
+
+
+class CancelApi(APIView):
+    @extend_schema(request=s.CancelIn, responses=s.EntryOut)
+    def post(self, request: Request, pk: int) -> Response:
+        v = _valid(s.CancelIn, request)
+        cancelled = sched.appointment_cancel(actor=request.user, appointment=_appointment(pk), reason=v["reason"])
+        return _one(request, _appointment(cancelled.pk))
+
+
+def _status_api(action: Callable[..., Appointment], doc: str) -> type[APIView]:
+    class StatusApi(APIView):
+        @extend_schema(request=None, responses=s.EntryOut, summary=doc)
+        def post(self, request: Request, pk: int) -> Response:
+            changed = action(actor=request.user, appointment=_appointment(pk))
+            return _one(request, _appointment(changed.pk))
+
+    StatusApi.__name__ = f"{action.__name__.title().replace('_', '')}Api"
+    return StatusApi
+
+
+ConfirmApi = _status_api(sched.appointment_confirm, "Confirm a booked appointment")
+CheckInApi = _status_api(sched.appointment_check_in, "Check the patient in")
+StartApi = _status_api(sched.appointment_start, "Start the visit")
+CompleteApi = _status_api(sched.appointment_complete, "Complete the visit")
+NoShowApi = _status_api(sched.appointment_mark_no_show, "Mark as a no-show")
+
+
+class WalkInApi(APIView):
+    @extend_schema(request=s.WalkInIn, responses={201: s.EntryOut})
+    def post(self, request: Request) -> Response:
+        appointment = sched.walk_in_book(actor=request.user, **_valid(s.WalkInIn, request))
+        return _one(request, _appointment(appointment.pk), status=201)
+
+
+class SeriesApi(APIView):
+    @extend_schema(request=s.SeriesIn, responses={201: s.OccurrenceOut(many=True)})
+    def post(self, request: Request) -> Response:
+        v = _valid(s.SeriesIn, request)
+        v.pop("override_reason", None)
+        v.pop("notes", None)
+        _, results = sched.series_book(actor=request.user, first_start=v.pop("start"), **v)
+        body = [
+            {
+                "start": r.start,
+                "appointment": r.appointment.pk if r.appointment else None,
+                "problem": r.problem,
+                "message": r.message,
+            }
+            for r in results
+        ]
+        return Response(s.OccurrenceOut(body, many=True).data, status=201)
+
+
+class HoldApi(APIView):
+    @extend_schema(request=s.HoldIn, responses={201: s.HoldOut})
+    def post(self, request: Request) -> Response:
+        hold = sched.appointment_hold(actor=request.user, source="staff", **_valid(s.HoldIn, request))
+        return Response(s.HoldOut(hold).data, status=201)
+
+
+class HoldConfirmApi(APIView):
+    @extend_schema(request=s.HoldConfirmIn, responses=s.EntryOut)
+    def post(self, request: Request, pk: int) -> Response:
+        hold = get_object_or_404(Appointment, pk=pk)
+        authorize(request.user, "scheduling.book", hold.branch)
+        v = _valid(s.HoldConfirmIn, request)
+        booked = sched.appointment_hold_confirm(
+            actor=request.user,
+            hold=hold,
+            hold_token=v["hold_token"],
+            patient=v["patient"],
+            idempotency_key=request.headers.get("Idempotency-Key") or None,
+        )
+        return _one(request, _appointment(booked.pk))
+
+
+# --- calendars -----------------------------------------------------------------------------------
+class BranchDayApi(APIView):
+    @extend_schema(responses=s.EntryOut(many=True))
+    def get(self, request: Request, pk: int, day: date) -> Response:
+        branch = get_object_or_404(Branch, pk=pk)
+        authorize(request.user, "scheduling.view_calendar", branch)
+        return _entries(request, list(selectors.branch_day(branch=branch, day=day)))
+
+
+class DoctorWeekApi(APIView):
+    @extend_schema(responses=s.EntryOut(many=True))
+    def get(self, request: Request, pk: int, day: date) -> Response:
+        doctor = get_object_or_404(StaffMember, pk=pk)
+        authorize(request.user, "org.view_branch")
+        from tenants.org.selectors import chain_settings_get
+
+        tz = ZoneInfo(chain_settings_get().default_timezone)
+        return _entries(request, list(selectors.doctor_week(doctor=doctor, week_start=day, tz=tz)))
