@@ -3,36 +3,16 @@
 Creates (once) up to 200 chains in a throw-away database `clinicflow_bench`, then times a number of
 further provisionings (schema + migrations + domain + profile + owner) and prints the figures.
 
-    .venv/bin/python bench/provision.py [--existing 200] [--samples 5] [--keep]
+    .venv/bin/python bench/provision.py [--existing 200] [--samples 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-os.environ["PGDATABASE"] = "clinicflow_bench"
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    params = {
-        "host": os.environ.get("PGHOST", "127.0.0.1"),
-        "port": os.environ.get("PGPORT", "54329"),
-        "user": os.environ.get("PGUSER", "clinicflow"),
-        "password": os.environ.get("PGPASSWORD", "clinicflow"),
-    }
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        if not conn.execute("select 1 from pg_database where datname = 'clinicflow_bench'").fetchone():
-            conn.execute("create database clinicflow_bench")
+from common import setup_django
 
 
 def main() -> None:
@@ -41,17 +21,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5)
     args = parser.parse_args()
 
-    ensure_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django()
     from tenants.models import Clinic
-    from tenants.services import clinic_create, platform_ensure_public
-
-    call_command("migrate_schemas", "--shared", verbosity=0)
-    platform_ensure_public()
+    from tenants.services import clinic_create
 
     def create(slug: str) -> float:
         started = time.perf_counter()
@@ -69,7 +41,7 @@ def main() -> None:
     for _ in range(args.samples):
         slug = f"probe-{time.time_ns() % 10**12}"
         timings.append(create(slug))
-        Clinic.objects.get(slug=slug).delete(force_drop=True)  # keep the population at --existing
+        Clinic.objects.get(slug=slug).delete(force_drop=True)  # keep the population as it was
 
     print(f"existing chains: {existing}")
     print(

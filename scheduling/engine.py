@@ -78,6 +78,7 @@ class Plan:
     rooms: dict[int, list[Interval]] = field(default_factory=dict)
     patient_busy: list[Interval] = field(default_factory=list)
     override: bool = False
+    _day_cache: dict[date, list[Interval]] = field(default_factory=dict, repr=False)
 
     # --- judging one start (booking) -------------------------------------------------------------
     def local_day(self, start: datetime) -> date:
@@ -129,6 +130,18 @@ class Plan:
         """Start times S with [S - before, S + after) inside one of the windows, as half-open ranges."""
         return iv.merge((a + before, b - after + TINY) for a, b in windows if b - after >= a + before)
 
+    def _day_ranges(self, day: date) -> list[Interval]:
+        """Starts allowed by the branch's hours, the day itself and the time limits; the same for
+        every doctor, so worked out once a day."""
+        cached = self._day_cache.get(day)
+        if cached is None:
+            ranges = self._start_ranges(self.open.get(day, []), timedelta(0), self.shape.duration)
+            earliest, latest = self._limits()
+            day_start, day_end = iv.day_bounds(day, self.tz)
+            cached = iv.intersect(ranges, [(max(earliest, day_start), min(latest + TINY, day_end))])
+            self._day_cache[day] = cached
+        return cached
+
     def free_starts(self, doctor_id: int, day: date, step: int) -> list[datetime]:
         if doctor_id not in self.offered_by:
             return []
@@ -136,10 +149,10 @@ class Plan:
         doc = self.doctors.get((doctor_id, day))
         if doc is None or not doc.shift:
             return []
-        ranges = self._start_ranges(self.open.get(day, []), timedelta(0), shape.duration)
+        ranges = self._day_ranges(day)
+        if not ranges:
+            return []
         ranges = iv.intersect(ranges, self._start_ranges(doc.free(), shape.before, shape.duration + shape.after))
-        earliest, latest = self._limits()
-        ranges = iv.intersect(ranges, [(earliest, latest + TINY)])
         day_start, day_end = iv.day_bounds(day, self.tz)
         # Wide enough for any span of a visit starting this day.
         around = [(day_start - timedelta(days=1), day_end + timedelta(days=1))]
@@ -153,7 +166,6 @@ class Plan:
                 for r in self._start_ranges(iv.subtract(around, busy), shape.before, shape.duration + shape.after)
             )
             ranges = iv.intersect(ranges, room_ranges)
-        ranges = iv.intersect(ranges, [(day_start, day_end)])
         if self.online and step % self.online_step:
             step = self.online_step  # online starts only on the chain's online grid
         out: list[datetime] = []

@@ -264,8 +264,12 @@ _calendar_history = HistoricalRecords(excluded_fields=["hold_token"])
 
 class CalendarEntry(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    doctor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="calendar")
-    branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="calendar")
+    # doctor and branch are indexed by the GiST indexes below (btree_gist handles "="); a plain btree
+    # on them would only slow every booking down.
+    doctor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="calendar", db_index=False)
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="calendar", db_index=False
+    )
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments")
@@ -276,7 +280,7 @@ class CalendarEntry(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
     booked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
@@ -300,10 +304,10 @@ class CalendarEntry(models.Model):
     class Meta:
         verbose_name_plural = "calendar entries"
         indexes = [
-            # The day and week calendars: a branch's or a doctor's entries overlapping a period.
+            # A branch's day; a doctor's busy time (availability, leave conflicts, the doctor's week),
+            # whatever the status: the exclusion constraints' own indexes are partial.
             GistIndex(fields=["branch", "span"], name="calendar_branch_span"),
-            GistIndex(fields=["doctor", "span"], name="calendar_doctor_span"),
-            models.Index(fields=["patient"], name="calendar_patient"),
+            GistIndex(fields=["doctor", "busy"], name="calendar_doctor_busy"),
         ]
         constraints = [
             ExclusionConstraint(

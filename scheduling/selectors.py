@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import F, FloatField, Func, QuerySet
 from django.utils import timezone
 from psycopg.types.range import Range
 
@@ -16,29 +19,29 @@ from scheduling.engine import DoctorDay, Plan, ServiceShape
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
-    BranchHours,
     CalendarEntry,
-    DoctorService,
-    ExtraShift,
     Kind,
-    Room,
     SchedulingPolicy,
     Service,
-    ShiftPattern,
-    SpecialDay,
-    Status,
 )
-from tenants.org.models import Branch, Role, StaffMember
+from tenants.org.models import Branch, StaffMember
+
+
+def _epoch(column: str, end: str) -> Func:
+    """lower/upper of a range column as seconds since the epoch: a float loads far faster than
+    psycopg parses a tstzrange's text, which matters for the hundreds of rows a calendar reads."""
+    return Func(
+        Func(F(column), function=end), template="EXTRACT(EPOCH FROM %(expressions)s)", output_field=FloatField()
+    )
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, iv.UTC)
 
 
 def policy_get() -> SchedulingPolicy:
     policy, _ = SchedulingPolicy.objects.get_or_create(pk=1)
     return policy
-
-
-def occupying(now: datetime) -> Q:
-    """Entries that take up time right now: active, and not a hold that has run out."""
-    return Q(status__in=ACTIVE_STATUSES) & ~Q(status=Status.HELD, hold_expires_at__lte=now)
 
 
 def shape_of(service: Service) -> ServiceShape:
@@ -48,6 +51,58 @@ def shape_of(service: Service) -> ServiceShape:
         after=timedelta(minutes=service.buffer_after_minutes),
         requires_room=service.requires_room,
     )
+
+
+# Everything a plan needs, in one round trip: booking and availability run it on every click, and
+# eight small ORM queries cost more in Python than the database spends answering them.
+# "occupying" must match what the exclusion constraints hold: active rows, less holds that ran out.
+OCCUPYING = """scheduling_calendarentry
+     WHERE status = ANY(%(active)s) AND NOT (status = 'held' AND hold_expires_at <= %(now)s)
+       AND busy && tstzrange(%(lo)s, %(hi)s, '[)') AND id <> %(ignore)s AND"""
+PLAN_SQL = """
+WITH doctors AS (
+    SELECT ds.doctor_id AS id, true AS offers
+      FROM scheduling_doctorservice ds JOIN org_staffmember sm ON sm.id = ds.doctor_id
+     WHERE ds.service_id = %(service)s AND ds.branch_id = %(branch)s AND sm.is_active
+       AND 'doctor' = ANY(sm.roles) AND (%(all_doctors)s OR ds.doctor_id = ANY(%(doctor_ids)s))
+    UNION
+    SELECT unnest(%(doctor_ids)s::bigint[]), false
+)
+SELECT json_build_object(
+  'policy', (SELECT json_build_array(online_slot_step_minutes, online_min_notice_minutes, online_horizon_days)
+               FROM scheduling_schedulingpolicy WHERE id = 1),
+  'offered', (SELECT coalesce(json_agg(DISTINCT id), '[]') FROM doctors WHERE offers),
+  'hours', (SELECT coalesce(json_agg(json_build_array(weekday, opens, closes)), '[]')
+              FROM scheduling_branchhours WHERE branch_id = %(branch)s),
+  'special', (SELECT coalesce(json_agg(json_build_array(date, opens, closes)), '[]')
+                FROM scheduling_specialday WHERE branch_id = %(branch)s AND date BETWEEN %(d0)s AND %(d1)s),
+  'patterns', (SELECT coalesce(json_agg(json_build_array(doctor_id, weekday, starts, ends, break_starts,
+                                                          break_ends, valid_from, valid_until)), '[]')
+                 FROM scheduling_shiftpattern
+                WHERE branch_id = %(branch)s AND doctor_id IN (SELECT id FROM doctors)
+                  AND valid_from <= %(d1)s AND (valid_until IS NULL OR valid_until >= %(d0)s)),
+  'extra', (SELECT coalesce(json_agg(json_build_array(doctor_id, date, starts, ends)), '[]')
+              FROM scheduling_extrashift
+             WHERE branch_id = %(branch)s AND doctor_id IN (SELECT id FROM doctors)
+               AND date BETWEEN %(d0)s AND %(d1)s),
+  'busy', (SELECT coalesce(json_agg(json_build_array(doctor_id, kind = 'leave',
+                                    extract(epoch FROM lower(busy)), extract(epoch FROM upper(busy)))), '[]')
+             FROM {occupying} doctor_id IN (SELECT id FROM doctors)),
+  'rooms', (SELECT coalesce(json_agg(id), '[]') FROM scheduling_room
+             WHERE branch_id = %(branch)s AND is_active),
+  'room_busy', (SELECT coalesce(json_agg(json_build_array(room_id, extract(epoch FROM lower(busy)),
+                                                          extract(epoch FROM upper(busy)))), '[]')
+                  FROM {occupying} room_id IN (SELECT id FROM scheduling_room
+                                                   WHERE branch_id = %(branch)s AND is_active)),
+  'patient_busy', (SELECT coalesce(json_agg(json_build_array(extract(epoch FROM lower(span)),
+                                                             extract(epoch FROM upper(span)))), '[]')
+                     FROM {occupying} patient_id = %(patient)s)
+)
+""".replace("{occupying}", OCCUPYING)
+
+
+def _clock(value: str | None) -> time | None:
+    return None if value is None else time.fromisoformat(value)
 
 
 def plan_load(
@@ -65,64 +120,83 @@ def plan_load(
     """Load everything the rules need for `service` at `branch` on the given local days."""
     now = now or timezone.now()
     tz = ZoneInfo(branch.timezone)
-    policy = policy_get()
     days = sorted(set(days))
     shape = shape_of(service)
     first, last = iv.day_bounds(days[0], tz)[0], iv.day_bounds(days[-1], tz)[1]
-    window = Range(first - shape.before - timedelta(hours=1), last + shape.after + timedelta(hours=1), "[)")
-
-    offerings = DoctorService.objects.filter(
-        service=service, branch=branch, doctor__is_active=True, doctor__roles__contains=[Role.DOCTOR]
-    )
-    if doctor_ids is not None:
-        offerings = offerings.filter(doctor_id__in=doctor_ids)
-    offered_by = set(offerings.values_list("doctor_id", flat=True))
+    params = {
+        "service": service.pk,
+        "branch": branch.pk,
+        "all_doctors": doctor_ids is None,
+        "doctor_ids": list(doctor_ids or []),
+        "active": list(ACTIVE_STATUSES),
+        "now": now,
+        "lo": first - shape.before - timedelta(hours=1),
+        "hi": last + shape.after + timedelta(hours=1),
+        "ignore": ignore_entry_id or 0,
+        "d0": days[0],
+        "d1": days[-1],
+        "patient": patient_id or 0,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(PLAN_SQL, params)
+        raw = cursor.fetchone()[0]
+    data = json.loads(raw) if isinstance(raw, str) else raw
+    if data["policy"] is None:
+        policy = policy_get()
+        data["policy"] = [policy.online_slot_step_minutes, policy.online_min_notice_minutes, policy.online_horizon_days]
+    online_step, notice, horizon = data["policy"]
+    offered_by = set(data["offered"])
     doctors = sorted(offered_by | set(doctor_ids or ()))
 
-    weekly: dict[int, list[BranchHours]] = defaultdict(list)
-    for hours in BranchHours.objects.filter(branch=branch):
-        weekly[hours.weekday].append(hours)
-    special: dict[date, list[SpecialDay]] = defaultdict(list)
-    for sd in SpecialDay.objects.filter(branch=branch, date__gte=days[0], date__lte=days[-1]):
-        special[sd.date].append(sd)
+    weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for weekday, opens, closes in data["hours"]:
+        weekly[weekday].append((time.fromisoformat(opens), time.fromisoformat(closes)))
+    special: dict[date, list[tuple[time, time] | None]] = defaultdict(list)
+    for day_text, opens, closes in data["special"]:
+        special[date.fromisoformat(day_text)].append(
+            (time.fromisoformat(opens), time.fromisoformat(closes)) if opens is not None else None
+        )
     open_windows: dict[date, list[iv.Interval]] = {}
     for day in days:
-        if day in special:
-            rows = [(s.opens, s.closes) for s in special[day] if s.opens is not None]
-        else:
-            rows = [(h.opens, h.closes) for h in weekly[day.weekday()]]
-        open_windows[day] = iv.merge(
-            (iv.wall_clock(day, a, tz), iv.wall_clock(day, b, tz)) for a, b in rows if a is not None and b is not None
-        )
+        rows = [r for r in special[day] if r is not None] if day in special else weekly[day.weekday()]
+        open_windows[day] = iv.merge((iv.wall_clock(day, a, tz), iv.wall_clock(day, b, tz)) for a, b in rows)
 
     shifts: dict[tuple[int, date], list[iv.Interval]] = defaultdict(list)
     breaks: dict[tuple[int, date], list[iv.Interval]] = defaultdict(list)
-    patterns = ShiftPattern.objects.filter(branch=branch, doctor_id__in=doctors, valid_from__lte=days[-1]).filter(
-        Q(valid_until__isnull=True) | Q(valid_until__gte=days[0])
-    )
-    by_weekday: dict[int, list[ShiftPattern]] = defaultdict(list)
-    for p in patterns:
-        by_weekday[p.weekday].append(p)
+    by_weekday: dict[int, list[list[Any]]] = defaultdict(list)
+    for row in data["patterns"]:
+        by_weekday[row[1]].append(row)
     for day in days:
-        for p in by_weekday[day.weekday()]:
-            if p.valid_from <= day and (p.valid_until is None or day <= p.valid_until):
-                shifts[(p.doctor_id, day)].append((iv.wall_clock(day, p.starts, tz), iv.wall_clock(day, p.ends, tz)))
-                if p.break_starts is not None and p.break_ends is not None:
-                    breaks[(p.doctor_id, day)].append(
-                        (iv.wall_clock(day, p.break_starts, tz), iv.wall_clock(day, p.break_ends, tz))
+        for doctor_id, _, starts, ends, break_starts, break_ends, valid_from, valid_until in by_weekday[day.weekday()]:
+            if date.fromisoformat(valid_from) <= day and (
+                valid_until is None or day <= date.fromisoformat(valid_until)
+            ):
+                shifts[(doctor_id, day)].append(
+                    (
+                        iv.wall_clock(day, time.fromisoformat(starts), tz),
+                        iv.wall_clock(day, time.fromisoformat(ends), tz),
                     )
-    for x in ExtraShift.objects.filter(branch=branch, doctor_id__in=doctors, date__gte=days[0], date__lte=days[-1]):
-        shifts[(x.doctor_id, x.date)].append((iv.wall_clock(x.date, x.starts, tz), iv.wall_clock(x.date, x.ends, tz)))
+                )
+                if break_starts is not None and break_ends is not None:
+                    breaks[(doctor_id, day)].append(
+                        (
+                            iv.wall_clock(day, time.fromisoformat(break_starts), tz),
+                            iv.wall_clock(day, time.fromisoformat(break_ends), tz),
+                        )
+                    )
+    for doctor_id, day_text, starts, ends in data["extra"]:
+        day = date.fromisoformat(day_text)
+        shifts[(doctor_id, day)].append(
+            (iv.wall_clock(day, time.fromisoformat(starts), tz), iv.wall_clock(day, time.fromisoformat(ends), tz))
+        )
 
-    entries = CalendarEntry.objects.filter(occupying(now), doctor_id__in=doctors, busy__overlap=window)
-    if ignore_entry_id is not None:
-        entries = entries.exclude(pk=ignore_entry_id)
     busy: dict[int, list[iv.Interval]] = defaultdict(list)
     leave: dict[int, list[iv.Interval]] = defaultdict(list)
-    for doctor_id, kind, span in entries.values_list("doctor_id", "kind", "busy"):
-        busy[doctor_id].append((span.lower, span.upper))
-        if kind == Kind.LEAVE:
-            leave[doctor_id].append((span.lower, span.upper))
+    for doctor_id, is_leave, lower, upper in data["busy"]:
+        span = (_utc(lower), _utc(upper))
+        busy[doctor_id].append(span)
+        if is_leave:
+            leave[doctor_id].append(span)
     merged_busy = {d: iv.merge(v) for d, v in busy.items()}
     merged_leave = {d: iv.merge(v) for d, v in leave.items()}
 
@@ -139,37 +213,23 @@ def plan_load(
                 (doctor_id, day), DoctorDay(busy=merged_busy.get(doctor_id, []), leave=merged_leave.get(doctor_id, []))
             )
 
-    rooms: dict[int, list[iv.Interval]] = {}
-    room_ids = list(Room.objects.filter(branch=branch, is_active=True).values_list("id", flat=True))
-    if room_ids:
-        rooms = {r: [] for r in room_ids}
-        room_entries = CalendarEntry.objects.filter(occupying(now), room_id__in=room_ids, busy__overlap=window)
-        if ignore_entry_id is not None:
-            room_entries = room_entries.exclude(pk=ignore_entry_id)
-        for room_id, span in room_entries.values_list("room_id", "busy"):
-            rooms[room_id].append((span.lower, span.upper))
-        rooms = {r: iv.merge(v) for r, v in rooms.items()}
-
-    patient_busy: list[iv.Interval] = []
-    if patient_id is not None:
-        patient_entries = Appointment.objects.filter(occupying(now), patient_id=patient_id, span__overlap=window)
-        if ignore_entry_id is not None:
-            patient_entries = patient_entries.exclude(pk=ignore_entry_id)
-        patient_busy = iv.merge((s.lower, s.upper) for s in patient_entries.values_list("span", flat=True))
+    room_busy: dict[int, list[iv.Interval]] = {room_id: [] for room_id in data["rooms"]}
+    for room_id, lower, upper in data["room_busy"]:
+        room_busy[room_id].append((_utc(lower), _utc(upper)))
 
     return Plan(
         tz=tz,
         shape=shape,
         now=now,
         online=online,
-        online_step=policy.online_slot_step_minutes,
-        min_notice=timedelta(minutes=policy.online_min_notice_minutes),
-        horizon=timedelta(days=policy.online_horizon_days),
+        online_step=online_step,
+        min_notice=timedelta(minutes=notice),
+        horizon=timedelta(days=horizon),
         offered_by=offered_by,
         open=open_windows,
         doctors=plan_days,
-        rooms=rooms,
-        patient_busy=patient_busy,
+        rooms={r: iv.merge(v) for r, v in room_busy.items()},
+        patient_busy=iv.merge((_utc(lo), _utc(hi)) for lo, hi in data["patient_busy"]) if patient_id else [],
         override=override,
     )
 
@@ -206,27 +266,66 @@ def slot_list_available(
     return slots
 
 
-def _calendar(qs: QuerySet[CalendarEntry], span: Range) -> QuerySet[CalendarEntry]:
-    return (
-        qs.filter(span__overlap=span)
-        .select_related("patient", "service", "room", "doctor__user", "branch")
-        .order_by("span", "doctor_id")
-    )
+CALENDAR_FIELDS = [
+    "id",
+    "kind",
+    "status",
+    "source",
+    "doctor_id",
+    "branch_id",
+    "patient_id",
+    "service_id",
+    "room_id",
+    "is_override",
+    "late_cancellation",
+    "notes",
+]
+CALENDAR_JOINED = {
+    "doctor_first": F("doctor__user__first_name"),
+    "doctor_last": F("doctor__user__last_name"),
+    "patient_first": F("patient__first_name"),
+    "patient_last": F("patient__last_name"),
+    "patient_mrn": F("patient__mrn"),
+    "service_name": F("service__name"),
+    "room_name": F("room__name"),
+}
 
 
-def branch_day(*, branch: Branch, day: date, include_cancelled: bool = True) -> QuerySet[CalendarEntry]:
-    """A branch's appointments on a local day, plus the leave of its doctors that day."""
+def calendar_rows(qs: QuerySet[CalendarEntry]) -> list[dict[str, Any]]:
+    """The day and week calendars' rows as plain dicts: one query, no model instances. These views
+    run all day at every front desk; they read only what they show."""
+    rows = qs.values(*CALENDAR_FIELDS, **CALENDAR_JOINED, lo=_epoch("span", "lower"), hi=_epoch("span", "upper"))
+    out = []
+    for row in rows:
+        row["start"], row["end"] = _utc(row.pop("lo")), _utc(row.pop("hi"))
+        out.append(row)
+    return out
+
+
+def branch_day_rows(*, branch: Branch, day: date) -> list[dict[str, Any]]:
+    """A branch's appointments on a local day, plus the leave of its doctors that day, in time
+    order. Two index scans (branch and span; doctor and busy) rather than one OR that uses none."""
     start, end = iv.day_bounds(day, ZoneInfo(branch.timezone))
-    qs = CalendarEntry.objects.filter(Q(branch=branch) | Q(kind=Kind.LEAVE, doctor__branches=branch))
-    if not include_cancelled:
-        qs = qs.filter(status__in=ACTIVE_STATUSES)
-    return _calendar(qs, Range(start, end, "[)"))
+    period = Range(start, end, "[)")
+    doctor_ids = list(StaffMember.objects.filter(branches=branch).values_list("id", flat=True))
+    rows = calendar_rows(CalendarEntry.objects.filter(branch=branch, span__overlap=period))
+    rows += calendar_rows(
+        CalendarEntry.objects.filter(
+            kind=Kind.LEAVE, doctor_id__in=doctor_ids, busy__overlap=period, status__in=ACTIVE_STATUSES
+        )
+    )
+    rows.sort(key=lambda r: (r["start"], r["doctor_id"], r["id"]))
+    return rows
 
 
-def doctor_week(*, doctor: StaffMember, week_start: date, tz: ZoneInfo) -> QuerySet[CalendarEntry]:
+def doctor_week_rows(*, doctor: StaffMember, week_start: date, tz: ZoneInfo) -> list[dict[str, Any]]:
     start = iv.day_bounds(week_start, tz)[0]
     end = iv.day_bounds(week_start + timedelta(days=6), tz)[1]
-    return _calendar(CalendarEntry.objects.filter(doctor=doctor), Range(start, end, "[)"))
+    period = Range(start, end, "[)")
+    # busy contains span, so the (doctor, busy) index finds them; span decides.
+    rows = calendar_rows(CalendarEntry.objects.filter(doctor=doctor, busy__overlap=period, span__overlap=period))
+    rows.sort(key=lambda r: (r["start"], r["id"]))
+    return rows
 
 
 def appointment_list(*, branch_ids: list[int] | None = None) -> QuerySet[Appointment]:

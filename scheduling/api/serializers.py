@@ -322,3 +322,52 @@ class SlotOut(serializers.Serializer):
     doctor = serializers.IntegerField(source="doctor_id")
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
+
+
+class _PatientRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    mrn = serializers.CharField()
+
+
+class CalendarRowOut(serializers.Serializer):
+    """A row of the day and week calendars (appointments and leave)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    source = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    doctor = _Ref()
+    patient = _PatientRef(allow_null=True)
+    service = _Ref(allow_null=True)
+    room = _Ref(allow_null=True)
+    is_override = serializers.BooleanField()
+    late_cancellation = serializers.BooleanField()
+    notes = serializers.CharField()
+
+
+def calendar_row_out(row: dict[str, Any]) -> dict[str, Any]:
+    """Shape a selectors.calendar_rows row; plain code, no serializer machinery on this hot path."""
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "source": row["source"],
+        "start": row["start"].isoformat().replace("+00:00", "Z"),
+        "end": row["end"].isoformat().replace("+00:00", "Z"),
+        "doctor": {"id": row["doctor_id"], "name": f"{row['doctor_first']} {row['doctor_last']}".strip()},
+        "patient": None
+        if row["patient_id"] is None
+        else {
+            "id": row["patient_id"],
+            "name": f"{row['patient_first']} {row['patient_last']}".strip(),
+            "mrn": row["patient_mrn"],
+        },
+        "service": None if row["service_id"] is None else {"id": row["service_id"], "name": row["service_name"]},
+        "room": None if row["room_id"] is None else {"id": row["room_id"], "name": row["room_name"]},
+        "is_override": row["is_override"],
+        "late_cancellation": row["late_cancellation"],
+        "notes": row["notes"],
+    }

@@ -55,11 +55,6 @@ def _log_read(request: Request, entries: Iterable[CalendarEntry], action: str = 
         )
 
 
-def _entries(request: Request, entries: list[CalendarEntry], action: str = "list") -> Response:
-    _log_read(request, entries, action)
-    return Response(s.EntryOut(entries, many=True).data)
-
-
 def _one(request: Request, entry: CalendarEntry, status: int = 200) -> Response:
     _log_read(request, [entry], "view")
     return Response(s.EntryOut(entry).data, status=status)
@@ -391,20 +386,34 @@ class HoldConfirmApi(APIView):
 
 
 # --- calendars -----------------------------------------------------------------------------------
+def _calendar(request: Request, rows: list[dict[str, Any]]) -> Response:
+    shown = [r for r in rows if r["patient_id"]]
+    if shown:
+        access_log_record(
+            actor=request.user,
+            action="list",
+            object_type="appointment",
+            object_ids=[r["id"] for r in shown],
+            patient_ids=[r["patient_id"] for r in shown],
+            request=request._request,
+        )
+    return Response([s.calendar_row_out(r) for r in rows])
+
+
 class BranchDayApi(APIView):
-    @extend_schema(responses=s.EntryOut(many=True))
+    @extend_schema(responses=s.CalendarRowOut(many=True))
     def get(self, request: Request, pk: int, day: date) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         authorize(request.user, "scheduling.view_calendar", branch)
-        return _entries(request, list(selectors.branch_day(branch=branch, day=day)))
+        return _calendar(request, selectors.branch_day_rows(branch=branch, day=day))
 
 
 class DoctorWeekApi(APIView):
-    @extend_schema(responses=s.EntryOut(many=True))
+    @extend_schema(responses=s.CalendarRowOut(many=True))
     def get(self, request: Request, pk: int, day: date) -> Response:
         doctor = get_object_or_404(StaffMember, pk=pk)
         authorize(request.user, "org.view_branch")
         from tenants.org.selectors import chain_settings_get
 
         tz = ZoneInfo(chain_settings_get().default_timezone)
-        return _entries(request, list(selectors.doctor_week(doctor=doctor, week_start=day, tz=tz)))
+        return _calendar(request, selectors.doctor_week_rows(doctor=doctor, week_start=day, tz=tz))

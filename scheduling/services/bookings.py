@@ -36,7 +36,7 @@ from scheduling.exceptions import (
 )
 from scheduling.models import Appointment, CalendarEntry, Room, Series, Service, Source, Status
 from scheduling.selectors import plan_load, policy_get, slot_list_available
-from scheduling.services.conflicts import refusal_from
+from scheduling.services.conflicts import refusal_from, save_entry
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -88,8 +88,7 @@ def _save_entry(entry: CalendarEntry, *, actor: Any) -> None:
     """Write the row in a savepoint; a constraint violation becomes the matching BookingRefused."""
     entry._history_user = actor if getattr(actor, "is_authenticated", False) else None  # type: ignore[attr-defined]
     try:
-        with transaction.atomic():
-            entry.save()
+        save_entry(entry)
     except IntegrityError as exc:
         refusal = refusal_from(exc, doctor_id=entry.doctor_id, busy=entry.busy)
         if refusal is None:
@@ -152,6 +151,56 @@ def _replay(existing: Appointment, *, patient: Patient | None, doctor: StaffMemb
     return existing
 
 
+def _insert_booking(
+    *,
+    actor: Any,
+    patient: Patient,
+    doctor: StaffMember,
+    branch: Branch,
+    service: Service,
+    start: datetime,
+    room: Room | None,
+    source: str,
+    idempotency_key: str | None,
+    override_reason: str,
+    notes: str,
+    series: Series | None,
+    now: datetime,
+) -> Appointment:
+    override = bool(override_reason)
+    placed = _place(
+        service=service,
+        branch=branch,
+        doctor=doctor,
+        start=start,
+        room=room,
+        online=source == Source.ONLINE,
+        override=override,
+        patient_id=patient.pk,
+        now=now,
+    )
+    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
+    appointment = Appointment(
+        doctor=doctor,
+        branch=branch,
+        patient=patient,
+        service=service,
+        room_id=placed.room_id,
+        span=placed.span,
+        busy=placed.busy,
+        status=Status.BOOKED,
+        source=source,
+        booked_by_id=_actor_id(actor),
+        idempotency_key=idempotency_key or None,
+        is_override=override,
+        override_reason=override_reason[:300],
+        notes=notes[:500],
+        series=series,
+    )
+    _save_entry(appointment, actor=actor)
+    return appointment
+
+
 @transaction.atomic
 def appointment_book(
     *,
@@ -188,40 +237,25 @@ def appointment_book(
         authorize(actor, "scheduling.override", branch)
     online = source == Source.ONLINE
     _check_catalogue(service=service, branch=branch, online=online)
-    placed = _place(
-        service=service,
-        branch=branch,
-        doctor=doctor,
-        start=start,
-        room=room,
-        online=online,
-        override=override,
-        patient_id=patient.pk,
-        now=now,
-    )
-    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
-    appointment = Appointment(
-        doctor=doctor,
-        branch=branch,
-        patient=patient,
-        service=service,
-        room_id=placed.room_id,
-        span=placed.span,
-        busy=placed.busy,
-        status=Status.BOOKED,
-        source=source,
-        booked_by_id=_actor_id(actor),
-        idempotency_key=idempotency_key or None,
-        is_override=override,
-        override_reason=override_reason.strip()[:300],
-        notes=notes[:500],
-        series=series,
-    )
     try:
-        _save_entry(appointment, actor=actor)
+        appointment = _insert_booking(
+            actor=actor,
+            patient=patient,
+            doctor=doctor,
+            branch=branch,
+            service=service,
+            start=start,
+            room=room,
+            source=source,
+            idempotency_key=idempotency_key,
+            override_reason=override_reason.strip(),
+            notes=notes,
+            series=series,
+            now=now,
+        )
     except (BookingRefused, IntegrityError):
-        # Two requests with one key racing: the loser's insert waits for the winner and then fails
-        # (on the key, or on the calendar); answer it with the winner's appointment.
+        # Two requests with one key racing: the loser finds the time taken (by the plan, or by the
+        # constraint once the winner commits); answer it with the winner's appointment.
         if idempotency_key:
             winner = Appointment.objects.filter(idempotency_key=idempotency_key).first()
             if winner is not None:

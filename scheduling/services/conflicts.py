@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError
+import time
+
+from django.db import IntegrityError, OperationalError, transaction
 from psycopg.types.range import Range
 
+from config.errors import Conflict
 from scheduling.engine import Problem
 from scheduling.exceptions import BookingRefused
-from scheduling.models import ACTIVE_STATUSES, Leave
+from scheduling.models import ACTIVE_STATUSES, CalendarEntry, Leave
+
+DEADLOCK = "40P01"
+ATTEMPTS = 4
+
+
+class CalendarBusy(Conflict):
+    code = "calendar_busy"
+    default_message = "Many changes reached this calendar at once. Please try again."
 
 CONSTRAINT_PROBLEMS = {
     "calendar_patient_no_overlap": Problem.PATIENT_BUSY,
@@ -32,3 +43,24 @@ def refusal_from(exc: IntegrityError, *, doctor_id: int, busy: Range) -> Booking
     if name in CONSTRAINT_PROBLEMS:
         return BookingRefused(CONSTRAINT_PROBLEMS[name])
     return None
+
+
+def save_entry(entry: CalendarEntry) -> None:
+    """Write a calendar row in a savepoint, surviving deadlocks between the exclusion constraints.
+
+    Two inserts can each wait for the other: one on the doctor's constraint, the other on the
+    patient's or the room's, checked in the opposite order. PostgreSQL breaks the tie by failing one
+    statement (40P01). Rolling back to the savepoint releases what it held, so the retry then sees
+    the other row committed and gets the ordinary verdict (a constraint violation, or success).
+    IntegrityError is left for the caller to interpret."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                entry.save()
+            return
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
+                raise
+            if attempt == ATTEMPTS:
+                raise CalendarBusy() from exc
+            time.sleep(0.005 * attempt)

@@ -15,7 +15,7 @@ from config.events import publish
 from scheduling import events
 from scheduling.exceptions import InvalidScheduling, LeaveConflicts
 from scheduling.models import ACTIVE_STATUSES, Appointment, Leave, Status
-from scheduling.services.conflicts import constraint_name
+from scheduling.services.conflicts import constraint_name, save_entry
 from tenants.authz import authorize
 from tenants.org.models import StaffMember
 
@@ -54,8 +54,7 @@ def leave_create(*, actor: Any, doctor: StaffMember, start: datetime, end: datet
     leave.booked_by_id = actor.pk
     leave._history_user = actor  # type: ignore[attr-defined]
     try:
-        with transaction.atomic():
-            leave.save()
+        save_entry(leave)
     except IntegrityError as exc:
         if constraint_name(exc) != "calendar_doctor_no_overlap":
             raise

@@ -1,0 +1,64 @@
+"""What every benchmark needs: its own database (clinicflow_bench), Django set up against it, and
+a small timing helper. Benchmarks print figures; they assert nothing."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DB = "clinicflow_bench"
+
+
+def setup_django() -> None:
+    # bench/scheduling.py would shadow the scheduling package: the project root comes first and
+    # bench/ itself leaves the path once this module is imported.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != here]
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ["PGDATABASE"] = BENCH_DB
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, **connection_params()) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'create database "{BENCH_DB}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from tenants.services import platform_ensure_public
+
+    call_command("migrate_schemas", "--shared", verbosity=0)
+    platform_ensure_public()
+
+
+def connection_params() -> dict[str, str]:
+    return {
+        "host": os.environ.get("PGHOST", "127.0.0.1"),
+        "port": os.environ.get("PGPORT", "54329"),
+        "user": os.environ.get("PGUSER", "clinicflow"),
+        "password": os.environ.get("PGPASSWORD", "clinicflow"),
+    }
+
+
+def measure(label: str, fn: Callable[[int], object], samples: int, warmup: int = 5) -> list[float]:
+    for i in range(warmup):
+        fn(-1 - i)
+    timings = []
+    for i in range(samples):
+        started = time.perf_counter()
+        fn(i)
+        timings.append((time.perf_counter() - started) * 1000)
+    report(label, timings)
+    return timings
+
+
+def report(label: str, timings_ms: list[float]) -> None:
+    ordered = sorted(timings_ms)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    print(f"{label:<58} p50 {statistics.median(ordered):7.2f} ms   p95 {p95:7.2f} ms   (n={len(ordered)})", flush=True)
