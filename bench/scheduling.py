@@ -75,7 +75,8 @@ def seed() -> None:
             )
             cur.execute("""
                 INSERT INTO org_staffmember (user_id, roles, job_title, is_active, created_at)
-                SELECT id, ARRAY['doctor'], 'GP', true, now() FROM accounts_user WHERE email LIKE 'doctor%%@bench.example'""")
+                SELECT id, ARRAY['doctor'], 'GP', true, now() FROM accounts_user
+                 WHERE email LIKE 'doctor%%@bench.example'""")
             cur.execute("SELECT id FROM org_staffmember WHERE 'doctor' = ANY(roles) ORDER BY id")
             doctor_ids = [r[0] for r in cur.fetchall()]
             links = [(d, branches[i % BRANCHES].pk) for i, d in enumerate(doctor_ids)]
@@ -241,7 +242,7 @@ def main() -> None:
         "PGDATABASE": BENCH_DB,
         "CLINICFLOW_PORT": str(port),
     }
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "config.wsgi",

@@ -308,6 +308,8 @@ class CalendarEntry(models.Model):
             # whatever the status: the exclusion constraints' own indexes are partial.
             GistIndex(fields=["branch", "span"], name="calendar_branch_span"),
             GistIndex(fields=["doctor", "busy"], name="calendar_doctor_busy"),
+            # Holds are few and short-lived: the booking that frees stale ones finds them here.
+            models.Index(fields=["hold_expires_at"], condition=Q(status="held"), name="calendar_open_holds"),
         ]
         constraints = [
             ExclusionConstraint(

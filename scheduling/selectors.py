@@ -123,7 +123,7 @@ def plan_load(
     days = sorted(set(days))
     shape = shape_of(service)
     first, last = iv.day_bounds(days[0], tz)[0], iv.day_bounds(days[-1], tz)[1]
-    params = {
+    params: dict[str, Any] = {
         "service": service.pk,
         "branch": branch.pk,
         "all_doctors": doctor_ids is None,

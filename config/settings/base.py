@@ -143,6 +143,8 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Set when a proxy of ours puts the client's address in X-Forwarded-For (the access log records it).
+TRUST_X_FORWARDED_FOR = env_bool("CLINICFLOW_TRUST_X_FORWARDED_FOR", False)
 INVITATION_TTL = timedelta(days=int(env("CLINICFLOW_INVITATION_DAYS", "7")))
 
 # Login throttling: after AXES_FAILURE_LIMIT failures for one e-mail from one address the login is

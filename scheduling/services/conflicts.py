@@ -20,6 +20,7 @@ class CalendarBusy(Conflict):
     code = "calendar_busy"
     default_message = "Many changes reached this calendar at once. Please try again."
 
+
 CONSTRAINT_PROBLEMS = {
     "calendar_patient_no_overlap": Problem.PATIENT_BUSY,
     "calendar_room_no_overlap": Problem.ROOM_TAKEN,

@@ -18,7 +18,7 @@ def test_access_log_records_who_what_and_from_where(in_a):
         actor=doctor, action="view", object_type="patient", object_ids=[7], patient_ids=[7], request=request
     )
 
-    row = AccessLog.objects.get(pk=rows[0].pk)
+    row = AccessLog.objects.get(pk=rows[0])
     assert (row.actor_id, row.actor_label, row.action, row.object_type, row.object_id, row.patient_id) == (
         doctor.pk,
         doctor.email,
