@@ -5,11 +5,18 @@ Each capability adds its part here, so a newcomer sees it working at once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.test.utils import override_settings
 from django_tenants.utils import schema_context
 
+from config.errors import ApplicationError
+from patients.services import patient_create
+from scheduling import services as sched
+from scheduling.models import Appointment, Service, Status
+from scheduling.selectors import slot_list_available
 from tenants.accounts.models import User
 from tenants.models import Clinic
 from tenants.org import services as org
@@ -112,3 +119,145 @@ def _load_chain() -> None:
         org.staff_invite(
             actor=owner, email="new.doctor@northwind.localhost", roles=[Role.DOCTOR], branch_ids=[branches["Camden"].pk]
         )
+    _load_calendar(owner, branches)
+
+
+SERVICES = [
+    # name, minutes, buffer after, price (pence), needs a room, online
+    ("General consultation", 20, 5, 6500, False, True),
+    ("Physiotherapy session", 45, 10, 7500, True, True),
+    ("Vaccination", 10, 0, 3000, False, True),
+    ("Minor surgery", 60, 15, 24000, True, False),
+]
+# doctor e-mail -> [(branch, weekdays, start hour, end hour, lunch break hours or None)]
+SHIFTS: dict[str, list[tuple[str, tuple[int, ...], int, int, tuple[int, int] | None]]] = {
+    "dr.okafor@northwind.localhost": [("Camden", (0, 1, 2), 8, 17, (12, 13)), ("Islington", (3, 4), 9, 18, (13, 14))],
+    "dr.lindqvist@northwind.localhost": [("Islington", (0, 1, 2), 9, 17, (12, 13)), ("Camden", (3, 4, 5), 8, 16, None)],
+    OWNER.email: [("Camden", (3, 4), 13, 19, None)],
+}
+OFFERS = {
+    "dr.okafor@northwind.localhost": ["General consultation", "Vaccination", "Minor surgery"],
+    "dr.lindqvist@northwind.localhost": ["Physiotherapy session", "General consultation"],
+    OWNER.email: ["General consultation", "Minor surgery"],
+}
+PATIENTS = [
+    ("Amelia", "Hart", "1984-03-12"),
+    ("Oliver", "Bennett", "1979-07-30"),
+    ("Isla", "Morgan", "1992-11-05"),
+    ("Noah", "Fletcher", "2001-01-22"),
+    ("Ava", "Khan", "1967-09-14"),
+    ("Leo", "Nowak", "1988-05-02"),
+    ("Mia", "Okonkwo", "1995-12-19"),
+    ("Arthur", "Price", "1958-02-27"),
+    ("Freya", "Dubois", "2010-06-08"),
+    ("George", "Ito", "1973-10-11"),
+    ("Sofia", "Rossi", "1999-04-23"),
+    ("Harry", "Walsh", "1981-08-16"),
+]
+
+
+def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
+    if Service.objects.exists():
+        return
+    services = {
+        name: sched.service_create(
+            actor=owner,
+            name=name,
+            duration_minutes=minutes,
+            buffer_after_minutes=after,
+            price_minor=price,
+            requires_room=room,
+            bookable_online=online,
+        )
+        for name, minutes, after, price, room, online in SERVICES
+    }
+    for branch in branches.values():
+        weekly = [(d, time(8), time(19)) for d in range(5)] + [(5, time(9), time(13))]
+        sched.branch_hours_replace(actor=owner, branch=branch, hours=weekly)
+        for n in (1, 2):
+            sched.room_create(actor=owner, branch=branch, name=f"Treatment room {n}")
+    this_year = datetime.now(ZoneInfo("Europe/London")).year
+    christmas = date(this_year, 12, 25)
+    for branch in branches.values():
+        sched.special_day_create(actor=owner, branch=branch, day=christmas, note="Christmas Day")
+    start_of_year = date(this_year, 1, 1)
+    for email, rows in SHIFTS.items():
+        doctor = StaffMember.objects.get(user__email=email)
+        for branch_name, weekdays, h1, h2, lunch in rows:
+            branch = branches[branch_name]
+            sched.offering_set(
+                actor=owner, doctor=doctor, branch=branch, service_ids=[services[s].pk for s in OFFERS[email]]
+            )
+            for weekday in weekdays:
+                sched.shift_pattern_create(
+                    actor=owner,
+                    doctor=doctor,
+                    branch=branch,
+                    weekday=weekday,
+                    starts=time(h1),
+                    ends=time(h2),
+                    valid_from=start_of_year,
+                    break_starts=time(lunch[0]) if lunch else None,
+                    break_ends=time(lunch[1]) if lunch else None,
+                )
+    patients = [
+        patient_create(
+            actor=owner,
+            first_name=first,
+            last_name=last,
+            date_of_birth=date.fromisoformat(dob),
+            phone=f"+4479460{i:05d}",
+            email=f"{first.lower()}.{last.lower()}@example.com",
+        )
+        for i, (first, last, dob) in enumerate(PATIENTS)
+    ]
+    # A fortnight of bookings from today: about half of each day's free slots, so the calendars look
+    # like a real week and availability still has room.
+    tz = ZoneInfo("Europe/London")
+    today = datetime.now(tz).date()
+    midnight = datetime.combine(today, time(0), tzinfo=tz)
+    taken = 0
+    for branch in branches.values():
+        for name in ("General consultation", "Physiotherapy session"):
+            slots = slot_list_available(
+                service=services[name],
+                branch=branch,
+                date_from=today,
+                date_to=today + timedelta(days=13),
+                step=services[name].duration_minutes + 10,
+                now=midnight,
+            )
+            for i, slot in enumerate(slots):
+                if i % 2:
+                    continue
+                patient = patients[(taken * 7) % len(patients)]
+                try:
+                    sched.appointment_book(
+                        actor=owner,
+                        patient=patient,
+                        doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                        branch=branch,
+                        service=services[name],
+                        start=slot.start,
+                        source=["phone", "online", "walk_in", "staff"][taken % 4],
+                        now=midnight,
+                    )
+                    taken += 1
+                except ApplicationError:  # that patient is busy then: leave the slot free
+                    continue
+    # Today's morning has happened: those visits were seen or missed.
+    now = datetime.now(tz)
+    for appointment in Appointment.objects.filter(status=Status.BOOKED).order_by("span"):
+        if appointment.span.upper > now:
+            break
+        for step in (sched.appointment_check_in, sched.appointment_start, sched.appointment_complete):
+            appointment = step(actor=owner, appointment=appointment)
+    okafor = StaffMember.objects.get(user__email="dr.okafor@northwind.localhost")
+    leave_day = today + timedelta(days=(7 - today.weekday()) % 7 + 14)  # a Monday after the booked fortnight
+    sched.leave_create(
+        actor=owner,
+        doctor=okafor,
+        start=datetime.combine(leave_day, time(0), tzinfo=tz),
+        end=datetime.combine(leave_day + timedelta(days=2), time(0), tzinfo=tz),
+        reason="Conference",
+    )

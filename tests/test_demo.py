@@ -1,0 +1,33 @@
+"""`make demo` loads a working chain, and loading it again changes nothing."""
+
+from __future__ import annotations
+
+from django_tenants.utils import schema_context
+
+from frontend.demo import DEMO_PASSWORD, load
+from scheduling.models import Appointment, Leave, Service
+from tests.helpers import Api
+
+
+def _counts() -> tuple[int, int, int]:
+    with schema_context("northwind"):
+        return Service.objects.count(), Appointment.objects.count(), Leave.objects.count()
+
+
+def test_demo_loads_once_and_its_logins_work(db):
+    printed: list[str] = []
+    load(out=printed.append)
+    first = _counts()
+    assert first[0] == 4
+    assert first[1] > 50
+    assert first[2] == 1
+    load(out=printed.append)
+    assert _counts() == first
+    text = "\n".join(printed)
+    assert "owner@northwind.localhost" in text
+    assert DEMO_PASSWORD in text
+    reception = Api("northwind.localhost")
+    response = reception.call(
+        "POST", "/api/v1/auth/login/", {"email": "reception@northwind.localhost", "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 200
