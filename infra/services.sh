@@ -36,6 +36,10 @@ fsync = ${CLINICFLOW_PG_FSYNC:-on}
 CONF
   fi
   if ! as_pg "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    if "$PG_BIN/pg_isready" -q -h "$PGHOST" -p "$PGPORT"; then
+      echo "Port $PGPORT already has a PostgreSQL that is not this checkout's; stop it or set PGPORT." >&2
+      exit 1
+    fi
     as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null
   fi
   psql_admin() { "$PG_BIN/psql" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAq "$@"; }
@@ -48,6 +52,7 @@ CONF
 redis_up() {
   mkdir -p "$CLINICFLOW_DATA/redis"
   if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    rm -f "$CLINICFLOW_DATA/redis/redis.pid"
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$CLINICFLOW_DATA/redis" \
       --daemonize yes --pidfile "$CLINICFLOW_DATA/redis/redis.pid" \
       --logfile "$CLINICFLOW_DATA/redis/redis.log" --save "" --appendonly no
