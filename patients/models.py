@@ -1,11 +1,15 @@
-"""The patient. Identity only for now; the clinical record grows around it."""
+"""The patient's record: identity and contact, the care team, and the clinical history."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Func, Value
-from django.db.models.functions import Cast, Concat, LPad
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Cast, Concat, Lower, LPad
 from simple_history.models import HistoricalRecords
+
+from tenants.org.models import StaffMember
 
 
 def _next_mrn() -> Concat:
@@ -14,19 +18,219 @@ def _next_mrn() -> Concat:
     return Concat(Value("P"), LPad(number, 7, Value("0")), output_field=models.CharField())
 
 
+def _search_name() -> Func:
+    # lower(unaccent(first || ' ' || last)): the column name search runs on, with a trigram index.
+    full = Concat(F("first_name"), Value(" "), F("last_name"), output_field=models.TextField())
+    return Lower(Func(full, function="public.f_unaccent", output_field=models.TextField()))
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=20, unique=True, db_default=_next_mrn())
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     date_of_birth = models.DateField(null=True, blank=True)
-    phone = models.CharField(max_length=20, blank=True)
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164")
     email = models.EmailField(blank=True)
+    address_line = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2")
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_phone = models.CharField(max_length=20, blank=True)
+    emergency_contact_relation = models.CharField(max_length=60, blank=True)
+    preferred_language = models.CharField(max_length=16, blank=True)
+    # Consent per channel: when it was given, and when withdrawn (the later one wins).
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    sms_consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    email_consent_at = models.DateTimeField(null=True, blank=True)
+    email_consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # A record merged into another stays (for the audit trail) but points at the survivor.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient"
+    )
+    search_name = models.GeneratedField(expression=_search_name(), output_field=models.TextField(), db_persist=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["search_name"])
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="patient_name_trgm"),
+            models.Index(fields=["phone"], name="patient_phone"),
+            models.Index(fields=["date_of_birth"], name="patient_dob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def consents_to(self, channel: str) -> bool:
+        given = getattr(self, f"{channel}_consent_at")
+        withdrawn = getattr(self, f"{channel}_consent_withdrawn_at")
+        return given is not None and (withdrawn is None or withdrawn < given)
+
+
+class CareRelation(models.Model):
+    """A doctor who has treated, or is booked to treat, a patient. Clinical records are theirs to
+    see; the calendar adds the pair on every booking."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
+    doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="patients")
+    since = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "doctor"], name="care_relation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} cares for {self.patient}"
+
+
+class BreakGlass(models.Model):
+    """Emergency access of a doctor to a patient outside their care, with a reason, for a while."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=300)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.doctor} -> {self.patient} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class ClinicalNote(models.Model):
+    """A doctor's note. Once signed it is locked (a database trigger refuses changes); later
+    corrections are addenda."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SIGNED = "signed", "Signed"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    appointment_id = models.BigIntegerField(null=True, blank=True, help_text="The visit this note is about.")
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft", signed_at__isnull=True) | Q(status="signed", signed_at__isnull=False),
+                name="note_signed_has_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Addendum(models.Model):
+    note = models.ForeignKey(ClinicalNote, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "addenda"
+
+    def __str__(self) -> str:
+        return f"Addendum to {self.note}"
+
+
+class Diagnosis(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="diagnoses")
+    note = models.ForeignKey(ClinicalNote, null=True, blank=True, on_delete=models.PROTECT, related_name="diagnoses")
+    icd10_code = models.CharField("ICD-10 code", max_length=8)
+    text = models.CharField(max_length=300)
+    recorded_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-recorded_at"]
+        verbose_name_plural = "diagnoses"
+
+    def __str__(self) -> str:
+        return f"{self.icd10_code} {self.text}"
+
+
+class Prescription(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
+    note = models.ForeignKey(ClinicalNote, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    medication = models.CharField(max_length=200)
+    dose = models.CharField(max_length=100)
+    route = models.CharField(max_length=60, default="oral")
+    frequency = models.CharField(max_length=100)
+    duration_days = models.PositiveIntegerField(null=True, blank=True)
+    instructions = models.CharField(max_length=500, blank=True)
+    prescriber = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    prescribed_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-prescribed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.medication} {self.dose}"
+
+
+class Attachment(models.Model):
+    class Kind(models.TextChoices):
+        DOCUMENT = "document", "Document"
+        IMAGE = "image", "Image"
+        LAB_RESULT = "lab_result", "Lab result"
+        CONSENT_FORM = "consent_form", "Signed consent form"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="attachments")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DOCUMENT)
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to="patients/%Y/%m/")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FollowUp(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_ups")
+    due_date = models.DateField()
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    doctor = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["last_name", "first_name", "id"]
-        indexes = [models.Index(fields=["last_name", "first_name"]), models.Index(fields=["phone"])]
+        ordering = ["due_date"]
+        indexes = [models.Index(fields=["status", "due_date"], name="follow_up_backlog")]
 
     def __str__(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return f"{self.reason} by {self.due_date}"

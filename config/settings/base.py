@@ -189,6 +189,8 @@ SPECTACULAR_SETTINGS = {
         "AppointmentStatusEnum": "scheduling.models.Status",
         "AppointmentSourceEnum": "scheduling.models.Source",
         "StaffBookingSourceEnum": "scheduling.api.serializers.STAFF_SOURCES",
+        "CalendarEntryKindEnum": "scheduling.models.Kind",
+        "AttachmentKindEnum": "patients.models.Attachment.Kind",
     },
 }
 

@@ -1,75 +1,232 @@
-"""The patient API (demographics). Every read is written to the access log."""
+"""The patient API. Every read of patient data writes the access log; clinical data is checked
+against the care team (or break-glass) before anything is fetched."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from patients import selectors, services
-from patients.models import Patient
+from patients.api import serializers as s
+from patients.models import Attachment, ClinicalNote, Diagnosis, FollowUp, Patient, Prescription
+from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_record
 from tenants.authz import authorize
 
 
-class PatientOut(serializers.ModelSerializer):
-    class Meta:
-        model = Patient
-        fields = ["id", "mrn", "first_name", "last_name", "date_of_birth", "phone", "email", "created_at"]
+def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
-class PatientIn(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100)
-    last_name = serializers.CharField(max_length=100)
-    date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+def _log(request: Request, action: str, object_type: str, objects: list[Any], patient_ids: list[int]) -> None:
+    if objects:
+        access_log_record(
+            actor=request.user,
+            action=action,
+            object_type=object_type,
+            object_ids=[o.pk for o in objects],
+            patient_ids=patient_ids,
+            request=request._request,
+        )
+
+
+def _patient(request: Request, pk: int, perm: str = "patients.view_patient") -> Patient:
+    patient = get_object_or_404(Patient, pk=pk)
+    authorize(request.user, perm, patient)
+    return patient
 
 
 class PatientListApi(GenericAPIView):
     queryset = Patient.objects.none()
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="name, phone, MRN or e-mail")],
-        responses=PatientOut(many=True),
+        parameters=[OpenApiParameter("q", str, description="name, phone, MRN or date of birth")],
+        responses=s.PatientOut(many=True),
     )
     def get(self, request: Request) -> Response:
-        authorize(request.user, "patients.view_patient")
+        authorize(request.user, "patients.add_patient")  # searching the register is for staff only
         page = self.paginate_queryset(selectors.patient_search(q=request.query_params.get("q", "")))
-        ids = [p.pk for p in page or []]
-        access_log_record(
-            actor=request.user,
-            action="search",
-            object_type="patient",
-            object_ids=ids,
-            patient_ids=ids,
-            request=request._request,
-        )
-        return self.get_paginated_response(PatientOut(page, many=True).data)
+        rows = list(page or [])
+        _log(request, "search", "patient", rows, [p.pk for p in rows])
+        return self.get_paginated_response(s.PatientOut(rows, many=True).data)
 
-    @extend_schema(request=PatientIn, responses={201: PatientOut})
+    @extend_schema(request=s.PatientIn, responses={201: s.PatientOut})
     def post(self, request: Request) -> Response:
-        data = PatientIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        patient = services.patient_create(actor=request.user, request=request._request, **data.validated_data)
-        return Response(PatientOut(patient).data, status=201)
+        patient = services.patient_create(actor=request.user, request=request._request, **_valid(s.PatientIn, request))
+        return Response(s.PatientOut(patient).data, status=201)
 
 
 class PatientDetailApi(APIView):
-    @extend_schema(responses=PatientOut)
+    @extend_schema(responses=s.PatientOut)
     def get(self, request: Request, pk: int) -> Response:
-        authorize(request.user, "patients.view_patient")
+        patient = _patient(request, pk)
+        _log(request, "view", "patient", [patient], [patient.pk])
+        return Response(s.PatientOut(patient).data)
+
+    @extend_schema(request=s.PatientPatch, responses=s.PatientOut)
+    def patch(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
-        access_log_record(
-            actor=request.user,
-            action="view",
-            object_type="patient",
-            object_ids=[patient.pk],
-            patient_ids=[patient.pk],
-            request=request._request,
+        patient = services.patient_update(
+            actor=request.user, patient=patient, request=request._request, **_valid(s.PatientPatch, request)
         )
-        return Response(PatientOut(patient).data)
+        return Response(s.PatientOut(patient).data)
+
+
+class ConsentApi(APIView):
+    @extend_schema(request=s.ConsentIn, responses=s.PatientOut)
+    def post(self, request: Request, pk: int) -> Response:
+        patient = get_object_or_404(Patient, pk=pk)
+        patient = services.consent_set(
+            actor=request.user, patient=patient, request=request._request, **_valid(s.ConsentIn, request)
+        )
+        return Response(s.PatientOut(patient).data)
+
+
+class MergeApi(APIView):
+    @extend_schema(request=s.MergeIn, responses=s.PatientOut)
+    def post(self, request: Request) -> Response:
+        authorize(request.user, "patients.merge_patient")
+        v = _valid(s.MergeIn, request)
+        kept = services.patient_merge(actor=request.user, keep=v["keep"], merge=v["merge"], request=request._request)
+        return Response(s.PatientOut(kept).data)
+
+
+class BreakGlassApi(APIView):
+    @extend_schema(request=s.ReasonIn, responses={201: None})
+    def post(self, request: Request, pk: int) -> Response:
+        patient = get_object_or_404(Patient, pk=pk)
+        grant = services.break_glass_open(
+            actor=request.user, patient=patient, request=request._request, **_valid(s.ReasonIn, request)
+        )
+        return Response({"expires_at": grant.expires_at}, status=201)
+
+
+def _clinical_list(
+    model: type, out: type, inp: type, create: Callable[..., Any], object_type: str, *, parsers: list | None = None
+) -> type[APIView]:
+    class ClinicalListApi(APIView):
+        parser_classes = parsers or APIView.parser_classes
+
+        @extend_schema(responses=out(many=True))
+        def get(self, request: Request, pk: int) -> Response:
+            patient = _patient(request, pk, "patients.view_clinical")
+            rows = list(model._default_manager.filter(patient=patient))  # type: ignore[attr-defined]
+            _log(request, "list", object_type, rows, [patient.pk] * len(rows))
+            return Response(out(rows, many=True).data)
+
+        @extend_schema(request=inp, responses={201: out})
+        def post(self, request: Request, pk: int) -> Response:
+            patient = _patient(request, pk, "patients.write_clinical")
+            created = create(actor=request.user, patient=patient, request=request._request, **_valid(inp, request))
+            return Response(out(created).data, status=201)
+
+    ClinicalListApi.__name__ = f"{model.__name__}ListApi"
+    return ClinicalListApi
+
+
+NoteListApi = _clinical_list(ClinicalNote, s.NoteOut, s.NoteIn, services.note_create, "clinical_note")
+DiagnosisListApi = _clinical_list(Diagnosis, s.DiagnosisOut, s.DiagnosisIn, services.diagnosis_add, "diagnosis")
+PrescriptionListApi = _clinical_list(
+    Prescription, s.PrescriptionOut, s.PrescriptionIn, services.prescription_add, "prescription"
+)
+FollowUpListApi = _clinical_list(FollowUp, s.FollowUpOut, s.FollowUpIn, services.follow_up_create, "follow_up")
+
+
+def _upload(*, actor: Any, patient: Patient, request: Any, file: Any, title: str, kind: str) -> Attachment:
+    return services.attachment_add(actor=actor, patient=patient, upload=file, title=title, kind=kind, request=request)
+
+
+AttachmentListApi = _clinical_list(
+    Attachment, s.AttachmentOut, s.AttachmentIn, _upload, "attachment", parsers=[MultiPartParser]
+)
+
+
+def _note(request: Request, pk: int, perm: str) -> ClinicalNote:
+    note = get_object_or_404(ClinicalNote.objects.select_related("patient"), pk=pk)
+    authorize(request.user, perm, note.patient)
+    return note
+
+
+class NoteDetailApi(APIView):
+    @extend_schema(responses=s.NoteOut)
+    def get(self, request: Request, pk: int) -> Response:
+        note = _note(request, pk, "patients.view_clinical")
+        _log(request, "view", "clinical_note", [note], [note.patient_id])
+        return Response(s.NoteOut(note).data)
+
+    @extend_schema(request=s.NotePatch, responses=s.NoteOut)
+    def patch(self, request: Request, pk: int) -> Response:
+        note = _note(request, pk, "patients.write_clinical")
+        v = _valid(s.NotePatch, request)
+        note = services.note_update(
+            actor=request.user, note=note, title=v["title"], body=v["body"], request=request._request
+        )
+        return Response(s.NoteOut(note).data)
+
+
+class NoteSignApi(APIView):
+    @extend_schema(request=None, responses=s.NoteOut)
+    def post(self, request: Request, pk: int) -> Response:
+        note = _note(request, pk, "patients.write_clinical")
+        return Response(s.NoteOut(services.note_sign(actor=request.user, note=note, request=request._request)).data)
+
+
+class AddendumApi(APIView):
+    @extend_schema(request=s.BodyIn, responses={201: s.AddendumOut})
+    def post(self, request: Request, pk: int) -> Response:
+        note = _note(request, pk, "patients.write_clinical")
+        addendum = services.addendum_add(
+            actor=request.user, note=note, request=request._request, **_valid(s.BodyIn, request)
+        )
+        return Response(s.AddendumOut(addendum).data, status=201)
+
+
+class AttachmentDownloadApi(APIView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request: Request, pk: int) -> FileResponse:
+        attachment = get_object_or_404(Attachment.objects.select_related("patient"), pk=pk)
+        authorize(request.user, "patients.view_clinical", attachment.patient)
+        _log(request, "view", "attachment", [attachment], [attachment.patient_id])
+        response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+        response["Content-Disposition"] = f'attachment; filename="attachment-{attachment.pk}"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class FollowUpCloseApi(APIView):
+    @extend_schema(request=None, responses=s.FollowUpOut)
+    def post(self, request: Request, pk: int) -> Response:
+        follow_up = get_object_or_404(FollowUp.objects.select_related("patient"), pk=pk)
+        closed = services.follow_up_close(actor=request.user, follow_up=follow_up, request=request._request)
+        return Response(s.FollowUpOut(closed).data)
+
+
+class PatientAuditApi(GenericAPIView):
+    queryset = AccessLog.objects.none()
+
+    @extend_schema(responses=s.AccessLogOut(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "patients.view_audit")
+        page = self.paginate_queryset(AccessLog.objects.filter(patient_id=pk))
+        return self.get_paginated_response(s.AccessLogOut(page, many=True).data)
+
+
+class UserAuditApi(GenericAPIView):
+    queryset = AccessLog.objects.none()
+
+    @extend_schema(responses=s.AccessLogOut(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "patients.view_audit")
+        page = self.paginate_queryset(AccessLog.objects.filter(actor_id=pk))
+        return self.get_paginated_response(s.AccessLogOut(page, many=True).data)

@@ -21,6 +21,7 @@ from psycopg.types.range import Range
 
 from config.events import publish
 from patients.models import Patient
+from patients.services import care_relation_ensure
 from scheduling import events
 from scheduling import intervals as iv
 from scheduling.engine import Problem
@@ -198,6 +199,7 @@ def _insert_booking(
         series=series,
     )
     _save_entry(appointment, actor=actor)
+    care_relation_ensure(patient_id=patient.pk, doctor_id=doctor.pk)
     return appointment
 
 
@@ -342,6 +344,7 @@ def appointment_hold_confirm(
     hold.hold_expires_at = None
     hold.idempotency_key = idempotency_key or None
     _save_entry(hold, actor=actor)
+    care_relation_ensure(patient_id=patient.pk, doctor_id=hold.doctor_id)
     publish(events.AppointmentBooked(hold.pk, _actor_id(actor)))
     return hold
 
@@ -400,6 +403,8 @@ def appointment_reschedule(
     appointment.span, appointment.busy, appointment.room_id = placed.span, placed.busy, placed.room_id
     appointment.is_override, appointment.override_reason = False, ""
     _save_entry(appointment, actor=actor)
+    if appointment.patient_id:
+        care_relation_ensure(patient_id=appointment.patient_id, doctor_id=doctor.pk)
     publish(events.AppointmentRescheduled(appointment.pk, _actor_id(actor), previous_start))
     return appointment
 
