@@ -53,6 +53,7 @@ ATTACHMENT_TYPES = {
     "application/dicom",
 }
 ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+FILE_SIGNATURES = {"application/pdf": b"%PDF", "image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8\xff"}
 BREAK_GLASS_HOURS = 4
 _UNSET: Any = object()
 DEMOGRAPHIC_FIELDS = (
@@ -444,21 +445,14 @@ def attachment_add(
     guessed = mimetypes.guess_type(upload.name or "")[0]
     head = upload.read(8)
     upload.seek(0)
-    sniffed = (
-        "application/pdf"
-        if head.startswith(b"%PDF")
-        else "image/png"
-        if head.startswith(b"\x89PNG")
-        else "image/jpeg"
-        if head.startswith(b"\xff\xd8\xff")
-        else guessed
-    )
+    # The name says what it claims to be; for the types that have a signature, the bytes must agree.
+    genuine = guessed in ATTACHMENT_TYPES and head.startswith(FILE_SIGNATURES.get(guessed or "", b""))
     errors = collect(
         {
             "file": "Files up to 20 MB only."
             if (upload.size or 0) > ATTACHMENT_MAX_BYTES
             else None
-            if sniffed in ATTACHMENT_TYPES and sniffed == guessed
+            if genuine
             else "Upload a PDF, JPEG, PNG, HEIC, DICOM or plain-text file.",
             "kind": None if kind in Attachment.Kind.values else "Unknown kind.",
             "title": None if title.strip() else "Give the file a title.",
@@ -472,7 +466,7 @@ def attachment_add(
             kind=kind,
             title=title.strip()[:200],
             file=upload,
-            content_type=str(sniffed),
+            content_type=str(guessed),
             size=upload.size or 0,
             uploaded_by=author,
         ),
