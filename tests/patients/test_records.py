@@ -155,8 +155,8 @@ def test_attachments_are_checked_stored_and_served_only_to_the_care_team(api, re
     assert_error(
         api(record.chain, as_email=record.outsider.email).call("GET", f"/api/v1/attachments/{pk}/download/"), 403
     )
+    big = SimpleUploadedFile("big.pdf", PDF + b"0" * (20 * 1024 * 1024))
     with schema_context(record.chain.schema), pytest.raises(AttachmentRefused):
-        big = SimpleUploadedFile("big.pdf", PDF + b"0" * (20 * 1024 * 1024))
         services.attachment_add(actor=record.chain.users["doctor"], patient=record.patient, upload=big, title="Big")
 
 
