@@ -66,6 +66,7 @@ class Patient(models.Model):
         indexes = [
             GinIndex(fields=["search_name"], opclasses=["gin_trgm_ops"], name="patient_name_trgm"),
             models.Index(fields=["phone"], name="patient_phone"),
+            GinIndex(fields=["phone"], opclasses=["gin_trgm_ops"], name="patient_phone_trgm"),
             models.Index(fields=["date_of_birth"], name="patient_dob"),
         ]
 

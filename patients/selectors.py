@@ -5,20 +5,47 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import phonenumbers
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.errors import ValidationFailed
 from patients.models import FollowUp, Patient
+from tenants.org.selectors import chain_settings_get
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MRN = re.compile(r"^P\d{3,}$", re.I)
 PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
+SEARCH_CAP = 500
 
 
 def folded(text: str) -> Func:
     """lower(unaccent(text)), exactly as Patient.search_name is built."""
     return Lower(Func(Value(text), function="public.f_unaccent", output_field=TextField()))
+
+
+def phone_e164(value: str) -> str:
+    """A phone number in E.164 (national numbers read in the chain's country), or ValueError."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    locale = chain_settings_get().locale
+    region = locale.split("-")[1].upper() if "-" in locale else None
+    try:
+        number = phonenumbers.parse(value, None if value.startswith("+") else region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("Enter the number in international form, e.g. +44 20 7946 0000.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("This is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class QueryTooShort(ValidationFailed):
+    default_message = "Type at least three letters of a name."
+
+    def __init__(self) -> None:
+        super().__init__(fields={"q": [self.default_message]})
 
 
 def patient_search(*, q: str = "", include_merged: bool = False) -> QuerySet[Patient]:
@@ -32,19 +59,35 @@ def patient_search(*, q: str = "", include_merged: bool = False) -> QuerySet[Pat
     if not q:
         return qs.order_by("last_name", "first_name", "id")
     if MRN.match(q):
-        return qs.filter(mrn__iexact=q)
+        return qs.filter(mrn=q.upper())  # MRNs are stored upper-case: the unique index answers
     if DATE.match(q):
         try:
             return qs.filter(date_of_birth=date.fromisoformat(q))
         except ValueError:
             return qs.none()
     if PHONE.match(q) and sum(c.isdigit() for c in q) >= 6:
-        digits = re.sub(r"\D", "", q)
-        return qs.filter(phone__endswith=digits[-9:]) if not q.startswith("+") else qs.filter(phone="+" + digits)
-    for word in q.split()[:5]:
+        try:
+            return qs.filter(phone=phone_e164(q))  # a whole number: the phone index answers
+        except ValueError:
+            # part of a number, or national digits without the chain's country: the trigram index
+            return qs.filter(phone__contains=re.sub(r"\D", "", q).lstrip("0"))
+    words = q.split()[:5]
+    long_words = [w for w in words if len(w) >= 3]
+    if not long_words:
+        raise QueryTooShort()
+    matches = qs
+    for word in long_words:
         # Folded by the database, as the column was: one unaccent, one lower, for both sides.
-        qs = qs.filter(search_name__contains=folded(word))
-    return qs.order_by("last_name", "first_name", "id")
+        matches = matches.filter(search_name__contains=folded(word))
+    # A broad fragment ("smi") can match tens of thousands in a large register. The trigram index
+    # finds matches fast but sorting them all is not: take the first SEARCH_CAP found and sort
+    # those; the page tells people to type more when that many were found.
+    first_found = matches.order_by().values("pk")[:SEARCH_CAP]  # no ORDER BY: stop at the cap
+    found = Patient.objects.filter(pk__in=first_found)
+    for word in words:
+        if len(word) < 3:  # too short for the trigram index: it narrows the candidates instead
+            found = found.filter(search_name__contains=folded(word))
+    return found.order_by("last_name", "first_name", "id")
 
 
 def duplicate_candidates(

@@ -8,7 +8,6 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
@@ -37,11 +36,10 @@ from patients.models import (
     Prescription,
     Sex,
 )
-from patients.selectors import duplicate_candidates
+from patients.selectors import duplicate_candidates, phone_e164
 from tenants.audit.services import access_log_record
 from tenants.authz import authorize
 from tenants.org.rules import staff_of
-from tenants.org.selectors import chain_settings_get
 from tenants.validation import collect
 
 ATTACHMENT_TYPES = {
@@ -72,26 +70,6 @@ DEMOGRAPHIC_FIELDS = (
     "emergency_contact_relation",
     "preferred_language",
 )
-
-
-def _region() -> str | None:
-    """The chain's country from its locale (en-gb -> GB), for numbers typed without +."""
-    locale = chain_settings_get().locale
-    return locale.split("-")[1].upper() if "-" in locale else None
-
-
-def phone_e164(value: str) -> str:
-    """A phone number in E.164, or ValueError with a message people understand."""
-    value = (value or "").strip()
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value, None if value.startswith("+") else _region())
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("Enter the number in international form, e.g. +44 20 7946 0000.") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("This is not a valid phone number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _email_error(value: str) -> str | None:

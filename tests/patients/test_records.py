@@ -119,7 +119,7 @@ def test_every_read_path_writes_the_access_log(api, record):
     doctor = api(record.chain, "doctor")
     reads = [
         ("view", "patient", f"/api/v1/patients/{p}/"),
-        ("search", "patient", "/api/v1/patients/?q=zo"),
+        ("search", "patient", "/api/v1/patients/?q=zoe"),
         ("list", "clinical_note", f"/api/v1/patients/{p}/notes/"),
         ("view", "clinical_note", f"/api/v1/notes/{n}/"),
     ]
@@ -223,3 +223,12 @@ def test_consent_by_channel(api, record):
     assert reception.call("POST", url, {"channel": "sms", "given": True}).json()["sms_consent"] is True
     assert reception.call("POST", url, {"channel": "sms", "given": False}).json()["sms_consent"] is False
     assert_error(reception.call("POST", url, {"channel": "fax", "given": True}), 400, "validation_error")
+
+
+def test_search_needs_three_letters_of_a_name(api, record):
+    error = assert_error(
+        api(record.chain, "receptionist").call("GET", "/api/v1/patients/?q=zo"), 400, "validation_error"
+    )
+    assert "q" in error["fields"]
+    found = api(record.chain, "receptionist").call("GET", "/api/v1/patients/?q=zo mül").json()
+    assert [p["id"] for p in found["results"]] == [record.patient.pk]
