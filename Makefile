@@ -53,3 +53,4 @@ format: setup ## Apply ruff's fixes and formatting
 bench: up ## Run the benchmarks in bench/ and print their figures
 	$(ENV) $(PY) bench/provision.py
 	$(ENV) $(PY) bench/scheduling.py
+	$(ENV) $(PY) bench/patients.py

@@ -24,6 +24,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         site_name = ChainSettings.objects.values_list("name", flat=True).filter(pk=1).first() or "Clinicflow"
         if user is not None and user.is_authenticated:
             items = [("Home", reverse("home"))]
+            if user.has_perm("patients.add_patient"):
+                items.append(("Patients", reverse("patients")))
             if user.has_perm("org.change_settings"):
                 items.append(("Chain settings", reverse("settings")))
             if user.has_perm("org.view_branch"):

@@ -15,18 +15,23 @@ TIMEZONES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in
 ROLE_CHOICES = [(r.value, r.label) for r in STAFF_ROLES]
 
 
+def show_error(form: forms.Form, exc: ApplicationError, field_map: dict[str, str] | None = None) -> None:
+    """Put a service's error on the form: field messages on their fields, the rest on top."""
+    known = set(form.fields)
+    for name, messages in exc.fields.items():
+        name = (field_map or {}).get(name, name)
+        for message in messages:
+            form.add_error(name if name in known else None, message)
+    if not exc.fields:
+        form.add_error(None, exc.message)
+
+
 def submit(form: forms.Form, action: Callable[[], T], field_map: dict[str, str] | None = None) -> T | None:
     """Run a service for a valid form; its ApplicationError becomes form errors, not an error page."""
     try:
         return action()
     except ApplicationError as exc:
-        known = set(form.fields)
-        for name, messages in exc.fields.items():
-            name = (field_map or {}).get(name, name)
-            for message in messages:
-                form.add_error(name if name in known else None, message)
-        if not exc.fields:
-            form.add_error(None, exc.message)
+        show_error(form, exc, field_map)
         return None
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import views
+from frontend import patient_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +16,13 @@ urlpatterns = [
     path("settings/staff/<int:pk>/", views.staff_edit, name="staff-edit"),
     path("settings/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    path("patients/", patient_views.patient_search, name="patients"),
+    path("patients/new/", patient_views.patient_create, name="patient-create"),
+    path("patients/<int:pk>/", patient_views.patient_chart, name="patient-chart"),
+    path("patients/<int:pk>/break-glass/", patient_views.break_glass, name="patient-break-glass"),
+    path("patients/<int:pk>/notes/new/", patient_views.note_edit, name="note-create"),
+    path("patients/<int:pk>/notes/<int:note_pk>/", patient_views.note_edit, name="note-edit"),
+    path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
+    path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
+    path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
 ]

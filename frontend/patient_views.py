@@ -1,0 +1,210 @@
+"""Patient pages: search, registration, the chart, the note editor, the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from config.errors import ApplicationError
+from frontend.forms import show_error, submit
+from patients import selectors, services
+from patients.exceptions import PossibleDuplicates
+from patients.models import ClinicalNote, Patient, Sex
+from scheduling.selectors import appointment_list
+from tenants.audit.models import AccessLog
+from tenants.audit.services import access_log_record
+from tenants.authz import authorize
+
+
+class PatientForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
+    phone = forms.CharField(max_length=32, required=False, help_text="International form, e.g. +44 7911 123456.")
+    email = forms.EmailField(required=False)
+    address_line = forms.CharField(max_length=200, required=False, label="Address")
+    city = forms.CharField(max_length=100, required=False)
+    postcode = forms.CharField(max_length=20, required=False)
+    emergency_contact_name = forms.CharField(max_length=200, required=False, label="Emergency contact")
+    emergency_contact_phone = forms.CharField(max_length=32, required=False, label="Emergency contact phone")
+    ignore_duplicates = forms.BooleanField(required=False, label="This is a different person: register anyway")
+
+
+class NoteForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), label="Note")
+
+
+class AddendumForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Addendum")
+
+
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(max_length=300, help_text="Why you need this record now (it is audited).")
+
+
+def _log(request: HttpRequest, action: str, object_type: str, ids: list[int], patient_ids: list[int]) -> None:
+    if ids:
+        access_log_record(
+            actor=request.user,
+            action=action,
+            object_type=object_type,
+            object_ids=ids,
+            patient_ids=patient_ids,
+            request=request,
+        )
+
+
+@login_required
+def patient_search(request: HttpRequest) -> HttpResponse:
+    authorize(request.user, "patients.add_patient")
+    q = request.GET.get("q", "").strip()
+    results: list[Patient] = []
+    error = ""
+    if q:
+        try:
+            results = list(selectors.patient_search(q=q)[:50])
+        except ApplicationError as exc:
+            error = exc.message
+        _log(request, "search", "patient", [p.pk for p in results], [p.pk for p in results])
+    template = "patients/_results.html" if request.htmx else "patients/search.html"  # type: ignore[attr-defined]
+    return render(request, template, {"q": q, "results": results, "error": error})
+
+
+@login_required
+def patient_create(request: HttpRequest) -> HttpResponse:
+    authorize(request.user, "patients.add_patient")
+    form = PatientForm(request.POST or None)
+    duplicates: list[Patient] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_create(actor=request.user, request=request, **form.cleaned_data)
+        except PossibleDuplicates as exc:
+            duplicates = list(Patient.objects.filter(pk__in=exc.fields["duplicates"]))
+            form.add_error(None, exc.message + " Open one of them, or tick the box to register anyway.")
+        except ApplicationError as exc:
+            show_error(form, exc)
+        else:
+            messages.success(request, f"{patient} registered as {patient.mrn}.")
+            return redirect("patient-chart", pk=patient.pk)
+    return render(request, "patients/form.html", {"form": form, "duplicates": duplicates})
+
+
+@login_required
+def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    authorize(request.user, "patients.view_patient", patient)
+    clinical = request.user.has_perm("patients.view_clinical", patient)
+    context: dict[str, Any] = {
+        "patient": patient,
+        "clinical": clinical,
+        "can_write": request.user.has_perm("patients.write_clinical", patient),
+        "can_break_glass": not clinical and request.user.has_perm("patients.break_glass", patient),
+        "appointments": list(appointment_list().filter(patient=patient).order_by("-span")[:20]),
+        "glass_form": BreakGlassForm(),
+        "can_audit": request.user.has_perm("patients.view_audit"),
+    }
+    _log(request, "view", "patient", [patient.pk], [patient.pk])
+    if clinical:
+        context |= {
+            "notes": list(patient.notes.select_related("author__user").prefetch_related("addenda__author__user")),
+            "diagnoses": list(patient.diagnoses.all()),
+            "prescriptions": list(patient.prescriptions.all()),
+            "attachments": list(patient.attachments.all()),
+            "follow_ups": list(patient.follow_ups.all()),
+        }
+        _log(request, "list", "clinical_note", [n.pk for n in context["notes"]], [patient.pk] * len(context["notes"]))
+    return render(request, "patients/chart.html", context)
+
+
+@login_required
+@require_POST
+def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    form = BreakGlassForm(request.POST)
+    if form.is_valid():
+        try:
+            services.break_glass_open(
+                actor=request.user, patient=patient, reason=form.cleaned_data["reason"], request=request
+            )
+            messages.success(request, "Emergency access opened for 4 hours. It is recorded.")
+        except ApplicationError as exc:
+            messages.error(request, " ".join(m for ms in exc.fields.values() for m in ms) or exc.message)
+    return redirect("patient-chart", pk=pk)
+
+
+@login_required
+def note_edit(request: HttpRequest, pk: int, note_pk: int | None = None) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    authorize(request.user, "patients.write_clinical", patient)
+    note = get_object_or_404(ClinicalNote, pk=note_pk, patient=patient) if note_pk else None
+    if note is not None and note.status == ClinicalNote.Status.SIGNED:
+        return redirect("patient-chart", pk=pk)
+    form = NoteForm(request.POST or None, initial={"title": note.title, "body": note.body} if note else None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+
+        def save() -> ClinicalNote:
+            saved = (
+                services.note_update(actor=request.user, note=note, title=d["title"], body=d["body"], request=request)
+                if note
+                else services.note_create(
+                    actor=request.user,
+                    patient=patient,
+                    title=d["title"],
+                    body=d["body"],
+                    appointment_id=_int(request.GET.get("appointment")),
+                    request=request,
+                )
+            )
+            if "sign" in request.POST:
+                saved = services.note_sign(actor=request.user, note=saved, request=request)
+            return saved
+
+        saved = submit(form, save)
+        if saved:
+            messages.success(request, "Note signed." if saved.status == "signed" else "Draft saved.")
+            return redirect("patient-chart", pk=pk)
+    return render(request, "patients/note_form.html", {"form": form, "patient": patient, "note": note})
+
+
+@login_required
+@require_POST
+def addendum_add(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
+    note = get_object_or_404(ClinicalNote, pk=note_pk, patient_id=pk)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.addendum_add(actor=request.user, note=note, body=form.cleaned_data["body"], request=request)
+            messages.success(request, "Addendum added.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    return redirect("patient-chart", pk=pk)
+
+
+@login_required
+def patient_audit(request: HttpRequest, pk: int) -> HttpResponse:
+    authorize(request.user, "patients.view_audit")
+    patient = get_object_or_404(Patient, pk=pk)
+    page = Paginator(AccessLog.objects.filter(patient_id=pk), 100).get_page(request.GET.get("page"))
+    return render(request, "patients/audit.html", {"page": page, "subject": f"{patient} ({patient.mrn})"})
+
+
+@login_required
+def user_audit(request: HttpRequest, pk: int) -> HttpResponse:
+    authorize(request.user, "patients.view_audit")
+    page = Paginator(AccessLog.objects.filter(actor_id=pk), 100).get_page(request.GET.get("page"))
+    label = AccessLog.objects.filter(actor_id=pk).values_list("actor_label", flat=True).first() or f"user {pk}"
+    return render(request, "patients/audit.html", {"page": page, "subject": label})
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
