@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import patient_views, views
+from frontend import patient_views, portal_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,4 +25,11 @@ urlpatterns = [
     path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
     path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
     path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
+    path("portal/", portal_views.portal_home, name="portal-home"),
+    path("portal/sign-in/", portal_views.portal_login, name="portal-login"),
+    path("portal/code/", portal_views.portal_verify, name="portal-verify"),
+    path("portal/details/", portal_views.portal_profile, name="portal-profile"),
+    path("portal/sign-out/", portal_views.portal_logout, name="portal-logout"),
+    path("portal/appointments/<int:pk>/cancel/", portal_views.portal_cancel, name="portal-cancel"),
+    path("portal/appointments/<int:pk>/change/", portal_views.portal_reschedule, name="portal-reschedule"),
 ]

@@ -235,3 +235,21 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} by {self.due_date}"
+
+
+class PortalCode(models.Model):
+    """A one-time code that signs a patient in to the portal. Only its hash is kept."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=5)  # sms | email
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "created_at"], name="portal_code_recent")]
+
+    def __str__(self) -> str:
+        return f"code for {self.patient_id} via {self.channel}"

@@ -6,6 +6,7 @@ from typing import Any
 
 import rules
 
+from patients.models import Patient
 from scheduling.models import CalendarEntry
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.org.rules import is_branch_manager, is_owner, managed_branch_ids, manages_branch, staff_of
@@ -72,12 +73,26 @@ def manages_entry_branch(user: Any, entry: CalendarEntry | None) -> bool:
     return entry is not None and entry.branch_id in managed_branch_ids(user)
 
 
+@rules.predicate
+def is_entry_patient(user: Any, entry: CalendarEntry | None) -> bool:
+    """The patient of the appointment, signed in to the portal."""
+    return (
+        entry is not None
+        and entry.patient_id is not None
+        and getattr(user, "is_authenticated", False)
+        and Patient.objects.filter(pk=entry.patient_id, user_id=user.pk).exists()
+    )
+
+
 front_desk = is_receptionist | is_branch_manager | is_doctor
 
 rules.add_perm("scheduling.view_calendar", is_owner | works_at)
 rules.add_perm("scheduling.book", is_owner | (front_desk & works_at))
 rules.add_perm("scheduling.override", is_owner | (is_branch_manager & manages_branch))
-rules.add_perm("scheduling.change_appointment", is_owner | is_entry_doctor | (front_desk & works_at_entry_branch))
+rules.add_perm(
+    "scheduling.change_appointment",
+    is_owner | is_entry_doctor | (front_desk & works_at_entry_branch) | is_entry_patient,
+)
 rules.add_perm("scheduling.manage_catalogue", is_owner)
 rules.add_perm("scheduling.manage_branch_calendar", is_owner | (is_branch_manager & manages_branch))
 rules.add_perm("scheduling.manage_leave", is_owner | (is_branch_manager & manages_doctor) | is_that_doctor)

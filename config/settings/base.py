@@ -246,3 +246,9 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # User.email is unique case-insensitively (a UniqueConstraint on Lower(email)), which the check
 # does not recognise.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+SMS_BACKEND = env("CLINICFLOW_SMS_BACKEND", "notifications.sms.ConsoleBackend")
+# Patient portal sign-in codes: how long they live, how many wrong tries, how many per hour.
+PORTAL_CODE_MINUTES = 10
+PORTAL_CODE_ATTEMPTS = 5
+PORTAL_CODES_PER_IDENTIFIER_PER_HOUR = 3
+PORTAL_CODES_PER_ADDRESS_PER_HOUR = 20

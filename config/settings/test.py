@@ -14,3 +14,4 @@ DEBUG = False
 REDIS_URL = os.environ.get("REDIS_URL_TEST", REDIS_URL.rsplit("/", 1)[0] + "/1")
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 CACHES["default"]["LOCATION"] = REDIS_URL
+SMS_BACKEND = "notifications.sms.LocmemBackend"

@@ -373,15 +373,20 @@ def appointment_reschedule(
     start: datetime,
     doctor: StaffMember | None = None,
     room: Room | None = None,
+    by_patient: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
-    """Move an appointment. Atomic: the new time is won, or the old one is kept untouched."""
+    """Move an appointment. Atomic: the new time is won, or the old one is kept untouched.
+    A patient moving their own appointment is held to the online rules (notice, horizon, grid)
+    and, like a cancellation, not inside the cancellation window."""
     start = _aware(start)
     now = now or timezone.now()
     appointment = _locked(appointment)
     authorize(actor, "scheduling.change_appointment", appointment)
     if appointment.status not in MOVABLE:
         raise IllegalTransition(f"A {appointment.get_status_display().lower()} appointment cannot be moved.")
+    if by_patient and appointment.span.lower - now < timedelta(hours=policy_get().cancellation_window_hours):
+        raise TooLateToCancel("This appointment is too close to change online. Please call the clinic.")
     doctor = doctor or appointment.doctor
     if appointment.branch is None or appointment.service is None:  # only leave rows lack them
         raise IllegalTransition("Only appointments can be moved.")
@@ -392,7 +397,7 @@ def appointment_reschedule(
         doctor=doctor,
         start=start,
         room=room or (appointment.room if appointment.room and appointment.room.is_active else None),
-        online=False,
+        online=by_patient,
         override=False,
         patient_id=appointment.patient_id,
         ignore_entry_id=appointment.pk,
@@ -417,8 +422,7 @@ def appointment_cancel(
     staff may still cancel, and the cancellation is flagged late."""
     now = now or timezone.now()
     appointment = _locked(appointment)
-    if not by_patient:
-        authorize(actor, "scheduling.change_appointment", appointment)
+    authorize(actor, "scheduling.change_appointment", appointment)
     window = timedelta(hours=policy_get().cancellation_window_hours)
     late = appointment.status != Status.HELD and appointment.span.lower - now < window
     if late and by_patient:

@@ -219,14 +219,20 @@ def test_reschedule_is_atomic(clinic):
 
 
 def test_cancellation_window(clinic):
+    from patients.portal import _portal_user
+
     now = clinic.at(MONDAY, 9)
-    soon = book(clinic, clinic.at(MONDAY, 15))
-    later = book(clinic, clinic.at(MONDAY + timedelta(days=3), 15))
+    patient = clinic.patient()
+    soon = book(clinic, clinic.at(MONDAY, 15), patient=patient)
+    later = book(clinic, clinic.at(MONDAY + timedelta(days=3), 15), patient=patient)
+    patient_user = _portal_user(patient)
     with pytest.raises(TooLateToCancel):
-        sched.appointment_cancel(actor=None, appointment=soon, by_patient=True, now=now)
+        sched.appointment_cancel(actor=patient_user, appointment=soon, by_patient=True, now=now)
     cancelled = sched.appointment_cancel(actor=clinic.receptionist, appointment=soon, reason="Called in sick", now=now)
     assert (cancelled.status, cancelled.late_cancellation) == (Status.CANCELLED, True)
-    on_time = sched.appointment_cancel(actor=None, appointment=later, by_patient=True, now=now)
+    with pytest.raises(PermissionDenied):  # someone else's appointment
+        sched.appointment_cancel(actor=_portal_user(clinic.patient()), appointment=later, by_patient=True, now=now)
+    on_time = sched.appointment_cancel(actor=patient_user, appointment=later, by_patient=True, now=now)
     assert on_time.late_cancellation is False
     # a cancelled slot is free again
     book(clinic, clinic.at(MONDAY, 15))

@@ -1,0 +1,201 @@
+"""The patient portal: sign in with a one-time code, see and change one's own appointments and
+contact details. Every action goes through the same services, as the patient."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from config.errors import ApplicationError
+from frontend.forms import show_error
+from notifications.sms import send_sms
+from patients import portal, services
+from patients.models import Patient
+from scheduling import services as sched
+from scheduling.models import ACTIVE_STATUSES, Appointment
+from scheduling.selectors import slot_list_available
+from tenants.audit.services import access_log_record
+from tenants.org.selectors import chain_settings_get
+
+
+class IdentifierForm(forms.Form):
+    identifier = forms.CharField(max_length=254, label="Your e-mail address or mobile number")
+    # Left empty by people; bots fill every field.
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=6, min_length=6, label="The six-digit code we sent you")
+
+
+class ProfileForm(forms.Form):
+    phone = forms.CharField(max_length=32, required=False, label="Mobile number")
+    email = forms.EmailField(required=False, label="E-mail")
+    address_line = forms.CharField(max_length=200, required=False, label="Address")
+    city = forms.CharField(max_length=100, required=False)
+    postcode = forms.CharField(max_length=20, required=False)
+    sms_consent = forms.BooleanField(required=False, label="Send me reminders by SMS")
+    email_consent = forms.BooleanField(required=False, label="Send me reminders by e-mail")
+
+
+def patient_required(view: Any) -> Any:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = portal.patient_of(request.user)
+        if patient is None:
+            return redirect("portal-login")
+        return view(request, patient, *args, **kwargs)
+
+    return wrapper
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def portal_login(request: HttpRequest) -> HttpResponse:
+    form = IdentifierForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["website"]:  # the honeypot: pretend all went well
+            return redirect("portal-verify")
+        identifier = form.cleaned_data["identifier"]
+        try:
+            sent = portal.code_request(identifier=identifier, ip=_client_ip(request))
+        except ApplicationError as exc:
+            show_error(form, exc)
+        else:
+            if sent is not None:
+                chain = chain_settings_get().name
+                text = f"Your {chain} sign-in code is {sent.code}. It expires in 10 minutes."
+                if sent.channel == "email":
+                    transaction.on_commit(lambda: send_mail(f"{chain} sign-in code", text, None, [sent.destination]))
+                else:
+                    transaction.on_commit(lambda: send_sms(to=sent.destination, body=text))
+            request.session["portal_identifier"] = identifier
+            return redirect("portal-verify")
+    return render(request, "portal/login.html", {"form": form})
+
+
+def portal_verify(request: HttpRequest) -> HttpResponse:
+    identifier = request.session.get("portal_identifier")
+    if not identifier:
+        return redirect("portal-login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = portal.code_verify(identifier=identifier, code=form.cleaned_data["code"])
+        except ApplicationError as exc:
+            show_error(form, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("portal-home")
+    return render(request, "portal/verify.html", {"form": form})
+
+
+@patient_required
+def portal_home(request: HttpRequest, patient: Patient) -> HttpResponse:
+    now = timezone.now()
+    appointments = list(
+        Appointment.objects.filter(patient=patient).select_related("service", "branch", "doctor__user").order_by("span")
+    )
+    upcoming = [a for a in appointments if a.span.lower >= now and a.status in ACTIVE_STATUSES]
+    past = [a for a in appointments if a not in upcoming][::-1][:20]
+    access_log_record(
+        actor=request.user,
+        action="view",
+        object_type="portal",
+        object_ids=[patient.pk],
+        patient_ids=[patient.pk],
+        request=request,
+    )
+    return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming, "past": past})
+
+
+def _own(patient: Patient, pk: int) -> Appointment:
+    return get_object_or_404(Appointment, pk=pk, patient=patient)
+
+
+@patient_required
+@require_POST
+def portal_cancel(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
+    appointment = _own(patient, pk)
+    try:
+        sched.appointment_cancel(
+            actor=request.user, appointment=appointment, reason="Cancelled online by the patient", by_patient=True
+        )
+        messages.success(request, "Your appointment is cancelled.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("portal-home")
+
+
+@patient_required
+def portal_reschedule(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
+    appointment = _own(patient, pk)
+    if request.method == "POST":
+        try:
+            start = datetime.fromisoformat(request.POST.get("start", ""))
+            sched.appointment_reschedule(actor=request.user, appointment=appointment, start=start, by_patient=True)
+            messages.success(request, "Your appointment has moved.")
+            return redirect("portal-home")
+        except ValueError:
+            messages.error(request, "Choose one of the times offered.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    today = timezone.localdate()
+    if appointment.service is None or appointment.branch is None:  # only leave rows lack them
+        raise Http404
+    slots = slot_list_available(
+        service=appointment.service,
+        branch=appointment.branch,
+        date_from=today,
+        date_to=today + timedelta(days=14),
+        doctor_ids=[appointment.doctor_id],
+        online=True,
+    )
+    return render(request, "portal/reschedule.html", {"appointment": appointment, "slots": slots[:60]})
+
+
+@patient_required
+def portal_profile(request: HttpRequest, patient: Patient) -> HttpResponse:
+    initial = {f: getattr(patient, f) for f in ("phone", "email", "address_line", "city", "postcode")}
+    initial |= {"sms_consent": patient.consents_to("sms"), "email_consent": patient.consents_to("email")}
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            with transaction.atomic():
+                fields = {k: d[k] for k in ("phone", "email", "address_line", "city", "postcode")}
+                services.patient_update(actor=request.user, patient=patient, request=request, **fields)
+                for channel in ("sms", "email"):
+                    if d[f"{channel}_consent"] != patient.consents_to(channel):
+                        services.consent_set(
+                            actor=request.user,
+                            patient=patient,
+                            channel=channel,
+                            given=d[f"{channel}_consent"],
+                            request=request,
+                        )
+        except ApplicationError as exc:
+            show_error(form, exc)
+        else:
+            messages.success(request, "Your details are saved.")
+            return redirect("portal-home")
+    return render(request, "portal/profile.html", {"form": form})
+
+
+@require_POST
+def portal_logout(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("portal-login")
