@@ -17,6 +17,7 @@ class Record:
     patient: Patient
     note: ClinicalNote
     outsider: User  # a doctor of the chain who has never seen this patient
+    twin: Patient  # a second record of the same person, to merge
 
 
 @pytest.fixture
@@ -35,4 +36,5 @@ def record(chain_a) -> Record:
         services.care_relation_ensure(patient_id=patient.pk, doctor_id=doctor.staff.pk)
         note = services.note_create(actor=doctor, patient=patient, title="First visit", body="Cough for 3 weeks.")
         outsider = user_with_roles(email="locum@alpha.example", roles=["doctor"])
-    return Record(chain=chain_a, patient=patient, note=note, outsider=outsider)
+        twin = services.patient_create(actor=owner, first_name="Zoe", last_name="Muller", ignore_duplicates=True)
+    return Record(chain=chain_a, patient=patient, note=note, outsider=outsider, twin=twin)

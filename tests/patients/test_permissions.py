@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import schema_context
 
-from patients.models import ClinicalNote, Diagnosis, Patient
+from patients.models import ClinicalNote, Diagnosis, FollowUp, Patient, Prescription
 from tests.helpers import Api, assert_error
 
 WHO = ["owner", "branch_manager", "doctor", "outsider", "receptionist", "billing", "anonymous", "other chain"]
@@ -46,22 +46,37 @@ def _endpoints(record):
         ("GET", f"/api/v1/patients/{p}/attachments/", None, CLINICIANS),
         ("GET", f"/api/v1/patients/{p}/follow-ups/", None, CLINICIANS),
         ("GET", f"/api/v1/patients/{p}/audit/", None, {"owner"}),
+        ("GET", f"/api/v1/audit/users/{record.chain.users['doctor'].pk}/", None, {"owner"}),
+        ("POST", f"/api/v1/notes/{n}/sign/", None, CLINICIANS),
+        ("POST", f"/api/v1/patients/{p}/follow-ups/", {"due_date": "2030-01-01", "reason": "Review"}, CLINICIANS),
+        (
+            "POST",
+            f"/api/v1/patients/{p}/prescriptions/",
+            {"medication": "Ibuprofen", "dose": "400 mg", "frequency": "3x daily"},
+            CLINICIANS,
+        ),
+        ("POST", "/api/v1/patients/merge/", {"keep": p, "merge": record.twin.pk}, {"owner", "branch_manager"}),
     ]
 
 
 def _state(record):
     with schema_context(record.chain.schema):
         patient = Patient.objects.get(pk=record.patient.pk)
+        note = ClinicalNote.objects.get(pk=record.note.pk)
         return (
             patient.city,
             patient.sms_consent_at,
             ClinicalNote.objects.count(),
-            ClinicalNote.objects.get(pk=record.note.pk).body,
+            note.body,
+            note.status,
             Diagnosis.objects.count(),
+            FollowUp.objects.count(),
+            Prescription.objects.count(),
+            Patient.objects.get(pk=record.twin.pk).merged_into_id,
         )
 
 
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(19))
 @pytest.mark.parametrize("who", WHO)
 def test_patient_endpoints_by_role(api, record, who, index):
     method, path, body, allowed = _endpoints(record)[index]
