@@ -82,7 +82,9 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out(f"  Northwind Health   {site_url(host)}/accounts/login/")
     for person in [OWNER, *PEOPLE]:
         out(f"    {', '.join(Role(r).label for r in person.roles):<22} {person.email}")
-    out(f"  API docs           {site_url(host)}/api/v1/docs/\n")
+    out(f"  Patient portal     {site_url(host)}/portal/sign-in/  amelia.hart@example.com")
+    out("                     (no password: the sign-in code is printed by the web process in the console)")
+    out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata\n")
 
 
 def _load_chain() -> None:
@@ -120,6 +122,7 @@ def _load_chain() -> None:
             actor=owner, email="new.doctor@northwind.localhost", roles=[Role.DOCTOR], branch_ids=[branches["Camden"].pk]
         )
     _load_calendar(owner, branches)
+    _load_records()
 
 
 SERVICES = [
@@ -261,3 +264,56 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
         end=datetime.combine(leave_day + timedelta(days=2), time(0), tzinfo=tz),
         reason="Conference",
     )
+
+
+def _load_records() -> None:
+    """Clinical history for a few patients of Dr Okafor: signed notes (one with an addendum), a
+    draft, diagnoses, a prescription and follow-ups, one of them overdue."""
+    from patients import services as records
+    from patients.models import ClinicalNote, Patient
+
+    if ClinicalNote.objects.exists():
+        return
+    okafor = User.objects.get(email="dr.okafor@northwind.localhost")
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    histories = [
+        (
+            "Hart",
+            "Persistent cough",
+            "Dry cough for three weeks, no fever. Chest clear.",
+            "J45.9",
+            "Asthma, unspecified",
+        ),
+        ("Bennett", "Back pain", "Lower back pain after lifting. No red flags.", "M54.5", "Low back pain"),
+        ("Morgan", "Annual review", "Well. BP 128/82. Bloods requested.", "Z00.0", "General medical examination"),
+    ]
+    for last_name, title, body, code, text in histories:
+        patient = Patient.objects.get(last_name=last_name)
+        records.care_relation_ensure(patient_id=patient.pk, doctor_id=okafor.staff.pk)
+        note = records.note_create(actor=okafor, patient=patient, title=title, body=body)
+        records.note_sign(actor=okafor, note=note)
+        records.diagnosis_add(actor=okafor, patient=patient, icd10_code=code, text=text, note=note)
+        records.follow_up_create(
+            actor=okafor, patient=patient, due_date=today + timedelta(days=14), reason=f"Review: {title.lower()}"
+        )
+    hart = Patient.objects.get(last_name="Hart")
+    first = ClinicalNote.objects.get(patient=hart)
+    records.addendum_add(actor=okafor, note=first, body="Peak flow 380 L/min. Started on inhaler.")
+    records.prescription_add(
+        actor=okafor,
+        patient=hart,
+        medication="Salbutamol inhaler",
+        dose="100 mcg, 2 puffs",
+        frequency="when needed, up to 4 times a day",
+        duration_days=90,
+    )
+    records.note_create(actor=okafor, patient=hart, title="Telephone follow-up", body="(draft) Symptoms improving.")
+    records.follow_up_create(
+        actor=okafor,
+        patient=Patient.objects.get(last_name="Bennett"),
+        due_date=today - timedelta(days=3),
+        reason="Physiotherapy referral outcome",
+    )
+    for patient in Patient.objects.filter(last_name__in=["Hart", "Bennett"]):
+        records.consent_set(actor=okafor, patient=patient, channel="email", given=True)
+        records.consent_set(actor=okafor, patient=patient, channel="sms", given=True)

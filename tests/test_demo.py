@@ -5,13 +5,14 @@ from __future__ import annotations
 from django_tenants.utils import schema_context
 
 from frontend.demo import DEMO_PASSWORD, load
+from patients.models import ClinicalNote
 from scheduling.models import Appointment, Leave, Service
 from tests.helpers import Api
 
 
-def _counts() -> tuple[int, int, int]:
+def _counts() -> tuple[int, int, int, int]:
     with schema_context("northwind"):
-        return Service.objects.count(), Appointment.objects.count(), Leave.objects.count()
+        return Service.objects.count(), Appointment.objects.count(), Leave.objects.count(), ClinicalNote.objects.count()
 
 
 def test_demo_loads_once_and_its_logins_work(db):
@@ -21,6 +22,7 @@ def test_demo_loads_once_and_its_logins_work(db):
     assert first[0] == 4
     assert first[1] > 50
     assert first[2] == 1
+    assert first[3] == 4  # three signed notes and a draft
     load(out=printed.append)
     assert _counts() == first
     text = "\n".join(printed)
