@@ -143,6 +143,14 @@ def _place(
     return _Placement(Range(*span, "[)"), Range(*busy, "[)"), room_id)
 
 
+def _claim(placed: _Placement, *, now: datetime, actor: Any, **fields: Any) -> Appointment:
+    """The unsaved appointment for a placement, once stale holds in its way are freed."""
+    _expire_stale_holds(doctor_id=fields["doctor"].pk, room_id=placed.room_id, busy=placed.busy, now=now)
+    return Appointment(
+        room_id=placed.room_id, span=placed.span, busy=placed.busy, booked_by_id=_actor_id(actor), **fields
+    )
+
+
 def _replay(existing: Appointment, *, patient: Patient | None, doctor: StaffMember, start: datetime) -> Appointment:
     same = existing.doctor_id == doctor.pk and existing.span.lower == start
     if patient is not None:
@@ -180,18 +188,16 @@ def _insert_booking(
         patient_id=patient.pk,
         now=now,
     )
-    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
-    appointment = Appointment(
+    appointment = _claim(
+        placed,
+        now=now,
+        actor=actor,
         doctor=doctor,
         branch=branch,
-        patient=patient,
         service=service,
-        room_id=placed.room_id,
-        span=placed.span,
-        busy=placed.busy,
-        status=Status.BOOKED,
         source=source,
-        booked_by_id=_actor_id(actor),
+        patient=patient,
+        status=Status.BOOKED,
         idempotency_key=idempotency_key or None,
         is_override=override,
         override_reason=override_reason[:300],
@@ -299,17 +305,15 @@ def appointment_hold(
         patient_id=None,
         now=now,
     )
-    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
-    hold = Appointment(
+    hold = _claim(
+        placed,
+        now=now,
+        actor=actor,
         doctor=doctor,
         branch=branch,
         service=service,
-        room_id=placed.room_id,
-        span=placed.span,
-        busy=placed.busy,
-        status=Status.HELD,
         source=source,
-        booked_by_id=_actor_id(actor),
+        status=Status.HELD,
         hold_expires_at=now + timedelta(minutes=policy_get().hold_minutes),
         hold_token=secrets.token_urlsafe(24),
     )
