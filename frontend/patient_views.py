@@ -116,6 +116,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
     if clinical:
         context |= {
             "notes": list(patient.notes.select_related("author__user").prefetch_related("addenda__author__user")),
+            "encounters": list(patient.encounters.select_related("doctor__user")),
             "diagnoses": list(patient.diagnoses.all()),
             "prescriptions": list(patient.prescriptions.all()),
             "attachments": list(patient.attachments.all()),

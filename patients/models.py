@@ -107,6 +107,24 @@ class BreakGlass(models.Model):
         return f"{self.doctor} -> {self.patient} until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
+class Encounter(models.Model):
+    """A visit: opened when the doctor starts an appointment, closed when it is completed. The
+    visit's notes, diagnoses and prescriptions hang off it."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
+    doctor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    appointment_id = models.BigIntegerField(unique=True, help_text="The calendar entry of this visit.")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Visit of {self.patient} on {self.started_at:%Y-%m-%d}"
+
+
 class ClinicalNote(models.Model):
     """A doctor's note. Once signed it is locked (a database trigger refuses changes); later
     corrections are addenda."""
@@ -118,6 +136,7 @@ class ClinicalNote(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="notes")
     author = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
     appointment_id = models.BigIntegerField(null=True, blank=True, help_text="The visit this note is about.")
+    encounter = models.ForeignKey(Encounter, null=True, blank=True, on_delete=models.PROTECT, related_name="notes")
     title = models.CharField(max_length=200)
     body = models.TextField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)

@@ -31,6 +31,7 @@ from patients.models import (
     CareRelation,
     ClinicalNote,
     Diagnosis,
+    Encounter,
     FollowUp,
     Patient,
     Prescription,
@@ -224,7 +225,7 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
     keep, merge = locked[keep.pk], locked[merge.pk]
     if merge.merged_into_id or keep.merged_into_id:
         raise MergeRefused("One of these records was already merged.")
-    for model in (ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp):
+    for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp):
         model.objects.filter(patient=merge).update(patient=keep)
     for relation in CareRelation.objects.filter(patient=merge):
         CareRelation.objects.get_or_create(patient=keep, doctor_id=relation.doctor_id)
@@ -253,6 +254,20 @@ def care_relation_ensure(*, patient_id: int, doctor_id: int) -> None:
             " ON CONFLICT (patient_id, doctor_id) DO NOTHING",
             [patient_id, doctor_id],
         )
+
+
+def encounter_open(*, patient_id: int, doctor_id: int, appointment_id: int) -> Encounter:
+    """The visit begins (the calendar calls this when an appointment is started). Idempotent."""
+    encounter, _ = Encounter.objects.get_or_create(
+        appointment_id=appointment_id,
+        defaults={"patient_id": patient_id, "doctor_id": doctor_id, "started_at": timezone.now()},
+    )
+    return encounter
+
+
+def encounter_close(*, appointment_id: int) -> None:
+    """The visit ends (the appointment was completed)."""
+    Encounter.objects.filter(appointment_id=appointment_id, ended_at__isnull=True).update(ended_at=timezone.now())
 
 
 @transaction.atomic
@@ -293,9 +308,17 @@ def note_create(
     )
     if errors:
         raise InvalidPatient(fields=errors)
+    encounter = (
+        Encounter.objects.filter(appointment_id=appointment_id, patient=patient).first() if appointment_id else None
+    )
     note = _stamp(
         ClinicalNote(
-            patient=patient, author=author, title=title.strip()[:200], body=body, appointment_id=appointment_id
+            patient=patient,
+            author=author,
+            title=title.strip()[:200],
+            body=body,
+            appointment_id=appointment_id,
+            encounter=encounter,
         ),
         actor,
     )

@@ -21,7 +21,7 @@ from psycopg.types.range import Range
 
 from config.events import publish
 from patients.models import Patient
-from patients.services import care_relation_ensure
+from patients.services import care_relation_ensure, encounter_close, encounter_open
 from scheduling import events
 from scheduling import intervals as iv
 from scheduling.engine import Problem
@@ -469,13 +469,21 @@ def appointment_check_in(*, actor: Any, appointment: Appointment) -> Appointment
 
 
 def appointment_start(*, actor: Any, appointment: Appointment) -> Appointment:
-    return _status_change(appointment, Status.IN_PROGRESS, actor=actor, started_at=timezone.now())
+    """The doctor starts the visit: the patient's record opens an encounter for it."""
+    with transaction.atomic():
+        started = _status_change(appointment, Status.IN_PROGRESS, actor=actor, started_at=timezone.now())
+        if started.patient_id:
+            encounter_open(patient_id=started.patient_id, doctor_id=started.doctor_id, appointment_id=started.pk)
+    return started
 
 
 def appointment_complete(*, actor: Any, appointment: Appointment) -> Appointment:
-    return _status_change(
-        appointment, Status.COMPLETED, actor=actor, event=events.AppointmentCompleted, completed_at=timezone.now()
-    )
+    with transaction.atomic():
+        completed = _status_change(
+            appointment, Status.COMPLETED, actor=actor, event=events.AppointmentCompleted, completed_at=timezone.now()
+        )
+        encounter_close(appointment_id=completed.pk)
+    return completed
 
 
 def appointment_mark_no_show(*, actor: Any, appointment: Appointment, now: datetime | None = None) -> Appointment:

@@ -232,3 +232,26 @@ def test_search_needs_three_letters_of_a_name(api, record):
     assert "q" in error["fields"]
     found = api(record.chain, "receptionist").call("GET", "/api/v1/patients/?q=zo mül").json()
     assert {p["id"] for p in found["results"]} == {record.patient.pk, record.twin.pk}
+
+
+def test_starting_a_visit_opens_an_encounter_that_notes_belong_to(in_a):
+    clinic = clinic_setup(in_a, doctors=1)
+    patient = clinic.patient()
+    doctor = clinic.doctors[0].user
+    visit = sched.appointment_book(
+        actor=clinic.owner,
+        patient=patient,
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 10),
+    )
+    visit = sched.appointment_check_in(actor=clinic.receptionist, appointment=visit)
+    visit = sched.appointment_start(actor=doctor, appointment=visit)
+    encounter = patient.encounters.get()
+    assert (encounter.appointment_id, encounter.doctor, encounter.ended_at) == (visit.pk, clinic.doctors[0], None)
+    note = services.note_create(actor=doctor, patient=patient, title="Visit", body="Seen.", appointment_id=visit.pk)
+    assert note.encounter == encounter
+    sched.appointment_complete(actor=doctor, appointment=visit)
+    encounter.refresh_from_db()
+    assert encounter.ended_at is not None
