@@ -20,7 +20,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 def _rows() -> list[tuple[Clinic, str]]:
-    clinics = Clinic.objects.exclude(schema_name="public").select_related("plan")
+    clinics = Clinic.objects.exclude(schema_name="public").exclude(status=Clinic.Status.SPARE).select_related("plan")
     return [(c, site_url(clinic_host(c))) for c in clinics]
 
 
@@ -43,7 +43,9 @@ def clinics(request: HttpRequest) -> HttpResponse:
 @require_POST
 def clinic_status(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     authorize(request.user, "tenants.manage_clinics")
-    clinic = get_object_or_404(Clinic.objects.exclude(schema_name="public"), slug=slug)
+    clinic = get_object_or_404(
+        Clinic.objects.exclude(schema_name="public").exclude(status=Clinic.Status.SPARE), slug=slug
+    )
     if action == "suspend":
         form = SuspendForm(request.POST)
         reason = form.data.get("reason", "")

@@ -24,6 +24,8 @@ class Clinic(TenantMixin):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
+        # A migrated, empty schema kept ready, so that provisioning a chain is a rename.
+        SPARE = "spare", "Spare"
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=40, unique=True)

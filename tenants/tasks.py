@@ -18,3 +18,10 @@ def for_each_clinic(task_name: str) -> int:
         with schema_context(clinic.schema_name):
             app.send_task(task_name)
     return len(clinics)
+
+
+@shared_task(name="tenants.tasks.spares_replenish")
+def spares_replenish() -> int:
+    from tenants.services import clinic_spares_replenish
+
+    return clinic_spares_replenish()

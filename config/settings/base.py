@@ -206,6 +206,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_EXPIRES = 3600
 # Periodic tasks are defined in code and fan out over active clinic chains (tenants.tasks).
 CELERY_BEAT_SCHEDULE = {
+    "spare-schemas": {"task": "tenants.tasks.spares_replenish", "schedule": 600.0},
     "invitations-expire": {
         "task": "tenants.tasks.for_each_clinic",
         "schedule": 300.0,
@@ -252,3 +253,5 @@ PORTAL_CODE_MINUTES = 10
 PORTAL_CODE_ATTEMPTS = 5
 PORTAL_CODES_PER_IDENTIFIER_PER_HOUR = 3
 PORTAL_CODES_PER_ADDRESS_PER_HOUR = 20
+# Migrated spare schemas kept ready so that provisioning a chain is a rename (tenants.services).
+CLINICFLOW_SPARE_SCHEMAS = int(env("CLINICFLOW_SPARE_SCHEMAS", "2"))

@@ -51,7 +51,7 @@ class SuspendIn(serializers.Serializer):
 
 
 def _clinics():  # type: ignore[no-untyped-def]
-    return Clinic.objects.exclude(schema_name="public").select_related("plan")
+    return Clinic.objects.exclude(schema_name="public").exclude(status=Clinic.Status.SPARE).select_related("plan")
 
 
 class ClinicListApi(GenericAPIView):

@@ -157,3 +157,40 @@ def test_cli_creates_a_chain_and_reports_bad_input(capsys):
             "--currency",
             "JPY",
         )
+
+
+def test_a_spare_schema_becomes_the_new_chain(operator):
+    from tenants.services import clinic_spares_replenish
+
+    assert clinic_spares_replenish(target=1) == 1
+    spare = Clinic.objects.get(status=Clinic.Status.SPARE)
+    assert not operator.call("GET", "/api/v1/clinics/?status=spare").json()["results"]  # operators never see spares
+    response = operator.call(
+        "POST",
+        "/api/v1/clinics/",
+        {
+            "name": "Quick Care",
+            "slug": "quick-care",
+            "owner_email": "q@quick.example",
+            "timezone": "UTC",
+            "currency": "USD",
+        },
+    )
+    assert response.status_code == 201, response.content
+    clinic = Clinic.objects.get(slug="quick-care")
+    assert clinic.pk == spare.pk
+    assert clinic.status == Clinic.Status.ACTIVE
+    assert _schema_exists("quick_care")
+    assert not _schema_exists(spare.schema_name)
+    with schema_context("quick_care"):
+        assert ChainSettings.objects.get().name == "Quick Care"
+        from patients.models import Patient
+        from patients.services import patient_create
+
+        # the sequence behind MRNs came along with the rename
+        owner = User.objects.get(email="q@quick.example")
+        owner.set_password(PASSWORD)
+        owner.save()
+        assert patient_create(actor=owner, first_name="A", last_name="B").mrn == "P0000001"
+        assert Patient.objects.count() == 1
+    assert not Clinic.objects.filter(status=Clinic.Status.SPARE).exists()
