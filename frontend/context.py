@@ -25,6 +25,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user is not None and user.is_authenticated:
             items = [("Home", reverse("home"))]
             if user.has_perm("patients.add_patient"):
+                items.append(("Front desk", reverse("desk")))
                 items.append(("Patients", reverse("patients")))
             if user.has_perm("org.change_settings"):
                 items.append(("Chain settings", reverse("settings")))

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import patient_views, portal_views, views
+from frontend import desk_views, patient_views, portal_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,10 @@ urlpatterns = [
     path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
     path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
     path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
+    path("desk/", desk_views.desk, name="desk"),
+    path("desk/<int:branch_pk>/", desk_views.desk, name="desk-branch"),
+    path("desk/<int:branch_pk>/walk-in/", desk_views.walk_in, name="desk-walk-in"),
+    path("desk/appointments/<int:pk>/<str:action>/", desk_views.appointment_action, name="desk-action"),
     path("portal/", portal_views.portal_home, name="portal-home"),
     path("portal/sign-in/", portal_views.portal_login, name="portal-login"),
     path("portal/code/", portal_views.portal_verify, name="portal-verify"),

@@ -1,0 +1,109 @@
+"""Server time of the reception day view: one branch, 15 doctors, 300 appointments that day.
+
+Seeds the chain "benchpages" in clinicflow_bench once, then times full requests through Django's
+stack in-process (routing by host, session auth, permissions, queries, template, access log):
+the full page and the grid alone (what the page's live refresh fetches every 10 s).
+
+    .venv/bin/python bench/pages.py [--samples 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, time, timedelta
+
+from common import measure, setup_django
+
+SLUG = "benchpages"
+DOCTORS = 15
+DAY = date.today() + timedelta(days=3)
+
+
+def seed() -> None:
+    from django_tenants.utils import schema_context
+
+    from scheduling.models import Appointment
+    from tenants.models import Clinic
+    from tenants.services import clinic_create
+
+    clinic = Clinic.objects.filter(slug=SLUG).first()
+    if clinic is None:
+        clinic, _ = clinic_create(
+            name="Bench Pages",
+            slug=SLUG,
+            owner_email="owner@benchpages.example",
+            timezone="Europe/London",
+            currency="GBP",
+        )
+    with schema_context(clinic.schema_name):
+        if Appointment.objects.filter(branch__name="Front").exists():
+            return
+        from tenants.accounts.models import User
+        from tenants.org import services as org
+        from tests.factories.scheduling import clinic_setup
+
+        owner = User.objects.get(email="owner@benchpages.example")
+        owner.set_password("Bench-pages-2026")
+        owner.save()
+        from tests.factories import Chain
+
+        branch = org.branch_create(actor=owner, name="Front", timezone_name="Europe/London")
+        chain = Chain(clinic=clinic, host=f"{SLUG}.localhost", users={"owner": owner}, branches=[branch])
+        setup = clinic_setup(
+            chain,
+            branch=branch,
+            doctors=DOCTORS,
+            duration=30,
+            opens=time(8),
+            closes=time(18),
+            shift=(time(8), time(18)),
+        )
+        from scheduling import services as sched
+
+        for doctor in setup.doctors:
+            for slot in range(20):
+                start = setup.at(DAY, 8) + timedelta(minutes=30 * slot)
+                sched.appointment_book(
+                    actor=owner,
+                    patient=setup.patient(),
+                    doctor=doctor,
+                    branch=branch,
+                    service=setup.service,
+                    start=start,
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    setup_django()
+    seed()
+    from django.test import Client
+    from django_tenants.utils import schema_context
+
+    from scheduling.models import Appointment
+    from tenants.accounts.models import User
+    from tenants.org.models import Branch
+
+    with schema_context(SLUG):
+        branch = Branch.objects.get(name="Front")
+        count = Appointment.objects.filter(branch=branch).count()
+        owner = User.objects.get(email="owner@benchpages.example")
+        client = Client(HTTP_HOST=f"{SLUG}.localhost")
+        client.force_login(owner)
+    print(f"branch Front: {count} appointments on {DAY}", flush=True)
+    url = f"/desk/{branch.pk}/?day={DAY}"
+
+    def page(i: int) -> object:
+        response = client.get(url)
+        assert response.status_code == 200
+        return response
+
+    measure("reception day view, full page", page, args.samples)
+    measure("reception day view, grid refresh (htmx)", lambda i: client.get(url, HTTP_HX_REQUEST="true"), args.samples)
+    print("target: p95 under 60 ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""The reception desk: a branch's day with doctors as columns, live, and the walk-in flow."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_POST
+
+from config.errors import ApplicationError
+from patients import selectors as patient_selectors
+from patients import services as patient_services
+from patients.models import Patient
+from scheduling import selectors
+from scheduling import services as sched
+from scheduling.models import ACTIVE_STATUSES, Appointment, BranchHours, DoctorService, Service, Source, SpecialDay
+from tenants.audit.services import access_log_record
+from tenants.authz import authorize
+from tenants.org.models import Branch, StaffMember
+from tenants.org.rules import is_owner, staff_of
+
+ROW_MINUTES = 15
+ACTIONS: dict[str, Any] = {
+    "check-in": sched.appointment_check_in,
+    "start": sched.appointment_start,
+    "complete": sched.appointment_complete,
+    "no-show": sched.appointment_mark_no_show,
+    "cancel": sched.appointment_cancel,
+}
+
+
+BUTTONS = {
+    "booked": (("check-in", "Check in", ""), ("no-show", "No-show", "secondary"), ("cancel", "Cancel", "secondary")),
+    "confirmed": (("check-in", "Check in", ""), ("no-show", "No-show", "secondary"), ("cancel", "Cancel", "secondary")),
+    "checked_in": (("start", "Start", ""),),
+    "in_progress": (("complete", "Complete", ""),),
+}
+
+
+def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
+    """One block of the grid. Built here rather than in the template: the grid holds hundreds of
+    them and is redrawn every 10 seconds at every desk (format_html escapes every value)."""
+    style = f"grid-column: {e['column']}; grid-row: {e['row_start']} / {e['row_end']}"
+    classes = f"slot slot-{e['kind']} status-{e['status']}"
+    if e["kind"] == "leave":
+        return format_html(
+            '<div class="{}" style="{}" id="entry-{}"><strong>Leave</strong></div>', classes, style, e["id"]
+        )
+    who = (
+        format_html('<a href="/patients/{}/">{} {}</a>', e["patient_id"], e["patient_first"], e["patient_last"])
+        if e["patient_id"]
+        else mark_safe("<em>held</em>")
+    )
+    buttons = format_html_join(
+        "",
+        '<button formaction="/desk/appointments/{}/{}/" class="{}">{}</button>',
+        ((e["id"], action, css, label) for action, label, css in BUTTONS.get(e["status"], ())),
+    )
+    form = (
+        format_html(
+            '<form method="post" class="slot-actions"><input type="hidden" name="csrfmiddlewaretoken" '
+            'value="{}">{}</form>',
+            csrf,
+            buttons,
+        )
+        if buttons
+        else ""
+    )
+    return format_html(
+        '<div class="{}" style="{}" id="entry-{}"><strong>{}</strong> {} <span class="muted">{}</span> '
+        '<span class="badge">{}</span>{}</div>',
+        classes,
+        style,
+        e["id"],
+        e["local_start"].strftime("%H:%M"),
+        who,
+        e["service_name"] or "",
+        e["status"].replace("_", " "),
+        form,
+    )
+
+
+def _branches(request: HttpRequest) -> list[Branch]:
+    branches = Branch.objects.filter(is_active=True)
+    staff = staff_of(request.user)
+    if not is_owner(request.user) and staff is not None and staff.branches.exists():
+        branches = branches.filter(pk__in=staff.branches.values("pk"))
+    return list(branches)
+
+
+def _hours(branch: Branch, day: date) -> tuple[time, time]:
+    special = SpecialDay.objects.filter(branch=branch, date=day, opens__isnull=False, closes__isnull=False)
+    rows: list[tuple[time, time]] = [(s.opens, s.closes) for s in special if s.opens and s.closes] or [
+        (h.opens, h.closes) for h in BranchHours.objects.filter(branch=branch, weekday=day.weekday())
+    ]
+    if not rows:
+        return time(8), time(18)
+    return min(r[0] for r in rows), max(r[1] for r in rows)
+
+
+def day_grid(branch: Branch, day: date) -> dict[str, Any]:
+    """Everything the day view draws: columns (doctors), rows (15-minute steps), placed entries."""
+    tz = ZoneInfo(branch.timezone)
+    opens, closes = _hours(branch, day)
+    first = datetime.combine(day, opens, tzinfo=tz)
+    last = datetime.combine(day, closes, tzinfo=tz)
+    rows = selectors.branch_day_rows(branch=branch, day=day)
+    doctor_ids = list(DoctorService.objects.filter(branch=branch).values_list("doctor_id", flat=True).distinct())
+    doctor_ids += [r["doctor_id"] for r in rows if r["doctor_id"] not in doctor_ids]
+    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in=doctor_ids).select_related("user")}
+    columns = [doctors[d] for d in sorted(doctor_ids, key=lambda d: doctors[d].user.last_name) if d in doctors]
+    column_of = {d.pk: i + 2 for i, d in enumerate(columns)}
+    count = max(1, int((last - first).total_seconds() // 60 // ROW_MINUTES))
+    placed = []
+    for row in rows:
+        start = max(row["start"].astimezone(tz), first)
+        end = min(row["end"].astimezone(tz), last)
+        if end <= start or row["doctor_id"] not in column_of:
+            continue
+        r1 = int((start - first).total_seconds() // 60 // ROW_MINUTES) + 2
+        r2 = max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // ROW_MINUTES)) + 2)
+        placed.append(
+            {
+                **row,
+                "column": column_of[row["doctor_id"]],
+                "row_start": r1,
+                "row_end": r2,
+                "local_start": row["start"].astimezone(tz),
+                "active": row["status"] in ACTIVE_STATUSES,
+            }
+        )
+    times = [(first + timedelta(minutes=ROW_MINUTES * i), i + 2) for i in range(count)]
+    return {"columns": columns, "times": times, "entries": placed, "row_count": count}
+
+
+def _day(request: HttpRequest, branch: Branch) -> date:
+    text = request.GET.get("day") or request.POST.get("day")
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise Http404 from exc
+    return timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
+
+
+@login_required
+def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
+    branches = _branches(request)
+    if branch_pk is None:
+        if not branches:
+            raise Http404
+        return redirect("desk-branch", branch_pk=branches[0].pk)
+    branch = get_object_or_404(Branch, pk=branch_pk)
+    authorize(request.user, "scheduling.view_calendar", branch)
+    day = _day(request, branch)
+    grid = day_grid(branch, day)
+    shown = [e for e in grid["entries"] if e["patient_id"]]
+    if shown:
+        access_log_record(
+            actor=request.user,
+            action="list",
+            object_type="appointment",
+            object_ids=[e["id"] for e in shown],
+            patient_ids=[e["patient_id"] for e in shown],
+            request=request,
+        )
+    csrf = get_token(request)
+    grid["blocks"] = [entry_html(e, csrf) for e in grid["entries"]]
+    context = {
+        "branch": branch,
+        "branches": branches,
+        "day": day,
+        "prev": day - timedelta(days=1),
+        "next": day + timedelta(days=1),
+        "can_book": request.user.has_perm("scheduling.book", branch),
+        **grid,
+    }
+    template = "desk/_grid.html" if request.htmx else "desk/day.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    appointment = get_object_or_404(Appointment, pk=pk)
+    if action not in ACTIONS or appointment.branch is None:
+        raise Http404
+    try:
+        ACTIONS[action](actor=request.user, appointment=appointment)
+        messages.success(request, f"{appointment.patient}: {action.replace('-', ' ')} done.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    day = appointment.span.lower.astimezone(ZoneInfo(appointment.branch.timezone)).date()
+    return redirect(f"/desk/{appointment.branch_id}/?day={day}")
+
+
+@login_required
+def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    """Three steps: the service; the first free doctor now or a chosen time; the patient."""
+    branch = get_object_or_404(Branch, pk=branch_pk)
+    authorize(request.user, "scheduling.book", branch)
+    services = Service.objects.filter(is_active=True, offerings__branch=branch).distinct()
+    service = services.filter(pk=request.GET.get("service") or 0).first()
+    context: dict[str, Any] = {"branch": branch, "services": services, "service": service, "step": 1}
+    if service is None:
+        return render(request, "desk/walk_in.html", context)
+    now = timezone.now()
+    today = now.astimezone(ZoneInfo(branch.timezone)).date()
+    slots = selectors.slot_list_available(
+        service=service, branch=branch, date_from=today, date_to=today, step=5, now=now
+    )
+    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
+    context |= {"step": 2, "first": slots[0] if slots else None, "slots": slots[:24], "doctors": doctors}
+    start, doctor_pk = request.GET.get("start"), request.GET.get("doctor")
+    if not (start and doctor_pk):
+        return render(request, "desk/walk_in.html", context)
+    q = request.GET.get("q", "").strip()
+    found: list[Patient] = []
+    if q:
+        try:
+            found = list(patient_selectors.patient_search(q=q)[:10])
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    context |= {
+        "step": 3,
+        "start": start,
+        "doctor": doctors.get(int(doctor_pk)) if doctor_pk.isdigit() else None,
+        "q": q,
+        "found": found,
+    }
+    if request.method == "POST":
+        try:
+            patient = _walk_in_patient(request)
+            booked = sched.appointment_book(
+                actor=request.user,
+                patient=patient,
+                doctor=get_object_or_404(StaffMember, pk=doctor_pk),
+                branch=branch,
+                service=service,
+                start=datetime.fromisoformat(start),
+                source=Source.WALK_IN,
+            )
+        except (ApplicationError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", "Choose a time again."))
+        else:
+            messages.success(
+                request, f"{patient} booked at {booked.span.lower.astimezone(ZoneInfo(branch.timezone)):%H:%M}."
+            )
+            return redirect("desk-branch", branch_pk=branch.pk)
+    return render(request, "desk/walk_in.html", context)
+
+
+def _walk_in_patient(request: HttpRequest) -> Patient:
+    if request.POST.get("patient"):
+        patient = get_object_or_404(Patient, pk=request.POST["patient"])
+        authorize(request.user, "patients.view_patient", patient)
+        return patient
+    return patient_services.patient_create(
+        actor=request.user,
+        request=request,
+        first_name=request.POST.get("first_name", ""),
+        last_name=request.POST.get("last_name", ""),
+        phone=request.POST.get("phone", ""),
+        ignore_duplicates=bool(request.POST.get("ignore_duplicates")),
+    )
