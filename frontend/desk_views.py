@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -185,7 +186,8 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
         **grid,
     }
     template = "desk/_grid.html" if request.htmx else "desk/day.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    with timezone.override(ZoneInfo(branch.timezone)):  # the desk reads the branch's own clock
+        return render(request, template, context)
 
 
 @login_required
@@ -212,7 +214,7 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     service = services.filter(pk=request.GET.get("service") or 0).first()
     context: dict[str, Any] = {"branch": branch, "services": services, "service": service, "step": 1}
     if service is None:
-        return render(request, "desk/walk_in.html", context)
+        return render(request, "desk/walk_in.html", context)  # step 1 shows no times
     now = timezone.now()
     today = now.astimezone(ZoneInfo(branch.timezone)).date()
     slots = selectors.slot_list_available(
@@ -222,7 +224,8 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     context |= {"step": 2, "first": slots[0] if slots else None, "slots": slots[:24], "doctors": doctors}
     start, doctor_pk = request.GET.get("start"), request.GET.get("doctor")
     if not (start and doctor_pk):
-        return render(request, "desk/walk_in.html", context)
+        with timezone.override(ZoneInfo(branch.timezone)):
+            return render(request, "desk/walk_in.html", context)
     q = request.GET.get("q", "").strip()
     found: list[Patient] = []
     if q:
@@ -239,24 +242,26 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     }
     if request.method == "POST":
         try:
-            patient = _walk_in_patient(request)
-            booked = sched.appointment_book(
-                actor=request.user,
-                patient=patient,
-                doctor=get_object_or_404(StaffMember, pk=doctor_pk),
-                branch=branch,
-                service=service,
-                start=datetime.fromisoformat(start),
-                source=Source.WALK_IN,
-            )
+            # One transaction: a new patient is not left behind when the time was just taken.
+            with transaction.atomic():
+                patient = _walk_in_patient(request)
+                booked = sched.appointment_book(
+                    actor=request.user,
+                    patient=patient,
+                    doctor=get_object_or_404(StaffMember, pk=doctor_pk),
+                    branch=branch,
+                    service=service,
+                    start=datetime.fromisoformat(start),
+                    source=Source.WALK_IN,
+                )
         except (ApplicationError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", "Choose a time again."))
         else:
-            messages.success(
-                request, f"{patient} booked at {booked.span.lower.astimezone(ZoneInfo(branch.timezone)):%H:%M}."
-            )
+            local = booked.span.lower.astimezone(ZoneInfo(branch.timezone))
+            messages.success(request, f"{patient} booked at {local:%H:%M}.")
             return redirect("desk-branch", branch_pk=branch.pk)
-    return render(request, "desk/walk_in.html", context)
+    with timezone.override(ZoneInfo(branch.timezone)):
+        return render(request, "desk/walk_in.html", context)
 
 
 def _walk_in_patient(request: HttpRequest) -> Patient:

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django_tenants.utils import schema_context
+from playwright.sync_api import expect
+
+from patients.models import Patient
+from scheduling.models import Appointment
+from tenants.org import services as org
+from tests.factories import PASSWORD
+from tests.factories.scheduling import clinic_setup
+from tests.helpers import committed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+_branches = itertools.count(1)
+# Whatever time the suite runs, one of these zones is in its working day.
+ZONES = ["Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "Pacific/Auckland", "Asia/Kolkata"]
+
+
+def _desk(browser_chain):
+    tz = next(z for z in ZONES if 7 <= datetime.now(ZoneInfo(z)).hour <= 16)
+    with committed(), schema_context(browser_chain.schema):
+        owner = browser_chain.users["owner"]
+        branch = org.branch_create(actor=owner, name=f"Desk {next(_branches)}", timezone_name=tz)
+        receptionist = browser_chain.users["receptionist"]
+        receptionist.staff.branches.add(branch)
+        clinic = clinic_setup(
+            browser_chain,
+            branch=branch,
+            doctors=2,
+            duration=20,
+            opens=time(0),
+            closes=time(23, 55),
+            shift=(time(0), time(23, 55)),
+        )
+    return clinic, receptionist
+
+
+def _sign_in(page, live, user):
+    page.goto(f"{live}/accounts/login/")
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_receptionist_books_a_walk_in_in_three_steps(page, live, browser_chain, shot):
+    clinic, receptionist = _desk(browser_chain)
+    _sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{clinic.branch.pk}/")
+    shot("desk-day")
+    page.get_by_role("link", name="Walk-in").click()
+    # 1. the service
+    page.get_by_label(re.compile(clinic.service.name)).check()
+    page.get_by_role("button", name="Next").click()
+    # 2. the first free doctor, now
+    page.get_by_role("link", name=re.compile("^First free")).click()
+    # 3. the patient, created on the spot
+    page.get_by_label("First name").fill("Wanda")
+    page.get_by_label("Last name").fill("Walkin")
+    shot("walk-in-patient")
+    page.get_by_role("button", name="Register and book").click()
+    expect(page.get_by_text(re.compile("Wanda Walkin booked at"))).to_be_visible()
+    expect(page.get_by_role("link", name="Wanda Walkin")).to_be_visible()
+    shot("desk-after-walk-in")
+
+
+def test_two_receptionists_race_for_one_slot_and_one_sees_the_conflict(browser, live, browser_chain, shot):
+    clinic, receptionist = _desk(browser_chain)
+    pages = [browser.new_context().new_page() for _ in range(2)]
+    for p in pages:
+        _sign_in(p, live, receptionist)
+        p.goto(f"{live}/desk/{clinic.branch.pk}/walk-in/?service={clinic.service.pk}")
+    # both pick the same first free slot
+    link = pages[0].get_by_role("link", name=re.compile("^First free")).get_attribute("href")
+    for p, (first, last) in zip(pages, [("Ada", "First"), ("Bea", "Second")], strict=True):
+        p.goto(f"{live}/desk/{clinic.branch.pk}/walk-in/{link}")
+        p.get_by_label("First name").fill(first)
+        p.get_by_label("Last name").fill(last)
+    pages[0].get_by_role("button", name="Register and book").click()
+    expect(pages[0].get_by_text(re.compile("Ada First booked at"))).to_be_visible()
+    pages[1].get_by_role("button", name="Register and book").click()
+    expect(pages[1].get_by_text("The doctor already has an appointment at that time.")).to_be_visible()
+    shot("walk-in-conflict", pages[1])
+    with committed(), schema_context(browser_chain.schema):
+        assert Appointment.objects.filter(patient__last_name__in=["First", "Second"]).count() == 1
+        assert not Patient.objects.filter(last_name="Second").exists()  # nothing half-written
