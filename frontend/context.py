@@ -19,11 +19,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if user is not None and user.has_perm("tenants.manage_clinics"):
             items = [("Clinic chains", reverse("platform-clinics")), ("Admin", "/admin/")]
     else:
-        from tenants.org.models import ChainSettings
+        from tenants.org.models import ChainSettings, Role
+        from tenants.org.rules import staff_of
 
         site_name = ChainSettings.objects.values_list("name", flat=True).filter(pk=1).first() or "Clinicflow"
         if user is not None and user.is_authenticated:
             items = [("Home", reverse("home"))]
+            staff = staff_of(user)
+            roles = set(staff.roles) if staff else set()
+            if Role.DOCTOR in roles:
+                items.append(("My day", reverse("my-day")))
             if user.has_perm("patients.add_patient"):
                 items.append(("Front desk", reverse("desk")))
                 items.append(("Patients", reverse("patients")))
@@ -33,6 +38,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 items.append(("Branches", reverse("branches")))
             if user.has_perm("org.view_staff"):
                 items.append(("Staff", reverse("staff")))
+            if roles & {Role.OWNER, Role.BRANCH_MANAGER}:
+                items.append(("Leave", reverse("leave")))
     path = request.path
     # The current entry is the longest one the path starts with (/settings/staff/ is Staff, not
     # Chain settings).

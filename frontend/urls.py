@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import desk_views, patient_views, portal_views, views
+from frontend import calendar_views, desk_views, patient_views, portal_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,9 @@ urlpatterns = [
     path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
     path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
     path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
+    path("my-day/", calendar_views.my_day, name="my-day"),
+    path("settings/leave/", calendar_views.leave, name="leave"),
+    path("settings/leave/<int:pk>/cancel/", calendar_views.leave_cancel, name="leave-cancel"),
     path("desk/", desk_views.desk, name="desk"),
     path("desk/<int:branch_pk>/", desk_views.desk, name="desk-branch"),
     path("desk/<int:branch_pk>/walk-in/", desk_views.walk_in, name="desk-walk-in"),

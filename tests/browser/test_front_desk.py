@@ -89,3 +89,32 @@ def test_two_receptionists_race_for_one_slot_and_one_sees_the_conflict(browser, 
     with committed(), schema_context(browser_chain.schema):
         assert Appointment.objects.filter(patient__last_name__in=["First", "Second"]).count() == 1
         assert not Patient.objects.filter(last_name="Second").exists()  # nothing half-written
+
+
+def test_manager_adding_leave_sees_the_conflicts(page, live, browser_chain, shot):
+    from scheduling import services as sched
+    from tests.factories.scheduling import MONDAY
+
+    with committed(), schema_context(browser_chain.schema):
+        clinic = clinic_setup(browser_chain, branch=browser_chain.branches[0], doctors=1)
+        patient = clinic.patient("Clashing")
+        sched.appointment_book(
+            actor=clinic.owner,
+            patient=patient,
+            doctor=clinic.doctors[0],
+            branch=clinic.branch,
+            service=clinic.service,
+            start=clinic.at(MONDAY, 11),
+        )
+        doctor_name = clinic.doctors[0].user.get_full_name()
+    _sign_in(page, live, browser_chain.users["branch_manager"])
+    page.get_by_role("link", name="Leave", exact=True).click()
+    page.get_by_label("Doctor").select_option(label=doctor_name)
+    page.get_by_label("From").fill(f"{MONDAY}T09:00")
+    page.get_by_label("Until").fill(f"{MONDAY}T17:00")
+    page.get_by_label("Reason").fill("Conference")
+    page.get_by_role("button", name="Add leave").click()
+    conflicts = page.get_by_role("alert").filter(has_text="Appointments in the way")
+    expect(conflicts).to_be_visible()
+    expect(conflicts.get_by_role("link", name=re.compile("Clashing"))).to_be_visible()
+    shot("leave-conflicts")

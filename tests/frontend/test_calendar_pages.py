@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from django_tenants.utils import schema_context
+
+from scheduling import services as sched
+from scheduling.models import Leave, Status
+from tests.factories.scheduling import MONDAY, clinic_setup
+
+
+def test_doctor_sees_their_day_and_starts_a_visit(in_a, client):
+    clinic = clinic_setup(in_a, doctors=2)
+    doctor = clinic.doctors[0]
+    mine = sched.appointment_book(
+        actor=clinic.owner,
+        patient=clinic.patient("Mine"),
+        doctor=doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 10),
+    )
+    sched.appointment_book(
+        actor=clinic.owner,
+        patient=clinic.patient("Theirs"),
+        doctor=clinic.doctors[1],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 10),
+    )
+    sched.appointment_check_in(actor=clinic.receptionist, appointment=mine)
+    with schema_context(in_a.schema):
+        client.force_login(doctor.user)
+    page = client.get(f"/my-day/?day={MONDAY}", HTTP_HOST=in_a.host).content.decode()
+    assert "Mine" in page
+    assert "Theirs" not in page
+    assert "10:00" in page  # the chain's clock (London), not UTC
+    client.post(f"/desk/appointments/{mine.pk}/start/", HTTP_HOST=in_a.host)
+    mine.refresh_from_db()
+    assert mine.status == Status.IN_PROGRESS
+
+
+def test_manager_adding_leave_sees_the_appointments_in_the_way(in_a, client):
+    clinic = clinic_setup(in_a, doctors=1)
+    doctor = clinic.doctors[0]
+    sched.appointment_book(
+        actor=clinic.owner,
+        patient=clinic.patient("Blocking"),
+        doctor=doctor,
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 11),
+    )
+    with schema_context(in_a.schema):
+        client.force_login(in_a.users["branch_manager"])
+    form = {"doctor": doctor.pk, "starts": f"{MONDAY}T09:00", "ends": f"{MONDAY}T17:00", "reason": "Course"}
+    page = client.post("/settings/leave/", form, HTTP_HOST=in_a.host)
+    assert page.status_code == 200
+    assert b"Appointments in the way" in page.content
+    assert b"Blocking" in page.content
+    assert not Leave.objects.filter(doctor=doctor).exists()
+    ok = client.post("/settings/leave/", {**form, "starts": f"{MONDAY}T13:00"}, HTTP_HOST=in_a.host)
+    assert ok.status_code == 302
+    leave = Leave.objects.get(doctor=doctor)
+    assert leave.span.lower == clinic.at(MONDAY, 13)  # the form's times are the chain's wall clock
+
+
+def test_receptionist_has_no_leave_page(in_a, client):
+    with schema_context(in_a.schema):
+        client.force_login(in_a.users["receptionist"])
+    assert client.get("/settings/leave/", HTTP_HOST=in_a.host).status_code == 404
