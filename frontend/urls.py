@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import calendar_views, desk_views, patient_views, portal_views, views
+from frontend import booking_views, calendar_views, desk_views, patient_views, portal_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +25,13 @@ urlpatterns = [
     path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
     path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
     path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
+    path("book/", booking_views.book_start, name="book"),
+    path("book/hold/", booking_views.book_hold, name="book-hold"),
+    path("book/details/", booking_views.book_details, name="book-details"),
+    path("book/confirm/", booking_views.book_verify, name="book-verify"),
+    path("book/manage/<str:token>/", booking_views.book_manage, name="book-manage"),
+    path("book/manage/<str:token>/cancel/", booking_views.book_cancel, name="book-cancel"),
+    path("book/manage/<str:token>/calendar.ics", booking_views.book_ics, name="book-ics"),
     path("my-day/", calendar_views.my_day, name="my-day"),
     path("settings/leave/", calendar_views.leave, name="leave"),
     path("settings/leave/<int:pk>/cancel/", calendar_views.leave_cancel, name="leave-cancel"),

@@ -178,6 +178,25 @@ def patient_create(
 
 
 @transaction.atomic
+def patient_self_register(
+    *, first_name: str, last_name: str, email: str = "", phone: str = "", request: Any = None
+) -> Patient:
+    """A patient booking online, after proving they hold the e-mail address or phone number by a
+    one-time code. An existing record with that verified address is reused, not duplicated."""
+    values = _clean_demographics({"first_name": first_name, "last_name": last_name, "email": email, "phone": phone})
+    if not (values["email"] or values["phone"]):
+        raise InvalidPatient(fields={"email": ["Give an e-mail address or a mobile number."]})
+    match = Patient.objects.filter(merged_into__isnull=True)
+    match = match.filter(email=values["email"]) if values["email"] else match.filter(phone=values["phone"])
+    patient = match.order_by("pk").first()
+    if patient is None:
+        patient = Patient(**values)
+        patient.save()
+        _log(None, "create", "patient", patient, patient.pk, request, reason="registered online")
+    return patient
+
+
+@transaction.atomic
 def patient_update(*, actor: Any, patient: Patient, request: Any = None, **fields: Any) -> Patient:
     authorize(actor, "patients.change_patient", patient)
     unknown = set(fields) - set(DEMOGRAPHIC_FIELDS)

@@ -1,0 +1,295 @@
+"""Online self-booking, public on each chain's site: branch and service, a free time, a hold while
+the patient gives their details, a one-time code to prove the e-mail or phone, confirmation with an
+.ics file and a link to manage the booking."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from config.errors import ApplicationError
+from frontend.forms import show_error
+from notifications.sms import send_sms
+from patients import portal
+from patients import services as patient_services
+from patients.selectors import phone_e164
+from scheduling import services as sched
+from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
+from scheduling.selectors import policy_get, slot_list_available
+from tenants.org.models import Branch, StaffMember
+from tenants.org.selectors import chain_settings_get
+
+MANAGE_SALT = "clinicflow.booking.manage"
+TIMEZONES = available_timezones()
+
+
+class DetailsForm(forms.Form):
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    contact = forms.CharField(
+        max_length=254, label="E-mail or mobile number", help_text="We send a code there to confirm the booking."
+    )
+    website = forms.CharField(required=False, widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=6, min_length=6, label="The six-digit code we sent you")
+
+
+def _visitor_tz(request: HttpRequest) -> ZoneInfo | None:
+    name = request.GET.get("tz") or request.session.get("visitor_tz") or ""
+    if name in TIMEZONES:
+        request.session["visitor_tz"] = name
+        return ZoneInfo(name)
+    return None
+
+
+def book_start(request: HttpRequest) -> HttpResponse:
+    """Step 1: where and what (and with whom, or anyone)."""
+    branches = Branch.objects.filter(is_active=True)
+    services = Service.objects.filter(is_active=True, bookable_online=True)
+    branch = branches.filter(pk=request.GET.get("branch") or 0).first()
+    service = services.filter(pk=request.GET.get("service") or 0).first()
+    doctors = []
+    if branch and service:
+        doctor_ids = DoctorService.objects.filter(branch=branch, service=service).values("doctor_id")
+        doctors = list(StaffMember.objects.filter(pk__in=doctor_ids, is_active=True).select_related("user"))
+    context = {"branches": branches, "services": services, "branch": branch, "service": service, "doctors": doctors}
+    if branch and service and "pick" in request.GET:
+        return _slots(request, branch, service)
+    return render(request, "booking/start.html", context)
+
+
+def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpResponse:
+    """Step 2: free days and times, in the branch's zone and the visitor's when it differs."""
+    doctor_id = request.GET.get("doctor")
+    branch_tz, visitor_tz = ZoneInfo(branch.timezone), _visitor_tz(request)
+    today = timezone.now().astimezone(branch_tz).date()
+    horizon = min(policy_get().online_horizon_days, 28)
+    slots = slot_list_available(
+        service=service,
+        branch=branch,
+        date_from=today,
+        date_to=today + timedelta(days=horizon),
+        doctor_ids=[int(doctor_id)] if doctor_id and doctor_id.isdigit() else None,
+        step=policy_get().online_slot_step_minutes,
+        online=True,
+    )
+    seen: set[datetime] = set()
+    days: dict[Any, list[dict[str, Any]]] = {}
+    for slot in slots:  # "any doctor": one entry per time, the first free doctor
+        if slot.start in seen:
+            continue
+        seen.add(slot.start)
+        local = slot.start.astimezone(branch_tz)
+        theirs = slot.start.astimezone(visitor_tz) if visitor_tz and visitor_tz.key != branch_tz.key else None
+        days.setdefault(local.date(), []).append({"slot": slot, "local": local, "theirs": theirs})
+    context = {
+        "branch": branch,
+        "service": service,
+        "days": days,
+        "visitor_tz": visitor_tz,
+        "show_both": any(e["theirs"] for entries in days.values() for e in entries),
+    }
+    return render(request, "booking/slots.html", context)
+
+
+def _allowed(request: HttpRequest, key: str, limit: int) -> bool:
+    try:
+        portal._limit(f"booking:{key}:{request.META.get('REMOTE_ADDR')}", limit)
+    except ApplicationError:
+        return False
+    return True
+
+
+@require_POST
+def book_hold(request: HttpRequest) -> HttpResponse:
+    """Hold the chosen time for the chain's hold minutes while the visitor gives their details."""
+    if not _allowed(request, "hold", 30):
+        messages.error(request, "Too many attempts from here. Please try again later or call us.")
+        return redirect("book")
+    branch = get_object_or_404(Branch, pk=request.POST.get("branch") or 0, is_active=True)
+    service = get_object_or_404(Service, pk=request.POST.get("service") or 0, bookable_online=True)
+    doctor = get_object_or_404(StaffMember, pk=request.POST.get("doctor") or 0)
+    try:
+        start = datetime.fromisoformat(request.POST.get("start", ""))
+        hold = sched.appointment_hold(actor=None, doctor=doctor, branch=branch, service=service, start=start)
+    except (ValueError, ApplicationError) as exc:
+        messages.error(request, getattr(exc, "message", "That time is no longer free. Choose another."))
+        return redirect(f"/book/?branch={branch.pk}&service={service.pk}&pick=1")
+    request.session["hold"] = {"id": hold.pk, "token": hold.hold_token}
+    return redirect("book-details")
+
+
+def _held(request: HttpRequest) -> Appointment:
+    held = request.session.get("hold") or {}
+    hold = Appointment.objects.filter(pk=held.get("id") or 0, hold_token=held.get("token") or "-").first()
+    if hold is None:
+        raise Http404
+    return hold
+
+
+def _code_hash(code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"booking:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def book_details(request: HttpRequest) -> HttpResponse:
+    """Step 3: who is coming, and where to send the code."""
+    hold = _held(request)
+    form = DetailsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        contact = d["contact"].strip()
+        try:
+            email, phone = (contact.lower(), "") if "@" in contact else ("", phone_e164(contact))
+        except ValueError as exc:
+            form.add_error("contact", str(exc))
+        else:
+            if d["website"]:  # the honeypot
+                return redirect("book-verify")
+            if not _allowed(request, "code", 10):
+                form.add_error(None, "Too many codes were asked for from here. Please call us.")
+            else:
+                code = f"{secrets.randbelow(10**6):06d}"
+                request.session["booking"] = {
+                    "first_name": d["first_name"],
+                    "last_name": d["last_name"],
+                    "email": email,
+                    "phone": phone,
+                    "code": _code_hash(code),
+                    "tries": 0,
+                }
+                text = f"Your {chain_settings_get().name} booking code is {code}."
+                if email:
+                    transaction.on_commit(lambda: send_mail("Confirm your booking", text, None, [email]))
+                else:
+                    transaction.on_commit(lambda: send_sms(to=phone, body=text))
+                return redirect("book-verify")
+    return render(request, "booking/details.html", {"form": form, "hold": hold})
+
+
+def book_verify(request: HttpRequest) -> HttpResponse:
+    """Step 4: the code; then the held time becomes the patient's appointment."""
+    hold = _held(request)
+    pending = request.session.get("booking")
+    if not pending:
+        return redirect("book-details")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        pending["tries"] += 1
+        request.session["booking"] = pending
+        if pending["tries"] > settings.PORTAL_CODE_ATTEMPTS or not hmac.compare_digest(
+            pending["code"], _code_hash(form.cleaned_data["code"])
+        ):
+            form.add_error("code", "That code is not right. Check it, or go back and ask for a new one.")
+        else:
+            try:
+                with transaction.atomic():
+                    patient = patient_services.patient_self_register(
+                        first_name=pending["first_name"],
+                        last_name=pending["last_name"],
+                        email=pending["email"],
+                        phone=pending["phone"],
+                        request=request,
+                    )
+                    booked = sched.appointment_hold_confirm(
+                        actor=None, hold=hold, hold_token=hold.hold_token, patient=patient
+                    )
+            except ApplicationError as exc:
+                show_error(form, exc)
+            else:
+                for key in ("hold", "booking"):
+                    request.session.pop(key, None)
+                return redirect("book-manage", token=signing.dumps(booked.pk, salt=MANAGE_SALT))
+    return render(request, "booking/verify.html", {"form": form, "hold": hold})
+
+
+def _managed(token: str) -> Appointment:
+    try:
+        pk = signing.loads(token, salt=MANAGE_SALT, max_age=timedelta(days=400))
+    except signing.BadSignature as exc:
+        raise Http404 from exc
+    return get_object_or_404(Appointment.objects.select_related("service", "branch", "doctor__user", "patient"), pk=pk)
+
+
+def book_manage(request: HttpRequest, token: str) -> HttpResponse:
+    """The confirmation page, and the link in the confirmation to come back and change it."""
+    appointment = _managed(token)
+    tz = ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")
+    context = {
+        "appointment": appointment,
+        "token": token,
+        "local": appointment.span.lower.astimezone(tz),
+        "active": appointment.status in ACTIVE_STATUSES,
+        "window": policy_get().cancellation_window_hours,
+    }
+    return render(request, "booking/manage.html", context)
+
+
+@require_POST
+def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _managed(token)
+    if appointment.patient is None:
+        raise Http404
+    try:
+        # The link proves it is the patient's: act as the patient's own (portal) account.
+        sched.appointment_cancel(
+            actor=portal._portal_user(appointment.patient),
+            appointment=appointment,
+            reason="Cancelled online from the booking link",
+            by_patient=True,
+        )
+        messages.success(request, "Your appointment is cancelled.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("book-manage", token=token)
+
+
+def book_ics(request: HttpRequest, token: str) -> HttpResponse:
+    appointment = _managed(token)
+    chain = chain_settings_get().name
+
+    def esc(text: str) -> str:  # RFC 5545 text escaping
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    stamp = "%Y%m%dT%H%M%SZ"
+    branch = appointment.branch
+    where = f"{branch}, {branch.address}".replace("\n", ", ") if branch and branch.address else str(branch)
+    manage = request.build_absolute_uri(request.path.rsplit("/", 1)[0] + "/")
+    body = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//Clinicflow//Booking//EN",
+            "METHOD:PUBLISH",
+            "BEGIN:VEVENT",
+            f"UID:appointment-{appointment.pk}@{request.get_host().split(':')[0]}",
+            f"DTSTAMP:{timezone.now().astimezone(ZoneInfo('UTC')):{stamp}}",
+            f"DTSTART:{appointment.span.lower.astimezone(ZoneInfo('UTC')):{stamp}}",
+            f"DTEND:{appointment.span.upper.astimezone(ZoneInfo('UTC')):{stamp}}",
+            "SUMMARY:" + esc(f"{appointment.service} at {chain}"),
+            "LOCATION:" + esc(where),
+            "DESCRIPTION:" + esc(f"With {appointment.doctor.user.get_full_name()}. Manage: {manage}"),
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
+    return response

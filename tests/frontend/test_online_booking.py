@@ -1,0 +1,116 @@
+"""Online self-booking: choose, hold, verify by code, confirm; then manage from the link."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+
+from patients.models import Patient
+from scheduling import services as sched
+from scheduling.models import Appointment, Source, Status
+from tests.factories.scheduling import clinic_setup
+
+
+@pytest.fixture
+def online(in_a, client, django_capture_on_commit_callbacks):
+    cache.clear()
+    clinic = clinic_setup(in_a, doctors=2, opens=time(0), closes=time(23, 55), shift=(time(0), time(23, 55)))
+    host = in_a.host
+
+    def post(path, data):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(path, data, HTTP_HOST=host)
+
+    return clinic, client, host, post
+
+
+def _first_slot(client, host, clinic):
+    page = client.get(
+        f"/book/?branch={clinic.branch.pk}&service={clinic.service.pk}&pick=1&tz=Asia/Tokyo", HTTP_HOST=host
+    ).content.decode()
+    form = re.search(r'name="doctor" value="(\d+)"><input type="hidden" name="start" value="([^"]+)"', page)
+    return page, int(form.group(1)), form.group(2)
+
+
+def test_book_online_end_to_end(online):
+    clinic, client, host, post = online
+    page, doctor, start = _first_slot(client, host, clinic)
+    assert "yours" in page  # Tokyo differs from London: both times are shown
+    held = post(
+        "/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start}
+    )
+    assert held["Location"] == "/book/details/"
+    assert Appointment.objects.get(status=Status.HELD).hold_expires_at is not None
+    post("/book/details/", {"first_name": "Olga", "last_name": "Online", "contact": "olga@example.com"})
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    assert post("/book/confirm/", {"code": "000000" if code != "000000" else "111111"}).status_code == 200
+    done = post("/book/confirm/", {"code": code})
+    assert done.status_code == 302
+    booked = Appointment.objects.get(patient__email="olga@example.com")
+    assert (booked.status, booked.source) == (Status.BOOKED, Source.ONLINE)
+    manage = done["Location"]
+    assert b"You are booked" in client.get(manage, HTTP_HOST=host).content
+    ics = client.get(manage + "calendar.ics", HTTP_HOST=host)
+    assert ics["Content-Type"].startswith("text/calendar")
+    body = ics.content.decode()
+    assert "BEGIN:VEVENT" in body
+    assert f"DTSTART:{booked.span.lower:%Y%m%dT%H%M%SZ}" in body
+    # the same person booking again is the same patient record
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    post("/book/details/", {"first_name": "Olga", "last_name": "Online", "contact": "olga@example.com"})
+    post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})
+    assert Patient.objects.filter(email="olga@example.com").count() == 1
+
+
+def test_manage_link_cancels_and_forged_links_are_404(online):
+    clinic, client, host, post = online
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    post("/book/details/", {"first_name": "Carl", "last_name": "Cancel", "contact": "+44 7912 345009"})
+    from notifications import sms
+
+    done = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)})
+    manage = done["Location"]
+    booked = Appointment.objects.get(patient__phone="+447912345009")
+    # inside the chain's cancellation window (24 h by default) the link refuses and says why
+    page = client.post(manage + "cancel/", HTTP_HOST=host, follow=True)
+    booked.refresh_from_db()
+    assert booked.status == Status.BOOKED
+    assert b"Please call the clinic" in page.content
+    # with no window, the link cancels
+    sched.policy_update(actor=clinic.owner, cancellation_window_hours=0)
+    page = client.post(manage + "cancel/", HTTP_HOST=host, follow=True)
+    booked.refresh_from_db()
+    assert booked.status == Status.CANCELLED
+    assert b"Your appointment is cancelled." in page.content
+    assert client.get("/book/manage/forged-token/", HTTP_HOST=host).status_code == 404
+
+
+def test_bots_and_stale_sessions_get_nothing(online):
+    clinic, client, host, post = online
+    assert client.get("/book/details/", HTTP_HOST=host).status_code == 404  # no hold in this session
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    sent = len(mail.outbox)
+    post(
+        "/book/details/",
+        {"first_name": "B", "last_name": "Ot", "contact": "bot@example.com", "website": "http://spam.example"},
+    )
+    assert len(mail.outbox) == sent
+    # a time that is not offered cannot be held
+    refused = post(
+        "/book/hold/",
+        {
+            "branch": clinic.branch.pk,
+            "service": clinic.service.pk,
+            "doctor": doctor,
+            "start": "2020-01-01T10:00:00+00:00",
+        },
+    )
+    assert refused.status_code == 302
+    assert "/book/?" in refused["Location"]
