@@ -34,6 +34,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 items.append(("Patients", reverse("patients")))
             if user.has_perm("org.change_settings"):
                 items.append(("Chain settings", reverse("settings")))
+                items.append(("Services", reverse("catalogue-services")))
             if user.has_perm("org.view_branch"):
                 items.append(("Branches", reverse("branches")))
             if user.has_perm("org.view_staff"):

@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from frontend import booking_views, calendar_views, desk_views, patient_views, portal_views, views
+from frontend import (
+    booking_views,
+    calendar_views,
+    catalogue_views,
+    desk_views,
+    patient_views,
+    portal_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,6 +40,11 @@ urlpatterns = [
     path("book/manage/<str:token>/", booking_views.book_manage, name="book-manage"),
     path("book/manage/<str:token>/cancel/", booking_views.book_cancel, name="book-cancel"),
     path("book/manage/<str:token>/calendar.ics", booking_views.book_ics, name="book-ics"),
+    path("settings/services/", catalogue_views.services_page, name="catalogue-services"),
+    path("settings/services/<int:pk>/", catalogue_views.services_page, name="catalogue-service"),
+    path("settings/booking-rules/", catalogue_views.policy_page, name="catalogue-policy"),
+    path("settings/branches/<int:branch_pk>/hours/", catalogue_views.hours_page, name="catalogue-hours"),
+    path("settings/branches/<int:branch_pk>/calendar/", catalogue_views.rooms_and_shifts, name="catalogue-branch"),
     path("my-day/", calendar_views.my_day, name="my-day"),
     path("settings/leave/", calendar_views.leave, name="leave"),
     path("settings/leave/<int:pk>/cancel/", calendar_views.leave_cancel, name="leave-cancel"),
