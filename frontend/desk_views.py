@@ -66,6 +66,11 @@ def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
         '<button formaction="/desk/appointments/{}/{}/" class="{}">{}</button>',
         ((e["id"], action, css, label) for action, label, css in BUTTONS.get(e["status"], ())),
     )
+    move = (
+        format_html('<a class="move" href="/desk/appointments/{}/move/">Move</a>', e["id"])
+        if e["status"] in ("booked", "confirmed")
+        else ""
+    )
     form = (
         format_html(
             '<form method="post" class="slot-actions"><input type="hidden" name="csrfmiddlewaretoken" '
@@ -78,7 +83,7 @@ def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
     )
     return format_html(
         '<div class="{}" style="{}" id="entry-{}"><strong>{}</strong> {} <span class="muted">{}</span> '
-        '<span class="badge">{}</span>{}</div>',
+        '<span class="badge">{}</span>{}{}</div>',
         classes,
         style,
         e["id"],
@@ -87,6 +92,7 @@ def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
         e["service_name"] or "",
         e["status"].replace("_", " "),
         form,
+        move,
     )
 
 
@@ -180,6 +186,7 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
         "branch": branch,
         "branches": branches,
         "day": day,
+        "today": timezone.now().astimezone(ZoneInfo(branch.timezone)).date(),
         "prev": day - timedelta(days=1),
         "next": day + timedelta(days=1),
         "can_book": request.user.has_perm("scheduling.book", branch),
@@ -207,21 +214,30 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
 
 @login_required
 def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    """Three steps: the service; the first free doctor now or a chosen time; the patient."""
+    """Three steps: the service; the first free doctor now or a chosen time; the patient.
+    With ?source=phone the same flow books a caller on any day (?day=YYYY-MM-DD)."""
     branch = get_object_or_404(Branch, pk=branch_pk)
     authorize(request.user, "scheduling.book", branch)
+    phone = request.GET.get("source") == "phone"
     services = Service.objects.filter(is_active=True, offerings__branch=branch).distinct()
     service = services.filter(pk=request.GET.get("service") or 0).first()
-    context: dict[str, Any] = {"branch": branch, "services": services, "service": service, "step": 1}
+    context: dict[str, Any] = {"branch": branch, "services": services, "service": service, "step": 1, "phone": phone}
     if service is None:
         return render(request, "desk/walk_in.html", context)  # step 1 shows no times
     now = timezone.now()
     today = now.astimezone(ZoneInfo(branch.timezone)).date()
+    day = _day(request, branch) if phone else today
     slots = selectors.slot_list_available(
-        service=service, branch=branch, date_from=today, date_to=today, step=5, now=now
+        service=service, branch=branch, date_from=day, date_to=day, step=5 if not phone else 15, now=now
     )
     doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
-    context |= {"step": 2, "first": slots[0] if slots else None, "slots": slots[:24], "doctors": doctors}
+    context |= {
+        "step": 2,
+        "first": None if phone else (slots[0] if slots else None),
+        "slots": slots[: 200 if phone else 24],
+        "doctors": doctors,
+        "day": day,
+    }
     start, doctor_pk = request.GET.get("start"), request.GET.get("doctor")
     if not (start and doctor_pk):
         with timezone.override(ZoneInfo(branch.timezone)):
@@ -252,7 +268,7 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
                     branch=branch,
                     service=service,
                     start=datetime.fromisoformat(start),
-                    source=Source.WALK_IN,
+                    source=Source.PHONE if phone else Source.WALK_IN,
                 )
         except (ApplicationError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", "Choose a time again."))
@@ -277,3 +293,43 @@ def _walk_in_patient(request: HttpRequest) -> Patient:
         phone=request.POST.get("phone", ""),
         ignore_duplicates=bool(request.POST.get("ignore_duplicates")),
     )
+
+
+@login_required
+def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reschedule from the grid: another free time of the same service at the branch, any doctor."""
+    appointment = get_object_or_404(Appointment.objects.select_related("branch", "service", "patient"), pk=pk)
+    if appointment.branch is None or appointment.service is None:
+        raise Http404
+    authorize(request.user, "scheduling.change_appointment", appointment)
+    branch = appointment.branch
+    if request.method == "POST":
+        try:
+            moved = sched.appointment_reschedule(
+                actor=request.user,
+                appointment=appointment,
+                start=datetime.fromisoformat(request.POST["start"]),
+                doctor=get_object_or_404(StaffMember, pk=request.POST.get("doctor") or 0),
+            )
+        except (ApplicationError, ValueError, KeyError) as exc:
+            messages.error(request, getattr(exc, "message", "Choose one of the times offered."))
+        else:
+            local = moved.span.lower.astimezone(ZoneInfo(branch.timezone))
+            messages.success(request, f"{moved.patient} moved to {local:%a %d %b %H:%M}.")
+            return redirect(f"/desk/{branch.pk}/?day={local.date()}")
+    day = _day(request, branch)
+    slots = selectors.slot_list_available(
+        service=appointment.service, branch=branch, date_from=day, date_to=day, step=15
+    )
+    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
+    context = {
+        "appointment": appointment,
+        "branch": branch,
+        "day": day,
+        "slots": slots,
+        "doctors": doctors,
+        "prev": day - timedelta(days=1),
+        "next": day + timedelta(days=1),
+    }
+    with timezone.override(ZoneInfo(branch.timezone)):
+        return render(request, "desk/move.html", context)

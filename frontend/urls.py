@@ -51,6 +51,7 @@ urlpatterns = [
     path("desk/", desk_views.desk, name="desk"),
     path("desk/<int:branch_pk>/", desk_views.desk, name="desk-branch"),
     path("desk/<int:branch_pk>/walk-in/", desk_views.walk_in, name="desk-walk-in"),
+    path("desk/appointments/<int:pk>/move/", desk_views.appointment_move, name="desk-move"),
     path("desk/appointments/<int:pk>/<str:action>/", desk_views.appointment_action, name="desk-action"),
     path("portal/", portal_views.portal_home, name="portal-home"),
     path("portal/sign-in/", portal_views.portal_login, name="portal-login"),

@@ -90,3 +90,46 @@ def test_walk_in_query_string_is_checked(desk):
     )
     assert response.status_code == 200
     assert not Appointment.objects.filter(patient__last_name="B").exists()
+
+
+def test_phone_booking_on_a_chosen_day_and_moving_from_the_grid(desk):
+    import re
+
+    clinic, client, host = desk
+    base = f"/desk/{clinic.branch.pk}/walk-in/"
+    step2 = client.get(f"{base}?source=phone&day={MONDAY}&service={clinic.service.pk}", HTTP_HOST=host)
+    link = re.search(rb'href="\?(source=phone[^"]+start=[^"]+)"', step2.content).group(1).decode().replace("&amp;", "&")
+    done = client.post(f"{base}?{link}", {"first_name": "Phil", "last_name": "Phone"}, HTTP_HOST=host)
+    assert done.status_code == 302
+    booked = Appointment.objects.get(patient__last_name="Phone")
+    assert booked.source == Source.PHONE
+    assert booked.span.lower.astimezone(clinic.tz).date() == MONDAY
+    # move it to 15:00 with the other doctor, from the grid's Move page
+    page = client.get(f"/desk/appointments/{booked.pk}/move/?day={MONDAY}", HTTP_HOST=host)
+    assert page.status_code == 200
+    target = clinic.at(MONDAY, 15)
+    client.post(
+        f"/desk/appointments/{booked.pk}/move/",
+        {"start": target.isoformat(), "doctor": clinic.doctors[1].pk},
+        HTTP_HOST=host,
+    )
+    booked.refresh_from_db()
+    assert (booked.span.lower, booked.doctor) == (target, clinic.doctors[1])
+    # a taken time is refused with the rule's message and the appointment stays
+    other = sched.appointment_book(
+        actor=clinic.owner,
+        patient=clinic.patient(),
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=clinic.at(MONDAY, 16),
+    )
+    refused = client.post(
+        f"/desk/appointments/{booked.pk}/move/",
+        {"start": other.span.lower.isoformat(), "doctor": clinic.doctors[0].pk},
+        HTTP_HOST=host,
+        follow=True,
+    )
+    assert b"already has an appointment" in refused.content
+    booked.refresh_from_db()
+    assert booked.span.lower == target
