@@ -293,3 +293,40 @@ def book_ics(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
     return response
+
+
+def book_move(request: HttpRequest, token: str) -> HttpResponse:
+    """Change the time from the booking link, under the same online rules as booking."""
+    appointment = _managed(token)
+    if appointment.patient is None or appointment.branch is None or appointment.service is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            sched.appointment_reschedule(
+                actor=portal._portal_user(appointment.patient),
+                appointment=appointment,
+                start=datetime.fromisoformat(request.POST.get("start", "")),
+                by_patient=True,
+            )
+            messages.success(request, "Your appointment has moved.")
+            return redirect("book-manage", token=token)
+        except ValueError:
+            messages.error(request, "Choose one of the times offered.")
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    tz = ZoneInfo(appointment.branch.timezone)
+    today = timezone.now().astimezone(tz).date()
+    slots = slot_list_available(
+        service=appointment.service,
+        branch=appointment.branch,
+        date_from=today,
+        date_to=today + timedelta(days=14),
+        doctor_ids=[appointment.doctor_id],
+        online=True,
+    )
+    with timezone.override(tz):
+        return render(
+            request,
+            "portal/reschedule.html",
+            {"appointment": appointment, "slots": slots[:60], "back": f"/book/manage/{token}/"},
+        )

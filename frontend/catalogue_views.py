@@ -4,7 +4,7 @@ Changing hours never drops appointments silently: the page lists those that fall
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,16 @@ from django.utils import timezone
 from config.errors import ApplicationError
 from frontend.forms import submit
 from scheduling import services as sched
-from scheduling.models import ACTIVE_STATUSES, Appointment, BranchHours, Room, Service, ShiftPattern, Weekday
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    BranchHours,
+    Room,
+    Service,
+    ShiftPattern,
+    SpecialDay,
+    Weekday,
+)
 from scheduling.selectors import policy_get
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
@@ -118,7 +127,7 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
     authorize(request.user, "scheduling.manage_branch_calendar", branch)
     current = {h.weekday: h for h in BranchHours.objects.filter(branch=branch)}
     outside: list[Appointment] = []
-    if request.method == "POST":
+    if request.method == "POST" and "add_closure" not in request.POST:
         hours = []
         errors = []
         for weekday, label in Weekday.choices:
@@ -150,6 +159,29 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
                     return redirect("catalogue-hours", branch_pk=branch.pk)
                 except ApplicationError as exc:
                     messages.error(request, exc.message)
+    if "add_closure" in request.POST:
+        try:
+            day = date.fromisoformat(request.POST.get("closure_date", ""))
+            special_opens = (
+                time.fromisoformat(request.POST["closure_opens"]) if request.POST.get("closure_opens") else None
+            )
+            special_closes = (
+                time.fromisoformat(request.POST["closure_closes"]) if request.POST.get("closure_closes") else None
+            )
+            sched.special_day_create(
+                actor=request.user,
+                branch=branch,
+                day=day,
+                opens=special_opens,
+                closes=special_closes,
+                note=request.POST.get("closure_note", ""),
+            )
+            messages.success(request, f"{day:%A %d %B}: {'special hours' if special_opens else 'closed'}.")
+            return redirect("catalogue-hours", branch_pk=branch.pk)
+        except ValueError:
+            messages.error(request, "Give the date (and times, if any) in full.")
+        except ApplicationError as exc:
+            messages.error(request, " ".join(m for ms in exc.fields.values() for m in ms) or exc.message)
     rows: list[dict[str, Any]] = [
         {
             "weekday": w,
@@ -163,8 +195,11 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
         }
         for w, label in Weekday.choices
     ]
+    special = SpecialDay.objects.filter(branch=branch, date__gte=timezone.localdate()).order_by("date", "opens")
     with timezone.override(ZoneInfo(branch.timezone)):
-        return render(request, "catalogue/hours.html", {"branch": branch, "rows": rows, "outside": outside})
+        return render(
+            request, "catalogue/hours.html", {"branch": branch, "rows": rows, "outside": outside, "special": special}
+        )
 
 
 @login_required

@@ -39,6 +39,7 @@ urlpatterns = [
     path("book/confirm/", booking_views.book_verify, name="book-verify"),
     path("book/manage/<str:token>/", booking_views.book_manage, name="book-manage"),
     path("book/manage/<str:token>/cancel/", booking_views.book_cancel, name="book-cancel"),
+    path("book/manage/<str:token>/move/", booking_views.book_move, name="book-move"),
     path("book/manage/<str:token>/calendar.ics", booking_views.book_ics, name="book-ics"),
     path("settings/services/", catalogue_views.services_page, name="catalogue-services"),
     path("settings/services/<int:pk>/", catalogue_views.services_page, name="catalogue-service"),

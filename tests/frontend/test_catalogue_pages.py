@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import pytest
 from django_tenants.utils import schema_context
 
 from scheduling import services as sched
+from scheduling.exceptions import BookingRefused
 from scheduling.models import BranchHours, Room, Service, ShiftPattern
 from scheduling.selectors import policy_get
 from tests.factories.scheduling import MONDAY, clinic_setup
@@ -88,3 +90,24 @@ def test_receptionists_cannot_change_the_catalogue(in_a, client):
     _login(client, in_a, "receptionist")
     assert client.get("/settings/services/", HTTP_HOST=in_a.host).status_code == 403
     assert client.get(f"/settings/branches/{in_a.branches[0].pk}/hours/", HTTP_HOST=in_a.host).status_code == 403
+
+
+def test_closures_close_a_day_for_booking(in_a, client):
+    clinic = clinic_setup(in_a, doctors=1)
+    _login(client, in_a, "owner")
+    url = f"/settings/branches/{clinic.branch.pk}/hours/"
+    client.post(
+        url, {"add_closure": "1", "closure_date": str(MONDAY), "closure_note": "Bank holiday"}, HTTP_HOST=in_a.host
+    )
+    assert b"Bank holiday" in client.get(url, HTTP_HOST=in_a.host).content
+    patient = clinic.patient()
+    with pytest.raises(BookingRefused) as refused:
+        sched.appointment_book(
+            actor=clinic.owner,
+            patient=patient,
+            doctor=clinic.doctors[0],
+            branch=clinic.branch,
+            service=clinic.service,
+            start=clinic.at(MONDAY, 10),
+        )
+    assert refused.value.code == "branch_closed"

@@ -114,3 +114,18 @@ def test_bots_and_stale_sessions_get_nothing(online):
     )
     assert refused.status_code == 302
     assert "/book/?" in refused["Location"]
+
+
+def test_change_the_time_from_the_booking_link(online):
+    clinic, client, host, post = online
+    sched.policy_update(actor=clinic.owner, cancellation_window_hours=0)
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    post("/book/details/", {"first_name": "Mo", "last_name": "Mover", "contact": "mo@example.com"})
+    manage = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})["Location"]
+    page = client.get(manage + "move/", HTTP_HOST=host).content.decode()
+    starts = re.findall(r'name="start" value="([^"]+)"', page)
+    later = starts[-1]
+    client.post(manage + "move/", {"start": later}, HTTP_HOST=host)
+    booked = Appointment.objects.get(patient__email="mo@example.com")
+    assert booked.span.lower.isoformat() == later
