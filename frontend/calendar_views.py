@@ -21,7 +21,7 @@ from scheduling import services as sched
 from scheduling.exceptions import LeaveConflicts
 from scheduling.models import Appointment, CalendarEntry, Leave, Status
 from scheduling.selectors import calendar_rows
-from tenants.audit.services import access_log_record
+from tenants.audit.services import access_log_rows
 from tenants.org.models import Role, StaffMember
 from tenants.org.rules import is_owner, managed_branch_ids, staff_of
 from tenants.org.selectors import chain_settings_get
@@ -46,16 +46,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
         )
     )
     rows.sort(key=lambda r: r["start"])
-    shown = [r for r in rows if r["patient_id"]]
-    if shown:
-        access_log_record(
-            actor=request.user,
-            action="list",
-            object_type="appointment",
-            object_ids=[r["id"] for r in shown],
-            patient_ids=[r["patient_id"] for r in shown],
-            request=request,
-        )
+    access_log_rows(actor=request.user, object_type="appointment", rows=rows, request=request)
     for row in rows:
         row["buttons"] = [(a, label) for a, label, _ in BUTTONS.get(row["status"], ()) if a in ("start", "complete")]
     context = {"rows": rows, "day": day, "prev": day - timedelta(days=1), "next": day + timedelta(days=1)}

@@ -24,7 +24,7 @@ from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment, BranchHours, DoctorService, Service, Source, SpecialDay
-from tenants.audit.services import access_log_record
+from tenants.audit.services import access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 from tenants.org.rules import is_owner, staff_of
@@ -170,16 +170,7 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
     authorize(request.user, "scheduling.view_calendar", branch)
     day = _day(request, branch)
     grid = day_grid(branch, day)
-    shown = [e for e in grid["entries"] if e["patient_id"]]
-    if shown:
-        access_log_record(
-            actor=request.user,
-            action="list",
-            object_type="appointment",
-            object_ids=[e["id"] for e in shown],
-            patient_ids=[e["patient_id"] for e in shown],
-            request=request,
-        )
+    access_log_rows(actor=request.user, object_type="appointment", rows=grid["entries"], request=request)
     csrf = get_token(request)
     grid["blocks"] = [entry_html(e, csrf) for e in grid["entries"]]
     context = {

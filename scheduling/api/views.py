@@ -30,7 +30,7 @@ from scheduling.models import (
     SpecialDay,
     Status,
 )
-from tenants.audit.services import access_log_record
+from tenants.audit.services import access_log_record, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -390,16 +390,7 @@ class HoldConfirmApi(APIView):
 
 # --- calendars -----------------------------------------------------------------------------------
 def _calendar(request: Request, rows: list[dict[str, Any]]) -> Response:
-    shown = [r for r in rows if r["patient_id"]]
-    if shown:
-        access_log_record(
-            actor=request.user,
-            action="list",
-            object_type="appointment",
-            object_ids=[r["id"] for r in shown],
-            patient_ids=[r["patient_id"] for r in shown],
-            request=request._request,
-        )
+    access_log_rows(actor=request.user, object_type="appointment", rows=rows, request=request._request)
     return Response([s.calendar_row_out(r) for r in rows])
 
 

@@ -82,3 +82,24 @@ def access_log_record(
     with connection.cursor() as cursor:
         cursor.execute(INSERT_SQL, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def access_log_rows(
+    *,
+    actor: Any,
+    object_type: str,
+    rows: Iterable[dict[str, Any]],
+    request: HttpRequest | None = None,
+    action: str = "list",
+) -> None:
+    """Log the rows of a calendar or list that carry a patient (dicts with "id" and "patient_id")."""
+    shown = [r for r in rows if r.get("patient_id")]
+    if shown:
+        access_log_record(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_ids=[r["id"] for r in shown],
+            patient_ids=[r["patient_id"] for r in shown],
+            request=request,
+        )
