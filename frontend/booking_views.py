@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from frontend.forms import show_error
+from frontend.portal_views import patient_reschedule
 from notifications.sms import send_sms
 from patients import portal
 from patients import services as patient_services
@@ -298,35 +299,9 @@ def book_ics(request: HttpRequest, token: str) -> HttpResponse:
 def book_move(request: HttpRequest, token: str) -> HttpResponse:
     """Change the time from the booking link, under the same online rules as booking."""
     appointment = _managed(token)
-    if appointment.patient is None or appointment.branch is None or appointment.service is None:
+    if appointment.patient is None:
         raise Http404
-    if request.method == "POST":
-        try:
-            sched.appointment_reschedule(
-                actor=portal._portal_user(appointment.patient),
-                appointment=appointment,
-                start=datetime.fromisoformat(request.POST.get("start", "")),
-                by_patient=True,
-            )
-            messages.success(request, "Your appointment has moved.")
-            return redirect("book-manage", token=token)
-        except ValueError:
-            messages.error(request, "Choose one of the times offered.")
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-    tz = ZoneInfo(appointment.branch.timezone)
-    today = timezone.now().astimezone(tz).date()
-    slots = slot_list_available(
-        service=appointment.service,
-        branch=appointment.branch,
-        date_from=today,
-        date_to=today + timedelta(days=14),
-        doctor_ids=[appointment.doctor_id],
-        online=True,
+    manage = f"/book/manage/{token}/"
+    return patient_reschedule(
+        request, appointment, actor=portal._portal_user(appointment.patient), done=manage, back=manage
     )
-    with timezone.override(tz):
-        return render(
-            request,
-            "portal/reschedule.html",
-            {"appointment": appointment, "slots": slots[:60], "back": f"/book/manage/{token}/"},
-        )

@@ -22,7 +22,7 @@ from tenants.models import Clinic
 from tenants.org import services as org
 from tenants.org.models import Branch, Invitation, Role, StaffMember
 from tenants.selectors import site_url
-from tenants.services import clinic_create, platform_ensure_public
+from tenants.services import clinic_create, clinic_spares_replenish, platform_ensure_public
 
 DEMO_PASSWORD = "Clinicflow-demo-2026"  # noqa: S105 (printed for the demo on purpose)
 OPERATOR_EMAIL = "operator@clinicflow.localhost"
@@ -76,7 +76,9 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
         override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
     ):
         _load_chain()
+    made = clinic_spares_replenish()  # new chains from the console then take a second, not several
     host = f"{SLUG}.{settings.BASE_DOMAIN}"
+    out(f"\n{made} spare schema(s) prepared for new chains.")
     out(f"\nDemo ready. Password for every login below: {DEMO_PASSWORD}")
     out(f"  platform operator  {site_url(settings.BASE_DOMAIN)}/accounts/login/  {OPERATOR_EMAIL}")
     out(f"  Northwind Health   {site_url(host)}/accounts/login/")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -119,7 +120,8 @@ def portal_home(request: HttpRequest, patient: Patient) -> HttpResponse:
         patient_ids=[patient.pk],
         request=request,
     )
-    return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming, "past": past})
+    with timezone.override(ZoneInfo(chain_settings_get().default_timezone)):
+        return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming, "past": past})
 
 
 def _own(patient: Patient, pk: int) -> Appointment:
@@ -140,22 +142,25 @@ def portal_cancel(request: HttpRequest, patient: Patient, pk: int) -> HttpRespon
     return redirect("portal-home")
 
 
-@patient_required
-def portal_reschedule(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
-    appointment = _own(patient, pk)
+def patient_reschedule(
+    request: HttpRequest, appointment: Appointment, *, actor: Any, done: str, back: str
+) -> HttpResponse:
+    """A patient moving their own appointment (portal or booking link): free times of the same
+    doctor over the next two weeks under the online rules, in the branch's clock."""
+    if appointment.service is None or appointment.branch is None:  # only leave rows lack them
+        raise Http404
     if request.method == "POST":
         try:
             start = datetime.fromisoformat(request.POST.get("start", ""))
-            sched.appointment_reschedule(actor=request.user, appointment=appointment, start=start, by_patient=True)
+            sched.appointment_reschedule(actor=actor, appointment=appointment, start=start, by_patient=True)
             messages.success(request, "Your appointment has moved.")
-            return redirect("portal-home")
+            return redirect(done)
         except ValueError:
             messages.error(request, "Choose one of the times offered.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
-    today = timezone.localdate()
-    if appointment.service is None or appointment.branch is None:  # only leave rows lack them
-        raise Http404
+    tz = ZoneInfo(appointment.branch.timezone)
+    today = timezone.now().astimezone(tz).date()
     slots = slot_list_available(
         service=appointment.service,
         branch=appointment.branch,
@@ -164,7 +169,15 @@ def portal_reschedule(request: HttpRequest, patient: Patient, pk: int) -> HttpRe
         doctor_ids=[appointment.doctor_id],
         online=True,
     )
-    return render(request, "portal/reschedule.html", {"appointment": appointment, "slots": slots[:60]})
+    with timezone.override(tz):
+        return render(
+            request, "portal/reschedule.html", {"appointment": appointment, "slots": slots[:60], "back": back}
+        )
+
+
+@patient_required
+def portal_reschedule(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
+    return patient_reschedule(request, _own(patient, pk), actor=request.user, done="/portal/", back="/portal/")
 
 
 @patient_required

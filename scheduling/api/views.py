@@ -33,6 +33,7 @@ from scheduling.models import (
 from tenants.audit.services import access_log_record, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
+from tenants.org.rules import is_owner, staff_of
 
 
 def _valid(serializer_class: type, request: Request, data: Any = None) -> dict[str, Any]:
@@ -265,8 +266,6 @@ class AppointmentListApi(GenericAPIView):
     @extend_schema(responses=s.EntryOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_branch")
-        from tenants.org.rules import is_owner, staff_of
-
         staff = staff_of(request.user)
         branch_ids = (
             None
