@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import itertools
 import re
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import time
 
 import pytest
 from django_tenants.utils import schema_context
@@ -11,22 +9,16 @@ from playwright.sync_api import expect
 
 from patients.models import Patient
 from scheduling.models import Appointment
-from tenants.org import services as org
 from tests.factories import PASSWORD
-from tests.factories.scheduling import clinic_setup
+from tests.factories.scheduling import clinic_setup, daytime_branch
 from tests.helpers import committed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
-_branches = itertools.count(1)
-# Whatever time the suite runs, one of these zones is in its working day.
-ZONES = ["Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "Pacific/Auckland", "Asia/Kolkata"]
 
 
 def _desk(browser_chain):
-    tz = next(z for z in ZONES if 7 <= datetime.now(ZoneInfo(z)).hour <= 16)
     with committed(), schema_context(browser_chain.schema):
-        owner = browser_chain.users["owner"]
-        branch = org.branch_create(actor=owner, name=f"Desk {next(_branches)}", timezone_name=tz)
+        branch = daytime_branch(browser_chain)
         receptionist = browser_chain.users["receptionist"]
         receptionist.staff.branches.add(branch)
         clinic = clinic_setup(

@@ -101,3 +101,24 @@ def clinic_setup(
 
 def next_weekday(day: date, weekday: int) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+# Whatever time the suite runs, one of these zones is inside its working day.
+DAYTIME_ZONES = [
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+    "Asia/Kolkata",
+]
+
+
+def daytime_branch(chain: Chain) -> Branch:
+    """A new branch in a zone where it is daytime now, for tests about "now" (walk-ins)."""
+    from datetime import datetime as _dt
+
+    from tenants.org import services as org
+
+    tz = next(z for z in DAYTIME_ZONES if 7 <= _dt.now(ZoneInfo(z)).hour <= 16)
+    return org.branch_create(actor=chain.users["owner"], name=f"Daytime {next(_seq)}", timezone_name=tz)

@@ -11,13 +11,17 @@ from django_tenants.utils import schema_context
 
 from scheduling import services as sched
 from scheduling.models import Appointment, Source, Status
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, clinic_setup, daytime_branch
 
 
 @pytest.fixture
 def desk(in_a, client):
-    # open all day, so the walk-in flow finds a slot whenever the test runs
-    clinic = clinic_setup(in_a, doctors=2, opens=time(0), closes=time(23, 55), shift=(time(0), time(23, 55)))
+    # open all day, in a zone where it is daytime now: the walk-in flow always finds a slot today
+    branch = daytime_branch(in_a)
+    clinic = clinic_setup(
+        in_a, branch=branch, doctors=2, opens=time(0), closes=time(23, 55), shift=(time(0), time(23, 55))
+    )
+    clinic.receptionist.staff.branches.add(branch)
     with schema_context(in_a.schema):
         client.force_login(clinic.receptionist)
     return clinic, client, in_a.host
