@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '__first__'),
         ('org', '0001_initial'),
-        ('patients', '0001_initial'),
+        ('patients', '0001_squashed_0005_encounters'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('org', '0001_initial'),
-        ('patients', '0001_initial'),
+        ('patients', '0001_squashed_0005_encounters'),
         ('scheduling', '0002_calendar_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
