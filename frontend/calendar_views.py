@@ -20,7 +20,7 @@ from scheduling import intervals as iv
 from scheduling import services as sched
 from scheduling.exceptions import LeaveConflicts
 from scheduling.models import Appointment, CalendarEntry, Leave, Status
-from scheduling.selectors import calendar_rows
+from scheduling.selectors import calendar_rows, calendar_rows_visible
 from tenants.audit.services import access_log_rows
 from tenants.org.models import Role, StaffMember
 from tenants.org.rules import is_owner, managed_branch_ids, staff_of
@@ -45,7 +45,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
             doctor=doctor, busy__overlap=Range(start, end, "[)"), span__overlap=Range(start, end, "[)")
         )
     )
-    rows.sort(key=lambda r: r["start"])
+    rows = calendar_rows_visible(actor=request.user, rows=sorted(rows, key=lambda r: r["start"]))
     access_log_rows(actor=request.user, object_type="appointment", rows=rows, request=request)
     for row in rows:
         row["buttons"] = [(a, label) for a, label, _ in BUTTONS.get(row["status"], ()) if a in ("start", "complete")]

@@ -27,7 +27,7 @@ from scheduling.models import ACTIVE_STATUSES, Appointment, BranchHours, DoctorS
 from tenants.audit.services import access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
-from tenants.org.rules import is_owner, staff_of
+from tenants.org.selectors import branch_list
 
 ROW_MINUTES = 15
 ACTIONS: dict[str, Any] = {
@@ -97,11 +97,7 @@ def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
 
 
 def _branches(request: HttpRequest) -> list[Branch]:
-    branches = Branch.objects.filter(is_active=True)
-    staff = staff_of(request.user)
-    if not is_owner(request.user) and staff is not None and staff.branches.exists():
-        branches = branches.filter(pk__in=staff.branches.values("pk"))
-    return list(branches)
+    return list(branch_list(actor=request.user).filter(is_active=True))
 
 
 def _hours(branch: Branch, day: date) -> tuple[time, time]:
@@ -170,6 +166,7 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
     authorize(request.user, "scheduling.view_calendar", branch)
     day = _day(request, branch)
     grid = day_grid(branch, day)
+    grid["entries"] = selectors.calendar_rows_visible(actor=request.user, rows=grid["entries"])
     access_log_rows(actor=request.user, object_type="appointment", rows=grid["entries"], request=request)
     csrf = get_token(request)
     grid["blocks"] = [entry_html(e, csrf) for e in grid["entries"]]

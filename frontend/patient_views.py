@@ -108,7 +108,7 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
         "clinical": clinical,
         "can_write": request.user.has_perm("patients.write_clinical", patient),
         "can_break_glass": not clinical and request.user.has_perm("patients.break_glass", patient),
-        "appointments": list(appointment_list().filter(patient=patient).order_by("-span")[:20]),
+        "appointments": list(appointment_list(actor=request.user).filter(patient=patient).order_by("-span")[:20]),
         "glass_form": BreakGlassForm(),
         "can_audit": request.user.has_perm("patients.view_audit"),
     }

@@ -10,16 +10,7 @@ from patients.models import Patient
 from scheduling.models import CalendarEntry
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.org.rules import is_branch_manager, is_owner, managed_branch_ids, manages_branch, staff_of
-
-
-def _branch_ids(user: Any) -> frozenset[int] | None:
-    """The branches a staff member works at; None means chain-wide (no branch assigned)."""
-    staff = staff_of(user)
-    if staff is None:
-        return frozenset()
-    if not hasattr(user, "_branch_ids"):
-        user._branch_ids = frozenset(staff.branches.values_list("id", flat=True))
-    return user._branch_ids or None
+from tenants.org.selectors import branch_visible
 
 
 def _has(role: str) -> Any:
@@ -38,10 +29,8 @@ is_billing = _has(Role.BILLING)
 
 @rules.predicate
 def works_at(user: Any, branch: Branch | None) -> bool:
-    if branch is None or staff_of(user) is None:
-        return False
-    ids = _branch_ids(user)
-    return ids is None or branch.pk in ids
+    """The branch is one this user may see (tenants.org.selectors.branch_ids_visible)."""
+    return branch is not None and branch_visible(actor=user, branch_id=branch.pk)
 
 
 @rules.predicate

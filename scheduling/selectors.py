@@ -24,7 +24,9 @@ from scheduling.models import (
     SchedulingPolicy,
     Service,
 )
-from tenants.org.models import Branch, StaffMember
+from tenants.org.models import Branch, Role, StaffMember
+from tenants.org.rules import managed_branch_ids, staff_of
+from tenants.org.selectors import branch_ids_visible
 
 
 def _epoch(column: str, end: str) -> Func:
@@ -328,8 +330,53 @@ def doctor_week_rows(*, doctor: StaffMember, week_start: date, tz: ZoneInfo) -> 
     return rows
 
 
-def appointment_list(*, branch_ids: list[int] | None = None) -> QuerySet[Appointment]:
+def leave_reason_doctor_ids(*, actor: Any, doctor_ids: set[int]) -> set[int]:
+    """Of these doctors, those whose leave reasons this user may read: owners all, a doctor her own,
+    a branch manager those working at a branch they manage. Everyone else sees only that the doctor
+    is away (a reason may be medical)."""
+    staff = staff_of(actor)
+    if staff is None or not doctor_ids:
+        return set()
+    if Role.OWNER in staff.roles:
+        return set(doctor_ids)
+    readable = {staff.pk} & doctor_ids
+    managed = managed_branch_ids(actor)
+    if managed:
+        readable |= set(
+            StaffMember.branches.through.objects.filter(
+                staffmember_id__in=doctor_ids, branch_id__in=managed
+            ).values_list("staffmember_id", flat=True)
+        )
+    return readable
+
+
+def calendar_rows_visible(*, actor: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What of the calendar rows this user may see: appointments at the branches they see
+    (tenants.org.selectors.branch_ids_visible), and doctors' leave as a block whose reason is kept
+    only for the people who manage that leave."""
+    visible = branch_ids_visible(actor=actor)
+    shown = [r for r in rows if r["kind"] == Kind.LEAVE or visible is None or r["branch_id"] in visible]
+    leave_doctors = {r["doctor_id"] for r in shown if r["kind"] == Kind.LEAVE and r["notes"]}
+    readable = leave_reason_doctor_ids(actor=actor, doctor_ids=leave_doctors)
+    for row in shown:
+        if row["kind"] == Kind.LEAVE and row["doctor_id"] not in readable:
+            row["notes"] = ""
+    return shown
+
+
+def doctor_visible(*, actor: Any, doctor: StaffMember) -> bool:
+    """A doctor whose calendar this user may open: one working at a branch they see, or themselves."""
+    visible = branch_ids_visible(actor=actor)
+    staff = staff_of(actor)
+    if visible is None or (staff is not None and staff.pk == doctor.pk):
+        return staff is not None
+    return doctor.branches.filter(pk__in=visible).exists()
+
+
+def appointment_list(*, actor: Any) -> QuerySet[Appointment]:
+    """Appointments at the branches this user may see."""
     qs = Appointment.objects.select_related("patient", "service", "room", "doctor__user", "branch")
-    if branch_ids is not None:
-        qs = qs.filter(branch_id__in=branch_ids)
+    visible = branch_ids_visible(actor=actor)
+    if visible is not None:
+        qs = qs.filter(branch_id__in=visible)
     return qs.order_by("span")

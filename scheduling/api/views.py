@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import StrictBooleanFilter
+from config.errors import PermissionDenied
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.api import serializers as s
@@ -33,7 +34,7 @@ from scheduling.models import (
 from tenants.audit.services import access_log_record, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
-from tenants.org.rules import is_owner, staff_of
+from tenants.org.selectors import chain_settings_get
 
 
 def _valid(serializer_class: type, request: Request, data: Any = None) -> dict[str, Any]:
@@ -199,9 +200,14 @@ class LeaveListApi(APIView):
     def get(self, request: Request) -> Response:
         doctor = get_object_or_404(StaffMember, pk=_int(request.query_params.get("doctor")))
         authorize(request.user, "org.view_branch")
-        leave = (
+        if not selectors.doctor_visible(actor=request.user, doctor=doctor):
+            raise PermissionDenied()
+        leave = list(
             Leave.objects.filter(doctor=doctor, status=Status.BOOKED).select_related("doctor__user").order_by("span")
         )
+        if not selectors.leave_reason_doctor_ids(actor=request.user, doctor_ids={doctor.pk}):
+            for entry in leave:
+                entry.notes = ""  # shown, never saved: the reason is for those who manage the leave
         return Response(s.EntryOut(leave, many=True).data)
 
     @extend_schema(request=s.LeaveIn, responses={201: s.EntryOut})
@@ -266,13 +272,7 @@ class AppointmentListApi(GenericAPIView):
     @extend_schema(responses=s.EntryOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_branch")
-        staff = staff_of(request.user)
-        branch_ids = (
-            None
-            if is_owner(request.user) or staff is None
-            else list(staff.branches.values_list("id", flat=True)) or None
-        )
-        page = self.paginate_queryset(self.filter_queryset(selectors.appointment_list(branch_ids=branch_ids)))
+        page = self.paginate_queryset(self.filter_queryset(selectors.appointment_list(actor=request.user)))
         _log_read(request, page or [])
         return self.get_paginated_response(s.EntryOut(page, many=True).data)
 
@@ -389,6 +389,7 @@ class HoldConfirmApi(APIView):
 
 # --- calendars -----------------------------------------------------------------------------------
 def _calendar(request: Request, rows: list[dict[str, Any]]) -> Response:
+    rows = selectors.calendar_rows_visible(actor=request.user, rows=rows)
     access_log_rows(actor=request.user, object_type="appointment", rows=rows, request=request._request)
     return Response([s.calendar_row_out(r) for r in rows])
 
@@ -406,7 +407,7 @@ class DoctorWeekApi(APIView):
     def get(self, request: Request, pk: int, day: date) -> Response:
         doctor = get_object_or_404(StaffMember, pk=pk)
         authorize(request.user, "org.view_branch")
-        from tenants.org.selectors import chain_settings_get
-
+        if not selectors.doctor_visible(actor=request.user, doctor=doctor):
+            raise PermissionDenied()
         tz = ZoneInfo(chain_settings_get().default_timezone)
         return _calendar(request, selectors.doctor_week_rows(doctor=doctor, week_start=day, tz=tz))

@@ -31,6 +31,7 @@ from scheduling.models import Appointment, DoctorService, Service, Source
 from tenants.audit.services import access_log_record
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
+from tenants.org.selectors import branch_ids_visible, branch_list
 
 PAGE = 100
 ISSUE_TYPES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 409: "conflict"}
@@ -216,9 +217,9 @@ class LocationView(FhirView):
     @extend_schema(exclude=True)
     def get(self, request: Request, pk: int | None = None) -> Response:
         authorize(request.user, "org.view_branch")
+        qs = branch_list(actor=request.user)
         if pk is not None:
-            return Response(fhir.location(get_object_or_404(Branch, pk=pk)))
-        qs = Branch.objects.all()
+            return Response(fhir.location(get_object_or_404(qs, pk=pk)))
         if name := request.query_params.get("name"):
             qs = qs.filter(name__icontains=name)
         return Response(fhir.bundle([fhir.location(b) for b in qs[:PAGE]], self.base(request)))
@@ -251,8 +252,11 @@ class ScheduleView(FhirView):
         authorize(request.user, "org.view_branch")
         if pk is not None:
             doctor, branch = _schedule(pk)
+            authorize(request.user, "scheduling.view_calendar", branch)
             return Response(fhir.schedule(doctor, branch))
         pairs = DoctorService.objects.values_list("doctor_id", "branch_id").distinct()
+        if (visible := branch_ids_visible(actor=request.user)) is not None:
+            pairs = pairs.filter(branch_id__in=visible)
         if actor := request.query_params.get("actor"):
             if actor.startswith("Location/"):
                 pairs = pairs.filter(branch_id=_ref_id(actor, "Location"))
@@ -306,6 +310,8 @@ class AppointmentView(FhirView):
             return Response(fhir.appointment(a))
         params = request.query_params
         qs = Appointment.objects.all()
+        if (visible := branch_ids_visible(actor=request.user)) is not None:
+            qs = qs.filter(branch_id__in=visible)
         if "patient" in params:
             qs = qs.filter(patient_id=_ref_id(params["patient"], "Patient"))
         if "practitioner" in params:

@@ -19,6 +19,9 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = [r for r in Role if r != Role.PATIENT]
+# Roles that see every branch of the chain. Everyone else sees the branches they are assigned to,
+# and none when they have none (tenants.org.selectors.branch_ids_visible).
+CHAIN_WIDE_ROLES = {Role.OWNER}
 # Roles a branch manager may hand out, and only within the branches they manage.
 BRANCH_ROLES = {Role.DOCTOR, Role.RECEPTIONIST, Role.BILLING}
 

@@ -64,7 +64,7 @@ class BranchDetailApi(APIView):
     @extend_schema(responses=s.BranchOut)
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "org.view_branch")
-        return Response(s.BranchOut(get_object_or_404(Branch, pk=pk)).data)
+        return Response(s.BranchOut(get_object_or_404(selectors.branch_list(actor=request.user), pk=pk)).data)
 
     @extend_schema(request=s.BranchPatch, responses=s.BranchOut)
     def patch(self, request: Request, pk: int) -> Response:
