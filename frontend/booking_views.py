@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo, available_timezones
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -30,12 +29,12 @@ from patients import portal
 from patients import services as patient_services
 from patients.selectors import phone_e164
 from scheduling import services as sched
+from scheduling.exceptions import ManageLinkInvalid
 from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
 from scheduling.selectors import policy_get, slot_list_available
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
 
-MANAGE_SALT = "clinicflow.booking.manage"
 TIMEZONES = available_timezones()
 
 
@@ -211,21 +210,23 @@ def book_verify(request: HttpRequest) -> HttpResponse:
                     booked = sched.appointment_hold_confirm(
                         actor=None, hold=hold, hold_token=hold.hold_token, patient=patient
                     )
+                    token = sched.manage_link_issue(appointment=booked)
             except ApplicationError as exc:
                 show_error(form, exc)
             else:
                 for key in ("hold", "booking"):
                     request.session.pop(key, None)
-                return redirect("book-manage", token=signing.dumps(booked.pk, salt=MANAGE_SALT))
+                return redirect("book-manage", token=token)
     return render(request, "booking/verify.html", {"form": form, "hold": hold})
 
 
 def _managed(token: str) -> Appointment:
+    """The appointment of a manage link of this chain; 404 for anything else (another chain's link,
+    a forged, revoked or expired one)."""
     try:
-        pk = signing.loads(token, salt=MANAGE_SALT, max_age=timedelta(days=400))
-    except signing.BadSignature as exc:
+        return sched.manage_link_resolve(token=token)
+    except ManageLinkInvalid as exc:
         raise Http404 from exc
-    return get_object_or_404(Appointment.objects.select_related("service", "branch", "doctor__user", "patient"), pk=pk)
 
 
 def book_manage(request: HttpRequest, token: str) -> HttpResponse:
@@ -255,10 +256,12 @@ def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
             reason="Cancelled online from the booking link",
             by_patient=True,
         )
-        messages.success(request, "Your appointment is cancelled.")
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    return redirect("book-manage", token=token)
+        return redirect("book-manage", token=token)
+    # The link died with the appointment: say so on the booking page.
+    messages.success(request, "Your appointment is cancelled.")
+    return redirect("book")
 
 
 def book_ics(request: HttpRequest, token: str) -> HttpResponse:

@@ -41,6 +41,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 items.append(("Staff", reverse("staff")))
             if roles & {Role.OWNER, Role.BRANCH_MANAGER}:
                 items.append(("Leave", reverse("leave")))
+            if user.has_perm("patients.view_audit"):
+                items.append(("Emergency access", reverse("emergency-access")))
     path = request.path
     # The current entry is the longest one the path starts with (/settings/staff/ is Staff, not
     # Chain settings).

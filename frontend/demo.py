@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.test.utils import override_settings
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from config.errors import ApplicationError
@@ -76,6 +77,7 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
         override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
     ):
         _load_chain()
+        manage_path = _booking_link()
     made = clinic_spares_replenish()  # new chains from the console then take a second, not several
     host = f"{SLUG}.{settings.BASE_DOMAIN}"
     out(f"\n{made} spare schema(s) prepared for new chains.")
@@ -86,6 +88,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
         out(f"    {', '.join(Role(r).label for r in person.roles):<22} {person.email}")
     out(f"  Patient portal     {site_url(host)}/portal/sign-in/  amelia.hart@example.com")
     out("                     (no password: the sign-in code is printed by the web process in the console)")
+    if manage_path:
+        out(f"  Booking link       {site_url(host)}{manage_path}  (an online booking, as its patient got it)")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata\n")
 
 
@@ -268,6 +272,19 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
     )
 
 
+def _booking_link() -> str:
+    """A manage link of the next online booking, issued as the booking pages issue it. Only its hash is
+    stored, so each load issues a new one to print."""
+    upcoming = (
+        Appointment.objects.filter(source="online", status=Status.BOOKED, span__startswith__gt=timezone.now())
+        .order_by("span")
+        .first()
+    )
+    if upcoming is None:
+        return ""
+    return f"/book/manage/{sched.manage_link_issue(appointment=upcoming)}/"
+
+
 def _load_records() -> None:
     """Clinical history for a few patients of Dr Okafor: signed notes (one with an addendum), a
     draft, diagnoses, a prescription and follow-ups, one of them overdue."""
@@ -289,9 +306,12 @@ def _load_records() -> None:
         ("Bennett", "Back pain", "Lower back pain after lifting. No red flags.", "M54.5", "Low back pain"),
         ("Morgan", "Annual review", "Well. BP 128/82. Bloods requested.", "Z00.0", "General medical examination"),
     ]
+    owner = User.objects.get(email=OWNER.email)
     for last_name, title, body, code, text in histories:
         patient = Patient.objects.get(last_name=last_name)
-        records.care_relation_ensure(patient_id=patient.pk, doctor_id=okafor.staff.pk)
+        # Dr Okafor is their GP: the owner puts her in their care team (access from real care, not
+        # from booking them herself; see patients.rules).
+        records.care_team_assign(actor=owner, patient=patient, doctor=okafor.staff)
         note = records.note_create(actor=okafor, patient=patient, title=title, body=body)
         records.note_sign(actor=okafor, note=note)
         records.diagnosis_add(actor=okafor, patient=patient, icd10_code=code, text=text, note=note)

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from frontend.care_views import CareTeamForm
 from frontend.forms import show_error, submit
 from patients import selectors, services
 from patients.exceptions import PossibleDuplicates
@@ -111,7 +112,11 @@ def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
         "appointments": list(appointment_list(actor=request.user).filter(patient=patient).order_by("-span")[:20]),
         "glass_form": BreakGlassForm(),
         "can_audit": request.user.has_perm("patients.view_audit"),
+        "care_team": list(selectors.care_team_current(patient=patient)),
+        "can_assign": request.user.has_perm("patients.assign_care", patient),
     }
+    if context["can_assign"]:
+        context["care_form"] = CareTeamForm()
     _log(request, "view", "patient", [patient.pk], [patient.pk])
     if clinical:
         context |= {

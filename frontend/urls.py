@@ -4,6 +4,7 @@ from django.urls import include, path
 from frontend import (
     booking_views,
     calendar_views,
+    care_views,
     catalogue_views,
     desk_views,
     patient_views,
@@ -33,6 +34,13 @@ urlpatterns = [
     path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
     path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
     path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
+    path("patients/<int:pk>/care-team/", care_views.care_team_assign, name="patient-care-team"),
+    path(
+        "patients/<int:pk>/care-team/<int:doctor_pk>/remove/",
+        care_views.care_team_unassign,
+        name="patient-care-team-remove",
+    ),
+    path("audit/emergency-access/", care_views.emergency_access, name="emergency-access"),
     path("book/", booking_views.book_start, name="book"),
     path("book/hold/", booking_views.book_hold, name="book-hold"),
     path("book/details/", booking_views.book_details, name="book-details"),

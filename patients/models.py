@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Cast, Concat, Lower, LPad
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from tenants.org.models import StaffMember
@@ -80,18 +83,50 @@ class Patient(models.Model):
 
 
 class CareRelation(models.Model):
-    """A doctor who has treated, or is booked to treat, a patient. Clinical records are theirs to
-    see; the calendar adds the pair on every booking."""
+    """Why, and until when, a doctor may read a patient's clinical record (see patients.rules).
+
+    A row is one reason: an explicit assignment by an owner or manager (``assigned``, until removed),
+    a booking someone else made with the doctor (``booked``, until shortly after that appointment),
+    or a visit that happened (``visit``, for the care period after it). The calendar writes the
+    last two through downward calls, one row per appointment and reason."""
+
+    class Reason(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        BOOKED = "booked", "Booked"
+        VISIT = "visit", "Visit"
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
     doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="patients")
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    appointment_id = models.BigIntegerField(null=True, blank=True, help_text="The calendar entry behind it.")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     since = models.DateTimeField(auto_now_add=True)
+    # None: until removed (assignments only).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["patient", "doctor"], name="care_relation_unique")]
+        indexes = [models.Index(fields=["patient", "doctor"], name="care_relation_pair")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment_id", "reason"],
+                condition=Q(appointment_id__isnull=False),
+                name="care_relation_one_per_appointment",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "doctor"], condition=Q(reason="assigned"), name="care_relation_one_assignment"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason="assigned", appointment_id__isnull=True)
+                | (~Q(reason="assigned") & Q(appointment_id__isnull=False, expires_at__isnull=False)),
+                name="care_relation_reason_shape",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.doctor} cares for {self.patient}"
+        return f"{self.doctor} cares for {self.patient} ({self.reason})"
 
 
 class BreakGlass(models.Model):
@@ -209,6 +244,24 @@ class Prescription(models.Model):
         return f"{self.medication} {self.dose}"
 
 
+# The file extension comes from the checked content type, never from the uploader's file name.
+ATTACHMENT_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/heic": ".heic",
+    "text/plain": ".txt",
+    "application/dicom": ".dcm",
+}
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """<schema>/attachments/<yyyy>/<uuid><ext>: the chain's own prefix, a generated name."""
+    schema = connection.schema_name  # type: ignore[attr-defined]
+    extension = ATTACHMENT_EXTENSIONS.get(instance.content_type, "")
+    return f"{schema}/attachments/{timezone.now():%Y}/{uuid.uuid4().hex}{extension}"
+
+
 class Attachment(models.Model):
     class Kind(models.TextChoices):
         DOCUMENT = "document", "Document"
@@ -219,7 +272,10 @@ class Attachment(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="attachments")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DOCUMENT)
     title = models.CharField(max_length=200)
-    file = models.FileField(upload_to="patients/%Y/%m/")
+    # Stored as <schema>/attachments/<yyyy>/<uuid><ext>: per chain, and nothing of the uploader's
+    # file name in the path. The name they gave is kept here, for the download only.
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255, blank=True)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     uploaded_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")

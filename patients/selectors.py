@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 import phonenumbers
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
@@ -11,7 +12,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.errors import ValidationFailed
-from patients.models import FollowUp, Patient
+from patients.models import BreakGlass, CareRelation, FollowUp, Patient
+from tenants.authz import authorize
 from tenants.org.selectors import chain_settings_get
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -115,3 +117,19 @@ def follow_up_backlog(*, doctor_id: int | None = None, overdue_only: bool = Fals
     if overdue_only:
         qs = qs.filter(due_date__lt=timezone.localdate())
     return qs.order_by("due_date")
+
+
+def care_team_current(*, patient: Patient) -> QuerySet[CareRelation]:
+    """The patient's care team now: unexpired grants, the doctors' names loaded, newest first."""
+    return (
+        CareRelation.objects.filter(patient=patient)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .select_related("doctor__user")
+        .order_by("doctor_id", "-since")
+    )
+
+
+def break_glass_list(*, actor: Any) -> QuerySet[BreakGlass]:
+    """Every emergency opening of a record (who, which patient, why, when), newest first. Owners only."""
+    authorize(actor, "patients.view_audit")
+    return BreakGlass.objects.select_related("doctor__user", "patient").order_by("-opened_at", "-id")

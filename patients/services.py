@@ -4,16 +4,20 @@ transaction, leaves a history row naming who, and an access-log row for the pati
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from config.errors import PermissionDenied
 from config.events import publish
 from patients import events
 from patients.exceptions import (
@@ -40,7 +44,8 @@ from patients.models import (
 from patients.selectors import duplicate_candidates, phone_e164
 from tenants.audit.services import access_log_record
 from tenants.authz import authorize
-from tenants.org.rules import staff_of
+from tenants.org.models import Role, StaffMember
+from tenants.org.rules import is_owner, managed_branch_ids, staff_of
 from tenants.validation import collect
 
 ATTACHMENT_TYPES = {
@@ -246,9 +251,12 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
         raise MergeRefused("One of these records was already merged.")
     for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp):
         model.objects.filter(patient=merge).update(patient=keep)
-    for relation in CareRelation.objects.filter(patient=merge):
-        CareRelation.objects.get_or_create(patient=keep, doctor_id=relation.doctor_id)
-    CareRelation.objects.filter(patient=merge).delete()
+    # Grants move with the record; an assignment both records have is kept once.
+    kept_assigned = CareRelation.objects.filter(patient=keep, reason=CareRelation.Reason.ASSIGNED).values("doctor_id")
+    CareRelation.objects.filter(
+        patient=merge, reason=CareRelation.Reason.ASSIGNED, doctor_id__in=kept_assigned
+    ).delete()
+    CareRelation.objects.filter(patient=merge).update(patient=keep)
     # Modules above (appointments, invoices) move their rows in this same transaction.
     publish(events.PatientsMerged(kept_id=keep.pk, merged_id=merge.pk, actor_id=getattr(actor, "pk", None)))
     for field in ("phone", "email", "date_of_birth", "address_line", "city", "postcode"):
@@ -264,15 +272,100 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
     return keep
 
 
-def care_relation_ensure(*, patient_id: int, doctor_id: int) -> None:
-    """Record that a doctor treats (or is booked to treat) a patient. Called by the calendar on
-    every booking; idempotent and race-free (one INSERT ... ON CONFLICT)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO patients_carerelation (patient_id, doctor_id, since) VALUES (%s, %s, now())"
-            " ON CONFLICT (patient_id, doctor_id) DO NOTHING",
-            [patient_id, doctor_id],
+def care_relation_grant(
+    *, reason: str, patient_id: int, doctor_id: int, appointment_id: int, at: datetime, granted_by_id: int | None
+) -> CareRelation:
+    """Real care the calendar saw (a downward call, see patients.rules), one row per appointment and
+    reason, rewritten when the appointment moves:
+
+    * ``booked``: someone other than the doctor booked the patient with her; `at` is the
+      appointment's end, and she may prepare until CARE_BOOKING_GRACE after it;
+    * ``visit``: the visit happened (checked in, started) at `at`; CARE_PERIOD after it.
+
+    The calendar calls this with the appointment row locked, so two writers of one grant never race."""
+    if reason not in (CareRelation.Reason.BOOKED, CareRelation.Reason.VISIT):
+        raise ValueError(f"the calendar grants only bookings and visits, not {reason!r}")
+    lasts = settings.CARE_BOOKING_GRACE if reason == CareRelation.Reason.BOOKED else settings.CARE_PERIOD
+    relation = CareRelation.objects.filter(appointment_id=appointment_id, reason=reason).first() or CareRelation(
+        appointment_id=appointment_id, reason=reason
+    )
+    relation.patient_id, relation.doctor_id = patient_id, doctor_id
+    relation.expires_at, relation.granted_by_id = at + lasts, granted_by_id
+    relation._history_user = None  # type: ignore[attr-defined]  # the appointment's history names who
+    relation.save()
+    return relation
+
+
+def care_relation_withdraw(*, appointment_id: int) -> None:
+    """The booking of this appointment grants nothing any more: it was cancelled or missed before
+    the visit, or moved to the doctor who made it. Access earned by a visit stays."""
+    for relation in CareRelation.objects.filter(appointment_id=appointment_id, reason=CareRelation.Reason.BOOKED):
+        relation._history_user = None  # type: ignore[attr-defined]
+        relation.delete()
+
+
+def _care_doctor(actor: Any, doctor: StaffMember) -> None:
+    errors = collect(
+        {
+            "doctor": "Choose an active doctor of the chain."
+            if not doctor.is_active or Role.DOCTOR not in doctor.roles
+            else "Another owner or manager must add you; in an emergency, open the record with a reason."
+            if doctor.user_id == getattr(actor, "pk", None)
+            else None
+        }
+    )
+    if errors:
+        raise InvalidPatient(fields=errors)
+    if not is_owner(actor) and not set(doctor.branches.values_list("id", flat=True)) & managed_branch_ids(actor):
+        raise PermissionDenied("Branch managers add only doctors of their own branches.")
+
+
+@transaction.atomic
+def care_team_assign(*, actor: Any, patient: Patient, doctor: StaffMember, request: Any = None) -> CareRelation:
+    """An owner or branch manager puts a doctor in the patient's care team, until removed. Nobody
+    adds themselves. Idempotent: assigning twice keeps the first assignment."""
+    authorize(actor, "patients.assign_care", patient)
+    doctor = StaffMember.objects.get(pk=doctor.pk)  # the roles as they are now, not as the caller read them
+    _care_doctor(actor, doctor)
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one assignment at a time per patient
+    relation = CareRelation.objects.filter(patient=patient, doctor=doctor, reason=CareRelation.Reason.ASSIGNED).first()
+    if relation is None:
+        relation = _stamp(
+            CareRelation(patient=patient, doctor=doctor, reason=CareRelation.Reason.ASSIGNED, granted_by=actor), actor
         )
+        relation.save()
+        _log(actor, "create", "care_relation", relation, patient.pk, request, reason=f"assigned {doctor}")
+    return relation
+
+
+@transaction.atomic
+def care_team_unassign(*, actor: Any, patient: Patient, doctor: StaffMember, request: Any = None) -> int:
+    """Take a doctor out of the patient's care team now: the assignment goes, and access from her
+    bookings and visits of this patient ends (the rows stay, ended, for the trail). A later booking
+    or visit grants again. Returns how many grants ended."""
+    authorize(actor, "patients.assign_care", patient)
+    now = timezone.now()
+    ended = 0
+    current = CareRelation.objects.select_for_update().filter(patient=patient, doctor=doctor)
+    for relation in current.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)):
+        _stamp(relation, actor)
+        if relation.reason == CareRelation.Reason.ASSIGNED:
+            relation.delete()
+        else:
+            relation.expires_at = now
+            relation.save(update_fields=["expires_at"])
+        ended += 1
+    if ended:
+        access_log_record(
+            actor=actor,
+            action="delete",
+            object_type="care_relation",
+            object_ids=[doctor.pk],
+            patient_ids=[patient.pk],
+            request=request,
+            reason=f"removed {doctor} from the care team",
+        )
+    return ended
 
 
 def encounter_open(*, patient_id: int, doctor_id: int, appointment_id: int) -> Encounter:
@@ -487,6 +580,7 @@ def attachment_add(
             title=title.strip()[:200],
             file=upload,
             content_type=str(guessed),
+            original_name=os.path.basename(upload.name or "")[:255],
             size=upload.size or 0,
             uploaded_by=author,
         ),

@@ -72,3 +72,8 @@ class InvalidScheduling(ValidationFailed):
 
 class EntryNotFound(NotFound):
     code = "not_found"
+
+
+class ManageLinkInvalid(NotFound):
+    code = "manage_link_invalid"
+    default_message = "This booking link is not valid any more. Please call the clinic."

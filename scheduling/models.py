@@ -392,3 +392,19 @@ class Leave(CalendarEntry):
 for _proxy in (Appointment, Leave):
     models.signals.post_save.connect(_calendar_history.post_save, sender=_proxy, weak=False)
     models.signals.post_delete.connect(_calendar_history.post_delete, sender=_proxy, weak=False)
+
+
+class ManageLink(models.Model):
+    """The link an online booker gets to see, move or cancel one appointment without an account.
+
+    The token is random and only its SHA-256 is kept, in the chain's own schema: a link made at one
+    chain finds nothing at another. It stops working when revoked (the appointment was cancelled,
+    completed or missed) and a while after the visit (scheduling.services.links)."""
+
+    appointment = models.ForeignKey(CalendarEntry, on_delete=models.CASCADE, related_name="manage_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"manage link of {self.appointment_id}"

@@ -25,6 +25,13 @@ def test_demo_loads_once_and_its_logins_work(db):
     assert first[3] == 4  # three signed notes and a draft
     load(out=printed.append)
     assert _counts() == first
+    with schema_context("northwind"):
+        # the demo doctor reads her patients' notes through real care (her chain assigned her)
+        from patients.models import Patient
+        from tenants.accounts.models import User
+
+        okafor = User.objects.get(email="dr.okafor@northwind.localhost")
+        assert okafor.has_perm("patients.view_clinical", Patient.objects.get(last_name="Hart"))
     text = "\n".join(printed)
     assert "owner@northwind.localhost" in text
     assert DEMO_PASSWORD in text

@@ -253,5 +253,12 @@ PORTAL_CODE_MINUTES = 10
 PORTAL_CODE_ATTEMPTS = 5
 PORTAL_CODES_PER_IDENTIFIER_PER_HOUR = 3
 PORTAL_CODES_PER_ADDRESS_PER_HOUR = 20
+# Clinical access comes from real care (patients.rules): a visit (checked in or started) opens the
+# record to its doctor for CARE_PERIOD after it; a booking someone else made with the doctor opens it
+# until CARE_BOOKING_GRACE after the appointment's end.
+CARE_PERIOD = timedelta(days=int(env("CLINICFLOW_CARE_PERIOD_DAYS", "730")))
+CARE_BOOKING_GRACE = timedelta(hours=int(env("CLINICFLOW_CARE_BOOKING_GRACE_HOURS", "24")))
+# An online booking's manage link works until this long after the visit ends, unless revoked sooner.
+BOOKING_LINK_GRACE = timedelta(hours=int(env("CLINICFLOW_BOOKING_LINK_GRACE_HOURS", "24")))
 # Migrated spare schemas kept ready so that provisioning a chain is a rename (tenants.services).
 CLINICFLOW_SPARE_SCHEMAS = int(env("CLINICFLOW_SPARE_SCHEMAS", "2"))

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from patients.models import Addendum, Attachment, ClinicalNote, Diagnosis, FollowUp, Patient, Sex
+from patients.models import Addendum, Attachment, CareRelation, ClinicalNote, Diagnosis, FollowUp, Patient, Sex
 from tenants.audit.models import AccessLog
+from tenants.org.models import StaffMember
 
 
 class PatientOut(serializers.ModelSerializer):
@@ -80,6 +81,18 @@ class MergeIn(serializers.Serializer):
 
 class ReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
+
+
+class CareTeamIn(serializers.Serializer):
+    doctor = serializers.PrimaryKeyRelatedField(queryset=StaffMember.objects.all())
+
+
+class CareRelationOut(serializers.ModelSerializer):
+    doctor_name = serializers.CharField(source="doctor.user.get_full_name")
+
+    class Meta:
+        model = CareRelation
+        fields = ["id", "doctor", "doctor_name", "reason", "appointment_id", "since", "expires_at"]
 
 
 class AddendumOut(serializers.ModelSerializer):

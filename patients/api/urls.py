@@ -8,6 +8,12 @@ urlpatterns = [
     path("patients/<int:pk>/", views.PatientDetailApi.as_view(), name="api-patient"),
     path("patients/<int:pk>/consent/", views.ConsentApi.as_view(), name="api-patient-consent"),
     path("patients/<int:pk>/break-glass/", views.BreakGlassApi.as_view(), name="api-break-glass"),
+    path("patients/<int:pk>/care-team/", views.CareTeamApi.as_view(), name="api-patient-care-team"),
+    path(
+        "patients/<int:pk>/care-team/<int:doctor_pk>/",
+        views.CareTeamMemberApi.as_view(),
+        name="api-patient-care-team-member",
+    ),
     path("patients/<int:pk>/notes/", views.NoteListApi.as_view(), name="api-patient-notes"),
     path("patients/<int:pk>/diagnoses/", views.DiagnosisListApi.as_view(), name="api-patient-diagnoses"),
     path("patients/<int:pk>/prescriptions/", views.PrescriptionListApi.as_view(), name="api-patient-prescriptions"),

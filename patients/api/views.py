@@ -21,6 +21,7 @@ from patients.models import Attachment, ClinicalNote, Diagnosis, FollowUp, Patie
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_record
 from tenants.authz import authorize
+from tenants.org.models import StaffMember
 
 
 def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
@@ -112,6 +113,32 @@ class BreakGlassApi(APIView):
         return Response({"expires_at": grant.expires_at}, status=201)
 
 
+class CareTeamApi(APIView):
+    @extend_schema(responses=s.CareRelationOut(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        patient = _patient(request, pk)
+        rows = list(selectors.care_team_current(patient=patient))
+        _log(request, "list", "care_relation", rows, [patient.pk] * len(rows))
+        return Response(s.CareRelationOut(rows, many=True).data)
+
+    @extend_schema(request=s.CareTeamIn, responses={201: s.CareRelationOut})
+    def post(self, request: Request, pk: int) -> Response:
+        patient = _patient(request, pk, "patients.assign_care")
+        relation = services.care_team_assign(
+            actor=request.user, patient=patient, request=request._request, **_valid(s.CareTeamIn, request)
+        )
+        return Response(s.CareRelationOut(relation).data, status=201)
+
+
+class CareTeamMemberApi(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int, doctor_pk: int) -> Response:
+        patient = _patient(request, pk, "patients.assign_care")
+        doctor = get_object_or_404(StaffMember, pk=doctor_pk)
+        services.care_team_unassign(actor=request.user, patient=patient, doctor=doctor, request=request._request)
+        return Response(status=204)
+
+
 def _clinical_list(
     model: type, out: type, inp: type, create: Callable[..., Any], object_type: str, *, parsers: list | None = None
 ) -> type[APIView]:
@@ -198,8 +225,13 @@ class AttachmentDownloadApi(APIView):
         attachment = get_object_or_404(Attachment.objects.select_related("patient"), pk=pk)
         authorize(request.user, "patients.view_clinical", attachment.patient)
         _log(request, "view", "attachment", [attachment], [attachment.patient_id])
-        response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
-        response["Content-Disposition"] = f'attachment; filename="attachment-{attachment.pk}"'
+        # Always a download (never rendered in the site's origin), under the name it was uploaded with.
+        response = FileResponse(
+            attachment.file.open("rb"),
+            content_type=attachment.content_type,
+            as_attachment=True,
+            filename=attachment.original_name or f"attachment-{attachment.pk}",
+        )
         response["X-Content-Type-Options"] = "nosniff"
         return response
 

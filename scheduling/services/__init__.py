@@ -26,6 +26,7 @@ from scheduling.services.catalogue import (
     special_day_create,
 )
 from scheduling.services.leave import leave_cancel, leave_create
+from scheduling.services.links import manage_link_issue, manage_link_resolve
 
 __all__ = [
     "appointment_book",
@@ -42,6 +43,8 @@ __all__ = [
     "extra_shift_create",
     "leave_cancel",
     "leave_create",
+    "manage_link_issue",
+    "manage_link_resolve",
     "offering_set",
     "policy_update",
     "room_create",

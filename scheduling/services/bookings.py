@@ -21,7 +21,7 @@ from psycopg.types.range import Range
 
 from config.events import publish
 from patients.models import Patient
-from patients.services import care_relation_ensure, encounter_close, encounter_open
+from patients.services import care_relation_grant, care_relation_withdraw, encounter_close, encounter_open
 from scheduling import events
 from scheduling import intervals as iv
 from scheduling.engine import Problem
@@ -38,6 +38,7 @@ from scheduling.exceptions import (
 from scheduling.models import Appointment, CalendarEntry, Room, Series, Service, Source, Status
 from scheduling.selectors import plan_load, policy_get, slot_list_available
 from scheduling.services.conflicts import refusal_from, save_entry
+from scheduling.services.links import manage_links_revoke
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -58,6 +59,42 @@ MOVABLE = {Status.BOOKED, Status.CONFIRMED}
 
 def _actor_id(actor: Any) -> int | None:
     return actor.pk if getattr(actor, "is_authenticated", False) else None
+
+
+def _grant(appointment: Appointment, patient_id: int, *, reason: str, at: datetime, by: int | None) -> None:
+    care_relation_grant(
+        reason=reason,
+        patient_id=patient_id,
+        doctor_id=appointment.doctor_id,
+        appointment_id=appointment.pk,
+        at=at,
+        granted_by_id=by,
+    )
+
+
+def _care_from_booking(appointment: Appointment, *, by: set[int | None]) -> None:
+    """A booking lets its doctor prepare (patients.rules) only when someone else put the patient
+    with her: reception, a colleague, the patient. `by` are the users who chose this doctor for
+    this patient (the booker; the mover when a move changed the doctor). Her own booking grants
+    nothing, and a move onto the doctor who made it withdraws the grant."""
+    if appointment.patient_id is None:
+        return
+    if appointment.doctor.user_id in by:
+        care_relation_withdraw(appointment_id=appointment.pk)
+        return
+    _grant(appointment, appointment.patient_id, reason="booked", at=appointment.span.upper, by=appointment.booked_by_id)
+
+
+def _care_from_visit(appointment: Appointment, *, actor: Any, at: datetime) -> None:
+    """The patient came (checked in, started): the doctor keeps the record for the care period.
+    A doctor alone (she booked the patient with herself and checks them in herself) certifies no
+    visit: that would be self-granted access by two clicks."""
+    if appointment.patient_id is None:
+        return
+    doctor_user_id = appointment.doctor.user_id
+    if appointment.booked_by_id == doctor_user_id and _actor_id(actor) == doctor_user_id:
+        return
+    _grant(appointment, appointment.patient_id, reason="visit", at=at, by=_actor_id(actor))
 
 
 def _aware(start: datetime) -> datetime:
@@ -205,7 +242,7 @@ def _insert_booking(
         series=series,
     )
     _save_entry(appointment, actor=actor)
-    care_relation_ensure(patient_id=patient.pk, doctor_id=doctor.pk)
+    _care_from_booking(appointment, by={appointment.booked_by_id})
     return appointment
 
 
@@ -348,7 +385,7 @@ def appointment_hold_confirm(
     hold.hold_expires_at = None
     hold.idempotency_key = idempotency_key or None
     _save_entry(hold, actor=actor)
-    care_relation_ensure(patient_id=patient.pk, doctor_id=hold.doctor_id)
+    _care_from_booking(hold, by={hold.booked_by_id, _actor_id(actor)})
     publish(events.AppointmentBooked(hold.pk, _actor_id(actor)))
     return hold
 
@@ -394,7 +431,7 @@ def appointment_reschedule(
     doctor = doctor or appointment.doctor
     if appointment.branch is None or appointment.service is None:  # only leave rows lack them
         raise IllegalTransition("Only appointments can be moved.")
-    previous_start = appointment.span.lower
+    previous_start, previous_doctor_id = appointment.span.lower, appointment.doctor_id
     placed = _place(
         service=appointment.service,
         branch=appointment.branch,
@@ -412,8 +449,9 @@ def appointment_reschedule(
     appointment.span, appointment.busy, appointment.room_id = placed.span, placed.busy, placed.room_id
     appointment.is_override, appointment.override_reason = False, ""
     _save_entry(appointment, actor=actor)
-    if appointment.patient_id:
-        care_relation_ensure(patient_id=appointment.patient_id, doctor_id=doctor.pk)
+    # The grant follows the appointment's time and doctor; a new doctor is chosen by the mover too.
+    movers = {appointment.booked_by_id} | ({_actor_id(actor)} if doctor.pk != previous_doctor_id else set())
+    _care_from_booking(appointment, by=movers)
     publish(events.AppointmentRescheduled(appointment.pk, _actor_id(actor), previous_start))
     return appointment
 
@@ -442,6 +480,9 @@ def appointment_cancel(
         cancellation_reason=reason.strip()[:300],
         late_cancellation=late,
     )
+    # A booking cancelled before the visit grants nothing; its booking link dies with it.
+    care_relation_withdraw(appointment_id=appointment.pk)
+    manage_links_revoke(appointment_id=appointment.pk, now=now)
     publish(events.AppointmentCancelled(appointment.pk, _actor_id(actor), late))
     return appointment
 
@@ -463,15 +504,22 @@ def appointment_confirm(*, actor: Any, appointment: Appointment) -> Appointment:
 
 
 def appointment_check_in(*, actor: Any, appointment: Appointment) -> Appointment:
-    return _status_change(
-        appointment, Status.CHECKED_IN, actor=actor, event=events.AppointmentCheckedIn, checked_in_at=timezone.now()
-    )
+    """The patient arrived: the visit's doctor joins the care team (patients.rules)."""
+    now = timezone.now()
+    with transaction.atomic():
+        checked = _status_change(
+            appointment, Status.CHECKED_IN, actor=actor, event=events.AppointmentCheckedIn, checked_in_at=now
+        )
+        _care_from_visit(checked, actor=actor, at=now)
+    return checked
 
 
 def appointment_start(*, actor: Any, appointment: Appointment) -> Appointment:
     """The doctor starts the visit: the patient's record opens an encounter for it."""
+    now = timezone.now()
     with transaction.atomic():
-        started = _status_change(appointment, Status.IN_PROGRESS, actor=actor, started_at=timezone.now())
+        started = _status_change(appointment, Status.IN_PROGRESS, actor=actor, started_at=now)
+        _care_from_visit(started, actor=actor, at=now)
         if started.patient_id:
             encounter_open(patient_id=started.patient_id, doctor_id=started.doctor_id, appointment_id=started.pk)
     return started
@@ -483,13 +531,19 @@ def appointment_complete(*, actor: Any, appointment: Appointment) -> Appointment
             appointment, Status.COMPLETED, actor=actor, event=events.AppointmentCompleted, completed_at=timezone.now()
         )
         encounter_close(appointment_id=completed.pk)
+        manage_links_revoke(appointment_id=completed.pk)
     return completed
 
 
 def appointment_mark_no_show(*, actor: Any, appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """The patient did not come: the booking's access and link end with it."""
     if appointment.span.lower > (now or timezone.now()):
         raise IllegalTransition("An appointment can be marked as a no-show only once its start time has passed.")
-    return _status_change(appointment, Status.NO_SHOW, actor=actor, event=events.AppointmentNoShow)
+    with transaction.atomic():
+        missed = _status_change(appointment, Status.NO_SHOW, actor=actor, event=events.AppointmentNoShow)
+        care_relation_withdraw(appointment_id=missed.pk)
+        manage_links_revoke(appointment_id=missed.pk)
+    return missed
 
 
 def walk_in_book(

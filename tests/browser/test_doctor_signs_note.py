@@ -23,7 +23,7 @@ def test_doctor_finds_a_patient_writes_and_signs_a_note(page, live, browser_chai
             phone="+44 7912 345678",
             ignore_duplicates=True,
         )
-        services.care_relation_ensure(patient_id=patient.pk, doctor_id=doctor.staff.pk)
+        services.care_team_assign(actor=browser_chain.users["owner"], patient=patient, doctor=doctor.staff)
 
     page.goto(f"{live}/accounts/login/")
     page.get_by_label("Email address").fill(doctor.email)

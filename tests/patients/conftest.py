@@ -33,7 +33,8 @@ def record(chain_a) -> Record:
             email="zoe@example.com",
         )
         doctor = chain_a.users["doctor"]
-        services.care_relation_ensure(patient_id=patient.pk, doctor_id=doctor.staff.pk)
+        # The doctor is the patient's doctor by an owner's assignment (real care, not self-granted).
+        services.care_team_assign(actor=owner, patient=patient, doctor=doctor.staff)
         note = services.note_create(actor=doctor, patient=patient, title="First visit", body="Cough for 3 weeks.")
         outsider = user_with_roles(email="locum@alpha.example", roles=["doctor"])
         twin = services.patient_create(actor=owner, first_name="Zoe", last_name="Muller", ignore_duplicates=True)

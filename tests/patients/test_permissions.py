@@ -97,14 +97,16 @@ def test_patient_endpoints_by_role(api, record, who, index):
 
 
 def test_owner_who_is_also_a_clinician_reads_notes_of_patients_they_treat(api, record):
-    from patients.services import care_relation_ensure
+    from patients.services import care_team_assign
     from tenants.org import services as org
+    from tests.factories import user_with_roles
 
     with schema_context(record.chain.schema):
         owner = record.chain.users["owner"]
         org.staff_update(actor=owner, staff=owner.staff, roles=["owner", "doctor"])
         assert_error(api(record.chain, "owner").call("GET", f"/api/v1/patients/{record.patient.pk}/notes/"), 403)
-        care_relation_ensure(patient_id=record.patient.pk, doctor_id=owner.staff.pk)
+        partner = user_with_roles(email="partner@alpha.example", roles=["owner"])
+        care_team_assign(actor=partner, patient=record.patient, doctor=owner.staff)
     assert api(record.chain, "owner").call("GET", f"/api/v1/patients/{record.patient.pk}/notes/").status_code == 200
 
 
