@@ -305,17 +305,13 @@ def care_relation_withdraw(*, appointment_id: int) -> None:
 
 
 def _care_doctor(actor: Any, doctor: StaffMember) -> None:
-    errors = collect(
-        {
-            "doctor": "Choose an active doctor of the chain."
-            if not doctor.is_active or Role.DOCTOR not in doctor.roles
-            else "Another owner or manager must add you; in an emergency, open the record with a reason."
-            if doctor.user_id == getattr(actor, "pk", None)
-            else None
-        }
-    )
-    if errors:
-        raise InvalidPatient(fields=errors)
+    """Who may be put in a care team, by whom: an active doctor, never the one asking (that would be
+    self-granted access), and for a branch manager only a doctor of a branch they manage."""
+    if not doctor.is_active or Role.DOCTOR not in doctor.roles:
+        raise InvalidPatient(fields={"doctor": ["Choose an active doctor of the chain."]})
+    if doctor.user_id == getattr(actor, "pk", None):
+        refusal = "Another owner or manager must add you; in an emergency, open the record with a reason."
+        raise InvalidPatient(fields={"doctor": [refusal]})
     if not is_owner(actor) and not set(doctor.branches.values_list("id", flat=True)) & managed_branch_ids(actor):
         raise PermissionDenied("Branch managers add only doctors of their own branches.")
 
