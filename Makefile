@@ -38,12 +38,14 @@ test: up ## Set everything up and run the whole test suite (browser tests includ
 test-fast: up ## Run the suite without the browser tests
 	$(ENV) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
 
-lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check
+lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check, check --deploy
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
 	.venv/bin/lint-imports
 	$(ENV) DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(ENV) DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(ENV) for urls in config.urls_tenant config.urls_public; do \
 	  DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --fail-on-warn --urlconf $$urls --file /dev/null || exit 1; done
 

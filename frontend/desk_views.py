@@ -50,11 +50,12 @@ BUTTONS = {
 def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
     """One block of the grid. Built here rather than in the template: the grid holds hundreds of
     them and is redrawn every 10 seconds at every desk (format_html escapes every value)."""
-    style = f"grid-column: {e['column']}; grid-row: {e['row_start']} / {e['row_end']}"
+    # Placed by frontend/static/frontend/app.js: the CSP refuses style attributes.
+    area = f"{e['row_start']} / {e['column']} / {e['row_end']}"
     classes = f"slot slot-{e['kind']} status-{e['status']}"
     if e["kind"] == "leave":
         return format_html(
-            '<div class="{}" style="{}" id="entry-{}"><strong>Leave</strong></div>', classes, style, e["id"]
+            '<div class="{}" data-grid-area="{}" id="entry-{}"><strong>Leave</strong></div>', classes, area, e["id"]
         )
     who = (
         format_html('<a href="/patients/{}/">{} {}</a>', e["patient_id"], e["patient_first"], e["patient_last"])
@@ -82,10 +83,10 @@ def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
         else ""
     )
     return format_html(
-        '<div class="{}" style="{}" id="entry-{}"><strong>{}</strong> {} <span class="muted">{}</span> '
+        '<div class="{}" data-grid-area="{}" id="entry-{}"><strong>{}</strong> {} <span class="muted">{}</span> '
         '<span class="badge">{}</span>{}{}</div>',
         classes,
-        style,
+        area,
         e["id"],
         e["local_start"].strftime("%H:%M"),
         who,

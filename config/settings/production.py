@@ -6,6 +6,15 @@ if SECRET_KEY.startswith("insecure"):
     raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# TLS ends at our proxy, which says so in X-Forwarded-Proto; plain http is redirected to https
+# (DJANGO_SECURE_SSL_REDIRECT=0 where the proxy redirects itself).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+# HSTS for a year on the base domain and every chain's subdomain, and consent to the browsers'
+# preload list: every chain lives under the one base domain and is served over https only. The
+# directive alone lists nothing (the domain must still be submitted), and a deployment on a shared
+# domain that must keep http somewhere turns it off with DJANGO_HSTS_PRELOAD=0.
 SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

@@ -1,0 +1,29 @@
+// The little behaviour the pages have, kept out of the markup: the Content-Security-Policy allows no
+// inline script, no on* handler and no style attribute. Loaded after htmx; htmx.onLoad runs for the
+// page once it is ready and again for every piece of content htmx swaps in (the desk grid's refresh).
+"use strict";
+
+(function () {
+  function each(root, selector, apply) {
+    if (root.matches && root.matches(selector)) apply(root);
+    root.querySelectorAll(selector).forEach(apply);
+  }
+
+  htmx.onLoad(function (root) {
+    // Reception desk: each block of the day grid sits at "row-start / column[ / row-end]". Set through
+    // the CSSOM, which the policy allows (a style attribute it would refuse).
+    each(root, "[data-grid-area]", function (el) {
+      el.style.gridArea = el.dataset.gridArea;
+    });
+    // Online booking: free times are shown in the visitor's own time zone as well as the branch's.
+    each(root, "input[data-visitor-timezone]", function (el) {
+      el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    });
+    // A select whose options are addresses opens the one picked (the desk's branch picker).
+    each(root, "select[data-navigate]", function (el) {
+      el.addEventListener("change", function () {
+        window.location.assign(el.value);
+      });
+    });
+  });
+})();

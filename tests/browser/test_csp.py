@@ -1,0 +1,91 @@
+"""Under the Content-Security-Policy the pages still work in a real browser, and it reports no violation:
+sign-in, the desk grid (placed and refreshed by script from static files), online booking, the API docs."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from django_tenants.utils import schema_context
+from playwright.sync_api import expect
+
+from scheduling import services as sched
+from tests.factories import PASSWORD
+from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.helpers import committed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+# Records every violation the page reports, whatever its source (the console only shows some).
+WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
+@pytest.fixture
+def watched(page):
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.add_init_script(WATCH)
+
+    def check() -> list[str]:
+        return problems + page.evaluate("window.__csp || []")
+
+    return page, check
+
+
+def test_pages_work_with_no_policy_violation(watched, live, browser_chain, shot):
+    page, violations = watched
+    # given a desk with an appointment, and a receptionist
+    with committed(), schema_context(browser_chain.schema):
+        clinic = clinic_setup(
+            browser_chain, doctors=2, opens=time(0), closes=time(23, 55), shift=(time(0), time(23, 55))
+        )
+        receptionist = browser_chain.users["receptionist"]
+        receptionist.staff.branches.add(clinic.branch)
+        booked = sched.appointment_book(
+            actor=clinic.owner,
+            patient=clinic.patient("Csp"),
+            doctor=clinic.doctors[1],
+            branch=clinic.branch,
+            service=clinic.service,
+            start=clinic.at(MONDAY, 10),
+        )
+    # when the receptionist signs in (the policy is in force on the page)
+    header = page.goto(f"{live}/accounts/login/").headers["content-security-policy"]
+    policy = {part.strip() for part in header.split(";")}
+    assert {"script-src 'self'", "style-src 'self'"} <= policy
+    page.get_by_label("Email address").fill(receptionist.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # and opens the day: the blocks sit in their doctor's column at their time, also after a refresh
+    page.goto(f"{live}/desk/{clinic.branch.pk}/?day={MONDAY}")
+    entry = page.locator(f"#entry-{booked.pk}")
+    expect(entry).to_be_visible()
+    column = clinic.doctors.index(booked.doctor) + 2  # the time column is the first
+    expect(entry).to_have_css("grid-column-start", str(column))
+    row_start = entry.evaluate("e => getComputedStyle(e).gridRowStart")
+    assert int(row_start) > 1
+    page.evaluate("htmx.ajax('GET', location.href, {target: '#grid', swap: 'innerHTML'})")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(f"#entry-{booked.pk}")).to_have_css("grid-row-start", row_start)
+    shot("csp-desk")
+    assert violations() == []
+    # then a visitor's booking page fills in the visitor's time zone from the page's script
+    page.context.clear_cookies()
+    page.goto(f"{live}/book/")
+    expect(page.locator("#tz")).not_to_have_value("")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="See free times").click()
+    expect(page.locator("form button.secondary").first).to_be_visible()
+    shot("csp-booking")
+    assert violations() == []
+    # and the API docs render from the sidecar's files with their init script loaded from a file
+    page.goto(f"{live}/api/v1/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Clinicflow API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    shot("csp-api-docs")
+    assert violations() == []
