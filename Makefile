@@ -20,8 +20,9 @@ up: setup ## Start PostgreSQL and Redis under .data/
 down: ## Stop PostgreSQL and Redis
 	bash infra/services.sh down
 
-migrate: up ## Apply migrations to the public schema and every clinic chain
-	$(ENV) $(PY) manage.py migrate_schemas --shared && $(PY) manage.py migrate_schemas --tenant --executor=multiprocessing
+migrate: up ## Apply migrations to the public schema and every clinic chain (as the owner role)
+	$(ENV) export CLINICFLOW_DB_ROLE=owner && $(PY) manage.py migrate_schemas --shared && \
+	  $(PY) manage.py migrate_schemas --tenant --executor=multiprocessing
 
 demo-data: migrate ## Load the demo clinic chain (idempotent) and print its logins
 	$(ENV) $(PY) manage.py demo_load

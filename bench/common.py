@@ -21,6 +21,8 @@ def setup_django() -> None:
     sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != here]
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ["PGDATABASE"] = BENCH_DB
+    # A benchmark creates, migrates and seeds its own database: it does so as the owner role.
+    os.environ["CLINICFLOW_DB_ROLE"] = "owner"
     import psycopg
 
     with psycopg.connect(dbname="postgres", autocommit=True, **connection_params()) as conn:

@@ -7,6 +7,10 @@ export PGHOST="${PGHOST:-127.0.0.1}"
 export PGUSER="${PGUSER:-clinicflow}"
 export PGPASSWORD="${PGPASSWORD:-clinicflow}"
 export PGDATABASE="${PGDATABASE:-clinicflow}"
+# Two database roles: PGUSER owns every table and runs migrations and chain provisioning; the app
+# serves as PGAPPUSER, which reads and writes data but owns nothing (README, "Database roles").
+export PGAPPUSER="${PGAPPUSER:-clinicflow_app}"
+export PGAPPPASSWORD="${PGAPPPASSWORD:-clinicflow_app}"
 export REDIS_PORT="${REDIS_PORT:-63799}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 export VENV="${VENV:-$ROOT/.venv}"

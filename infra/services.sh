@@ -46,6 +46,18 @@ CONF
   if [ "$(psql_admin -c "select 1 from pg_database where datname='$PGDATABASE'")" != 1 ]; then
     psql_admin -c "create database \"$PGDATABASE\"" >/dev/null
   fi
+  # The runtime role the app connects as: it can log in and nothing more (no superuser, no
+  # databases, no roles, not a member of the owner). Its privileges on the tables come from the
+  # migrations (tenants/migrations/0005_runtime_role.py). Created or brought back in line each time.
+  if [ "$PGAPPUSER" = "$PGUSER" ]; then
+    echo "PGAPPUSER must name a role other than PGUSER (the owner)." >&2
+    exit 1
+  fi
+  local verb=alter
+  [ "$(psql_admin -c "select 1 from pg_roles where rolname='$PGAPPUSER'")" = 1 ] || verb=create
+  psql_admin -v ON_ERROR_STOP=1 -v verb="$verb" -v role="$PGAPPUSER" -v pw="$PGAPPPASSWORD" >/dev/null <<'SQL'
+:verb role :"role" login nosuperuser nocreatedb nocreaterole noinherit nobypassrls password :'pw';
+SQL
   echo "PostgreSQL on $PGHOST:$PGPORT (data in $pgdata)"
 }
 

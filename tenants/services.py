@@ -7,7 +7,6 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -17,6 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
 from tenants.authz import authorize
+from tenants.db import owner_connection
 from tenants.exceptions import ClinicSlugTaken, ClinicStateConflict, InvalidClinicData
 from tenants.models import Clinic, Domain, Plan
 from tenants.selectors import site_url
@@ -101,7 +101,9 @@ def clinic_create(
         "owner_email": owner_email,
     }
     try:
-        clinic = _take_spare(values) or _new_schema(values)
+        # Schemas are created, renamed and dropped by the owner role only (tenants.db).
+        with owner_connection():
+            clinic = _take_spare(values) or _new_schema(values)
     except IntegrityError as exc:  # lost a race for the same slug
         raise ClinicSlugTaken() from exc
     try:
@@ -121,7 +123,8 @@ def clinic_create(
                 )
     except BaseException:
         log.exception("provisioning of %s failed; removing its schema", slug)
-        clinic.delete(force_drop=True)
+        with owner_connection():
+            clinic.delete(force_drop=True)
         raise
     return clinic, link
 
@@ -151,17 +154,20 @@ def clinic_spares_replenish(*, target: int | None = None) -> int:
     a Clinic row without a domain, so nothing routes to it; migrate_schemas keeps it current."""
     target = settings.CLINICFLOW_SPARE_SCHEMAS if target is None else target
     made = 0
-    while Clinic.objects.filter(status=Clinic.Status.SPARE).count() < target:
-        token = secrets.token_hex(6)
-        Clinic(schema_name=f"spare_{token}", slug=f"spare-{token}", name="(spare)", status=Clinic.Status.SPARE).save(
-            verbosity=0
-        )
-        made += 1
+    with owner_connection():
+        while Clinic.objects.filter(status=Clinic.Status.SPARE).count() < target:
+            token = secrets.token_hex(6)
+            spare = Clinic(
+                schema_name=f"spare_{token}", slug=f"spare-{token}", name="(spare)", status=Clinic.Status.SPARE
+            )
+            spare.save(verbosity=0)
+            made += 1
     return made
 
 
 def _seed_chain(*, clinic: Clinic, host: str, owner_email: str, first_name: str, last_name: str, **profile: str) -> str:
     from tenants.accounts.models import User
+    from tenants.accounts.tokens import password_reset_token
     from tenants.org.models import ChainSettings, Role, StaffMember
 
     ChainSettings.objects.create(
@@ -177,7 +183,7 @@ def _seed_chain(*, clinic: Clinic, host: str, owner_email: str, first_name: str,
     owner.save()
     StaffMember.objects.create(user=owner, roles=[Role.OWNER], job_title="Owner")
     uid = urlsafe_base64_encode(force_bytes(owner.pk))
-    token = default_token_generator.make_token(owner)
+    token = password_reset_token.make_token(owner)
     return f"{site_url(host)}/accounts/reset/{uid}/{token}/"
 
 

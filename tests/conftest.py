@@ -4,9 +4,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django_tenants.utils import schema_context
 
+from tenants.db import role_settings
 from tenants.services import platform_ensure_public
 from tests.factories import PASSWORD, Chain, chain_create
 from tests.helpers import Api
@@ -16,12 +17,29 @@ from tests.helpers import Api
 WORLD: dict[str, Chain] = {}
 
 
+def _connect_as(role: str) -> None:
+    """Point the default alias at one of the two database roles. Its connection is closed; every
+    connection opened after it, in any thread, uses the role's credentials (they all read the one
+    settings dict), and so does a worker process, whose settings name the runtime role."""
+    connections[DEFAULT_DB_ALIAS].close()
+    connections[DEFAULT_DB_ALIAS].settings_dict.update(role_settings(role))
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    # The test database is created and migrated by the owner: the runtime role may do neither.
+    _connect_as("owner")
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock():
         # pytest-django sets up the test database only when a collected test asks for one; never
         # let this fixture write into a developer's database.
         assert connection.settings_dict["NAME"].startswith("test_"), "no test database was set up"
+        # Every test, live-server thread and worker runs as the app does in production: as the
+        # runtime role, with provisioning switching to the owner by itself (tenants.db).
+        _connect_as("runtime")
         platform_ensure_public()
         from tenants.accounts.models import User
 
@@ -30,6 +48,8 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         WORLD["b"] = chain_create("bravo", branches=3, timezone_name="America/New_York")
         connection.set_schema_to_public()
     yield
+    # The owner drops the test database (pytest-django's teardown, after this one).
+    _connect_as("owner")
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         # Live-server request threads and worker processes may still hold connections; the test
         # database can only be dropped once they are gone.

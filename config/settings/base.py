@@ -78,12 +78,23 @@ ROOT_URLCONF = "config.urls_tenant"
 TENANT_LIMIT_SET_CALLS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 
+# Two database roles (README, "Database roles"). The owner owns every schema and table: migrations
+# and chain provisioning run as the owner (tenants.db.owner_connection). The app serves as the runtime
+# role, which reads and writes data but owns nothing and may only INSERT and SELECT the access log, so
+# neither a bug nor an injected statement can rewrite the audit trail or drop its triggers. A process
+# that migrates connects as the owner throughout with CLINICFLOW_DB_ROLE=owner (make migrate).
+DATABASE_ROLES = {
+    "owner": {"USER": env("PGUSER", "clinicflow"), "PASSWORD": env("PGPASSWORD", "clinicflow")},
+    "runtime": {"USER": env("PGAPPUSER", "clinicflow_app"), "PASSWORD": env("PGAPPPASSWORD", "clinicflow_app")},
+}
+DATABASE_ROLE = env("CLINICFLOW_DB_ROLE", "runtime")
+if DATABASE_ROLE not in DATABASE_ROLES:
+    raise RuntimeError(f"CLINICFLOW_DB_ROLE must be one of {sorted(DATABASE_ROLES)}, not {DATABASE_ROLE!r}")
 DATABASES = {
     "default": {
         "ENGINE": "django_tenants.postgresql_backend",
         "NAME": env("PGDATABASE", "clinicflow"),
-        "USER": env("PGUSER", "clinicflow"),
-        "PASSWORD": env("PGPASSWORD", "clinicflow"),
+        **DATABASE_ROLES[DATABASE_ROLE],
         "HOST": env("PGHOST", "127.0.0.1"),
         "PORT": env("PGPORT", "54329"),
         "CONN_MAX_AGE": int(env("DB_CONN_MAX_AGE", "60")),
