@@ -228,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "args": ("tenants.org.tasks.invitations_expire",),
     },
+    # Walks each chain's access log and logs an error at the first broken link (tenants.audit.tasks).
+    "access-log-chain-check": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": float(env("CLINICFLOW_ACCESS_LOG_CHECK_SECONDS", "3600")),
+        "args": ("tenants.audit.tasks.access_log_chain_check",),
+    },
 }
 
 CACHES = {
