@@ -3,12 +3,8 @@
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from tenants.accounts import api as accounts_api
-
 api_v1: list[URLPattern | URLResolver] = [
-    path("auth/login/", accounts_api.LoginApi.as_view(), name="api-login"),
-    path("auth/logout/", accounts_api.LogoutApi.as_view(), name="api-logout"),
-    path("me/", accounts_api.MeApi.as_view(), name="api-me"),
+    path("", include("tenants.accounts.urls")),
     path("", include("tenants.org.api.urls")),
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),

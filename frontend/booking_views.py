@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from config.net import client_ip
 from frontend.forms import show_error
 from frontend.portal_views import patient_reschedule
 from notifications.sms import send_sms
@@ -111,7 +112,7 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
 
 def _allowed(request: HttpRequest, key: str, limit: int) -> bool:
     try:
-        portal._limit(f"booking:{key}:{request.META.get('REMOTE_ADDR')}", limit)
+        portal._limit(f"booking:{key}:{client_ip(request)}", limit)
     except ApplicationError:
         return False
     return True

@@ -19,6 +19,7 @@ from scheduling import services as sched
 from scheduling.models import Appointment, Service, Status
 from scheduling.selectors import slot_list_available
 from tenants.accounts.models import User
+from tenants.accounts.services import demo_totp_secret
 from tenants.models import Clinic
 from tenants.org import services as org
 from tenants.org.models import Branch, Invitation, Role, StaffMember
@@ -78,6 +79,7 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     ):
         _load_chain()
         manage_path = _booking_link()
+        owner_secret = demo_totp_secret(user=User.objects.get(email=OWNER.email))
     made = clinic_spares_replenish()  # new chains from the console then take a second, not several
     host = f"{SLUG}.{settings.BASE_DOMAIN}"
     out(f"\n{made} spare schema(s) prepared for new chains.")
@@ -86,6 +88,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out(f"  Northwind Health   {site_url(host)}/accounts/login/")
     for person in [OWNER, *PEOPLE]:
         out(f"    {', '.join(Role(r).label for r in person.roles):<22} {person.email}")
+    out("                     The owner signs in with a second factor: add this key to any authenticator")
+    out(f"                     app (FreeOTP, Aegis, Google Authenticator, 1Password): {owner_secret}")
     out(f"  Patient portal     {site_url(host)}/portal/sign-in/  amelia.hart@example.com")
     out("                     (no password: the sign-in code is printed by the web process in the console)")
     if manage_path:

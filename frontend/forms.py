@@ -42,6 +42,13 @@ class ChainSettingsForm(forms.Form):
     locale = forms.CharField(max_length=16, help_text="Language code, e.g. en, en-gb, de, fr.")
     contact_email = forms.EmailField(required=False, label="Contact e-mail")
     contact_phone = forms.CharField(required=False, max_length=32, label="Contact phone")
+    two_factor_roles = forms.MultipleChoiceField(
+        choices=[c for c in ROLE_CHOICES if c[0] != "owner"],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Two-factor sign-in required for",
+        help_text="Owners always sign in with a code from an authenticator app; choose who else must.",
+    )
 
 
 class BranchForm(forms.Form):

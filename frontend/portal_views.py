@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from config.net import client_ip
 from frontend.forms import show_error
 from notifications.sms import send_sms
 from patients import portal, services
@@ -62,7 +63,7 @@ def patient_required(view: Any) -> Any:
 
 
 def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_ip(request)
 
 
 def portal_login(request: HttpRequest) -> HttpResponse:
@@ -95,7 +96,7 @@ def portal_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = portal.code_verify(identifier=identifier, code=form.cleaned_data["code"])
+            user = portal.code_verify(identifier=identifier, code=form.cleaned_data["code"], ip=_client_ip(request))
         except ApplicationError as exc:
             show_error(form, exc)
         else:

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from frontend import (
@@ -11,10 +10,25 @@ from frontend import (
     portal_views,
     views,
 )
+from tenants.accounts import views as account_views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path("accounts/password_reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        account_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("accounts/password_change/", account_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/two-factor/", account_views.two_factor_manage, name="two-factor"),
+    path("accounts/two-factor/verify/", account_views.two_factor_verify, name="two-factor-verify"),
+    path("accounts/two-factor/recovery/", account_views.two_factor_recovery, name="two-factor-recovery"),
+    path("accounts/two-factor/setup/", account_views.two_factor_setup, name="two-factor-setup"),
+    path("accounts/two-factor/codes/", account_views.two_factor_codes, name="two-factor-codes"),
+    path("accounts/two-factor/codes/new/", account_views.two_factor_regenerate, name="two-factor-regenerate"),
+    path("accounts/two-factor/remove/", account_views.two_factor_remove, name="two-factor-remove"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("settings/", views.chain_settings, name="settings"),
     path("settings/branches/", views.branch_list, name="branches"),

@@ -1,11 +1,23 @@
 """Passwordless sign-in for patients: a six-digit code by SMS or e-mail.
 
 The answer to "send me a code" never says whether the person is known (no enumeration). Codes are
-hashed, expire, allow a few wrong tries, and are rate-limited per identifier and per address."""
+hashed with a key of the chain's own, expire, allow a few wrong tries, and are rate-limited.
+
+The limits are drawn so that a stranger who knows someone's e-mail or phone cannot lock them out:
+
+- Asking for codes is counted per (identifier, client address): a stranger's requests use up the
+  stranger's quota, not the patient's. A higher per-identifier ceiling still bounds how many
+  messages one person can be sent (message bombing, and our SMS bill); the price is that a stranger
+  with enough addresses (ceiling / per-pair quota, i.e. four) can still reach it for an hour.
+- A new code does not replace the earlier ones: any live code of the patient signs in, so codes a
+  stranger asks for do not make the one in the patient's hand useless.
+- Wrong tries are counted per (identifier, address), per address across all identifiers, and per
+  code from everywhere. A stranger's wrong guesses use up the stranger's tries, not the code; the
+  per-code total (higher, PORTAL_CODE_ATTEMPTS_TOTAL) bounds guessing spread over many addresses,
+  at the cost that that many addresses together can burn a code."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -13,20 +25,29 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from config import throttle
 from config.errors import ApplicationError
 from patients.models import Patient, PortalCode
 from patients.selectors import phone_e164
 from tenants.accounts.models import User
+from tenants.selectors import current_schema
 
 
 class TooManyCodes(ApplicationError):
     status = 429
     code = "too_many_codes"
     default_message = "Too many codes were asked for. Wait an hour, or call the clinic."
+
+
+class TooManyTries(ApplicationError):
+    status = 429
+    code = "too_many_tries"
+    default_message = "Too many wrong codes were typed from here. Wait an hour, or call the clinic."
 
 
 class CodeInvalid(ApplicationError):
@@ -46,18 +67,14 @@ class CodeRequest:
 
 
 def _hash(code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
+    # Keyed with the chain's schema: a code, or a leaked hash, of chain A means nothing at chain B.
+    return salted_hmac(f"clinicflow.portal.code:{current_schema()}", code, algorithm="sha256").hexdigest()
 
 
 def _limit(key: str, limit: int) -> None:
     # The cache key carries the chain's schema (django-tenants' key function), so limits are per chain.
-    count = cache.get_or_set(key, 0, timeout=3600) or 0
-    if count >= limit:
+    if not throttle.hit(key, limit=limit):
         raise TooManyCodes()
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between the two calls
-        cache.set(key, 1, timeout=3600)
 
 
 def _find(identifier: str) -> tuple[Patient | None, str, str]:
@@ -76,7 +93,10 @@ def _find(identifier: str) -> tuple[Patient | None, str, str]:
 def code_request(*, identifier: str, ip: str | None) -> CodeRequest | None:
     patient, channel, destination = _find(identifier)
     _limit(f"portal:ip:{ip}", settings.PORTAL_CODES_PER_ADDRESS_PER_HOUR)
-    _limit(f"portal:id:{destination}", settings.PORTAL_CODES_PER_IDENTIFIER_PER_HOUR)
+    _limit(f"portal:pair:{destination}:{ip}", settings.PORTAL_CODES_PER_IDENTIFIER_PER_HOUR)
+    _limit(f"portal:id:{destination}", settings.PORTAL_CODES_PER_IDENTIFIER_CEILING_PER_HOUR)
+    # A new code gives this address fresh tries for this person (its requests are limited above).
+    throttle.forget(f"portal:wrong:{destination}:{ip}")
     if patient is None:
         return None
     code = f"{secrets.randbelow(10**6):06d}"
@@ -89,32 +109,38 @@ def code_request(*, identifier: str, ip: str | None) -> CodeRequest | None:
     return CodeRequest(patient=patient, channel=channel, destination=destination, code=code)
 
 
-def code_verify(*, identifier: str, code: str) -> User:
+def code_verify(*, identifier: str, code: str, ip: str | None = None) -> User:
     """The patient's portal account for a right code (created on first sign-in)."""
-    patient, _, _ = _find(identifier)
-    if patient is None:
-        raise CodeInvalid()
-    # The wrong-try count must survive the refusal, so the check commits before we raise.
-    with transaction.atomic():
-        candidate = (
-            PortalCode.objects.select_for_update()
-            .filter(patient=patient, used_at__isnull=True, expires_at__gt=timezone.now())
-            .order_by("-created_at")
-            .first()
-        )
-        right = (
-            candidate is not None
-            and candidate.attempts < settings.PORTAL_CODE_ATTEMPTS
-            and hmac.compare_digest(candidate.code_hash, _hash((code or "").strip()))
-        )
-        if candidate is not None and not right:
-            candidate.attempts += 1
-            candidate.save(update_fields=["attempts"])
-        elif candidate is not None:
-            candidate.used_at = timezone.now()
-            candidate.save(update_fields=["used_at"])
-            user = _portal_user(patient)
-    if not right:
+    patient, _, destination = _find(identifier)
+    pair, address = f"portal:wrong:{destination}:{ip}", f"portal:wrong:ip:{ip}"
+    if throttle.used(pair) >= settings.PORTAL_CODE_ATTEMPTS:
+        raise CodeInvalid()  # this address has used its tries at this person's codes
+    if throttle.used(address) >= settings.PORTAL_WRONG_CODES_PER_ADDRESS_PER_HOUR:
+        raise TooManyTries()
+    match = None
+    if patient is not None:
+        # The wrong-try count must survive the refusal, so the check commits before we raise.
+        with transaction.atomic():
+            live = list(
+                PortalCode.objects.select_for_update().filter(
+                    patient=patient,
+                    used_at__isnull=True,
+                    expires_at__gt=timezone.now(),
+                    attempts__lt=settings.PORTAL_CODE_ATTEMPTS_TOTAL,
+                )
+            )
+            digest = _hash((code or "").strip())
+            match = next((c for c in live if hmac.compare_digest(c.code_hash, digest)), None)
+            ids = [c.pk for c in live]
+            if match is None:
+                PortalCode.objects.filter(pk__in=ids).update(attempts=F("attempts") + 1)
+            else:
+                # One sign-in spends every code the patient had waiting.
+                PortalCode.objects.filter(pk__in=ids).update(used_at=timezone.now())
+                user = _portal_user(patient)
+    if match is None:
+        throttle.hit(pair, limit=settings.PORTAL_CODE_ATTEMPTS)
+        throttle.hit(address, limit=settings.PORTAL_WRONG_CODES_PER_ADDRESS_PER_HOUR)
         raise CodeInvalid()
     return user
 

@@ -7,7 +7,6 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
@@ -168,6 +167,7 @@ def clinic_spares_replenish(*, target: int | None = None) -> int:
 
 def _seed_chain(*, clinic: Clinic, host: str, owner_email: str, first_name: str, last_name: str, **profile: str) -> str:
     from tenants.accounts.models import User
+    from tenants.accounts.tokens import password_reset_token
     from tenants.org.models import ChainSettings, Role, StaffMember
 
     ChainSettings.objects.create(
@@ -183,7 +183,7 @@ def _seed_chain(*, clinic: Clinic, host: str, owner_email: str, first_name: str,
     owner.save()
     StaffMember.objects.create(user=owner, roles=[Role.OWNER], job_title="Owner")
     uid = urlsafe_base64_encode(force_bytes(owner.pk))
-    token = default_token_generator.make_token(owner)
+    token = password_reset_token.make_token(owner)
     return f"{site_url(host)}/accounts/reset/{uid}/{token}/"
 
 

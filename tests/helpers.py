@@ -7,20 +7,64 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tenants.utils import get_public_schema_name, schema_context
 
+from tenants.accounts import selectors
+from tenants.accounts.models import User
 from tests.factories import PASSWORD
 
 
-class Api:
-    """A JSON client for one host, optionally signed in as one user (session auth)."""
+def _schema_of(host: str) -> str:
+    from tenants.models import Domain
 
-    def __init__(self, host: str, email: str | None = None) -> None:
+    with schema_context(get_public_schema_name()):
+        return Domain.objects.select_related("tenant").get(domain=host).tenant.schema_name
+
+
+def second_factor_code(user: User) -> str | None:
+    """A fresh recovery code for a user who owes a second factor (their role requires it, or they
+    have an authenticator): a real confirmed authenticator is made if missing. None for others.
+    Recovery codes, unlike the app's codes, can be used several times within one 30-second step.
+    Runs in the current schema: the user's chain's."""
+    if not (selectors.two_factor_required(user) or selectors.two_factor_enabled(user)):
+        return None
+    if not selectors.two_factor_enabled(user):
+        TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="Recovery codes", defaults={"confirmed": True})
+    return device.token_set.create(token=StaticToken.random_token()).token
+
+
+def sign_in(client: Client, user: User) -> Client:
+    """Sign a test client in as ``user`` past the second factor, with a real device of theirs, as
+    django-otp's own login does. Call it inside the user's chain's schema (e.g. the in_a fixture)."""
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+class Api:
+    """A JSON client for one host, optionally signed in as one user (a token of its own)."""
+
+    def __init__(self, host: str, email: str | None = None, *, client_name: str = "tests") -> None:
         self.client = Client(HTTP_HOST=host)
         self.host = host
         if email:
-            response = self.client.post(
-                "/api/v1/auth/login/", {"email": email, "password": PASSWORD}, content_type="application/json"
-            )
+            body = {"email": email, "password": PASSWORD, "client_name": client_name}
+            if host != "localhost":
+                with schema_context(_schema_of(host)):
+                    user = User.objects.filter(email__iexact=email).first()
+                    code = second_factor_code(user) if user is not None else None
+                if code:
+                    body["otp"] = code
+            response = self.client.post("/api/v1/auth/login/", body, content_type="application/json")
             assert response.status_code == 200, response.content
             self.token = response.json()["token"]
             self.client = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Token {self.token}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import re
+
+from django_otp.oath import TOTP
 from django_tenants.utils import schema_context
 
 from frontend.demo import DEMO_PASSWORD, load
@@ -40,3 +44,12 @@ def test_demo_loads_once_and_its_logins_work(db):
         "POST", "/api/v1/auth/login/", {"email": "reception@northwind.localhost", "password": DEMO_PASSWORD}
     )
     assert response.status_code == 200
+    # the owner signs in with the printed authenticator key, as a newcomer's app would
+    secret = re.search(r"authenticator\s+app[^:]*: ([A-Z2-7 ]+)", text).group(1).replace(" ", "")
+    code = f"{TOTP(base64.b32decode(secret)).token():06d}"
+    owner = reception.call(
+        "POST",
+        "/api/v1/auth/login/",
+        {"email": "owner@northwind.localhost", "password": DEMO_PASSWORD, "otp": code},
+    )
+    assert owner.status_code == 200, owner.content

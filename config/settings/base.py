@@ -41,7 +41,10 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -55,7 +58,10 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "tenants.accounts",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "simple_history",
     "axes",
     "tenants.org",
@@ -113,6 +119,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "tenants.accounts.middleware.SessionLifetimeMiddleware",
+    "tenants.accounts.middleware.TwoFactorMiddleware",
     "tenants.middleware.ClinicStatusMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -159,15 +168,38 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# Set when a proxy of ours puts the client's address in X-Forwarded-For (the access log records it).
-TRUST_X_FORWARDED_FOR = env_bool("CLINICFLOW_TRUST_X_FORWARDED_FOR", False)
+# A signed-in session ends after SESSION_IDLE_TIMEOUT without activity (the desk grid's background
+# refresh is not activity) and SESSION_ABSOLUTE_LIFETIME after sign-in, whatever happens
+# (tenants.accounts.middleware); the cookie expires with it.
+SESSION_IDLE_TIMEOUT = timedelta(minutes=int(env("CLINICFLOW_SESSION_IDLE_MINUTES", "30")))
+SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(env("CLINICFLOW_SESSION_HOURS", "12")))
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())
+# What stands in front of the app (config.net.client_ip): 0 = nothing, a number = that many proxies
+# of ours appending to X-Forwarded-For, or our proxies' networks ("10.0.0.0/8,192.0.2.7"). The one
+# client address for login lock-out, rate limits and the access log.
+CLINICFLOW_TRUSTED_PROXIES = env("CLINICFLOW_TRUSTED_PROXIES", "0")
+# Two-factor sign-in (django-otp, TOTP + recovery codes): owners always; the chain chooses which
+# other staff roles must (ChainSettings.two_factor_roles). OTP_TOTP_ISSUER names the chain in the app.
+OTP_TOTP_ISSUER = "tenants.accounts.services.totp_issuer"
+TWO_FACTOR_PENDING_SECONDS = 300  # between the password step and the code step of a page sign-in
+RECOVERY_CODES = 10
+# Password-reset mails per e-mail address and per client address, per hour.
+PASSWORD_RESETS_PER_EMAIL_PER_HOUR = 3
+PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = 10
 INVITATION_TTL = timedelta(days=int(env("CLINICFLOW_INVITATION_DAYS", "7")))
 
 # Login throttling: after AXES_FAILURE_LIMIT failures for one e-mail from one address the login is
 # locked for the cool-off period. Attempts are stored per schema, so each chain counts its own.
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
+# Per (e-mail, address): a stranger failing from elsewhere cannot lock the real person out. Password
+# spraying (a few tries at many accounts from one address) meets the address's own budget: after
+# LOGIN_FAILURES_PER_ADDRESS failures within the cool-off, every sign-in from it is locked
+# (tenants.accounts.lockout.AddressBudgetHandler). Wrong two-factor codes count as failures too.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_FAILURES_PER_ADDRESS = int(env("CLINICFLOW_LOGIN_FAILURES_PER_ADDRESS", "20"))
+AXES_HANDLER = "tenants.accounts.lockout.AddressBudgetHandler"
+AXES_CLIENT_IP_CALLABLE = "config.net.client_ip"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "tenants.accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
@@ -177,8 +209,8 @@ AXES_VERBOSE = False
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes a missing or bad credential a 401.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "tenants.accounts.auth.ApiTokenAuthentication",
+        "tenants.accounts.auth.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
@@ -187,6 +219,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# API tokens (django-rest-knox): stored as digests, one per client, expiring; tenants.accounts.api.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 (a model name, not a secret)
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(days=int(env("CLINICFLOW_API_TOKEN_DAYS", "30"))),
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinicflow API",
@@ -295,11 +335,17 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # does not recognise.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 SMS_BACKEND = env("CLINICFLOW_SMS_BACKEND", "notifications.sms.ConsoleBackend")
-# Patient portal sign-in codes: how long they live, how many wrong tries, how many per hour.
+# Patient portal sign-in codes: how long they live, how many wrong tries, how many per hour. Counts
+# are per (identifier, client address) so a stranger cannot use up someone else's quota; the
+# identifier's own ceilings are higher and only bound what many addresses together can do
+# (patients.portal explains the trade-off).
 PORTAL_CODE_MINUTES = 10
-PORTAL_CODE_ATTEMPTS = 5
-PORTAL_CODES_PER_IDENTIFIER_PER_HOUR = 3
+PORTAL_CODE_ATTEMPTS = 5  # wrong tries per (identifier, address) and code
+PORTAL_CODE_ATTEMPTS_TOTAL = 20  # wrong tries at one code from all addresses together
+PORTAL_CODES_PER_IDENTIFIER_PER_HOUR = 3  # per (identifier, address)
+PORTAL_CODES_PER_IDENTIFIER_CEILING_PER_HOUR = 10  # per identifier, from all addresses
 PORTAL_CODES_PER_ADDRESS_PER_HOUR = 20
+PORTAL_WRONG_CODES_PER_ADDRESS_PER_HOUR = 20  # across all identifiers: guessing at many people
 # Clinical access comes from real care (patients.rules): a visit (checked in or started) opens the
 # record to its doctor for CARE_PERIOD after it; a booking someone else made with the doctor opens it
 # until CARE_BOOKING_GRACE after the appointment's end.

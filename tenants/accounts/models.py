@@ -3,11 +3,13 @@ schema (that chain's staff and patients): a user belongs to exactly one chain.""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
 
@@ -36,7 +38,7 @@ class EmailUserManager(UserManager["User"]):
         return self.get(email__iexact=username or "")
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # knox's token model is untyped
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address")
 
@@ -56,3 +58,18 @@ class User(AbstractUser):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox): only its SHA-512 digest is stored, with the client that asked
+    for it, so that a person can list their tokens and revoke one without touching the others.
+    ``token_key`` is the token's first characters: public, it names the token in lists and URLs."""
+
+    client_name: models.CharField[str, str] = models.CharField(max_length=100, blank=True)
+    last_used: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.token_key} ({self.client_name or 'API client'})"

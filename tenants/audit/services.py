@@ -23,11 +23,11 @@ def _ip(value: str | None) -> str | None:
 def _client(request: HttpRequest | None) -> dict[str, Any]:
     if request is None:
         return {}
-    # X-Forwarded-For is the client's word unless our own proxy sets it: trusted only when told so.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.TRUST_X_FORWARDED_FOR else ""
-    ip = _ip(forwarded.split(",")[0] if forwarded else request.META.get("REMOTE_ADDR"))
+    from config.net import client_ip
+
+    # The one client address of the app (config.net): X-Forwarded-For only as far as our proxies vouch.
     return {
-        "ip_address": ip or None,
+        "ip_address": client_ip(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
         "path": request.get_full_path()[:300],
     }

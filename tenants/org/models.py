@@ -35,6 +35,8 @@ class ChainSettings(models.Model):
     locale = models.CharField(max_length=16, default="en")
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=20, blank=True)
+    # Staff roles that must sign in with a second factor, besides owners (who always must).
+    two_factor_roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 

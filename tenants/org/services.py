@@ -72,6 +72,11 @@ def _history_user(obj: Any, actor: Any) -> None:
     obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
 
 
+def _two_factor_roles_error(roles: Sequence[str]) -> str | None:
+    unknown = set(roles) - {r.value for r in STAFF_ROLES}
+    return f"Unknown role(s): {', '.join(sorted(unknown))}." if unknown else None
+
+
 @transaction.atomic
 def chain_settings_update(
     *,
@@ -82,10 +87,11 @@ def chain_settings_update(
     locale: str = _UNSET,
     contact_email: str = _UNSET,
     contact_phone: str = _UNSET,
+    two_factor_roles: Sequence[str] = _UNSET,
 ) -> ChainSettings:
     authorize(actor, "org.change_settings")
     chain = ChainSettings.objects.select_for_update().get(pk=1)
-    changes = {
+    changes: dict[str, Any] = {
         k: v
         for k, v in {
             "name": name.strip() if name is not _UNSET else _UNSET,
@@ -94,6 +100,10 @@ def chain_settings_update(
             "locale": locale.lower() if locale is not _UNSET else _UNSET,
             "contact_email": contact_email,
             "contact_phone": normalize_phone(contact_phone) if contact_phone is not _UNSET else _UNSET,
+            # Owners always use two-factor sign-in: only the other staff roles are a choice.
+            "two_factor_roles": sorted(set(two_factor_roles) - {Role.OWNER.value})
+            if two_factor_roles is not _UNSET
+            else _UNSET,
         }.items()
         if v is not _UNSET
     }
@@ -108,6 +118,7 @@ def chain_settings_update(
                 "locale": locale_error(changes["locale"]) if "locale" in changes else None,
                 "contact_email": _email_error(changes["contact_email"]) if changes.get("contact_email") else None,
                 "contact_phone": phone_error(changes.get("contact_phone", "")),
+                "two_factor_roles": _two_factor_roles_error(changes.get("two_factor_roles", [])),
             }
         )
     )

@@ -60,3 +60,16 @@ def shot(page: Any) -> Any:
         (target or page).screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     return take
+
+
+def recovery_code(chain: Chain, role: str) -> str:
+    """A fresh recovery code of the chain's user, committed so that the live server sees it; the
+    user gets a real authenticator first if they have none."""
+    from django_tenants.utils import schema_context
+
+    from tests.helpers import committed, second_factor_code
+
+    with committed(), schema_context(chain.schema):
+        code = second_factor_code(chain.users[role])
+    assert code, f"{role} owes no second factor"
+    return code

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from tests.browser.conftest import recovery_code
 from tests.factories import PASSWORD
 
 # django_db: the live server commits on its own connection; this marks the run as needing the test DB.
@@ -18,6 +19,10 @@ def test_owner_adds_branch_and_invites_a_receptionist_who_signs_in(page, browser
     page.get_by_label("Email address").fill(browser_chain.email("owner"))
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    # owners sign in with a second factor: here one of their recovery codes
+    page.get_by_role("link", name="Lost your phone? Use a recovery code").click()
+    page.get_by_label("Recovery code").fill(recovery_code(browser_chain, "owner"))
+    page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
     shot("owner-home")
 

@@ -8,11 +8,12 @@ from scheduling.exceptions import BookingRefused
 from scheduling.models import BranchHours, Room, Service, ShiftPattern
 from scheduling.selectors import policy_get
 from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.helpers import sign_in
 
 
 def _login(client, chain, role):
     with schema_context(chain.schema):
-        client.force_login(chain.users[role])
+        sign_in(client, chain.users[role])
 
 
 def test_owner_manages_services_and_booking_rules(in_a, client):

@@ -22,7 +22,7 @@ from tenants.accounts.models import User
 from tenants.audit.models import AccessLog
 from tests.factories import user_with_roles
 from tests.factories.scheduling import Clinic, clinic_setup
-from tests.helpers import Api, assert_error
+from tests.helpers import Api, assert_error, sign_in
 
 
 def _reads(user: User, patient: Patient) -> bool:
@@ -307,7 +307,7 @@ def test_the_chart_form_adds_and_removes_a_doctor(client, in_a):
     # given a patient and the owner signed in
     owner, doctor = in_a.users["owner"], in_a.users["doctor"]
     patient = services.patient_create(actor=owner, first_name="Form", last_name="Chart")
-    client.force_login(owner)
+    sign_in(client, owner)
 
     # when the owner adds the doctor on the chart, then removes her
     chart = client.get(f"/patients/{patient.pk}/", HTTP_HOST=in_a.host).content.decode()
@@ -333,7 +333,7 @@ def test_owners_see_every_emergency_opening(client, in_a):
     services.break_glass_open(actor=outsider, patient=patient, reason="Collapsed in the waiting room, allergies?")
 
     # when the owner opens the emergency-access page (linked from the navigation)
-    client.force_login(owner)
+    sign_in(client, owner)
     home = client.get("/", HTTP_HOST=in_a.host).content.decode()
     page = client.get("/audit/emergency-access/", HTTP_HOST=in_a.host)
 

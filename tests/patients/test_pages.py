@@ -6,6 +6,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from tenants.audit.models import AccessLog
+from tests.helpers import sign_in
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,7 @@ from tenants.audit.models import AccessLog
 def test_patient_pages_by_role(client, record, who, path, status, shows_notes):
     user = record.outsider if who == "outsider" else record.chain.users[who]
     with schema_context(record.chain.schema):  # the session lives in the chain's schema
-        client.force_login(user)
+        sign_in(client, user)
     url = {
         "chart": f"/patients/{record.patient.pk}/",
         "search": "/patients/?q=mul",

@@ -10,7 +10,7 @@ from tenants.accounts.models import User
 from tenants.org import services
 from tenants.org.models import Invitation, StaffMember
 from tests.factories import PASSWORD
-from tests.helpers import Api, assert_error
+from tests.helpers import Api, assert_error, second_factor_code, sign_in
 
 
 def _token(text: str) -> str:
@@ -131,10 +131,15 @@ def test_password_reset_by_email(client, chain_a):
 
 
 def test_page_sign_in_and_out(client, chain_a):
+    # given an owner with a recovery code of their authenticator
+    with schema_context(chain_a.schema):
+        code = second_factor_code(chain_a.users["owner"])
     response = client.post(
         "/accounts/login/", {"username": chain_a.email("owner"), "password": PASSWORD}, HTTP_HOST=chain_a.host
     )
     assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/two-factor/verify/")
+    response = client.post("/accounts/two-factor/recovery/", {"code": code}, HTTP_HOST=chain_a.host)
     assert response["Location"] == "/"
     home = client.get("/", HTTP_HOST=chain_a.host)
     assert b"Chain settings" in home.content
@@ -152,7 +157,8 @@ def test_navigation_follows_role(client, chain_a):
 
 
 def test_navigation_marks_the_deepest_current_entry(client, chain_a):
-    client.force_login(chain_a.users["owner"])
+    with schema_context(chain_a.schema):
+        sign_in(client, chain_a.users["owner"])
     page = client.get("/settings/staff/", HTTP_HOST=chain_a.host).content.decode()
     assert '<a href="/settings/staff/" aria-current="page">Staff</a>' in page
     assert '<a href="/settings/" aria-current="page">' not in page

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 from config.errors import PermissionDenied
 from tenants.org import services
 from tenants.org.models import Branch, ChainSettings, Invitation, StaffMember
-from tests.helpers import Api, assert_error
+from tests.helpers import Api, assert_error, sign_in
 
 ROLES = ["owner", "branch_manager", "doctor", "receptionist", "billing"]
 STAFF = ROLES
@@ -155,7 +155,8 @@ def test_services_check_permissions_themselves(in_a):
     ],
 )
 def test_pages_check_permissions(client, chain_a, role, path, status):
-    client.force_login(chain_a.users[role])
+    with schema_context(chain_a.schema):
+        sign_in(client, chain_a.users[role])
     assert client.get(path, HTTP_HOST=chain_a.host).status_code == status
 
 

@@ -1,0 +1,65 @@
+"""Errors of sign-in, tokens and two-factor authentication, each with a stable code."""
+
+from __future__ import annotations
+
+from config.errors import ApplicationError
+
+
+class InvalidCredentials(ApplicationError):
+    status = 400
+    code = "invalid_credentials"
+    default_message = "The e-mail address or password is not correct."
+
+
+class OtpRequired(ApplicationError):
+    status = 401
+    code = "otp_required"
+    default_message = "Two-factor sign-in is on for this account: send the code from your authenticator app as otp."
+
+
+class OtpSetupRequired(ApplicationError):
+    status = 401
+    code = "otp_required"
+    default_message = "This account must use two-factor sign-in: set it up on the website first."
+
+
+class OtpInvalid(ApplicationError):
+    status = 401
+    code = "otp_invalid"
+    default_message = "That code is not right. Use the current code of your authenticator app or a recovery code."
+
+
+class TokenLimitReached(ApplicationError):
+    status = 409
+    code = "token_limit_reached"
+    default_message = "Too many API tokens are active for this account. Revoke one you no longer use."
+
+
+class TokenNotFound(ApplicationError):
+    status = 404
+    code = "token_not_found"
+    default_message = "No such token among yours."
+
+
+class TooManyResets(ApplicationError):
+    status = 429
+    code = "too_many_resets"
+    default_message = "Too many password resets were asked for. Wait an hour and try again."
+
+
+class PasswordInvalid(ApplicationError):
+    status = 400
+    code = "validation_error"
+    default_message = "Some fields are not valid."
+
+
+class WrongPassword(ApplicationError):
+    status = 403
+    code = "wrong_password"
+    default_message = "That is not your current password."
+
+
+class LoginLocked(ApplicationError):
+    status = 429
+    code = "login_locked"
+    default_message = "Too many failed sign-in attempts. Try again in 15 minutes or reset your password."
