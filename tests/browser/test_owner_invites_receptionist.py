@@ -14,14 +14,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
 def test_owner_adds_branch_and_invites_a_receptionist_who_signs_in(page, browser, live, browser_chain, shot):
-    # the owner signs in
+    # the owner signs in: the password, then (owners use two factors) one of their recovery codes
+    code = recovery_code(browser_chain, "owner")
     page.goto(f"{live}/accounts/login/")
     page.get_by_label("Email address").fill(browser_chain.email("owner"))
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    # owners sign in with a second factor: here one of their recovery codes
     page.get_by_role("link", name="Lost your phone? Use a recovery code").click()
-    page.get_by_label("Recovery code").fill(recovery_code(browser_chain, "owner"))
+    page.get_by_label("Recovery code").fill(code)
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
     shot("owner-home")
