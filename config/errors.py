@@ -7,7 +7,20 @@ per-field messages, and the HTTP status the API answers with. The DRF exception 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Records an error's answer shows (a duplicate warning names patients, a conflict list names
+    appointments). Whoever renders the error writes them to the access log: the refused write's own
+    transaction is rolled back, so the service cannot."""
+
+    object_type: str
+    object_ids: Sequence[int]
+    patient_ids: Sequence[int | None]
 
 
 class ApplicationError(Exception):
@@ -21,11 +34,13 @@ class ApplicationError(Exception):
         *,
         code: str | None = None,
         fields: dict[str, list[str]] | None = None,
+        disclosure: Disclosure | None = None,
     ) -> None:
         self.message = message or self.default_message
         if code is not None:
             self.code = code  # type: ignore[misc]
         self.fields = fields or {}
+        self.disclosure = disclosure
         super().__init__(self.message)
 
     def as_dict(self) -> dict[str, object]:

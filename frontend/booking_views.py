@@ -19,6 +19,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -33,6 +34,7 @@ from scheduling import services as sched
 from scheduling.exceptions import ManageLinkInvalid
 from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
 from scheduling.selectors import policy_get, slot_list_available
+from tenants.audit.services import access_log_rows
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
 
@@ -221,18 +223,28 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "booking/verify.html", {"form": form, "hold": hold})
 
 
-def _managed(token: str) -> Appointment:
+def _managed(request: HttpRequest, token: str) -> Appointment:
     """The appointment of a manage link of this chain; 404 for anything else (another chain's link,
-    a forged, revoked or expired one)."""
+    a forged, revoked or expired one). Whoever holds the link reads the patient's appointment: that
+    read is in the access log, as anonymous, with the link as the reason."""
     try:
-        return sched.manage_link_resolve(token=token)
+        appointment = sched.manage_link_resolve(token=token)
     except ManageLinkInvalid as exc:
         raise Http404 from exc
+    access_log_rows(
+        actor=request.user,
+        object_type="appointment",
+        rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
+        request=request,
+        action="view",
+    )
+    return appointment
 
 
+@never_cache
 def book_manage(request: HttpRequest, token: str) -> HttpResponse:
     """The confirmation page, and the link in the confirmation to come back and change it."""
-    appointment = _managed(token)
+    appointment = _managed(request, token)
     tz = ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")
     context = {
         "appointment": appointment,
@@ -246,7 +258,7 @@ def book_manage(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    appointment = _managed(token)
+    appointment = _managed(request, token)
     if appointment.patient is None:
         raise Http404
     try:
@@ -266,7 +278,7 @@ def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def book_ics(request: HttpRequest, token: str) -> HttpResponse:
-    appointment = _managed(token)
+    appointment = _managed(request, token)
     chain = chain_settings_get().name
 
     def esc(text: str) -> str:  # RFC 5545 text escaping
@@ -300,9 +312,10 @@ def book_ics(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
+@never_cache
 def book_move(request: HttpRequest, token: str) -> HttpResponse:
     """Change the time from the booking link, under the same online rules as booking."""
-    appointment = _managed(token)
+    appointment = _managed(request, token)
     if appointment.patient is None:
         raise Http404
     manage = f"/book/manage/{token}/"

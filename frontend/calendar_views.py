@@ -21,7 +21,7 @@ from scheduling import services as sched
 from scheduling.exceptions import LeaveConflicts
 from scheduling.models import Appointment, CalendarEntry, Leave, Status
 from scheduling.selectors import calendar_rows, calendar_rows_visible
-from tenants.audit.services import access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.org.models import Role, StaffMember
 from tenants.org.rules import is_owner, managed_branch_ids, staff_of
 from tenants.org.selectors import chain_settings_get
@@ -93,6 +93,7 @@ def leave(request: HttpRequest) -> HttpResponse:
                 starts, ends = (timezone.make_aware(v.replace(tzinfo=None), tz) for v in (d["starts"], d["ends"]))
             sched.leave_create(actor=request.user, doctor=d["doctor"], start=starts, end=ends, reason=d["reason"])
         except LeaveConflicts as exc:
+            access_log_disclosure(actor=request.user, exc=exc, request=request)
             ids = [int(i) for i in exc.fields.get("appointments", [])]
             conflicts = list(Appointment.objects.filter(pk__in=ids).select_related("patient", "branch", "service"))
             form.add_error(None, f"{len(conflicts)} appointment(s) fall in this leave. Move or cancel them first.")

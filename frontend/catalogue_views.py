@@ -29,6 +29,7 @@ from scheduling.models import (
     Weekday,
 )
 from scheduling.selectors import policy_get
+from tenants.audit.services import access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
 
@@ -142,6 +143,12 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
                 messages.error(request, e)
         else:
             outside = _outside(branch, hours)
+            access_log_rows(
+                actor=request.user,
+                object_type="appointment",
+                rows=[{"id": a.pk, "patient_id": a.patient_id} for a in outside],
+                request=request,
+            )
             if outside and "confirm" not in request.POST:
                 messages.error(
                     request,

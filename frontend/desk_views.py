@@ -24,7 +24,7 @@ from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment, BranchHours, DoctorService, Service, Source, SpecialDay
-from tenants.audit.services import access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_record, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import branch_list
@@ -238,6 +238,14 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
             found = list(patient_selectors.patient_search(q=q)[:10])
         except ApplicationError as exc:
             messages.error(request, exc.message)
+        access_log_record(
+            actor=request.user,
+            action="search",
+            object_type="patient",
+            object_ids=[p.pk for p in found],
+            patient_ids=[p.pk for p in found],
+            request=request,
+        )
     context |= {
         "step": 3,
         "start": start,
@@ -260,6 +268,8 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
                     source=Source.PHONE if phone else Source.WALK_IN,
                 )
         except (ApplicationError, ValueError) as exc:
+            if isinstance(exc, ApplicationError):
+                access_log_disclosure(actor=request.user, exc=exc, request=request)
             messages.error(request, getattr(exc, "message", "Choose a time again."))
         else:
             local = booked.span.lower.astimezone(ZoneInfo(branch.timezone))
@@ -311,6 +321,13 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         service=appointment.service, branch=branch, date_from=day, date_to=day, step=15
     )
     doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
+    access_log_rows(
+        actor=request.user,
+        object_type="appointment",
+        rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
+        request=request,
+        action="view",
+    )
     context = {
         "appointment": appointment,
         "branch": branch,

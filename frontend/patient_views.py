@@ -20,7 +20,7 @@ from patients.exceptions import PossibleDuplicates
 from patients.models import ClinicalNote, Patient, Sex
 from scheduling.selectors import appointment_list
 from tenants.audit.models import AccessLog
-from tenants.audit.services import access_log_record
+from tenants.audit.services import access_log_disclosure, access_log_record, access_log_trail_read
 from tenants.authz import authorize
 
 
@@ -89,6 +89,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         try:
             patient = services.patient_create(actor=request.user, request=request, **form.cleaned_data)
         except PossibleDuplicates as exc:
+            access_log_disclosure(actor=request.user, exc=exc, request=request)
             duplicates = list(Patient.objects.filter(pk__in=exc.fields["duplicates"]))
             form.add_error(None, exc.message + " Open one of them, or tick the box to register anyway.")
         except ApplicationError as exc:
@@ -179,6 +180,10 @@ def note_edit(request: HttpRequest, pk: int, note_pk: int | None = None) -> Http
         if saved:
             messages.success(request, "Note signed." if saved.status == "signed" else "Draft saved.")
             return redirect("patient-chart", pk=pk)
+    if note is not None:
+        _log(request, "view", "clinical_note", [note.pk], [patient.pk])
+    else:
+        _log(request, "view", "patient", [patient.pk], [patient.pk])
     return render(request, "patients/note_form.html", {"form": form, "patient": patient, "note": note})
 
 
@@ -201,6 +206,7 @@ def patient_audit(request: HttpRequest, pk: int) -> HttpResponse:
     authorize(request.user, "patients.view_audit")
     patient = get_object_or_404(Patient, pk=pk)
     page = Paginator(AccessLog.objects.filter(patient_id=pk), 100).get_page(request.GET.get("page"))
+    access_log_trail_read(actor=request.user, rows=page.object_list, request=request)
     return render(request, "patients/audit.html", {"page": page, "subject": f"{patient} ({patient.mrn})"})
 
 
@@ -209,6 +215,7 @@ def user_audit(request: HttpRequest, pk: int) -> HttpResponse:
     authorize(request.user, "patients.view_audit")
     page = Paginator(AccessLog.objects.filter(actor_id=pk), 100).get_page(request.GET.get("page"))
     label = AccessLog.objects.filter(actor_id=pk).values_list("actor_label", flat=True).first() or f"user {pk}"
+    access_log_trail_read(actor=request.user, rows=page.object_list, request=request)
     return render(request, "patients/audit.html", {"page": page, "subject": label})
 
 

@@ -27,7 +27,7 @@ from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.selectors import slot_list_available
-from tenants.audit.services import access_log_record
+from tenants.audit.services import access_log_record, access_log_rows
 from tenants.org.selectors import chain_settings_get
 
 
@@ -160,6 +160,13 @@ def patient_reschedule(
             messages.error(request, "Choose one of the times offered.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
+    access_log_rows(
+        actor=actor,
+        object_type="appointment",
+        rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
+        request=request,
+        action="view",
+    )
     tz = ZoneInfo(appointment.branch.timezone)
     today = timezone.now().astimezone(tz).date()
     slots = slot_list_available(
@@ -206,6 +213,13 @@ def portal_profile(request: HttpRequest, patient: Patient) -> HttpResponse:
         else:
             messages.success(request, "Your details are saved.")
             return redirect("portal-home")
+    access_log_rows(
+        actor=request.user,
+        object_type="patient",
+        rows=[{"id": patient.pk, "patient_id": patient.pk}],
+        request=request,
+        action="view",
+    )
     return render(request, "portal/profile.html", {"form": form})
 
 

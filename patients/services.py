@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.errors import PermissionDenied
+from config.errors import Disclosure, PermissionDenied
 from config.events import publish
 from patients import events
 from patients.exceptions import (
@@ -175,6 +175,7 @@ def patient_create(
             raise PossibleDuplicates(
                 "Likely the same person: " + "; ".join(f"{p} ({p.mrn})" for p in candidates),
                 fields={"duplicates": [str(p.pk) for p in candidates]},
+                disclosure=Disclosure("patient", [p.pk for p in candidates], [p.pk for p in candidates]),
             )
     patient = _stamp(Patient(**values), actor)
     patient.save()

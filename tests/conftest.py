@@ -59,6 +59,15 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_cache() -> None:
+    """Each run starts with an empty cache (the tests' own Redis database): a run's ids repeat the
+    last run's, so its rate-limit counters and access-log coalescing marks must not leak in."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def chain_a(db: None) -> Chain:
     return WORLD["a"]

@@ -217,7 +217,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "tenants.audit.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # API tokens (django-rest-knox): stored as digests, one per client, expiring; tenants.accounts.api.
@@ -335,6 +335,9 @@ CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # does not recognise.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 SMS_BACKEND = env("CLINICFLOW_SMS_BACKEND", "notifications.sms.ConsoleBackend")
+# The same user seeing the same rows on the same page again within this many seconds (the desk's
+# live refresh) is coalesced into the first access-log row; 0 logs every time.
+ACCESS_LOG_COALESCE_SECONDS = int(env("CLINICFLOW_ACCESS_LOG_COALESCE_SECONDS", "60"))
 # Patient portal sign-in codes: how long they live, how many wrong tries, how many per hour. Counts
 # are per (identifier, client address) so a stranger cannot use up someone else's quota; the
 # identifier's own ceilings are higher and only bound what many addresses together can do

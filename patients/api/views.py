@@ -19,7 +19,7 @@ from patients import selectors, services
 from patients.api import serializers as s
 from patients.models import Attachment, ClinicalNote, Diagnosis, FollowUp, Patient, Prescription
 from tenants.audit.models import AccessLog
-from tenants.audit.services import access_log_record
+from tenants.audit.services import access_log_record, access_log_trail_read
 from tenants.authz import authorize
 from tenants.org.models import StaffMember
 
@@ -251,6 +251,7 @@ class PatientAuditApi(GenericAPIView):
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "patients.view_audit")
         page = self.paginate_queryset(AccessLog.objects.filter(patient_id=pk))
+        access_log_trail_read(actor=request.user, rows=page or [], request=request._request)
         return self.get_paginated_response(s.AccessLogOut(page, many=True).data)
 
 
@@ -261,4 +262,5 @@ class UserAuditApi(GenericAPIView):
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "patients.view_audit")
         page = self.paginate_queryset(AccessLog.objects.filter(actor_id=pk))
+        access_log_trail_read(actor=request.user, rows=page or [], request=request._request)
         return self.get_paginated_response(s.AccessLogOut(page, many=True).data)

@@ -28,7 +28,7 @@ from scheduling import selectors
 from scheduling import services as sched
 from scheduling.fhir import resources as fhir
 from scheduling.models import Appointment, DoctorService, Service, Source
-from tenants.audit.services import access_log_record
+from tenants.audit.services import access_log_disclosure, access_log_record
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.org.selectors import branch_ids_visible, branch_list
@@ -54,6 +54,7 @@ class FhirView(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, ApplicationError):
             status, code, message = exc.status, exc.code, exc.message
+            access_log_disclosure(actor=self.request.user, exc=exc, request=self.request._request)
             if exc.fields:
                 message += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
         elif isinstance(exc, Http404):
@@ -334,8 +335,10 @@ class AppointmentView(FhirView):
         return Response(fhir.bundle([fhir.appointment(a) for a in rows], self.base(request)))
 
     @extend_schema(exclude=True)
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request, pk: int | None = None) -> Response:
         """Create an Appointment: the same door as every booking (rules, constraints, 409s)."""
+        if pk is not None:  # FHIR creates on the type; an instance is never POSTed to
+            raise drf.MethodNotAllowed("POST")
         from fhir.resources.R4B.appointment import Appointment as FAppointment
 
         try:
@@ -362,6 +365,7 @@ class AppointmentView(FhirView):
             source=Source.STAFF,
             idempotency_key=request.headers.get("Idempotency-Key") or None,
         )
+        _log(request, "appointment", [booked.pk], [booked.patient_id], "view")
         response = Response(fhir.appointment(booked), status=201)
         response["Location"] = f"{self.base(request)}/Appointment/{booked.pk}"
         return response

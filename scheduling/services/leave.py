@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
+from config.errors import Disclosure
 from config.events import publish
 from scheduling import events
 from scheduling.exceptions import InvalidScheduling, LeaveConflicts
@@ -29,6 +30,7 @@ def _conflict_message(appointments: list[Appointment]) -> LeaveConflicts:
     return LeaveConflicts(
         f"{len(appointments)} appointment(s) fall in this leave; move or cancel them first: " + "; ".join(lines),
         fields={"appointments": [str(a.pk) for a in appointments]},
+        disclosure=Disclosure("appointment", [a.pk for a in appointments], [a.patient_id for a in appointments]),
     )
 
 

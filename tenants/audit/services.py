@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.http import HttpRequest
 
+from config.errors import ApplicationError
 from tenants.audit.models import AccessLog
+
+COALESCED_ACTIONS = {AccessLog.Action.LIST, AccessLog.Action.SEARCH}
 
 
 def _ip(value: str | None) -> str | None:
@@ -29,8 +34,22 @@ def _client(request: HttpRequest | None) -> dict[str, Any]:
     return {
         "ip_address": client_ip(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
-        "path": request.get_full_path()[:300],
+        "path": _path(request)[:300],
     }
+
+
+# URL arguments that are bearer secrets (a manage link, a password-reset or invitation token): the
+# access log records that such a link was used, never the link itself.
+SECRET_URL_ARGUMENTS = {"token", "uidb64"}
+
+
+def _path(request: HttpRequest) -> str:
+    path = request.get_full_path()
+    match = getattr(request, "resolver_match", None)
+    for name, value in match.kwargs.items() if match else ():
+        if name in SECRET_URL_ARGUMENTS and value:
+            path = path.replace(str(value), "[redacted]")
+    return path
 
 
 # One statement however many records were read: a day calendar shows a hundred patients, and
@@ -67,6 +86,9 @@ def access_log_record(
         raise ValueError(f"unknown access-log action {action!r}")
     authenticated = getattr(actor, "is_authenticated", False)
     client = _client(request)
+    coalesce_key = _coalesce_key(actor, action, object_type, object_ids, client.get("path", ""))
+    if coalesce_key is not None and cache.get(coalesce_key):
+        return []  # the same user saw the same rows on the same page a moment ago: that row stands
     params = {
         "actor_id": actor.pk if authenticated else None,
         "actor_label": (actor.get_username() if authenticated else "anonymous")[:254],
@@ -81,7 +103,40 @@ def access_log_record(
     }
     with connection.cursor() as cursor:
         cursor.execute(INSERT_SQL, params)
-        return [row[0] for row in cursor.fetchall()]
+        ids = [row[0] for row in cursor.fetchall()]
+    if coalesce_key is not None:
+        # Marked only once the rows are committed: a listing whose transaction rolls back must not
+        # hide the next one.
+        transaction.on_commit(lambda: cache.set(coalesce_key, 1, settings.ACCESS_LOG_COALESCE_SECONDS))
+    return ids
+
+
+def _coalesce_key(actor: Any, action: str, object_type: str, object_ids: list[str], path: str) -> str | None:
+    """Repeated identical listings by one user (the desk redraws its grid every few seconds) are
+    coalesced into the first one for a short window: same user, same page, same rows. Anything
+    else, and every view of a single record, is always written. The cache key carries the chain's
+    schema (django-tenants' key function)."""
+    if action not in COALESCED_ACTIONS or not getattr(actor, "is_authenticated", False):
+        return None
+    if not settings.ACCESS_LOG_COALESCE_SECONDS:
+        return None
+    digest = hashlib.sha256("\x1f".join([action, object_type, path, *sorted(object_ids)]).encode()).hexdigest()
+    return f"audit:seen:{actor.pk}:{digest}"
+
+
+def access_log_disclosure(*, actor: Any, exc: ApplicationError, request: HttpRequest | None = None) -> None:
+    """Log the records an error's answer shows (config.errors.Disclosure), where it is rendered."""
+    shown = exc.disclosure
+    if shown is not None and shown.object_ids:
+        access_log_record(
+            actor=actor,
+            action=AccessLog.Action.VIEW,
+            object_type=shown.object_type,
+            object_ids=shown.object_ids,
+            patient_ids=shown.patient_ids,
+            request=request,
+            reason=f"shown by a refusal ({exc.code})",
+        )
 
 
 def access_log_rows(
@@ -101,5 +156,20 @@ def access_log_rows(
             object_type=object_type,
             object_ids=[r["id"] for r in shown],
             patient_ids=[r["patient_id"] for r in shown],
+            request=request,
+        )
+
+
+def access_log_trail_read(*, actor: Any, rows: Iterable[AccessLog], request: HttpRequest | None = None) -> None:
+    """Reading the access log is itself a read about the patients it names: one row per patient
+    shown (an owner's page of the trail names up to a hundred reads)."""
+    patient_ids = sorted({row.patient_id for row in rows if row.patient_id is not None})
+    if patient_ids:
+        access_log_record(
+            actor=actor,
+            action=AccessLog.Action.VIEW,
+            object_type="access_log",
+            object_ids=patient_ids,
+            patient_ids=patient_ids,
             request=request,
         )

@@ -1,0 +1,660 @@
+"""Every read of patient data is in the access log: proved over every route of both sites.
+
+Each URL pattern of the chain site and of the platform site, and for the API and FHIR each method
+its view answers, is either in SHOWS_PATIENTS (with a probe: who asks, what, and which patient's
+data the answer carries) or in NO_PATIENT_DATA (with the reason). A route that is in neither fails
+`test_every_route_and_operation_is_classified`, so a new page or endpoint cannot forget: it must say
+what it shows, and if it shows a patient, its probe must find the access-log row."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from patients import portal
+from patients import services as patients
+from patients.models import Patient
+from scheduling import services as sched
+from scheduling.models import Appointment
+from tenants.audit.models import AccessLog
+from tenants.org.models import StaffMember
+from tests.factories import Chain
+from tests.factories.scheduling import Clinic, clinic_setup, daytime_branch
+from tests.helpers import Api, sign_in
+
+TENANT = "config.urls_tenant"
+PUBLIC = "config.urls_public"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+def operations(urlconf: str) -> set[tuple[str, str]]:
+    """(route, method) of every class-based view, (route, "*") of every function view."""
+    found: set[tuple[str, str]] = set()
+    for route, callback in _walk(get_resolver(urlconf).url_patterns):
+        if route.startswith("admin/"):
+            continue  # Django's admin on the platform site: operators only, no chain data
+        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if view_class is None:
+            found.add((route, "*"))
+        else:
+            found |= {(route, m) for m in METHODS if hasattr(view_class, m)}
+    return found
+
+
+# --- what shows no patient data, and why -------------------------------------------------------------
+CATALOGUE = "the chain's catalogue, organisation or rules: no patient in it"
+ACCOUNT = "the caller's own account or sign-in"
+PUBLIC_SITE = "the platform site: the public schema holds no patient"
+VISITOR = "online booking before a patient exists: only what the visitor typed and free times"
+CHANGE = "a change with no patient data in its answer (it redirects, or answers ids only); history records it"
+ACCOUNT_PREFIXES = ("accounts/", "api/v1/auth/")  # ACCOUNT, by prefix
+NO_PATIENT_DATA: dict[tuple[str, str], str] = {
+    ("api/v1/me/", "get"): ACCOUNT,
+    **{
+        (route, m): CATALOGUE
+        for route in (
+            "api/v1/settings/",
+            "api/v1/branches/",
+            "api/v1/branches/<int:pk>/",
+            "api/v1/staff/",
+            "api/v1/staff/<int:pk>/",
+            "api/v1/invitations/",
+            "api/v1/invitations/accept/",
+            "api/v1/invitations/<int:pk>/revoke/",
+            "api/v1/scheduling/services/",
+            "api/v1/scheduling/services/<int:pk>/",
+            "api/v1/scheduling/rooms/",
+            "api/v1/scheduling/shifts/",
+            "api/v1/scheduling/extra-shifts/",
+            "api/v1/scheduling/offerings/",
+            "api/v1/scheduling/policy/",
+            "api/v1/scheduling/leave/<int:pk>/cancel/",
+            "api/v1/branches/<int:pk>/hours/",
+            "api/v1/branches/<int:pk>/special-days/",
+            "api/v1/availability/",
+            "api/v1/holds/",
+            "api/v1/schema/",
+            "api/v1/docs/",
+            "fhir/R4/metadata",
+            "fhir/R4/Practitioner",
+            "fhir/R4/Practitioner/<int:pk>",
+            "fhir/R4/Location",
+            "fhir/R4/Location/<int:pk>",
+            "fhir/R4/HealthcareService",
+            "fhir/R4/HealthcareService/<int:pk>",
+            "fhir/R4/Schedule",
+            "fhir/R4/Schedule/<str:pk>",
+            "fhir/R4/Slot",
+            "",
+            "settings/",
+            "settings/branches/",
+            "settings/branches/new/",
+            "settings/branches/<int:pk>/",
+            "settings/staff/",
+            "settings/staff/invite/",
+            "settings/staff/<int:pk>/",
+            "settings/invitations/<int:pk>/revoke/",
+            "invite/<str:token>/",
+            "settings/services/",
+            "settings/services/<int:pk>/",
+            "settings/booking-rules/",
+            "settings/branches/<int:branch_pk>/calendar/",
+            "settings/leave/<int:pk>/cancel/",
+            "desk/",
+            "portal/sign-in/",
+            "portal/code/",
+            "portal/sign-out/",
+        )
+        for m in (*METHODS, "*")
+    },
+    ("api/v1/scheduling/leave/", "get"): "a doctor's leave: no patient in it",
+    ("api/v1/appointments/series/", "post"): CHANGE,
+    ("fhir/R4/Appointment/<int:pk>", "post"): "refused: FHIR creates on the type, not on an instance",
+    ("desk/appointments/<int:pk>/<str:action>/", "*"): CHANGE,
+    ("patients/<int:pk>/care-team/", "*"): CHANGE,
+    ("patients/<int:pk>/care-team/<int:doctor_pk>/remove/", "*"): CHANGE,
+    ("book/manage/<str:token>/cancel/", "*"): CHANGE,
+    ("portal/appointments/<int:pk>/cancel/", "*"): CHANGE,
+    **{(route, "*"): VISITOR for route in ("book/", "book/hold/", "book/details/", "book/confirm/")},
+}
+PUBLIC_NO_PATIENT_DATA = PUBLIC_SITE
+
+
+# --- the world the probes ask about ----------------------------------------------------------------
+@dataclass
+class World:
+    chain: Chain
+    clinic: Clinic
+    doctor: StaffMember  # treats the patient (a visit was checked in)
+    stranger_doctor: StaffMember  # never treated the patient
+    patient: Patient
+    other: Patient  # a second record, for merges
+    booked: Appointment  # booked by reception, not yet happened
+    visit: Appointment  # checked in
+    day: date
+    note: Any
+    attachment: Any
+    follow_up: Any
+    portal_user: Any
+    manage_token: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> Any:
+        return self.chain.users["owner"]
+
+
+def _manage_token(appointment: Appointment) -> str:
+    from scheduling.services import manage_link_issue  # type: ignore[attr-defined]
+
+    return str(manage_link_issue(appointment=appointment))
+
+
+@pytest.fixture
+def world(in_a: Chain) -> World:
+    clinic = clinic_setup(in_a, doctors=2, opens=time(7), closes=time(20), shift=(time(7), time(20)))
+    doctor, stranger = clinic.doctors
+    receptionist = in_a.users["receptionist"]
+    patient = patients.patient_create(
+        actor=in_a.users["owner"],
+        first_name="Coverage",
+        last_name="Probe",
+        phone="+447911123456",
+        email=f"coverage.{uuid.uuid4().hex[:12]}@example.com",
+        date_of_birth=date(1980, 5, 17),
+    )
+    other = patients.patient_create(actor=in_a.users["owner"], first_name="Second", last_name="Record")
+    day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=7)
+
+    def book(hour: int) -> Appointment:
+        return sched.appointment_book(
+            actor=receptionist,
+            patient=patient,
+            doctor=doctor,
+            branch=clinic.branch,
+            service=clinic.service,
+            start=clinic.at(day, hour),
+        )
+
+    booked, visit = book(10), book(12)
+    sched.appointment_check_in(actor=receptionist, appointment=visit)
+    d = doctor.user
+    note = patients.note_create(actor=d, patient=patient, title="First visit", body="Sore throat.")
+    patients.diagnosis_add(actor=d, patient=patient, icd10_code="J02.9", text="Pharyngitis")
+    patients.prescription_add(actor=d, patient=patient, medication="Penicillin V", dose="500 mg", frequency="4x daily")
+    attachment = patients.attachment_add(
+        actor=d,
+        patient=patient,
+        upload=SimpleUploadedFile("swab.pdf", b"%PDF-1.4 result", content_type="application/pdf"),
+        title="Swab result",
+    )
+    follow_up = patients.follow_up_create(actor=d, patient=patient, due_date=day + timedelta(days=14), reason="Review")
+    sent = portal.code_request(identifier=patient.email, ip=f"192.0.2.{uuid.uuid4().int % 250 + 1}")
+    assert sent is not None
+    portal_user = portal.code_verify(identifier=patient.email, code=sent.code)
+    return World(
+        chain=in_a,
+        clinic=clinic,
+        doctor=doctor,
+        stranger_doctor=stranger,
+        patient=patient,
+        other=other,
+        booked=booked,
+        visit=visit,
+        day=day,
+        note=note,
+        attachment=attachment,
+        follow_up=follow_up,
+        portal_user=portal_user,
+        manage_token=_manage_token(booked),
+    )
+
+
+# --- the probes ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Probe:
+    who: str  # a role of the chain, "doctor", "stranger_doctor", "patient" (portal) or "anonymous"
+    method: str
+    path: Callable[[World], str]
+    body: Callable[[World], dict[str, Any]] | None = None
+    status: tuple[int, ...] = (200,)
+    # which patient the answer shows; most show the world's patient
+    patient: Callable[[World], Patient] = lambda w: w.patient
+
+
+def _p(w: World) -> int:
+    return w.patient.pk
+
+
+def _outside_hours(w: World) -> dict[str, Any]:
+    weekday = w.day.weekday()
+    return {f"opens_{d}": "07:00" for d in range(7)} | {
+        f"closes_{d}": ("08:00" if d == weekday else "20:00") for d in range(7)
+    }
+
+
+SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
+    # --- the patient API
+    ("api/v1/patients/", "get"): Probe("receptionist", "GET", lambda w: "/api/v1/patients/?q=Coverage Probe"),
+    ("api/v1/patients/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: "/api/v1/patients/",
+        lambda w: {"first_name": "Other", "last_name": "Person", "phone": "+447911123456"},
+        status=(409,),  # the duplicate warning names the patient already registered
+    ),
+    ("api/v1/patients/merge/", "post"): Probe(
+        "owner", "POST", lambda w: "/api/v1/patients/merge/", lambda w: {"keep": _p(w), "merge": w.other.pk}
+    ),
+    ("api/v1/patients/<int:pk>/", "get"): Probe("receptionist", "GET", lambda w: f"/api/v1/patients/{_p(w)}/"),
+    ("api/v1/patients/<int:pk>/", "patch"): Probe(
+        "receptionist", "PATCH", lambda w: f"/api/v1/patients/{_p(w)}/", lambda w: {"city": "Leeds"}
+    ),
+    ("api/v1/patients/<int:pk>/consent/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/consent/",
+        lambda w: {"channel": "sms", "given": True},
+    ),
+    ("api/v1/patients/<int:pk>/break-glass/", "post"): Probe(
+        "stranger_doctor",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/break-glass/",
+        lambda w: {"reason": "Unconscious in the waiting room"},
+        status=(200, 201),
+    ),
+    **{
+        (f"api/v1/patients/<int:pk>/{kind}/", "get"): Probe(
+            "doctor", "GET", lambda w, k=kind: f"/api/v1/patients/{_p(w)}/{k}/"
+        )
+        for kind in ("notes", "diagnoses", "prescriptions", "attachments", "follow-ups")
+    },
+    ("api/v1/patients/<int:pk>/notes/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/notes/",
+        lambda w: {"title": "Call", "body": "Better."},
+        status=(201,),
+    ),
+    ("api/v1/patients/<int:pk>/diagnoses/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/diagnoses/",
+        lambda w: {"icd10_code": "R51", "text": "Headache"},
+        status=(201,),
+    ),
+    ("api/v1/patients/<int:pk>/prescriptions/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/prescriptions/",
+        lambda w: {"medication": "Paracetamol", "dose": "1 g", "frequency": "as needed"},
+        status=(201,),
+    ),
+    ("api/v1/patients/<int:pk>/attachments/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/attachments/",
+        lambda w: {"title": "Letter", "file": SimpleUploadedFile("letter.pdf", b"%PDF-1.4 x", "application/pdf")},
+        status=(201,),
+    ),
+    ("api/v1/patients/<int:pk>/follow-ups/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/follow-ups/",
+        lambda w: {"due_date": str(w.day + timedelta(days=30)), "reason": "Recheck"},
+        status=(201,),
+    ),
+    ("api/v1/patients/<int:pk>/audit/", "get"): Probe("owner", "GET", lambda w: f"/api/v1/patients/{_p(w)}/audit/"),
+    ("api/v1/notes/<int:pk>/", "get"): Probe("doctor", "GET", lambda w: f"/api/v1/notes/{w.note.pk}/"),
+    ("api/v1/notes/<int:pk>/", "patch"): Probe(
+        "doctor", "PATCH", lambda w: f"/api/v1/notes/{w.note.pk}/", lambda w: {"body": "Sore throat, no fever."}
+    ),
+    ("api/v1/notes/<int:pk>/sign/", "post"): Probe("doctor", "POST", lambda w: f"/api/v1/notes/{w.note.pk}/sign/"),
+    ("api/v1/notes/<int:pk>/addenda/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/notes/{w.note.pk}/addenda/",
+        lambda w: {"body": "Swab negative."},
+        status=(201,),
+    ),
+    ("api/v1/attachments/<int:pk>/download/", "get"): Probe(
+        "doctor", "GET", lambda w: f"/api/v1/attachments/{w.attachment.pk}/download/"
+    ),
+    ("api/v1/follow-ups/<int:pk>/close/", "post"): Probe(
+        "doctor", "POST", lambda w: f"/api/v1/follow-ups/{w.follow_up.pk}/close/", lambda w: {"done": True}
+    ),
+    ("api/v1/patients/<int:pk>/care-team/", "get"): Probe(
+        "owner", "GET", lambda w: f"/api/v1/patients/{_p(w)}/care-team/"
+    ),
+    ("api/v1/patients/<int:pk>/care-team/", "post"): Probe(
+        "owner",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/care-team/",
+        lambda w: {"doctor": w.stranger_doctor.pk},
+        status=(200, 201),
+    ),
+    ("api/v1/patients/<int:pk>/care-team/<int:doctor_pk>/", "delete"): Probe(
+        "owner",
+        "DELETE",
+        lambda w: f"/api/v1/patients/{_p(w)}/care-team/{w.extra['assigned'].pk}/",
+        status=(200, 204),
+    ),
+    ("audit/emergency-access/", "*"): Probe("owner", "GET", lambda w: "/audit/emergency-access/"),
+    ("api/v1/audit/users/<int:pk>/", "get"): Probe(
+        "owner", "GET", lambda w: f"/api/v1/audit/users/{w.doctor.user.pk}/"
+    ),
+    # --- the calendar API
+    ("api/v1/scheduling/leave/", "post"): Probe(
+        "owner",
+        "POST",
+        lambda w: "/api/v1/scheduling/leave/",
+        lambda w: {
+            "doctor": w.doctor.pk,
+            "start": w.clinic.at(w.day, 9).isoformat(),
+            "end": w.clinic.at(w.day, 11).isoformat(),
+            "reason": "Course",
+        },
+        status=(409,),  # the conflict list names the booked appointment
+    ),
+    ("api/v1/appointments/", "get"): Probe("receptionist", "GET", lambda w: f"/api/v1/appointments/?patient={_p(w)}"),
+    ("api/v1/appointments/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: "/api/v1/appointments/",
+        lambda w: {
+            "patient": _p(w),
+            "doctor": w.doctor.pk,
+            "branch": w.clinic.branch.pk,
+            "service": w.clinic.service.pk,
+            "start": w.clinic.at(w.day, 15).isoformat(),
+        },
+        status=(201,),
+    ),
+    ("api/v1/appointments/walk-in/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: "/api/v1/appointments/walk-in/",
+        lambda w: {"patient": _p(w), "branch": w.extra["walk_in"].branch.pk, "service": w.extra["walk_in"].service.pk},
+        status=(201,),
+    ),
+    ("api/v1/appointments/<int:pk>/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"/api/v1/appointments/{w.booked.pk}/"
+    ),
+    ("api/v1/appointments/<int:pk>/reschedule/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"/api/v1/appointments/{w.booked.pk}/reschedule/",
+        lambda w: {"start": w.clinic.at(w.day, 16).isoformat()},
+    ),
+    **{
+        (f"api/v1/appointments/<int:pk>/{action}/", "post"): Probe(
+            "receptionist",
+            "POST",
+            lambda w, a=action: f"/api/v1/appointments/{(w.visit if a in ('start',) else w.booked).pk}/{a}/",
+            (lambda w: {"reason": "Patient asked"}) if action == "cancel" else None,
+        )
+        for action in ("cancel", "confirm", "check-in", "start")
+    },
+    ("api/v1/appointments/<int:pk>/complete/", "post"): Probe(
+        "doctor", "POST", lambda w: f"/api/v1/appointments/{w.extra['started'].pk}/complete/"
+    ),
+    ("api/v1/appointments/<int:pk>/no-show/", "post"): Probe(
+        "receptionist", "POST", lambda w: f"/api/v1/appointments/{w.extra['past'].pk}/no-show/"
+    ),
+    ("api/v1/holds/<int:pk>/confirm/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"/api/v1/holds/{w.extra['hold'].pk}/confirm/",
+        lambda w: {"hold_token": w.extra["hold"].hold_token, "patient": _p(w)},
+    ),
+    ("api/v1/calendar/branches/<int:pk>/day/<isodate:day>/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"/api/v1/calendar/branches/{w.clinic.branch.pk}/day/{w.day}/"
+    ),
+    ("api/v1/calendar/doctors/<int:pk>/week/<isodate:day>/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"/api/v1/calendar/doctors/{w.doctor.pk}/week/{w.day}/"
+    ),
+    # --- FHIR
+    ("fhir/R4/Patient", "get"): Probe("receptionist", "GET", lambda w: "/fhir/R4/Patient?name=Coverage"),
+    ("fhir/R4/Patient/<int:pk>", "get"): Probe("receptionist", "GET", lambda w: f"/fhir/R4/Patient/{_p(w)}"),
+    ("fhir/R4/Appointment", "get"): Probe("receptionist", "GET", lambda w: f"/fhir/R4/Appointment?patient={_p(w)}"),
+    ("fhir/R4/Appointment", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: "/fhir/R4/Appointment",
+        lambda w: {
+            "resourceType": "Appointment",
+            "status": "booked",
+            "start": w.clinic.at(w.day, 17).isoformat(),
+            "serviceType": [{"coding": [{"code": str(w.clinic.service.pk)}]}],
+            "participant": [
+                {"actor": {"reference": f"Patient/{_p(w)}"}, "status": "accepted"},
+                {"actor": {"reference": f"Practitioner/{w.doctor.pk}"}, "status": "accepted"},
+                {"actor": {"reference": f"Location/{w.clinic.branch.pk}"}, "status": "accepted"},
+            ],
+        },
+        status=(201,),
+    ),
+    ("fhir/R4/Appointment/<int:pk>", "get"): Probe(
+        "receptionist", "GET", lambda w: f"/fhir/R4/Appointment/{w.booked.pk}"
+    ),
+    # --- pages
+    ("patients/", "*"): Probe("receptionist", "GET", lambda w: "/patients/?q=Coverage"),
+    ("patients/new/", "*"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: "/patients/new/",
+        lambda w: {"first_name": "Other", "last_name": "Person", "phone": "+447911123456", "sex": "unknown"},
+    ),
+    ("patients/<int:pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/patients/{_p(w)}/"),
+    ("patients/<int:pk>/break-glass/", "*"): Probe(
+        "stranger_doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/break-glass/",
+        lambda w: {"reason": "Collapsed at reception, needs history"},
+        status=(302,),
+    ),
+    ("patients/<int:pk>/notes/new/", "*"): Probe("doctor", "GET", lambda w: f"/patients/{_p(w)}/notes/new/"),
+    ("patients/<int:pk>/notes/<int:note_pk>/", "*"): Probe(
+        "doctor", "GET", lambda w: f"/patients/{_p(w)}/notes/{w.note.pk}/"
+    ),
+    ("patients/<int:pk>/notes/<int:note_pk>/addenda/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/notes/{w.extra['signed'].pk}/addenda/",
+        lambda w: {"body": "Swab negative."},
+        status=(302,),
+    ),
+    ("patients/<int:pk>/audit/", "*"): Probe("owner", "GET", lambda w: f"/patients/{_p(w)}/audit/"),
+    ("audit/users/<int:pk>/", "*"): Probe("owner", "GET", lambda w: f"/audit/users/{w.doctor.user.pk}/"),
+    ("desk/<int:branch_pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/?day={w.day}"),
+    ("desk/<int:branch_pk>/walk-in/", "*"): Probe(
+        "receptionist",
+        "GET",
+        lambda w: (
+            f"/desk/{w.clinic.branch.pk}/walk-in/?source=phone&day={w.day}&service={w.clinic.service.pk}"
+            f"&start={w.clinic.at(w.day, 14).isoformat()}&doctor={w.doctor.pk}&q=Coverage"
+        ).replace("+", "%2B"),
+    ),
+    ("desk/appointments/<int:pk>/move/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/desk/appointments/{w.booked.pk}/move/?day={w.day}"
+    ),
+    ("my-day/", "*"): Probe("doctor", "GET", lambda w: f"/my-day/?day={w.day}"),
+    ("settings/leave/", "*"): Probe(
+        "owner",
+        "POST",
+        lambda w: "/settings/leave/",
+        lambda w: {
+            "doctor": w.doctor.pk,
+            "starts": f"{w.day}T09:00",
+            "ends": f"{w.day}T11:00",
+            "reason": "Course",
+        },
+    ),
+    ("settings/branches/<int:branch_pk>/hours/", "*"): Probe(
+        "owner", "POST", lambda w: f"/settings/branches/{w.clinic.branch.pk}/hours/", _outside_hours
+    ),
+    ("book/manage/<str:token>/", "*"): Probe("anonymous", "GET", lambda w: f"/book/manage/{w.manage_token}/"),
+    ("book/manage/<str:token>/move/", "*"): Probe("anonymous", "GET", lambda w: f"/book/manage/{w.manage_token}/move/"),
+    ("book/manage/<str:token>/calendar.ics", "*"): Probe(
+        "anonymous", "GET", lambda w: f"/book/manage/{w.manage_token}/calendar.ics"
+    ),
+    ("portal/", "*"): Probe("patient", "GET", lambda w: "/portal/"),
+    ("portal/details/", "*"): Probe("patient", "GET", lambda w: "/portal/details/"),
+    ("portal/appointments/<int:pk>/change/", "*"): Probe(
+        "patient", "GET", lambda w: f"/portal/appointments/{w.booked.pk}/change/"
+    ),
+}
+
+
+def _classified(op: tuple[str, str]) -> bool:
+    # Sign-in, two-factor, passwords and API tokens are the caller's own account, whatever is added.
+    return op in SHOWS_PATIENTS or op in NO_PATIENT_DATA or op[0].startswith(ACCOUNT_PREFIXES)
+
+
+def test_every_route_and_operation_is_classified() -> None:
+    tenant = operations(TENANT)
+    missing = sorted(op for op in tenant if not _classified(op))
+    assert not missing, f"say whether these show patient data (and probe them if they do): {missing}"
+    stale = sorted(op for op in SHOWS_PATIENTS if op not in tenant)
+    assert not stale, f"probes of routes that no longer exist: {stale}"
+    # The platform site serves no chain data at all; its routes are listed so that one that starts
+    # to (a chain's data reached from the platform) has to be looked at.
+    public_routes = {route for route, _ in operations(PUBLIC)}
+    assert all(not route.startswith(("patients", "desk", "fhir", "portal", "book")) for route in public_routes)
+    assert PUBLIC_NO_PATIENT_DATA
+
+
+# --- running a probe -------------------------------------------------------------------------------
+def _prepare(w: World, op: tuple[str, str]) -> None:
+    """The extra state a probe needs (made here, not in the world, to keep the world small)."""
+    route = op[0]
+    owner, receptionist = w.owner, w.chain.users["receptionist"]
+    if route.endswith("complete/"):
+        started = sched.appointment_start(actor=w.doctor.user, appointment=w.visit)
+        w.extra["started"] = started
+    if route.endswith("no-show/"):
+        # an appointment that has started already: today, an hour ago, with an override
+        start = (timezone.now() - timedelta(hours=1)).replace(second=0, microsecond=0)
+        start -= timedelta(minutes=start.minute % 5)
+        past = sched.appointment_book(  # booked yesterday for an hour ago, outside the plan: an override
+            actor=owner,
+            patient=w.patient,
+            doctor=w.stranger_doctor,
+            branch=w.clinic.branch,
+            service=w.clinic.service,
+            start=start,
+            override_reason="Fitted in by the owner",
+            now=start - timedelta(days=1),
+        )
+        w.extra["past"] = past
+    if route == "api/v1/holds/<int:pk>/confirm/":
+        w.extra["hold"] = sched.appointment_hold(
+            actor=receptionist,
+            doctor=w.doctor,
+            branch=w.clinic.branch,
+            service=w.clinic.service,
+            start=w.clinic.at(w.day, 18),
+            source="staff",
+        )
+    if route == "api/v1/appointments/walk-in/":
+        branch = daytime_branch(w.chain)
+        w.chain.users["receptionist"].staff.branches.add(branch)
+        w.extra["walk_in"] = clinic_setup(
+            w.chain, branch=branch, doctors=1, opens=time(0), closes=time(23, 55), shift=(time(0), time(23, 55))
+        )
+    if route == "api/v1/patients/<int:pk>/care-team/<int:doctor_pk>/":
+        patients.care_team_assign(actor=owner, patient=w.patient, doctor=w.stranger_doctor)
+        w.extra["assigned"] = w.stranger_doctor
+    if route == "audit/emergency-access/":
+        patients.break_glass_open(actor=w.stranger_doctor.user, patient=w.patient, reason="Collapsed in the hall")
+    if route in ("patients/<int:pk>/notes/<int:note_pk>/addenda/", "api/v1/notes/<int:pk>/addenda/"):
+        w.extra["signed"] = patients.note_sign(actor=w.doctor.user, note=w.note)
+
+
+def _client_for(w: World, who: str, api_call: bool) -> Any:
+    if who == "anonymous":
+        return Client(HTTP_HOST=w.chain.host)
+    user = {
+        "doctor": w.doctor.user,
+        "stranger_doctor": w.stranger_doctor.user,
+        "patient": w.portal_user,
+    }.get(who) or w.chain.users[who]
+    if api_call:
+        return Api(w.chain.host, user.email)
+    client = Client(HTTP_HOST=w.chain.host)
+    with schema_context(w.chain.schema):
+        sign_in(client, user)  # past the second factor owners owe
+    return client
+
+
+def _send(client: Any, probe: Probe, w: World, api_call: bool) -> Any:
+    path = probe.path(w)
+    body = probe.body(w) if probe.body else None
+    if isinstance(client, Api):
+        if body and any(isinstance(v, SimpleUploadedFile) for v in body.values()):
+            return client.client.post(path, body)  # multipart
+        return client.call(probe.method, path, body)
+    if probe.method == "GET":
+        return client.get(path)
+    return client.post(path, body or {})
+
+
+@pytest.mark.parametrize("op", sorted(SHOWS_PATIENTS), ids=lambda op: f"{op[1]} {op[0]}")
+def test_every_read_of_patient_data_is_in_the_access_log(world: World, op: tuple[str, str]) -> None:
+    # given the world and whatever this probe needs
+    probe = SHOWS_PATIENTS[op]
+    _prepare(world, op)
+    api_call = op[0].startswith(("api/", "fhir/"))
+    client = _client_for(world, probe.who, api_call)
+    patient = probe.patient(world)
+    before = AccessLog.objects.filter(patient_id=patient.pk).values_list("id", flat=True)
+    seen = set(before)
+    # when the probe asks
+    response = _send(client, probe, world, api_call)
+    # then it was answered as expected, and the log has a row for the patient it showed
+    assert response.status_code in probe.status, (response.status_code, getattr(response, "content", b"")[:400])
+    rows = AccessLog.objects.filter(patient_id=patient.pk).exclude(id__in=seen)
+    assert rows.exists(), f"{op}: no access-log row for the patient it showed"
+    if probe.who != "anonymous":
+        expected = {
+            "doctor": world.doctor.user,
+            "stranger_doctor": world.stranger_doctor.user,
+            "patient": world.portal_user,
+        }.get(probe.who) or world.chain.users[probe.who]
+        assert rows.filter(actor_id=expected.pk).exists(), f"{op}: logged, but not as its reader"
+
+
+def test_the_answer_of_a_probe_really_shows_the_patient(world: World) -> None:
+    # The probes are only as good as their requests: spot-check that a few really show the patient.
+    for op in [
+        ("desk/<int:branch_pk>/walk-in/", "*"),
+        ("desk/appointments/<int:pk>/move/", "*"),
+        ("patients/new/", "*"),
+    ]:
+        probe = SHOWS_PATIENTS[op]
+        client = _client_for(world, probe.who, False)
+        response = _send(client, probe, world, False)
+        assert b"Coverage" in response.content, op
+    response = _send(
+        _client_for(world, "receptionist", True), SHOWS_PATIENTS[("api/v1/patients/", "post")], world, True
+    )
+    assert json.loads(response.content)["error"]["code"] == "possible_duplicates"
