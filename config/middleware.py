@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.cache import add_never_cache_headers
@@ -40,3 +41,19 @@ def _private(request: HttpRequest, response: HttpResponseBase) -> bool:
     # Set by AuthenticationMiddleware, or by DRF's authentication; absent when an earlier layer answered.
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
+
+
+class RejectNulMiddleware:
+    """A NUL byte in the path or the query string is never a real request (PostgreSQL cannot store
+    one in text, so it would otherwise surface as a server error deep in a query): 400, through the
+    site's error handler, before any view runs. Bodies are checked by their parsers and forms."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            raise BadRequest("NUL byte in the request")
+        return self.get_response(request)

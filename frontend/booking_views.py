@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from config.net import client_ip
-from frontend.forms import show_error
+from frontend.forms import show_error, to_int
 from frontend.portal_views import patient_reschedule
 from notifications.sms import send_sms
 from patients import portal
@@ -66,8 +66,8 @@ def book_start(request: HttpRequest) -> HttpResponse:
     """Step 1: where and what (and with whom, or anyone)."""
     branches = Branch.objects.filter(is_active=True)
     services = Service.objects.filter(is_active=True, bookable_online=True)
-    branch = branches.filter(pk=request.GET.get("branch") or 0).first()
-    service = services.filter(pk=request.GET.get("service") or 0).first()
+    branch = branches.filter(pk=to_int(request.GET.get("branch")) or 0).first()
+    service = services.filter(pk=to_int(request.GET.get("service")) or 0).first()
     doctors = []
     if branch and service:
         doctor_ids = DoctorService.objects.filter(branch=branch, service=service).values("doctor_id")
@@ -89,7 +89,7 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
         branch=branch,
         date_from=today,
         date_to=today + timedelta(days=horizon),
-        doctor_ids=[int(doctor_id)] if doctor_id and doctor_id.isdigit() else None,
+        doctor_ids=[to_int(doctor_id) or 0] if to_int(doctor_id) else None,
         step=policy_get().online_slot_step_minutes,
         online=True,
     )
@@ -126,9 +126,9 @@ def book_hold(request: HttpRequest) -> HttpResponse:
     if not _allowed(request, "hold", 30):
         messages.error(request, "Too many attempts from here. Please try again later or call us.")
         return redirect("book")
-    branch = get_object_or_404(Branch, pk=request.POST.get("branch") or 0, is_active=True)
-    service = get_object_or_404(Service, pk=request.POST.get("service") or 0, bookable_online=True)
-    doctor = get_object_or_404(StaffMember, pk=request.POST.get("doctor") or 0)
+    branch = get_object_or_404(Branch, pk=to_int(request.POST.get("branch")) or 0, is_active=True)
+    service = get_object_or_404(Service, pk=to_int(request.POST.get("service")) or 0, bookable_online=True)
+    doctor = get_object_or_404(StaffMember, pk=to_int(request.POST.get("doctor")) or 0)
     try:
         start = datetime.fromisoformat(request.POST.get("start", ""))
         hold = sched.appointment_hold(actor=None, doctor=doctor, branch=branch, service=service, start=start)

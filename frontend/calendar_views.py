@@ -20,7 +20,7 @@ from scheduling import intervals as iv
 from scheduling import services as sched
 from scheduling.exceptions import LeaveConflicts
 from scheduling.models import Appointment, CalendarEntry, Leave, Status
-from scheduling.selectors import calendar_rows, calendar_rows_visible
+from scheduling.selectors import appointment_list, calendar_rows, calendar_rows_visible
 from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.org.models import Role, StaffMember
 from tenants.org.rules import is_owner, managed_branch_ids, staff_of
@@ -95,8 +95,8 @@ def leave(request: HttpRequest) -> HttpResponse:
         except LeaveConflicts as exc:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
             ids = [int(i) for i in exc.fields.get("appointments", [])]
-            conflicts = list(Appointment.objects.filter(pk__in=ids).select_related("patient", "branch", "service"))
-            form.add_error(None, f"{len(conflicts)} appointment(s) fall in this leave. Move or cancel them first.")
+            conflicts = list(appointment_list(actor=request.user).filter(pk__in=ids))
+            form.add_error(None, exc.message)
         except ApplicationError as exc:
             show_error(form, exc)
         else:

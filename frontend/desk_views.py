@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from frontend.forms import to_int
 from patients import selectors as patient_selectors
 from patients import services as patient_services
 from patients.models import Patient
@@ -249,7 +250,7 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     context |= {
         "step": 3,
         "start": start,
-        "doctor": doctors.get(int(doctor_pk)) if doctor_pk.isdigit() else None,
+        "doctor": doctors.get(to_int(doctor_pk) or 0),
         "q": q,
         "found": found,
     }

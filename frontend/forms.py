@@ -15,6 +15,14 @@ TIMEZONES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in
 ROLE_CHOICES = [(r.value, r.label) for r in STAFF_ROLES]
 
 
+def to_int(value: str | None) -> int | None:
+    """A number typed or sent in a form or query string, or None: ids from the browser are text."""
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
 def show_error(form: forms.Form, exc: ApplicationError, field_map: dict[str, str] | None = None) -> None:
     """Put a service's error on the form: field messages on their fields, the rest on top."""
     known = set(form.fields)

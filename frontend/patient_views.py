@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from frontend.care_views import CareTeamForm
-from frontend.forms import show_error, submit
+from frontend.forms import show_error, submit, to_int
 from patients import selectors, services
 from patients.exceptions import PossibleDuplicates
 from patients.models import ClinicalNote, Patient, Sex
@@ -168,7 +168,7 @@ def note_edit(request: HttpRequest, pk: int, note_pk: int | None = None) -> Http
                     patient=patient,
                     title=d["title"],
                     body=d["body"],
-                    appointment_id=_int(request.GET.get("appointment")),
+                    appointment_id=to_int(request.GET.get("appointment")),
                     request=request,
                 )
             )
@@ -217,7 +217,3 @@ def user_audit(request: HttpRequest, pk: int) -> HttpResponse:
     label = AccessLog.objects.filter(actor_id=pk).values_list("actor_label", flat=True).first() or f"user {pk}"
     access_log_trail_read(actor=request.user, rows=page.object_list, request=request)
     return render(request, "patients/audit.html", {"page": page, "subject": label})
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None

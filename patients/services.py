@@ -238,6 +238,21 @@ def consent_set(*, actor: Any, patient: Patient, channel: str, given: bool, requ
     return patient
 
 
+def _merge_widens_own_access(actor: Any, keep: Patient, merge: Patient) -> bool:
+    """Grants move with a merged record, so a clinician who cares for one of the two would gain the
+    other's clinical record by merging them: no self-granted access, by merge either."""
+    staff = staff_of(actor)
+    if staff is None:
+        return False
+    now = timezone.now()
+    caring = set(
+        CareRelation.objects.filter(patient_id__in=[keep.pk, merge.pk], doctor=staff)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values_list("patient_id", flat=True)
+    )
+    return len(caring) == 1
+
+
 @transaction.atomic
 def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = None) -> Patient:
     """Fold `merge` into `keep`: appointments, clinical records and care team move to `keep`;
@@ -250,6 +265,11 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
     keep, merge = locked[keep.pk], locked[merge.pk]
     if merge.merged_into_id or keep.merged_into_id:
         raise MergeRefused("One of these records was already merged.")
+    if _merge_widens_own_access(actor, keep, merge):
+        raise MergeRefused(
+            "You are in the care team of only one of these patients: merging would open the other's "
+            "clinical record to you. Another owner or manager must merge them."
+        )
     for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp):
         model.objects.filter(patient=merge).update(patient=keep)
     # Grants move with the record; an assignment both records have is kept once.
@@ -297,10 +317,12 @@ def care_relation_grant(
     return relation
 
 
-def care_relation_withdraw(*, appointment_id: int) -> None:
+def care_relation_withdraw(*, appointment_id: int, unseen_visit: bool = False) -> None:
     """The booking of this appointment grants nothing any more: it was cancelled or missed before
-    the visit, or moved to the doctor who made it. Access earned by a visit stays."""
-    for relation in CareRelation.objects.filter(appointment_id=appointment_id, reason=CareRelation.Reason.BOOKED):
+    the visit, or moved to the doctor who made it. Access earned by a visit stays, unless the visit
+    never happened (`unseen_visit`: checked in, then cancelled before the doctor started it)."""
+    reasons = [CareRelation.Reason.BOOKED] + ([CareRelation.Reason.VISIT] if unseen_visit else [])
+    for relation in CareRelation.objects.filter(appointment_id=appointment_id, reason__in=reasons):
         relation._history_user = None  # type: ignore[attr-defined]
         relation.delete()
 

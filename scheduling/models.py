@@ -282,6 +282,12 @@ class CalendarEntry(models.Model):
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # Who put the patient with this doctor: the booker, whoever confirmed a hold for the patient, or
+    # whoever moved the appointment to another doctor. A doctor who placed a patient with herself
+    # cannot also certify the visit (patients.rules: no self-granted clinical access).
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     # The secret that lets whoever made a hold (an anonymous online visitor) confirm it.

@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Outside everything that may answer (CSRF failures, lock-outs, error pages) so its rule covers them.
     "config.middleware.NoStoreMiddleware",
+    "config.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -201,6 +202,7 @@ LOGIN_FAILURES_PER_ADDRESS = int(env("CLINICFLOW_LOGIN_FAILURES_PER_ADDRESS", "2
 AXES_HANDLER = "tenants.accounts.lockout.AddressBudgetHandler"
 AXES_CLIENT_IP_CALLABLE = "config.net.client_ip"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "tenants.accounts.lockout.lockout_username"
 AXES_LOCKOUT_CALLABLE = "tenants.accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -216,6 +218,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # JSON only: DRF's browsable HTML pages are a second interface to keep under the CSP.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tenants.audit.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

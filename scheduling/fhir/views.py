@@ -14,7 +14,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from pydantic import ValidationError as PydanticValidationError
 from rest_framework import exceptions as drf
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -22,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApplicationError
+from config.parsers import JSONParser
 from patients.models import Patient
 from patients.selectors import patient_search
 from scheduling import selectors
@@ -96,15 +96,18 @@ def _date_range(values: list[str]) -> tuple[datetime | None, datetime | None]:
         if not match:
             raise drf.ValidationError(f"Cannot read the date {raw!r}.")
         prefix, text = match.group(1) or "eq", match.group(2)
-        if "T" in text:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if timezone.is_naive(moment):
-                moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-            start, end = moment, moment + timedelta(seconds=1)
-        else:
-            day = date.fromisoformat(text)
-            start = datetime.combine(day, time(0), tzinfo=ZoneInfo("UTC"))
-            end = start + timedelta(days=1)
+        try:
+            if "T" in text:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if timezone.is_naive(moment):
+                    moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+                start, end = moment, moment + timedelta(seconds=1)
+            else:
+                day = date.fromisoformat(text)
+                start = datetime.combine(day, time(0), tzinfo=ZoneInfo("UTC"))
+                end = start + timedelta(days=1)
+        except (ValueError, OverflowError) as exc:  # well-formed but impossible: month 99, year 9999 + 1 day
+            raise drf.ValidationError(f"Cannot read the date {raw!r}.") from exc
         if prefix in ("ge", "eq"):
             lower = start if lower is None else max(lower, start)
         if prefix == "gt":
@@ -349,7 +352,7 @@ class AppointmentView(FhirView):
         for participant in incoming.participant or []:
             reference = participant.actor.reference if participant.actor else ""
             kind, _, ident = (reference or "").partition("/")
-            if ident.isdigit():
+            if ident.isascii() and ident.isdigit():
                 refs[kind] = int(ident)
         missing = [k for k in ("Patient", "Practitioner", "Location") if k not in refs]
         if missing or not incoming.start or not incoming.serviceType:
@@ -360,7 +363,7 @@ class AppointmentView(FhirView):
             patient=get_object_or_404(Patient, pk=refs["Patient"]),
             doctor=get_object_or_404(_doctors(), pk=refs["Practitioner"]),
             branch=get_object_or_404(Branch, pk=refs["Location"]),
-            service=get_object_or_404(Service, pk=int(code) if code and code.isdigit() else 0),
+            service=get_object_or_404(Service, pk=int(code) if code and code.isascii() and code.isdigit() else 0),
             start=incoming.start,
             source=Source.STAFF,
             idempotency_key=request.headers.get("Idempotency-Key") or None,

@@ -87,12 +87,14 @@ def _care_from_booking(appointment: Appointment, *, by: set[int | None]) -> None
 
 def _care_from_visit(appointment: Appointment, *, actor: Any, at: datetime) -> None:
     """The patient came (checked in, started): the doctor keeps the record for the care period.
-    A doctor alone (she booked the patient with herself and checks them in herself) certifies no
-    visit: that would be self-granted access by two clicks."""
+    A doctor alone (she put the patient with herself, by booking, confirming a hold or moving
+    someone else's appointment onto herself, and checks them in herself) certifies no visit: that
+    would be self-granted access by two clicks."""
     if appointment.patient_id is None:
         return
     doctor_user_id = appointment.doctor.user_id
-    if appointment.booked_by_id == doctor_user_id and _actor_id(actor) == doctor_user_id:
+    placed_by_her = doctor_user_id in {appointment.booked_by_id, appointment.placed_by_id}
+    if placed_by_her and _actor_id(actor) == doctor_user_id:
         return
     _grant(appointment, appointment.patient_id, reason="visit", at=at, by=_actor_id(actor))
 
@@ -184,7 +186,12 @@ def _claim(placed: _Placement, *, now: datetime, actor: Any, **fields: Any) -> A
     """The unsaved appointment for a placement, once stale holds in its way are freed."""
     _expire_stale_holds(doctor_id=fields["doctor"].pk, room_id=placed.room_id, busy=placed.busy, now=now)
     return Appointment(
-        room_id=placed.room_id, span=placed.span, busy=placed.busy, booked_by_id=_actor_id(actor), **fields
+        room_id=placed.room_id,
+        span=placed.span,
+        busy=placed.busy,
+        booked_by_id=_actor_id(actor),
+        placed_by_id=_actor_id(actor),
+        **fields,
     )
 
 
@@ -381,6 +388,7 @@ def appointment_hold_confirm(
             hold.save(update_fields=["status", "updated_at"])
         raise HoldExpired()
     hold.patient = patient
+    hold.placed_by_id = _actor_id(actor) or hold.booked_by_id  # the one who chose the patient
     hold.status = Status.BOOKED
     hold.hold_expires_at = None
     hold.idempotency_key = idempotency_key or None
@@ -446,6 +454,8 @@ def appointment_reschedule(
     )
     _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
     appointment.doctor = doctor
+    if doctor.pk != previous_doctor_id:
+        appointment.placed_by_id = _actor_id(actor)
     appointment.span, appointment.busy, appointment.room_id = placed.span, placed.busy, placed.room_id
     appointment.is_override, appointment.override_reason = False, ""
     _save_entry(appointment, actor=actor)
@@ -472,6 +482,7 @@ def appointment_cancel(
             f"Appointments can be cancelled online up to {policy_get().cancellation_window_hours} hours "
             "before they start. Please call the clinic."
         )
+    unseen = appointment.status == Status.CHECKED_IN  # arrived, but left before the doctor started
     _move(
         appointment,
         Status.CANCELLED,
@@ -481,7 +492,7 @@ def appointment_cancel(
         late_cancellation=late,
     )
     # A booking cancelled before the visit grants nothing; its booking link dies with it.
-    care_relation_withdraw(appointment_id=appointment.pk)
+    care_relation_withdraw(appointment_id=appointment.pk, unseen_visit=unseen)
     manage_links_revoke(appointment_id=appointment.pk, now=now)
     publish(events.AppointmentCancelled(appointment.pk, _actor_id(actor), late))
     return appointment
@@ -503,9 +514,14 @@ def appointment_confirm(*, actor: Any, appointment: Appointment) -> Appointment:
     return _status_change(appointment, Status.CONFIRMED, actor=actor)
 
 
-def appointment_check_in(*, actor: Any, appointment: Appointment) -> Appointment:
-    """The patient arrived: the visit's doctor joins the care team (patients.rules)."""
-    now = timezone.now()
+def appointment_check_in(*, actor: Any, appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """The patient arrived: the visit's doctor joins the care team (patients.rules). Only on the
+    appointment's own day in the branch's clock: an arrival cannot be recorded days ahead."""
+    now = now or timezone.now()
+    if appointment.branch is not None:
+        tz = ZoneInfo(appointment.branch.timezone)
+        if now.astimezone(tz).date() < appointment.span.lower.astimezone(tz).date():
+            raise IllegalTransition("A patient can be checked in only on the day of the appointment.")
     with transaction.atomic():
         checked = _status_change(
             appointment, Status.CHECKED_IN, actor=actor, event=events.AppointmentCheckedIn, checked_in_at=now

@@ -19,18 +19,26 @@ from scheduling.models import ACTIVE_STATUSES, Appointment, Leave, Status
 from scheduling.services.conflicts import constraint_name, save_entry
 from tenants.authz import authorize
 from tenants.org.models import StaffMember
+from tenants.org.selectors import branch_ids_visible
 
 
-def _conflict_message(appointments: list[Appointment]) -> LeaveConflicts:
+def _conflict_message(appointments: list[Appointment], *, actor: Any) -> LeaveConflicts:
+    """The appointments in a leave's way, as the one asking may see them: at a branch they do not
+    see (a doctor working at several), only that there is one (tenants.org.selectors)."""
+    visible = branch_ids_visible(actor=actor)
+    shown = [a for a in appointments if visible is None or a.branch_id in visible]
     lines = [
         f"{a.span.lower.astimezone(ZoneInfo(a.branch.timezone if a.branch else 'UTC')):%a %d %b %H:%M} "
         f"{a.patient or 'held slot'} ({a.branch})"
-        for a in appointments
+        for a in shown
     ]
+    hidden = len(appointments) - len(shown)
+    if hidden:
+        lines.append(f"{hidden} at a branch you do not manage")
     return LeaveConflicts(
         f"{len(appointments)} appointment(s) fall in this leave; move or cancel them first: " + "; ".join(lines),
-        fields={"appointments": [str(a.pk) for a in appointments]},
-        disclosure=Disclosure("appointment", [a.pk for a in appointments], [a.patient_id for a in appointments]),
+        fields={"appointments": [str(a.pk) for a in shown]},
+        disclosure=Disclosure("appointment", [a.pk for a in shown], [a.patient_id for a in shown]),
     )
 
 
@@ -62,7 +70,7 @@ def leave_create(*, actor: Any, doctor: StaffMember, start: datetime, end: datet
             raise
         clashes = conflicting_appointments(doctor=doctor, span=span)
         if clashes:
-            raise _conflict_message(clashes) from exc
+            raise _conflict_message(clashes, actor=actor) from exc
         raise LeaveConflicts("The doctor already has leave at that time.") from exc
     publish(events.LeaveCreated(leave.pk, doctor.pk))
     return leave

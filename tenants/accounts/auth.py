@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from tenants.accounts.models import ApiToken
@@ -23,6 +24,13 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 
 class ApiTokenAuthentication(TokenAuthentication):
     """knox's token check (digest, expiry, active user), plus the token's last use."""
+
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, ApiToken]:
+        # A token is printable ASCII; anything else (a NUL, bytes that are not UTF-8) is a bad
+        # credential, answered 401 like any other, not an error in the lookup.
+        if not token.isascii() or not token.decode("ascii").isprintable():
+            raise AuthenticationFailed("The credentials are not valid.")
+        return super().authenticate_credentials(token)  # type: ignore[no-any-return]
 
     def validate_user(self, auth_token: ApiToken) -> tuple[Any, ApiToken]:
         user, token = super().validate_user(auth_token)

@@ -43,6 +43,14 @@ class AddressBudgetHandler(AxesDatabaseHandler):
         return limit if per_address >= settings.LOGIN_FAILURES_PER_ADDRESS else per_login
 
 
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """The e-mail a sign-in is counted under, as accounts match it: trimmed and lower-cased, so that
+    "Alice@X" and "alice@x" share one budget (sign-in matches e-mails case-insensitively)."""
+    source: Any = credentials if credentials else request.POST
+    value = source.get(settings.AXES_USERNAME_FORM_FIELD, "") if source else ""
+    return str(value or "").strip().lower()
+
+
 def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     if request.path.startswith("/api/"):
         return json_error(429, "login_locked", LOCKED_MESSAGE)

@@ -137,7 +137,7 @@ def totp_device_confirm(*, user: User, key: str, code: str) -> tuple[TOTPDevice,
     code is wrong."""
     cleaned = _clean(code)
     totp = TOTP(unhexlify(key.encode()), step=30, t0=0, digits=6, drift=0)
-    if not (cleaned.isdigit() and totp.verify(int(cleaned), tolerance=1)):
+    if not (cleaned.isascii() and cleaned.isdigit() and totp.verify(int(cleaned), tolerance=1)):
         raise OtpInvalid(fields={"code": ["That code is not right. Type the code your app shows now."]})
     TOTPDevice.objects.filter(user=user).delete()
     # last_t: the code just typed cannot be used again to sign in.
@@ -176,7 +176,9 @@ def otp_verify(*, user: User, code: str, recovery: bool | None = None) -> Device
     authenticator code. Each check commits on its own: the device's wrong-try count must survive
     the refusal."""
     cleaned = _clean(code)
-    kind: type[Device] | None = TOTPDevice if cleaned.isdigit() and len(cleaned) == 6 else StaticDevice
+    kind: type[Device] | None = (
+        TOTPDevice if cleaned.isascii() and cleaned.isdigit() and len(cleaned) == 6 else StaticDevice
+    )
     if (kind is TOTPDevice and recovery is True) or (kind is StaticDevice and recovery is False):
         kind = None
     if cleaned and kind is not None:

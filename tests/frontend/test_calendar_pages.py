@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time_machine
 from django_tenants.utils import schema_context
 
 from scheduling import services as sched
@@ -26,6 +27,8 @@ def test_doctor_sees_their_day_and_starts_a_visit(in_a, client):
         service=clinic.service,
         start=clinic.at(MONDAY, 10),
     )
+    on_the_day = time_machine.travel(clinic.at(MONDAY, 9, 30), tick=True)
+    on_the_day.start()
     sched.appointment_check_in(actor=clinic.receptionist, appointment=mine)
     with schema_context(in_a.schema):
         client.force_login(doctor.user)
@@ -34,6 +37,7 @@ def test_doctor_sees_their_day_and_starts_a_visit(in_a, client):
     assert "Theirs" not in page
     assert "10:00" in page  # the chain's clock (London), not UTC
     client.post(f"/desk/appointments/{mine.pk}/start/", HTTP_HOST=in_a.host)
+    on_the_day.stop()
     mine.refresh_from_db()
     assert mine.status == Status.IN_PROGRESS
 

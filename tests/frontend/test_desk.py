@@ -6,6 +6,7 @@ from datetime import time
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -47,7 +48,10 @@ def test_day_grid_shows_doctors_and_appointments_and_changes_status(desk):
     partial = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host, HTTP_HX_REQUEST="true")
     assert b"<html" not in partial.content  # the live refresh gets the grid alone
     assert f'id="entry-{booked.pk}"'.encode() in partial.content
-    client.post(f"/desk/appointments/{booked.pk}/check-in/", HTTP_HOST=host)
+    with time_machine.travel(clinic.at(MONDAY, 9, 50), tick=True):  # arrivals are recorded on the day
+        with schema_context(clinic.chain.schema):
+            client.force_login(clinic.receptionist)  # a session of that morning (sessions time out)
+        client.post(f"/desk/appointments/{booked.pk}/check-in/", HTTP_HOST=host)
     booked.refresh_from_db()
     assert booked.status == Status.CHECKED_IN
     # an illegal move is a message on the page, not an error page

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, transaction
 from django_tenants.utils import schema_context
@@ -246,7 +247,8 @@ def test_starting_a_visit_opens_an_encounter_that_notes_belong_to(in_a):
         service=clinic.service,
         start=clinic.at(MONDAY, 10),
     )
-    visit = sched.appointment_check_in(actor=clinic.receptionist, appointment=visit)
+    with time_machine.travel(clinic.at(MONDAY, 9, 55), tick=False):  # check-in is on the day
+        visit = sched.appointment_check_in(actor=clinic.receptionist, appointment=visit)
     visit = sched.appointment_start(actor=doctor, appointment=visit)
     encounter = patient.encounters.get()
     assert (encounter.appointment_id, encounter.doctor, encounter.ended_at) == (visit.pk, clinic.doctors[0], None)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django_tenants.utils import schema_context
 
 from scheduling.models import Appointment, CalendarEntry
 from tenants.audit.models import AccessLog
 from tests.factories.scheduling import MONDAY, clinic_setup
-from tests.helpers import assert_error
+from tests.helpers import Api, assert_error
 
 
 @pytest.fixture
@@ -44,9 +45,13 @@ def test_book_read_and_walk_through_a_visit(desk, chain_a, api):
     assert body["start"] == "2027-06-07T09:00:00Z"
     pk = body["id"]
 
-    for action, status in (("confirm", "confirmed"), ("check-in", "checked_in")):
-        assert reception.call("POST", f"/api/v1/appointments/{pk}/{action}/").json()["status"] == status
-    assert_error(reception.call("POST", f"/api/v1/appointments/{pk}/confirm/"), 409, "illegal_transition")
+    early = reception.call("POST", f"/api/v1/appointments/{pk}/check-in/")
+    assert_error(early, 409, "illegal_transition")  # not before the day of the appointment
+    with time_machine.travel(clinic.at(MONDAY, 9, 45), tick=True):
+        reception = Api(chain_a.host, chain_a.email("receptionist"))  # a token of that morning (tokens expire)
+        for action, status in (("confirm", "confirmed"), ("check-in", "checked_in")):
+            assert reception.call("POST", f"/api/v1/appointments/{pk}/{action}/").json()["status"] == status
+        assert_error(reception.call("POST", f"/api/v1/appointments/{pk}/confirm/"), 409, "illegal_transition")
     with schema_context(chain_a.schema):
         assert AccessLog.objects.filter(
             object_type="appointment", object_id=str(pk), patient_id=patients[0].pk

@@ -16,6 +16,7 @@ from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -196,7 +197,8 @@ def world(in_a: Chain) -> World:
         )
 
     booked, visit = book(10), book(12)
-    sched.appointment_check_in(actor=receptionist, appointment=visit)
+    with time_machine.travel(clinic.at(day, 8), tick=False):  # arrivals are recorded on the day
+        sched.appointment_check_in(actor=receptionist, appointment=visit)
     d = doctor.user
     note = patients.note_create(actor=d, patient=patient, title="First visit", body="Sore throat.")
     patients.diagnosis_add(actor=d, patient=patient, icd10_code="J02.9", text="Pharyngitis")
@@ -620,7 +622,9 @@ def _send(client: Any, probe: Probe, w: World, api_call: bool) -> Any:
 
 @pytest.mark.parametrize("op", sorted(SHOWS_PATIENTS), ids=lambda op: f"{op[1]} {op[0]}")
 def test_every_read_of_patient_data_is_in_the_access_log(world: World, op: tuple[str, str]) -> None:
-    # given the world and whatever this probe needs
+    # given the world on the morning of its appointments, and whatever this probe needs
+    on_the_day = time_machine.travel(world.clinic.at(world.day, 8), tick=True)
+    on_the_day.start()
     probe = SHOWS_PATIENTS[op]
     _prepare(world, op)
     api_call = op[0].startswith(("api/", "fhir/"))
@@ -633,6 +637,7 @@ def test_every_read_of_patient_data_is_in_the_access_log(world: World, op: tuple
     # then it was answered as expected, and the log has a row for the patient it showed
     assert response.status_code in probe.status, (response.status_code, getattr(response, "content", b"")[:400])
     rows = AccessLog.objects.filter(patient_id=patient.pk).exclude(id__in=seen)
+    on_the_day.stop()
     assert rows.exists(), f"{op}: no access-log row for the patient it showed"
     if probe.who != "anonymous":
         expected = {
