@@ -13,18 +13,32 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.errors import ApplicationError, error_body
+from config.errors import (
+    ApplicationError,
+    AuthenticationFailed,
+    MalformedRequest,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    UnsupportedMediaType,
+    ValidationFailed,
+    error_body,
+)
 
-_DRF_CODES: dict[type[drf.APIException], tuple[str, str]] = {
-    drf.ParseError: ("malformed_request", "The request body could not be parsed."),
-    drf.UnsupportedMediaType: ("unsupported_media_type", "Send the body as application/json."),
-    drf.NotAuthenticated: ("not_authenticated", "Sign in first."),
-    drf.AuthenticationFailed: ("authentication_failed", "The credentials are not valid."),
-    drf.PermissionDenied: ("permission_denied", "You are not allowed to do this."),
-    drf.NotFound: ("not_found", "Not found."),
-    drf.MethodNotAllowed: ("method_not_allowed", "This method is not allowed here."),
-    drf.NotAcceptable: ("not_acceptable", "The requested format is not available."),
-    drf.Throttled: ("throttled", "Too many requests; try again later."),
+# DRF's own refusals, answered as the kernel's errors (and documented from the same classes).
+DRF_ERRORS: dict[type[drf.APIException], type[ApplicationError]] = {
+    drf.ParseError: MalformedRequest,
+    drf.UnsupportedMediaType: UnsupportedMediaType,
+    drf.NotAuthenticated: NotAuthenticated,
+    drf.AuthenticationFailed: AuthenticationFailed,
+    drf.PermissionDenied: PermissionDenied,
+    drf.NotFound: NotFound,
+    drf.MethodNotAllowed: MethodNotAllowed,
+    drf.NotAcceptable: NotAcceptable,
+    drf.Throttled: Throttled,
 }
 
 
@@ -51,7 +65,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(exc.as_dict(), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response(error_body("validation_error", "Some fields are not valid.", fields), status=400)
+        return Response(error_body(ValidationFailed.code, ValidationFailed.default_message, fields), status=400)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -61,11 +75,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, drf.ValidationError):
-        response.data = error_body("validation_error", "Some fields are not valid.", _flatten(exc.detail))
+        response.data = error_body(ValidationFailed.code, ValidationFailed.default_message, _flatten(exc.detail))
         return response
-    code, message = next(
-        ((c, m) for cls, (c, m) in _DRF_CODES.items() if isinstance(exc, cls)),
-        (getattr(exc, "default_code", "error"), "The request could not be handled."),
+    error = next((error for cls, error in DRF_ERRORS.items() if isinstance(exc, cls)), None)
+    code, message = (
+        (error.code, error.default_message)
+        if error is not None
+        else (getattr(exc, "default_code", "error"), "The request could not be handled.")
     )
     detail = getattr(exc, "detail", None)
     if isinstance(detail, str) and detail and detail != getattr(exc, "default_detail", None):

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from config.error_codes import ErrorCode
+
 
 @dataclass(frozen=True)
 class Disclosure:
@@ -25,8 +27,11 @@ class Disclosure:
 
 class ApplicationError(Exception):
     status: ClassVar[int] = 400
-    code: ClassVar[str] = "invalid_request"
+    code: ClassVar[str] = ErrorCode.INVALID_REQUEST
     default_message: ClassVar[str] = "The request is not valid."
+    #: Every code an instance may carry, where the code is chosen per instance (BookingRefused names
+    #: the rule that refused); empty means just ``code``. The OpenAPI schema documents these.
+    codes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -49,32 +54,89 @@ class ApplicationError(Exception):
 
 class ValidationFailed(ApplicationError):
     status = 400
-    code = "validation_error"
+    code: ClassVar[str] = ErrorCode.VALIDATION_ERROR
     default_message = "Some fields are not valid."
 
 
 class NotAuthenticated(ApplicationError):
     status = 401
-    code = "not_authenticated"
+    code: ClassVar[str] = ErrorCode.NOT_AUTHENTICATED
     default_message = "Sign in first."
 
 
 class PermissionDenied(ApplicationError):
     status = 403
-    code = "permission_denied"
+    code: ClassVar[str] = ErrorCode.PERMISSION_DENIED
     default_message = "You are not allowed to do this."
 
 
 class NotFound(ApplicationError):
     status = 404
-    code = "not_found"
+    code: ClassVar[str] = ErrorCode.NOT_FOUND
     default_message = "Not found."
 
 
 class Conflict(ApplicationError):
     status = 409
-    code = "conflict"
+    code: ClassVar[str] = ErrorCode.CONFLICT
     default_message = "This conflicts with the current state."
+
+
+class MalformedRequest(ApplicationError):
+    """The body could not be parsed (bad JSON, nested too deeply)."""
+
+    status = 400
+    code: ClassVar[str] = ErrorCode.MALFORMED_REQUEST
+    default_message = "The request body could not be parsed."
+
+
+class BadRequest(ApplicationError):
+    """Refused before any view ran (a NUL byte in the address, a request Django cannot read)."""
+
+    status = 400
+    code: ClassVar[str] = ErrorCode.BAD_REQUEST
+    default_message = "The request could not be understood."
+
+
+class UnsupportedMediaType(ApplicationError):
+    status = 415
+    code: ClassVar[str] = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    default_message = "Send the body as application/json."
+
+
+class AuthenticationFailed(ApplicationError):
+    status = 401
+    code: ClassVar[str] = ErrorCode.AUTHENTICATION_FAILED
+    default_message = "The credentials are not valid."
+
+
+class CsrfFailed(PermissionDenied):
+    code: ClassVar[str] = ErrorCode.CSRF_FAILED
+    default_message = "CSRF check failed; send the X-CSRFToken header or use a token."
+
+
+class MethodNotAllowed(ApplicationError):
+    status = 405
+    code: ClassVar[str] = ErrorCode.METHOD_NOT_ALLOWED
+    default_message = "This method is not allowed here."
+
+
+class NotAcceptable(ApplicationError):
+    status = 406
+    code: ClassVar[str] = ErrorCode.NOT_ACCEPTABLE
+    default_message = "The requested format is not available."
+
+
+class Throttled(ApplicationError):
+    status = 429
+    code: ClassVar[str] = ErrorCode.THROTTLED
+    default_message = "Too many requests; try again later."
+
+
+class ServerError(ApplicationError):
+    status = 500
+    code: ClassVar[str] = ErrorCode.SERVER_ERROR
+    default_message = "The error was logged; try again in a moment."
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, object]:

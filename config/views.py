@@ -8,12 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from config.api import json_error
+from config.errors import BadRequest, CsrfFailed, NotFound, PermissionDenied, ServerError
 
 _PAGES = {
-    400: ("bad_request", "Bad request", "The request could not be understood."),
-    403: ("permission_denied", "Not allowed", "You are not allowed to do this."),
-    404: ("not_found", "Not found", "There is nothing at this address."),
-    500: ("server_error", "Something went wrong", "The error was logged; try again in a moment."),
+    400: (BadRequest.code, "Bad request", BadRequest.default_message),
+    403: (PermissionDenied.code, "Not allowed", PermissionDenied.default_message),
+    404: (NotFound.code, "Not found", "There is nothing at this address."),
+    500: (ServerError.code, "Something went wrong", ServerError.default_message),
 }
 
 
@@ -42,6 +43,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path.startswith("/api/"):
-        return json_error(403, "csrf_failed", "CSRF check failed; send the X-CSRFToken header or use a token.")
-    ctx = {"title": "Form expired", "message": "Reload the page and try again.", "code": "csrf_failed"}
+        return json_error(CsrfFailed.status, CsrfFailed.code, CsrfFailed.default_message)
+    ctx = {"title": "Form expired", "message": "Reload the page and try again.", "code": CsrfFailed.code}
     return render(request, "error.html", ctx, status=403)

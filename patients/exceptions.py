@@ -1,4 +1,6 @@
+from config.error_codes import ErrorCode
 from config.errors import Conflict, PermissionDenied, ValidationFailed
+from patients.error_codes import PatientErrorCode
 
 
 class InvalidPatient(ValidationFailed):
@@ -6,28 +8,28 @@ class InvalidPatient(ValidationFailed):
 
 
 class PossibleDuplicates(Conflict):
-    code = "possible_duplicates"
+    code = PatientErrorCode.POSSIBLE_DUPLICATES
     default_message = "This looks like a patient who is already registered."
 
 
 class MergeRefused(Conflict):
-    code = "merge_refused"
+    code = PatientErrorCode.MERGE_REFUSED
 
 
 class NoteLocked(Conflict):
-    code = "note_locked"
+    code = PatientErrorCode.NOTE_LOCKED
     default_message = "This note is signed and locked. Add an addendum instead."
 
 
 class ClinicalAccessDenied(PermissionDenied):
-    code = "clinical_access_denied"
+    code = PatientErrorCode.CLINICAL_ACCESS_DENIED
     default_message = "You may not see this patient's clinical record."
 
 
 class AttachmentRefused(ValidationFailed):
-    code = "validation_error"
+    code = ErrorCode.VALIDATION_ERROR
 
 
 class FollowUpClosed(Conflict):
-    code = "follow_up_closed"
+    code = PatientErrorCode.FOLLOW_UP_CLOSED
     default_message = "This follow-up is already closed."

@@ -32,6 +32,7 @@ from django.utils.crypto import salted_hmac
 
 from config import throttle
 from config.errors import ApplicationError
+from patients.error_codes import PatientErrorCode
 from patients.models import Patient, PortalCode
 from patients.selectors import phone_e164
 from tenants.accounts.models import User
@@ -40,19 +41,19 @@ from tenants.selectors import current_schema
 
 class TooManyCodes(ApplicationError):
     status = 429
-    code = "too_many_codes"
+    code = PatientErrorCode.TOO_MANY_CODES
     default_message = "Too many codes were asked for. Wait an hour, or call the clinic."
 
 
 class TooManyTries(ApplicationError):
     status = 429
-    code = "too_many_tries"
+    code = PatientErrorCode.TOO_MANY_TRIES
     default_message = "Too many wrong codes were typed from here. Wait an hour, or call the clinic."
 
 
 class CodeInvalid(ApplicationError):
     status = 400
-    code = "code_invalid"
+    code = PatientErrorCode.CODE_INVALID
     default_message = "That code is not right or has expired. Ask for a new one."
 
 

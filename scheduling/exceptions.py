@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from config.error_codes import ErrorCode
 from config.errors import Conflict, NotFound, ValidationFailed
 from scheduling.engine import Problem
+from scheduling.error_codes import SchedulingErrorCode
 
 MESSAGES = {
     Problem.IN_THE_PAST: "That time has already passed.",
@@ -21,48 +23,52 @@ MESSAGES = {
 class BookingRefused(Conflict):
     """A booking rule refused the time. ``code`` names the rule (doctor_busy, branch_closed, ...)."""
 
+    # Every rule of the engine must have its code in SchedulingErrorCode: a new Problem without one
+    # fails here, at import, rather than answering a code the schema does not list.
+    codes = tuple(SchedulingErrorCode(value) for name, value in vars(Problem).items() if not name.startswith("_"))
+
     def __init__(self, problem: str, message: str | None = None, fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(message or MESSAGES.get(problem, "That time cannot be booked."), code=problem, fields=fields)
 
 
 class IllegalTransition(Conflict):
-    code = "illegal_transition"
+    code = SchedulingErrorCode.ILLEGAL_TRANSITION
 
 
 class TooLateToCancel(Conflict):
-    code = "too_late_to_cancel"
+    code = SchedulingErrorCode.TOO_LATE_TO_CANCEL
 
 
 class HoldExpired(Conflict):
-    code = "hold_expired"
+    code = SchedulingErrorCode.HOLD_EXPIRED
     default_message = "The time held for you has run out. Choose a time again."
 
 
 class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
+    code = SchedulingErrorCode.IDEMPOTENCY_KEY_REUSED
     default_message = "This Idempotency-Key was already used for a different booking."
 
 
 class LeaveConflicts(Conflict):
-    code = "leave_conflicts_appointments"
+    code = SchedulingErrorCode.LEAVE_CONFLICTS_APPOINTMENTS
 
 
 class SeriesConflicts(Conflict):
-    code = "series_conflicts"
+    code = SchedulingErrorCode.SERIES_CONFLICTS
 
 
 class ShiftOverlap(Conflict):
-    code = "shift_overlap"
+    code = SchedulingErrorCode.SHIFT_OVERLAP
     default_message = "The doctor already works at that time."
 
 
 class NameTaken(Conflict):
-    code = "name_taken"
+    code = SchedulingErrorCode.NAME_TAKEN
     default_message = "That name is already used."
 
 
 class NoSlotToday(Conflict):
-    code = "no_free_slot"
+    code = SchedulingErrorCode.NO_FREE_SLOT
     default_message = "No doctor offering this service has a free slot at this branch today."
 
 
@@ -71,9 +77,9 @@ class InvalidScheduling(ValidationFailed):
 
 
 class EntryNotFound(NotFound):
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class ManageLinkInvalid(NotFound):
-    code = "manage_link_invalid"
+    code = SchedulingErrorCode.MANAGE_LINK_INVALID
     default_message = "This booking link is not valid any more. Please call the clinic."

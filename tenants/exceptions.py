@@ -1,8 +1,9 @@
 from config.errors import Conflict, ValidationFailed
+from tenants.error_codes import TenantErrorCode
 
 
 class ClinicSlugTaken(Conflict):
-    code = "clinic_slug_taken"
+    code = TenantErrorCode.CLINIC_SLUG_TAKEN
     default_message = "A clinic chain with this slug already exists."
 
 
@@ -11,4 +12,4 @@ class InvalidClinicData(ValidationFailed):
 
 
 class ClinicStateConflict(Conflict):
-    code = "clinic_state_conflict"
+    code = TenantErrorCode.CLINIC_STATE_CONFLICT

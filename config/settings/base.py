@@ -225,7 +225,8 @@ REST_FRAMEWORK = {
     ],
     # JSON only: DRF's browsable HTML pages are a second interface to keep under the CSP.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Adds to every operation the errors it can answer (config.openapi).
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tenants.audit.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -247,6 +248,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.add_error_components",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "tenants.org.models.Role.choices",
         "StaffRoleEnum": "tenants.org.api.serializers.ROLE_CHOICES",

@@ -2,64 +2,66 @@
 
 from __future__ import annotations
 
+from config.error_codes import ErrorCode
+from tenants.accounts.error_codes import AccountErrorCode
 from config.errors import ApplicationError
 
 
 class InvalidCredentials(ApplicationError):
     status = 400
-    code = "invalid_credentials"
+    code = AccountErrorCode.INVALID_CREDENTIALS
     default_message = "The e-mail address or password is not correct."
 
 
 class OtpRequired(ApplicationError):
     status = 401
-    code = "otp_required"
+    code = AccountErrorCode.OTP_REQUIRED
     default_message = "Two-factor sign-in is on for this account: send the code from your authenticator app as otp."
 
 
 class OtpSetupRequired(ApplicationError):
     status = 401
-    code = "otp_required"
+    code = AccountErrorCode.OTP_REQUIRED
     default_message = "This account must use two-factor sign-in: set it up on the website first."
 
 
 class OtpInvalid(ApplicationError):
     status = 401
-    code = "otp_invalid"
+    code = AccountErrorCode.OTP_INVALID
     default_message = "That code is not right. Use the current code of your authenticator app or a recovery code."
 
 
 class TokenLimitReached(ApplicationError):
     status = 409
-    code = "token_limit_reached"
+    code = AccountErrorCode.TOKEN_LIMIT_REACHED
     default_message = "Too many API tokens are active for this account. Revoke one you no longer use."
 
 
 class TokenNotFound(ApplicationError):
     status = 404
-    code = "token_not_found"
+    code = AccountErrorCode.TOKEN_NOT_FOUND
     default_message = "No such token among yours."
 
 
 class TooManyResets(ApplicationError):
     status = 429
-    code = "too_many_resets"
+    code = AccountErrorCode.TOO_MANY_RESETS
     default_message = "Too many password resets were asked for. Wait an hour and try again."
 
 
 class PasswordInvalid(ApplicationError):
     status = 400
-    code = "validation_error"
+    code = ErrorCode.VALIDATION_ERROR
     default_message = "Some fields are not valid."
 
 
 class WrongPassword(ApplicationError):
     status = 403
-    code = "wrong_password"
+    code = AccountErrorCode.WRONG_PASSWORD
     default_message = "That is not your current password."
 
 
 class LoginLocked(ApplicationError):
     status = 429
-    code = "login_locked"
+    code = AccountErrorCode.LOGIN_LOCKED
     default_message = "Too many failed sign-in attempts. Try again in 15 minutes or reset your password."

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from config.api import json_error
+from tenants.accounts.exceptions import LoginLocked
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in 15 minutes or reset your password."
 
@@ -53,5 +54,5 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None = 
 
 def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return json_error(429, "login_locked", LOCKED_MESSAGE)
+        return json_error(LoginLocked.status, LoginLocked.code, LOCKED_MESSAGE)
     return render(request, "registration/locked.html", {"message": LOCKED_MESSAGE}, status=429)

@@ -1,0 +1,30 @@
+"""Error codes of the calendar. The booking rules' codes are the engine's problems
+(``scheduling.engine.Problem``): a refused booking answers with the rule that refused it."""
+
+from enum import StrEnum
+
+
+class SchedulingErrorCode(StrEnum):
+    # The booking rules (scheduling.engine.Problem), carried by BookingRefused.
+    IN_THE_PAST = "in_the_past"
+    TOO_SOON = "too_soon"
+    TOO_FAR_AHEAD = "too_far_ahead"
+    OFF_GRID = "off_grid"
+    SERVICE_NOT_OFFERED = "service_not_offered"
+    BRANCH_CLOSED = "branch_closed"
+    OUTSIDE_SHIFT = "outside_shift"
+    DOCTOR_ON_LEAVE = "doctor_on_leave"
+    DOCTOR_BUSY = "doctor_busy"
+    PATIENT_BUSY = "patient_busy"
+    ROOM_TAKEN = "room_taken"
+    # The calendar's other refusals.
+    ILLEGAL_TRANSITION = "illegal_transition"
+    TOO_LATE_TO_CANCEL = "too_late_to_cancel"
+    HOLD_EXPIRED = "hold_expired"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    LEAVE_CONFLICTS_APPOINTMENTS = "leave_conflicts_appointments"
+    SERIES_CONFLICTS = "series_conflicts"
+    SHIFT_OVERLAP = "shift_overlap"
+    NAME_TAKEN = "name_taken"
+    NO_FREE_SLOT = "no_free_slot"
+    MANAGE_LINK_INVALID = "manage_link_invalid"
