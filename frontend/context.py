@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     public = current_schema() == "public"
     items: list[tuple[str, str]] = []
     site_name = "Clinicflow"
+    account_url = None
     if public:
         if user is not None and user.has_perm("tenants.manage_clinics"):
             items = [("Clinic chains", reverse("platform-clinics")), ("Admin", "/admin/")]
@@ -25,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         site_name = ChainSettings.objects.values_list("name", flat=True).filter(pk=1).first() or "Clinicflow"
         if user is not None and user.is_authenticated:
             items = [("Home", reverse("home"))]
+            account_url = reverse("two-factor")
             staff = staff_of(user)
             roles = set(staff.roles) if staff else set()
             if Role.DOCTOR in roles:
@@ -49,4 +51,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     matches = [url for _, url in items if path == url or (url != "/" and path.startswith(url))]
     current = max(matches, key=len, default=None)
     nav = [{"label": label, "url": url, "current": url == current} for label, url in items]
-    return {"nav": nav, "site_name": site_name}
+    return {"nav": nav, "site_name": site_name, "account_url": account_url}

@@ -84,8 +84,8 @@ def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
         else ""
     )
     return format_html(
-        '<div class="{}" data-grid-area="{}" id="entry-{}"><strong>{}</strong> {} <span class="muted">{}</span> '
-        '<span class="badge">{}</span>{}{}</div>',
+        '<div class="{}" data-grid-area="{}" id="entry-{}" tabindex="0"><strong>{}</strong> {} '
+        '<span class="muted">{}</span> <span class="badge">{}</span>{}{}</div>',
         classes,
         area,
         e["id"],

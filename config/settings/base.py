@@ -120,11 +120,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the session clocks, which leave a word on the sign-in page when they end a session.
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "tenants.accounts.middleware.SessionLifetimeMiddleware",
     "tenants.accounts.middleware.TwoFactorMiddleware",
     "tenants.middleware.ClinicStatusMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "frontend.middleware.ApplicationErrorPageMiddleware",

@@ -69,7 +69,7 @@ class LoginApi(APIView):
             400: OpenApiResponse(description="invalid_credentials, validation_error"),
             401: OpenApiResponse(description="otp_required, otp_invalid"),
             409: OpenApiResponse(description="token_limit_reached"),
-            429: OpenApiResponse(description="login_locked"),
+            429: OpenApiResponse(description="login_locked, otp_too_soon"),
         },
     )
     def post(self, request: Request) -> Response:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from config.error_codes import ErrorCode
-from tenants.accounts.error_codes import AccountErrorCode
 from config.errors import ApplicationError
+from tenants.accounts.error_codes import AccountErrorCode
 
 
 class InvalidCredentials(ApplicationError):
@@ -29,6 +29,15 @@ class OtpInvalid(ApplicationError):
     status = 401
     code = AccountErrorCode.OTP_INVALID
     default_message = "That code is not right. Use the current code of your authenticator app or a recovery code."
+
+
+class OtpTooSoon(ApplicationError):
+    """The authenticator refuses codes for a few seconds after a wrong one (django-otp's throttle);
+    a code sent in that time was never checked, so it is not counted as a failure."""
+
+    status = 429
+    code = AccountErrorCode.OTP_TOO_SOON
+    default_message = "Wait a few seconds after a wrong code, then type the code your app shows now."
 
 
 class TokenLimitReached(ApplicationError):

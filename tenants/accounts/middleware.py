@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -37,12 +38,15 @@ OPEN_PREFIXES = (
 )
 
 
+ENDED_MESSAGE = "Your session ended after a spell without activity, or at the end of its day. Sign in again."
+
+
 def session_stamp(request: HttpRequest) -> None:
     """Start the clocks of a freshly signed-in session (user_logged_in)."""
     now = int(time.time())
     request.session[STARTED] = now
     request.session[LAST_SEEN] = now
-    request.session.set_expiry(int(settings.SESSION_IDLE_TIMEOUT.total_seconds()))
+    request.session.set_expiry(int(settings.SESSION_ABSOLUTE_LIFETIME.total_seconds()))
 
 
 def _away(
@@ -74,13 +78,32 @@ class SessionLifetimeMiddleware:
                 session_stamp(request)
             elif now - started >= lifetime or now - last_seen >= idle:
                 logout(request)
-                url = f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}"
-                return _away(request, url, "The session has ended. Sign in again.")
+                messages.warning(request, ENDED_MESSAGE)
+                return _away(request, _login_url(request), "The session has ended. Sign in again.")
             elif not request.META.get(BACKGROUND_HEADER) and now - last_seen >= STAMP_EVERY:
                 session[LAST_SEEN] = now
-                # The cookie dies with the session: at the idle limit, never past the absolute one.
-                session.set_expiry(max(1, min(idle, lifetime - (now - started))))
-        return self.get_response(request)
+                # The idle limit is kept here, on the server; the cookie lives to the absolute limit
+                # so that an idle session comes back to be ended with a word, not silently dropped.
+                session.set_expiry(max(1, lifetime - (now - started)))
+        response = self.get_response(request)
+        if (
+            request.headers.get("HX-Request")
+            and response.status_code == 302
+            and response.get("Location", "").startswith(reverse("login"))
+        ):
+            # A signed-out page fragment (htmx) must not swap the sign-in page into the page
+            # around it: the whole window goes to sign in.
+            return _away(request, _login_url(request), "Sign in first.")
+        return response
+
+
+def _login_url(request: HttpRequest) -> str:
+    # An htmx fragment's own address is no page to come back to: the page it was part of is.
+    target = request.get_full_path()
+    if request.headers.get("HX-Request") and request.headers.get("HX-Current-URL"):
+        current = urlsplit(request.headers["HX-Current-URL"])
+        target = current.path + (f"?{current.query}" if current.query else "")
+    return f"{reverse('login')}?{urlencode({'next': target})}"
 
 
 class TwoFactorMiddleware:

@@ -6,6 +6,7 @@ outlive the password it was issued under."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from base64 import b32encode
 from binascii import unhexlify
@@ -29,6 +30,7 @@ from config import throttle
 from tenants.accounts.exceptions import (
     LoginLocked,
     OtpInvalid,
+    OtpTooSoon,
     PasswordInvalid,
     TokenLimitReached,
     TokenNotFound,
@@ -183,10 +185,29 @@ def otp_verify(*, user: User, code: str, recovery: bool | None = None) -> Device
         kind = None
     if cleaned and kind is not None:
         with transaction.atomic():
-            for device in kind.objects.select_for_update().filter(user=user, confirmed=True):
+            devices = list(kind.objects.select_for_update().filter(user=user, confirmed=True))
+            waits = [_throttle_wait(device) for device in devices]
+            if devices and all(waits):
+                # Every device that could take this code is in its pause after a wrong one: the code
+                # was not tried, so it is neither accepted nor a failure.
+                seconds = min(waits)
+                raise OtpTooSoon(
+                    f"Wait {seconds} second{'s' if seconds != 1 else ''} after a wrong code, "
+                    "then type the code your app shows now.",
+                    fields={"code": [f"Wait {seconds} second{'s' if seconds != 1 else ''}, then try the new code."]},
+                )
+            for device in devices:
                 if device.verify_token(cleaned):
                     return device
     raise OtpInvalid(fields={"code": [OtpInvalid.default_message]})
+
+
+def _throttle_wait(device: Device) -> int:
+    """Seconds until ``device`` takes a code again (0: now)."""
+    allowed, data = device.verify_is_allowed()
+    if allowed or not data or data.get("locked_until") is None:
+        return 0
+    return max(1, math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
 
 
 def recovery_codes_left(*, user: User) -> int:

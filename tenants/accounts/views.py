@@ -70,6 +70,13 @@ def _error(form: Form, exc: ApplicationError) -> None:
 class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # LoginView names the site after the request's host; the page names the chain
+        # (frontend.context.navigation).
+        context.pop("site_name", None)
+        return context
+
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
         if not selectors.two_factor_enabled(user):

@@ -59,6 +59,14 @@ def test_receptionist_books_a_walk_in_in_three_steps(page, live, browser_chain, 
     expect(page.get_by_text(re.compile("Wanda Walkin booked at"))).to_be_visible()
     expect(page.get_by_role("link", name="Wanda Walkin")).to_be_visible()
     shot("desk-after-walk-in")
+    # the block of a short visit opens to its full height when touched: its actions are in reach
+    block = page.locator(".daygrid .slot", has=page.get_by_role("link", name="Wanda Walkin"))
+    block.focus()
+    shot("desk-block-open")
+    block.get_by_role("button", name="Check in").click()
+    expect(page.locator(".daygrid .slot", has=page.get_by_role("link", name="Wanda Walkin"))).to_contain_text(
+        "checked in"
+    )
 
 
 def test_two_receptionists_race_for_one_slot_and_one_sees_the_conflict(browser, live, browser_chain, shot):

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -211,9 +212,11 @@ def test_wrong_codes_count_towards_the_lock_out(api, in_a, settings):
     _device(owner)
     client = api(in_a)
     body = {"email": owner.email, "password": PASSWORD, "otp": "nope-nope"}
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert_error(client.call("POST", "/api/v1/auth/login/", body), 401, "otp_invalid")
-    assert_error(client.call("POST", "/api/v1/auth/login/", body), 429, "login_locked")
+    with time_machine.travel(time.time(), tick=False) as clock:
+        for attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+            assert_error(client.call("POST", "/api/v1/auth/login/", body), 401, "otp_invalid")
+            clock.shift(2**attempt)  # past the device's pause after a wrong code
+        assert_error(client.call("POST", "/api/v1/auth/login/", body), 429, "login_locked")
     # now even a right recovery code is refused, on the API and on the page
     code = StaticToken.objects.filter(device__user=owner).first().token
     assert_error(client.call("POST", "/api/v1/auth/login/", {**body, "otp": code}), 429, "login_locked")
@@ -224,14 +227,44 @@ def test_wrong_codes_count_towards_the_lock_out(api, in_a, settings):
 def test_the_page_code_step_locks_after_repeated_wrong_codes(client, in_a, settings):
     _device(in_a.users["owner"])
     _password_step(client, in_a, "owner")
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        client.post("/accounts/two-factor/recovery/", {"code": "wrongcode"}, HTTP_HOST=in_a.host)
-    locked = client.post("/accounts/two-factor/recovery/", {"code": "wrongcode"}, HTTP_HOST=in_a.host)
-    assert locked.status_code == 429
-    code = StaticToken.objects.filter(device__user=in_a.users["owner"]).first().token
-    again = client.post("/accounts/two-factor/recovery/", {"code": code}, HTTP_HOST=in_a.host)
-    assert again.status_code == 429
-    assert "_auth_user_id" not in client.session
+    with time_machine.travel(time.time(), tick=False) as clock:
+        for attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+            client.post("/accounts/two-factor/recovery/", {"code": "wrongcode"}, HTTP_HOST=in_a.host)
+            clock.shift(2**attempt)
+        locked = client.post("/accounts/two-factor/recovery/", {"code": "wrongcode"}, HTTP_HOST=in_a.host)
+        assert locked.status_code == 429
+        clock.shift(60)
+        code = StaticToken.objects.filter(device__user=in_a.users["owner"]).first().token
+        again = client.post("/accounts/two-factor/recovery/", {"code": code}, HTTP_HOST=in_a.host)
+        assert again.status_code == 429
+        assert "_auth_user_id" not in client.session
+
+
+def test_a_code_sent_in_the_pause_after_a_wrong_one_is_not_tried_nor_counted(client, api, in_a):
+    owner = in_a.users["owner"]
+    device = _device(owner)
+    start = time.time()
+    with time_machine.travel(start, tick=False) as clock:
+        _password_step(client, in_a, "owner")
+        assert (
+            b"not right" in client.post("/accounts/two-factor/verify/", {"code": "000000"}, HTTP_HOST=in_a.host).content
+        )
+        # the right code at once: django-otp's pause refuses it untried; the page says how long to wait
+        soon = client.post("/accounts/two-factor/verify/", {"code": _code(device, start)}, HTTP_HOST=in_a.host)
+        assert soon.status_code == 200
+        assert b"Wait 1 second" in soon.content
+        assert "_auth_user_id" not in client.session
+        # the API says the same with its own code, and neither try counted as a failed sign-in
+        body = {"email": owner.email, "password": PASSWORD, "otp": _code(device, start)}
+        assert_error(api(in_a).call("POST", "/api/v1/auth/login/", body), 429, "otp_too_soon")
+        assert (
+            AccessAttempt.objects.filter(username=owner.email).values_list("failures_since_start", flat=True).first()
+            == 1
+        )
+        clock.shift(2)
+        done = client.post("/accounts/two-factor/verify/", {"code": _code(device, start + 2)}, HTTP_HOST=in_a.host)
+        assert done.status_code == 302
+        assert client.session["_auth_user_id"] == str(owner.pk)
 
 
 def test_an_authenticator_and_recovery_codes_of_chain_a_are_refused_at_chain_b(api, chain_a, chain_b):
@@ -273,8 +306,35 @@ def test_a_session_ends_after_the_idle_timeout(client, in_a, settings):
         assert client.get("/", HTTP_HOST=in_a.host).status_code == 200
         clock.shift(settings.SESSION_IDLE_TIMEOUT + timedelta(seconds=1))
         ended = client.get("/patients/", HTTP_HOST=in_a.host)
-        assert ended["Location"].startswith("/accounts/login/?next=/patients/")
+        assert ended["Location"] == "/accounts/login/?next=%2Fpatients%2F"
         assert "_auth_user_id" not in client.session
+        # the sign-in page says why
+        assert b"Your session ended" in client.get(ended["Location"], HTTP_HOST=in_a.host).content
+
+
+def test_an_ended_session_sends_a_live_fragment_to_sign_in_not_into_the_page(client, in_a, settings):
+    desk = f"/desk/{in_a.branches[0].pk}/"
+    hx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": f"http://{in_a.host}{desk}?day=2026-11-23"}
+    start = time.time()
+    with time_machine.travel(start, tick=False) as clock:
+        sign_in(client, in_a.users["receptionist"])
+        clock.shift(settings.SESSION_IDLE_TIMEOUT + timedelta(seconds=1))
+        # the grid's refresh after the idle limit: the whole window goes to sign in, back to the page
+        ended = client.get(f"{desk}?day=2026-11-23", HTTP_HOST=in_a.host, **hx)
+        assert ended.status_code == 204
+        assert ended["HX-Redirect"] == f"/accounts/login/?next=%2Fdesk%2F{in_a.branches[0].pk}%2F%3Fday%3D2026-11-23"
+    # and a fragment asked for with no session at all does the same, never swapping in the sign-in form
+    anonymous = Client().get(f"{desk}?day=2026-11-23", HTTP_HOST=in_a.host, **hx)
+    assert anonymous.status_code == 204
+    assert anonymous["HX-Redirect"].startswith("/accounts/login/?next=%2Fdesk%2F")
+
+
+def test_the_sign_in_page_names_the_chain_and_staff_reach_their_two_factor_settings(client, in_a):
+    name = ChainSettings.objects.get(pk=1).name
+    assert f"Sign in to {name}".encode() in client.get("/accounts/login/", HTTP_HOST=in_a.host).content
+    sign_in(client, in_a.users["receptionist"])
+    home = client.get("/", HTTP_HOST=in_a.host).content.decode()
+    assert 'href="/accounts/two-factor/"' in home
 
 
 def test_the_desk_refresh_is_not_activity(client, in_a, settings):
