@@ -43,12 +43,12 @@ def main() -> None:
 
         def one(i: int) -> None:
             with transaction.atomic():
-                access_log_record(actor=owner, action="read", object_type="patient", object_ids=[i], patient_ids=[i])
+                access_log_record(actor=owner, action="view", object_type="patient", object_ids=[i], patient_ids=[i])
 
         def hundred(i: int) -> None:
             ids = list(range(100))
             with transaction.atomic():
-                access_log_record(actor=owner, action="read", object_type="patient", object_ids=ids, patient_ids=ids)
+                access_log_record(actor=owner, action="view", object_type="patient", object_ids=ids, patient_ids=ids)
 
         measure("access log: one row, committed", one, args.samples)
         measure("access log: a 100-row listing, committed", hundred, max(20, args.samples // 5))
@@ -59,7 +59,7 @@ def main() -> None:
             with transaction.atomic():
                 access_log_record(
                     actor=owner,
-                    action="read",
+                    action="view",
                     object_type="patient",
                     object_ids=range(batch),
                     patient_ids=list(range(batch)),
