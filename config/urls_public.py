@@ -7,7 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.accounts.urls")),
     path("", include("tenants.api.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # This site's own operations (platform and accounts): without the urlconf, spectacular reads
+    # ROOT_URLCONF, the chain's, whichever site serves the schema.
+    path("schema/", SpectacularAPIView.as_view(urlconf="config.urls_public"), name="api-schema"),
     # Split: the init script is a file of its own, so the docs need no inline script under the CSP.
     path(
         "docs/",

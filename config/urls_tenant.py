@@ -8,7 +8,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.org.api.urls")),
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # This site's own operations; the public site names its own urlconf in the same way.
+    path("schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenant"), name="api-schema"),
     # Split: the init script is a file of its own, so the docs need no inline script under the CSP.
     path(
         "docs/",

@@ -27,4 +27,5 @@ class SchedulingErrorCode(StrEnum):
     SHIFT_OVERLAP = "shift_overlap"
     NAME_TAKEN = "name_taken"
     NO_FREE_SLOT = "no_free_slot"
+    CALENDAR_BUSY = "calendar_busy"
     MANAGE_LINK_INVALID = "manage_link_invalid"

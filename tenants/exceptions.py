@@ -1,4 +1,4 @@
-from config.errors import Conflict, ValidationFailed
+from config.errors import Conflict, PermissionDenied, ValidationFailed
 from tenants.error_codes import TenantErrorCode
 
 
@@ -13,3 +13,10 @@ class InvalidClinicData(ValidationFailed):
 
 class ClinicStateConflict(Conflict):
     code = TenantErrorCode.CLINIC_STATE_CONFLICT
+
+
+class ClinicSuspended(PermissionDenied):
+    """Every request to a suspended chain's site (tenants.middleware.ClinicStatusMiddleware)."""
+
+    code = TenantErrorCode.CLINIC_SUSPENDED
+    default_message = "This clinic chain is suspended. Contact Clinicflow support to restore access."

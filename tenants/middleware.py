@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from config.api import json_error
-from tenants.error_codes import TenantErrorCode
+from tenants.exceptions import ClinicSuspended
 
-SUSPENDED_MESSAGE = "This clinic chain is suspended. Contact Clinicflow support to restore access."
+SUSPENDED_MESSAGE = ClinicSuspended.default_message
 
 
 class ClinicStatusMiddleware:
@@ -21,6 +21,6 @@ class ClinicStatusMiddleware:
         tenant = getattr(request, "tenant", None)
         if tenant is not None and getattr(tenant, "is_suspended", False):
             if request.path.startswith("/api/"):
-                return json_error(403, TenantErrorCode.CLINIC_SUSPENDED, SUSPENDED_MESSAGE)
+                return json_error(ClinicSuspended.status, ClinicSuspended.code, SUSPENDED_MESSAGE)
             return render(request, "suspended.html", {"message": SUSPENDED_MESSAGE}, status=403)
         return self.get_response(request)

@@ -15,8 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import errors
 from patients import selectors, services
 from patients.api import serializers as s
+from patients.exceptions import FollowUpClosed, MergeRefused, NoteLocked, PossibleDuplicates
 from patients.models import Attachment, ClinicalNote, Diagnosis, FollowUp, Patient, Prescription
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_record, access_log_trail_read
@@ -52,8 +54,9 @@ class PatientListApi(GenericAPIView):
     queryset = Patient.objects.none()
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="name, phone, MRN or date of birth")],
+        summary="Search patients",
         responses=s.PatientOut(many=True),
+        parameters=[OpenApiParameter("q", str, description="name, phone, MRN or date of birth")],
     )
     def get(self, request: Request) -> Response:
         authorize(request.user, "patients.add_patient")  # searching the register is for staff only
@@ -62,20 +65,22 @@ class PatientListApi(GenericAPIView):
         _log(request, "search", "patient", rows, [p.pk for p in rows])
         return self.get_paginated_response(s.PatientOut(rows, many=True).data)
 
-    @extend_schema(request=s.PatientIn, responses={201: s.PatientOut})
+    @extend_schema(
+        summary="Register a patient", request=s.PatientIn, responses={201: s.PatientOut, **errors(PossibleDuplicates)}
+    )
     def post(self, request: Request) -> Response:
         patient = services.patient_create(actor=request.user, request=request._request, **_valid(s.PatientIn, request))
         return Response(s.PatientOut(patient).data, status=201)
 
 
 class PatientDetailApi(APIView):
-    @extend_schema(responses=s.PatientOut)
+    @extend_schema(summary="Read a patient's details", responses=s.PatientOut)
     def get(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk)
         _log(request, "view", "patient", [patient], [patient.pk])
         return Response(s.PatientOut(patient).data)
 
-    @extend_schema(request=s.PatientPatch, responses=s.PatientOut)
+    @extend_schema(summary="Change a patient's details", request=s.PatientPatch, responses=s.PatientOut)
     def patch(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         patient = services.patient_update(
@@ -85,7 +90,7 @@ class PatientDetailApi(APIView):
 
 
 class ConsentApi(APIView):
-    @extend_schema(request=s.ConsentIn, responses=s.PatientOut)
+    @extend_schema(summary="Record a patient's consent to messages", request=s.ConsentIn, responses=s.PatientOut)
     def post(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         patient = services.consent_set(
@@ -95,7 +100,11 @@ class ConsentApi(APIView):
 
 
 class MergeApi(APIView):
-    @extend_schema(request=s.MergeIn, responses=s.PatientOut)
+    @extend_schema(
+        summary="Merge two records of one patient",
+        request=s.MergeIn,
+        responses={200: s.PatientOut, **errors(MergeRefused)},
+    )
     def post(self, request: Request) -> Response:
         authorize(request.user, "patients.merge_patient")
         v = _valid(s.MergeIn, request)
@@ -104,7 +113,7 @@ class MergeApi(APIView):
 
 
 class BreakGlassApi(APIView):
-    @extend_schema(request=s.ReasonIn, responses={201: None})
+    @extend_schema(summary="Open emergency access to a clinical record", request=s.ReasonIn, responses={201: None})
     def post(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         grant = services.break_glass_open(
@@ -114,14 +123,16 @@ class BreakGlassApi(APIView):
 
 
 class CareTeamApi(APIView):
-    @extend_schema(responses=s.CareRelationOut(many=True))
+    @extend_schema(summary="List a patient's care team", responses=s.CareRelationOut(many=True))
     def get(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk)
         rows = list(selectors.care_team_current(patient=patient))
         _log(request, "list", "care_relation", rows, [patient.pk] * len(rows))
         return Response(s.CareRelationOut(rows, many=True).data)
 
-    @extend_schema(request=s.CareTeamIn, responses={201: s.CareRelationOut})
+    @extend_schema(
+        summary="Add a doctor to a patient's care team", request=s.CareTeamIn, responses={201: s.CareRelationOut}
+    )
     def post(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk, "patients.assign_care")
         relation = services.care_team_assign(
@@ -131,7 +142,7 @@ class CareTeamApi(APIView):
 
 
 class CareTeamMemberApi(APIView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(summary="Remove a doctor from a patient's care team", request=None, responses={204: None})
     def delete(self, request: Request, pk: int, doctor_pk: int) -> Response:
         patient = _patient(request, pk, "patients.assign_care")
         doctor = get_object_or_404(StaffMember, pk=doctor_pk)
@@ -142,17 +153,19 @@ class CareTeamMemberApi(APIView):
 def _clinical_list(
     model: type, out: type, inp: type, create: Callable[..., Any], object_type: str, *, parsers: list | None = None
 ) -> type[APIView]:
+    plural = model._meta.verbose_name_plural  # type: ignore[attr-defined]
+
     class ClinicalListApi(APIView):
         parser_classes = parsers or APIView.parser_classes
 
-        @extend_schema(responses=out(many=True))
+        @extend_schema(summary=f"List a patient's {plural}", responses=out(many=True))
         def get(self, request: Request, pk: int) -> Response:
             patient = _patient(request, pk, "patients.view_clinical")
             rows = list(model._default_manager.filter(patient=patient))  # type: ignore[attr-defined]
             _log(request, "list", object_type, rows, [patient.pk] * len(rows))
             return Response(out(rows, many=True).data)
 
-        @extend_schema(request=inp, responses={201: out})
+        @extend_schema(summary=f"Add to a patient's {plural}", request=inp, responses={201: out})
         def post(self, request: Request, pk: int) -> Response:
             patient = _patient(request, pk, "patients.write_clinical")
             created = create(actor=request.user, patient=patient, request=request._request, **_valid(inp, request))
@@ -186,13 +199,13 @@ def _note(request: Request, pk: int, perm: str) -> ClinicalNote:
 
 
 class NoteDetailApi(APIView):
-    @extend_schema(responses=s.NoteOut)
+    @extend_schema(summary="Read a clinical note", responses=s.NoteOut)
     def get(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.view_clinical")
         _log(request, "view", "clinical_note", [note], [note.patient_id])
         return Response(s.NoteOut(note).data)
 
-    @extend_schema(request=s.NotePatch, responses=s.NoteOut)
+    @extend_schema(summary="Change a draft note", request=s.NotePatch, responses={200: s.NoteOut, **errors(NoteLocked)})
     def patch(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.write_clinical")
         v = _valid(s.NotePatch, request)
@@ -203,14 +216,20 @@ class NoteDetailApi(APIView):
 
 
 class NoteSignApi(APIView):
-    @extend_schema(request=None, responses=s.NoteOut)
+    @extend_schema(
+        summary="Sign a note, locking its content", request=None, responses={200: s.NoteOut, **errors(NoteLocked)}
+    )
     def post(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.write_clinical")
         return Response(s.NoteOut(services.note_sign(actor=request.user, note=note, request=request._request)).data)
 
 
 class AddendumApi(APIView):
-    @extend_schema(request=s.BodyIn, responses={201: s.AddendumOut})
+    @extend_schema(
+        summary="Add an addendum to a signed note",
+        request=s.BodyIn,
+        responses={201: s.AddendumOut, **errors(NoteLocked)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.write_clinical")
         addendum = services.addendum_add(
@@ -220,7 +239,7 @@ class AddendumApi(APIView):
 
 
 class AttachmentDownloadApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(summary="Download an attachment", responses={(200, "application/octet-stream"): bytes})
     def get(self, request: Request, pk: int) -> FileResponse:
         attachment = get_object_or_404(Attachment.objects.select_related("patient"), pk=pk)
         authorize(request.user, "patients.view_clinical", attachment.patient)
@@ -237,7 +256,7 @@ class AttachmentDownloadApi(APIView):
 
 
 class FollowUpCloseApi(APIView):
-    @extend_schema(request=None, responses=s.FollowUpOut)
+    @extend_schema(summary="Close a follow-up", request=None, responses={200: s.FollowUpOut, **errors(FollowUpClosed)})
     def post(self, request: Request, pk: int) -> Response:
         follow_up = get_object_or_404(FollowUp.objects.select_related("patient"), pk=pk)
         closed = services.follow_up_close(actor=request.user, follow_up=follow_up, request=request._request)
@@ -247,7 +266,7 @@ class FollowUpCloseApi(APIView):
 class PatientAuditApi(GenericAPIView):
     queryset = AccessLog.objects.none()
 
-    @extend_schema(responses=s.AccessLogOut(many=True))
+    @extend_schema(summary="Who read a patient's data", responses=s.AccessLogOut(many=True))
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "patients.view_audit")
         page = self.paginate_queryset(AccessLog.objects.filter(patient_id=pk))
@@ -258,7 +277,7 @@ class PatientAuditApi(GenericAPIView):
 class UserAuditApi(GenericAPIView):
     queryset = AccessLog.objects.none()
 
-    @extend_schema(responses=s.AccessLogOut(many=True))
+    @extend_schema(summary="What a user read", responses=s.AccessLogOut(many=True))
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "patients.view_audit")
         page = self.paginate_queryset(AccessLog.objects.filter(actor_id=pk))

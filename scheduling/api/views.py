@@ -17,9 +17,22 @@ from rest_framework.views import APIView
 
 from config.api import StrictBooleanFilter
 from config.errors import PermissionDenied
+from config.openapi import IDEMPOTENCY_KEY, errors
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.api import serializers as s
+from scheduling.exceptions import (
+    BookingRefused,
+    HoldExpired,
+    IdempotencyKeyReused,
+    IllegalTransition,
+    LeaveConflicts,
+    NameTaken,
+    NoSlotToday,
+    SeriesConflicts,
+    ShiftOverlap,
+    TooLateToCancel,
+)
 from scheduling.models import (
     Appointment,
     BranchHours,
@@ -31,6 +44,7 @@ from scheduling.models import (
     SpecialDay,
     Status,
 )
+from scheduling.services.conflicts import CalendarBusy
 from tenants.audit.services import access_log_record, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
@@ -67,25 +81,27 @@ class ServiceListApi(GenericAPIView):
     queryset = Service.objects.none()
     filterset_fields = ["is_active", "bookable_online"]
 
-    @extend_schema(responses=s.ServiceOut(many=True))
+    @extend_schema(summary="List services", responses=s.ServiceOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_branch")
         page = self.paginate_queryset(self.filter_queryset(Service.objects.all()))
         return self.get_paginated_response(s.ServiceOut(page, many=True).data)
 
-    @extend_schema(request=s.ServiceIn, responses={201: s.ServiceOut})
+    @extend_schema(summary="Create a service", request=s.ServiceIn, responses={201: s.ServiceOut, **errors(NameTaken)})
     def post(self, request: Request) -> Response:
         service = sched.service_create(actor=request.user, **_valid(s.ServiceIn, request))
         return Response(s.ServiceOut(service).data, status=201)
 
 
 class ServiceDetailApi(APIView):
-    @extend_schema(responses=s.ServiceOut)
+    @extend_schema(summary="Read a service", responses=s.ServiceOut)
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "org.view_branch")
         return Response(s.ServiceOut(get_object_or_404(Service, pk=pk)).data)
 
-    @extend_schema(request=s.ServicePatch, responses=s.ServiceOut)
+    @extend_schema(
+        summary="Change a service", request=s.ServicePatch, responses={200: s.ServiceOut, **errors(NameTaken)}
+    )
     def patch(self, request: Request, pk: int) -> Response:
         service = get_object_or_404(Service, pk=pk)
         service = sched.service_update(actor=request.user, service=service, **_valid(s.ServicePatch, request))
@@ -96,25 +112,27 @@ class RoomListApi(GenericAPIView):
     queryset = Room.objects.none()
     filterset_fields = ["branch", "is_active"]
 
-    @extend_schema(responses=s.RoomOut(many=True))
+    @extend_schema(summary="List rooms", responses=s.RoomOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_branch")
         page = self.paginate_queryset(self.filter_queryset(Room.objects.all()))
         return self.get_paginated_response(s.RoomOut(page, many=True).data)
 
-    @extend_schema(request=s.RoomIn, responses={201: s.RoomOut})
+    @extend_schema(summary="Add a room to a branch", request=s.RoomIn, responses={201: s.RoomOut, **errors(NameTaken)})
     def post(self, request: Request) -> Response:
         return Response(s.RoomOut(sched.room_create(actor=request.user, **_valid(s.RoomIn, request))).data, status=201)
 
 
 class BranchHoursApi(APIView):
-    @extend_schema(responses=s.HoursRow(many=True))
+    @extend_schema(summary="Read a branch's weekly opening hours", responses=s.HoursRow(many=True))
     def get(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         authorize(request.user, "scheduling.view_calendar", branch)
         return Response(s.HoursRow(BranchHours.objects.filter(branch=branch), many=True).data)
 
-    @extend_schema(request=s.HoursIn, responses=s.HoursRow(many=True))
+    @extend_schema(
+        summary="Replace a branch's weekly opening hours", request=s.HoursIn, responses=s.HoursRow(many=True)
+    )
     def put(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         rows = _valid(s.HoursIn, request)["hours"]
@@ -125,13 +143,17 @@ class BranchHoursApi(APIView):
 
 
 class SpecialDayApi(APIView):
-    @extend_schema(responses=s.SpecialDayOut(many=True))
+    @extend_schema(summary="List a branch's special days", responses=s.SpecialDayOut(many=True))
     def get(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         authorize(request.user, "scheduling.view_calendar", branch)
         return Response(s.SpecialDayOut(SpecialDay.objects.filter(branch=branch), many=True).data)
 
-    @extend_schema(request=s.SpecialDayIn, responses={201: s.SpecialDayOut})
+    @extend_schema(
+        summary="Close a branch for a day or give it other hours",
+        request=s.SpecialDayIn,
+        responses={201: s.SpecialDayOut},
+    )
     def post(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         v = _valid(s.SpecialDayIn, request)
@@ -145,20 +167,22 @@ class ShiftListApi(GenericAPIView):
     queryset = ShiftPattern.objects.none()
     filterset_fields = ["doctor", "branch", "weekday"]
 
-    @extend_schema(responses=s.ShiftOut(many=True))
+    @extend_schema(summary="List weekly shifts", responses=s.ShiftOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_branch")
         page = self.paginate_queryset(self.filter_queryset(ShiftPattern.objects.all()))
         return self.get_paginated_response(s.ShiftOut(page, many=True).data)
 
-    @extend_schema(request=s.ShiftIn, responses={201: s.ShiftOut})
+    @extend_schema(summary="Add a weekly shift", request=s.ShiftIn, responses={201: s.ShiftOut, **errors(ShiftOverlap)})
     def post(self, request: Request) -> Response:
         shift = sched.shift_pattern_create(actor=request.user, **_valid(s.ShiftIn, request))
         return Response(s.ShiftOut(shift).data, status=201)
 
 
 class ExtraShiftApi(APIView):
-    @extend_schema(request=s.ExtraShiftIn, responses={201: s.ExtraShiftOut})
+    @extend_schema(
+        summary="Add a one-off shift", request=s.ExtraShiftIn, responses={201: s.ExtraShiftOut, **errors(ShiftOverlap)}
+    )
     def post(self, request: Request) -> Response:
         v = _valid(s.ExtraShiftIn, request)
         extra = sched.extra_shift_create(
@@ -173,7 +197,9 @@ class ExtraShiftApi(APIView):
 
 
 class OfferingsApi(APIView):
-    @extend_schema(request=s.OfferingsIn, responses=s.OfferingsIn)
+    @extend_schema(
+        summary="Set the services a doctor offers at a branch", request=s.OfferingsIn, responses=s.OfferingsIn
+    )
     def put(self, request: Request) -> Response:
         v = _valid(s.OfferingsIn, request)
         offerings = sched.offering_set(
@@ -185,18 +211,22 @@ class OfferingsApi(APIView):
 
 
 class PolicyApi(APIView):
-    @extend_schema(responses=s.PolicyOut)
+    @extend_schema(summary="Read the booking policy", responses=s.PolicyOut)
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_settings")
         return Response(s.PolicyOut(selectors.policy_get()).data)
 
-    @extend_schema(request=s.PolicyIn, responses=s.PolicyOut)
+    @extend_schema(summary="Change the booking policy", request=s.PolicyIn, responses=s.PolicyOut)
     def patch(self, request: Request) -> Response:
         return Response(s.PolicyOut(sched.policy_update(actor=request.user, **_valid(s.PolicyIn, request))).data)
 
 
 class LeaveListApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("doctor", int, required=True)], responses=s.EntryOut(many=True))
+    @extend_schema(
+        summary="List a doctor's leave",
+        responses=s.EntryOut(many=True),
+        parameters=[OpenApiParameter("doctor", int, required=True)],
+    )
     def get(self, request: Request) -> Response:
         doctor = get_object_or_404(StaffMember, pk=_int(request.query_params.get("doctor")))
         authorize(request.user, "org.view_branch")
@@ -210,14 +240,18 @@ class LeaveListApi(APIView):
                 entry.notes = ""  # shown, never saved: the reason is for those who manage the leave
         return Response(s.EntryOut(leave, many=True).data)
 
-    @extend_schema(request=s.LeaveIn, responses={201: s.EntryOut})
+    @extend_schema(
+        summary="Put a doctor on leave",
+        request=s.LeaveIn,
+        responses={201: s.EntryOut, **errors(LeaveConflicts, CalendarBusy)},
+    )
     def post(self, request: Request) -> Response:
         leave = sched.leave_create(actor=request.user, **_valid(s.LeaveIn, request))
         return Response(s.EntryOut(leave).data, status=201)
 
 
 class LeaveCancelApi(APIView):
-    @extend_schema(request=None, responses=s.EntryOut)
+    @extend_schema(summary="Cancel a leave", request=None, responses=s.EntryOut)
     def post(self, request: Request, pk: int) -> Response:
         leave = sched.leave_cancel(actor=request.user, leave=get_object_or_404(Leave, pk=pk))
         return Response(s.EntryOut(leave).data)
@@ -232,7 +266,7 @@ def _int(value: Any) -> int:
 
 
 class AvailabilityApi(APIView):
-    @extend_schema(parameters=[s.AvailabilityQuery], responses=s.SlotOut(many=True))
+    @extend_schema(summary="Find free slots", responses=s.SlotOut(many=True), parameters=[s.AvailabilityQuery])
     def get(self, request: Request) -> Response:
         q = _valid(s.AvailabilityQuery, request, data=request.query_params)
         authorize(request.user, "scheduling.view_calendar", q["branch"])
@@ -269,7 +303,7 @@ class AppointmentListApi(GenericAPIView):
     queryset = Appointment.objects.none()
     filterset_class = AppointmentFilter
 
-    @extend_schema(responses=s.EntryOut(many=True))
+    @extend_schema(summary="List appointments", responses=s.EntryOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_branch")
         page = self.paginate_queryset(self.filter_queryset(selectors.appointment_list(actor=request.user)))
@@ -277,9 +311,10 @@ class AppointmentListApi(GenericAPIView):
         return self.get_paginated_response(s.EntryOut(page, many=True).data)
 
     @extend_schema(
+        summary="Book an appointment",
         request=s.BookIn,
-        responses={201: s.EntryOut},
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        responses={201: s.EntryOut, **errors(BookingRefused, IdempotencyKeyReused, CalendarBusy)},
+        parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request) -> Response:
         v = _valid(s.BookIn, request)
@@ -295,7 +330,7 @@ def _appointment(pk: int) -> Appointment:
 
 
 class AppointmentDetailApi(APIView):
-    @extend_schema(responses=s.EntryOut)
+    @extend_schema(summary="Read an appointment", responses=s.EntryOut)
     def get(self, request: Request, pk: int) -> Response:
         appointment = _appointment(pk)
         authorize(request.user, "scheduling.view_calendar", appointment.branch)
@@ -303,7 +338,11 @@ class AppointmentDetailApi(APIView):
 
 
 class RescheduleApi(APIView):
-    @extend_schema(request=s.RescheduleIn, responses=s.EntryOut)
+    @extend_schema(
+        summary="Move an appointment",
+        request=s.RescheduleIn,
+        responses={200: s.EntryOut, **errors(BookingRefused, IllegalTransition, TooLateToCancel, CalendarBusy)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         appointment = _appointment(pk)
         moved = sched.appointment_reschedule(
@@ -313,7 +352,11 @@ class RescheduleApi(APIView):
 
 
 class CancelApi(APIView):
-    @extend_schema(request=s.CancelIn, responses=s.EntryOut)
+    @extend_schema(
+        summary="Cancel an appointment",
+        request=s.CancelIn,
+        responses={200: s.EntryOut, **errors(IllegalTransition, TooLateToCancel)},
+    )
     def post(self, request: Request, pk: int) -> Response:
         v = _valid(s.CancelIn, request)
         cancelled = sched.appointment_cancel(actor=request.user, appointment=_appointment(pk), reason=v["reason"])
@@ -322,7 +365,7 @@ class CancelApi(APIView):
 
 def _status_api(action: Callable[..., Appointment], doc: str) -> type[APIView]:
     class StatusApi(APIView):
-        @extend_schema(request=None, responses=s.EntryOut, summary=doc)
+        @extend_schema(summary=doc, request=None, responses={200: s.EntryOut, **errors(IllegalTransition)})
         def post(self, request: Request, pk: int) -> Response:
             changed = action(actor=request.user, appointment=_appointment(pk))
             return _one(request, _appointment(changed.pk))
@@ -339,14 +382,22 @@ NoShowApi = _status_api(sched.appointment_mark_no_show, "Mark as a no-show")
 
 
 class WalkInApi(APIView):
-    @extend_schema(request=s.WalkInIn, responses={201: s.EntryOut})
+    @extend_schema(
+        summary="Book a walk-in for today",
+        request=s.WalkInIn,
+        responses={201: s.EntryOut, **errors(NoSlotToday, BookingRefused, CalendarBusy)},
+    )
     def post(self, request: Request) -> Response:
         appointment = sched.walk_in_book(actor=request.user, **_valid(s.WalkInIn, request))
         return _one(request, _appointment(appointment.pk), status=201)
 
 
 class SeriesApi(APIView):
-    @extend_schema(request=s.SeriesIn, responses={201: s.OccurrenceOut(many=True)})
+    @extend_schema(
+        summary="Book a series of appointments",
+        request=s.SeriesIn,
+        responses={201: s.OccurrenceOut(many=True), **errors(SeriesConflicts, BookingRefused, CalendarBusy)},
+    )
     def post(self, request: Request) -> Response:
         v = _valid(s.SeriesIn, request)
         v.pop("override_reason", None)
@@ -365,14 +416,26 @@ class SeriesApi(APIView):
 
 
 class HoldApi(APIView):
-    @extend_schema(request=s.HoldIn, responses={201: s.HoldOut})
+    @extend_schema(
+        summary="Hold a time while a booking is completed",
+        request=s.HoldIn,
+        responses={201: s.HoldOut, **errors(BookingRefused, CalendarBusy)},
+    )
     def post(self, request: Request) -> Response:
         hold = sched.appointment_hold(actor=request.user, source="staff", **_valid(s.HoldIn, request))
         return Response(s.HoldOut(hold).data, status=201)
 
 
 class HoldConfirmApi(APIView):
-    @extend_schema(request=s.HoldConfirmIn, responses=s.EntryOut)
+    @extend_schema(
+        summary="Book a held time",
+        request=s.HoldConfirmIn,
+        responses={
+            200: s.EntryOut,
+            **errors(HoldExpired, IdempotencyKeyReused, IllegalTransition, BookingRefused, CalendarBusy),
+        },
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def post(self, request: Request, pk: int) -> Response:
         hold = get_object_or_404(Appointment, pk=pk)
         authorize(request.user, "scheduling.book", hold.branch)
@@ -395,7 +458,7 @@ def _calendar(request: Request, rows: list[dict[str, Any]]) -> Response:
 
 
 class BranchDayApi(APIView):
-    @extend_schema(responses=s.CalendarRowOut(many=True))
+    @extend_schema(summary="A branch's calendar for one day", responses=s.CalendarRowOut(many=True))
     def get(self, request: Request, pk: int, day: date) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         authorize(request.user, "scheduling.view_calendar", branch)
@@ -403,7 +466,7 @@ class BranchDayApi(APIView):
 
 
 class DoctorWeekApi(APIView):
-    @extend_schema(responses=s.CalendarRowOut(many=True))
+    @extend_schema(summary="A doctor's calendar for the week from a day", responses=s.CalendarRowOut(many=True))
     def get(self, request: Request, pk: int, day: date) -> Response:
         doctor = get_object_or_404(StaffMember, pk=pk)
         authorize(request.user, "org.view_branch")

@@ -9,6 +9,7 @@ from psycopg.types.range import Range
 
 from config.errors import Conflict
 from scheduling.engine import Problem
+from scheduling.error_codes import SchedulingErrorCode
 from scheduling.exceptions import BookingRefused
 from scheduling.models import ACTIVE_STATUSES, CalendarEntry, Leave
 
@@ -17,7 +18,7 @@ ATTEMPTS = 4
 
 
 class CalendarBusy(Conflict):
-    code = "calendar_busy"
+    code = SchedulingErrorCode.CALENDAR_BUSY
     default_message = "Many changes reached this calendar at once. Please try again."
 
 

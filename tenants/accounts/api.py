@@ -8,15 +8,25 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import errors
 from tenants.accounts import selectors, services
-from tenants.accounts.exceptions import InvalidCredentials, OtpRequired, OtpSetupRequired
+from tenants.accounts.exceptions import (
+    InvalidCredentials,
+    LoginLocked,
+    OtpInvalid,
+    OtpRequired,
+    OtpSetupRequired,
+    OtpTooSoon,
+    TokenLimitReached,
+    TokenNotFound,
+)
 from tenants.accounts.models import ApiToken, User
 
 
@@ -66,11 +76,17 @@ class LoginApi(APIView):
                     "user": UserOut(),
                 },
             ),
-            400: OpenApiResponse(description="invalid_credentials, validation_error"),
-            401: OpenApiResponse(description="otp_required, otp_invalid"),
-            409: OpenApiResponse(description="token_limit_reached"),
-            429: OpenApiResponse(description="login_locked, otp_too_soon"),
+            **errors(
+                InvalidCredentials,
+                OtpRequired,
+                OtpSetupRequired,
+                OtpInvalid,
+                OtpTooSoon,
+                TokenLimitReached,
+                LoginLocked,
+            ),
         },
+        summary="Sign in and get an API token for this client",
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -102,7 +118,7 @@ class LoginApi(APIView):
 class LogoutApi(APIView):
     """Revokes the token this request carries; the person's other clients stay signed in."""
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(summary="Sign this client out (revoke its token)", request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, ApiToken):
             services.api_token_revoke(user=cast(User, request.user), token_key=request.auth.token_key)
@@ -112,27 +128,29 @@ class LogoutApi(APIView):
 class LogoutAllApi(APIView):
     """Revokes every token of the caller (every client, this one included)."""
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(summary="Sign every client out (revoke all your tokens)", request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         services.api_tokens_revoke_all(user=cast(User, request.user))
         return Response(status=204)
 
 
 class TokenListApi(APIView):
-    @extend_schema(responses=TokenOut(many=True))
+    @extend_schema(summary="List your API tokens", responses=TokenOut(many=True))
     def get(self, request: Request) -> Response:
         tokens = selectors.api_token_list(user=cast(User, request.user))
         return Response(TokenOut(tokens, many=True, context={"current": request.auth}).data)
 
 
 class TokenDetailApi(APIView):
-    @extend_schema(request=None, responses={204: None, 404: OpenApiResponse(description="token_not_found")})
+    @extend_schema(
+        summary="Revoke one of your API tokens", request=None, responses={204: None, **errors(TokenNotFound)}
+    )
     def delete(self, request: Request, token_id: str) -> Response:
         services.api_token_revoke(user=cast(User, request.user), token_key=token_id)
         return Response(status=204)
 
 
 class MeApi(APIView):
-    @extend_schema(responses=UserOut)
+    @extend_schema(summary="Who is signed in", responses=UserOut)
     def get(self, request: Request) -> Response:
         return Response(UserOut(request.user).data)

@@ -11,8 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import paginated
+from config.openapi import errors
 from tenants import services
 from tenants.authz import authorize
+from tenants.exceptions import ClinicSlugTaken, ClinicStateConflict
 from tenants.models import Clinic
 from tenants.selectors import clinic_host, site_url
 
@@ -58,12 +60,14 @@ class ClinicListApi(GenericAPIView):
     queryset = Clinic.objects.none()
     filterset_fields = ["status"]
 
-    @extend_schema(responses=ClinicOut(many=True))
+    @extend_schema(summary="List clinic chains", responses=ClinicOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "tenants.manage_clinics")
         return paginated(self, request, _clinics(), ClinicOut)
 
-    @extend_schema(request=ClinicIn, responses={201: ClinicCreatedOut})
+    @extend_schema(
+        summary="Create a clinic chain", request=ClinicIn, responses={201: ClinicCreatedOut, **errors(ClinicSlugTaken)}
+    )
     def post(self, request: Request) -> Response:
         authorize(request.user, "tenants.manage_clinics")
         data = ClinicIn(data=request.data)
@@ -74,14 +78,16 @@ class ClinicListApi(GenericAPIView):
 
 
 class ClinicDetailApi(APIView):
-    @extend_schema(responses=ClinicOut)
+    @extend_schema(summary="Read a clinic chain", responses=ClinicOut)
     def get(self, request: Request, slug: str) -> Response:
         authorize(request.user, "tenants.manage_clinics")
         return Response(ClinicOut(get_object_or_404(_clinics(), slug=slug)).data)
 
 
 class ClinicSuspendApi(APIView):
-    @extend_schema(request=SuspendIn, responses=ClinicOut)
+    @extend_schema(
+        summary="Suspend a clinic chain", request=SuspendIn, responses={200: ClinicOut, **errors(ClinicStateConflict)}
+    )
     def post(self, request: Request, slug: str) -> Response:
         authorize(request.user, "tenants.manage_clinics")
         clinic = get_object_or_404(_clinics(), slug=slug)
@@ -92,7 +98,11 @@ class ClinicSuspendApi(APIView):
 
 
 class ClinicReactivateApi(APIView):
-    @extend_schema(request=None, responses=ClinicOut)
+    @extend_schema(
+        summary="Reactivate a suspended clinic chain",
+        request=None,
+        responses={200: ClinicOut, **errors(ClinicStateConflict)},
+    )
     def post(self, request: Request, slug: str) -> Response:
         authorize(request.user, "tenants.manage_clinics")
         clinic = get_object_or_404(_clinics(), slug=slug)

@@ -10,20 +10,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import StrictBooleanFilter, paginated
+from config.openapi import errors
 from tenants.accounts.api import UserOut
 from tenants.authz import authorize
 from tenants.org import selectors, services
 from tenants.org.api import serializers as s
+from tenants.org.exceptions import BranchNameTaken, EmailInUse, InvitationInvalid, InvitationNotPending, LastOwner
 from tenants.org.models import Branch, Invitation, Role, StaffMember
 
 
 class ChainSettingsApi(APIView):
-    @extend_schema(responses=s.ChainSettingsOut)
+    @extend_schema(summary="Read the chain's settings", responses=s.ChainSettingsOut)
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_settings")
         return Response(s.ChainSettingsOut(selectors.chain_settings_get()).data)
 
-    @extend_schema(request=s.ChainSettingsIn, responses=s.ChainSettingsOut)
+    @extend_schema(summary="Change the chain's settings", request=s.ChainSettingsIn, responses=s.ChainSettingsOut)
     def patch(self, request: Request) -> Response:
         data = s.ChainSettingsIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -44,12 +46,12 @@ class BranchListApi(GenericAPIView):
     filterset_class = BranchFilter
     queryset = Branch.objects.none()
 
-    @extend_schema(responses=s.BranchOut(many=True))
+    @extend_schema(summary="List branches", responses=s.BranchOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_branch")
         return paginated(self, request, selectors.branch_list(actor=request.user), s.BranchOut)
 
-    @extend_schema(request=s.BranchIn, responses={201: s.BranchOut})
+    @extend_schema(summary="Open a branch", request=s.BranchIn, responses={201: s.BranchOut, **errors(BranchNameTaken)})
     def post(self, request: Request) -> Response:
         data = s.BranchIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -61,12 +63,14 @@ class BranchListApi(GenericAPIView):
 
 
 class BranchDetailApi(APIView):
-    @extend_schema(responses=s.BranchOut)
+    @extend_schema(summary="Read a branch", responses=s.BranchOut)
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "org.view_branch")
         return Response(s.BranchOut(get_object_or_404(selectors.branch_list(actor=request.user), pk=pk)).data)
 
-    @extend_schema(request=s.BranchPatch, responses=s.BranchOut)
+    @extend_schema(
+        summary="Change a branch", request=s.BranchPatch, responses={200: s.BranchOut, **errors(BranchNameTaken)}
+    )
     def patch(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         data = s.BranchPatch(data=request.data)
@@ -94,7 +98,7 @@ class StaffListApi(GenericAPIView):
     filterset_class = StaffFilter
     queryset = StaffMember.objects.none()
 
-    @extend_schema(responses=s.StaffOut(many=True))
+    @extend_schema(summary="List staff", responses=s.StaffOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_staff")
         return paginated(self, request, selectors.staff_list(actor=request.user), s.StaffOut)
@@ -106,11 +110,15 @@ class StaffDetailApi(APIView):
         # Outside the actor's view (another manager's branch) is answered like a missing row.
         return get_object_or_404(selectors.staff_list(actor=request.user), pk=pk)
 
-    @extend_schema(responses=s.StaffOut)
+    @extend_schema(summary="Read a staff member", responses=s.StaffOut)
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.StaffOut(self._get(request, pk)).data)
 
-    @extend_schema(request=s.StaffPatch, responses=s.StaffOut)
+    @extend_schema(
+        summary="Change a staff member's roles, branches or status",
+        request=s.StaffPatch,
+        responses={200: s.StaffOut, **errors(LastOwner)},
+    )
     def patch(self, request: Request, pk: int) -> Response:
         staff = self._get(request, pk)
         data = s.StaffPatch(data=request.data)
@@ -123,12 +131,16 @@ class InvitationListApi(GenericAPIView):
     queryset = Invitation.objects.none()
     filterset_fields = ["status"]
 
-    @extend_schema(responses=s.InvitationOut(many=True))
+    @extend_schema(summary="List invitations", responses=s.InvitationOut(many=True))
     def get(self, request: Request) -> Response:
         authorize(request.user, "org.view_staff")
         return paginated(self, request, selectors.invitation_list(actor=request.user), s.InvitationOut)
 
-    @extend_schema(request=s.InvitationIn, responses={201: s.InvitationOut})
+    @extend_schema(
+        summary="Invite someone to join the staff",
+        request=s.InvitationIn,
+        responses={201: s.InvitationOut, **errors(EmailInUse)},
+    )
     def post(self, request: Request) -> Response:
         data = s.InvitationIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -137,7 +149,9 @@ class InvitationListApi(GenericAPIView):
 
 
 class InvitationRevokeApi(APIView):
-    @extend_schema(request=None, responses=s.InvitationOut)
+    @extend_schema(
+        summary="Revoke an invitation", request=None, responses={200: s.InvitationOut, **errors(InvitationNotPending)}
+    )
     def post(self, request: Request, pk: int) -> Response:
         authorize(request.user, "org.view_staff")
         invitation = get_object_or_404(selectors.invitation_list(actor=request.user), pk=pk)
@@ -148,7 +162,11 @@ class InvitationAcceptApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
 
-    @extend_schema(request=s.InvitationAcceptIn, responses={201: UserOut})
+    @extend_schema(
+        summary="Accept an invitation and create one's account",
+        request=s.InvitationAcceptIn,
+        responses={201: UserOut, **errors(InvitationInvalid, InvitationNotPending, EmailInUse)},
+    )
     def post(self, request: Request) -> Response:
         data = s.InvitationAcceptIn(data=request.data)
         data.is_valid(raise_exception=True)
