@@ -9,8 +9,19 @@ from django_tenants.utils import schema_context
 
 from tenants.db import role_settings
 from tenants.services import platform_ensure_public
+from tests import clock
 from tests.factories import PASSWORD, Chain, chain_create
 from tests.helpers import Api
+
+# The whole run on a moved clock when CLINICFLOW_TEST_CLOCK_SHIFT_DAYS is set (`make test-future`),
+# started as this first conftest is imported, before the nested conftests and the test modules
+# compute their dates (tests/factories/scheduling.py: MONDAY).
+clock.shift_start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    clock.shift_stop()
+
 
 # Two chains, A and B, are provisioned once per run (schema creation is the slow part) and
 # committed; each test then runs inside a transaction that is rolled back.

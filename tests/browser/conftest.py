@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_django.live_server_helper import LiveServer
 
+from tests import clock
 from tests.factories import Chain, chain_create
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -50,6 +52,14 @@ def live_server_port(browser_chain: Chain) -> Iterator[str]:
 def live(live_server_port: str, browser_chain: Chain, settings: Any) -> str:
     settings.SITE_PORT = live_server_port  # links in e-mails point at the live server
     return f"http://{browser_chain.host}:{live_server_port}"
+
+
+@pytest.fixture
+def context(context: Any) -> Any:
+    """The browser's clock is its own: on a moved run (tests/clock.py) it starts at the run's time."""
+    if clock.shift_days():
+        context.clock.install(time=datetime.now(UTC))
+    return context
 
 
 @pytest.fixture

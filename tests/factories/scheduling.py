@@ -3,19 +3,89 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from patients.models import Patient
 from patients.services import patient_create
 from scheduling import services as sched
-from scheduling.models import Room, Service
+from scheduling.models import Appointment, Room, Service
+from scheduling.selectors import slot_list_available
 from tenants.org.models import Branch, Role, StaffMember
 from tests.factories import Chain, user_with_roles
 
 _seq = itertools.count(1)
-MONDAY = date(2027, 6, 7)  # a Monday ahead of every test run (until then), with no DST change near
+# The zones of the test chains (tests/conftest.py): days picked for tests are clear of their clock changes.
+CHAIN_ZONES = ("Europe/London", "America/New_York")
+
+
+def local_today(tz: str | ZoneInfo = "Europe/London") -> date:
+    """Today's date on the wall clock of a zone, by the (possibly travelled) clock of the run."""
+    return timezone.now().astimezone(ZoneInfo(str(tz))).date()
+
+
+def next_weekday(day: date, weekday: int) -> date:
+    """The first day on or after ``day`` that falls on ``weekday`` (Monday is 0)."""
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def _noon_offset(zone: ZoneInfo, day: date) -> timedelta | None:
+    return datetime.combine(day, time(12), tzinfo=zone).utcoffset()
+
+
+def clocks_change(zones: Iterable[str], first: date, last: date) -> bool:
+    """Whether the clocks change in any of the zones on a day from ``first`` to ``last``."""
+    days = [first + timedelta(days=n) for n in range(-1, (last - first).days + 1)]
+    return any(len({_noon_offset(ZoneInfo(z), d) for d in days}) > 1 for z in zones)
+
+
+def monday_ahead(*, min_days: int = 8, quiet_days: int = 35, zones: Iterable[str] = CHAIN_ZONES) -> date:
+    """The first Monday at least ``min_days`` from today with no clock change in the zones from a
+    week before it to ``quiet_days`` after it: tests on it mean the same whatever the date of the run."""
+    zones = tuple(zones)
+    day = next_weekday(local_today() + timedelta(days=min_days), 0)
+    while clocks_change(zones, day - timedelta(days=7), day + timedelta(days=quiet_days)):
+        day += timedelta(days=7)
+    return day
+
+
+def july_monday(*, min_days: int = 8) -> date:
+    """A Monday in July at least ``min_days`` ahead: summer time in both hemispheres' northern zones."""
+    earliest = local_today() + timedelta(days=min_days)
+    year = earliest.year if earliest <= date(earliest.year, 7, 24) else earliest.year + 1
+    return next_weekday(max(earliest, date(year, 7, 1)), 0)
+
+
+def clock_changes(tz: str, *, after: date) -> tuple[date, date]:
+    """The first day after ``after`` when the clocks of ``tz`` go forward, and the first when they go
+    back (the day of the change on the wall clock), from the zone's own rules."""
+    zone, forward, back = ZoneInfo(tz), None, None
+    day = after + timedelta(days=1)
+    while forward is None or back is None:
+        before, now = _noon_offset(zone, day - timedelta(days=1)), _noon_offset(zone, day)
+        assert before is not None
+        assert now is not None
+        if now > before and forward is None:
+            forward = day
+        elif now < before and back is None:
+            back = day
+        day += timedelta(days=1)
+        assert day < after + timedelta(days=800), f"{tz} has no clock changes"
+    return forward, back
+
+
+def zulu(moment: datetime) -> str:
+    """A moment as the API writes it: UTC, to the second, with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Computed when first imported, after the run's clock has moved (tests/conftest.py, `make test-future`).
+MONDAY = monday_ahead()
 
 
 @dataclass
@@ -46,6 +116,37 @@ class Clinic:
         n = next(_seq)
         return patient_create(actor=self.owner, first_name=name or f"Pat{n}", last_name=f"Ient{n}")
 
+    def days_ahead(self, days: int) -> date:
+        """The branch's date ``days`` from today (by the run's clock)."""
+        return local_today(self.tz) + timedelta(days=days)
+
+    def free_slot(self, day: date, *, doctor: StaffMember | None = None, step: int = 30) -> datetime:
+        """The first start the availability selector offers that day (for the doctor, if given)."""
+        slots = slot_list_available(service=self.service, branch=self.branch, date_from=day, date_to=day, step=step)
+        return next(s.start for s in slots if doctor is None or s.doctor_id == doctor.pk)
+
+
+def book(
+    clinic: Clinic,
+    start: datetime,
+    *,
+    doctor: StaffMember | None = None,
+    patient: Patient | None = None,
+    actor: Any = None,
+    **extra: Any,
+) -> Appointment:
+    """One appointment booked through the real booking service: by the receptionist, for a new
+    patient, with the clinic's first doctor unless told otherwise."""
+    return sched.appointment_book(
+        actor=actor or clinic.receptionist,
+        patient=patient or clinic.patient(),
+        doctor=doctor or clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=start,
+        **extra,
+    )
+
 
 def doctor(chain: Chain, branch: Branch) -> StaffMember:
     user = user_with_roles(email=f"doc{next(_seq)}@{chain.clinic.slug}.example", roles=[Role.DOCTOR], branches=[branch])
@@ -66,10 +167,11 @@ def clinic_setup(
     closes: time = time(18),
     shift: tuple[time, time] = (time(9), time(17)),
     break_: tuple[time, time] | None = None,
-    valid_from: date = date(2025, 1, 1),
+    valid_from: date | None = None,
 ) -> Clinic:
-    """A branch open every day, doctors on shift every day, one service they all offer."""
+    """A branch open every day, doctors on shift every day (from a year ago), one service they all offer."""
     owner = chain.users["owner"]
+    valid_from = valid_from or local_today() - timedelta(days=366)
     branch = branch or chain.branches[0]
     service = sched.service_create(
         actor=owner,
@@ -97,10 +199,6 @@ def clinic_setup(
             )
     room_list = [sched.room_create(actor=owner, branch=branch, name=f"Room {next(_seq)}") for _ in range(rooms)]
     return Clinic(chain=chain, branch=branch, service=service, doctors=docs, rooms=room_list)
-
-
-def next_weekday(day: date, weekday: int) -> date:
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
 
 
 # Whatever time the suite runs, one of these zones is inside its working day.

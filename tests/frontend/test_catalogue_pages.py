@@ -79,7 +79,7 @@ def test_rooms_and_shifts_page(in_a, client):
         "weekday": 0,
         "starts": "07:00",
         "ends": "08:30",
-        "valid_from": "2027-01-01",
+        "valid_from": str(MONDAY),
     }
     client.post(url, shift, HTTP_HOST=in_a.host)
     assert ShiftPattern.objects.filter(doctor=clinic.doctors[0], starts="07:00").exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.core import mail
@@ -12,7 +12,7 @@ from django.core.cache import cache
 from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import Appointment, Source, Status
-from tests.factories.scheduling import clinic_setup
+from tests.factories.scheduling import clinic_setup, local_today
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_bots_and_stale_sessions_get_nothing(online):
             "branch": clinic.branch.pk,
             "service": clinic.service.pk,
             "doctor": doctor,
-            "start": "2020-01-01T10:00:00+00:00",
+            "start": clinic.at(local_today(clinic.tz) - timedelta(days=7), 10).isoformat(),  # a week ago
         },
     )
     assert refused.status_code == 302

@@ -3,7 +3,10 @@ patient data and changes nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from patients.models import ClinicalNote, Diagnosis, FollowUp, Patient, Prescription
@@ -48,7 +51,12 @@ def _endpoints(record):
         ("GET", f"/api/v1/patients/{p}/audit/", None, {"owner"}),
         ("GET", f"/api/v1/audit/users/{record.chain.users['doctor'].pk}/", None, {"owner"}),
         ("POST", f"/api/v1/notes/{n}/sign/", None, CLINICIANS),
-        ("POST", f"/api/v1/patients/{p}/follow-ups/", {"due_date": "2030-01-01", "reason": "Review"}, CLINICIANS),
+        (
+            "POST",
+            f"/api/v1/patients/{p}/follow-ups/",
+            {"due_date": str(timezone.localdate() + timedelta(days=30)), "reason": "Review"},
+            CLINICIANS,
+        ),
         (
             "POST",
             f"/api/v1/patients/{p}/prescriptions/",

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 from django_tenants.utils import schema_context
 
 from scheduling.models import Appointment, CalendarEntry
 from tenants.audit.models import AccessLog
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, clinic_setup, zulu
 from tests.helpers import Api, assert_error
 
 
@@ -42,7 +44,7 @@ def test_book_read_and_walk_through_a_visit(desk, chain_a, api):
     assert body["status"] == "booked"
     assert body["patient"]["id"] == patients[0].pk
     assert body["timezone"] == "Europe/London"
-    assert body["start"] == "2027-06-07T09:00:00Z"
+    assert body["start"] == zulu(clinic.at(MONDAY, 10))
     pk = body["id"]
 
     early = reception.call("POST", f"/api/v1/appointments/{pk}/check-in/")
@@ -106,12 +108,12 @@ def test_idempotency_key_header(desk, chain_a):
 @pytest.mark.parametrize(
     ("change", "fields"),
     [
-        ({"start": "2027-06-07T10:00:00"}, {"start"}),  # no offset
+        ({"start": f"{MONDAY}T10:00:00"}, {"start"}),  # no offset
         ({"start": "tomorrow"}, {"start"}),
         ({"patient": 999999}, {"patient"}),
         ({"doctor": "x", "service": None}, {"doctor", "service"}),
         ({"source": "online"}, {"source"}),
-        ({"start": "2027-06-07T10:07:00+01:00"}, {"start"}),  # off the 5-minute grid
+        ({"start": f"{MONDAY}T10:07:00+01:00"}, {"start"}),  # off the 5-minute grid
     ],
 )
 def test_bad_booking_input(desk, chain_a, change, fields):
@@ -133,16 +135,16 @@ def test_malformed_and_unknown(desk):
     for path in (
         "/api/v1/appointments/999999/",
         "/api/v1/appointments/999999/cancel/",
-        "/api/v1/calendar/branches/999999/day/2027-06-07/",
+        f"/api/v1/calendar/branches/999999/day/{MONDAY}/",
     ):
         method = "GET" if path.endswith("/") and "cancel" not in path else "POST"
         assert_error(reception.call(method, path), 404, "not_found")
-    assert_error(reception.call("GET", f"/api/v1/calendar/branches/{clinic.branch.pk}/day/2027-02-30/"), 404)
+    assert_error(reception.call("GET", f"/api/v1/calendar/branches/{clinic.branch.pk}/day/{MONDAY.year}-02-30/"), 404)
     error = assert_error(
         reception.call(
             "GET",
             f"/api/v1/availability/?service={clinic.service.pk}&branch={clinic.branch.pk}"
-            "&date_from=2027-06-07&date_to=2027-06-01",
+            f"&date_from={MONDAY}&date_to={MONDAY - timedelta(days=6)}",
         ),
         400,
         "validation_error",
@@ -170,7 +172,7 @@ def test_reschedule_cancel_and_the_day_calendar(desk, chain_a):
         "POST", f"/api/v1/appointments/{pk}/reschedule/", {"start": clinic.at(MONDAY, 14).isoformat()}
     )
     assert moved.status_code == 200
-    assert moved.json()["start"] == "2027-06-07T13:00:00Z"
+    assert moved.json()["start"] == zulu(clinic.at(MONDAY, 14))
     day = reception.call("GET", f"/api/v1/calendar/branches/{clinic.branch.pk}/day/{MONDAY}/").json()
     assert [e["id"] for e in day] == [pk]
     cancelled = reception.call("POST", f"/api/v1/appointments/{pk}/cancel/", {"reason": "Patient asked"})
@@ -225,7 +227,10 @@ def test_permissions(api, chain_a, desk):
     assert_error(api(chain_a).call("POST", "/api/v1/appointments/", body), 401)
     assert_error(api(chain_a, "billing").call("POST", "/api/v1/appointments/", body), 403, "permission_denied")
     assert_error(
-        api(chain_a, "receptionist").call("POST", "/api/v1/appointments/", {**body, "override_reason": "x"}), 403
+        api(chain_a, "receptionist").call(
+            "POST", "/api/v1/appointments/", {**body, "override": True, "override_reason": "x"}
+        ),
+        403,
     )
     assert_error(
         api(chain_a, "receptionist").call(
@@ -237,7 +242,9 @@ def test_permissions(api, chain_a, desk):
     manager = api(chain_a, "branch_manager")
     assert manager.call("POST", "/api/v1/appointments/", body).status_code == 201
     forced = manager.call(
-        "POST", "/api/v1/appointments/", {**body, "patient": patients[1].pk, "override_reason": "Urgent"}
+        "POST",
+        "/api/v1/appointments/",
+        {**body, "patient": patients[1].pk, "override": True, "override_reason": "Urgent"},
     )
     assert forced.status_code == 201
     assert forced.json()["is_override"] is True
@@ -298,7 +305,7 @@ def test_catalogue_api(api, chain_a):
         "weekday": 0,
         "starts": "09:00",
         "ends": "13:00",
-        "valid_from": "2027-01-01",
+        "valid_from": str(MONDAY),
     }
     assert owner.call("POST", "/api/v1/scheduling/shifts/", shift).status_code == 201
     assert_error(

@@ -18,19 +18,7 @@ from scheduling.exceptions import (
 )
 from scheduling.models import Appointment, Source, Status
 from scheduling.selectors import slot_list_available
-from tests.factories.scheduling import MONDAY, clinic_setup
-
-
-def book(clinic, start, *, doctor=None, patient=None, actor=None, **kw):
-    return sched.appointment_book(
-        actor=actor or clinic.receptionist,
-        patient=patient or clinic.patient(),
-        doctor=doctor or clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=start,
-        **kw,
-    )
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 
 
 def refused(code, fn, *args, **kwargs):
@@ -112,7 +100,7 @@ def test_bad_times(clinic):
         book(clinic, clinic.at(MONDAY, 10, 7))
     assert "start" in info.value.fields
     with pytest.raises(InvalidScheduling):
-        book(clinic, datetime(2030, 1, 7, 10))  # noqa: DTZ001 (naive on purpose)
+        book(clinic, datetime.combine(MONDAY, time(10)))  # naive on purpose
     refused("in_the_past", book, clinic, clinic.at(timezone.localdate() - timedelta(days=1), 10))
 
 
@@ -139,8 +127,8 @@ def test_idempotency_key(clinic):
 def test_override_needs_permission_and_reason_and_is_recorded(clinic, in_a):
     book(clinic, clinic.at(MONDAY, 10))
     with pytest.raises(PermissionDenied):
-        book(clinic, clinic.at(MONDAY, 10), override_reason="Emergency")
-    forced = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, override_reason="Emergency fit-in")
+        book(clinic, clinic.at(MONDAY, 10), override=True, override_reason="Emergency")
+    forced = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, override=True, override_reason="Emergency fit-in")
     assert forced.is_override
     assert forced.history.first().override_reason == "Emergency fit-in"
     assert forced.history.first().history_user == clinic.owner

@@ -4,21 +4,22 @@ different zones."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from scheduling import services as sched
 from scheduling.selectors import slot_list_available
 from tenants.org import services as org
-from tests.factories.scheduling import clinic_setup
+from tests.factories.scheduling import clinic_setup, clock_changes, july_monday, local_today
 
 UTC = ZoneInfo("UTC")
-# (zone, spring-forward day, fall-back day) in 2027
+# (zone, spring-forward day, fall-back day): the next real changes of each zone after tomorrow, by
+# the zone's own rules, so that the day before each is still ahead of the run's clock
 ZONES = [
-    ("Europe/London", date(2027, 3, 28), date(2027, 10, 31)),
-    ("America/New_York", date(2027, 3, 14), date(2027, 11, 7)),
+    (tz, *clock_changes(tz, after=local_today(tz) + timedelta(days=1))) for tz in ("Europe/London", "America/New_York")
 ]
 
 
@@ -47,7 +48,7 @@ def test_spring_forward_night_has_one_hour_less(in_a, tz, spring, fall):
         date_from=spring,
         date_to=spring,
         step=30,
-        now=datetime(2027, 1, 1, tzinfo=UTC),
+        now=timezone.now(),
     )
     # the shift 00:30-04:00 lasts 2.5 hours that night; the hour from 01:00 (London) or 02:00
     # (New York) does not exist on the wall clock
@@ -79,7 +80,7 @@ def test_fall_back_night_has_one_hour_more(in_a, tz, spring, fall):
         date_from=fall,
         date_to=fall,
         step=30,
-        now=datetime(2027, 1, 1, tzinfo=UTC),
+        now=timezone.now(),
     )
     # 00:00-03:00 on the wall clock is four real hours: the repeated hour is offered twice,
     # once in summer time and once in winter time
@@ -99,14 +100,16 @@ def test_day_shift_keeps_its_wall_clock_across_the_change(in_a, tz, spring, fall
             date_from=day,
             date_to=day,
             step=60,
-            now=datetime(2027, 1, 1, tzinfo=UTC),
+            now=timezone.now(),
         )
         assert [s.start.astimezone(ZoneInfo(tz)).strftime("%H:%M") for s in slots] == ["09:00", "10:00", "11:00"]
 
 
 def test_weekly_series_keeps_local_time_over_the_change(in_a):
     clinic = clinic_setup(in_a, branch=_branch(in_a, "Europe/London"), doctors=1)
-    first = datetime(2027, 3, 15, 10, tzinfo=ZoneInfo("Europe/London"))  # two weeks before the change
+    london = "Europe/London"
+    spring, _ = clock_changes(london, after=local_today(london) + timedelta(days=14))
+    first = clinic.at(spring - timedelta(days=13), 10)  # the Monday two weeks before the change (a Sunday)
     _, results = sched.series_book(
         actor=clinic.owner,
         patient=clinic.patient(),
@@ -123,8 +126,8 @@ def test_weekly_series_keeps_local_time_over_the_change(in_a):
 def test_branches_in_different_zones_of_one_chain(in_a):
     london = clinic_setup(in_a, branch=_branch(in_a, "Europe/London"), doctors=1, shift=(time(9), time(10)))
     new_york = clinic_setup(in_a, branch=_branch(in_a, "America/New_York"), doctors=1, shift=(time(9), time(10)))
-    day = date(2027, 6, 7)
-    kwargs = {"date_from": day, "date_to": day, "step": 30, "now": datetime(2027, 1, 1, tzinfo=UTC)}
+    day = july_monday()  # summer time on both sides of the Atlantic
+    kwargs = {"date_from": day, "date_to": day, "step": 30, "now": timezone.now()}
     ldn = slot_list_available(service=london.service, branch=london.branch, **kwargs)
     nyc = slot_list_available(service=new_york.service, branch=new_york.branch, **kwargs)
     assert [s.start.astimezone(UTC).strftime("%H:%M") for s in ldn] == ["08:00", "08:30"]

@@ -39,6 +39,7 @@ def worker(django_db_setup: None, django_db_blocker) -> Iterator[subprocess.Pope
         [
             sys.executable,
             "-m",
+            "tests.clock",  # the worker keeps the run's clock, moved or not (tests/clock.py)
             "celery",
             "-A",
             "config",
