@@ -8,6 +8,7 @@ import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions as drf
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -105,6 +106,8 @@ def paginated(view: Any, request: Any, queryset: Any, serializer_class: Any) -> 
     return view.get_paginated_response(serializer_class(page, many=True, context={"request": request}).data)
 
 
+# Documented as the strings it takes: `type: boolean` would have clients send JSON booleans it refuses.
+@extend_schema_field({"type": "string", "enum": ["true", "false"]})
 class StrictBooleanFilter(django_filters.TypedChoiceFilter):
     """?flag=true|false; anything else is a 400, where django-filter's BooleanFilter would ignore it."""
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 
@@ -87,20 +88,49 @@ def errors(*sources: type[ApplicationError]) -> dict[int, ErrorResponse]:
     return {status: ErrorResponse(codes) for status, codes in grouped.items()}
 
 
+# The column holding the key (scheduling's CalendarEntry.idempotency_key) is 100 long; a test
+# keeps the two equal (the kernel imports no module).
+IDEMPOTENCY_KEY_MAX_LENGTH = 100
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH, "pattern": "^[!-~]+$"},
     OpenApiParameter.HEADER,
     description=(
-        "Makes a retried request safe: the first request with a key does the work; a later one with the same key "
-        "(from the same user) answers what the first did without doing it again. The same key with a different "
-        "body answers 409 `idempotency_key_reused`. Printable ASCII, at most 100 characters."
+        "Makes a retry safe. The key belongs to the user who sends it (another user's same key is another key) "
+        "and is kept with the booking it made, for as long as that booking exists. The same key with the same "
+        "body answers the first booking again without booking twice; with any other body it answers 409 "
+        "`idempotency_key_reused`. Printable ASCII without spaces, at most 100 characters (longer or other "
+        "characters: 400 `validation_error`)."
     ),
 )
 
 
+# What DRF's TimeField reads ("09:30", "09:30:00") and writes ("09:30:00"): a wall-clock time
+# without a zone. OpenAPI's `format: time` is RFC 3339's full-time, which demands an offset.
+TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    "description": "Wall-clock time in the branch's zone, HH:MM or HH:MM:SS (answered as HH:MM:SS).",
+    "example": "09:30:00",
+}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's inspector, adding to each operation the error answers it can give."""
+
+    def map_parsers(self) -> list[str]:
+        # Bodies are documented as JSON only: a form encoding cannot carry what JSON bodies hold
+        # (arrays, nesting, null). A view that takes no JSON (the multipart upload) keeps its own.
+        media_types = super().map_parsers()
+        return ["application/json"] if "application/json" in media_types else media_types
+
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        if isinstance(field, serializers.TimeField):
+            schema: dict[str, Any] = dict(TIME_SCHEMA)
+            if field.allow_null:
+                schema["nullable"] = True
+            return schema
+        return super()._map_serializer_field(field, direction, bypass_extensions)
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)

@@ -20,6 +20,7 @@ from config.openapi import ENVELOPE, codes_of
 from patients.error_codes import PatientErrorCode
 from scheduling.engine import Problem
 from scheduling.error_codes import SchedulingErrorCode
+from scheduling.models import CalendarEntry
 from tenants.accounts.error_codes import AccountErrorCode
 from tenants.error_codes import TenantErrorCode
 from tenants.org.error_codes import OrgErrorCode
@@ -201,7 +202,8 @@ def test_every_error_code_is_a_member_of_its_module_enum_and_every_member_is_use
     for cls in DRF_ERRORS.values():
         carried[ErrorCode].update(codes_of(cls))
     for enum, codes in carried.items():
-        assert set(enum) <= codes, (enum.__name__, sorted(set(enum) - codes))
+        members = {str(member) for member in enum}
+        assert members <= codes, (enum.__name__, sorted(members - codes))
 
 
 def test_class_codes_come_from_the_enums_not_loose_strings() -> None:
@@ -209,3 +211,47 @@ def test_class_codes_come_from_the_enums_not_loose_strings() -> None:
     for cls in _error_classes():
         if "code" in vars(cls):
             assert isinstance(vars(cls)["code"], StrEnum), cls
+
+
+# --- the shapes clients send --------------------------------------------------------------------
+def _component(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    return schema["components"]["schemas"][name]
+
+
+def test_time_fields_are_documented_as_the_wall_clock_strings_they_take(tenant_schema: dict[str, Any]) -> None:
+    # a shift's times are HH:MM[:SS] without a zone, not RFC 3339's full-time (which needs an offset)
+    starts = _component(tenant_schema, "ShiftInRequest")["properties"]["starts"]
+    assert starts.get("format") != "time"
+    assert starts["type"] == "string"
+    assert starts["pattern"] == r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+    # and date-times stay date-times
+    assert _component(tenant_schema, "EntryOut")["properties"]["start"]["format"] == "date-time"
+
+
+def test_boolean_filters_are_documented_as_the_strings_they_take(tenant_schema: dict[str, Any]) -> None:
+    params = tenant_schema["paths"]["/api/v1/appointments/"]["get"]["parameters"]
+    is_override = next(p for p in params if p["name"] == "is_override")
+    assert is_override["schema"]["type"] == "string"
+    assert set(is_override["schema"]["enum"]) == {"true", "false"}
+
+
+def test_request_bodies_are_json_only_except_the_upload(tenant_schema: dict[str, Any]) -> None:
+    for path, method, operation in _operations(tenant_schema):
+        body = operation.get("requestBody")
+        if body is None:
+            continue
+        types = set(body["content"])
+        if path == "/api/v1/patients/{id}/attachments/":
+            assert types == {"multipart/form-data"}, (method, path, types)
+        else:
+            assert types == {"application/json"}, (method, path, types)
+
+
+def test_the_idempotency_key_is_documented_with_its_semantics(tenant_schema: dict[str, Any]) -> None:
+    for path in ("/api/v1/appointments/", "/api/v1/holds/{id}/confirm/"):
+        operation = tenant_schema["paths"][path]["post"]
+        header = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+        assert header["in"] == "header"
+        assert "idempotency_key_reused" in header["description"]
+        assert header["schema"]["maxLength"] == CalendarEntry._meta.get_field("idempotency_key").max_length
+        assert "idempotency_key_reused" in _error_codes(operation, 409)
