@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from config.api import json_error
+from scheduling.fhir.outcomes import fhir_error
 from config.errors import BadRequest, CsrfFailed, NotFound, PermissionDenied, ServerError
 
 _PAGES = {
@@ -18,15 +19,17 @@ _PAGES = {
 }
 
 
-def _error(request: HttpRequest, status: int) -> HttpResponse:
+def _error(request: HttpRequest, status: int, exception: Any = None) -> HttpResponse:
     code, title, message = _PAGES[status]
-    if request.path.startswith("/api/") or request.path.startswith("/fhir/"):
+    if request.path.startswith("/fhir/"):  # a FHIR client reads an OperationOutcome, whatever refused it
+        return fhir_error(request, status, str(code), message, exception)
+    if request.path.startswith("/api/"):
         return json_error(status, code, message)
     return render(request, "error.html", {"title": title, "message": message, "code": code}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
-    return _error(request, 400)
+    return _error(request, 400, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Any = None) -> HttpResponse:

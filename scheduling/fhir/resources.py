@@ -4,14 +4,14 @@ Appointment are R4's) before it is served."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from fhir.resources.R4B.appointment import Appointment as FAppointment
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.healthcareservice import HealthcareService as FService
 from fhir.resources.R4B.location import Location as FLocation
-from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient as FPatient
 from fhir.resources.R4B.practitioner import Practitioner as FPractitioner
 from fhir.resources.R4B.schedule import Schedule as FSchedule
@@ -135,12 +135,32 @@ def schedule(doctor: StaffMember, branch: Branch) -> dict[str, Any]:
     )
 
 
+SLOT_ID = re.compile(r"d([0-9]{1,18})-b([0-9]{1,18})-s([0-9]{1,18})-([0-9]{8}T[0-9]{4})Z", re.ASCII)
+
+
+def slot_id(doctor_id: int, branch_id: int, service_id: int, start: datetime) -> str:
+    """Stable and decodable: the schedule, the service and the start (UTC, to the minute)."""
+    return f"{schedule_id(doctor_id, branch_id)}-s{service_id}-{start.astimezone(UTC):%Y%m%dT%H%M}Z"
+
+
+def slot_id_read(text: str) -> tuple[int, int, int, datetime] | None:
+    """(doctor id, branch id, service id, start) of a slot id; None if it cannot be one of ours."""
+    match = SLOT_ID.fullmatch(text)
+    if not match:
+        return None
+    try:
+        start = datetime.strptime(match.group(4), "%Y%m%dT%H%M").replace(tzinfo=UTC)
+    except ValueError:  # well-formed but impossible: month 13, minute 99
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3)), start
+
+
 def slot(doctor_id: int, branch_id: int, service_id: int, start: datetime, end: datetime) -> dict[str, Any]:
     return _valid(
         FSlot,
         {
             "resourceType": "Slot",
-            "id": f"{schedule_id(doctor_id, branch_id)}-s{service_id}-{start:%Y%m%dT%H%MZ}",
+            "id": slot_id(doctor_id, branch_id, service_id, start),
             "schedule": {"reference": f"Schedule/{schedule_id(doctor_id, branch_id)}"},
             "serviceType": [{"coding": [{"system": "urn:clinicflow:service", "code": str(service_id)}]}],
             "status": "free",
@@ -175,33 +195,19 @@ def appointment(a: CalendarEntry) -> dict[str, Any]:
     )
 
 
-def bundle(resources: list[dict[str, Any]], base: str) -> dict[str, Any]:
+def bundle(resources: list[dict[str, Any]], base: str, *, total: int, links: list[dict[str, str]]) -> dict[str, Any]:
+    """A searchset: this page's resources, the full count and the paging links."""
     return _valid(
         Bundle,
         {
             "resourceType": "Bundle",
             "type": "searchset",
-            "total": len(resources),
+            "total": total,
+            "link": links,
             "entry": [
                 {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
                 for r in resources
             ]
             or None,
-        },
-    )
-
-
-def outcome(code: str, message: str, *, severity: str = "error", issue_type: str = "processing") -> dict[str, Any]:
-    return _valid(
-        OperationOutcome,
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [
-                {
-                    "severity": severity,
-                    "code": issue_type,
-                    "details": {"coding": [{"system": "urn:clinicflow:error", "code": code}], "text": message},
-                }
-            ],
         },
     )

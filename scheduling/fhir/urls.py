@@ -15,6 +15,7 @@ urlpatterns = [
     path("Schedule", views.ScheduleView.as_view()),
     path("Schedule/<str:pk>", views.ScheduleView.as_view()),
     path("Slot", views.SlotView.as_view()),
+    path("Slot/<str:pk>", views.SlotView.as_view()),
     path("Appointment", views.AppointmentView.as_view(), name="fhir-appointments"),
     path("Appointment/<int:pk>", views.AppointmentView.as_view(), name="fhir-appointment"),
 ]

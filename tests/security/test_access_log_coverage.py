@@ -105,6 +105,7 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             "fhir/R4/Schedule",
             "fhir/R4/Schedule/<str:pk>",
             "fhir/R4/Slot",
+            "fhir/R4/Slot/<str:pk>",
             "",
             "settings/",
             "settings/branches/",
