@@ -270,6 +270,11 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
             "You are in the care team of only one of these patients: merging would open the other's "
             "clinical record to you. Another owner or manager must merge them."
         )
+    # Marked merged first: the signed-note lock (a trigger, migration 0007) lets a signed note
+    # change its patient, and nothing else, only to the record its patient was merged into.
+    merge.merged_into = keep
+    merge._change_reason = f"merged into {keep.mrn}"  # type: ignore[attr-defined]
+    _stamp(merge, actor).save()
     for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp):
         model.objects.filter(patient=merge).update(patient=keep)
     # Grants move with the record; an assignment both records have is kept once.
@@ -285,9 +290,6 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
             setattr(keep, field, getattr(merge, field))
     keep._change_reason = f"merged {merge.mrn} into this record"  # type: ignore[attr-defined]
     _stamp(keep, actor).save()
-    merge.merged_into = keep
-    merge._change_reason = f"merged into {keep.mrn}"  # type: ignore[attr-defined]
-    _stamp(merge, actor).save()
     _log(actor, "update", "patient_merge", keep, keep.pk, request, reason=f"merged {merge.mrn} into {keep.mrn}")
     _log(actor, "update", "patient_merge", merge, merge.pk, request, reason=f"merged into {keep.mrn}")
     return keep

@@ -18,6 +18,10 @@ MESSAGES = {
     Problem.PATIENT_BUSY: "The patient already has an appointment at that time.",
     Problem.ROOM_TAKEN: "No suitable room is free at that time.",
 }
+# The same rules, where the wording above would name the wrong cause: staff are not held to the
+# online horizon but to their own, and a doctor's time may be taken by a hold, not an appointment.
+STAFF_TOO_FAR_AHEAD = "Staff can book at most {days} days ahead (the calendar's staff booking horizon)."
+DOCTOR_HELD = "That time is held for a booking someone is completing; an unconfirmed hold frees itself within minutes."
 
 
 class BookingRefused(Conflict):

@@ -288,7 +288,13 @@ class CalendarEntry(models.Model):
     placed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # A client's Idempotency-Key is its own: scoped to the user who sent it, and bound to what was
+    # asked (a digest of the booking's inputs), so the same key with another body is refused.
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    idempotency_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    idempotency_digest = models.CharField(max_length=64, blank=True)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     # The secret that lets whoever made a hold (an anonymous online visitor) confirm it.
     hold_token = models.CharField(max_length=64, blank=True)
@@ -334,7 +340,10 @@ class CalendarEntry(models.Model):
                 condition=Q(status__in=ACTIVE_STATUSES, room__isnull=False),
             ),
             models.UniqueConstraint(
-                fields=["idempotency_key"], condition=Q(idempotency_key__isnull=False), name="calendar_idempotency_key"
+                fields=["idempotency_user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                nulls_distinct=False,
+                name="calendar_idempotency_key",
             ),
             models.CheckConstraint(
                 condition=Q(kind=Kind.LEAVE) | Q(service__isnull=False, branch__isnull=False),

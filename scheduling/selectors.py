@@ -380,3 +380,16 @@ def appointment_list(*, actor: Any) -> QuerySet[Appointment]:
     if visible is not None:
         qs = qs.filter(branch_id__in=visible)
     return qs.order_by("span")
+
+
+def hold_get(*, actor: Any, pk: int) -> Appointment | None:
+    """A hold, for its holder only (the user who made it), until it is confirmed (then it is an
+    appointment, read as one); None for anyone else, so that a hold's existence is not revealed."""
+    if not getattr(actor, "is_authenticated", False):
+        return None
+    return (
+        Appointment.objects.select_related("patient", "service", "room", "doctor__user", "branch")
+        .exclude(hold_token="")
+        .filter(pk=pk, booked_by_id=actor.pk, patient__isnull=True)
+        .first()
+    )

@@ -218,7 +218,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Generated filters read ids, integers and dates strictly (config.fields): a bad one is a 400.
+    "DEFAULT_FILTER_BACKENDS": ["config.fields.StrictFilterBackend"],
+    # No OPTIONS introspection: it builds serializers some views do not declare. OPTIONS is a 405.
+    "DEFAULT_METADATA_CLASS": None,
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.JSONParser",
         "rest_framework.parsers.FormParser",

@@ -2,6 +2,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from config.fields import (
+    BIGINT_MAX,
+    StrictDateField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+    max_length,
+)
 from patients.models import Addendum, Attachment, CareRelation, ClinicalNote, Diagnosis, FollowUp, Patient, Sex
 from tenants.audit.models import AccessLog
 from tenants.org.models import StaffMember
@@ -44,10 +51,10 @@ class PatientOut(serializers.ModelSerializer):
 
 
 class _Demographics(serializers.Serializer):
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = StrictDateField(required=False, allow_null=True)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=max_length(Patient, "email"), required=False, allow_blank=True)
     address_line = serializers.CharField(max_length=200, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
     postcode = serializers.CharField(max_length=20, required=False, allow_blank=True)
@@ -75,8 +82,8 @@ class ConsentIn(serializers.Serializer):
 
 
 class MergeIn(serializers.Serializer):
-    keep = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.filter(merged_into__isnull=True))
-    merge = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.filter(merged_into__isnull=True))
+    keep = StrictPrimaryKeyRelatedField(queryset=Patient.objects.filter(merged_into__isnull=True))
+    merge = StrictPrimaryKeyRelatedField(queryset=Patient.objects.filter(merged_into__isnull=True))
 
 
 class ReasonIn(serializers.Serializer):
@@ -84,7 +91,7 @@ class ReasonIn(serializers.Serializer):
 
 
 class CareTeamIn(serializers.Serializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=StaffMember.objects.all())
+    doctor = StrictPrimaryKeyRelatedField(queryset=StaffMember.objects.all())
 
 
 class CareRelationOut(serializers.ModelSerializer):
@@ -127,7 +134,9 @@ class NoteOut(serializers.ModelSerializer):
 class NoteIn(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField()
-    appointment_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    appointment_id = StrictIntegerField(
+        min_value=1, max_value=BIGINT_MAX, required=False, allow_null=True, default=None
+    )
 
 
 class NotePatch(serializers.Serializer):
@@ -166,7 +175,7 @@ class PrescriptionIn(serializers.Serializer):
     dose = serializers.CharField(max_length=100)
     frequency = serializers.CharField(max_length=100)
     route = serializers.CharField(max_length=60, required=False, default="oral")
-    duration_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True, default=None)
+    duration_days = StrictIntegerField(min_value=1, max_value=3650, required=False, allow_null=True, default=None)
     instructions = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
@@ -191,7 +200,7 @@ class FollowUpOut(serializers.ModelSerializer):
 
 
 class FollowUpIn(serializers.Serializer):
-    due_date = serializers.DateField()
+    due_date = StrictDateField()
     reason = serializers.CharField(max_length=300)
 
 

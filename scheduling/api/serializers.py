@@ -5,7 +5,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.fields import AwareDateTimeField
+from config.fields import (
+    IdListField,
+    StrictDateField,
+    StrictDateTimeField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+    TokenField,
+    max_length,
+)
 from patients.models import Patient
 from scheduling.models import (
     BranchHours,
@@ -42,20 +50,20 @@ class ServiceOut(serializers.ModelSerializer):
 
 
 class ServiceIn(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
+    name = serializers.CharField(max_length=max_length(Service, "name"))
     description = serializers.CharField(required=False, allow_blank=True)
-    duration_minutes = serializers.IntegerField(min_value=1)
-    buffer_before_minutes = serializers.IntegerField(min_value=0, required=False)
-    buffer_after_minutes = serializers.IntegerField(min_value=0, required=False)
-    price_minor = serializers.IntegerField(min_value=0, required=False)
+    duration_minutes = StrictIntegerField(min_value=1)
+    buffer_before_minutes = StrictIntegerField(min_value=0, required=False)
+    buffer_after_minutes = StrictIntegerField(min_value=0, required=False)
+    price_minor = StrictIntegerField(min_value=0, required=False)
     requires_room = serializers.BooleanField(required=False)
     bookable_online = serializers.BooleanField(required=False)
     is_active = serializers.BooleanField(required=False)
 
 
 class ServicePatch(ServiceIn):
-    name = serializers.CharField(max_length=120, required=False)
-    duration_minutes = serializers.IntegerField(min_value=1, required=False)
+    name = serializers.CharField(max_length=max_length(Service, "name"), required=False)
+    duration_minutes = StrictIntegerField(min_value=1, required=False)
 
 
 class RoomOut(serializers.ModelSerializer):
@@ -65,8 +73,8 @@ class RoomOut(serializers.ModelSerializer):
 
 
 class RoomIn(serializers.Serializer):
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    name = serializers.CharField(max_length=80)
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    name = serializers.CharField(max_length=max_length(Room, "name"))
 
 
 class HoursRow(serializers.ModelSerializer):
@@ -86,10 +94,12 @@ class SpecialDayOut(serializers.ModelSerializer):
 
 
 class SpecialDayIn(serializers.Serializer):
-    date = serializers.DateField()
+    date = StrictDateField()
     opens = serializers.TimeField(required=False, allow_null=True, default=None)
     closes = serializers.TimeField(required=False, allow_null=True, default=None)
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = serializers.CharField(
+        max_length=max_length(SpecialDay, "note"), required=False, allow_blank=True, default=""
+    )
 
 
 class ShiftOut(serializers.ModelSerializer):
@@ -110,15 +120,15 @@ class ShiftOut(serializers.ModelSerializer):
 
 
 class ShiftIn(serializers.Serializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    weekday = serializers.IntegerField(min_value=0, max_value=6)
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    weekday = StrictIntegerField(min_value=0, max_value=6)
     starts = serializers.TimeField()
     ends = serializers.TimeField()
     break_starts = serializers.TimeField(required=False, allow_null=True, default=None)
     break_ends = serializers.TimeField(required=False, allow_null=True, default=None)
-    valid_from = serializers.DateField()
-    valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+    valid_from = StrictDateField()
+    valid_until = StrictDateField(required=False, allow_null=True, default=None)
 
 
 class ExtraShiftOut(serializers.ModelSerializer):
@@ -128,17 +138,17 @@ class ExtraShiftOut(serializers.ModelSerializer):
 
 
 class ExtraShiftIn(serializers.Serializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    date = serializers.DateField()
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    date = StrictDateField()
     starts = serializers.TimeField()
     ends = serializers.TimeField()
 
 
 class OfferingsIn(serializers.Serializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    service_ids = serializers.ListField(child=serializers.IntegerField(min_value=1))
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service_ids = IdListField(Service)
 
 
 class PolicyOut(serializers.ModelSerializer):
@@ -154,18 +164,24 @@ class PolicyOut(serializers.ModelSerializer):
 
 
 class PolicyIn(serializers.Serializer):
-    cancellation_window_hours = serializers.IntegerField(min_value=0, max_value=720, required=False)
-    online_min_notice_minutes = serializers.IntegerField(min_value=0, max_value=43200, required=False)
-    online_horizon_days = serializers.IntegerField(min_value=1, required=False)
-    online_slot_step_minutes = serializers.IntegerField(min_value=1, required=False)
-    hold_minutes = serializers.IntegerField(min_value=1, required=False)
+    cancellation_window_hours = StrictIntegerField(min_value=0, max_value=720, required=False)
+    online_min_notice_minutes = StrictIntegerField(min_value=0, max_value=43200, required=False)
+    online_horizon_days = StrictIntegerField(min_value=1, required=False)
+    online_slot_step_minutes = StrictIntegerField(min_value=1, required=False)
+    hold_minutes = StrictIntegerField(min_value=1, required=False)
+
+
+class LeaveQuery(serializers.Serializer):
+    doctor = StrictPrimaryKeyRelatedField(queryset=StaffMember.objects.all())
 
 
 class LeaveIn(serializers.Serializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
-    start = AwareDateTimeField()
-    end = AwareDateTimeField()
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS)
+    start = StrictDateTimeField()
+    end = StrictDateTimeField()
+    reason = serializers.CharField(
+        max_length=max_length(CalendarEntry, "notes"), required=False, allow_blank=True, default=""
+    )
 
 
 class _Ref(serializers.Serializer):
@@ -240,43 +256,53 @@ class HoldOut(EntryOut):
 
 
 class BookIn(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
-    start = AwareDateTimeField()
-    room = serializers.PrimaryKeyRelatedField(
-        queryset=Room.objects.all(), required=False, allow_null=True, default=None
-    )
+    patient = StrictPrimaryKeyRelatedField(queryset=Patient.objects.all())
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service = StrictPrimaryKeyRelatedField(queryset=Service.objects.all())
+    start = StrictDateTimeField()
+    room = StrictPrimaryKeyRelatedField(queryset=Room.objects.all(), required=False, allow_null=True, default=None)
     # A field named like Field.source: DRF moves it into _declared_fields, mypy cannot know.
     source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=STAFF_SOURCES, required=False, default=Source.STAFF
     )
-    override_reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    # An override is asked for explicitly, and then needs its reason (validate); a reason alone
+    # asks for nothing.
+    override = serializers.BooleanField(required=False, default=False)
+    override_reason = serializers.CharField(
+        max_length=max_length(CalendarEntry, "override_reason"), required=False, allow_blank=True, default=""
+    )
+    notes = serializers.CharField(
+        max_length=max_length(CalendarEntry, "notes"), required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("override") and not attrs.get("override_reason", "").strip():
+            raise serializers.ValidationError({"override_reason": "An override needs a reason."})
+        return attrs
 
 
 class HoldIn(serializers.Serializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS)
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
-    start = AwareDateTimeField()
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS)
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service = StrictPrimaryKeyRelatedField(queryset=Service.objects.all())
+    start = StrictDateTimeField()
 
 
 class HoldConfirmIn(serializers.Serializer):
-    hold_token = serializers.CharField(max_length=64)
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    hold_token = TokenField(max_length=max_length(CalendarEntry, "hold_token"))
+    patient = StrictPrimaryKeyRelatedField(queryset=Patient.objects.all())
 
 
 class WalkInIn(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+    patient = StrictPrimaryKeyRelatedField(queryset=Patient.objects.all())
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    service = StrictPrimaryKeyRelatedField(queryset=Service.objects.all())
 
 
 class SeriesIn(BookIn):
-    count = serializers.IntegerField(min_value=2, max_value=52)
-    every_days = serializers.IntegerField(min_value=1, max_value=90, required=False, default=7)
+    count = StrictIntegerField(min_value=2, max_value=52)
+    every_days = StrictIntegerField(min_value=1, max_value=90, required=False, default=7)
     all_or_nothing = serializers.BooleanField(required=False, default=True)
 
 
@@ -288,24 +314,24 @@ class OccurrenceOut(serializers.Serializer):
 
 
 class RescheduleIn(serializers.Serializer):
-    start = AwareDateTimeField()
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS, required=False, allow_null=True, default=None)
-    room = serializers.PrimaryKeyRelatedField(
-        queryset=Room.objects.all(), required=False, allow_null=True, default=None
-    )
+    start = StrictDateTimeField()
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS, required=False, allow_null=True, default=None)
+    room = StrictPrimaryKeyRelatedField(queryset=Room.objects.all(), required=False, allow_null=True, default=None)
 
 
 class CancelIn(serializers.Serializer):
-    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        max_length=max_length(CalendarEntry, "cancellation_reason"), required=False, allow_blank=True, default=""
+    )
 
 
 class AvailabilityQuery(serializers.Serializer):
-    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
-    branch = serializers.PrimaryKeyRelatedField(queryset=Branch.objects.all())
-    doctor = serializers.PrimaryKeyRelatedField(queryset=DOCTORS, required=False, allow_null=True, default=None)
-    date_from = serializers.DateField()
-    date_to = serializers.DateField()
-    step = serializers.IntegerField(min_value=5, max_value=240, required=False, default=15)
+    service = StrictPrimaryKeyRelatedField(queryset=Service.objects.all())
+    branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS, required=False, allow_null=True, default=None)
+    date_from = StrictDateField()
+    date_to = StrictDateField()
+    step = StrictIntegerField(min_value=5, max_value=240, required=False, default=15)
     online = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

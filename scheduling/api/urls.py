@@ -1,22 +1,7 @@
 from django.urls import path, register_converter
 
+from config.fields import IsoDateConverter
 from scheduling.api import views
-
-
-class IsoDateConverter:
-    regex = r"\d{4}-\d{2}-\d{2}"
-
-    def to_python(self, value: str):  # type: ignore[no-untyped-def]
-        from datetime import date
-
-        try:
-            return date.fromisoformat(value)
-        except ValueError as exc:  # e.g. 2027-02-30: the URL names no day
-            raise ValueError from exc
-
-    def to_url(self, value) -> str:  # type: ignore[no-untyped-def]
-        return value.isoformat()
-
 
 register_converter(IsoDateConverter, "isodate")
 
@@ -45,6 +30,7 @@ urlpatterns = [
     path("appointments/<int:pk>/complete/", views.CompleteApi.as_view(), name="api-complete"),
     path("appointments/<int:pk>/no-show/", views.NoShowApi.as_view(), name="api-no-show"),
     path("holds/", views.HoldApi.as_view(), name="api-holds"),
+    path("holds/<int:pk>/", views.HoldDetailApi.as_view(), name="api-hold"),
     path("holds/<int:pk>/confirm/", views.HoldConfirmApi.as_view(), name="api-hold-confirm"),
     path("calendar/branches/<int:pk>/day/<isodate:day>/", views.BranchDayApi.as_view(), name="api-branch-day"),
     path("calendar/doctors/<int:pk>/week/<isodate:day>/", views.DoctorWeekApi.as_view(), name="api-doctor-week"),

@@ -17,12 +17,14 @@ from rest_framework.views import APIView
 
 from config.api import StrictBooleanFilter
 from config.errors import PermissionDenied
+from config.fields import DateTimeFilter, IdFilter, StrictFilterSet
 from config.openapi import IDEMPOTENCY_KEY, errors
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.api import serializers as s
 from scheduling.exceptions import (
     BookingRefused,
+    EntryNotFound,
     HoldExpired,
     IdempotencyKeyReused,
     IllegalTransition,
@@ -228,7 +230,7 @@ class LeaveListApi(APIView):
         parameters=[OpenApiParameter("doctor", int, required=True)],
     )
     def get(self, request: Request) -> Response:
-        doctor = get_object_or_404(StaffMember, pk=_int(request.query_params.get("doctor")))
+        doctor = _valid(s.LeaveQuery, request, data=request.query_params)["doctor"]
         authorize(request.user, "org.view_branch")
         if not selectors.doctor_visible(actor=request.user, doctor=doctor):
             raise PermissionDenied()
@@ -258,13 +260,6 @@ class LeaveCancelApi(APIView):
 
 
 # --- availability and appointments -------------------------------------------------------------------
-def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
 class AvailabilityApi(APIView):
     @extend_schema(summary="Find free slots", responses=s.SlotOut(many=True), parameters=[s.AvailabilityQuery])
     def get(self, request: Request) -> Response:
@@ -285,13 +280,13 @@ class AvailabilityApi(APIView):
         )
 
 
-class AppointmentFilter(django_filters.FilterSet):
-    branch = django_filters.NumberFilter()
-    doctor = django_filters.NumberFilter()
-    patient = django_filters.NumberFilter()
+class AppointmentFilter(StrictFilterSet):
+    branch = IdFilter()
+    doctor = IdFilter()
+    patient = IdFilter()
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    start_after = django_filters.IsoDateTimeFilter(field_name="span", lookup_expr="startswith__gte")
-    start_before = django_filters.IsoDateTimeFilter(field_name="span", lookup_expr="startswith__lt")
+    start_after = DateTimeFilter(field_name="span", lookup_expr="startswith__gte")
+    start_before = DateTimeFilter(field_name="span", lookup_expr="startswith__lt")
     is_override = StrictBooleanFilter()
 
     class Meta:
@@ -400,6 +395,7 @@ class SeriesApi(APIView):
     )
     def post(self, request: Request) -> Response:
         v = _valid(s.SeriesIn, request)
+        v.pop("override", None)
         v.pop("override_reason", None)
         v.pop("notes", None)
         _, results = sched.series_book(actor=request.user, first_start=v.pop("start"), **v)
@@ -437,7 +433,9 @@ class HoldConfirmApi(APIView):
         parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request, pk: int) -> Response:
-        hold = get_object_or_404(Appointment, pk=pk)
+        hold = Appointment.objects.exclude(hold_token="").filter(pk=pk).first()
+        if hold is None:
+            raise EntryNotFound("No such hold.")
         authorize(request.user, "scheduling.book", hold.branch)
         v = _valid(s.HoldConfirmIn, request)
         booked = sched.appointment_hold_confirm(
@@ -448,6 +446,26 @@ class HoldConfirmApi(APIView):
             idempotency_key=request.headers.get("Idempotency-Key") or None,
         )
         return _one(request, _appointment(booked.pk))
+
+
+class HoldDetailApi(APIView):
+    """A hold, for its holder: read it (is it still mine, until when?) or give the time back.
+    To anyone else it does not exist (404, never 403)."""
+
+    def _hold(self, request: Request, pk: int) -> Appointment:
+        hold = selectors.hold_get(actor=request.user, pk=pk)
+        if hold is None:
+            raise EntryNotFound("No such hold.")
+        return hold
+
+    @extend_schema(summary="Read one of your holds", responses=s.HoldOut)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(s.HoldOut(self._hold(request, pk)).data)
+
+    @extend_schema(summary="Release one of your holds", request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        sched.appointment_hold_release(actor=request.user, hold=self._hold(request, pk))
+        return Response(status=204)
 
 
 # --- calendars -----------------------------------------------------------------------------------

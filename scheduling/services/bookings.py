@@ -8,6 +8,8 @@ into the same errors as the first (services.conflicts).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,13 +22,16 @@ from django.utils import timezone
 from psycopg.types.range import Range
 
 from config.events import publish
+from config.fields import InputError, max_length, parse_token
 from patients.models import Patient
 from patients.services import care_relation_grant, care_relation_withdraw, encounter_close, encounter_open
 from scheduling import events
 from scheduling import intervals as iv
-from scheduling.engine import Problem
+from scheduling.engine import STAFF_HORIZON, Problem
 from scheduling.exceptions import (
+    STAFF_TOO_FAR_AHEAD,
     BookingRefused,
+    EntryNotFound,
     HoldExpired,
     IdempotencyKeyReused,
     IllegalTransition,
@@ -35,9 +40,9 @@ from scheduling.exceptions import (
     SeriesConflicts,
     TooLateToCancel,
 )
-from scheduling.models import Appointment, CalendarEntry, Room, Series, Service, Source, Status
+from scheduling.models import Appointment, CalendarEntry, Kind, Room, Series, Service, Source, Status
 from scheduling.selectors import plan_load, policy_get, slot_list_available
-from scheduling.services.conflicts import refusal_from, save_entry
+from scheduling.services.conflicts import doctor_busy, refusal_from, save_entry
 from scheduling.services.links import manage_links_revoke
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
@@ -175,9 +180,13 @@ def _place(
     if problem == Problem.OFF_GRID:
         step = plan.online_step if online else 5
         raise InvalidScheduling(fields={"start": [f"Start on a {step}-minute boundary of the branch's clock."]})
+    span, busy = plan.shape.spans(start)
+    if problem == Problem.TOO_FAR_AHEAD and not online:
+        raise BookingRefused(problem, STAFF_TOO_FAR_AHEAD.format(days=STAFF_HORIZON.days))
+    if problem == Problem.DOCTOR_BUSY:
+        raise doctor_busy(doctor_id=doctor.pk, busy=Range(*busy, "[)"), ignore_entry_id=ignore_entry_id)
     if problem:
         raise BookingRefused(problem)
-    span, busy = plan.shape.spans(start)
     room_id = room.pk if room else (plan.free_room(busy) if service.requires_room else None)
     return _Placement(Range(*span, "[)"), Range(*busy, "[)"), room_id)
 
@@ -195,11 +204,37 @@ def _claim(placed: _Placement, *, now: datetime, actor: Any, **fields: Any) -> A
     )
 
 
-def _replay(existing: Appointment, *, patient: Patient | None, doctor: StaffMember, start: datetime) -> Appointment:
-    same = existing.doctor_id == doctor.pk and existing.span.lower == start
-    if patient is not None:
-        same = same and existing.patient_id == patient.pk
-    if not same:
+# --- idempotency ---------------------------------------------------------------------------------
+# A key is the client's own: scoped to the user who sent it (another user's same key is another
+# key, and never shows them someone else's booking), and bound to what was asked: the same key with
+# any other request is refused, the same request replays the first answer.
+def _idempotency_key(key: str | None) -> str | None:
+    if not key:
+        return None
+    try:
+        return parse_token(key, max_length=max_length(CalendarEntry, "idempotency_key"))
+    except InputError as exc:
+        raise InvalidScheduling(fields={"Idempotency-Key": [exc.message]}) from exc
+
+
+def _digest(**asked: object) -> str:
+    """A fingerprint of a request's meaning: rows by id, times in UTC."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.astimezone(iv.UTC).isoformat()
+        return getattr(value, "pk", value)
+
+    text = json.dumps({name: plain(value) for name, value in asked.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _keyed(actor: Any, key: str) -> Appointment | None:
+    return Appointment.objects.filter(idempotency_user_id=_actor_id(actor), idempotency_key=key).first()
+
+
+def _replay(existing: Appointment, *, digest: str) -> Appointment:
+    if not secrets.compare_digest(existing.idempotency_digest, digest):
         raise IdempotencyKeyReused()
     return existing
 
@@ -215,12 +250,13 @@ def _insert_booking(
     room: Room | None,
     source: str,
     idempotency_key: str | None,
+    idempotency_digest: str,
+    override: bool,
     override_reason: str,
     notes: str,
     series: Series | None,
     now: datetime,
 ) -> Appointment:
-    override = bool(override_reason)
     placed = _place(
         service=service,
         branch=branch,
@@ -242,9 +278,11 @@ def _insert_booking(
         source=source,
         patient=patient,
         status=Status.BOOKED,
-        idempotency_key=idempotency_key or None,
+        idempotency_key=idempotency_key,
+        idempotency_user_id=_actor_id(actor) if idempotency_key else None,
+        idempotency_digest=idempotency_digest if idempotency_key else "",
         is_override=override,
-        override_reason=override_reason[:300],
+        override_reason=override_reason[:300] if override else "",
         notes=notes[:500],
         series=series,
     )
@@ -265,6 +303,7 @@ def appointment_book(
     room: Room | None = None,
     source: str = Source.STAFF,
     idempotency_key: str | None = None,
+    override: bool = False,
     override_reason: str = "",
     notes: str = "",
     series: Series | None = None,
@@ -273,18 +312,36 @@ def appointment_book(
     """Book `patient` with `doctor` for `service` at `branch`, starting at `start`.
 
     Refuses with BookingRefused (409, code naming the rule) when any rule or a concurrent booking
-    is in the way. With `idempotency_key`, asking twice returns the first appointment, never two.
-    With `override_reason` (and the override permission) the doctor's calendar, shifts and the
-    branch's hours are not checked: a deliberate, audited double booking.
+    is in the way. With `idempotency_key` (scoped to the actor), asking twice with the same request
+    returns the first appointment, never two; the same key with another request is refused
+    (idempotency_key_reused). With `override=True`, a reason and the override permission, the
+    doctor's calendar, shifts and the branch's hours are not checked: a deliberate, audited double
+    booking. A reason without `override` asks for nothing.
     """
     start = _aware(start)
     now = now or timezone.now()
-    if idempotency_key:
-        existing = Appointment.objects.filter(idempotency_key=idempotency_key).first()
+    reason = override_reason.strip() if override else ""
+    if override and not reason:
+        raise InvalidScheduling(fields={"override_reason": ["An override needs a reason."]})
+    key = _idempotency_key(idempotency_key)
+    digest = _digest(
+        patient=patient,
+        doctor=doctor,
+        branch=branch,
+        service=service,
+        start=start,
+        room=room,
+        source=source,
+        override=override,
+        override_reason=reason,
+        notes=notes,
+        series=series,
+    )
+    if key:
+        existing = _keyed(actor, key)
         if existing is not None:
-            return _replay(existing, patient=patient, doctor=doctor, start=start)
+            return _replay(existing, digest=digest)
     authorize(actor, "scheduling.book", branch)
-    override = bool(override_reason.strip())
     if override:
         authorize(actor, "scheduling.override", branch)
     online = source == Source.ONLINE
@@ -299,8 +356,10 @@ def appointment_book(
             start=start,
             room=room,
             source=source,
-            idempotency_key=idempotency_key,
-            override_reason=override_reason.strip(),
+            idempotency_key=key,
+            idempotency_digest=digest,
+            override=override,
+            override_reason=reason,
             notes=notes,
             series=series,
             now=now,
@@ -308,10 +367,10 @@ def appointment_book(
     except (BookingRefused, IntegrityError):
         # Two requests with one key racing: the loser finds the time taken (by the plan, or by the
         # constraint once the winner commits); answer it with the winner's appointment.
-        if idempotency_key:
-            winner = Appointment.objects.filter(idempotency_key=idempotency_key).first()
+        if key:
+            winner = _keyed(actor, key)
             if winner is not None:
-                return _replay(winner, patient=patient, doctor=doctor, start=start)
+                return _replay(winner, digest=digest)
         raise
     publish(events.AppointmentBooked(appointment.pk, _actor_id(actor)))
     return appointment
@@ -377,8 +436,15 @@ def appointment_hold_confirm(
 ) -> Appointment:
     """Turn a hold into a booking for `patient`. The hold token proves it is the holder asking."""
     now = now or timezone.now()
+    key = _idempotency_key(idempotency_key)
+    digest = _digest(hold=hold, patient=patient)
+    if key:
+        existing = _keyed(actor, key)
+        if existing is not None:
+            return _replay(existing, digest=digest)
     hold = Appointment.objects.select_for_update().get(pk=hold.pk)
-    if not hold.hold_token or not secrets.compare_digest(hold.hold_token, hold_token or ""):
+    # compare_digest takes ASCII text only; a token is never anything else.
+    if not hold.hold_token or not hold_token.isascii() or not secrets.compare_digest(hold.hold_token, hold_token):
         raise HoldExpired("This hold is not yours or no longer exists.")
     if hold.status == Status.BOOKED and hold.patient_id == patient.pk:
         return hold  # the same confirmation, again
@@ -391,10 +457,43 @@ def appointment_hold_confirm(
     hold.placed_by_id = _actor_id(actor) or hold.booked_by_id  # the one who chose the patient
     hold.status = Status.BOOKED
     hold.hold_expires_at = None
-    hold.idempotency_key = idempotency_key or None
-    _save_entry(hold, actor=actor)
+    hold.idempotency_key = key
+    hold.idempotency_user_id = _actor_id(actor) if key else None
+    hold.idempotency_digest = digest if key else ""
+    try:
+        _save_entry(hold, actor=actor)
+    except IntegrityError as exc:  # the key was taken meanwhile by another request of this user
+        if key and _keyed(actor, key) is not None:
+            raise IdempotencyKeyReused() from exc
+        raise
     _care_from_booking(hold, by={hold.booked_by_id, _actor_id(actor)})
     publish(events.AppointmentBooked(hold.pk, _actor_id(actor)))
+    return hold
+
+
+def _described(entry: CalendarEntry) -> str:
+    """What the entry is, in words: a hold is not an appointment, nor is leave."""
+    if entry.kind == Kind.LEAVE:
+        return "Leave"
+    if entry.status in (Status.HELD, Status.EXPIRED):
+        return "A hold" if entry.status == Status.HELD else "An expired hold"
+    return f"A {entry.get_status_display().lower()} appointment"
+
+
+@transaction.atomic
+def appointment_hold_release(*, actor: Any, hold: Appointment) -> Appointment:
+    """Give a held time back before it runs out. Only its holder may: to anyone else the hold is
+    answered as missing (not "forbidden"), so holds do not reveal that they exist."""
+    hold = Appointment.objects.select_for_update().get(pk=hold.pk)
+    if not hold.hold_token or hold.booked_by_id is None or hold.booked_by_id != _actor_id(actor):
+        raise EntryNotFound("No such hold.")
+    if hold.status == Status.EXPIRED:
+        return hold  # it already gave the time back
+    if hold.status != Status.HELD:
+        raise IllegalTransition("This hold was already confirmed; cancel the appointment instead.")
+    hold.status = Status.CANCELLED
+    hold.cancelled_at = timezone.now()
+    _save_entry(hold, actor=actor)
     return hold
 
 
@@ -404,9 +503,7 @@ def _locked(appointment: CalendarEntry) -> Appointment:
 
 def _move(appointment: Appointment, to: str, *, actor: Any, **stamps: Any) -> Appointment:
     if to not in TRANSITIONS[appointment.status]:
-        raise IllegalTransition(
-            f"A {appointment.get_status_display().lower()} appointment cannot become {Status(to).label.lower()}."
-        )
+        raise IllegalTransition(f"{_described(appointment)} cannot become {Status(to).label.lower()}.")
     appointment.status = to
     for name, value in stamps.items():
         setattr(appointment, name, value)
@@ -433,7 +530,7 @@ def appointment_reschedule(
     appointment = _locked(appointment)
     authorize(actor, "scheduling.change_appointment", appointment)
     if appointment.status not in MOVABLE:
-        raise IllegalTransition(f"A {appointment.get_status_display().lower()} appointment cannot be moved.")
+        raise IllegalTransition(f"{_described(appointment)} cannot be moved.")
     if by_patient and appointment.span.lower - now < timedelta(hours=policy_get().cancellation_window_hours):
         raise TooLateToCancel("This appointment is too close to change online. Please call the clinic.")
     doctor = doctor or appointment.doctor

@@ -10,8 +10,8 @@ from psycopg.types.range import Range
 from config.errors import Conflict
 from scheduling.engine import Problem
 from scheduling.error_codes import SchedulingErrorCode
-from scheduling.exceptions import BookingRefused
-from scheduling.models import ACTIVE_STATUSES, CalendarEntry, Leave
+from scheduling.exceptions import DOCTOR_HELD, BookingRefused
+from scheduling.models import ACTIVE_STATUSES, CalendarEntry, Leave, Status
 
 DEADLOCK = "40P01"
 ATTEMPTS = 4
@@ -41,10 +41,19 @@ def refusal_from(exc: IntegrityError, *, doctor_id: int, busy: Range) -> Booking
     name = constraint_name(exc)
     if name == "calendar_doctor_no_overlap":
         on_leave = Leave.objects.filter(doctor_id=doctor_id, status__in=ACTIVE_STATUSES, busy__overlap=busy).exists()
-        return BookingRefused(Problem.DOCTOR_ON_LEAVE if on_leave else Problem.DOCTOR_BUSY)
+        return BookingRefused(Problem.DOCTOR_ON_LEAVE) if on_leave else doctor_busy(doctor_id=doctor_id, busy=busy)
     if name in CONSTRAINT_PROBLEMS:
         return BookingRefused(CONSTRAINT_PROBLEMS[name])
     return None
+
+
+def doctor_busy(*, doctor_id: int, busy: Range, ignore_entry_id: int | None = None) -> BookingRefused:
+    """doctor_busy, in words naming what is in the way: an appointment, or only a hold."""
+    blocking = CalendarEntry.objects.filter(doctor_id=doctor_id, status__in=ACTIVE_STATUSES, busy__overlap=busy)
+    if ignore_entry_id is not None:
+        blocking = blocking.exclude(pk=ignore_entry_id)
+    only_holds = blocking.exists() and not blocking.exclude(status=Status.HELD).exists()
+    return BookingRefused(Problem.DOCTOR_BUSY, DOCTOR_HELD if only_holds else None)
 
 
 def save_entry(entry: CalendarEntry) -> None:

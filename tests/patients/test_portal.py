@@ -111,6 +111,7 @@ def test_inside_the_window_the_portal_refuses_and_says_why(portal):
             branch=clinic.branch,
             service=clinic.service,
             start=_soon(clinic),
+            override=True,
             override_reason="Fitted in by the owner",
         )
     sign_in()

@@ -70,6 +70,8 @@ CHANGE = "a change with no patient data in its answer (it redirects, or answers 
 ACCOUNT_PREFIXES = ("accounts/", "api/v1/auth/")  # ACCOUNT, by prefix
 NO_PATIENT_DATA: dict[tuple[str, str], str] = {
     ("api/v1/me/", "get"): ACCOUNT,
+    # A hold is shown to its holder only until it is confirmed; then it is an appointment.
+    **{("api/v1/holds/<int:pk>/", m): "one's own hold, which names no patient" for m in ("get", "delete")},
     **{
         (route, m): CATALOGUE
         for route in (
@@ -565,6 +567,7 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
             branch=w.clinic.branch,
             service=w.clinic.service,
             start=start,
+            override=True,
             override_reason="Fitted in by the owner",
             now=start - timedelta(days=1),
         )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from config.fields import IdListField, TokenField, max_length
 from tenants.org.models import STAFF_ROLES, Branch, ChainSettings, Invitation, StaffMember
 
 ROLE_CHOICES = [(r.value, r.label) for r in STAFF_ROLES]
@@ -18,7 +19,9 @@ class ChainSettingsIn(serializers.Serializer):
     default_timezone = serializers.CharField(max_length=64, required=False)
     currency = serializers.CharField(max_length=3, required=False)
     locale = serializers.CharField(max_length=16, required=False)
-    contact_email = serializers.EmailField(required=False, allow_blank=True)
+    contact_email = serializers.EmailField(
+        max_length=max_length(ChainSettings, "contact_email"), required=False, allow_blank=True
+    )
     contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
 
 
@@ -59,7 +62,7 @@ class StaffOut(serializers.ModelSerializer):
 
 class StaffPatch(serializers.Serializer):
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLE_CHOICES), required=False)
-    branch_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
+    branch_ids = IdListField(Branch, required=False)
     job_title = serializers.CharField(max_length=120, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
 
@@ -77,13 +80,13 @@ class InvitationOut(serializers.ModelSerializer):
 
 
 class InvitationIn(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=max_length(Invitation, "email"))
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLE_CHOICES), allow_empty=False)
-    branch_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
+    branch_ids = IdListField(Branch, required=False, default=list)
 
 
 class InvitationAcceptIn(serializers.Serializer):
-    token = serializers.CharField(max_length=100)
+    token = TokenField(max_length=100)
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     password = serializers.CharField(trim_whitespace=False, max_length=128)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import StrictBooleanFilter, paginated
+from config.fields import IdFilter, StrictFilterSet
 from config.openapi import errors
 from tenants.accounts.api import UserOut
 from tenants.authz import authorize
@@ -33,7 +34,7 @@ class ChainSettingsApi(APIView):
         return Response(s.ChainSettingsOut(chain).data)
 
 
-class BranchFilter(django_filters.FilterSet):
+class BranchFilter(StrictFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     is_active = StrictBooleanFilter()
 
@@ -81,9 +82,9 @@ class BranchDetailApi(APIView):
         return Response(s.BranchOut(services.branch_update(actor=request.user, branch=branch, **v)).data)
 
 
-class StaffFilter(django_filters.FilterSet):
+class StaffFilter(StrictFilterSet):
     role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role")
-    branch = django_filters.NumberFilter(field_name="branches")
+    branch = IdFilter(field_name="branches")
     is_active = StrictBooleanFilter()
 
     class Meta:
