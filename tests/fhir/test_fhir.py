@@ -12,14 +12,18 @@ from urllib.parse import urlsplit
 
 import pytest
 from django_tenants.utils import schema_context
+from rest_framework import exceptions as drf
 
+from config.errors import Conflict
 from patients.models import Patient
 from patients.services import patient_create
 from scheduling import services as sched
+from scheduling.fhir import outcomes
+from scheduling.fhir.exceptions import Unprocessable
 from scheduling.models import Appointment
 from tenants.audit.models import AccessLog
 from tests.factories.scheduling import clinic_setup
-from tests.fhir.conftest import FHIR, Fhir, World, outcome_issues
+from tests.fhir.conftest import FHIR, Fhir, World, outcome_issues, r4_valid
 
 TYPES = {
     ("Patient", "identifier"): "token",
@@ -502,3 +506,25 @@ def test_an_appointment_at_the_edges_of_the_calendar_is_refused(world, start):
     assert outcome_issues(refused)[-1]["expression"] == ["Appointment.start"]
     with schema_context(w.chain.schema):
         assert _count() == before
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "issue"),
+    [
+        (drf.Throttled(wait=3), 429, "throttled"),
+        (drf.AuthenticationFailed("Invalid token."), 401, "login"),
+        (drf.PermissionDenied(), 403, "forbidden"),
+        (drf.NotAcceptable(), 406, "not-supported"),
+        (drf.UnsupportedMediaType("text/plain"), 415, "not-supported"),
+        (Conflict("Someone else changed it."), 409, "conflict"),
+        (Unprocessable("Too long.", fields={"Appointment.end": ["Too long."]}), 422, "processing"),
+    ],
+)
+def test_each_status_has_the_issue_type_fhir_gives_it(exc, status, issue):
+    found = outcomes.described(exc)
+    assert found is not None
+    assert found[0] == status
+    body = outcomes.outcome(*found)
+    r4_valid(body)
+    assert {i["code"] for i in body["issue"]} == {issue}
+    assert all(i["diagnostics"] and i["diagnostics"] == i["details"]["text"] for i in body["issue"])
