@@ -24,7 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError, ValidationFailed
+from config.errors import ApplicationError
+from config.fields import EARLIEST, LATEST
 from config.parsers import JSONParser
 from patients.models import Patient
 from patients.selectors import folded, patient_search
@@ -79,9 +80,9 @@ FHIR_STATUSES = (
 )
 SLOT_HORIZON = timedelta(days=5 * 366)  # no slot is offered further ahead; nor searched
 SLOT_SPAN = timedelta(days=31)  # the most one slot search may cover
-# Times at the ends of the calendar (years 1, 9999) would overflow the booking's arithmetic; no real
-# booking is that far off, so a create is refused before it reaches the rules.
-BOOKABLE_YEARS = (1900, 2199)
+# Times at the ends of the calendar (years 1, 9999) would overflow the booking's arithmetic: a create
+# is held to the days the calendar plans within (config.fields), as the API is.
+BOOKABLE_YEARS = (EARLIEST.year, LATEST.year)
 
 
 class FhirRenderer(JSONRenderer):
@@ -488,15 +489,6 @@ def _pydantic_fields(exc: PydanticValidationError) -> dict[str, list[str]]:
     return fields
 
 
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("Idempotency-Key") or None
-    limit = Appointment._meta.get_field("idempotency_key").max_length or 0
-    if key is not None and (not key.isascii() or not key.isprintable() or len(key) > limit):
-        message = f"Idempotency-Key must be printable ASCII of at most {limit} characters."
-        raise ValidationFailed(message, fields={"Idempotency-Key": [message]})
-    return key
-
-
 class AppointmentView(FhirView):
     @extend_schema(exclude=True)
     def get(self, request: Request, pk: int | None = None) -> Response:
@@ -579,7 +571,7 @@ class AppointmentView(FhirView):
             service=service,
             start=start,
             source=Source.STAFF,
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=request.headers.get("Idempotency-Key") or None,  # checked by the service
         )
         _log(request, "appointment", [booked.pk], [booked.patient_id], "view")
         response = Response(fhir.appointment(booked), status=201)

@@ -528,3 +528,14 @@ def test_each_status_has_the_issue_type_fhir_gives_it(exc, status, issue):
     r4_valid(body)
     assert {i["code"] for i in body["issue"]} == {issue}
     assert all(i["diagnostics"] and i["diagnostics"] == i["details"]["text"] for i in body["issue"])
+
+
+def test_an_idempotency_key_longer_than_its_column_is_named_not_a_server_error(world):
+    w = world
+    slot = w.fhir.get(_slot_search(w, w.day))["entry"][0]["resource"]
+    with schema_context(w.chain.schema):
+        before = _count()
+    refused = w.fhir.post("/fhir/R4/Appointment", _appointment(w, slot["start"]), status=400, idempotency_key="k" * 500)
+    assert outcome_issues(refused)[-1]["expression"] == ["Idempotency-Key"]
+    with schema_context(w.chain.schema):
+        assert _count() == before
