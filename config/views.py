@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from config.api import json_error
-from scheduling.fhir.outcomes import fhir_error
 from config.errors import BadRequest, CsrfFailed, NotFound, PermissionDenied, ServerError
+from scheduling.fhir.outcomes import fhir_error
 
 _PAGES = {
     400: (BadRequest.code, "Bad request", BadRequest.default_message),

@@ -71,6 +71,10 @@ class Api:
 
     def call(self, method: str, path: str, body: Any = None, raw: str | None = None) -> Any:
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        if data is None and method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+            # As an API client sends a request without a body: nothing (Django's test client would
+            # otherwise send an empty multipart form, which the API does not take).
+            data = ""
         kwargs: dict[str, Any] = {"content_type": "application/json"} if data is not None else {}
         return (
             getattr(self.client, method.lower())(path, data, **kwargs)

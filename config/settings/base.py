@@ -222,11 +222,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["config.fields.StrictFilterBackend"],
     # No OPTIONS introspection: it builds serializers some views do not declare. OPTIONS is a 405.
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # Bodies are JSON, as the schema says; only the attachment upload takes multipart (its view).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     # JSON only: DRF's browsable HTML pages are a second interface to keep under the CSP.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Adds to every operation the errors it can answer (config.openapi).
