@@ -278,6 +278,19 @@ def test_options_on_a_list_endpoint_is_405_in_the_error_format(desk, chain_a, pa
     _refused(owner, chain_a, [("OPTIONS", path, None)], status=405)
 
 
+def test_a_form_encoded_body_is_415_and_books_nobody(desk, chain_a):
+    # the schema documents JSON bodies only; a form (where an array's shape is anyone's guess) is refused
+    clinic, patient, owner = desk
+    before = _rows(chain_a)
+    form = owner.client.post("/api/v1/appointments/", _book(clinic, patient))  # multipart, as a browser form
+    encoded = owner.client.post(
+        "/api/v1/appointments/", "patient=1&doctor=1", content_type="application/x-www-form-urlencoded"
+    )
+    assert_error(form, 415, "unsupported_media_type")
+    assert_error(encoded, 415, "unsupported_media_type")
+    assert _rows(chain_a) == before
+
+
 # --- a merge moves signed notes, and their lock holds ------------------------------------------------
 def _signed_note(clinic, patient) -> ClinicalNote:
     doctor = clinic.doctors[0]
