@@ -21,6 +21,7 @@ Switches (environment):
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 from collections import Counter
@@ -247,6 +248,36 @@ def fuzz_db(fuzz_chain: Chain, django_db_blocker: Any) -> Iterator[None]:
     """The test's requests run on a fresh autocommit connection, as under a real server."""
     with django_db_blocker.unblock(), committed():
         yield
+
+
+# --- the schema ----------------------------------------------------------------------------------
+
+SEED = 20260901
+
+
+def site_schema(target: Target) -> Any:
+    """The schema the site serves to anyone, loaded through the app itself, with the run's settings."""
+    import schemathesis
+    from django.core.wsgi import get_wsgi_application
+
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "deterministic": True,
+                "database": "none",
+                "max-examples": int(os.environ.get("FUZZ_EXAMPLES", "12")),
+                "mode": "all",
+                # Authentication is the client's (a real token), not a generated header or cookie.
+                "with-security-parameters": False,
+            },
+            # The stateful phase is the engine's (CLI), not the pytest integration's.
+            "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": target.coverage}},
+        }
+    )
+    return schemathesis.openapi.from_wsgi(
+        "/api/v1/schema/?format=json", get_wsgi_application(), config=config, headers={"Host": target.host}
+    )
 
 
 # --- the client ----------------------------------------------------------------------------------
