@@ -20,7 +20,7 @@ from tenants.selectors import clinic_host, site_url
 
 
 class ClinicOut(serializers.ModelSerializer):
-    plan = serializers.CharField(source="plan.code", default=None)
+    plan = serializers.CharField(source="plan.code", default=None, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:

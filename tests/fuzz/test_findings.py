@@ -1,6 +1,6 @@
-"""The fuzzer's open findings (/work/briefs/fuzz_findings.md), each replayed as the one request that
-showed it. Each is a strict xfail: when its owner fixes it, the test passes, the xfail fails the
-suite, and the pin and its entry in test_openapi.KNOWN are removed together."""
+"""The fuzzer's findings, each replayed as the one request that showed it. An open one is a strict
+xfail paired with an entry in test_openapi.KNOWN (when it is fixed, the xfail fails the suite and
+both go); a fixed one stays here as a regression test."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ def _conforms(target: Target, chain: Chain, method: str, path: str, check: Any, 
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="O3: a chain without a plan is listed with plan null, documented as a string")
 def test_o3_the_chain_list_matches_its_schema(fuzz_db: None, fuzz_chain: Chain) -> None:
     # given chains without a plan, when the platform operator lists them
     # then the answer matches the public site's schema
