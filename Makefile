@@ -6,7 +6,7 @@ ENV := source infra/env.sh &&
 HOST ?= 0.0.0.0
 PORT ?= 8000
 
-.PHONY: help setup up down migrate demo-data demo run test test-fast lint format bench provision-bench
+.PHONY: help setup up down migrate demo-data demo run test test-fast test-future lint format bench provision-bench
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -38,6 +38,13 @@ test: up ## Set everything up and run the whole test suite (browser tests includ
 
 test-fast: up ## Run the suite without the browser tests
 	$(ENV) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
+FUTURE_DAYS ?= 1100
+FUTURE := export CLINICFLOW_DATA="$(CURDIR)/.data/future" PGPORT=54339 REDIS_PORT=63739 \
+  REDIS_URL=redis://127.0.0.1:63739/0 REDIS_URL_TEST=redis://127.0.0.1:63739/1 CLINICFLOW_PG_FAKETIME=+$(FUTURE_DAYS)d &&
+test-future: setup ## The whole suite FUTURE_DAYS (1100) days ahead: Python, worker and browser clocks, and a PostgreSQL of its own
+	$(FUTURE) $(ENV) bash infra/services.sh up && \
+	  { CLINICFLOW_TEST_CLOCK_SHIFT_DAYS=$(FUTURE_DAYS) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; bash infra/services.sh down; exit $$rc; }
 
 lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check, check --deploy
 	.venv/bin/ruff check .
