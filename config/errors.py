@@ -49,7 +49,7 @@ class ApplicationError(Exception):
         super().__init__(self.message)
 
     def as_dict(self) -> dict[str, object]:
-        return {"error": {"code": self.code, "message": self.message, "fields": self.fields}}
+        return error_body(self.code, self.message, self.fields)
 
 
 class ValidationFailed(ApplicationError):
@@ -140,4 +140,5 @@ class ServerError(ApplicationError):
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, object]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    # Plain strings: codes are StrEnum members, which not every renderer (YAML) can write.
+    return {"error": {"code": str(code), "message": str(message), "fields": fields or {}}}

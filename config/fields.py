@@ -16,7 +16,8 @@ what Python would otherwise accept too kindly or choke on later:
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import django_filters
@@ -113,7 +114,9 @@ def parse_datetime(value: object) -> datetime:
     if offset is None or abs(offset) > _MAX_OFFSET:
         raise InputError("A UTC offset lies between -18:00 and +18:00.")
     _in_range(moment.date())
-    return moment
+    # The instant, in UTC: PostgreSQL takes offsets only below 16:00, and nothing downstream may
+    # read a local day from whatever offset the client chose (branches have their own zones).
+    return moment.astimezone(UTC)
 
 
 def parse_token(value: object, *, max_length: int) -> str:
@@ -170,6 +173,22 @@ class StrictDateTimeField(_Strict, serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> datetime:
         return self._parsed(parse_datetime, value)  # type: ignore[no-any-return]
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false, nothing else: DRF's BooleanField reads "yes", "on", 1 and "1" as true,
+    which turns a typo into an override."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        raise serializers.ValidationError("Give true or false.", code="invalid")
+
+
+def visible_text(value: str) -> bool:
+    """Whether text shows anything: not only spaces, nor invisible format characters (zero-width
+    spaces, joiners, direction marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in value)
 
 
 class StrictPrimaryKeyRelatedField(_Strict, serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]

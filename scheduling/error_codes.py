@@ -21,6 +21,7 @@ class SchedulingErrorCode(StrEnum):
     ILLEGAL_TRANSITION = "illegal_transition"
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     HOLD_EXPIRED = "hold_expired"
+    HOLD_RELEASED = "hold_released"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     LEAVE_CONFLICTS_APPOINTMENTS = "leave_conflicts_appointments"
     SERIES_CONFLICTS = "series_conflicts"

@@ -48,6 +48,11 @@ class HoldExpired(Conflict):
     default_message = "The time held for you has run out. Choose a time again."
 
 
+class HoldReleased(Conflict):
+    code = SchedulingErrorCode.HOLD_RELEASED
+    default_message = "This hold was released and its time given back. Choose a time again."
+
+
 class IdempotencyKeyReused(Conflict):
     code = SchedulingErrorCode.IDEMPOTENCY_KEY_REUSED
     default_message = "This Idempotency-Key was already used for a different booking."

@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi.add_error_components",
+        "tenants.openapi.document_suspension",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "tenants.org.models.Role.choices",

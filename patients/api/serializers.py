@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from config.fields import (
     BIGINT_MAX,
+    StrictBooleanField,
     StrictDateField,
     StrictIntegerField,
     StrictPrimaryKeyRelatedField,
@@ -68,7 +69,7 @@ class _Demographics(serializers.Serializer):
 class PatientIn(_Demographics):
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
-    ignore_duplicates = serializers.BooleanField(required=False, default=False)
+    ignore_duplicates = StrictBooleanField(required=False, default=False)
 
 
 class PatientPatch(_Demographics):
@@ -78,7 +79,7 @@ class PatientPatch(_Demographics):
 
 class ConsentIn(serializers.Serializer):
     channel = serializers.ChoiceField(choices=["sms", "email"])
-    given = serializers.BooleanField()
+    given = StrictBooleanField()
 
 
 class MergeIn(serializers.Serializer):

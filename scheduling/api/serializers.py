@@ -7,12 +7,14 @@ from rest_framework import serializers
 
 from config.fields import (
     IdListField,
+    StrictBooleanField,
     StrictDateField,
     StrictDateTimeField,
     StrictIntegerField,
     StrictPrimaryKeyRelatedField,
     TokenField,
     max_length,
+    visible_text,
 )
 from patients.models import Patient
 from scheduling.models import (
@@ -56,9 +58,9 @@ class ServiceIn(serializers.Serializer):
     buffer_before_minutes = StrictIntegerField(min_value=0, required=False)
     buffer_after_minutes = StrictIntegerField(min_value=0, required=False)
     price_minor = StrictIntegerField(min_value=0, required=False)
-    requires_room = serializers.BooleanField(required=False)
-    bookable_online = serializers.BooleanField(required=False)
-    is_active = serializers.BooleanField(required=False)
+    requires_room = StrictBooleanField(required=False)
+    bookable_online = StrictBooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 class ServicePatch(ServiceIn):
@@ -268,7 +270,7 @@ class BookIn(serializers.Serializer):
     )
     # An override is asked for explicitly, and then needs its reason (validate); a reason alone
     # asks for nothing.
-    override = serializers.BooleanField(required=False, default=False)
+    override = StrictBooleanField(required=False, default=False)
     override_reason = serializers.CharField(
         max_length=max_length(CalendarEntry, "override_reason"), required=False, allow_blank=True, default=""
     )
@@ -277,7 +279,7 @@ class BookIn(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("override") and not attrs.get("override_reason", "").strip():
+        if attrs.get("override") and not visible_text(attrs.get("override_reason", "")):
             raise serializers.ValidationError({"override_reason": "An override needs a reason."})
         return attrs
 
@@ -303,7 +305,7 @@ class WalkInIn(serializers.Serializer):
 class SeriesIn(BookIn):
     count = StrictIntegerField(min_value=2, max_value=52)
     every_days = StrictIntegerField(min_value=1, max_value=90, required=False, default=7)
-    all_or_nothing = serializers.BooleanField(required=False, default=True)
+    all_or_nothing = StrictBooleanField(required=False, default=True)
 
 
 class OccurrenceOut(serializers.Serializer):
@@ -332,7 +334,7 @@ class AvailabilityQuery(serializers.Serializer):
     date_from = StrictDateField()
     date_to = StrictDateField()
     step = StrictIntegerField(min_value=5, max_value=240, required=False, default=15)
-    online = serializers.BooleanField(required=False, default=False)
+    online = StrictBooleanField(required=False, default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         span = (attrs["date_to"] - attrs["date_from"]).days

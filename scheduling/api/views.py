@@ -26,6 +26,7 @@ from scheduling.exceptions import (
     BookingRefused,
     EntryNotFound,
     HoldExpired,
+    HoldReleased,
     IdempotencyKeyReused,
     IllegalTransition,
     LeaveConflicts,
@@ -253,7 +254,7 @@ class LeaveListApi(APIView):
 
 
 class LeaveCancelApi(APIView):
-    @extend_schema(summary="Cancel a leave", request=None, responses=s.EntryOut)
+    @extend_schema(summary="Cancel a leave", request=None, responses={200: s.EntryOut, **errors(IllegalTransition)})
     def post(self, request: Request, pk: int) -> Response:
         leave = sched.leave_cancel(actor=request.user, leave=get_object_or_404(Leave, pk=pk))
         return Response(s.EntryOut(leave).data)
@@ -395,9 +396,6 @@ class SeriesApi(APIView):
     )
     def post(self, request: Request) -> Response:
         v = _valid(s.SeriesIn, request)
-        v.pop("override", None)
-        v.pop("override_reason", None)
-        v.pop("notes", None)
         _, results = sched.series_book(actor=request.user, first_start=v.pop("start"), **v)
         body = [
             {
@@ -428,7 +426,7 @@ class HoldConfirmApi(APIView):
         request=s.HoldConfirmIn,
         responses={
             200: s.EntryOut,
-            **errors(HoldExpired, IdempotencyKeyReused, IllegalTransition, BookingRefused, CalendarBusy),
+            **errors(HoldExpired, HoldReleased, IdempotencyKeyReused, IllegalTransition, BookingRefused, CalendarBusy),
         },
         parameters=[IDEMPOTENCY_KEY],
     )
@@ -462,7 +460,12 @@ class HoldDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.HoldOut(self._hold(request, pk)).data)
 
-    @extend_schema(summary="Release one of your holds", request=None, responses={204: None})
+    @extend_schema(
+        summary="Release one of your holds",
+        description="Gives the time back. Releasing a hold that was released or ran out already changes nothing.",
+        request=None,
+        responses={204: None, **errors(IllegalTransition)},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         sched.appointment_hold_release(actor=request.user, hold=self._hold(request, pk))
         return Response(status=204)

@@ -540,6 +540,10 @@ class AppointmentView(FhirView):
             if kind in ("Patient", "Practitioner", "Location"):
                 if int_id(ident) is None:
                     problems[path] = [f"{raw[:60]!r} is not a reference to one of our {kind} resources."]
+                elif kind in refs:
+                    # One booking is one patient with one practitioner at one location: a second
+                    # one must not silently replace the first.
+                    problems[path] = [f"Give exactly one {kind} participant; {refs[kind][1]} is one already."]
                 else:
                     refs[kind] = (int(ident), path)
         missing = [kind for kind in ("Patient", "Practitioner", "Location") if kind not in refs]

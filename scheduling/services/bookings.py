@@ -22,7 +22,7 @@ from django.utils import timezone
 from psycopg.types.range import Range
 
 from config.events import publish
-from config.fields import InputError, max_length, parse_token
+from config.fields import InputError, max_length, parse_token, visible_text
 from patients.models import Patient
 from patients.services import care_relation_grant, care_relation_withdraw, encounter_close, encounter_open
 from scheduling import events
@@ -33,6 +33,7 @@ from scheduling.exceptions import (
     BookingRefused,
     EntryNotFound,
     HoldExpired,
+    HoldReleased,
     IdempotencyKeyReused,
     IllegalTransition,
     InvalidScheduling,
@@ -321,7 +322,7 @@ def appointment_book(
     start = _aware(start)
     now = now or timezone.now()
     reason = override_reason.strip() if override else ""
-    if override and not reason:
+    if override and not visible_text(reason):
         raise InvalidScheduling(fields={"override_reason": ["An override needs a reason."]})
     key = _idempotency_key(idempotency_key)
     digest = _digest(
@@ -445,9 +446,12 @@ def appointment_hold_confirm(
     hold = Appointment.objects.select_for_update().get(pk=hold.pk)
     # compare_digest takes ASCII text only; a token is never anything else.
     if not hold.hold_token or not hold_token.isascii() or not secrets.compare_digest(hold.hold_token, hold_token):
-        raise HoldExpired("This hold is not yours or no longer exists.")
+        # Answered as a hold that does not exist: a wrong token must not tell that one does.
+        raise EntryNotFound("No such hold.")
     if hold.status == Status.BOOKED and hold.patient_id == patient.pk:
         return hold  # the same confirmation, again
+    if hold.status == Status.CANCELLED:
+        raise HoldReleased()
     if hold.status != Status.HELD or (hold.hold_expires_at and hold.hold_expires_at <= now):
         if hold.status == Status.HELD:
             hold.status = Status.EXPIRED
@@ -487,8 +491,8 @@ def appointment_hold_release(*, actor: Any, hold: Appointment) -> Appointment:
     hold = Appointment.objects.select_for_update().get(pk=hold.pk)
     if not hold.hold_token or hold.booked_by_id is None or hold.booked_by_id != _actor_id(actor):
         raise EntryNotFound("No such hold.")
-    if hold.status == Status.EXPIRED:
-        return hold  # it already gave the time back
+    if hold.status in (Status.EXPIRED, Status.CANCELLED):
+        return hold  # it already gave the time back: releasing again changes nothing
     if hold.status != Status.HELD:
         raise IllegalTransition("This hold was already confirmed; cancel the appointment instead.")
     hold.status = Status.CANCELLED
@@ -709,11 +713,16 @@ def series_book(
     all_or_nothing: bool = True,
     room: Room | None = None,
     source: str = Source.STAFF,
-) -> tuple[Series | None, list[Occurrence]]:
-    """Book a recurring series at the same wall-clock time every `every_days` days.
+    override: bool = False,
+    override_reason: str = "",
+    notes: str = "",
+) -> tuple[Series, list[Occurrence]]:
+    """Book a recurring series at the same wall-clock time every `every_days` days; each
+    occurrence is booked like one appointment (with the override and notes, if given).
 
     all_or_nothing: every occurrence is booked, or none is and SeriesConflicts lists the problems.
-    Otherwise the free occurrences are booked and the others reported."""
+    Otherwise the free occurrences are booked and the others reported; when none is free,
+    SeriesConflicts all the same (nothing was booked)."""
     first_start = _aware(first_start)
     errors = {}
     if not 2 <= count <= 52:
@@ -744,17 +753,17 @@ def series_book(
                     room=room,
                     source=source,
                     series=series,
+                    override=override,
+                    override_reason=override_reason,
+                    notes=notes,
                 )
             results.append(Occurrence(start, booked, None))
         except (BookingRefused, InvalidScheduling) as exc:
             results.append(Occurrence(start, None, exc.code, exc.message))
     failed = [r for r in results if r.problem]
-    if failed and all_or_nothing:
+    if failed and (all_or_nothing or len(failed) == len(results)):
         fields = {r.start.astimezone(tz).isoformat(): [f"{r.problem}: {r.message}"] for r in failed}
         raise SeriesConflicts(
             f"{len(failed)} of {count} occurrences cannot be booked; nothing was booked.", fields=fields
         )
-    if len(failed) == len(results):
-        transaction.set_rollback(True)
-        return None, results
     return series, results

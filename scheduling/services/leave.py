@@ -14,7 +14,7 @@ from psycopg.types.range import Range
 from config.errors import Disclosure
 from config.events import publish
 from scheduling import events
-from scheduling.exceptions import InvalidScheduling, LeaveConflicts
+from scheduling.exceptions import IllegalTransition, InvalidScheduling, LeaveConflicts
 from scheduling.models import ACTIVE_STATUSES, Appointment, Leave, Status
 from scheduling.services.conflicts import constraint_name, save_entry
 from tenants.authz import authorize
@@ -81,7 +81,7 @@ def leave_cancel(*, actor: Any, leave: Leave) -> Leave:
     leave = Leave.objects.select_for_update().get(pk=leave.pk)
     authorize(actor, "scheduling.manage_leave", leave.doctor)
     if leave.status != Status.BOOKED:
-        raise InvalidScheduling(fields={"leave": ["This leave is already cancelled."]})
+        raise IllegalTransition("This leave is already cancelled.")
     leave.status = Status.CANCELLED
     leave.cancelled_at = timezone.now()
     leave._history_user = actor  # type: ignore[attr-defined]

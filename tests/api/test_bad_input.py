@@ -5,8 +5,10 @@ One test per kind of bad input (issue 9, point 1). Each counts the chain's rows 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.db import DatabaseError, transaction
@@ -19,6 +21,12 @@ from scheduling.models import CalendarEntry, ExtraShift, Series, Service, ShiftP
 from tenants.org.models import Invitation
 from tests.factories.scheduling import clinic_setup
 from tests.helpers import assert_error
+
+
+def timezone_at(offset: str) -> dt_timezone:
+    sign = -1 if offset[0] == "-" else 1
+    hours, minutes = (int(part) for part in offset[1:].split(":"))
+    return dt_timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _day() -> date:
@@ -81,6 +89,21 @@ def test_impossible_date_times_are_400(desk, chain_a, moment):
             ("GET", f"/api/v1/appointments/?start_after={moment.replace('+', '%2B')}", None),
         ],
     )
+
+
+@pytest.mark.parametrize("offset", ["+16:00", "-17:30", "+18:00"])
+def test_offsets_postgresql_cannot_hold_are_read_as_the_instant_they_name(desk, chain_a, offset):
+    # given a real instant written with a far offset (±16:00 to ±18:00: valid ISO 8601, beyond
+    # what PostgreSQL takes)
+    clinic, _patient, owner = desk
+    start = datetime.fromisoformat(clinic.at(_day(), 9).isoformat()).astimezone(timezone_at(offset))
+    body = {"doctor": clinic.doctors[0].pk, "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+    # when it is sent as leave and as a list filter, then it is that instant, not a server error
+    leave = owner.call("POST", "/api/v1/scheduling/leave/", body)
+    assert leave.status_code == 201, leave.content
+    assert datetime.fromisoformat(leave.json()["start"]) == start
+    listed = owner.call("GET", "/api/v1/appointments/?" + urlencode({"start_after": start.isoformat()}))
+    assert listed.status_code == 200, listed.content
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])

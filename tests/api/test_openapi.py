@@ -5,6 +5,7 @@ error codes in the schema are the codes the error classes carry."""
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from enum import StrEnum
 from typing import Any
@@ -159,6 +160,28 @@ def test_each_site_serves_its_own_schema(chain_a: Chain, client: Any) -> None:
     assert "/api/v1/appointments/" not in public_paths
     assert "/api/v1/appointments/" in chain_paths
     assert "/api/v1/clinics/" not in chain_paths
+
+
+def test_the_schema_view_answers_its_own_errors_in_the_envelope(chain_a: Chain, client: Any) -> None:
+    # the schema view renders YAML unless asked otherwise: its errors must render too
+    for host in ("localhost", chain_a.host):
+        for method in ("delete", "post", "put", "patch"):
+            refused = getattr(client, method)("/api/v1/schema/", HTTP_HOST=host)
+            assert refused.status_code == 405, (host, method, refused.status_code)
+        html = client.get("/api/v1/schema/", HTTP_HOST=host, HTTP_ACCEPT="text/html")
+        assert html.status_code == 406, (host, html.status_code)
+
+
+def test_every_chain_operation_documents_the_suspended_chain(chain_a: Chain, client: Any) -> None:
+    # a suspended chain answers every request 403 clinic_suspended, before any view
+    chain = client.get("/api/v1/schema/?format=json", HTTP_HOST=chain_a.host).json()
+    public = client.get("/api/v1/schema/?format=json", HTTP_HOST="localhost").json()
+    for path, operations in chain["paths"].items():
+        for method, operation in operations.items():
+            codes = operation["responses"]["403"]["content"]["application/json"]["schema"]["allOf"][1]
+            assert "clinic_suspended" in codes["properties"]["error"]["properties"]["code"]["enum"], (method, path)
+    # the platform's site has no chain to suspend
+    assert "clinic_suspended" not in json.dumps(public["paths"])
 
 
 # --- error codes: the enums and the classes -------------------------------------------------------

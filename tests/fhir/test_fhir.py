@@ -469,6 +469,27 @@ def test_an_invalid_body_names_each_field(world):
     assert "999999999" in missing[-1]["diagnostics"]
 
 
+def test_a_second_patient_practitioner_or_location_is_refused_not_swapped_in(world):
+    w = world
+    with schema_context(w.chain.schema):
+        second = w.clinic.patient("Second")
+        before = _count()
+    extras = {
+        "Patient": f"Patient/{second.pk}",
+        "Practitioner": f"Practitioner/{w.clinic.doctors[1].pk}",
+        "Location": f"Location/{w.clinic.branch.pk}",
+    }
+    for kind, reference in extras.items():
+        body = _appointment(w, w.clinic.at(w.day, 11).astimezone(UTC).isoformat())
+        body["participant"].append({"actor": {"reference": reference}, "status": "accepted"})
+        issues = outcome_issues(w.fhir.post("/fhir/R4/Appointment", body, status=400))
+        named = [i for i in issues if i.get("expression")]
+        assert [i["expression"] for i in named] == [["Appointment.participant[3].actor.reference"]], (kind, issues)
+        assert f"exactly one {kind}" in named[0]["diagnostics"]
+    with schema_context(w.chain.schema):
+        assert _count() == before
+
+
 def test_fhir_needs_authentication_and_the_right_role(api, world, chain_a):
     w = world
     anonymous = Fhir(api(chain_a)).get(f"/fhir/R4/Patient/{w.patient.pk}", status=401)

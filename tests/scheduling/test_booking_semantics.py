@@ -67,7 +67,7 @@ def test_a_reason_without_override_double_books_nobody(desk, chain_a):
 def test_an_override_without_a_reason_is_400_and_with_one_is_recorded(desk, chain_a):
     clinic, patients, owner = desk
     assert owner.call("POST", "/api/v1/appointments/", _body(clinic, patients[0])).status_code == 201
-    for reason in ("", "   "):
+    for reason in ("", "   ", "\u200b", "\u200d\u2060 "):  # blank, or only invisible characters
         error = assert_error(
             owner.call(
                 "POST", "/api/v1/appointments/", _body(clinic, patients[1], override=True, override_reason=reason)
@@ -82,6 +82,64 @@ def test_an_override_without_a_reason_is_400_and_with_one_is_recorded(desk, chai
     )
     assert forced.status_code == 201, forced.content
     assert (forced.json()["is_override"], forced.json()["override_reason"]) == (True, "Emergency")
+
+
+@pytest.mark.parametrize("flag", ["true", "yes", "on", 1, "1"])
+def test_an_override_is_json_true_and_nothing_that_merely_looks_like_it(desk, chain_a, flag):
+    clinic, patients, owner = desk
+    assert owner.call("POST", "/api/v1/appointments/", _body(clinic, patients[0])).status_code == 201
+    error = assert_error(
+        owner.call(
+            "POST", "/api/v1/appointments/", _body(clinic, patients[1], override=flag, override_reason="Emergency")
+        ),
+        400,
+        "validation_error",
+    )
+    assert "override" in error["fields"]
+    assert _entries(chain_a) == 1
+
+
+def test_a_series_books_each_occurrence_with_its_notes_and_override(desk, chain_a):
+    clinic, patients, owner = desk
+    # given the doctor's first time of the series already taken
+    assert owner.call("POST", "/api/v1/appointments/", _body(clinic, patients[0])).status_code == 201
+    series = {**_body(clinic, patients[1]), "count": 2, "all_or_nothing": False, "notes": "Bring the scans"}
+    # without an override, the taken time is reported and the free one booked with its notes
+    plain = owner.call("POST", "/api/v1/appointments/series/", series)
+    assert plain.status_code == 201, plain.content
+    assert [o["problem"] for o in plain.json()] == ["doctor_busy", None]
+    with schema_context(chain_a.schema):
+        booked = Appointment.objects.get(pk=plain.json()[1]["appointment"])
+        assert booked.notes == "Bring the scans"
+        booked_id = booked.pk
+    assert owner.call("POST", f"/api/v1/appointments/{booked_id}/cancel/", {"reason": "again"}).status_code == 200
+    # with one, every occurrence is booked as an override with its reason
+    forced = owner.call(
+        "POST", "/api/v1/appointments/series/", {**series, "override": True, "override_reason": "Urgent"}
+    )
+    assert forced.status_code == 201, forced.content
+    with schema_context(chain_a.schema):
+        entries = Appointment.objects.filter(pk__in=[o["appointment"] for o in forced.json()])
+        assert [(a.is_override, a.override_reason, a.notes) for a in entries] == [
+            (True, "Urgent", "Bring the scans")
+        ] * 2
+
+
+def test_a_series_that_books_nothing_is_409_not_201(desk, chain_a):
+    clinic, patients, owner = desk
+    assert owner.call("POST", "/api/v1/appointments/", _body(clinic, patients[0])).status_code == 201
+    week_later = clinic.at(_day() + timedelta(days=7), 10).isoformat()
+    assert owner.call("POST", "/api/v1/appointments/", _body(clinic, patients[0], start=week_later)).status_code == 201
+    before = _entries(chain_a)
+    error = assert_error(
+        owner.call(
+            "POST", "/api/v1/appointments/series/", {**_body(clinic, patients[1]), "count": 2, "all_or_nothing": False}
+        ),
+        409,
+        "series_conflicts",
+    )
+    assert "nothing was booked" in error["message"]
+    assert _entries(chain_a) == before
 
 
 # --- idempotency keys --------------------------------------------------------------------------------
@@ -185,3 +243,44 @@ def test_a_hold_is_read_and_released_by_its_holder_only(desk, chain_a, api):
         assert Appointment.objects.get(pk=hold["id"]).status == Status.CANCELLED
     # and the time is free again
     assert owner.call("POST", "/api/v1/appointments/", _body(clinic, patients[1])).status_code == 201
+
+
+def test_releasing_a_hold_again_changes_nothing_and_a_released_hold_says_so(desk, chain_a):
+    clinic, patients, owner = desk
+    body = {k: v for k, v in _body(clinic, patients[0]).items() if k != "patient"}
+    hold = owner.call("POST", "/api/v1/holds/", body).json()
+    path = f"/api/v1/holds/{hold['id']}/"
+    assert owner.call("DELETE", path).status_code == 204
+    # a retry of the release is no error
+    assert owner.call("DELETE", path).status_code == 204
+    # confirming it now names the real cause: it was released, not run out
+    confirm = {"hold_token": hold["hold_token"], "patient": patients[0].pk}
+    assert_error(owner.call("POST", f"{path}confirm/", confirm), 409, "hold_released")
+    with schema_context(chain_a.schema):
+        assert Appointment.objects.get(pk=hold["id"]).status == Status.CANCELLED
+
+
+def test_a_wrong_hold_token_is_answered_like_a_hold_that_does_not_exist(desk, chain_a):
+    clinic, patients, owner = desk
+    body = {k: v for k, v in _body(clinic, patients[0]).items() if k != "patient"}
+    hold = owner.call("POST", "/api/v1/holds/", body).json()
+    wrong = {"hold_token": "x" * len(hold["hold_token"]), "patient": patients[0].pk}
+    missing = assert_error(owner.call("POST", "/api/v1/holds/999999/confirm/", wrong), 404, "not_found")
+    forged = assert_error(owner.call("POST", f"/api/v1/holds/{hold['id']}/confirm/", wrong), 404, "not_found")
+    assert forged["message"] == missing["message"]
+    with schema_context(chain_a.schema):
+        assert Appointment.objects.get(pk=hold["id"]).status == Status.HELD
+
+
+def test_cancelling_a_leave_twice_is_an_illegal_transition(desk, chain_a):
+    clinic, _patients, owner = desk
+    start = clinic.at(_day(30), 9)
+    leave = owner.call(
+        "POST",
+        "/api/v1/scheduling/leave/",
+        {"doctor": clinic.doctors[0].pk, "start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()},
+    )
+    assert leave.status_code == 201, leave.content
+    path = f"/api/v1/scheduling/leave/{leave.json()['id']}/cancel/"
+    assert owner.call("POST", path).status_code == 200
+    assert_error(owner.call("POST", path), 409, "illegal_transition")

@@ -165,7 +165,7 @@ def test_a_hold_token_of_chain_a_confirms_nothing_at_chain_b_through_the_api(api
     with_a_credentials = foreign.call("POST", confirm, {"hold_token": held_a["hold_token"], "patient": patient_b.pk})
 
     # then both are refused and chain B's hold is still an open hold of nobody
-    assert_error(by_b_staff, 409, "hold_expired")
+    assert_error(by_b_staff, 404, "not_found")
     assert_error(with_a_credentials, 401)
     assert _state(pair.b.chain.schema, held_b["id"]) == before
     assert before[0] == Status.HELD

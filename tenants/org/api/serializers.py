@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from config.fields import IdListField, TokenField, max_length
+from config.fields import IdListField, StrictBooleanField, TokenField, max_length
 from tenants.org.models import STAFF_ROLES, Branch, ChainSettings, Invitation, StaffMember
 
 ROLE_CHOICES = [(r.value, r.label) for r in STAFF_ROLES]
@@ -43,7 +43,7 @@ class BranchPatch(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, required=False)
     address = serializers.CharField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 class StaffOut(serializers.ModelSerializer):
@@ -64,7 +64,7 @@ class StaffPatch(serializers.Serializer):
     roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLE_CHOICES), required=False)
     branch_ids = IdListField(Branch, required=False)
     job_title = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 class InvitationOut(serializers.ModelSerializer):
