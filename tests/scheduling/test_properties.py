@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from config.errors import ApplicationError
 from scheduling import services as sched
-from scheduling.models import ACTIVE_STATUSES, Appointment, CalendarEntry
+from scheduling.models import ACTIVE_STATUSES, Appointment, CalendarEntry, Status
 from scheduling.selectors import plan_load
 from tests.factories.scheduling import MONDAY, clinic_setup
 
@@ -133,7 +133,7 @@ def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
                         start=start,
                         now=now,
                     )
-                    assert booked.pk
+                    assert (booked.span.lower, booked.doctor_id, booked.status) == (start, doctor.pk, Status.BOOKED)
                     transaction.set_rollback(True)
         transaction.set_rollback(True)
     assert not CalendarEntry.objects.filter(branch=clinic.branch).exists()
