@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 from django.conf import settings
-from django.utils import timezone
 from django_tenants.utils import schema_context
 from simple_history.utils import get_history_model_for_model
 
@@ -37,7 +36,7 @@ def clinic(in_a) -> Clinic:
 
 def _soon(clinic: Clinic, days: int = 2, hour: int = 10) -> datetime:
     """A bookable time a few days from now, whatever day the tests run."""
-    day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=days)
+    day = clinic.days_ahead(days)
     return clinic.at(day, hour)
 
 

@@ -187,7 +187,7 @@ def world(in_a: Chain) -> World:
         date_of_birth=date(1980, 5, 17),
     )
     other = patients.patient_create(actor=in_a.users["owner"], first_name="Second", last_name="Record")
-    day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=7)
+    day = clinic.days_ahead(7)
 
     def book(hour: int) -> Appointment:
         return sched.appointment_book(

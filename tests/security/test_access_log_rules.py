@@ -91,11 +91,8 @@ def test_manage_link_tokens_never_reach_the_log(in_a, client):
 
     # given an online booking's manage link
     clinic = clinic_setup(in_a, doctors=1)
-    from datetime import timedelta
 
-    from django.utils import timezone
-
-    day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=3)
+    day = clinic.days_ahead(3)
     patient = patient_create(actor=clinic.owner, first_name="Link", last_name="Holder")
     booked = sched.appointment_book(
         actor=clinic.receptionist,

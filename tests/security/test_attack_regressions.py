@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.test import Client
-from django.utils import timezone
 
 from patients import services as patients
 from patients.exceptions import MergeRefused
@@ -36,7 +35,7 @@ def clinic(in_a) -> Clinic:
 
 
 def _booked_by_reception(clinic: Clinic, *, doctor_index: int = 1, days: int = 3, hour: int = 10):
-    day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=days)
+    day = clinic.days_ahead(days)
     patient = clinic.patient("Victim")
     appointment = sched.appointment_book(
         actor=clinic.receptionist,
@@ -100,7 +99,7 @@ def test_a_check_in_cancelled_before_the_visit_started_leaves_no_access(clinic):
 def test_confirming_a_hold_for_a_patient_counts_as_placing_them(clinic):
     # given a hold reception made with doctor A, which A herself confirms for a patient she chose
     attacker = clinic.doctors[0]
-    day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=2)
+    day = clinic.days_ahead(2)
     hold = sched.appointment_hold(
         actor=clinic.receptionist,
         doctor=attacker,
@@ -146,7 +145,7 @@ def test_a_leave_conflict_list_names_only_patients_of_branches_one_sees(in_a, ap
     there = clinic_setup(in_a, branch=b2, doctors=1)
     doctor = there.doctors[0]
     org.staff_update(actor=owner, staff=doctor, branch_ids=[b1.pk, b2.pk])
-    day = timezone.now().astimezone(there.tz).date() + timedelta(days=4)
+    day = there.days_ahead(4)
     secret = there.patient("Zanzibarsecret")
     sched.appointment_book(
         actor=owner, patient=secret, doctor=doctor, branch=b2, service=there.service, start=there.at(day, 10)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from patients.models import Patient
@@ -46,7 +45,7 @@ def world(in_a: Chain) -> World:
     there_clinic = clinic_setup(in_a, branch=b2, doctors=1)
     roaming = there_clinic.doctors[0]
     org.staff_update(actor=owner, staff=roaming, branch_ids=[b1.pk, b2.pk])
-    day = timezone.now().astimezone(there_clinic.tz).date() + timedelta(days=7)
+    day = there_clinic.days_ahead(7)
     there_patient = there_clinic.patient("Branchtwo")
     there = sched.appointment_book(
         actor=owner,

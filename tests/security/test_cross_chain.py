@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import pytest
 from django.conf import settings
@@ -18,7 +18,6 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from patients import services as records
@@ -63,7 +62,7 @@ def _align(table: str, *schemas: str) -> None:
 
 
 def _in_days(clinic: Clinic, days: int, hour: int = 10) -> datetime:
-    return clinic.at(timezone.now().astimezone(clinic.tz).date() + timedelta(days=days), hour)
+    return clinic.at(clinic.days_ahead(days), hour)
 
 
 def _book_in_b(pair: Pair) -> Appointment:

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.conf import settings
-from django.utils import timezone
 
 from scheduling import services as sched
 from scheduling.exceptions import IllegalTransition, ManageLinkInvalid
@@ -22,7 +21,7 @@ def clinic(in_a) -> Clinic:
 
 
 def _booked(clinic: Clinic, days: int = 2, hour: int = 10):
-    day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=days)
+    day = clinic.days_ahead(days)
     return sched.appointment_book(
         actor=clinic.receptionist,
         patient=clinic.patient(),

@@ -4,7 +4,6 @@ download view serves them."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -26,7 +25,7 @@ def upload(api, chain_a, settings, tmp_path):
     with schema_context(chain_a.schema):
         clinic = clinic_setup(chain_a, doctors=1)
         patient = clinic.patient("Uma")
-        day = timezone.now().astimezone(clinic.tz).date() + timedelta(days=2)
+        day = clinic.days_ahead(2)
         sched.appointment_book(
             actor=clinic.owner,
             patient=patient,
