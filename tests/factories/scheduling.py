@@ -55,7 +55,7 @@ def monday_ahead(*, min_days: int = 8, quiet_days: int = 35, zones: Iterable[str
 
 
 def july_monday(*, min_days: int = 8) -> date:
-    """A Monday in July at least ``min_days`` ahead: summer time in both hemispheres' northern zones."""
+    """A Monday in July at least ``min_days`` ahead: London and New York both on summer time."""
     earliest = local_today() + timedelta(days=min_days)
     year = earliest.year if earliest <= date(earliest.year, 7, 24) else earliest.year + 1
     return next_weekday(max(earliest, date(year, 7, 1)), 0)

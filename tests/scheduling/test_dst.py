@@ -109,7 +109,7 @@ def test_weekly_series_keeps_local_time_over_the_change(in_a):
     clinic = clinic_setup(in_a, branch=_branch(in_a, "Europe/London"), doctors=1)
     london = "Europe/London"
     spring, _ = clock_changes(london, after=local_today(london) + timedelta(days=14))
-    first = clinic.at(spring - timedelta(days=13), 10)  # the Monday two weeks before the change (a Sunday)
+    first = clinic.at(spring - timedelta(days=13), 10)  # London changes on a Sunday: the Monday two weeks before
     _, results = sched.series_book(
         actor=clinic.owner,
         patient=clinic.patient(),
