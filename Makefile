@@ -40,11 +40,8 @@ test-fast: up ## Run the suite without the browser tests
 	$(ENV) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
 
 FUTURE_DAYS ?= 1100
-FUTURE := export CLINICFLOW_DATA="$(CURDIR)/.data/future" PGPORT=54339 REDIS_PORT=63739 \
-  REDIS_URL=redis://127.0.0.1:63739/0 REDIS_URL_TEST=redis://127.0.0.1:63739/1 CLINICFLOW_PG_FAKETIME=+$(FUTURE_DAYS)d &&
-test-future: setup ## The whole suite FUTURE_DAYS (1100) days ahead: Python, worker and browser clocks, and a PostgreSQL of its own
-	$(FUTURE) $(ENV) bash infra/services.sh up && \
-	  { CLINICFLOW_TEST_CLOCK_SHIFT_DAYS=$(FUTURE_DAYS) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; bash infra/services.sh down; exit $$rc; }
+test-future: up ## The whole suite with the run's clock FUTURE_DAYS (1100) days ahead (tests/clock.py)
+	$(ENV) CLINICFLOW_TEST_CLOCK_SHIFT_DAYS=$(FUTURE_DAYS) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check, check --deploy
 	.venv/bin/ruff check .

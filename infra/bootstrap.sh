@@ -9,7 +9,6 @@ need=()
 [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || need+=(postgresql)
 [ -n "$PG_BIN" ] && [ -f "$(dirname "$PG_BIN")/lib/btree_gist.so" ] || need+=(postgresql-contrib)
 command -v redis-server >/dev/null || need+=(redis-server)
-command -v faketime >/dev/null || need+=(faketime)  # make test-future
 [ "${CLINICFLOW_SKIP_BROWSER:-0}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then

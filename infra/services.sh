@@ -40,15 +40,7 @@ CONF
       echo "Port $PGPORT already has a PostgreSQL that is not this checkout's; stop it or set PGPORT." >&2
       exit 1
     fi
-    # CLINICFLOW_PG_FAKETIME (e.g. +1100d) runs this server's clock ahead under libfaketime: only
-    # `make test-future` sets it, for a cluster of its own. (Preloaded directly: the faketime
-    # command would wait for the server to exit.)
-    local fake=()
-    if [ -n "${CLINICFLOW_PG_FAKETIME:-}" ]; then
-      fake=(env "LD_PRELOAD=$(ls /usr/lib/*/faketime/libfaketime.so.1 | head -n 1)"
-            "FAKETIME=$CLINICFLOW_PG_FAKETIME" FAKETIME_DONT_FAKE_MONOTONIC=1)
-    fi
-    as_pg "${fake[@]}" "$PG_BIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null
+    as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 start >/dev/null
   fi
   psql_admin() { "$PG_BIN/psql" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -tAq "$@"; }
   if [ "$(psql_admin -c "select 1 from pg_database where datname='$PGDATABASE'")" != 1 ]; then

@@ -1,10 +1,14 @@
 """The run's clock, moved on purpose: with CLINICFLOW_TEST_CLOCK_SHIFT_DAYS=N (`make test-future`)
 every test runs N days from now, proving that no test depends on the date it is run.
 
-Python's clock moves with time-machine (every thread: the live server's too); the clocks that do
-not move with it are handled where they live: PostgreSQL and Redis run under libfaketime in the
-`make test-future` cluster, the Celery worker starts through this module (``python -m tests.clock
-celery ...``), and the browser's clock is set by tests/browser/conftest.py."""
+Python's clock moves with time-machine (every thread: the live server's too). Of the clocks that do
+not move with it, the Celery worker starts through this module (``python -m tests.clock celery
+...``) and the browser's is set by tests/browser/conftest.py. PostgreSQL's stays on the real date:
+its now() stamps only the access log's ``at``, which nothing compares with Python's clock (rows
+are read by patient or reader, the hash chain is ordered by seq); running the server under
+libfaketime was tried and dropped, as it stops PostgreSQL's timers (statement and deadlock
+timeouts never fire, so a deadlock test hangs). Redis' expiries are relative (SET ... EX), Celery
+ETAs are judged by the worker, which is on the run's clock."""
 
 from __future__ import annotations
 
