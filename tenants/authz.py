@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from config.errors import NotAuthenticated, PermissionDenied
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def authorize(actor: Any, perm: str, obj: Any = None) -> None:
+    from tenants.accounts.models import User
+
+#: Who is acting: the signed-in user a request carries (a staff member, a patient's portal user or a
+#: platform operator), or an anonymous one, whom ``authorize`` refuses. Services take ``actor: Actor``.
+Actor: TypeAlias = "User | AnonymousUser"
+
+
+def authorize(actor: Actor | None, perm: str, obj: Any = None) -> None:
     """Raise unless ``actor`` holds ``perm`` (a django-rules permission) on ``obj``."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated()
