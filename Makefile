@@ -48,6 +48,7 @@ lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check, 
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
 	.venv/bin/lint-imports
+	$(PY) -m config.lint_pages
 	$(ENV) DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(ENV) DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
 	  $(PY) manage.py check --deploy --fail-level WARNING
