@@ -33,3 +33,8 @@ class AttachmentRefused(ValidationFailed):
 class FollowUpClosed(Conflict):
     code = PatientErrorCode.FOLLOW_UP_CLOSED
     default_message = "This follow-up is already closed."
+
+
+class ConsentFormWithdrawn(Conflict):
+    code = PatientErrorCode.CONSENT_FORM_WITHDRAWN
+    default_message = "This consent form was already withdrawn."

@@ -289,6 +289,62 @@ class Attachment(models.Model):
         return self.title
 
 
+class ConsentForm(models.Model):
+    """A signed consent form (to a treatment, a procedure, photographs, sharing records...): what was
+    consented to, who signed it and when, who recorded it, the scanned form if there is one, and
+    when it was withdrawn. A withdrawn form stays, for the record; signing again is a new form."""
+
+    class Kind(models.TextChoices):
+        TREATMENT = "treatment", "Treatment"
+        PROCEDURE = "procedure", "Procedure or surgery"
+        ANAESTHESIA = "anaesthesia", "Anaesthesia or sedation"
+        PHOTOGRAPHY = "photography", "Clinical photographs"
+        DATA_SHARING = "data_sharing", "Sharing of records"
+        RESEARCH = "research", "Research"
+        OTHER = "other", "Other"
+
+    class Signer(models.TextChoices):
+        PATIENT = "patient", "The patient"
+        GUARDIAN = "guardian", "Parent or guardian"
+        REPRESENTATIVE = "representative", "Legal representative"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consent_forms")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    signed_on = models.DateField()
+    signed_by = models.CharField(max_length=16, choices=Signer.choices, default=Signer.PATIENT)
+    # Whoever signed for the patient (a guardian, a representative); blank when the patient signed.
+    signer_name = models.CharField(max_length=200, blank=True)
+    attachment = models.ForeignKey(
+        Attachment, null=True, blank=True, on_delete=models.PROTECT, related_name="consent_forms"
+    )
+    recorded_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=300, blank=True)
+    withdrawn_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-signed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(signed_by="patient") | ~Q(signer_name=""), name="consent_form_signer_named"
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=F("signed_on")),
+                name="consent_form_withdrawn_after_signing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_on is None
+
+
 class FollowUp(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"

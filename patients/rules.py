@@ -90,4 +90,6 @@ rules.add_perm("patients.view_clinical", is_clinician & (in_care_team | has_brea
 rules.add_perm("patients.write_clinical", is_clinician & (in_care_team | has_break_glass))
 rules.add_perm("patients.break_glass", is_clinician)
 rules.add_perm("patients.view_audit", is_owner)
+# The change history of a patient's details and of their appointments (who changed what, when).
+rules.add_perm("patients.view_history", is_owner)
 rules.add_perm("patients.assign_care", is_owner | is_manager)

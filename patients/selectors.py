@@ -12,8 +12,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.errors import ValidationFailed
-from patients.models import BreakGlass, CareRelation, FollowUp, Patient
-from tenants.authz import authorize
+from config.history import HistoryEntry, history_entries
+from patients.models import BreakGlass, CareRelation, ConsentForm, FollowUp, Patient
+from tenants.authz import Actor, authorize
 from tenants.org.selectors import chain_settings_get
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -133,3 +134,40 @@ def break_glass_list(*, actor: Any) -> QuerySet[BreakGlass]:
     """Every emergency opening of a record (who, which patient, why, when), newest first. Owners only."""
     authorize(actor, "patients.view_audit")
     return BreakGlass.objects.select_related("doctor__user", "patient").order_by("-opened_at", "-id")
+
+
+def consent_form_list(*, actor: Actor, patient: Patient) -> QuerySet[ConsentForm]:
+    """The patient's signed consent forms, newest first, withdrawn ones included (clinical access)."""
+    authorize(actor, "patients.view_clinical", patient)
+    return ConsentForm.objects.filter(patient=patient).select_related("recorded_by__user", "attachment")
+
+
+# What an owner sees change on a patient's record: the details, the messaging consents, a merge.
+PATIENT_HISTORY_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "postcode",
+    "country",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relation",
+    "preferred_language",
+    "sms_consent_at",
+    "sms_consent_withdrawn_at",
+    "email_consent_at",
+    "email_consent_withdrawn_at",
+    "merged_into",
+)
+
+
+def patient_history(*, actor: Actor, patient: Patient) -> list[HistoryEntry]:
+    """Who changed this patient's details, when, from what to what (newest first). Owners only."""
+    authorize(actor, "patients.view_history", patient)
+    records = patient.history.select_related("history_user")  # type: ignore[attr-defined]
+    return history_entries(records, fields=PATIENT_HISTORY_FIELDS)

@@ -10,7 +10,17 @@ from config.fields import (
     StrictPrimaryKeyRelatedField,
     max_length,
 )
-from patients.models import Addendum, Attachment, CareRelation, ClinicalNote, Diagnosis, FollowUp, Patient, Sex
+from patients.models import (
+    Addendum,
+    Attachment,
+    CareRelation,
+    ClinicalNote,
+    ConsentForm,
+    Diagnosis,
+    FollowUp,
+    Patient,
+    Sex,
+)
 from tenants.audit.models import AccessLog
 from tenants.org.models import StaffMember
 
@@ -221,3 +231,43 @@ class AccessLogOut(serializers.ModelSerializer):
             "ip_address",
             "path",
         ]
+
+
+class ConsentFormOut(serializers.ModelSerializer):
+    recorded_by_name = serializers.CharField(source="recorded_by.user.get_full_name")
+    active = serializers.BooleanField(source="is_active")
+
+    class Meta:
+        model = ConsentForm
+        fields = [
+            "id",
+            "patient",
+            "kind",
+            "title",
+            "signed_on",
+            "signed_by",
+            "signer_name",
+            "attachment",
+            "recorded_by",
+            "recorded_by_name",
+            "recorded_at",
+            "active",
+            "withdrawn_on",
+            "withdrawal_reason",
+        ]
+
+
+class ConsentFormIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ConsentForm.Kind.choices)
+    title = serializers.CharField(max_length=200)
+    signed_on = StrictDateField()
+    signed_by = serializers.ChoiceField(choices=ConsentForm.Signer.choices, required=False, default="patient")
+    signer_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    attachment = StrictPrimaryKeyRelatedField(
+        queryset=Attachment.objects.all(), required=False, allow_null=True, default=None
+    )
+
+
+class ConsentFormWithdrawIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+    withdrawn_on = StrictDateField(required=False, allow_null=True, default=None)

@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import errors
-from patients import selectors, services
+from patients import consent_forms, selectors, services
 from patients.api import serializers as s
-from patients.exceptions import FollowUpClosed, MergeRefused, NoteLocked, PossibleDuplicates
-from patients.models import Attachment, ClinicalNote, Diagnosis, FollowUp, Patient, Prescription
+from patients.exceptions import ConsentFormWithdrawn, FollowUpClosed, MergeRefused, NoteLocked, PossibleDuplicates
+from patients.models import Attachment, ClinicalNote, ConsentForm, Diagnosis, FollowUp, Patient, Prescription
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_record, access_log_trail_read
 from tenants.authz import authorize
@@ -261,6 +261,37 @@ class FollowUpCloseApi(APIView):
         follow_up = get_object_or_404(FollowUp.objects.select_related("patient"), pk=pk)
         closed = services.follow_up_close(actor=request.user, follow_up=follow_up, request=request._request)
         return Response(s.FollowUpOut(closed).data)
+
+
+class ConsentFormListApi(APIView):
+    @extend_schema(summary="List a patient's signed consent forms", responses=s.ConsentFormOut(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        patient = get_object_or_404(Patient, pk=pk)
+        rows = list(selectors.consent_form_list(actor=request.user, patient=patient))
+        _log(request, "list", "consent_form", rows, [patient.pk] * len(rows))
+        return Response(s.ConsentFormOut(rows, many=True).data)
+
+    @extend_schema(summary="Record a signed consent form", request=s.ConsentFormIn, responses={201: s.ConsentFormOut})
+    def post(self, request: Request, pk: int) -> Response:
+        patient = get_object_or_404(Patient, pk=pk)
+        form = consent_forms.consent_form_record(
+            actor=request.user, patient=patient, request=request._request, **_valid(s.ConsentFormIn, request)
+        )
+        return Response(s.ConsentFormOut(form).data, status=201)
+
+
+class ConsentFormWithdrawApi(APIView):
+    @extend_schema(
+        summary="Withdraw a consent form",
+        request=s.ConsentFormWithdrawIn,
+        responses={200: s.ConsentFormOut, **errors(ConsentFormWithdrawn)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = get_object_or_404(ConsentForm, pk=pk)
+        form = consent_forms.consent_form_withdraw(
+            actor=request.user, consent_form=form, request=request._request, **_valid(s.ConsentFormWithdrawIn, request)
+        )
+        return Response(s.ConsentFormOut(form).data)
 
 
 class PatientAuditApi(GenericAPIView):

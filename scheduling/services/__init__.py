@@ -1,20 +1,6 @@
 """Every write to the calendar goes through these functions."""
 
-from scheduling.services.bookings import (
-    appointment_book,
-    appointment_cancel,
-    appointment_check_in,
-    appointment_complete,
-    appointment_confirm,
-    appointment_hold,
-    appointment_hold_confirm,
-    appointment_hold_release,
-    appointment_mark_no_show,
-    appointment_reschedule,
-    appointment_start,
-    series_book,
-    walk_in_book,
-)
+from scheduling.services.booking import appointment_book
 from scheduling.services.catalogue import (
     branch_hours_replace,
     extra_shift_create,
@@ -26,10 +12,25 @@ from scheduling.services.catalogue import (
     shift_pattern_create,
     special_day_create,
 )
+from scheduling.services.holds import appointment_hold, appointment_hold_confirm, appointment_hold_release
 from scheduling.services.leave import leave_cancel, leave_create
+from scheduling.services.lifecycle import (
+    TRANSITIONS,
+    appointment_cancel,
+    appointment_check_in,
+    appointment_complete,
+    appointment_confirm,
+    appointment_mark_no_show,
+    appointment_reschedule,
+    appointment_start,
+)
 from scheduling.services.links import manage_link_issue, manage_link_resolve
+from scheduling.services.series import Occurrence, series_book
+from scheduling.services.walk_in import walk_in_book
 
 __all__ = [
+    "TRANSITIONS",
+    "Occurrence",
     "appointment_book",
     "appointment_cancel",
     "appointment_check_in",

@@ -1,0 +1,26 @@
+"""Who made a change (the history row) and who saw or changed a patient (the access log)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tenants.audit.services import access_log_record
+
+
+def _stamp(obj: Any, actor: Any) -> Any:
+    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
+    return obj
+
+
+def _log(
+    actor: Any, action: str, object_type: str, obj: Any, patient_id: int, request: Any = None, reason: str = ""
+) -> None:
+    access_log_record(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_ids=[obj.pk],
+        patient_ids=[patient_id],
+        request=request,
+        reason=reason,
+    )

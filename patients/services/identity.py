@@ -1,0 +1,248 @@
+"""Who the patient is: registering, demographics, contact consent, and merging two records of one person."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from config.errors import Disclosure
+from config.events import publish
+from patients import events
+from patients.exceptions import InvalidPatient, MergeRefused, PossibleDuplicates
+from patients.models import (
+    Attachment,
+    CareRelation,
+    ClinicalNote,
+    Diagnosis,
+    Encounter,
+    FollowUp,
+    Patient,
+    Prescription,
+    Sex,
+)
+from patients.selectors import duplicate_candidates, phone_e164
+from patients.services._audit import _log, _stamp
+from tenants.authz import authorize
+from tenants.org.rules import staff_of
+from tenants.validation import collect
+
+DEMOGRAPHIC_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "postcode",
+    "country",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relation",
+    "preferred_language",
+)
+
+
+def _email_error(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        validate_email(value)
+    except ValidationError:
+        return "Enter a valid e-mail address."
+    return None
+
+
+def _clean_demographics(fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    errors: dict[str, list[str]] = {}
+    for name in ("first_name", "last_name"):
+        if name in out:
+            out[name] = (out[name] or "").strip()
+            if not out[name]:
+                errors[name] = ["This cannot be empty."]
+    for name in ("phone", "emergency_contact_phone"):
+        if name in out:
+            try:
+                out[name] = phone_e164(out[name])
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+    if "email" in out:
+        out["email"] = (out["email"] or "").strip().lower()
+    if out.get("date_of_birth") and out["date_of_birth"] > timezone.localdate():
+        errors["date_of_birth"] = ["The date of birth is in the future."]
+    if "sex" in out and out["sex"] not in Sex.values:
+        errors["sex"] = [f"Choose one of {', '.join(Sex.values)}."]
+    if out.get("country") and len(out["country"]) != 2:
+        errors["country"] = ["Use the two-letter country code, e.g. GB."]
+    errors.update(collect({"email": _email_error(out.get("email", ""))}))
+    if errors:
+        raise InvalidPatient(fields=errors)
+    return out
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    actor: Any,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date | None = None,
+    phone: str = "",
+    email: str = "",
+    ignore_duplicates: bool = False,
+    request: Any = None,
+    **more: Any,
+) -> Patient:
+    """Register a patient. Likely duplicates (same phone, or same date of birth with a similar
+    name) are refused with 409 possible_duplicates naming them, unless ignore_duplicates."""
+    authorize(actor, "patients.add_patient")
+    unknown = set(more) - set(DEMOGRAPHIC_FIELDS)
+    if unknown:
+        raise InvalidPatient(fields={k: ["Unknown field."] for k in sorted(unknown)})
+    values = _clean_demographics(
+        {
+            "first_name": first_name,
+            "last_name": last_name,
+            "date_of_birth": date_of_birth,
+            "phone": phone,
+            "email": email,
+            **more,
+        }
+    )
+    if not ignore_duplicates:
+        candidates = duplicate_candidates(
+            first_name=values["first_name"],
+            last_name=values["last_name"],
+            date_of_birth=date_of_birth,
+            phone=values["phone"],
+        )
+        if candidates:
+            raise PossibleDuplicates(
+                "Likely the same person: " + "; ".join(f"{p} ({p.mrn})" for p in candidates),
+                fields={"duplicates": [str(p.pk) for p in candidates]},
+                disclosure=Disclosure("patient", [p.pk for p in candidates], [p.pk for p in candidates]),
+            )
+    patient = _stamp(Patient(**values), actor)
+    patient.save()
+    _log(actor, "create", "patient", patient, patient.pk, request)
+    return patient
+
+
+@transaction.atomic
+def patient_self_register(
+    *, first_name: str, last_name: str, email: str = "", phone: str = "", request: Any = None
+) -> Patient:
+    """A patient booking online, after proving they hold the e-mail address or phone number by a
+    one-time code. An existing record with that verified address is reused, not duplicated."""
+    values = _clean_demographics({"first_name": first_name, "last_name": last_name, "email": email, "phone": phone})
+    if not (values["email"] or values["phone"]):
+        raise InvalidPatient(fields={"email": ["Give an e-mail address or a mobile number."]})
+    match = Patient.objects.filter(merged_into__isnull=True)
+    match = match.filter(email=values["email"]) if values["email"] else match.filter(phone=values["phone"])
+    patient = match.order_by("pk").first()
+    if patient is None:
+        patient = Patient(**values)
+        patient.save()
+        _log(None, "create", "patient", patient, patient.pk, request, reason="registered online")
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor: Any, patient: Patient, request: Any = None, **fields: Any) -> Patient:
+    authorize(actor, "patients.change_patient", patient)
+    unknown = set(fields) - set(DEMOGRAPHIC_FIELDS)
+    if unknown:
+        raise InvalidPatient(fields={k: ["This cannot be changed here."] for k in sorted(unknown)})
+    values = _clean_demographics(fields)
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    for key, value in values.items():
+        setattr(patient, key, value)
+    _stamp(patient, actor).save()
+    _log(actor, "update", "patient", patient, patient.pk, request)
+    return patient
+
+
+@transaction.atomic
+def consent_set(*, actor: Any, patient: Patient, channel: str, given: bool, request: Any = None) -> Patient:
+    """Record that a patient gave or withdrew consent to be contacted on a channel, and when."""
+    authorize(actor, "patients.change_patient", patient)
+    if channel not in ("sms", "email"):
+        raise InvalidPatient(fields={"channel": ["Use sms or email."]})
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    setattr(patient, f"{channel}_consent_at" if given else f"{channel}_consent_withdrawn_at", timezone.now())
+    _stamp(patient, actor).save()
+    _log(
+        actor,
+        "update",
+        "consent",
+        patient,
+        patient.pk,
+        request,
+        reason=f"{channel} {'given' if given else 'withdrawn'}",
+    )
+    return patient
+
+
+def _merge_widens_own_access(actor: Any, keep: Patient, merge: Patient) -> bool:
+    """Grants move with a merged record, so a clinician who cares for one of the two would gain the
+    other's clinical record by merging them: no self-granted access, by merge either."""
+    staff = staff_of(actor)
+    if staff is None:
+        return False
+    now = timezone.now()
+    caring = set(
+        CareRelation.objects.filter(patient_id__in=[keep.pk, merge.pk], doctor=staff)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values_list("patient_id", flat=True)
+    )
+    return len(caring) == 1
+
+
+@transaction.atomic
+def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = None) -> Patient:
+    """Fold `merge` into `keep`: appointments, clinical records and care team move to `keep`;
+    `merge` stays, marked as merged, for the audit trail."""
+    authorize(actor, "patients.merge_patient")
+    if keep.pk == merge.pk:
+        raise MergeRefused("A record cannot be merged into itself.")
+    # Lock both rows in id order so two merges of the same pair cannot deadlock or interleave.
+    locked = {p.pk: p for p in Patient.objects.select_for_update().filter(pk__in=[keep.pk, merge.pk]).order_by("pk")}
+    keep, merge = locked[keep.pk], locked[merge.pk]
+    if merge.merged_into_id or keep.merged_into_id:
+        raise MergeRefused("One of these records was already merged.")
+    if _merge_widens_own_access(actor, keep, merge):
+        raise MergeRefused(
+            "You are in the care team of only one of these patients: merging would open the other's "
+            "clinical record to you. Another owner or manager must merge them."
+        )
+    # Marked merged first: the signed-note lock (a trigger, migration 0007) lets a signed note
+    # change its patient, and nothing else, only to the record its patient was merged into.
+    merge.merged_into = keep
+    merge._change_reason = f"merged into {keep.mrn}"  # type: ignore[attr-defined]
+    _stamp(merge, actor).save()
+    for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp):
+        model.objects.filter(patient=merge).update(patient=keep)
+    # Grants move with the record; an assignment both records have is kept once.
+    kept_assigned = CareRelation.objects.filter(patient=keep, reason=CareRelation.Reason.ASSIGNED).values("doctor_id")
+    CareRelation.objects.filter(
+        patient=merge, reason=CareRelation.Reason.ASSIGNED, doctor_id__in=kept_assigned
+    ).delete()
+    CareRelation.objects.filter(patient=merge).update(patient=keep)
+    # Modules above (appointments, invoices) move their rows in this same transaction.
+    publish(events.PatientsMerged(kept_id=keep.pk, merged_id=merge.pk, actor_id=getattr(actor, "pk", None)))
+    for field in ("phone", "email", "date_of_birth", "address_line", "city", "postcode"):
+        if not getattr(keep, field) and getattr(merge, field):
+            setattr(keep, field, getattr(merge, field))
+    keep._change_reason = f"merged {merge.mrn} into this record"  # type: ignore[attr-defined]
+    _stamp(keep, actor).save()
+    _log(actor, "update", "patient_merge", keep, keep.pk, request, reason=f"merged {merge.mrn} into {keep.mrn}")
+    _log(actor, "update", "patient_merge", merge, merge.pk, request, reason=f"merged into {keep.mrn}")
+    return keep

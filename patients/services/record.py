@@ -1,0 +1,268 @@
+"""The clinical record: encounters, notes and addenda, diagnoses, prescriptions, attachments and follow-ups."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+from datetime import date
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from patients.exceptions import AttachmentRefused, FollowUpClosed, InvalidPatient, NoteLocked
+from patients.models import Addendum, Attachment, ClinicalNote, Diagnosis, Encounter, FollowUp, Patient, Prescription
+from patients.services._audit import _log, _stamp
+from tenants.authz import authorize
+from tenants.org.rules import staff_of
+from tenants.validation import collect
+
+ATTACHMENT_TYPES = {
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "text/plain",
+    "application/dicom",
+}
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+FILE_SIGNATURES = {"application/pdf": b"%PDF", "image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8\xff"}
+
+
+def encounter_open(*, patient_id: int, doctor_id: int, appointment_id: int) -> Encounter:
+    """The visit begins (the calendar calls this when an appointment is started). Idempotent."""
+    encounter, _ = Encounter.objects.get_or_create(
+        appointment_id=appointment_id,
+        defaults={"patient_id": patient_id, "doctor_id": doctor_id, "started_at": timezone.now()},
+    )
+    return encounter
+
+
+def encounter_close(*, appointment_id: int) -> None:
+    """The visit ends (the appointment was completed)."""
+    Encounter.objects.filter(appointment_id=appointment_id, ended_at__isnull=True).update(ended_at=timezone.now())
+
+
+def _clinical(actor: Any, patient: Patient) -> Any:
+    authorize(actor, "patients.write_clinical", patient)
+    return staff_of(actor)
+
+
+@transaction.atomic
+def note_create(
+    *, actor: Any, patient: Patient, title: str, body: str, appointment_id: int | None = None, request: Any = None
+) -> ClinicalNote:
+    author = _clinical(actor, patient)
+    errors = collect(
+        {
+            "title": None if title.strip() else "Give the note a title.",
+            "body": None if body.strip() else "The note is empty.",
+        }
+    )
+    if errors:
+        raise InvalidPatient(fields=errors)
+    encounter = (
+        Encounter.objects.filter(appointment_id=appointment_id, patient=patient).first() if appointment_id else None
+    )
+    note = _stamp(
+        ClinicalNote(
+            patient=patient,
+            author=author,
+            title=title.strip()[:200],
+            body=body,
+            appointment_id=appointment_id,
+            encounter=encounter,
+        ),
+        actor,
+    )
+    note.save()
+    _log(actor, "create", "clinical_note", note, patient.pk, request)
+    return note
+
+
+def _locked_note(note: ClinicalNote, actor: Any) -> ClinicalNote:
+    note = ClinicalNote.objects.select_for_update().get(pk=note.pk)
+    _clinical(actor, note.patient)
+    if note.status == ClinicalNote.Status.SIGNED:
+        raise NoteLocked()
+    if note.author_id != getattr(staff_of(actor), "pk", None):
+        raise NoteLocked("Only the author may change or sign a draft note.")
+    return note
+
+
+@transaction.atomic
+def note_update(*, actor: Any, note: ClinicalNote, title: str, body: str, request: Any = None) -> ClinicalNote:
+    note = _locked_note(note, actor)
+    if not body.strip():
+        raise InvalidPatient(fields={"body": ["The note is empty."]})
+    note.title, note.body = (title.strip() or note.title)[:200], body
+    _stamp(note, actor).save()
+    _log(actor, "update", "clinical_note", note, note.patient_id, request)
+    return note
+
+
+@transaction.atomic
+def note_sign(*, actor: Any, note: ClinicalNote, request: Any = None) -> ClinicalNote:
+    note = _locked_note(note, actor)
+    note.status = ClinicalNote.Status.SIGNED
+    note.signed_at = timezone.now()
+    _stamp(note, actor).save()
+    _log(actor, "update", "clinical_note", note, note.patient_id, request, reason="signed")
+    return note
+
+
+@transaction.atomic
+def addendum_add(*, actor: Any, note: ClinicalNote, body: str, request: Any = None) -> Addendum:
+    author = _clinical(actor, note.patient)
+    if note.status != ClinicalNote.Status.SIGNED:
+        raise NoteLocked("Edit the draft itself; addenda are for signed notes.")
+    if not body.strip():
+        raise InvalidPatient(fields={"body": ["The addendum is empty."]})
+    addendum = Addendum.objects.create(note=note, author=author, body=body)
+    _log(actor, "create", "addendum", addendum, note.patient_id, request)
+    return addendum
+
+
+ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
+
+
+@transaction.atomic
+def diagnosis_add(
+    *, actor: Any, patient: Patient, icd10_code: str, text: str, note: ClinicalNote | None = None, request: Any = None
+) -> Diagnosis:
+    author = _clinical(actor, patient)
+    code = icd10_code.strip().upper()
+    errors = collect(
+        {
+            "icd10_code": None if ICD10.match(code) else "Use an ICD-10 code such as J45.9.",
+            "text": None if text.strip() else "Describe the diagnosis.",
+        }
+    )
+    if errors:
+        raise InvalidPatient(fields=errors)
+    diagnosis = _stamp(
+        Diagnosis(patient=patient, note=note, icd10_code=code, text=text.strip()[:300], recorded_by=author), actor
+    )
+    diagnosis.save()
+    _log(actor, "create", "diagnosis", diagnosis, patient.pk, request)
+    return diagnosis
+
+
+@transaction.atomic
+def prescription_add(
+    *,
+    actor: Any,
+    patient: Patient,
+    medication: str,
+    dose: str,
+    frequency: str,
+    route: str = "oral",
+    duration_days: int | None = None,
+    instructions: str = "",
+    request: Any = None,
+) -> Prescription:
+    author = _clinical(actor, patient)
+    errors = collect(
+        {
+            "medication": None if medication.strip() else "Name the medication.",
+            "dose": None if dose.strip() else "Give the dose.",
+            "frequency": None if frequency.strip() else "Say how often.",
+        }
+    )
+    if errors:
+        raise InvalidPatient(fields=errors)
+    prescription = _stamp(
+        Prescription(
+            patient=patient,
+            medication=medication.strip(),
+            dose=dose.strip(),
+            frequency=frequency.strip(),
+            route=route.strip() or "oral",
+            duration_days=duration_days,
+            instructions=instructions.strip(),
+            prescriber=author,
+        ),
+        actor,
+    )
+    prescription.save()
+    _log(actor, "create", "prescription", prescription, patient.pk, request)
+    return prescription
+
+
+@transaction.atomic
+def attachment_add(
+    *, actor: Any, patient: Patient, upload: UploadedFile, title: str, kind: str = "document", request: Any = None
+) -> Attachment:
+    """Store a file for the patient through Django's storage. Type (by content, not by name alone)
+    and size are checked; the file is only ever served by a view that checks access."""
+    author = _clinical(actor, patient)
+    guessed = mimetypes.guess_type(upload.name or "")[0]
+    head = upload.read(8)
+    upload.seek(0)
+    # The name says what it claims to be; for the types that have a signature, the bytes must agree.
+    genuine = guessed in ATTACHMENT_TYPES and head.startswith(FILE_SIGNATURES.get(guessed or "", b""))
+    errors = collect(
+        {
+            "file": "Files up to 20 MB only."
+            if (upload.size or 0) > ATTACHMENT_MAX_BYTES
+            else None
+            if genuine
+            else "Upload a PDF, JPEG, PNG, HEIC, DICOM or plain-text file.",
+            "kind": None if kind in Attachment.Kind.values else "Unknown kind.",
+            "title": None if title.strip() else "Give the file a title.",
+        }
+    )
+    if errors:
+        raise AttachmentRefused(fields=errors)
+    attachment = _stamp(
+        Attachment(
+            patient=patient,
+            kind=kind,
+            title=title.strip()[:200],
+            file=upload,
+            content_type=str(guessed),
+            original_name=os.path.basename(upload.name or "")[:255],
+            size=upload.size or 0,
+            uploaded_by=author,
+        ),
+        actor,
+    )
+    attachment.save()
+    _log(actor, "create", "attachment", attachment, patient.pk, request)
+    return attachment
+
+
+@transaction.atomic
+def follow_up_create(
+    *, actor: Any, patient: Patient, due_date: date, reason: str, doctor_id: int | None = None, request: Any = None
+) -> FollowUp:
+    author = _clinical(actor, patient)
+    if not reason.strip():
+        raise InvalidPatient(fields={"reason": ["Say what the follow-up is for."]})
+    follow_up = _stamp(
+        FollowUp(
+            patient=patient,
+            due_date=due_date,
+            reason=reason.strip()[:300],
+            doctor_id=doctor_id or author.pk,
+            created_by=author,
+        ),
+        actor,
+    )
+    follow_up.save()
+    _log(actor, "create", "follow_up", follow_up, patient.pk, request)
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_close(*, actor: Any, follow_up: FollowUp, done: bool = True, request: Any = None) -> FollowUp:
+    _clinical(actor, follow_up.patient)
+    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if follow_up.status != FollowUp.Status.OPEN:
+        raise FollowUpClosed()
+    follow_up.status = FollowUp.Status.DONE if done else FollowUp.Status.CANCELLED
+    _stamp(follow_up, actor).save()
+    _log(actor, "update", "follow_up", follow_up, follow_up.patient_id, request)
+    return follow_up
