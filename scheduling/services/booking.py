@@ -1,4 +1,6 @@
-"""Booking, holding, moving and closing appointments: the one door to the calendar.
+"""Booking an appointment: the one door to the calendar, and the placement, idempotency and care
+grants that holds (services.holds), the status lifecycle (services.lifecycle), series
+(services.series) and walk-ins (services.walk_in) share.
 
 Every rule is judged twice. First by the plan (scheduling.engine), for a precise answer naming the
 rule; then by PostgreSQL's exclusion constraints when the row is written, which settle any race
