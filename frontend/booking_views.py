@@ -4,36 +4,28 @@ the patient gives their details, a one-time code to prove the e-mail or phone, c
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.core.mail import send_mail
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, NotFound
 from config.net import client_ip
 from frontend.forms import show_error, to_int
 from frontend.portal_views import patient_reschedule
-from notifications.sms import send_sms
 from patients import portal
-from patients import services as patient_services
-from patients.selectors import phone_e164
 from scheduling import services as sched
 from scheduling.exceptions import ManageLinkInvalid
 from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
 from scheduling.selectors import policy_get, slot_list_available
+from scheduling.services.online import online_booking_confirm, online_hold
 from tenants.audit.services import access_log_rows
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
@@ -112,29 +104,27 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
     return render(request, "booking/slots.html", context)
 
 
-def _allowed(request: HttpRequest, key: str, limit: int) -> bool:
-    try:
-        portal._limit(f"booking:{key}:{client_ip(request)}", limit)
-    except ApplicationError:
-        return False
-    return True
-
-
 @require_POST
 def book_hold(request: HttpRequest) -> HttpResponse:
     """Hold the chosen time for the chain's hold minutes while the visitor gives their details."""
-    if not _allowed(request, "hold", 30):
-        messages.error(request, "Too many attempts from here. Please try again later or call us.")
-        return redirect("book")
-    branch = get_object_or_404(Branch, pk=to_int(request.POST.get("branch")) or 0, is_active=True)
-    service = get_object_or_404(Service, pk=to_int(request.POST.get("service")) or 0, bookable_online=True)
-    doctor = get_object_or_404(StaffMember, pk=to_int(request.POST.get("doctor")) or 0)
     try:
-        start = datetime.fromisoformat(request.POST.get("start", ""))
-        hold = sched.appointment_hold(actor=None, doctor=doctor, branch=branch, service=service, start=start)
-    except (ValueError, ApplicationError) as exc:
-        messages.error(request, getattr(exc, "message", "That time is no longer free. Choose another."))
-        return redirect(f"/book/?branch={branch.pk}&service={service.pk}&pick=1")
+        start: datetime | None = datetime.fromisoformat(request.POST.get("start", ""))
+    except ValueError:
+        start = None
+    try:
+        hold = online_hold(
+            branch_id=to_int(request.POST.get("branch")) or 0,
+            service_id=to_int(request.POST.get("service")) or 0,
+            doctor_id=to_int(request.POST.get("doctor")) or 0,
+            start=start,
+            ip=client_ip(request),
+        )
+    except NotFound as exc:
+        raise Http404 from exc
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        query = f"branch={to_int(request.POST.get('branch'))}&service={to_int(request.POST.get('service'))}"
+        return redirect(f"/book/?{query}&pick=1")
     request.session["hold"] = {"id": hold.pk, "token": hold.hold_token}
     return redirect("book-details")
 
@@ -147,42 +137,25 @@ def _held(request: HttpRequest) -> Appointment:
     return hold
 
 
-def _code_hash(code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), f"booking:{code}".encode(), hashlib.sha256).hexdigest()
-
-
 def book_details(request: HttpRequest) -> HttpResponse:
     """Step 3: who is coming, and where to send the code."""
     hold = _held(request)
     form = DetailsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
-        contact = d["contact"].strip()
+        if d["website"]:  # the honeypot: pretend all went well
+            return redirect("book-verify")
         try:
-            email, phone = (contact.lower(), "") if "@" in contact else ("", phone_e164(contact))
-        except ValueError as exc:
-            form.add_error("contact", str(exc))
+            sent = portal.booking_code_request(contact=d["contact"], ip=client_ip(request))
+        except ApplicationError as exc:
+            show_error(form, exc)
         else:
-            if d["website"]:  # the honeypot
-                return redirect("book-verify")
-            if not _allowed(request, "code", 10):
-                form.add_error(None, "Too many codes were asked for from here. Please call us.")
-            else:
-                code = f"{secrets.randbelow(10**6):06d}"
-                request.session["booking"] = {
-                    "first_name": d["first_name"],
-                    "last_name": d["last_name"],
-                    "email": email,
-                    "phone": phone,
-                    "code": _code_hash(code),
-                    "tries": 0,
-                }
-                text = f"Your {chain_settings_get().name} booking code is {code}."
-                if email:
-                    transaction.on_commit(lambda: send_mail("Confirm your booking", text, None, [email]))
-                else:
-                    transaction.on_commit(lambda: send_sms(to=phone, body=text))
-                return redirect("book-verify")
+            request.session["booking"] = {
+                "first_name": d["first_name"],
+                "last_name": d["last_name"],
+                "challenge": sent.challenge,
+            }
+            return redirect("book-verify")
     return render(request, "booking/details.html", {"form": form, "hold": hold})
 
 
@@ -194,32 +167,23 @@ def book_verify(request: HttpRequest) -> HttpResponse:
         return redirect("book-details")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        pending["tries"] += 1
-        request.session["booking"] = pending
-        if pending["tries"] > settings.PORTAL_CODE_ATTEMPTS or not hmac.compare_digest(
-            pending["code"], _code_hash(form.cleaned_data["code"])
-        ):
-            form.add_error("code", "That code is not right. Check it, or go back and ask for a new one.")
+        try:
+            booked = online_booking_confirm(
+                hold=hold,
+                hold_token=hold.hold_token,
+                first_name=pending["first_name"],
+                last_name=pending["last_name"],
+                challenge=pending.get("challenge", ""),
+                code=form.cleaned_data["code"],
+                ip=client_ip(request),
+                request=request,
+            )
+        except ApplicationError as exc:
+            show_error(form, exc)
         else:
-            try:
-                with transaction.atomic():
-                    patient = patient_services.patient_self_register(
-                        first_name=pending["first_name"],
-                        last_name=pending["last_name"],
-                        email=pending["email"],
-                        phone=pending["phone"],
-                        request=request,
-                    )
-                    booked = sched.appointment_hold_confirm(
-                        actor=None, hold=hold, hold_token=hold.hold_token, patient=patient
-                    )
-                    token = sched.manage_link_issue(appointment=booked)
-            except ApplicationError as exc:
-                show_error(form, exc)
-            else:
-                for key in ("hold", "booking"):
-                    request.session.pop(key, None)
-                return redirect("book-manage", token=token)
+            for key in ("hold", "booking"):
+                request.session.pop(key, None)
+            return redirect("book-manage", token=booked.manage_token)
     return render(request, "booking/verify.html", {"form": form, "hold": hold})
 
 
@@ -264,7 +228,7 @@ def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
     try:
         # The link proves it is the patient's: act as the patient's own (portal) account.
         sched.appointment_cancel(
-            actor=portal._portal_user(appointment.patient),
+            actor=portal.portal_user_for(patient=appointment.patient),
             appointment=appointment,
             reason="Cancelled online from the booking link",
             by_patient=True,
@@ -320,5 +284,5 @@ def book_move(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     manage = f"/book/manage/{token}/"
     return patient_reschedule(
-        request, appointment, actor=portal._portal_user(appointment.patient), done=manage, back=manage
+        request, appointment, actor=portal.portal_user_for(patient=appointment.patient), done=manage, back=manage
     )

@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.core.mail import send_mail
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,8 +19,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from config.net import client_ip
 from frontend.forms import show_error
-from notifications.sms import send_sms
-from patients import portal, services
+from patients import portal
 from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment
@@ -73,17 +70,10 @@ def portal_login(request: HttpRequest) -> HttpResponse:
             return redirect("portal-verify")
         identifier = form.cleaned_data["identifier"]
         try:
-            sent = portal.code_request(identifier=identifier, ip=_client_ip(request))
+            portal.portal_code_request(identifier=identifier, ip=_client_ip(request))
         except ApplicationError as exc:
             show_error(form, exc)
-        else:
-            if sent is not None:
-                chain = chain_settings_get().name
-                text = f"Your {chain} sign-in code is {sent.code}. It expires in 10 minutes."
-                if sent.channel == "email":
-                    transaction.on_commit(lambda: send_mail(f"{chain} sign-in code", text, None, [sent.destination]))
-                else:
-                    transaction.on_commit(lambda: send_sms(to=sent.destination, body=text))
+        else:  # the same answer whether or not anyone was sent a code
             request.session["portal_identifier"] = identifier
             return redirect("portal-verify")
     return render(request, "portal/login.html", {"form": form})
@@ -96,7 +86,9 @@ def portal_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = portal.code_verify(identifier=identifier, code=form.cleaned_data["code"], ip=_client_ip(request))
+            user = portal.portal_code_verify(
+                identifier=identifier, code=form.cleaned_data["code"], ip=_client_ip(request)
+            )
         except ApplicationError as exc:
             show_error(form, exc)
         else:
@@ -196,18 +188,7 @@ def portal_profile(request: HttpRequest, patient: Patient) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            with transaction.atomic():
-                fields = {k: d[k] for k in ("phone", "email", "address_line", "city", "postcode")}
-                services.patient_update(actor=request.user, patient=patient, request=request, **fields)
-                for channel in ("sms", "email"):
-                    if d[f"{channel}_consent"] != patient.consents_to(channel):
-                        services.consent_set(
-                            actor=request.user,
-                            patient=patient,
-                            channel=channel,
-                            given=d[f"{channel}_consent"],
-                            request=request,
-                        )
+            portal.portal_profile_update(actor=request.user, patient=patient, request=request, **d)
         except ApplicationError as exc:
             show_error(form, exc)
         else:

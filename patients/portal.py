@@ -14,7 +14,13 @@ The limits are drawn so that a stranger who knows someone's e-mail or phone cann
 - Wrong tries are counted per (identifier, address), per address across all identifiers, and per
   code from everywhere. A stranger's wrong guesses use up the stranger's tries, not the code; the
   per-code total (higher, PORTAL_CODE_ATTEMPTS_TOTAL) bounds guessing spread over many addresses,
-  at the cost that that many addresses together can burn a code."""
+  at the cost that that many addresses together can burn a code.
+
+The same codes prove a contact while booking online (`booking_code_request`/`booking_code_verify`):
+the visitor may be nobody yet, so the code is not stored against a patient but sealed, hashed, in a
+signed challenge the caller keeps (the page's session, an API client); the same limits apply.
+Nothing here sends a message: issuing a code announces `PortalCodeIssued` (patients/events.py),
+and notifications sends it after commit."""
 
 from __future__ import annotations
 
@@ -22,20 +28,24 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from config import throttle
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ValidationFailed
+from config.events import publish
 from patients.error_codes import PatientErrorCode
+from patients.events import CodePurpose, PortalCodeIssued
 from patients.models import Patient, PortalCode
 from patients.selectors import phone_e164
 from tenants.accounts.models import User
+from tenants.authz import Actor
 from tenants.selectors import current_schema
 
 
@@ -90,17 +100,38 @@ def _find(identifier: str) -> tuple[Patient | None, str, str]:
     return Patient.objects.filter(phone=phone, merged_into__isnull=True).first(), "sms", phone
 
 
-@transaction.atomic
-def code_request(*, identifier: str, ip: str | None) -> CodeRequest | None:
-    patient, channel, destination = _find(identifier)
+def _limit_requests(destination: str, ip: str | None) -> None:
     _limit(f"portal:ip:{ip}", settings.PORTAL_CODES_PER_ADDRESS_PER_HOUR)
     _limit(f"portal:pair:{destination}:{ip}", settings.PORTAL_CODES_PER_IDENTIFIER_PER_HOUR)
     _limit(f"portal:id:{destination}", settings.PORTAL_CODES_PER_IDENTIFIER_CEILING_PER_HOUR)
     # A new code gives this address fresh tries for this person (its requests are limited above).
     throttle.forget(f"portal:wrong:{destination}:{ip}")
+
+
+def _new_code(*, purpose: CodePurpose, channel: str, destination: str) -> str:
+    """A fresh code, announced so that notifications sends it once the caller's transaction commits."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    publish(
+        PortalCodeIssued(
+            purpose=purpose,
+            channel=channel,
+            destination=destination,
+            code=code,
+            minutes=settings.PORTAL_CODE_MINUTES,
+        )
+    )
+    return code
+
+
+@transaction.atomic
+def portal_code_request(*, identifier: str, ip: str | None) -> CodeRequest | None:
+    """Send a sign-in code to a known patient's e-mail or phone. The caller learns nothing about
+    whether the person is known: None (nobody matched, nothing sent) is answered like a code."""
+    patient, channel, destination = _find(identifier)
+    _limit_requests(destination, ip)
     if patient is None:
         return None
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = _new_code(purpose=CodePurpose.SIGN_IN, channel=channel, destination=destination)
     PortalCode.objects.create(
         patient=patient,
         channel=channel,
@@ -110,7 +141,7 @@ def code_request(*, identifier: str, ip: str | None) -> CodeRequest | None:
     return CodeRequest(patient=patient, channel=channel, destination=destination, code=code)
 
 
-def code_verify(*, identifier: str, code: str, ip: str | None = None) -> User:
+def portal_code_verify(*, identifier: str, code: str, ip: str | None = None) -> User:
     """The patient's portal account for a right code (created on first sign-in)."""
     patient, _, destination = _find(identifier)
     pair, address = f"portal:wrong:{destination}:{ip}", f"portal:wrong:ip:{ip}"
@@ -138,15 +169,95 @@ def code_verify(*, identifier: str, code: str, ip: str | None = None) -> User:
             else:
                 # One sign-in spends every code the patient had waiting.
                 PortalCode.objects.filter(pk__in=ids).update(used_at=timezone.now())
-                user = _portal_user(patient)
+                user = portal_user_for(patient=patient)
     if match is None:
-        throttle.hit(pair, limit=settings.PORTAL_CODE_ATTEMPTS)
-        throttle.hit(address, limit=settings.PORTAL_WRONG_CODES_PER_ADDRESS_PER_HOUR)
-        raise CodeInvalid()
+        _wrong(pair, address)
     return user
 
 
-def _portal_user(patient: Patient) -> User:
+def _wrong(pair: str, address: str) -> None:
+    throttle.hit(pair, limit=settings.PORTAL_CODE_ATTEMPTS)
+    throttle.hit(address, limit=settings.PORTAL_WRONG_CODES_PER_ADDRESS_PER_HOUR)
+    raise CodeInvalid()
+
+
+# Kept for the callers written before the names above.
+code_request = portal_code_request
+code_verify = portal_code_verify
+
+
+@dataclass(frozen=True)
+class Contact:
+    """An e-mail address or a mobile number in E.164, and the channel that reaches it."""
+
+    channel: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class BookingChallenge:
+    """What the visitor keeps while the code travels: the signed challenge, and (for tests and the
+    API's own tests) the contact it was sent to. The code itself is not kept anywhere readable."""
+
+    contact: Contact
+    challenge: str
+
+
+def contact_parse(*, contact: str) -> Contact:
+    """An e-mail address or a phone number as typed; a ValidationFailed on `contact` otherwise."""
+    text = (contact or "").strip()
+    if "@" in text:
+        return Contact(channel="email", destination=text.lower())
+    try:
+        return Contact(channel="sms", destination=phone_e164(text))
+    except ValueError as exc:
+        raise ValidationFailed(fields={"contact": [str(exc)]}) from exc
+
+
+def _booking_salt() -> str:
+    # Keyed with the chain's schema: a challenge of chain A means nothing at chain B.
+    return f"clinicflow.booking.code:{current_schema()}"
+
+
+@transaction.atomic
+def booking_code_request(*, contact: str, ip: str | None) -> BookingChallenge:
+    """A code to the e-mail or phone a visitor gave while booking online, under the portal's limits.
+    Unlike sign-in, the visitor may be nobody yet, so the code is sent whoever they are."""
+    reached = contact_parse(contact=contact)
+    _limit_requests(reached.destination, ip)
+    code = _new_code(purpose=CodePurpose.BOOKING, channel=reached.channel, destination=reached.destination)
+    sealed = {"c": reached.channel, "d": reached.destination, "h": _hash(code), "n": secrets.token_hex(8)}
+    return BookingChallenge(contact=reached, challenge=signing.dumps(sealed, salt=_booking_salt()))
+
+
+def booking_code_verify(*, challenge: str, code: str, ip: str | None) -> Contact:
+    """The contact a right code proves. Wrong tries count like the portal's (per contact and
+    address, per address, and per code from everywhere); a code is spent when the caller's
+    transaction commits, so a booking refused after a right code may try the same code again."""
+    try:
+        sealed = signing.loads(challenge, salt=_booking_salt(), max_age=settings.PORTAL_CODE_MINUTES * 60)
+        reached, digest = Contact(channel=sealed["c"], destination=sealed["d"]), str(sealed["h"])
+    except (signing.BadSignature, KeyError, TypeError) as exc:
+        raise CodeInvalid() from exc
+    pair, address = f"portal:wrong:{reached.destination}:{ip}", f"portal:wrong:ip:{ip}"
+    spent, total = f"portal:spent:{digest}", f"portal:wrong:code:{digest}"
+    if throttle.used(pair) >= settings.PORTAL_CODE_ATTEMPTS or throttle.used(spent):
+        raise CodeInvalid()
+    if throttle.used(address) >= settings.PORTAL_WRONG_CODES_PER_ADDRESS_PER_HOUR:
+        raise TooManyTries()
+    if throttle.used(total) >= settings.PORTAL_CODE_ATTEMPTS_TOTAL:
+        raise CodeInvalid()
+    if not hmac.compare_digest(digest, _hash((code or "").strip())):
+        throttle.hit(total, limit=settings.PORTAL_CODE_ATTEMPTS_TOTAL)
+        _wrong(pair, address)
+    transaction.on_commit(lambda: throttle.hit(spent, limit=1))
+    return reached
+
+
+@transaction.atomic
+def portal_user_for(*, patient: Patient) -> User:
+    """The patient's own (portal) account, made on first use: what a patient acts as when they sign
+    in with a code or hold the link of their booking."""
     if patient.user_id:
         return patient.user  # type: ignore[return-value]
     # A patient without an e-mail still needs a unique login name; it is never shown or mailed.
@@ -160,7 +271,44 @@ def _portal_user(patient: Patient) -> User:
     return user
 
 
-def patient_of(user: Any) -> Patient | None:
-    if not getattr(user, "is_authenticated", False):
+def _portal_user(patient: Patient) -> User:  # kept for callers written before the name above
+    return portal_user_for(patient=patient)
+
+
+def patient_of(user: Actor | None) -> Patient | None:
+    if user is None or not user.is_authenticated:
         return None
-    return Patient.objects.filter(user=user, merged_into__isnull=True).first()
+    return Patient.objects.filter(user_id=user.pk, merged_into__isnull=True).first()
+
+
+@transaction.atomic
+def portal_profile_update(
+    *,
+    actor: Actor,
+    patient: Patient,
+    phone: str,
+    email: str,
+    address_line: str,
+    city: str,
+    postcode: str,
+    sms_consent: bool,
+    email_consent: bool,
+    request: HttpRequest | None = None,
+) -> Patient:
+    """A patient changing their own contact details and consents, all or nothing."""
+    from patients.services import consent_set, patient_update
+
+    patient = patient_update(
+        actor=actor,
+        patient=patient,
+        request=request,
+        phone=phone,
+        email=email,
+        address_line=address_line,
+        city=city,
+        postcode=postcode,
+    )
+    for channel, given in (("sms", sms_consent), ("email", email_consent)):
+        if given != patient.consents_to(channel):
+            patient = consent_set(actor=actor, patient=patient, channel=channel, given=given, request=request)
+    return patient

@@ -1,0 +1,32 @@
+"""What notifications sends when modules below it announce something. Subscribers run inside the
+announcing transaction; the message itself goes out after commit, so a rolled-back change sends
+nothing."""
+
+from __future__ import annotations
+
+from django.core.mail import send_mail
+from django.db import transaction
+
+from config.events import subscribe
+from notifications.sms import send_sms
+from patients.events import CodePurpose, PortalCodeIssued
+from tenants.org.selectors import chain_settings_get
+
+
+def send_portal_code(event: PortalCodeIssued) -> None:
+    """A sign-in or booking code, by e-mail or SMS, after commit."""
+    chain = chain_settings_get().name
+    if event.purpose == CodePurpose.BOOKING:
+        subject, text = "Confirm your booking", f"Your {chain} booking code is {event.code}."
+    else:
+        subject = f"{chain} sign-in code"
+        text = f"Your {chain} sign-in code is {event.code}. It expires in {event.minutes} minutes."
+    destination = event.destination
+    if event.channel == "email":
+        transaction.on_commit(lambda: send_mail(subject, text, None, [destination]))
+    else:
+        transaction.on_commit(lambda: send_sms(to=destination, body=text))
+
+
+def connect() -> None:
+    subscribe(PortalCodeIssued, send_portal_code)

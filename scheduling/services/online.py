@@ -1,0 +1,74 @@
+"""Booking online, without an account: hold a time, prove an e-mail or phone by a one-time code
+(patients' portal codes), and have the held time become the patient's appointment. The booking
+pages and the API call these; neither opens a transaction of its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from config import throttle
+from config.errors import NotFound, Throttled, ValidationFailed
+from patients import portal
+from patients.services import patient_self_register
+from scheduling.models import Appointment, Service
+from scheduling.services import appointment_hold, appointment_hold_confirm, manage_link_issue
+from tenants.org.models import Branch, StaffMember
+
+HOLDS_PER_ADDRESS_PER_HOUR = 30
+
+
+@dataclass(frozen=True)
+class OnlineBooking:
+    appointment: Appointment
+    manage_token: str  # the raw token of the booking link: shown once, never stored
+
+
+def online_hold(
+    *, branch_id: int, service_id: int, doctor_id: int, start: datetime | None, ip: str | None
+) -> Appointment:
+    """Hold a time for a visitor while they give their details. Every attempt counts against the
+    address (at most 30 an hour, whatever was asked for), so nobody can keep a clinic's calendar
+    full of holds or probe it for free; then the branch, service and doctor must exist and be
+    bookable online (NotFound), and the time be a time (ValidationFailed)."""
+    if not throttle.hit(f"booking:hold:{ip}", limit=HOLDS_PER_ADDRESS_PER_HOUR):
+        raise Throttled("Too many attempts from here. Please try again later or call us.")
+    branch = Branch.objects.filter(pk=branch_id, is_active=True).first()
+    service = Service.objects.filter(pk=service_id, bookable_online=True).first()
+    doctor = StaffMember.objects.filter(pk=doctor_id).first()
+    if branch is None or service is None or doctor is None:
+        raise NotFound("No such branch, service or doctor.")
+    if start is None:
+        raise ValidationFailed(fields={"start": ["Choose one of the times offered."]})
+    return appointment_hold(actor=None, doctor=doctor, branch=branch, service=service, start=start)
+
+
+@transaction.atomic
+def online_booking_confirm(
+    *,
+    hold: Appointment,
+    hold_token: str,
+    first_name: str,
+    last_name: str,
+    challenge: str,
+    code: str,
+    ip: str | None,
+    request: HttpRequest | None = None,
+) -> OnlineBooking:
+    """Self-registration and confirmation in one transaction: the code proves the contact, the
+    patient is found by it or registered, the held time becomes theirs and a booking link is
+    issued. A refusal anywhere (a wrong code, a hold that ran out) leaves no patient behind, and a
+    right code stays usable until a booking with it commits."""
+    contact = portal.booking_code_verify(challenge=challenge, code=code, ip=ip)
+    patient = patient_self_register(
+        first_name=first_name,
+        last_name=last_name,
+        email=contact.destination if contact.channel == "email" else "",
+        phone=contact.destination if contact.channel == "sms" else "",
+        request=request,
+    )
+    booked = appointment_hold_confirm(actor=None, hold=hold, hold_token=hold_token, patient=patient)
+    return OnlineBooking(appointment=booked, manage_token=manage_link_issue(appointment=booked))
