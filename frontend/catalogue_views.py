@@ -4,6 +4,7 @@ Changing hours never drops appointments silently: the page lists those that fall
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,14 +15,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import submit
+from frontend.forms import show_error, submit, to_int
+from scheduling import selectors
 from scheduling import services as sched
+from scheduling.exceptions import AppointmentsAffected
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
     BranchHours,
+    ExtraShift,
     Room,
     Service,
     ShiftPattern,
@@ -32,6 +37,7 @@ from scheduling.selectors import policy_get
 from tenants.audit.services import access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
+from tenants.org.selectors import branch_list, staff_list
 
 
 class ServiceForm(forms.Form):
@@ -72,6 +78,10 @@ class ShiftForm(forms.Form):
 def services_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     authorize(request.user, "scheduling.manage_catalogue")
     service = get_object_or_404(Service, pk=pk) if pk else None
+    if service is not None and request.method == "POST" and "set_offerings" in request.POST:
+        return _service_offerings_post(request, service)
+    if service is not None and request.method == "POST" and "set_price" in request.POST:
+        return _service_price_post(request, service)
     initial = {f: getattr(service, f) for f in ServiceForm.base_fields} if service else None
     form = ServiceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -85,9 +95,83 @@ def services_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         if saved:
             messages.success(request, f"{saved} saved.")
             return redirect("catalogue-services")
-    return render(
-        request, "catalogue/services.html", {"form": form, "service": service, "services": Service.objects.all()}
+    context: dict[str, Any] = {"form": form, "service": service, "services": Service.objects.all()}
+    if service is not None:
+        own = selectors.service_prices(service=service)
+        context["offerings"] = selectors.service_offerings(actor=request.user, service=service)
+        context["prices"] = [(b, own.get(b.pk)) for b in branch_list(actor=request.user).order_by("name")]
+    return render(request, "catalogue/services.html", context)
+
+
+def _posted_branch(request: HttpRequest, field: str = "branch") -> Branch:
+    """A branch named in a form, among those this user sees (tenants.org.selectors)."""
+    return get_object_or_404(branch_list(actor=request.user), pk=to_int(request.POST.get(field)) or 0)
+
+
+def _posted_ids(request: HttpRequest, field: str) -> list[int]:
+    return [i for i in (to_int(v) for v in request.POST.getlist(field)) if i is not None]
+
+
+def _service_offerings_post(request: HttpRequest, service: Service) -> HttpResponse:
+    """Tick the doctors who offer the service at one branch."""
+    branch = _posted_branch(request)
+    try:
+        sched.service_offerings_set(
+            actor=request.user, service=service, branch=branch, doctor_ids=_posted_ids(request, "doctor")
+        )
+        messages.success(request, f"Who offers {service} at {branch} saved.")
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+    return redirect("catalogue-service", pk=service.pk)
+
+
+def _service_price_post(request: HttpRequest, service: Service) -> HttpResponse:
+    """The service's own price at one branch; empty: the service's price applies there."""
+    branch = _posted_branch(request)
+    text = request.POST.get("price_minor", "").strip()
+    price = to_int(text)
+    if text and price is None:
+        messages.error(request, "Give the price as a whole number of cents/pence, or leave it empty.")
+        return redirect("catalogue-service", pk=service.pk)
+    try:
+        sched.service_price_set(actor=request.user, service=service, branch=branch, price_minor=price)
+        messages.success(request, f"Price of {service} at {branch} saved.")
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+    return redirect("catalogue-service", pk=service.pk)
+
+
+def _message(exc: ApplicationError) -> str:
+    return " ".join(m for ms in exc.fields.values() for m in ms) or exc.message
+
+
+def _shown(request: HttpRequest, appointments: list[Appointment]) -> list[Appointment]:
+    """Booked appointments a refused change would strand, as a page lists them: logged, since they
+    name patients."""
+    access_log_rows(
+        actor=request.user,
+        object_type="appointment",
+        rows=[{"id": a.pk, "patient_id": a.patient_id} for a in appointments],
+        request=request,
     )
+    return appointments
+
+
+@login_required
+@require_POST
+def staff_offerings(request: HttpRequest, pk: int) -> HttpResponse:
+    """From the staff page: tick the services a doctor offers at one branch."""
+    authorize(request.user, "org.view_staff")
+    member = get_object_or_404(staff_list(actor=request.user), pk=pk)
+    branch = _posted_branch(request)
+    try:
+        sched.offering_set(
+            actor=request.user, doctor=member, branch=branch, service_ids=_posted_ids(request, "service")
+        )
+        messages.success(request, f"Services of {member} at {branch} saved.")
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+    return redirect("staff-edit", pk=member.pk)
 
 
 @login_required
@@ -128,7 +212,8 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
     authorize(request.user, "scheduling.manage_branch_calendar", branch)
     current = {h.weekday: h for h in BranchHours.objects.filter(branch=branch)}
     outside: list[Appointment] = []
-    if request.method == "POST" and "add_closure" not in request.POST:
+    stranded: list[Appointment] = []
+    if request.method == "POST" and "add_closure" not in request.POST and "delete_special" not in request.POST:
         hours = []
         errors = []
         for weekday, label in Weekday.choices:
@@ -166,6 +251,20 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
                     return redirect("catalogue-hours", branch_pk=branch.pk)
                 except ApplicationError as exc:
                     messages.error(request, exc.message)
+    if "delete_special" in request.POST:
+        special_row = get_object_or_404(SpecialDay, pk=to_int(request.POST["delete_special"]) or 0, branch=branch)
+        try:
+            sched.special_day_delete(actor=request.user, special=special_row)
+            messages.success(request, f"{special_row.date:%A %d %B}: usual hours again.")
+            return redirect("catalogue-hours", branch_pk=branch.pk)
+        except AppointmentsAffected as exc:
+            messages.error(request, exc.message)
+            stranded = _shown(
+                request,
+                selectors.stranded_by_special_day(
+                    branch=branch, day=special_row.date, opens=None, closes=None, replacing=special_row
+                ),
+            )
     if "add_closure" in request.POST:
         try:
             day = date.fromisoformat(request.POST.get("closure_date", ""))
@@ -187,6 +286,12 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
             return redirect("catalogue-hours", branch_pk=branch.pk)
         except ValueError:
             messages.error(request, "Give the date (and times, if any) in full.")
+        except AppointmentsAffected as exc:
+            messages.error(request, exc.message)
+            stranded = _shown(
+                request,
+                selectors.stranded_by_special_day(branch=branch, day=day, opens=special_opens, closes=special_closes),
+            )
         except ApplicationError as exc:
             messages.error(request, " ".join(m for ms in exc.fields.values() for m in ms) or exc.message)
     rows: list[dict[str, Any]] = [
@@ -205,19 +310,105 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
     special = SpecialDay.objects.filter(branch=branch, date__gte=timezone.localdate()).order_by("date", "opens")
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(
-            request, "catalogue/hours.html", {"branch": branch, "rows": rows, "outside": outside, "special": special}
+            request,
+            "catalogue/hours.html",
+            {"branch": branch, "rows": rows, "outside": outside, "special": special, "stranded": stranded},
         )
+
+
+class ExtraShiftForm(forms.Form):
+    doctor = forms.ModelChoiceField(queryset=StaffMember.objects.none())
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+
+
+class ShiftChangeForm(forms.Form):
+    starts = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    break_starts = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    break_ends = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    from_day = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="New hours from",
+        help_text="The weeks before keep the old hours.",
+    )
+
+
+class ExtraShiftChangeForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
+
+
+class SpecialDayForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    opens = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}), label="Opens")
+    closes = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}), label="Closes")
+    note = forms.CharField(max_length=200, required=False)
+
+
+def _doctor_choices(field: forms.Field) -> None:
+    field.queryset = StaffMember.objects.filter(  # type: ignore[attr-defined]
+        roles__contains=[Role.DOCTOR], is_active=True
+    ).select_related("user")
+    field.label_from_instance = lambda d: d.user.get_full_name() or d.user.email  # type: ignore[attr-defined]
+
+
+def _branch_post(request: HttpRequest, branch: Branch) -> tuple[str, list[Appointment]] | None:
+    """The small actions of the rooms and shifts page, each one service call. Returns None when
+    nothing of these was asked; otherwise the outcome's message and, when a change was refused
+    because it would strand booked appointments, those appointments (from the selector)."""
+    post = request.POST
+    try:
+        if "room_active" in post:
+            room = get_object_or_404(Room, pk=to_int(post["room_active"]) or 0, branch=branch)
+            room = sched.room_set_active(actor=request.user, room=room, is_active=post.get("is_active") == "1")
+            return f"{room.name} {'is in use again' if room.is_active else 'is out of use'}.", []
+        if "end_shift" in post:
+            pattern = get_object_or_404(ShiftPattern, pk=to_int(post["end_shift"]) or 0, branch=branch)
+            try:
+                last_day = date.fromisoformat(post.get("last_day", ""))
+            except ValueError:
+                messages.error(request, "Give the shift's last day.")
+                return "", []
+            try:
+                ended = sched.shift_pattern_end(actor=request.user, pattern=pattern, last_day=last_day)
+            except AppointmentsAffected as exc:
+                messages.error(request, exc.message)
+                return "", _shown(request, selectors.stranded_by_shift_end(pattern=pattern, last_day=last_day))
+            return ("Shift ended." if ended else "Shift removed: it had not begun."), []
+        if "delete_extra" in post:
+            extra = get_object_or_404(ExtraShift, pk=to_int(post["delete_extra"]) or 0, branch=branch)
+            try:
+                sched.extra_shift_delete(actor=request.user, extra=extra)
+            except AppointmentsAffected as exc:
+                messages.error(request, exc.message)
+                return "", _shown(request, selectors.stranded_by_extra_shift(extra=extra))
+            return "Extra shift cancelled.", []
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+        return "", []
+    return None
 
 
 @login_required
 def rooms_and_shifts(request: HttpRequest, branch_pk: int) -> HttpResponse:
     branch = get_object_or_404(Branch, pk=branch_pk)
     authorize(request.user, "scheduling.manage_branch_calendar", branch)
-    doctors = StaffMember.objects.filter(roles__contains=[Role.DOCTOR], is_active=True).select_related("user")
+    stranded: list[Appointment] = []
+    if request.method == "POST":
+        outcome = _branch_post(request, branch)
+        if outcome is not None:
+            message, stranded = outcome
+            if message:
+                messages.success(request, message)
+                return redirect("catalogue-branch", branch_pk=branch.pk)
     room_form = RoomForm(request.POST if "add_room" in request.POST else None)
     shift_form = ShiftForm(request.POST if "add_shift" in request.POST else None)
-    shift_form.fields["doctor"].queryset = doctors  # type: ignore[attr-defined]
-    shift_form.fields["doctor"].label_from_instance = lambda d: d.user.get_full_name() or d.user.email  # type: ignore[attr-defined]
+    extra_form = ExtraShiftForm(request.POST if "add_extra" in request.POST else None, prefix="extra")
+    _doctor_choices(shift_form.fields["doctor"])
+    _doctor_choices(extra_form.fields["doctor"])
     if "add_room" in request.POST and room_form.is_valid():
         if submit(room_form, lambda: sched.room_create(actor=request.user, branch=branch, **room_form.cleaned_data)):
             messages.success(request, "Room added.")
@@ -228,13 +419,123 @@ def rooms_and_shifts(request: HttpRequest, branch_pk: int) -> HttpResponse:
         ):
             messages.success(request, "Shift added.")
             return redirect("catalogue-branch", branch_pk=branch.pk)
+    if "add_extra" in request.POST and extra_form.is_valid():
+        d = extra_form.cleaned_data
+        added = submit(
+            extra_form,
+            lambda: sched.extra_shift_create(
+                actor=request.user, doctor=d["doctor"], branch=branch, day=d["date"], starts=d["starts"], ends=d["ends"]
+            ),
+        )
+        if added:
+            messages.success(request, "Extra shift added.")
+            return redirect("catalogue-branch", branch_pk=branch.pk)
+    today = timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
     context = {
         "branch": branch,
         "room_form": room_form,
         "shift_form": shift_form,
+        "extra_form": extra_form,
         "rooms": Room.objects.filter(branch=branch),
         "shifts": ShiftPattern.objects.filter(branch=branch)
         .select_related("doctor__user")
-        .order_by("doctor", "weekday", "starts"),
+        .order_by("doctor", "weekday", "valid_from", "starts"),
+        "extras": ExtraShift.objects.filter(branch=branch, date__gte=today).select_related("doctor__user"),
+        "today": today,
+        "stranded": stranded,
     }
-    return render(request, "catalogue/branch.html", context)
+    with timezone.override(ZoneInfo(branch.timezone)):
+        return render(request, "catalogue/branch.html", context)
+
+
+def _change_page(
+    request: HttpRequest,
+    *,
+    branch: Branch,
+    form: forms.Form,
+    title: str,
+    change: Callable[[dict[str, Any]], object],
+    stranded: Callable[[dict[str, Any]], list[Appointment]],
+    back: str = "catalogue-branch",
+) -> HttpResponse:
+    """An edit page of one set-up row: a valid form runs `change` (one service call); a refusal
+    that would strand booked appointments lists them (from the `stranded` selector)."""
+    shown: list[Appointment] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            change(form.cleaned_data)
+        except AppointmentsAffected as exc:
+            form.add_error(None, exc.message)
+            shown = _shown(request, stranded(form.cleaned_data))
+        except ApplicationError as exc:
+            show_error(form, exc)
+        else:
+            messages.success(request, f"{title}: saved.")
+            return redirect(back, branch_pk=branch.pk)
+    with timezone.override(ZoneInfo(branch.timezone)):
+        return render(
+            request,
+            "catalogue/change.html",
+            {"branch": branch, "form": form, "title": title, "stranded": shown, "back": back},
+        )
+
+
+@login_required
+def shift_change(request: HttpRequest, pk: int) -> HttpResponse:
+    """New hours for a weekly shift from a day on (the weeks before keep the old ones)."""
+    pattern = get_object_or_404(ShiftPattern.objects.select_related("doctor__user", "branch"), pk=pk)
+    authorize(request.user, "scheduling.manage_branch_calendar", pattern.branch)
+    today = timezone.now().astimezone(ZoneInfo(pattern.branch.timezone)).date()
+    initial = {f: getattr(pattern, f) for f in ("starts", "ends", "break_starts", "break_ends")}
+    form = ShiftChangeForm(request.POST or None, initial={**initial, "from_day": max(today, pattern.valid_from)})
+    return _change_page(
+        request,
+        branch=pattern.branch,
+        form=form,
+        title=f"{pattern.doctor.user.get_full_name()}, {pattern.get_weekday_display()}s",
+        change=lambda d: sched.shift_pattern_change(actor=request.user, pattern=pattern, **d),
+        stranded=lambda d: selectors.stranded_by_shift_change(pattern=pattern, **d),
+    )
+
+
+@login_required
+def extra_shift_change(request: HttpRequest, pk: int) -> HttpResponse:
+    extra = get_object_or_404(ExtraShift.objects.select_related("doctor__user", "branch"), pk=pk)
+    authorize(request.user, "scheduling.manage_branch_calendar", extra.branch)
+    form = ExtraShiftChangeForm(
+        request.POST or None, initial={"date": extra.date, "starts": extra.starts, "ends": extra.ends}
+    )
+    return _change_page(
+        request,
+        branch=extra.branch,
+        form=form,
+        title=f"Extra shift of {extra.doctor.user.get_full_name()}",
+        change=lambda d: sched.extra_shift_update(
+            actor=request.user, extra=extra, day=d["date"], starts=d["starts"], ends=d["ends"]
+        ),
+        stranded=lambda d: selectors.stranded_by_extra_shift(
+            extra=extra, day=d["date"], starts=d["starts"], ends=d["ends"]
+        ),
+    )
+
+
+@login_required
+def special_day_change(request: HttpRequest, branch_pk: int, pk: int) -> HttpResponse:
+    special = get_object_or_404(SpecialDay.objects.select_related("branch"), pk=pk, branch_id=branch_pk)
+    branch = special.branch
+    authorize(request.user, "scheduling.manage_branch_calendar", branch)
+    initial = {"date": special.date, "opens": special.opens, "closes": special.closes, "note": special.note}
+    form = SpecialDayForm(request.POST or None, initial=initial)
+    return _change_page(
+        request,
+        branch=branch,
+        form=form,
+        title=f"{special.date:%A %d %B}",
+        change=lambda d: sched.special_day_update(
+            actor=request.user, special=special, day=d["date"], opens=d["opens"], closes=d["closes"], note=d["note"]
+        ),
+        stranded=lambda d: selectors.stranded_by_special_day(
+            branch=branch, day=d["date"], opens=d["opens"], closes=d["closes"], replacing=special
+        ),
+        back="catalogue-hours",
+    )

@@ -18,6 +18,7 @@ from frontend.forms import (
     StaffForm,
     submit,
 )
+from scheduling.selectors import doctor_offerings
 from tenants.authz import authorize
 from tenants.org import selectors, services
 from tenants.org.models import Branch, Role
@@ -171,7 +172,8 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if saved:
             messages.success(request, f"{saved} saved.")
             return redirect("staff")
-    return render(request, "frontend/staff_form.html", {"form": form, "member": member})
+    offerings = doctor_offerings(actor=request.user, doctor=member) if Role.DOCTOR in member.roles else []
+    return render(request, "frontend/staff_form.html", {"form": form, "member": member, "offerings": offerings})
 
 
 @login_required

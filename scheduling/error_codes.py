@@ -30,3 +30,5 @@ class SchedulingErrorCode(StrEnum):
     NO_FREE_SLOT = "no_free_slot"
     CALENDAR_BUSY = "calendar_busy"
     MANAGE_LINK_INVALID = "manage_link_invalid"
+    # A set-up change (ending a shift, closing a day) would strand booked appointments.
+    APPOINTMENTS_AFFECTED = "appointments_affected"

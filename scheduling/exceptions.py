@@ -71,6 +71,13 @@ class ShiftOverlap(Conflict):
     default_message = "The doctor already works at that time."
 
 
+class AppointmentsAffected(Conflict):
+    """A change to shifts or opening hours would leave booked appointments outside them. The
+    refusal names how many; ``scheduling.selectors.appointments_stranded`` lists them."""
+
+    code = SchedulingErrorCode.APPOINTMENTS_AFFECTED
+
+
 class NameTaken(Conflict):
     code = SchedulingErrorCode.NAME_TAKEN
     default_message = "That name is already used."

@@ -90,6 +90,23 @@ class DoctorService(models.Model):
         return f"{self.doctor} offers {self.service} at {self.branch}"
 
 
+class ServicePrice(models.Model):
+    """What a service costs at one branch where it differs from the service's own price
+    (``Service.price_minor``). Read through ``scheduling.selectors.service_price``."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="branch_prices")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="service_prices")
+    price_minor = models.PositiveIntegerField(help_text="Price at this branch in minor units.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["service_id", "branch_id"]
+        constraints = [models.UniqueConstraint(fields=["service", "branch"], name="service_price_per_branch_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.service} at {self.branch}: {self.price_minor}"
+
+
 class Room(models.Model):
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="rooms")
     name = models.CharField(max_length=80)

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import F, FloatField, Func, QuerySet
+from django.db.models import F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 from psycopg.types.range import Range
 
@@ -20,13 +20,20 @@ from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
     CalendarEntry,
+    DoctorService,
+    ExtraShift,
     Kind,
     SchedulingPolicy,
     Service,
+    ServicePrice,
+    ShiftPattern,
+    SpecialDay,
+    Status,
 )
+from tenants.authz import Actor
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.org.rules import managed_branch_ids, staff_of
-from tenants.org.selectors import branch_ids_visible
+from tenants.org.selectors import branch_ids_visible, branch_list
 
 
 def _epoch(column: str, end: str) -> Func:
@@ -393,3 +400,254 @@ def hold_get(*, actor: Any, pk: int) -> Appointment | None:
         .filter(pk=pk, booked_by_id=actor.pk, patient__isnull=True)
         .first()
     )
+
+
+# --- set-up: prices, who offers what where, and what a set-up change would strand ---------------
+def service_price(*, service: Service, branch: Branch) -> int:
+    """What `service` costs at `branch`, in minor units: the branch's own price where one is set
+    (ServicePrice), the service's price otherwise. Booking pages and invoicing read prices here."""
+    own = ServicePrice.objects.filter(service=service, branch=branch).values_list("price_minor", flat=True).first()
+    return service.price_minor if own is None else own
+
+
+def service_prices(*, service: Service) -> dict[int, int]:
+    """The branches where `service` has a price of its own: branch id -> price in minor units."""
+    return dict(ServicePrice.objects.filter(service=service).values_list("branch_id", "price_minor"))
+
+
+def branches_calendar_managed(*, actor: Actor) -> list[Branch]:
+    """The active branches whose calendar (offerings, rooms, shifts, hours) this user may shape:
+    of the branches they see (tenants.org.selectors), those the rules let them manage."""
+    return [
+        b
+        for b in branch_list(actor=actor).filter(is_active=True).order_by("name")
+        if actor.has_perm("scheduling.manage_branch_calendar", b)
+    ]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One checkbox of an offerings form: a service (or a doctor) and whether it is offered."""
+
+    pk: int
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class BranchTicks:
+    branch: Branch
+    ticks: list[Tick]
+
+
+def _doctor_label(doctor: StaffMember) -> str:
+    return doctor.user.get_full_name() or doctor.user.email
+
+
+def doctor_offerings(*, actor: Actor, doctor: StaffMember) -> list[BranchTicks]:
+    """For the staff page: per branch the user may manage, the active services, ticked where
+    `doctor` offers them there (retired services she still offers are listed too, to be unticked)."""
+    offered = set(DoctorService.objects.filter(doctor=doctor).values_list("branch_id", "service_id"))
+    services = list(Service.objects.filter(Q(is_active=True) | Q(offerings__doctor=doctor)).distinct())
+    return [
+        BranchTicks(
+            branch,
+            [
+                Tick(s.pk, s.name if s.is_active else f"{s.name} (retired)", (branch.pk, s.pk) in offered)
+                for s in services
+                if s.is_active or (branch.pk, s.pk) in offered
+            ],
+        )
+        for branch in branches_calendar_managed(actor=actor)
+    ]
+
+
+def service_offerings(*, actor: Actor, service: Service) -> list[BranchTicks]:
+    """For the service page: per branch the user may manage, the active doctors who work there or
+    offer the service there, ticked where they offer it."""
+    offered = set(DoctorService.objects.filter(service=service).values_list("branch_id", "doctor_id"))
+    doctors = list(
+        StaffMember.objects.filter(is_active=True, roles__contains=[Role.DOCTOR])
+        .select_related("user")
+        .prefetch_related("branches")
+        .order_by("user__last_name", "user__first_name")
+    )
+    rows = []
+    for branch in branches_calendar_managed(actor=actor):
+        there = [d for d in doctors if (branch.pk, d.pk) in offered or any(b.pk == branch.pk for b in d.branches.all())]
+        rows.append(BranchTicks(branch, [Tick(d.pk, _doctor_label(d), (branch.pk, d.pk) in offered) for d in there]))
+    return rows
+
+
+def doctors_offering(*, branch: Branch, service: Service | None = None) -> QuerySet[StaffMember]:
+    """Active doctors who offer a service (or, without one, any service) at `branch`."""
+    qs = StaffMember.objects.filter(is_active=True, roles__contains=[Role.DOCTOR], offerings__branch=branch)
+    if service is not None:
+        qs = qs.filter(offerings__service=service)
+    return qs.select_related("user").distinct().order_by("user__last_name", "user__first_name")
+
+
+def services_offered(*, branch: Branch) -> QuerySet[Service]:
+    """Active services some active doctor offers at `branch`: what can be booked there."""
+    return Service.objects.filter(
+        is_active=True, offerings__branch=branch, offerings__doctor__is_active=True
+    ).distinct()
+
+
+# Appointments a set-up change may strand: booked and not yet over (a hold frees itself).
+_STRANDABLE = [Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_PROGRESS]
+Window = tuple[time, time]
+
+
+def _inside(start: datetime, end: datetime, keep: list[Window]) -> bool:
+    last = end - timedelta(microseconds=1)
+    return start.date() == last.date() and any(a <= start.time() and last.time() < b for a, b in keep)
+
+
+def _overlaps(start: datetime, end: datetime, window: Window) -> bool:
+    return start.time() < window[1] and window[0] < (end - timedelta(microseconds=1)).time()
+
+
+def appointments_stranded_by_shift(
+    *,
+    doctor: StaffMember,
+    branch: Branch,
+    window: Window,
+    keep: list[Window],
+    weekday: int | None = None,
+    first_day: date,
+    last_day: date | None = None,
+    now: datetime | None = None,
+) -> list[Appointment]:
+    """The doctor's booked appointments at the branch, from `first_day` (and from now) to
+    `last_day`, on `weekday` (any day if None), that overlap the shift's wall-clock `window` and
+    would no longer lie inside one of the `keep` windows (the working time left after the change;
+    empty when the shift ends). The page lists them; the services refuse while there are any."""
+    tz = ZoneInfo(branch.timezone)
+    lower = max(iv.day_bounds(first_day, tz)[0], now or timezone.now())
+    qs = Appointment.objects.filter(
+        doctor=doctor, branch=branch, status__in=_STRANDABLE, span__startswith__gte=lower
+    ).select_related("patient", "service", "doctor__user", "branch")
+    if last_day is not None:
+        qs = qs.filter(span__startswith__lt=iv.day_bounds(last_day, tz)[1])
+    stranded = []
+    for a in qs.order_by("span")[:2000]:
+        start, end = a.span.lower.astimezone(tz), a.span.upper.astimezone(tz)
+        if weekday is not None and start.weekday() != weekday:
+            continue
+        if _overlaps(start, end, window) and not _inside(start, end, keep):
+            stranded.append(a)
+    return stranded
+
+
+def appointments_stranded_by_day(
+    *, branch: Branch, day: date, keep: list[Window], now: datetime | None = None
+) -> list[Appointment]:
+    """The branch's booked appointments on `day` (from now on) that would lie outside its opening
+    hours if that day had only the `keep` windows (none: the branch closes that day)."""
+    tz = ZoneInfo(branch.timezone)
+    lower, upper = iv.day_bounds(day, tz)
+    qs = Appointment.objects.filter(
+        branch=branch,
+        status__in=_STRANDABLE,
+        span__startswith__gte=max(lower, now or timezone.now()),
+        span__startswith__lt=upper,
+    ).select_related("patient", "service", "doctor__user", "branch")
+    return [
+        a for a in qs.order_by("span") if not _inside(a.span.lower.astimezone(tz), a.span.upper.astimezone(tz), keep)
+    ]
+
+
+def series_appointments(*, actor: Actor, series_id: int) -> list[Appointment]:
+    """The appointments of one series that this user may see (at branches they see), in order."""
+    return list(appointment_list(actor=actor).filter(series_id=series_id))
+
+
+def series_rest(*, appointment: Appointment) -> list[Appointment]:
+    """The appointments of `appointment`'s series from it on that may still change (booked or
+    confirmed), in order: what "the rest of the series" means for cancelling or moving it."""
+    if appointment.series_id is None:
+        return []
+    return list(
+        Appointment.objects.filter(
+            series_id=appointment.series_id,
+            status__in=[Status.BOOKED, Status.CONFIRMED],
+            span__startswith__gte=appointment.span.lower,
+        )
+        .select_related("patient", "service", "doctor__user", "branch", "room")
+        .order_by("span")
+    )
+
+
+def _worked(starts: time, ends: time, break_starts: time | None, break_ends: time | None) -> list[Window]:
+    if break_starts is None or break_ends is None:
+        return [(starts, ends)]
+    return [w for w in ((starts, break_starts), (break_ends, ends)) if w[0] < w[1]]
+
+
+def stranded_by_shift_end(*, pattern: ShiftPattern, last_day: date) -> list[Appointment]:
+    """What ending a weekly shift after `last_day` would strand (shift_pattern_end refuses it)."""
+    return appointments_stranded_by_shift(
+        doctor=pattern.doctor,
+        branch=pattern.branch,
+        window=(pattern.starts, pattern.ends),
+        keep=[],
+        weekday=pattern.weekday,
+        first_day=last_day + timedelta(days=1),
+        last_day=pattern.valid_until,
+    )
+
+
+def stranded_by_shift_change(
+    *,
+    pattern: ShiftPattern,
+    starts: time,
+    ends: time,
+    break_starts: time | None,
+    break_ends: time | None,
+    from_day: date,
+) -> list[Appointment]:
+    """What new hours for a weekly shift from `from_day` would strand (shift_pattern_change)."""
+    return appointments_stranded_by_shift(
+        doctor=pattern.doctor,
+        branch=pattern.branch,
+        window=(pattern.starts, pattern.ends),
+        keep=_worked(starts, ends, break_starts, break_ends),
+        weekday=pattern.weekday,
+        first_day=max(from_day, pattern.valid_from),
+        last_day=pattern.valid_until,
+    )
+
+
+def stranded_by_extra_shift(
+    *, extra: ExtraShift, day: date | None = None, starts: time | None = None, ends: time | None = None
+) -> list[Appointment]:
+    """What moving a one-off shift to `day` `starts`-`ends` (or, without them, cancelling it) would
+    strand. The doctor's weekly shifts that day still hold their appointments."""
+    patterns = ShiftPattern.objects.filter(
+        doctor=extra.doctor, branch=extra.branch, weekday=extra.date.weekday(), valid_from__lte=extra.date
+    ).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=extra.date))
+    keep = [w for p in patterns for w in _worked(p.starts, p.ends, p.break_starts, p.break_ends)]
+    if day == extra.date and starts is not None and ends is not None:
+        keep.append((starts, ends))
+    return appointments_stranded_by_shift(
+        doctor=extra.doctor,
+        branch=extra.branch,
+        window=(extra.starts, extra.ends),
+        keep=keep,
+        first_day=extra.date,
+        last_day=extra.date,
+    )
+
+
+def stranded_by_special_day(
+    *, branch: Branch, day: date, opens: time | None, closes: time | None, replacing: SpecialDay | None = None
+) -> list[Appointment]:
+    """What a special day (closed without times) on `day` would strand, with the day's other
+    special rows in place (`replacing` is the row it changes, if any): the plan reads a day's timed
+    special rows, or none (closed), instead of the weekly hours."""
+    rows = SpecialDay.objects.filter(branch=branch, date=day).exclude(pk=replacing.pk if replacing else 0)
+    keep = [(r.opens, r.closes) for r in rows if r.opens is not None and r.closes is not None]
+    if opens is not None and closes is not None:
+        keep.append((opens, closes))
+    return appointments_stranded_by_day(branch=branch, day=day, keep=keep)

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from config.fields import IsoDateConverter
-from scheduling.api import views
+from scheduling.api import setup_views, views
 
 register_converter(IsoDateConverter, "isodate")
 
@@ -34,4 +34,28 @@ urlpatterns = [
     path("holds/<int:pk>/confirm/", views.HoldConfirmApi.as_view(), name="api-hold-confirm"),
     path("calendar/branches/<int:pk>/day/<isodate:day>/", views.BranchDayApi.as_view(), name="api-branch-day"),
     path("calendar/doctors/<int:pk>/week/<isodate:day>/", views.DoctorWeekApi.as_view(), name="api-doctor-week"),
+    # set-up changes and the rest of a series (scheduling/api/setup_views.py)
+    path(
+        "scheduling/services/<int:pk>/offerings/",
+        setup_views.ServiceOfferingsApi.as_view(),
+        name="api-service-offerings",
+    ),
+    path("scheduling/services/<int:pk>/prices/", setup_views.ServicePricesApi.as_view(), name="api-service-prices"),
+    path("scheduling/rooms/<int:pk>/", setup_views.RoomDetailApi.as_view(), name="api-room"),
+    path("scheduling/shifts/<int:pk>/", setup_views.ShiftDetailApi.as_view(), name="api-shift"),
+    path("scheduling/shifts/<int:pk>/end/", setup_views.ShiftEndApi.as_view(), name="api-shift-end"),
+    path("scheduling/extra-shifts/<int:pk>/", setup_views.ExtraShiftDetailApi.as_view(), name="api-extra-shift"),
+    path(
+        "branches/<int:pk>/special-days/<int:special_pk>/",
+        setup_views.SpecialDayDetailApi.as_view(),
+        name="api-branch-special-day",
+    ),
+    path(
+        "appointments/<int:pk>/series/cancel-rest/",
+        setup_views.SeriesCancelRestApi.as_view(),
+        name="api-series-cancel-rest",
+    ),
+    path(
+        "appointments/<int:pk>/series/move-rest/", setup_views.SeriesMoveRestApi.as_view(), name="api-series-move-rest"
+    ),
 ]

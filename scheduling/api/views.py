@@ -23,6 +23,7 @@ from scheduling import selectors
 from scheduling import services as sched
 from scheduling.api import serializers as s
 from scheduling.exceptions import (
+    AppointmentsAffected,
     BookingRefused,
     EntryNotFound,
     HoldExpired,
@@ -155,7 +156,7 @@ class SpecialDayApi(APIView):
     @extend_schema(
         summary="Close a branch for a day or give it other hours",
         request=s.SpecialDayIn,
-        responses={201: s.SpecialDayOut},
+        responses={201: s.SpecialDayOut, **errors(AppointmentsAffected)},
     )
     def post(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)

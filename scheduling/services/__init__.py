@@ -26,6 +26,18 @@ from scheduling.services.lifecycle import (
 )
 from scheduling.services.links import manage_link_issue, manage_link_resolve
 from scheduling.services.series import Occurrence, series_book
+from scheduling.services.series_changes import series_cancel_rest, series_move_rest
+from scheduling.services.setup import (
+    extra_shift_delete,
+    extra_shift_update,
+    room_set_active,
+    service_offerings_set,
+    service_price_set,
+    shift_pattern_change,
+    shift_pattern_end,
+    special_day_delete,
+    special_day_update,
+)
 from scheduling.services.walk_in import walk_in_book
 
 __all__ = [
@@ -44,6 +56,8 @@ __all__ = [
     "appointment_start",
     "branch_hours_replace",
     "extra_shift_create",
+    "extra_shift_delete",
+    "extra_shift_update",
     "leave_cancel",
     "leave_create",
     "manage_link_issue",
@@ -51,10 +65,19 @@ __all__ = [
     "offering_set",
     "policy_update",
     "room_create",
+    "room_set_active",
     "series_book",
+    "series_cancel_rest",
+    "series_move_rest",
     "service_create",
+    "service_offerings_set",
+    "service_price_set",
     "service_update",
+    "shift_pattern_change",
     "shift_pattern_create",
+    "shift_pattern_end",
     "special_day_create",
+    "special_day_delete",
+    "special_day_update",
     "walk_in_book",
 ]

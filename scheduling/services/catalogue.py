@@ -22,7 +22,8 @@ from scheduling.models import (
     ShiftPattern,
     SpecialDay,
 )
-from scheduling.selectors import policy_get
+from scheduling.selectors import policy_get, stranded_by_special_day
+from scheduling.services.stranding import refuse_stranding
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.validation import collect
@@ -150,6 +151,7 @@ def special_day_create(
         raise InvalidScheduling(fields={"closes": ["Give both times, or neither to close the day."]})
     if opens is not None and closes is not None:
         _times([(opens, closes)], "closes")
+    refuse_stranding(stranded_by_special_day(branch=branch, day=day, opens=opens, closes=closes), "these hours")
     special = SpecialDay(branch=branch, date=day, opens=opens, closes=closes, note=note.strip())
     _history(special, actor).save()
     return special

@@ -1,13 +1,25 @@
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 import pytest
 from django_tenants.utils import schema_context
 
 from scheduling import services as sched
-from scheduling.exceptions import BookingRefused
-from scheduling.models import BranchHours, Room, Service, ShiftPattern
-from scheduling.selectors import policy_get
-from tests.factories.scheduling import MONDAY, clinic_setup
+from scheduling.exceptions import BookingRefused, InvalidScheduling
+from scheduling.models import (
+    Appointment,
+    BranchHours,
+    DoctorService,
+    ExtraShift,
+    Room,
+    Service,
+    ServicePrice,
+    ShiftPattern,
+    SpecialDay,
+)
+from scheduling.selectors import policy_get, service_price, services_offered, slot_list_available
+from tests.factories.scheduling import MONDAY, book, clinic_setup, doctor
 from tests.helpers import sign_in
 
 
@@ -112,3 +124,384 @@ def test_closures_close_a_day_for_booking(in_a, client):
             start=clinic.at(MONDAY, 10),
         )
     assert refused.value.code == "branch_closed"
+
+
+# --- issue 10: every set-up task from the pages -----------------------------------------------------
+def _post(client, chain, url, data):
+    return client.post(url, data, HTTP_HOST=chain.host)
+
+
+def _offered(doctor, branch):
+    return set(DoctorService.objects.filter(doctor=doctor, branch=branch).values_list("service_id", flat=True))
+
+
+def test_staff_page_ticks_a_new_doctors_services_and_she_becomes_bookable(in_a, client):
+    # given a doctor invited to the branch, with shifts, offering nothing
+    clinic = clinic_setup(in_a, doctors=1)
+    newcomer = doctor(in_a, clinic.branch)
+    sched.shift_pattern_create(
+        actor=clinic.owner,
+        doctor=newcomer,
+        branch=clinic.branch,
+        weekday=MONDAY.weekday(),
+        starts=time(9),
+        ends=time(12),
+        valid_from=MONDAY,
+    )
+    slots = slot_list_available(service=clinic.service, branch=clinic.branch, date_from=MONDAY, date_to=MONDAY)
+    assert newcomer.pk not in {s.doctor_id for s in slots}
+    _login(client, in_a, "owner")
+    page = client.get(f"/settings/staff/{newcomer.pk}/", HTTP_HOST=in_a.host)
+    assert clinic.service.name.encode() in page.content
+    # when the owner ticks the service at the branch on the staff page
+    response = _post(
+        client,
+        in_a,
+        f"/settings/staff/{newcomer.pk}/offerings/",
+        {"branch": clinic.branch.pk, "service": [clinic.service.pk]},
+    )
+    # then she offers it and the booking plan offers her times
+    assert response.status_code == 302
+    assert _offered(newcomer, clinic.branch) == {clinic.service.pk}
+    slots = slot_list_available(service=clinic.service, branch=clinic.branch, date_from=MONDAY, date_to=MONDAY)
+    assert newcomer.pk in {s.doctor_id for s in slots}
+
+
+def test_service_page_ticks_the_doctors_at_a_branch(in_a, client):
+    # given a service two doctors offer
+    clinic = clinic_setup(in_a, doctors=2)
+    first, second = clinic.doctors
+    _login(client, in_a, "owner")
+    page = client.get(f"/settings/services/{clinic.service.pk}/", HTTP_HOST=in_a.host)
+    assert f"At {clinic.branch}".encode() in page.content
+    # when the owner leaves only the second ticked
+    _post(
+        client,
+        in_a,
+        f"/settings/services/{clinic.service.pk}/",
+        {"set_offerings": "1", "branch": clinic.branch.pk, "doctor": [second.pk]},
+    )
+    # then the first no longer offers it there
+    assert _offered(first, clinic.branch) == set()
+    assert _offered(second, clinic.branch) == {clinic.service.pk}
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("owner", True), ("branch_manager", True), ("receptionist", False)])
+def test_who_may_tick_a_doctors_services(in_a, client, role, allowed):
+    # given a doctor of the first branch (the manager's) offering the clinic's service
+    clinic = clinic_setup(in_a, doctors=1)
+    doc = clinic.doctors[0]
+    other = sched.service_create(actor=clinic.owner, name=f"Extra {role}", duration_minutes=20)
+    _login(client, in_a, role)
+    # when they tick another service for her
+    response = _post(
+        client, in_a, f"/settings/staff/{doc.pk}/offerings/", {"branch": clinic.branch.pk, "service": [other.pk]}
+    )
+    # then only owners and her branch's manager change it
+    if allowed:
+        assert response.status_code == 302
+        assert _offered(doc, clinic.branch) == {other.pk}
+    else:
+        assert response.status_code in (403, 404)
+        assert _offered(doc, clinic.branch) == {clinic.service.pk}
+
+
+def test_a_manager_cannot_tick_services_at_a_branch_she_does_not_manage(in_a, client):
+    # given a doctor of the first branch, and the second branch the manager does not manage
+    clinic = clinic_setup(in_a, doctors=1)
+    doc = clinic.doctors[0]
+    _login(client, in_a, "branch_manager")
+    # when the manager posts offerings at the second branch
+    response = _post(
+        client,
+        in_a,
+        f"/settings/staff/{doc.pk}/offerings/",
+        {"branch": in_a.branches[1].pk, "service": [clinic.service.pk]},
+    )
+    # then nothing changes there
+    assert response.status_code in (403, 404)
+    assert _offered(doc, in_a.branches[1]) == set()
+
+
+def test_service_page_sets_a_branch_price_and_the_booking_price_follows(in_a, client):
+    # given a service at 5000 everywhere
+    clinic = clinic_setup(in_a, doctors=1)
+    sched.service_update(actor=clinic.owner, service=clinic.service, price_minor=5000)
+    other_branch = in_a.branches[1]
+    _login(client, in_a, "owner")
+    url = f"/settings/services/{clinic.service.pk}/"
+    # when the owner sets 6500 at the first branch
+    _post(client, in_a, url, {"set_price": "1", "branch": clinic.branch.pk, "price_minor": "6500"})
+    # then that branch charges 6500, the other the service's price
+    clinic.service.refresh_from_db()
+    assert service_price(service=clinic.service, branch=clinic.branch) == 6500
+    assert service_price(service=clinic.service, branch=other_branch) == 5000
+    assert ServicePrice.history.filter(service=clinic.service).count() == 1
+    # and emptying it falls back to the service's price, keeping the old one in history
+    _post(client, in_a, url, {"set_price": "1", "branch": clinic.branch.pk, "price_minor": ""})
+    assert service_price(service=clinic.service, branch=clinic.branch) == 5000
+    assert ServicePrice.history.filter(service=clinic.service).count() == 2
+
+
+def test_only_owners_set_prices(in_a, client):
+    # given a service with no branch price
+    clinic = clinic_setup(in_a, doctors=1)
+    _login(client, in_a, "branch_manager")
+    # when a branch manager posts a price for her own branch
+    response = _post(
+        client,
+        in_a,
+        f"/settings/services/{clinic.service.pk}/",
+        {"set_price": "1", "branch": clinic.branch.pk, "price_minor": "1"},
+    )
+    # then she is refused and nothing is stored
+    assert response.status_code == 403
+    assert not ServicePrice.objects.filter(service=clinic.service).exists()
+
+
+def test_a_room_out_of_use_gets_no_new_bookings_and_keeps_its_appointments(in_a, client):
+    # given a service that needs a room, one room, and an appointment in it
+    clinic = clinic_setup(in_a, doctors=2, requires_room=True, rooms=1)
+    room = clinic.rooms[0]
+    kept = book(clinic, clinic.at(MONDAY, 9))
+    assert kept.room_id == room.pk
+    _login(client, in_a, "branch_manager")
+    # when the manager takes the room out of use
+    response = _post(
+        client, in_a, f"/settings/branches/{clinic.branch.pk}/calendar/", {"room_active": room.pk, "is_active": "0"}
+    )
+    # then it is out of use, the appointment stays in it, and a new booking finds no room
+    assert response.status_code == 302
+    room.refresh_from_db()
+    assert room.is_active is False
+    assert Appointment.objects.get(pk=kept.pk).room_id == room.pk
+    with pytest.raises(BookingRefused) as refused:
+        book(clinic, clinic.at(MONDAY, 11))
+    assert refused.value.code == "room_taken"
+    # and back in use, it is booked again
+    _post(client, in_a, f"/settings/branches/{clinic.branch.pk}/calendar/", {"room_active": room.pk, "is_active": "1"})
+    assert book(clinic, clinic.at(MONDAY, 11)).room_id == room.pk
+
+
+def test_a_retired_service_is_not_offered_and_its_bookings_stay(in_a, client):
+    # given a booked appointment of a service
+    clinic = clinic_setup(in_a, doctors=1)
+    kept = book(clinic, clinic.at(MONDAY, 9))
+    _login(client, in_a, "owner")
+    form = {
+        "name": clinic.service.name,
+        "duration_minutes": clinic.service.duration_minutes,
+        "buffer_before_minutes": 0,
+        "buffer_after_minutes": 0,
+        "price_minor": 0,
+        "bookable_online": "on",
+    }
+    # when the owner retires it ("Offered" unticked)
+    assert _post(client, in_a, f"/settings/services/{clinic.service.pk}/", form).status_code == 302
+    # then it cannot be booked, and the appointment stays booked
+    clinic.service.refresh_from_db()
+    with pytest.raises(InvalidScheduling):
+        book(clinic, clinic.at(MONDAY, 11))
+    assert Appointment.objects.get(pk=kept.pk).status == "booked"
+    assert clinic.service not in services_offered(branch=clinic.branch)
+
+
+def _monday_shift(clinic):
+    return ShiftPattern.objects.get(doctor=clinic.doctors[0], weekday=MONDAY.weekday())
+
+
+def test_ending_a_shift_keeps_the_past_and_closes_the_weeks_after(in_a, client):
+    # given a doctor on shift every Monday
+    clinic = clinic_setup(in_a, doctors=1)
+    pattern = _monday_shift(clinic)
+    _login(client, in_a, "branch_manager")
+    # when the manager ends it on MONDAY
+    response = _post(
+        client,
+        in_a,
+        f"/settings/branches/{clinic.branch.pk}/calendar/",
+        {"end_shift": pattern.pk, "last_day": str(MONDAY)},
+    )
+    # then the pattern ends that day (its start stays), MONDAY is bookable and the week after is not
+    assert response.status_code == 302
+    pattern.refresh_from_db()
+    assert pattern.valid_until == MONDAY
+    assert pattern.valid_from < MONDAY
+    book(clinic, clinic.at(MONDAY, 9))
+    with pytest.raises(BookingRefused) as refused:
+        book(clinic, clinic.at(MONDAY + timedelta(days=7), 9))
+    assert refused.value.code == "outside_shift"
+
+
+def test_ending_a_shift_with_booked_appointments_is_refused_and_lists_them(in_a, client):
+    # given a booked appointment two Mondays ahead
+    clinic = clinic_setup(in_a, doctors=1)
+    pattern = _monday_shift(clinic)
+    later = book(clinic, clinic.at(MONDAY + timedelta(days=14), 10), patient=clinic.patient("Stranded"))
+    _login(client, in_a, "owner")
+    # when the owner tries to end the shift on MONDAY
+    response = _post(
+        client,
+        in_a,
+        f"/settings/branches/{clinic.branch.pk}/calendar/",
+        {"end_shift": pattern.pk, "last_day": str(MONDAY)},
+    )
+    # then it is refused, the page lists the appointment, and nothing changed
+    assert response.status_code == 200
+    assert b"Booked appointments in the way" in response.content
+    assert b"Stranded" in response.content
+    assert f"/desk/appointments/{later.pk}/move/".encode() in response.content
+    pattern.refresh_from_db()
+    assert pattern.valid_until is None
+
+
+def test_changing_a_shifts_hours_from_a_day_keeps_the_weeks_before(in_a, client):
+    # given a Monday shift 09:00-17:00 since last year
+    clinic = clinic_setup(in_a, doctors=1)
+    pattern = _monday_shift(clinic)
+    start_of_pattern = pattern.valid_from
+    _login(client, in_a, "branch_manager")
+    # when the manager changes it to 12:00-17:00 from MONDAY
+    response = _post(
+        client,
+        in_a,
+        f"/settings/shifts/{pattern.pk}/",
+        {"starts": "12:00", "ends": "17:00", "from_day": str(MONDAY)},
+    )
+    # then the old hours end the day before, the new ones run from MONDAY
+    assert response.status_code == 302
+    rows = list(ShiftPattern.objects.filter(doctor=clinic.doctors[0], weekday=MONDAY.weekday()).order_by("valid_from"))
+    assert [(r.valid_from, r.valid_until, r.starts) for r in rows] == [
+        (start_of_pattern, MONDAY - timedelta(days=1), time(9)),
+        (MONDAY, None, time(12)),
+    ]
+    with pytest.raises(BookingRefused):
+        book(clinic, clinic.at(MONDAY, 9))
+
+
+def test_changing_a_shift_over_a_booking_is_refused_and_lists_it(in_a, client):
+    # given a 09:00 appointment on MONDAY
+    clinic = clinic_setup(in_a, doctors=1)
+    pattern = _monday_shift(clinic)
+    book(clinic, clinic.at(MONDAY, 9), patient=clinic.patient("Early"))
+    _login(client, in_a, "owner")
+    # when the owner moves the shift to start at noon
+    response = _post(
+        client, in_a, f"/settings/shifts/{pattern.pk}/", {"starts": "12:00", "ends": "17:00", "from_day": str(MONDAY)}
+    )
+    # then it is refused with the appointment listed, and the shift is as it was
+    assert response.status_code == 200
+    assert b"Early" in response.content
+    assert ShiftPattern.objects.filter(doctor=clinic.doctors[0], weekday=MONDAY.weekday()).count() == 1
+    pattern.refresh_from_db()
+    assert pattern.starts == time(9)
+
+
+def test_extra_shifts_are_added_moved_and_cancelled_from_the_pages(in_a, client):
+    # given a doctor with no shift on the Sunday before MONDAY
+    clinic = clinic_setup(in_a, doctors=1)
+    doc = clinic.doctors[0]
+    sunday = MONDAY - timedelta(days=1)
+    sched.shift_pattern_end(
+        actor=clinic.owner, pattern=ShiftPattern.objects.get(doctor=doc, weekday=6), last_day=sunday - timedelta(days=7)
+    )
+    url = f"/settings/branches/{clinic.branch.pk}/calendar/"
+    _login(client, in_a, "branch_manager")
+    # when the manager adds an extra shift that Sunday
+    _post(
+        client,
+        in_a,
+        url,
+        {
+            "add_extra": "1",
+            "extra-doctor": doc.pk,
+            "extra-date": str(sunday),
+            "extra-starts": "10:00",
+            "extra-ends": "12:00",
+        },
+    )
+    extra = ExtraShift.objects.get(doctor=doc, date=sunday)
+    # then the doctor can be booked then
+    booked = book(clinic, clinic.at(sunday, 10), patient=clinic.patient("Sunday"))
+    # and cancelling it is refused while the appointment is there
+    refused = _post(client, in_a, url, {"delete_extra": extra.pk})
+    assert b"Sunday" in refused.content
+    assert ExtraShift.objects.filter(pk=extra.pk).exists()
+    # moving it to 11:00-12:00 is refused too; 10:00-13:00 is fine
+    move = f"/settings/extra-shifts/{extra.pk}/"
+    assert _post(client, in_a, move, {"date": str(sunday), "starts": "11:00", "ends": "12:00"}).status_code == 200
+    assert _post(client, in_a, move, {"date": str(sunday), "starts": "10:00", "ends": "13:00"}).status_code == 302
+    extra.refresh_from_db()
+    assert extra.ends == time(13)
+    # once the appointment is cancelled, the extra shift can go
+    sched.appointment_cancel(actor=clinic.owner, appointment=booked)
+    assert _post(client, in_a, url, {"delete_extra": extra.pk}).status_code == 302
+    assert not ExtraShift.objects.filter(pk=extra.pk).exists()
+
+
+def test_closing_a_day_with_bookings_is_refused_and_lists_them(in_a, client):
+    # given a booked appointment on MONDAY
+    clinic = clinic_setup(in_a, doctors=1)
+    book(clinic, clinic.at(MONDAY, 10), patient=clinic.patient("Closure"))
+    _login(client, in_a, "owner")
+    url = f"/settings/branches/{clinic.branch.pk}/hours/"
+    # when the owner closes MONDAY
+    response = _post(client, in_a, url, {"add_closure": "1", "closure_date": str(MONDAY), "closure_note": "Strike"})
+    # then it is refused with the appointment listed, and the day stays open
+    assert response.status_code == 200
+    assert b"Closure" in response.content
+    assert not SpecialDay.objects.filter(branch=clinic.branch, date=MONDAY).exists()
+
+
+def test_special_hours_are_edited_and_removed_from_the_hours_page(in_a, client):
+    # given special hours on MONDAY and a booking at 10:00 inside them
+    clinic = clinic_setup(in_a, doctors=1)
+    special = sched.special_day_create(
+        actor=clinic.owner, branch=clinic.branch, day=MONDAY, opens=time(9), closes=time(12), note="Short day"
+    )
+    book(clinic, clinic.at(MONDAY, 10), patient=clinic.patient("Inside"))
+    _login(client, in_a, "branch_manager")
+    change = f"/settings/branches/{clinic.branch.pk}/special-days/{special.pk}/"
+    # when the manager narrows them to 11:00-12:00: refused, the appointment is listed
+    refused = _post(client, in_a, change, {"date": str(MONDAY), "opens": "11:00", "closes": "12:00", "note": "x"})
+    assert b"Inside" in refused.content
+    special.refresh_from_db()
+    assert special.opens == time(9)
+    # widening them to 09:00-15:00 is saved
+    assert _post(client, in_a, change, {"date": str(MONDAY), "opens": "09:00", "closes": "15:00"}).status_code == 302
+    special.refresh_from_db()
+    assert special.closes == time(15)
+    # and removing them gives MONDAY its weekly hours back
+    hours = f"/settings/branches/{clinic.branch.pk}/hours/"
+    assert _post(client, in_a, hours, {"delete_special": special.pk}).status_code == 302
+    assert not SpecialDay.objects.filter(pk=special.pk).exists()
+    book(clinic, clinic.at(MONDAY, 16))
+
+
+@pytest.mark.parametrize("role", ["receptionist", "doctor", "billing"])
+def test_other_roles_change_no_shift_room_or_special_day(in_a, client, role):
+    # given a shift, a room and a special day
+    clinic = clinic_setup(in_a, doctors=1, rooms=1)
+    pattern = _monday_shift(clinic)
+    room = clinic.rooms[0]
+    special = sched.special_day_create(actor=clinic.owner, branch=clinic.branch, day=MONDAY, note="Closed")
+    _login(client, in_a, role)
+    calendar = f"/settings/branches/{clinic.branch.pk}/calendar/"
+    # when they try each change
+    answers = [
+        _post(client, in_a, calendar, {"end_shift": pattern.pk, "last_day": str(MONDAY)}),
+        _post(client, in_a, calendar, {"room_active": room.pk, "is_active": "0"}),
+        _post(
+            client,
+            in_a,
+            f"/settings/shifts/{pattern.pk}/",
+            {"starts": "12:00", "ends": "13:00", "from_day": str(MONDAY)},
+        ),
+        _post(client, in_a, f"/settings/branches/{clinic.branch.pk}/hours/", {"delete_special": special.pk}),
+    ]
+    # then each is refused and nothing changed
+    assert [a.status_code for a in answers] == [403] * 4
+    pattern.refresh_from_db()
+    room.refresh_from_db()
+    assert (pattern.valid_until, pattern.starts, room.is_active) == (None, time(9), True)
+    assert SpecialDay.objects.filter(pk=special.pk).exists()

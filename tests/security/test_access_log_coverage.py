@@ -93,6 +93,14 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             "api/v1/scheduling/leave/<int:pk>/cancel/",
             "api/v1/branches/<int:pk>/hours/",
             "api/v1/branches/<int:pk>/special-days/",
+            "api/v1/branches/<int:pk>/special-days/<int:special_pk>/",
+            "api/v1/scheduling/services/<int:pk>/offerings/",
+            "api/v1/scheduling/services/<int:pk>/prices/",
+            "api/v1/scheduling/rooms/<int:pk>/",
+            "api/v1/scheduling/shifts/<int:pk>/",
+            "api/v1/scheduling/shifts/<int:pk>/end/",
+            "api/v1/scheduling/extra-shifts/<int:pk>/",
+            "settings/staff/<int:pk>/offerings/",
             "api/v1/availability/",
             "api/v1/holds/",
             "api/v1/schema/",
@@ -121,7 +129,6 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             "settings/services/",
             "settings/services/<int:pk>/",
             "settings/booking-rules/",
-            "settings/branches/<int:branch_pk>/calendar/",
             "settings/leave/<int:pk>/cancel/",
             "desk/",
             "portal/sign-in/",
@@ -132,6 +139,8 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
     },
     ("api/v1/scheduling/leave/", "get"): "a doctor's leave: no patient in it",
     ("api/v1/appointments/series/", "post"): CHANGE,
+    ("api/v1/appointments/<int:pk>/series/cancel-rest/", "post"): CHANGE,
+    ("api/v1/appointments/<int:pk>/series/move-rest/", "post"): CHANGE,
     ("fhir/R4/Appointment/<int:pk>", "post"): "refused: FHIR creates on the type, not on an instance",
     ("desk/appointments/<int:pk>/<str:action>/", "*"): CHANGE,
     ("patients/<int:pk>/care-team/", "*"): CHANGE,
@@ -522,6 +531,31 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("book/manage/<str:token>/calendar.ics", "*"): Probe(
         "anonymous", "GET", lambda w: f"/book/manage/{w.manage_token}/calendar.ics"
     ),
+    # --- set-up pages: a change refused because it would strand booked appointments lists them
+    ("settings/branches/<int:branch_pk>/calendar/", "*"): Probe(
+        "owner",
+        "POST",
+        lambda w: f"/settings/branches/{w.clinic.branch.pk}/calendar/",
+        lambda w: {"end_shift": _monday_of(w).pk, "last_day": str(w.day - timedelta(days=1))},
+    ),
+    ("settings/shifts/<int:pk>/", "*"): Probe(
+        "owner",
+        "POST",
+        lambda w: f"/settings/shifts/{_monday_of(w).pk}/",
+        lambda w: {"starts": "13:00", "ends": "20:00", "from_day": str(w.day)},
+    ),
+    ("settings/extra-shifts/<int:pk>/", "*"): Probe(
+        "owner",
+        "POST",
+        lambda w: f"/settings/extra-shifts/{w.extra['extra_shift'].pk}/",
+        lambda w: {"date": str(w.day + timedelta(days=1)), "starts": "20:00", "ends": "21:00"},
+    ),
+    ("settings/branches/<int:branch_pk>/special-days/<int:pk>/", "*"): Probe(
+        "owner",
+        "POST",
+        lambda w: f"/settings/branches/{w.clinic.branch.pk}/special-days/{w.extra['special_day'].pk}/",
+        lambda w: {"date": str(w.day), "opens": "13:00", "closes": "20:00"},
+    ),
     ("portal/", "*"): Probe("patient", "GET", lambda w: "/portal/"),
     ("portal/details/", "*"): Probe("patient", "GET", lambda w: "/portal/details/"),
     ("portal/appointments/<int:pk>/change/", "*"): Probe(
@@ -592,8 +626,40 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         w.extra["assigned"] = w.stranger_doctor
     if route == "audit/emergency-access/":
         patients.break_glass_open(actor=w.stranger_doctor.user, patient=w.patient, reason="Collapsed in the hall")
+    if route == "settings/extra-shifts/<int:pk>/":
+        # an evening fitted in past the branch's hours (an override), in an extra shift of its own
+        sched.appointment_book(
+            actor=owner,
+            patient=w.patient,
+            doctor=w.doctor,
+            branch=w.clinic.branch,
+            service=w.clinic.service,
+            start=w.clinic.at(w.day, 20),
+            override=True,
+            override_reason="Evening clinic",
+        )
+        w.extra["extra_shift"] = sched.extra_shift_create(
+            actor=owner, doctor=w.doctor, branch=w.clinic.branch, day=w.day, starts=time(20), ends=time(21)
+        )
+    if route == "settings/branches/<int:branch_pk>/special-days/<int:pk>/":
+        w.extra["special_day"] = sched.special_day_create(
+            actor=owner, branch=w.clinic.branch, day=w.day, opens=time(7), closes=time(20), note="Long day"
+        )
+    if route in ("patients/<int:pk>/consent-forms/<int:form_pk>/withdraw/", "api/v1/consent-forms/<int:pk>/withdraw/"):
+        from patients.consent_forms import consent_form_record
+
+        w.extra["consent"] = consent_form_record(
+            actor=w.doctor.user, patient=w.patient, kind="treatment", title="Consent", signed_on=w.day
+        )
     if route in ("patients/<int:pk>/notes/<int:note_pk>/addenda/", "api/v1/notes/<int:pk>/addenda/"):
         w.extra["signed"] = patients.note_sign(actor=w.doctor.user, note=w.note)
+
+
+def _monday_of(w: World) -> Any:
+    """The weekly shift of the world's doctor on the world's day (09:00 and 12:00 are booked in it)."""
+    from scheduling.models import ShiftPattern
+
+    return ShiftPattern.objects.get(doctor=w.doctor, weekday=w.day.weekday())
 
 
 def _client_for(w: World, who: str, api_call: bool) -> Any:
