@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 from django import forms
 
 from config.errors import ApplicationError
+from config.money import currency_choices
 from tenants.org.models import STAFF_ROLES, Branch
-from tenants.validation import CURRENCIES
 
 T = TypeVar("T")
 TIMEZONES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
@@ -46,7 +46,7 @@ def submit(form: forms.Form, action: Callable[[], T], field_map: dict[str, str] 
 class ChainSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
     default_timezone = forms.ChoiceField(choices=TIMEZONES, label="Default time zone")
-    currency = forms.ChoiceField(choices=[(c, c) for c in sorted(CURRENCIES)])
+    currency = forms.ChoiceField(choices=currency_choices)
     locale = forms.CharField(max_length=16, help_text="Language code, e.g. en, en-gb, de, fr.")
     contact_email = forms.EmailField(required=False, label="Contact e-mail")
     contact_phone = forms.CharField(required=False, max_length=32, label="Contact phone")
@@ -112,7 +112,7 @@ class ClinicForm(forms.Form):
     slug = forms.CharField(max_length=40, help_text="The subdomain: <slug>.your-domain.")
     owner_email = forms.EmailField(label="Owner e-mail")
     timezone = forms.ChoiceField(choices=TIMEZONES, initial="Europe/London")
-    currency = forms.ChoiceField(choices=[(c, c) for c in sorted(CURRENCIES)], initial="GBP")
+    currency = forms.ChoiceField(choices=currency_choices, initial="GBP")
     locale = forms.CharField(max_length=16, initial="en")
     plan = forms.ChoiceField(choices=[], required=False)
 

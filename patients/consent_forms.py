@@ -11,13 +11,13 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from config.validation import collect
 from patients.exceptions import ConsentFormWithdrawn, InvalidPatient
 from patients.models import Attachment, ConsentForm, Patient
 from tenants.audit.services import access_log_record
 from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
 from tenants.org.rules import staff_of
-from tenants.validation import collect
 
 
 def _clinician(actor: Actor, patient: Patient) -> StaffMember:

@@ -15,12 +15,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
+from config.validation import collect, currency_error, locale_error, slug_error, timezone_error
 from tenants.authz import authorize
 from tenants.db import owner_connection
 from tenants.exceptions import ClinicSlugTaken, ClinicStateConflict, InvalidClinicData
 from tenants.models import Clinic, Domain, Plan
 from tenants.selectors import site_url
-from tenants.validation import collect, currency_error, locale_error, slug_error, timezone_error
 
 log = logging.getLogger(__name__)
 

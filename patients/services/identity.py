@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from config.errors import Disclosure
 from config.events import publish
+from config.validation import collect
 from patients import events
 from patients.exceptions import InvalidPatient, MergeRefused, PossibleDuplicates
 from patients.models import (
@@ -30,7 +31,6 @@ from patients.selectors import duplicate_candidates, phone_e164
 from patients.services._audit import _log, _stamp
 from tenants.authz import authorize
 from tenants.org.rules import staff_of
-from tenants.validation import collect
 
 DEMOGRAPHIC_FIELDS = (
     "first_name",

@@ -12,12 +12,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from config.validation import collect
 from patients.exceptions import AttachmentRefused, FollowUpClosed, InvalidPatient, NoteLocked
 from patients.models import Addendum, Attachment, ClinicalNote, Diagnosis, Encounter, FollowUp, Patient, Prescription
 from patients.services._audit import _log, _stamp
 from tenants.authz import authorize
 from tenants.org.rules import staff_of
-from tenants.validation import collect
 
 ATTACHMENT_TYPES = {
     "application/pdf",

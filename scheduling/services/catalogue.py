@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from simple_history.utils import bulk_create_with_history
 
+from config.validation import collect
 from scheduling.exceptions import InvalidScheduling, NameTaken, ShiftOverlap
 from scheduling.models import (
     BranchHours,
@@ -26,7 +27,6 @@ from scheduling.selectors import policy_get, stranded_by_special_day
 from scheduling.services.stranding import refuse_stranding
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
-from tenants.validation import collect
 
 _UNSET: Any = object()
 

@@ -16,6 +16,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.validation import collect, currency_error, locale_error, normalize_phone, phone_error, timezone_error
 from tenants.accounts.models import User
 from tenants.authz import authorize
 from tenants.org.exceptions import (
@@ -29,7 +30,6 @@ from tenants.org.exceptions import (
 from tenants.org.models import STAFF_ROLES, Branch, ChainSettings, Invitation, Role, StaffMember
 from tenants.org.rules import Assignment
 from tenants.selectors import current_clinic, current_clinic_url
-from tenants.validation import collect, currency_error, locale_error, normalize_phone, phone_error, timezone_error
 
 _UNSET: Any = object()
 
