@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,11 +19,11 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend.forms import to_int
 from patients import selectors as patient_selectors
-from patients import services as patient_services
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment, BranchHours, DoctorService, Service, Source, SpecialDay
+from scheduling.services.walk_in import NewPatient
 from tenants.audit.services import access_log_disclosure, access_log_record, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
@@ -256,43 +255,44 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     }
     if request.method == "POST":
         try:
-            # One transaction: a new patient is not left behind when the time was just taken.
-            with transaction.atomic():
-                patient = _walk_in_patient(request)
-                booked = sched.appointment_book(
-                    actor=request.user,
-                    patient=patient,
-                    doctor=get_object_or_404(StaffMember, pk=doctor_pk),
-                    branch=branch,
-                    service=service,
-                    start=datetime.fromisoformat(start),
-                    source=Source.PHONE if phone else Source.WALK_IN,
-                )
+            # One service: a new patient is not left behind when the time was just taken.
+            chosen, new = _walk_in_patient(request)
+            booked = sched.walk_in_book(
+                actor=request.user,
+                branch=branch,
+                service=service,
+                patient=chosen,
+                new_patient=new,
+                doctor=get_object_or_404(StaffMember, pk=to_int(doctor_pk) or 0),
+                start=datetime.fromisoformat(start),
+                source=Source.PHONE if phone else Source.WALK_IN,
+                request=request,
+            )
         except (ApplicationError, ValueError) as exc:
             if isinstance(exc, ApplicationError):
                 access_log_disclosure(actor=request.user, exc=exc, request=request)
             messages.error(request, getattr(exc, "message", "Choose a time again."))
         else:
             local = booked.span.lower.astimezone(ZoneInfo(branch.timezone))
-            messages.success(request, f"{patient} booked at {local:%H:%M}.")
+            messages.success(request, f"{booked.patient} booked at {local:%H:%M}.")
             return redirect("desk-branch", branch_pk=branch.pk)
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, "desk/walk_in.html", context)
 
 
-def _walk_in_patient(request: HttpRequest) -> Patient:
+def _walk_in_patient(request: HttpRequest) -> tuple[Patient | None, NewPatient | None]:
+    """The patient on file the desk chose, or the details of a new one."""
     if request.POST.get("patient"):
-        patient = get_object_or_404(Patient, pk=request.POST["patient"])
+        patient = get_object_or_404(Patient, pk=to_int(request.POST["patient"]) or 0)
         authorize(request.user, "patients.view_patient", patient)
-        return patient
-    return patient_services.patient_create(
-        actor=request.user,
-        request=request,
+        return patient, None
+    details = NewPatient(
         first_name=request.POST.get("first_name", ""),
         last_name=request.POST.get("last_name", ""),
         phone=request.POST.get("phone", ""),
         ignore_duplicates=bool(request.POST.get("ignore_duplicates")),
     )
+    return None, details
 
 
 @login_required

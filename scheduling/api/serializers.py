@@ -28,6 +28,7 @@ from scheduling.models import (
     Source,
     SpecialDay,
 )
+from scheduling.services.walk_in import NewPatient
 from tenants.org.models import Branch, Role, StaffMember
 
 DOCTORS = StaffMember.objects.filter(roles__contains=[Role.DOCTOR])
@@ -296,10 +297,36 @@ class HoldConfirmIn(serializers.Serializer):
     patient = StrictPrimaryKeyRelatedField(queryset=Patient.objects.all())
 
 
+class NewPatientIn(serializers.Serializer):
+    """A walk-in who is not on file yet: registered and booked in one transaction."""
+
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(max_length=32, required=False, default="")
+    email = serializers.EmailField(required=False, default="")
+    date_of_birth = StrictDateField(required=False, allow_null=True, default=None)
+    ignore_duplicates = StrictBooleanField(required=False, default=False)
+
+
 class WalkInIn(serializers.Serializer):
-    patient = StrictPrimaryKeyRelatedField(queryset=Patient.objects.all())
+    """A patient on file (`patient`) or a new one (`new_patient`); the first free doctor today, or
+    `doctor` and `start` together."""
+
+    patient = StrictPrimaryKeyRelatedField(queryset=Patient.objects.all(), required=False, default=None)
+    new_patient = NewPatientIn(required=False, default=None)
     branch = StrictPrimaryKeyRelatedField(queryset=Branch.objects.all())
     service = StrictPrimaryKeyRelatedField(queryset=Service.objects.all())
+    doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS, required=False, default=None)
+    start = StrictDateTimeField(required=False, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("patient") is None) == (attrs.get("new_patient") is None):
+            raise serializers.ValidationError({"patient": ["Give patient or new_patient, not both."]})
+        if (attrs.get("doctor") is None) != (attrs.get("start") is None):
+            raise serializers.ValidationError({"start": ["Give doctor and start together, or neither."]})
+        if attrs.get("new_patient") is not None:
+            attrs["new_patient"] = NewPatient(**attrs["new_patient"])
+        return attrs
 
 
 class SeriesIn(BookIn):

@@ -19,6 +19,7 @@ from config.api import StrictBooleanFilter
 from config.errors import PermissionDenied
 from config.fields import DateTimeFilter, IdFilter, StrictFilterSet
 from config.openapi import IDEMPOTENCY_KEY, errors
+from patients.exceptions import PossibleDuplicates
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.api import serializers as s
@@ -380,9 +381,12 @@ NoShowApi = _status_api(sched.appointment_mark_no_show, "Mark as a no-show")
 
 class WalkInApi(APIView):
     @extend_schema(
-        summary="Book a walk-in for today",
+        summary="Book a walk-in, registering a new patient if need be",
+        description="A patient on file (`patient`) or a new one (`new_patient`, registered in the same "
+        "transaction: a refused time leaves no new patient behind); the first free doctor from now on "
+        "today, or `doctor` and `start` together.",
         request=s.WalkInIn,
-        responses={201: s.EntryOut, **errors(NoSlotToday, BookingRefused, CalendarBusy)},
+        responses={201: s.EntryOut, **errors(NoSlotToday, BookingRefused, CalendarBusy, PossibleDuplicates)},
     )
     def post(self, request: Request) -> Response:
         appointment = sched.walk_in_book(actor=request.user, **_valid(s.WalkInIn, request))

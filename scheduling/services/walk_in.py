@@ -1,29 +1,89 @@
-"""A walk-in: the first free doctor for a service at a branch, from now on today."""
+"""A walk-in (or a caller on the phone): the first free doctor for a service at a branch from now
+on today, or a time the desk chose; for a patient on file or for someone registered on the spot."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
+from config.errors import ValidationFailed
 from patients.models import Patient
+from patients.services import patient_create
 from scheduling.engine import Problem
 from scheduling.exceptions import BookingRefused, NoSlotToday
 from scheduling.models import Appointment, Service, Source
 from scheduling.selectors import slot_list_available
 from scheduling.services.booking import appointment_book
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, StaffMember
 
 
+@dataclass(frozen=True)
+class NewPatient:
+    """Who a walk-in is, when they are not on file yet."""
+
+    first_name: str
+    last_name: str
+    phone: str = ""
+    email: str = ""
+    date_of_birth: date | None = None
+    ignore_duplicates: bool = False  # the desk saw the likely duplicates and registers anyway
+
+
+@transaction.atomic
 def walk_in_book(
-    *, actor: Any, patient: Patient, branch: Branch, service: Service, now: datetime | None = None
+    *,
+    actor: Actor,
+    branch: Branch,
+    service: Service,
+    patient: Patient | None = None,
+    new_patient: NewPatient | None = None,
+    doctor: StaffMember | None = None,
+    start: datetime | None = None,
+    source: str = Source.WALK_IN,
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
 ) -> Appointment:
-    """The first free doctor for this service at this branch, from now on today."""
+    """Book a walk-in for `patient`, or register `new_patient` and book them, in one transaction:
+    a time refused (taken a moment ago by another desk) leaves no new patient behind.
+
+    With `doctor` and `start`, that time (the desk's choice; a phone booking any day); without,
+    the first free doctor for the service at the branch from now on today."""
     now = now or timezone.now()
     authorize(actor, "scheduling.book", branch)
+    if (patient is None) == (new_patient is None):
+        raise ValidationFailed(fields={"patient": ["Give a patient on file or a new patient's details, not both."]})
+    if (doctor is None) != (start is None):
+        raise ValidationFailed(fields={"start": ["Give a doctor and a time together, or neither."]})
+    if new_patient is not None:
+        patient = patient_create(
+            actor=actor,
+            request=request,
+            first_name=new_patient.first_name,
+            last_name=new_patient.last_name,
+            phone=new_patient.phone,
+            email=new_patient.email,
+            date_of_birth=new_patient.date_of_birth,
+            ignore_duplicates=new_patient.ignore_duplicates,
+        )
+    if patient is None:  # not reached: exactly one of the two was checked above
+        raise ValidationFailed(fields={"patient": ["Give a patient."]})
+    if doctor is not None and start is not None:
+        return appointment_book(
+            actor=actor,
+            patient=patient,
+            doctor=doctor,
+            branch=branch,
+            service=service,
+            start=start,
+            source=source,
+            now=now,
+        )
     today = now.astimezone(ZoneInfo(branch.timezone)).date()
     slots = slot_list_available(service=service, branch=branch, date_from=today, date_to=today, step=5, now=now)
     doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots})}
@@ -36,7 +96,7 @@ def walk_in_book(
                 branch=branch,
                 service=service,
                 start=slot.start,
-                source=Source.WALK_IN,
+                source=source,
                 now=now,
             )
         except BookingRefused as exc:
