@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from frontend import record_forms as rv
 from frontend.care_views import CareTeamForm
 from frontend.forms import show_error, submit, to_int
 from patients import selectors, services
@@ -100,36 +103,101 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/form.html", {"form": form, "duplicates": duplicates})
 
 
-@login_required
-def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
+def log_patient_read(request: HttpRequest, action: str, object_type: str, rows: Sequence[Model]) -> None:
+    """Log the records a page shows: patients themselves, or rows of their record (``patient_id``)."""
+    patient_ids = [r.pk if isinstance(r, Patient) else r.patient_id for r in rows]  # type: ignore[attr-defined]
+    _log(request, action, object_type, [r.pk for r in rows], patient_ids)
+
+
+# The chart's sections: the overview for everyone who may see the patient, the rest of the
+# clinical record for those with clinical access. One section at a time keeps the page short.
+SECTIONS = {
+    "overview": "Overview",
+    "diagnoses": "Diagnoses and prescriptions",
+    "attachments": "Attachments",
+    "follow-ups": "Follow-ups",
+    "consent": "Consent forms",
+}
+
+
+def _section_context(request: HttpRequest, patient: Patient, section: str, forms: dict[str, Any]) -> dict[str, Any]:
+    can_write = request.user.has_perm("patients.write_clinical", patient)
+    context: dict[str, Any] = {}
+    if section == "diagnoses":
+        context["diagnoses"] = list(patient.diagnoses.select_related("recorded_by__user"))
+        context["prescriptions"] = list(patient.prescriptions.select_related("prescriber__user"))
+        log_patient_read(request, "list", "diagnosis", context["diagnoses"])
+        log_patient_read(request, "list", "prescription", context["prescriptions"])
+        if can_write:
+            context["diagnosis_form"] = forms.get("diagnosis_form") or rv.DiagnosisForm(prefix="diagnosis")
+            context["prescription_form"] = forms.get("prescription_form") or rv.PrescriptionForm(prefix="prescription")
+    elif section == "attachments":
+        context["attachments"] = list(patient.attachments.select_related("uploaded_by__user"))
+        log_patient_read(request, "list", "attachment", context["attachments"])
+        if can_write:
+            context["attachment_form"] = forms.get("attachment_form") or rv.AttachmentForm(prefix="attachment")
+    elif section == "follow-ups":
+        context["follow_ups"] = list(patient.follow_ups.select_related("doctor__user"))
+        context["close_form"] = forms.get("close_form")
+        log_patient_read(request, "list", "follow_up", context["follow_ups"])
+        if can_write:
+            context["follow_up_form"] = forms.get("follow_up_form") or rv.FollowUpForm(prefix="follow_up")
+    elif section == "consent":
+        rows = list(selectors.consent_form_list(actor=request.user, patient=patient))
+        log_patient_read(request, "list", "consent_form", rows)
+        bound = forms.get("withdraw_forms", {})
+        context["consent_forms"] = [
+            (f, bound.get(f.pk) or rv.WithdrawForm(prefix=f"withdraw-{f.pk}") if f.is_active and can_write else None)
+            for f in rows
+        ]
+        if can_write:
+            context["consent_form"] = forms.get("consent_form") or rv.ConsentFormForm(prefix="consent", patient=patient)
+    else:
+        context["notes"] = list(patient.notes.select_related("author__user").prefetch_related("addenda__author__user"))
+        context["encounters"] = list(patient.encounters.select_related("doctor__user"))
+        log_patient_read(request, "list", "clinical_note", context["notes"])
+    return context
+
+
+def render_chart(
+    request: HttpRequest, patient: Patient, section: str = "overview", forms: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The chart with one section open; ``forms`` are bound forms a refused change brings back."""
     authorize(request.user, "patients.view_patient", patient)
     clinical = request.user.has_perm("patients.view_clinical", patient)
+    if section not in SECTIONS or not clinical:
+        section = "overview"
     context: dict[str, Any] = {
         "patient": patient,
         "clinical": clinical,
+        "section": section,
+        "sections": SECTIONS if clinical else {},
         "can_write": request.user.has_perm("patients.write_clinical", patient),
-        "can_break_glass": not clinical and request.user.has_perm("patients.break_glass", patient),
-        "appointments": list(appointment_list(actor=request.user).filter(patient=patient).order_by("-span")[:20]),
-        "glass_form": BreakGlassForm(),
+        "can_edit": request.user.has_perm("patients.change_patient", patient),
+        "can_merge": request.user.has_perm("patients.merge_patient") and not patient.merged_into_id,
+        "can_history": request.user.has_perm("patients.view_history", patient),
         "can_audit": request.user.has_perm("patients.view_audit"),
-        "care_team": list(selectors.care_team_current(patient=patient)),
-        "can_assign": request.user.has_perm("patients.assign_care", patient),
     }
-    if context["can_assign"]:
-        context["care_form"] = CareTeamForm()
-    _log(request, "view", "patient", [patient.pk], [patient.pk])
-    if clinical:
+    log_patient_read(request, "view", "patient", [patient])
+    if section == "overview":
         context |= {
-            "notes": list(patient.notes.select_related("author__user").prefetch_related("addenda__author__user")),
-            "encounters": list(patient.encounters.select_related("doctor__user")),
-            "diagnoses": list(patient.diagnoses.all()),
-            "prescriptions": list(patient.prescriptions.all()),
-            "attachments": list(patient.attachments.all()),
-            "follow_ups": list(patient.follow_ups.all()),
+            "can_break_glass": not clinical and request.user.has_perm("patients.break_glass", patient),
+            "appointments": list(appointment_list(actor=request.user).filter(patient=patient).order_by("-span")[:20]),
+            "glass_form": BreakGlassForm(),
+            "care_team": list(selectors.care_team_current(patient=patient)),
+            "can_assign": request.user.has_perm("patients.assign_care", patient),
         }
-        _log(request, "list", "clinical_note", [n.pk for n in context["notes"]], [patient.pk] * len(context["notes"]))
+        if context["can_assign"]:
+            context["care_form"] = CareTeamForm()
+    if clinical:
+        context |= _section_context(request, patient, section, forms or {})
     return render(request, "patients/chart.html", context)
+
+
+@login_required
+def patient_chart(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    return render_chart(request, patient, request.GET.get("section", "overview"))
 
 
 @login_required

@@ -7,8 +7,10 @@ from frontend import (
     catalogue_views,
     desk_views,
     patient_views,
+    history_views,
     portal_views,
     views,
+    record_views,
 )
 from tenants.accounts import views as account_views
 
@@ -48,6 +50,25 @@ urlpatterns = [
     path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
     path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
     path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
+    path("patients/<int:pk>/edit/", record_views.patient_edit, name="patient-edit"),
+    path("patients/<int:pk>/merge/", record_views.patient_merge, name="patient-merge"),
+    path("patients/<int:pk>/diagnoses/", record_views.diagnosis_add, name="patient-diagnosis-add"),
+    path("patients/<int:pk>/prescriptions/", record_views.prescription_add, name="patient-prescription-add"),
+    path("patients/<int:pk>/attachments/", record_views.attachment_add, name="patient-attachment-add"),
+    path("patients/<int:pk>/follow-ups/", record_views.follow_up_create, name="patient-follow-up-add"),
+    path(
+        "patients/<int:pk>/follow-ups/<int:follow_up_pk>/close/",
+        record_views.follow_up_close,
+        name="patient-follow-up-close",
+    ),
+    path("patients/<int:pk>/consent-forms/", record_views.consent_form_record, name="patient-consent-form-add"),
+    path(
+        "patients/<int:pk>/consent-forms/<int:form_pk>/withdraw/",
+        record_views.consent_form_withdraw,
+        name="patient-consent-form-withdraw",
+    ),
+    path("patients/<int:pk>/history/", history_views.patient_history, name="patient-history"),
+    path("appointments/<int:pk>/history/", history_views.appointment_history, name="appointment-history"),
     path("patients/<int:pk>/care-team/", care_views.care_team_assign, name="patient-care-team"),
     path(
         "patients/<int:pk>/care-team/<int:doctor_pk>/remove/",

@@ -20,6 +20,7 @@ from patients.models import (
     Attachment,
     CareRelation,
     ClinicalNote,
+    ConsentForm,
     Diagnosis,
     Encounter,
     FollowUp,
@@ -228,7 +229,7 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
     merge.merged_into = keep
     merge._change_reason = f"merged into {keep.mrn}"  # type: ignore[attr-defined]
     _stamp(merge, actor).save()
-    for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp):
+    for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp, ConsentForm):
         model.objects.filter(patient=merge).update(patient=keep)
     # Grants move with the record; an assignment both records have is kept once.
     kept_assigned = CareRelation.objects.filter(patient=keep, reason=CareRelation.Reason.ASSIGNED).values("doctor_id")

@@ -499,6 +499,89 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ),
     ("patients/<int:pk>/audit/", "*"): Probe("owner", "GET", lambda w: f"/patients/{_p(w)}/audit/"),
     ("audit/users/<int:pk>/", "*"): Probe("owner", "GET", lambda w: f"/audit/users/{w.doctor.user.pk}/"),
+    # --- the clinical record on the chart, merge and change history (frontend.record_views, history_views)
+    ("patients/<int:pk>/edit/", "*"): Probe("receptionist", "GET", lambda w: f"/patients/{_p(w)}/edit/"),
+    ("patients/<int:pk>/merge/", "*"): Probe("owner", "GET", lambda w: f"/patients/{_p(w)}/merge/?other={w.other.pk}"),
+    ("patients/<int:pk>/diagnoses/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/diagnoses/",
+        lambda w: {"diagnosis-icd10_code": "R51", "diagnosis-text": "Headache"},
+        status=(302,),
+    ),
+    ("patients/<int:pk>/prescriptions/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/prescriptions/",
+        lambda w: {
+            "prescription-medication": "Ibuprofen",
+            "prescription-dose": "400 mg",
+            "prescription-frequency": "tds",
+        },
+        status=(302,),
+    ),
+    ("patients/<int:pk>/attachments/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/attachments/",
+        lambda w: {
+            "attachment-title": "Letter",
+            "attachment-kind": "document",
+            "attachment-file": SimpleUploadedFile("letter.pdf", b"%PDF-1.4 x", "application/pdf"),
+        },
+        status=(302,),
+    ),
+    ("patients/<int:pk>/follow-ups/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/follow-ups/",
+        lambda w: {"follow_up-due_date": str(w.day + timedelta(days=30)), "follow_up-reason": "Recheck"},
+        status=(302,),
+    ),
+    ("patients/<int:pk>/follow-ups/<int:follow_up_pk>/close/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/follow-ups/{w.follow_up.pk}/close/",
+        lambda w: {"outcome": "done"},
+        status=(302,),
+    ),
+    ("patients/<int:pk>/consent-forms/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/consent-forms/",
+        lambda w: {
+            "consent-kind": "treatment",
+            "consent-title": "Consent",
+            "consent-signed_on": str(w.day),
+            "consent-signed_by": "patient",
+        },
+        status=(302,),
+    ),
+    ("patients/<int:pk>/consent-forms/<int:form_pk>/withdraw/", "*"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/patients/{_p(w)}/consent-forms/{w.extra['consent'].pk}/withdraw/",
+        lambda w: {f"withdraw-{w.extra['consent'].pk}-reason": "Asked to"},
+        status=(302,),
+    ),
+    ("patients/<int:pk>/history/", "*"): Probe("owner", "GET", lambda w: f"/patients/{_p(w)}/history/"),
+    ("appointments/<int:pk>/history/", "*"): Probe("owner", "GET", lambda w: f"/appointments/{w.booked.pk}/history/"),
+    ("api/v1/patients/<int:pk>/consent-forms/", "get"): Probe(
+        "doctor", "GET", lambda w: f"/api/v1/patients/{_p(w)}/consent-forms/"
+    ),
+    ("api/v1/patients/<int:pk>/consent-forms/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/patients/{_p(w)}/consent-forms/",
+        lambda w: {"kind": "treatment", "title": "Consent", "signed_on": str(w.day)},
+        status=(201,),
+    ),
+    ("api/v1/consent-forms/<int:pk>/withdraw/", "post"): Probe(
+        "doctor",
+        "POST",
+        lambda w: f"/api/v1/consent-forms/{w.extra['consent'].pk}/withdraw/",
+        lambda w: {"reason": "Asked to"},
+    ),
     ("desk/<int:branch_pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/?day={w.day}"),
     ("desk/<int:branch_pk>/walk-in/", "*"): Probe(
         "receptionist",
@@ -645,7 +728,11 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         w.extra["special_day"] = sched.special_day_create(
             actor=owner, branch=w.clinic.branch, day=w.day, opens=time(7), closes=time(20), note="Long day"
         )
-    if route in ("patients/<int:pk>/consent-forms/<int:form_pk>/withdraw/", "api/v1/consent-forms/<int:pk>/withdraw/"):
+    if route in (
+        "patients/<int:pk>/consent-forms/<int:form_pk>/withdraw/",
+        "api/v1/consent-forms/<int:pk>/withdraw/",
+        "api/v1/patients/<int:pk>/consent-forms/",
+    ):
         from patients.consent_forms import consent_form_record
 
         w.extra["consent"] = consent_form_record(

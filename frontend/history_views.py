@@ -1,0 +1,48 @@
+"""Change history for owners: who changed an appointment's time, status or doctor, and who changed
+a patient's details, when, from what to what (django-simple-history's rows, diffed by the
+selectors). Reading either is a read of patient data: it is in the access log."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+
+from frontend.patient_views import log_patient_read
+from patients import selectors
+from patients.models import Patient
+from scheduling.history import appointment_history as appointment_changes
+from scheduling.selectors import appointment_list
+
+
+@login_required
+def patient_history(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk)
+    entries = selectors.patient_history(actor=request.user, patient=patient)
+    log_patient_read(request, "view", "patient_history", [patient])
+    context = {
+        "entries": entries,
+        "subject": f"{patient} ({patient.mrn})",
+        "back_url": reverse("patient-chart", args=[patient.pk]),
+        "back_label": f"Back to {patient}",
+    }
+    return render(request, "history/history.html", context)
+
+
+@login_required
+def appointment_history(request: HttpRequest, pk: int) -> HttpResponse:
+    # Only appointments at branches this user sees exist for them (404 otherwise, like the rest).
+    appointment = get_object_or_404(appointment_list(actor=request.user), pk=pk)
+    entries = appointment_changes(actor=request.user, appointment=appointment)
+    log_patient_read(request, "view", "appointment_history", [appointment])
+    with timezone.override(appointment.branch.timezone if appointment.branch else None):
+        when = timezone.localtime(appointment.start)
+        context = {
+            "entries": entries,
+            "subject": f"{appointment.service} for {appointment.patient}, {when:%d %b %Y %H:%M}",
+            "back_url": reverse("patient-chart", args=[appointment.patient_id]),
+            "back_label": f"Back to {appointment.patient}",
+        }
+        return render(request, "history/history.html", context)

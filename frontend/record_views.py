@@ -1,0 +1,239 @@
+"""The clinical record on the chart: diagnoses, prescriptions, attachments, follow-ups and signed
+consent forms (each added through the service the API uses), staff edits of a patient's details,
+and the merge of two records of one person. A refusal is a form error on the chart, never an
+error page; every page that shows patient data writes the access log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from frontend.forms import submit, to_int
+from frontend.patient_views import PatientForm, log_patient_read, render_chart
+from frontend.record_forms import (
+    AttachmentForm,
+    ConsentFormForm,
+    DiagnosisForm,
+    FollowUpForm,
+    PrescriptionForm,
+    WithdrawForm,
+)
+from patients import consent_forms, selectors, services
+from patients.models import ConsentForm, FollowUp, Patient
+from tenants.authz import authorize
+
+
+class PatientEditForm(PatientForm):
+    country = forms.CharField(max_length=2, required=False, help_text="Two letters, e.g. GB.")
+    emergency_contact_relation = forms.CharField(max_length=60, required=False, label="Emergency contact is the")
+    preferred_language = forms.CharField(max_length=16, required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        del self.fields["ignore_duplicates"]
+
+
+def _patient(request: HttpRequest, pk: int) -> Patient:
+    """The patient of a clinical change; anyone without clinical access is refused (403) up front."""
+    patient = get_object_or_404(Patient, pk=pk)
+    authorize(request.user, "patients.write_clinical", patient)
+    return patient
+
+
+def _done(request: HttpRequest, patient: Patient, section: str, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect(f"{reverse('patient-chart', args=[patient.pk])}?section={section}#{section}")
+
+
+@login_required
+@require_POST
+def diagnosis_add(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = DiagnosisForm(request.POST, prefix="diagnosis")
+    if form.is_valid():
+        d = form.cleaned_data
+        added = submit(
+            form,
+            lambda: services.diagnosis_add(
+                actor=request.user, patient=patient, icd10_code=d["icd10_code"], text=d["text"], request=request
+            ),
+        )
+        if added:
+            return _done(request, patient, "diagnoses", f"Diagnosis {added.icd10_code} added.")
+    return render_chart(request, patient, "diagnoses", {"diagnosis_form": form})
+
+
+@login_required
+@require_POST
+def prescription_add(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = PrescriptionForm(request.POST, prefix="prescription")
+    if form.is_valid():
+        d = form.cleaned_data
+        added = submit(
+            form, lambda: services.prescription_add(actor=request.user, patient=patient, request=request, **d)
+        )
+        if added:
+            return _done(request, patient, "diagnoses", f"{added} prescribed.")
+    return render_chart(request, patient, "diagnoses", {"prescription_form": form})
+
+
+@login_required
+@require_POST
+def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = AttachmentForm(request.POST, request.FILES, prefix="attachment")
+    if form.is_valid():
+        d = form.cleaned_data
+        added = submit(
+            form,
+            lambda: services.attachment_add(
+                actor=request.user, patient=patient, upload=d["file"], title=d["title"], kind=d["kind"], request=request
+            ),
+        )
+        if added:
+            return _done(request, patient, "attachments", f"{added.title} uploaded.")
+    return render_chart(request, patient, "attachments", {"attachment_form": form})
+
+
+@login_required
+@require_POST
+def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = FollowUpForm(request.POST, prefix="follow_up")
+    if form.is_valid():
+        d = form.cleaned_data
+        added = submit(
+            form,
+            lambda: services.follow_up_create(
+                actor=request.user, patient=patient, due_date=d["due_date"], reason=d["reason"], request=request
+            ),
+        )
+        if added:
+            return _done(request, patient, "follow-ups", f"Follow-up due by {added.due_date:%d %b %Y} added.")
+    return render_chart(request, patient, "follow-ups", {"follow_up_form": form})
+
+
+@login_required
+@require_POST
+def follow_up_close(request: HttpRequest, pk: int, follow_up_pk: int) -> HttpResponse:
+    follow_up = get_object_or_404(FollowUp.objects.select_related("patient"), pk=follow_up_pk, patient_id=pk)
+    authorize(request.user, "patients.write_clinical", follow_up.patient)
+    done = request.POST.get("outcome") != "cancelled"
+    form = forms.Form(request.POST)
+    closed = submit(
+        form, lambda: services.follow_up_close(actor=request.user, follow_up=follow_up, done=done, request=request)
+    )
+    if closed:
+        return _done(request, follow_up.patient, "follow-ups", f"Follow-up {closed.get_status_display().lower()}.")
+    return render_chart(request, follow_up.patient, "follow-ups", {"close_form": form})
+
+
+@login_required
+@require_POST
+def consent_form_record(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient(request, pk)
+    form = ConsentFormForm(request.POST, prefix="consent", patient=patient)
+    if form.is_valid():
+        recorded = submit(
+            form,
+            lambda: consent_forms.consent_form_record(
+                actor=request.user, patient=patient, request=request, **form.cleaned_data
+            ),
+        )
+        if recorded:
+            return _done(request, patient, "consent", f"{recorded.title} recorded.")
+    return render_chart(request, patient, "consent", {"consent_form": form})
+
+
+@login_required
+@require_POST
+def consent_form_withdraw(request: HttpRequest, pk: int, form_pk: int) -> HttpResponse:
+    consent = get_object_or_404(ConsentForm.objects.select_related("patient"), pk=form_pk, patient_id=pk)
+    authorize(request.user, "patients.write_clinical", consent.patient)
+    form = WithdrawForm(request.POST, prefix=f"withdraw-{consent.pk}")
+    if form.is_valid():
+        d = form.cleaned_data
+        withdrawn = submit(
+            form,
+            lambda: consent_forms.consent_form_withdraw(
+                actor=request.user,
+                consent_form=consent,
+                reason=d["reason"],
+                withdrawn_on=d["withdrawn_on"],
+                request=request,
+            ),
+        )
+        if withdrawn:
+            return _done(request, consent.patient, "consent", f"{withdrawn.title} withdrawn.")
+    return render_chart(request, consent.patient, "consent", {"withdraw_forms": {consent.pk: form}})
+
+
+@login_required
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff correct a patient's details (front desk, clinicians, managers, owners: as the API)."""
+    patient = get_object_or_404(Patient, pk=pk)
+    authorize(request.user, "patients.change_patient", patient)
+    initial = {name: getattr(patient, name) for name in PatientEditForm.base_fields if hasattr(patient, name)}
+    form = PatientEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
+        saved = submit(
+            form, lambda: services.patient_update(actor=request.user, patient=patient, request=request, **changed)
+        )
+        if saved:
+            messages.success(request, f"{saved}'s details saved.")
+            return redirect("patient-chart", pk=pk)
+    else:
+        log_patient_read(request, "view", "patient", [patient])
+    return render(request, "patients/edit.html", {"form": form, "patient": patient})
+
+
+class MergeForm(forms.Form):
+    other = forms.ModelChoiceField(queryset=Patient.objects.filter(merged_into__isnull=True), widget=forms.HiddenInput)
+    keep = forms.ChoiceField(
+        choices=[("this", "Keep this record"), ("other", "Keep the other record")],
+        widget=forms.RadioSelect,
+        initial="this",
+        label="Which record stays",
+        help_text="The other record's appointments, clinical record and care team move to the one that stays.",
+    )
+
+
+@login_required
+def patient_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pick the duplicate of this record, see both side by side, confirm. Owners and managers."""
+    authorize(request.user, "patients.merge_patient")
+    patient = get_object_or_404(Patient, pk=pk, merged_into__isnull=True)
+    other_pk = to_int(request.POST.get("other") or request.GET.get("other"))
+    other = get_object_or_404(Patient, pk=other_pk, merged_into__isnull=True) if other_pk else None
+    form = MergeForm(request.POST or None, initial={"other": other_pk})
+    if request.method == "POST" and form.is_valid():
+        other = form.cleaned_data["other"]
+        keep, merge = (patient, other) if form.cleaned_data["keep"] == "this" else (other, patient)
+        kept = submit(form, lambda: services.patient_merge(actor=request.user, keep=keep, merge=merge, request=request))
+        if kept:
+            messages.success(request, f"{merge.mrn} was merged into {kept.mrn}.")
+            return redirect("patient-chart", pk=kept.pk)
+    q = request.GET.get("q", "").strip()
+    candidates: list[Patient] = []
+    if other is None:
+        if q:
+            candidates = [p for p in selectors.patient_search(q=q)[:20] if p.pk != patient.pk]
+        else:
+            candidates = selectors.duplicate_candidates(
+                first_name=patient.first_name,
+                last_name=patient.last_name,
+                date_of_birth=patient.date_of_birth,
+                phone=patient.phone,
+                exclude_id=patient.pk,
+            )
+    shown = [patient, *([other] if other else []), *candidates]
+    log_patient_read(request, "view" if other else "list", "patient", shown)
+    context = {"patient": patient, "other": other, "candidates": candidates, "q": q, "form": form}
+    return render(request, "patients/merge.html", context)
