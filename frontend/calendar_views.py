@@ -20,11 +20,11 @@ from scheduling import intervals as iv
 from scheduling import services as sched
 from scheduling.exceptions import LeaveConflicts
 from scheduling.models import Appointment, CalendarEntry, Leave, Status
-from scheduling.selectors import appointment_list, calendar_rows, calendar_rows_visible
+from scheduling.selectors import calendar_rows, calendar_rows_visible, leave_conflicts
 from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.org.models import Role, StaffMember
-from tenants.org.rules import is_owner, managed_branch_ids, staff_of
-from tenants.org.selectors import chain_settings_get
+from tenants.org.rules import staff_of
+from tenants.org.selectors import chain_settings_get, doctor_list_managed
 
 
 @login_required
@@ -66,21 +66,9 @@ class LeaveForm(forms.Form):
         self.fields["doctor"].label_from_instance = lambda d: d.user.get_full_name() or d.user.email  # type: ignore[attr-defined]
 
 
-def _leave_doctors(request: HttpRequest):  # type: ignore[no-untyped-def]
-    doctors = StaffMember.objects.filter(roles__contains=[Role.DOCTOR], is_active=True).select_related("user")
-    if is_owner(request.user):
-        return doctors
-    staff = staff_of(request.user)
-    if staff is not None and Role.BRANCH_MANAGER in staff.roles:
-        return doctors.filter(branches__in=managed_branch_ids(request.user)).distinct()
-    if staff is not None and Role.DOCTOR in staff.roles:
-        return doctors.filter(pk=staff.pk)
-    return doctors.none()
-
-
 @login_required
 def leave(request: HttpRequest) -> HttpResponse:
-    doctors = _leave_doctors(request)
+    doctors = doctor_list_managed(actor=request.user)
     if not doctors.exists():
         raise Http404
     tz = ZoneInfo(chain_settings_get().default_timezone)
@@ -94,8 +82,7 @@ def leave(request: HttpRequest) -> HttpResponse:
             sched.leave_create(actor=request.user, doctor=d["doctor"], start=starts, end=ends, reason=d["reason"])
         except LeaveConflicts as exc:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
-            ids = [int(i) for i in exc.fields.get("appointments", [])]
-            conflicts = list(appointment_list(actor=request.user).filter(pk__in=ids))
+            conflicts = list(leave_conflicts(actor=request.user, doctor=d["doctor"], start=starts, end=ends))
             form.add_error(None, exc.message)
         except ApplicationError as exc:
             show_error(form, exc)

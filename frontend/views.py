@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -22,12 +23,11 @@ from scheduling.selectors import doctor_offerings
 from tenants.authz import authorize
 from tenants.org import selectors, services
 from tenants.org.models import Branch, Role
-from tenants.org.rules import is_owner, managed_branch_ids, staff_of
+from tenants.org.rules import staff_of
 
 
-def _branch_choices(request: HttpRequest):  # type: ignore[no-untyped-def]
-    branches = Branch.objects.filter(is_active=True)
-    return branches if is_owner(request.user) else branches.filter(pk__in=managed_branch_ids(request.user))
+def _branch_choices(request: HttpRequest) -> QuerySet[Branch]:
+    return selectors.branch_list_managed(actor=request.user)
 
 
 @login_required
@@ -56,9 +56,8 @@ def chain_settings(request: HttpRequest) -> HttpResponse:
 def branch_list(request: HttpRequest) -> HttpResponse:
     authorize(request.user, "org.view_branch")
     branches = selectors.branch_list(actor=request.user)
-    managed = managed_branch_ids(request.user)
-    owner = is_owner(request.user)
-    rows = [(b, owner or b.pk in managed) for b in branches]
+    managed = selectors.branch_ids_managed(actor=request.user)
+    rows = [(b, managed is None or b.pk in managed) for b in branches]
     return render(request, "frontend/branches.html", {"rows": rows, "can_add": request.user.has_perm("org.add_branch")})
 
 

@@ -389,6 +389,13 @@ def appointment_list(*, actor: Any) -> QuerySet[Appointment]:
     return qs.order_by("span")
 
 
+def leave_conflicts(*, actor: Any, doctor: StaffMember, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    """The active appointments of `doctor` in [start, end) that this user may see: what stands in
+    the way of a leave. Pages list them from here, not from the refusal's text."""
+    span = Range(start, end, "[)")
+    return appointment_list(actor=actor).filter(doctor=doctor, status__in=ACTIVE_STATUSES, busy__overlap=span)
+
+
 def hold_get(*, actor: Any, pk: int) -> Appointment | None:
     """A hold, for its holder only (the user who made it), until it is confirmed (then it is an
     appointment, read as one); None for anyone else, so that a hold's existence is not revealed."""

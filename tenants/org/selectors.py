@@ -41,19 +41,47 @@ def branch_list(*, actor: Any) -> QuerySet[Branch]:
     return qs if visible is None else qs.filter(pk__in=visible)
 
 
+def branch_ids_managed(*, actor: Any) -> frozenset[int] | None:
+    """The one answer to "which branches may this user administer" (their staff, invitations,
+    doctors' leave): None means every branch (an owner), otherwise the branches they manage as a
+    branch manager; nobody else manages any."""
+    return None if is_owner(actor) else managed_branch_ids(actor)
+
+
+def branch_list_managed(*, actor: Any) -> QuerySet[Branch]:
+    """The open branches this user administers (see branch_ids_managed): the choices of the staff
+    and invitation forms."""
+    managed = branch_ids_managed(actor=actor)
+    qs = Branch.objects.filter(is_active=True)
+    return qs if managed is None else qs.filter(pk__in=managed)
+
+
 def staff_list(*, actor: Any) -> QuerySet[StaffMember]:
     """Owners see everyone; branch managers see the staff of the branches they manage."""
     qs = StaffMember.objects.select_related("user").prefetch_related("branches")
-    if is_owner(actor):
-        return qs
-    return qs.filter(branches__in=managed_branch_ids(actor)).distinct()
+    managed = branch_ids_managed(actor=actor)
+    return qs if managed is None else qs.filter(branches__in=managed).distinct()
 
 
 def invitation_list(*, actor: Any) -> QuerySet[Invitation]:
     qs = Invitation.objects.prefetch_related("branches").select_related("invited_by")
-    if is_owner(actor):
-        return qs
-    return qs.filter(branches__in=managed_branch_ids(actor)).distinct()
+    managed = branch_ids_managed(actor=actor)
+    return qs if managed is None else qs.filter(branches__in=managed).distinct()
+
+
+def doctor_list_managed(*, actor: Any) -> QuerySet[StaffMember]:
+    """The active doctors whose leave this user manages: every doctor for an owner, the doctors
+    of their branches for a branch manager, herself for a doctor, nobody otherwise."""
+    doctors = StaffMember.objects.filter(roles__contains=[Role.DOCTOR], is_active=True).select_related("user")
+    managed = branch_ids_managed(actor=actor)
+    if managed is None:
+        return doctors
+    if managed:
+        return doctors.filter(branches__in=managed).distinct()
+    staff = staff_of(actor)
+    if staff is not None and Role.DOCTOR in staff.roles:
+        return doctors.filter(pk=staff.pk)
+    return doctors.none()
 
 
 def staff_with_role(role: Role) -> QuerySet[StaffMember]:
