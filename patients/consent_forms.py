@@ -14,6 +14,7 @@ from django.utils import timezone
 from config.validation import collect
 from patients.exceptions import ConsentFormWithdrawn, InvalidPatient
 from patients.models import Attachment, ConsentForm, Patient
+from tenants.audit.history import changed_by
 from tenants.audit.services import access_log_record
 from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
@@ -83,7 +84,7 @@ def consent_form_record(
         attachment=attachment,
         recorded_by=recorder,
     )
-    form._history_user = actor  # type: ignore[attr-defined]
+    changed_by(form, actor)
     form.save()
     _log(actor, "create", form, request)
     return form
@@ -118,7 +119,7 @@ def consent_form_withdraw(
     if errors:
         raise InvalidPatient(fields=errors)
     form.withdrawn_on, form.withdrawal_reason, form.withdrawn_by = day, reason.strip()[:300], recorder
-    form._history_user = actor  # type: ignore[attr-defined]
+    changed_by(form, actor)
     form.save()
     _log(actor, "update", form, request, reason="withdrawn")
     return form

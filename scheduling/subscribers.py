@@ -9,6 +9,7 @@ from patients.events import PatientsMerged
 from patients.exceptions import MergeRefused
 from scheduling.models import CalendarEntry
 from tenants.accounts.models import User
+from tenants.audit.history import changed_by
 
 
 def move_appointments_on_merge(event: PatientsMerged) -> None:
@@ -19,8 +20,7 @@ def move_appointments_on_merge(event: PatientsMerged) -> None:
         with transaction.atomic():
             for entry in CalendarEntry.objects.filter(patient_id=event.merged_id).order_by("pk"):
                 entry.patient_id = event.kept_id
-                entry._history_user = actor  # type: ignore[attr-defined]
-                entry._change_reason = f"patient record {event.merged_id} merged into {event.kept_id}"  # type: ignore[attr-defined]
+                changed_by(entry, actor, reason=f"patient record {event.merged_id} merged into {event.kept_id}")
                 entry.save(update_fields=["patient", "updated_at"])
     except IntegrityError as exc:
         raise MergeRefused(

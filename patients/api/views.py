@@ -21,7 +21,7 @@ from patients.api import serializers as s
 from patients.exceptions import ConsentFormWithdrawn, FollowUpClosed, MergeRefused, NoteLocked, PossibleDuplicates
 from patients.models import Attachment, ClinicalNote, ConsentForm, Diagnosis, FollowUp, Patient, Prescription
 from tenants.audit.models import AccessLog
-from tenants.audit.services import access_log_record, access_log_trail_read
+from tenants.audit.services import access_log_response, access_log_trail_read
 from tenants.authz import authorize
 from tenants.org.models import StaffMember
 
@@ -30,18 +30,6 @@ def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
-
-
-def _log(request: Request, action: str, object_type: str, objects: list[Any], patient_ids: list[int]) -> None:
-    if objects:
-        access_log_record(
-            actor=request.user,
-            action=action,
-            object_type=object_type,
-            object_ids=[o.pk for o in objects],
-            patient_ids=patient_ids,
-            request=request._request,
-        )
 
 
 def _patient(request: Request, pk: int, perm: str = "patients.view_patient") -> Patient:
@@ -62,7 +50,13 @@ class PatientListApi(GenericAPIView):
         authorize(request.user, "patients.add_patient")  # searching the register is for staff only
         page = self.paginate_queryset(selectors.patient_search(q=request.query_params.get("q", "")))
         rows = list(page or [])
-        _log(request, "search", "patient", rows, [p.pk for p in rows])
+        access_log_response(
+            request,
+            action="search",
+            object_type="patient",
+            object_ids=[o.pk for o in rows],
+            patient_ids=[p.pk for p in rows],
+        )
         return self.get_paginated_response(s.PatientOut(rows, many=True).data)
 
     @extend_schema(
@@ -77,7 +71,9 @@ class PatientDetailApi(APIView):
     @extend_schema(summary="Read a patient's details", responses=s.PatientOut)
     def get(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk)
-        _log(request, "view", "patient", [patient], [patient.pk])
+        access_log_response(
+            request, action="view", object_type="patient", object_ids=[patient.pk], patient_ids=[patient.pk]
+        )
         return Response(s.PatientOut(patient).data)
 
     @extend_schema(summary="Change a patient's details", request=s.PatientPatch, responses=s.PatientOut)
@@ -127,7 +123,13 @@ class CareTeamApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk)
         rows = list(selectors.care_team_current(patient=patient))
-        _log(request, "list", "care_relation", rows, [patient.pk] * len(rows))
+        access_log_response(
+            request,
+            action="list",
+            object_type="care_relation",
+            object_ids=[o.pk for o in rows],
+            patient_ids=[patient.pk] * len(rows),
+        )
         return Response(s.CareRelationOut(rows, many=True).data)
 
     @extend_schema(
@@ -162,7 +164,13 @@ def _clinical_list(
         def get(self, request: Request, pk: int) -> Response:
             patient = _patient(request, pk, "patients.view_clinical")
             rows = list(model._default_manager.filter(patient=patient))  # type: ignore[attr-defined]
-            _log(request, "list", object_type, rows, [patient.pk] * len(rows))
+            access_log_response(
+                request,
+                action="list",
+                object_type=object_type,
+                object_ids=[o.pk for o in rows],
+                patient_ids=[patient.pk] * len(rows),
+            )
             return Response(out(rows, many=True).data)
 
         @extend_schema(summary=f"Add to a patient's {plural}", request=inp, responses={201: out})
@@ -202,7 +210,9 @@ class NoteDetailApi(APIView):
     @extend_schema(summary="Read a clinical note", responses=s.NoteOut)
     def get(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.view_clinical")
-        _log(request, "view", "clinical_note", [note], [note.patient_id])
+        access_log_response(
+            request, action="view", object_type="clinical_note", object_ids=[note.pk], patient_ids=[note.patient_id]
+        )
         return Response(s.NoteOut(note).data)
 
     @extend_schema(summary="Change a draft note", request=s.NotePatch, responses={200: s.NoteOut, **errors(NoteLocked)})
@@ -243,7 +253,13 @@ class AttachmentDownloadApi(APIView):
     def get(self, request: Request, pk: int) -> FileResponse:
         attachment = get_object_or_404(Attachment.objects.select_related("patient"), pk=pk)
         authorize(request.user, "patients.view_clinical", attachment.patient)
-        _log(request, "view", "attachment", [attachment], [attachment.patient_id])
+        access_log_response(
+            request,
+            action="view",
+            object_type="attachment",
+            object_ids=[attachment.pk],
+            patient_ids=[attachment.patient_id],
+        )
         # Always a download (never rendered in the site's origin), under the name it was uploaded with.
         response = FileResponse(
             attachment.file.open("rb"),
@@ -268,7 +284,13 @@ class ConsentFormListApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         rows = list(selectors.consent_form_list(actor=request.user, patient=patient))
-        _log(request, "list", "consent_form", rows, [patient.pk] * len(rows))
+        access_log_response(
+            request,
+            action="list",
+            object_type="consent_form",
+            object_ids=[o.pk for o in rows],
+            patient_ids=[patient.pk] * len(rows),
+        )
         return Response(s.ConsentFormOut(rows, many=True).data)
 
     @extend_schema(summary="Record a signed consent form", request=s.ConsentFormIn, responses={201: s.ConsentFormOut})

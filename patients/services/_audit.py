@@ -1,15 +1,10 @@
-"""Who made a change (the history row) and who saw or changed a patient (the access log)."""
+"""The access-log row each patients service writes for the patient it touched."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tenants.audit.services import access_log_record
-
-
-def _stamp(obj: Any, actor: Any) -> Any:
-    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
-    return obj
 
 
 def _log(

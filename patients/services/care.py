@@ -13,7 +13,8 @@ from django.utils import timezone
 from config.errors import PermissionDenied
 from patients.exceptions import InvalidPatient
 from patients.models import BreakGlass, CareRelation, Patient
-from patients.services._audit import _log, _stamp
+from patients.services._audit import _log
+from tenants.audit.history import changed_by
 from tenants.audit.services import access_log_record
 from tenants.authz import authorize
 from tenants.org.models import Role, StaffMember
@@ -41,7 +42,7 @@ def care_relation_grant(
     )
     relation.patient_id, relation.doctor_id = patient_id, doctor_id
     relation.expires_at, relation.granted_by_id = at + lasts, granted_by_id
-    relation._history_user = None  # type: ignore[attr-defined]  # the appointment's history names who
+    changed_by(relation, None)  # the appointment's history names who
     relation.save()
     return relation
 
@@ -52,7 +53,7 @@ def care_relation_withdraw(*, appointment_id: int, unseen_visit: bool = False) -
     never happened (`unseen_visit`: checked in, then cancelled before the doctor started it)."""
     reasons = [CareRelation.Reason.BOOKED] + ([CareRelation.Reason.VISIT] if unseen_visit else [])
     for relation in CareRelation.objects.filter(appointment_id=appointment_id, reason__in=reasons):
-        relation._history_user = None  # type: ignore[attr-defined]
+        changed_by(relation, None)
         relation.delete()
 
 
@@ -78,7 +79,7 @@ def care_team_assign(*, actor: Any, patient: Patient, doctor: StaffMember, reque
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one assignment at a time per patient
     relation = CareRelation.objects.filter(patient=patient, doctor=doctor, reason=CareRelation.Reason.ASSIGNED).first()
     if relation is None:
-        relation = _stamp(
+        relation = changed_by(
             CareRelation(patient=patient, doctor=doctor, reason=CareRelation.Reason.ASSIGNED, granted_by=actor), actor
         )
         relation.save()
@@ -96,7 +97,7 @@ def care_team_unassign(*, actor: Any, patient: Patient, doctor: StaffMember, req
     ended = 0
     current = CareRelation.objects.select_for_update().filter(patient=patient, doctor=doctor)
     for relation in current.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)):
-        _stamp(relation, actor)
+        changed_by(relation, actor)
         if relation.reason == CareRelation.Reason.ASSIGNED:
             relation.delete()
         else:

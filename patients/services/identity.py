@@ -29,7 +29,8 @@ from patients.models import (
     Sex,
 )
 from patients.selectors import duplicate_candidates, phone_e164
-from patients.services._audit import _log, _stamp
+from patients.services._audit import _log
+from tenants.audit.history import changed_by
 from tenants.authz import authorize
 from tenants.org.rules import staff_of
 
@@ -131,7 +132,7 @@ def patient_create(
                 fields={"duplicates": [str(p.pk) for p in candidates]},
                 disclosure=Disclosure("patient", [p.pk for p in candidates], [p.pk for p in candidates]),
             )
-    patient = _stamp(Patient(**values), actor)
+    patient = changed_by(Patient(**values), actor)
     patient.save()
     _log(actor, "create", "patient", patient, patient.pk, request)
     return patient
@@ -166,7 +167,7 @@ def patient_update(*, actor: Any, patient: Patient, request: Any = None, **field
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     for key, value in values.items():
         setattr(patient, key, value)
-    _stamp(patient, actor).save()
+    changed_by(patient, actor).save()
     _log(actor, "update", "patient", patient, patient.pk, request)
     return patient
 
@@ -179,7 +180,7 @@ def consent_set(*, actor: Any, patient: Patient, channel: str, given: bool, requ
         raise InvalidPatient(fields={"channel": ["Use sms or email."]})
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     setattr(patient, f"{channel}_consent_at" if given else f"{channel}_consent_withdrawn_at", timezone.now())
-    _stamp(patient, actor).save()
+    changed_by(patient, actor).save()
     _log(
         actor,
         "update",
@@ -227,8 +228,7 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
     # Marked merged first: the signed-note lock (a trigger, migration 0007) lets a signed note
     # change its patient, and nothing else, only to the record its patient was merged into.
     merge.merged_into = keep
-    merge._change_reason = f"merged into {keep.mrn}"  # type: ignore[attr-defined]
-    _stamp(merge, actor).save()
+    changed_by(merge, actor, reason=f"merged into {keep.mrn}").save()
     for model in (Encounter, ClinicalNote, Diagnosis, Prescription, Attachment, FollowUp, ConsentForm):
         model.objects.filter(patient=merge).update(patient=keep)
     # Grants move with the record; an assignment both records have is kept once.
@@ -242,8 +242,7 @@ def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = N
     for field in ("phone", "email", "date_of_birth", "address_line", "city", "postcode"):
         if not getattr(keep, field) and getattr(merge, field):
             setattr(keep, field, getattr(merge, field))
-    keep._change_reason = f"merged {merge.mrn} into this record"  # type: ignore[attr-defined]
-    _stamp(keep, actor).save()
+    changed_by(keep, actor, reason=f"merged {merge.mrn} into this record").save()
     _log(actor, "update", "patient_merge", keep, keep.pk, request, reason=f"merged {merge.mrn} into {keep.mrn}")
     _log(actor, "update", "patient_merge", merge, merge.pk, request, reason=f"merged into {keep.mrn}")
     return keep

@@ -15,7 +15,8 @@ from django.utils import timezone
 from config.validation import collect
 from patients.exceptions import AttachmentRefused, FollowUpClosed, InvalidPatient, NoteLocked
 from patients.models import Addendum, Attachment, ClinicalNote, Diagnosis, Encounter, FollowUp, Patient, Prescription
-from patients.services._audit import _log, _stamp
+from patients.services._audit import _log
+from tenants.audit.history import changed_by
 from tenants.authz import authorize
 from tenants.org.rules import staff_of
 
@@ -66,7 +67,7 @@ def note_create(
     encounter = (
         Encounter.objects.filter(appointment_id=appointment_id, patient=patient).first() if appointment_id else None
     )
-    note = _stamp(
+    note = changed_by(
         ClinicalNote(
             patient=patient,
             author=author,
@@ -98,7 +99,7 @@ def note_update(*, actor: Any, note: ClinicalNote, title: str, body: str, reques
     if not body.strip():
         raise InvalidPatient(fields={"body": ["The note is empty."]})
     note.title, note.body = (title.strip() or note.title)[:200], body
-    _stamp(note, actor).save()
+    changed_by(note, actor).save()
     _log(actor, "update", "clinical_note", note, note.patient_id, request)
     return note
 
@@ -108,7 +109,7 @@ def note_sign(*, actor: Any, note: ClinicalNote, request: Any = None) -> Clinica
     note = _locked_note(note, actor)
     note.status = ClinicalNote.Status.SIGNED
     note.signed_at = timezone.now()
-    _stamp(note, actor).save()
+    changed_by(note, actor).save()
     _log(actor, "update", "clinical_note", note, note.patient_id, request, reason="signed")
     return note
 
@@ -142,7 +143,7 @@ def diagnosis_add(
     )
     if errors:
         raise InvalidPatient(fields=errors)
-    diagnosis = _stamp(
+    diagnosis = changed_by(
         Diagnosis(patient=patient, note=note, icd10_code=code, text=text.strip()[:300], recorded_by=author), actor
     )
     diagnosis.save()
@@ -173,7 +174,7 @@ def prescription_add(
     )
     if errors:
         raise InvalidPatient(fields=errors)
-    prescription = _stamp(
+    prescription = changed_by(
         Prescription(
             patient=patient,
             medication=medication.strip(),
@@ -216,7 +217,7 @@ def attachment_add(
     )
     if errors:
         raise AttachmentRefused(fields=errors)
-    attachment = _stamp(
+    attachment = changed_by(
         Attachment(
             patient=patient,
             kind=kind,
@@ -241,7 +242,7 @@ def follow_up_create(
     author = _clinical(actor, patient)
     if not reason.strip():
         raise InvalidPatient(fields={"reason": ["Say what the follow-up is for."]})
-    follow_up = _stamp(
+    follow_up = changed_by(
         FollowUp(
             patient=patient,
             due_date=due_date,
@@ -263,6 +264,6 @@ def follow_up_close(*, actor: Any, follow_up: FollowUp, done: bool = True, reque
     if follow_up.status != FollowUp.Status.OPEN:
         raise FollowUpClosed()
     follow_up.status = FollowUp.Status.DONE if done else FollowUp.Status.CANCELLED
-    _stamp(follow_up, actor).save()
+    changed_by(follow_up, actor).save()
     _log(actor, "update", "follow_up", follow_up, follow_up.patient_id, request)
     return follow_up

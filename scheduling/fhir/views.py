@@ -57,7 +57,7 @@ from scheduling.fhir.search import (
     token,
 )
 from scheduling.models import Appointment, DoctorService, Service, Source
-from tenants.audit.services import access_log_disclosure, access_log_record
+from tenants.audit.services import access_log_disclosure, access_log_response
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.org.selectors import branch_ids_visible, branch_list, branch_visible
@@ -162,18 +162,6 @@ def _id_q(field: str, text: str) -> Q:
     return Q(**{field: pk}) if pk is not None else Q(pk__in=[])
 
 
-def _log(request: Request, object_type: str, ids: list[int], patient_ids: list[int | None], action: str) -> None:
-    if ids:
-        access_log_record(
-            actor=request.user,
-            action=action,
-            object_type=object_type,
-            object_ids=ids,
-            patient_ids=patient_ids,
-            request=request._request,
-        )
-
-
 class MetadataView(FhirView):
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
@@ -249,7 +237,7 @@ class PatientView(FhirView):
         if pk is not None:
             p = _one(Patient.objects.all(), pk, "Patient")
             authorize(request.user, "patients.view_patient", p)
-            _log(request, "patient", [p.pk], [p.pk], "view")
+            access_log_response(request, action="view", object_type="patient", object_ids=[p.pk], patient_ids=[p.pk])
             return Response(fhir.patient(p))
         authorize(request.user, "patients.add_patient")
         search = search_read(request, "Patient")
@@ -263,7 +251,13 @@ class PatientView(FhirView):
                 qs = qs.filter(any_of(read(raw) for raw in alternatives))
         qs = qs.filter(date_q(search, "birthdate", "date_of_birth", days=True))
         rows, total = _page(search, qs.order_by("last_name", "first_name", "id"))
-        _log(request, "patient", [p.pk for p in rows], [p.pk for p in rows], "search")
+        access_log_response(
+            request,
+            action="search",
+            object_type="patient",
+            object_ids=[p.pk for p in rows],
+            patient_ids=[p.pk for p in rows],
+        )
         return self.searchset(request, search, [fhir.patient(p) for p in rows], total)
 
 
@@ -496,7 +490,9 @@ class AppointmentView(FhirView):
         if pk is not None:
             a = _one(Appointment.objects.all(), pk, "Appointment")
             authorize(request.user, "scheduling.view_calendar", a.branch)
-            _log(request, "appointment", [a.pk], [a.patient_id], "view")
+            access_log_response(
+                request, action="view", object_type="appointment", object_ids=[a.pk], patient_ids=[a.patient_id]
+            )
             return Response(fhir.appointment(a))
         search = search_read(request, "Appointment")
         if not set(search.values) & {"patient", "practitioner", "location", "date"}:
@@ -513,7 +509,13 @@ class AppointmentView(FhirView):
         for alternatives in search.alternatives("status"):
             qs = qs.filter(any_of(_status_q(raw) for raw in alternatives))
         rows, total = _page(search, qs.order_by("span", "pk"))
-        _log(request, "appointment", [a.pk for a in rows], [a.patient_id for a in rows], "search")
+        access_log_response(
+            request,
+            action="search",
+            object_type="appointment",
+            object_ids=[a.pk for a in rows],
+            patient_ids=[a.patient_id for a in rows],
+        )
         return self.searchset(request, search, [fhir.appointment(a) for a in rows], total)
 
     @extend_schema(exclude=True)
@@ -577,7 +579,9 @@ class AppointmentView(FhirView):
             source=Source.STAFF,
             idempotency_key=request.headers.get("Idempotency-Key") or None,  # checked by the service
         )
-        _log(request, "appointment", [booked.pk], [booked.patient_id], "view")
+        access_log_response(
+            request, action="view", object_type="appointment", object_ids=[booked.pk], patient_ids=[booked.patient_id]
+        )
         response = Response(fhir.appointment(booked), status=201)
         response["Location"] = f"{self.base(request)}/Appointment/{booked.pk}"
         return response

@@ -34,6 +34,7 @@ from scheduling.exceptions import STAFF_TOO_FAR_AHEAD, BookingRefused, Idempoten
 from scheduling.models import Appointment, CalendarEntry, Room, Series, Service, Source, Status
 from scheduling.selectors import plan_load
 from scheduling.services.conflicts import doctor_busy, refusal_from, save_entry
+from tenants.audit.history import changed_by
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -93,7 +94,7 @@ def _expire_stale_holds(*, doctor_id: int, room_id: int | None, busy: Range, now
 
 def _save_entry(entry: CalendarEntry, *, actor: Any) -> None:
     """Write the row in a savepoint; a constraint violation becomes the matching BookingRefused."""
-    entry._history_user = actor if getattr(actor, "is_authenticated", False) else None  # type: ignore[attr-defined]
+    changed_by(entry, actor)
     try:
         save_entry(entry)
     except IntegrityError as exc:

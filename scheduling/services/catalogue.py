@@ -25,21 +25,17 @@ from scheduling.models import (
 )
 from scheduling.selectors import policy_get, stranded_by_special_day
 from scheduling.services.stranding import refuse_stranding
+from tenants.audit.history import changed_by, history_user
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
 
 _UNSET: Any = object()
 
 
-def _history(obj: Any, actor: Any) -> Any:
-    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
-    return obj
-
-
 def _save_named(obj: Any, actor: Any) -> Any:
     try:
         with transaction.atomic():
-            _history(obj, actor).save()
+            changed_by(obj, actor).save()
     except IntegrityError as exc:
         if "unique" in str(exc).lower():
             raise NameTaken() from exc
@@ -138,8 +134,7 @@ def branch_hours_replace(*, actor: Any, branch: Branch, hours: list[tuple[int, t
                 raise InvalidScheduling(fields={"hours": [f"Weekday {weekday}: two opening intervals overlap."]})
     BranchHours.objects.filter(branch=branch).delete()
     created = [BranchHours(branch=branch, weekday=w, opens=o, closes=c) for w, o, c in sorted(hours)]
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    return bulk_create_with_history(created, BranchHours, default_user=user)
+    return bulk_create_with_history(created, BranchHours, default_user=history_user(actor))
 
 
 @transaction.atomic
@@ -153,7 +148,7 @@ def special_day_create(
         _times([(opens, closes)], "closes")
     refuse_stranding(stranded_by_special_day(branch=branch, day=day, opens=opens, closes=closes), "these hours")
     special = SpecialDay(branch=branch, date=day, opens=opens, closes=closes, note=note.strip())
-    _history(special, actor).save()
+    changed_by(special, actor).save()
     return special
 
 
@@ -214,7 +209,7 @@ def shift_pattern_create(
         break_starts=break_starts,
         break_ends=break_ends,
     )
-    _history(pattern, actor).save()
+    changed_by(pattern, actor).save()
     if not doctor.branches.filter(pk=branch.pk).exists():
         doctor.branches.add(branch)
     return pattern
@@ -232,7 +227,7 @@ def extra_shift_create(
     if ExtraShift.objects.filter(doctor=doctor, date=day, starts__lt=ends, ends__gt=starts).exists():
         raise ShiftOverlap()
     extra = ExtraShift(doctor=doctor, branch=branch, date=day, starts=starts, ends=ends)
-    _history(extra, actor).save()
+    changed_by(extra, actor).save()
     return extra
 
 
@@ -259,5 +254,5 @@ def policy_update(*, actor: Any, **fields: Any) -> SchedulingPolicy:
         raise InvalidScheduling(fields=errors)
     for key, value in fields.items():
         setattr(policy, key, value)
-    _history(policy, actor).save()
+    changed_by(policy, actor).save()
     return policy

@@ -17,6 +17,7 @@ from scheduling import events
 from scheduling.exceptions import IllegalTransition, InvalidScheduling, LeaveConflicts
 from scheduling.models import ACTIVE_STATUSES, Appointment, Leave, Status
 from scheduling.services.conflicts import constraint_name, save_entry
+from tenants.audit.history import changed_by
 from tenants.authz import authorize
 from tenants.org.models import StaffMember
 from tenants.org.selectors import branch_ids_visible
@@ -62,7 +63,7 @@ def leave_create(*, actor: Any, doctor: StaffMember, start: datetime, end: datet
     span = Range(start, end, "[)")
     leave = Leave(doctor=doctor, span=span, busy=span, status=Status.BOOKED, notes=reason.strip()[:500])
     leave.booked_by_id = actor.pk
-    leave._history_user = actor  # type: ignore[attr-defined]
+    changed_by(leave, actor)
     try:
         save_entry(leave)
     except IntegrityError as exc:
@@ -84,6 +85,6 @@ def leave_cancel(*, actor: Any, leave: Leave) -> Leave:
         raise IllegalTransition("This leave is already cancelled.")
     leave.status = Status.CANCELLED
     leave.cancelled_at = timezone.now()
-    leave._history_user = actor  # type: ignore[attr-defined]
+    changed_by(leave, actor)
     leave.save()
     return leave

@@ -31,8 +31,9 @@ from scheduling.selectors import (
     stranded_by_shift_end,
     stranded_by_special_day,
 )
-from scheduling.services.catalogue import _doctor, _history
+from scheduling.services.catalogue import _doctor
 from scheduling.services.stranding import refuse_stranding
+from tenants.audit.history import changed_by
 from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, Role, StaffMember
 
@@ -83,11 +84,11 @@ def service_price_set(
     current = ServicePrice.objects.filter(service=service, branch=branch).first()
     if price_minor is None:
         if current is not None:
-            _history(current, actor).delete()
+            changed_by(current, actor).delete()
         return None
     price = current or ServicePrice(service=service, branch=branch)
     price.price_minor = price_minor
-    _history(price, actor).save()
+    changed_by(price, actor).save()
     return price
 
 
@@ -99,7 +100,7 @@ def room_set_active(*, actor: Actor, room: Room, is_active: bool) -> Room:
     room = Room.objects.select_for_update().get(pk=room.pk)
     authorize(actor, "scheduling.manage_branch_calendar", room.branch)
     room.is_active = is_active
-    _history(room, actor).save()
+    changed_by(room, actor).save()
     return room
 
 
@@ -123,10 +124,10 @@ def shift_pattern_end(*, actor: Actor, pattern: ShiftPattern, last_day: date) ->
         raise InvalidScheduling(fields={"last_day": ["The shift already ends by then."]})
     refuse_stranding(stranded_by_shift_end(pattern=pattern, last_day=last_day), "ending this shift")
     if last_day < pattern.valid_from:
-        _history(pattern, actor).delete()
+        changed_by(pattern, actor).delete()
         return None
     pattern.valid_until = last_day
-    _history(pattern, actor).save()
+    changed_by(pattern, actor).save()
     return pattern
 
 
@@ -173,10 +174,10 @@ def shift_pattern_change(
             valid_until=pattern.valid_until,
         )
         pattern.valid_until = first - timedelta(days=1)
-        _history(pattern, actor).save()
+        changed_by(pattern, actor).save()
         pattern = successor
     pattern.starts, pattern.ends, pattern.break_starts, pattern.break_ends = starts, ends, break_starts, break_ends
-    _history(pattern, actor).save()
+    changed_by(pattern, actor).save()
     return pattern
 
 
@@ -198,7 +199,7 @@ def extra_shift_update(*, actor: Actor, extra: ExtraShift, day: date, starts: ti
         raise ShiftOverlap()
     refuse_stranding(stranded_by_extra_shift(extra=extra, day=day, starts=starts, ends=ends), "this change")
     extra.date, extra.starts, extra.ends = day, starts, ends
-    _history(extra, actor).save()
+    changed_by(extra, actor).save()
     return extra
 
 
@@ -208,7 +209,7 @@ def extra_shift_delete(*, actor: Actor, extra: ExtraShift) -> None:
     extra = ExtraShift.objects.select_for_update().get(pk=extra.pk)
     authorize(actor, "scheduling.manage_branch_calendar", extra.branch)
     refuse_stranding(stranded_by_extra_shift(extra=extra), "cancelling this shift")
-    _history(extra, actor).delete()
+    changed_by(extra, actor).delete()
 
 
 # --- closures and special hours -----------------------------------------------------------------
@@ -227,7 +228,7 @@ def special_day_update(
     stranded = stranded_by_special_day(branch=special.branch, day=day, opens=opens, closes=closes, replacing=special)
     refuse_stranding(stranded, "these hours")
     special.date, special.opens, special.closes, special.note = day, opens, closes, note.strip()[:200]
-    _history(special, actor).save()
+    changed_by(special, actor).save()
     return special
 
 
@@ -242,4 +243,4 @@ def special_day_delete(*, actor: Actor, special: SpecialDay) -> None:
             branch=special.branch, day=special.date, opens=None, closes=None, replacing=special
         )
         refuse_stranding(stranded, "removing these hours")
-    _history(special, actor).delete()
+    changed_by(special, actor).delete()

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.http import HttpRequest
+from rest_framework.request import Request
 
 from config.errors import ApplicationError
 from tenants.audit.models import AccessLog
@@ -122,6 +123,29 @@ def _coalesce_key(actor: Any, action: str, object_type: str, object_ids: list[st
         return None
     digest = hashlib.sha256("\x1f".join([action, object_type, path, *sorted(object_ids)]).encode()).hexdigest()
     return f"audit:seen:{actor.pk}:{digest}"
+
+
+def access_log_response(
+    request: HttpRequest | Request,
+    *,
+    action: str,
+    object_type: str,
+    object_ids: Iterable[Any],
+    patient_ids: Iterable[int | None],
+) -> None:
+    """Access-log what a response shows or changes: one row per record, written as the request's
+    signed-in user, with its address, agent and path; nothing when no record is shown. The one helper
+    API views (a DRF Request) and pages (a Django HttpRequest) call for an answer that names patients."""
+    objects = list(object_ids)
+    if objects:
+        access_log_record(
+            actor=request.user,
+            action=action,
+            object_type=object_type,
+            object_ids=objects,
+            patient_ids=list(patient_ids),
+            request=getattr(request, "_request", request),  # a DRF Request wraps the Django one
+        )
 
 
 def access_log_disclosure(*, actor: Any, exc: ApplicationError, request: HttpRequest | None = None) -> None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from config.validation import collect, currency_error, locale_error, normalize_phone, phone_error, timezone_error
 from tenants.accounts.models import User
+from tenants.audit.history import changed_by
 from tenants.authz import authorize
 from tenants.org.exceptions import (
     BranchNameTaken,
@@ -65,11 +66,6 @@ def _check_roles(roles: Sequence[str]) -> list[str]:
     _require(collect({"roles": "Choose at least one role." if not roles else None}))
     _require(collect({"roles": f"Unknown role(s): {', '.join(unknown)}." if unknown else None}))
     return sorted(set(roles))
-
-
-def _history_user(obj: Any, actor: Any) -> None:
-    # Outside a request (CLI, tasks) simple-history cannot see the actor: tell it.
-    obj._history_user = actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _two_factor_roles_error(roles: Sequence[str]) -> str | None:
@@ -124,7 +120,7 @@ def chain_settings_update(
     )
     for key, value in changes.items():
         setattr(chain, key, value)
-    _history_user(chain, actor)
+    changed_by(chain, actor)
     chain.save()
     if "name" in changes:
         # The platform operator's list shows the chain under the name its owner chose.
@@ -153,7 +149,7 @@ def _branch_fields(name: str, address: str, timezone_name: str, phone: str) -> d
 
 
 def _save_branch(branch: Branch, actor: Any) -> Branch:
-    _history_user(branch, actor)
+    changed_by(branch, actor)
     try:
         with transaction.atomic():
             branch.save()
@@ -223,7 +219,7 @@ def staff_invite(
         invited_by=actor,
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
-    _history_user(invitation, actor)
+    changed_by(invitation, actor)
     invitation.save()
     invitation.branches.set(branches)
     link = f"{current_clinic_url()}/invite/{token}/"
@@ -281,7 +277,7 @@ def invitation_accept(*, token: str, first_name: str, last_name: str, password: 
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_at = timezone.now()
     invitation.accepted_user = user
-    _history_user(invitation, user)
+    changed_by(invitation, user)
     invitation.save()
     return user
 
@@ -297,7 +293,7 @@ def invitation_revoke(*, actor: Any, invitation: Invitation) -> Invitation:
     if invitation.status != Invitation.Status.PENDING:
         raise InvitationNotPending()
     invitation.status = Invitation.Status.REVOKED
-    _history_user(invitation, actor)
+    changed_by(invitation, actor)
     invitation.save()
     return invitation
 
@@ -344,7 +340,7 @@ def staff_update(
     staff.is_active = new_active
     if job_title is not _UNSET:
         staff.job_title = job_title.strip()
-    _history_user(staff, actor)
+    changed_by(staff, actor)
     staff.save()
     staff.branches.set(branches)
     if not new_active:
