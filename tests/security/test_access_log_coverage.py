@@ -141,6 +141,8 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
     ("api/v1/appointments/series/", "post"): CHANGE,
     ("api/v1/appointments/<int:pk>/series/cancel-rest/", "post"): CHANGE,
     ("api/v1/appointments/<int:pk>/series/move-rest/", "post"): CHANGE,
+    ("desk/series/<int:pk>/cancel-rest/", "*"): CHANGE,
+    ("desk/series/<int:pk>/move-rest/", "*"): CHANGE,
     ("fhir/R4/Appointment/<int:pk>", "post"): "refused: FHIR creates on the type, not on an instance",
     ("desk/appointments/<int:pk>/<str:action>/", "*"): CHANGE,
     ("patients/<int:pk>/care-team/", "*"): CHANGE,
@@ -614,6 +616,11 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("book/manage/<str:token>/calendar.ics", "*"): Probe(
         "anonymous", "GET", lambda w: f"/book/manage/{w.manage_token}/calendar.ics"
     ),
+    # --- the desk's bookings ahead: the patient search, and a series' appointments
+    ("desk/<int:branch_pk>/book/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/book/?q=Coverage Probe"
+    ),
+    ("desk/series/<int:pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/desk/series/{w.extra['series'].pk}/"),
     # --- set-up pages: a change refused because it would strand booked appointments lists them
     ("settings/branches/<int:branch_pk>/calendar/", "*"): Probe(
         "owner",
@@ -709,6 +716,16 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         w.extra["assigned"] = w.stranger_doctor
     if route == "audit/emergency-access/":
         patients.break_glass_open(actor=w.stranger_doctor.user, patient=w.patient, reason="Collapsed in the hall")
+    if route == "desk/series/<int:pk>/":
+        w.extra["series"], _ = sched.series_book(
+            actor=receptionist,
+            patient=w.patient,
+            doctor=w.stranger_doctor,
+            branch=w.clinic.branch,
+            service=w.clinic.service,
+            first_start=w.clinic.at(w.day, 9),
+            count=2,
+        )
     if route == "settings/extra-shifts/<int:pk>/":
         # an evening fitted in past the branch's hours (an override), in an extra shift of its own
         sched.appointment_book(

@@ -1,0 +1,219 @@
+"""The desk's bookings ahead: a weekly series for a patient (or one appointment), an override with a
+reason for those the rules allow, and the rest of a series cancelled or moved. Each action is one
+service call (scheduling.services), the same the API makes."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from config.errors import ApplicationError
+from frontend.forms import show_error, to_int
+from patients import selectors as patient_selectors
+from patients.models import Patient
+from scheduling import intervals as iv
+from scheduling import selectors
+from scheduling import services as sched
+from scheduling.models import Appointment, Service, Source
+from tenants.audit.services import access_log_disclosure, access_log_record, access_log_rows
+from tenants.authz import authorize
+from tenants.org.models import Branch, StaffMember
+
+WEEKLY = 7
+
+
+class BookAheadForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=Service.objects.none())
+    doctor = forms.ModelChoiceField(queryset=StaffMember.objects.none())
+    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="First day")
+    at = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}), label="Time")
+    count = forms.IntegerField(
+        min_value=1,
+        max_value=52,
+        initial=6,
+        label="How many weeks",
+        help_text="The same weekday and time every week; 1 books a single appointment.",
+    )
+    notes = forms.CharField(max_length=500, required=False)
+    override = forms.BooleanField(
+        required=False,
+        label="Override the calendar (book outside shifts or over another booking)",
+    )
+    override_reason = forms.CharField(max_length=300, required=False, label="Reason for the override")
+
+    def __init__(self, *args: Any, branch: Branch, can_override: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = selectors.services_offered(branch=branch)  # type: ignore[attr-defined]
+        doctor = self.fields["doctor"]
+        doctor.queryset = selectors.doctors_offering(branch=branch)  # type: ignore[attr-defined]
+        doctor.label_from_instance = lambda d: d.user.get_full_name() or d.user.email  # type: ignore[attr-defined]
+        if not can_override:  # the checkbox shows only to those the rules let override
+            del self.fields["override"]
+            del self.fields["override_reason"]
+
+
+def _patient(request: HttpRequest) -> Patient | None:
+    pk = to_int(request.POST.get("patient") or request.GET.get("patient"))
+    if pk is None:
+        return None
+    patient = get_object_or_404(Patient, pk=pk)
+    authorize(request.user, "patients.view_patient", patient)
+    return patient
+
+
+def _search(request: HttpRequest, q: str) -> list[Patient]:
+    if not q:
+        return []
+    try:
+        found = list(patient_selectors.patient_search(q=q)[:10])
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return []
+    access_log_record(
+        actor=request.user,
+        action="search",
+        object_type="patient",
+        object_ids=[p.pk for p in found],
+        patient_ids=[p.pk for p in found],
+        request=request,
+    )
+    return found
+
+
+def _book(request: HttpRequest, branch: Branch, patient: Patient, d: dict[str, Any]) -> HttpResponse | None:
+    """One service call: a single appointment (count 1) or a weekly series, all or nothing."""
+    start = iv.wall_clock(d["day"], d["at"], ZoneInfo(branch.timezone))
+    asked = {
+        "actor": request.user,
+        "patient": patient,
+        "doctor": d["doctor"],
+        "branch": branch,
+        "service": d["service"],
+        "override": bool(d.get("override")),
+        "override_reason": d.get("override_reason") or "",
+        "notes": d["notes"],
+    }
+    if d["count"] == 1:
+        booked = sched.appointment_book(start=start, source=Source.PHONE, **asked)
+        messages.success(request, f"{patient} booked on {d['day']:%A %d %B} at {d['at']:%H:%M}.")
+        return redirect(f"/desk/{branch.pk}/?day={booked.span.lower.astimezone(ZoneInfo(branch.timezone)).date()}")
+    series, _ = sched.series_book(first_start=start, count=d["count"], every_days=WEEKLY, **asked)
+    messages.success(request, f"{patient}: {d['count']} weekly appointments booked.")
+    return redirect("desk-series", pk=series.pk)
+
+
+@login_required
+def book_ahead(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    """Find the patient, then book a weekly series (or one appointment) with a doctor at a time."""
+    branch = get_object_or_404(Branch, pk=branch_pk)
+    authorize(request.user, "scheduling.book", branch)
+    can_override = request.user.has_perm("scheduling.override", branch)
+    patient = _patient(request)
+    q = request.GET.get("q", "").strip()
+    form = BookAheadForm(
+        request.POST if request.method == "POST" else None,
+        branch=branch,
+        can_override=can_override,
+        initial={"day": request.GET.get("day")},
+    )
+    if request.method == "POST" and patient is None:
+        form.add_error(None, "Choose the patient first.")
+    elif request.method == "POST" and form.is_valid():
+        try:
+            done = _book(request, branch, patient, form.cleaned_data)  # type: ignore[arg-type]
+        except ApplicationError as exc:
+            access_log_disclosure(actor=request.user, exc=exc, request=request)
+            if exc.fields and not set(exc.fields) & set(form.fields):
+                form.add_error(None, exc.message)  # a series' refusal: the summary, then each week's rule
+            show_error(form, exc)
+        else:
+            if done is not None:
+                return done
+    context = {
+        "branch": branch,
+        "form": form,
+        "patient": patient,
+        "q": q,
+        "found": _search(request, q) if patient is None else [],
+        "can_override": can_override,
+    }
+    with timezone.override(ZoneInfo(branch.timezone)):
+        return render(request, "desk/book.html", context)
+
+
+def _series(request: HttpRequest, pk: int) -> list[Appointment]:
+    rows = selectors.series_appointments(actor=request.user, series_id=pk)
+    if not rows:
+        raise Http404
+    return rows
+
+
+@login_required
+def series_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """A series' appointments, each with "cancel from here" and "move from here"."""
+    rows = _series(request, pk)
+    first = rows[0]
+    if first.branch is None:
+        raise Http404
+    authorize(request.user, "scheduling.view_calendar", first.branch)
+    access_log_rows(
+        actor=request.user,
+        object_type="appointment",
+        rows=[{"id": a.pk, "patient_id": a.patient_id} for a in rows],
+        request=request,
+    )
+    with timezone.override(ZoneInfo(first.branch.timezone)):
+        return render(request, "desk/book_series.html", {"series_id": pk, "rows": rows, "first": first})
+
+
+def _from_here(request: HttpRequest, pk: int) -> Appointment:
+    appointment = next((a for a in _series(request, pk) if a.pk == to_int(request.POST.get("appointment"))), None)
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+@login_required
+@require_POST
+def series_cancel_rest(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = _from_here(request, pk)
+    try:
+        cancelled = sched.series_cancel_rest(
+            actor=request.user, appointment=appointment, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, f"{len(cancelled)} appointment(s) of the series cancelled.")
+    except ApplicationError as exc:
+        access_log_disclosure(actor=request.user, exc=exc, request=request)
+        messages.error(request, exc.message)
+    return redirect("desk-series", pk=pk)
+
+
+@login_required
+@require_POST
+def series_move_rest(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = _from_here(request, pk)
+    tz = ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")
+    try:
+        start = iv.wall_clock(
+            date.fromisoformat(request.POST.get("day", "")), time.fromisoformat(request.POST.get("at", "")), tz
+        )
+    except ValueError:
+        messages.error(request, "Give the new day and time.")
+        return redirect("desk-series", pk=pk)
+    try:
+        moved = sched.series_move_rest(actor=request.user, appointment=appointment, start=start)
+        messages.success(request, f"{len(moved)} appointment(s) of the series moved.")
+    except ApplicationError as exc:
+        access_log_disclosure(actor=request.user, exc=exc, request=request)
+        details = " ".join(f"{when[:16].replace('T', ' ')}: {m}" for when, ms in exc.fields.items() for m in ms)
+        messages.error(request, f"{exc.message} {details}".strip())
+    return redirect("desk-series", pk=pk)
