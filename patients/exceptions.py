@@ -1,5 +1,5 @@
 from config.error_codes import ErrorCode
-from config.errors import Conflict, PermissionDenied, ValidationFailed
+from config.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 from patients.error_codes import PatientErrorCode
 
 
@@ -38,3 +38,28 @@ class FollowUpClosed(Conflict):
 class ConsentFormWithdrawn(Conflict):
     code = PatientErrorCode.CONSENT_FORM_WITHDRAWN
     default_message = "This consent form was already withdrawn."
+
+
+class QueryTooShort(ValidationFailed):
+    default_message = "Type at least three letters of a name."
+
+    def __init__(self) -> None:
+        super().__init__(fields={"q": [self.default_message]})
+
+
+class TooManyCodes(ApplicationError):
+    status = 429
+    code = PatientErrorCode.TOO_MANY_CODES
+    default_message = "Too many codes were asked for. Wait an hour, or call the clinic."
+
+
+class TooManyTries(ApplicationError):
+    status = 429
+    code = PatientErrorCode.TOO_MANY_TRIES
+    default_message = "Too many wrong codes were typed from here. Wait an hour, or call the clinic."
+
+
+class CodeInvalid(ApplicationError):
+    status = 400
+    code = PatientErrorCode.CODE_INVALID
+    default_message = "That code is not right or has expired. Ask for a new one."

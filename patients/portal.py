@@ -38,33 +38,15 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from config import throttle
-from config.errors import ApplicationError, ValidationFailed
+from config.errors import ValidationFailed
 from config.events import publish
-from patients.error_codes import PatientErrorCode
 from patients.events import CodePurpose, PortalCodeIssued
+from patients.exceptions import CodeInvalid, TooManyCodes, TooManyTries
 from patients.models import Patient, PortalCode
 from patients.selectors import phone_e164
 from tenants.accounts.models import User
 from tenants.authz import Actor
 from tenants.selectors import current_schema
-
-
-class TooManyCodes(ApplicationError):
-    status = 429
-    code = PatientErrorCode.TOO_MANY_CODES
-    default_message = "Too many codes were asked for. Wait an hour, or call the clinic."
-
-
-class TooManyTries(ApplicationError):
-    status = 429
-    code = PatientErrorCode.TOO_MANY_TRIES
-    default_message = "Too many wrong codes were typed from here. Wait an hour, or call the clinic."
-
-
-class CodeInvalid(ApplicationError):
-    status = 400
-    code = PatientErrorCode.CODE_INVALID
-    default_message = "That code is not right or has expired. Ask for a new one."
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from config.errors import ValidationFailed
 from config.history import HistoryEntry, history_entries
+from patients.exceptions import QueryTooShort
 from patients.models import BreakGlass, CareRelation, ConsentForm, FollowUp, Patient
 from tenants.authz import Actor, authorize
 from tenants.org.selectors import chain_settings_get
@@ -42,13 +42,6 @@ def phone_e164(value: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValueError("This is not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-class QueryTooShort(ValidationFailed):
-    default_message = "Type at least three letters of a name."
-
-    def __init__(self) -> None:
-        super().__init__(fields={"q": [self.default_message]})
 
 
 def patient_search(*, q: str = "", include_merged: bool = False) -> QuerySet[Patient]:

@@ -99,3 +99,8 @@ class EntryNotFound(NotFound):
 class ManageLinkInvalid(NotFound):
     code = SchedulingErrorCode.MANAGE_LINK_INVALID
     default_message = "This booking link is not valid any more. Please call the clinic."
+
+
+class CalendarBusy(Conflict):
+    code = SchedulingErrorCode.CALENDAR_BUSY
+    default_message = "Many changes reached this calendar at once. Please try again."

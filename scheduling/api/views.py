@@ -26,6 +26,7 @@ from scheduling.api import serializers as s
 from scheduling.exceptions import (
     AppointmentsAffected,
     BookingRefused,
+    CalendarBusy,
     EntryNotFound,
     HoldExpired,
     HoldReleased,
@@ -49,7 +50,6 @@ from scheduling.models import (
     SpecialDay,
     Status,
 )
-from scheduling.services.conflicts import CalendarBusy
 from tenants.audit.services import access_log_response, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember

@@ -7,19 +7,12 @@ import time
 from django.db import IntegrityError, OperationalError, transaction
 from psycopg.types.range import Range
 
-from config.errors import Conflict
 from scheduling.engine import Problem
-from scheduling.error_codes import SchedulingErrorCode
-from scheduling.exceptions import DOCTOR_HELD, BookingRefused
+from scheduling.exceptions import DOCTOR_HELD, BookingRefused, CalendarBusy
 from scheduling.models import ACTIVE_STATUSES, CalendarEntry, Leave, Status
 
 DEADLOCK = "40P01"
 ATTEMPTS = 4
-
-
-class CalendarBusy(Conflict):
-    code = SchedulingErrorCode.CALENDAR_BUSY
-    default_message = "Many changes reached this calendar at once. Please try again."
 
 
 CONSTRAINT_PROBLEMS = {

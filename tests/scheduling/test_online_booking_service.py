@@ -12,8 +12,8 @@ from django.core.cache import cache
 
 from notifications import sms
 from patients import portal
+from patients.exceptions import CodeInvalid
 from patients.models import Patient
-from patients.portal import CodeInvalid
 from scheduling.models import Appointment, Status
 from scheduling.services.online import online_booking_confirm, online_hold
 from tests.factories.scheduling import MONDAY
