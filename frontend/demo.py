@@ -133,6 +133,7 @@ def _load_chain() -> None:
         )
     _load_calendar(owner, branches)
     _load_records()
+    _load_record_extras()
 
 
 SERVICES = [
@@ -343,3 +344,106 @@ def _load_records() -> None:
     for patient in Patient.objects.filter(last_name__in=["Hart", "Bennett"]):
         records.consent_set(actor=okafor, patient=patient, channel="email", given=True)
         records.consent_set(actor=okafor, patient=patient, channel="sms", given=True)
+
+
+def _load_record_extras() -> None:
+    """The rest of the clinical record and its history: a scanned consent form (an attachment) for
+    Amelia Hart, an appointment of hers moved by reception (its change history shows who moved it
+    from when to when), and a second record of Oliver Bennett registered at the desk, to merge."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from patients import consent_forms
+    from patients import services as records
+    from patients.models import ConsentForm, Patient
+
+    if ConsentForm.objects.exists():
+        return
+    okafor = User.objects.get(email="dr.okafor@northwind.localhost")
+    reception = User.objects.get(email="reception@northwind.localhost")
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    hart = Patient.objects.get(last_name="Hart", merged_into__isnull=True)
+    scan = records.attachment_add(
+        actor=okafor,
+        patient=hart,
+        upload=SimpleUploadedFile("consent-spirometry.pdf", b"%PDF-1.4\n% signed consent to spirometry\n"),
+        title="Signed consent: spirometry",
+        kind="consent_form",
+    )
+    consent_forms.consent_form_record(
+        actor=okafor,
+        patient=hart,
+        kind="procedure",
+        title="Consent to spirometry",
+        signed_on=today - timedelta(days=2),
+        attachment=scan,
+    )
+    # One of Hart's (or else someone's) coming appointments at Camden, where reception works.
+    upcoming = Appointment.objects.filter(
+        branch__name="Camden", status=Status.BOOKED, span__startswith__gt=timezone.now()
+    )
+    candidates = [*upcoming.filter(patient=hart).order_by("span")[:3], *upcoming.order_by("span")[:3]]
+    for appointment in candidates:
+        later = slot_list_available(
+            service=appointment.service,
+            branch=appointment.branch,
+            date_from=appointment.span.lower.date() + timedelta(days=1),
+            date_to=appointment.span.lower.date() + timedelta(days=7),
+        )
+        moved = False
+        for slot in later[:20]:
+            try:
+                sched.appointment_reschedule(
+                    actor=reception,
+                    appointment=appointment,
+                    start=slot.start,
+                    doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                )
+            except ApplicationError:  # the patient is busy then: try the next free time
+                continue
+            moved = True
+            break
+        if moved:
+            break
+    bennett = Patient.objects.get(last_name="Bennett", merged_into__isnull=True)
+    records.patient_create(
+        actor=reception,
+        first_name="Olly",
+        last_name="Bennett",
+        date_of_birth=bennett.date_of_birth,
+        phone="+447946099001",
+        ignore_duplicates=True,  # registered in a hurry at the desk: the duplicate to merge
+    )
+
+
+def _load_setup_extras() -> None:
+    """What a clinic shapes after set-up, visible at once: Physiotherapy costs more at Islington
+    (a per-branch price), Camden's Treatment room 2 is out of use (its bookings stay), and Isla
+    Morgan has a weekly physiotherapy series at Camden (the desk's series page cancels or moves
+    the rest of it)."""
+    from patients.models import Patient
+    from scheduling.models import Room, ServicePrice
+
+    if ServicePrice.objects.exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    reception = User.objects.get(email="reception@northwind.localhost")
+    camden, islington = Branch.objects.get(name="Camden"), Branch.objects.get(name="Islington")
+    physio = Service.objects.get(name="Physiotherapy session")
+    sched.service_price_set(actor=owner, service=physio, branch=islington, price_minor=8500)
+    sched.room_set_active(actor=owner, room=Room.objects.get(branch=camden, name="Treatment room 2"), is_active=False)
+    tz = ZoneInfo("Europe/London")
+    first_day = datetime.now(tz).date() + timedelta(days=15)  # after the booked fortnight
+    slots = slot_list_available(
+        service=physio, branch=camden, date_from=first_day, date_to=first_day + timedelta(days=6), step=60
+    )
+    if slots:
+        sched.series_book(
+            actor=reception,
+            patient=Patient.objects.get(last_name="Morgan"),
+            doctor=StaffMember.objects.get(pk=slots[0].doctor_id),
+            branch=camden,
+            service=physio,
+            first_start=slots[0].start,
+            count=6,
+            all_or_nothing=False,  # a week the doctor is away is left out, the others booked
+        )

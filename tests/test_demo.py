@@ -36,6 +36,16 @@ def test_demo_loads_once_and_its_logins_work(db):
 
         okafor = User.objects.get(email="dr.okafor@northwind.localhost")
         assert okafor.has_perm("patients.view_clinical", Patient.objects.get(last_name="Hart"))
+        # the rest of the record and its history: a scanned consent form, an appointment reception
+        # moved, and a duplicate record to merge
+        from patients.models import ConsentForm
+
+        consent = ConsentForm.objects.get(patient__last_name="Hart")
+        assert consent.attachment is not None
+        assert consent.attachment.patient_id == consent.patient_id
+        reception_user = User.objects.get(email="reception@northwind.localhost")
+        assert Appointment.history.filter(history_type="~", history_user=reception_user).exists()
+        assert Patient.objects.filter(last_name="Bennett", merged_into__isnull=True).count() == 2
     text = "\n".join(printed)
     assert "owner@northwind.localhost" in text
     assert DEMO_PASSWORD in text

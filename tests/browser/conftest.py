@@ -72,6 +72,23 @@ def shot(page: Any) -> Any:
     return take
 
 
+@pytest.fixture
+def axe(page: Any) -> Any:
+    """Run axe-core on the page as it is now: no serious or critical accessibility violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    checker = Axe()
+
+    def check(name: str) -> None:
+        results = checker.run(page)
+        bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+        assert not bad, f"{name}: " + "; ".join(
+            f"{v['id']}: {v['help']} {[n['target'] for n in v['nodes']]}" for v in bad
+        )
+
+    return check
+
+
 def recovery_code(chain: Chain, role: str) -> str:
     """A fresh recovery code of the chain's user, committed so that the live server sees it; the
     user gets a real authenticator first if they have none."""
