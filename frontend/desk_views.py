@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from patients import selectors as patient_selectors
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
-from scheduling.models import ACTIVE_STATUSES, Appointment, BranchHours, DoctorService, Service, Source, SpecialDay
+from scheduling.models import ACTIVE_STATUSES, Appointment, Service, Source
 from scheduling.services.walk_in import NewPatient
 from tenants.audit.services import access_log_disclosure, access_log_record, access_log_rows
 from tenants.authz import authorize
@@ -101,49 +101,59 @@ def _branches(request: HttpRequest) -> list[Branch]:
     return list(branch_list(actor=request.user).filter(is_active=True))
 
 
-def _hours(branch: Branch, day: date) -> tuple[time, time]:
-    special = SpecialDay.objects.filter(branch=branch, date=day, opens__isnull=False, closes__isnull=False)
-    rows: list[tuple[time, time]] = [(s.opens, s.closes) for s in special if s.opens and s.closes] or [
-        (h.opens, h.closes) for h in BranchHours.objects.filter(branch=branch, weekday=day.weekday())
-    ]
-    if not rows:
-        return time(8), time(18)
-    return min(r[0] for r in rows), max(r[1] for r in rows)
+def _rows(grid: selectors.DeskDay, start: datetime, end: datetime) -> tuple[int, int] | None:
+    """The grid rows (CSS grid lines) a span covers, clipped to the grid's hours; None outside them."""
+    start, end = max(start, grid.first), min(end, grid.last)
+    if end <= start:
+        return None
+    step = ROW_MINUTES * 60
+    r1 = int((start - grid.first).total_seconds() // step) + 2
+    return r1, max(r1 + 1, int(-(-(end - grid.first).total_seconds() // step)) + 2)
 
 
-def day_grid(branch: Branch, day: date) -> dict[str, Any]:
-    """Everything the day view draws: columns (doctors), rows (15-minute steps), placed entries."""
-    tz = ZoneInfo(branch.timezone)
-    opens, closes = _hours(branch, day)
-    first = datetime.combine(day, opens, tzinfo=tz)
-    last = datetime.combine(day, closes, tzinfo=tz)
-    rows = selectors.branch_day_rows(branch=branch, day=day)
-    doctor_ids = list(DoctorService.objects.filter(branch=branch).values_list("doctor_id", flat=True).distinct())
-    doctor_ids += [r["doctor_id"] for r in rows if r["doctor_id"] not in doctor_ids]
-    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in=doctor_ids).select_related("user")}
-    columns = [doctors[d] for d in sorted(doctor_ids, key=lambda d: doctors[d].user.last_name) if d in doctors]
-    column_of = {d.pk: i + 2 for i, d in enumerate(columns)}
-    count = max(1, int((last - first).total_seconds() // 60 // ROW_MINUTES))
+OFF_LABELS = {"closed": "Closed", "off_shift": "Not on shift"}
+
+
+def day_grid(grid: selectors.DeskDay) -> dict[str, Any]:
+    """What the day view draws from the desk selector: columns (doctors), rows (15-minute steps),
+    the shaded time no visit can be booked in, and the placed entries."""
+    tz = ZoneInfo(grid.branch.timezone)
+    column_of = {c.doctor.pk: i + 2 for i, c in enumerate(grid.columns)}
+    shaded = []
+    for column in grid.columns:
+        for (lo, hi), kind in column.off:
+            rows = _rows(grid, lo, hi)
+            if rows:
+                area = f"{rows[0]} / {column_of[column.doctor.pk]} / {rows[1]}"
+                shaded.append({"area": area, "kind": kind, "label": OFF_LABELS[kind]})
     placed = []
-    for row in rows:
-        start = max(row["start"].astimezone(tz), first)
-        end = min(row["end"].astimezone(tz), last)
-        if end <= start or row["doctor_id"] not in column_of:
+    for row in grid.entries:
+        rows = _rows(grid, row["start"], row["end"])
+        if rows is None or row["doctor_id"] not in column_of:
             continue
-        r1 = int((start - first).total_seconds() // 60 // ROW_MINUTES) + 2
-        r2 = max(r1 + 1, int(-(-(end - first).total_seconds() // 60 // ROW_MINUTES)) + 2)
         placed.append(
             {
                 **row,
                 "column": column_of[row["doctor_id"]],
-                "row_start": r1,
-                "row_end": r2,
+                "row_start": rows[0],
+                "row_end": rows[1],
                 "local_start": row["start"].astimezone(tz),
                 "active": row["status"] in ACTIVE_STATUSES,
             }
         )
-    times = [(first + timedelta(minutes=ROW_MINUTES * i), i + 2) for i in range(count)]
-    return {"columns": columns, "times": times, "entries": placed, "row_count": count}
+    count = max(1, int((grid.last - grid.first).total_seconds() // 60 // ROW_MINUTES))
+    times = [((grid.first + timedelta(minutes=ROW_MINUTES * i)).astimezone(tz), i + 2) for i in range(count)]
+    return {
+        "columns": [c.doctor for c in grid.columns],
+        "times": times,
+        "entries": placed,
+        "shaded": shaded,
+        "row_count": count,
+        "open_hours": [(lo.astimezone(tz), hi.astimezone(tz)) for lo, hi in grid.open],
+        "closed_reason": grid.closed_reason,
+        "special": grid.special,
+        "special_note": grid.special_note,
+    }
 
 
 def _day(request: HttpRequest, branch: Branch) -> date:
@@ -166,8 +176,7 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
     branch = get_object_or_404(Branch, pk=branch_pk)
     authorize(request.user, "scheduling.view_calendar", branch)
     day = _day(request, branch)
-    grid = day_grid(branch, day)
-    grid["entries"] = selectors.calendar_rows_visible(actor=request.user, rows=grid["entries"])
+    grid = day_grid(selectors.desk_day(branch=branch, day=day, actor=request.user))
     access_log_rows(actor=request.user, object_type="appointment", rows=grid["entries"], request=request)
     csrf = get_token(request)
     grid["blocks"] = [entry_html(e, csrf) for e in grid["entries"]]

@@ -62,6 +62,11 @@ class DoctorDay:
     def free(self) -> list[Interval]:
         return iv.subtract(self.shift, self.busy)
 
+    def bookable(self, open_windows: list[Interval]) -> list[Interval]:
+        """Where a visit (without buffers) may lie, whatever else is booked: the branch open, the
+        doctor on shift and not on leave. The same three checks as ``Plan.problem``, as windows."""
+        return iv.subtract(iv.intersect(open_windows, self.shift), self.leave)
+
 
 @dataclass
 class Plan:

@@ -83,7 +83,7 @@ SELECT json_build_object(
   'offered', (SELECT coalesce(json_agg(DISTINCT id), '[]') FROM doctors WHERE offers),
   'hours', (SELECT coalesce(json_agg(json_build_array(weekday, opens, closes)), '[]')
               FROM scheduling_branchhours WHERE branch_id = %(branch)s),
-  'special', (SELECT coalesce(json_agg(json_build_array(date, opens, closes)), '[]')
+  'special', (SELECT coalesce(json_agg(json_build_array(date, opens, closes, note)), '[]')
                 FROM scheduling_specialday WHERE branch_id = %(branch)s AND date BETWEEN %(d0)s AND %(d1)s),
   'patterns', (SELECT coalesce(json_agg(json_build_array(doctor_id, weekday, starts, ends, break_starts,
                                                           break_ends, valid_from, valid_until)), '[]')
@@ -114,33 +114,32 @@ def _clock(value: str | None) -> time | None:
     return None if value is None else time.fromisoformat(value)
 
 
-def plan_load(
+def _plan_rows(
     *,
-    service: Service,
     branch: Branch,
     days: list[date],
-    doctor_ids: list[int] | None = None,
-    online: bool = False,
-    now: datetime | None = None,
-    patient_id: int | None = None,
+    service_id: int,
+    doctor_ids: list[int] | None,
+    now: datetime,
+    margin: tuple[timedelta, timedelta],
     ignore_entry_id: int | None = None,
-    override: bool = False,
-) -> Plan:
-    """Load everything the rules need for `service` at `branch` on the given local days."""
-    now = now or timezone.now()
-    tz = ZoneInfo(branch.timezone)
-    days = sorted(set(days))
-    shape = shape_of(service)
-    first, last = iv.day_bounds(days[0], tz)[0], iv.day_bounds(days[-1], tz)[1]
+    patient_id: int | None = None,
+) -> dict[str, Any]:
+    """The raw rows of a plan (PLAN_SQL) for `branch` on the sorted local `days`: with `doctor_ids`
+    None, every doctor offering the service there; `margin` widens the busy window read."""
+    first, last = (
+        iv.day_bounds(days[0], ZoneInfo(branch.timezone))[0],
+        iv.day_bounds(days[-1], ZoneInfo(branch.timezone))[1],
+    )
     params: dict[str, Any] = {
-        "service": service.pk,
+        "service": service_id,
         "branch": branch.pk,
         "all_doctors": doctor_ids is None,
         "doctor_ids": list(doctor_ids or []),
         "active": list(ACTIVE_STATUSES),
         "now": now,
-        "lo": first - shape.before - timedelta(hours=1),
-        "hi": last + shape.after + timedelta(hours=1),
+        "lo": first - margin[0] - timedelta(hours=1),
+        "hi": last + margin[1] + timedelta(hours=1),
         "ignore": ignore_entry_id or 0,
         "d0": days[0],
         "d1": days[-1],
@@ -149,27 +148,39 @@ def plan_load(
     with connection.cursor() as cursor:
         cursor.execute(PLAN_SQL, params)
         raw = cursor.fetchone()[0]
-    data = json.loads(raw) if isinstance(raw, str) else raw
-    if data["policy"] is None:
-        policy = policy_get()
-        data["policy"] = [policy.online_slot_step_minutes, policy.online_min_notice_minutes, policy.online_horizon_days]
-    online_step, notice, horizon = data["policy"]
-    offered_by = set(data["offered"])
-    doctors = sorted(offered_by | set(doctor_ids or ()))
+    data: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+    return data
 
-    weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for weekday, opens, closes in data["hours"]:
-        weekly[weekday].append((time.fromisoformat(opens), time.fromisoformat(closes)))
+
+def _special_days(data: dict[str, Any]) -> dict[date, list[tuple[time, time] | None]]:
+    """A plan's special days: per date, its timed rows (None for a row that closes the day)."""
     special: dict[date, list[tuple[time, time] | None]] = defaultdict(list)
-    for day_text, opens, closes in data["special"]:
+    for day_text, opens, closes, _note in data["special"]:
         special[date.fromisoformat(day_text)].append(
             (time.fromisoformat(opens), time.fromisoformat(closes)) if opens is not None else None
         )
+    return special
+
+
+def _open_windows(data: dict[str, Any], days: list[date], tz: ZoneInfo) -> dict[date, list[iv.Interval]]:
+    """When the branch is open on each day: the timed special rows of a special day (none: closed),
+    the weekly hours otherwise."""
+    weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for weekday, opens, closes in data["hours"]:
+        weekly[weekday].append((time.fromisoformat(opens), time.fromisoformat(closes)))
+    special = _special_days(data)
     open_windows: dict[date, list[iv.Interval]] = {}
     for day in days:
         rows = [r for r in special[day] if r is not None] if day in special else weekly[day.weekday()]
         open_windows[day] = iv.merge((iv.wall_clock(day, a, tz), iv.wall_clock(day, b, tz)) for a, b in rows)
+    return open_windows
 
+
+def _doctor_days(
+    data: dict[str, Any], days: list[date], tz: ZoneInfo, doctors: list[int]
+) -> dict[tuple[int, date], DoctorDay]:
+    """Each doctor's day: weekly shifts valid that day and extra shifts, less breaks; what occupies
+    her (appointments, live holds, leave), and her leave on its own."""
     shifts: dict[tuple[int, date], list[iv.Interval]] = defaultdict(list)
     breaks: dict[tuple[int, date], list[iv.Interval]] = defaultdict(list)
     by_weekday: dict[int, list[list[Any]]] = defaultdict(list)
@@ -221,6 +232,42 @@ def plan_load(
             plan_days.setdefault(
                 (doctor_id, day), DoctorDay(busy=merged_busy.get(doctor_id, []), leave=merged_leave.get(doctor_id, []))
             )
+    return plan_days
+
+
+def plan_load(
+    *,
+    service: Service,
+    branch: Branch,
+    days: list[date],
+    doctor_ids: list[int] | None = None,
+    online: bool = False,
+    now: datetime | None = None,
+    patient_id: int | None = None,
+    ignore_entry_id: int | None = None,
+    override: bool = False,
+) -> Plan:
+    """Load everything the rules need for `service` at `branch` on the given local days."""
+    now = now or timezone.now()
+    tz = ZoneInfo(branch.timezone)
+    days = sorted(set(days))
+    shape = shape_of(service)
+    data = _plan_rows(
+        branch=branch,
+        days=days,
+        service_id=service.pk,
+        doctor_ids=doctor_ids,
+        now=now,
+        margin=(shape.before, shape.after),
+        ignore_entry_id=ignore_entry_id,
+        patient_id=patient_id,
+    )
+    if data["policy"] is None:
+        policy = policy_get()
+        data["policy"] = [policy.online_slot_step_minutes, policy.online_min_notice_minutes, policy.online_horizon_days]
+    online_step, notice, horizon = data["policy"]
+    offered_by = set(data["offered"])
+    doctors = sorted(offered_by | set(doctor_ids or ()))
 
     room_busy: dict[int, list[iv.Interval]] = {room_id: [] for room_id in data["rooms"]}
     for room_id, lower, upper in data["room_busy"]:
@@ -235,8 +282,8 @@ def plan_load(
         min_notice=timedelta(minutes=notice),
         horizon=timedelta(days=horizon),
         offered_by=offered_by,
-        open=open_windows,
-        doctors=plan_days,
+        open=_open_windows(data, days, tz),
+        doctors=_doctor_days(data, days, tz, doctors),
         rooms={r: iv.merge(v) for r, v in room_busy.items()},
         patient_busy=iv.merge((_utc(lo), _utc(hi)) for lo, hi in data["patient_busy"]) if patient_id else [],
         override=override,
@@ -658,3 +705,113 @@ def stranded_by_special_day(
     if opens is not None and closes is not None:
         keep.append((opens, closes))
     return appointments_stranded_by_day(branch=branch, day=day, keep=keep)
+
+
+# --- the reception desk's day --------------------------------------------------------------------
+DESK_ROW = timedelta(minutes=15)
+DESK_DEFAULT_HOURS = (time(8), time(18))
+
+
+@dataclass(frozen=True)
+class DeskColumn:
+    """One doctor's column: where a visit may be booked, and the rest of the grid's hours, each
+    marked ``closed`` (the branch is not open) or ``off_shift`` (open, the doctor is not working:
+    off shift, on a break or on leave)."""
+
+    doctor: StaffMember
+    bookable: list[iv.Interval]
+    off: list[tuple[iv.Interval, str]]
+
+
+@dataclass(frozen=True)
+class DeskDay:
+    """A branch's day as the desk shows it, from the same plan as booking (``_open_windows`` and
+    ``_doctor_days``, judged by ``DoctorDay.bookable``): what the desk shows as open is what
+    ``appointment_book`` accepts, less what is already booked."""
+
+    branch: Branch
+    day: date
+    open: list[iv.Interval]
+    closed_reason: str  # why the branch is closed all day ("" when it opens)
+    special_note: str  # the special day's note when special hours replace the weekly ones
+    special: bool
+    first: datetime  # the grid's hours, on 15-minute steps of the branch's clock
+    last: datetime
+    columns: list[DeskColumn]
+    entries: list[dict[str, Any]]
+
+    @property
+    def closed(self) -> bool:
+        return not self.open
+
+
+def _desk_hull(spans: list[iv.Interval], day: date, tz: ZoneInfo) -> iv.Interval:
+    """The grid's hours: every open, on-shift and booked moment of the day, on 15-minute steps
+    (08:00-18:00 on a day with none of them)."""
+    lower, upper = iv.day_bounds(day, tz)
+    inside = [(max(a, lower), min(b, upper)) for a, b in spans if a < upper and b > lower]
+    if not inside:
+        return iv.wall_clock(day, DESK_DEFAULT_HOURS[0], tz), iv.wall_clock(day, DESK_DEFAULT_HOURS[1], tz)
+    first, last = min(a for a, _ in inside), max(b for _, b in inside)
+    first -= timedelta(minutes=iv.minute_of_day(first, tz) % 15, seconds=first.second, microseconds=first.microsecond)
+    while last > first and (iv.minute_of_day(last, tz) % 15 or last.second or last.microsecond):
+        last = last.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return first, min(max(last, first + DESK_ROW), upper)
+
+
+def desk_day(*, branch: Branch, day: date, actor: Actor, now: datetime | None = None) -> DeskDay:
+    """The desk's grid of `branch` on the local `day`: the branch's open hours (special days and
+    closures included), per doctor working there the bookable windows (open, on shift, breaks and
+    leave removed) and the rest shaded, and the entries this user may see."""
+    tz = ZoneInfo(branch.timezone)
+    rows = calendar_rows_visible(actor=actor, rows=branch_day_rows(branch=branch, day=day))
+    doctor_ids = set(
+        DoctorService.objects.filter(branch=branch, doctor__is_active=True).values_list("doctor_id", flat=True)
+    )
+    doctor_ids |= {r["doctor_id"] for r in rows if r["doctor_id"] is not None}
+    data = _plan_rows(
+        branch=branch,
+        days=[day],
+        service_id=0,
+        doctor_ids=sorted(doctor_ids),
+        now=now or timezone.now(),
+        margin=(timedelta(0), timedelta(0)),
+    )
+    open_windows = _open_windows(data, [day], tz)[day]
+    doctor_days = _doctor_days(data, [day], tz, sorted(doctor_ids))
+    staff = StaffMember.objects.filter(pk__in=doctor_ids).select_related("user")
+    doctors = sorted(staff, key=lambda d: (d.user.last_name, d.user.first_name, d.pk))
+    bookable = {d.pk: doctor_days.get((d.pk, day), DoctorDay()).bookable(open_windows) for d in doctors}
+    shifts = [w for d in doctors for w in doctor_days.get((d.pk, day), DoctorDay()).shift]
+    first, last = _desk_hull(open_windows + shifts + [(r["start"], r["end"]) for r in rows], day, tz)
+    grid = [(first, last)]
+    closed_parts = [(w, "closed") for w in iv.subtract(grid, open_windows)]
+    columns = [
+        DeskColumn(
+            doctor=d,
+            bookable=bookable[d.pk],
+            off=sorted(
+                closed_parts + [(w, "off_shift") for w in iv.subtract(iv.intersect(grid, open_windows), bookable[d.pk])]
+            ),
+        )
+        for d in doctors
+    ]
+    special = [
+        (opens, closes, note) for day_text, opens, closes, note in data["special"] if day_text == day.isoformat()
+    ]
+    closed_reason = ""
+    if not open_windows:
+        notes = [note for opens, _, note in special if opens is None and note]
+        closed_reason = "; ".join(notes) or ("closed" if special else f"not open on {day:%A}s")
+    return DeskDay(
+        branch=branch,
+        day=day,
+        open=open_windows,
+        closed_reason=closed_reason,
+        special=bool(special) and bool(open_windows),
+        special_note="; ".join(note for opens, _, note in special if opens is not None and note),
+        first=first,
+        last=last,
+        columns=columns,
+        entries=rows,
+    )

@@ -141,3 +141,25 @@ def test_phone_booking_on_a_chosen_day_and_moving_from_the_grid(desk):
     assert b"already has an appointment" in refused.content
     booked.refresh_from_db()
     assert booked.span.lower == target
+
+
+def test_day_grid_shows_a_closed_day_as_closed_and_special_hours_as_the_hours(desk):
+    # given a closure and a day of special hours (the doctors' shifts run all day)
+    clinic, client, host = desk
+    closed, special = MONDAY + timezone.timedelta(days=1), MONDAY + timezone.timedelta(days=2)
+    sched.special_day_create(actor=clinic.owner, branch=clinic.branch, day=closed, note="Public holiday")
+    sched.special_day_create(actor=clinic.owner, branch=clinic.branch, day=special, opens=time(10), closes=time(14))
+    # when the desk opens each day
+    shut = client.get(f"/desk/{clinic.branch.pk}/?day={closed}", HTTP_HOST=host).content.decode()
+    short = client.get(f"/desk/{clinic.branch.pk}/?day={special}", HTTP_HOST=host).content.decode()
+    usual = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host).content.decode()
+    # then the closure is a banner with its reason and the whole day is shaded closed, not open
+    assert "<strong>Closed:</strong> Public holiday" in shut
+    assert 'class="offtime offtime-closed"' in shut
+    assert "offtime-off_shift" not in shut
+    # special hours are the day's hours; the rest of the doctors' shifts is shaded as closed
+    assert "<strong>Special hours:</strong> 10:00&ndash;14:00" in short
+    assert 'class="offtime offtime-closed"' in short
+    # a usual day shows its hours and no banner
+    assert "Open 00:00&ndash;23:55" in usual
+    assert "Closed:" not in usual
