@@ -133,6 +133,7 @@ def _load_chain() -> None:
         )
     _load_calendar(owner, branches)
     _load_records()
+    _load_setup_extras()
     _load_record_extras()
 
 

@@ -46,6 +46,17 @@ def test_demo_loads_once_and_its_logins_work(db):
         reception_user = User.objects.get(email="reception@northwind.localhost")
         assert Appointment.history.filter(history_type="~", history_user=reception_user).exists()
         assert Patient.objects.filter(last_name="Bennett", merged_into__isnull=True).count() == 2
+    with schema_context("northwind"):
+        # what a clinic shapes after set-up: a per-branch price, a room out of use, a weekly series
+        from scheduling.models import Branch, Room, Series, ServicePrice
+        from scheduling.selectors import service_price
+
+        physio = Service.objects.get(name="Physiotherapy session")
+        islington, camden = Branch.objects.get(name="Islington"), Branch.objects.get(name="Camden")
+        assert ServicePrice.objects.count() == 1
+        assert service_price(service=physio, branch=islington) != service_price(service=physio, branch=camden)
+        assert Room.objects.filter(branch=camden, is_active=False).count() == 1
+        assert Series.objects.filter(entries__patient__last_name="Morgan").distinct().count() == 1
     text = "\n".join(printed)
     assert "owner@northwind.localhost" in text
     assert DEMO_PASSWORD in text

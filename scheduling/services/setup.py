@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from scheduling.exceptions import InvalidScheduling, ShiftOverlap
 from scheduling.models import (
@@ -38,6 +40,10 @@ from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, Role, StaffMember
 
 MAX_PRICE_MINOR = 100_000_000  # a million in major units: anything above is a typo
+
+
+def _today(branch: Branch) -> date:
+    return timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
 
 
 def _lock_doctor(doctor: StaffMember) -> None:
@@ -120,6 +126,10 @@ def shift_pattern_end(*, actor: Actor, pattern: ShiftPattern, last_day: date) ->
     not begun by then is removed (None). Refused while booked appointments lie after it."""
     pattern = ShiftPattern.objects.select_for_update().get(pk=pattern.pk)
     authorize(actor, "scheduling.manage_branch_calendar", pattern.branch)
+    if last_day < _today(pattern.branch) - timedelta(days=1):
+        raise InvalidScheduling(
+            fields={"last_day": ["The past stays as it was: end the shift yesterday at the earliest."]}
+        )
     if pattern.valid_until is not None and last_day >= pattern.valid_until:
         raise InvalidScheduling(fields={"last_day": ["The shift already ends by then."]})
     refuse_stranding(stranded_by_shift_end(pattern=pattern, last_day=last_day), "ending this shift")
@@ -148,6 +158,10 @@ def shift_pattern_change(
     pattern = ShiftPattern.objects.select_for_update().get(pk=pattern.pk)
     authorize(actor, "scheduling.manage_branch_calendar", pattern.branch)
     _shift_errors(starts, ends, break_starts, break_ends)
+    if from_day < _today(pattern.branch):
+        raise InvalidScheduling(
+            fields={"from_day": ["The past stays as it was: new hours start today at the earliest."]}
+        )
     if pattern.valid_until is not None and from_day > pattern.valid_until:
         raise InvalidScheduling(fields={"from_day": ["The shift has ended by then."]})
     _lock_doctor(pattern.doctor)

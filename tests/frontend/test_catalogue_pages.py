@@ -505,3 +505,24 @@ def test_other_roles_change_no_shift_room_or_special_day(in_a, client, role):
     room.refresh_from_db()
     assert (pattern.valid_until, pattern.starts, room.is_active) == (None, time(9), True)
     assert SpecialDay.objects.filter(pk=special.pk).exists()
+
+
+def test_the_past_of_a_shift_is_never_rewritten(in_a, client):
+    # given a Monday shift that began a year ago
+    clinic = clinic_setup(in_a, doctors=1)
+    pattern = _monday_shift(clinic)
+    began = pattern.valid_from
+    long_ago = began + timedelta(days=7)
+    _login(client, in_a, "owner")
+    # when the owner ends it, or changes its hours, from a day long past
+    calendar = f"/settings/branches/{clinic.branch.pk}/calendar/"
+    ended = _post(client, in_a, calendar, {"end_shift": pattern.pk, "last_day": str(long_ago)})
+    changed = _post(
+        client, in_a, f"/settings/shifts/{pattern.pk}/", {"starts": "12:00", "ends": "17:00", "from_day": str(long_ago)}
+    )
+    # then both are refused and the shift is as it was
+    assert ended.status_code == 200
+    assert b"The past stays as it was" in changed.content
+    pattern.refresh_from_db()
+    assert (pattern.valid_from, pattern.valid_until, pattern.starts) == (began, None, time(9))
+    assert ShiftPattern.objects.filter(doctor=clinic.doctors[0], weekday=MONDAY.weekday()).count() == 1
