@@ -9,8 +9,8 @@ import rules
 from patients.models import Patient
 from scheduling.models import CalendarEntry
 from tenants.org.models import Branch, Role, StaffMember
-from tenants.org.rules import is_branch_manager, is_owner, managed_branch_ids, manages_branch, staff_of
-from tenants.org.selectors import branch_visible
+from tenants.org.rules import is_branch_manager, is_owner, manages_branch, staff_of
+from tenants.org.selectors import branch_ids_managed, branch_visible
 
 
 def _has(role: str) -> Any:
@@ -35,9 +35,11 @@ def works_at(user: Any, branch: Branch | None) -> bool:
 
 @rules.predicate
 def manages_doctor(user: Any, doctor: StaffMember | None) -> bool:
+    """The doctor works at a branch this user administers (tenants.org.selectors.branch_ids_managed)."""
     if doctor is None:
         return False
-    return bool(set(doctor.branches.values_list("id", flat=True)) & managed_branch_ids(user))
+    managed = branch_ids_managed(actor=user)
+    return managed is None or doctor.branches.filter(pk__in=managed).exists()
 
 
 @rules.predicate
@@ -59,7 +61,8 @@ def works_at_entry_branch(user: Any, entry: CalendarEntry | None) -> bool:
 
 @rules.predicate
 def manages_entry_branch(user: Any, entry: CalendarEntry | None) -> bool:
-    return entry is not None and entry.branch_id in managed_branch_ids(user)
+    managed = branch_ids_managed(actor=user)
+    return entry is not None and (managed is None or entry.branch_id in managed)
 
 
 @rules.predicate

@@ -32,8 +32,8 @@ from scheduling.models import (
 )
 from tenants.authz import Actor
 from tenants.org.models import Branch, Role, StaffMember
-from tenants.org.rules import managed_branch_ids, staff_of
-from tenants.org.selectors import branch_ids_visible, branch_list
+from tenants.org.rules import staff_of
+from tenants.org.selectors import branch_ids_managed, branch_ids_visible, branch_list
 
 
 def _epoch(column: str, end: str) -> Func:
@@ -391,10 +391,10 @@ def leave_reason_doctor_ids(*, actor: Any, doctor_ids: set[int]) -> set[int]:
     staff = staff_of(actor)
     if staff is None or not doctor_ids:
         return set()
-    if Role.OWNER in staff.roles:
+    managed = branch_ids_managed(actor=actor)
+    if managed is None:
         return set(doctor_ids)
     readable = {staff.pk} & doctor_ids
-    managed = managed_branch_ids(actor)
     if managed:
         readable |= set(
             StaffMember.branches.through.objects.filter(

@@ -18,7 +18,8 @@ from tenants.audit.history import changed_by
 from tenants.audit.services import access_log_record
 from tenants.authz import authorize
 from tenants.org.models import Role, StaffMember
-from tenants.org.rules import is_owner, managed_branch_ids, staff_of
+from tenants.org.rules import staff_of
+from tenants.org.selectors import branch_ids_managed
 
 BREAK_GLASS_HOURS = 4
 
@@ -65,7 +66,8 @@ def _care_doctor(actor: Any, doctor: StaffMember) -> None:
     if doctor.user_id == getattr(actor, "pk", None):
         refusal = "Another owner or manager must add you; in an emergency, open the record with a reason."
         raise InvalidPatient(fields={"doctor": [refusal]})
-    if not is_owner(actor) and not set(doctor.branches.values_list("id", flat=True)) & managed_branch_ids(actor):
+    managed = branch_ids_managed(actor=actor)
+    if managed is not None and not doctor.branches.filter(pk__in=managed).exists():
         raise PermissionDenied("Branch managers add only doctors of their own branches.")
 
 
