@@ -23,7 +23,7 @@ from patients.exceptions import PossibleDuplicates
 from patients.models import ClinicalNote, Patient, Sex
 from scheduling.selectors import appointment_list
 from tenants.audit.models import AccessLog
-from tenants.audit.services import access_log_disclosure, access_log_record, access_log_trail_read
+from tenants.audit.services import access_log_disclosure, access_log_response, access_log_trail_read
 from tenants.authz import authorize
 
 
@@ -55,18 +55,6 @@ class BreakGlassForm(forms.Form):
     reason = forms.CharField(max_length=300, help_text="Why you need this record now (it is audited).")
 
 
-def _log(request: HttpRequest, action: str, object_type: str, ids: list[int], patient_ids: list[int]) -> None:
-    if ids:
-        access_log_record(
-            actor=request.user,
-            action=action,
-            object_type=object_type,
-            object_ids=ids,
-            patient_ids=patient_ids,
-            request=request,
-        )
-
-
 @login_required
 def patient_search(request: HttpRequest) -> HttpResponse:
     authorize(request.user, "patients.add_patient")
@@ -78,7 +66,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
             results = list(selectors.patient_search(q=q)[:50])
         except ApplicationError as exc:
             error = exc.message
-        _log(request, "search", "patient", [p.pk for p in results], [p.pk for p in results])
+        log_patient_read(request, "search", "patient", results)
     template = "patients/_results.html" if request.htmx else "patients/search.html"  # type: ignore[attr-defined]
     return render(request, template, {"q": q, "results": results, "error": error})
 
@@ -93,7 +81,14 @@ def patient_create(request: HttpRequest) -> HttpResponse:
             patient = services.patient_create(actor=request.user, request=request, **form.cleaned_data)
         except PossibleDuplicates as exc:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
-            duplicates = list(Patient.objects.filter(pk__in=exc.fields["duplicates"]))
+            # The list comes from the selector the refusal used, read with the same details.
+            data = form.cleaned_data
+            duplicates = selectors.duplicate_candidates(
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                date_of_birth=data["date_of_birth"],
+                phone=selectors.phone_e164(data["phone"]),
+            )
             form.add_error(None, exc.message + " Open one of them, or tick the box to register anyway.")
         except ApplicationError as exc:
             show_error(form, exc)
@@ -106,7 +101,9 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 def log_patient_read(request: HttpRequest, action: str, object_type: str, rows: Sequence[Model]) -> None:
     """Log the records a page shows: patients themselves, or rows of their record (``patient_id``)."""
     patient_ids = [r.pk if isinstance(r, Patient) else r.patient_id for r in rows]  # type: ignore[attr-defined]
-    _log(request, action, object_type, [r.pk for r in rows], patient_ids)
+    access_log_response(
+        request, action=action, object_type=object_type, object_ids=[r.pk for r in rows], patient_ids=patient_ids
+    )
 
 
 # The chart's sections: the overview for everyone who may see the patient, the rest of the
@@ -248,10 +245,7 @@ def note_edit(request: HttpRequest, pk: int, note_pk: int | None = None) -> Http
         if saved:
             messages.success(request, "Note signed." if saved.status == "signed" else "Draft saved.")
             return redirect("patient-chart", pk=pk)
-    if note is not None:
-        _log(request, "view", "clinical_note", [note.pk], [patient.pk])
-    else:
-        _log(request, "view", "patient", [patient.pk], [patient.pk])
+    log_patient_read(request, "view", "clinical_note" if note else "patient", [note or patient])
     return render(request, "patients/note_form.html", {"form": form, "patient": patient, "note": note})
 
 

@@ -384,7 +384,7 @@ def doctor_week_rows(*, doctor: StaffMember, week_start: date, tz: ZoneInfo) -> 
     return rows
 
 
-def leave_reason_doctor_ids(*, actor: Any, doctor_ids: set[int]) -> set[int]:
+def leave_reason_doctor_ids(*, actor: Actor, doctor_ids: set[int]) -> set[int]:
     """Of these doctors, those whose leave reasons this user may read: owners all, a doctor her own,
     a branch manager those working at a branch they manage. Everyone else sees only that the doctor
     is away (a reason may be medical)."""
@@ -404,7 +404,7 @@ def leave_reason_doctor_ids(*, actor: Any, doctor_ids: set[int]) -> set[int]:
     return readable
 
 
-def calendar_rows_visible(*, actor: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def calendar_rows_visible(*, actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What of the calendar rows this user may see: appointments at the branches they see
     (tenants.org.selectors.branch_ids_visible), and doctors' leave as a block whose reason is kept
     only for the people who manage that leave."""
@@ -418,7 +418,7 @@ def calendar_rows_visible(*, actor: Any, rows: list[dict[str, Any]]) -> list[dic
     return shown
 
 
-def doctor_visible(*, actor: Any, doctor: StaffMember) -> bool:
+def doctor_visible(*, actor: Actor, doctor: StaffMember) -> bool:
     """A doctor whose calendar this user may open: one working at a branch they see, or themselves."""
     visible = branch_ids_visible(actor=actor)
     staff = staff_of(actor)
@@ -427,7 +427,7 @@ def doctor_visible(*, actor: Any, doctor: StaffMember) -> bool:
     return doctor.branches.filter(pk__in=visible).exists()
 
 
-def appointment_list(*, actor: Any) -> QuerySet[Appointment]:
+def appointment_list(*, actor: Actor) -> QuerySet[Appointment]:
     """Appointments at the branches this user may see."""
     qs = Appointment.objects.select_related("patient", "service", "room", "doctor__user", "branch")
     visible = branch_ids_visible(actor=actor)
@@ -436,14 +436,14 @@ def appointment_list(*, actor: Any) -> QuerySet[Appointment]:
     return qs.order_by("span")
 
 
-def leave_conflicts(*, actor: Any, doctor: StaffMember, start: datetime, end: datetime) -> QuerySet[Appointment]:
+def leave_conflicts(*, actor: Actor, doctor: StaffMember, start: datetime, end: datetime) -> QuerySet[Appointment]:
     """The active appointments of `doctor` in [start, end) that this user may see: what stands in
     the way of a leave. Pages list them from here, not from the refusal's text."""
     span = Range(start, end, "[)")
     return appointment_list(actor=actor).filter(doctor=doctor, status__in=ACTIVE_STATUSES, busy__overlap=span)
 
 
-def hold_get(*, actor: Any, pk: int) -> Appointment | None:
+def hold_get(*, actor: Actor, pk: int) -> Appointment | None:
     """A hold, for its holder only (the user who made it), until it is confirmed (then it is an
     appointment, read as one); None for anyone else, so that a hold's existence is not revealed."""
     if not getattr(actor, "is_authenticated", False):
