@@ -222,17 +222,11 @@ def book_manage(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    appointment = _managed(request, token)
-    if appointment.patient is None:
-        raise Http404
     try:
-        # The link proves it is the patient's: act as the patient's own (portal) account.
-        sched.appointment_cancel(
-            actor=portal.portal_user_for(patient=appointment.patient),
-            appointment=appointment,
-            reason="Cancelled online from the booking link",
-            by_patient=True,
-        )
+        # The link proves it is the patient's: the service acts as the patient's own account.
+        sched.manage_link_cancel(token=token)
+    except ManageLinkInvalid as exc:
+        raise Http404 from exc
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("book-manage", token=token)
@@ -280,9 +274,9 @@ def book_ics(request: HttpRequest, token: str) -> HttpResponse:
 def book_move(request: HttpRequest, token: str) -> HttpResponse:
     """Change the time from the booking link, under the same online rules as booking."""
     appointment = _managed(request, token)
-    if appointment.patient is None:
-        raise Http404
     manage = f"/book/manage/{token}/"
-    return patient_reschedule(
-        request, appointment, actor=portal.portal_user_for(patient=appointment.patient), done=manage, back=manage
-    )
+
+    def move(start: datetime) -> Appointment:
+        return sched.manage_link_reschedule(token=token, start=start)
+
+    return patient_reschedule(request, appointment, move=move, done=manage, back=manage)

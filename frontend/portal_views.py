@@ -3,6 +3,7 @@ contact details. Every action goes through the same services, as the patient."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
@@ -24,7 +25,7 @@ from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.selectors import slot_list_available
-from tenants.audit.services import access_log_record, access_log_rows
+from tenants.audit.services import access_log_response, access_log_rows
 from tenants.org.selectors import chain_settings_get
 
 
@@ -105,13 +106,12 @@ def portal_home(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     upcoming = [a for a in appointments if a.span.lower >= now and a.status in ACTIVE_STATUSES]
     past = [a for a in appointments if a not in upcoming][::-1][:20]
-    access_log_record(
-        actor=request.user,
+    access_log_response(
+        request,
         action="view",
         object_type="portal",
         object_ids=[patient.pk],
         patient_ids=[patient.pk],
-        request=request,
     )
     with timezone.override(ZoneInfo(chain_settings_get().default_timezone)):
         return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming, "past": past})
@@ -136,16 +136,22 @@ def portal_cancel(request: HttpRequest, patient: Patient, pk: int) -> HttpRespon
 
 
 def patient_reschedule(
-    request: HttpRequest, appointment: Appointment, *, actor: Any, done: str, back: str
+    request: HttpRequest,
+    appointment: Appointment,
+    *,
+    move: Callable[[datetime], Appointment],
+    done: str,
+    back: str,
 ) -> HttpResponse:
     """A patient moving their own appointment (portal or booking link): free times of the same
-    doctor over the next two weeks under the online rules, in the branch's clock."""
+    doctor over the next two weeks under the online rules, in the branch's clock. `move` is the
+    one service that makes the change (the portal's reschedule, or the booking link's)."""
     if appointment.service is None or appointment.branch is None:  # only leave rows lack them
         raise Http404
     if request.method == "POST":
         try:
             start = datetime.fromisoformat(request.POST.get("start", ""))
-            sched.appointment_reschedule(actor=actor, appointment=appointment, start=start, by_patient=True)
+            move(start)
             messages.success(request, "Your appointment has moved.")
             return redirect(done)
         except ValueError:
@@ -153,7 +159,7 @@ def patient_reschedule(
         except ApplicationError as exc:
             messages.error(request, exc.message)
     access_log_rows(
-        actor=actor,
+        actor=request.user,
         object_type="appointment",
         rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
         request=request,
@@ -177,7 +183,12 @@ def patient_reschedule(
 
 @patient_required
 def portal_reschedule(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
-    return patient_reschedule(request, _own(patient, pk), actor=request.user, done="/portal/", back="/portal/")
+    appointment = _own(patient, pk)
+
+    def move(start: datetime) -> Appointment:
+        return sched.appointment_reschedule(actor=request.user, appointment=appointment, start=start, by_patient=True)
+
+    return patient_reschedule(request, appointment, move=move, done="/portal/", back="/portal/")
 
 
 @patient_required

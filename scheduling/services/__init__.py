@@ -24,6 +24,7 @@ from scheduling.services.lifecycle import (
     appointment_reschedule,
     appointment_start,
 )
+from scheduling.services.link_changes import manage_link_cancel, manage_link_reschedule
 from scheduling.services.links import manage_link_issue, manage_link_resolve
 from scheduling.services.series import Occurrence, series_book
 from scheduling.services.series_changes import series_cancel_rest, series_move_rest
@@ -60,7 +61,9 @@ __all__ = [
     "extra_shift_update",
     "leave_cancel",
     "leave_create",
+    "manage_link_cancel",
     "manage_link_issue",
+    "manage_link_reschedule",
     "manage_link_resolve",
     "offering_set",
     "policy_update",
