@@ -34,6 +34,25 @@ class Sex(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+# Who the patient is and how to reach them: what staff edit, the API shows and the history lists.
+DEMOGRAPHIC_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "postcode",
+    "country",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+    "emergency_contact_relation",
+    "preferred_language",
+)
+
+
 class Patient(models.Model):
     mrn = models.CharField("MRN", max_length=20, unique=True, db_default=_next_mrn())
     first_name = models.CharField(max_length=100)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
 import phonenumbers
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
@@ -13,7 +12,7 @@ from django.utils import timezone
 
 from config.history import HistoryEntry, history_entries
 from patients.exceptions import QueryTooShort
-from patients.models import BreakGlass, CareRelation, ConsentForm, FollowUp, Patient
+from patients.models import DEMOGRAPHIC_FIELDS, BreakGlass, CareRelation, ConsentForm, FollowUp, Patient
 from tenants.authz import Actor, authorize
 from tenants.org.selectors import chain_settings_get
 
@@ -123,7 +122,7 @@ def care_team_current(*, patient: Patient) -> QuerySet[CareRelation]:
     )
 
 
-def break_glass_list(*, actor: Any) -> QuerySet[BreakGlass]:
+def break_glass_list(*, actor: Actor) -> QuerySet[BreakGlass]:
     """Every emergency opening of a record (who, which patient, why, when), newest first. Owners only."""
     authorize(actor, "patients.view_audit")
     return BreakGlass.objects.select_related("doctor__user", "patient").order_by("-opened_at", "-id")
@@ -137,20 +136,7 @@ def consent_form_list(*, actor: Actor, patient: Patient) -> QuerySet[ConsentForm
 
 # What an owner sees change on a patient's record: the details, the messaging consents, a merge.
 PATIENT_HISTORY_FIELDS = (
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "sex",
-    "phone",
-    "email",
-    "address_line",
-    "city",
-    "postcode",
-    "country",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "emergency_contact_relation",
-    "preferred_language",
+    *DEMOGRAPHIC_FIELDS,
     "sms_consent_at",
     "sms_consent_withdrawn_at",
     "email_consent_at",
@@ -162,5 +148,5 @@ PATIENT_HISTORY_FIELDS = (
 def patient_history(*, actor: Actor, patient: Patient) -> list[HistoryEntry]:
     """Who changed this patient's details, when, from what to what (newest first). Owners only."""
     authorize(actor, "patients.view_history", patient)
-    records = patient.history.select_related("history_user")  # type: ignore[attr-defined]
+    records = patient.history.select_related("history_user")
     return history_entries(records, fields=PATIENT_HISTORY_FIELDS)

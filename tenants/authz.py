@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 Actor: TypeAlias = "User | AnonymousUser"
 
 
+def user_of(actor: Actor | None) -> User | None:
+    """The signed-in user acting, or None for nobody signed in (a row's "by" column, a history row)."""
+    return actor if actor is not None and actor.is_authenticated else None
+
+
 def authorize(actor: Actor | None, perm: str, obj: Any = None) -> None:
     """Raise unless ``actor`` holds ``perm`` (a django-rules permission) on ``obj``."""
     if actor is None or not getattr(actor, "is_authenticated", False):

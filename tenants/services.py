@@ -16,7 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
 from config.validation import collect, currency_error, locale_error, slug_error, timezone_error
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.db import owner_connection
 from tenants.exceptions import ClinicSlugTaken, ClinicStateConflict, InvalidClinicData
 from tenants.models import Clinic, Domain, Plan
@@ -33,6 +33,7 @@ DEFAULT_PLANS = [
 
 def platform_ensure_public() -> Clinic:
     """Create the public tenant, its domain and the default plans if missing. Idempotent."""
+    public: Clinic
     public, _ = Clinic.objects.get_or_create(schema_name="public", defaults={"name": "Clinicflow", "slug": "public"})
     Domain.objects.get_or_create(domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True})
     for plan in DEFAULT_PLANS:
@@ -71,7 +72,7 @@ def clinic_create(
     plan: str | None = None,
     owner_first_name: str = "",
     owner_last_name: str = "",
-    actor: Any = None,
+    actor: Actor | None = None,
 ) -> tuple[Clinic, str]:
     """Create a clinic chain: its schema, domain, profile and owner account.
 
@@ -140,7 +141,8 @@ def _take_spare(values: dict[str, Any]) -> Clinic | None:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER SCHEMA {quote(spare.schema_name)} RENAME TO {quote(values['schema_name'])}")
         Clinic.objects.filter(pk=spare.pk).update(status=Clinic.Status.ACTIVE, created_at=dj_timezone.now(), **values)
-    return Clinic.objects.get(pk=spare.pk)
+    clinic: Clinic = Clinic.objects.get(pk=spare.pk)
+    return clinic
 
 
 def _new_schema(values: dict[str, Any]) -> Clinic:
@@ -187,7 +189,7 @@ def _seed_chain(*, clinic: Clinic, host: str, owner_email: str, first_name: str,
     return f"{site_url(host)}/accounts/reset/{uid}/{token}/"
 
 
-def _set_status(*, actor: Any, clinic: Clinic, status: str, reason: str) -> Clinic:
+def _set_status(*, actor: Actor | None, clinic: Clinic, status: str, reason: str) -> Clinic:
     if actor is not None:
         authorize(actor, "tenants.manage_clinics")
     with transaction.atomic():
@@ -203,12 +205,12 @@ def _set_status(*, actor: Any, clinic: Clinic, status: str, reason: str) -> Clin
     return clinic
 
 
-def clinic_suspend(*, actor: Any, clinic: Clinic, reason: str) -> Clinic:
+def clinic_suspend(*, actor: Actor | None, clinic: Clinic, reason: str) -> Clinic:
     """Suspend a chain: its pages and API refuse every request. Nothing is deleted."""
     if not reason.strip():
         raise InvalidClinicData(fields={"reason": ["Give a reason for the suspension."]})
     return _set_status(actor=actor, clinic=clinic, status=Clinic.Status.SUSPENDED, reason=reason)
 
 
-def clinic_reactivate(*, actor: Any, clinic: Clinic) -> Clinic:
+def clinic_reactivate(*, actor: Actor | None, clinic: Clinic) -> Clinic:
     return _set_status(actor=actor, clinic=clinic, status=Clinic.Status.ACTIVE, reason="")

@@ -22,7 +22,7 @@ from patients.exceptions import ConsentFormWithdrawn, FollowUpClosed, MergeRefus
 from patients.models import Attachment, ClinicalNote, ConsentForm, Diagnosis, FollowUp, Patient, Prescription
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_response, access_log_trail_read
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
 
 
@@ -191,7 +191,7 @@ PrescriptionListApi = _clinical_list(
 FollowUpListApi = _clinical_list(FollowUp, s.FollowUpOut, s.FollowUpIn, services.follow_up_create, "follow_up")
 
 
-def _upload(*, actor: Any, patient: Patient, request: Any, file: Any, title: str, kind: str) -> Attachment:
+def _upload(*, actor: Actor, patient: Patient, request: Any, file: Any, title: str, kind: str) -> Attachment:
     return services.attachment_add(actor=actor, patient=patient, upload=file, title=title, kind=kind, request=request)
 
 

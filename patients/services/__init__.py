@@ -1,6 +1,7 @@
 """Write use cases of the patient record. Each checks the actor's permission, runs in one
 transaction, leaves a history row naming who, and an access-log row for the patient touched."""
 
+from patients.models import DEMOGRAPHIC_FIELDS
 from patients.services.care import (
     BREAK_GLASS_HOURS,
     break_glass_open,
@@ -10,7 +11,6 @@ from patients.services.care import (
     care_team_unassign,
 )
 from patients.services.identity import (
-    DEMOGRAPHIC_FIELDS,
     consent_set,
     patient_create,
     patient_merge,

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from config.errors import PermissionDenied
 from patients.exceptions import InvalidPatient
 from patients.models import BreakGlass, CareRelation, Patient
-from patients.services._audit import _log
+from patients.services._audit import _log, _saved
 from tenants.audit.history import changed_by
 from tenants.audit.services import access_log_record
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize, user_of
 from tenants.org.models import Role, StaffMember
 from tenants.org.rules import staff_of
 from tenants.org.selectors import branch_ids_managed
@@ -58,7 +58,7 @@ def care_relation_withdraw(*, appointment_id: int, unseen_visit: bool = False) -
         relation.delete()
 
 
-def _care_doctor(actor: Any, doctor: StaffMember) -> None:
+def _care_doctor(actor: Actor, doctor: StaffMember) -> None:
     """Who may be put in a care team, by whom: an active doctor, never the one asking (that would be
     self-granted access), and for a branch manager only a doctor of a branch they manage."""
     if not doctor.is_active or Role.DOCTOR not in doctor.roles:
@@ -72,7 +72,9 @@ def _care_doctor(actor: Any, doctor: StaffMember) -> None:
 
 
 @transaction.atomic
-def care_team_assign(*, actor: Any, patient: Patient, doctor: StaffMember, request: Any = None) -> CareRelation:
+def care_team_assign(
+    *, actor: Actor, patient: Patient, doctor: StaffMember, request: HttpRequest | None = None
+) -> CareRelation:
     """An owner or branch manager puts a doctor in the patient's care team, until removed. Nobody
     adds themselves. Idempotent: assigning twice keeps the first assignment."""
     authorize(actor, "patients.assign_care", patient)
@@ -81,16 +83,17 @@ def care_team_assign(*, actor: Any, patient: Patient, doctor: StaffMember, reque
     Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one assignment at a time per patient
     relation = CareRelation.objects.filter(patient=patient, doctor=doctor, reason=CareRelation.Reason.ASSIGNED).first()
     if relation is None:
-        relation = changed_by(
-            CareRelation(patient=patient, doctor=doctor, reason=CareRelation.Reason.ASSIGNED, granted_by=actor), actor
+        relation = CareRelation(
+            patient=patient, doctor=doctor, reason=CareRelation.Reason.ASSIGNED, granted_by=user_of(actor)
         )
-        relation.save()
-        _log(actor, "create", "care_relation", relation, patient.pk, request, reason=f"assigned {doctor}")
+        _saved(relation, actor, "create", "care_relation", patient.pk, request, reason=f"assigned {doctor}")
     return relation
 
 
 @transaction.atomic
-def care_team_unassign(*, actor: Any, patient: Patient, doctor: StaffMember, request: Any = None) -> int:
+def care_team_unassign(
+    *, actor: Actor, patient: Patient, doctor: StaffMember, request: HttpRequest | None = None
+) -> int:
     """Take a doctor out of the patient's care team now: the assignment goes, and access from her
     bookings and visits of this patient ends (the rows stay, ended, for the trail). A later booking
     or visit grants again. Returns how many grants ended."""
@@ -120,7 +123,7 @@ def care_team_unassign(*, actor: Any, patient: Patient, doctor: StaffMember, req
 
 
 @transaction.atomic
-def break_glass_open(*, actor: Any, patient: Patient, reason: str, request: Any = None) -> BreakGlass:
+def break_glass_open(*, actor: Actor, patient: Patient, reason: str, request: HttpRequest | None = None) -> BreakGlass:
     """Emergency access: a doctor outside the care team reads the record for a few hours. The
     reason is required and the opening is in the access log as 'break_glass'."""
     authorize(actor, "patients.break_glass", patient)

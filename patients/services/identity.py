@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from config.errors import Disclosure
@@ -17,6 +18,7 @@ from config.validation import collect
 from patients import events
 from patients.exceptions import InvalidPatient, MergeRefused, PossibleDuplicates
 from patients.models import (
+    DEMOGRAPHIC_FIELDS,
     Attachment,
     CareRelation,
     ClinicalNote,
@@ -29,27 +31,10 @@ from patients.models import (
     Sex,
 )
 from patients.selectors import duplicate_candidates, phone_e164
-from patients.services._audit import _log
+from patients.services._audit import _log, _saved
 from tenants.audit.history import changed_by
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.rules import staff_of
-
-DEMOGRAPHIC_FIELDS = (
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "sex",
-    "phone",
-    "email",
-    "address_line",
-    "city",
-    "postcode",
-    "country",
-    "emergency_contact_name",
-    "emergency_contact_phone",
-    "emergency_contact_relation",
-    "preferred_language",
-)
 
 
 def _email_error(value: str) -> str | None:
@@ -90,18 +75,42 @@ def _clean_demographics(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class MoreDemographics(TypedDict, total=False):
+    """What a patient's record holds beyond what registering asks for."""
+
+    sex: str
+    address_line: str
+    city: str
+    postcode: str
+    country: str
+    emergency_contact_name: str
+    emergency_contact_phone: str
+    emergency_contact_relation: str
+    preferred_language: str
+
+
+class Demographics(MoreDemographics, total=False):
+    """Any of a patient's details (DEMOGRAPHIC_FIELDS): what staff may change."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: date | None
+    phone: str
+    email: str
+
+
 @transaction.atomic
 def patient_create(
     *,
-    actor: Any,
+    actor: Actor,
     first_name: str,
     last_name: str,
     date_of_birth: date | None = None,
     phone: str = "",
     email: str = "",
     ignore_duplicates: bool = False,
-    request: Any = None,
-    **more: Any,
+    request: HttpRequest | None = None,
+    **more: Unpack[MoreDemographics],
 ) -> Patient:
     """Register a patient. Likely duplicates (same phone, or same date of birth with a similar
     name) are refused with 409 possible_duplicates naming them, unless ignore_duplicates."""
@@ -116,8 +125,8 @@ def patient_create(
             "date_of_birth": date_of_birth,
             "phone": phone,
             "email": email,
-            **more,
         }
+        | dict(more)
     )
     if not ignore_duplicates:
         candidates = duplicate_candidates(
@@ -133,14 +142,14 @@ def patient_create(
                 disclosure=Disclosure("patient", [p.pk for p in candidates], [p.pk for p in candidates]),
             )
     patient = changed_by(Patient(**values), actor)
-    patient.save()
+    patient.save()  # first: the access-log row names the new record's id
     _log(actor, "create", "patient", patient, patient.pk, request)
     return patient
 
 
 @transaction.atomic
 def patient_self_register(
-    *, first_name: str, last_name: str, email: str = "", phone: str = "", request: Any = None
+    *, first_name: str, last_name: str, email: str = "", phone: str = "", request: HttpRequest | None = None
 ) -> Patient:
     """A patient booking online, after proving they hold the e-mail address or phone number by a
     one-time code. An existing record with that verified address is reused, not duplicated."""
@@ -158,22 +167,26 @@ def patient_self_register(
 
 
 @transaction.atomic
-def patient_update(*, actor: Any, patient: Patient, request: Any = None, **fields: Any) -> Patient:
+def patient_update(
+    *, actor: Actor, patient: Patient, request: HttpRequest | None = None, **fields: Unpack[Demographics]
+) -> Patient:
+    """Change the details given; a detail left out keeps its value."""
     authorize(actor, "patients.change_patient", patient)
     unknown = set(fields) - set(DEMOGRAPHIC_FIELDS)
     if unknown:
         raise InvalidPatient(fields={k: ["This cannot be changed here."] for k in sorted(unknown)})
-    values = _clean_demographics(fields)
+    values = _clean_demographics(dict(fields))
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     for key, value in values.items():
         setattr(patient, key, value)
-    changed_by(patient, actor).save()
-    _log(actor, "update", "patient", patient, patient.pk, request)
+    _saved(patient, actor, "update", "patient", patient.pk, request)
     return patient
 
 
 @transaction.atomic
-def consent_set(*, actor: Any, patient: Patient, channel: str, given: bool, request: Any = None) -> Patient:
+def consent_set(
+    *, actor: Actor, patient: Patient, channel: str, given: bool, request: HttpRequest | None = None
+) -> Patient:
     """Record that a patient gave or withdrew consent to be contacted on a channel, and when."""
     authorize(actor, "patients.change_patient", patient)
     if channel not in ("sms", "email"):
@@ -193,7 +206,7 @@ def consent_set(*, actor: Any, patient: Patient, channel: str, given: bool, requ
     return patient
 
 
-def _merge_widens_own_access(actor: Any, keep: Patient, merge: Patient) -> bool:
+def _merge_widens_own_access(actor: Actor, keep: Patient, merge: Patient) -> bool:
     """Grants move with a merged record, so a clinician who cares for one of the two would gain the
     other's clinical record by merging them: no self-granted access, by merge either."""
     staff = staff_of(actor)
@@ -209,7 +222,7 @@ def _merge_widens_own_access(actor: Any, keep: Patient, merge: Patient) -> bool:
 
 
 @transaction.atomic
-def patient_merge(*, actor: Any, keep: Patient, merge: Patient, request: Any = None) -> Patient:
+def patient_merge(*, actor: Actor, keep: Patient, merge: Patient, request: HttpRequest | None = None) -> Patient:
     """Fold `merge` into `keep`: appointments, clinical records and care team move to `keep`;
     `merge` stays, marked as merged, for the audit trail."""
     authorize(actor, "patients.merge_patient")

@@ -10,14 +10,14 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from config.validation import collect
 from patients.exceptions import AttachmentRefused, FollowUpClosed, InvalidPatient, NoteLocked
 from patients.models import Addendum, Attachment, ClinicalNote, Diagnosis, Encounter, FollowUp, Patient, Prescription
-from patients.services._audit import _log
-from tenants.audit.history import changed_by
-from tenants.authz import authorize
+from patients.services._audit import _log, _saved
+from tenants.authz import Actor, authorize
 from tenants.org.rules import staff_of
 
 ATTACHMENT_TYPES = {
@@ -46,14 +46,20 @@ def encounter_close(*, appointment_id: int) -> None:
     Encounter.objects.filter(appointment_id=appointment_id, ended_at__isnull=True).update(ended_at=timezone.now())
 
 
-def _clinical(actor: Any, patient: Patient) -> Any:
+def _clinical(actor: Actor, patient: Patient) -> Any:
     authorize(actor, "patients.write_clinical", patient)
     return staff_of(actor)
 
 
 @transaction.atomic
 def note_create(
-    *, actor: Any, patient: Patient, title: str, body: str, appointment_id: int | None = None, request: Any = None
+    *,
+    actor: Actor,
+    patient: Patient,
+    title: str,
+    body: str,
+    appointment_id: int | None = None,
+    request: HttpRequest | None = None,
 ) -> ClinicalNote:
     author = _clinical(actor, patient)
     errors = collect(
@@ -67,23 +73,19 @@ def note_create(
     encounter = (
         Encounter.objects.filter(appointment_id=appointment_id, patient=patient).first() if appointment_id else None
     )
-    note = changed_by(
-        ClinicalNote(
-            patient=patient,
-            author=author,
-            title=title.strip()[:200],
-            body=body,
-            appointment_id=appointment_id,
-            encounter=encounter,
-        ),
-        actor,
+    note = ClinicalNote(
+        patient=patient,
+        author=author,
+        title=title.strip()[:200],
+        body=body,
+        appointment_id=appointment_id,
+        encounter=encounter,
     )
-    note.save()
-    _log(actor, "create", "clinical_note", note, patient.pk, request)
+    _saved(note, actor, "create", "clinical_note", patient.pk, request)
     return note
 
 
-def _locked_note(note: ClinicalNote, actor: Any) -> ClinicalNote:
+def _locked_note(note: ClinicalNote, actor: Actor) -> ClinicalNote:
     note = ClinicalNote.objects.select_for_update().get(pk=note.pk)
     _clinical(actor, note.patient)
     if note.status == ClinicalNote.Status.SIGNED:
@@ -94,28 +96,28 @@ def _locked_note(note: ClinicalNote, actor: Any) -> ClinicalNote:
 
 
 @transaction.atomic
-def note_update(*, actor: Any, note: ClinicalNote, title: str, body: str, request: Any = None) -> ClinicalNote:
+def note_update(
+    *, actor: Actor, note: ClinicalNote, title: str, body: str, request: HttpRequest | None = None
+) -> ClinicalNote:
     note = _locked_note(note, actor)
     if not body.strip():
         raise InvalidPatient(fields={"body": ["The note is empty."]})
     note.title, note.body = (title.strip() or note.title)[:200], body
-    changed_by(note, actor).save()
-    _log(actor, "update", "clinical_note", note, note.patient_id, request)
+    _saved(note, actor, "update", "clinical_note", note.patient_id, request)
     return note
 
 
 @transaction.atomic
-def note_sign(*, actor: Any, note: ClinicalNote, request: Any = None) -> ClinicalNote:
+def note_sign(*, actor: Actor, note: ClinicalNote, request: HttpRequest | None = None) -> ClinicalNote:
     note = _locked_note(note, actor)
     note.status = ClinicalNote.Status.SIGNED
     note.signed_at = timezone.now()
-    changed_by(note, actor).save()
-    _log(actor, "update", "clinical_note", note, note.patient_id, request, reason="signed")
+    _saved(note, actor, "update", "clinical_note", note.patient_id, request, reason="signed")
     return note
 
 
 @transaction.atomic
-def addendum_add(*, actor: Any, note: ClinicalNote, body: str, request: Any = None) -> Addendum:
+def addendum_add(*, actor: Actor, note: ClinicalNote, body: str, request: HttpRequest | None = None) -> Addendum:
     author = _clinical(actor, note.patient)
     if note.status != ClinicalNote.Status.SIGNED:
         raise NoteLocked("Edit the draft itself; addenda are for signed notes.")
@@ -131,7 +133,13 @@ ICD10 = re.compile(r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$")
 
 @transaction.atomic
 def diagnosis_add(
-    *, actor: Any, patient: Patient, icd10_code: str, text: str, note: ClinicalNote | None = None, request: Any = None
+    *,
+    actor: Actor,
+    patient: Patient,
+    icd10_code: str,
+    text: str,
+    note: ClinicalNote | None = None,
+    request: HttpRequest | None = None,
 ) -> Diagnosis:
     author = _clinical(actor, patient)
     code = icd10_code.strip().upper()
@@ -143,18 +151,15 @@ def diagnosis_add(
     )
     if errors:
         raise InvalidPatient(fields=errors)
-    diagnosis = changed_by(
-        Diagnosis(patient=patient, note=note, icd10_code=code, text=text.strip()[:300], recorded_by=author), actor
-    )
-    diagnosis.save()
-    _log(actor, "create", "diagnosis", diagnosis, patient.pk, request)
+    diagnosis = Diagnosis(patient=patient, note=note, icd10_code=code, text=text.strip()[:300], recorded_by=author)
+    _saved(diagnosis, actor, "create", "diagnosis", patient.pk, request)
     return diagnosis
 
 
 @transaction.atomic
 def prescription_add(
     *,
-    actor: Any,
+    actor: Actor,
     patient: Patient,
     medication: str,
     dose: str,
@@ -162,7 +167,7 @@ def prescription_add(
     route: str = "oral",
     duration_days: int | None = None,
     instructions: str = "",
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Prescription:
     author = _clinical(actor, patient)
     errors = collect(
@@ -174,27 +179,29 @@ def prescription_add(
     )
     if errors:
         raise InvalidPatient(fields=errors)
-    prescription = changed_by(
-        Prescription(
-            patient=patient,
-            medication=medication.strip(),
-            dose=dose.strip(),
-            frequency=frequency.strip(),
-            route=route.strip() or "oral",
-            duration_days=duration_days,
-            instructions=instructions.strip(),
-            prescriber=author,
-        ),
-        actor,
+    prescription = Prescription(
+        patient=patient,
+        medication=medication.strip(),
+        dose=dose.strip(),
+        frequency=frequency.strip(),
+        route=route.strip() or "oral",
+        duration_days=duration_days,
+        instructions=instructions.strip(),
+        prescriber=author,
     )
-    prescription.save()
-    _log(actor, "create", "prescription", prescription, patient.pk, request)
+    _saved(prescription, actor, "create", "prescription", patient.pk, request)
     return prescription
 
 
 @transaction.atomic
 def attachment_add(
-    *, actor: Any, patient: Patient, upload: UploadedFile, title: str, kind: str = "document", request: Any = None
+    *,
+    actor: Actor,
+    patient: Patient,
+    upload: UploadedFile,
+    title: str,
+    kind: str = "document",
+    request: HttpRequest | None = None,
 ) -> Attachment:
     """Store a file for the patient through Django's storage. Type (by content, not by name alone)
     and size are checked; the file is only ever served by a view that checks access."""
@@ -217,53 +224,52 @@ def attachment_add(
     )
     if errors:
         raise AttachmentRefused(fields=errors)
-    attachment = changed_by(
-        Attachment(
-            patient=patient,
-            kind=kind,
-            title=title.strip()[:200],
-            file=upload,
-            content_type=str(guessed),
-            original_name=os.path.basename(upload.name or "")[:255],
-            size=upload.size or 0,
-            uploaded_by=author,
-        ),
-        actor,
+    attachment = Attachment(
+        patient=patient,
+        kind=kind,
+        title=title.strip()[:200],
+        file=upload,
+        content_type=str(guessed),
+        original_name=os.path.basename(upload.name or "")[:255],
+        size=upload.size or 0,
+        uploaded_by=author,
     )
-    attachment.save()
-    _log(actor, "create", "attachment", attachment, patient.pk, request)
+    _saved(attachment, actor, "create", "attachment", patient.pk, request)
     return attachment
 
 
 @transaction.atomic
 def follow_up_create(
-    *, actor: Any, patient: Patient, due_date: date, reason: str, doctor_id: int | None = None, request: Any = None
+    *,
+    actor: Actor,
+    patient: Patient,
+    due_date: date,
+    reason: str,
+    doctor_id: int | None = None,
+    request: HttpRequest | None = None,
 ) -> FollowUp:
     author = _clinical(actor, patient)
     if not reason.strip():
         raise InvalidPatient(fields={"reason": ["Say what the follow-up is for."]})
-    follow_up = changed_by(
-        FollowUp(
-            patient=patient,
-            due_date=due_date,
-            reason=reason.strip()[:300],
-            doctor_id=doctor_id or author.pk,
-            created_by=author,
-        ),
-        actor,
+    follow_up = FollowUp(
+        patient=patient,
+        due_date=due_date,
+        reason=reason.strip()[:300],
+        doctor_id=doctor_id or author.pk,
+        created_by=author,
     )
-    follow_up.save()
-    _log(actor, "create", "follow_up", follow_up, patient.pk, request)
+    _saved(follow_up, actor, "create", "follow_up", patient.pk, request)
     return follow_up
 
 
 @transaction.atomic
-def follow_up_close(*, actor: Any, follow_up: FollowUp, done: bool = True, request: Any = None) -> FollowUp:
+def follow_up_close(
+    *, actor: Actor, follow_up: FollowUp, done: bool = True, request: HttpRequest | None = None
+) -> FollowUp:
     _clinical(actor, follow_up.patient)
     follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
     if follow_up.status != FollowUp.Status.OPEN:
         raise FollowUpClosed()
     follow_up.status = FollowUp.Status.DONE if done else FollowUp.Status.CANCELLED
-    changed_by(follow_up, actor).save()
-    _log(actor, "update", "follow_up", follow_up, follow_up.patient_id, request)
+    _saved(follow_up, actor, "update", "follow_up", follow_up.patient_id, request)
     return follow_up

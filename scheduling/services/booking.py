@@ -35,12 +35,13 @@ from scheduling.models import Appointment, CalendarEntry, Room, Series, Service,
 from scheduling.selectors import plan_load
 from scheduling.services.conflicts import doctor_busy, refusal_from, save_entry
 from tenants.audit.history import changed_by
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize, user_of
 from tenants.org.models import Branch, StaffMember
 
 
-def _actor_id(actor: Any) -> int | None:
-    return actor.pk if getattr(actor, "is_authenticated", False) else None
+def _actor_id(actor: Actor | None) -> int | None:
+    user = user_of(actor)
+    return user.pk if user else None
 
 
 def _grant(appointment: Appointment, patient_id: int, *, reason: str, at: datetime, by: int | None) -> None:
@@ -82,7 +83,7 @@ def _check_catalogue(*, service: Service, branch: Branch, online: bool) -> None:
         raise InvalidScheduling(fields={"service": ["This service cannot be booked online."]})
 
 
-def _expire_stale_holds(*, doctor_id: int, room_id: int | None, busy: Range, now: datetime) -> None:
+def _expire_stale_holds(*, doctor_id: int, room_id: int | None, busy: Range[datetime], now: datetime) -> None:
     """Holds that ran out still sit in the constrained calendar; free the ones in our way.
 
     This runs in the booking's own transaction, so an expired hold never needs a task to free it."""
@@ -92,7 +93,7 @@ def _expire_stale_holds(*, doctor_id: int, room_id: int | None, busy: Range, now
     )
 
 
-def _save_entry(entry: CalendarEntry, *, actor: Any) -> None:
+def _save_entry(entry: CalendarEntry, *, actor: Actor | None) -> None:
     """Write the row in a savepoint; a constraint violation becomes the matching BookingRefused."""
     changed_by(entry, actor)
     try:
@@ -106,8 +107,8 @@ def _save_entry(entry: CalendarEntry, *, actor: Any) -> None:
 
 @dataclass(frozen=True)
 class _Placement:
-    span: Range
-    busy: Range
+    span: Range[datetime]
+    busy: Range[datetime]
     room_id: int | None
 
 
@@ -154,7 +155,7 @@ def _place(
     return _Placement(Range(*span, "[)"), Range(*busy, "[)"), room_id)
 
 
-def _claim(placed: _Placement, *, now: datetime, actor: Any, **fields: Any) -> Appointment:
+def _claim(placed: _Placement, *, now: datetime, actor: Actor | None, **fields: Any) -> Appointment:
     """The unsaved appointment for a placement, once stale holds in its way are freed."""
     _expire_stale_holds(doctor_id=fields["doctor"].pk, room_id=placed.room_id, busy=placed.busy, now=now)
     return Appointment(
@@ -192,7 +193,7 @@ def _digest(**asked: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _keyed(actor: Any, key: str) -> Appointment | None:
+def _keyed(actor: Actor | None, key: str) -> Appointment | None:
     return Appointment.objects.filter(idempotency_user_id=_actor_id(actor), idempotency_key=key).first()
 
 
@@ -204,7 +205,7 @@ def _replay(existing: Appointment, *, digest: str) -> Appointment:
 
 def _insert_booking(
     *,
-    actor: Any,
+    actor: Actor,
     patient: Patient,
     doctor: StaffMember,
     branch: Branch,
@@ -257,7 +258,7 @@ def _insert_booking(
 @transaction.atomic
 def appointment_book(
     *,
-    actor: Any,
+    actor: Actor,
     patient: Patient,
     doctor: StaffMember,
     branch: Branch,

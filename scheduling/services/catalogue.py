@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import date, time
-from typing import Any
+from typing import TypedDict, TypeVar, Unpack
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q, QuerySet
 from simple_history.utils import bulk_create_with_history
 
 from config.validation import collect
@@ -26,13 +26,13 @@ from scheduling.models import (
 from scheduling.selectors import policy_get, stranded_by_special_day
 from scheduling.services.stranding import refuse_stranding
 from tenants.audit.history import changed_by, history_user
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, Role, StaffMember
 
-_UNSET: Any = object()
+M = TypeVar("M", bound=models.Model)
 
 
-def _save_named(obj: Any, actor: Any) -> Any:
+def _save_named(obj: M, actor: Actor) -> M:
     try:
         with transaction.atomic():
             changed_by(obj, actor).save()
@@ -43,11 +43,40 @@ def _save_named(obj: Any, actor: Any) -> Any:
     return obj
 
 
-def _service_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
+class ServiceOptions(TypedDict, total=False):
+    """What a service may say beyond its name and length."""
+
+    description: str
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    price_minor: int
+    requires_room: bool
+    bookable_online: bool
+    is_active: bool
+
+
+class ServiceChanges(ServiceOptions, total=False):
+    """Any of a service's fields: what an update may change."""
+
+    name: str
+    duration_minutes: int
+
+
+class PolicyChanges(TypedDict, total=False):
+    """The chain's booking rules an update may change."""
+
+    cancellation_window_hours: int
+    online_min_notice_minutes: int
+    online_horizon_days: int
+    online_slot_step_minutes: int
+    hold_minutes: int
+
+
+def _service_errors(fields: ServiceChanges) -> dict[str, list[str]]:
     duration = fields.get("duration_minutes")
     return collect(
         {
-            "name": "The name cannot be empty." if "name" in fields and not str(fields["name"]).strip() else None,
+            "name": "The name cannot be empty." if "name" in fields and not fields["name"].strip() else None,
             "duration_minutes": "Between 5 and 720 minutes, in steps of 5."
             if duration is not None and (duration < 5 or duration > 720 or duration % 5)
             else None,
@@ -58,9 +87,9 @@ def _service_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def service_create(*, actor: Any, name: str, duration_minutes: int, **fields: Any) -> Service:
+def service_create(*, actor: Actor, name: str, duration_minutes: int, **options: Unpack[ServiceOptions]) -> Service:
     authorize(actor, "scheduling.manage_catalogue")
-    values = {"name": name.strip(), "duration_minutes": duration_minutes, **fields}
+    values: ServiceChanges = {**options, "name": name.strip(), "duration_minutes": duration_minutes}
     errors = _service_errors(values)
     if errors:
         raise InvalidScheduling(fields=errors)
@@ -68,14 +97,17 @@ def service_create(*, actor: Any, name: str, duration_minutes: int, **fields: An
 
 
 @transaction.atomic
-def service_update(*, actor: Any, service: Service, **fields: Any) -> Service:
+def service_update(*, actor: Actor, service: Service, **changes: Unpack[ServiceChanges]) -> Service:
+    """Change the fields given; a field left out keeps its value."""
     authorize(actor, "scheduling.manage_catalogue")
-    errors = _service_errors(fields)
+    errors = _service_errors(changes)
     if errors:
         raise InvalidScheduling(fields=errors)
     service = Service.objects.select_for_update().get(pk=service.pk)
-    for key, value in fields.items():
-        setattr(service, key, value.strip() if key == "name" else value)
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    for key, value in changes.items():
+        setattr(service, key, value)
     return _save_named(service, actor)
 
 
@@ -86,7 +118,9 @@ def _doctor(doctor: StaffMember) -> StaffMember:
 
 
 @transaction.atomic
-def offering_set(*, actor: Any, doctor: StaffMember, branch: Branch, service_ids: Iterable[int]) -> list[DoctorService]:
+def offering_set(
+    *, actor: Actor, doctor: StaffMember, branch: Branch, service_ids: Iterable[int]
+) -> list[DoctorService]:
     """The services `doctor` offers at `branch`, replacing what was there."""
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     _doctor(doctor)
@@ -102,7 +136,7 @@ def offering_set(*, actor: Any, doctor: StaffMember, branch: Branch, service_ids
 
 
 @transaction.atomic
-def room_create(*, actor: Any, branch: Branch, name: str) -> Room:
+def room_create(*, actor: Actor, branch: Branch, name: str) -> Room:
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     if not name.strip():
         raise InvalidScheduling(fields={"name": ["The name cannot be empty."]})
@@ -118,7 +152,7 @@ def _times(rows: Iterable[tuple[time, time]], label: str) -> None:
 
 
 @transaction.atomic
-def branch_hours_replace(*, actor: Any, branch: Branch, hours: list[tuple[int, time, time]]) -> list[BranchHours]:
+def branch_hours_replace(*, actor: Actor, branch: Branch, hours: list[tuple[int, time, time]]) -> list[BranchHours]:
     """Replace the branch's weekly hours. Rows of one weekday may not overlap."""
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     _times(((o, c) for _, o, c in hours), "hours")
@@ -134,12 +168,13 @@ def branch_hours_replace(*, actor: Any, branch: Branch, hours: list[tuple[int, t
                 raise InvalidScheduling(fields={"hours": [f"Weekday {weekday}: two opening intervals overlap."]})
     BranchHours.objects.filter(branch=branch).delete()
     created = [BranchHours(branch=branch, weekday=w, opens=o, closes=c) for w, o, c in sorted(hours)]
-    return bulk_create_with_history(created, BranchHours, default_user=history_user(actor))
+    made: list[BranchHours] = bulk_create_with_history(created, BranchHours, default_user=history_user(actor))
+    return made
 
 
 @transaction.atomic
 def special_day_create(
-    *, actor: Any, branch: Branch, day: date, opens: time | None = None, closes: time | None = None, note: str = ""
+    *, actor: Actor, branch: Branch, day: date, opens: time | None = None, closes: time | None = None, note: str = ""
 ) -> SpecialDay:
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     if (opens is None) != (closes is None):
@@ -154,7 +189,7 @@ def special_day_create(
 
 def _overlapping_patterns(
     doctor: StaffMember, weekday: int, starts: time, ends: time, valid_from: date, valid_until: date | None
-):  # type: ignore[no-untyped-def]
+) -> QuerySet[ShiftPattern]:
     qs = ShiftPattern.objects.filter(doctor=doctor, weekday=weekday, starts__lt=ends, ends__gt=starts)
     qs = qs.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=valid_from))
     if valid_until is not None:
@@ -165,7 +200,7 @@ def _overlapping_patterns(
 @transaction.atomic
 def shift_pattern_create(
     *,
-    actor: Any,
+    actor: Actor,
     doctor: StaffMember,
     branch: Branch,
     weekday: int,
@@ -217,7 +252,7 @@ def shift_pattern_create(
 
 @transaction.atomic
 def extra_shift_create(
-    *, actor: Any, doctor: StaffMember, branch: Branch, day: date, starts: time, ends: time
+    *, actor: Actor, doctor: StaffMember, branch: Branch, day: date, starts: time, ends: time
 ) -> ExtraShift:
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     _doctor(doctor)
@@ -232,27 +267,26 @@ def extra_shift_create(
 
 
 @transaction.atomic
-def policy_update(*, actor: Any, **fields: Any) -> SchedulingPolicy:
+def policy_update(*, actor: Actor, **changes: Unpack[PolicyChanges]) -> SchedulingPolicy:
+    """Change the chain's booking rules given; a rule left out keeps its value."""
     authorize(actor, "scheduling.manage_policy")
     policy = policy_get()
     policy = SchedulingPolicy.objects.select_for_update().get(pk=policy.pk)
+    step = changes.get("online_slot_step_minutes")
+    hold = changes.get("hold_minutes")
+    horizon = changes.get("online_horizon_days")
     errors = collect(
         {
             "online_slot_step_minutes": "Use 5 to 240 minutes in steps of 5."
-            if "online_slot_step_minutes" in fields
-            and (fields["online_slot_step_minutes"] % 5 or not 5 <= fields["online_slot_step_minutes"] <= 240)
+            if step is not None and (step % 5 or not 5 <= step <= 240)
             else None,
-            "hold_minutes": "Use 1 to 60 minutes."
-            if "hold_minutes" in fields and not 1 <= fields["hold_minutes"] <= 60
-            else None,
-            "online_horizon_days": "Use 1 to 730 days."
-            if "online_horizon_days" in fields and not 1 <= fields["online_horizon_days"] <= 730
-            else None,
+            "hold_minutes": "Use 1 to 60 minutes." if hold is not None and not 1 <= hold <= 60 else None,
+            "online_horizon_days": "Use 1 to 730 days." if horizon is not None and not 1 <= horizon <= 730 else None,
         }
     )
     if errors:
         raise InvalidScheduling(fields=errors)
-    for key, value in fields.items():
+    for key, value in changes.items():
         setattr(policy, key, value)
     changed_by(policy, actor).save()
     return policy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from django.db import IntegrityError, OperationalError, transaction
 from psycopg.types.range import Range
@@ -26,7 +27,7 @@ def constraint_name(exc: IntegrityError) -> str | None:
     return getattr(diag, "constraint_name", None)
 
 
-def refusal_from(exc: IntegrityError, *, doctor_id: int, busy: Range) -> BookingRefused | None:
+def refusal_from(exc: IntegrityError, *, doctor_id: int, busy: Range[datetime]) -> BookingRefused | None:
     """The BookingRefused an exclusion violation stands for, or None if it is something else.
 
     By the time PostgreSQL reports the violation the other transaction has committed, so the row
@@ -40,7 +41,7 @@ def refusal_from(exc: IntegrityError, *, doctor_id: int, busy: Range) -> Booking
     return None
 
 
-def doctor_busy(*, doctor_id: int, busy: Range, ignore_entry_id: int | None = None) -> BookingRefused:
+def doctor_busy(*, doctor_id: int, busy: Range[datetime], ignore_entry_id: int | None = None) -> BookingRefused:
     """doctor_busy, in words naming what is in the way: an appointment, or only a hold."""
     blocking = CalendarEntry.objects.filter(doctor_id=doctor_id, status__in=ACTIVE_STATUSES, busy__overlap=busy)
     if ignore_entry_id is not None:

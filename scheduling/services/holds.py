@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,14 +27,14 @@ from scheduling.services.booking import (
     _replay,
     _save_entry,
 )
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, StaffMember
 
 
 @transaction.atomic
 def appointment_hold(
     *,
-    actor: Any,
+    actor: Actor | None,
     doctor: StaffMember,
     branch: Branch,
     service: Service,
@@ -83,7 +82,7 @@ def appointment_hold(
 @transaction.atomic
 def appointment_hold_confirm(
     *,
-    actor: Any,
+    actor: Actor | None,
     hold: Appointment,
     hold_token: str,
     patient: Patient,
@@ -131,7 +130,7 @@ def appointment_hold_confirm(
 
 
 @transaction.atomic
-def appointment_hold_release(*, actor: Any, hold: Appointment) -> Appointment:
+def appointment_hold_release(*, actor: Actor, hold: Appointment) -> Appointment:
     """Give a held time back before it runs out. Only its holder may: to anyone else the hold is
     answered as missing (not "forbidden"), so holds do not reveal that they exist."""
     hold = Appointment.objects.select_for_update().get(pk=hold.pk)

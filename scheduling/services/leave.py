@@ -4,7 +4,6 @@ a booking racing for the same time cannot both win."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -18,12 +17,12 @@ from scheduling.exceptions import IllegalTransition, InvalidScheduling, LeaveCon
 from scheduling.models import ACTIVE_STATUSES, Appointment, Leave, Status
 from scheduling.services.conflicts import constraint_name, save_entry
 from tenants.audit.history import changed_by
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
 from tenants.org.selectors import branch_ids_visible
 
 
-def _conflict_message(appointments: list[Appointment], *, actor: Any) -> LeaveConflicts:
+def _conflict_message(appointments: list[Appointment], *, actor: Actor) -> LeaveConflicts:
     """The appointments in a leave's way, as the one asking may see them: at a branch they do not
     see (a doctor working at several), only that there is one (tenants.org.selectors)."""
     visible = branch_ids_visible(actor=actor)
@@ -43,7 +42,7 @@ def _conflict_message(appointments: list[Appointment], *, actor: Any) -> LeaveCo
     )
 
 
-def conflicting_appointments(*, doctor: StaffMember, span: Range) -> list[Appointment]:
+def conflicting_appointments(*, doctor: StaffMember, span: Range[datetime]) -> list[Appointment]:
     return list(
         Appointment.objects.filter(doctor=doctor, status__in=ACTIVE_STATUSES, busy__overlap=span)
         .select_related("patient", "branch")
@@ -52,7 +51,7 @@ def conflicting_appointments(*, doctor: StaffMember, span: Range) -> list[Appoin
 
 
 @transaction.atomic
-def leave_create(*, actor: Any, doctor: StaffMember, start: datetime, end: datetime, reason: str = "") -> Leave:
+def leave_create(*, actor: Actor, doctor: StaffMember, start: datetime, end: datetime, reason: str = "") -> Leave:
     """Block the doctor's calendar from start to end (all branches). Refused with the list of
     appointments in the way (409 leave_conflicts_appointments)."""
     authorize(actor, "scheduling.manage_leave", doctor)
@@ -78,7 +77,7 @@ def leave_create(*, actor: Any, doctor: StaffMember, start: datetime, end: datet
 
 
 @transaction.atomic
-def leave_cancel(*, actor: Any, leave: Leave) -> Leave:
+def leave_cancel(*, actor: Actor, leave: Leave) -> Leave:
     leave = Leave.objects.select_for_update().get(pk=leave.pk)
     authorize(actor, "scheduling.manage_leave", leave.doctor)
     if leave.status != Status.BOOKED:

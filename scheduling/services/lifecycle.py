@@ -25,7 +25,7 @@ from scheduling.services.booking import (
     _save_entry,
 )
 from scheduling.services.links import manage_links_revoke
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
 
 # Which status may follow which. Anything else is refused with illegal_transition.
@@ -43,7 +43,7 @@ TRANSITIONS: dict[str, set[str]] = {
 MOVABLE = {Status.BOOKED, Status.CONFIRMED}
 
 
-def _care_from_visit(appointment: Appointment, *, actor: Any, at: datetime) -> None:
+def _care_from_visit(appointment: Appointment, *, actor: Actor, at: datetime) -> None:
     """The patient came (checked in, started): the doctor keeps the record for the care period.
     A doctor alone (she put the patient with herself, by booking, confirming a hold or moving
     someone else's appointment onto herself, and checks them in herself) certifies no visit: that
@@ -70,7 +70,7 @@ def _locked(appointment: CalendarEntry) -> Appointment:
     return Appointment.objects.select_for_update().get(pk=appointment.pk)
 
 
-def _move(appointment: Appointment, to: str, *, actor: Any, **stamps: Any) -> Appointment:
+def _move(appointment: Appointment, to: str, *, actor: Actor, **stamps: Any) -> Appointment:
     if to not in TRANSITIONS[appointment.status]:
         raise IllegalTransition(f"{_described(appointment)} cannot become {Status(to).label.lower()}.")
     appointment.status = to
@@ -83,7 +83,7 @@ def _move(appointment: Appointment, to: str, *, actor: Any, **stamps: Any) -> Ap
 @transaction.atomic
 def appointment_reschedule(
     *,
-    actor: Any,
+    actor: Actor,
     appointment: Appointment,
     start: datetime,
     doctor: StaffMember | None = None,
@@ -134,7 +134,7 @@ def appointment_reschedule(
 
 @transaction.atomic
 def appointment_cancel(
-    *, actor: Any, appointment: Appointment, reason: str = "", by_patient: bool = False, now: datetime | None = None
+    *, actor: Actor, appointment: Appointment, reason: str = "", by_patient: bool = False, now: datetime | None = None
 ) -> Appointment:
     """Cancel. Inside the chain's cancellation window a patient is refused (too_late_to_cancel);
     staff may still cancel, and the cancellation is flagged late."""
@@ -165,7 +165,12 @@ def appointment_cancel(
 
 
 def _status_change(
-    appointment: Appointment, to: str, *, actor: Any, event: type[events.AppointmentEvent] | None = None, **stamps: Any
+    appointment: Appointment,
+    to: str,
+    *,
+    actor: Actor,
+    event: type[events.AppointmentEvent] | None = None,
+    **stamps: Any,
 ) -> Appointment:
     with transaction.atomic():
         appointment = _locked(appointment)
@@ -176,11 +181,11 @@ def _status_change(
     return appointment
 
 
-def appointment_confirm(*, actor: Any, appointment: Appointment) -> Appointment:
+def appointment_confirm(*, actor: Actor, appointment: Appointment) -> Appointment:
     return _status_change(appointment, Status.CONFIRMED, actor=actor)
 
 
-def appointment_check_in(*, actor: Any, appointment: Appointment, now: datetime | None = None) -> Appointment:
+def appointment_check_in(*, actor: Actor, appointment: Appointment, now: datetime | None = None) -> Appointment:
     """The patient arrived: the visit's doctor joins the care team (patients.rules). Only on the
     appointment's own day in the branch's clock: an arrival cannot be recorded days ahead."""
     now = now or timezone.now()
@@ -196,7 +201,7 @@ def appointment_check_in(*, actor: Any, appointment: Appointment, now: datetime 
     return checked
 
 
-def appointment_start(*, actor: Any, appointment: Appointment) -> Appointment:
+def appointment_start(*, actor: Actor, appointment: Appointment) -> Appointment:
     """The doctor starts the visit: the patient's record opens an encounter for it."""
     now = timezone.now()
     with transaction.atomic():
@@ -207,7 +212,7 @@ def appointment_start(*, actor: Any, appointment: Appointment) -> Appointment:
     return started
 
 
-def appointment_complete(*, actor: Any, appointment: Appointment) -> Appointment:
+def appointment_complete(*, actor: Actor, appointment: Appointment) -> Appointment:
     with transaction.atomic():
         completed = _status_change(
             appointment, Status.COMPLETED, actor=actor, event=events.AppointmentCompleted, completed_at=timezone.now()
@@ -217,7 +222,7 @@ def appointment_complete(*, actor: Any, appointment: Appointment) -> Appointment
     return completed
 
 
-def appointment_mark_no_show(*, actor: Any, appointment: Appointment, now: datetime | None = None) -> Appointment:
+def appointment_mark_no_show(*, actor: Actor, appointment: Appointment, now: datetime | None = None) -> Appointment:
     """The patient did not come: the booking's access and link end with it."""
     if appointment.span.lower > (now or timezone.now()):
         raise IllegalTransition("An appointment can be marked as a no-show only once its start time has passed.")

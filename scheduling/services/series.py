@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -14,7 +13,7 @@ from scheduling import intervals as iv
 from scheduling.exceptions import BookingRefused, InvalidScheduling, SeriesConflicts
 from scheduling.models import Appointment, Room, Series, Service, Source
 from scheduling.services.booking import _actor_id, _aware, appointment_book
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, StaffMember
 
 
@@ -29,7 +28,7 @@ class Occurrence:
 @transaction.atomic
 def series_book(
     *,
-    actor: Any,
+    actor: Actor,
     patient: Patient,
     doctor: StaffMember,
     branch: Branch,

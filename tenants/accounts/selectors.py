@@ -28,13 +28,15 @@ def two_factor_required(user: User) -> bool:
 
 def two_factor_enabled(user: User) -> bool:
     """A confirmed authenticator app: recovery codes only exist beside one."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    confirmed: bool = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return confirmed
 
 
 def api_token_list(*, user: User) -> QuerySet[ApiToken]:
     """The caller's live tokens, newest first."""
     now = timezone.now()
-    return ApiToken.objects.filter(user=user).exclude(expiry__lte=now).order_by("-created")
+    tokens: QuerySet[ApiToken] = ApiToken.objects.filter(user=user).exclude(expiry__lte=now).order_by("-created")
+    return tokens
 
 
 def second_factor_due(user: User) -> bool:

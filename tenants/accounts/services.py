@@ -10,6 +10,7 @@ import math
 import secrets
 from base64 import b32encode
 from binascii import unhexlify
+from datetime import datetime
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
@@ -55,7 +56,8 @@ def api_token_issue(*, user: User, client_name: str) -> tuple[ApiToken, str]:
     limit = knox_settings.TOKEN_LIMIT_PER_USER
     if limit is not None and ApiToken.objects.filter(user=user).count() >= limit:
         raise TokenLimitReached()
-    return ApiToken.objects.create(user=user, client_name=(client_name or "").strip()[:100])
+    issued: tuple[ApiToken, str] = ApiToken.objects.create(user=user, client_name=(client_name or "").strip()[:100])
+    return issued
 
 
 @transaction.atomic
@@ -67,7 +69,7 @@ def api_token_revoke(*, user: User, token_key: str) -> None:
 
 @transaction.atomic
 def api_tokens_revoke_all(*, user: User) -> int:
-    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    deleted: int = ApiToken.objects.filter(user=user).delete()[0]
     return deleted
 
 
@@ -118,7 +120,8 @@ def _clean(code: str) -> str:
 
 def totp_key_new() -> str:
     """A new authenticator secret (hex, 20 bytes), kept in the session until the person confirms it."""
-    return random_hex(20)
+    key: str = random_hex(20)
+    return key
 
 
 def totp_secret_text(key: str) -> str:
@@ -129,7 +132,8 @@ def totp_secret_text(key: str) -> str:
 
 def totp_setup_url(*, user: User, key: str) -> str:
     """The otpauth:// address an authenticator app scans (shown as a QR code)."""
-    return TOTPDevice(user=user, key=key).config_url
+    url: str = TOTPDevice(user=user, key=key).config_url
+    return url
 
 
 @transaction.atomic
@@ -207,11 +211,13 @@ def _throttle_wait(device: Device) -> int:
     allowed, data = device.verify_is_allowed()
     if allowed or not data or data.get("locked_until") is None:
         return 0
-    return max(1, math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
+    locked_until: datetime = data["locked_until"]
+    return max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
 
 
 def recovery_codes_left(*, user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    left: int = StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return left
 
 
 def demo_totp_secret(*, user: User) -> str:

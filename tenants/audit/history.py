@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models
 
-from tenants.authz import Actor
+from tenants.authz import Actor, user_of
 
 if TYPE_CHECKING:
     from tenants.accounts.models import User
@@ -18,7 +18,7 @@ M = TypeVar("M", bound=models.Model)
 def history_user(actor: Actor | None) -> User | None:
     """The user a history row names for ``actor``: nobody signed in (online booking, a patient's
     link, a task) is recorded as the system, no user."""
-    return actor if actor is not None and actor.is_authenticated else None
+    return user_of(actor)
 
 
 def changed_by(obj: M, actor: Actor | None, *, reason: str = "") -> M:

@@ -14,7 +14,9 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 
 from config.errors import ApplicationError
+from tenants.accounts.models import User
 from tenants.audit.models import AccessLog
+from tenants.authz import Actor, user_of
 
 COALESCED_ACTIONS = {AccessLog.Action.LIST, AccessLog.Action.SEARCH}
 
@@ -67,7 +69,7 @@ RETURNING id
 
 def access_log_record(
     *,
-    actor: Any,
+    actor: Actor | None,
     action: str,
     object_type: str,
     object_ids: Iterable[Any] = ("",),
@@ -85,14 +87,14 @@ def access_log_record(
         return []
     if action not in AccessLog.Action.values:
         raise ValueError(f"unknown access-log action {action!r}")
-    authenticated = getattr(actor, "is_authenticated", False)
+    user = user_of(actor)
     client = _client(request)
-    coalesce_key = _coalesce_key(actor, action, object_type, object_ids, client.get("path", ""))
+    coalesce_key = _coalesce_key(user, action, object_type, object_ids, client.get("path", ""))
     if coalesce_key is not None and cache.get(coalesce_key):
         return []  # the same user saw the same rows on the same page a moment ago: that row stands
     params = {
-        "actor_id": actor.pk if authenticated else None,
-        "actor_label": (actor.get_username() if authenticated else "anonymous")[:254],
+        "actor_id": user.pk if user else None,
+        "actor_label": (user.get_username() if user else "anonymous")[:254],
         "action": action,
         "object_type": object_type[:60],
         "reason": reason[:300],
@@ -112,12 +114,12 @@ def access_log_record(
     return ids
 
 
-def _coalesce_key(actor: Any, action: str, object_type: str, object_ids: list[str], path: str) -> str | None:
+def _coalesce_key(actor: User | None, action: str, object_type: str, object_ids: list[str], path: str) -> str | None:
     """Repeated identical listings by one user (the desk redraws its grid every few seconds) are
     coalesced into the first one for a short window: same user, same page, same rows. Anything
     else, and every view of a single record, is always written. The cache key carries the chain's
     schema (django-tenants' key function)."""
-    if action not in COALESCED_ACTIONS or not getattr(actor, "is_authenticated", False):
+    if action not in COALESCED_ACTIONS or actor is None:
         return None
     if not settings.ACCESS_LOG_COALESCE_SECONDS:
         return None
@@ -148,7 +150,7 @@ def access_log_response(
         )
 
 
-def access_log_disclosure(*, actor: Any, exc: ApplicationError, request: HttpRequest | None = None) -> None:
+def access_log_disclosure(*, actor: Actor, exc: ApplicationError, request: HttpRequest | None = None) -> None:
     """Log the records an error's answer shows (config.errors.Disclosure), where it is rendered."""
     shown = exc.disclosure
     if shown is not None and shown.object_ids:
@@ -165,7 +167,7 @@ def access_log_disclosure(*, actor: Any, exc: ApplicationError, request: HttpReq
 
 def access_log_rows(
     *,
-    actor: Any,
+    actor: Actor,
     object_type: str,
     rows: Iterable[dict[str, Any]],
     request: HttpRequest | None = None,
@@ -184,7 +186,7 @@ def access_log_rows(
         )
 
 
-def access_log_trail_read(*, actor: Any, rows: Iterable[AccessLog], request: HttpRequest | None = None) -> None:
+def access_log_trail_read(*, actor: Actor, rows: Iterable[AccessLog], request: HttpRequest | None = None) -> None:
     """Reading the access log is itself a read about the patients it names: one row per patient
     shown (an owner's page of the trail names up to a hundred reads)."""
     patient_ids = sorted({row.patient_id for row in rows if row.patient_id is not None})

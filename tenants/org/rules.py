@@ -36,7 +36,8 @@ def staff_of(user: Any) -> StaffMember | None:
             if staff and Role.BRANCH_MANAGER in staff.roles
             else frozenset()
         )
-    return user._staff_cache
+    cached: StaffMember | None = user._staff_cache
+    return cached
 
 
 def managed_branch_ids(user: Any) -> frozenset[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -16,10 +15,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.unset import UNSET, Unset
 from config.validation import collect, currency_error, locale_error, normalize_phone, phone_error, timezone_error
 from tenants.accounts.models import User
 from tenants.audit.history import changed_by
-from tenants.authz import authorize
+from tenants.authz import Actor, authorize, user_of
 from tenants.org.exceptions import (
     BranchNameTaken,
     EmailInUse,
@@ -31,8 +31,6 @@ from tenants.org.exceptions import (
 from tenants.org.models import STAFF_ROLES, Branch, ChainSettings, Invitation, Role, StaffMember
 from tenants.org.rules import Assignment
 from tenants.selectors import current_clinic, current_clinic_url
-
-_UNSET: Any = object()
 
 
 def _token_hash(token: str) -> str:
@@ -76,48 +74,42 @@ def _two_factor_roles_error(roles: Sequence[str]) -> str | None:
 @transaction.atomic
 def chain_settings_update(
     *,
-    actor: Any,
-    name: str = _UNSET,
-    default_timezone: str = _UNSET,
-    currency: str = _UNSET,
-    locale: str = _UNSET,
-    contact_email: str = _UNSET,
-    contact_phone: str = _UNSET,
-    two_factor_roles: Sequence[str] = _UNSET,
+    actor: Actor,
+    name: str | Unset = UNSET,
+    default_timezone: str | Unset = UNSET,
+    currency: str | Unset = UNSET,
+    locale: str | Unset = UNSET,
+    contact_email: str | Unset = UNSET,
+    contact_phone: str | Unset = UNSET,
+    two_factor_roles: Sequence[str] | Unset = UNSET,
 ) -> ChainSettings:
     authorize(actor, "org.change_settings")
     chain = ChainSettings.objects.select_for_update().get(pk=1)
-    changes: dict[str, Any] = {
-        k: v
-        for k, v in {
-            "name": name.strip() if name is not _UNSET else _UNSET,
-            "default_timezone": default_timezone,
-            "currency": currency.upper() if currency is not _UNSET else _UNSET,
-            "locale": locale.lower() if locale is not _UNSET else _UNSET,
-            "contact_email": contact_email,
-            "contact_phone": normalize_phone(contact_phone) if contact_phone is not _UNSET else _UNSET,
-            # Owners always use two-factor sign-in: only the other staff roles are a choice.
-            "two_factor_roles": sorted(set(two_factor_roles) - {Role.OWNER.value})
-            if two_factor_roles is not _UNSET
-            else _UNSET,
-        }.items()
-        if v is not _UNSET
-    }
-    _require(
-        collect(
-            {
-                "name": "The name cannot be empty." if "name" in changes and not changes["name"] else None,
-                "default_timezone": timezone_error(changes["default_timezone"])
-                if "default_timezone" in changes
-                else None,
-                "currency": currency_error(changes["currency"]) if "currency" in changes else None,
-                "locale": locale_error(changes["locale"]) if "locale" in changes else None,
-                "contact_email": _email_error(changes["contact_email"]) if changes.get("contact_email") else None,
-                "contact_phone": phone_error(changes.get("contact_phone", "")),
-                "two_factor_roles": _two_factor_roles_error(changes.get("two_factor_roles", [])),
-            }
-        )
-    )
+    changes: dict[str, str | list[str]] = {}
+    errors: dict[str, str | None] = {}
+    if name is not UNSET:
+        changes["name"] = name.strip()
+        errors["name"] = None if changes["name"] else "The name cannot be empty."
+    if default_timezone is not UNSET:
+        changes["default_timezone"] = default_timezone
+        errors["default_timezone"] = timezone_error(default_timezone)
+    if currency is not UNSET:
+        changes["currency"] = currency.upper()
+        errors["currency"] = currency_error(currency.upper())
+    if locale is not UNSET:
+        changes["locale"] = locale.lower()
+        errors["locale"] = locale_error(locale.lower())
+    if contact_email is not UNSET:
+        changes["contact_email"] = contact_email
+        errors["contact_email"] = _email_error(contact_email) if contact_email else None
+    if contact_phone is not UNSET:
+        changes["contact_phone"] = normalize_phone(contact_phone)
+        errors["contact_phone"] = phone_error(normalize_phone(contact_phone))
+    if two_factor_roles is not UNSET:
+        # Owners always use two-factor sign-in: only the other staff roles are a choice.
+        changes["two_factor_roles"] = sorted(set(two_factor_roles) - {Role.OWNER.value})
+        errors["two_factor_roles"] = _two_factor_roles_error(changes["two_factor_roles"])
+    _require(collect(errors))
     for key, value in changes.items():
         setattr(chain, key, value)
     changed_by(chain, actor)
@@ -148,7 +140,7 @@ def _branch_fields(name: str, address: str, timezone_name: str, phone: str) -> d
     return fields
 
 
-def _save_branch(branch: Branch, actor: Any) -> Branch:
+def _save_branch(branch: Branch, actor: Actor) -> Branch:
     changed_by(branch, actor)
     try:
         with transaction.atomic():
@@ -161,7 +153,7 @@ def _save_branch(branch: Branch, actor: Any) -> Branch:
 
 
 @transaction.atomic
-def branch_create(*, actor: Any, name: str, timezone_name: str, address: str = "", phone: str = "") -> Branch:
+def branch_create(*, actor: Actor, name: str, timezone_name: str, address: str = "", phone: str = "") -> Branch:
     authorize(actor, "org.add_branch")
     return _save_branch(Branch(**_branch_fields(name, address, timezone_name, phone)), actor)
 
@@ -169,25 +161,25 @@ def branch_create(*, actor: Any, name: str, timezone_name: str, address: str = "
 @transaction.atomic
 def branch_update(
     *,
-    actor: Any,
+    actor: Actor,
     branch: Branch,
-    name: str = _UNSET,
-    timezone_name: str = _UNSET,
-    address: str = _UNSET,
-    phone: str = _UNSET,
-    is_active: bool = _UNSET,
+    name: str | Unset = UNSET,
+    timezone_name: str | Unset = UNSET,
+    address: str | Unset = UNSET,
+    phone: str | Unset = UNSET,
+    is_active: bool | Unset = UNSET,
 ) -> Branch:
     authorize(actor, "org.change_branch", branch)
     branch = Branch.objects.select_for_update().get(pk=branch.pk)
     fields = _branch_fields(
-        branch.name if name is _UNSET else name,
-        branch.address if address is _UNSET else address,
-        branch.timezone if timezone_name is _UNSET else timezone_name,
-        branch.phone if phone is _UNSET else phone,
+        branch.name if name is UNSET else name,
+        branch.address if address is UNSET else address,
+        branch.timezone if timezone_name is UNSET else timezone_name,
+        branch.phone if phone is UNSET else phone,
     )
     for key, value in fields.items():
         setattr(branch, key, value)
-    if is_active is not _UNSET:
+    if is_active is not UNSET:
         authorize(actor, "org.add_branch")  # opening and closing branches is the owner's call
         branch.is_active = is_active
     return _save_branch(branch, actor)
@@ -195,7 +187,7 @@ def branch_update(
 
 @transaction.atomic
 def staff_invite(
-    *, actor: Any, email: str, roles: Sequence[str], branch_ids: Iterable[int] = ()
+    *, actor: Actor, email: str, roles: Sequence[str], branch_ids: Iterable[int] = ()
 ) -> tuple[Invitation, str]:
     """Invite someone by e-mail. Returns the invitation and the one-time link (sent by e-mail after
     commit; shown to nobody else)."""
@@ -216,7 +208,7 @@ def staff_invite(
         email=email,
         roles=roles,
         token_hash=_token_hash(token),
-        invited_by=actor,
+        invited_by=user_of(actor),
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
     changed_by(invitation, actor)
@@ -283,7 +275,7 @@ def invitation_accept(*, token: str, first_name: str, last_name: str, password: 
 
 
 @transaction.atomic
-def invitation_revoke(*, actor: Any, invitation: Invitation) -> Invitation:
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> Invitation:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     authorize(
         actor,
@@ -313,23 +305,23 @@ def invitations_expire() -> int:
 @transaction.atomic
 def staff_update(
     *,
-    actor: Any,
+    actor: Actor,
     staff: StaffMember,
-    roles: Sequence[str] = _UNSET,
-    branch_ids: Iterable[int] = _UNSET,
-    job_title: str = _UNSET,
-    is_active: bool = _UNSET,
+    roles: Sequence[str] | Unset = UNSET,
+    branch_ids: Iterable[int] | Unset = UNSET,
+    job_title: str | Unset = UNSET,
+    is_active: bool | Unset = UNSET,
 ) -> StaffMember:
     # Owner changes are serialised on the owners' rows so two owners cannot demote each other at once.
     list(StaffMember.objects.select_for_update().filter(roles__contains=[Role.OWNER]).values_list("id"))
     staff = StaffMember.objects.select_for_update().get(pk=staff.pk)
-    new_roles = _check_roles(roles) if roles is not _UNSET else list(staff.roles)
+    new_roles = _check_roles(roles) if roles is not UNSET else list(staff.roles)
     new_branch_ids = (
-        frozenset(branch_ids) if branch_ids is not _UNSET else frozenset(staff.branches.values_list("id", flat=True))
+        frozenset(branch_ids) if branch_ids is not UNSET else frozenset(staff.branches.values_list("id", flat=True))
     )
     authorize(actor, "org.assign_staff", Assignment.of(new_roles, new_branch_ids, target=staff))
     branches = _branches(new_branch_ids)
-    new_active = staff.is_active if is_active is _UNSET else bool(is_active)
+    new_active = staff.is_active if is_active is UNSET else bool(is_active)
     losing_owner = Role.OWNER in staff.roles and staff.is_active and (Role.OWNER not in new_roles or not new_active)
     if (
         losing_owner
@@ -338,13 +330,13 @@ def staff_update(
         raise LastOwner()
     staff.roles = new_roles
     staff.is_active = new_active
-    if job_title is not _UNSET:
+    if job_title is not UNSET:
         staff.job_title = job_title.strip()
     changed_by(staff, actor)
     staff.save()
     staff.branches.set(branches)
     if not new_active:
         type(staff.user).objects.filter(pk=staff.user_id).update(is_active=False)
-    elif is_active is not _UNSET:
+    elif is_active is not UNSET:
         type(staff.user).objects.filter(pk=staff.user_id).update(is_active=True)
     return staff
