@@ -24,7 +24,7 @@ from scheduling import selectors
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment, Service, Source
 from scheduling.services.walk_in import NewPatient
-from tenants.audit.services import access_log_disclosure, access_log_record, access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_response, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import branch_list
@@ -247,13 +247,12 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
             found = list(patient_selectors.patient_search(q=q)[:10])
         except ApplicationError as exc:
             messages.error(request, exc.message)
-        access_log_record(
-            actor=request.user,
+        access_log_response(
+            request,
             action="search",
             object_type="patient",
             object_ids=[p.pk for p in found],
             patient_ids=[p.pk for p in found],
-            request=request,
         )
     context |= {
         "step": 3,
