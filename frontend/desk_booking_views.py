@@ -24,7 +24,7 @@ from scheduling import intervals as iv
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.models import Appointment, Service, Source
-from tenants.audit.services import access_log_disclosure, access_log_record, access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_response, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -78,14 +78,8 @@ def _search(request: HttpRequest, q: str) -> list[Patient]:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return []
-    access_log_record(
-        actor=request.user,
-        action="search",
-        object_type="patient",
-        object_ids=[p.pk for p in found],
-        patient_ids=[p.pk for p in found],
-        request=request,
-    )
+    ids = [p.pk for p in found]
+    access_log_response(request, action="search", object_type="patient", object_ids=ids, patient_ids=ids)
     return found
 
 

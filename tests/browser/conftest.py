@@ -89,6 +89,21 @@ def axe(page: Any) -> Any:
     return check
 
 
+def sign_in(page: Any, live: str, email: str, code: str | None = None) -> None:
+    """Sign in on the login page as a person would: the password, then (owners, and whoever the
+    chain asks) one of their recovery codes as the second factor."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{live}/accounts/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if code:
+        page.get_by_role("link", name="Lost your phone? Use a recovery code").click()
+        page.get_by_label("Recovery code").fill(code)
+        page.get_by_role("button", name="Verify").click()
+
+
 def recovery_code(chain: Chain, role: str) -> str:
     """A fresh recovery code of the chain's user, committed so that the live server sees it; the
     user gets a real authenticator first if they have none."""

@@ -19,7 +19,7 @@ from patients.services import patient_create
 from scheduling import services as sched
 from scheduling.models import Appointment, Status
 from tenants.org import services as org
-from tests.browser.conftest import recovery_code
+from tests.browser.conftest import recovery_code, sign_in
 from tests.factories import PASSWORD
 from tests.helpers import committed
 
@@ -42,18 +42,6 @@ def _world(chain):
     return branch, service, patient
 
 
-def _sign_in_owner(page, live, chain):
-    code = recovery_code(chain, "owner")
-    page.goto(f"{live}/accounts/login/")
-    page.get_by_label("Email address").fill(chain.email("owner"))
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Lost your phone? Use a recovery code").click()
-    page.get_by_label("Recovery code").fill(code)
-    page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-
-
 def test_owner_sets_up_a_new_doctor_a_patient_books_her_and_the_desk_books_a_series(
     page, browser, live, browser_chain, shot, axe
 ):
@@ -65,7 +53,8 @@ def test_owner_sets_up_a_new_doctor_a_patient_books_her_and_the_desk_books_a_ser
 
     # the owner, at a desk-sized screen, invites a doctor to the new branch
     page.set_viewport_size(DESK)
-    _sign_in_owner(page, live, browser_chain)
+    sign_in(page, live, browser_chain.email("owner"), recovery_code(browser_chain, "owner"))
+    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
     page.get_by_role("link", name="Staff").first.click()
     page.get_by_role("link", name="Invite someone").click()
     page.get_by_label("E-mail").fill(email)
@@ -139,10 +128,7 @@ def test_owner_sets_up_a_new_doctor_a_patient_books_her_and_the_desk_books_a_ser
     # the receptionist, at the desk, books a weekly series for a patient with her
     page.context.clear_cookies()
     page.set_viewport_size(DESK)
-    page.goto(f"{live}/accounts/login/")
-    page.get_by_label("Email address").fill(browser_chain.email("receptionist"))
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live, browser_chain.email("receptionist"))
     page.goto(f"{live}/desk/{branch.pk}/")
     page.get_by_role("link", name="Book ahead / series").click()
     page.get_by_label("Find the patient").fill(patient.last_name)

@@ -13,8 +13,7 @@ from playwright.sync_api import expect
 
 from patients import services as patients
 from scheduling import services as sched
-from tests.browser.conftest import recovery_code
-from tests.factories import PASSWORD
+from tests.browser.conftest import recovery_code, sign_in
 from tests.factories.scheduling import MONDAY, book, clinic_setup, daytime_branch
 from tests.helpers import committed
 
@@ -22,15 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 DESK = {"width": 1024, "height": 768}
 
 
-def _sign_in(page, live, email, code=None):
-    page.goto(f"{live}/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if code:  # owners sign in with a second factor: one of their recovery codes
-        page.get_by_role("link", name="Lost your phone? Use a recovery code").click()
-        page.get_by_label("Recovery code").fill(code)
-        page.get_by_role("button", name="Verify").click()
+_sign_in = sign_in  # tests/browser/conftest.py: password, then a recovery code for owners
 
 
 def test_a_doctor_uploads_an_attachment_and_adds_a_diagnosis(page, live, browser_chain, shot, axe, tmp_path):
