@@ -106,3 +106,13 @@ def committed() -> Iterator[None]:
     finally:
         fresh.close()
         connections[DEFAULT_DB_ALIAS] = previous
+
+
+def project_packages() -> list[str]:
+    """The project's own top-level packages (import-linter's root_packages in pyproject.toml), in
+    the order of the layers: the kernel first, frontend last."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    return list(config["tool"]["importlinter"]["root_packages"])

@@ -8,18 +8,9 @@ import pkgutil
 from collections.abc import Iterator
 
 from config.errors import ApplicationError
+from tests.helpers import project_packages
 
-MODULES = (
-    "config",
-    "tenants",
-    "patients",
-    "scheduling",
-    "packages",
-    "invoicing",
-    "notifications",
-    "reporting",
-    "frontend",
-)
+MODULES = project_packages()
 SKIPPED = ("migrations", "management", "settings")
 
 

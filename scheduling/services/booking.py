@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -203,52 +203,54 @@ def _replay(existing: Appointment, *, digest: str) -> Appointment:
     return existing
 
 
+@dataclass(frozen=True)
+class _Visit:
+    """What a booking asks for: its idempotency digest is made of exactly these."""
+
+    patient: Patient
+    doctor: StaffMember
+    branch: Branch
+    service: Service
+    start: datetime
+    room: Room | None
+    source: str
+    override: bool
+    override_reason: str
+    notes: str
+    series: Series | None
+
+
 def _insert_booking(
-    *,
-    actor: Actor,
-    patient: Patient,
-    doctor: StaffMember,
-    branch: Branch,
-    service: Service,
-    start: datetime,
-    room: Room | None,
-    source: str,
-    idempotency_key: str | None,
-    idempotency_digest: str,
-    override: bool,
-    override_reason: str,
-    notes: str,
-    series: Series | None,
-    now: datetime,
+    *, actor: Actor, visit: _Visit, idempotency_key: str | None, idempotency_digest: str, now: datetime
 ) -> Appointment:
     placed = _place(
-        service=service,
-        branch=branch,
-        doctor=doctor,
-        start=start,
-        room=room,
-        online=source == Source.ONLINE,
-        override=override,
-        patient_id=patient.pk,
+        service=visit.service,
+        branch=visit.branch,
+        doctor=visit.doctor,
+        start=visit.start,
+        room=visit.room,
+        online=visit.source == Source.ONLINE,
+        override=visit.override,
+        patient_id=visit.patient.pk,
         now=now,
     )
     appointment = _claim(
         placed,
         now=now,
         actor=actor,
-        doctor=doctor,
-        branch=branch,
-        service=service,
-        source=source,
-        patient=patient,
+        doctor=visit.doctor,
+        branch=visit.branch,
+        service=visit.service,
+        source=visit.source,
+        patient=visit.patient,
         status=Status.BOOKED,
         idempotency_key=idempotency_key,
         idempotency_user_id=_actor_id(actor) if idempotency_key else None,
         idempotency_digest=idempotency_digest if idempotency_key else "",
-        is_override=override,
-        override_reason=override_reason[:300] if override else "",
-        notes=notes[:500],
-        series=series,
+        is_override=visit.override,
+        override_reason=visit.override_reason[:300] if visit.override else "",
+        notes=visit.notes[:500],
+        series=visit.series,
     )
     _save_entry(appointment, actor=actor)
     _care_from_booking(appointment, by={appointment.booked_by_id})
@@ -288,7 +290,7 @@ def appointment_book(
     if override and not visible_text(reason):
         raise InvalidScheduling(fields={"override_reason": ["An override needs a reason."]})
     key = _idempotency_key(idempotency_key)
-    digest = _digest(
+    visit = _Visit(
         patient=patient,
         doctor=doctor,
         branch=branch,
@@ -301,6 +303,7 @@ def appointment_book(
         notes=notes,
         series=series,
     )
+    digest = _digest(**{field.name: getattr(visit, field.name) for field in fields(visit)})
     if key:
         existing = _keyed(actor, key)
         if existing is not None:
@@ -311,23 +314,7 @@ def appointment_book(
     online = source == Source.ONLINE
     _check_catalogue(service=service, branch=branch, online=online)
     try:
-        appointment = _insert_booking(
-            actor=actor,
-            patient=patient,
-            doctor=doctor,
-            branch=branch,
-            service=service,
-            start=start,
-            room=room,
-            source=source,
-            idempotency_key=key,
-            idempotency_digest=digest,
-            override=override,
-            override_reason=reason,
-            notes=notes,
-            series=series,
-            now=now,
-        )
+        appointment = _insert_booking(actor=actor, visit=visit, idempotency_key=key, idempotency_digest=digest, now=now)
     except (BookingRefused, IntegrityError):
         # Two requests with one key racing: the loser finds the time taken (by the plan, or by the
         # constraint once the winner commits); answer it with the winner's appointment.
