@@ -169,7 +169,7 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             booked = online_booking_confirm(
-                hold=hold,
+                hold_id=hold.pk,
                 hold_token=hold.hold_token,
                 first_name=pending["first_name"],
                 last_name=pending["last_name"],

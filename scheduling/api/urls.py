@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from config.fields import IsoDateConverter
-from scheduling.api import setup_views, views
+from scheduling.api import online, setup_views, views
 
 register_converter(IsoDateConverter, "isodate")
 
@@ -32,6 +32,10 @@ urlpatterns = [
     path("holds/", views.HoldApi.as_view(), name="api-holds"),
     path("holds/<int:pk>/", views.HoldDetailApi.as_view(), name="api-hold"),
     path("holds/<int:pk>/confirm/", views.HoldConfirmApi.as_view(), name="api-hold-confirm"),
+    # online booking without an account (scheduling/api/online.py)
+    path("online/holds/", online.OnlineHoldApi.as_view(), name="api-online-holds"),
+    path("online/codes/", online.OnlineCodeApi.as_view(), name="api-online-codes"),
+    path("online/holds/<int:pk>/confirm/", online.OnlineHoldConfirmApi.as_view(), name="api-online-hold-confirm"),
     path("calendar/branches/<int:pk>/day/<isodate:day>/", views.BranchDayApi.as_view(), name="api-branch-day"),
     path("calendar/doctors/<int:pk>/week/<isodate:day>/", views.DoctorWeekApi.as_view(), name="api-doctor-week"),
     # set-up changes and the rest of a series (scheduling/api/setup_views.py)

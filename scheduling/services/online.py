@@ -6,15 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from config import throttle
 from config.errors import NotFound, Throttled, ValidationFailed
 from patients import portal
 from patients.services import patient_self_register
+from scheduling.engine import Problem
+from scheduling.exceptions import BookingRefused, EntryNotFound
 from scheduling.models import Appointment, Service
+from scheduling.selectors import policy_get, slot_list_available
 from scheduling.services import appointment_hold, appointment_hold_confirm, manage_link_issue
 from tenants.org.models import Branch, StaffMember
 
@@ -28,28 +33,50 @@ class OnlineBooking:
 
 
 def online_hold(
-    *, branch_id: int, service_id: int, doctor_id: int, start: datetime | None, ip: str | None
+    *, branch_id: int, service_id: int, doctor_id: int | None, start: datetime | None, ip: str | None
 ) -> Appointment:
     """Hold a time for a visitor while they give their details. Every attempt counts against the
     address (at most 30 an hour, whatever was asked for), so nobody can keep a clinic's calendar
     full of holds or probe it for free; then the branch, service and doctor must exist and be
-    bookable online (NotFound), and the time be a time (ValidationFailed)."""
+    bookable online (NotFound), and the time be a time (ValidationFailed). With no doctor
+    (`doctor_id` None) the first doctor free at that time is held, as the booking page's "anyone"."""
     if not throttle.hit(f"booking:hold:{ip}", limit=HOLDS_PER_ADDRESS_PER_HOUR):
         raise Throttled("Too many attempts from here. Please try again later or call us.")
     branch = Branch.objects.filter(pk=branch_id, is_active=True).first()
     service = Service.objects.filter(pk=service_id, bookable_online=True).first()
-    doctor = StaffMember.objects.filter(pk=doctor_id).first()
-    if branch is None or service is None or doctor is None:
+    doctor = None if doctor_id is None else StaffMember.objects.filter(pk=doctor_id).first()
+    if branch is None or service is None or (doctor_id is not None and doctor is None):
         raise NotFound("No such branch, service or doctor.")
     if start is None:
         raise ValidationFailed(fields={"start": ["Choose one of the times offered."]})
+    if doctor is None:
+        doctor = _first_free_doctor(branch=branch, service=service, start=start)
     return appointment_hold(actor=None, doctor=doctor, branch=branch, service=service, start=start)
+
+
+def _first_free_doctor(*, branch: Branch, service: Service, start: datetime) -> StaffMember:
+    """The doctor the booking page offers first at `start` (its slots, under the online rules)."""
+    if timezone.is_naive(start):
+        raise ValidationFailed(fields={"start": ["Give the time with its UTC offset."]})
+    day = start.astimezone(ZoneInfo(branch.timezone)).date()
+    slots = slot_list_available(
+        service=service,
+        branch=branch,
+        date_from=day,
+        date_to=day,
+        step=policy_get().online_slot_step_minutes,
+        online=True,
+    )
+    doctor_id = next((slot.doctor_id for slot in slots if slot.start == start), None)
+    if doctor_id is None:
+        raise BookingRefused(Problem.DOCTOR_BUSY, "No doctor offering this service is free at that time.")
+    return StaffMember.objects.get(pk=doctor_id)
 
 
 @transaction.atomic
 def online_booking_confirm(
     *,
-    hold: Appointment,
+    hold_id: int,
     hold_token: str,
     first_name: str,
     last_name: str,
@@ -61,7 +88,11 @@ def online_booking_confirm(
     """Self-registration and confirmation in one transaction: the code proves the contact, the
     patient is found by it or registered, the held time becomes theirs and a booking link is
     issued. A refusal anywhere (a wrong code, a hold that ran out) leaves no patient behind, and a
-    right code stays usable until a booking with it commits."""
+    right code stays usable until a booking with it commits. A hold that is not there (or not a
+    hold) is EntryNotFound, before the code is tried."""
+    hold = Appointment.objects.exclude(hold_token="").filter(pk=hold_id).first()
+    if hold is None:
+        raise EntryNotFound("No such hold.")
     contact = portal.booking_code_verify(challenge=challenge, code=code, ip=ip)
     patient = patient_self_register(
         first_name=first_name,

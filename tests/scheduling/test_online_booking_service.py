@@ -56,7 +56,7 @@ def test_a_booking_code_is_sent_after_commit_and_books_once(clinic, django_captu
     # when the visitor confirms with the code
     with django_capture_on_commit_callbacks(execute=True):
         booked = online_booking_confirm(
-            hold=hold,
+            hold_id=hold.pk,
             hold_token=hold.hold_token,
             first_name="Nina",
             last_name="Net",
@@ -72,7 +72,7 @@ def test_a_booking_code_is_sent_after_commit_and_books_once(clinic, django_captu
     other = _hold(clinic, hour=11)
     with pytest.raises(CodeInvalid):
         online_booking_confirm(
-            hold=other,
+            hold_id=other.pk,
             hold_token=other.hold_token,
             first_name="Nina",
             last_name="Net",
@@ -96,7 +96,7 @@ def test_a_wrong_code_or_a_forged_challenge_leaves_no_patient_behind(clinic, dja
     for challenge, typed in ((sent.challenge, wrong), (sent.challenge[:-2] + "xx", code)):
         with pytest.raises(CodeInvalid):
             online_booking_confirm(
-                hold=hold,
+                hold_id=hold.pk,
                 hold_token=hold.hold_token,
                 first_name="Sam",
                 last_name="Sms",

@@ -150,6 +150,10 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
     ("book/manage/<str:token>/cancel/", "*"): CHANGE,
     ("portal/appointments/<int:pk>/cancel/", "*"): CHANGE,
     **{(route, "*"): VISITOR for route in ("book/", "book/hold/", "book/details/", "book/confirm/")},
+    **{(route, "post"): VISITOR for route in ("api/v1/online/holds/", "api/v1/online/codes/")},
+    ("api/v1/online/holds/<int:pk>/confirm/", "post"): (
+        "the visitor's own booking, just made: its time, doctor and link, no patient details; history records it"
+    ),
 }
 PUBLIC_NO_PATIENT_DATA = PUBLIC_SITE
 
