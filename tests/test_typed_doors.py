@@ -41,8 +41,7 @@ def _untyped(path: Path) -> list[str]:
                 if arg.arg == "actor" and arg.annotation is not None and ast.unparse(arg.annotation) == "Any":
                     problems.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: actor: Any")
             if args.kwarg and args.kwarg.annotation is not None and ast.unparse(args.kwarg.annotation) == "Any":
-                if not node.name.startswith("_"):
-                    problems.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: **{args.kwarg.arg}: Any")
+                problems.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: **{args.kwarg.arg}: Any")
         if isinstance(node, ast.AnnAssign) and ast.unparse(node.value or ast.Constant(None)) == "object()":
             problems.append(f"{path.relative_to(ROOT)}:{node.lineno}: an untyped object() sentinel")
     return problems

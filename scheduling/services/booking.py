@@ -15,7 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -155,16 +155,38 @@ def _place(
     return _Placement(Range(*span, "[)"), Range(*busy, "[)"), room_id)
 
 
-def _claim(placed: _Placement, *, now: datetime, actor: Actor | None, **fields: Any) -> Appointment:
+class _Row(TypedDict, total=False):
+    """The appointment's own columns a booking or a hold fills in (the placement gives the rest)."""
+
+    branch: Branch
+    service: Service
+    source: str
+    status: str
+    patient: Patient
+    series: Series | None
+    notes: str
+    is_override: bool
+    override_reason: str
+    idempotency_key: str | None
+    idempotency_user_id: int | None
+    idempotency_digest: str
+    hold_expires_at: datetime
+    hold_token: str
+
+
+def _claim(
+    placed: _Placement, *, now: datetime, actor: Actor | None, doctor: StaffMember, **row: Unpack[_Row]
+) -> Appointment:
     """The unsaved appointment for a placement, once stale holds in its way are freed."""
-    _expire_stale_holds(doctor_id=fields["doctor"].pk, room_id=placed.room_id, busy=placed.busy, now=now)
+    _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
     return Appointment(
         room_id=placed.room_id,
         span=placed.span,
         busy=placed.busy,
         booked_by_id=_actor_id(actor),
         placed_by_id=_actor_id(actor),
-        **fields,
+        doctor=doctor,
+        **row,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -70,7 +70,18 @@ def _locked(appointment: CalendarEntry) -> Appointment:
     return Appointment.objects.select_for_update().get(pk=appointment.pk)
 
 
-def _move(appointment: Appointment, to: str, *, actor: Actor, **stamps: Any) -> Appointment:
+class Stamps(TypedDict, total=False):
+    """What a status change records beside the status."""
+
+    cancelled_at: datetime
+    cancellation_reason: str
+    late_cancellation: bool
+    checked_in_at: datetime
+    started_at: datetime
+    completed_at: datetime
+
+
+def _move(appointment: Appointment, to: str, *, actor: Actor, **stamps: Unpack[Stamps]) -> Appointment:
     if to not in TRANSITIONS[appointment.status]:
         raise IllegalTransition(f"{_described(appointment)} cannot become {Status(to).label.lower()}.")
     appointment.status = to
@@ -170,7 +181,7 @@ def _status_change(
     *,
     actor: Actor,
     event: type[events.AppointmentEvent] | None = None,
-    **stamps: Any,
+    **stamps: Unpack[Stamps],
 ) -> Appointment:
     with transaction.atomic():
         appointment = _locked(appointment)
