@@ -16,6 +16,7 @@ from patients.services import patient_create
 from scheduling import services as sched
 from scheduling.models import Appointment, Room, Service
 from scheduling.selectors import slot_list_available
+from tenants.authz import Actor
 from tenants.org.models import Branch, Role, StaffMember
 from tests.factories import Chain, user_with_roles
 
@@ -132,7 +133,7 @@ def book(
     *,
     doctor: StaffMember | None = None,
     patient: Patient | None = None,
-    actor: Any = None,
+    actor: Actor | None = None,
     **extra: Any,
 ) -> Appointment:
     """One appointment booked through the real booking service: by the receptionist, for a new

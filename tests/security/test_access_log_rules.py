@@ -4,17 +4,16 @@ logged, bearer secrets in URLs are never written to it, and refusals that show r
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.db import transaction
 from django.test import RequestFactory
 
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_record, access_log_rows
+from tenants.authz import Actor
 
 
-def _listing(actor: Any, ids: list[int], path: str = "/desk/1/?day=2030-01-07") -> None:
+def _listing(actor: Actor, ids: list[int], path: str = "/desk/1/?day=2030-01-07") -> None:
     access_log_rows(
         actor=actor,
         object_type="appointment",
@@ -23,7 +22,7 @@ def _listing(actor: Any, ids: list[int], path: str = "/desk/1/?day=2030-01-07") 
     )
 
 
-def _rows(actor: Any) -> int:
+def _rows(actor: Actor) -> int:
     return AccessLog.objects.filter(actor_id=actor.pk, object_type="appointment").count()
 
 
@@ -59,7 +58,7 @@ def test_a_single_record_view_is_never_coalesced(in_a, django_capture_on_commit_
     assert AccessLog.objects.filter(actor_id=doctor.pk, object_type="patient", object_id="5").count() == 3
 
 
-def _failed_request_after_listing(actor: Any) -> None:
+def _failed_request_after_listing(actor: Actor) -> None:
     with transaction.atomic():
         _listing(actor, [21])
         raise RuntimeError("the request failed after the read")
