@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from config.money import currencies, currency_choices, money_format
 from frontend.forms import ChainSettingsForm
@@ -13,6 +15,7 @@ from tenants.org.models import ChainSettings
 from tenants.org.services import chain_settings_update
 
 
+@time_machine.travel(datetime(2026, 1, 15, 12, tzinfo=UTC), tick=False)  # after ANG gave way to XCG
 def test_a_retired_currency_is_refused_and_its_successor_accepted(in_a):
     # given an owner of a chain that bills in GBP
     owner = in_a.users["owner"]
@@ -27,9 +30,11 @@ def test_a_retired_currency_is_refused_and_its_successor_accepted(in_a):
     assert ChainSettings.objects.get().currency == "XCG"
 
 
+@time_machine.travel(datetime(2026, 1, 15, 12, tzinfo=UTC), tick=False)  # after ANG gave way to XCG
 def test_currencies_are_the_ones_in_use_on_the_day_asked():
     # given a day before the guilder's replacement and one after it
     before, after = date(2024, 1, 1), date(2026, 1, 1)
+    assert currencies() == currencies(on=timezone.now().date())
     # then each day has the currency of its time
     assert "ANG" in currencies(on=before)
     assert "XCG" not in currencies(on=before)
@@ -52,6 +57,7 @@ def test_an_amount_in_minor_units_reads_as_its_currency_and_locale_write_it(mino
     assert money_format(minor, currency, locale=locale) == shown
 
 
+@time_machine.travel(datetime(2026, 1, 15, 12, tzinfo=UTC), tick=False)  # after ANG gave way to XCG
 def test_the_settings_page_offers_currencies_by_code_and_name(in_a):
     # given the chain settings form
     choices = dict(ChainSettingsForm().fields["currency"].choices)
