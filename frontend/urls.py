@@ -7,11 +7,11 @@ from frontend import (
     catalogue_views,
     desk_booking_views,
     desk_views,
-    patient_views,
     history_views,
+    patient_views,
     portal_views,
-    views,
     record_views,
+    views,
 )
 from tenants.accounts import views as account_views
 
@@ -50,7 +50,6 @@ urlpatterns = [
     path("patients/<int:pk>/notes/<int:note_pk>/", patient_views.note_edit, name="note-edit"),
     path("patients/<int:pk>/notes/<int:note_pk>/addenda/", patient_views.addendum_add, name="note-addendum"),
     path("patients/<int:pk>/audit/", patient_views.patient_audit, name="patient-audit"),
-    path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
     path("patients/<int:pk>/edit/", record_views.patient_edit, name="patient-edit"),
     path("patients/<int:pk>/merge/", record_views.patient_merge, name="patient-merge"),
     path("patients/<int:pk>/diagnoses/", record_views.diagnosis_add, name="patient-diagnosis-add"),
@@ -70,6 +69,7 @@ urlpatterns = [
     ),
     path("patients/<int:pk>/history/", history_views.patient_history, name="patient-history"),
     path("appointments/<int:pk>/history/", history_views.appointment_history, name="appointment-history"),
+    path("audit/users/<int:pk>/", patient_views.user_audit, name="user-audit"),
     path("patients/<int:pk>/care-team/", care_views.care_team_assign, name="patient-care-team"),
     path(
         "patients/<int:pk>/care-team/<int:doctor_pk>/remove/",
