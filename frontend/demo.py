@@ -384,6 +384,8 @@ def _load_record_extras() -> None:
     )
     candidates = [*upcoming.filter(patient=hart).order_by("span")[:3], *upcoming.order_by("span")[:3]]
     for appointment in candidates:
+        if appointment.service is None or appointment.branch is None:  # only leave rows lack them
+            continue
         later = slot_list_available(
             service=appointment.service,
             branch=appointment.branch,
