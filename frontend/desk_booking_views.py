@@ -17,14 +17,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import show_error, to_int
-from patients import selectors as patient_selectors
+from frontend.forms import patient_lookup, show_error, to_int
 from patients.models import Patient
 from scheduling import intervals as iv
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.models import Appointment, Service, Source
-from tenants.audit.services import access_log_disclosure, access_log_response, access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -71,15 +70,9 @@ def _patient(request: HttpRequest) -> Patient | None:
 
 
 def _search(request: HttpRequest, q: str) -> list[Patient]:
-    if not q:
-        return []
-    try:
-        found = list(patient_selectors.patient_search(q=q)[:10])
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return []
-    ids = [p.pk for p in found]
-    access_log_response(request, action="search", object_type="patient", object_ids=ids, patient_ids=ids)
+    found, error = patient_lookup(request, q)
+    if error:
+        messages.error(request, error)
     return found
 
 

@@ -17,14 +17,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import to_int
-from patients import selectors as patient_selectors
+from frontend.forms import patient_lookup, to_int
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment, Service, Source
 from scheduling.services.walk_in import NewPatient
-from tenants.audit.services import access_log_disclosure, access_log_response, access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import branch_list
@@ -241,19 +240,9 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
         with timezone.override(ZoneInfo(branch.timezone)):
             return render(request, "desk/walk_in.html", context)
     q = request.GET.get("q", "").strip()
-    found: list[Patient] = []
-    if q:
-        try:
-            found = list(patient_selectors.patient_search(q=q)[:10])
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        access_log_response(
-            request,
-            action="search",
-            object_type="patient",
-            object_ids=[p.pk for p in found],
-            patient_ids=[p.pk for p in found],
-        )
+    found, error = patient_lookup(request, q)
+    if error:
+        messages.error(request, error)
     context |= {
         "step": 3,
         "start": start,

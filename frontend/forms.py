@@ -5,9 +5,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django import forms
+from django.http import HttpRequest
 
 from config.errors import ApplicationError
 from config.money import currency_choices
+from patients.models import Patient
+from patients.selectors import patient_search
+from tenants.audit.services import access_log_response
 from tenants.org.models import STAFF_ROLES, Branch
 
 T = TypeVar("T")
@@ -21,6 +25,20 @@ def to_int(value: str | None) -> int | None:
         return int(value or "")
     except ValueError:
         return None
+
+
+def patient_lookup(request: HttpRequest, q: str, *, limit: int = 10) -> tuple[list[Patient], str]:
+    """The patients a page's search box finds (access-logged as shown), and why a query cannot be
+    searched ("" when it can): the one search behind the desk, the series page and the patient list."""
+    if not q:
+        return [], ""
+    try:
+        found = list(patient_search(q=q)[:limit])
+    except ApplicationError as exc:
+        return [], exc.message
+    ids = [p.pk for p in found]
+    access_log_response(request, action="search", object_type="patient", object_ids=ids, patient_ids=ids)
+    return found, ""
 
 
 def show_error(form: forms.Form, exc: ApplicationError, field_map: dict[str, str] | None = None) -> None:

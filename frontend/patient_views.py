@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend import record_forms as rv
 from frontend.care_views import CareTeamForm
-from frontend.forms import show_error, submit, to_int
+from frontend.forms import patient_lookup, show_error, submit, to_int
 from patients import selectors, services
 from patients.exceptions import PossibleDuplicates
 from patients.models import ClinicalNote, Patient, Sex
@@ -59,14 +59,7 @@ class BreakGlassForm(forms.Form):
 def patient_search(request: HttpRequest) -> HttpResponse:
     authorize(request.user, "patients.add_patient")
     q = request.GET.get("q", "").strip()
-    results: list[Patient] = []
-    error = ""
-    if q:
-        try:
-            results = list(selectors.patient_search(q=q)[:50])
-        except ApplicationError as exc:
-            error = exc.message
-        log_patient_read(request, "search", "patient", results)
+    results, error = patient_lookup(request, q, limit=50)
     template = "patients/_results.html" if request.htmx else "patients/search.html"  # type: ignore[attr-defined]
     return render(request, template, {"q": q, "results": results, "error": error})
 
