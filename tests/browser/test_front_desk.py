@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from patients.models import Patient
 from scheduling.models import Appointment
 from tests.factories import PASSWORD
-from tests.factories.scheduling import clinic_setup, daytime_branch
+from tests.factories.scheduling import book, clinic_setup, daytime_branch
 from tests.helpers import committed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -92,20 +92,12 @@ def test_two_receptionists_race_for_one_slot_and_one_sees_the_conflict(browser, 
 
 
 def test_manager_adding_leave_sees_the_conflicts(page, live, browser_chain, shot):
-    from scheduling import services as sched
     from tests.factories.scheduling import MONDAY
 
     with committed(), schema_context(browser_chain.schema):
         clinic = clinic_setup(browser_chain, branch=browser_chain.branches[0], doctors=1)
         patient = clinic.patient("Clashing")
-        sched.appointment_book(
-            actor=clinic.owner,
-            patient=patient,
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(MONDAY, 11),
-        )
+        book(clinic, clinic.at(MONDAY, 11), actor=clinic.owner, patient=patient)
         doctor_name = clinic.doctors[0].user.get_full_name()
     _sign_in(page, live, browser_chain.users["branch_manager"])
     page.get_by_role("link", name="Leave", exact=True).click()

@@ -8,9 +8,8 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from patients import services
-from scheduling import services as sched
 from scheduling.models import Appointment, Status
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import committed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -26,14 +25,7 @@ def test_patient_signs_in_with_a_code_and_cancels(page, live, browser_chain, sho
             email="paula@example.com",
             ignore_duplicates=True,
         )
-        booked = sched.appointment_book(
-            actor=clinic.owner,
-            patient=patient,
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(MONDAY, 11),
-        )
+        booked = book(clinic, clinic.at(MONDAY, 11), actor=clinic.owner, patient=patient)
 
     page.goto(f"{live}/portal/sign-in/")
     page.get_by_label("Your e-mail address or mobile number").fill("paula@example.com")

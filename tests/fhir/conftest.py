@@ -19,7 +19,7 @@ from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import Appointment
 from tests.factories import Chain
-from tests.factories.scheduling import Clinic, clinic_setup, next_weekday
+from tests.factories.scheduling import Clinic, book, clinic_setup, next_weekday
 from tests.helpers import Api
 
 FHIR = "application/fhir+json"
@@ -94,21 +94,7 @@ def world(api: Any, chain_a: Chain) -> World:
     with schema_context(chain_a.schema):
         clinic = clinic_setup(chain_a, doctors=2)
         patient = clinic.patient("Ingrid")
-        booked = sched.appointment_book(
-            actor=clinic.owner,
-            patient=patient,
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(day, 10),
-        )
-        cancelled = sched.appointment_book(
-            actor=clinic.owner,
-            patient=patient,
-            doctor=clinic.doctors[1],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(day, 14),
-        )
+        booked = book(clinic, clinic.at(day, 10), actor=clinic.owner, patient=patient)
+        cancelled = book(clinic, clinic.at(day, 14), actor=clinic.owner, patient=patient, doctor=clinic.doctors[1])
         sched.appointment_cancel(actor=clinic.owner, appointment=cancelled)
     return World(chain_a, clinic, day, patient, booked, cancelled, Fhir(api(chain_a, "receptionist")))

@@ -59,14 +59,7 @@ def test_owner_manages_services_and_booking_rules(in_a, client):
 
 def test_changing_hours_lists_the_appointments_that_fall_outside(in_a, client):
     clinic = clinic_setup(in_a, doctors=1)
-    sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient("Late"),
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 16),
-    )
+    book(clinic, clinic.at(MONDAY, 16), actor=clinic.owner, patient=clinic.patient("Late"))
     _login(client, in_a, "branch_manager")
     hours = {f"opens_{d}": "09:00" for d in range(5)} | {f"closes_{d}": "13:00" for d in range(5)}
     url = f"/settings/branches/{clinic.branch.pk}/hours/"
@@ -115,14 +108,7 @@ def test_closures_close_a_day_for_booking(in_a, client):
     assert b"Bank holiday" in client.get(url, HTTP_HOST=in_a.host).content
     patient = clinic.patient()
     with pytest.raises(BookingRefused) as refused:
-        sched.appointment_book(
-            actor=clinic.owner,
-            patient=patient,
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(MONDAY, 10),
-        )
+        book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=patient)
     assert refused.value.code == "branch_closed"
 
 

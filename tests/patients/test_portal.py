@@ -12,9 +12,8 @@ from django_tenants.utils import schema_context
 
 from notifications import sms
 from patients import services
-from scheduling import services as sched
 from scheduling.models import Status
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 
 
 @pytest.fixture
@@ -25,14 +24,7 @@ def portal(in_a, client, django_capture_on_commit_callbacks):
     patient = services.patient_create(
         actor=clinic.owner, first_name="Pia", last_name="Portal", email="pia@example.com", phone="+44 7912 345001"
     )
-    far = sched.appointment_book(
-        actor=clinic.owner,
-        patient=patient,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
+    far = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=patient)
     host = in_a.host
 
     def request_code(identifier: str, **extra):
@@ -104,13 +96,11 @@ def test_inside_the_window_the_portal_refuses_and_says_why(portal):
     clinic, patient, _, client, host, _, sign_in = portal
     with schema_context(clinic.chain.schema):
         # two hours from now, whatever the clock says: booked past the hours by an owner's override
-        soon = sched.appointment_book(
+        soon = book(
+            clinic,
+            _soon(clinic),
             actor=clinic.owner,
             patient=patient,
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=_soon(clinic),
             override=True,
             override_reason="Fitted in by the owner",
         )
@@ -124,14 +114,7 @@ def test_inside_the_window_the_portal_refuses_and_says_why(portal):
 def test_a_patient_sees_and_changes_only_their_own(portal):
     clinic, _, _far, client, host, _, sign_in = portal
     other = services.patient_create(actor=clinic.owner, first_name="Olaf", last_name="Other")
-    theirs = sched.appointment_book(
-        actor=clinic.owner,
-        patient=other,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 11),
-    )
+    theirs = book(clinic, clinic.at(MONDAY, 11), actor=clinic.owner, patient=other)
     sign_in()
     assert b"Olaf" not in client.get("/portal/", HTTP_HOST=host).content
     assert client.post(f"/portal/appointments/{theirs.pk}/cancel/", HTTP_HOST=host).status_code == 404

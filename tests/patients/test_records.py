@@ -15,7 +15,7 @@ from patients.selectors import patient_search
 from scheduling import services as sched
 from scheduling.models import Appointment
 from tenants.audit.models import AccessLog
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import assert_error
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
@@ -164,14 +164,7 @@ def test_attachments_are_checked_stored_and_served_only_to_the_care_team(api, re
 def test_merge_moves_appointments_and_records(in_a):
     clinic = clinic_setup(in_a, doctors=1)
     keep, merge = clinic.patient(), clinic.patient()
-    sched.appointment_book(
-        actor=clinic.owner,
-        patient=merge,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
+    book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=merge)
     services.note_create(actor=clinic.doctors[0].user, patient=merge, title="Old", body="From the duplicate record")
     kept = services.patient_merge(actor=clinic.owner, keep=keep, merge=merge)
     assert Appointment.objects.filter(patient=kept).count() == 1
@@ -187,14 +180,7 @@ def test_merge_refused_when_both_records_are_booked_at_once(in_a):
     clinic = clinic_setup(in_a, doctors=2)
     keep, merge = clinic.patient(), clinic.patient()
     for patient, doctor in ((keep, clinic.doctors[0]), (merge, clinic.doctors[1])):
-        sched.appointment_book(
-            actor=clinic.owner,
-            patient=patient,
-            doctor=doctor,
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(MONDAY, 10),
-        )
+        book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=patient, doctor=doctor)
     with pytest.raises(MergeRefused):
         services.patient_merge(actor=clinic.owner, keep=keep, merge=merge)
     assert Patient.objects.get(pk=merge.pk).merged_into_id is None
@@ -206,14 +192,7 @@ def test_booking_puts_the_doctor_in_the_care_team(in_a):
     patient = clinic.patient()
     doctor_user = clinic.doctors[0].user
     assert not doctor_user.has_perm("patients.view_clinical", patient)
-    sched.appointment_book(
-        actor=clinic.owner,
-        patient=patient,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
+    book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=patient)
     fresh = type(doctor_user).objects.get(pk=doctor_user.pk)  # permission caches live on the user object
     assert fresh.has_perm("patients.view_clinical", patient)
 
@@ -239,14 +218,7 @@ def test_starting_a_visit_opens_an_encounter_that_notes_belong_to(in_a):
     clinic = clinic_setup(in_a, doctors=1)
     patient = clinic.patient()
     doctor = clinic.doctors[0].user
-    visit = sched.appointment_book(
-        actor=clinic.owner,
-        patient=patient,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
+    visit = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=patient)
     with time_machine.travel(clinic.at(MONDAY, 9, 55), tick=False):  # check-in is on the day
         visit = sched.appointment_check_in(actor=clinic.receptionist, appointment=visit)
     visit = sched.appointment_start(actor=doctor, appointment=visit)

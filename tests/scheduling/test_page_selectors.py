@@ -7,35 +7,14 @@ from scheduling import services as sched
 from scheduling.selectors import leave_conflicts
 from tenants.org.models import StaffMember
 from tenants.org.selectors import branch_ids_managed, branch_list_managed, doctor_list_managed
-from tests.factories.scheduling import MONDAY
+from tests.factories.scheduling import MONDAY, book
 
 
 def test_leave_conflicts_lists_the_doctors_active_appointments_in_the_span(clinic):
     # given two appointments of one doctor, one inside the span and one after, and a cancelled one
-    inside = sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient(),
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
-    sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient(),
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 15),
-    )
-    gone = sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient(),
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 11),
-    )
+    inside = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner)
+    book(clinic, clinic.at(MONDAY, 15), actor=clinic.owner)
+    gone = book(clinic, clinic.at(MONDAY, 11), actor=clinic.owner)
     sched.appointment_cancel(actor=clinic.owner, appointment=gone)
     # when the conflicts of a leave from 9 to 12 are asked for
     found = leave_conflicts(

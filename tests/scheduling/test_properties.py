@@ -13,7 +13,7 @@ from config.errors import ApplicationError
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment, CalendarEntry, Status
 from scheduling.selectors import plan_load
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 
 DAYS = [MONDAY, MONDAY + timedelta(days=1)]
 GRID = 15  # minutes
@@ -62,13 +62,12 @@ def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
                 with transaction.atomic():
                     if step[0] == "book":
                         _, d, p, slot, day = step
-                        sched.appointment_book(
+                        book(
+                            clinic,
+                            at(slot, day),
                             actor=clinic.owner,
                             patient=patients[p],
                             doctor=clinic.doctors[d],
-                            branch=clinic.branch,
-                            service=clinic.service,
-                            start=at(slot, day),
                             now=now,
                         )
                     elif step[0] == "reschedule" and appointments:
@@ -124,15 +123,7 @@ def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
             # and the database agrees with the plan: an offered slot really books, a refused one does not
             for start in sorted(offered)[:: max(1, len(offered) // 3)]:
                 with transaction.atomic():
-                    booked = sched.appointment_book(
-                        actor=clinic.owner,
-                        patient=clinic.patient(),
-                        doctor=doctor,
-                        branch=clinic.branch,
-                        service=clinic.service,
-                        start=start,
-                        now=now,
-                    )
+                    booked = book(clinic, start, actor=clinic.owner, doctor=doctor, now=now)
                     assert (booked.span.lower, booked.doctor_id, booked.status) == (start, doctor.pk, Status.BOOKED)
                     transaction.set_rollback(True)
         transaction.set_rollback(True)
@@ -142,15 +133,7 @@ def test_random_histories_keep_the_calendar_sound(in_a, ops, probe_day):
 def test_grid_points_refused_by_availability_are_refused_by_booking(in_a):
     clinic = clinic_setup(in_a, doctors=1, duration=45, before=5, after=5, break_=(time(12), time(12, 30)))
     now = datetime.combine(MONDAY - timedelta(days=1), time(8), tzinfo=clinic.tz)
-    sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient(),
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-        now=now,
-    )
+    book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, now=now)
     plan = plan_load(service=clinic.service, branch=clinic.branch, days=[MONDAY], now=now)
     offered = set(plan.free_starts(clinic.doctors[0].pk, MONDAY, 15))
     refused = [clinic.at(MONDAY, h, m) for h in range(7, 19) for m in (0, 15, 30, 45)]
@@ -159,15 +142,7 @@ def test_grid_points_refused_by_availability_are_refused_by_booking(in_a):
     for start in refused:
         try:
             with transaction.atomic():
-                sched.appointment_book(
-                    actor=clinic.owner,
-                    patient=clinic.patient(),
-                    doctor=clinic.doctors[0],
-                    branch=clinic.branch,
-                    service=clinic.service,
-                    start=start,
-                    now=now,
-                )
+                book(clinic, start, actor=clinic.owner, now=now)
         except ApplicationError:
             continue
         raise AssertionError(f"{start} was not offered but could be booked")

@@ -18,7 +18,7 @@ from scheduling import services as sched
 from scheduling.models import Appointment, CalendarEntry
 from scheduling.services.walk_in import NewPatient
 from tests.conftest import WORLD
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import assert_error, committed
 
 
@@ -61,14 +61,7 @@ def test_a_refused_time_leaves_no_new_patient_behind(desk, chain_a):
     # given the doctor is booked at 10:00
     clinic, reception = desk
     with schema_context(chain_a.schema):
-        sched.appointment_book(
-            actor=clinic.owner,
-            patient=clinic.patient(),
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(MONDAY, 10),
-        )
+        book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner)
     # when a new walk-in is booked at the same time, through the API
     answer = reception.call("POST", "/api/v1/appointments/walk-in/", _walk_in(clinic, clinic.at(MONDAY, 10)))
     # then it is refused, and nobody was registered
@@ -93,14 +86,7 @@ def test_the_desk_page_books_a_new_walk_in_through_the_service(desk, chain_a, cl
     # given the receptionist on the desk's walk-in page, the doctor busy at 10:00
     clinic, _ = desk
     with schema_context(chain_a.schema):
-        sched.appointment_book(
-            actor=clinic.owner,
-            patient=clinic.patient(),
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(MONDAY, 10),
-        )
+        book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner)
     client.force_login(clinic.receptionist)
     base = f"/desk/{clinic.branch.pk}/walk-in/?source=phone&service={clinic.service.pk}&day={MONDAY}"
     new = {"first_name": "Pia", "last_name": "Phoned", "phone": "+44 7912 345102"}

@@ -11,8 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from patients.models import Attachment
-from scheduling import services as sched
-from tests.factories.scheduling import clinic_setup
+from tests.factories.scheduling import book, clinic_setup
 from tests.helpers import Api
 
 PDF = b"%PDF-1.4\n% a lab result\n"
@@ -26,14 +25,7 @@ def upload(api, chain_a, settings, tmp_path):
         clinic = clinic_setup(chain_a, doctors=1)
         patient = clinic.patient("Uma")
         day = clinic.days_ahead(2)
-        sched.appointment_book(
-            actor=clinic.owner,
-            patient=patient,
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(day, 10),
-        )
+        book(clinic, clinic.at(day, 10), actor=clinic.owner, patient=patient)
     client = api(chain_a, as_email=clinic.doctors[0].user.email)
     created = client.client.post(
         f"/api/v1/patients/{patient.pk}/attachments/",
