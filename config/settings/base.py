@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
         "StaffBookingSourceEnum": "scheduling.api.serializers.STAFF_SOURCES",
         "CalendarEntryKindEnum": "scheduling.models.Kind",
         "AttachmentKindEnum": "patients.models.Attachment.Kind",
+        "ConsentFormKindEnum": "patients.models.ConsentForm.Kind",
     },
 }
 
