@@ -353,7 +353,6 @@ def _load_record_extras() -> None:
     from when to when), and a second record of Oliver Bennett registered at the desk, to merge."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from patients import consent_forms
     from patients import services as records
     from patients.models import ConsentForm, Patient
 
@@ -370,7 +369,7 @@ def _load_record_extras() -> None:
         title="Signed consent: spirometry",
         kind="consent_form",
     )
-    consent_forms.consent_form_record(
+    records.consent_form_record(
         actor=okafor,
         patient=hart,
         kind="procedure",

@@ -23,7 +23,7 @@ from frontend.record_forms import (
     PrescriptionForm,
     WithdrawForm,
 )
-from patients import consent_forms, selectors, services
+from patients import selectors, services
 from patients.models import ConsentForm, FollowUp, Patient
 from tenants.authz import authorize
 
@@ -142,7 +142,7 @@ def consent_form_record(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         recorded = submit(
             form,
-            lambda: consent_forms.consent_form_record(
+            lambda: services.consent_form_record(
                 actor=request.user, patient=patient, request=request, **form.cleaned_data
             ),
         )
@@ -161,7 +161,7 @@ def consent_form_withdraw(request: HttpRequest, pk: int, form_pk: int) -> HttpRe
         d = form.cleaned_data
         withdrawn = submit(
             form,
-            lambda: consent_forms.consent_form_withdraw(
+            lambda: services.consent_form_withdraw(
                 actor=request.user,
                 consent_form=consent,
                 reason=d["reason"],

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import errors
-from patients import consent_forms, selectors, services
+from patients import selectors, services
 from patients.api import serializers as s
 from patients.exceptions import ConsentFormWithdrawn, FollowUpClosed, MergeRefused, NoteLocked, PossibleDuplicates
 from patients.models import Attachment, ClinicalNote, ConsentForm, Diagnosis, FollowUp, Patient, Prescription
@@ -296,7 +296,7 @@ class ConsentFormListApi(APIView):
     @extend_schema(summary="Record a signed consent form", request=s.ConsentFormIn, responses={201: s.ConsentFormOut})
     def post(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
-        form = consent_forms.consent_form_record(
+        form = services.consent_form_record(
             actor=request.user, patient=patient, request=request._request, **_valid(s.ConsentFormIn, request)
         )
         return Response(s.ConsentFormOut(form).data, status=201)
@@ -310,7 +310,7 @@ class ConsentFormWithdrawApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         form = get_object_or_404(ConsentForm, pk=pk)
-        form = consent_forms.consent_form_withdraw(
+        form = services.consent_form_withdraw(
             actor=request.user, consent_form=form, request=request._request, **_valid(s.ConsentFormWithdrawIn, request)
         )
         return Response(s.ConsentFormOut(form).data)

@@ -10,6 +10,7 @@ from patients.services.care import (
     care_team_assign,
     care_team_unassign,
 )
+from patients.services.consent_forms import consent_form_record, consent_form_withdraw
 from patients.services.identity import (
     consent_set,
     patient_create,
@@ -47,6 +48,8 @@ __all__ = [
     "care_relation_withdraw",
     "care_team_assign",
     "care_team_unassign",
+    "consent_form_record",
+    "consent_form_withdraw",
     "consent_set",
     "diagnosis_add",
     "encounter_close",

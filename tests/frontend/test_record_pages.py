@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from patients import consent_forms, services
+from patients import services
 from patients.models import Attachment, ConsentForm, Diagnosis, FollowUp, Patient, Prescription
 from tenants.accounts.models import User
 from tenants.audit.models import AccessLog
@@ -134,7 +134,7 @@ def test_a_follow_up_is_closed_and_a_consent_form_withdrawn_from_the_chart(chart
     follow_up = services.follow_up_create(
         actor=doctor_user, patient=chart.patient, due_date=timezone.localdate(), reason="Check peak flow"
     )
-    form = consent_forms.consent_form_record(
+    form = services.consent_form_record(
         actor=doctor_user, patient=chart.patient, kind="photography", title="Photos", signed_on=timezone.localdate()
     )
     doctor = chart.client("doctor")
@@ -190,7 +190,7 @@ def test_without_clinical_access_nothing_of_the_record_is_shown_or_changed(chart
     follow_up = services.follow_up_create(
         actor=doctor_user, patient=chart.patient, due_date=timezone.localdate(), reason="Check peak flow"
     )
-    form = consent_forms.consent_form_record(
+    form = services.consent_form_record(
         actor=doctor_user, patient=chart.patient, kind="treatment", title="Consent", signed_on=timezone.localdate()
     )
     client = chart.client(who)
@@ -276,7 +276,7 @@ def test_an_owner_picks_the_duplicate_compares_and_merges(chart):
     services.care_team_assign(
         actor=chart.chain.users["owner"], patient=chart.twin, doctor=chart.chain.users["doctor"].staff
     )
-    form = consent_forms.consent_form_record(
+    form = services.consent_form_record(
         actor=chart.chain.users["doctor"],
         patient=chart.twin,
         kind="treatment",

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from patients import consent_forms, services
+from patients import services
 from patients.models import ConsentForm
 from tenants.audit.models import AccessLog
 from tests.helpers import assert_error
@@ -18,7 +18,7 @@ from tests.helpers import assert_error
 
 def _form(record, **extra):
     with schema_context(record.chain.schema):
-        return consent_forms.consent_form_record(
+        return services.consent_form_record(
             actor=record.chain.users["doctor"],
             patient=record.patient,
             kind="procedure",

@@ -754,7 +754,7 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         "api/v1/consent-forms/<int:pk>/withdraw/",
         "api/v1/patients/<int:pk>/consent-forms/",
     ):
-        from patients.consent_forms import consent_form_record
+        from patients.services import consent_form_record
 
         w.extra["consent"] = consent_form_record(
             actor=w.doctor.user, patient=w.patient, kind="treatment", title="Consent", signed_on=w.day

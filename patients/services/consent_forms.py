@@ -14,8 +14,7 @@ from django.utils import timezone
 from config.validation import collect
 from patients.exceptions import ConsentFormWithdrawn, InvalidPatient
 from patients.models import Attachment, ConsentForm, Patient
-from tenants.audit.history import changed_by
-from tenants.audit.services import access_log_record
+from patients.services._audit import _saved
 from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
 from tenants.org.rules import staff_of
@@ -27,18 +26,6 @@ def _clinician(actor: Actor, patient: Patient) -> StaffMember:
     if staff is None:  # write_clinical is a clinician's permission, and a clinician is staff
         raise InvalidPatient(fields={"recorded_by": ["Only staff record consent forms."]})
     return staff
-
-
-def _log(actor: Actor, action: str, form: ConsentForm, request: HttpRequest | None, reason: str = "") -> None:
-    access_log_record(
-        actor=actor,
-        action=action,
-        object_type="consent_form",
-        object_ids=[form.pk],
-        patient_ids=[form.patient_id],
-        request=request,
-        reason=reason,
-    )
 
 
 @transaction.atomic
@@ -84,10 +71,7 @@ def consent_form_record(
         attachment=attachment,
         recorded_by=recorder,
     )
-    changed_by(form, actor)
-    form.save()
-    _log(actor, "create", form, request)
-    return form
+    return _saved(form, actor, "create", "consent_form", patient.pk, request)
 
 
 @transaction.atomic
@@ -119,7 +103,4 @@ def consent_form_withdraw(
     if errors:
         raise InvalidPatient(fields=errors)
     form.withdrawn_on, form.withdrawal_reason, form.withdrawn_by = day, reason.strip()[:300], recorder
-    changed_by(form, actor)
-    form.save()
-    _log(actor, "update", form, request, reason="withdrawn")
-    return form
+    return _saved(form, actor, "update", "consent_form", form.patient_id, request, reason="withdrawn")
