@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduling import intervals as iv
+from scheduling.error_codes import SchedulingErrorCode as Code
 from scheduling.intervals import Interval
 
 # Staff may book on any 5-minute boundary; online bookings on the chain's online grid.
@@ -27,17 +28,20 @@ TINY = timedelta(microseconds=1)
 
 
 class Problem:
-    IN_THE_PAST = "in_the_past"
-    TOO_SOON = "too_soon"
-    TOO_FAR_AHEAD = "too_far_ahead"
-    OFF_GRID = "off_grid"
-    NOT_OFFERED = "service_not_offered"
-    BRANCH_CLOSED = "branch_closed"
-    OUTSIDE_SHIFT = "outside_shift"
-    DOCTOR_ON_LEAVE = "doctor_on_leave"
-    DOCTOR_BUSY = "doctor_busy"
-    PATIENT_BUSY = "patient_busy"
-    ROOM_TAKEN = "room_taken"
+    """The booking rules that can refuse a time. Each is a calendar error code, spelled once in
+    scheduling.error_codes: a refused booking answers with the rule that refused it."""
+
+    IN_THE_PAST = Code.IN_THE_PAST
+    TOO_SOON = Code.TOO_SOON
+    TOO_FAR_AHEAD = Code.TOO_FAR_AHEAD
+    OFF_GRID = Code.OFF_GRID
+    NOT_OFFERED = Code.SERVICE_NOT_OFFERED
+    BRANCH_CLOSED = Code.BRANCH_CLOSED
+    OUTSIDE_SHIFT = Code.OUTSIDE_SHIFT
+    DOCTOR_ON_LEAVE = Code.DOCTOR_ON_LEAVE
+    DOCTOR_BUSY = Code.DOCTOR_BUSY
+    PATIENT_BUSY = Code.PATIENT_BUSY
+    ROOM_TAKEN = Code.ROOM_TAKEN
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from config.errors import Conflict, NotFound, ValidationFailed
 from scheduling.engine import Problem
 from scheduling.error_codes import SchedulingErrorCode
 
-MESSAGES = {
+MESSAGES: dict[str, str] = {
     Problem.IN_THE_PAST: "That time has already passed.",
     Problem.TOO_SOON: "That time is too soon to book online.",
     Problem.TOO_FAR_AHEAD: "That time is too far ahead to book online.",
