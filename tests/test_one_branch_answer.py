@@ -6,18 +6,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.helpers import project_packages
+
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = (
-    "config",
-    "tenants",
-    "patients",
-    "scheduling",
-    "packages",
-    "invoicing",
-    "notifications",
-    "reporting",
-    "frontend",
-)
+MODULES = project_packages()
 # The raw role reads that answer lives on; only tenants.org may use them.
 RAW = {"managed_branch_ids", "CHAIN_WIDE_ROLES"}
 
