@@ -3,6 +3,7 @@ a small timing helper. Benchmarks print figures; they assert nothing."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -37,6 +38,17 @@ def setup_django() -> None:
 
     call_command("migrate_schemas", "--shared", verbosity=0)
     platform_ensure_public()
+
+
+def start(*, samples: int, seed: Callable[[], None]) -> int:
+    """Read --samples (the benchmark's default unless given), set Django up against the bench
+    database and seed the benchmark's chain once: what each benchmark does before timing."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=samples)
+    args = parser.parse_args()
+    setup_django()
+    seed()
+    return int(args.samples)
 
 
 def connection_params() -> dict[str, str]:

@@ -9,10 +9,9 @@ the full page and the grid alone (what the page's live refresh fetches every 10 
 
 from __future__ import annotations
 
-import argparse
 from datetime import date, time, timedelta
 
-from common import measure, setup_django
+from common import measure, start
 
 SLUG = "benchpages"
 DOCTORS = 15
@@ -74,11 +73,7 @@ def seed() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--samples", type=int, default=200)
-    args = parser.parse_args()
-    setup_django()
-    seed()
+    samples = start(samples=200, seed=seed)
     from django.test import Client
     from django_tenants.utils import schema_context
 
@@ -100,8 +95,8 @@ def main() -> None:
         assert response.status_code == 200
         return response
 
-    measure("reception day view, full page", page, args.samples)
-    measure("reception day view, grid refresh (htmx)", lambda i: client.get(url, HTTP_HX_REQUEST="true"), args.samples)
+    measure("reception day view, full page", page, samples)
+    measure("reception day view, grid refresh (htmx)", lambda i: client.get(url, HTTP_HX_REQUEST="true"), samples)
     print("target: p95 under 60 ms")
 
 

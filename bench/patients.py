@@ -9,11 +9,10 @@ reuse it), then prints p50/p95 of the search a receptionist runs as they type: p
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
 
-from common import measure, setup_django
+from common import measure, start
 
 SLUG = "benchpatients"
 PATIENTS = 1_000_000
@@ -144,11 +143,7 @@ def seed() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--samples", type=int, default=300)
-    args = parser.parse_args()
-    setup_django()
-    seed()
+    samples = start(samples=300, seed=seed)
     from django_tenants.utils import schema_context
 
     from patients.models import Patient
@@ -181,7 +176,7 @@ def main() -> None:
             "date of birth": lambda i: run(str(rng.choice(sample)["date_of_birth"])),
         }
         for label, fn in queries.items():
-            measure(f"search: {label}", fn, args.samples)
+            measure(f"search: {label}", fn, samples)
     print("target: p95 under 30 ms")
 
 

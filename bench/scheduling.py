@@ -12,7 +12,6 @@ it), then prints p50/p95 of:
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -24,7 +23,7 @@ import time
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from common import BENCH_DB, ROOT, measure, setup_django
+from common import BENCH_DB, ROOT, measure, start
 
 SLUG = "benchsched"
 BRANCHES, DOCTORS, PATIENTS, APPOINTMENTS = 20, 200, 500_000, 1_000_000
@@ -155,11 +154,7 @@ def free_port() -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--samples", type=int, default=200)
-    args = parser.parse_args()
-    setup_django()
-    seed()
+    samples = start(samples=200, seed=seed)
 
     from django.db import transaction
     from django_tenants.utils import schema_context
@@ -193,7 +188,7 @@ def main() -> None:
                 service=service, branch=branch, date_from=week, date_to=week + timedelta(days=6), step=30
             )
 
-        measure("availability: 1 branch, 10 doctors, 7 days", availability, args.samples)
+        measure("availability: 1 branch, 10 doctors, 7 days", availability, samples)
         print(f"  ({len(availability(0))} free slots offered in that week)")
 
         # free slots to book, spread over branches and days
@@ -222,14 +217,14 @@ def main() -> None:
             made.append(appointment.pk)
             return appointment
 
-        measure("booking through the service (committed)", book, args.samples)
+        measure("booking through the service (committed)", book, samples)
 
         def day_calendar(i: int) -> object:
             branch = branches[i % len(branches)]
             rows = selectors.branch_day_rows(branch=branch, day=week + timedelta(days=i % 7))
             return [calendar_row_out(r) for r in rows]
 
-        measure("day calendar of a branch (query + serialisation)", day_calendar, args.samples)
+        measure("day calendar of a branch (query + serialisation)", day_calendar, samples)
         print(f"  ({len(day_calendar(0))} entries that day)")
         # A token straight from the service: the owner's sign-in would ask for a second factor.
         _, key = api_token_issue(user=owner, client_name="bench")
@@ -290,13 +285,13 @@ def main() -> None:
             made.append(created["id"])
             return created
 
-        measure("booking through the HTTP API (gunicorn, loopback)", book_http, args.samples)
+        measure("booking through the HTTP API (gunicorn, loopback)", book_http, samples)
 
         def day_http(i: int) -> object:
             branch = branches[i % len(branches)]
             return call("GET", f"/api/v1/calendar/branches/{branch.pk}/day/{week + timedelta(days=i % 7)}/")
 
-        measure("day calendar through the HTTP API", day_http, args.samples)
+        measure("day calendar through the HTTP API", day_http, samples)
 
         def availability_http(i: int) -> object:
             branch = branches[i % len(branches)]
@@ -306,7 +301,7 @@ def main() -> None:
                 f"&date_from={week}&date_to={week + timedelta(days=6)}&step=30",
             )
 
-        measure("availability through the HTTP API", availability_http, args.samples)
+        measure("availability through the HTTP API", availability_http, samples)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
