@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError, NotFound
 from config.net import client_ip
-from frontend.forms import show_error, to_int
+from frontend.forms import appointment_shown, show_error, to_int
 from frontend.portal_views import patient_reschedule
 from patients import portal
 from scheduling import services as sched
@@ -26,7 +26,6 @@ from scheduling.exceptions import ManageLinkInvalid
 from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
 from scheduling.selectors import policy_get, slot_list_available
 from scheduling.services.online import online_booking_confirm, online_hold
-from tenants.audit.services import access_log_rows
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
 
@@ -195,13 +194,7 @@ def _managed(request: HttpRequest, token: str) -> Appointment:
         appointment = sched.manage_link_resolve(token=token)
     except ManageLinkInvalid as exc:
         raise Http404 from exc
-    access_log_rows(
-        actor=request.user,
-        object_type="appointment",
-        rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
-        request=request,
-        action="view",
-    )
+    appointment_shown(request, appointment)
     return appointment
 
 

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import patient_lookup, to_int
+from frontend.forms import appointment_shown, patient_lookup, to_int
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
@@ -319,13 +319,7 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         service=appointment.service, branch=branch, date_from=day, date_to=day, step=15
     )
     doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
-    access_log_rows(
-        actor=request.user,
-        object_type="appointment",
-        rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
-        request=request,
-        action="view",
-    )
+    appointment_shown(request, appointment)
     context = {
         "appointment": appointment,
         "branch": branch,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.http import HttpRequest
@@ -11,8 +11,11 @@ from config.errors import ApplicationError
 from config.money import currency_choices
 from patients.models import Patient
 from patients.selectors import patient_search
-from tenants.audit.services import access_log_response
+from tenants.audit.services import access_log_response, access_log_rows
 from tenants.org.models import STAFF_ROLES, Branch
+
+if TYPE_CHECKING:
+    from scheduling.models import Appointment
 
 T = TypeVar("T")
 TIMEZONES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
@@ -39,6 +42,18 @@ def patient_lookup(request: HttpRequest, q: str, *, limit: int = 10) -> tuple[li
     ids = [p.pk for p in found]
     access_log_response(request, action="search", object_type="patient", object_ids=ids, patient_ids=ids)
     return found, ""
+
+
+def appointment_shown(request: HttpRequest, appointment: Appointment) -> None:
+    """Access-log that a page shows one appointment of a patient, as whoever asked (the desk, the
+    portal, or anonymous holding a booking link); a leave row names no patient and logs nothing."""
+    access_log_rows(
+        actor=request.user,
+        object_type="appointment",
+        rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
+        request=request,
+        action="view",
+    )
 
 
 def show_error(form: forms.Form, exc: ApplicationError, field_map: dict[str, str] | None = None) -> None:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from config.net import client_ip
-from frontend.forms import show_error
+from frontend.forms import appointment_shown, show_error
 from patients import portal
 from patients.models import Patient
 from scheduling import services as sched
@@ -158,13 +158,7 @@ def patient_reschedule(
             messages.error(request, "Choose one of the times offered.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
-    access_log_rows(
-        actor=request.user,
-        object_type="appointment",
-        rows=[{"id": appointment.pk, "patient_id": appointment.patient_id}],
-        request=request,
-        action="view",
-    )
+    appointment_shown(request, appointment)
     tz = ZoneInfo(appointment.branch.timezone)
     today = timezone.now().astimezone(tz).date()
     slots = slot_list_available(
