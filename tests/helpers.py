@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +14,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tenants.utils import get_public_schema_name, schema_context
 
+from config.errors import ApplicationError
 from tenants.accounts import selectors
 from tenants.accounts.models import User
 from tests.factories import PASSWORD
@@ -116,3 +119,23 @@ def project_packages() -> list[str]:
 
     config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     return list(config["tool"]["importlinter"]["root_packages"])
+
+
+def race(clients: int, attempt: Callable[[int], object], schema: str) -> list[str]:
+    """Run attempt(0..clients-1) at once, each on a real connection of its own in the chain's schema,
+    released together by a barrier: each outcome is "ok" or the code of the error it raised."""
+    barrier = threading.Barrier(clients)
+
+    def run(i: int) -> str:
+        try:
+            with schema_context(schema):
+                barrier.wait()
+                attempt(i)
+                return "ok"
+        except ApplicationError as exc:
+            return exc.code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(run, range(clients)))

@@ -5,21 +5,17 @@ first (outside the test's transaction) in a chain of its own, and removed afterw
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django_tenants.utils import schema_context
 
-from config.errors import ApplicationError
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, CalendarEntry
 from tests.conftest import WORLD
 from tests.factories.scheduling import MONDAY, Clinic, clinic_setup
-from tests.helpers import committed
+from tests.helpers import committed, race
 
 pytestmark = pytest.mark.django_db
 
@@ -36,24 +32,6 @@ def shared(racing_clinic: Clinic) -> Iterator[Clinic]:
     yield racing_clinic
     with committed(), schema_context(racing_clinic.chain.schema):
         CalendarEntry.objects.filter(doctor__in=racing_clinic.doctors).delete()
-
-
-def race(clients: int, attempt: Callable[[int], object], schema: str) -> list[str]:
-    barrier = threading.Barrier(clients)
-
-    def run(i: int) -> str:
-        try:
-            with schema_context(schema):
-                barrier.wait()
-                attempt(i)
-                return "ok"
-        except ApplicationError as exc:
-            return exc.code
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(clients) as pool:
-        return list(pool.map(run, range(clients)))
 
 
 def _active(**filters) -> int:

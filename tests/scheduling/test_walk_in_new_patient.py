@@ -4,22 +4,18 @@ when two desks race for the same time."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
-from django.db import connections
 from django_tenants.utils import schema_context
 
-from config.errors import ApplicationError
 from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import Appointment, CalendarEntry
 from scheduling.services.walk_in import NewPatient
 from tests.conftest import WORLD
 from tests.factories.scheduling import MONDAY, book, clinic_setup
-from tests.helpers import assert_error, committed
+from tests.helpers import assert_error, committed, race
 
 
 @pytest.fixture
@@ -111,30 +107,21 @@ def test_two_desks_racing_for_one_time_register_one_patient(django_db_setup, dja
     chain = WORLD["b"]
     with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
         clinic = clinic_setup(chain, branch=chain.branches[2], doctors=1)
-    barrier = threading.Barrier(2)
 
-    def attempt(i: int) -> str:
-        try:
-            with schema_context(chain.schema):
-                barrier.wait()
-                sched.walk_in_book(
-                    actor=clinic.owner,
-                    branch=clinic.branch,
-                    service=clinic.service,
-                    new_patient=NewPatient(first_name=f"Racer{i}", last_name="Race", phone=f"+44 7912 34520{i}"),
-                    doctor=clinic.doctors[0],
-                    start=clinic.at(MONDAY, 10),
-                )
-                return "ok"
-        except ApplicationError as exc:
-            return exc.code
-        finally:
-            connections.close_all()
+    def attempt(i: int) -> None:
+        sched.walk_in_book(
+            actor=clinic.owner,
+            branch=clinic.branch,
+            service=clinic.service,
+            new_patient=NewPatient(first_name=f"Racer{i}", last_name="Race", phone=f"+44 7912 34520{i}"),
+            doctor=clinic.doctors[0],
+            start=clinic.at(MONDAY, 10),
+        )
 
     try:
         # when two desks book a new walk-in each at the same time for the one doctor
-        with django_db_blocker.unblock(), ThreadPoolExecutor(2) as pool:
-            outcomes = sorted(pool.map(attempt, range(2)))
+        with django_db_blocker.unblock():
+            outcomes = sorted(race(2, attempt, chain.schema))
         # then one wins, the other is refused, and only the winner's patient exists
         assert outcomes == ["doctor_busy", "ok"]
         with django_db_blocker.unblock(), committed(), schema_context(chain.schema):

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connections
 from django_tenants.utils import schema_context
 
-from config.errors import ApplicationError
 from tenants.accounts.models import User
 from tenants.org import services
 from tenants.org.models import Invitation, StaffMember
 from tests.conftest import WORLD
 from tests.factories import PASSWORD
-from tests.helpers import committed
+from tests.helpers import committed, race
 
 pytestmark = pytest.mark.django_db
 CLIENTS = 8
@@ -26,22 +21,12 @@ def test_one_invitation_link_used_by_eight_people_at_once_makes_one_account():
     with committed(), schema_context(chain.schema):
         invitation, link = services.staff_invite(actor=chain.users["owner"], email="race@example.com", roles=["doctor"])
     token = link.rstrip("/").rsplit("/", 1)[-1]
-    start = threading.Barrier(CLIENTS)
 
-    def accept(i: int) -> str:
-        try:
-            with schema_context(chain.schema):
-                start.wait()
-                services.invitation_accept(token=token, first_name=f"Racer{i}", last_name="X", password=PASSWORD)
-                return "ok"
-        except ApplicationError as exc:
-            return exc.code
-        finally:
-            connections.close_all()
+    def accept(i: int) -> None:
+        services.invitation_accept(token=token, first_name=f"Racer{i}", last_name="X", password=PASSWORD)
 
     try:
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            outcomes = list(pool.map(accept, range(CLIENTS)))
+        outcomes = race(CLIENTS, accept, chain.schema)
         assert outcomes.count("ok") == 1, outcomes
         assert set(outcomes) - {"ok"} == {"invitation_not_pending"}, outcomes
         with committed(), schema_context(chain.schema):
