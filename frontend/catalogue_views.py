@@ -261,9 +261,7 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
             messages.error(request, exc.message)
             stranded = _shown(
                 request,
-                selectors.stranded_by_special_day(
-                    branch=branch, day=special_row.date, opens=None, closes=None, replacing=special_row
-                ),
+                selectors.stranded_by_special_day(branch=branch, replacing=special_row),
             )
     if "add_closure" in request.POST:
         try:

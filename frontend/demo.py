@@ -48,11 +48,18 @@ BRANCHES = [
 PEOPLE = [
     Person("manager@northwind.localhost", "Maya", "Patel", (Role.BRANCH_MANAGER,), ("Camden",), "Branch manager"),
     Person("dr.okafor@northwind.localhost", "Chidi", "Okafor", (Role.DOCTOR,), ("Camden", "Islington"), "GP"),
-    Person("dr.lindqvist@northwind.localhost", "Sara", "Lindqvist", (Role.DOCTOR,), ("Islington",), "Physiotherapist"),
+    Person(
+        "dr.lindqvist@northwind.localhost",
+        "Sara",
+        "Lindqvist",
+        (Role.DOCTOR,),
+        ("Islington", "Camden"),
+        "Physiotherapist",
+    ),
     Person("reception@northwind.localhost", "Tom", "Hughes", (Role.RECEPTIONIST,), ("Camden",), "Receptionist"),
     Person("billing@northwind.localhost", "Ana", "Silva", (Role.BILLING,), (), "Billing"),
 ]
-OWNER = Person("owner@northwind.localhost", "Olivia", "Grant", (Role.OWNER, Role.DOCTOR), (), "Owner, GP")
+OWNER = Person("owner@northwind.localhost", "Olivia", "Grant", (Role.OWNER, Role.DOCTOR), ("Camden",), "Owner, GP")
 
 
 def load(out=print) -> None:  # type: ignore[no-untyped-def]
@@ -111,6 +118,8 @@ def _load_chain() -> None:
             actor=owner, name=name, timezone_name=tz, address=address, phone=phone
         )
         branches[name] = branch
+    if not staff.branches.exists():  # the owner sees them all, and works at Camden
+        org.staff_update(actor=owner, staff=staff, branch_ids=[branches[b].pk for b in OWNER.branches])
     for person in PEOPLE:
         if User.objects.filter(email=person.email).exists():
             continue
@@ -192,7 +201,8 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
         for n in (1, 2):
             sched.room_create(actor=owner, branch=branch, name=f"Treatment room {n}")
     this_year = datetime.now(ZoneInfo("Europe/London")).year
-    christmas = date(this_year, 12, 25)
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    christmas = date(this_year + (today > date(this_year, 12, 25)), 12, 25)  # the past is not rewritten
     for branch in branches.values():
         sched.special_day_create(actor=owner, branch=branch, day=christmas, note="Christmas Day")
     start_of_year = date(this_year, 1, 1)

@@ -19,6 +19,7 @@ from scheduling.engine import DoctorDay, Plan, ServiceShape
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
+    BranchHours,
     CalendarEntry,
     DoctorService,
     ExtraShift,
@@ -499,9 +500,11 @@ def _doctor_label(doctor: StaffMember) -> str:
 
 
 def doctor_offerings(*, actor: Actor, doctor: StaffMember) -> list[BranchTicks]:
-    """For the staff page: per branch the user may manage, the active services, ticked where
-    `doctor` offers them there (retired services she still offers are listed too, to be unticked)."""
+    """For the staff page: per branch the user may manage where `doctor` works (or still offers
+    something, to be unticked), the active services, ticked where she offers them there (retired
+    services she still offers are listed too, to be unticked)."""
     offered = set(DoctorService.objects.filter(doctor=doctor).values_list("branch_id", "service_id"))
+    works = set(doctor.branches.values_list("pk", flat=True)) | {b for b, _ in offered}
     services = list(Service.objects.filter(Q(is_active=True) | Q(offerings__doctor=doctor)).distinct())
     return [
         BranchTicks(
@@ -513,6 +516,7 @@ def doctor_offerings(*, actor: Actor, doctor: StaffMember) -> list[BranchTicks]:
             ],
         )
         for branch in branches_calendar_managed(actor=actor)
+        if branch.pk in works
     ]
 
 
@@ -553,9 +557,20 @@ _STRANDABLE = [Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_PRO
 Window = tuple[time, time]
 
 
+def _merged(windows: list[Window]) -> list[Window]:
+    """Windows that touch or overlap as one (opening 08-12 and 12-18 holds 11:45-12:15, as in the plan)."""
+    out: list[Window] = []
+    for a, b in sorted(windows):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def _inside(start: datetime, end: datetime, keep: list[Window]) -> bool:
     last = end - timedelta(microseconds=1)
-    return start.date() == last.date() and any(a <= start.time() and last.time() < b for a, b in keep)
+    return start.date() == last.date() and any(a <= start.time() and last.time() < b for a, b in _merged(keep))
 
 
 def _overlaps(start: datetime, end: datetime, window: Window) -> bool:
@@ -695,16 +710,33 @@ def stranded_by_extra_shift(
 
 
 def stranded_by_special_day(
-    *, branch: Branch, day: date, opens: time | None, closes: time | None, replacing: SpecialDay | None = None
+    *,
+    branch: Branch,
+    day: date | None = None,
+    opens: time | None = None,
+    closes: time | None = None,
+    replacing: SpecialDay | None = None,
 ) -> list[Appointment]:
-    """What a special day (closed without times) on `day` would strand, with the day's other
-    special rows in place (`replacing` is the row it changes, if any): the plan reads a day's timed
-    special rows, or none (closed), instead of the weekly hours."""
-    rows = SpecialDay.objects.filter(branch=branch, date=day).exclude(pk=replacing.pk if replacing else 0)
-    keep = [(r.opens, r.closes) for r in rows if r.opens is not None and r.closes is not None]
-    if opens is not None and closes is not None:
-        keep.append((opens, closes))
-    return appointments_stranded_by_day(branch=branch, day=day, keep=keep)
+    """What a change of the branch's special days would strand, the one answer for adding, changing
+    and removing one: `replacing` (a row, if any) is taken away and, when `day` is given, a row with
+    `opens`-`closes` (neither: closed) is put on `day`. Each date the change touches (the one it
+    leaves and the one it lands on) is checked against the opening it has afterwards, as the plan
+    reads a day: its timed special rows if it keeps any special row, its weekly hours if none."""
+    dates = sorted({d for d in (day, replacing.date if replacing else None) if d is not None})
+    stranded: list[Appointment] = []
+    for each in dates:
+        others = SpecialDay.objects.filter(branch=branch, date=each)
+        if replacing is not None:
+            others = others.exclude(pk=replacing.pk)
+        rows: list[tuple[time | None, time | None]] = [(r.opens, r.closes) for r in others]
+        if each == day:
+            rows.append((opens, closes))
+        if rows:
+            keep = [(a, b) for a, b in rows if a is not None and b is not None]
+        else:
+            keep = [(h.opens, h.closes) for h in BranchHours.objects.filter(branch=branch, weekday=each.weekday())]
+        stranded += appointments_stranded_by_day(branch=branch, day=each, keep=keep)
+    return stranded
 
 
 # --- the reception desk's day --------------------------------------------------------------------

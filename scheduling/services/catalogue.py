@@ -24,7 +24,7 @@ from scheduling.models import (
     SpecialDay,
 )
 from scheduling.selectors import policy_get, stranded_by_special_day
-from scheduling.services.stranding import refuse_stranding
+from scheduling.services.stranding import refuse_past, refuse_stranding
 from tenants.audit.history import changed_by, history_user
 from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, Role, StaffMember
@@ -117,21 +117,33 @@ def _doctor(doctor: StaffMember) -> StaffMember:
     return doctor
 
 
+def works_at_branch(doctors: Iterable[StaffMember], branch: Branch, field: str) -> None:
+    """Only a doctor who works at `branch` may offer services there: who works where is the owners'
+    (the staff page), so a manager of one branch cannot pull another branch's doctor in."""
+    outside = [d for d in doctors if not d.branches.filter(pk=branch.pk).exists()]
+    if outside:
+        names = ", ".join(d.user.get_full_name() or d.user.email for d in outside)
+        raise InvalidScheduling(
+            fields={field: [f"{names} does not work at {branch.name}: an owner adds the branch on the staff page."]}
+        )
+
+
 @transaction.atomic
 def offering_set(
     *, actor: Actor, doctor: StaffMember, branch: Branch, service_ids: Iterable[int]
 ) -> list[DoctorService]:
-    """The services `doctor` offers at `branch`, replacing what was there."""
+    """The services `doctor` offers at `branch`, replacing what was there. New ones only where she
+    works (a doctor who left the branch can still have hers unticked)."""
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     _doctor(doctor)
     ids = set(service_ids)
     if Service.objects.filter(pk__in=ids).count() != len(ids):
         raise InvalidScheduling(fields={"service_ids": ["One or more services do not exist."]})
-    DoctorService.objects.filter(doctor=doctor, branch=branch).exclude(service_id__in=ids).delete()
     have = set(DoctorService.objects.filter(doctor=doctor, branch=branch).values_list("service_id", flat=True))
+    if ids - have:
+        works_at_branch([doctor], branch, "service_ids")
+    DoctorService.objects.filter(doctor=doctor, branch=branch).exclude(service_id__in=ids).delete()
     DoctorService.objects.bulk_create(DoctorService(doctor=doctor, branch=branch, service_id=s) for s in ids - have)
-    if not doctor.branches.filter(pk=branch.pk).exists():
-        doctor.branches.add(branch)
     return list(DoctorService.objects.filter(doctor=doctor, branch=branch))
 
 
@@ -181,6 +193,7 @@ def special_day_create(
         raise InvalidScheduling(fields={"closes": ["Give both times, or neither to close the day."]})
     if opens is not None and closes is not None:
         _times([(opens, closes)], "closes")
+    refuse_past(branch, ("date", day))
     refuse_stranding(stranded_by_special_day(branch=branch, day=day, opens=opens, closes=closes), "these hours")
     special = SpecialDay(branch=branch, date=day, opens=opens, closes=closes, note=note.strip())
     changed_by(special, actor).save()
@@ -250,6 +263,33 @@ def shift_pattern_create(
     return pattern
 
 
+def refuse_extra_overlap(
+    *, doctor: StaffMember, day: date, starts: time, ends: time, moving: ExtraShift | None = None
+) -> None:
+    """A one-off shift may not overlap the doctor's other one-off shifts that day, nor the hours of
+    a weekly shift in force that day (at any branch; its break is free time). The refusal names
+    the overlap. The caller holds the doctor's row (see shift_pattern_create)."""
+    extras = ExtraShift.objects.filter(doctor=doctor, date=day, starts__lt=ends, ends__gt=starts)
+    if moving is not None:
+        extras = extras.exclude(pk=moving.pk)
+    clash = extras.select_related("branch").first()
+    if clash is not None:
+        raise ShiftOverlap(
+            f"The doctor already has an extra shift at {clash.branch.name} that day, "
+            f"{clash.starts:%H:%M}-{clash.ends:%H:%M}."
+        )
+    weekly = _overlapping_patterns(doctor, day.weekday(), starts, ends, day, day).select_related("branch")
+    for p in weekly:
+        worked = [(p.starts, p.ends)]
+        if p.break_starts is not None and p.break_ends is not None:
+            worked = [(p.starts, p.break_starts), (p.break_ends, p.ends)]
+        if any(a < ends and starts < b for a, b in worked):
+            raise ShiftOverlap(
+                f"The doctor's weekly shift at {p.branch.name} covers that time, "
+                f"{p.get_weekday_display()}s {p.starts:%H:%M}-{p.ends:%H:%M}."
+            )
+
+
 @transaction.atomic
 def extra_shift_create(
     *, actor: Actor, doctor: StaffMember, branch: Branch, day: date, starts: time, ends: time
@@ -258,9 +298,9 @@ def extra_shift_create(
     _doctor(doctor)
     if ends <= starts:
         raise InvalidScheduling(fields={"ends": ["The shift must end after it starts."]})
+    refuse_past(branch, ("date", day))
     StaffMember.objects.select_for_update().filter(pk=doctor.pk).exists()
-    if ExtraShift.objects.filter(doctor=doctor, date=day, starts__lt=ends, ends__gt=starts).exists():
-        raise ShiftOverlap()
+    refuse_extra_overlap(doctor=doctor, day=day, starts=starts, ends=ends)
     extra = ExtraShift(doctor=doctor, branch=branch, date=day, starts=starts, ends=ends)
     changed_by(extra, actor).save()
     return extra

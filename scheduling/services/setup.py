@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from scheduling.exceptions import InvalidScheduling, ShiftOverlap
 from scheduling.models import (
@@ -33,17 +31,13 @@ from scheduling.selectors import (
     stranded_by_shift_end,
     stranded_by_special_day,
 )
-from scheduling.services.catalogue import _doctor
-from scheduling.services.stranding import refuse_stranding
+from scheduling.services.catalogue import _doctor, refuse_extra_overlap, works_at_branch
+from scheduling.services.stranding import branch_today, refuse_past, refuse_stranding
 from tenants.audit.history import changed_by
 from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, Role, StaffMember
 
 MAX_PRICE_MINOR = 100_000_000  # a million in major units: anything above is a typo
-
-
-def _today(branch: Branch) -> date:
-    return timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
 
 
 def _lock_doctor(doctor: StaffMember) -> None:
@@ -58,19 +52,21 @@ def service_offerings_set(
     *, actor: Actor, service: Service, branch: Branch, doctor_ids: Iterable[int]
 ) -> list[DoctorService]:
     """The doctors who offer `service` at `branch`, replacing who did. The mirror of offering_set
-    (a doctor's services at a branch), for the service page."""
+    (a doctor's services at a branch), for the service page. Only doctors who work at the branch
+    may be newly ticked (owners say who works where, on the staff page)."""
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     ids = set(doctor_ids)
-    doctors = list(StaffMember.objects.filter(pk__in=ids, is_active=True, roles__contains=[Role.DOCTOR]))
+    doctors = list(
+        StaffMember.objects.filter(pk__in=ids, is_active=True, roles__contains=[Role.DOCTOR]).select_related("user")
+    )
     if len(doctors) != len(ids):
         raise InvalidScheduling(fields={"doctor_ids": ["One or more of them is not an active doctor."]})
-    DoctorService.objects.filter(service=service, branch=branch).exclude(doctor_id__in=ids).delete()
     have = set(DoctorService.objects.filter(service=service, branch=branch).values_list("doctor_id", flat=True))
+    works_at_branch([d for d in doctors if d.pk not in have], branch, "doctor_ids")
+    DoctorService.objects.filter(service=service, branch=branch).exclude(doctor_id__in=ids).delete()
     DoctorService.objects.bulk_create(
         DoctorService(doctor_id=d, service=service, branch=branch) for d in sorted(ids - have)
     )
-    for doctor in doctors:  # offering at a branch means working there
-        doctor.branches.add(branch)
     return list(DoctorService.objects.filter(service=service, branch=branch).order_by("doctor_id"))
 
 
@@ -126,7 +122,7 @@ def shift_pattern_end(*, actor: Actor, pattern: ShiftPattern, last_day: date) ->
     not begun by then is removed (None). Refused while booked appointments lie after it."""
     pattern = ShiftPattern.objects.select_for_update().get(pk=pattern.pk)
     authorize(actor, "scheduling.manage_branch_calendar", pattern.branch)
-    if last_day < _today(pattern.branch) - timedelta(days=1):
+    if last_day < branch_today(pattern.branch) - timedelta(days=1):
         raise InvalidScheduling(
             fields={"last_day": ["The past stays as it was: end the shift yesterday at the earliest."]}
         )
@@ -158,7 +154,7 @@ def shift_pattern_change(
     pattern = ShiftPattern.objects.select_for_update().get(pk=pattern.pk)
     authorize(actor, "scheduling.manage_branch_calendar", pattern.branch)
     _shift_errors(starts, ends, break_starts, break_ends)
-    if from_day < _today(pattern.branch):
+    if from_day < branch_today(pattern.branch):
         raise InvalidScheduling(
             fields={"from_day": ["The past stays as it was: new hours start today at the earliest."]}
         )
@@ -198,19 +194,16 @@ def shift_pattern_change(
 # --- extra shifts -------------------------------------------------------------------------------
 @transaction.atomic
 def extra_shift_update(*, actor: Actor, extra: ExtraShift, day: date, starts: time, ends: time) -> ExtraShift:
-    """Move a one-off shift to another day or other hours. Refused while booked appointments lie
-    in the time it gives up."""
+    """Move a one-off shift to another day or other hours. The past stays as it was (a shift
+    before today is not changed, nor moved before today); refused while booked appointments lie in
+    the time it gives up, or when it would overlap the doctor's other shifts."""
     extra = ExtraShift.objects.select_for_update().get(pk=extra.pk)
     authorize(actor, "scheduling.manage_branch_calendar", extra.branch)
     _doctor(extra.doctor)
     _shift_errors(starts, ends, None, None)
+    refuse_past(extra.branch, ("date", min(extra.date, day)))
     _lock_doctor(extra.doctor)
-    if (
-        ExtraShift.objects.filter(doctor=extra.doctor, date=day, starts__lt=ends, ends__gt=starts)
-        .exclude(pk=extra.pk)
-        .exists()
-    ):
-        raise ShiftOverlap()
+    refuse_extra_overlap(doctor=extra.doctor, day=day, starts=starts, ends=ends, moving=extra)
     refuse_stranding(stranded_by_extra_shift(extra=extra, day=day, starts=starts, ends=ends), "this change")
     extra.date, extra.starts, extra.ends = day, starts, ends
     changed_by(extra, actor).save()
@@ -219,9 +212,10 @@ def extra_shift_update(*, actor: Actor, extra: ExtraShift, day: date, starts: ti
 
 @transaction.atomic
 def extra_shift_delete(*, actor: Actor, extra: ExtraShift) -> None:
-    """Cancel a one-off shift. Refused while booked appointments lie in it."""
+    """Cancel a one-off shift of today or later. Refused while booked appointments lie in it."""
     extra = ExtraShift.objects.select_for_update().get(pk=extra.pk)
     authorize(actor, "scheduling.manage_branch_calendar", extra.branch)
+    refuse_past(extra.branch, ("date", extra.date))
     refuse_stranding(stranded_by_extra_shift(extra=extra), "cancelling this shift")
     changed_by(extra, actor).delete()
 
@@ -231,14 +225,16 @@ def extra_shift_delete(*, actor: Actor, extra: ExtraShift) -> None:
 def special_day_update(
     *, actor: Actor, special: SpecialDay, day: date, opens: time | None, closes: time | None, note: str
 ) -> SpecialDay:
-    """Change a closure or special hours. Refused when booked appointments of that day (or of the
-    day it moves to) would fall outside the new hours."""
+    """Change a closure or special hours, of today or later and to today or later. Refused when
+    booked appointments would fall outside the opening the change leaves, on the day it lands on
+    and on the day it leaves (which has its other special rows, or its weekly hours, again)."""
     special = SpecialDay.objects.select_for_update().get(pk=special.pk)
     authorize(actor, "scheduling.manage_branch_calendar", special.branch)
     if (opens is None) != (closes is None):
         raise InvalidScheduling(fields={"closes": ["Give both times, or neither to close the day."]})
     if opens is not None and closes is not None and closes <= opens:
         raise InvalidScheduling(fields={"closes": ["The end must come after the start."]})
+    refuse_past(special.branch, ("date", min(special.date, day)))
     stranded = stranded_by_special_day(branch=special.branch, day=day, opens=opens, closes=closes, replacing=special)
     refuse_stranding(stranded, "these hours")
     special.date, special.opens, special.closes, special.note = day, opens, closes, note.strip()[:200]
@@ -248,13 +244,10 @@ def special_day_update(
 
 @transaction.atomic
 def special_day_delete(*, actor: Actor, special: SpecialDay) -> None:
-    """Remove a closure or special hours: the day has its weekly hours again, or those of the day's
-    other special rows, which must still hold its booked appointments."""
+    """Remove a closure or special hours of today or later: the day has the hours of its other
+    special rows again, or its weekly hours, which must still hold its booked appointments."""
     special = SpecialDay.objects.select_for_update().get(pk=special.pk)
     authorize(actor, "scheduling.manage_branch_calendar", special.branch)
-    if SpecialDay.objects.filter(branch=special.branch, date=special.date).exclude(pk=special.pk).exists():
-        stranded = stranded_by_special_day(
-            branch=special.branch, day=special.date, opens=None, closes=None, replacing=special
-        )
-        refuse_stranding(stranded, "removing these hours")
+    refuse_past(special.branch, ("date", special.date))
+    refuse_stranding(stranded_by_special_day(branch=special.branch, replacing=special), "removing these hours")
     changed_by(special, actor).delete()

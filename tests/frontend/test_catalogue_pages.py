@@ -512,3 +512,50 @@ def test_the_past_of_a_shift_is_never_rewritten(in_a, client):
     pattern.refresh_from_db()
     assert (pattern.valid_from, pattern.valid_until, pattern.starts) == (began, None, time(9))
     assert ShiftPattern.objects.filter(doctor=clinic.doctors[0], weekday=MONDAY.weekday()).count() == 1
+
+
+def test_removing_special_hours_that_hold_a_booking_is_refused_on_the_hours_page(in_a, client):
+    # given special hours 08-20 on MONDAY (weekly hours end at 18:00) holding a booking at 18:00
+    clinic = clinic_setup(in_a, doctors=1)
+    special = sched.special_day_create(
+        actor=clinic.owner, branch=clinic.branch, day=MONDAY, opens=time(8), closes=time(20), note="Late"
+    )
+    sched.extra_shift_create(
+        actor=clinic.owner, doctor=clinic.doctors[0], branch=clinic.branch, day=MONDAY, starts=time(18), ends=time(19)
+    )
+    book(clinic, clinic.at(MONDAY, 18), patient=clinic.patient("Evening"))
+    _login(client, in_a, "branch_manager")
+    # when the manager removes them on the hours page
+    refused = _post(client, in_a, f"/settings/branches/{clinic.branch.pk}/hours/", {"delete_special": special.pk})
+    # then it is refused, the booking is listed, and the special hours stay
+    assert refused.status_code == 200
+    assert b"Evening" in refused.content
+    assert SpecialDay.objects.get(pk=special.pk).closes == time(20)
+
+
+def test_only_doctors_who_work_at_the_branch_are_ticked_there_from_the_pages(in_a, client):
+    # given a doctor of the second branch only
+    clinic = clinic_setup(in_a, doctors=1)
+    other = doctor(in_a, in_a.branches[1])
+    service_form = {"set_offerings": "1", "branch": clinic.branch.pk, "doctor": [clinic.doctors[0].pk, other.pk]}
+    staff_form = {"branch": clinic.branch.pk, "service": [clinic.service.pk]}
+    # when the first branch's manager ticks her on the service page and on her staff page
+    _login(client, in_a, "branch_manager")
+    by_manager = [
+        _post(client, in_a, f"/settings/services/{clinic.service.pk}/", service_form),
+        _post(client, in_a, f"/settings/staff/{other.pk}/offerings/", staff_form),
+    ]
+    # and the owner does the same before adding the branch to her on the staff page
+    _login(client, in_a, "owner")
+    by_owner = [
+        _post(client, in_a, f"/settings/services/{clinic.service.pk}/", service_form),
+        _post(client, in_a, f"/settings/staff/{other.pk}/offerings/", staff_form),
+    ]
+    # then the manager may not, the owner is told why, and nothing changed
+    assert [a.status_code for a in by_manager] == [403, 404]
+    assert [a.status_code for a in by_owner] == [302, 302]
+    shown = client.get(by_owner[1]["Location"], HTTP_HOST=in_a.host).content.decode()
+    assert f"does not work at {clinic.branch.name}" in shown
+    assert set(other.branches.values_list("pk", flat=True)) == {in_a.branches[1].pk}
+    assert _offered(other, clinic.branch) == set()
+    assert _offered(clinic.doctors[0], clinic.branch) == {clinic.service.pk}
