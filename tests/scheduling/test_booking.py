@@ -276,8 +276,8 @@ def test_series_all_or_nothing_and_partial(clinic):
     blocker = book(clinic, clinic.at(MONDAY + timedelta(weeks=3), 10))
     from scheduling.exceptions import SeriesConflicts
 
-    with pytest.raises(SeriesConflicts) as info:
-        sched.series_book(
+    def eight_mondays(*, all_or_nothing: bool):
+        return sched.series_book(
             actor=clinic.receptionist,
             patient=patient,
             doctor=clinic.doctors[0],
@@ -285,20 +285,15 @@ def test_series_all_or_nothing_and_partial(clinic):
             service=clinic.service,
             first_start=clinic.at(MONDAY, 10),
             count=8,
+            all_or_nothing=all_or_nothing,
         )
+
+    with pytest.raises(SeriesConflicts) as info:
+        eight_mondays(all_or_nothing=True)
     assert list(info.value.fields) == [clinic.at(MONDAY + timedelta(weeks=3), 10).isoformat()]
     assert not Appointment.objects.filter(patient=patient).exists()
 
-    series, results = sched.series_book(
-        actor=clinic.receptionist,
-        patient=patient,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        first_start=clinic.at(MONDAY, 10),
-        count=8,
-        all_or_nothing=False,
-    )
+    series, results = eight_mondays(all_or_nothing=False)
     assert [r.problem for r in results].count("doctor_busy") == 1
     assert Appointment.objects.filter(patient=patient, series=series).count() == 7
     assert blocker.status == Status.BOOKED

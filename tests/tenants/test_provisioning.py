@@ -112,51 +112,20 @@ def test_only_platform_operators_manage_chains(api, chain_a):
     assert Clinic.objects.get(pk=chain_a.clinic.pk).status == Clinic.Status.ACTIVE
 
 
+def _cli_create(name: str, slug: str, timezone: str = "Asia/Tokyo") -> None:
+    options = {"name": name, "slug": slug, "owner-email": "o@cli.example", "timezone": timezone, "currency": "JPY"}
+    call_command("clinic_create", *(arg for key, value in options.items() for arg in (f"--{key}", value)))
+
+
 def test_cli_creates_a_chain_and_reports_bad_input(capsys):
-    call_command(
-        "clinic_create",
-        "--name",
-        "Cli Care",
-        "--slug",
-        "cli-care",
-        "--owner-email",
-        "o@cli.example",
-        "--timezone",
-        "Asia/Tokyo",
-        "--currency",
-        "JPY",
-    )
+    _cli_create("Cli Care", "cli-care")
     out = capsys.readouterr().out
     assert "schema cli_care" in out
     assert "http://cli-care.localhost:8000/accounts/reset/" in out
     with pytest.raises(CommandError, match="clinic_slug_taken"):
-        call_command(
-            "clinic_create",
-            "--name",
-            "Again",
-            "--slug",
-            "cli-care",
-            "--owner-email",
-            "o@cli.example",
-            "--timezone",
-            "Asia/Tokyo",
-            "--currency",
-            "JPY",
-        )
+        _cli_create("Again", "cli-care")
     with pytest.raises(CommandError, match="timezone"):
-        call_command(
-            "clinic_create",
-            "--name",
-            "Bad",
-            "--slug",
-            "bad-tz",
-            "--owner-email",
-            "o@cli.example",
-            "--timezone",
-            "Nowhere",
-            "--currency",
-            "JPY",
-        )
+        _cli_create("Bad", "bad-tz", timezone="Nowhere")
 
 
 def test_a_spare_schema_becomes_the_new_chain(operator):
