@@ -19,7 +19,7 @@ from config.openapi import errors
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.api import serializers as s
-from scheduling.exceptions import AppointmentsAffected, SeriesConflicts, ShiftOverlap
+from scheduling.exceptions import AppointmentsAffected, InvalidScheduling, SeriesConflicts, ShiftOverlap
 from scheduling.models import Appointment, ExtraShift, Room, Service, ShiftPattern, SpecialDay, Status
 from scheduling.services.setup import MAX_PRICE_MINOR
 from tenants.authz import authorize
@@ -170,7 +170,9 @@ class ExtraShiftDetailApi(APIView):
         return Response(s.ExtraShiftOut(changed).data)
 
     @extend_schema(
-        summary="Cancel a one-off shift", request=None, responses={204: None, **errors(AppointmentsAffected)}
+        summary="Cancel a one-off shift (of today or later)",
+        request=None,
+        responses={204: None, **errors(InvalidScheduling, AppointmentsAffected)},
     )
     def delete(self, request: Request, pk: int) -> Response:
         sched.extra_shift_delete(actor=request.user, extra=get_object_or_404(ExtraShift, pk=pk))
@@ -195,7 +197,9 @@ class SpecialDayDetailApi(APIView):
         return Response(s.SpecialDayOut(changed).data)
 
     @extend_schema(
-        summary="Remove a closure or special hours", request=None, responses={204: None, **errors(AppointmentsAffected)}
+        summary="Remove a closure or special hours (of today or later)",
+        request=None,
+        responses={204: None, **errors(InvalidScheduling, AppointmentsAffected)},
     )
     def delete(self, request: Request, pk: int, special_pk: int) -> Response:
         sched.special_day_delete(actor=request.user, special=self._special(pk, special_pk))
