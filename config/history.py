@@ -58,12 +58,18 @@ def _who(record: Any) -> str:
 
 
 def history_entries(
-    records: Iterable[Any], *, fields: Sequence[str], formatters: Mapping[str, Formatter] | None = None
+    records: Iterable[Any],
+    *,
+    fields: Sequence[str],
+    formatters: Mapping[str, Formatter] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> list[HistoryEntry]:
     """Entries of one object's history, newest first. ``records`` are its historical rows (any
-    order); ``fields`` the fields worth showing, in the order they are shown. A save that changed
+    order); ``fields`` the fields worth showing, in the order they are shown; ``labels`` what a
+    reader calls a field whose name says it badly (``span`` is the time). A save that changed
     none of them is left out; the first row (the object's creation) lists the values it began with."""
     formatters = formatters or {}
+    labels = labels or {}
     ordered = sorted(records, key=lambda r: (r.history_date, r.history_id))
     entries: list[HistoryEntry] = []
     previous = None
@@ -80,7 +86,7 @@ def history_entries(
             continue
         changes = [
             FieldChange(
-                label=str(model_fields[name].verbose_name).capitalize(),
+                label=labels.get(name) or str(model_fields[name].verbose_name).capitalize(),
                 old=_shown(model_fields[name], old, formatters.get(name)),
                 new=_shown(model_fields[name], new, formatters.get(name)),
             )

@@ -143,10 +143,17 @@ PATIENT_HISTORY_FIELDS = (
     "email_consent_withdrawn_at",
     "merged_into",
 )
+PATIENT_HISTORY_LABELS = {
+    "sms_consent_at": "SMS consent given",
+    "sms_consent_withdrawn_at": "SMS consent withdrawn",
+    "email_consent_at": "E-mail consent given",
+    "email_consent_withdrawn_at": "E-mail consent withdrawn",
+    "merged_into": "Merged into",
+}
 
 
 def patient_history(*, actor: Actor, patient: Patient) -> list[HistoryEntry]:
     """Who changed this patient's details, when, from what to what (newest first). Owners only."""
     authorize(actor, "patients.view_history", patient)
     records = patient.history.select_related("history_user")
-    return history_entries(records, fields=PATIENT_HISTORY_FIELDS)
+    return history_entries(records, fields=PATIENT_HISTORY_FIELDS, labels=PATIENT_HISTORY_LABELS)

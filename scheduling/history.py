@@ -23,6 +23,7 @@ APPOINTMENT_HISTORY_FIELDS = (
     "notes",
     "cancellation_reason",
 )
+APPOINTMENT_HISTORY_LABELS = {"span": "Time", "is_override": "Booked over a conflict", "override_reason": "Why"}
 
 
 def appointment_history(*, actor: Actor, appointment: Appointment) -> list[HistoryEntry]:
@@ -36,4 +37,6 @@ def appointment_history(*, actor: Actor, appointment: Appointment) -> list[Histo
         return f"{start:%a %d %b %Y %H:%M} to {end:%H:%M}"
 
     records = CalendarEntry.history.filter(id=appointment.pk).select_related("history_user")  # type: ignore[attr-defined]
-    return history_entries(records, fields=APPOINTMENT_HISTORY_FIELDS, formatters={"span": when})
+    return history_entries(
+        records, fields=APPOINTMENT_HISTORY_FIELDS, formatters={"span": when}, labels=APPOINTMENT_HISTORY_LABELS
+    )

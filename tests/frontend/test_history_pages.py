@@ -56,6 +56,10 @@ def test_an_owner_sees_who_moved_an_appointment_and_from_what_to_what(moved):
     assert str(clinic.doctors[1]) in html
     assert "Cancelled" in html
     assert "Clinic closed early" in html
+    # fields are named as a reader says them, not by their column names
+    assert '<th scope="row" class="plain">Time</th>' in html
+    assert ">Span<" not in html
+    assert ">Is override<" not in html
     # newest first: the cancellation, then the move, then the booking
     assert html.index("Cancelled") < html.index("11:30 to 12:00") < html.index("Created")
     assert AccessLog.objects.filter(
