@@ -213,7 +213,12 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
     current = {h.weekday: h for h in BranchHours.objects.filter(branch=branch)}
     outside: list[Appointment] = []
     stranded: list[Appointment] = []
-    if request.method == "POST" and "add_closure" not in request.POST and "delete_special" not in request.POST:
+    # Each form on the page comes back bound to its own submission only: the weekly hours keep
+    # their stored values after a closure or special hours were added or removed (or refused).
+    weekly_posted = (
+        request.method == "POST" and "add_closure" not in request.POST and "delete_special" not in request.POST
+    )
+    if weekly_posted:
         hours = []
         errors = []
         for weekday, label in Weekday.choices:
@@ -297,10 +302,10 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
             "weekday": w,
             "label": label,
             "opens": request.POST.get(f"opens_{w}")
-            if request.method == "POST"
+            if weekly_posted
             else (current[w].opens.strftime("%H:%M") if w in current else ""),
             "closes": request.POST.get(f"closes_{w}")
-            if request.method == "POST"
+            if weekly_posted
             else (current[w].closes.strftime("%H:%M") if w in current else ""),
         }
         for w, label in Weekday.choices

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -559,3 +560,25 @@ def test_only_doctors_who_work_at_the_branch_are_ticked_there_from_the_pages(in_
     assert set(other.branches.values_list("pk", flat=True)) == {in_a.branches[1].pk}
     assert _offered(other, clinic.branch) == set()
     assert _offered(clinic.doctors[0], clinic.branch) == {clinic.service.pk}
+
+
+# --- issue 10: what a walk of the set-up pages found --------------------------------------------------
+def _weekly_hours_shown(content: bytes) -> set[str]:
+    """The values the weekly hours form shows, opening and closing, every day."""
+    return set(re.findall(rb'name="(?:opens|closes)_\d" value="([^"]*)"', content))
+
+
+def test_a_refused_closure_leaves_the_weekly_hours_form_as_stored(in_a, client):
+    # given a branch open 08:00-18:00 every day and a booking on MONDAY
+    clinic = clinic_setup(in_a, doctors=1)
+    book(clinic, clinic.at(MONDAY, 10), patient=clinic.patient("Kept"))
+    _login(client, in_a, "owner")
+    url = f"/settings/branches/{clinic.branch.pk}/hours/"
+    # when closing MONDAY is refused
+    refused = _post(client, in_a, url, {"add_closure": "1", "closure_date": str(MONDAY), "closure_note": "Strike"})
+    # then the weekly hours form still shows the stored hours, not empty fields
+    assert refused.status_code == 200
+    assert b"Kept" in refused.content
+    assert _weekly_hours_shown(refused.content) == {b"08:00", b"18:00"}
+    assert refused.content.count(b'value="08:00"') == 7
+    assert BranchHours.objects.filter(branch=clinic.branch).count() == 7
