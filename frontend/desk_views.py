@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +18,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import appointment_shown, patient_lookup, to_int
+from frontend.forms import appointment_shown, patient_lookup, show_error, to_int
+from patients.exceptions import PossibleDuplicates
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
@@ -209,6 +211,18 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     return redirect(f"/desk/{appointment.branch_id}/?day={day}")
 
 
+class NewPatientForm(forms.Form):
+    """A walk-in or caller not on file yet: enough to register them, the rest on the chart later."""
+
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    phone = forms.CharField(
+        max_length=32, required=False, label="Mobile", help_text="National or international form, e.g. 07911 123456."
+    )
+    ignore_duplicates = forms.BooleanField(required=False, label="Different person from any look-alike")
+
+
 @login_required
 def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     """Three steps: the service; the first free doctor now or a chosen time; the patient.
@@ -250,10 +264,12 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
         "q": q,
         "found": found,
     }
-    if request.method == "POST":
+    new_form = NewPatientForm(request.POST if request.method == "POST" and "patient" not in request.POST else None)
+    context["new_form"] = new_form
+    if request.method == "POST" and ("patient" in request.POST or new_form.is_valid()):
         try:
             # One service: a new patient is not left behind when the time was just taken.
-            chosen, new = _walk_in_patient(request)
+            chosen, new = _walk_in_patient(request, new_form)
             booked = sched.walk_in_book(
                 actor=request.user,
                 branch=branch,
@@ -265,10 +281,16 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
                 source=Source.PHONE if phone else Source.WALK_IN,
                 request=request,
             )
-        except (ApplicationError, ValueError) as exc:
-            if isinstance(exc, ApplicationError):
-                access_log_disclosure(actor=request.user, exc=exc, request=request)
-            messages.error(request, getattr(exc, "message", "Choose a time again."))
+        except ValueError:
+            messages.error(request, "Choose a time again.")
+        except ApplicationError as exc:
+            access_log_disclosure(actor=request.user, exc=exc, request=request)
+            if new is not None and isinstance(exc, PossibleDuplicates):
+                new_form.add_error(None, f"{exc.message}. Find them above, or tick the box if this is someone else.")
+            elif new is not None and exc.fields:
+                show_error(new_form, exc)  # the new patient's details: each refusal beside its field
+            else:
+                messages.error(request, exc.message)
         else:
             local = booked.span.lower.astimezone(ZoneInfo(branch.timezone))
             messages.success(request, f"{booked.patient} booked at {local:%H:%M}.")
@@ -277,19 +299,13 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
         return render(request, "desk/walk_in.html", context)
 
 
-def _walk_in_patient(request: HttpRequest) -> tuple[Patient | None, NewPatient | None]:
-    """The patient on file the desk chose, or the details of a new one."""
-    if request.POST.get("patient"):
+def _walk_in_patient(request: HttpRequest, new_form: NewPatientForm) -> tuple[Patient | None, NewPatient | None]:
+    """The patient on file the desk chose, or the details of a new one (a valid form)."""
+    if "patient" in request.POST:
         patient = get_object_or_404(Patient, pk=to_int(request.POST["patient"]) or 0)
         authorize(request.user, "patients.view_patient", patient)
         return patient, None
-    details = NewPatient(
-        first_name=request.POST.get("first_name", ""),
-        last_name=request.POST.get("last_name", ""),
-        phone=request.POST.get("phone", ""),
-        ignore_duplicates=bool(request.POST.get("ignore_duplicates")),
-    )
-    return None, details
+    return None, NewPatient(**new_form.cleaned_data)
 
 
 @login_required

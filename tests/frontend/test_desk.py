@@ -10,6 +10,7 @@ import time_machine
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import Appointment, Source, Status
 from tests.factories.scheduling import MONDAY, clinic_setup, daytime_branch
@@ -81,6 +82,33 @@ def test_walk_in_in_three_steps(desk):
     booked = Appointment.objects.get(patient__last_name="Walkin")
     assert booked.source == Source.WALK_IN
     assert booked.span.lower >= now - timezone.timedelta(minutes=5)
+
+
+def test_a_new_walk_in_with_a_bad_mobile_is_told_beside_the_field_and_keeps_what_was_typed(desk):
+    import re
+
+    # given the desk at step 3 of a walk-in, with a free time chosen
+    clinic, client, host = desk
+    base = f"/desk/{clinic.branch.pk}/walk-in/"
+    step2 = client.get(f"{base}?service={clinic.service.pk}", HTTP_HOST=host)
+    link = re.search(rb'href="\?(service=[^"]+)"', step2.content).group(1).decode().replace("&amp;", "&")
+    # when a new patient is registered with a number that is no phone number, and a date of birth
+    typed = {"first_name": "Noah", "last_name": "Walkten", "phone": "+44 12", "date_of_birth": "1980-02-03"}
+    page = client.post(f"{base}?{link}", typed, HTTP_HOST=host)
+    # then the page says so beside the mobile, keeps every value typed, and registers and books nobody
+    assert page.status_code == 200
+    html = page.content.decode()
+    errors = re.search(r'<ul class="errorlist" id="id_phone-errors">(.*?)</ul>', html, re.S)
+    assert errors
+    assert "phone number" in errors.group(1)
+    for value in ("Noah", "Walkten", "+44 12", "1980-02-03"):
+        assert f'value="{value}"' in html
+    assert not Patient.objects.filter(last_name="Walkten").exists()
+    # and with a good number and the date of birth, the patient is registered with it and booked
+    done = client.post(f"{base}?{link}", typed | {"phone": "+44 7912 345009"}, HTTP_HOST=host)
+    assert done.status_code == 302
+    booked = Appointment.objects.get(patient__last_name="Walkten")
+    assert str(booked.patient.date_of_birth) == "1980-02-03"
 
 
 def test_billing_has_no_desk(desk, in_a):
