@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -141,6 +142,19 @@ def _service_price_post(request: HttpRequest, service: Service) -> HttpResponse:
     return redirect("catalogue-service", pk=service.pk)
 
 
+def _confirmed(request: HttpRequest, otherwise: str) -> bool:
+    """Whether a removal came through its confirmation step (the button inside the row's
+    disclosure); if not, the page says that nothing happened."""
+    if request.POST.get("confirm") == "1":
+        return True
+    messages.error(request, f"{otherwise}: open it and confirm first.")
+    return False
+
+
+def _outside_count(n: int) -> str:
+    return " " + ngettext("%(n)d appointment is outside them.", "%(n)d appointments are outside them.", n) % {"n": n}
+
+
 def _message(exc: ApplicationError) -> str:
     return " ".join(m for ms in exc.fields.values() for m in ms) or exc.message
 
@@ -242,21 +256,26 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
             if outside and "confirm" not in request.POST:
                 messages.error(
                     request,
-                    f"{len(outside)} booked appointment(s) fall outside these hours. "
-                    "They are listed below; save again to keep them as they are.",
+                    ngettext(
+                        "%(n)d booked appointment falls outside these hours. "
+                        "It is listed below; save again to keep it as it is.",
+                        "%(n)d booked appointments fall outside these hours. "
+                        "They are listed below; save again to keep them as they are.",
+                        len(outside),
+                    )
+                    % {"n": len(outside)},
                 )
             else:
                 try:
                     sched.branch_hours_replace(actor=request.user, branch=branch, hours=hours)
                     messages.success(
                         request,
-                        "Opening hours saved."
-                        + (f" {len(outside)} appointment(s) are outside them." if outside else ""),
+                        "Opening hours saved." + (_outside_count(len(outside)) if outside else ""),
                     )
                     return redirect("catalogue-hours", branch_pk=branch.pk)
                 except ApplicationError as exc:
                     messages.error(request, exc.message)
-    if "delete_special" in request.POST:
+    if "delete_special" in request.POST and _confirmed(request, "Nothing was removed"):
         special_row = get_object_or_404(SpecialDay, pk=to_int(request.POST["delete_special"]) or 0, branch=branch)
         try:
             sched.special_day_delete(actor=request.user, special=special_row)
@@ -383,6 +402,8 @@ def _branch_post(request: HttpRequest, branch: Branch) -> tuple[str, list[Appoin
             return ("Shift ended." if ended else "Shift removed: it had not begun."), []
         if "delete_extra" in post:
             extra = get_object_or_404(ExtraShift, pk=to_int(post["delete_extra"]) or 0, branch=branch)
+            if not _confirmed(request, "Nothing was cancelled"):
+                return "", []
             try:
                 sched.extra_shift_delete(actor=request.user, extra=extra)
             except AppointmentsAffected as exc:

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -173,11 +174,19 @@ def _from_here(request: HttpRequest, pk: int) -> Appointment:
 @require_POST
 def series_cancel_rest(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _from_here(request, pk)
+    if request.POST.get("confirm") != "1":
+        messages.error(request, "Nothing was cancelled: open “Cancel the rest” and confirm first.")
+        return redirect("desk-series", pk=pk)
     try:
         cancelled = sched.series_cancel_rest(
             actor=request.user, appointment=appointment, reason=request.POST.get("reason", "")
         )
-        messages.success(request, f"{len(cancelled)} appointment(s) of the series cancelled.")
+        n = len(cancelled)
+        messages.success(
+            request,
+            ngettext("%(n)d appointment of the series cancelled.", "%(n)d appointments of the series cancelled.", n)
+            % {"n": n},
+        )
     except ApplicationError as exc:
         access_log_disclosure(actor=request.user, exc=exc, request=request)
         messages.error(request, exc.message)
@@ -198,7 +207,11 @@ def series_move_rest(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("desk-series", pk=pk)
     try:
         moved = sched.series_move_rest(actor=request.user, appointment=appointment, start=start)
-        messages.success(request, f"{len(moved)} appointment(s) of the series moved.")
+        n = len(moved)
+        messages.success(
+            request,
+            ngettext("%(n)d appointment of the series moved.", "%(n)d appointments of the series moved.", n) % {"n": n},
+        )
     except ApplicationError as exc:
         access_log_disclosure(actor=request.user, exc=exc, request=request)
         details = " ".join(f"{when[:16].replace('T', ' ')}: {m}" for when, ms in exc.fields.items() for m in ms)

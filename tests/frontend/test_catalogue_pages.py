@@ -411,7 +411,7 @@ def test_extra_shifts_are_added_moved_and_cancelled_from_the_pages(in_a, client)
     # then the doctor can be booked then
     booked = book(clinic, clinic.at(sunday, 10), patient=clinic.patient("Sunday"))
     # and cancelling it is refused while the appointment is there
-    refused = _post(client, in_a, url, {"delete_extra": extra.pk})
+    refused = _post(client, in_a, url, {"delete_extra": extra.pk, "confirm": "1"})
     assert b"Sunday" in refused.content
     assert ExtraShift.objects.filter(pk=extra.pk).exists()
     # moving it to 11:00-12:00 is refused too; 10:00-13:00 is fine
@@ -422,7 +422,7 @@ def test_extra_shifts_are_added_moved_and_cancelled_from_the_pages(in_a, client)
     assert extra.ends == time(13)
     # once the appointment is cancelled, the extra shift can go
     sched.appointment_cancel(actor=clinic.owner, appointment=booked)
-    assert _post(client, in_a, url, {"delete_extra": extra.pk}).status_code == 302
+    assert _post(client, in_a, url, {"delete_extra": extra.pk, "confirm": "1"}).status_code == 302
     assert not ExtraShift.objects.filter(pk=extra.pk).exists()
 
 
@@ -460,7 +460,7 @@ def test_special_hours_are_edited_and_removed_from_the_hours_page(in_a, client):
     assert special.closes == time(15)
     # and removing them gives MONDAY its weekly hours back
     hours = f"/settings/branches/{clinic.branch.pk}/hours/"
-    assert _post(client, in_a, hours, {"delete_special": special.pk}).status_code == 302
+    assert _post(client, in_a, hours, {"delete_special": special.pk, "confirm": "1"}).status_code == 302
     assert not SpecialDay.objects.filter(pk=special.pk).exists()
     book(clinic, clinic.at(MONDAY, 16))
 
@@ -484,7 +484,12 @@ def test_other_roles_change_no_shift_room_or_special_day(in_a, client, role):
             f"/settings/shifts/{pattern.pk}/",
             {"starts": "12:00", "ends": "13:00", "from_day": str(MONDAY)},
         ),
-        _post(client, in_a, f"/settings/branches/{clinic.branch.pk}/hours/", {"delete_special": special.pk}),
+        _post(
+            client,
+            in_a,
+            f"/settings/branches/{clinic.branch.pk}/hours/",
+            {"delete_special": special.pk, "confirm": "1"},
+        ),
     ]
     # then each is refused and nothing changed
     assert [a.status_code for a in answers] == [403] * 4
@@ -527,7 +532,9 @@ def test_removing_special_hours_that_hold_a_booking_is_refused_on_the_hours_page
     book(clinic, clinic.at(MONDAY, 18), patient=clinic.patient("Evening"))
     _login(client, in_a, "branch_manager")
     # when the manager removes them on the hours page
-    refused = _post(client, in_a, f"/settings/branches/{clinic.branch.pk}/hours/", {"delete_special": special.pk})
+    refused = _post(
+        client, in_a, f"/settings/branches/{clinic.branch.pk}/hours/", {"delete_special": special.pk, "confirm": "1"}
+    )
     # then it is refused, the booking is listed, and the special hours stay
     assert refused.status_code == 200
     assert b"Evening" in refused.content
@@ -582,3 +589,61 @@ def test_a_refused_closure_leaves_the_weekly_hours_form_as_stored(in_a, client):
     assert _weekly_hours_shown(refused.content) == {b"08:00", b"18:00"}
     assert refused.content.count(b'value="08:00"') == 7
     assert BranchHours.objects.filter(branch=clinic.branch).count() == 7
+
+
+def test_room_buttons_fit_their_card_and_name_the_room_to_screen_readers(in_a, client):
+    # given a branch with a room in use and one out of use
+    clinic = clinic_setup(in_a, doctors=1, rooms=2)
+    sched.room_set_active(actor=clinic.owner, room=clinic.rooms[1], is_active=False)
+    _login(client, in_a, "owner")
+    # when the owner opens the rooms and shifts page
+    page = client.get(f"/settings/branches/{clinic.branch.pk}/calendar/", HTTP_HOST=in_a.host).content.decode()
+    # then the buttons read short ("Take out of use", "Use again") and still name the room to a screen reader
+    first, second = clinic.rooms[0].name, clinic.rooms[1].name
+    assert f'Take<span class="skip"> {first}</span> out of use</button>' in page
+    assert f'Use<span class="skip"> {second}</span> again</button>' in page
+    assert '<table class="fits">' in page
+
+
+def test_cancelling_an_extra_shift_or_removing_special_hours_asks_first(in_a, client):
+    # given an extra shift and special hours coming
+    clinic = clinic_setup(in_a, doctors=1)
+    extra = sched.extra_shift_create(
+        actor=clinic.owner, doctor=clinic.doctors[0], branch=clinic.branch, day=MONDAY, starts=time(18), ends=time(19)
+    )
+    special = sched.special_day_create(
+        actor=clinic.owner, branch=clinic.branch, day=MONDAY, opens=time(8), closes=time(20), note="Late"
+    )
+    _login(client, in_a, "owner")
+    calendar = f"/settings/branches/{clinic.branch.pk}/calendar/"
+    hours = f"/settings/branches/{clinic.branch.pk}/hours/"
+    # when each is posted on one click, without the confirmation step
+    answers = [
+        _post(client, in_a, calendar, {"delete_extra": extra.pk}),
+        _post(client, in_a, hours, {"delete_special": special.pk}),
+    ]
+    # then nothing is removed, the pages say so, and their buttons sit inside a disclosure that asks first
+    assert [a.status_code for a in answers] == [200, 200]
+    assert b"Nothing was cancelled" in answers[0].content
+    assert b"Nothing was removed" in answers[1].content
+    assert ExtraShift.objects.filter(pk=extra.pk).exists()
+    assert SpecialDay.objects.filter(pk=special.pk).exists()
+    assert '<details class="confirm"><summary>Cancel<span class="skip"> the extra shift' in answers[0].content.decode()
+    assert '<details class="confirm"><summary>Remove<span class="skip">' in answers[1].content.decode()
+    assert b"Yes, cancel<span" in answers[0].content
+    assert b"Yes, remove<span" in answers[1].content
+
+
+def test_the_hours_page_counts_appointments_in_words(in_a, client):
+    # given one booking at 16:00 on MONDAY
+    clinic = clinic_setup(in_a, doctors=1)
+    book(clinic, clinic.at(MONDAY, 16), patient=clinic.patient("Late"))
+    _login(client, in_a, "owner")
+    url = f"/settings/branches/{clinic.branch.pk}/hours/"
+    hours = {f"opens_{d}": "09:00" for d in range(7)} | {f"closes_{d}": "13:00" for d in range(7)}
+    # when the owner shortens the hours, then confirms
+    asked = _post(client, in_a, url, hours)
+    saved = client.post(url, {**hours, "confirm": "1"}, follow=True, HTTP_HOST=in_a.host)
+    # then the messages speak of one appointment
+    assert b"1 booked appointment falls outside these hours. It is listed below" in asked.content
+    assert b"Opening hours saved. 1 appointment is outside them." in saved.content

@@ -60,7 +60,9 @@ def test_the_desk_books_a_weekly_series_and_cancels_the_rest(in_a, client):
     assert page.content.count(b"Cancel the rest") == 4
     # and cancelling the rest from the third leaves the first two
     client.post(
-        f"/desk/series/{series.pk}/cancel-rest/", {"appointment": booked[2].pk, "reason": "Moving"}, HTTP_HOST=in_a.host
+        f"/desk/series/{series.pk}/cancel-rest/",
+        {"appointment": booked[2].pk, "reason": "Moving", "confirm": "1"},
+        HTTP_HOST=in_a.host,
     )
     assert [a.status for a in _series_of(patient)] == ["booked", "booked", "cancelled", "cancelled"]
 
@@ -176,7 +178,9 @@ def test_roles_without_the_calendar_neither_book_nor_change_a_series(in_a, clien
     answers = [
         client.post(f"/desk/{clinic.branch.pk}/book/", _form(clinic, other, count=2), HTTP_HOST=in_a.host),
         client.post(
-            f"/desk/series/{booked[0].series_id}/cancel-rest/", {"appointment": booked[0].pk}, HTTP_HOST=in_a.host
+            f"/desk/series/{booked[0].series_id}/cancel-rest/",
+            {"appointment": booked[0].pk, "confirm": "1"},
+            HTTP_HOST=in_a.host,
         ),
     ]
     # then both are refused and nothing changed
@@ -184,3 +188,34 @@ def test_roles_without_the_calendar_neither_book_nor_change_a_series(in_a, clien
     assert answers[1].status_code in (302, 403)
     assert _series_of(other) == []
     assert {a.status for a in _series_of(patient)} == {"booked"}
+
+
+def test_cancelling_the_rest_of_a_series_asks_first_and_counts_in_words(in_a, client):
+    # given a weekly series of three
+    clinic = clinic_setup(in_a, doctors=1)
+    patient = clinic.patient()
+    _as(client, in_a, "receptionist")
+    client.post(f"/desk/{clinic.branch.pk}/book/", _form(clinic, patient, count=3), HTTP_HOST=in_a.host)
+    booked = _series_of(patient)
+    series = f"/desk/series/{booked[0].series_id}/"
+    # when the rest is cancelled on one click, without the confirmation step
+    one_click = client.post(f"{series}cancel-rest/", {"appointment": booked[1].pk}, follow=True, HTTP_HOST=in_a.host)
+    # then nothing is cancelled, and the page's cancel button sits inside a disclosure that asks first
+    assert b"Nothing was cancelled" in one_click.content
+    assert {a.status for a in _series_of(patient)} == {"booked"}
+    page = client.get(series, HTTP_HOST=in_a.host).content.decode()
+    assert page.count('<details class="confirm"><summary>Cancel the rest') == 3
+    assert page.count("Yes, cancel every appointment from") == 3
+    # and once confirmed, the messages count in words: one appointment, two appointments
+    moved = client.post(
+        f"{series}move-rest/",
+        {"appointment": booked[1].pk, "day": str(MONDAY + timedelta(days=8)), "at": "14:00"},
+        follow=True,
+        HTTP_HOST=in_a.host,
+    )
+    assert b"2 appointments of the series moved." in moved.content
+    cancelled = client.post(
+        f"{series}cancel-rest/", {"appointment": booked[2].pk, "confirm": "1"}, follow=True, HTTP_HOST=in_a.host
+    )
+    assert b"1 appointment of the series cancelled." in cancelled.content
+    assert [a.status for a in _series_of(patient)] == ["booked", "booked", "cancelled"]
