@@ -242,6 +242,7 @@ def shift_pattern_create(
     )
     if errors:
         raise InvalidScheduling(fields=errors)
+    works_at_branch([doctor], branch, "doctor")  # a shift does not move a doctor to a branch: owners do
     # Serialise shift changes of one doctor so two overlapping patterns cannot both pass the check.
     StaffMember.objects.select_for_update().filter(pk=doctor.pk).exists()
     if _overlapping_patterns(doctor, weekday, starts, ends, valid_from, valid_until).exists():
@@ -258,8 +259,6 @@ def shift_pattern_create(
         break_ends=break_ends,
     )
     changed_by(pattern, actor).save()
-    if not doctor.branches.filter(pk=branch.pk).exists():
-        doctor.branches.add(branch)
     return pattern
 
 
@@ -299,6 +298,7 @@ def extra_shift_create(
     if ends <= starts:
         raise InvalidScheduling(fields={"ends": ["The shift must end after it starts."]})
     refuse_past(branch, ("date", day))
+    works_at_branch([doctor], branch, "doctor")
     StaffMember.objects.select_for_update().filter(pk=doctor.pk).exists()
     refuse_extra_overlap(doctor=doctor, day=day, starts=starts, ends=ends)
     extra = ExtraShift(doctor=doctor, branch=branch, date=day, starts=starts, ends=ends)

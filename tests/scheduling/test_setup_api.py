@@ -341,6 +341,39 @@ def test_a_manager_cannot_pull_another_branchs_doctor_into_hers(clinic, chain_a,
         assert DoctorService.objects.filter(service=clinic.service, branch=clinic.branch).count() == 2
 
 
+def test_a_manager_cannot_pull_another_branchs_doctor_in_by_giving_her_shifts(clinic, chain_a, api):
+    # given a doctor who works at branch 2 only
+    with schema_context(chain_a.schema):
+        other = doctor(chain_a, chain_a.branches[1])
+        shifts_before = ShiftPattern.objects.filter(doctor=other).count()
+    manager = api(chain_a, "branch_manager")
+    # when branch 1's manager gives her a weekly shift, or an extra shift, at branch 1
+    weekly = manager.call(
+        "POST",
+        "/api/v1/scheduling/shifts/",
+        {
+            "doctor": other.pk,
+            "branch": clinic.branch.pk,
+            "weekday": MONDAY.weekday(),
+            "starts": "09:00",
+            "ends": "12:00",
+            "valid_from": str(MONDAY),
+        },
+    )
+    extra = manager.call(
+        "POST",
+        "/api/v1/scheduling/extra-shifts/",
+        {"doctor": other.pk, "branch": clinic.branch.pk, "date": str(MONDAY), "starts": "18:00", "ends": "19:00"},
+    )
+    # then both are refused, and she still works at branch 2 only, with no new shift
+    assert "doctor" in assert_error(weekly, 400, "validation_error")["fields"]
+    assert "doctor" in assert_error(extra, 400, "validation_error")["fields"]
+    with schema_context(chain_a.schema):
+        assert set(other.branches.values_list("pk", flat=True)) == {chain_a.branches[1].pk}
+        assert ShiftPattern.objects.filter(doctor=other).count() == shifts_before
+        assert not ExtraShift.objects.filter(doctor=other).exists()
+
+
 def test_an_extra_shift_may_not_overlap_the_doctors_weekly_shift(clinic, chain_a, api):
     # given the first doctor's weekly shift 09-17 on MONDAY and an extra shift 18-19 that day
     with schema_context(chain_a.schema):
