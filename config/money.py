@@ -51,3 +51,16 @@ def money_format(amount_minor: int, currency: str, *, locale: str | None = None)
     "£123.45", 1200 JPY in ja is "￥1,200"."""
     amount = Decimal(amount_minor).scaleb(-minor_units(currency))
     return str(format_currency(amount, currency, locale=_locale(locale)))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """An amount people type (75.00 pounds) as kept (7500 pence); it must not have more decimals
+    than the currency's minor units (the caller validates that)."""
+    return int(amount.scaleb(minor_units(currency)))
+
+
+def from_minor(amount_minor: int, currency: str) -> Decimal:
+    """An amount kept in minor units as people type it, with as many decimals as the currency has:
+    7500 GBP is Decimal("75.00"), 1200 JPY is Decimal("1200")."""
+    units = minor_units(currency)
+    return Decimal(amount_minor).scaleb(-units).quantize(Decimal(1).scaleb(-units))

@@ -6,19 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from config.money import from_minor, minor_units, money_format, to_minor
 from frontend.forms import show_error, submit, to_int
 from scheduling import selectors
 from scheduling import services as sched
@@ -38,7 +40,7 @@ from scheduling.selectors import policy_get
 from tenants.audit.services import access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
-from tenants.org.selectors import branch_list, staff_list
+from tenants.org.selectors import branch_list, chain_settings_get, staff_list
 
 
 class ServiceForm(forms.Form):
@@ -46,10 +48,30 @@ class ServiceForm(forms.Form):
     duration_minutes = forms.IntegerField(min_value=5, max_value=720, label="Duration (minutes)")
     buffer_before_minutes = forms.IntegerField(min_value=0, max_value=120, initial=0, label="Buffer before")
     buffer_after_minutes = forms.IntegerField(min_value=0, max_value=120, initial=0, label="Buffer after")
-    price_minor = forms.IntegerField(min_value=0, initial=0, label="Price (in cents/pence)")
+    price = forms.DecimalField(min_value=Decimal(0), initial=Decimal(0))  # in the chain's currency: __init__
     requires_room = forms.BooleanField(required=False, label="Needs a room")
     bookable_online = forms.BooleanField(required=False, initial=True, label="Patients may book it online")
-    is_active = forms.BooleanField(required=False, initial=True, label="Offered")
+    is_active = forms.BooleanField(
+        required=False, initial=True, label="Offered", help_text="Untick: not offered for new bookings."
+    )
+
+    def __init__(self, data: QueryDict | None, *, initial: dict[str, Any] | None, currency: str) -> None:
+        super().__init__(data, initial=initial)
+        self.fields["price"] = forms.DecimalField(
+            min_value=Decimal(0),
+            decimal_places=minor_units(currency),
+            initial=Decimal(0),
+            label=f"Price ({currency})",
+            help_text=f"In {currency}, e.g. {from_minor(7500, currency)}.",
+            widget=forms.NumberInput(attrs={"inputmode": "decimal"}),
+        )
+        self.currency = currency
+
+    def service_fields(self) -> dict[str, Any]:
+        """What the services take: the price in the currency's minor units (pence, cents)."""
+        d = dict(self.cleaned_data)
+        d["price_minor"] = to_minor(d.pop("price"), self.currency)
+        return d
 
 
 class PolicyForm(forms.Form):
@@ -83,10 +105,16 @@ def services_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         return _service_offerings_post(request, service)
     if service is not None and request.method == "POST" and "set_price" in request.POST:
         return _service_price_post(request, service)
-    initial = {f: getattr(service, f) for f in ServiceForm.base_fields} if service else None
-    form = ServiceForm(request.POST or None, initial=initial)
+    chain = chain_settings_get()
+    initial = (
+        {f: getattr(service, f) for f in ServiceForm.base_fields if f != "price"}
+        | {"price": from_minor(service.price_minor, chain.currency)}
+        if service
+        else None
+    )
+    form = ServiceForm(request.POST or None, initial=initial, currency=chain.currency)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
+        d = form.service_fields()
         saved = submit(
             form,
             (lambda: sched.service_update(actor=request.user, service=service, **d))
@@ -96,11 +124,21 @@ def services_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         if saved:
             messages.success(request, f"{saved} saved.")
             return redirect("catalogue-services")
-    context: dict[str, Any] = {"form": form, "service": service, "services": Service.objects.all()}
+
+    def money(amount_minor: int) -> str:
+        return money_format(amount_minor, chain.currency, locale=chain.locale)
+
+    services = [(s, money(s.price_minor)) for s in Service.objects.all()]
+    context: dict[str, Any] = {"form": form, "service": service, "services": services, "currency": chain.currency}
     if service is not None:
         own = selectors.service_prices(service=service)
+        context["own_price"] = money(service.price_minor)
+        context["own_price_typed"] = from_minor(service.price_minor, chain.currency)
         context["offerings"] = selectors.service_offerings(actor=request.user, service=service)
-        context["prices"] = [(b, own.get(b.pk)) for b in branch_list(actor=request.user).order_by("name")]
+        context["prices"] = [
+            (b, from_minor(own[b.pk], chain.currency) if b.pk in own else None)
+            for b in branch_list(actor=request.user).order_by("name")
+        ]
     return render(request, "catalogue/services.html", context)
 
 
@@ -129,10 +167,11 @@ def _service_offerings_post(request: HttpRequest, service: Service) -> HttpRespo
 def _service_price_post(request: HttpRequest, service: Service) -> HttpResponse:
     """The service's own price at one branch; empty: the service's price applies there."""
     branch = _posted_branch(request)
-    text = request.POST.get("price_minor", "").strip()
-    price = to_int(text)
-    if text and price is None:
-        messages.error(request, "Give the price as a whole number of cents/pence, or leave it empty.")
+    currency = chain_settings_get().currency
+    try:
+        price = _typed_money(request.POST.get("price", ""), currency)
+    except ValueError:
+        messages.error(request, f"Give the price in {currency}, like {from_minor(7500, currency)}, or leave it empty.")
         return redirect("catalogue-service", pk=service.pk)
     try:
         sched.service_price_set(actor=request.user, service=service, branch=branch, price_minor=price)
@@ -153,6 +192,22 @@ def _confirmed(request: HttpRequest, otherwise: str) -> bool:
 
 def _outside_count(n: int) -> str:
     return " " + ngettext("%(n)d appointment is outside them.", "%(n)d appointments are outside them.", n) % {"n": n}
+
+
+def _typed_money(text: str, currency: str) -> int | None:
+    """A price typed in the currency (75, 75.5, 75.00) in its minor units; None when empty.
+    ValueError when it is not an amount of that currency (negative, more decimals than it has)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(text) from exc
+    exponent = amount.as_tuple().exponent
+    if not amount.is_finite() or amount < 0 or not isinstance(exponent, int) or -exponent > minor_units(currency):
+        raise ValueError(text)
+    return to_minor(amount, currency)
 
 
 def _message(exc: ApplicationError) -> str:

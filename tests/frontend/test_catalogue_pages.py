@@ -36,12 +36,13 @@ def test_owner_manages_services_and_booking_rules(in_a, client):
         "duration_minutes": 25,
         "buffer_before_minutes": 0,
         "buffer_after_minutes": 5,
-        "price_minor": 9000,
+        "price": "90.00",
         "bookable_online": "on",
         "is_active": "on",
     }
     assert client.post("/settings/services/", form, HTTP_HOST=in_a.host).status_code == 302
     assert Service.objects.get(name="Dermatology").buffer_after_minutes == 5
+    assert Service.objects.get(name="Dermatology").price_minor == 9000
     bad = client.post(
         "/settings/services/", {**form, "name": "dermatology", "duration_minutes": 7}, HTTP_HOST=in_a.host
     )
@@ -217,15 +218,15 @@ def test_service_page_sets_a_branch_price_and_the_booking_price_follows(in_a, cl
     other_branch = in_a.branches[1]
     _login(client, in_a, "owner")
     url = f"/settings/services/{clinic.service.pk}/"
-    # when the owner sets 6500 at the first branch
-    _post(client, in_a, url, {"set_price": "1", "branch": clinic.branch.pk, "price_minor": "6500"})
+    # when the owner sets 65.00 at the first branch
+    _post(client, in_a, url, {"set_price": "1", "branch": clinic.branch.pk, "price": "65.00"})
     # then that branch charges 6500, the other the service's price
     clinic.service.refresh_from_db()
     assert service_price(service=clinic.service, branch=clinic.branch) == 6500
     assert service_price(service=clinic.service, branch=other_branch) == 5000
     assert ServicePrice.history.filter(service=clinic.service).count() == 1
     # and emptying it falls back to the service's price, keeping the old one in history
-    _post(client, in_a, url, {"set_price": "1", "branch": clinic.branch.pk, "price_minor": ""})
+    _post(client, in_a, url, {"set_price": "1", "branch": clinic.branch.pk, "price": ""})
     assert service_price(service=clinic.service, branch=clinic.branch) == 5000
     assert ServicePrice.history.filter(service=clinic.service).count() == 2
 
@@ -239,7 +240,7 @@ def test_only_owners_set_prices(in_a, client):
         client,
         in_a,
         f"/settings/services/{clinic.service.pk}/",
-        {"set_price": "1", "branch": clinic.branch.pk, "price_minor": "1"},
+        {"set_price": "1", "branch": clinic.branch.pk, "price": "0.01"},
     )
     # then she is refused and nothing is stored
     assert response.status_code == 403
@@ -280,7 +281,7 @@ def test_a_retired_service_is_not_offered_and_its_bookings_stay(in_a, client):
         "duration_minutes": clinic.service.duration_minutes,
         "buffer_before_minutes": 0,
         "buffer_after_minutes": 0,
-        "price_minor": 0,
+        "price": "0",
         "bookable_online": "on",
     }
     # when the owner retires it ("Offered" unticked)
@@ -647,3 +648,52 @@ def test_the_hours_page_counts_appointments_in_words(in_a, client):
     # then the messages speak of one appointment
     assert b"1 booked appointment falls outside these hours. It is listed below" in asked.content
     assert b"Opening hours saved. 1 appointment is outside them." in saved.content
+
+
+def test_prices_are_typed_and_shown_in_the_chains_currency(in_a, client):
+    # given a chain that charges in pounds and a service at 7500 pence
+    clinic = clinic_setup(in_a, doctors=1)
+    sched.service_update(actor=clinic.owner, service=clinic.service, price_minor=7500)
+    _login(client, in_a, "owner")
+    url = f"/settings/services/{clinic.service.pk}/"
+    # when the owner opens the service
+    page = client.get(url, HTTP_HOST=in_a.host).content.decode()
+    # then its price reads in pounds, in the list and on the form, and no field asks for pence
+    assert "£75.00" in page
+    assert "service's own price (£75.00)" in page
+    assert 'name="price" value="75.00"' in page
+    assert "Price (GBP)" in page
+    assert "cents" not in page
+    assert "pence" not in page
+    # and a branch price typed in pounds is kept in pence; more decimals than pence are refused
+    saved = client.post(
+        url, {"set_price": "1", "branch": clinic.branch.pk, "price": "82.5"}, follow=True, HTTP_HOST=in_a.host
+    )
+    assert service_price(service=clinic.service, branch=clinic.branch) == 8250
+    assert 'value="82.50"' in saved.content.decode()
+    refused = client.post(
+        url, {"set_price": "1", "branch": clinic.branch.pk, "price": "82.555"}, follow=True, HTTP_HOST=in_a.host
+    )
+    assert b"Give the price in GBP, like 75.00" in refused.content
+    assert service_price(service=clinic.service, branch=clinic.branch) == 8250
+    form = {"name": clinic.service.name, "duration_minutes": 30, "buffer_before_minutes": 0}
+    form |= {"buffer_after_minutes": 0, "is_active": "on"}
+    assert _post(client, in_a, url, {**form, "price": "80.001"}).status_code == 200
+    assert _post(client, in_a, url, {**form, "price": "80.10"}).status_code == 302
+    clinic.service.refresh_from_db()
+    assert clinic.service.price_minor == 8010
+
+
+def test_services_say_offered_or_not_offered_for_new_bookings_in_one_wording(in_a, client):
+    # given one service offered and one not offered any more
+    clinic = clinic_setup(in_a, doctors=1)
+    old = sched.service_create(actor=clinic.owner, name="Old treatment", duration_minutes=20)
+    sched.service_update(actor=clinic.owner, service=old, is_active=False)
+    _login(client, in_a, "owner")
+    # when the owner opens the services and a service's form
+    page = client.get(f"/settings/services/{old.pk}/", HTTP_HOST=in_a.host).content.decode()
+    # then the list and the form use the same words
+    assert "<td>Offered</td>" in page
+    assert "<td>Not offered for new bookings</td>" in page
+    assert "Untick: not offered for new bookings." in page
+    assert "retired" not in page
