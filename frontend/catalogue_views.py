@@ -516,15 +516,28 @@ def rooms_and_shifts(request: HttpRequest, branch_pk: int) -> HttpResponse:
         "shift_form": shift_form,
         "extra_form": extra_form,
         "rooms": Room.objects.filter(branch=branch),
-        "shifts": ShiftPattern.objects.filter(branch=branch)
-        .select_related("doctor__user")
-        .order_by("doctor", "weekday", "valid_from", "starts"),
+        "shifts": [
+            s
+            for s in ShiftPattern.objects.filter(branch=branch)
+            .select_related("doctor__user")
+            .order_by("doctor", "weekday", "valid_from", "starts")
+            if _holds_its_weekday(s)
+        ],
         "extras": ExtraShift.objects.filter(branch=branch, date__gte=today).select_related("doctor__user"),
         "today": today,
         "stranded": stranded,
     }
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, "catalogue/branch.html", context)
+
+
+def _holds_its_weekday(pattern: ShiftPattern) -> bool:
+    """Whether a weekly shift's range holds a day of its weekday: one that holds none (a Thursday
+    shift from a Monday to the Wednesday after, the leftover of a change of hours) is no shift."""
+    if pattern.valid_until is None:
+        return True
+    first = pattern.valid_from + timedelta(days=(pattern.weekday - pattern.valid_from.weekday()) % 7)
+    return first <= pattern.valid_until
 
 
 def _change_page(

@@ -697,3 +697,35 @@ def test_services_say_offered_or_not_offered_for_new_bookings_in_one_wording(in_
     assert "<td>Not offered for new bookings</td>" in page
     assert "Untick: not offered for new bookings." in page
     assert "retired" not in page
+
+
+def test_a_shift_whose_range_holds_none_of_its_weekday_is_not_listed(in_a, client):
+    # given an evening Thursday shift from the Monday after MONDAY, changed from that Wednesday on:
+    # the old hours are left from Monday to Tuesday, which holds no Thursday
+    clinic = clinic_setup(in_a, doctors=1)
+    doc = clinic.doctors[0]
+    week = MONDAY + timedelta(days=7)
+    thursday_shift = sched.shift_pattern_create(
+        actor=clinic.owner,
+        doctor=doc,
+        branch=clinic.branch,
+        weekday=3,
+        starts=time(18),
+        ends=time(20),
+        valid_from=week,
+    )
+    sched.shift_pattern_change(
+        actor=clinic.owner,
+        pattern=thursday_shift,
+        starts=time(18),
+        ends=time(21),
+        break_starts=None,
+        break_ends=None,
+        from_day=week + timedelta(days=2),  # the Wednesday: Monday-Tuesday hold no Thursday
+    )
+    _login(client, in_a, "owner")
+    # when the owner opens the rooms and shifts page
+    page = client.get(f"/settings/branches/{clinic.branch.pk}/calendar/", HTTP_HOST=in_a.host).content.decode()
+    # then the Thursday shift is listed once, with its new hours, and no empty leftover row
+    assert "18:00\u201321:00" in page
+    assert "18:00\u201320:00" not in page
