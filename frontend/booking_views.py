@@ -24,7 +24,7 @@ from patients import portal
 from scheduling import services as sched
 from scheduling.exceptions import ManageLinkInvalid
 from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
-from scheduling.selectors import policy_get, slot_list_available
+from scheduling.selectors import policy_get, service_price_shown, slot_list_available
 from scheduling.services.online import online_booking_confirm, online_hold
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
@@ -96,6 +96,7 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
     context = {
         "branch": branch,
         "service": service,
+        "price": service_price_shown(service=service, branch=branch),
         "days": days,
         "visitor_tz": visitor_tz,
         "show_both": any(e["theirs"] for entries in days.values() for e in entries),
@@ -155,7 +156,8 @@ def book_details(request: HttpRequest) -> HttpResponse:
                 "challenge": sent.challenge,
             }
             return redirect("book-verify")
-    return render(request, "booking/details.html", {"form": form, "hold": hold})
+    price = service_price_shown(service=hold.service, branch=hold.branch) if hold.service and hold.branch else ""
+    return render(request, "booking/details.html", {"form": form, "hold": hold, "price": price})
 
 
 def book_verify(request: HttpRequest) -> HttpResponse:

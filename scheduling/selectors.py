@@ -14,6 +14,7 @@ from django.db.models import F, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 from psycopg.types.range import Range
 
+from config.money import money_format
 from scheduling import intervals as iv
 from scheduling.engine import DoctorDay, Plan, ServiceShape
 from scheduling.models import (
@@ -34,7 +35,7 @@ from scheduling.models import (
 from tenants.authz import Actor
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.org.rules import staff_of
-from tenants.org.selectors import branch_ids_managed, branch_ids_visible, branch_list
+from tenants.org.selectors import branch_ids_managed, branch_ids_visible, branch_list, chain_settings_get
 
 
 def _epoch(column: str, end: str) -> Func:
@@ -463,6 +464,16 @@ def service_price(*, service: Service, branch: Branch) -> int:
     (ServicePrice), the service's price otherwise. Booking pages and invoicing read prices here."""
     own = ServicePrice.objects.filter(service=service, branch=branch).values_list("price_minor", flat=True).first()
     return service.price_minor if own is None else own
+
+
+def service_price_shown(*, service: Service, branch: Branch) -> str:
+    """The price of `service` at `branch` as the chain's patients read it ("£75.00"), or "" when it
+    has none (a free service, or one priced at the desk)."""
+    amount = service_price(service=service, branch=branch)
+    if not amount:
+        return ""
+    chain = chain_settings_get()
+    return money_format(amount, chain.currency, locale=chain.locale)
 
 
 def service_prices(*, service: Service) -> dict[int, int]:

@@ -129,3 +129,20 @@ def test_change_the_time_from_the_booking_link(online):
     client.post(manage + "move/", {"start": later}, HTTP_HOST=host)
     booked = Appointment.objects.get(patient__email="mo@example.com")
     assert booked.span.lower.isoformat() == later
+
+
+def test_the_booking_pages_show_the_branch_price_and_the_doctor(online):
+    # given a service with its own price at this branch, in a chain that counts in pounds
+    clinic, client, host, post = online
+    sched.service_update(actor=clinic.owner, service=clinic.service, price_minor=6000)
+    sched.service_price_set(actor=clinic.owner, service=clinic.service, branch=clinic.branch, price_minor=7550)
+    # when a visitor looks at the free times and holds one
+    page, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    details = client.get("/book/details/", HTTP_HOST=host).content.decode()
+    # then both pages show the branch's price as money, and the details name the doctor held
+    assert "£75.50" in page
+    assert "£75.50" in details
+    assert "£60.00" not in page + details
+    held = Appointment.objects.get(status=Status.HELD)
+    assert held.doctor.user.get_full_name() in details
