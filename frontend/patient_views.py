@@ -119,19 +119,27 @@ def _section_context(request: HttpRequest, patient: Patient, section: str, forms
         log_patient_read(request, "list", "diagnosis", context["diagnoses"])
         log_patient_read(request, "list", "prescription", context["prescriptions"])
         if can_write:
-            context["diagnosis_form"] = forms.get("diagnosis_form") or rv.DiagnosisForm(prefix="diagnosis")
-            context["prescription_form"] = forms.get("prescription_form") or rv.PrescriptionForm(prefix="prescription")
+            context["diagnosis_form"] = forms.get("diagnosis_form") or rv.DiagnosisForm(
+                prefix="diagnosis", patient=patient
+            )
+            context["prescription_form"] = forms.get("prescription_form") or rv.PrescriptionForm(
+                prefix="prescription", patient=patient
+            )
     elif section == "attachments":
         context["attachments"] = list(patient.attachments.select_related("uploaded_by__user"))
         log_patient_read(request, "list", "attachment", context["attachments"])
         if can_write:
-            context["attachment_form"] = forms.get("attachment_form") or rv.AttachmentForm(prefix="attachment")
+            context["attachment_form"] = forms.get("attachment_form") or rv.AttachmentForm(
+                prefix="attachment", patient=patient
+            )
     elif section == "follow-ups":
         context["follow_ups"] = list(patient.follow_ups.select_related("doctor__user"))
         context["close_form"] = forms.get("close_form")
         log_patient_read(request, "list", "follow_up", context["follow_ups"])
         if can_write:
-            context["follow_up_form"] = forms.get("follow_up_form") or rv.FollowUpForm(prefix="follow_up")
+            context["follow_up_form"] = forms.get("follow_up_form") or rv.FollowUpForm(
+                prefix="follow_up", patient=patient
+            )
     elif section == "consent":
         rows = list(selectors.consent_form_list(actor=request.user, patient=patient))
         log_patient_read(request, "list", "consent_form", rows)

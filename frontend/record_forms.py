@@ -7,12 +7,21 @@ from django import forms
 from patients.models import Attachment, ConsentForm, Patient
 
 
-class DiagnosisForm(forms.Form):
+class RecordForm(forms.Form):
+    """A form of one patient's record: it is made for that patient (a choice among their own
+    attachments, say), so the chart's pages build every record form alike."""
+
+    def __init__(self, *args: object, patient: Patient, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.patient = patient
+
+
+class DiagnosisForm(RecordForm):
     icd10_code = forms.CharField(max_length=8, label="ICD-10 code", help_text="For example J45.9.")
     text = forms.CharField(max_length=300, label="Diagnosis")
 
 
-class PrescriptionForm(forms.Form):
+class PrescriptionForm(RecordForm):
     medication = forms.CharField(max_length=200)
     dose = forms.CharField(max_length=100, help_text="For example 500 mg.")
     frequency = forms.CharField(max_length=100, help_text="For example three times a day.")
@@ -21,18 +30,18 @@ class PrescriptionForm(forms.Form):
     instructions = forms.CharField(max_length=500, required=False)
 
 
-class AttachmentForm(forms.Form):
+class AttachmentForm(RecordForm):
     title = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=Attachment.Kind.choices, initial=Attachment.Kind.DOCUMENT)
     file = forms.FileField(help_text="PDF, JPEG, PNG, HEIC, DICOM or plain text, up to 20 MB.")
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(RecordForm):
     due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Due by")
     reason = forms.CharField(max_length=300)
 
 
-class ConsentFormForm(forms.Form):
+class ConsentFormForm(RecordForm):
     kind = forms.ChoiceField(choices=ConsentForm.Kind.choices, label="Consent to")
     title = forms.CharField(max_length=200, help_text="As printed on the form, e.g. Consent to minor surgery.")
     signed_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Signed on")
@@ -45,7 +54,7 @@ class ConsentFormForm(forms.Form):
     )
 
     def __init__(self, *args: object, patient: Patient, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, patient=patient, **kwargs)
         self.fields["attachment"].queryset = Attachment.objects.filter(patient=patient)  # type: ignore[attr-defined]
 
 

@@ -5,6 +5,9 @@ error page; every page that shows patient data writes the access log."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,11 +24,14 @@ from frontend.record_forms import (
     DiagnosisForm,
     FollowUpForm,
     PrescriptionForm,
+    RecordForm,
     WithdrawForm,
 )
 from patients import selectors, services
 from patients.models import ConsentForm, FollowUp, Patient
 from tenants.authz import authorize
+
+_Added = TypeVar("_Added")
 
 
 class PatientEditForm(PatientForm):
@@ -50,73 +56,76 @@ def _done(request: HttpRequest, patient: Patient, section: str, message: str) ->
     return redirect(f"{reverse('patient-chart', args=[patient.pk])}?section={section}#{section}")
 
 
-@login_required
-@require_POST
-def diagnosis_add(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
-    form = DiagnosisForm(request.POST, prefix="diagnosis")
-    if form.is_valid():
-        d = form.cleaned_data
-        added = submit(
-            form,
-            lambda: services.diagnosis_add(
-                actor=request.user, patient=patient, icd10_code=d["icd10_code"], text=d["text"], request=request
-            ),
-        )
-        if added:
-            return _done(request, patient, "diagnoses", f"Diagnosis {added.icd10_code} added.")
-    return render_chart(request, patient, "diagnoses", {"diagnosis_form": form})
+def _adds(
+    form_class: type[RecordForm],
+    *,
+    prefix: str,
+    section: str,
+    add: Callable[[HttpRequest, Patient, dict[str, Any]], _Added],
+    message: Callable[[_Added], str],
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """The page that adds one entry to a section of the chart: the form (named by `prefix` on the
+    chart), the service that adds it, and the message that names what was added."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        patient = _patient(request, pk)
+        form = form_class(request.POST, request.FILES, prefix=prefix, patient=patient)
+        if form.is_valid():
+            added = submit(form, lambda: add(request, patient, form.cleaned_data))
+            if added:
+                return _done(request, patient, section, message(added))
+        return render_chart(request, patient, section, {f"{prefix}_form": form})
+
+    return view
 
 
-@login_required
-@require_POST
-def prescription_add(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
-    form = PrescriptionForm(request.POST, prefix="prescription")
-    if form.is_valid():
-        d = form.cleaned_data
-        added = submit(
-            form, lambda: services.prescription_add(actor=request.user, patient=patient, request=request, **d)
-        )
-        if added:
-            return _done(request, patient, "diagnoses", f"{added} prescribed.")
-    return render_chart(request, patient, "diagnoses", {"prescription_form": form})
-
-
-@login_required
-@require_POST
-def attachment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
-    form = AttachmentForm(request.POST, request.FILES, prefix="attachment")
-    if form.is_valid():
-        d = form.cleaned_data
-        added = submit(
-            form,
-            lambda: services.attachment_add(
-                actor=request.user, patient=patient, upload=d["file"], title=d["title"], kind=d["kind"], request=request
-            ),
-        )
-        if added:
-            return _done(request, patient, "attachments", f"{added.title} uploaded.")
-    return render_chart(request, patient, "attachments", {"attachment_form": form})
-
-
-@login_required
-@require_POST
-def follow_up_create(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
-    form = FollowUpForm(request.POST, prefix="follow_up")
-    if form.is_valid():
-        d = form.cleaned_data
-        added = submit(
-            form,
-            lambda: services.follow_up_create(
-                actor=request.user, patient=patient, due_date=d["due_date"], reason=d["reason"], request=request
-            ),
-        )
-        if added:
-            return _done(request, patient, "follow-ups", f"Follow-up due by {added.due_date:%d %b %Y} added.")
-    return render_chart(request, patient, "follow-ups", {"follow_up_form": form})
+diagnosis_add = _adds(
+    DiagnosisForm,
+    prefix="diagnosis",
+    section="diagnoses",
+    add=lambda request, patient, d: services.diagnosis_add(
+        actor=request.user, patient=patient, icd10_code=d["icd10_code"], text=d["text"], request=request
+    ),
+    message=lambda added: f"Diagnosis {added.icd10_code} added.",
+)
+prescription_add = _adds(
+    PrescriptionForm,
+    prefix="prescription",
+    section="diagnoses",
+    add=lambda request, patient, d: services.prescription_add(
+        actor=request.user, patient=patient, request=request, **d
+    ),
+    message=lambda added: f"{added} prescribed.",
+)
+attachment_add = _adds(
+    AttachmentForm,
+    prefix="attachment",
+    section="attachments",
+    add=lambda request, patient, d: services.attachment_add(
+        actor=request.user, patient=patient, upload=d["file"], title=d["title"], kind=d["kind"], request=request
+    ),
+    message=lambda added: f"{added.title} uploaded.",
+)
+follow_up_create = _adds(
+    FollowUpForm,
+    prefix="follow_up",
+    section="follow-ups",
+    add=lambda request, patient, d: services.follow_up_create(
+        actor=request.user, patient=patient, due_date=d["due_date"], reason=d["reason"], request=request
+    ),
+    message=lambda added: f"Follow-up due by {added.due_date:%d %b %Y} added.",
+)
+consent_form_record = _adds(
+    ConsentFormForm,
+    prefix="consent",
+    section="consent",
+    add=lambda request, patient, d: services.consent_form_record(
+        actor=request.user, patient=patient, request=request, **d
+    ),
+    message=lambda added: f"{added.title} recorded.",
+)
 
 
 @login_required
@@ -132,23 +141,6 @@ def follow_up_close(request: HttpRequest, pk: int, follow_up_pk: int) -> HttpRes
     if closed:
         return _done(request, follow_up.patient, "follow-ups", f"Follow-up {closed.get_status_display().lower()}.")
     return render_chart(request, follow_up.patient, "follow-ups", {"close_form": form})
-
-
-@login_required
-@require_POST
-def consent_form_record(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _patient(request, pk)
-    form = ConsentFormForm(request.POST, prefix="consent", patient=patient)
-    if form.is_valid():
-        recorded = submit(
-            form,
-            lambda: services.consent_form_record(
-                actor=request.user, patient=patient, request=request, **form.cleaned_data
-            ),
-        )
-        if recorded:
-            return _done(request, patient, "consent", f"{recorded.title} recorded.")
-    return render_chart(request, patient, "consent", {"consent_form": form})
 
 
 @login_required

@@ -183,6 +183,39 @@ def test_a_refused_entry_is_a_form_error_on_its_section_and_stores_nothing(chart
     assert _counts(chart.patient) == before
 
 
+@pytest.mark.parametrize(
+    ("tail", "prefix", "section"),
+    [
+        ("diagnoses/", "diagnosis", "diagnoses"),
+        ("prescriptions/", "prescription", "diagnoses"),
+        ("attachments/", "attachment", "attachments"),
+        ("follow-ups/", "follow_up", "follow-ups"),
+        ("consent-forms/", "consent", "consent"),
+    ],
+)
+def test_each_record_form_is_posted_only_signed_in_and_an_empty_one_comes_back_on_its_section(
+    chart, tail, prefix, section
+):
+    # given the patient's doctor, and someone not signed in
+    doctor = chart.client("doctor")
+    anonymous = Client(HTTP_HOST=chart.chain.host)
+    before = _counts(chart.patient)
+    # when the doctor sends the form empty or opens its address, and the anonymous visitor posts it
+    empty = doctor.post(chart.url(tail), {})
+    opened = doctor.get(chart.url(tail))
+    refused = anonymous.post(chart.url(tail), {})
+    # then the empty form is shown on its own section with its fields required, the address is for
+    # posting only, the visitor is sent to sign in, and nothing is stored
+    assert empty.status_code == 200
+    assert empty.context["section"] == section
+    assert empty.context[f"{prefix}_form"].errors
+    assert b"This field is required." in empty.content
+    assert opened.status_code == 405
+    assert refused.status_code == 302
+    assert "/accounts/" in refused["Location"]
+    assert _counts(chart.patient) == before
+
+
 @pytest.mark.parametrize("who", ["outsider", "receptionist", "owner", "branch_manager"])
 def test_without_clinical_access_nothing_of_the_record_is_shown_or_changed(chart, who):
     # given a record with a consent form and a follow-up, and someone without a care relation
