@@ -729,3 +729,22 @@ def test_a_shift_whose_range_holds_none_of_its_weekday_is_not_listed(in_a, clien
     # then the Thursday shift is listed once, with its new hours, and no empty leftover row
     assert "18:00\u201321:00" in page
     assert "18:00\u201320:00" not in page
+
+
+def test_offerings_are_ticked_only_where_the_doctor_works(in_a, client):
+    # given a doctor of the first branch and one of the second
+    clinic = clinic_setup(in_a, doctors=1)
+    first, second = in_a.branches
+    other = doctor(in_a, second)
+    _login(client, in_a, "owner")
+    # when the owner opens the first doctor's staff page and the service's page
+    staff = client.get(f"/settings/staff/{clinic.doctors[0].pk}/", HTTP_HOST=in_a.host).content.decode()
+    service = client.get(f"/settings/services/{clinic.service.pk}/", HTTP_HOST=in_a.host).content.decode()
+    # then the staff page offers her services only at her branch
+    assert f"<strong>At {first.name}</strong>" in staff
+    assert f"<strong>At {second.name}</strong>" not in staff
+    # and the service page lists each doctor only under the branch she works at
+    at_first, at_second = service.split(f"<strong>At {second.name}</strong>")
+    assert f'value="{other.pk}"' not in at_first
+    assert f'value="{other.pk}"' in at_second
+    assert f'name="doctor" value="{clinic.doctors[0].pk}"' not in at_second
