@@ -272,6 +272,39 @@ def _outside_hours(w: World) -> dict[str, Any]:
     }
 
 
+# What the doctor adds to the record, by the API (its fields) and from the chart (its forms' fields).
+API_RECORD_ENTRIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "notes": lambda w: {"title": "Call", "body": "Better."},
+    "diagnoses": lambda w: {"icd10_code": "R51", "text": "Headache"},
+    "prescriptions": lambda w: {"medication": "Paracetamol", "dose": "1 g", "frequency": "as needed"},
+    "attachments": lambda w: {
+        "title": "Letter",
+        "file": SimpleUploadedFile("letter.pdf", b"%PDF-1.4 x", "application/pdf"),
+    },
+    "follow-ups": lambda w: {"due_date": str(w.day + timedelta(days=30)), "reason": "Recheck"},
+}
+CHART_RECORD_ENTRIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "diagnoses": lambda w: {"diagnosis-icd10_code": "R51", "diagnosis-text": "Headache"},
+    "prescriptions": lambda w: {
+        "prescription-medication": "Ibuprofen",
+        "prescription-dose": "400 mg",
+        "prescription-frequency": "tds",
+    },
+    "attachments": lambda w: {
+        "attachment-title": "Letter",
+        "attachment-kind": "document",
+        "attachment-file": SimpleUploadedFile("letter.pdf", b"%PDF-1.4 x", "application/pdf"),
+    },
+    "follow-ups": lambda w: {"follow_up-due_date": str(w.day + timedelta(days=30)), "follow_up-reason": "Recheck"},
+    "consent-forms": lambda w: {
+        "consent-kind": "treatment",
+        "consent-title": "Consent",
+        "consent-signed_on": str(w.day),
+        "consent-signed_by": "patient",
+    },
+}
+
+
 SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     # --- the patient API
     ("api/v1/patients/", "get"): Probe("receptionist", "GET", lambda w: "/api/v1/patients/?q=Coverage Probe"),
@@ -308,41 +341,12 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
         )
         for kind in ("notes", "diagnoses", "prescriptions", "attachments", "follow-ups")
     },
-    ("api/v1/patients/<int:pk>/notes/", "post"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/api/v1/patients/{_p(w)}/notes/",
-        lambda w: {"title": "Call", "body": "Better."},
-        status=(201,),
-    ),
-    ("api/v1/patients/<int:pk>/diagnoses/", "post"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/api/v1/patients/{_p(w)}/diagnoses/",
-        lambda w: {"icd10_code": "R51", "text": "Headache"},
-        status=(201,),
-    ),
-    ("api/v1/patients/<int:pk>/prescriptions/", "post"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/api/v1/patients/{_p(w)}/prescriptions/",
-        lambda w: {"medication": "Paracetamol", "dose": "1 g", "frequency": "as needed"},
-        status=(201,),
-    ),
-    ("api/v1/patients/<int:pk>/attachments/", "post"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/api/v1/patients/{_p(w)}/attachments/",
-        lambda w: {"title": "Letter", "file": SimpleUploadedFile("letter.pdf", b"%PDF-1.4 x", "application/pdf")},
-        status=(201,),
-    ),
-    ("api/v1/patients/<int:pk>/follow-ups/", "post"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/api/v1/patients/{_p(w)}/follow-ups/",
-        lambda w: {"due_date": str(w.day + timedelta(days=30)), "reason": "Recheck"},
-        status=(201,),
-    ),
+    **{
+        (f"api/v1/patients/<int:pk>/{kind}/", "post"): Probe(
+            "doctor", "POST", lambda w, k=kind: f"/api/v1/patients/{_p(w)}/{k}/", body, status=(201,)
+        )
+        for kind, body in API_RECORD_ENTRIES.items()
+    },
     ("api/v1/patients/<int:pk>/audit/", "get"): Probe("owner", "GET", lambda w: f"/api/v1/patients/{_p(w)}/audit/"),
     ("api/v1/notes/<int:pk>/", "get"): Probe("doctor", "GET", lambda w: f"/api/v1/notes/{w.note.pk}/"),
     ("api/v1/notes/<int:pk>/", "patch"): Probe(
@@ -508,59 +512,17 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     # --- the clinical record on the chart, merge and change history (frontend.record_views, history_views)
     ("patients/<int:pk>/edit/", "*"): Probe("receptionist", "GET", lambda w: f"/patients/{_p(w)}/edit/"),
     ("patients/<int:pk>/merge/", "*"): Probe("owner", "GET", lambda w: f"/patients/{_p(w)}/merge/?other={w.other.pk}"),
-    ("patients/<int:pk>/diagnoses/", "*"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/patients/{_p(w)}/diagnoses/",
-        lambda w: {"diagnosis-icd10_code": "R51", "diagnosis-text": "Headache"},
-        status=(302,),
-    ),
-    ("patients/<int:pk>/prescriptions/", "*"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/patients/{_p(w)}/prescriptions/",
-        lambda w: {
-            "prescription-medication": "Ibuprofen",
-            "prescription-dose": "400 mg",
-            "prescription-frequency": "tds",
-        },
-        status=(302,),
-    ),
-    ("patients/<int:pk>/attachments/", "*"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/patients/{_p(w)}/attachments/",
-        lambda w: {
-            "attachment-title": "Letter",
-            "attachment-kind": "document",
-            "attachment-file": SimpleUploadedFile("letter.pdf", b"%PDF-1.4 x", "application/pdf"),
-        },
-        status=(302,),
-    ),
-    ("patients/<int:pk>/follow-ups/", "*"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/patients/{_p(w)}/follow-ups/",
-        lambda w: {"follow_up-due_date": str(w.day + timedelta(days=30)), "follow_up-reason": "Recheck"},
-        status=(302,),
-    ),
+    **{
+        (f"patients/<int:pk>/{tail}/", "*"): Probe(
+            "doctor", "POST", lambda w, t=tail: f"/patients/{_p(w)}/{t}/", body, status=(302,)
+        )
+        for tail, body in CHART_RECORD_ENTRIES.items()
+    },
     ("patients/<int:pk>/follow-ups/<int:follow_up_pk>/close/", "*"): Probe(
         "doctor",
         "POST",
         lambda w: f"/patients/{_p(w)}/follow-ups/{w.follow_up.pk}/close/",
         lambda w: {"outcome": "done"},
-        status=(302,),
-    ),
-    ("patients/<int:pk>/consent-forms/", "*"): Probe(
-        "doctor",
-        "POST",
-        lambda w: f"/patients/{_p(w)}/consent-forms/",
-        lambda w: {
-            "consent-kind": "treatment",
-            "consent-title": "Consent",
-            "consent-signed_on": str(w.day),
-            "consent-signed_by": "patient",
-        },
         status=(302,),
     ),
     ("patients/<int:pk>/consent-forms/<int:form_pk>/withdraw/", "*"): Probe(
