@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from config.money import from_minor, minor_units, money_format, to_minor
 from frontend.forms import show_error, submit, to_int
+from scheduling import intervals as iv
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.exceptions import AppointmentsAffected
@@ -521,7 +522,7 @@ def rooms_and_shifts(request: HttpRequest, branch_pk: int) -> HttpResponse:
             for s in ShiftPattern.objects.filter(branch=branch)
             .select_related("doctor__user")
             .order_by("doctor", "weekday", "valid_from", "starts")
-            if _holds_its_weekday(s)
+            if iv.holds_weekday(s.weekday, s.valid_from, s.valid_until)  # not a change's empty leftover
         ],
         "extras": ExtraShift.objects.filter(branch=branch, date__gte=today).select_related("doctor__user"),
         "today": today,
@@ -529,15 +530,6 @@ def rooms_and_shifts(request: HttpRequest, branch_pk: int) -> HttpResponse:
     }
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, "catalogue/branch.html", context)
-
-
-def _holds_its_weekday(pattern: ShiftPattern) -> bool:
-    """Whether a weekly shift's range holds a day of its weekday: one that holds none (a Thursday
-    shift from a Monday to the Wednesday after, the leftover of a change of hours) is no shift."""
-    if pattern.valid_until is None:
-        return True
-    first = pattern.valid_from + timedelta(days=(pattern.weekday - pattern.valid_from.weekday()) % 7)
-    return first <= pattern.valid_until
 
 
 def _change_page(

@@ -107,3 +107,8 @@ def aligned_starts(lo: datetime, hi: datetime, step: int, tz: ZoneInfo) -> Itera
             continue
         yield t
         t += delta
+
+
+def holds_weekday(weekday: int, first: date, last: date | None) -> bool:
+    """Whether the days `first`..`last` (inclusive; None: open-ended) hold a `weekday` (0 Monday)."""
+    return last is None or first + timedelta(days=(weekday - first.weekday()) % 7) <= last

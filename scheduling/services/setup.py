@@ -15,6 +15,7 @@ from datetime import date, time, timedelta
 from django.db import transaction
 from django.db.models import Q
 
+from scheduling import intervals as iv
 from scheduling.exceptions import InvalidScheduling, ShiftOverlap
 from scheduling.models import (
     DoctorService,
@@ -175,7 +176,8 @@ def shift_pattern_change(
         pattern=pattern, starts=starts, ends=ends, break_starts=break_starts, break_ends=break_ends, from_day=first
     )
     refuse_stranding(stranded, "this change")
-    if first > pattern.valid_from:
+    # The weeks before keep the old hours, when they hold a day of the shift's weekday at all.
+    if first > pattern.valid_from and iv.holds_weekday(pattern.weekday, pattern.valid_from, first - timedelta(days=1)):
         successor = ShiftPattern(
             doctor=pattern.doctor,
             branch=pattern.branch,

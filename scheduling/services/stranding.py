@@ -11,15 +11,21 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from scheduling.exceptions import AppointmentsAffected, InvalidScheduling
 from tenants.org.models import Branch
 
 
 def refuse_stranding(stranded: Sized, what: str) -> None:
-    if len(stranded):
+    if n := len(stranded):
         raise AppointmentsAffected(
-            f"{len(stranded)} booked appointment(s) fall in the time {what} removes; move or cancel them first."
+            ngettext(
+                "%(n)d booked appointment falls in the time %(what)s would take away; move or cancel it first.",
+                "%(n)d booked appointments fall in the time %(what)s would take away; move or cancel them first.",
+                n,
+            )
+            % {"n": n, "what": what}
         )
 
 

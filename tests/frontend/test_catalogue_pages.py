@@ -587,6 +587,9 @@ def test_a_refused_closure_leaves_the_weekly_hours_form_as_stored(in_a, client):
     # then the weekly hours form still shows the stored hours, not empty fields
     assert refused.status_code == 200
     assert b"Kept" in refused.content
+    assert b"1 booked appointment falls in the time these hours would take away; move or cancel it first." in (
+        refused.content
+    )
     assert _weekly_hours_shown(refused.content) == {b"08:00", b"18:00"}
     assert refused.content.count(b'value="08:00"') == 7
     assert BranchHours.objects.filter(branch=clinic.branch).count() == 7
@@ -729,6 +732,10 @@ def test_a_shift_whose_range_holds_none_of_its_weekday_is_not_listed(in_a, clien
     # then the Thursday shift is listed once, with its new hours, and no empty leftover row
     assert "18:00\u201321:00" in page
     assert "18:00\u201320:00" not in page
+    # (the change left no such row behind: the shift took its new hours in place)
+    assert list(ShiftPattern.objects.filter(doctor=doc, weekday=3, starts=time(18)).values_list("ends", flat=True)) == [
+        time(21)
+    ]
 
 
 def test_offerings_are_ticked_only_where_the_doctor_works(in_a, client):
