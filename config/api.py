@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters
@@ -10,7 +11,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions as drf
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -41,6 +44,16 @@ DRF_ERRORS: dict[type[drf.APIException], type[ApplicationError]] = {
     drf.NotAcceptable: NotAcceptable,
     drf.Throttled: Throttled,
 }
+
+
+def validated(
+    serializer_class: type[serializers.Serializer], request: Request, data: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a view was sent (the request's body, or `data` such as its query), checked by
+    `serializer_class`: the validated fields, or a 400 validation_error naming each field refused."""
+    serializer = serializer_class(data=request.data if data is None else data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import validated
 from config.openapi import errors
 from patients import selectors, services
 from patients.api import serializers as s
@@ -24,12 +25,6 @@ from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_response, access_log_trail_read
 from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
-
-
-def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _patient(request: Request, pk: int, perm: str = "patients.view_patient") -> Patient:
@@ -63,7 +58,9 @@ class PatientListApi(GenericAPIView):
         summary="Register a patient", request=s.PatientIn, responses={201: s.PatientOut, **errors(PossibleDuplicates)}
     )
     def post(self, request: Request) -> Response:
-        patient = services.patient_create(actor=request.user, request=request._request, **_valid(s.PatientIn, request))
+        patient = services.patient_create(
+            actor=request.user, request=request._request, **validated(s.PatientIn, request)
+        )
         return Response(s.PatientOut(patient).data, status=201)
 
 
@@ -80,7 +77,7 @@ class PatientDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         patient = services.patient_update(
-            actor=request.user, patient=patient, request=request._request, **_valid(s.PatientPatch, request)
+            actor=request.user, patient=patient, request=request._request, **validated(s.PatientPatch, request)
         )
         return Response(s.PatientOut(patient).data)
 
@@ -90,7 +87,7 @@ class ConsentApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         patient = services.consent_set(
-            actor=request.user, patient=patient, request=request._request, **_valid(s.ConsentIn, request)
+            actor=request.user, patient=patient, request=request._request, **validated(s.ConsentIn, request)
         )
         return Response(s.PatientOut(patient).data)
 
@@ -103,7 +100,7 @@ class MergeApi(APIView):
     )
     def post(self, request: Request) -> Response:
         authorize(request.user, "patients.merge_patient")
-        v = _valid(s.MergeIn, request)
+        v = validated(s.MergeIn, request)
         kept = services.patient_merge(actor=request.user, keep=v["keep"], merge=v["merge"], request=request._request)
         return Response(s.PatientOut(kept).data)
 
@@ -113,7 +110,7 @@ class BreakGlassApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         grant = services.break_glass_open(
-            actor=request.user, patient=patient, request=request._request, **_valid(s.ReasonIn, request)
+            actor=request.user, patient=patient, request=request._request, **validated(s.ReasonIn, request)
         )
         return Response({"expires_at": grant.expires_at}, status=201)
 
@@ -138,7 +135,7 @@ class CareTeamApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk, "patients.assign_care")
         relation = services.care_team_assign(
-            actor=request.user, patient=patient, request=request._request, **_valid(s.CareTeamIn, request)
+            actor=request.user, patient=patient, request=request._request, **validated(s.CareTeamIn, request)
         )
         return Response(s.CareRelationOut(relation).data, status=201)
 
@@ -176,7 +173,7 @@ def _clinical_list(
         @extend_schema(summary=f"Add to a patient's {plural}", request=inp, responses={201: out})
         def post(self, request: Request, pk: int) -> Response:
             patient = _patient(request, pk, "patients.write_clinical")
-            created = create(actor=request.user, patient=patient, request=request._request, **_valid(inp, request))
+            created = create(actor=request.user, patient=patient, request=request._request, **validated(inp, request))
             return Response(out(created).data, status=201)
 
     ClinicalListApi.__name__ = f"{model.__name__}ListApi"
@@ -218,7 +215,7 @@ class NoteDetailApi(APIView):
     @extend_schema(summary="Change a draft note", request=s.NotePatch, responses={200: s.NoteOut, **errors(NoteLocked)})
     def patch(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.write_clinical")
-        v = _valid(s.NotePatch, request)
+        v = validated(s.NotePatch, request)
         note = services.note_update(
             actor=request.user, note=note, title=v["title"], body=v["body"], request=request._request
         )
@@ -243,7 +240,7 @@ class AddendumApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.write_clinical")
         addendum = services.addendum_add(
-            actor=request.user, note=note, request=request._request, **_valid(s.BodyIn, request)
+            actor=request.user, note=note, request=request._request, **validated(s.BodyIn, request)
         )
         return Response(s.AddendumOut(addendum).data, status=201)
 
@@ -297,7 +294,7 @@ class ConsentFormListApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         form = services.consent_form_record(
-            actor=request.user, patient=patient, request=request._request, **_valid(s.ConsentFormIn, request)
+            actor=request.user, patient=patient, request=request._request, **validated(s.ConsentFormIn, request)
         )
         return Response(s.ConsentFormOut(form).data, status=201)
 
@@ -311,7 +308,10 @@ class ConsentFormWithdrawApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         form = get_object_or_404(ConsentForm, pk=pk)
         form = services.consent_form_withdraw(
-            actor=request.user, consent_form=form, request=request._request, **_valid(s.ConsentFormWithdrawIn, request)
+            actor=request.user,
+            consent_form=form,
+            request=request._request,
+            **validated(s.ConsentFormWithdrawIn, request),
         )
         return Response(s.ConsentFormOut(form).data)
 

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import validated
 from config.errors import NotFound, Throttled
 from config.fields import StrictDateTimeField, StrictIntegerField, TokenField, max_length, pk_max
 from config.net import client_ip
@@ -103,12 +104,6 @@ class OnlineBookingOut(serializers.Serializer):
     manage_url = serializers.URLField(help_text="The booking link: see, move or cancel this appointment.")
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class _Anonymous(APIView):
     """No account and no session: nothing to forge across sites, and every limit is the service's."""
 
@@ -128,7 +123,7 @@ class OnlineHoldApi(_Anonymous):
         responses={201: OnlineHoldOut, **errors(NotFound, Throttled, BookingRefused, CalendarBusy)},
     )
     def post(self, request: Request) -> Response:
-        v = _valid(OnlineHoldIn, request)
+        v = validated(OnlineHoldIn, request)
         hold = online_hold(
             branch_id=v["branch"],
             service_id=v["service"],
@@ -150,7 +145,7 @@ class OnlineCodeApi(_Anonymous):
         responses={201: OnlineCodeOut, **errors(TooManyCodes)},
     )
     def post(self, request: Request) -> Response:
-        v = _valid(OnlineCodeIn, request)
+        v = validated(OnlineCodeIn, request)
         sent = portal.booking_code_request(contact=v["contact"], ip=client_ip(request._request))
         body = {
             "challenge": sent.challenge,
@@ -178,7 +173,7 @@ class OnlineHoldConfirmApi(_Anonymous):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        v = _valid(OnlineConfirmIn, request)
+        v = validated(OnlineConfirmIn, request)
         booked = online_booking_confirm(
             hold_id=pk,
             hold_token=v["hold_token"],

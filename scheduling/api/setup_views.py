@@ -4,8 +4,6 @@ move the rest of a series). Each calls the same service as the pages."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -13,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import validated
 from config.fields import IdListField, StrictBooleanField, StrictDateField, StrictDateTimeField, StrictIntegerField
 from config.fields import StrictPrimaryKeyRelatedField as Ref
 from config.openapi import errors
@@ -25,12 +24,6 @@ from scheduling.services.setup import MAX_PRICE_MINOR
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import branch_list
-
-
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 # --- who offers a service where, and its prices -------------------------------------------------
@@ -53,7 +46,7 @@ class ServiceOfferingsApi(APIView):
     )
     def put(self, request: Request, pk: int) -> Response:
         service = get_object_or_404(Service, pk=pk)
-        v = _valid(ServiceOfferingsIn, request)
+        v = validated(ServiceOfferingsIn, request)
         offerings = sched.service_offerings_set(
             actor=request.user, service=service, branch=v["branch"], doctor_ids=v["doctor_ids"]
         )
@@ -92,7 +85,7 @@ class ServicePricesApi(APIView):
     )
     def put(self, request: Request, pk: int) -> Response:
         service = get_object_or_404(Service, pk=pk)
-        v = _valid(ServicePriceIn, request)
+        v = validated(ServicePriceIn, request)
         sched.service_price_set(actor=request.user, service=service, branch=v["branch"], price_minor=v["price_minor"])
         price = selectors.service_price(service=service, branch=v["branch"])
         own = v["price_minor"] is not None
@@ -108,7 +101,7 @@ class RoomDetailApi(APIView):
     @extend_schema(summary="Take a room out of use, or back", request=RoomPatch, responses=s.RoomOut)
     def patch(self, request: Request, pk: int) -> Response:
         room = get_object_or_404(Room, pk=pk)
-        v = _valid(RoomPatch, request)
+        v = validated(RoomPatch, request)
         return Response(s.RoomOut(sched.room_set_active(actor=request.user, room=room, is_active=v["is_active"])).data)
 
 
@@ -133,7 +126,7 @@ class ShiftDetailApi(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         pattern = get_object_or_404(ShiftPattern, pk=pk)
-        v = _valid(ShiftChangeIn, request)
+        v = validated(ShiftChangeIn, request)
         return Response(s.ShiftOut(sched.shift_pattern_change(actor=request.user, pattern=pattern, **v)).data)
 
 
@@ -145,7 +138,7 @@ class ShiftEndApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         pattern = get_object_or_404(ShiftPattern, pk=pk)
-        ended = sched.shift_pattern_end(actor=request.user, pattern=pattern, **_valid(ShiftEndIn, request))
+        ended = sched.shift_pattern_end(actor=request.user, pattern=pattern, **validated(ShiftEndIn, request))
         return Response(status=204) if ended is None else Response(s.ShiftOut(ended).data)
 
 
@@ -163,7 +156,7 @@ class ExtraShiftDetailApi(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         extra = get_object_or_404(ExtraShift, pk=pk)
-        v = _valid(ExtraShiftChangeIn, request)
+        v = validated(ExtraShiftChangeIn, request)
         changed = sched.extra_shift_update(
             actor=request.user, extra=extra, day=v["date"], starts=v["starts"], ends=v["ends"]
         )
@@ -190,7 +183,7 @@ class SpecialDayDetailApi(APIView):
     )
     def patch(self, request: Request, pk: int, special_pk: int) -> Response:
         special = self._special(pk, special_pk)
-        v = _valid(s.SpecialDayIn, request)
+        v = validated(s.SpecialDayIn, request)
         changed = sched.special_day_update(
             actor=request.user, special=special, day=v["date"], opens=v["opens"], closes=v["closes"], note=v["note"]
         )
@@ -239,7 +232,7 @@ class SeriesCancelRestApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         appointment = _in_series(request, pk)
-        v = _valid(SeriesCancelIn, request)
+        v = validated(SeriesCancelIn, request)
         return _changed(sched.series_cancel_rest(actor=request.user, appointment=appointment, reason=v["reason"]))
 
 
@@ -251,5 +244,5 @@ class SeriesMoveRestApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         appointment = _in_series(request, pk)
-        v = _valid(SeriesMoveIn, request)
+        v = validated(SeriesMoveIn, request)
         return _changed(sched.series_move_rest(actor=request.user, appointment=appointment, start=v["start"]))

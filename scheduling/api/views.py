@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictBooleanFilter
+from config.api import StrictBooleanFilter, validated
 from config.errors import PermissionDenied
 from config.fields import DateTimeFilter, IdFilter, StrictFilterSet
 from config.openapi import IDEMPOTENCY_KEY, errors
@@ -56,12 +56,6 @@ from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
 
 
-def _valid(serializer_class: type, request: Request, data: Any = None) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data if data is None else data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _log_read(request: Request, entries: Iterable[CalendarEntry], action: str = "list") -> None:
     """Appointments carry patient names: every read of them is in the access log."""
     rows = [e for e in entries if e.patient_id]
@@ -92,7 +86,7 @@ class ServiceListApi(GenericAPIView):
 
     @extend_schema(summary="Create a service", request=s.ServiceIn, responses={201: s.ServiceOut, **errors(NameTaken)})
     def post(self, request: Request) -> Response:
-        service = sched.service_create(actor=request.user, **_valid(s.ServiceIn, request))
+        service = sched.service_create(actor=request.user, **validated(s.ServiceIn, request))
         return Response(s.ServiceOut(service).data, status=201)
 
 
@@ -107,7 +101,7 @@ class ServiceDetailApi(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         service = get_object_or_404(Service, pk=pk)
-        service = sched.service_update(actor=request.user, service=service, **_valid(s.ServicePatch, request))
+        service = sched.service_update(actor=request.user, service=service, **validated(s.ServicePatch, request))
         return Response(s.ServiceOut(service).data)
 
 
@@ -123,7 +117,9 @@ class RoomListApi(GenericAPIView):
 
     @extend_schema(summary="Add a room to a branch", request=s.RoomIn, responses={201: s.RoomOut, **errors(NameTaken)})
     def post(self, request: Request) -> Response:
-        return Response(s.RoomOut(sched.room_create(actor=request.user, **_valid(s.RoomIn, request))).data, status=201)
+        return Response(
+            s.RoomOut(sched.room_create(actor=request.user, **validated(s.RoomIn, request))).data, status=201
+        )
 
 
 class BranchHoursApi(APIView):
@@ -138,7 +134,7 @@ class BranchHoursApi(APIView):
     )
     def put(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
-        rows = _valid(s.HoursIn, request)["hours"]
+        rows = validated(s.HoursIn, request)["hours"]
         hours = sched.branch_hours_replace(
             actor=request.user, branch=branch, hours=[(r["weekday"], r["opens"], r["closes"]) for r in rows]
         )
@@ -159,7 +155,7 @@ class SpecialDayApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
-        v = _valid(s.SpecialDayIn, request)
+        v = validated(s.SpecialDayIn, request)
         special = sched.special_day_create(
             actor=request.user, branch=branch, day=v["date"], opens=v["opens"], closes=v["closes"], note=v["note"]
         )
@@ -178,7 +174,7 @@ class ShiftListApi(GenericAPIView):
 
     @extend_schema(summary="Add a weekly shift", request=s.ShiftIn, responses={201: s.ShiftOut, **errors(ShiftOverlap)})
     def post(self, request: Request) -> Response:
-        shift = sched.shift_pattern_create(actor=request.user, **_valid(s.ShiftIn, request))
+        shift = sched.shift_pattern_create(actor=request.user, **validated(s.ShiftIn, request))
         return Response(s.ShiftOut(shift).data, status=201)
 
 
@@ -187,7 +183,7 @@ class ExtraShiftApi(APIView):
         summary="Add a one-off shift", request=s.ExtraShiftIn, responses={201: s.ExtraShiftOut, **errors(ShiftOverlap)}
     )
     def post(self, request: Request) -> Response:
-        v = _valid(s.ExtraShiftIn, request)
+        v = validated(s.ExtraShiftIn, request)
         extra = sched.extra_shift_create(
             actor=request.user,
             doctor=v["doctor"],
@@ -204,7 +200,7 @@ class OfferingsApi(APIView):
         summary="Set the services a doctor offers at a branch", request=s.OfferingsIn, responses=s.OfferingsIn
     )
     def put(self, request: Request) -> Response:
-        v = _valid(s.OfferingsIn, request)
+        v = validated(s.OfferingsIn, request)
         offerings = sched.offering_set(
             actor=request.user, doctor=v["doctor"], branch=v["branch"], service_ids=v["service_ids"]
         )
@@ -221,7 +217,7 @@ class PolicyApi(APIView):
 
     @extend_schema(summary="Change the booking policy", request=s.PolicyIn, responses=s.PolicyOut)
     def patch(self, request: Request) -> Response:
-        return Response(s.PolicyOut(sched.policy_update(actor=request.user, **_valid(s.PolicyIn, request))).data)
+        return Response(s.PolicyOut(sched.policy_update(actor=request.user, **validated(s.PolicyIn, request))).data)
 
 
 class LeaveListApi(APIView):
@@ -231,7 +227,7 @@ class LeaveListApi(APIView):
         parameters=[OpenApiParameter("doctor", int, required=True)],
     )
     def get(self, request: Request) -> Response:
-        doctor = _valid(s.LeaveQuery, request, data=request.query_params)["doctor"]
+        doctor = validated(s.LeaveQuery, request, request.query_params)["doctor"]
         authorize(request.user, "org.view_branch")
         if not selectors.doctor_visible(actor=request.user, doctor=doctor):
             raise PermissionDenied()
@@ -249,7 +245,7 @@ class LeaveListApi(APIView):
         responses={201: s.EntryOut, **errors(LeaveConflicts, CalendarBusy)},
     )
     def post(self, request: Request) -> Response:
-        leave = sched.leave_create(actor=request.user, **_valid(s.LeaveIn, request))
+        leave = sched.leave_create(actor=request.user, **validated(s.LeaveIn, request))
         return Response(s.EntryOut(leave).data, status=201)
 
 
@@ -264,7 +260,7 @@ class LeaveCancelApi(APIView):
 class AvailabilityApi(APIView):
     @extend_schema(summary="Find free slots", responses=s.SlotOut(many=True), parameters=[s.AvailabilityQuery])
     def get(self, request: Request) -> Response:
-        q = _valid(s.AvailabilityQuery, request, data=request.query_params)
+        q = validated(s.AvailabilityQuery, request, request.query_params)
         authorize(request.user, "scheduling.view_calendar", q["branch"])
         slots = selectors.slot_list_available(
             service=q["service"],
@@ -313,7 +309,7 @@ class AppointmentListApi(GenericAPIView):
         parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request) -> Response:
-        v = _valid(s.BookIn, request)
+        v = validated(s.BookIn, request)
         key = request.headers.get("Idempotency-Key") or None
         appointment = sched.appointment_book(actor=request.user, idempotency_key=key, **v)
         return _one(request, appointment, status=201)
@@ -342,7 +338,7 @@ class RescheduleApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         appointment = _appointment(pk)
         moved = sched.appointment_reschedule(
-            actor=request.user, appointment=appointment, **_valid(s.RescheduleIn, request)
+            actor=request.user, appointment=appointment, **validated(s.RescheduleIn, request)
         )
         return _one(request, _appointment(moved.pk))
 
@@ -354,7 +350,7 @@ class CancelApi(APIView):
         responses={200: s.EntryOut, **errors(IllegalTransition, TooLateToCancel)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        v = _valid(s.CancelIn, request)
+        v = validated(s.CancelIn, request)
         cancelled = sched.appointment_cancel(actor=request.user, appointment=_appointment(pk), reason=v["reason"])
         return _one(request, _appointment(cancelled.pk))
 
@@ -387,7 +383,7 @@ class WalkInApi(APIView):
         responses={201: s.EntryOut, **errors(NoSlotToday, BookingRefused, CalendarBusy, PossibleDuplicates)},
     )
     def post(self, request: Request) -> Response:
-        appointment = sched.walk_in_book(actor=request.user, **_valid(s.WalkInIn, request))
+        appointment = sched.walk_in_book(actor=request.user, **validated(s.WalkInIn, request))
         return _one(request, _appointment(appointment.pk), status=201)
 
 
@@ -398,7 +394,7 @@ class SeriesApi(APIView):
         responses={201: s.OccurrenceOut(many=True), **errors(SeriesConflicts, BookingRefused, CalendarBusy)},
     )
     def post(self, request: Request) -> Response:
-        v = _valid(s.SeriesIn, request)
+        v = validated(s.SeriesIn, request)
         _, results = sched.series_book(actor=request.user, first_start=v.pop("start"), **v)
         body = [
             {
@@ -419,7 +415,7 @@ class HoldApi(APIView):
         responses={201: s.HoldOut, **errors(BookingRefused, CalendarBusy)},
     )
     def post(self, request: Request) -> Response:
-        hold = sched.appointment_hold(actor=request.user, source="staff", **_valid(s.HoldIn, request))
+        hold = sched.appointment_hold(actor=request.user, source="staff", **validated(s.HoldIn, request))
         return Response(s.HoldOut(hold).data, status=201)
 
 
@@ -438,7 +434,7 @@ class HoldConfirmApi(APIView):
         if hold is None:
             raise EntryNotFound("No such hold.")
         authorize(request.user, "scheduling.book", hold.branch)
-        v = _valid(s.HoldConfirmIn, request)
+        v = validated(s.HoldConfirmIn, request)
         booked = sched.appointment_hold_confirm(
             actor=request.user,
             hold=hold,
