@@ -4,11 +4,12 @@ against the care team (or break-glass) before anything is fetched."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -26,11 +27,21 @@ from tenants.audit.services import access_log_response, access_log_trail_read
 from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
 
+_Changed = TypeVar("_Changed")
+
 
 def _patient(request: Request, pk: int, perm: str = "patients.view_patient") -> Patient:
     patient = get_object_or_404(Patient, pk=pk)
     authorize(request.user, perm, patient)
     return patient
+
+
+def _patient_change(
+    request: Request, pk: int, change: Callable[..., _Changed], data_in: type[serializers.Serializer]
+) -> _Changed:
+    """`change`, a service of one patient (which checks who may), made by the user with what was sent."""
+    patient = get_object_or_404(Patient, pk=pk)
+    return change(actor=request.user, patient=patient, request=request._request, **validated(data_in, request))
 
 
 class PatientListApi(GenericAPIView):
@@ -75,21 +86,13 @@ class PatientDetailApi(APIView):
 
     @extend_schema(summary="Change a patient's details", request=s.PatientPatch, responses=s.PatientOut)
     def patch(self, request: Request, pk: int) -> Response:
-        patient = get_object_or_404(Patient, pk=pk)
-        patient = services.patient_update(
-            actor=request.user, patient=patient, request=request._request, **validated(s.PatientPatch, request)
-        )
-        return Response(s.PatientOut(patient).data)
+        return Response(s.PatientOut(_patient_change(request, pk, services.patient_update, s.PatientPatch)).data)
 
 
 class ConsentApi(APIView):
     @extend_schema(summary="Record a patient's consent to messages", request=s.ConsentIn, responses=s.PatientOut)
     def post(self, request: Request, pk: int) -> Response:
-        patient = get_object_or_404(Patient, pk=pk)
-        patient = services.consent_set(
-            actor=request.user, patient=patient, request=request._request, **validated(s.ConsentIn, request)
-        )
-        return Response(s.PatientOut(patient).data)
+        return Response(s.PatientOut(_patient_change(request, pk, services.consent_set, s.ConsentIn)).data)
 
 
 class MergeApi(APIView):
@@ -108,10 +111,7 @@ class MergeApi(APIView):
 class BreakGlassApi(APIView):
     @extend_schema(summary="Open emergency access to a clinical record", request=s.ReasonIn, responses={201: None})
     def post(self, request: Request, pk: int) -> Response:
-        patient = get_object_or_404(Patient, pk=pk)
-        grant = services.break_glass_open(
-            actor=request.user, patient=patient, request=request._request, **validated(s.ReasonIn, request)
-        )
+        grant = _patient_change(request, pk, services.break_glass_open, s.ReasonIn)
         return Response({"expires_at": grant.expires_at}, status=201)
 
 
@@ -292,10 +292,7 @@ class ConsentFormListApi(APIView):
 
     @extend_schema(summary="Record a signed consent form", request=s.ConsentFormIn, responses={201: s.ConsentFormOut})
     def post(self, request: Request, pk: int) -> Response:
-        patient = get_object_or_404(Patient, pk=pk)
-        form = services.consent_form_record(
-            actor=request.user, patient=patient, request=request._request, **validated(s.ConsentFormIn, request)
-        )
+        form = _patient_change(request, pk, services.consent_form_record, s.ConsentFormIn)
         return Response(s.ConsentFormOut(form).data, status=201)
 
 
