@@ -20,12 +20,12 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from config.net import client_ip
 from frontend.forms import appointment_shown, show_error
+from frontend.patient_views import log_patient_read
 from patients import portal
 from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.selectors import slot_list_available
-from tenants.audit.services import access_log_response, access_log_rows
 from tenants.org.selectors import chain_settings_get
 
 
@@ -106,13 +106,7 @@ def portal_home(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
     upcoming = [a for a in appointments if a.span.lower >= now and a.status in ACTIVE_STATUSES]
     past = [a for a in appointments if a not in upcoming][::-1][:20]
-    access_log_response(
-        request,
-        action="view",
-        object_type="portal",
-        object_ids=[patient.pk],
-        patient_ids=[patient.pk],
-    )
+    log_patient_read(request, "view", "portal", [patient])
     with timezone.override(ZoneInfo(chain_settings_get().default_timezone)):
         return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming, "past": past})
 
@@ -199,13 +193,7 @@ def portal_profile(request: HttpRequest, patient: Patient) -> HttpResponse:
         else:
             messages.success(request, "Your details are saved.")
             return redirect("portal-home")
-    access_log_rows(
-        actor=request.user,
-        object_type="patient",
-        rows=[{"id": patient.pk, "patient_id": patient.pk}],
-        request=request,
-        action="view",
-    )
+    log_patient_read(request, "view", "patient", [patient])
     return render(request, "portal/profile.html", {"form": form})
 
 
