@@ -403,3 +403,17 @@ class PortalCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.patient_id} via {self.channel}"
+
+
+class BookingCodeUse(models.Model):
+    """A booking challenge that was used: one row per challenge, unique, written in the transaction
+    that books with it. Two confirmations racing with one code both try to insert it; the database
+    lets one commit and the other is refused, so one code books once. A refused booking rolls the
+    row back with it, and the code stays usable. Rows older than the challenge's life prove nothing
+    any more (the challenge itself has expired) and may be purged."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"booking code used at {self.used_at:%Y-%m-%d %H:%M}"

@@ -24,6 +24,7 @@ and notifications sends it after commit."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -42,7 +43,7 @@ from config.errors import ValidationFailed
 from config.events import publish
 from patients.events import CodePurpose, PortalCodeIssued
 from patients.exceptions import CodeInvalid, TooManyCodes, TooManyTries
-from patients.models import Patient, PortalCode
+from patients.models import BookingCodeUse, Patient, PortalCode
 from patients.selectors import phone_e164
 from tenants.accounts.models import User
 from tenants.authz import Actor
@@ -214,16 +215,19 @@ def booking_code_request(*, contact: str, ip: str | None) -> BookingChallenge:
 
 def booking_code_verify(*, challenge: str, code: str, ip: str | None) -> Contact:
     """The contact a right code proves. Wrong tries count like the portal's (per contact and
-    address, per address, and per code from everywhere); a code is spent when the caller's
-    transaction commits, so a booking refused after a right code may try the same code again."""
+    address, per address, and per code from everywhere). The challenge is spent in the caller's
+    transaction (a BookingCodeUse row): of confirmations racing with one challenge one wins and the
+    others are CodeInvalid, and a booking refused after a right code rolls the row back, so the
+    same code may be tried again."""
     try:
         sealed = signing.loads(challenge, salt=_booking_salt(), max_age=settings.PORTAL_CODE_MINUTES * 60)
         reached, digest = Contact(channel=sealed["c"], destination=sealed["d"]), str(sealed["h"])
+        used = hashlib.sha256(f"{sealed['n']}:{digest}".encode()).hexdigest()
     except (signing.BadSignature, KeyError, TypeError) as exc:
         raise CodeInvalid() from exc
     pair, address = f"portal:wrong:{reached.destination}:{ip}", f"portal:wrong:ip:{ip}"
-    spent, total = f"portal:spent:{digest}", f"portal:wrong:code:{digest}"
-    if throttle.used(pair) >= settings.PORTAL_CODE_ATTEMPTS or throttle.used(spent):
+    total = f"portal:wrong:code:{digest}"
+    if throttle.used(pair) >= settings.PORTAL_CODE_ATTEMPTS:
         raise CodeInvalid()
     if throttle.used(address) >= settings.PORTAL_WRONG_CODES_PER_ADDRESS_PER_HOUR:
         raise TooManyTries()
@@ -232,7 +236,13 @@ def booking_code_verify(*, challenge: str, code: str, ip: str | None) -> Contact
     if not hmac.compare_digest(digest, _hash((code or "").strip())):
         throttle.hit(total, limit=settings.PORTAL_CODE_ATTEMPTS_TOTAL)
         _wrong(pair, address)
-    transaction.on_commit(lambda: throttle.hit(spent, limit=1))
+    try:
+        # A savepoint: the unique digest refuses a challenge used before, or being used by a
+        # confirmation still running (this insert waits for it and fails once it commits).
+        with transaction.atomic():
+            BookingCodeUse.objects.create(digest=used)
+    except IntegrityError as exc:
+        raise CodeInvalid() from exc
     return reached
 
 
