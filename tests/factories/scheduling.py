@@ -15,7 +15,7 @@ from patients.models import Patient
 from patients.services import patient_create
 from scheduling import services as sched
 from scheduling.models import Appointment, Room, Service
-from scheduling.selectors import slot_list_available
+from scheduling.selectors import Slot, slot_list_available
 from tenants.authz import Actor
 from tenants.org.models import Branch, Role, StaffMember
 from tests.factories import Chain, user_with_roles
@@ -121,10 +121,15 @@ class Clinic:
         """The branch's date ``days`` from today (by the run's clock)."""
         return local_today(self.tz) + timedelta(days=days)
 
+    def slots(self, day: date, *, step: int = 30) -> list[Slot]:
+        """What the availability selector offers of the clinic's service at its branch that day."""
+        return list(
+            slot_list_available(service=self.service, branch=self.branch, date_from=day, date_to=day, step=step)
+        )
+
     def free_slot(self, day: date, *, doctor: StaffMember | None = None, step: int = 30) -> datetime:
         """The first start the availability selector offers that day (for the doctor, if given)."""
-        slots = slot_list_available(service=self.service, branch=self.branch, date_from=day, date_to=day, step=step)
-        return next(s.start for s in slots if doctor is None or s.doctor_id == doctor.pk)
+        return next(s.start for s in self.slots(day, step=step) if doctor is None or s.doctor_id == doctor.pk)
 
 
 def book(

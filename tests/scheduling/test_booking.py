@@ -137,15 +137,20 @@ def test_override_needs_permission_and_reason_and_is_recorded(clinic, in_a):
     refused("doctor_busy", book, clinic, clinic.at(MONDAY, 10, 15))
 
 
-def test_hold_then_confirm(clinic):
-    hold = sched.appointment_hold(
+def _hold_at_ten(clinic, *, now):
+    """An anonymous hold of Monday 10:00 with the first doctor, taken at `now`."""
+    return sched.appointment_hold(
         actor=None,
         doctor=clinic.doctors[0],
         branch=clinic.branch,
         service=clinic.service,
         start=clinic.at(MONDAY, 10),
-        now=clinic.at(MONDAY, 6),
+        now=now,
     )
+
+
+def test_hold_then_confirm(clinic):
+    hold = _hold_at_ten(clinic, now=clinic.at(MONDAY, 6))
     assert hold.status == Status.HELD
     refused("doctor_busy", book, clinic, clinic.at(MONDAY, 10))
     patient = clinic.patient()
@@ -159,14 +164,7 @@ def test_hold_then_confirm(clinic):
 
 def test_an_expired_hold_frees_the_slot_without_any_task(clinic):
     t0 = clinic.at(MONDAY, 6)
-    hold = sched.appointment_hold(
-        actor=None,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-        now=t0,
-    )
+    hold = _hold_at_ten(clinic, now=t0)
     later = t0 + timedelta(minutes=11)
     offered = slot_list_available(
         service=clinic.service,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from scheduling import services as sched
 from scheduling.selectors import slot_list_available
 from tenants.org import services as org
-from tests.factories.scheduling import clinic_setup, clock_changes, july_monday, local_today
+from tests.factories.scheduling import book, clinic_setup, clock_changes, july_monday, local_today
 
 UTC = ZoneInfo("UTC")
 # (zone, spring-forward day, fall-back day): the next real changes of each zone after tomorrow, by
@@ -42,14 +42,7 @@ def test_spring_forward_night_has_one_hour_less(in_a, tz, spring, fall):
         closes=time(23),
         shift=(time(0, 30), time(4)),
     )
-    slots = slot_list_available(
-        service=clinic.service,
-        branch=clinic.branch,
-        date_from=spring,
-        date_to=spring,
-        step=30,
-        now=timezone.now(),
-    )
+    slots = clinic.slots(spring)
     # the shift 00:30-04:00 lasts 2.5 hours that night; the hour from 01:00 (London) or 02:00
     # (New York) does not exist on the wall clock
     assert len(slots) == 5
@@ -58,14 +51,7 @@ def test_spring_forward_night_has_one_hour_less(in_a, tz, spring, fall):
     gap = "01:" if tz == "Europe/London" else "02:"
     assert not any(t.startswith(gap) for t in _local(slots, tz))
     for slot in slots:  # every slot offered can be booked, at exactly that instant
-        booked = sched.appointment_book(
-            actor=clinic.owner,
-            patient=clinic.patient(),
-            doctor=clinic.doctors[0],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=slot.start,
-        )
+        booked = book(clinic, slot.start, actor=clinic.owner)
         assert booked.span.lower == slot.start
 
 
@@ -74,14 +60,7 @@ def test_fall_back_night_has_one_hour_more(in_a, tz, spring, fall):
     clinic = clinic_setup(
         in_a, branch=_branch(in_a, tz), doctors=1, duration=30, opens=time(0), closes=time(23), shift=(time(0), time(3))
     )
-    slots = slot_list_available(
-        service=clinic.service,
-        branch=clinic.branch,
-        date_from=fall,
-        date_to=fall,
-        step=30,
-        now=timezone.now(),
-    )
+    slots = clinic.slots(fall)
     # 00:00-03:00 on the wall clock is four real hours: the repeated hour is offered twice,
     # once in summer time and once in winter time
     assert len(slots) == 8
@@ -94,14 +73,7 @@ def test_fall_back_night_has_one_hour_more(in_a, tz, spring, fall):
 def test_day_shift_keeps_its_wall_clock_across_the_change(in_a, tz, spring, fall):
     clinic = clinic_setup(in_a, branch=_branch(in_a, tz), doctors=1, duration=60, shift=(time(9), time(12)))
     for day in (spring - timedelta(days=1), spring, fall - timedelta(days=1), fall):
-        slots = slot_list_available(
-            service=clinic.service,
-            branch=clinic.branch,
-            date_from=day,
-            date_to=day,
-            step=60,
-            now=timezone.now(),
-        )
+        slots = clinic.slots(day, step=60)
         assert [s.start.astimezone(ZoneInfo(tz)).strftime("%H:%M") for s in slots] == ["09:00", "10:00", "11:00"]
 
 
