@@ -186,9 +186,9 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 def visible_text(value: str) -> bool:
-    """Whether text shows anything: not only spaces, nor invisible format characters (zero-width
-    spaces, joiners, direction marks)."""
-    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in value)
+    """Whether text shows anything: not only spaces (Unicode's Z categories), control characters
+    (Cc), or invisible format characters (Cf: zero-width spaces, joiners, direction marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch)[0] not in "CZ" for ch in value)
 
 
 class StrictPrimaryKeyRelatedField(_Strict, serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]

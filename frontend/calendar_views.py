@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from frontend.desk_views import BUTTONS
-from frontend.forms import show_error
+from frontend.forms import show_error, to_date
 from scheduling import intervals as iv
 from scheduling import services as sched
 from scheduling.exceptions import LeaveConflicts
@@ -33,10 +33,9 @@ def my_day(request: HttpRequest) -> HttpResponse:
     if doctor is None or Role.DOCTOR not in doctor.roles:
         raise Http404
     tz = ZoneInfo(chain_settings_get().default_timezone)
-    try:
-        day = date.fromisoformat(request.GET["day"]) if "day" in request.GET else timezone.now().astimezone(tz).date()
-    except ValueError as exc:
-        raise Http404 from exc
+    day = to_date(request.GET["day"]) if "day" in request.GET else timezone.now().astimezone(tz).date()
+    if day is None:
+        raise Http404
     start, end = iv.day_bounds(day, tz)
     from psycopg.types.range import Range
 

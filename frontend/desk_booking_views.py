@@ -4,7 +4,7 @@ service call (scheduling.services), the same the API makes."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import patient_lookup, show_error, to_int
+from frontend.forms import DayField, patient_lookup, show_error, to_date, to_int
 from patients.models import Patient
 from scheduling import intervals as iv
 from scheduling import selectors
@@ -34,7 +34,7 @@ WEEKLY = 7
 class BookAheadForm(forms.Form):
     service = forms.ModelChoiceField(queryset=Service.objects.none())
     doctor = forms.ModelChoiceField(queryset=StaffMember.objects.none())
-    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="First day")
+    day = DayField(widget=forms.DateInput(attrs={"type": "date"}), label="First day")
     at = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}), label="Time")
     count = forms.IntegerField(
         min_value=1,
@@ -198,10 +198,11 @@ def series_cancel_rest(request: HttpRequest, pk: int) -> HttpResponse:
 def series_move_rest(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = _from_here(request, pk)
     tz = ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")
+    day = to_date(request.POST.get("day"))
     try:
-        start = iv.wall_clock(
-            date.fromisoformat(request.POST.get("day", "")), time.fromisoformat(request.POST.get("at", "")), tz
-        )
+        if day is None:
+            raise ValueError
+        start = iv.wall_clock(day, time.fromisoformat(request.POST.get("at", "")), tz)
     except ValueError:
         messages.error(request, "Give the new day and time.")
         return redirect("desk-series", pk=pk)

@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import appointment_shown, patient_lookup, show_error, to_int
+from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int
 from patients.exceptions import PossibleDuplicates
 from patients.models import Patient
 from scheduling import selectors
@@ -160,10 +160,10 @@ def day_grid(grid: selectors.DeskDay) -> dict[str, Any]:
 def _day(request: HttpRequest, branch: Branch) -> date:
     text = request.GET.get("day") or request.POST.get("day")
     if text:
-        try:
-            return date.fromisoformat(text)
-        except ValueError as exc:
-            raise Http404 from exc
+        day = to_date(text)
+        if day is None:  # no such day, or beyond the years a calendar holds (the next-day link overflows)
+            raise Http404
+        return day
     return timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
 
 

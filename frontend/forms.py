@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
 from django.http import HttpRequest
 
 from config.errors import ApplicationError
+from config.fields import EARLIEST, LATEST, parse_date
 from config.money import currency_choices
 from patients.models import Patient
 from patients.selectors import patient_search
@@ -28,6 +30,25 @@ def to_int(value: str | None) -> int | None:
         return int(value or "")
     except ValueError:
         return None
+
+
+def to_date(value: str | None) -> date | None:
+    """A day typed or sent in a form or query string (YYYY-MM-DD, within the years every date field
+    takes: config.fields.parse_date), or None."""
+    try:
+        return parse_date(value or "")
+    except ValueError:  # InputError too
+        return None
+
+
+class DayField(forms.DateField):
+    """A date field of a page, within the years every date of ours takes (1900-2199): a day beyond
+    them is a form error, not an overflow in the weeks counted from it."""
+
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is not None and to_date(value.isoformat()) is None:
+            raise forms.ValidationError(f"Choose a day between {EARLIEST:%Y} and {LATEST:%Y}.")
 
 
 def patient_lookup(request: HttpRequest, q: str, *, limit: int = 10) -> tuple[list[Patient], str]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from config.errors import Disclosure
 from config.events import publish
+from config.fields import visible_text
 from config.validation import collect
 from patients import events
 from patients.exceptions import InvalidPatient, MergeRefused, PossibleDuplicates
@@ -53,7 +54,7 @@ def _clean_demographics(fields: dict[str, Any]) -> dict[str, Any]:
     for name in ("first_name", "last_name"):
         if name in out:
             out[name] = (out[name] or "").strip()
-            if not out[name]:
+            if not visible_text(out[name]):  # empty, or only invisible characters (zero-width, controls)
                 errors[name] = ["This cannot be empty."]
     for name in ("phone", "emergency_contact_phone"):
         if name in out:

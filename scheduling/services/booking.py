@@ -245,6 +245,11 @@ class _Visit:
 def _insert_booking(
     *, actor: Actor, visit: _Visit, idempotency_key: str | None, idempotency_digest: str, now: datetime
 ) -> Appointment:
+    # A record merged into another takes no bookings. The row lock orders a booking after a merge
+    # that is moving this patient's appointments, so none lands on the record merged away.
+    kept = Patient.objects.select_for_update(no_key=True).filter(pk=visit.patient.pk, merged_into__isnull=True)
+    if not kept.exists():
+        raise InvalidScheduling(fields={"patient": ["This record was merged into another: book the record kept."]})
     placed = _place(
         service=visit.service,
         branch=visit.branch,
