@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -36,6 +37,7 @@ from patients.services._audit import _log, _saved
 from tenants.audit.history import changed_by
 from tenants.authz import Actor, authorize
 from tenants.org.rules import staff_of
+from tenants.selectors import current_schema
 
 
 def _email_error(value: str) -> str | None:
@@ -148,6 +150,15 @@ def patient_create(
     return patient
 
 
+def _lock_contact(contact: str) -> None:
+    """Hold registrations of one contact in this chain until the transaction ends. Two online
+    bookings at once with one new e-mail would each find nobody and register two patients; with the
+    lock the second waits, then finds the first's record (READ COMMITTED sees it once committed)."""
+    seed = hashlib.sha256(f"{current_schema()}:patient-contact:{contact}".encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(seed[:8], "big", signed=True)])
+
+
 @transaction.atomic
 def patient_self_register(
     *, first_name: str, last_name: str, email: str = "", phone: str = "", request: HttpRequest | None = None
@@ -157,6 +168,7 @@ def patient_self_register(
     values = _clean_demographics({"first_name": first_name, "last_name": last_name, "email": email, "phone": phone})
     if not (values["email"] or values["phone"]):
         raise InvalidPatient(fields={"email": ["Give an e-mail address or a mobile number."]})
+    _lock_contact(values["email"] or values["phone"])
     match = Patient.objects.filter(merged_into__isnull=True)
     match = match.filter(email=values["email"]) if values["email"] else match.filter(phone=values["phone"])
     patient = match.order_by("pk").first()

@@ -96,3 +96,19 @@ def test_one_code_racing_for_four_holds_books_one(shared):
     [later] = _holds(shared, [14])
     with committed(), schema_context(shared.chain.schema), pytest.raises(portal.CodeInvalid):
         _confirm(later, challenge)
+
+
+def test_two_bookings_at_once_with_one_new_email_register_one_patient(shared):
+    # given two held times and two challenges sent to one e-mail nobody has yet
+    holds = _holds(shared, [10, 11])
+    challenges = [_challenge(shared, RACERS[1]) for _ in holds]
+
+    # when both are confirmed at the same time
+    outcomes = race(2, lambda i: _confirm(holds[i], challenges[i]), shared.chain.schema)
+
+    # then both are booked, for one patient
+    assert outcomes == ["ok", "ok"]
+    with committed(), schema_context(shared.chain.schema):
+        [patient] = Patient.objects.filter(email=RACERS[1])
+        booked = Appointment.objects.filter(pk__in=[h.pk for h in holds], status=Status.BOOKED)
+        assert sorted(booked.values_list("patient_id", flat=True)) == [patient.pk, patient.pk]
