@@ -22,6 +22,7 @@ class SchedulingErrorCode(StrEnum):
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     HOLD_EXPIRED = "hold_expired"
     HOLD_RELEASED = "hold_released"
+    HOLD_CONFIRMED = "hold_confirmed"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     LEAVE_CONFLICTS_APPOINTMENTS = "leave_conflicts_appointments"
     SERIES_CONFLICTS = "series_conflicts"

@@ -53,6 +53,13 @@ class HoldReleased(Conflict):
     default_message = "This hold was released and its time given back. Choose a time again."
 
 
+class HoldConfirmed(Conflict):
+    code = SchedulingErrorCode.HOLD_CONFIRMED
+    default_message = (
+        "This time is already booked. Use the link you were given when you booked it to see, move or cancel it."
+    )
+
+
 class IdempotencyKeyReused(Conflict):
     code = SchedulingErrorCode.IDEMPOTENCY_KEY_REUSED
     default_message = "This Idempotency-Key was already used for a different booking."

@@ -25,7 +25,7 @@ from config.openapi import errors
 from patients import portal
 from patients.exceptions import CodeInvalid, TooManyCodes, TooManyTries
 from patients.models import Patient
-from scheduling.exceptions import BookingRefused, CalendarBusy, HoldExpired, HoldReleased
+from scheduling.exceptions import BookingRefused, CalendarBusy, HoldConfirmed, HoldExpired, HoldReleased
 from scheduling.models import Appointment, CalendarEntry, Service
 from scheduling.services.online import online_booking_confirm, online_hold
 from tenants.org.models import Branch, StaffMember
@@ -163,13 +163,14 @@ class OnlineHoldConfirmApi(_Anonymous):
             "Anonymous. The code proves the contact; the patient with that contact is found or registered, the "
             "held time becomes theirs, and a booking link is issued (shown once). A refusal writes nothing: "
             "a wrong code (400 `code_invalid`, a challenge of another chain too), too many wrong codes from "
-            "here (429 `too_many_tries`), a hold that ran out or was released (409), or a wrong hold token "
-            "(404, like a hold that does not exist)."
+            "here (429 `too_many_tries`), a hold that ran out or was released (409), a hold already confirmed "
+            "(409 `hold_confirmed`: the booking link of the first confirmation is the only one; nothing is "
+            "issued again), or a wrong hold token (404, like a hold that does not exist)."
         ),
         request=OnlineConfirmIn,
         responses={
             201: OnlineBookingOut,
-            **errors(CodeInvalid, TooManyTries, HoldExpired, HoldReleased, CalendarBusy),
+            **errors(CodeInvalid, TooManyTries, HoldExpired, HoldReleased, HoldConfirmed, CalendarBusy),
         },
     )
     def post(self, request: Request, pk: int) -> Response:

@@ -79,6 +79,16 @@ def appointment_hold(
     return hold
 
 
+def _held_for(*, hold_id: int, hold_token: str) -> Appointment:
+    """The hold, row-locked until the caller's transaction ends, for the one who holds its token.
+    To anyone else it is EntryNotFound: a wrong token must not tell that a hold exists."""
+    hold = Appointment.objects.select_for_update().exclude(hold_token="").filter(pk=hold_id).first()
+    # compare_digest takes ASCII text only; a token is never anything else.
+    if hold is None or not hold_token.isascii() or not secrets.compare_digest(hold.hold_token, hold_token):
+        raise EntryNotFound("No such hold.")
+    return hold
+
+
 @transaction.atomic
 def appointment_hold_confirm(
     *,
@@ -97,11 +107,7 @@ def appointment_hold_confirm(
         existing = _keyed(actor, key)
         if existing is not None:
             return _replay(existing, digest=digest)
-    hold = Appointment.objects.select_for_update().get(pk=hold.pk)
-    # compare_digest takes ASCII text only; a token is never anything else.
-    if not hold.hold_token or not hold_token.isascii() or not secrets.compare_digest(hold.hold_token, hold_token):
-        # Answered as a hold that does not exist: a wrong token must not tell that one does.
-        raise EntryNotFound("No such hold.")
+    hold = _held_for(hold_id=hold.pk, hold_token=hold_token)
     if hold.status == Status.BOOKED and hold.patient_id == patient.pk:
         return hold  # the same confirmation, again
     if hold.status == Status.CANCELLED:

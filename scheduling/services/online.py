@@ -17,10 +17,11 @@ from config.errors import NotFound, Throttled, ValidationFailed
 from patients import portal
 from patients.services import patient_self_register
 from scheduling.engine import Problem
-from scheduling.exceptions import BookingRefused, EntryNotFound
-from scheduling.models import Appointment, Service
+from scheduling.exceptions import BookingRefused, HoldConfirmed
+from scheduling.models import Appointment, Service, Status
 from scheduling.selectors import policy_get, slot_list_available
 from scheduling.services import appointment_hold, appointment_hold_confirm, manage_link_issue
+from scheduling.services.holds import _held_for
 from tenants.org.models import Branch, StaffMember
 
 HOLDS_PER_ADDRESS_PER_HOUR = 30
@@ -89,10 +90,12 @@ def online_booking_confirm(
     patient is found by it or registered, the held time becomes theirs and a booking link is
     issued. A refusal anywhere (a wrong code, a hold that ran out) leaves no patient behind, and a
     right code stays usable until a booking with it commits. A hold that is not there (or not a
-    hold) is EntryNotFound, before the code is tried."""
-    hold = Appointment.objects.exclude(hold_token="").filter(pk=hold_id).first()
-    if hold is None:
-        raise EntryNotFound("No such hold.")
+    hold, or whose token is wrong) is EntryNotFound, and one confirmed before is HoldConfirmed (no
+    second booking link), both before the code is tried."""
+    # Locked first, so that a confirmation running at the same time finishes before this one looks.
+    hold = _held_for(hold_id=hold_id, hold_token=hold_token)
+    if hold.status not in (Status.HELD, Status.EXPIRED, Status.CANCELLED):
+        raise HoldConfirmed()
     contact = portal.booking_code_verify(challenge=challenge, code=code, ip=ip)
     patient = patient_self_register(
         first_name=first_name,

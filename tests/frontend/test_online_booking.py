@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from patients.models import Patient
 from scheduling import services as sched
-from scheduling.models import Appointment, Source, Status
+from scheduling.models import Appointment, ManageLink, Source, Status
 from tests.factories.scheduling import clinic_setup, local_today
 
 
@@ -146,3 +146,26 @@ def test_the_booking_pages_show_the_branch_price_and_the_doctor(online):
     assert "£60.00" not in page + details
     held = Appointment.objects.get(status=Status.HELD)
     assert held.doctor.user.get_full_name() in details
+
+
+def test_a_second_tab_confirming_a_booked_hold_is_told_it_is_booked(online):
+    # given a hold with a code asked for in one tab, whose session a second tab shares
+    clinic, client, host, post = online
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    held = dict(client.session["hold"])
+    post("/book/details/", {"first_name": "Tab", "last_name": "Twice", "contact": "tabs@example.com"})
+    # when the first tab confirms it, then goes to its booking link as before
+    done = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})
+    assert done.status_code == 302
+    assert b"You are booked" in client.get(done["Location"], HTTP_HOST=host).content
+    # and the second tab, still showing that hold, asks for a code and confirms it too
+    session = client.session
+    session["hold"] = held
+    session.save()
+    post("/book/details/", {"first_name": "Tab", "last_name": "Twice", "contact": "tabs@example.com"})
+    again = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})
+    # then it is told the time is already booked, and no second booking link is made
+    assert again.status_code == 200
+    assert "This time is already booked" in again.content.decode()
+    assert ManageLink.objects.filter(appointment_id=held["id"]).count() == 1

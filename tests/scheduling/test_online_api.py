@@ -128,6 +128,28 @@ def test_an_expired_hold_books_nothing(clinic, visitor, django_capture_on_commit
     _nothing_written(hold["id"], before)
 
 
+def test_a_hold_confirmed_before_is_refused_and_issues_no_second_link(
+    clinic, visitor, django_capture_on_commit_callbacks
+):
+    # given a hold confirmed with a right code, and its booking link
+    hold = _hold(visitor, clinic).json()
+    challenge, code = _challenge(visitor, "twice@example.com", django_capture_on_commit_callbacks)
+    assert _confirm(visitor, hold, challenge, code).status_code == 201
+    before = Patient.objects.count()
+
+    # when the same hold is confirmed again with a fresh, right code
+    challenge, code = _challenge(visitor, "twice@example.com", django_capture_on_commit_callbacks)
+    response = _confirm(visitor, hold, challenge, code)
+
+    # then it is refused as already confirmed, and nothing is issued or registered
+    assert_error(response, 409, "hold_confirmed")
+    assert ManageLink.objects.filter(appointment_id=hold["id"]).count() == 1
+    assert Patient.objects.count() == before
+    # and the fresh code, not spent, books another hold
+    other = _hold(visitor, clinic, hour=11).json()
+    assert _confirm(visitor, other, challenge, code).status_code == 201
+
+
 def test_a_wrong_hold_token_is_a_missing_hold(clinic, visitor, django_capture_on_commit_callbacks):
     # given a held time and a right code
     hold = _hold(visitor, clinic).json()

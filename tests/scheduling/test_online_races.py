@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from patients import portal
 from patients.models import Patient
-from scheduling.models import Appointment, CalendarEntry, Status
+from scheduling.models import Appointment, CalendarEntry, ManageLink, Status
 from scheduling.services.online import online_booking_confirm, online_hold
 from tests.conftest import WORLD
 from tests.factories.scheduling import MONDAY, Clinic, clinic_setup
@@ -112,3 +112,17 @@ def test_two_bookings_at_once_with_one_new_email_register_one_patient(shared):
         [patient] = Patient.objects.filter(email=RACERS[1])
         booked = Appointment.objects.filter(pk__in=[h.pk for h in holds], status=Status.BOOKED)
         assert sorted(booked.values_list("patient_id", flat=True)) == [patient.pk, patient.pk]
+
+
+def test_one_hold_confirmed_three_times_at_once_issues_one_link(shared):
+    # given one held time and three right codes for it (three tabs, or a button pressed thrice)
+    [hold] = _holds(shared, [15])
+    challenges = [_challenge(shared, RACERS[2]) for _ in range(3)]
+
+    # when all three confirm it at the same time
+    outcomes = race(3, lambda i: _confirm(hold, challenges[i]), shared.chain.schema)
+
+    # then one books it, the others are told it is already booked, and one booking link exists
+    assert sorted(outcomes) == ["hold_confirmed", "hold_confirmed", "ok"]
+    assert _committed_count(shared, ManageLink, appointment_id=hold.pk) == 1
+    assert _committed_count(shared, Patient, email=RACERS[2]) == 1
