@@ -184,6 +184,8 @@ def book_verify(request: HttpRequest) -> HttpResponse:
         else:
             for key in ("hold", "booking"):
                 request.session.pop(key, None)
+            if booked.notice:
+                messages.info(request, booked.notice)
             return redirect("book-manage", token=booked.manage_token)
     return render(request, "booking/verify.html", {"form": form, "hold": hold})
 

@@ -27,6 +27,19 @@ def folded(text: str) -> Func:
     return Lower(Func(Value(text), function="public.f_unaccent", output_field=TextField()))
 
 
+def patient_named(*, patient: Patient, first_name: str, last_name: str) -> bool:
+    """Whether a typed first and last name are the patient's, read as name search reads them
+    (case, accents and spacing aside)."""
+    typed = " ".join(f"{first_name} {last_name}".split())
+    stored = " ".join(f"{patient.first_name} {patient.last_name}".split())
+    return (
+        Patient.objects.filter(pk=patient.pk)
+        .alias(typed=folded(typed), stored=folded(stored))
+        .filter(typed=F("stored"))
+        .exists()
+    )
+
+
 def phone_e164(value: str) -> str:
     """A phone number in E.164 (national numbers read in the chain's country), or ValueError."""
     value = (value or "").strip()

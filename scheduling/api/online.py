@@ -102,6 +102,13 @@ class OnlineBookingOut(serializers.Serializer):
     appointment = OnlineAppointmentOut()
     manage_token = serializers.CharField(help_text="Shown once: the secret of the booking link.")
     manage_url = serializers.URLField(help_text="The booking link: see, move or cancel this appointment.")
+    notice = serializers.CharField(
+        allow_blank=True,
+        help_text=(
+            "Empty, or a sentence for the visitor: the contact is on a patient record under another name, so the "
+            "appointment is on that record and its notes say whom it was booked as."
+        ),
+    )
 
 
 class _Anonymous(APIView):
@@ -161,8 +168,10 @@ class OnlineHoldConfirmApi(_Anonymous):
         summary="Confirm a held time with the code: register the visitor and book (online booking)",
         description=(
             "Anonymous. The code proves the contact; the patient with that contact is found or registered, the "
-            "held time becomes theirs, and a booking link is issued (shown once). A refusal writes nothing: "
-            "a wrong code (400 `code_invalid`, a challenge of another chain too), too many wrong codes from "
+            "held time becomes theirs, and a booking link is issued (shown once). The code proves the contact, not "
+            "the name: when the contact is on a record under another name the booking is made on that record, "
+            'its notes say "Booked online as <name typed>", and `notice` tells the visitor. A refusal writes '
+            "nothing: a wrong code (400 `code_invalid`, a challenge of another chain too), too many wrong codes from "
             "here (429 `too_many_tries`), a hold that ran out or was released (409), a hold already confirmed "
             "(409 `hold_confirmed`: the booking link of the first confirmation is the only one; nothing is "
             "issued again), or a wrong hold token (404, like a hold that does not exist)."
@@ -190,5 +199,6 @@ class OnlineHoldConfirmApi(_Anonymous):
             "appointment": booked.appointment,
             "manage_token": booked.manage_token,
             "manage_url": request.build_absolute_uri(manage),
+            "notice": booked.notice,
         }
         return Response(OnlineBookingOut(body).data, status=201)

@@ -97,9 +97,11 @@ def appointment_hold_confirm(
     hold_token: str,
     patient: Patient,
     idempotency_key: str | None = None,
+    notes: str = "",
     now: datetime | None = None,
 ) -> Appointment:
-    """Turn a hold into a booking for `patient`. The hold token proves it is the holder asking."""
+    """Turn a hold into a booking for `patient`, with `notes` for the desk if any. The hold token
+    proves it is the holder asking."""
     now = now or timezone.now()
     key = _idempotency_key(idempotency_key)
     digest = _digest(hold=hold, patient=patient)
@@ -121,6 +123,8 @@ def appointment_hold_confirm(
     hold.placed_by_id = _actor_id(actor) or hold.booked_by_id  # the one who chose the patient
     hold.status = Status.BOOKED
     hold.hold_expires_at = None
+    if notes:
+        hold.notes = notes[: Appointment._meta.get_field("notes").max_length]
     hold.idempotency_key = key
     hold.idempotency_user_id = _actor_id(actor) if key else None
     hold.idempotency_digest = digest if key else ""

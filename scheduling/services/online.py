@@ -15,6 +15,7 @@ from django.utils import timezone
 from config import throttle
 from config.errors import NotFound, Throttled, ValidationFailed
 from patients import portal
+from patients.selectors import patient_named
 from patients.services import patient_self_register
 from scheduling.engine import Problem
 from scheduling.exceptions import BookingRefused, HoldConfirmed
@@ -31,6 +32,8 @@ HOLDS_PER_ADDRESS_PER_HOUR = 30
 class OnlineBooking:
     appointment: Appointment
     manage_token: str  # the raw token of the booking link: shown once, never stored
+    # Said to the visitor when the record their contact found is under another name ("" if not).
+    notice: str = ""
 
 
 def online_hold(
@@ -104,5 +107,25 @@ def online_booking_confirm(
         phone=contact.destination if contact.channel == "sms" else "",
         request=request,
     )
-    booked = appointment_hold_confirm(actor=None, hold=hold, hold_token=hold_token, patient=patient)
-    return OnlineBooking(appointment=booked, manage_token=manage_link_issue(appointment=booked))
+    # The code proves the contact, not the name: families share an e-mail or a phone, so a booking
+    # made under another name lands on the contact's record, and the desk is told who booked.
+    named = patient_named(patient=patient, first_name=first_name, last_name=last_name)
+    as_typed = " ".join(f"{first_name} {last_name}".split())
+    booked = appointment_hold_confirm(
+        actor=None,
+        hold=hold,
+        hold_token=hold_token,
+        patient=patient,
+        notes="" if named else f"Booked online as {as_typed}",
+    )
+    notice = "" if named else _other_name_notice(contact.channel, as_typed)
+    return OnlineBooking(appointment=booked, manage_token=manage_link_issue(appointment=booked), notice=notice)
+
+
+def _other_name_notice(channel: str, as_typed: str) -> str:
+    # Names nothing of the record: only that one exists under another name, which the code's holder may know.
+    contact = "e-mail address" if channel == "email" else "mobile number"
+    return (
+        f"This {contact} is already on a patient record under another name, so the appointment was booked "
+        f"on that record. The clinic will see that you booked as {as_typed}."
+    )

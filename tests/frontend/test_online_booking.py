@@ -169,3 +169,21 @@ def test_a_second_tab_confirming_a_booked_hold_is_told_it_is_booked(online):
     assert again.status_code == 200
     assert "This time is already booked" in again.content.decode()
     assert ManageLink.objects.filter(appointment_id=held["id"]).count() == 1
+
+
+def test_booking_under_another_name_of_a_known_contact_is_told_on_the_booking_link(online):
+    # given a patient whose e-mail a relative uses to book
+    clinic, client, host, post = online
+    parent = clinic.patient("Hana")
+    Patient.objects.filter(pk=parent.pk).update(email="house@example.com")
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    post("/book/details/", {"first_name": "Ivo", "last_name": "Kin", "contact": "house@example.com"})
+    # when the relative confirms with the code
+    done = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})
+    # then the booking link opens as before and says whose record it went on, without naming it
+    page = client.get(done["Location"], HTTP_HOST=host).content.decode()
+    assert "You are booked" in page
+    assert "The clinic will see that you booked as Ivo Kin." in page
+    assert "Hana" not in page
+    assert Appointment.objects.get(patient=parent).notes == "Booked online as Ivo Kin"

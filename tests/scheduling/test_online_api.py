@@ -150,6 +150,23 @@ def test_a_hold_confirmed_before_is_refused_and_issues_no_second_link(
     assert _confirm(visitor, other, challenge, code).status_code == 201
 
 
+def test_a_contact_on_a_record_under_another_name_says_so(clinic, visitor, django_capture_on_commit_callbacks):
+    # given a patient with a phone a relative also uses
+    parent = clinic.patient("Grace")
+    Patient.objects.filter(pk=parent.pk).update(phone="+447912345099")
+    hold = _hold(visitor, clinic).json()
+    challenge, code = _challenge(visitor, "+44 7912 345099", django_capture_on_commit_callbacks)
+
+    # when the relative confirms under their own name
+    response = _confirm(visitor, hold, challenge, code, first_name="Otto", last_name="Other")
+
+    # then it is booked on the phone's record, with the name typed in its notes and in the answer
+    assert response.status_code == 201, response.content
+    booked = Appointment.objects.get(pk=hold["id"])
+    assert (booked.patient_id, booked.notes) == (parent.pk, "Booked online as Otto Other")
+    assert "mobile number is already on a patient record" in response.json()["notice"]
+
+
 def test_a_wrong_hold_token_is_a_missing_hold(clinic, visitor, django_capture_on_commit_callbacks):
     # given a held time and a right code
     hold = _hold(visitor, clinic).json()

@@ -14,6 +14,7 @@ from notifications import sms
 from patients import portal
 from patients.exceptions import CodeInvalid
 from patients.models import Patient
+from patients.services import patient_create
 from scheduling.models import Appointment, Status
 from scheduling.services.online import online_booking_confirm, online_hold
 from tests.factories.scheduling import MONDAY
@@ -120,3 +121,39 @@ def test_booking_codes_share_the_portal_limits(clinic, settings):
     # and the portal's sign-in counts against the same quota
     with pytest.raises(portal.TooManyCodes):
         portal.portal_code_request(identifier="quota@example.com", ip=IP)
+
+
+def _book_as(clinic, outbox_contact: str, first_name: str, last_name: str, hour: int, capture):
+    hold = _hold(clinic, hour=hour)
+    with capture(execute=True):
+        sent = portal.booking_code_request(contact=outbox_contact, ip=IP)
+    return online_booking_confirm(
+        hold_id=hold.pk,
+        hold_token=hold.hold_token,
+        first_name=first_name,
+        last_name=last_name,
+        challenge=sent.challenge,
+        code=_code(mail.outbox),
+        ip=IP,
+    )
+
+
+def test_a_shared_email_books_on_its_record_and_the_desk_sees_the_name_typed(
+    clinic, django_capture_on_commit_callbacks
+):
+    # given a patient whose e-mail the family shares
+    parent = patient_create(actor=clinic.owner, first_name="Zoë", last_name="Family", email="home@example.com")
+
+    # when a child books online with that e-mail, proven by its code, under her own name
+    booked = _book_as(clinic, "home@example.com", "Mia", "Family", 10, django_capture_on_commit_callbacks)
+
+    # then the booking is on the e-mail's record, its notes name who booked, and the visitor is told
+    stored = Appointment.objects.get(pk=booked.appointment.pk)
+    assert (stored.patient_id, stored.notes) == (parent.pk, "Booked online as Mia Family")
+    assert "booked as Mia Family" in booked.notice
+    assert "Zoë" not in booked.notice  # the record's name is not given away
+    assert Patient.objects.filter(email="home@example.com").count() == 1
+
+    # and the record's own name, typed with other case, accents and spacing, is no other name
+    again = _book_as(clinic, "home@example.com", " zoe ", "FAMILY", 11, django_capture_on_commit_callbacks)
+    assert (Appointment.objects.get(pk=again.appointment.pk).notes, again.notice) == ("", "")
