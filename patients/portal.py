@@ -32,6 +32,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -187,9 +189,14 @@ class BookingChallenge:
 
 
 def contact_parse(*, contact: str) -> Contact:
-    """An e-mail address or a phone number as typed; a ValidationFailed on `contact` otherwise."""
+    """An e-mail address or a phone number as typed; a ValidationFailed on `contact` otherwise,
+    before any limit is counted or code sent."""
     text = (contact or "").strip()
     if "@" in text:
+        try:
+            validate_email(text)
+        except ValidationError as exc:
+            raise ValidationFailed(fields={"contact": ["Enter a valid e-mail address or mobile number."]}) from exc
         return Contact(channel="email", destination=text.lower())
     try:
         return Contact(channel="sms", destination=phone_e164(text))

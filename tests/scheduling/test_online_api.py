@@ -217,3 +217,18 @@ def test_unknown_branch_or_service_is_404(clinic, visitor):
     # then it is 404 and nothing is held
     assert_error(response, 404)
     assert not Appointment.objects.filter(status=Status.HELD).exists()
+
+
+@pytest.mark.parametrize("contact", ["a@", "@", "a@b@c", "a b@example.com", "ann@example..com"])
+def test_a_contact_that_is_no_email_is_refused_before_any_code(visitor, settings, contact):
+    # given an address allowed one code an hour
+    settings.PORTAL_CODES_PER_ADDRESS_PER_HOUR = 1
+    sent = len(mail.outbox)
+
+    # when it asks for a code to something with an @ that is no e-mail address
+    response = visitor.call("POST", "/api/v1/online/codes/", {"contact": contact})
+
+    # then it is refused on the contact, nothing is sent, and its one code is still there to ask for
+    assert "contact" in assert_error(response, 400, "validation_error")["fields"]
+    assert len(mail.outbox) == sent
+    assert visitor.call("POST", "/api/v1/online/codes/", {"contact": "ann@example.com"}).status_code == 201
