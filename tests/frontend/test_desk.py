@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import Appointment, Source, Status
-from tests.factories.scheduling import MONDAY, clinic_setup, daytime_branch
+from tests.factories.scheduling import MONDAY, book, clinic_setup, daytime_branch
 
 
 @pytest.fixture
@@ -32,14 +32,7 @@ def desk(in_a, client):
 def test_day_grid_shows_doctors_and_appointments_and_changes_status(desk):
     clinic, client, host = desk
     patient = clinic.patient("Greta")
-    booked = sched.appointment_book(
-        actor=clinic.owner,
-        patient=patient,
-        doctor=clinic.doctors[1],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
+    booked = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=patient, doctor=clinic.doctors[1])
     page = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host)
     assert page.status_code == 200
     html = page.content.decode()

@@ -10,9 +10,8 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from scheduling import services as sched
 from scheduling.models import Appointment, CalendarEntry, Status
-from tests.factories.scheduling import clinic_setup
+from tests.factories.scheduling import book, clinic_setup
 from tests.helpers import assert_error, committed
 from tests.scheduling.test_concurrency import _active, race, racing_clinic, shared  # noqa: F401 (fixtures)
 
@@ -175,13 +174,12 @@ def test_two_requests_with_one_key_at_once_book_once(shared):  # noqa: F811
     start = shared.at(_day(21), 13)
 
     def attempt(i: int) -> object:
-        return sched.appointment_book(
+        return book(
+            shared,
+            start,
             actor=shared.owner,
             patient=patient,
             doctor=shared.doctors[1],
-            branch=shared.branch,
-            service=shared.service,
-            start=start,
             idempotency_key="once",
             notes="" if i < 2 else "another body",
         )

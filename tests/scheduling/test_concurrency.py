@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from scheduling import services as sched
 from scheduling.models import ACTIVE_STATUSES, CalendarEntry
 from tests.conftest import WORLD
-from tests.factories.scheduling import MONDAY, Clinic, clinic_setup
+from tests.factories.scheduling import MONDAY, Clinic, book, clinic_setup
 from tests.helpers import committed, race
 
 pytestmark = pytest.mark.django_db
@@ -141,13 +141,12 @@ def test_one_idempotency_key_sent_by_eight_clients_books_once(shared):
     results: list[int] = []
 
     def attempt(i: int) -> object:
-        appointment = sched.appointment_book(
+        appointment = book(
+            shared,
+            shared.at(MONDAY, 12),
             actor=shared.owner,
             patient=patient,
             doctor=shared.doctors[2],
-            branch=shared.branch,
-            service=shared.service,
-            start=shared.at(MONDAY, 12),
             idempotency_key="same-key-for-all",
         )
         results.append(appointment.pk)

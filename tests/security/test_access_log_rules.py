@@ -86,21 +86,14 @@ def test_the_window_can_be_switched_off(in_a, settings, django_capture_on_commit
 def test_manage_link_tokens_never_reach_the_log(in_a, client):
     from patients.services import patient_create
     from scheduling import services as sched
-    from tests.factories.scheduling import clinic_setup
+    from tests.factories.scheduling import book, clinic_setup
 
     # given an online booking's manage link
     clinic = clinic_setup(in_a, doctors=1)
 
     day = clinic.days_ahead(3)
     patient = patient_create(actor=clinic.owner, first_name="Link", last_name="Holder")
-    booked = sched.appointment_book(
-        actor=clinic.receptionist,
-        patient=patient,
-        doctor=clinic.doctors[0],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(day, 11),
-    )
+    booked = book(clinic, clinic.at(day, 11), patient=patient)
     token = sched.manage_link_issue(appointment=booked)
     # when someone opens it
     response = client.get(f"/book/manage/{token}/", HTTP_HOST=in_a.host)
