@@ -21,8 +21,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from patients import services as patients
-from scheduling import services as sched
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "frontend" / "templates"
@@ -65,13 +64,8 @@ def _inline_code(html: str) -> list[str]:
 def desk(in_a, client):
     clinic = clinic_setup(in_a, doctors=2, opens=time(0), closes=time(23, 55), shift=(time(0), time(23, 55)))
     clinic.receptionist.staff.branches.add(clinic.branch)
-    booked = sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient("Greta"),
-        doctor=clinic.doctors[1],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
+    booked = book(
+        clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=clinic.patient("Greta"), doctor=clinic.doctors[1]
     )
     return clinic, booked
 

@@ -9,9 +9,8 @@ import pytest
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from scheduling import services as sched
 from tests.factories import PASSWORD
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import committed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -46,13 +45,8 @@ def test_pages_work_with_no_policy_violation(watched, live, browser_chain, shot)
         )
         receptionist = browser_chain.users["receptionist"]
         receptionist.staff.branches.add(clinic.branch)
-        booked = sched.appointment_book(
-            actor=clinic.owner,
-            patient=clinic.patient("Csp"),
-            doctor=clinic.doctors[1],
-            branch=clinic.branch,
-            service=clinic.service,
-            start=clinic.at(MONDAY, 10),
+        booked = book(
+            clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=clinic.patient("Csp"), doctor=clinic.doctors[1]
         )
     # when the receptionist signs in (the policy is in force on the page)
     header = page.goto(f"{live}/accounts/login/").headers["content-security-policy"]

@@ -5,28 +5,14 @@ from django_tenants.utils import schema_context
 
 from scheduling import services as sched
 from scheduling.models import Leave, Status
-from tests.factories.scheduling import MONDAY, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 
 
 def test_doctor_sees_their_day_and_starts_a_visit(in_a, client):
     clinic = clinic_setup(in_a, doctors=2)
     doctor = clinic.doctors[0]
-    mine = sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient("Mine"),
-        doctor=doctor,
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
-    sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient("Theirs"),
-        doctor=clinic.doctors[1],
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 10),
-    )
+    mine = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=clinic.patient("Mine"), doctor=doctor)
+    book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=clinic.patient("Theirs"), doctor=clinic.doctors[1])
     on_the_day = time_machine.travel(clinic.at(MONDAY, 9, 30), tick=True)
     on_the_day.start()
     sched.appointment_check_in(actor=clinic.receptionist, appointment=mine)
@@ -45,14 +31,7 @@ def test_doctor_sees_their_day_and_starts_a_visit(in_a, client):
 def test_manager_adding_leave_sees_the_appointments_in_the_way(in_a, client):
     clinic = clinic_setup(in_a, doctors=1)
     doctor = clinic.doctors[0]
-    sched.appointment_book(
-        actor=clinic.owner,
-        patient=clinic.patient("Blocking"),
-        doctor=doctor,
-        branch=clinic.branch,
-        service=clinic.service,
-        start=clinic.at(MONDAY, 11),
-    )
+    book(clinic, clinic.at(MONDAY, 11), actor=clinic.owner, patient=clinic.patient("Blocking"), doctor=doctor)
     with schema_context(in_a.schema):
         client.force_login(in_a.users["branch_manager"])
     form = {"doctor": doctor.pk, "starts": f"{MONDAY}T09:00", "ends": f"{MONDAY}T17:00", "reason": "Course"}
