@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import measure, setup_django
+from common import bench_chain, measure, setup_django
 
 SLUG = "benchaudit"
 
@@ -30,14 +30,10 @@ def main() -> None:
     from tenants.audit.models import AccessLog
     from tenants.audit.selectors import access_log_chain_verify
     from tenants.audit.services import access_log_record
-    from tenants.models import Clinic
-    from tenants.services import clinic_create
 
-    clinic = Clinic.objects.filter(slug=SLUG).first()
-    if clinic is None:
-        clinic, _ = clinic_create(
-            name="Bench Audit", slug=SLUG, owner_email="owner@benchaudit.example", timezone="UTC", currency="EUR"
-        )
+    clinic = bench_chain(
+        slug=SLUG, name="Bench Audit", owner_email="owner@benchaudit.example", timezone="UTC", currency="EUR"
+    )
     with schema_context(clinic.schema_name):
         owner = User.objects.get(email="owner@benchaudit.example")
 

@@ -10,6 +10,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenants.models import Clinic
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = "clinicflow_bench"
@@ -49,6 +53,20 @@ def start(*, samples: int, seed: Callable[[], None]) -> int:
     setup_django()
     seed()
     return int(args.samples)
+
+
+def bench_chain(
+    *, slug: str, name: str, owner_email: str, timezone: str = "Europe/London", currency: str = "GBP"
+) -> Clinic:
+    """The benchmark's chain in the bench database: the one made on an earlier run, else a new one
+    (through the real sign-up service, with its owner)."""
+    from tenants.models import Clinic
+    from tenants.services import clinic_create
+
+    clinic = Clinic.objects.filter(slug=slug).first()
+    if clinic is None:
+        clinic, _ = clinic_create(name=name, slug=slug, owner_email=owner_email, timezone=timezone, currency=currency)
+    return clinic
 
 
 def connection_params() -> dict[str, str]:

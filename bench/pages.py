@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, time, timedelta
 
-from common import measure, start
+from common import bench_chain, measure, start
 
 SLUG = "benchpages"
 DOCTORS = 15
@@ -22,18 +22,8 @@ def seed() -> None:
     from django_tenants.utils import schema_context
 
     from scheduling.models import Appointment
-    from tenants.models import Clinic
-    from tenants.services import clinic_create
 
-    clinic = Clinic.objects.filter(slug=SLUG).first()
-    if clinic is None:
-        clinic, _ = clinic_create(
-            name="Bench Pages",
-            slug=SLUG,
-            owner_email="owner@benchpages.example",
-            timezone="Europe/London",
-            currency="GBP",
-        )
+    clinic = bench_chain(slug=SLUG, name="Bench Pages", owner_email="owner@benchpages.example")
     with schema_context(clinic.schema_name):
         if Appointment.objects.filter(branch__name="Front").exists():
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 
-from common import measure, start
+from common import bench_chain, measure, start
 
 SLUG = "benchpatients"
 PATIENTS = 1_000_000
@@ -101,18 +101,7 @@ def seed() -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
-    from tenants.models import Clinic
-    from tenants.services import clinic_create
-
-    clinic = Clinic.objects.filter(slug=SLUG).first()
-    if clinic is None:
-        clinic, _ = clinic_create(
-            name="Bench Patients",
-            slug=SLUG,
-            owner_email="owner@benchp.example",
-            timezone="Europe/London",
-            currency="GBP",
-        )
+    clinic = bench_chain(slug=SLUG, name="Bench Patients", owner_email="owner@benchp.example")
     with schema_context(clinic.schema_name), connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM patients_patient")
         if cur.fetchone()[0] >= PATIENTS:

@@ -23,7 +23,7 @@ import time
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from common import BENCH_DB, ROOT, measure, start
+from common import BENCH_DB, ROOT, bench_chain, measure, start
 
 SLUG = "benchsched"
 BRANCHES, DOCTORS, PATIENTS, APPOINTMENTS = 20, 200, 500_000, 1_000_000
@@ -36,17 +36,10 @@ def seed() -> None:
     from django_tenants.utils import schema_context
 
     from scheduling import services as sched
-    from tenants.models import Clinic
     from tenants.org import services as org
     from tenants.org.models import Branch, Role, StaffMember
 
-    clinic = Clinic.objects.filter(slug=SLUG).first()
-    if clinic is None:
-        from tenants.services import clinic_create
-
-        clinic, _ = clinic_create(
-            name="Bench Chain", slug=SLUG, owner_email="owner@bench.example", timezone="Europe/London", currency="GBP"
-        )
+    clinic = bench_chain(slug=SLUG, name="Bench Chain", owner_email="owner@bench.example")
     with schema_context(clinic.schema_name):
         from scheduling.models import CalendarEntry
 
