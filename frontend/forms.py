@@ -13,7 +13,7 @@ from config.fields import EARLIEST, LATEST, parse_date
 from config.money import currency_choices
 from patients.models import Patient
 from patients.selectors import patient_search
-from tenants.audit.services import access_log_response, access_log_rows
+from tenants.audit.services import access_log_patients, access_log_rows
 from tenants.org.models import STAFF_ROLES, Branch
 
 if TYPE_CHECKING:
@@ -60,8 +60,7 @@ def patient_lookup(request: HttpRequest, q: str, *, limit: int = 10) -> tuple[li
         found = list(patient_search(q=q)[:limit])
     except ApplicationError as exc:
         return [], exc.message
-    ids = [p.pk for p in found]
-    access_log_response(request, action="search", object_type="patient", object_ids=ids, patient_ids=ids)
+    access_log_patients(request, action="search", patients=found)
     return found, ""
 
 

@@ -23,7 +23,7 @@ from patients.api import serializers as s
 from patients.exceptions import ConsentFormWithdrawn, FollowUpClosed, MergeRefused, NoteLocked, PossibleDuplicates
 from patients.models import Attachment, ClinicalNote, ConsentForm, Diagnosis, FollowUp, Patient, Prescription
 from tenants.audit.models import AccessLog
-from tenants.audit.services import access_log_response, access_log_trail_read
+from tenants.audit.services import access_log_patients, access_log_records, access_log_trail_read
 from tenants.authz import Actor, authorize
 from tenants.org.models import StaffMember
 
@@ -56,13 +56,7 @@ class PatientListApi(GenericAPIView):
         authorize(request.user, "patients.add_patient")  # searching the register is for staff only
         page = self.paginate_queryset(selectors.patient_search(q=request.query_params.get("q", "")))
         rows = list(page or [])
-        access_log_response(
-            request,
-            action="search",
-            object_type="patient",
-            object_ids=[o.pk for o in rows],
-            patient_ids=[p.pk for p in rows],
-        )
+        access_log_patients(request, action="search", patients=rows)
         return self.get_paginated_response(s.PatientOut(rows, many=True).data)
 
     @extend_schema(
@@ -79,9 +73,7 @@ class PatientDetailApi(APIView):
     @extend_schema(summary="Read a patient's details", responses=s.PatientOut)
     def get(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk)
-        access_log_response(
-            request, action="view", object_type="patient", object_ids=[patient.pk], patient_ids=[patient.pk]
-        )
+        access_log_patients(request, action="view", patients=[patient])
         return Response(s.PatientOut(patient).data)
 
     @extend_schema(summary="Change a patient's details", request=s.PatientPatch, responses=s.PatientOut)
@@ -120,13 +112,7 @@ class CareTeamApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         patient = _patient(request, pk)
         rows = list(selectors.care_team_current(patient=patient))
-        access_log_response(
-            request,
-            action="list",
-            object_type="care_relation",
-            object_ids=[o.pk for o in rows],
-            patient_ids=[patient.pk] * len(rows),
-        )
+        access_log_records(request, action="list", object_type="care_relation", records=rows)
         return Response(s.CareRelationOut(rows, many=True).data)
 
     @extend_schema(
@@ -161,13 +147,7 @@ def _clinical_list(
         def get(self, request: Request, pk: int) -> Response:
             patient = _patient(request, pk, "patients.view_clinical")
             rows = list(model._default_manager.filter(patient=patient))  # type: ignore[attr-defined]
-            access_log_response(
-                request,
-                action="list",
-                object_type=object_type,
-                object_ids=[o.pk for o in rows],
-                patient_ids=[patient.pk] * len(rows),
-            )
+            access_log_records(request, action="list", object_type=object_type, records=rows)
             return Response(out(rows, many=True).data)
 
         @extend_schema(summary=f"Add to a patient's {plural}", request=inp, responses={201: out})
@@ -207,9 +187,7 @@ class NoteDetailApi(APIView):
     @extend_schema(summary="Read a clinical note", responses=s.NoteOut)
     def get(self, request: Request, pk: int) -> Response:
         note = _note(request, pk, "patients.view_clinical")
-        access_log_response(
-            request, action="view", object_type="clinical_note", object_ids=[note.pk], patient_ids=[note.patient_id]
-        )
+        access_log_records(request, action="view", object_type="clinical_note", records=[note])
         return Response(s.NoteOut(note).data)
 
     @extend_schema(summary="Change a draft note", request=s.NotePatch, responses={200: s.NoteOut, **errors(NoteLocked)})
@@ -250,13 +228,7 @@ class AttachmentDownloadApi(APIView):
     def get(self, request: Request, pk: int) -> FileResponse:
         attachment = get_object_or_404(Attachment.objects.select_related("patient"), pk=pk)
         authorize(request.user, "patients.view_clinical", attachment.patient)
-        access_log_response(
-            request,
-            action="view",
-            object_type="attachment",
-            object_ids=[attachment.pk],
-            patient_ids=[attachment.patient_id],
-        )
+        access_log_records(request, action="view", object_type="attachment", records=[attachment])
         # Always a download (never rendered in the site's origin), under the name it was uploaded with.
         response = FileResponse(
             attachment.file.open("rb"),
@@ -281,13 +253,7 @@ class ConsentFormListApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         patient = get_object_or_404(Patient, pk=pk)
         rows = list(selectors.consent_form_list(actor=request.user, patient=patient))
-        access_log_response(
-            request,
-            action="list",
-            object_type="consent_form",
-            object_ids=[o.pk for o in rows],
-            patient_ids=[patient.pk] * len(rows),
-        )
+        access_log_records(request, action="list", object_type="consent_form", records=rows)
         return Response(s.ConsentFormOut(rows, many=True).data)
 
     @extend_schema(summary="Record a signed consent form", request=s.ConsentFormIn, responses={201: s.ConsentFormOut})

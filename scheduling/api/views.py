@@ -50,7 +50,7 @@ from scheduling.models import (
     SpecialDay,
     Status,
 )
-from tenants.audit.services import access_log_response, access_log_rows
+from tenants.audit.services import access_log_records, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
@@ -58,14 +58,7 @@ from tenants.org.selectors import chain_settings_get
 
 def _log_read(request: Request, entries: Iterable[CalendarEntry], action: str = "list") -> None:
     """Appointments carry patient names: every read of them is in the access log."""
-    rows = [e for e in entries if e.patient_id]
-    access_log_response(
-        request,
-        action=action,
-        object_type="appointment",
-        object_ids=[e.pk for e in rows],
-        patient_ids=[e.patient_id for e in rows],
-    )
+    access_log_records(request, action=action, object_type="appointment", records=entries)
 
 
 def _one(request: Request, entry: CalendarEntry, status: int = 200) -> Response:

@@ -57,7 +57,7 @@ from scheduling.fhir.search import (
     token,
 )
 from scheduling.models import Appointment, DoctorService, Service, Source
-from tenants.audit.services import access_log_disclosure, access_log_response
+from tenants.audit.services import access_log_disclosure, access_log_patients, access_log_records
 from tenants.authz import authorize
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.org.selectors import branch_ids_visible, branch_list, branch_visible
@@ -237,7 +237,7 @@ class PatientView(FhirView):
         if pk is not None:
             p = _one(Patient.objects.all(), pk, "Patient")
             authorize(request.user, "patients.view_patient", p)
-            access_log_response(request, action="view", object_type="patient", object_ids=[p.pk], patient_ids=[p.pk])
+            access_log_patients(request, action="view", patients=[p])
             return Response(fhir.patient(p))
         authorize(request.user, "patients.add_patient")
         search = search_read(request, "Patient")
@@ -251,13 +251,7 @@ class PatientView(FhirView):
                 qs = qs.filter(any_of(read(raw) for raw in alternatives))
         qs = qs.filter(date_q(search, "birthdate", "date_of_birth", days=True))
         rows, total = _page(search, qs.order_by("last_name", "first_name", "id"))
-        access_log_response(
-            request,
-            action="search",
-            object_type="patient",
-            object_ids=[p.pk for p in rows],
-            patient_ids=[p.pk for p in rows],
-        )
+        access_log_patients(request, action="search", patients=rows)
         return self.searchset(request, search, [fhir.patient(p) for p in rows], total)
 
 
@@ -490,9 +484,7 @@ class AppointmentView(FhirView):
         if pk is not None:
             a = _one(Appointment.objects.all(), pk, "Appointment")
             authorize(request.user, "scheduling.view_calendar", a.branch)
-            access_log_response(
-                request, action="view", object_type="appointment", object_ids=[a.pk], patient_ids=[a.patient_id]
-            )
+            access_log_records(request, action="view", object_type="appointment", records=[a])
             return Response(fhir.appointment(a))
         search = search_read(request, "Appointment")
         if not set(search.values) & {"patient", "practitioner", "location", "date"}:
@@ -509,13 +501,7 @@ class AppointmentView(FhirView):
         for alternatives in search.alternatives("status"):
             qs = qs.filter(any_of(_status_q(raw) for raw in alternatives))
         rows, total = _page(search, qs.order_by("span", "pk"))
-        access_log_response(
-            request,
-            action="search",
-            object_type="appointment",
-            object_ids=[a.pk for a in rows],
-            patient_ids=[a.patient_id for a in rows],
-        )
+        access_log_records(request, action="search", object_type="appointment", records=rows)
         return self.searchset(request, search, [fhir.appointment(a) for a in rows], total)
 
     @extend_schema(exclude=True)
@@ -579,9 +565,7 @@ class AppointmentView(FhirView):
             source=Source.STAFF,
             idempotency_key=request.headers.get("Idempotency-Key") or None,  # checked by the service
         )
-        access_log_response(
-            request, action="view", object_type="appointment", object_ids=[booked.pk], patient_ids=[booked.patient_id]
-        )
+        access_log_records(request, action="view", object_type="appointment", records=[booked])
         response = Response(fhir.appointment(booked), status=201)
         response["Location"] = f"{self.base(request)}/Appointment/{booked.pk}"
         return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -148,6 +148,41 @@ def access_log_response(
             patient_ids=list(patient_ids),
             request=getattr(request, "_request", request),  # a DRF Request wraps the Django one
         )
+
+
+class Shown(Protocol):
+    """A record a response shows: anything with a primary key."""
+
+    @property
+    def pk(self) -> int: ...
+
+
+class OfPatient(Shown, Protocol):
+    """A record of one patient (an appointment, a note, a consent form...), or of none (a leave row)."""
+
+    @property
+    def patient_id(self) -> int | None: ...
+
+
+def access_log_patients(request: HttpRequest | Request, *, action: str, patients: Iterable[Shown]) -> None:
+    """Access-log the patient records a response shows or changes (each record is its own patient)."""
+    ids = [p.pk for p in patients]
+    access_log_response(request, action=action, object_type="patient", object_ids=ids, patient_ids=ids)
+
+
+def access_log_records(
+    request: HttpRequest | Request, *, action: str, object_type: str, records: Iterable[OfPatient]
+) -> None:
+    """Access-log records of patients that a response shows or changes, each under its own patient;
+    a record of no patient (a leave row) names none and is not logged."""
+    shown = [r for r in records if r.patient_id is not None]
+    access_log_response(
+        request,
+        action=action,
+        object_type=object_type,
+        object_ids=[r.pk for r in shown],
+        patient_ids=[r.patient_id for r in shown],
+    )
 
 
 def access_log_disclosure(*, actor: Actor, exc: ApplicationError, request: HttpRequest | None = None) -> None:
