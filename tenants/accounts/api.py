@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import validated
 from config.openapi import errors
 from tenants.accounts import selectors, services
 from tenants.accounts.exceptions import (
@@ -89,9 +90,7 @@ class LoginApi(APIView):
         summary="Sign in and get an API token for this client",
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        d = data.validated_data
+        d = validated(self.InputSerializer, request)
         # The plain HttpRequest, so django-axes can count the failure and lock the login.
         user = authenticate(request._request, username=d["email"], password=d["password"])
         if user is None:

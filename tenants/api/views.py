@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import paginated
+from config.api import paginated, validated
 from config.openapi import errors
 from tenants import services
 from tenants.authz import authorize
@@ -70,9 +70,7 @@ class ClinicListApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         authorize(request.user, "tenants.manage_clinics")
-        data = ClinicIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        clinic, link = services.clinic_create(actor=request.user, **data.validated_data)
+        clinic, link = services.clinic_create(actor=request.user, **validated(ClinicIn, request))
         clinic.owner_setup_link = link  # type: ignore[attr-defined]
         return Response(ClinicCreatedOut(clinic).data, status=201)
 
@@ -91,9 +89,8 @@ class ClinicSuspendApi(APIView):
     def post(self, request: Request, slug: str) -> Response:
         authorize(request.user, "tenants.manage_clinics")
         clinic = get_object_or_404(_clinics(), slug=slug)
-        data = SuspendIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        clinic = services.clinic_suspend(actor=request.user, clinic=clinic, reason=data.validated_data["reason"])
+        reason = validated(SuspendIn, request)["reason"]
+        clinic = services.clinic_suspend(actor=request.user, clinic=clinic, reason=reason)
         return Response(ClinicOut(clinic).data)
 
 

@@ -53,3 +53,12 @@ def test_no_api_module_writes_its_own_validation_helper() -> None:
     )
     assert modules
     assert [str(p.relative_to(root)) for p in modules if "def _valid(" in p.read_text()] == []
+
+
+def test_no_view_checks_a_body_by_hand() -> None:
+    # given the project's own modules, when their sources are read
+    root = Path(__file__).resolve().parents[2]
+    sources = [p for p in root.glob("*/**/*.py") if not {".venv", "tests", "migrations"} & set(p.parts)]
+    by_hand = [str(p.relative_to(root)) for p in sources if "is_valid(raise_exception=True)" in p.read_text()]
+    # then only the one helper runs a serializer's check and raises its refusal
+    assert by_hand == ["config/api.py"]

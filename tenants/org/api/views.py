@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictBooleanFilter, paginated
+from config.api import StrictBooleanFilter, paginated, validated
 from config.fields import IdFilter, StrictFilterSet
 from config.openapi import errors
 from tenants.accounts.api import UserOut
@@ -28,9 +28,7 @@ class ChainSettingsApi(APIView):
 
     @extend_schema(summary="Change the chain's settings", request=s.ChainSettingsIn, responses=s.ChainSettingsOut)
     def patch(self, request: Request) -> Response:
-        data = s.ChainSettingsIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        chain = services.chain_settings_update(actor=request.user, **data.validated_data)
+        chain = services.chain_settings_update(actor=request.user, **validated(s.ChainSettingsIn, request))
         return Response(s.ChainSettingsOut(chain).data)
 
 
@@ -54,9 +52,7 @@ class BranchListApi(GenericAPIView):
 
     @extend_schema(summary="Open a branch", request=s.BranchIn, responses={201: s.BranchOut, **errors(BranchNameTaken)})
     def post(self, request: Request) -> Response:
-        data = s.BranchIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = validated(s.BranchIn, request)
         branch = services.branch_create(
             actor=request.user, name=v["name"], timezone_name=v["timezone"], address=v["address"], phone=v["phone"]
         )
@@ -74,9 +70,7 @@ class BranchDetailApi(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
-        data = s.BranchPatch(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
+        v = validated(s.BranchPatch, request)
         if "timezone" in v:
             v["timezone_name"] = v.pop("timezone")
         return Response(s.BranchOut(services.branch_update(actor=request.user, branch=branch, **v)).data)
@@ -122,9 +116,7 @@ class StaffDetailApi(APIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         staff = self._get(request, pk)
-        data = s.StaffPatch(data=request.data)
-        data.is_valid(raise_exception=True)
-        staff = services.staff_update(actor=request.user, staff=staff, **data.validated_data)
+        staff = services.staff_update(actor=request.user, staff=staff, **validated(s.StaffPatch, request))
         return Response(s.StaffOut(staff).data)
 
 
@@ -143,9 +135,7 @@ class InvitationListApi(GenericAPIView):
         responses={201: s.InvitationOut, **errors(EmailInUse)},
     )
     def post(self, request: Request) -> Response:
-        data = s.InvitationIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        invitation, _link = services.staff_invite(actor=request.user, **data.validated_data)
+        invitation, _link = services.staff_invite(actor=request.user, **validated(s.InvitationIn, request))
         return Response(s.InvitationOut(invitation).data, status=201)
 
 
@@ -169,7 +159,5 @@ class InvitationAcceptApi(APIView):
         responses={201: UserOut, **errors(InvitationInvalid, InvitationNotPending, EmailInUse)},
     )
     def post(self, request: Request) -> Response:
-        data = s.InvitationAcceptIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = services.invitation_accept(**data.validated_data)
+        user = services.invitation_accept(**validated(s.InvitationAcceptIn, request))
         return Response(UserOut(user).data, status=201)
