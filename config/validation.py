@@ -8,7 +8,10 @@ import zoneinfo
 from functools import cache
 
 from django.conf.locale import LANG_INFO
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
+from config.errors import ApplicationError
 from config.money import currencies
 
 PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -44,6 +47,15 @@ def phone_error(value: str) -> str | None:
     return None if PHONE_RE.match(value) else "Enter the number in international form, e.g. +44 20 7946 0000."
 
 
+def email_error(value: str) -> str | None:
+    """An e-mail address as Django checks one (empty is not one: guard where it is optional)."""
+    try:
+        validate_email(value)
+    except ValidationError:
+        return "Enter a valid e-mail address."
+    return None
+
+
 def slug_error(value: str) -> str | None:
     """A chain's name in its host (slug.example): a DNS label, and none the platform serves itself."""
     if value in RESERVED_SLUGS:
@@ -56,3 +68,10 @@ def slug_error(value: str) -> str | None:
 def collect(checks: dict[str, str | None]) -> dict[str, list[str]]:
     """{"field": error or None} -> {"field": [error]} for the fields that failed."""
     return {name: [msg] for name, msg in checks.items() if msg}
+
+
+def require_valid(error: type[ApplicationError], checks: dict[str, str | None]) -> None:
+    """Raise ``error`` naming the fields whose check failed ({"field": error or None}), if any did."""
+    errors = collect(checks)
+    if errors:
+        raise error(fields=errors)

@@ -7,15 +7,13 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone as dj_timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
-from config.validation import collect, currency_error, locale_error, slug_error, timezone_error
+from config.validation import currency_error, email_error, locale_error, require_valid, slug_error, timezone_error
 from tenants.authz import Actor, authorize
 from tenants.db import owner_connection
 from tenants.exceptions import ClinicSlugTaken, ClinicStateConflict, InvalidClinicData
@@ -42,23 +40,17 @@ def platform_ensure_public() -> Clinic:
 
 
 def _validate(*, name: str, slug: str, owner_email: str, timezone: str, currency: str, locale: str) -> None:
-    try:
-        validate_email(owner_email)
-        email_error = None
-    except ValidationError:
-        email_error = "Enter a valid e-mail address."
-    errors = collect(
+    require_valid(
+        InvalidClinicData,
         {
             "name": None if name.strip() else "The name cannot be empty.",
             "slug": slug_error(slug),
-            "owner_email": email_error,
+            "owner_email": email_error(owner_email),
             "timezone": timezone_error(timezone),
             "currency": currency_error(currency),
             "locale": locale_error(locale),
-        }
+        },
     )
-    if errors:
-        raise InvalidClinicData(fields=errors)
 
 
 def clinic_create(

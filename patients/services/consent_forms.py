@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from config.validation import collect
+from config.validation import require_valid
 from patients.exceptions import ConsentFormWithdrawn, InvalidPatient
 from patients.models import Attachment, ConsentForm, Patient
 from patients.services._audit import _saved
@@ -45,7 +45,8 @@ def consent_form_record(
     not in the future, with the scanned form if it was uploaded to this patient's attachments."""
     recorder = _clinician(actor, patient)
     signer_name = signer_name.strip()
-    errors = collect(
+    require_valid(
+        InvalidPatient,
         {
             "kind": None if kind in ConsentForm.Kind.values else "Choose what the form consents to.",
             "title": None if title.strip() else "Give the form a title, e.g. Consent to minor surgery.",
@@ -57,10 +58,8 @@ def consent_form_record(
             "attachment": "Choose a file of this patient."
             if attachment is not None and attachment.patient_id != patient.pk
             else None,
-        }
+        },
     )
-    if errors:
-        raise InvalidPatient(fields=errors)
     form = ConsentForm(
         patient=patient,
         kind=kind,
@@ -90,7 +89,8 @@ def consent_form_withdraw(
     if form.withdrawn_on is not None:
         raise ConsentFormWithdrawn()
     day = withdrawn_on or timezone.localdate()
-    errors = collect(
+    require_valid(
+        InvalidPatient,
         {
             "reason": None if reason.strip() else "Say why, or how the patient withdrew it.",
             "withdrawn_on": "A form cannot be withdrawn before it was signed."
@@ -98,9 +98,7 @@ def consent_form_withdraw(
             else "A form cannot be withdrawn in the future."
             if day > timezone.localdate()
             else None,
-        }
+        },
     )
-    if errors:
-        raise InvalidPatient(fields=errors)
     form.withdrawn_on, form.withdrawal_reason, form.withdrawn_by = day, reason.strip()[:300], recorder
     return _saved(form, actor, "update", "consent_form", form.patient_id, request, reason="withdrawn")

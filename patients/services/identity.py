@@ -6,8 +6,6 @@ import hashlib
 from datetime import date
 from typing import Any, TypedDict, Unpack
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -16,7 +14,7 @@ from django.utils import timezone
 from config.errors import Disclosure
 from config.events import publish
 from config.fields import visible_text
-from config.validation import collect
+from config.validation import collect, email_error
 from patients import events
 from patients.exceptions import InvalidPatient, MergeRefused, PossibleDuplicates
 from patients.models import (
@@ -38,16 +36,6 @@ from tenants.audit.history import changed_by
 from tenants.authz import Actor, authorize
 from tenants.org.rules import staff_of
 from tenants.selectors import current_schema
-
-
-def _email_error(value: str) -> str | None:
-    if not value:
-        return None
-    try:
-        validate_email(value)
-    except ValidationError:
-        return "Enter a valid e-mail address."
-    return None
 
 
 def _clean_demographics(fields: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +60,7 @@ def _clean_demographics(fields: dict[str, Any]) -> dict[str, Any]:
         errors["sex"] = [f"Choose one of {', '.join(Sex.values)}."]
     if out.get("country") and len(out["country"]) != 2:
         errors["country"] = ["Use the two-letter country code, e.g. GB."]
-    errors.update(collect({"email": _email_error(out.get("email", ""))}))
+    errors.update(collect({"email": email_error(out["email"]) if out.get("email") else None}))
     if errors:
         raise InvalidPatient(fields=errors)
     return out

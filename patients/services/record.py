@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from config.validation import collect
+from config.validation import require_valid
 from patients.exceptions import AttachmentRefused, FollowUpClosed, InvalidPatient, NoteLocked
 from patients.models import Addendum, Attachment, ClinicalNote, Diagnosis, Encounter, FollowUp, Patient, Prescription
 from patients.services._audit import _log, _saved
@@ -62,14 +62,13 @@ def note_create(
     request: HttpRequest | None = None,
 ) -> ClinicalNote:
     author = _clinical(actor, patient)
-    errors = collect(
+    require_valid(
+        InvalidPatient,
         {
             "title": None if title.strip() else "Give the note a title.",
             "body": None if body.strip() else "The note is empty.",
-        }
+        },
     )
-    if errors:
-        raise InvalidPatient(fields=errors)
     encounter = (
         Encounter.objects.filter(appointment_id=appointment_id, patient=patient).first() if appointment_id else None
     )
@@ -143,14 +142,13 @@ def diagnosis_add(
 ) -> Diagnosis:
     author = _clinical(actor, patient)
     code = icd10_code.strip().upper()
-    errors = collect(
+    require_valid(
+        InvalidPatient,
         {
             "icd10_code": None if ICD10.match(code) else "Use an ICD-10 code such as J45.9.",
             "text": None if text.strip() else "Describe the diagnosis.",
-        }
+        },
     )
-    if errors:
-        raise InvalidPatient(fields=errors)
     diagnosis = Diagnosis(patient=patient, note=note, icd10_code=code, text=text.strip()[:300], recorded_by=author)
     _saved(diagnosis, actor, "create", "diagnosis", patient.pk, request)
     return diagnosis
@@ -170,15 +168,14 @@ def prescription_add(
     request: HttpRequest | None = None,
 ) -> Prescription:
     author = _clinical(actor, patient)
-    errors = collect(
+    require_valid(
+        InvalidPatient,
         {
             "medication": None if medication.strip() else "Name the medication.",
             "dose": None if dose.strip() else "Give the dose.",
             "frequency": None if frequency.strip() else "Say how often.",
-        }
+        },
     )
-    if errors:
-        raise InvalidPatient(fields=errors)
     prescription = Prescription(
         patient=patient,
         medication=medication.strip(),
@@ -211,7 +208,8 @@ def attachment_add(
     upload.seek(0)
     # The name says what it claims to be; for the types that have a signature, the bytes must agree.
     genuine = guessed in ATTACHMENT_TYPES and head.startswith(FILE_SIGNATURES.get(guessed or "", b""))
-    errors = collect(
+    require_valid(
+        AttachmentRefused,
         {
             "file": "Files up to 20 MB only."
             if (upload.size or 0) > ATTACHMENT_MAX_BYTES
@@ -220,10 +218,8 @@ def attachment_add(
             else "Upload a PDF, JPEG, PNG, HEIC, DICOM or plain-text file.",
             "kind": None if kind in Attachment.Kind.values else "Unknown kind.",
             "title": None if title.strip() else "Give the file a title.",
-        }
+        },
     )
-    if errors:
-        raise AttachmentRefused(fields=errors)
     attachment = Attachment(
         patient=patient,
         kind=kind,

@@ -11,7 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from simple_history.utils import bulk_create_with_history
 
-from config.validation import collect
+from config.validation import require_valid
 from scheduling.exceptions import InvalidScheduling, NameTaken, ShiftOverlap
 from scheduling.models import (
     BranchHours,
@@ -72,9 +72,10 @@ class PolicyChanges(TypedDict, total=False):
     hold_minutes: int
 
 
-def _service_errors(fields: ServiceChanges) -> dict[str, list[str]]:
+def _check_service(fields: ServiceChanges) -> None:
     duration = fields.get("duration_minutes")
-    return collect(
+    require_valid(
+        InvalidScheduling,
         {
             "name": "The name cannot be empty." if "name" in fields and not fields["name"].strip() else None,
             "duration_minutes": "Between 5 and 720 minutes, in steps of 5."
@@ -82,7 +83,7 @@ def _service_errors(fields: ServiceChanges) -> dict[str, list[str]]:
             else None,
             "buffer_before_minutes": "At most 120 minutes." if fields.get("buffer_before_minutes", 0) > 120 else None,
             "buffer_after_minutes": "At most 120 minutes." if fields.get("buffer_after_minutes", 0) > 120 else None,
-        }
+        },
     )
 
 
@@ -90,9 +91,7 @@ def _service_errors(fields: ServiceChanges) -> dict[str, list[str]]:
 def service_create(*, actor: Actor, name: str, duration_minutes: int, **options: Unpack[ServiceOptions]) -> Service:
     authorize(actor, "scheduling.manage_catalogue")
     values: ServiceChanges = {**options, "name": name.strip(), "duration_minutes": duration_minutes}
-    errors = _service_errors(values)
-    if errors:
-        raise InvalidScheduling(fields=errors)
+    _check_service(values)
     return _save_named(Service(**values), actor)
 
 
@@ -100,9 +99,7 @@ def service_create(*, actor: Actor, name: str, duration_minutes: int, **options:
 def service_update(*, actor: Actor, service: Service, **changes: Unpack[ServiceChanges]) -> Service:
     """Change the fields given; a field left out keeps its value."""
     authorize(actor, "scheduling.manage_catalogue")
-    errors = _service_errors(changes)
-    if errors:
-        raise InvalidScheduling(fields=errors)
+    _check_service(changes)
     service = Service.objects.select_for_update().get(pk=service.pk)
     if "name" in changes:
         changes["name"] = changes["name"].strip()
@@ -227,7 +224,8 @@ def shift_pattern_create(
     """A weekly shift. A doctor cannot work two overlapping shifts (at one branch or two)."""
     authorize(actor, "scheduling.manage_branch_calendar", branch)
     _doctor(doctor)
-    errors = collect(
+    require_valid(
+        InvalidScheduling,
         {
             "weekday": None if 0 <= weekday <= 6 else "Use 0 (Monday) to 6 (Sunday).",
             "ends": None if ends > starts else "The shift must end after it starts.",
@@ -238,10 +236,8 @@ def shift_pattern_create(
             if (break_starts is None) != (break_ends is None)
             or (break_starts is not None and break_ends is not None and not starts <= break_starts < break_ends <= ends)
             else None,
-        }
+        },
     )
-    if errors:
-        raise InvalidScheduling(fields=errors)
     works_at_branch([doctor], branch, "doctor")  # a shift does not move a doctor to a branch: owners do
     # Serialise shift changes of one doctor so two overlapping patterns cannot both pass the check.
     StaffMember.objects.select_for_update().filter(pk=doctor.pk).exists()
@@ -315,17 +311,16 @@ def policy_update(*, actor: Actor, **changes: Unpack[PolicyChanges]) -> Scheduli
     step = changes.get("online_slot_step_minutes")
     hold = changes.get("hold_minutes")
     horizon = changes.get("online_horizon_days")
-    errors = collect(
+    require_valid(
+        InvalidScheduling,
         {
             "online_slot_step_minutes": "Use 5 to 240 minutes in steps of 5."
             if step is not None and (step % 5 or not 5 <= step <= 240)
             else None,
             "hold_minutes": "Use 1 to 60 minutes." if hold is not None and not 1 <= hold <= 60 else None,
             "online_horizon_days": "Use 1 to 730 days." if horizon is not None and not 1 <= horizon <= 730 else None,
-        }
+        },
     )
-    if errors:
-        raise InvalidScheduling(fields=errors)
     for key, value in changes.items():
         setattr(policy, key, value)
     changed_by(policy, actor).save()

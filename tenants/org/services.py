@@ -11,12 +11,20 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.unset import UNSET, Unset
-from config.validation import collect, currency_error, locale_error, normalize_phone, phone_error, timezone_error
+from config.validation import (
+    collect,
+    currency_error,
+    email_error,
+    locale_error,
+    normalize_phone,
+    phone_error,
+    require_valid,
+    timezone_error,
+)
 from tenants.accounts.models import User
 from tenants.audit.history import changed_by
 from tenants.authz import Actor, authorize, user_of
@@ -37,19 +45,6 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _email_error(value: str) -> str | None:
-    try:
-        validate_email(value)
-    except ValidationError:
-        return "Enter a valid e-mail address."
-    return None
-
-
-def _require(errors: dict[str, list[str]]) -> None:
-    if errors:
-        raise InvalidOrgData(fields=errors)
-
-
 def _branches(branch_ids: Iterable[int]) -> list[Branch]:
     ids = set(branch_ids)
     found = list(Branch.objects.filter(pk__in=ids, is_active=True))
@@ -61,8 +56,8 @@ def _branches(branch_ids: Iterable[int]) -> list[Branch]:
 def _check_roles(roles: Sequence[str]) -> list[str]:
     allowed = {r.value for r in STAFF_ROLES}
     unknown = [r for r in roles if r not in allowed]
-    _require(collect({"roles": "Choose at least one role." if not roles else None}))
-    _require(collect({"roles": f"Unknown role(s): {', '.join(unknown)}." if unknown else None}))
+    require_valid(InvalidOrgData, {"roles": "Choose at least one role." if not roles else None})
+    require_valid(InvalidOrgData, {"roles": f"Unknown role(s): {', '.join(unknown)}." if unknown else None})
     return sorted(set(roles))
 
 
@@ -101,7 +96,7 @@ def chain_settings_update(
         errors["locale"] = locale_error(locale.lower())
     if contact_email is not UNSET:
         changes["contact_email"] = contact_email
-        errors["contact_email"] = _email_error(contact_email) if contact_email else None
+        errors["contact_email"] = email_error(contact_email) if contact_email else None
     if contact_phone is not UNSET:
         changes["contact_phone"] = normalize_phone(contact_phone)
         errors["contact_phone"] = phone_error(normalize_phone(contact_phone))
@@ -109,7 +104,7 @@ def chain_settings_update(
         # Owners always use two-factor sign-in: only the other staff roles are a choice.
         changes["two_factor_roles"] = sorted(set(two_factor_roles) - {Role.OWNER.value})
         errors["two_factor_roles"] = _two_factor_roles_error(changes["two_factor_roles"])
-    _require(collect(errors))
+    require_valid(InvalidOrgData, errors)
     for key, value in changes.items():
         setattr(chain, key, value)
     changed_by(chain, actor)
@@ -128,14 +123,13 @@ def _branch_fields(name: str, address: str, timezone_name: str, phone: str) -> d
         "timezone": timezone_name,
         "phone": normalize_phone(phone),
     }
-    _require(
-        collect(
-            {
-                "name": None if fields["name"] else "The name cannot be empty.",
-                "timezone": timezone_error(timezone_name),
-                "phone": phone_error(fields["phone"]),
-            }
-        )
+    require_valid(
+        InvalidOrgData,
+        {
+            "name": None if fields["name"] else "The name cannot be empty.",
+            "timezone": timezone_error(timezone_name),
+            "phone": phone_error(fields["phone"]),
+        },
     )
     return fields
 
@@ -192,7 +186,7 @@ def staff_invite(
     """Invite someone by e-mail. Returns the invitation and the one-time link (sent by e-mail after
     commit; shown to nobody else)."""
     email = (email or "").strip().lower()
-    _require(collect({"email": _email_error(email)}))
+    require_valid(InvalidOrgData, {"email": email_error(email)})
     roles = _check_roles(roles)
     branch_ids = frozenset(branch_ids)
     authorize(actor, "org.assign_staff", Assignment.of(roles, branch_ids))
@@ -259,7 +253,8 @@ def invitation_accept(*, token: str, first_name: str, last_name: str, password: 
         validate_password(password, user)
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
-    _require(errors)
+    if errors:
+        raise InvalidOrgData(fields=errors)
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise EmailInUse()
     user.set_password(password)
