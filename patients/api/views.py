@@ -119,10 +119,7 @@ class CareTeamApi(APIView):
         summary="Add a doctor to a patient's care team", request=s.CareTeamIn, responses={201: s.CareRelationOut}
     )
     def post(self, request: Request, pk: int) -> Response:
-        patient = _patient(request, pk, "patients.assign_care")
-        relation = services.care_team_assign(
-            actor=request.user, patient=patient, request=request._request, **validated(s.CareTeamIn, request)
-        )
+        relation = _patient_change(request, pk, services.care_team_assign, s.CareTeamIn)
         return Response(s.CareRelationOut(relation).data, status=201)
 
 
@@ -279,23 +276,25 @@ class ConsentFormWithdrawApi(APIView):
         return Response(s.ConsentFormOut(form).data)
 
 
-class PatientAuditApi(GenericAPIView):
+class _AuditTrailApi(GenericAPIView):
+    """A page of the access log, for those who audit it; reading the trail is itself logged."""
+
     queryset = AccessLog.objects.none()
 
+    def trail(self, request: Request, **lookup: int) -> Response:
+        authorize(request.user, "patients.view_audit")
+        page = self.paginate_queryset(AccessLog.objects.filter(**lookup))
+        access_log_trail_read(actor=request.user, rows=page or [], request=request._request)
+        return self.get_paginated_response(s.AccessLogOut(page, many=True).data)
+
+
+class PatientAuditApi(_AuditTrailApi):
     @extend_schema(summary="Who read a patient's data", responses=s.AccessLogOut(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        authorize(request.user, "patients.view_audit")
-        page = self.paginate_queryset(AccessLog.objects.filter(patient_id=pk))
-        access_log_trail_read(actor=request.user, rows=page or [], request=request._request)
-        return self.get_paginated_response(s.AccessLogOut(page, many=True).data)
+        return self.trail(request, patient_id=pk)
 
 
-class UserAuditApi(GenericAPIView):
-    queryset = AccessLog.objects.none()
-
+class UserAuditApi(_AuditTrailApi):
     @extend_schema(summary="What a user read", responses=s.AccessLogOut(many=True))
     def get(self, request: Request, pk: int) -> Response:
-        authorize(request.user, "patients.view_audit")
-        page = self.paginate_queryset(AccessLog.objects.filter(actor_id=pk))
-        access_log_trail_read(actor=request.user, rows=page or [], request=request._request)
-        return self.get_paginated_response(s.AccessLogOut(page, many=True).data)
+        return self.trail(request, actor_id=pk)
