@@ -6,7 +6,7 @@ error page; every page that shows patient data writes the access log."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -61,11 +61,13 @@ def _adds(
     *,
     prefix: str,
     section: str,
-    add: Callable[[HttpRequest, Patient, dict[str, Any]], _Added],
+    add: Callable[..., _Added],
     message: Callable[[_Added], str],
+    renamed: dict[str, str] | None = None,
 ) -> Callable[[HttpRequest, int], HttpResponse]:
     """The page that adds one entry to a section of the chart: the form (named by `prefix` on the
-    chart), the service that adds it, and the message that names what was added."""
+    chart), the service that adds it (given the form's fields, under the names in `renamed` where
+    the service's differ), and the message that names what was added."""
 
     @login_required
     @require_POST
@@ -73,7 +75,8 @@ def _adds(
         patient = _patient(request, pk)
         form = form_class(request.POST, request.FILES, prefix=prefix, patient=patient)
         if form.is_valid():
-            added = submit(form, lambda: add(request, patient, form.cleaned_data))
+            fields = {(renamed or {}).get(name, name): value for name, value in form.cleaned_data.items()}
+            added = submit(form, lambda: add(actor=request.user, patient=patient, request=request, **fields))
             if added:
                 return _done(request, patient, section, message(added))
         return render_chart(request, patient, section, {f"{prefix}_form": form})
@@ -85,45 +88,36 @@ diagnosis_add = _adds(
     DiagnosisForm,
     prefix="diagnosis",
     section="diagnoses",
-    add=lambda request, patient, d: services.diagnosis_add(
-        actor=request.user, patient=patient, icd10_code=d["icd10_code"], text=d["text"], request=request
-    ),
+    add=services.diagnosis_add,
     message=lambda added: f"Diagnosis {added.icd10_code} added.",
 )
 prescription_add = _adds(
     PrescriptionForm,
     prefix="prescription",
     section="diagnoses",
-    add=lambda request, patient, d: services.prescription_add(
-        actor=request.user, patient=patient, request=request, **d
-    ),
+    add=services.prescription_add,
     message=lambda added: f"{added} prescribed.",
 )
 attachment_add = _adds(
     AttachmentForm,
     prefix="attachment",
     section="attachments",
-    add=lambda request, patient, d: services.attachment_add(
-        actor=request.user, patient=patient, upload=d["file"], title=d["title"], kind=d["kind"], request=request
-    ),
+    add=services.attachment_add,
     message=lambda added: f"{added.title} uploaded.",
+    renamed={"file": "upload"},
 )
 follow_up_create = _adds(
     FollowUpForm,
     prefix="follow_up",
     section="follow-ups",
-    add=lambda request, patient, d: services.follow_up_create(
-        actor=request.user, patient=patient, due_date=d["due_date"], reason=d["reason"], request=request
-    ),
+    add=services.follow_up_create,
     message=lambda added: f"Follow-up due by {added.due_date:%d %b %Y} added.",
 )
 consent_form_record = _adds(
     ConsentFormForm,
     prefix="consent",
     section="consent",
-    add=lambda request, patient, d: services.consent_form_record(
-        actor=request.user, patient=patient, request=request, **d
-    ),
+    add=services.consent_form_record,
     message=lambda added: f"{added.title} recorded.",
 )
 
@@ -150,15 +144,10 @@ def consent_form_withdraw(request: HttpRequest, pk: int, form_pk: int) -> HttpRe
     authorize(request.user, "patients.write_clinical", consent.patient)
     form = WithdrawForm(request.POST, prefix=f"withdraw-{consent.pk}")
     if form.is_valid():
-        d = form.cleaned_data
         withdrawn = submit(
             form,
             lambda: services.consent_form_withdraw(
-                actor=request.user,
-                consent_form=consent,
-                reason=d["reason"],
-                withdrawn_on=d["withdrawn_on"],
-                request=request,
+                actor=request.user, consent_form=consent, request=request, **form.cleaned_data
             ),
         )
         if withdrawn:
