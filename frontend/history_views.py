@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
+from config.history import HistoryEntry
 from frontend.patient_views import log_patient_read
 from patients import selectors
 from patients.models import Patient
@@ -17,18 +18,25 @@ from scheduling.history import appointment_history as appointment_changes
 from scheduling.selectors import appointment_list
 
 
+def _history(
+    request: HttpRequest, entries: list[HistoryEntry], *, subject: str, patient_pk: int | None, patient: object
+) -> HttpResponse:
+    """The history page: the changes to one subject, with the way back to its patient's chart."""
+    context = {
+        "entries": entries,
+        "subject": subject,
+        "back_url": reverse("patient-chart", args=[patient_pk]),
+        "back_label": f"Back to {patient}",
+    }
+    return render(request, "history/history.html", context)
+
+
 @login_required
 def patient_history(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     entries = selectors.patient_history(actor=request.user, patient=patient)
     log_patient_read(request, "view", "patient_history", [patient])
-    context = {
-        "entries": entries,
-        "subject": f"{patient} ({patient.mrn})",
-        "back_url": reverse("patient-chart", args=[patient.pk]),
-        "back_label": f"Back to {patient}",
-    }
-    return render(request, "history/history.html", context)
+    return _history(request, entries, subject=f"{patient} ({patient.mrn})", patient_pk=patient.pk, patient=patient)
 
 
 @login_required
@@ -39,10 +47,7 @@ def appointment_history(request: HttpRequest, pk: int) -> HttpResponse:
     log_patient_read(request, "view", "appointment_history", [appointment])
     with timezone.override(appointment.branch.timezone if appointment.branch else None):
         when = timezone.localtime(appointment.start)
-        context = {
-            "entries": entries,
-            "subject": f"{appointment.service} for {appointment.patient}, {when:%d %b %Y %H:%M}",
-            "back_url": reverse("patient-chart", args=[appointment.patient_id]),
-            "back_label": f"Back to {appointment.patient}",
-        }
-        return render(request, "history/history.html", context)
+        subject = f"{appointment.service} for {appointment.patient}, {when:%d %b %Y %H:%M}"
+        return _history(
+            request, entries, subject=subject, patient_pk=appointment.patient_id, patient=appointment.patient
+        )
