@@ -152,16 +152,27 @@ def _posted_ids(request: HttpRequest, field: str) -> list[int]:
     return [i for i in (to_int(v) for v in request.POST.getlist(field)) if i is not None]
 
 
+def _saved(request: HttpRequest, save: Callable[[], object], done: str) -> None:
+    """Run one save of a service's or a doctor's settings at a branch; the page says it was saved,
+    or what the service refused."""
+    try:
+        save()
+    except ApplicationError as exc:
+        messages.error(request, _message(exc))
+    else:
+        messages.success(request, done)
+
+
 def _service_offerings_post(request: HttpRequest, service: Service) -> HttpResponse:
     """Tick the doctors who offer the service at one branch."""
     branch = _posted_branch(request)
-    try:
-        sched.service_offerings_set(
+    _saved(
+        request,
+        lambda: sched.service_offerings_set(
             actor=request.user, service=service, branch=branch, doctor_ids=_posted_ids(request, "doctor")
-        )
-        messages.success(request, f"Who offers {service} at {branch} saved.")
-    except ApplicationError as exc:
-        messages.error(request, _message(exc))
+        ),
+        f"Who offers {service} at {branch} saved.",
+    )
     return redirect("catalogue-service", pk=service.pk)
 
 
@@ -174,11 +185,11 @@ def _service_price_post(request: HttpRequest, service: Service) -> HttpResponse:
     except ValueError:
         messages.error(request, f"Give the price in {currency}, like {from_minor(7500, currency)}, or leave it empty.")
         return redirect("catalogue-service", pk=service.pk)
-    try:
-        sched.service_price_set(actor=request.user, service=service, branch=branch, price_minor=price)
-        messages.success(request, f"Price of {service} at {branch} saved.")
-    except ApplicationError as exc:
-        messages.error(request, _message(exc))
+    _saved(
+        request,
+        lambda: sched.service_price_set(actor=request.user, service=service, branch=branch, price_minor=price),
+        f"Price of {service} at {branch} saved.",
+    )
     return redirect("catalogue-service", pk=service.pk)
 
 
@@ -234,13 +245,13 @@ def staff_offerings(request: HttpRequest, pk: int) -> HttpResponse:
     authorize(request.user, "org.view_staff")
     member = get_object_or_404(staff_list(actor=request.user), pk=pk)
     branch = _posted_branch(request)
-    try:
-        sched.offering_set(
+    _saved(
+        request,
+        lambda: sched.offering_set(
             actor=request.user, doctor=member, branch=branch, service_ids=_posted_ids(request, "service")
-        )
-        messages.success(request, f"Services of {member} at {branch} saved.")
-    except ApplicationError as exc:
-        messages.error(request, _message(exc))
+        ),
+        f"Services of {member} at {branch} saved.",
+    )
     return redirect("staff-edit", pk=member.pk)
 
 
