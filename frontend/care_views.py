@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from config.errors import ApplicationError
+from frontend.forms import flash
 from patients import selectors, services
 from patients.models import Patient
 from tenants.audit.services import access_log_rows
@@ -29,10 +29,6 @@ class CareTeamForm(forms.Form):
         self.fields["doctor"].label_from_instance = lambda s: s.user.get_full_name() or s.user.email  # type: ignore[attr-defined]
 
 
-def _refusal(exc: ApplicationError) -> str:
-    return " ".join(m for ms in exc.fields.values() for m in ms) or exc.message
-
-
 @login_required
 @require_POST
 def care_team_assign(request: HttpRequest, pk: int) -> HttpResponse:
@@ -40,11 +36,11 @@ def care_team_assign(request: HttpRequest, pk: int) -> HttpResponse:
     form = CareTeamForm(request.POST)
     if form.is_valid():
         doctor = form.cleaned_data["doctor"]
-        try:
-            services.care_team_assign(actor=request.user, patient=patient, doctor=doctor, request=request)
-            messages.success(request, f"{doctor} is in {patient}'s care team.")
-        except ApplicationError as exc:
-            messages.error(request, _refusal(exc))
+        flash(
+            request,
+            lambda: services.care_team_assign(actor=request.user, patient=patient, doctor=doctor, request=request),
+            f"{doctor} is in {patient}'s care team.",
+        )
     else:
         messages.error(request, "Choose a doctor.")
     return redirect("patient-chart", pk=pk)
@@ -55,11 +51,11 @@ def care_team_assign(request: HttpRequest, pk: int) -> HttpResponse:
 def care_team_unassign(request: HttpRequest, pk: int, doctor_pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     doctor = get_object_or_404(StaffMember, pk=doctor_pk)
-    try:
-        services.care_team_unassign(actor=request.user, patient=patient, doctor=doctor, request=request)
-        messages.success(request, f"{doctor} no longer has access to {patient}'s clinical record.")
-    except ApplicationError as exc:
-        messages.error(request, _refusal(exc))
+    flash(
+        request,
+        lambda: services.care_team_unassign(actor=request.user, patient=patient, doctor=doctor, request=request),
+        f"{doctor} no longer has access to {patient}'s clinical record.",
+    )
     return redirect("patient-chart", pk=pk)
 
 

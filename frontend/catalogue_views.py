@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from config.money import from_minor, minor_units, money_format, to_minor
-from frontend.forms import show_error, submit, to_int
+from frontend.forms import flash, refusal, show_error, submit, to_int
 from scheduling import intervals as iv
 from scheduling import selectors
 from scheduling import services as sched
@@ -152,21 +152,10 @@ def _posted_ids(request: HttpRequest, field: str) -> list[int]:
     return [i for i in (to_int(v) for v in request.POST.getlist(field)) if i is not None]
 
 
-def _saved(request: HttpRequest, save: Callable[[], object], done: str) -> None:
-    """Run one save of a service's or a doctor's settings at a branch; the page says it was saved,
-    or what the service refused."""
-    try:
-        save()
-    except ApplicationError as exc:
-        messages.error(request, _message(exc))
-    else:
-        messages.success(request, done)
-
-
 def _service_offerings_post(request: HttpRequest, service: Service) -> HttpResponse:
     """Tick the doctors who offer the service at one branch."""
     branch = _posted_branch(request)
-    _saved(
+    flash(
         request,
         lambda: sched.service_offerings_set(
             actor=request.user, service=service, branch=branch, doctor_ids=_posted_ids(request, "doctor")
@@ -185,7 +174,7 @@ def _service_price_post(request: HttpRequest, service: Service) -> HttpResponse:
     except ValueError:
         messages.error(request, f"Give the price in {currency}, like {from_minor(7500, currency)}, or leave it empty.")
         return redirect("catalogue-service", pk=service.pk)
-    _saved(
+    flash(
         request,
         lambda: sched.service_price_set(actor=request.user, service=service, branch=branch, price_minor=price),
         f"Price of {service} at {branch} saved.",
@@ -222,10 +211,6 @@ def _typed_money(text: str, currency: str) -> int | None:
     return to_minor(amount, currency)
 
 
-def _message(exc: ApplicationError) -> str:
-    return " ".join(m for ms in exc.fields.values() for m in ms) or exc.message
-
-
 def _shown(request: HttpRequest, appointments: list[Appointment]) -> list[Appointment]:
     """Booked appointments a refused change would strand, as a page lists them: logged, since they
     name patients."""
@@ -245,7 +230,7 @@ def staff_offerings(request: HttpRequest, pk: int) -> HttpResponse:
     authorize(request.user, "org.view_staff")
     member = get_object_or_404(staff_list(actor=request.user), pk=pk)
     branch = _posted_branch(request)
-    _saved(
+    flash(
         request,
         lambda: sched.offering_set(
             actor=request.user, doctor=member, branch=branch, service_ids=_posted_ids(request, "service")
@@ -382,7 +367,7 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
                 selectors.stranded_by_special_day(branch=branch, day=day, opens=special_opens, closes=special_closes),
             )
         except ApplicationError as exc:
-            messages.error(request, " ".join(m for ms in exc.fields.values() for m in ms) or exc.message)
+            messages.error(request, refusal(exc))
     rows: list[dict[str, Any]] = [
         {
             "weekday": w,
@@ -478,7 +463,7 @@ def _branch_post(request: HttpRequest, branch: Branch) -> tuple[str, list[Appoin
                 return "", _shown(request, selectors.stranded_by_extra_shift(extra=extra))
             return "Extra shift cancelled.", []
     except ApplicationError as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, refusal(exc))
         return "", []
     return None
 

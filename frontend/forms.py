@@ -6,6 +6,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest
 
 from config.errors import ApplicationError
@@ -79,12 +80,30 @@ def appointment_shown(request: HttpRequest, appointment: Appointment) -> None:
 def show_error(form: forms.Form, exc: ApplicationError, field_map: dict[str, str] | None = None) -> None:
     """Put a service's error on the form: field messages on their fields, the rest on top."""
     known = set(form.fields)
-    for name, messages in exc.fields.items():
+    for name, texts in exc.fields.items():
         name = (field_map or {}).get(name, name)
-        for message in messages:
+        for message in texts:
             form.add_error(name if name in known else None, message)
     if not exc.fields:
         form.add_error(None, exc.message)
+
+
+def refusal(exc: ApplicationError) -> str:
+    """A service's error as one line for a page with no form to show it on: its field messages,
+    else its message."""
+    return " ".join(m for ms in exc.fields.values() for m in ms) or exc.message
+
+
+def flash(request: HttpRequest, action: Callable[[], T], done: str) -> T | None:
+    """Run a service for a page with no form to show errors on: the next page says `done`, or
+    what the service refused."""
+    try:
+        result = action()
+    except ApplicationError as exc:
+        messages.error(request, refusal(exc))
+        return None
+    messages.success(request, done)
+    return result
 
 
 def submit(form: forms.Form, action: Callable[[], T], field_map: dict[str, str] | None = None) -> T | None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend import record_forms as rv
 from frontend.care_views import CareTeamForm
-from frontend.forms import patient_lookup, show_error, submit, to_int
+from frontend.forms import flash, patient_lookup, show_error, submit, to_int
 from patients import selectors, services
 from patients.exceptions import PossibleDuplicates
 from patients.models import ClinicalNote, Patient, Sex
@@ -204,13 +204,13 @@ def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     form = BreakGlassForm(request.POST)
     if form.is_valid():
-        try:
-            services.break_glass_open(
+        flash(
+            request,
+            lambda: services.break_glass_open(
                 actor=request.user, patient=patient, reason=form.cleaned_data["reason"], request=request
-            )
-            messages.success(request, "Emergency access opened for 4 hours. It is recorded.")
-        except ApplicationError as exc:
-            messages.error(request, " ".join(m for ms in exc.fields.values() for m in ms) or exc.message)
+            ),
+            "Emergency access opened for 4 hours. It is recorded.",
+        )
     return redirect("patient-chart", pk=pk)
 
 
