@@ -35,6 +35,16 @@ def _series_of(patient):
     return list(Appointment.objects.filter(patient=patient).order_by("span"))
 
 
+def _desk_series(chain, client, count):
+    """A weekly series of `count` at 10:00 from MONDAY, booked on the desk page by the receptionist
+    (left signed in): the clinic, the patient and the appointments."""
+    clinic = clinic_setup(chain, doctors=1)
+    patient = clinic.patient()
+    _as(client, chain, "receptionist")
+    client.post(f"/desk/{clinic.branch.pk}/book/", _form(clinic, patient, count=count), HTTP_HOST=chain.host)
+    return clinic, patient, _series_of(patient)
+
+
 def test_the_desk_books_a_weekly_series_and_cancels_the_rest(in_a, client):
     # given a patient and the receptionist at the desk
     clinic = clinic_setup(in_a, doctors=1)
@@ -69,11 +79,7 @@ def test_the_desk_books_a_weekly_series_and_cancels_the_rest(in_a, client):
 
 def test_the_desk_moves_the_rest_of_a_series(in_a, client):
     # given a weekly series of three at 10:00
-    clinic = clinic_setup(in_a, doctors=1)
-    patient = clinic.patient()
-    _as(client, in_a, "receptionist")
-    client.post(f"/desk/{clinic.branch.pk}/book/", _form(clinic, patient, count=3), HTTP_HOST=in_a.host)
-    booked = _series_of(patient)
+    clinic, patient, booked = _desk_series(in_a, client, 3)
     series_id = booked[0].series_id
     # when the rest from the second moves to the Tuesday after at 14:00
     tuesday = MONDAY + timedelta(days=8)
@@ -92,11 +98,7 @@ def test_the_desk_moves_the_rest_of_a_series(in_a, client):
 
 def test_a_refused_move_names_the_occurrence_and_moves_nothing(in_a, client):
     # given a series of three, and the doctor taken at 14:00 on the third Monday
-    clinic = clinic_setup(in_a, doctors=1)
-    patient = clinic.patient()
-    _as(client, in_a, "receptionist")
-    client.post(f"/desk/{clinic.branch.pk}/book/", _form(clinic, patient, count=3), HTTP_HOST=in_a.host)
-    booked = _series_of(patient)
+    clinic, patient, booked = _desk_series(in_a, client, 3)
     book(clinic, clinic.at(MONDAY + timedelta(days=14), 14))
     # when the whole series is asked to move to 14:00
     response = client.post(
@@ -166,11 +168,7 @@ def test_an_override_needs_a_reason(in_a, client):
 @pytest.mark.parametrize("role", ["billing"])
 def test_roles_without_the_calendar_neither_book_nor_change_a_series(in_a, client, role):
     # given a series booked by the receptionist
-    clinic = clinic_setup(in_a, doctors=1)
-    patient = clinic.patient()
-    _as(client, in_a, "receptionist")
-    client.post(f"/desk/{clinic.branch.pk}/book/", _form(clinic, patient, count=2), HTTP_HOST=in_a.host)
-    booked = _series_of(patient)
+    clinic, patient, booked = _desk_series(in_a, client, 2)
     other = clinic.patient()
     client.logout()
     _as(client, in_a, role)
@@ -192,11 +190,7 @@ def test_roles_without_the_calendar_neither_book_nor_change_a_series(in_a, clien
 
 def test_cancelling_the_rest_of_a_series_asks_first_and_counts_in_words(in_a, client):
     # given a weekly series of three
-    clinic = clinic_setup(in_a, doctors=1)
-    patient = clinic.patient()
-    _as(client, in_a, "receptionist")
-    client.post(f"/desk/{clinic.branch.pk}/book/", _form(clinic, patient, count=3), HTTP_HOST=in_a.host)
-    booked = _series_of(patient)
+    _, patient, booked = _desk_series(in_a, client, 3)
     series = f"/desk/series/{booked[0].series_id}/"
     # when the rest is cancelled on one click, without the confirmation step
     one_click = client.post(f"{series}cancel-rest/", {"appointment": booked[1].pk}, follow=True, HTTP_HOST=in_a.host)

@@ -42,6 +42,19 @@ def _code(outbox) -> str:
     return re.search(r"\b(\d{6})\b", outbox[-1].body).group(1)
 
 
+def _confirm(hold, challenge: str, code: str, first_name: str = "Nina", last_name: str = "Net"):
+    """The visitor confirms a held time with a code, as the online booking page does."""
+    return online_booking_confirm(
+        hold_id=hold.pk,
+        hold_token=hold.hold_token,
+        first_name=first_name,
+        last_name=last_name,
+        challenge=challenge,
+        code=code,
+        ip=IP,
+    )
+
+
 def test_a_booking_code_is_sent_after_commit_and_books_once(clinic, django_capture_on_commit_callbacks):
     # given a held time and a code asked for by e-mail
     hold = _hold(clinic)
@@ -56,15 +69,7 @@ def test_a_booking_code_is_sent_after_commit_and_books_once(clinic, django_captu
 
     # when the visitor confirms with the code
     with django_capture_on_commit_callbacks(execute=True):
-        booked = online_booking_confirm(
-            hold_id=hold.pk,
-            hold_token=hold.hold_token,
-            first_name="Nina",
-            last_name="Net",
-            challenge=sent.challenge,
-            code=_code(mail.outbox),
-            ip=IP,
-        )
+        booked = _confirm(hold, sent.challenge, _code(mail.outbox))
     # then the held time is the new patient's, with a booking link
     stored = Appointment.objects.get(pk=booked.appointment.pk)
     assert (stored.status, stored.patient.email) == (Status.BOOKED, "nina@example.com")
@@ -72,15 +77,7 @@ def test_a_booking_code_is_sent_after_commit_and_books_once(clinic, django_captu
     # and the spent code books nothing else
     other = _hold(clinic, hour=11)
     with pytest.raises(CodeInvalid):
-        online_booking_confirm(
-            hold_id=other.pk,
-            hold_token=other.hold_token,
-            first_name="Nina",
-            last_name="Net",
-            challenge=sent.challenge,
-            code=_code(mail.outbox),
-            ip=IP,
-        )
+        _confirm(other, sent.challenge, _code(mail.outbox))
     assert Appointment.objects.get(pk=other.pk).status == Status.HELD
 
 
@@ -96,15 +93,7 @@ def test_a_wrong_code_or_a_forged_challenge_leaves_no_patient_behind(clinic, dja
     # when the visitor types a wrong code, or brings a challenge of their own making
     for challenge, typed in ((sent.challenge, wrong), (sent.challenge[:-2] + "xx", code)):
         with pytest.raises(CodeInvalid):
-            online_booking_confirm(
-                hold_id=hold.pk,
-                hold_token=hold.hold_token,
-                first_name="Sam",
-                last_name="Sms",
-                challenge=challenge,
-                code=typed,
-                ip=IP,
-            )
+            _confirm(hold, challenge, typed, "Sam", "Sms")
 
     # then nobody was registered and the time is still only held
     assert Patient.objects.count() == patients_before
@@ -127,15 +116,7 @@ def _book_as(clinic, outbox_contact: str, first_name: str, last_name: str, hour:
     hold = _hold(clinic, hour=hour)
     with capture(execute=True):
         sent = portal.booking_code_request(contact=outbox_contact, ip=IP)
-    return online_booking_confirm(
-        hold_id=hold.pk,
-        hold_token=hold.hold_token,
-        first_name=first_name,
-        last_name=last_name,
-        challenge=sent.challenge,
-        code=_code(mail.outbox),
-        ip=IP,
-    )
+    return _confirm(hold, sent.challenge, _code(mail.outbox), first_name, last_name)
 
 
 def test_a_shared_email_books_on_its_record_and_the_desk_sees_the_name_typed(
