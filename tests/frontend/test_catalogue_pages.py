@@ -427,20 +427,6 @@ def test_extra_shifts_are_added_moved_and_cancelled_from_the_pages(in_a, client)
     assert not ExtraShift.objects.filter(pk=extra.pk).exists()
 
 
-def test_closing_a_day_with_bookings_is_refused_and_lists_them(in_a, client):
-    # given a booked appointment on MONDAY
-    clinic = clinic_setup(in_a, doctors=1)
-    book(clinic, clinic.at(MONDAY, 10), patient=clinic.patient("Closure"))
-    _login(client, in_a, "owner")
-    url = f"/settings/branches/{clinic.branch.pk}/hours/"
-    # when the owner closes MONDAY
-    response = _post(client, in_a, url, {"add_closure": "1", "closure_date": str(MONDAY), "closure_note": "Strike"})
-    # then it is refused with the appointment listed, and the day stays open
-    assert response.status_code == 200
-    assert b"Closure" in response.content
-    assert not SpecialDay.objects.filter(branch=clinic.branch, date=MONDAY).exists()
-
-
 def test_special_hours_are_edited_and_removed_from_the_hours_page(in_a, client):
     # given special hours on MONDAY and a booking at 10:00 inside them
     clinic = clinic_setup(in_a, doctors=1)
@@ -576,7 +562,7 @@ def _weekly_hours_shown(content: bytes) -> set[str]:
     return set(re.findall(rb'name="(?:opens|closes)_\d" value="([^"]*)"', content))
 
 
-def test_a_refused_closure_leaves_the_weekly_hours_form_as_stored(in_a, client):
+def test_closing_a_day_with_bookings_is_refused_lists_them_and_leaves_the_hours_form_as_stored(in_a, client):
     # given a branch open 08:00-18:00 every day and a booking on MONDAY
     clinic = clinic_setup(in_a, doctors=1)
     book(clinic, clinic.at(MONDAY, 10), patient=clinic.patient("Kept"))
@@ -584,9 +570,11 @@ def test_a_refused_closure_leaves_the_weekly_hours_form_as_stored(in_a, client):
     url = f"/settings/branches/{clinic.branch.pk}/hours/"
     # when closing MONDAY is refused
     refused = _post(client, in_a, url, {"add_closure": "1", "closure_date": str(MONDAY), "closure_note": "Strike"})
-    # then the weekly hours form still shows the stored hours, not empty fields
+    # then it is refused with the appointment listed, the day stays open, and the weekly hours form
+    # still shows the stored hours, not empty fields
     assert refused.status_code == 200
     assert b"Kept" in refused.content
+    assert not SpecialDay.objects.filter(branch=clinic.branch, date=MONDAY).exists()
     assert b"1 booked appointment falls in the time these hours would take away; move or cancel it first." in (
         refused.content
     )
