@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -251,6 +251,17 @@ def booking_code_verify(*, challenge: str, code: str, ip: str | None) -> Contact
     except IntegrityError as exc:
         raise CodeInvalid() from exc
     return reached
+
+
+def spent_codes_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete what proves nothing any more: booking challenges used longer ago than a challenge lives
+    (its signature has expired, so the row cannot refuse anything), and sign-in codes that expired a
+    day ago (kept that long for questions about a sign-in). Run periodically in each chain."""
+    now = now or timezone.now()
+    life = timedelta(minutes=settings.PORTAL_CODE_MINUTES)
+    uses, _ = BookingCodeUse.objects.filter(used_at__lt=now - 2 * life).delete()
+    codes, _ = PortalCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    return {"booking_code_uses": uses, "portal_codes": codes}
 
 
 @transaction.atomic

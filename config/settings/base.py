@@ -291,6 +291,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("CLINICFLOW_ACCESS_LOG_CHECK_SECONDS", "3600")),
         "args": ("tenants.audit.tasks.access_log_chain_check",),
     },
+    # Used booking challenges and expired sign-in codes that prove nothing any more (patients.portal).
+    "spent-codes-purge": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 3600.0,
+        "args": ("patients.tasks.spent_codes_purge",),
+    },
 }
 
 CACHES = {
