@@ -10,6 +10,7 @@ need=()
 [ -n "$PG_BIN" ] && [ -f "$(dirname "$PG_BIN")/lib/btree_gist.so" ] || need+=(postgresql-contrib)
 command -v redis-server >/dev/null || need+=(redis-server)
 [ "${CLINICFLOW_SKIP_BROWSER:-0}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "Missing: ${need[*]}. Install them with your system's package manager (see README)." >&2
@@ -28,5 +29,14 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+
+# The browser libraries (package.json) are installed again only when package-lock.json changed
+# since the last install; settings' STATICFILES_DIRS serve their dist folders.
+stamp="node_modules/.installed-from"
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi

@@ -343,6 +343,12 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Browser libraries come from npm (package.json, `npm ci` in infra/bootstrap.sh): their dist folders
+# are served as they ship, under vendor/, so the pages load them from this site (no CDN, CSP 'self').
+STATICFILES_DIRS = [
+    ("vendor/event-calendar", BASE_DIR / "node_modules" / "@event-calendar" / "build" / "dist"),
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
 MEDIA_ROOT = Path(env("CLINICFLOW_MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
 
