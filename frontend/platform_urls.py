@@ -5,7 +5,16 @@ from frontend import platform_views
 
 urlpatterns = [
     path("", platform_views.landing, name="landing"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    # The operator's sign-in lands on the console: the settings' LOGIN_REDIRECT_URL names the chains'
+    # home page, which this site does not have (it answered 500). The page names the product, not the
+    # host (LoginView would put the request's host in site_name).
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, next_page="platform-clinics", extra_context={"site_name": "Clinicflow"}
+        ),
+        name="login",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("platform/clinics/", platform_views.clinics, name="platform-clinics"),
     path(
