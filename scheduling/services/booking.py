@@ -156,13 +156,9 @@ def _place(
 
 
 class _Row(TypedDict, total=False):
-    """The appointment's own columns a booking or a hold fills in (the placement gives the rest)."""
+    """The appointment's own columns a booking or a hold fills in beyond who, what, where and when."""
 
-    branch: Branch
-    service: Service
-    source: str
     status: str
-    patient: Patient
     series: Series | None
     notes: str
     is_override: bool
@@ -175,9 +171,32 @@ class _Row(TypedDict, total=False):
 
 
 def _claim(
-    placed: _Placement, *, now: datetime, actor: Actor | None, doctor: StaffMember, **row: Unpack[_Row]
+    *,
+    actor: Actor | None,
+    doctor: StaffMember,
+    branch: Branch,
+    service: Service,
+    start: datetime,
+    source: str,
+    patient: Patient | None,
+    room: Room | None,
+    override: bool,
+    now: datetime,
+    **row: Unpack[_Row],
 ) -> Appointment:
-    """The unsaved appointment for a placement, once stale holds in its way are freed."""
+    """The unsaved appointment for a new visit (a booking, or a hold with no patient yet), placed
+    by the rules, once stale holds in its way are freed."""
+    placed = _place(
+        service=service,
+        branch=branch,
+        doctor=doctor,
+        start=start,
+        room=room,
+        online=source == Source.ONLINE,
+        override=override,
+        patient_id=patient.pk if patient else None,
+        now=now,
+    )
     _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
     return Appointment(
         room_id=placed.room_id,
@@ -186,6 +205,10 @@ def _claim(
         booked_by_id=_actor_id(actor),
         placed_by_id=_actor_id(actor),
         doctor=doctor,
+        branch=branch,
+        service=service,
+        source=source,
+        patient=patient,
         **row,
     )
 
@@ -250,26 +273,17 @@ def _insert_booking(
     kept = Patient.objects.select_for_update(no_key=True).filter(pk=visit.patient.pk, merged_into__isnull=True)
     if not kept.exists():
         raise InvalidScheduling(fields={"patient": ["This record was merged into another: book the record kept."]})
-    placed = _place(
-        service=visit.service,
-        branch=visit.branch,
-        doctor=visit.doctor,
-        start=visit.start,
-        room=visit.room,
-        online=visit.source == Source.ONLINE,
-        override=visit.override,
-        patient_id=visit.patient.pk,
-        now=now,
-    )
     appointment = _claim(
-        placed,
-        now=now,
         actor=actor,
         doctor=visit.doctor,
         branch=visit.branch,
         service=visit.service,
+        start=visit.start,
         source=visit.source,
         patient=visit.patient,
+        room=visit.room,
+        override=visit.override,
+        now=now,
         status=Status.BOOKED,
         idempotency_key=idempotency_key,
         idempotency_user_id=_actor_id(actor) if idempotency_key else None,

@@ -23,7 +23,6 @@ from scheduling.services.booking import (
     _digest,
     _idempotency_key,
     _keyed,
-    _place,
     _replay,
     _save_entry,
 )
@@ -52,25 +51,17 @@ def appointment_hold(
     if not online:
         authorize(actor, "scheduling.book", branch)
     _check_catalogue(service=service, branch=branch, online=online)
-    placed = _place(
-        service=service,
-        branch=branch,
-        doctor=doctor,
-        start=start,
-        room=None,
-        online=online,
-        override=False,
-        patient_id=None,
-        now=now,
-    )
     hold = _claim(
-        placed,
-        now=now,
         actor=actor,
         doctor=doctor,
         branch=branch,
         service=service,
+        start=start,
         source=source,
+        patient=None,
+        room=None,
+        override=False,
+        now=now,
         status=Status.HELD,
         hold_expires_at=now + timedelta(minutes=policy_get().hold_minutes),
         hold_token=secrets.token_urlsafe(24),

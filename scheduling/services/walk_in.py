@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -73,32 +74,17 @@ def walk_in_book(
         )
     if patient is None:  # not reached: exactly one of the two was checked above
         raise ValidationFailed(fields={"patient": ["Give a patient."]})
+    book = partial(
+        appointment_book, actor=actor, patient=patient, branch=branch, service=service, source=source, now=now
+    )
     if doctor is not None and start is not None:
-        return appointment_book(
-            actor=actor,
-            patient=patient,
-            doctor=doctor,
-            branch=branch,
-            service=service,
-            start=start,
-            source=source,
-            now=now,
-        )
+        return book(doctor=doctor, start=start)
     today = now.astimezone(ZoneInfo(branch.timezone)).date()
     slots = slot_list_available(service=service, branch=branch, date_from=today, date_to=today, step=5, now=now)
     doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots})}
     for slot in slots[:20]:
         try:
-            return appointment_book(
-                actor=actor,
-                patient=patient,
-                doctor=doctors[slot.doctor_id],
-                branch=branch,
-                service=service,
-                start=slot.start,
-                source=source,
-                now=now,
-            )
+            return book(doctor=doctors[slot.doctor_id], start=slot.start)
         except BookingRefused as exc:
             if exc.code == Problem.PATIENT_BUSY:
                 raise
