@@ -298,18 +298,19 @@ def _monday_shift(clinic):
     return ShiftPattern.objects.get(doctor=clinic.doctors[0], weekday=MONDAY.weekday())
 
 
+def _end_shift(client, chain, clinic, pattern, *, last_day):
+    """The branch calendar page's form that ends a weekly shift after `last_day`, sent."""
+    url = f"/settings/branches/{clinic.branch.pk}/calendar/"
+    return _post(client, chain, url, {"end_shift": pattern.pk, "last_day": str(last_day)})
+
+
 def test_ending_a_shift_keeps_the_past_and_closes_the_weeks_after(in_a, client):
     # given a doctor on shift every Monday
     clinic = clinic_setup(in_a, doctors=1)
     pattern = _monday_shift(clinic)
     _login(client, in_a, "branch_manager")
     # when the manager ends it on MONDAY
-    response = _post(
-        client,
-        in_a,
-        f"/settings/branches/{clinic.branch.pk}/calendar/",
-        {"end_shift": pattern.pk, "last_day": str(MONDAY)},
-    )
+    response = _end_shift(client, in_a, clinic, pattern, last_day=MONDAY)
     # then the pattern ends that day (its start stays), MONDAY is bookable and the week after is not
     assert response.status_code == 302
     pattern.refresh_from_db()
@@ -328,12 +329,7 @@ def test_ending_a_shift_with_booked_appointments_is_refused_and_lists_them(in_a,
     later = book(clinic, clinic.at(MONDAY + timedelta(days=14), 10), patient=clinic.patient("Stranded"))
     _login(client, in_a, "owner")
     # when the owner tries to end the shift on MONDAY
-    response = _post(
-        client,
-        in_a,
-        f"/settings/branches/{clinic.branch.pk}/calendar/",
-        {"end_shift": pattern.pk, "last_day": str(MONDAY)},
-    )
+    response = _end_shift(client, in_a, clinic, pattern, last_day=MONDAY)
     # then it is refused, the page lists the appointment, and nothing changed
     assert response.status_code == 200
     assert b"Booked appointments in the way" in response.content
