@@ -152,15 +152,25 @@ def _posted_ids(request: HttpRequest, field: str) -> list[int]:
     return [i for i in (to_int(v) for v in request.POST.getlist(field)) if i is not None]
 
 
+def _offerings_post(
+    request: HttpRequest, *, ticked: str, save: Callable[[Branch, list[int]], object], what: str
+) -> None:
+    """An offerings form (one branch, a box per doctor or per service, the boxes named `ticked`)
+    saved through `save`; the page says "<what> at <branch> saved." or what was refused."""
+    branch = _posted_branch(request)
+    ids = _posted_ids(request, ticked)
+    flash(request, lambda: save(branch, ids), f"{what} at {branch} saved.")
+
+
 def _service_offerings_post(request: HttpRequest, service: Service) -> HttpResponse:
     """Tick the doctors who offer the service at one branch."""
-    branch = _posted_branch(request)
-    flash(
+    _offerings_post(
         request,
-        lambda: sched.service_offerings_set(
-            actor=request.user, service=service, branch=branch, doctor_ids=_posted_ids(request, "doctor")
+        ticked="doctor",
+        save=lambda branch, ids: sched.service_offerings_set(
+            actor=request.user, service=service, branch=branch, doctor_ids=ids
         ),
-        f"Who offers {service} at {branch} saved.",
+        what=f"Who offers {service}",
     )
     return redirect("catalogue-service", pk=service.pk)
 
@@ -229,13 +239,11 @@ def staff_offerings(request: HttpRequest, pk: int) -> HttpResponse:
     """From the staff page: tick the services a doctor offers at one branch."""
     authorize(request.user, "org.view_staff")
     member = get_object_or_404(staff_list(actor=request.user), pk=pk)
-    branch = _posted_branch(request)
-    flash(
+    _offerings_post(
         request,
-        lambda: sched.offering_set(
-            actor=request.user, doctor=member, branch=branch, service_ids=_posted_ids(request, "service")
-        ),
-        f"Services of {member} at {branch} saved.",
+        ticked="service",
+        save=lambda branch, ids: sched.offering_set(actor=request.user, doctor=member, branch=branch, service_ids=ids),
+        what=f"Services of {member}",
     )
     return redirect("staff-edit", pk=member.pk)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -131,11 +131,25 @@ class ChainSettingsForm(forms.Form):
     )
 
 
+class BranchFields(TypedDict):
+    """A branch as the branch services (tenants.org: branch_create, branch_update) take it."""
+
+    name: str
+    timezone_name: str
+    address: str
+    phone: str
+
+
 class BranchForm(forms.Form):
     name = forms.CharField(max_length=120)
     address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     timezone = forms.ChoiceField(choices=TIMEZONES, label="Time zone")
     phone = forms.CharField(required=False, max_length=32, help_text="International form, e.g. +44 20 7946 0000.")
+
+    def branch_fields(self) -> BranchFields:
+        """What the valid form says of the branch, named as the branch services take it."""
+        d = self.cleaned_data
+        return BranchFields(name=d["name"], timezone_name=d["timezone"], address=d["address"], phone=d["phone"])
 
 
 class BranchEditForm(BranchForm):

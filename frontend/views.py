@@ -66,13 +66,7 @@ def branch_create(request: HttpRequest) -> HttpResponse:
     authorize(request.user, "org.add_branch")
     form = BranchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        branch = submit(
-            form,
-            lambda: services.branch_create(
-                actor=request.user, name=d["name"], timezone_name=d["timezone"], address=d["address"], phone=d["phone"]
-            ),
-        )
+        branch = submit(form, lambda: services.branch_create(actor=request.user, **form.branch_fields()))
         if branch:
             messages.success(request, f"Branch {branch.name} added.")
             return redirect("branches")
@@ -97,16 +91,7 @@ def branch_edit(request: HttpRequest, pk: int) -> HttpResponse:
         d = form.cleaned_data
         extra = {"is_active": d["is_active"]} if request.user.has_perm("org.add_branch") else {}
         saved = submit(
-            form,
-            lambda: services.branch_update(
-                actor=request.user,
-                branch=branch,
-                name=d["name"],
-                timezone_name=d["timezone"],
-                address=d["address"],
-                phone=d["phone"],
-                **extra,
-            ),
+            form, lambda: services.branch_update(actor=request.user, branch=branch, **form.branch_fields(), **extra)
         )
         if saved:
             messages.success(request, f"Branch {saved.name} saved.")
