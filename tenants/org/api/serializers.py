@@ -33,14 +33,15 @@ class BranchOut(serializers.ModelSerializer):
 
 class BranchIn(serializers.Serializer):
     name = serializers.CharField(max_length=120)
-    timezone = serializers.CharField(max_length=64)
+    # Named as the branch services take it (their `timezone` is the module, not the zone).
+    timezone = serializers.CharField(max_length=64, source="timezone_name")
     address = serializers.CharField(required=False, allow_blank=True, default="")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
 class BranchPatch(serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False)
-    timezone = serializers.CharField(max_length=64, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, source="timezone_name")
     address = serializers.CharField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     is_active = StrictBooleanField(required=False)

@@ -52,10 +52,7 @@ class BranchListApi(GenericAPIView):
 
     @extend_schema(summary="Open a branch", request=s.BranchIn, responses={201: s.BranchOut, **errors(BranchNameTaken)})
     def post(self, request: Request) -> Response:
-        v = validated(s.BranchIn, request)
-        branch = services.branch_create(
-            actor=request.user, name=v["name"], timezone_name=v["timezone"], address=v["address"], phone=v["phone"]
-        )
+        branch = services.branch_create(actor=request.user, **validated(s.BranchIn, request))
         return Response(s.BranchOut(branch).data, status=201)
 
 
@@ -71,8 +68,6 @@ class BranchDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         branch = get_object_or_404(Branch, pk=pk)
         v = validated(s.BranchPatch, request)
-        if "timezone" in v:
-            v["timezone_name"] = v.pop("timezone")
         return Response(s.BranchOut(services.branch_update(actor=request.user, branch=branch, **v)).data)
 
 
