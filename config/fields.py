@@ -185,6 +185,18 @@ class StrictBooleanField(serializers.BooleanField):
         raise serializers.ValidationError("Give true or false.", code="invalid")
 
 
+class QueryBooleanField(serializers.BooleanField):
+    """?flag=true|false: a query string's text for what a JSON body writes as true or false, and
+    nothing else (as StrictBooleanFilter reads a filter's)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        if data in ("true", "false"):
+            return bool(data == "true")
+        raise serializers.ValidationError("Give true or false.", code="invalid")
+
+
 def visible_text(value: str) -> bool:
     """Whether text shows anything: not only spaces (Unicode's Z categories), control characters
     (Cc), or invisible format characters (Cf: zero-width spaces, joiners, direction marks)."""

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from config.fields import (
     IdListField,
+    QueryBooleanField,
     StrictBooleanField,
     StrictDateField,
     StrictDateTimeField,
@@ -361,7 +362,7 @@ class AvailabilityQuery(serializers.Serializer):
     date_from = StrictDateField()
     date_to = StrictDateField()
     step = StrictIntegerField(min_value=5, max_value=240, required=False, default=15)
-    online = StrictBooleanField(required=False, default=False)
+    online = QueryBooleanField(required=False, default=False)  # a query's text: ?online=true
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         span = (attrs["date_to"] - attrs["date_from"]).days

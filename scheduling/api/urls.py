@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from config.fields import IsoDateConverter
-from scheduling.api import online, setup_views, views
+from scheduling.api import days, online, setup_views, views
 
 register_converter(IsoDateConverter, "isodate")
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("branches/<int:pk>/hours/", views.BranchHoursApi.as_view(), name="api-branch-hours"),
     path("branches/<int:pk>/special-days/", views.SpecialDayApi.as_view(), name="api-branch-special-days"),
     path("availability/", views.AvailabilityApi.as_view(), name="api-availability"),
+    path("availability/days/", days.AvailabilityDaysApi.as_view(), name="api-availability-days"),
     path("appointments/", views.AppointmentListApi.as_view(), name="api-appointments"),
     path("appointments/walk-in/", views.WalkInApi.as_view(), name="api-walk-in"),
     path("appointments/series/", views.SeriesApi.as_view(), name="api-series"),
