@@ -25,6 +25,8 @@ class SchedulingErrorCode(StrEnum):
     HOLD_CONFIRMED = "hold_confirmed"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     LEAVE_CONFLICTS_APPOINTMENTS = "leave_conflicts_appointments"
+    # Saving a leave with a decision per appointment in its way: one or more could not be carried out.
+    LEAVE_DECISIONS_FAILED = "leave_decisions_failed"
     SERIES_CONFLICTS = "series_conflicts"
     SHIFT_OVERLAP = "shift_overlap"
     NAME_TAKEN = "name_taken"

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from config.events import Event
+
+
+class Cause(StrEnum):
+    """Why an appointment was moved or cancelled, for whoever tells the patient (notifications):
+    someone asked for it (the desk, the portal, the API), or the doctor's leave made it necessary
+    (scheduling.services.leave_resolution, the manager's decision for each appointment)."""
+
+    REQUEST = "request"
+    LEAVE = "leave"
 
 
 @dataclass(frozen=True)
@@ -22,11 +32,15 @@ class AppointmentBooked(AppointmentEvent):
 @dataclass(frozen=True)
 class AppointmentRescheduled(AppointmentEvent):
     previous_start: datetime
+    previous_doctor_id: int | None = field(default=None, kw_only=True)
+    cause: Cause = field(default=Cause.REQUEST, kw_only=True)
 
 
 @dataclass(frozen=True)
 class AppointmentCancelled(AppointmentEvent):
     late: bool
+    reason: str = field(default="", kw_only=True)
+    cause: Cause = field(default=Cause.REQUEST, kw_only=True)
 
 
 @dataclass(frozen=True)

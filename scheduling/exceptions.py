@@ -69,6 +69,14 @@ class LeaveConflicts(Conflict):
     code = SchedulingErrorCode.LEAVE_CONFLICTS_APPOINTMENTS
 
 
+class LeaveDecisionsFailed(Conflict):
+    """Saving a leave with a decision for each appointment in its way: some decision could not be
+    carried out (the other doctor is busy, no free time, a visit already started). ``fields`` name
+    each appointment (by id) and why; nothing was written."""
+
+    code = SchedulingErrorCode.LEAVE_DECISIONS_FAILED
+
+
 class SeriesConflicts(Conflict):
     code = SchedulingErrorCode.SERIES_CONFLICTS
 

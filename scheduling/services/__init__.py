@@ -14,6 +14,7 @@ from scheduling.services.catalogue import (
 )
 from scheduling.services.holds import appointment_hold, appointment_hold_confirm, appointment_hold_release
 from scheduling.services.leave import leave_cancel, leave_create
+from scheduling.services.leave_resolution import LeaveDecision, LeaveResolved, leave_create_resolving
 from scheduling.services.lifecycle import (
     TRANSITIONS,
     appointment_cancel,
@@ -43,6 +44,8 @@ from scheduling.services.walk_in import walk_in_book
 
 __all__ = [
     "TRANSITIONS",
+    "LeaveDecision",
+    "LeaveResolved",
     "Occurrence",
     "appointment_book",
     "appointment_cancel",
@@ -61,6 +64,7 @@ __all__ = [
     "extra_shift_update",
     "leave_cancel",
     "leave_create",
+    "leave_create_resolving",
     "manage_link_cancel",
     "manage_link_issue",
     "manage_link_reschedule",

@@ -101,10 +101,12 @@ def appointment_reschedule(
     room: Room | None = None,
     by_patient: bool = False,
     now: datetime | None = None,
+    cause: events.Cause = events.Cause.REQUEST,
 ) -> Appointment:
     """Move an appointment. Atomic: the new time is won, or the old one is kept untouched.
     A patient moving their own appointment is held to the online rules (notice, horizon, grid)
-    and, like a cancellation, not inside the cancellation window."""
+    and, like a cancellation, not inside the cancellation window. `cause` travels with the event
+    (the doctor's leave, or someone's request) so that the patient is told why."""
     start = _aware(start)
     now = now or timezone.now()
     appointment = _locked(appointment)
@@ -139,13 +141,23 @@ def appointment_reschedule(
     # The grant follows the appointment's time and doctor; a new doctor is chosen by the mover too.
     movers = {appointment.booked_by_id} | ({_actor_id(actor)} if doctor.pk != previous_doctor_id else set())
     _care_from_booking(appointment, by=movers)
-    publish(events.AppointmentRescheduled(appointment.pk, _actor_id(actor), previous_start))
+    publish(
+        events.AppointmentRescheduled(
+            appointment.pk, _actor_id(actor), previous_start, previous_doctor_id=previous_doctor_id, cause=cause
+        )
+    )
     return appointment
 
 
 @transaction.atomic
 def appointment_cancel(
-    *, actor: Actor, appointment: Appointment, reason: str = "", by_patient: bool = False, now: datetime | None = None
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    reason: str = "",
+    by_patient: bool = False,
+    now: datetime | None = None,
+    cause: events.Cause = events.Cause.REQUEST,
 ) -> Appointment:
     """Cancel. Inside the chain's cancellation window a patient is refused (too_late_to_cancel);
     staff may still cancel, and the cancellation is flagged late."""
@@ -171,7 +183,11 @@ def appointment_cancel(
     # A booking cancelled before the visit grants nothing; its booking link dies with it.
     care_relation_withdraw(appointment_id=appointment.pk, unseen_visit=unseen)
     manage_links_revoke(appointment_id=appointment.pk, now=now)
-    publish(events.AppointmentCancelled(appointment.pk, _actor_id(actor), late))
+    publish(
+        events.AppointmentCancelled(
+            appointment.pk, _actor_id(actor), late, reason=appointment.cancellation_reason, cause=cause
+        )
+    )
     return appointment
 
 

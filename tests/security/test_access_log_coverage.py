@@ -399,6 +399,26 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
         },
         status=(409,),  # the conflict list names the booked appointment
     ),
+    ("api/v1/scheduling/leave/proposal/", "get"): Probe(
+        "owner",
+        "GET",
+        lambda w: (
+            f"/api/v1/scheduling/leave/proposal/?doctor={w.doctor.pk}"
+            f"&start={w.clinic.at(w.day, 9).isoformat()}&end={w.clinic.at(w.day, 11).isoformat()}"
+        ).replace("+", "%2B"),
+    ),
+    ("api/v1/scheduling/leave/resolve/", "post"): Probe(
+        "owner",
+        "POST",
+        lambda w: "/api/v1/scheduling/leave/resolve/",
+        lambda w: {
+            "doctor": w.doctor.pk,
+            "start": w.clinic.at(w.day, 9).isoformat(),
+            "end": w.clinic.at(w.day, 11).isoformat(),
+            "for_all": {"action": "cancel", "reason": "Course"},
+        },
+        status=(201,),  # the appointments cancelled are in the answer
+    ),
     ("api/v1/appointments/", "get"): Probe("receptionist", "GET", lambda w: f"/api/v1/appointments/?patient={_p(w)}"),
     ("api/v1/appointments/", "post"): Probe(
         "receptionist",
