@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Iterable, Mapping
 from functools import cache
 
+import phonenumbers
+from babel.core import get_global
 from django.conf.locale import LANG_INFO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -14,7 +17,6 @@ from django.core.validators import validate_email
 from config.errors import ApplicationError
 from config.money import currencies
 
-PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "public", "static", "media", "app", "mail", "platform"})
 
@@ -36,15 +38,53 @@ def locale_error(value: str) -> str | None:
     return None if value.lower() in LANG_INFO else f"'{value}' is not a supported locale."
 
 
-def normalize_phone(value: str) -> str:
-    """Strip spacing and punctuation people type; the result must be E.164 (+ and digits)."""
-    return re.sub(r"[\s\-().]", "", value or "")
+PHONE_EXAMPLE = "+44 20 7946 0958"
 
 
-def phone_error(value: str) -> str | None:
-    if not value:
-        return None
-    return None if PHONE_RE.match(value) else "Enter the number in international form, e.g. +44 20 7946 0000."
+def phone_region(*, timezones: Iterable[str | None] = (), locale: str = "") -> str | None:
+    """The country a number typed in national form is read in: that of the first time zone that lies in
+    one (the branch's, then the chain's: Europe/London is GB, UTC is none), else the locale's territory
+    (en-gb: GB); None when neither says, and then only international numbers are taken."""
+    territories: Mapping[str, str] = get_global("zone_territories")
+    for name in timezones:
+        if name and territories.get(name, "001") != "001":
+            return territories[name]
+    _, _, territory = locale.replace("_", "-").partition("-")
+    return territory.upper() if len(territory) == 2 and territory.isalpha() else None
+
+
+def phone_e164(value: str, *, region: str | None) -> str:
+    """The one reading of a phone number people type, for the API and the pages alike: national form
+    ("020 7946 0958", read in ``region``) or international ("+44 20 7946 0958", "0044 ..."), with any
+    spacing and punctuation, in E.164 ("+442079460958"); "" for nothing typed; ValueError with the
+    message a person reads otherwise.
+
+    A number is taken when it has a length the country's numbers have (libphonenumber's "possible"),
+    not only when its range is known to be issued: ranges are issued faster than the library's
+    metadata is updated, and refusing a patient's real number is worse than keeping one unusual."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException as exc:
+        if region is None and exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            raise ValueError(f"Enter the number in international form, e.g. {PHONE_EXAMPLE}.") from exc
+        raise ValueError(f"This is not a phone number. Enter it as you would dial it, e.g. {PHONE_EXAMPLE}.") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(
+            f"This phone number has too few or too many digits. Enter it as you would dial it, e.g. {PHONE_EXAMPLE}."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_checked(value: str, *, region: str | None) -> tuple[str, str | None]:
+    """(the number in E.164, None), or (the text as typed, why it is not a number): for services that
+    collect every field's error before refusing."""
+    try:
+        return phone_e164(value, region=region), None
+    except ValueError as exc:
+        return (value or "").strip(), str(exc)
 
 
 def email_error(value: str) -> str | None:

@@ -20,6 +20,8 @@ from frontend.forms import (
     submit,
 )
 from scheduling.selectors import doctor_offerings
+from scheduling.today import today_for
+from tenants.audit.services import access_log_rows
 from tenants.authz import authorize
 from tenants.org import selectors, services
 from tenants.org.models import Branch, Role
@@ -32,10 +34,18 @@ def _branch_choices(request: HttpRequest) -> QuerySet[Branch]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Today's work for whoever signs in: each of their roles adds its part (scheduling.today)."""
+    today = today_for(actor=request.user)
+    shown = today.shown()
+    access_log_rows(
+        actor=request.user,
+        object_type="appointment",
+        rows=[{"id": v.id, "patient_id": v.patient_id} for v in shown],
+        request=request,
+    )
     staff = staff_of(request.user)
     roles = [Role(r).label for r in staff.roles] if staff else []
-    branches = list(staff.branches.all()) if staff else []
-    return render(request, "frontend/home.html", {"roles": roles, "branches": branches, "staff": staff})
+    return render(request, "frontend/home.html", {"today": today, "roles": roles})
 
 
 @login_required

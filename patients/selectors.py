@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import phonenumbers
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config import validation
 from config.history import HistoryEntry, history_entries
 from patients.exceptions import QueryTooShort
 from patients.models import DEMOGRAPHIC_FIELDS, BreakGlass, CareRelation, ConsentForm, FollowUp, Patient
 from tenants.authz import Actor, authorize
-from tenants.org.selectors import chain_settings_get
+from tenants.org.selectors import phone_region
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MRN = re.compile(r"^P\d{3,}$", re.I)
@@ -40,20 +40,10 @@ def patient_named(*, patient: Patient, first_name: str, last_name: str) -> bool:
     )
 
 
-def phone_e164(value: str) -> str:
-    """A phone number in E.164 (national numbers read in the chain's country), or ValueError."""
-    value = (value or "").strip()
-    if not value:
-        return ""
-    locale = chain_settings_get().locale
-    region = locale.split("-")[1].upper() if "-" in locale else None
-    try:
-        number = phonenumbers.parse(value, None if value.startswith("+") else region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("Enter the number in international form, e.g. +44 20 7946 0000.") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("This is not a valid phone number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+def phone_e164(value: str, *, timezone_name: str | None = None) -> str:
+    """A phone number as typed, in E.164 ("" for none), national numbers read in the country of
+    the branch's time zone, else the chain's (config.validation.phone_e164); ValueError otherwise."""
+    return validation.phone_e164(value, region=phone_region(timezone_name=timezone_name))
 
 
 def patient_search(*, q: str = "", include_merged: bool = False) -> QuerySet[Patient]:

@@ -340,6 +340,8 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", "Clinicflow <no-reply@clin
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# Dates and times read one way per language: the pages name DATE_FORMAT, SHORT_DATE_FORMAT, TIME_FORMAT, ...
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from config.validation import phone_region as region_of
 from tenants.authz import Actor
 from tenants.org.models import CHAIN_WIDE_ROLES, Branch, ChainSettings, Invitation, Role, StaffMember
 from tenants.org.rules import is_owner, managed_branch_ids, staff_of
@@ -9,6 +10,13 @@ from tenants.org.rules import is_owner, managed_branch_ids, staff_of
 
 def chain_settings_get() -> ChainSettings:
     return ChainSettings.objects.get(pk=1)
+
+
+def phone_region(*, timezone_name: str | None = None) -> str | None:
+    """The country a phone number typed in national form is read in, here: that of the branch's time
+    zone (``timezone_name``), else of the chain's, else of its locale (config.validation.phone_region)."""
+    chain = chain_settings_get()
+    return region_of(timezones=(timezone_name, chain.default_timezone), locale=chain.locale)
 
 
 def branch_ids_visible(*, actor: Actor) -> frozenset[int] | None:

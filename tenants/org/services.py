@@ -20,8 +20,8 @@ from config.validation import (
     currency_error,
     email_error,
     locale_error,
-    normalize_phone,
-    phone_error,
+    phone_checked,
+    phone_region,
     require_valid,
     timezone_error,
 )
@@ -37,6 +37,7 @@ from tenants.org.exceptions import (
     LastOwner,
 )
 from tenants.org.models import STAFF_ROLES, Branch, ChainSettings, Invitation, Role, StaffMember
+from tenants.org import selectors
 from tenants.org.rules import Assignment
 from tenants.selectors import current_clinic, current_clinic_url
 
@@ -98,8 +99,12 @@ def chain_settings_update(
         changes["contact_email"] = contact_email
         errors["contact_email"] = email_error(contact_email) if contact_email else None
     if contact_phone is not UNSET:
-        changes["contact_phone"] = normalize_phone(contact_phone)
-        errors["contact_phone"] = phone_error(normalize_phone(contact_phone))
+        # Read in the country the chain is in, as this very change may set it.
+        region = phone_region(
+            timezones=(str(changes.get("default_timezone", chain.default_timezone)),),
+            locale=str(changes.get("locale", chain.locale)),
+        )
+        changes["contact_phone"], errors["contact_phone"] = phone_checked(contact_phone, region=region)
     if two_factor_roles is not UNSET:
         # Owners always use two-factor sign-in: only the other staff roles are a choice.
         changes["two_factor_roles"] = sorted(set(two_factor_roles) - {Role.OWNER.value})
@@ -117,18 +122,14 @@ def chain_settings_update(
 
 
 def _branch_fields(name: str, address: str, timezone_name: str, phone: str) -> dict[str, str]:
-    fields = {
-        "name": name.strip(),
-        "address": address.strip(),
-        "timezone": timezone_name,
-        "phone": normalize_phone(phone),
-    }
+    number, phone_problem = phone_checked(phone, region=selectors.phone_region(timezone_name=timezone_name))
+    fields = {"name": name.strip(), "address": address.strip(), "timezone": timezone_name, "phone": number}
     require_valid(
         InvalidOrgData,
         {
             "name": None if fields["name"] else "The name cannot be empty.",
             "timezone": timezone_error(timezone_name),
-            "phone": phone_error(fields["phone"]),
+            "phone": phone_problem,
         },
     )
     return fields

@@ -91,7 +91,7 @@ def test_a_new_walk_in_with_a_bad_mobile_is_told_beside_the_field_and_keeps_what
     # then the page says so beside the mobile, keeps every value typed, and registers and books nobody
     assert page.status_code == 200
     html = page.content.decode()
-    errors = re.search(r'<ul class="errorlist" id="id_phone-errors">(.*?)</ul>', html, re.S)
+    errors = re.search(r'<p class="errorlist field-error" id="id_phone_error">(.*?)</p>', html, re.S)
     assert errors
     assert "phone number" in errors.group(1)
     for value in ("Noah", "Walkten", "+44 12", "1980-02-03"):

@@ -1,0 +1,3 @@
+"""British English reads dates as English does here (config/formats/en)."""
+
+from config.formats.en.formats import *  # noqa: F403
