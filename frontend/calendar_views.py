@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from frontend.desk_views import BUTTONS
-from frontend.forms import show_error, to_date
+from frontend.forms import show_error, to_date, to_int
 from scheduling import intervals as iv
 from scheduling import services as sched
-from scheduling.exceptions import LeaveConflicts
-from scheduling.models import Appointment, CalendarEntry, Leave, Status
-from scheduling.selectors import calendar_rows, calendar_rows_visible, leave_conflicts
+from scheduling.exceptions import InvalidScheduling, LeaveConflicts, LeaveDecisionsFailed
+from scheduling.leave_plan import LeaveAction, LeaveItem, LeaveProposal, leave_proposal
+from scheduling.models import CalendarEntry, Leave, Status
+from scheduling.selectors import calendar_rows, calendar_rows_visible
+from scheduling.services import LeaveDecision
 from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.org.models import Role, StaffMember
 from tenants.org.rules import staff_of
-from tenants.org.selectors import chain_settings_get, doctor_list_managed
+from tenants.org.selectors import chain_settings_get, doctor_list_managed, staff_with_role
 
 
 @login_required
@@ -65,33 +69,185 @@ class LeaveForm(forms.Form):
         self.fields["doctor"].label_from_instance = lambda d: d.user.get_full_name() or d.user.email  # type: ignore[attr-defined]
 
 
+# --- leave, and what becomes of the appointments in its way -------------------------------------------
+# A decision's value in the page's selects: "any" (any free doctor at the same time), "doctor:<id>",
+# "next" (the doctor's next free time after the leave), "cancel" (with a reason); "" in a row: as for all.
+ANY, NEXT, CANCEL, DOCTOR = "any", "next", "cancel", "doctor:"
+
+
+@dataclass
+class LeaveChoices:
+    """What the manager chose on the proposal, as sent: kept on the page when something is refused."""
+
+    bulk: str = ""
+    bulk_reason: str = ""
+    rows: dict[int, str] = field(default_factory=dict)
+    reasons: dict[int, str] = field(default_factory=dict)
+
+
+def _choices(data: QueryDict) -> LeaveChoices:
+    chosen = LeaveChoices(bulk=data.get("bulk", ""), bulk_reason=data.get("bulk_reason", "").strip())
+    for key, value in data.items():
+        prefix, _, rest = key.partition("-")
+        pk = to_int(rest)
+        if pk is None or prefix not in ("row", "reason"):
+            continue
+        if prefix == "row" and value:
+            chosen.rows[pk] = value
+        elif prefix == "reason" and value.strip():
+            chosen.reasons[pk] = value.strip()
+    return chosen
+
+
+def _decision(value: str, reason: str, doctors: dict[int, StaffMember]) -> LeaveDecision | None:
+    if value == ANY:
+        return LeaveDecision(LeaveAction.MOVE_TO_DOCTOR)
+    if value == NEXT:
+        return LeaveDecision(LeaveAction.NEXT_FREE_TIME)
+    if value == CANCEL:
+        return LeaveDecision(LeaveAction.CANCEL, reason=reason)
+    doctor = doctors.get(to_int(value.removeprefix(DOCTOR)) or 0) if value.startswith(DOCTOR) else None
+    return LeaveDecision(LeaveAction.MOVE_TO_DOCTOR, doctor=doctor) if doctor is not None else None
+
+
+def _decisions(
+    chosen: LeaveChoices, doctors: dict[int, StaffMember]
+) -> tuple[dict[int, LeaveDecision], LeaveDecision | None]:
+    rows = {
+        pk: decision
+        for pk, value in chosen.rows.items()
+        if (decision := _decision(value, chosen.reasons.get(pk, chosen.bulk_reason), doctors)) is not None
+    }
+    return rows, _decision(chosen.bulk, chosen.bulk_reason, doctors)
+
+
 @login_required
 def leave(request: HttpRequest) -> HttpResponse:
+    """Add a doctor's leave. When appointments are in its way, the page lists them (time order,
+    those the user may see) with what could become of each; "Save leave and apply" sends every
+    decision in one request to one service call (leave_create_resolving)."""
     doctors = doctor_list_managed(actor=request.user)
     if not doctors.exists():
         raise Http404
     tz = ZoneInfo(chain_settings_get().default_timezone)
     form = LeaveForm(request.POST or None, doctors=doctors)
-    conflicts: list[Appointment] = []
+    proposal: LeaveProposal | None = None
+    chosen = _choices(request.POST) if "apply" in request.POST else LeaveChoices()
+    row_errors: dict[str, list[str]] = {}
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        with timezone.override(tz):
+            starts, ends = (timezone.make_aware(v.replace(tzinfo=None), tz) for v in (d["starts"], d["ends"]))
+        decisions, for_all = _decisions(chosen, {s.pk: s for s in staff_with_role(Role.DOCTOR)})
         try:
-            with timezone.override(tz):
-                starts, ends = (timezone.make_aware(v.replace(tzinfo=None), tz) for v in (d["starts"], d["ends"]))
-            sched.leave_create(actor=request.user, doctor=d["doctor"], start=starts, end=ends, reason=d["reason"])
-        except LeaveConflicts as exc:
+            sched.leave_create_resolving(
+                actor=request.user,
+                doctor=d["doctor"],
+                start=starts,
+                end=ends,
+                reason=d["reason"],
+                decisions=decisions,
+                for_all=for_all,
+            )
+        except (LeaveConflicts, LeaveDecisionsFailed) as exc:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
-            conflicts = list(leave_conflicts(actor=request.user, doctor=d["doctor"], start=starts, end=ends))
-            form.add_error(None, exc.message)
+            proposal = leave_proposal(actor=request.user, doctor=d["doctor"], start=starts, end=ends)
+            row_errors = exc.fields if isinstance(exc, LeaveDecisionsFailed) else {}
+            form.add_error(None, _why(exc, proposal))
+        except InvalidScheduling as exc:
+            row_errors = {k: v for k, v in exc.fields.items() if to_int(k) is not None or k == "for_all"}
+            if "apply" in request.POST:
+                proposal = leave_proposal(actor=request.user, doctor=d["doctor"], start=starts, end=ends)
+            if row_errors:
+                form.add_error(None, "Some decisions below are incomplete: see the appointments marked.")
+            rest = {k: v for k, v in exc.fields.items() if k not in row_errors}
+            if rest:
+                show_error(form, InvalidScheduling(fields=rest))
         except ApplicationError as exc:
             show_error(form, exc)
         else:
             messages.success(request, "Leave added.")
             return redirect("leave")
+    if proposal is not None:
+        access_log_rows(
+            actor=request.user,
+            object_type="appointment",
+            rows=[{"id": i.appointment.pk, "patient_id": i.appointment.patient_id} for i in proposal.items],
+            request=request,
+        )
     upcoming = Leave.objects.filter(doctor__in=doctors, status=Status.BOOKED, busy__endswith__gte=timezone.now())
-    context = {"form": form, "conflicts": conflicts, "leave": upcoming.select_related("doctor__user").order_by("span")}
+    context = {
+        "form": form,
+        "proposal": proposal,
+        "rows": _rows(proposal, chosen, row_errors, tz) if proposal else [],
+        "bulk_options": _bulk_options(proposal) if proposal else [],
+        "chosen": chosen,
+        "bulk_error": " ".join(row_errors.get("for_all", [])),
+        "leave": upcoming.select_related("doctor__user").order_by("span"),
+    }
     with timezone.override(tz):
         return render(request, "calendar/leave.html", context)
+
+
+def _why(exc: ApplicationError, proposal: LeaveProposal) -> str:
+    """The refusal in the page's words: the proposal below lists the appointments."""
+    if proposal.hidden:
+        return (
+            f"{proposal.hidden} appointment(s) in this leave are at a branch you do not manage: ask whoever "
+            "manages it to move or cancel them first."
+        )
+    if isinstance(exc, LeaveDecisionsFailed):
+        return f"{exc.message} See the appointments marked below; what you chose is kept."
+    return (
+        f"{len(proposal.items)} appointment(s) fall in this leave. Choose below what becomes of each, "
+        "for all at once or one by one, then save the leave and apply."
+    )
+
+
+@dataclass(frozen=True)
+class LeaveRow:
+    item: LeaveItem
+    options: list[tuple[str, str]]  # (value, label) of the row's select
+    value: str  # the option chosen ("" as for all)
+    reason: str
+    errors: list[str]
+
+
+def _row_options(item: LeaveItem, tz: ZoneInfo) -> list[tuple[str, str]]:
+    options = [("", "As chosen for all")]
+    if item.movable:
+        if item.free_doctors:
+            options.append((ANY, "Any free doctor at the same time"))
+        options += [(f"{DOCTOR}{d.pk}", f"Move to {d.name}, same time") for d in item.free_doctors]
+        if item.next_free is not None:
+            when = date_format(timezone.localtime(item.next_free, tz), "SHORT_DATETIME_FORMAT")
+            options.append((NEXT, f"Next free time: {when}"))
+    if item.cancellable:
+        options.append((CANCEL, "Cancel"))
+    return options
+
+
+def _bulk_options(proposal: LeaveProposal) -> list[tuple[str, str]]:
+    return [
+        ("", "Choose per appointment"),
+        (ANY, "Move all to any free doctor at the same time"),
+        *[(f"{DOCTOR}{d.pk}", f"Move all to {d.name}") for d in proposal.doctors],
+        (NEXT, "Move all to the doctor's next free time"),
+        (CANCEL, "Cancel all with a reason"),
+    ]
+
+
+def _rows(proposal: LeaveProposal, chosen: LeaveChoices, errors: dict[str, list[str]], tz: ZoneInfo) -> list[LeaveRow]:
+    return [
+        LeaveRow(
+            item=i,
+            options=_row_options(i, tz),
+            value=chosen.rows.get(i.appointment.pk, ""),
+            reason=chosen.reasons.get(i.appointment.pk, ""),
+            errors=errors.get(str(i.appointment.pk), []),
+        )
+        for i in proposal.items
+    ]
 
 
 @login_required
