@@ -219,9 +219,13 @@ def book_manage(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    if request.POST.get("confirm") != "1":  # only the confirmation form cancels (frontend/_cancel_confirm.html)
+        _managed(request, token)  # a forged or spent link is still a 404
+        messages.error(request, "Nothing was cancelled: confirm the cancellation first.")
+        return redirect("book-manage", token=token)
     try:
         # The link proves it is the patient's: the service acts as the patient's own account.
-        sched.manage_link_cancel(token=token)
+        sched.manage_link_cancel(token=token, reason=request.POST.get("reason", ""))
     except ManageLinkInvalid as exc:
         raise Http404 from exc
     except ApplicationError as exc:

@@ -119,9 +119,16 @@ def _own(patient: Patient, pk: int) -> Appointment:
 @require_POST
 def portal_cancel(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
     appointment = _own(patient, pk)
+    if request.POST.get("confirm") != "1":  # only the confirmation form cancels (frontend/_cancel_confirm.html)
+        messages.error(request, "Nothing was cancelled: confirm the cancellation first.")
+        return redirect("portal-home")
+    said = " ".join(request.POST.get("reason", "").split())
     try:
         sched.appointment_cancel(
-            actor=request.user, appointment=appointment, reason="Cancelled online by the patient", by_patient=True
+            actor=request.user,
+            appointment=appointment,
+            reason=f"Cancelled online by the patient: {said}"[:300] if said else "Cancelled online by the patient",
+            by_patient=True,
         )
         messages.success(request, "Your appointment is cancelled.")
     except ApplicationError as exc:

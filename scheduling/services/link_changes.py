@@ -30,12 +30,18 @@ def _linked(token: str, now: datetime) -> tuple[Appointment, Actor]:
 
 
 @transaction.atomic
-def manage_link_cancel(*, token: str, now: datetime | None = None) -> Appointment:
-    """Cancel the appointment a booking link opens, as its patient (refused inside the window)."""
+def manage_link_cancel(*, token: str, reason: str = "", now: datetime | None = None) -> Appointment:
+    """Cancel the appointment a booking link opens, as its patient (refused inside the window), with
+    the reason the patient gave, if any, for the desk to read."""
     now = now or timezone.now()
     appointment, patient_user = _linked(token, now)
+    said = " ".join(reason.split())
     return appointment_cancel(
-        actor=patient_user, appointment=appointment, reason=CANCELLED_FROM_LINK, by_patient=True, now=now
+        actor=patient_user,
+        appointment=appointment,
+        reason=f"{CANCELLED_FROM_LINK}: {said}"[:300] if said else CANCELLED_FROM_LINK,
+        by_patient=True,
+        now=now,
     )
 
 

@@ -40,7 +40,11 @@ def test_patient_signs_in_with_a_code_and_cancels(page, live, browser_chain, sho
     card = page.locator(f"#appointment-{booked.pk}")
     expect(card).to_contain_text(clinic.service.name)
     shot("portal-home")
-    card.get_by_role("button", name=re.compile("Cancel")).click()
+    # cancelling asks first, and asks why
+    card.get_by_text("Cancel", exact=False).first.click()
+    card.get_by_label("Reason (optional)").fill("Feeling better")
+    shot("portal-cancel-confirm")
+    card.get_by_role("button", name="Yes, cancel").click()
     expect(page.get_by_text("Your appointment is cancelled.")).to_be_visible()
     expect(page.locator(f"#appointment-{booked.pk}")).to_have_count(0)
     shot("portal-cancelled")

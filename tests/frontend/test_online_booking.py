@@ -77,16 +77,25 @@ def test_manage_link_cancels_and_forged_links_are_404(online):
     done = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)})
     manage = done["Location"]
     booked = Appointment.objects.get(patient__phone="+447912345009")
+    # the page asks before it cancels, and asks why
+    assert b"Yes, cancel" in client.get(manage, HTTP_HOST=host).content
     # inside the chain's cancellation window (24 h by default) the link refuses and says why
-    page = client.post(manage + "cancel/", HTTP_HOST=host, follow=True)
+    confirmed = {"confirm": "1", "reason": "Feeling  better"}
+    page = client.post(manage + "cancel/", confirmed, HTTP_HOST=host, follow=True)
     booked.refresh_from_db()
     assert booked.status == Status.BOOKED
     assert b"Please call the clinic" in page.content
-    # with no window, the link cancels
+    # with no window, a cancel that was not confirmed still changes nothing
     sched.policy_update(actor=clinic.owner, cancellation_window_hours=0)
-    page = client.post(manage + "cancel/", HTTP_HOST=host, follow=True)
+    page = client.post(manage + "cancel/", {"reason": "Feeling better"}, HTTP_HOST=host, follow=True)
+    booked.refresh_from_db()
+    assert booked.status == Status.BOOKED
+    assert b"confirm the cancellation first" in page.content
+    # confirmed, the link cancels with the patient's reason for the desk
+    page = client.post(manage + "cancel/", confirmed, HTTP_HOST=host, follow=True)
     booked.refresh_from_db()
     assert booked.status == Status.CANCELLED
+    assert booked.cancellation_reason == "Cancelled online from the booking link: Feeling better"
     assert b"Your appointment is cancelled." in page.content
     assert client.get("/book/manage/forged-token/", HTTP_HOST=host).status_code == 404
 
