@@ -4,27 +4,29 @@ the patient gives their details, a one-time code to prove the e-mail or phone, c
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError, NotFound
 from config.net import client_ip
-from frontend.forms import appointment_shown, show_error, to_int
+from frontend.day_picker import month_asked, picker_context
+from frontend.forms import appointment_shown, show_error, to_date, to_int
 from frontend.portal_views import patient_reschedule
 from patients import portal
 from scheduling import services as sched
 from scheduling.exceptions import ManageLinkInvalid
+from scheduling.free_days import day_picker
 from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
-from scheduling.selectors import policy_get, service_price_shown, slot_list_available
+from scheduling.selectors import policy_get, service_price_shown
 from scheduling.services.online import online_booking_confirm, online_hold
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import chain_settings_get
@@ -63,43 +65,50 @@ def book_start(request: HttpRequest) -> HttpResponse:
     if branch and service:
         doctor_ids = DoctorService.objects.filter(branch=branch, service=service).values("doctor_id")
         doctors = list(StaffMember.objects.filter(pk__in=doctor_ids, is_active=True).select_related("user"))
-    context = {"branches": branches, "services": services, "branch": branch, "service": service, "doctors": doctors}
+    context = {
+        "branches": branches,
+        "services": services,
+        "branch": branch,
+        "service": service,
+        "doctors": doctors,
+        "doctor_id": to_int(request.GET.get("doctor")),
+    }
     if branch and service and "pick" in request.GET:
         return _slots(request, branch, service)
     return render(request, "booking/start.html", context)
 
 
 def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpResponse:
-    """Step 2: free days and times, in the branch's zone and the visitor's when it differs."""
-    doctor_id = request.GET.get("doctor")
-    branch_tz, visitor_tz = ZoneInfo(branch.timezone), _visitor_tz(request)
-    today = timezone.now().astimezone(branch_tz).date()
-    horizon = min(policy_get().online_horizon_days, 28)
-    slots = slot_list_available(
+    """Step 2: a month of days with and without free times, then the chosen day's times by part of
+    the day, in the branch's zone (and the visitor's beside it when it differs)."""
+    doctor_id = to_int(request.GET.get("doctor"))
+    policy = policy_get()
+    picker = day_picker(
         service=service,
         branch=branch,
-        date_from=today,
-        date_to=today + timedelta(days=horizon),
-        doctor_ids=[to_int(doctor_id) or 0] if to_int(doctor_id) else None,
-        step=policy_get().online_slot_step_minutes,
+        day=to_date(request.GET.get("day")),
+        month=month_asked(request.GET.get("month")),
+        doctor_ids=[doctor_id] if doctor_id else None,
+        step=policy.online_slot_step_minutes,
         online=True,
     )
-    seen: set[datetime] = set()
-    days: dict[Any, list[dict[str, Any]]] = {}
-    for slot in slots:  # "any doctor": one entry per time, the first free doctor
-        if slot.start in seen:
-            continue
-        seen.add(slot.start)
-        local = slot.start.astimezone(branch_tz)
-        theirs = slot.start.astimezone(visitor_tz) if visitor_tz and visitor_tz.key != branch_tz.key else None
-        days.setdefault(local.date(), []).append({"slot": slot, "local": local, "theirs": theirs})
-    context = {
+    doctor = StaffMember.objects.filter(pk=doctor_id or 0).select_related("user").first()
+    visitor_tz = _visitor_tz(request)
+    base = {"branch": branch.pk, "service": service.pk, "doctor": doctor_id or "", "pick": 1}
+    context = picker_context(
+        picker,
+        base=base,
+        post_to=reverse("book-hold"),
+        hidden={"branch": branch.pk, "service": service.pk},
+        visitor_tz=visitor_tz,
+        doctor_name=(doctor.user.get_full_name() or doctor.user.email) if doctor else "",
+        price=service_price_shown(service=service, branch=branch),
+    )
+    context |= {
         "branch": branch,
         "service": service,
-        "price": service_price_shown(service=service, branch=branch),
-        "days": days,
         "visitor_tz": visitor_tz,
-        "show_both": any(e["theirs"] for entries in days.values() for e in entries),
+        "change_href": f"/book/?branch={branch.pk}&service={service.pk}",
     }
     return render(request, "booking/slots.html", context)
 
@@ -124,7 +133,8 @@ def book_hold(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         query = f"branch={to_int(request.POST.get('branch'))}&service={to_int(request.POST.get('service'))}"
-        return redirect(f"/book/?{query}&pick=1")
+        day = f"&day={start.date()}" if start else ""
+        return redirect(f"/book/?{query}&pick=1{day}")
     request.session["hold"] = {"id": hold.pk, "token": hold.hold_token}
     return redirect("book-details")
 

@@ -4,8 +4,9 @@ service call (scheduling.services), the same the API makes."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -18,11 +19,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from frontend.day_picker import month_asked, picker_context
 from frontend.forms import DayField, patient_lookup, show_error, to_date, to_int
 from patients.models import Patient
 from scheduling import intervals as iv
 from scheduling import selectors
 from scheduling import services as sched
+from scheduling.free_days import FreeTime, day_picker
 from scheduling.models import Appointment, Service, Source
 from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.authz import authorize
@@ -35,7 +38,7 @@ class BookAheadForm(forms.Form):
     service = forms.ModelChoiceField(queryset=Service.objects.none())
     doctor = forms.ModelChoiceField(queryset=StaffMember.objects.none())
     day = DayField(widget=forms.DateInput(attrs={"type": "date"}), label="First day")
-    at = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}), label="Time")
+    at = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"), label="Time")
     count = forms.IntegerField(
         min_value=1,
         max_value=52,
@@ -99,19 +102,70 @@ def _book(request: HttpRequest, branch: Branch, patient: Patient, d: dict[str, A
     return redirect("desk-series", pk=series.pk)
 
 
+def _prefill(request: HttpRequest, branch: Branch) -> dict[str, Any]:
+    """The form as the appointment book or the day picker opens it: ?service=&doctor=&start= (an ISO
+    date-time; one without an offset is the branch's wall clock), or just ?day=."""
+    tz = ZoneInfo(branch.timezone)
+    initial: dict[str, Any] = {"day": to_date(request.GET.get("day"))}
+    for name in ("service", "doctor"):
+        initial[name] = to_int(request.GET.get(name))
+    try:
+        start = datetime.fromisoformat(request.GET.get("start", ""))
+    except ValueError:
+        return initial
+    local = start.astimezone(tz) if start.tzinfo else start.replace(tzinfo=tz)
+    if to_date(local.date().isoformat()) is not None:  # within the years our dates take
+        initial |= {"day": local.date(), "at": local.time().replace(second=0, microsecond=0)}
+    return initial
+
+
+def _picker(request: HttpRequest, branch: Branch, patient: Patient, initial: dict[str, Any]) -> dict[str, Any]:
+    """The day picker for the service (and doctor) asked: each free time a link that fills the form."""
+    services = selectors.services_offered(branch=branch)
+    service = services.filter(pk=initial["service"] or 0).first()
+    doctors = selectors.doctors_offering(branch=branch, service=service)
+    found: dict[str, Any] = {"services": services, "doctors": doctors, "service": service, "doctor": None}
+    if service is None:
+        return found
+    doctor = doctors.filter(pk=initial["doctor"] or 0).select_related("user").first()
+    picker = day_picker(
+        service=service,
+        branch=branch,
+        day=initial["day"],
+        month=month_asked(request.GET.get("month")),
+        doctor_ids=[doctor.pk] if doctor else None,
+    )
+    base = {"patient": patient.pk, "service": service.pk, "doctor": doctor.pk if doctor else ""}
+
+    def link(t: FreeTime) -> str:
+        return "?" + urlencode({**base, "doctor": t.doctor_id, "start": t.local.isoformat()}) + "#book-form"
+
+    found |= picker_context(
+        picker,
+        base=base,
+        link=link,
+        doctor_name=(doctor.user.get_full_name() or doctor.user.email) if doctor else "",
+        price=selectors.service_price_shown(service=service, branch=branch),
+    )
+    return found | {"doctor": doctor}
+
+
 @login_required
 def book_ahead(request: HttpRequest, branch_pk: int) -> HttpResponse:
-    """Find the patient, then book a weekly series (or one appointment) with a doctor at a time."""
+    """Find the patient, find a free day and time (or open prefilled from the appointment book:
+    ?service=&doctor=&start=), then book a weekly series (or one appointment); one appointment
+    lands on the desk's day of the booking."""
     branch = get_object_or_404(Branch, pk=branch_pk)
     authorize(request.user, "scheduling.book", branch)
     can_override = request.user.has_perm("scheduling.override", branch)
     patient = _patient(request)
     q = request.GET.get("q", "").strip()
+    initial = _prefill(request, branch)
     form = BookAheadForm(
         request.POST if request.method == "POST" else None,
         branch=branch,
         can_override=can_override,
-        initial={"day": request.GET.get("day")},
+        initial=initial,
     )
     if request.method == "POST" and patient is None:
         form.add_error(None, "Choose the patient first.")
@@ -133,7 +187,10 @@ def book_ahead(request: HttpRequest, branch_pk: int) -> HttpResponse:
         "q": q,
         "found": _search(request, q) if patient is None else [],
         "can_override": can_override,
+        "prefill": {k: v for k, v in initial.items() if v is not None},
     }
+    if patient is not None:
+        context |= _picker(request, branch, patient, initial)
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, "desk/book.html", context)
 

@@ -4,7 +4,7 @@ contact details. Every action goes through the same services, as the patient."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,13 +19,15 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from config.net import client_ip
-from frontend.forms import appointment_shown, show_error
+from frontend.day_picker import month_asked, picker_context
+from frontend.forms import appointment_shown, show_error, to_date
 from frontend.patient_views import log_patient_read
 from patients import portal
 from patients.models import Patient
 from scheduling import services as sched
+from scheduling.free_days import day_picker
 from scheduling.models import ACTIVE_STATUSES, Appointment
-from scheduling.selectors import slot_list_available
+from scheduling.selectors import policy_get, service_price_shown
 from tenants.org.selectors import chain_settings_get
 
 
@@ -144,11 +146,13 @@ def patient_reschedule(
     done: str,
     back: str,
 ) -> HttpResponse:
-    """A patient moving their own appointment (portal or booking link): free times of the same
-    doctor over the next two weeks under the online rules, in the branch's clock. `move` is the
-    one service that makes the change (the portal's reschedule, or the booking link's)."""
+    """A patient moving their own appointment (portal or booking link): a month of days with and
+    without free times of the same doctor under the online rules, then the chosen day's times, in
+    the branch's clock. `move` is the one service that makes the change (the portal's reschedule,
+    or the booking link's)."""
     if appointment.service is None or appointment.branch is None:  # only leave rows lack them
         raise Http404
+    day = to_date(request.GET.get("day"))
     if request.method == "POST":
         try:
             start = datetime.fromisoformat(request.POST.get("start", ""))
@@ -159,21 +163,28 @@ def patient_reschedule(
             messages.error(request, "Choose one of the times offered.")
         except ApplicationError as exc:
             messages.error(request, exc.message)
+            day = start.astimezone(ZoneInfo(appointment.branch.timezone)).date()
     appointment_shown(request, appointment)
     tz = ZoneInfo(appointment.branch.timezone)
-    today = timezone.now().astimezone(tz).date()
-    slots = slot_list_available(
+    picker = day_picker(
         service=appointment.service,
         branch=appointment.branch,
-        date_from=today,
-        date_to=today + timedelta(days=14),
+        day=day,
+        month=month_asked(request.GET.get("month")),
         doctor_ids=[appointment.doctor_id],
+        step=policy_get().online_slot_step_minutes,
         online=True,
     )
+    context = picker_context(
+        picker,
+        base={},
+        post_to=request.path,
+        doctor_name=appointment.doctor.user.get_full_name() or appointment.doctor.user.email,
+        price=service_price_shown(service=appointment.service, branch=appointment.branch),
+    )
+    context |= {"appointment": appointment, "back": back}
     with timezone.override(tz):
-        return render(
-            request, "portal/reschedule.html", {"appointment": appointment, "slots": slots[:60], "back": back}
-        )
+        return render(request, "portal/reschedule.html", context)
 
 
 @patient_required

@@ -102,6 +102,7 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             "api/v1/scheduling/extra-shifts/<int:pk>/",
             "settings/staff/<int:pk>/offerings/",
             "api/v1/availability/",
+            "api/v1/availability/days/",
             "api/v1/holds/",
             "api/v1/schema/",
             "api/v1/docs/",

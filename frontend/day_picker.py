@@ -1,0 +1,103 @@
+"""The day picker of the booking pages (online booking, the portal's change page, the desk's phone
+booking): a month grid of days with and without free times, then the chosen day's times under
+Morning / Afternoon / Evening. The data is one selector's (scheduling.free_days.day_picker); this
+module only turns it into what templates/booking/_days.html and _times.html render."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from frontend.forms import to_date
+from scheduling.free_days import DayPicker, FreeTime
+
+WEEKDAYS = [("Mon", "Monday"), ("Tue", "Tuesday"), ("Wed", "Wednesday"), ("Thu", "Thursday"), ("Fri", "Friday"),
+            ("Sat", "Saturday"), ("Sun", "Sunday")]  # fmt: skip
+
+
+def month_asked(value: str | None) -> date | None:
+    """A month from a query string (YYYY-MM), as its first day; None for anything else."""
+    return to_date(f"{value}-01") if value and len(value) == 7 else None
+
+
+def _href(base: Mapping[str, object], **extra: object) -> str:
+    query = {k: str(v) for k, v in {**base, **extra}.items() if v not in (None, "")}
+    return "?" + urlencode(query)
+
+
+def _weeks(picker: DayPicker, base: Mapping[str, object], today: date) -> list[list[dict[str, Any]]]:
+    free = {d.day: d.free_times for d in picker.days}
+    weeks = []
+    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(picker.month.year, picker.month.month):
+        cells: list[dict[str, Any]] = []
+        for day in week:
+            if day.month != picker.month.month:
+                cells.append({"day": None})
+                continue
+            bookable = day in free
+            cells.append(
+                {
+                    "day": day,
+                    "bookable": bookable,
+                    "free": free.get(day, 0),
+                    "href": _href(base, day=day.isoformat()) if bookable else "",
+                    "current": day == picker.day,
+                    "today": day == today,
+                }
+            )
+        weeks.append(cells)
+    return weeks
+
+
+def _shift_month(month: date, by: int) -> date:
+    index = month.year * 12 + month.month - 1 + by
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def picker_context(
+    picker: DayPicker,
+    *,
+    base: Mapping[str, object],
+    post_to: str = "",
+    hidden: Mapping[str, object] | None = None,
+    link: Callable[[FreeTime], str] | None = None,
+    visitor_tz: ZoneInfo | None = None,
+    doctor_name: str = "",
+    price: str = "",
+) -> dict[str, Any]:
+    """The templates' context: each time posts to ``post_to`` (with ``hidden``, the doctor and the
+    start) or, with ``link``, is a link there. ``base`` is the page's query kept by every link;
+    ``doctor_name`` when one doctor is chosen (then the times do not repeat it)."""
+    tz = picker.times[0].local.tzinfo if picker.times else None
+    show_theirs = visitor_tz is not None and tz is not None and getattr(tz, "key", None) != visitor_tz.key
+
+    def entry(t: FreeTime) -> dict[str, Any]:
+        theirs: datetime | None = t.start.astimezone(visitor_tz) if show_theirs and visitor_tz else None
+        return {
+            "doctor_id": t.doctor_id,
+            "doctor_name": "" if doctor_name else t.doctor_name,
+            "start": t.start.isoformat(),
+            "local": t.local,
+            "theirs": theirs,
+            "href": link(t) if link else "",
+        }
+
+    prev_month, next_month = _shift_month(picker.month, -1), _shift_month(picker.month, 1)
+    return {
+        "picker": picker,
+        "weekdays": WEEKDAYS,
+        "weeks": _weeks(picker, base, picker.first),
+        "prev_href": _href(base, month=f"{prev_month:%Y-%m}") if prev_month >= picker.first.replace(day=1) else "",
+        "next_href": _href(base, month=f"{next_month:%Y-%m}") if next_month <= picker.last else "",
+        "periods": [(name, [entry(t) for t in times]) for name, times in picker.periods],
+        "next_free_href": _href(base, day=picker.next_free.isoformat()) if picker.next_free else "",
+        "post_to": post_to,
+        "hidden": list((hidden or {}).items()),
+        "show_theirs": show_theirs,
+        "doctor_name": doctor_name,
+        "price": price,
+    }
