@@ -57,7 +57,28 @@ def test_demo_loads_once_and_its_logins_work(db):
         assert service_price(service=physio, branch=islington) != service_price(service=physio, branch=camden)
         assert Room.objects.filter(branch=camden, is_active=False).count() == 1
         assert Series.objects.filter(entries__patient__last_name="Morgan").distinct().count() == 1
+    with schema_context("northwind"):
+        # leave over bookings to try: Dr Okafor's next Monday to Wednesday at Camden, as its manager
+        from datetime import datetime, time, timedelta
+        from zoneinfo import ZoneInfo
+
+        from scheduling.leave_plan import leave_proposal
+        from tenants.org.models import StaffMember
+
+        london = ZoneInfo("Europe/London")
+        today = datetime.now(london).date()
+        monday = today + timedelta(days=7 - today.weekday())
+        proposal = leave_proposal(
+            actor=User.objects.get(email="manager@northwind.localhost"),
+            doctor=StaffMember.objects.get(user__email="dr.okafor@northwind.localhost"),
+            start=datetime.combine(monday, time(8), tzinfo=london),
+            end=datetime.combine(monday + timedelta(days=2), time(18), tzinfo=london),
+        )
+        assert proposal.items
+        assert proposal.hidden == 0
+        assert any(o.name == "Olivia Grant" for i in proposal.items for o in i.free_doctors)
     text = "\n".join(printed)
+    assert "/settings/leave/: Dr Chidi Okafor" in text
     assert "owner@northwind.localhost" in text
     assert DEMO_PASSWORD in text
     reception = Api("northwind.localhost")
