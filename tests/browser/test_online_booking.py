@@ -27,7 +27,7 @@ def test_patient_books_online_verifies_downloads_ics_and_cancels(page, live, bro
     page.get_by_role("button", name="Next").click()
     page.get_by_role("button", name="See free times").click()
     shot("book-slots")
-    page.locator("section.card").first.get_by_role("button").first.click()
+    page.locator("section.day-times").get_by_role("button").first.click()  # the first free day's first time
     page.get_by_label("First name").fill("Nora")
     page.get_by_label("Last name").fill("Net")
     page.get_by_label("E-mail or mobile number").fill("nora@example.com")
