@@ -87,7 +87,8 @@ class LeaveChoices:
 
 def _choices(data: QueryDict) -> LeaveChoices:
     chosen = LeaveChoices(bulk=data.get("bulk", ""), bulk_reason=data.get("bulk_reason", "").strip())
-    for key, value in data.items():
+    for key in data:
+        value = data.get(key, "")
         prefix, _, rest = key.partition("-")
         pk = to_int(rest)
         if pk is None or prefix not in ("row", "reason"):
