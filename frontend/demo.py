@@ -101,13 +101,7 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     (no password: the sign-in code is printed by the web process in the console)")
     if manage_path:
         out(f"  Booking link       {site_url(host)}{manage_path}  (an online booking, as its patient got it)")
-    out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
-    today = datetime.now(ZoneInfo("Europe/London")).date()
-    monday = today + timedelta(days=7 - today.weekday())  # next week, inside the booked fortnight
-    out(f"  Leave over bookings  as manager@northwind.localhost, {site_url(host)}/settings/leave/: Dr Chidi Okafor")
-    out(f"                     from {monday:%a %d %b} 08:00 to {monday + timedelta(days=2):%a %d %b} 18:00 (Camden):")
-    out("                     the appointments in the way are listed to move to Dr Olivia Grant (free on")
-    out("                     those mornings), to the doctor's next free time, or to cancel, all saved at once\n")
+    out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata\n")
 
 
 def _load_chain() -> None:
@@ -289,18 +283,6 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
         status=Status.BOOKED, span__startswith__gt=now, span__startswith__lt=end_of_day
     ).order_by("span")[:2]:
         sched.appointment_check_in(actor=owner, appointment=appointment)
-    # Once the fortnight is booked, the owner also takes Camden's mornings early in the week, free so
-    # far: a manager trying Dr Okafor's leave there can move his morning patients to her.
-    for weekday in (0, 1, 2):
-        sched.shift_pattern_create(
-            actor=owner,
-            doctor=StaffMember.objects.get(user=owner),
-            branch=branches["Camden"],
-            weekday=weekday,
-            starts=time(8),
-            ends=time(12),
-            valid_from=start_of_year,
-        )
     okafor = StaffMember.objects.get(user__email="dr.okafor@northwind.localhost")
     leave_day = today + timedelta(days=(7 - today.weekday()) % 7 + 14)  # a Monday after the booked fortnight
     sched.leave_create(
