@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from config.errors import ApplicationError
+from patients.models import Patient
 from patients.services import patient_create
 from scheduling import services as sched
 from scheduling.models import Appointment, Service, Status
@@ -101,7 +102,14 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     (no password: the sign-in code is printed by the web process in the console)")
     if manage_path:
         out(f"  Booking link       {site_url(host)}{manage_path}  (an online booking, as its patient got it)")
-    out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata\n")
+    out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
+    out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    monday = today + timedelta(days=7 - today.weekday())  # next week, inside the booked fortnight
+    out(f"  Leave over bookings  as manager@northwind.localhost, {site_url(host)}/settings/leave/: Dr Chidi Okafor")
+    out(f"                     from {monday:%a %d %b} 08:00 to {monday + timedelta(days=2):%a %d %b} 18:00 (Camden):")
+    out("                     the appointments in the way are listed to move to Dr Olivia Grant (free on")
+    out("                     those mornings), to the doctor's next free time, or to cancel, all saved at once\n")
 
 
 def _load_chain() -> None:
@@ -144,6 +152,7 @@ def _load_chain() -> None:
     _load_records()
     _load_setup_extras()
     _load_record_extras()
+    _load_full_day()
 
 
 SERVICES = [
@@ -283,6 +292,18 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
         status=Status.BOOKED, span__startswith__gt=now, span__startswith__lt=end_of_day
     ).order_by("span")[:2]:
         sched.appointment_check_in(actor=owner, appointment=appointment)
+    # Once the fortnight is booked, the owner also takes Camden's mornings early in the week, free so
+    # far: a manager trying Dr Okafor's leave there can move his morning patients to her.
+    for weekday in (0, 1, 2):
+        sched.shift_pattern_create(
+            actor=owner,
+            doctor=StaffMember.objects.get(user=owner),
+            branch=branches["Camden"],
+            weekday=weekday,
+            starts=time(8),
+            ends=time(12),
+            valid_from=start_of_year,
+        )
     okafor = StaffMember.objects.get(user__email="dr.okafor@northwind.localhost")
     leave_day = today + timedelta(days=(7 - today.weekday()) % 7 + 14)  # a Monday after the booked fortnight
     sched.leave_create(
@@ -465,3 +486,38 @@ def _load_setup_extras() -> None:
             count=6,
             all_or_nothing=False,  # a week the doctor is away is left out, the others booked
         )
+
+
+FULL_DAY_NOTE = ("Demo: a full day", "is fully booked, the picker points to Friday")
+
+
+def _load_full_day() -> None:
+    """Booking by day, visible at once: Dr Okafor's next Thursday at Islington (at least two days
+    ahead) is booked to the last vaccination time, so the booking page, the portal's change page
+    and the desk's phone booking show that day with no free times and point to the Friday."""
+    if Appointment.objects.filter(notes=FULL_DAY_NOTE[0]).exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    islington = Branch.objects.get(name="Islington")
+    vaccination = Service.objects.get(name="Vaccination")
+    today = datetime.now(ZoneInfo(islington.timezone)).date()
+    thursday = today + timedelta(days=2 + (3 - (today + timedelta(days=2)).weekday()) % 7)
+    patients = list(Patient.objects.order_by("pk")[:12])
+    for n in range(80):  # at most a day of ten-minute times; stops when none is left
+        slots = slot_list_available(
+            service=vaccination, branch=islington, date_from=thursday, date_to=thursday, step=10
+        )
+        if not slots:
+            return
+        try:
+            sched.appointment_book(
+                actor=owner,
+                patient=patients[n % len(patients)],
+                doctor=StaffMember.objects.get(pk=slots[0].doctor_id),
+                branch=islington,
+                service=vaccination,
+                start=slots[0].start,
+                notes=FULL_DAY_NOTE[0],
+            )
+        except ApplicationError:  # that patient is busy then: the next one takes it
+            continue

@@ -77,6 +77,17 @@ def test_demo_loads_once_and_its_logins_work(db):
         assert proposal.items
         assert proposal.hidden == 0
         assert any(o.name == "Olivia Grant" for i in proposal.items for o in i.free_doctors)
+    with schema_context("northwind"):
+        # booking by day: Islington's vaccinations have a full Thursday, and the picker points past it
+        from scheduling.free_days import day_picker
+
+        full = Appointment.objects.filter(notes="Demo: a full day").first()
+        assert full is not None
+        thursday = full.span.lower.astimezone(london).date()
+        picker = day_picker(service=full.service, branch=full.branch, day=thursday, step=10, online=True)
+        assert picker.times == []
+        assert picker.next_free is not None
+        assert any(d.free for d in picker.days)
     text = "\n".join(printed)
     assert "/settings/leave/: Dr Chidi Okafor" in text
     assert "owner@northwind.localhost" in text
