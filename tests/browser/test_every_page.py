@@ -1,0 +1,653 @@
+"""Every page of both sites passes axe and fits its screen.
+
+The pages are read from the URL resolver (frontend.urls for a chain's site, frontend.platform_urls for
+the public site, and each site's API docs page), so a new page is walked as soon as it is added. A
+pattern with path parameters needs a line in VISITS saying how to fill them from the data this
+test makes through the services; a pattern nobody taught it fails the test by name.
+
+Each page is opened by the role that may see it, in one browser context per role: staff pages at a
+desk's 1024x768, the patient's pages (book/*, portal/*, the manage link) at a phone's 390x844. On
+each: the expected status (or the expected redirect), no serious or critical axe violation, no
+horizontal scroll, no console error, and a screenshot in test-artifacts/screenshots/every-page/.
+Views that answer only POST are asked with a GET and must refuse it (405); fragments and data the
+pages fetch must answer 200 (their markup is checked inside the page that shows them)."""
+
+from __future__ import annotations
+
+import re
+import time as clock_time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_tenants.utils import schema_context
+
+from tests.browser.conftest import ARTIFACTS, recovery_code
+from tests.factories import PASSWORD, Chain
+from tests.helpers import committed
+
+SHOTS = ARTIFACTS / "every-page"
+DESK = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
+BAD = ("serious", "critical")
+
+# Pages whose templates other engineers are rewriting right now (issue 11): they are still walked and
+# their findings printed (and written to the report), but do not fail the run. Temporary: empty it
+# as those pages land.
+KNOWN: dict[str, str] = {
+    "desk": "desk/* being rebuilt (issue 11, point 1)",
+    "desk-branch": "desk/* being rebuilt (issue 11, point 1)",
+    "public-password_change_done": "registration/* being reworked; names 'home', which the public site lacks: 500",
+}
+
+Kwargs = Callable[["World"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Visit:
+    """How to open one URL pattern.
+
+    kind: "page" (opened in the browser and checked), "post" (a GET must be refused with 405),
+    "part" (a fragment or data the pages fetch: a GET answers 200).
+    role: whose browser context opens it (see ROLES).
+    lands: the URL name (or a regular expression of the path) the browser must end at, when the
+    page answers with a redirect; by default the page itself.
+    before: run in the role's page just before the visit (a step the page needs first)."""
+
+    role: str
+    kwargs: Kwargs | None = None
+    kind: str = "page"
+    query: Callable[[World], str] | str = ""
+    lands: str | None = None
+    before: Callable[[Any, World], None] | None = None
+    status: int = 200
+    path: str = ""  # a path that no pattern names (a missing page)
+    ready: str = ""  # a selector that is there once the page's scripts have drawn it
+
+
+@dataclass
+class World:
+    chain: Chain
+    live: str
+    public: str
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.ids[key]
+
+
+def _ids(*names: str, **fixed: Any) -> Kwargs:
+    """kwargs from the world's ids: `_ids("pk=patient")` style pairs, given as name=id-key."""
+
+    def fill(world: World) -> dict[str, Any]:
+        pairs = dict(n.split("=") for n in names)
+        return {param: world[key] for param, key in pairs.items()} | fixed
+
+    return fill
+
+
+FETCH = """async ([url, method, form]) => {
+    const csrf = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
+    const init = {method, redirect: "manual", headers: {"X-CSRFToken": csrf}};
+    if (form) init.body = new URLSearchParams(form);
+    const answer = await fetch(url, init);
+    return answer.type === "opaqueredirect" ? 302 : answer.status;
+}"""
+
+
+def fetch(page: Any, base: str, path: str, method: str = "GET", form: dict[str, Any] | None = None) -> int:
+    """A request from the role's page, as its scripts would send it (its cookies, its CSRF token):
+    the status, a redirect as 302. (Playwright's own request client cannot resolve *.localhost.)"""
+    if not page.url.startswith(base):
+        page.goto(f"{base}/accounts/login/")
+    return int(page.evaluate(FETCH, [path, method, {k: str(v) for k, v in form.items()} if form else None]))
+
+
+def _post(page: Any, world: World, path: str, form: dict[str, Any]) -> None:
+    """A form sent as the role's browser would send it."""
+    status = fetch(page, world.live, path, "POST", form)
+    assert status in (200, 302), f"POST {path}: {status}"
+
+
+def _hold_a_time(page: Any, world: World) -> None:
+    """The visitor picks a time on the booking page: the hold the details page needs."""
+    _post(
+        page,
+        world,
+        "/book/hold/",
+        {
+            "branch": world["branch"],
+            "service": world["service"],
+            "doctor": world["doctor"],
+            "start": world["free_start"],
+        },
+    )
+
+
+def _give_details(page: Any, world: World) -> None:
+    """... and gives their name and address: the code page comes next."""
+    _hold_a_time(page, world)
+    _post(
+        page,
+        world,
+        "/book/details/",
+        {"first_name": "Vera", "last_name": "Visitor", "contact": f"vera.{uuid.uuid4().hex[:6]}@example.com"},
+    )
+
+
+def _ask_portal_code(page: Any, world: World) -> None:
+    _post(page, world, "/portal/sign-in/", {"identifier": world["patient_email"]})
+
+
+def _reset_link(world: World) -> dict[str, Any]:
+    return {"uidb64": world["reset_uid"], "token": world["reset_token"]}
+
+
+# One line per URL pattern with path parameters or a role other than the owner's. Patterns without
+# parameters that are not listed are opened by the owner as pages.
+VISITS: dict[str, Visit] = {
+    # signing in and out
+    "login": Visit("anonymous"),
+    "logout": Visit("owner", kind="post"),
+    "password_reset": Visit("anonymous"),
+    "password_reset_done": Visit("anonymous"),
+    "password_reset_confirm": Visit("anonymous", _reset_link, lands=r"/accounts/reset/[^/]+/set-password/$"),
+    "password_reset_complete": Visit("anonymous"),
+    "two-factor-verify": Visit("owner", kind="sign-in"),
+    "two-factor-recovery": Visit("owner", kind="sign-in"),
+    "two-factor-setup": Visit("receptionist"),
+    "two-factor-codes": Visit("owner", lands="two-factor"),  # shown once, right after they are made
+    "two-factor-regenerate": Visit("owner", kind="post"),
+    "invitation-accept": Visit("anonymous", _ids("token=invite_token")),
+    "invitation-revoke": Visit("owner", _ids("pk=invitation"), kind="post"),
+    # the chain's set-up
+    "branch-edit": Visit("owner", _ids("pk=branch")),
+    "staff-edit": Visit("owner", _ids("pk=doctor")),
+    "staff-offerings": Visit("owner", _ids("pk=doctor"), kind="post"),
+    "catalogue-service": Visit("owner", _ids("pk=service")),
+    "catalogue-hours": Visit("owner", _ids("branch_pk=branch")),
+    "catalogue-branch": Visit("owner", _ids("branch_pk=branch")),
+    "catalogue-shift": Visit("owner", _ids("pk=shift")),
+    "catalogue-extra-shift": Visit("owner", _ids("pk=extra_shift")),
+    "catalogue-special-day": Visit("owner", _ids("branch_pk=branch", "pk=special_day")),
+    "leave-cancel": Visit("owner", _ids("pk=leave"), kind="post"),
+    # patients and their records
+    "patient-chart": Visit("doctor", _ids("pk=patient")),
+    "patient-break-glass": Visit("owner", _ids("pk=patient"), kind="post"),
+    "note-create": Visit("doctor", _ids("pk=patient")),
+    "note-edit": Visit("doctor", _ids("pk=patient", "note_pk=note")),
+    "note-addendum": Visit("doctor", _ids("pk=patient", "note_pk=note"), kind="post"),
+    "patient-audit": Visit("owner", _ids("pk=patient")),
+    "patient-edit": Visit("doctor", _ids("pk=patient")),
+    "patient-merge": Visit("owner", _ids("pk=patient")),
+    "patient-diagnosis-add": Visit("doctor", _ids("pk=patient"), kind="post"),
+    "patient-prescription-add": Visit("doctor", _ids("pk=patient"), kind="post"),
+    "patient-attachment-add": Visit("doctor", _ids("pk=patient"), kind="post"),
+    "patient-follow-up-add": Visit("doctor", _ids("pk=patient"), kind="post"),
+    "patient-follow-up-close": Visit("doctor", _ids("pk=patient", "follow_up_pk=patient"), kind="post"),
+    "patient-consent-form-add": Visit("doctor", _ids("pk=patient"), kind="post"),
+    "patient-consent-form-withdraw": Visit("doctor", _ids("pk=patient", "form_pk=patient"), kind="post"),
+    "patient-history": Visit("owner", _ids("pk=patient")),
+    "appointment-history": Visit("owner", _ids("pk=appointment")),
+    "user-audit": Visit("owner", _ids("pk=doctor_user")),
+    "patient-care-team": Visit("owner", _ids("pk=patient"), kind="post"),
+    "patient-care-team-remove": Visit("owner", _ids("pk=patient", "doctor_pk=doctor"), kind="post"),
+    # the doctor's day and the desk
+    "my-day": Visit("doctor"),
+    "desk": Visit("receptionist", lands=r"/desk/\d+/$"),
+    "desk-branch": Visit("receptionist", _ids("branch_pk=branch")),
+    "desk-walk-in": Visit("receptionist", _ids("branch_pk=branch")),
+    "desk-book": Visit("receptionist", _ids("branch_pk=branch")),
+    "desk-series": Visit("receptionist", _ids("pk=series")),
+    "desk-series-cancel": Visit("receptionist", _ids("pk=series"), kind="post"),
+    "desk-series-move": Visit("receptionist", _ids("pk=series"), kind="post"),
+    "desk-feed": Visit("receptionist", _ids("branch_pk=branch"), kind="part"),
+    "desk-slot": Visit(
+        "receptionist",
+        _ids("branch_pk=branch"),
+        kind="part",
+        query=lambda w: f"doctor={w['doctor']}&start={w['free_start_local']}",
+    ),
+    "desk-find": Visit("receptionist", _ids("branch_pk=branch"), query=lambda w: f"q={w['patient_last_name']}"),
+    "desk-panel": Visit("receptionist", _ids("pk=appointment"), kind="part"),
+    "desk-drop": Visit("receptionist", _ids("pk=appointment"), kind="post"),
+    "desk-move": Visit("receptionist", _ids("pk=appointment")),
+    "desk-action": Visit("receptionist", _ids("pk=appointment", action="check-in"), kind="post"),
+    # the patient's pages, on a phone
+    "book": Visit("visitor"),
+    "book-hold": Visit("visitor", kind="post"),
+    "book-details": Visit("visitor", before=_hold_a_time),
+    "book-verify": Visit("visitor", before=_give_details),
+    "book-manage": Visit("visitor", _ids("token=manage_token")),
+    "book-cancel": Visit("visitor", _ids("token=manage_token"), kind="post"),
+    "book-move": Visit("visitor", _ids("token=manage_token")),
+    "book-ics": Visit("visitor", _ids("token=manage_token"), kind="part"),
+    "portal-login": Visit("visitor"),
+    "portal-verify": Visit("visitor", before=_ask_portal_code),
+    "portal-home": Visit("patient"),
+    "portal-profile": Visit("patient"),
+    "portal-logout": Visit("patient", kind="post"),
+    "portal-cancel": Visit("patient", _ids("pk=portal_appointment"), kind="post"),
+    "portal-reschedule": Visit("patient", _ids("pk=portal_appointment")),
+    # the API's docs page of the chain's site
+    "api-docs": Visit("owner", ready=".opblock"),
+}
+
+# The booking page's second step (the day picker and the day's times) is the same URL with a query.
+EXTRA_PAGES: dict[str, tuple[str, Visit]] = {
+    "book-times": (
+        "book",
+        Visit("visitor", query=lambda w: f"branch={w['branch']}&service={w['service']}&pick=1&day={w['day']}"),
+    ),
+    "not-found": ("home", Visit("owner", status=404, path="/no-such-page/")),
+}
+
+# The public site: the landing page, the operator's sign-in and what the operator sees.
+PUBLIC_VISITS: dict[str, Visit] = {
+    "landing": Visit("public"),
+    "login": Visit("public"),
+    "logout": Visit("operator", kind="post"),
+    "password_reset": Visit("public"),
+    "password_reset_done": Visit("public"),
+    "password_reset_complete": Visit("public"),
+    "password_reset_confirm": Visit(
+        "public", lambda w: {"uidb64": "MQ", "token": "set-password"}, lands=r"/accounts/reset/MQ/set-password/$"
+    ),
+    "password_change": Visit("operator"),
+    "password_change_done": Visit("operator"),
+    "platform-clinics": Visit("operator"),
+    "platform-clinic-status": Visit(
+        "operator", lambda w: {"slug": w.chain.clinic.slug, "action": "suspend"}, kind="post"
+    ),
+    "api-docs": Visit("public", ready=".opblock"),
+}
+
+ROLES = {
+    # role: (viewport, site)
+    "anonymous": (DESK, "chain"),
+    "owner": (DESK, "chain"),
+    "receptionist": (DESK, "chain"),
+    "doctor": (DESK, "chain"),
+    "visitor": (PHONE, "chain"),
+    "patient": (PHONE, "chain"),
+    "public": (DESK, "public"),
+    "operator": (DESK, "public"),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    route: str
+    params: tuple[str, ...]
+
+
+def site_routes(urlconf: str) -> list[Route]:
+    """Every named pattern of a site's urlconf that serves pages: all but the API, FHIR and admin,
+    whose one page is the API's docs; the first pattern of each path (later ones are never reached)."""
+    found: dict[str, Route] = {}
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern) and p.name:
+                route = prefix + str(p.pattern)
+                if route.startswith(("api/", "fhir/", "admin/")) and p.name != "api-docs":
+                    continue
+                params = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))
+                found.setdefault(route, Route(p.name, route, params))
+
+    walk(get_resolver(urlconf).url_patterns, "")
+    return list(found.values())
+
+
+def plan(routes: list[Route], visits: dict[str, Visit], default_role: str) -> tuple[list[tuple[str, Visit]], list[str]]:
+    """(name, visit) for each route, and the patterns nobody taught this test to fill."""
+    planned, unknown = [], []
+    for r in routes:
+        visit = visits.get(r.name)
+        if visit is None and r.params:
+            unknown.append(f"{r.name} ({r.route}: {', '.join(r.params)})")
+            continue
+        planned.append((r.name, visit or Visit(default_role)))
+    return planned, unknown
+
+
+def _world(chain: Chain, live: str, public: str) -> World:
+    """One of everything a page can be about, made through the services and committed (the live
+    server reads it): a branch open around the clock with a doctor on shift, a patient with a note,
+    an appointment today and one ahead, a weekly series, an extra shift, a special day, a leave, a
+    pending invitation, a booking's manage link."""
+    from patients import services as records
+    from scheduling import services as sched
+    from scheduling.models import ShiftPattern
+    from tenants.accounts.tokens import password_reset_token
+    from tenants.org import services as org
+    from tests.factories.scheduling import MONDAY, book, clinic_setup, daytime_branch
+    from tests.factories.scheduling import doctor as new_doctor
+
+    tag = uuid.uuid4().hex[:6]
+    world = World(chain=chain, live=live, public=public)
+    with committed(), schema_context(chain.schema):
+        branch = daytime_branch(chain)
+        chain.users["receptionist"].staff.branches.add(branch)
+        clinic = clinic_setup(
+            chain, branch=branch, doctors=1, rooms=1, opens=time(0), closes=time(23, 55), shift=(time(0), time(23, 55))
+        )
+        owner, doc = clinic.owner, clinic.doctors[0]
+        patient = records.patient_create(
+            actor=owner,
+            first_name="Petra",
+            last_name=f"Every{tag}",
+            email=f"petra.{tag}@example.com",
+            phone="+447700900123",
+        )
+        records.care_team_assign(actor=owner, patient=patient, doctor=doc)
+        note = records.note_create(actor=doc.user, patient=patient, title="First visit", body="Well.")
+        today = clinic.days_ahead(0)
+        now = datetime.now(clinic.tz)
+        later = [s.start for s in clinic.slots(today) if s.start > now + timedelta(minutes=30)]
+        if later:  # the doctor's day and the desk show a patient today
+            book(clinic, later[0], patient=patient)
+        ahead = book(clinic, clinic.at(MONDAY, 10), patient=patient)
+        manage_token = sched.manage_link_issue(appointment=ahead)
+        series, _ = sched.series_book(
+            actor=clinic.receptionist,
+            patient=patient,
+            doctor=doc,
+            branch=branch,
+            service=clinic.service,
+            first_start=clinic.at(MONDAY + timedelta(days=1), 11),
+            count=3,
+        )
+        other = new_doctor(chain, branch)
+        extra = sched.extra_shift_create(
+            actor=owner, doctor=other, branch=branch, day=MONDAY + timedelta(days=4), starts=time(9), ends=time(12)
+        )
+        special = sched.special_day_create(
+            actor=owner,
+            branch=branch,
+            day=MONDAY + timedelta(days=40),
+            opens=time(10),
+            closes=time(14),
+            note="Short day",
+        )
+        leave = sched.leave_create(
+            actor=owner,
+            doctor=other,
+            start=clinic.at(MONDAY + timedelta(days=2), 0),
+            end=clinic.at(MONDAY + timedelta(days=3), 0),
+            reason="Conference",
+        )
+        invitation, link = org.staff_invite(actor=owner, email=f"new.{tag}@charlie.example", roles=["doctor"])
+        free = clinic.free_slot(MONDAY + timedelta(days=5))
+        user = chain.users["billing"]  # nobody signs in as them: the link stays good
+        world.ids |= {
+            "branch": branch.pk,
+            "service": clinic.service.pk,
+            "doctor": doc.pk,
+            "doctor_user": doc.user.pk,
+            "doctor_email": doc.user.email,
+            "patient": patient.pk,
+            "patient_email": patient.email,
+            "patient_last_name": patient.last_name,
+            "note": note.pk,
+            "appointment": ahead.pk,
+            "portal_appointment": ahead.pk,
+            "manage_token": manage_token,
+            "series": series.pk,
+            "shift": ShiftPattern.objects.filter(doctor=doc, branch=branch).values_list("pk", flat=True).first(),
+            "extra_shift": extra.pk,
+            "special_day": special.pk,
+            "leave": leave.pk,
+            "invitation": invitation.pk,
+            "invite_token": link.rstrip("/").rsplit("/", 1)[-1],
+            "day": str(free.date()),
+            "free_start": free.isoformat(),
+            "free_start_local": free.astimezone(clinic.tz).strftime("%Y-%m-%dT%H:%M"),
+            "reset_uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "reset_token": password_reset_token.make_token(user),
+        }
+    return world
+
+
+@dataclass
+class Findings:
+    failures: dict[str, list[str]] = field(default_factory=dict)
+    known: dict[str, list[str]] = field(default_factory=dict)
+    visited: list[str] = field(default_factory=list)
+
+    def add(self, name: str, problems: list[str]) -> None:
+        self.visited.append(name)
+        if problems:
+            (self.known if name in KNOWN else self.failures)[name] = problems
+
+    def report(self) -> str:
+        lines = [f"{len(self.visited)} visits"]
+        for title, pages in (("FAILING", self.failures), ("KNOWN (not failing)", self.known)):
+            for name, problems in sorted(pages.items()):
+                why = f" [{KNOWN[name]}]" if name in KNOWN else ""
+                lines.append(f"{title} {name}{why}:")
+                lines += [f"    {p}" for p in problems]
+        return "\n".join(lines)
+
+
+class Role:
+    """One role's browser context and page, with the console errors the page logged since the last look."""
+
+    def __init__(self, browser: Any, name: str, world: World) -> None:
+        viewport, site = ROLES[name]
+        self.name = name
+        self.base = world.live if site == "chain" else world.public
+        self.context = browser.new_context(viewport=viewport)
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.console.append(m.text))
+        self.page.on("pageerror", lambda e: self.console.append(str(e)))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _axe(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"axe {v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:6]}"
+        for v in results.response["violations"]
+        if v.get("impact") in BAD
+    ]
+
+
+def check_page(
+    role: Role, name: str, *, lands: str | None, status: int | None, response: Any, ready: str = ""
+) -> list[str]:
+    """What is wrong with the page the role's browser shows now."""
+    page, problems = role.page, []
+    page.wait_for_load_state("load")
+    if ready:
+        page.locator(ready).first.wait_for()
+    if status is not None and (response is None or response.status != status):
+        problems.append(f"status {response.status if response else None}, expected {status}")
+    if status is not None and status >= 400:  # the browser logs the page's own expected status
+        role.console = [t for t in role.console if f"status of {status} " not in t]
+    if lands is not None:
+        path = re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
+        if not re.search(lands, path):
+            problems.append(f"landed at {path}, expected {lands}")
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if width[0] > width[1] + 1:
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                  + (typeof e.className === 'string' && e.className
+                     ? '.' + e.className.trim().split(/\\s+/).join('.') : ''))"""
+        )
+        problems.append(f"horizontal scroll: {width[0]} px wide in a {width[1]} px window, widest: {wide}")
+    problems += [f"console: {text}" for text in role.console]
+    role.console.clear()
+    problems += _axe(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    return problems
+
+
+def _url(role: Role, urlconf: str, name: str, visit: Visit, world: World) -> str:
+    path = visit.path or reverse(name, urlconf=urlconf, kwargs=visit.kwargs(world) if visit.kwargs else None)
+    query = visit.query(world) if callable(visit.query) else visit.query
+    return f"{role.base}{path}" + (f"?{query}" if query else "")
+
+
+def _lands(visit: Visit, urlconf: str, url: str) -> str:
+    if visit.lands is None:
+        return "^" + re.escape(re.sub(r"^https?://[^/]+", "", url).split("?")[0]) + "$"
+    if visit.lands.startswith(("/", "^")):
+        return visit.lands
+    return "^" + re.escape(reverse(visit.lands, urlconf=urlconf)) + "$"
+
+
+def visit_one(role: Role, urlconf: str, shot: str, name: str, visit: Visit, world: World, findings: Findings) -> None:
+    if visit.before:
+        visit.before(role.page, world)
+    url = _url(role, urlconf, name, visit, world)
+    if visit.kind == "page":
+        response = role.page.goto(url)
+        status = visit.status if visit.lands is None else None
+        lands = _lands(visit, urlconf, url)
+        findings.add(shot, check_page(role, shot, lands=lands, status=status, response=response, ready=visit.ready))
+        return
+    status = fetch(role.page, role.base, url)
+    role.console.clear()  # the refusal asked for, logged by the browser
+    expected = 405 if visit.kind == "post" else 200
+    findings.add(shot, [] if status == expected else [f"GET {url}: {status}, expected {expected}"])
+
+
+def sign_in_staff(role: Role, world: World, email: str, findings: Findings, code: str | None = None) -> None:
+    """Sign in as a person would; the owner's second-factor steps are pages of the walk too."""
+    page = role.page
+    page.goto(f"{role.base}/accounts/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if code:
+        page.wait_for_url(re.compile("/accounts/two-factor/verify/"))
+        findings.add("two-factor-verify", check_page(role, "two-factor-verify", lands=None, status=None, response=None))
+        page.get_by_role("link", name="Lost your phone? Use a recovery code").click()
+        page.wait_for_url(re.compile("/accounts/two-factor/recovery/"))
+        findings.add(
+            "two-factor-recovery", check_page(role, "two-factor-recovery", lands=None, status=None, response=None)
+        )
+        page.get_by_label("Recovery code").fill(code)
+        page.get_by_role("button", name="Verify").click()
+    page.wait_for_url(re.compile(r"/(\?.*)?$"))
+    role.console.clear()
+
+
+def sign_in_patient(role: Role, world: World) -> None:
+    """The portal's code, asked and typed as the patient would (through the requests of their browser)."""
+    _ask_portal_code(role.page, world)
+    sent = next(m for m in reversed(mail.outbox) if m.to == [world["patient_email"]])
+    code = re.search(r"\b(\d{6})\b", sent.body).group(1)  # type: ignore[union-attr]
+    _post(role.page, world, "/portal/code/", {"code": code})
+
+
+def sign_in_operator(role: Role) -> None:
+    page = role.page
+    page.goto(f"{role.base}/accounts/login/")
+    page.get_by_label(re.compile("Email")).fill("operator@platform.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign in")).click()
+    page.wait_for_url(re.compile("/platform/clinics/"))
+    role.console.clear()
+
+
+@contextmanager
+def _suspended_page(chain: Chain) -> Iterator[None]:
+    """The chain suspended for the length of one look at its page, then active again."""
+    from tenants.services import clinic_reactivate, clinic_suspend
+
+    with committed():
+        clinic_suspend(actor=None, clinic=chain.clinic, reason="Unpaid invoice")
+    try:
+        yield
+    finally:
+        with committed():
+            clinic_reactivate(actor=None, clinic=chain.clinic)
+
+
+def test_every_url_pattern_of_both_sites_is_known_to_the_page_walk() -> None:
+    # given the patterns of both sites, as the URL resolver has them
+    # when the walk plans its visits
+    _, unknown = plan(site_routes("config.urls_tenant"), VISITS, "owner")
+    _, unknown_public = plan(site_routes("config.urls_public"), PUBLIC_VISITS, "operator")
+
+    # then each pattern with path parameters has a line in VISITS saying how to fill them
+    assert not unknown + unknown_public, (
+        "tests/browser/test_every_page.py does not know how to open these pages; add a line to VISITS "
+        "(or PUBLIC_VISITS) with the role that may see them and their path parameters: "
+        + "; ".join(unknown + unknown_public)
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db
+def test_every_page_passes_axe_fits_its_screen_and_logs_no_error(
+    browser: Any, live: str, live_server_port: str, browser_chain: Chain
+) -> None:
+    started = clock_time.monotonic()
+    # given one of everything, and each role's browser
+    world = _world(browser_chain, live, f"http://localhost:{live_server_port}")
+    chain_plan, unknown = plan(site_routes("config.urls_tenant"), VISITS, "owner")
+    public_plan, unknown_public = plan(site_routes("config.urls_public"), PUBLIC_VISITS, "operator")
+    assert not unknown + unknown_public, f"pages the walk cannot fill: {unknown + unknown_public}"
+    findings = Findings()
+    roles = {name: Role(browser, name, world) for name in ROLES}
+    try:
+        sign_in_staff(
+            roles["owner"], world, browser_chain.email("owner"), findings, recovery_code(browser_chain, "owner")
+        )
+        sign_in_staff(roles["receptionist"], world, browser_chain.email("receptionist"), findings)
+        sign_in_staff(roles["doctor"], world, world["doctor_email"], findings)
+        sign_in_patient(roles["patient"], world)
+        sign_in_operator(roles["operator"])
+
+        # when each page is opened by its role
+        for name, visit in chain_plan:
+            if visit.kind != "sign-in":
+                visit_one(roles[visit.role], "config.urls_tenant", name, name, visit, world, findings)
+        for shot, (name, visit) in EXTRA_PAGES.items():
+            visit_one(roles[visit.role], "config.urls_tenant", shot, name, visit, world, findings)
+        for name, visit in public_plan:
+            visit_one(roles[visit.role], "config.urls_public", f"public-{name}", name, visit, world, findings)
+        with _suspended_page(browser_chain):
+            visit_one(
+                roles["anonymous"],
+                "config.urls_tenant",
+                "suspended",
+                "login",
+                Visit("anonymous", status=403),
+                world,
+                findings,
+            )
+    finally:
+        for role in roles.values():
+            role.close()
+    took = clock_time.monotonic() - started
+    report = findings.report() + f"\n{took:.1f} s"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "report.txt").write_text(report + "\n")
+    print(report)
+
+    # then no page has a serious or critical axe violation, a horizontal scroll or a console error
+    assert not findings.failures, report
