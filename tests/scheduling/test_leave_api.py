@@ -130,7 +130,7 @@ def test_per_appointment_decisions_override_the_one_for_all(week, chain_a, api):
         ({"decisions": [{"appointment": "x", "action": "cancel", "reason": "r"}]}, "decisions.0.appointment"),
         ({"decisions": [{"appointment": 10**7, "action": "next_free_time"}]}, "decisions"),
         ({"decisions": "all"}, "decisions"),
-        ({"end": "2001-01-01T00:00:00Z"}, "end"),
+        ({"end": f"{MONDAY - timedelta(days=1)}T00:00:00Z"}, "end"),  # before the start
     ],
 )
 def test_bad_decisions_are_400_and_change_nothing(week, chain_a, api, change, field):
