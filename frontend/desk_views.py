@@ -9,12 +9,9 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -23,138 +20,34 @@ from patients.exceptions import PossibleDuplicates
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
-from scheduling.models import ACTIVE_STATUSES, Appointment, Service, Source
+from scheduling.book import NextVisit, appointment_card, book_day, book_week, next_appointments, services_of_doctor
+from scheduling.models import Appointment, Service, Source, Status
 from scheduling.services.walk_in import NewPatient
-from tenants.audit.services import access_log_disclosure, access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_patients, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 from tenants.org.selectors import branch_list
 
-ROW_MINUTES = 15
 ACTIONS: dict[str, Any] = {
     "check-in": sched.appointment_check_in,
     "start": sched.appointment_start,
     "complete": sched.appointment_complete,
     "no-show": sched.appointment_mark_no_show,
-    "cancel": sched.appointment_cancel,
 }
-
-
+# The doctor's own day (calendar_views.my_day) offers these per status; the desk's panel asks
+# scheduling.book.appointment_actions, which reads the lifecycle's rules.
 BUTTONS = {
-    "booked": (("check-in", "Check in", ""), ("no-show", "No-show", "secondary"), ("cancel", "Cancel", "secondary")),
-    "confirmed": (("check-in", "Check in", ""), ("no-show", "No-show", "secondary"), ("cancel", "Cancel", "secondary")),
     "checked_in": (("start", "Start", ""),),
     "in_progress": (("complete", "Complete", ""),),
 }
-
-
-def entry_html(e: dict[str, Any], csrf: str) -> SafeString:
-    """One block of the grid. Built here rather than in the template: the grid holds hundreds of
-    them and is redrawn every 10 seconds at every desk (format_html escapes every value)."""
-    # Placed by frontend/static/frontend/app.js: the CSP refuses style attributes.
-    area = f"{e['row_start']} / {e['column']} / {e['row_end']}"
-    classes = f"slot slot-{e['kind']} status-{e['status']}"
-    if e["kind"] == "leave":
-        return format_html(
-            '<div class="{}" data-grid-area="{}" id="entry-{}"><strong>Leave</strong></div>', classes, area, e["id"]
-        )
-    who = (
-        format_html('<a href="/patients/{}/">{} {}</a>', e["patient_id"], e["patient_first"], e["patient_last"])
-        if e["patient_id"]
-        else mark_safe("<em>held</em>")
-    )
-    buttons = format_html_join(
-        "",
-        '<button formaction="/desk/appointments/{}/{}/" class="{}">{}</button>',
-        ((e["id"], action, css, label) for action, label, css in BUTTONS.get(e["status"], ())),
-    )
-    move = (
-        format_html('<a class="move" href="/desk/appointments/{}/move/">Move</a>', e["id"])
-        if e["status"] in ("booked", "confirmed")
-        else ""
-    )
-    form = (
-        format_html(
-            '<form method="post" class="slot-actions"><input type="hidden" name="csrfmiddlewaretoken" '
-            'value="{}">{}</form>',
-            csrf,
-            buttons,
-        )
-        if buttons
-        else ""
-    )
-    return format_html(
-        '<div class="{}" data-grid-area="{}" id="entry-{}" tabindex="0"><strong>{}</strong> {} '
-        '<span class="muted">{}</span> <span class="badge">{}</span>{}{}</div>',
-        classes,
-        area,
-        e["id"],
-        e["local_start"].strftime("%H:%M"),
-        who,
-        e["service_name"] or "",
-        e["status"].replace("_", " "),
-        form,
-        move,
-    )
+STATUS_LEGEND = [
+    (s.value.replace("_", "-"), s.label)
+    for s in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED)
+] + [("no-show", Status.NO_SHOW.label), ("cancelled", Status.CANCELLED.label), ("held", "Held online")]
 
 
 def _branches(request: HttpRequest) -> list[Branch]:
     return list(branch_list(actor=request.user).filter(is_active=True))
-
-
-def _rows(grid: selectors.DeskDay, start: datetime, end: datetime) -> tuple[int, int] | None:
-    """The grid rows (CSS grid lines) a span covers, clipped to the grid's hours; None outside them."""
-    start, end = max(start, grid.first), min(end, grid.last)
-    if end <= start:
-        return None
-    step = ROW_MINUTES * 60
-    r1 = int((start - grid.first).total_seconds() // step) + 2
-    return r1, max(r1 + 1, int(-(-(end - grid.first).total_seconds() // step)) + 2)
-
-
-OFF_LABELS = {"closed": "Closed", "off_shift": "Not on shift"}
-
-
-def day_grid(grid: selectors.DeskDay) -> dict[str, Any]:
-    """What the day view draws from the desk selector: columns (doctors), rows (15-minute steps),
-    the shaded time no visit can be booked in, and the placed entries."""
-    tz = ZoneInfo(grid.branch.timezone)
-    column_of = {c.doctor.pk: i + 2 for i, c in enumerate(grid.columns)}
-    shaded = []
-    for column in grid.columns:
-        for (lo, hi), kind in column.off:
-            rows = _rows(grid, lo, hi)
-            if rows:
-                area = f"{rows[0]} / {column_of[column.doctor.pk]} / {rows[1]}"
-                shaded.append({"area": area, "kind": kind, "label": OFF_LABELS[kind]})
-    placed = []
-    for row in grid.entries:
-        rows = _rows(grid, row["start"], row["end"])
-        if rows is None or row["doctor_id"] not in column_of:
-            continue
-        placed.append(
-            {
-                **row,
-                "column": column_of[row["doctor_id"]],
-                "row_start": rows[0],
-                "row_end": rows[1],
-                "local_start": row["start"].astimezone(tz),
-                "active": row["status"] in ACTIVE_STATUSES,
-            }
-        )
-    count = max(1, int((grid.last - grid.first).total_seconds() // 60 // ROW_MINUTES))
-    times = [((grid.first + timedelta(minutes=ROW_MINUTES * i)).astimezone(tz), i + 2) for i in range(count)]
-    return {
-        "columns": [c.doctor for c in grid.columns],
-        "times": times,
-        "entries": placed,
-        "shaded": shaded,
-        "row_count": count,
-        "open_hours": [(lo.astimezone(tz), hi.astimezone(tz)) for lo, hi in grid.open],
-        "closed_reason": grid.closed_reason,
-        "special": grid.special,
-        "special_note": grid.special_note,
-    }
 
 
 def _day(request: HttpRequest, branch: Branch) -> date:
@@ -167,8 +60,18 @@ def _day(request: HttpRequest, branch: Branch) -> date:
     return timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
 
 
+def _book_view(request: HttpRequest, branch: Branch) -> tuple[str, StaffMember | None, list[StaffMember]]:
+    """Day (doctors as columns) or week (one doctor, ?view=week&doctor=<id>): the doctors to pick from."""
+    doctors = list(selectors.doctors_offering(branch=branch).select_related("user"))
+    if request.GET.get("view") != "week" or not doctors:
+        return "day", None, doctors
+    chosen = to_int(request.GET.get("doctor") or "")
+    return "week", next((d for d in doctors if d.pk == chosen), doctors[0]), doctors
+
+
 @login_required
 def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
+    """The appointment book: the page holds the calendar, which reads its day from `book_feed`."""
     branches = _branches(request)
     if branch_pk is None:
         if not branches:
@@ -177,38 +80,172 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
     branch = get_object_or_404(Branch, pk=branch_pk)
     authorize(request.user, "scheduling.view_calendar", branch)
     day = _day(request, branch)
-    grid = day_grid(selectors.desk_day(branch=branch, day=day, actor=request.user))
-    access_log_rows(actor=request.user, object_type="appointment", rows=grid["entries"], request=request)
-    csrf = get_token(request)
-    grid["blocks"] = [entry_html(e, csrf) for e in grid["entries"]]
+    view, doctor, doctors = _book_view(request, branch)
+    step = timedelta(days=7 if view == "week" else 1)
+    query = f"&view=week&doctor={doctor.pk}" if doctor else ""
     context = {
         "branch": branch,
         "branches": branches,
         "day": day,
-        "today": timezone.now().astimezone(ZoneInfo(branch.timezone)).date(),
-        "prev": day - timedelta(days=1),
-        "next": day + timedelta(days=1),
+        "view": view,
+        "doctor": doctor,
+        "doctors": doctors,
+        "query": query,
+        "feed": f"/desk/{branch.pk}/feed/?day={day}{query}",
+        "focus": to_int(request.GET.get("focus") or ""),
+        "prev": day - step,
+        "next": day + step,
+        "legend": STATUS_LEGEND,
         "can_book": request.user.has_perm("scheduling.book", branch),
-        **grid,
     }
-    template = "desk/_grid.html" if request.htmx else "desk/day.html"  # type: ignore[attr-defined]
     with timezone.override(ZoneInfo(branch.timezone)):  # the desk reads the branch's own clock
-        return render(request, template, context)
+        return render(request, "desk/day.html", context)
+
+
+@login_required
+def book_feed(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    """The book's data, as the calendar reads it (JSON): fetched on load and every 10 seconds."""
+    branch = get_object_or_404(Branch, pk=branch_pk)
+    authorize(request.user, "scheduling.view_calendar", branch)
+    day = _day(request, branch)
+    if request.GET.get("view") == "week":
+        doctor = get_object_or_404(StaffMember, pk=to_int(request.GET.get("doctor") or "") or 0)
+        if not selectors.doctor_visible(actor=request.user, doctor=doctor):
+            raise Http404
+        feed = book_week(actor=request.user, branch=branch, doctor=doctor, day=day)
+    else:
+        feed = book_day(actor=request.user, branch=branch, day=day)
+    access_log_rows(actor=request.user, object_type="appointment", rows=feed.pop("shown"), request=request)  # type: ignore[misc]
+    return JsonResponse(feed)
+
+
+def _panel(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    card = appointment_card(actor=request.user, appointment=appointment)
+    appointment_shown(request, appointment)
+    if appointment.patient is not None:
+        access_log_patients(request, action="view", patients=[appointment.patient])
+    with timezone.override(ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")):
+        return render(request, "desk/_panel.html", {"card": card, "a": appointment})
+
+
+def _appointment(pk: int) -> tuple[Appointment, Branch]:
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("branch", "service", "patient", "doctor__user", "room"), pk=pk
+    )
+    if appointment.branch is None:  # leave has no panel
+        raise Http404
+    return appointment, appointment.branch
+
+
+@login_required
+def appointment_panel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The panel of one appointment: the patient, and every action allowed in its state."""
+    appointment, branch = _appointment(pk)
+    authorize(request.user, "scheduling.view_calendar", branch)
+    return _panel(request, appointment)
 
 
 @login_required
 @require_POST
 def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    appointment = get_object_or_404(Appointment, pk=pk)
-    if action not in ACTIONS or appointment.branch is None:
+    """A status change from the book's panel (answered with the panel again, the refusal in it) or
+    from a plain form (answered with the day and a message)."""
+    appointment, branch = _appointment(pk)
+    if action not in ACTIONS and action != "cancel":
         raise Http404
     try:
-        ACTIONS[action](actor=request.user, appointment=appointment)
-        messages.success(request, f"{appointment.patient}: {action.replace('-', ' ')} done.")
+        if action == "cancel":
+            sched.appointment_cancel(actor=request.user, appointment=appointment, reason=request.POST.get("reason", ""))
+        else:
+            ACTIONS[action](actor=request.user, appointment=appointment)
+        done = f"{appointment.patient}: {ACTION_DONE.get(action, action)}."
+        messages.success(request, done)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    day = appointment.span.lower.astimezone(ZoneInfo(appointment.branch.timezone)).date()
+    if request.htmx:  # type: ignore[attr-defined]
+        authorize(request.user, "scheduling.view_calendar", branch)
+        return _panel(request, _appointment(pk)[0])
+    day = appointment.span.lower.astimezone(ZoneInfo(branch.timezone)).date()
     return redirect(f"/desk/{appointment.branch_id}/?day={day}")
+
+
+ACTION_DONE = {
+    "check-in": "checked in",
+    "start": "visit started",
+    "complete": "visit completed",
+    "no-show": "marked as a no-show",
+    "cancel": "cancelled",
+}
+
+
+def _wall_clock(text: str, tz: ZoneInfo) -> datetime | None:
+    """A time the book sends in the branch's wall clock ("2030-01-07T10:30:00"); None if unreadable."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+@login_required
+@require_POST
+def appointment_drop(request: HttpRequest, pk: int) -> HttpResponse:
+    """An appointment dragged to another time or doctor on the book: through the booking door
+    (appointment_reschedule); a refusal is answered 409 with the rule's words for the page to show."""
+    appointment, branch = _appointment(pk)
+    tz = ZoneInfo(branch.timezone)
+    start = _wall_clock(request.POST.get("start", ""), tz)
+    doctor = StaffMember.objects.filter(pk=to_int(request.POST.get("doctor") or "") or 0).first()
+    if start is None or doctor is None:
+        return JsonResponse({"error": "Choose a time on the book."}, status=400)
+    try:
+        moved = sched.appointment_reschedule(actor=request.user, appointment=appointment, start=start, doctor=doctor)
+    except ApplicationError as exc:
+        return JsonResponse({"error": exc.message, "code": exc.code}, status=409)
+    local = moved.span.lower.astimezone(tz)
+    return JsonResponse({"message": f"Moved to {local:%H:%M} with {doctor.user.get_full_name()}."})
+
+
+@login_required
+def slot_panel(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    """An empty time clicked on the book: which of the doctor's services to book there; the desk's
+    booking form (the phone flow) takes it from there, prefilled with doctor and time."""
+    branch = get_object_or_404(Branch, pk=branch_pk)
+    authorize(request.user, "scheduling.book", branch)
+    tz = ZoneInfo(branch.timezone)
+    doctor = get_object_or_404(StaffMember, pk=to_int(request.GET.get("doctor") or "") or 0)
+    start = _wall_clock(request.GET.get("start", ""), tz)
+    if start is None:
+        raise Http404
+    context = {
+        "branch": branch,
+        "doctor": doctor,
+        "start": start.astimezone(tz),
+        "services": services_of_doctor(branch=branch, doctor=doctor),
+    }
+    with timezone.override(tz):
+        return render(request, "desk/_slot.html", context)
+
+
+@login_required
+def find_next(request: HttpRequest, branch_pk: int) -> HttpResponse:
+    """The desk's search box: the patients found, each with their next appointment and a link that
+    opens that day in the book."""
+    branch = get_object_or_404(Branch, pk=branch_pk)
+    authorize(request.user, "scheduling.view_calendar", branch)
+    q = request.GET.get("q", "").strip()
+    found: list[NextVisit] = []
+    error = ""
+    if q:
+        try:
+            found = next_appointments(actor=request.user, q=q)
+        except ApplicationError as exc:
+            error = exc.message
+        access_log_patients(request, action="search", patients=[f.patient for f in found])
+    context = {"branch": branch, "q": q, "found": found, "error": error}
+    template = "desk/_find.html" if request.htmx else "desk/find.html"  # type: ignore[attr-defined]
+    with timezone.override(ZoneInfo(branch.timezone)):
+        return render(request, template, context)
 
 
 class NewPatientForm(forms.Form):

@@ -212,14 +212,25 @@ def appointment_confirm(*, actor: Actor, appointment: Appointment) -> Appointmen
     return _status_change(appointment, Status.CONFIRMED, actor=actor)
 
 
+def check_in_early(appointment: CalendarEntry, *, now: datetime) -> bool:
+    """Before the appointment's own day in the branch's clock: no arrival is recorded days ahead."""
+    if appointment.branch is None:
+        return False
+    tz = ZoneInfo(appointment.branch.timezone)
+    return bool(now.astimezone(tz).date() < appointment.span.lower.astimezone(tz).date())
+
+
+def no_show_early(appointment: CalendarEntry, *, now: datetime) -> bool:
+    """Before the appointment's start: nobody has missed it yet."""
+    return bool(appointment.span.lower > now)
+
+
 def appointment_check_in(*, actor: Actor, appointment: Appointment, now: datetime | None = None) -> Appointment:
     """The patient arrived: the visit's doctor joins the care team (patients.rules). Only on the
     appointment's own day in the branch's clock: an arrival cannot be recorded days ahead."""
     now = now or timezone.now()
-    if appointment.branch is not None:
-        tz = ZoneInfo(appointment.branch.timezone)
-        if now.astimezone(tz).date() < appointment.span.lower.astimezone(tz).date():
-            raise IllegalTransition("A patient can be checked in only on the day of the appointment.")
+    if check_in_early(appointment, now=now):
+        raise IllegalTransition("A patient can be checked in only on the day of the appointment.")
     with transaction.atomic():
         checked = _status_change(
             appointment, Status.CHECKED_IN, actor=actor, event=events.AppointmentCheckedIn, checked_in_at=now
@@ -251,7 +262,7 @@ def appointment_complete(*, actor: Actor, appointment: Appointment) -> Appointme
 
 def appointment_mark_no_show(*, actor: Actor, appointment: Appointment, now: datetime | None = None) -> Appointment:
     """The patient did not come: the booking's access and link end with it."""
-    if appointment.span.lower > (now or timezone.now()):
+    if no_show_early(appointment, now=now or timezone.now()):
         raise IllegalTransition("An appointment can be marked as a no-show only once its start time has passed.")
     with transaction.atomic():
         missed = _status_change(appointment, Status.NO_SHOW, actor=actor, event=events.AppointmentNoShow)

@@ -21,7 +21,8 @@ STARTED = "_session_started"
 LAST_SEEN = "_session_last_seen"
 # Stamping every request would write the session on every click; a minute's precision is enough.
 STAMP_EVERY = 60
-# The desk grid's live refresh sends this header (desk/day.html): it is not the person's activity.
+# The appointment book's live refresh sends this header (frontend/static/frontend/book.js): it is not
+# the person's activity.
 BACKGROUND_HEADER = "HTTP_X_CLINICFLOW_BACKGROUND"
 # Paths whose own authentication decides (DRF: VerifiedSessionAuthentication), or that must stay
 # reachable while the second factor is owed.

@@ -29,29 +29,66 @@ def desk(in_a, client):
     return clinic, client, in_a.host
 
 
-def test_day_grid_shows_doctors_and_appointments_and_changes_status(desk):
+def _feed(client, host, branch, day, **params):
+    query = urlencode({"day": day, **params})
+    response = client.get(f"/desk/{branch.pk}/feed/?{query}", HTTP_HOST=host)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_book_shows_doctors_as_columns_and_appointments_and_changes_status_from_the_panel(desk):
+    # given an appointment with the second doctor at 10:00
     clinic, client, host = desk
     patient = clinic.patient("Greta")
     booked = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner, patient=patient, doctor=clinic.doctors[1])
+    # when the desk opens the day
     page = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host)
+    # then the page holds the book (fed by JSON), the legend in words and the search box
     assert page.status_code == 200
     html = page.content.decode()
-    assert clinic.doctors[0].user.get_full_name() in html
-    assert f'id="entry-{booked.pk}"' in html
-    assert "Greta" in html
-    partial = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host, HTTP_HX_REQUEST="true")
-    assert b"<html" not in partial.content  # the live refresh gets the grid alone
-    assert f'id="entry-{booked.pk}"'.encode() in partial.content
+    assert f'data-feed="/desk/{clinic.branch.pk}/feed/?day={MONDAY}"' in html
+    assert "vendor/event-calendar/event-calendar.min.js" in html
+    for word in ("Booked", "Checked in", "No-show", "Not on shift, break or leave", "Closed"):
+        assert word in html
+    assert "Find a patient's next appointment" in html
+    # and the feed has the doctors as columns and the appointment in its doctor's column, in the branch's clock
+    feed = _feed(client, host, clinic.branch, MONDAY)
+    assert [r["id"] for r in feed["resources"]] == sorted(
+        [d.pk for d in clinic.doctors], key=lambda pk: [r["id"] for r in feed["resources"]].index(pk)
+    )
+    assert {r["title"] for r in feed["resources"]} == {d.user.get_full_name() for d in clinic.doctors}
+    event = next(e for e in feed["events"] if e.get("id") == str(booked.pk))
+    assert event["resourceIds"] == [clinic.doctors[1].pk]
+    assert event["start"] == f"{MONDAY}T10:00:00"
+    assert event["title"] == str(patient)
+    assert "status-booked" in event["classNames"]
+    assert event["startEditable"] is True
+    assert event["durationEditable"] is False
+    # the panel offers what a booked appointment allows before its day: no check-in yet, no no-show
+    panel = client.get(f"/desk/appointments/{booked.pk}/panel/", HTTP_HOST=host, HTTP_HX_REQUEST="true")
+    text = panel.content.decode()
+    assert patient.mrn in text
+    assert "Cancel appointment" in text
+    assert "Check in</button>" not in text
+    assert f'href="/patients/{patient.pk}/"' in text
+    # on the day, it offers check-in, and checking in from the panel answers the panel again
     with time_machine.travel(clinic.at(MONDAY, 9, 50), tick=True):  # arrivals are recorded on the day
         with schema_context(clinic.chain.schema):
             client.force_login(clinic.receptionist)  # a session of that morning (sessions time out)
-        client.post(f"/desk/appointments/{booked.pk}/check-in/", HTTP_HOST=host)
+        on_the_day = client.get(f"/desk/appointments/{booked.pk}/panel/", HTTP_HOST=host, HTTP_HX_REQUEST="true")
+        assert b"Check in</button>" in on_the_day.content
+        checked = client.post(f"/desk/appointments/{booked.pk}/check-in/", HTTP_HOST=host, HTTP_HX_REQUEST="true")
     booked.refresh_from_db()
     assert booked.status == Status.CHECKED_IN
-    # an illegal move is a message on the page, not an error page
-    response = client.post(f"/desk/appointments/{booked.pk}/complete/", HTTP_HOST=host, follow=True)
-    assert response.status_code == 200
-    assert b"cannot become completed" in response.content
+    assert b"checked in." in checked.content
+    assert b"Start visit</button>" in checked.content
+    # an illegal move is said in the panel, not an error page
+    refused = client.post(f"/desk/appointments/{booked.pk}/complete/", HTTP_HOST=host, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200
+    assert b'role="alert"' in refused.content
+    assert b"cannot become completed" in refused.content
+    booked.refresh_from_db()
+    assert booked.status == Status.CHECKED_IN
 
 
 def test_walk_in_in_three_steps(desk):
@@ -164,23 +201,29 @@ def test_phone_booking_on_a_chosen_day_and_moving_from_the_grid(desk):
     assert booked.span.lower == target
 
 
-def test_day_grid_shows_a_closed_day_as_closed_and_special_hours_as_the_hours(desk):
+def test_the_book_shades_a_closed_day_as_closed_and_special_hours_as_the_hours(desk):
     # given a closure and a day of special hours (the doctors' shifts run all day)
     clinic, client, host = desk
     closed, special = MONDAY + timezone.timedelta(days=1), MONDAY + timezone.timedelta(days=2)
     sched.special_day_create(actor=clinic.owner, branch=clinic.branch, day=closed, note="Public holiday")
     sched.special_day_create(actor=clinic.owner, branch=clinic.branch, day=special, opens=time(10), closes=time(14))
-    # when the desk opens each day
-    shut = client.get(f"/desk/{clinic.branch.pk}/?day={closed}", HTTP_HOST=host).content.decode()
-    short = client.get(f"/desk/{clinic.branch.pk}/?day={special}", HTTP_HOST=host).content.decode()
-    usual = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host).content.decode()
-    # then the closure is a banner with its reason and the whole day is shaded closed, not open
-    assert "<strong>Closed:</strong> Public holiday" in shut
-    assert 'class="offtime offtime-closed"' in shut
-    assert "offtime-off_shift" not in shut
-    # special hours are the day's hours; the rest of the doctors' shifts is shaded as closed
-    assert "<strong>Special hours:</strong> 10:00&ndash;14:00" in short
-    assert 'class="offtime offtime-closed"' in short
-    # a usual day shows its hours and no banner
-    assert "Open 00:00&ndash;23:55" in usual
-    assert "Closed:" not in usual
+    # when the desk reads each day
+    shut = _feed(client, host, clinic.branch, closed)
+    short = _feed(client, host, clinic.branch, special)
+    usual = _feed(client, host, clinic.branch, MONDAY)
+
+    def shaded(feed, kind):
+        return [(e["start"][11:16], e["end"][11:16]) for e in feed["events"] if f"book-{kind}" in e["classNames"]]
+
+    # then the closure gives its reason and the whole day is shaded closed in every column, not open
+    assert shut["closed"] == "Public holiday"
+    assert shaded(shut, "closed")
+    assert not shaded(shut, "off-shift")
+    # special hours are the day's hours: the rest of the doctors' shifts is shaded as closed
+    assert ("10:00", "14:00") not in shaded(short, "closed")
+    assert ("00:00", "10:00") in shaded(short, "closed")
+    assert any(start == "14:00" for start, _ in shaded(short, "closed"))
+    # a usual day (open and on shift 00:00-23:55) shades only its last five minutes, and says no closure
+    assert usual["closed"] == ""
+    assert set(shaded(usual, "closed")) == {("23:55", "00:00")}
+    assert not shaded(usual, "off-shift")

@@ -146,6 +146,9 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
     ("desk/series/<int:pk>/move-rest/", "*"): CHANGE,
     ("fhir/R4/Appointment/<int:pk>", "post"): "refused: FHIR creates on the type, not on an instance",
     ("desk/appointments/<int:pk>/<str:action>/", "*"): CHANGE,
+    ("desk/appointments/<int:pk>/drop/", "*"): CHANGE,
+    ("desk/<int:branch_pk>/", "*"): "the appointment book's page: its appointments come from the feed (desk-feed)",
+    ("desk/<int:branch_pk>/slot/", "*"): "an empty time on the book: the doctor's services there, no patient",
     ("patients/<int:pk>/care-team/", "*"): CHANGE,
     ("patients/<int:pk>/care-team/<int:doctor_pk>/remove/", "*"): CHANGE,
     ("book/manage/<str:token>/cancel/", "*"): CHANGE,
@@ -571,7 +574,15 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
         lambda w: f"/api/v1/consent-forms/{w.extra['consent'].pk}/withdraw/",
         lambda w: {"reason": "Asked to"},
     ),
-    ("desk/<int:branch_pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/?day={w.day}"),
+    ("desk/<int:branch_pk>/feed/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/feed/?day={w.day}"
+    ),
+    ("desk/appointments/<int:pk>/panel/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/desk/appointments/{w.booked.pk}/panel/"
+    ),
+    ("desk/<int:branch_pk>/find/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/find/?q=Coverage Probe"
+    ),
     ("desk/<int:branch_pk>/walk-in/", "*"): Probe(
         "receptionist",
         "GET",

@@ -343,9 +343,9 @@ def test_the_desk_refresh_is_not_activity(client, in_a, settings):
     with time_machine.travel(start, tick=False) as clock:
         sign_in(client, in_a.users["receptionist"])
         client.get("/", HTTP_HOST=in_a.host)
-        for _ in range(3):  # the grid polls on and on while nobody is at the desk
+        for _ in range(3):  # the book polls its feed on and on while nobody is at the desk
             clock.shift(settings.SESSION_IDLE_TIMEOUT / 4)
-            poll = client.get(desk, HTTP_HOST=in_a.host, HTTP_HX_REQUEST="true", HTTP_X_CLINICFLOW_BACKGROUND="1")
+            poll = client.get(f"{desk}feed/", HTTP_HOST=in_a.host, HTTP_X_CLINICFLOW_BACKGROUND="1")
             assert poll.status_code == 200
         clock.shift(settings.SESSION_IDLE_TIMEOUT / 4 + timedelta(seconds=1))
         # the idle time ran from the last real request, not from the last refresh

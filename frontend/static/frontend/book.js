@@ -1,0 +1,251 @@
+// The appointment book on the desk page: @event-calendar (npm, served under /static/vendor/) fed by the
+// desk's JSON feed (scheduling.book). Everything the book may do comes from the server: which doctors,
+// which times are shaded, which appointments may be dragged, and (in the panel) which actions an
+// appointment's state allows. Kept out of the markup: the Content-Security-Policy allows no inline script.
+"use strict";
+
+(function () {
+  const root = document.getElementById("book");
+  if (!root || !window.EventCalendar) return;
+  const panel = document.getElementById("book-panel");
+  const panelBody = document.getElementById("panel-body");
+  const message = document.getElementById("book-message");
+  const csrf = (document.body.getAttribute("hx-headers") || "").match(/"X-CSRFToken": "([^"]+)"/);
+  const week = root.dataset.view === "week";
+  const REFRESH_MS = 10000;
+  let calendar = null;
+  let shape = "";
+  let busy = false; // a drag, or a move on its way to the server: no refresh under the user's hand
+  let focusId = root.dataset.focus || null; // an appointment to focus once shown (the search's link)
+
+  // The calendar marks its grid up as an ARIA table whose cells hold free-standing events and a toolbar,
+  // which a table may not contain (axe: aria-required-children). Its layout is kept; the table roles go,
+  // and each appointment is its own labelled, focusable button. Re-renders put them back: watched.
+  const TABLE_ROLES = ["table", "grid", "row", "rowgroup", "columnheader", "rowheader", "cell", "gridcell"];
+  const TABLE_ATTRS = ["aria-colindex", "aria-rowindex", "aria-colspan", "aria-rowspan"];
+  function plain(el) {
+    if (TABLE_ROLES.includes(el.getAttribute("role"))) el.removeAttribute("role");
+    TABLE_ATTRS.forEach(function (name) { if (el.hasAttribute(name)) el.removeAttribute(name); });
+  }
+  function untable(node) {
+    if (node.nodeType !== 1) return;
+    plain(node);
+    node.querySelectorAll("[role], [aria-colindex], [aria-rowindex], [aria-colspan]").forEach(plain);
+  }
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      if (change.type === "attributes") untable(change.target);
+      else change.addedNodes.forEach(untable);
+    });
+  }).observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ["role"].concat(TABLE_ATTRS) });
+
+  function say(text, refused) {
+    message.textContent = text;
+    message.classList.toggle("alert", !!refused);
+    message.classList.toggle("notice", !refused && !!text);
+    message.setAttribute("role", refused ? "alert" : "status");
+  }
+
+  function wallClock(date) {
+    // The calendar runs in the branch's UTC offset (the feed's timeZone); its dates read in UTC give
+    // the branch's wall clock, which is what the server expects back.
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T` +
+      `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:00`;
+  }
+
+  async function load(background) {
+    const headers = { Accept: "application/json" };
+    if (background) headers["X-Clinicflow-Background"] = "1"; // a refresh is not the person's activity
+    const response = await fetch(root.dataset.feed, { headers: headers, credentials: "same-origin" });
+    if (response.redirected || !response.ok) {
+      window.location.reload(); // signed out, or gone: the page says why
+      throw new Error("feed " + response.status);
+    }
+    return response.json();
+  }
+
+  function applyShape(feed) {
+    // Doctors and hours change rarely (a shift edited, a doctor added): set them only when they did.
+    const next = JSON.stringify([feed.resources, feed.slotMinTime, feed.slotMaxTime, feed.timeZone]);
+    if (next === shape || !calendar) return;
+    shape = next;
+    calendar.setOption("slotMinTime", feed.slotMinTime);
+    calendar.setOption("slotMaxTime", feed.slotMaxTime);
+    if (!week) calendar.setOption("resources", feed.resources);
+  }
+
+  function content(info) {
+    const props = info.event.extendedProps;
+    const time = document.createElement("span");
+    time.className = "ev-time";
+    time.textContent = info.timeText;
+    const who = document.createElement("strong");
+    who.className = "ev-who";
+    who.textContent = typeof info.event.title === "string" ? info.event.title : props.patient || "";
+    const status = document.createElement("span");
+    status.className = "ev-status";
+    status.textContent = props.statusLabel || "";
+    const line = document.createElement("span");
+    line.className = "ev-line";
+    line.append(time, " · ", status);
+    if (props.service) line.append(" · " + props.service);
+    return { domNodes: [who, line] };
+  }
+
+  function mounted(info) {
+    const props = info.event.extendedProps;
+    if (info.event.display === "background" || props.kind !== "appointment") return;
+    const el = info.el;
+    el.dataset.eventId = info.event.id;
+    el.id = "event-" + info.event.id;
+    el.tabIndex = 0;
+    el.setAttribute("role", "button");
+    el.setAttribute("aria-haspopup", "dialog");
+    el.setAttribute("aria-label", `${info.timeText} ${props.patient}, ${props.statusLabel}` +
+      (props.service ? `, ${props.service}` : "") + ". Enter opens it.");
+    el.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        openPanel(info.event.id, el);
+      }
+    });
+    if (focusId && focusId === info.event.id) {
+      focusId = null;
+      el.classList.add("book-found");
+      window.requestAnimationFrame(function () {
+        el.scrollIntoView({ block: "center" });
+        el.focus();
+      });
+    }
+  }
+
+  let opener = null;
+  async function showPanel(url, from) {
+    opener = from || document.activeElement;
+    const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    panelBody.innerHTML = await response.text();
+    htmx.process(panelBody);
+    if (!panel.open) panel.showModal();
+  }
+
+  function openPanel(id, from) {
+    return showPanel(`/desk/appointments/${id}/panel/`, from);
+  }
+
+  panel.addEventListener("close", function () {
+    panelBody.textContent = "";
+    if (opener && document.contains(opener)) opener.focus();
+    else if (opener && opener.dataset && opener.dataset.eventId) refocus(opener.dataset.eventId);
+  });
+  // An action in the panel answers with the panel again (its refusal in it): the book follows.
+  panelBody.addEventListener("htmx:afterSwap", refetch);
+
+  // A refresh may draw the events anew: the one that had focus gets it back (eventAllUpdated).
+  let pendingFocus = null;
+  function refetch() {
+    const el = document.activeElement;
+    pendingFocus = el && el.dataset && root.contains(el) ? el.dataset.eventId || null : null;
+    if (calendar) calendar.refetchEvents();
+  }
+  root.addEventListener("book:refresh", refetch);
+
+  function refocus(id) {
+    const el = id && root.querySelector(`[data-event-id="${CSS.escape(id)}"]`);
+    if (el) el.focus({ preventScroll: true });
+  }
+
+  async function drop(info) {
+    busy = true;
+    const body = new URLSearchParams();
+    body.set("start", wallClock(info.event.start));
+    body.set("doctor", info.newResource ? info.newResource.id : (info.event.resourceIds[0] || root.dataset.weekDoctor));
+    try {
+      const response = await fetch(`/desk/appointments/${info.event.id}/drop/`, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf ? csrf[1] : "", Accept: "application/json" },
+      });
+      const answer = await response.json().catch(function () { return { error: "The move was not saved." }; });
+      if (response.ok) {
+        say(`${info.event.extendedProps.patient}: ${answer.message}`, false);
+      } else {
+        info.revert(); // snaps back: the booking door refused
+        say(`Not moved: ${answer.error}`, true);
+      }
+    } catch (e) {
+      info.revert();
+      say("Not moved: the desk could not reach the server.", true);
+    } finally {
+      busy = false;
+      refetch();
+    }
+  }
+
+  function clickTime(info) {
+    if (!root.dataset.canBook) return;
+    const doctor = info.resource ? info.resource.id : root.dataset.weekDoctor;
+    const params = new URLSearchParams({ doctor: doctor, start: wallClock(info.date) });
+    showPanel(`/desk/${root.dataset.branch}/slot/?${params}`, null);
+  }
+
+  load(false).then(function (first) {
+    let feed = first;
+    const clock = { hour: "2-digit", minute: "2-digit", hour12: false };
+    calendar = EventCalendar.create(root, {
+      view: week ? "timeGridWeek" : "resourceTimeGridDay",
+      date: feed.date,
+      timeZone: feed.timeZone,
+      firstDay: 1,
+      headerToolbar: { start: "", center: "", end: "" },
+      allDaySlot: false,
+      nowIndicator: true,
+      slotDuration: "00:15",
+      slotHeight: 28,
+      slotMinTime: feed.slotMinTime,
+      slotMaxTime: feed.slotMaxTime,
+      scrollTime: feed.scrollTime,
+      slotLabelFormat: clock,
+      eventTimeFormat: clock,
+      dayHeaderFormat: week ? { weekday: "short", day: "numeric", month: "short" } : { weekday: "long" },
+      resources: week ? [] : feed.resources,
+      editable: true,
+      eventDurationEditable: false,
+      eventStartEditable: true,
+      eventContent: content,
+      eventDidMount: mounted,
+      eventClick: function (info) {
+        if (info.event.extendedProps.kind === "appointment") openPanel(info.event.id, info.el);
+      },
+      dateClick: clickTime,
+      eventDragStart: function () { busy = true; },
+      eventDragStop: function () { busy = false; },
+      eventDrop: drop,
+      eventAllUpdated: function () {
+        if (!pendingFocus) return;
+        const id = pendingFocus;
+        pendingFocus = null;
+        const active = document.activeElement;
+        if (!active || !active.dataset || active.dataset.eventId !== id) refocus(id);
+      },
+      eventSources: [{
+        events: function (fetchInfo, success, failure) {
+          // The first fetch is the feed already loaded; each refresh reads it again.
+          const pending = feed ? Promise.resolve(feed) : load(true);
+          feed = null;
+          pending.then(function (data) { applyShape(data); success(data.events); }).catch(failure);
+        },
+      }],
+    });
+    shape = JSON.stringify([first.resources, first.slotMinTime, first.slotMaxTime, first.timeZone]);
+    // Live: the events are fetched again without redrawing the page; focus and scroll stay where they are.
+    window.setInterval(function () {
+      if (busy || panel.open || document.hidden) return;
+      refetch();
+    }, REFRESH_MS);
+    root.dataset.ready = "1";
+  }).catch(function (e) {
+    say("The book could not be loaded. Reload the page.", true);
+  });
+})();

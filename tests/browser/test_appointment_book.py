@@ -1,0 +1,150 @@
+"""The appointment book at a 1024x768 desk: a receptionist checks in the 09:00 patient from the panel,
+moves another appointment by dragging it to the other doctor, is refused in place when the time is
+taken (the appointment snaps back), and books into an empty time by clicking it. Under the CSP, with
+no violation, and axe finds nothing serious."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+
+import pytest
+import time_machine
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from playwright.sync_api import expect
+
+from scheduling.models import Appointment, Status
+from tests.browser.test_csp import WATCH
+from tests.browser.test_front_desk import _desk as desk_clinic
+from tests.browser.test_front_desk import _sign_in as sign_in
+from tests.factories.scheduling import book
+from tests.helpers import committed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+SLOT_PX = 28  # book.js: slotHeight for 15 minutes
+
+
+@pytest.fixture
+def morning(browser_chain):
+    """A branch where it is daytime, and the run's clock (server and browser) at 08:30 there today:
+    the day's visits are still ahead, and check-in is on the day."""
+    clinic, _ = desk_clinic(browser_chain)  # its branch is where it is daytime now
+    tz = clinic.tz
+    at = datetime.combine(timezone.now().astimezone(tz).date(), time(8, 30), tzinfo=tz)
+    with time_machine.travel(at, tick=True):
+        yield clinic, at
+
+
+@pytest.fixture
+def desk_page(page, live, morning):
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.clock.set_fixed_time(morning[1])
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.add_init_script(WATCH)
+    return page, lambda: problems + page.evaluate("window.__csp || []")
+
+
+def test_receptionist_works_the_day_on_the_book(desk_page, morning, live, browser_chain, shot, axe):
+    page, violations = desk_page
+    # given today's book at 08:30: two doctors, visits of 20 minutes
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        today = timezone.now().astimezone(clinic.tz).date()
+        first, second = clinic.doctors
+        nine = book(clinic, clinic.at(today, 9), actor=clinic.owner, patient=clinic.patient("Nina"), doctor=first)
+        ten = book(clinic, clinic.at(today, 10), actor=clinic.owner, patient=clinic.patient("Theo"), doctor=first)
+        book(clinic, clinic.at(today, 11), actor=clinic.owner, patient=clinic.patient("Bella"), doctor=second)
+        book(clinic, clinic.at(today, 9), actor=clinic.owner, patient=clinic.patient("Otto"), doctor=second)
+    # when the receptionist opens the desk
+    sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{branch.pk}/")
+    nine_el = page.locator(f"#event-{nine.pk}")
+    expect(nine_el).to_be_visible()
+    expect(page.locator(".ec-col-head", has_text=first.user.get_full_name())).to_be_visible()
+    expect(nine_el).to_contain_text("Booked")
+    expect(page.locator(".ec-now-indicator")).to_have_count(1)
+    shot("book-day-1024")
+    axe("the book")
+
+    # 1. the 09:00 patient is checked in from the panel (opened by keyboard: focus and Enter)
+    nine_el.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name=re.compile("Nina"))).to_be_visible()
+    expect(dialog).to_contain_text(nine.patient.mrn)
+    expect(dialog.get_by_role("link", name="Open the chart")).to_be_visible()
+    shot("book-panel")
+    axe("the panel")
+    dialog.get_by_role("button", name="Check in").click()
+    expect(dialog.get_by_role("status")).to_contain_text("checked in")
+    expect(dialog.get_by_role("button", name="Start visit")).to_be_visible()
+    dialog.get_by_role("button", name="Close").click()
+    expect(page.locator(f"#event-{nine.pk}")).to_contain_text("Checked in")
+    with committed(), schema_context(browser_chain.schema):
+        assert Appointment.objects.get(pk=nine.pk).status == Status.CHECKED_IN
+
+    # 2. the 10:00 appointment is dragged to the second doctor at 10:30
+    ten_el = page.locator(f"#event-{ten.pk}")
+    ten_el.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
+    box = ten_el.bounding_box()
+    target = page.locator(".ec-col-head", has_text=second.user.get_full_name()).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
+    page.mouse.down()
+    page.mouse.move(target["x"] + target["width"] / 2, box["y"] + 6 + 2 * SLOT_PX, steps=12)
+    page.mouse.up()
+    expect(page.locator("#book-message")).to_contain_text("Moved to 10:30")
+    with committed(), schema_context(browser_chain.schema):
+        moved = Appointment.objects.get(pk=ten.pk)
+        assert moved.doctor_id == second.pk
+        assert moved.span.lower == clinic.at(today, 10, 30)
+    shot("book-after-drag")
+
+    # 3. dragged onto Bella's 11:00 with the same doctor: refused in place, and it snaps back
+    moved_el = page.locator(f"#event-{ten.pk}")
+    expect(moved_el).to_be_visible()
+    moved_el.evaluate("e => e.scrollIntoView({block: 'center'})")
+    box = moved_el.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6 + 2 * SLOT_PX, steps=12)
+    page.mouse.up()
+    refusal = page.get_by_role("alert").filter(has_text="Not moved")
+    expect(refusal).to_contain_text("already has an appointment")
+    shot("book-drag-refused")
+    expect(page.locator(f"#event-{ten.pk}")).to_contain_text("10:30")  # snapped back
+    with committed(), schema_context(browser_chain.schema):
+        assert Appointment.objects.get(pk=ten.pk).span.lower == clinic.at(today, 10, 30)
+
+    # 4. the live refresh keeps the keyboard where it was
+    page.locator(f"#event-{ten.pk}").focus()
+    page.locator("#book").dispatch_event("book:refresh")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(f"#event-{ten.pk}")).to_be_focused()
+
+    # 5. an empty time is clicked: the first doctor at 12:00, and the patient booked there
+    column = page.locator(".ec-body .ec-day").first
+    col_box = column.bounding_box()
+    nine_box = page.locator(f"#event-{nine.pk}").bounding_box()
+    page.mouse.click(col_box["x"] + col_box["width"] / 2, nine_box["y"] + 12 * SLOT_PX + 4)
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name=re.compile(r"Book .* at 12:00"))).to_be_visible()
+    shot("book-slot")
+    dialog.get_by_role("button", name="Choose the patient").click()
+    page.get_by_label("First name").fill("Clara")
+    page.get_by_label("Last name").fill("Clicked")
+    page.get_by_role("button", name="Register and book").click()
+    expect(page.get_by_text(re.compile("Clara Clicked booked at 12:00"))).to_be_visible()
+    with committed(), schema_context(browser_chain.schema):
+        booked = Appointment.objects.get(patient__last_name="Clicked")
+        assert (booked.doctor_id, booked.span.lower) == (first.pk, clinic.at(today, 12))
+    expect(page.locator(f"#event-{booked.pk}")).to_be_visible()
+
+    # 6. the search finds a patient's next appointment and opens its day on the book
+    page.get_by_label("Find a patient's next appointment").fill("Bella")
+    result = page.locator("#find-results").get_by_role("link", name=re.compile("11:00"))
+    expect(result).to_be_visible()
+    shot("book-search")
+    assert violations() == []
