@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -339,7 +340,7 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
         special_row = get_object_or_404(SpecialDay, pk=to_int(request.POST["delete_special"]) or 0, branch=branch)
         try:
             sched.special_day_delete(actor=request.user, special=special_row)
-            messages.success(request, f"{special_row.date:%A %d %B}: usual hours again.")
+            messages.success(request, f"{date_format(special_row.date, 'MONTH_DAY_FORMAT')}: usual hours again.")
             return redirect("catalogue-hours", branch_pk=branch.pk)
         except AppointmentsAffected as exc:
             messages.error(request, exc.message)
@@ -364,7 +365,8 @@ def hours_page(request: HttpRequest, branch_pk: int) -> HttpResponse:
                 closes=special_closes,
                 note=request.POST.get("closure_note", ""),
             )
-            messages.success(request, f"{day:%A %d %B}: {'special hours' if special_opens else 'closed'}.")
+            kept = "special hours" if special_opens else "closed"
+            messages.success(request, f"{date_format(day, 'MONTH_DAY_FORMAT')}: {kept}.")
             return redirect("catalogue-hours", branch_pk=branch.pk)
         except ValueError:
             messages.error(request, "Give the date (and times, if any) in full.")
@@ -618,7 +620,7 @@ def special_day_change(request: HttpRequest, branch_pk: int, pk: int) -> HttpRes
         request,
         branch=branch,
         form=form,
-        title=f"{special.date:%A %d %B}",
+        title=date_format(special.date, "MONTH_DAY_FORMAT"),
         change=lambda d: sched.special_day_update(
             actor=request.user, special=special, day=d["date"], opens=d["opens"], closes=d["closes"], note=d["note"]
         ),

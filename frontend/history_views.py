@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from config.history import HistoryEntry
 from frontend.patient_views import log_patient_read
@@ -47,7 +48,7 @@ def appointment_history(request: HttpRequest, pk: int) -> HttpResponse:
     log_patient_read(request, "view", "appointment_history", [appointment])
     with timezone.override(appointment.branch.timezone if appointment.branch else None):
         when = timezone.localtime(appointment.start)
-        subject = f"{appointment.service} for {appointment.patient}, {when:%d %b %Y %H:%M}"
+        subject = f"{appointment.service} for {appointment.patient}, {date_format(when, 'SHORT_DATETIME_FORMAT')}"
         return _history(
             request, entries, subject=subject, patient_pk=appointment.patient_id, patient=appointment.patient
         )

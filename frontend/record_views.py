@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from frontend.forms import submit, to_int
@@ -111,7 +112,7 @@ follow_up_create = _adds(
     prefix="follow_up",
     section="follow-ups",
     add=services.follow_up_create,
-    message=lambda added: f"Follow-up due by {added.due_date:%d %b %Y} added.",
+    message=lambda added: f"Follow-up due by {date_format(added.due_date, 'SHORT_DATE_FORMAT')} added.",
 )
 consent_form_record = _adds(
     ConsentFormForm,

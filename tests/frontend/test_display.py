@@ -65,3 +65,21 @@ def test_a_status_reads_as_words_from_the_models_labels() -> None:
         Context({"a": "checked_in", "b": "no_show"})
     )
     assert page == "Checked in / No-show"
+
+
+PAGES = TEMPLATES.parent
+# A day written with its own pattern in a page's message: names of days or months, or day numbers.
+OWN_DAY = re.compile(r"""\{[^{}]+:[^{}]*%[aAbBdj][^{}]*\}|strftime\(["'][^"']*%[aAbBdj]""")
+# The desk's pages are being rebuilt in this same issue; they leave this list as they land.
+PAGES_IN_PROGRESS = {"desk_views.py", "desk_booking_views.py"}
+
+
+def test_page_messages_name_the_locales_format_instead_of_writing_one() -> None:
+    own = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(PAGES.glob("*.py"))
+        if path.name not in PAGES_IN_PROGRESS and path.name != "demo.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if OWN_DAY.search(line)
+    ]
+    assert own == []
