@@ -202,6 +202,8 @@ def leave_proposal(
     next free time after the leave. Next free times are handed out in time order, as the service
     does, so two appointments are not offered the same time."""
     now = now or timezone.now()
+    if end <= start:  # no time, nothing in its way (and no range to ask the database about)
+        return LeaveProposal(items=[], hidden=0, holds=0, doctors=[])
     everything = entries_in_leave(doctor=doctor, start=start, end=end)
     visible_ids = set(
         appointment_list(actor=actor).filter(pk__in=[a.pk for a in everything]).values_list("pk", flat=True)

@@ -203,3 +203,17 @@ def test_an_appointment_at_a_branch_the_manager_does_not_see_blocks_the_leave(in
     assert "Save leave and apply" not in html
     assert _states([hidden, seen]) == sorted([(hidden.pk, away.pk, "booked"), (seen.pk, away.pk, "booked")])
     assert not Leave.objects.filter(doctor=away).exists()
+
+
+def test_applying_a_leave_that_ends_before_it_starts_is_a_form_error(week, in_a, client):
+    clinic, booked = week
+    before = _states(booked)
+
+    page = _manager(client, in_a).post(
+        "/settings/leave/", _form(clinic, ends=f"{MONDAY}T07:00", bulk="next", apply="1"), HTTP_HOST=in_a.host
+    )
+
+    assert page.status_code == 200
+    assert "The leave must end after it starts." in page.content.decode()
+    assert _states(booked) == before
+    assert not Leave.objects.filter(doctor=clinic.doctors[0]).exists()
