@@ -281,9 +281,12 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
                     continue
     # Today's morning has happened: those visits were seen or missed.
     now = datetime.now(tz)
-    for appointment in Appointment.objects.filter(status=Status.BOOKED).order_by("span"):
+    for seen, appointment in enumerate(Appointment.objects.filter(status=Status.BOOKED).order_by("span")):
         if appointment.span.upper > now:
             break
+        if seen % 6 == 5:  # the book shows every status: now and then a patient did not come
+            sched.appointment_mark_no_show(actor=owner, appointment=appointment)
+            continue
         for step in (sched.appointment_check_in, sched.appointment_start, sched.appointment_complete):
             appointment = step(actor=owner, appointment=appointment)
     # And the next two patients of the day have arrived early: the desk's home page shows them waiting.
@@ -292,6 +295,14 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
         status=Status.BOOKED, span__startswith__gt=now, span__startswith__lt=end_of_day
     ).order_by("span")[:2]:
         sched.appointment_check_in(actor=owner, appointment=appointment)
+    # Later today: some patients confirmed from their reminder, one cancelled (the book's legend, live).
+    later = Appointment.objects.filter(
+        status=Status.BOOKED, span__startswith__gt=now, span__startswith__lt=end_of_day
+    ).order_by("span")
+    for appointment in later[2:8:2]:
+        sched.appointment_confirm(actor=owner, appointment=appointment)
+    for appointment in later[8:9]:
+        sched.appointment_cancel(actor=owner, appointment=appointment, reason="Patient is unwell")
     # Once the fortnight is booked, the owner also takes Camden's mornings early in the week, free so
     # far: a manager trying Dr Okafor's leave there can move his morning patients to her.
     for weekday in (0, 1, 2):
