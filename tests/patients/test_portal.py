@@ -48,7 +48,7 @@ def test_sign_in_by_email_code_and_cancel(portal):
     home = client.get("/portal/", HTTP_HOST=host)
     assert b"Hello, Pia" in home.content
     assert clinic.service.name.encode() in home.content
-    client.post(f"/portal/appointments/{far.pk}/cancel/", HTTP_HOST=host)
+    client.post(f"/portal/appointments/{far.pk}/cancel/", {"confirm": "1"}, HTTP_HOST=host)
     far.refresh_from_db()
     assert far.status == Status.CANCELLED
     assert far.late_cancellation is False
@@ -105,7 +105,7 @@ def test_inside_the_window_the_portal_refuses_and_says_why(portal):
             override_reason="Fitted in by the owner",
         )
     sign_in()
-    page = client.post(f"/portal/appointments/{soon.pk}/cancel/", HTTP_HOST=host, follow=True)
+    page = client.post(f"/portal/appointments/{soon.pk}/cancel/", {"confirm": "1"}, HTTP_HOST=host, follow=True)
     assert b"Please call the clinic" in page.content
     soon.refresh_from_db()
     assert soon.status == Status.BOOKED
