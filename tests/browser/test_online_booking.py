@@ -44,7 +44,11 @@ def test_patient_books_online_verifies_downloads_ics_and_cancels(page, live, bro
         page.get_by_role("link", name=re.compile("Add to calendar")).click()
     assert "BEGIN:VEVENT" in open(download.value.path()).read()  # noqa: SIM115
 
-    page.get_by_role("button", name="Cancel appointment").click()
+    # cancelling asks first, and asks why
+    page.locator("summary", has_text="Cancel").click()
+    page.get_by_label("Reason (optional)").fill("Feeling better")
+    shot("book-cancel-confirm")
+    page.get_by_role("button", name="Yes, cancel").click()
     expect(page.get_by_text("Your appointment is cancelled.")).to_be_visible()
     with committed(), schema_context(browser_chain.schema):
         assert Appointment.objects.get(patient__email="nora@example.com").status == Status.CANCELLED
