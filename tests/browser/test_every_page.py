@@ -24,6 +24,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
+from axe_playwright_python.base import AXE_SCRIPT
 from django.core import mail
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
@@ -56,7 +57,8 @@ class Visit:
     """How to open one URL pattern.
 
     kind: "page" (opened in the browser and checked), "post" (a GET must be refused with 405),
-    "part" (a fragment or data the pages fetch: a GET answers 200).
+    "part" (a fragment or data the pages fetch: a GET answers 200), "sign-in" (a step of the role's
+    sign-in, checked as the role signs in).
     role: whose browser context opens it (see ROLES).
     lands: the URL name (or a regular expression of the path) the browser must end at, when the
     page answers with a redirect; by default the page itself.
@@ -425,14 +427,19 @@ class Findings:
     failures: dict[str, list[str]] = field(default_factory=dict)
     known: dict[str, list[str]] = field(default_factory=dict)
     visited: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    last: float = field(default_factory=clock_time.monotonic)
 
     def add(self, name: str, problems: list[str]) -> None:
         self.visited.append(name)
+        now = clock_time.monotonic()
+        self.seconds[name], self.last = now - self.last, now
         if problems:
             (self.known if name in KNOWN else self.failures)[name] = problems
 
     def report(self) -> str:
-        lines = [f"{len(self.visited)} visits"]
+        slowest = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:5]
+        lines = [f"{len(self.visited)} visits; slowest: " + ", ".join(f"{n} {t:.1f} s" for n, t in slowest)]
         for title, pages in (("FAILING", self.failures), ("KNOWN (not failing)", self.known)):
             for name, problems in sorted(pages.items()):
                 why = f" [{KNOWN[name]}]" if name in KNOWN else ""
@@ -449,6 +456,7 @@ class Role:
         self.name = name
         self.base = world.live if site == "chain" else world.public
         self.context = browser.new_context(viewport=viewport)
+        self.context.add_init_script(AXE_SCRIPT)
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.console.append(m.text))
@@ -459,12 +467,12 @@ class Role:
 
 
 def _axe(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
+    """axe-core's serious and critical violations on the page (axe is put in every page of the
+    role's context when it opens: see Role)."""
+    results = page.evaluate("axe.run({resultTypes: ['violations']})")
     return [
         f"axe {v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:6]}"
-        for v in results.response["violations"]
+        for v in results["violations"]
         if v.get("impact") in BAD
     ]
 
@@ -523,7 +531,7 @@ def visit_one(role: Role, urlconf: str, shot: str, name: str, visit: Visit, worl
     url = _url(role, urlconf, name, visit, world)
     if visit.kind == "page":
         response = role.page.goto(url)
-        status = visit.status if visit.lands is None else None
+        status = visit.status  # of the page the browser ends at
         lands = _lands(visit, urlconf, url)
         findings.add(shot, check_page(role, shot, lands=lands, status=status, response=response, ready=visit.ready))
         return
@@ -608,6 +616,7 @@ def test_every_page_passes_axe_fits_its_screen_and_logs_no_error(
     started = clock_time.monotonic()
     # given one of everything, and each role's browser
     world = _world(browser_chain, live, f"http://localhost:{live_server_port}")
+    made = clock_time.monotonic() - started
     chain_plan, unknown = plan(site_routes("config.urls_tenant"), VISITS, "owner")
     public_plan, unknown_public = plan(site_routes("config.urls_public"), PUBLIC_VISITS, "operator")
     assert not unknown + unknown_public, f"pages the walk cannot fill: {unknown + unknown_public}"
@@ -644,7 +653,7 @@ def test_every_page_passes_axe_fits_its_screen_and_logs_no_error(
         for role in roles.values():
             role.close()
     took = clock_time.monotonic() - started
-    report = findings.report() + f"\n{took:.1f} s"
+    report = findings.report() + f"\n{took:.1f} s, of which {made:.1f} s making the data"
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "report.txt").write_text(report + "\n")
     print(report)
