@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -365,7 +366,7 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, getattr(exc, "message", "Choose one of the times offered."))
         else:
             local = moved.span.lower.astimezone(ZoneInfo(branch.timezone))
-            messages.success(request, f"{moved.patient} moved to {local:%a %d %b %H:%M}.")
+            messages.success(request, f"{moved.patient} moved to {date_format(local, 'SHORT_DATETIME_FORMAT')}.")
             return redirect(f"/desk/{branch.pk}/?day={local.date()}")
     day = _day(request, branch)
     slots = selectors.slot_list_available(
