@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
@@ -243,12 +244,46 @@ VISITS: dict[str, Visit] = {
     "api-docs": Visit("owner", ready=".opblock"),
 }
 
-# The booking page's second step (the day picker and the day's times) is the same URL with a query.
+# Pages that show another step or section at the same URL, with a query; a page as another role sees
+# it; the missing page.
 EXTRA_PAGES: dict[str, tuple[str, Visit]] = {
     "book-times": (
         "book",
         Visit("visitor", query=lambda w: f"branch={w['branch']}&service={w['service']}&pick=1&day={w['day']}"),
     ),
+    **{
+        f"patient-chart-{section}": (
+            "patient-chart",
+            Visit("doctor", _ids("pk=patient"), query=f"section={section}"),
+        )
+        for section in ("diagnoses", "attachments", "follow-ups", "consent")
+    },
+    "desk-walk-in-times": (
+        "desk-walk-in",
+        Visit("receptionist", _ids("branch_pk=branch"), query=lambda w: f"service={w['service']}"),
+    ),
+    "desk-walk-in-patient": (
+        "desk-walk-in",
+        Visit(
+            "receptionist",
+            _ids("branch_pk=branch"),
+            query=lambda w: f"service={w['service']}&doctor={w['doctor']}&start={w['free_start_query']}",
+        ),
+    ),
+    "desk-phone-booking": (
+        "desk-walk-in",
+        Visit(
+            "receptionist",
+            _ids("branch_pk=branch"),
+            query=lambda w: f"source=phone&service={w['service']}&day={w['day']}",
+        ),
+    ),
+    "desk-book-patient": (
+        "desk-book",
+        Visit("receptionist", _ids("branch_pk=branch"), query=lambda w: f"patient={w['patient']}"),
+    ),
+    "home-receptionist": ("home", Visit("receptionist")),
+    "home-doctor": ("home", Visit("doctor")),
     "not-found": ("home", Visit("owner", status=404, path="/no-such-page/")),
 }
 
@@ -415,6 +450,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
             "invite_token": link.rstrip("/").rsplit("/", 1)[-1],
             "day": str(free.date()),
             "free_start": free.isoformat(),
+            "free_start_query": quote(free.isoformat()),
             "free_start_local": free.astimezone(clinic.tz).strftime("%Y-%m-%dT%H:%M"),
             "reset_uid": urlsafe_base64_encode(force_bytes(user.pk)),
             "reset_token": password_reset_token.make_token(user),
