@@ -80,7 +80,8 @@ def test_every_page_carries_a_policy_without_inline_script_or_style(desk, client
     pages = {path: client.get(path, HTTP_HOST=host) for path in public}
     client.force_login(clinic.receptionist)
     pages[desk_page] = client.get(desk_page, HTTP_HOST=host)
-    pages["grid refresh"] = client.get(desk_page, HTTP_HOST=host, HTTP_HX_REQUEST="true")
+    pages["appointment panel"] = client.get(f"/desk/appointments/{booked.pk}/panel/", HTTP_HOST=host)
+    pages["book feed"] = client.get(f"/desk/{clinic.branch.pk}/feed/?day={MONDAY}", HTTP_HOST=host)
     pages["unknown page"] = client.get("/no-such-page/", HTTP_HOST=host)
     # then each has the policy, which allows scripts and styles from the site's own files only
     for name, response in pages.items():
@@ -95,11 +96,12 @@ def test_every_page_carries_a_policy_without_inline_script_or_style(desk, client
         assert policy["form-action"] == ["'self'"]
         assert response["X-Frame-Options"] == "DENY"
         assert response["X-Content-Type-Options"] == "nosniff"
-        # and the markup, the grid's Python-built blocks included, has nothing the policy refuses
+        # and the markup, the panel the book opens included, has nothing the policy refuses
         assert _inline_code(response.content.decode()) == [], name
-    # the grid still says where each block goes, for the page's script to place it
-    assert 'data-grid-area="' in pages["grid refresh"].content.decode()
-    assert f'id="entry-{booked.pk}"' in pages["grid refresh"].content.decode()
+    # the book's appointments come as data for its script, and the panel names the patient
+    assert pages["book feed"]["Content-Type"].startswith("application/json")
+    assert str(booked.pk) in {str(e.get("id")) for e in pages["book feed"].json()["events"]}
+    assert "Greta" in pages["appointment panel"].content.decode()
 
 
 def test_the_api_docs_load_their_init_script_from_a_file(client, chain_a):
@@ -209,7 +211,8 @@ def test_private_responses_are_never_stored(desk, api, client, django_capture_on
     responses |= {
         "home as staff": client.get("/", HTTP_HOST=host),
         "desk": client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host),
-        "desk refresh": client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host, HTTP_HX_REQUEST="true"),
+        "book feed": client.get(f"/desk/{clinic.branch.pk}/feed/?day={MONDAY}", HTTP_HOST=host),
+        "appointment panel": client.get(f"/desk/appointments/{booked.pk}/panel/", HTTP_HOST=host),
         "patient search": client.get("/patients/?q=Greta", HTTP_HOST=host),
         "page not found as staff": client.get("/no-such-page/", HTTP_HOST=host),
         "refused page as staff": client.get("/settings/staff/", HTTP_HOST=host),
@@ -220,7 +223,8 @@ def test_private_responses_are_never_stored(desk, api, client, django_capture_on
     assert responses["desk"].status_code == 200
     assert responses["page not found as staff"].status_code == 404
     assert responses["refused page as staff"].status_code == 403
-    assert booked.patient.last_name.encode() in responses["desk"].content  # a grid with a patient on it
+    assert booked.patient.last_name.encode() in responses["book feed"].content  # the book's data names a patient
+    assert booked.patient.last_name.encode() in responses["appointment panel"].content
     for name, response in responses.items():
         _assert_no_store(response, name)
 

@@ -266,6 +266,8 @@ SPECTACULAR_SETTINGS = {
         "CalendarEntryKindEnum": "scheduling.models.Kind",
         "AttachmentKindEnum": "patients.models.Attachment.Kind",
         "ConsentFormKindEnum": "patients.models.ConsentForm.Kind",
+        "AccessLogActionEnum": "tenants.audit.models.AccessLog.Action",
+        "LeaveDecisionActionEnum": "scheduling.api.leave_views.LEAVE_ACTIONS",
     },
 }
 

@@ -28,6 +28,10 @@ from tenants.authz import authorize
 REASON_MAX = max_length(CalendarEntry, "cancellation_reason")
 
 
+# What a manager may decide for an appointment in a leave's way (named LeaveDecisionActionEnum in the schema).
+LEAVE_ACTIONS = [a.value for a in LeaveAction]
+
+
 class LeaveWindow(serializers.Serializer):
     doctor = Ref(queryset=s.DOCTORS)
     start = StrictDateTimeField()
@@ -40,7 +44,7 @@ class LeaveWindow(serializers.Serializer):
 
 
 class DecisionIn(serializers.Serializer):
-    action = serializers.ChoiceField(choices=[a.value for a in LeaveAction])
+    action = serializers.ChoiceField(choices=LEAVE_ACTIONS)
     doctor = Ref(
         queryset=s.DOCTORS,
         required=False,
