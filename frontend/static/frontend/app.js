@@ -1,6 +1,6 @@
 // The little behaviour the pages have, kept out of the markup: the Content-Security-Policy allows no
 // inline script, no on* handler and no style attribute. Loaded after htmx; htmx.onLoad runs for the
-// page once it is ready and again for every piece of content htmx swaps in (the desk grid's refresh).
+// page once it is ready and again for every piece of content htmx swaps in.
 "use strict";
 
 (function () {
@@ -10,11 +10,6 @@
   }
 
   htmx.onLoad(function (root) {
-    // Reception desk: each block of the day grid sits at "row-start / column[ / row-end]". Set through
-    // the CSSOM, which the policy allows (a style attribute it would refuse).
-    each(root, "[data-grid-area]", function (el) {
-      el.style.gridArea = el.dataset.gridArea;
-    });
     // Online booking: free times are shown in the visitor's own time zone as well as the branch's.
     each(root, "input[data-visitor-timezone]", function (el) {
       el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
