@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -95,7 +96,8 @@ def _book(request: HttpRequest, branch: Branch, patient: Patient, d: dict[str, A
     }
     if d["count"] == 1:
         booked = sched.appointment_book(start=start, source=Source.PHONE, **asked)
-        messages.success(request, f"{patient} booked on {d['day']:%A %d %B} at {d['at']:%H:%M}.")
+        when = f"{date_format(d['day'], 'MONTH_DAY_FORMAT')} at {time_format(d['at'], 'TIME_FORMAT')}"
+        messages.success(request, f"{patient} booked on {when}.")
         return redirect(f"/desk/{branch.pk}/?day={booked.span.lower.astimezone(ZoneInfo(branch.timezone)).date()}")
     series, _ = sched.series_book(first_start=start, count=d["count"], every_days=WEEKLY, **asked)
     messages.success(request, f"{patient}: {d['count']} weekly appointments booked.")
