@@ -11,8 +11,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, time_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -92,7 +93,7 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
         "doctor": doctor,
         "doctors": doctors,
         "query": query,
-        "feed": f"/desk/{branch.pk}/feed/?day={day}{query}",
+        "feed": f"{reverse('desk-feed', args=[branch.pk])}?day={day}{query}",
         "focus": to_int(request.GET.get("focus") or ""),
         "prev": day - step,
         "next": day + step,
@@ -120,13 +121,22 @@ def book_feed(request: HttpRequest, branch_pk: int) -> HttpResponse:
     return JsonResponse(feed)
 
 
-def _panel(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+def _panel(request: HttpRequest, appointment: Appointment, *, cancel_error: str = "") -> HttpResponse:
     card = appointment_card(actor=request.user, appointment=appointment)
     appointment_shown(request, appointment)
     if appointment.patient is not None:
         access_log_patients(request, action="view", patients=[appointment.patient])
-    with timezone.override(ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")):
-        return render(request, "desk/_panel.html", {"card": card, "a": appointment})
+    tz = ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")
+    at = time_format(appointment.span.lower.astimezone(tz), "TIME_FORMAT")
+    context = {
+        "card": card,
+        "a": appointment,
+        "cancel_what": f"the {at} appointment of {appointment.patient}",
+        "cancel_error": cancel_error,
+        "cancel_reason": request.POST.get("reason", "") if cancel_error else "",
+    }
+    with timezone.override(tz):
+        return render(request, "desk/_panel.html", context)
 
 
 def _appointment(pk: int) -> tuple[Appointment, Branch]:
@@ -154,6 +164,10 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     appointment, branch = _appointment(pk)
     if action not in ACTIONS and action != "cancel":
         raise Http404
+    if action == "cancel" and not " ".join(request.POST.get("reason", "").split()):
+        # Staff say why they cancel (the patient's record and the clinic's figures keep it): refused
+        # beside the reason, the confirmation left open with what was typed.
+        return _cancel_refused(request, appointment, branch)
     try:
         if action == "cancel":
             sched.appointment_cancel(actor=request.user, appointment=appointment, reason=request.POST.get("reason", ""))
@@ -167,7 +181,19 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         authorize(request.user, "scheduling.view_calendar", branch)
         return _panel(request, _appointment(pk)[0])
     day = appointment.span.lower.astimezone(ZoneInfo(branch.timezone)).date()
-    return redirect(f"/desk/{appointment.branch_id}/?day={day}")
+    return redirect(f"{reverse('desk-branch', args=[branch.pk])}?day={day}")
+
+
+CANCEL_NEEDS_REASON = "Say why the appointment is cancelled."
+
+
+def _cancel_refused(request: HttpRequest, appointment: Appointment, branch: Branch) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        authorize(request.user, "scheduling.view_calendar", branch)
+        return _panel(request, appointment, cancel_error=CANCEL_NEEDS_REASON)
+    messages.error(request, f"Not cancelled: {CANCEL_NEEDS_REASON}")
+    day = appointment.span.lower.astimezone(ZoneInfo(branch.timezone)).date()
+    return redirect(f"{reverse('desk-branch', args=[branch.pk])}?day={day}")
 
 
 ACTION_DONE = {
@@ -203,8 +229,8 @@ def appointment_drop(request: HttpRequest, pk: int) -> HttpResponse:
         moved = sched.appointment_reschedule(actor=request.user, appointment=appointment, start=start, doctor=doctor)
     except ApplicationError as exc:
         return JsonResponse({"error": exc.message, "code": exc.code}, status=409)
-    local = moved.span.lower.astimezone(tz)
-    return JsonResponse({"message": f"Moved to {local:%H:%M} with {doctor.user.get_full_name()}."})
+    at = time_format(moved.span.lower.astimezone(tz), "TIME_FORMAT")
+    return JsonResponse({"message": f"Moved to {at} with {doctor.user.get_full_name()}."})
 
 
 @login_required
@@ -331,7 +357,7 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
                 messages.error(request, exc.message)
         else:
             local = booked.span.lower.astimezone(ZoneInfo(branch.timezone))
-            messages.success(request, f"{booked.patient} booked at {local:%H:%M}.")
+            messages.success(request, f"{booked.patient} booked at {time_format(local, 'TIME_FORMAT')}.")
             return redirect("desk-branch", branch_pk=branch.pk)
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, "desk/walk_in.html", context)
@@ -367,7 +393,7 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             local = moved.span.lower.astimezone(ZoneInfo(branch.timezone))
             messages.success(request, f"{moved.patient} moved to {date_format(local, 'SHORT_DATETIME_FORMAT')}.")
-            return redirect(f"/desk/{branch.pk}/?day={local.date()}")
+            return redirect(f"{reverse('desk-branch', args=[branch.pk])}?day={local.date()}")
     day = _day(request, branch)
     slots = selectors.slot_list_available(
         service=appointment.service, branch=branch, date_from=day, date_to=day, step=15

@@ -68,7 +68,7 @@ def test_the_book_shows_doctors_as_columns_and_appointments_and_changes_status_f
     panel = client.get(f"/desk/appointments/{booked.pk}/panel/", HTTP_HOST=host, HTTP_HX_REQUEST="true")
     text = panel.content.decode()
     assert patient.mrn in text
-    assert "Cancel appointment" in text
+    assert f"Cancel the 10:00 appointment of {patient}?" in text
     assert "Check in</button>" not in text
     assert f'href="/patients/{patient.pk}/"' in text
     # on the day, it offers check-in, and checking in from the panel answers the panel again
@@ -89,6 +89,45 @@ def test_the_book_shows_doctors_as_columns_and_appointments_and_changes_status_f
     assert b"cannot become completed" in refused.content
     booked.refresh_from_db()
     assert booked.status == Status.CHECKED_IN
+
+
+def test_cancel_from_the_panel_asks_for_a_reason_with_the_shared_confirmation_and_refuses_without_one(desk):
+    # given a booked appointment, its panel open on the book
+    clinic, client, host = desk
+    booked = book(clinic, clinic.at(MONDAY, 11), actor=clinic.owner, patient=clinic.patient("Hugo"))
+    url = f"/desk/appointments/{booked.pk}/cancel/"
+    opened = client.get(f"/desk/appointments/{booked.pk}/panel/", HTTP_HOST=host, HTTP_HX_REQUEST="true")
+    panel = opened.content.decode()
+    # then the panel's cancel is the product's one confirmation, a reason required, answered into the panel
+    assert 'class="confirm cancel-confirm"' in panel
+    assert f'hx-post="{url}" hx-target="#panel-content" hx-swap="outerHTML"' in panel
+    assert f'id="cancel-reason-{booked.pk}" name="reason" maxlength="300" autocomplete="off" required' in panel
+    assert '<div id="panel-content">' in panel
+
+    # when the desk confirms with only spaces for a reason
+    refused = client.post(url, {"confirm": "1", "reason": "   "}, HTTP_HOST=host, HTTP_HX_REQUEST="true")
+    # then nothing is cancelled, and the panel says so beside the reason, the confirmation left open
+    booked.refresh_from_db()
+    assert booked.status == Status.BOOKED
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert f'<p class="errorlist field-error" id="cancel-reason-{booked.pk}-error">' in html
+    assert "Say why the appointment is cancelled." in html
+    assert '<details class="confirm cancel-confirm" open>' in html
+    assert 'aria-invalid="true"' in html
+
+    # when a plain form (no script) posts no reason, then nothing is cancelled and the book says why
+    plain = client.post(url, {"confirm": "1"}, HTTP_HOST=host, follow=True)
+    booked.refresh_from_db()
+    assert booked.status == Status.BOOKED
+    assert "Not cancelled: Say why the appointment is cancelled." in plain.content.decode()
+
+    # when the desk gives a reason, then it is cancelled with it and the panel shows it
+    done = client.post(url, {"confirm": "1", "reason": "Called in sick"}, HTTP_HOST=host, HTTP_HX_REQUEST="true")
+    booked.refresh_from_db()
+    assert booked.status == Status.CANCELLED
+    assert booked.cancellation_reason == "Called in sick"
+    assert b"(Called in sick)" in done.content
 
 
 def test_walk_in_in_three_steps(desk):
