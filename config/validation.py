@@ -71,7 +71,9 @@ def phone_e164(value: str, *, region: str | None) -> str:
         if region is None and exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
             raise ValueError(f"Enter the number in international form, e.g. {PHONE_EXAMPLE}.") from exc
         raise ValueError(f"This is not a phone number. Enter it as you would dial it, e.g. {PHONE_EXAMPLE}.") from exc
-    if not phonenumbers.is_possible_number(number):
+    # Only a number dialable from anywhere: libphonenumber also calls "1234" possible, as a local
+    # number of some area (IS_POSSIBLE_LOCAL_ONLY), which no SMS or call from the clinic can reach.
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValueError(
             f"This phone number has too few or too many digits. Enter it as you would dial it, e.g. {PHONE_EXAMPLE}."
         )

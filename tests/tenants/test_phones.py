@@ -129,3 +129,25 @@ def test_the_registration_page_takes_a_national_number(in_a, client) -> None:
     )
     assert page.status_code == 302
     assert Patient.objects.get(last_name="National").phone == "+447700900123"
+
+
+@pytest.mark.parametrize("typed", ["1234", "07911", "0791 12", "\x00 07911"])
+def test_a_local_only_number_is_no_phone_number(typed: str) -> None:
+    # given a number only dialable inside some area (libphonenumber's IS_POSSIBLE_LOCAL_ONLY)
+    # when it is read in the chain's country, then it is refused in words, as any number that is not one
+    with pytest.raises(ValueError, match="Enter it as you would dial it"):
+        phone_e164(typed, region="GB")
+
+
+def test_a_patient_is_not_registered_with_a_truncated_number(chain_a, api) -> None:
+    # given the receptionist at the API
+    desk = api(chain_a, "receptionist")
+    with schema_context(chain_a.schema):
+        before = Patient.objects.count()
+    # when she registers a patient whose mobile was cut short to four digits
+    answer = desk.call("POST", "/api/v1/patients/", {"first_name": "Shor", "last_name": "Tened", "phone": "1234"})
+    # then it is refused naming the phone, and nobody is registered
+    assert answer.status_code == 400, answer.content
+    assert "phone" in answer.json()["error"]["fields"]
+    with schema_context(chain_a.schema):
+        assert Patient.objects.count() == before
