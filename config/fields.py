@@ -203,6 +203,20 @@ def visible_text(value: str) -> bool:
     return any(not ch.isspace() and unicodedata.category(ch)[0] not in "CZ" for ch in value)
 
 
+_KEPT_FORMAT = {"\u200c", "\u200d"}  # zero-width (non-)joiners: part of how some scripts and emoji are written
+
+
+def plain_text(value: str) -> str:
+    """Free text a person typed (a reason, a note of one line), fit to store and to show: control
+    characters (a NUL, which PostgreSQL cannot store; terminal escapes) and invisible format characters
+    (direction overrides that turn the text around on the desk's screen) dropped, and each run of
+    white space made one space."""
+    kept = "".join(
+        ch for ch in value if ch.isspace() or ch in _KEPT_FORMAT or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+    return " ".join(kept.split())
+
+
 class StrictPrimaryKeyRelatedField(_Strict, serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
     """A related row by its id; the id must be a whole number its column can hold."""
 

@@ -4,7 +4,7 @@ service call (scheduling.services), the same the API makes."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import time
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from frontend.day_picker import month_asked, picker_context
-from frontend.forms import DayField, patient_lookup, show_error, to_date, to_int
+from frontend.forms import DayField, patient_lookup, show_error, to_date, to_int, to_local
 from patients.models import Patient
 from scheduling import intervals as iv
 from scheduling import selectors
@@ -111,12 +111,8 @@ def _prefill(request: HttpRequest, branch: Branch) -> dict[str, Any]:
     initial: dict[str, Any] = {"day": to_date(request.GET.get("day"))}
     for name in ("service", "doctor"):
         initial[name] = to_int(request.GET.get(name))
-    try:
-        start = datetime.fromisoformat(request.GET.get("start", ""))
-    except ValueError:
-        return initial
-    local = start.astimezone(tz) if start.tzinfo else start.replace(tzinfo=tz)
-    if to_date(local.date().isoformat()) is not None:  # within the years our dates take
+    local = to_local(request.GET.get("start"), tz)  # None beyond the years our dates take
+    if local is not None:
         initial |= {"day": local.date(), "at": local.time().replace(second=0, microsecond=0)}
     return initial
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from django import forms
@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest
 
 from config.errors import ApplicationError
-from config.fields import EARLIEST, LATEST, parse_date
+from config.fields import BIGINT_MAX, EARLIEST, LATEST, parse_date, parse_datetime, parse_int
 from config.money import currency_choices
 from patients.models import Patient
 from patients.selectors import patient_search
@@ -26,10 +26,12 @@ ROLE_CHOICES = [(r.value, r.label) for r in STAFF_ROLES]
 
 
 def to_int(value: str | None) -> int | None:
-    """A number typed or sent in a form or query string, or None: ids from the browser are text."""
+    """A number typed or sent in a form or query string, or None: ids from the browser are text.
+    Read as the API reads ids (config.fields.parse_int): ASCII digits only (Python's int() reads
+    Arabic-Indic digits too), and no larger than an id column holds (PostgreSQL refuses the query)."""
     try:
-        return int(value or "")
-    except ValueError:
+        return parse_int(value or "", low=-BIGINT_MAX, high=BIGINT_MAX)
+    except ValueError:  # InputError too
         return None
 
 
@@ -38,6 +40,17 @@ def to_date(value: str | None) -> date | None:
     takes: config.fields.parse_date), or None."""
     try:
         return parse_date(value or "")
+    except ValueError:  # InputError too
+        return None
+
+
+def to_local(value: str | None, tz: zoneinfo.ZoneInfo) -> datetime | None:
+    """A date-time a page sends (ISO 8601) on ``tz``'s wall clock, or None: with its offset, the
+    instant; without one, a time on that wall clock. Within the years every date of ours takes
+    (config.fields.parse_datetime): year 1 at +05:00 is no instant Python can convert."""
+    try:
+        moment = datetime.fromisoformat(value or "")
+        return parse_datetime(moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(tz)
     except ValueError:  # InputError too
         return None
 

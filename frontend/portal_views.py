@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from config.fields import parse_datetime
 from config.net import client_ip
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, show_error, to_date
@@ -155,7 +156,7 @@ def patient_reschedule(
     day = to_date(request.GET.get("day"))
     if request.method == "POST":
         try:
-            start = datetime.fromisoformat(request.POST.get("start", ""))
+            start = parse_datetime(request.POST.get("start", ""))  # with its offset, within our years
             move(start)
             messages.success(request, "Your appointment has moved.")
             return redirect(done)

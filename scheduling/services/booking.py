@@ -24,7 +24,7 @@ from django.utils import timezone
 from psycopg.types.range import Range
 
 from config.events import publish
-from config.fields import InputError, max_length, parse_token, visible_text
+from config.fields import InputError, max_length, parse_datetime, parse_token, visible_text
 from patients.models import Patient
 from patients.services import care_relation_grant, care_relation_withdraw
 from scheduling import events
@@ -69,9 +69,15 @@ def _care_from_booking(appointment: Appointment, *, by: set[int | None]) -> None
 
 
 def _aware(start: datetime) -> datetime:
+    """The start in UTC, judged as every date-time the API reads (config.fields.parse_datetime): with
+    its UTC offset, and within the years the calendar plans (a day beyond them overflows the plan's
+    arithmetic, as year 1 at +05:00 overflows the conversion to UTC itself)."""
     if timezone.is_naive(start):
         raise InvalidScheduling(fields={"start": ["Give the time with its UTC offset."]})
-    return start.astimezone(iv.UTC)
+    try:
+        return parse_datetime(start)
+    except InputError as exc:  # the pages show the message, the API the field too
+        raise InvalidScheduling(f"No such time can be booked. {exc.message}", fields={"start": [exc.message]}) from exc
 
 
 def _check_catalogue(*, service: Service, branch: Branch, online: bool) -> None:

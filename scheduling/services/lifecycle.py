@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.events import publish
+from config.fields import plain_text
 from patients.services import care_relation_withdraw, encounter_close, encounter_open
 from scheduling import events
 from scheduling.exceptions import IllegalTransition, TooLateToCancel
@@ -177,7 +178,7 @@ def appointment_cancel(
         Status.CANCELLED,
         actor=actor,
         cancelled_at=now,
-        cancellation_reason=reason.strip()[:300],
+        cancellation_reason=plain_text(reason)[:300],
         late_cancellation=late,
     )
     # A booking cancelled before the visit grants nothing; its booking link dies with it.
