@@ -17,7 +17,7 @@ from django.utils.formats import date_format, time_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int
+from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
 from patients.exceptions import PossibleDuplicates
 from patients.models import Patient
 from scheduling import selectors
@@ -205,15 +205,6 @@ ACTION_DONE = {
 }
 
 
-def _wall_clock(text: str, tz: ZoneInfo) -> datetime | None:
-    """A time the book sends in the branch's wall clock ("2030-01-07T10:30:00"); None if unreadable."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
-
-
 @login_required
 @require_POST
 def appointment_drop(request: HttpRequest, pk: int) -> HttpResponse:
@@ -221,7 +212,7 @@ def appointment_drop(request: HttpRequest, pk: int) -> HttpResponse:
     (appointment_reschedule); a refusal is answered 409 with the rule's words for the page to show."""
     appointment, branch = _appointment(pk)
     tz = ZoneInfo(branch.timezone)
-    start = _wall_clock(request.POST.get("start", ""), tz)
+    start = to_local(request.POST.get("start", ""), tz)
     doctor = StaffMember.objects.filter(pk=to_int(request.POST.get("doctor") or "") or 0).first()
     if start is None or doctor is None:
         return JsonResponse({"error": "Choose a time on the book."}, status=400)
@@ -241,7 +232,7 @@ def slot_panel(request: HttpRequest, branch_pk: int) -> HttpResponse:
     authorize(request.user, "scheduling.book", branch)
     tz = ZoneInfo(branch.timezone)
     doctor = get_object_or_404(StaffMember, pk=to_int(request.GET.get("doctor") or "") or 0)
-    start = _wall_clock(request.GET.get("start", ""), tz)
+    start = to_local(request.GET.get("start", ""), tz)
     if start is None:
         raise Http404
     context = {
@@ -295,7 +286,7 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     authorize(request.user, "scheduling.book", branch)
     phone = request.GET.get("source") == "phone"
     services = Service.objects.filter(is_active=True, offerings__branch=branch).distinct()
-    service = services.filter(pk=request.GET.get("service") or 0).first()
+    service = services.filter(pk=to_int(request.GET.get("service") or "") or 0).first()
     context: dict[str, Any] = {"branch": branch, "services": services, "service": service, "step": 1, "phone": phone}
     if service is None:
         return render(request, "desk/walk_in.html", context)  # step 1 shows no times
