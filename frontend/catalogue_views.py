@@ -53,6 +53,11 @@ class ServiceForm(forms.Form):
     price = forms.DecimalField(min_value=Decimal(0), initial=Decimal(0))  # in the chain's currency: __init__
     requires_room = forms.BooleanField(required=False, label="Needs a room")
     bookable_online = forms.BooleanField(required=False, initial=True, label="Patients may book it online")
+    length_adjustable = forms.BooleanField(
+        required=False,
+        label="Staff may change a visit's length",
+        help_text="On the desk's book, drag a visit's end: 5 minutes to 12 hours, in 5-minute steps.",
+    )
     is_active = forms.BooleanField(
         required=False, initial=True, label="Offered", help_text="Untick: not offered for new bookings."
     )

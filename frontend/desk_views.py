@@ -225,6 +225,25 @@ def appointment_drop(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def appointment_resize(request: HttpRequest, pk: int) -> HttpResponse:
+    """An appointment's end dragged on the book: through the booking door (appointment_resize); a
+    refusal (a service of fixed length, a time that cannot be booked) is answered 409 with its words."""
+    appointment, branch = _appointment(pk)
+    tz = ZoneInfo(branch.timezone)
+    end = to_local(request.POST.get("end", ""), tz)
+    if end is None:
+        return JsonResponse({"error": "Choose a time on the book."}, status=400)
+    try:
+        resized = sched.appointment_resize(actor=request.user, appointment=appointment, end=end)
+    except ApplicationError as exc:
+        return JsonResponse({"error": exc.message, "code": exc.code}, status=409)
+    minutes = int((resized.span.upper - resized.span.lower).total_seconds() // 60)
+    until = time_format(resized.span.upper.astimezone(tz), "TIME_FORMAT")
+    return JsonResponse({"message": f"Now {minutes} minutes, until {until}."})
+
+
+@login_required
 def slot_panel(request: HttpRequest, branch_pk: int) -> HttpResponse:
     """An empty time clicked on the book: which of the doctor's services to book there; the desk's
     booking form (the phone flow) takes it from there, prefilled with doctor and time."""

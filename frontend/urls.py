@@ -113,6 +113,7 @@ urlpatterns = [
     path("desk/<int:branch_pk>/find/", desk_views.find_next, name="desk-find"),
     path("desk/appointments/<int:pk>/panel/", desk_views.appointment_panel, name="desk-panel"),
     path("desk/appointments/<int:pk>/drop/", desk_views.appointment_drop, name="desk-drop"),
+    path("desk/appointments/<int:pk>/resize/", desk_views.appointment_resize, name="desk-resize"),
     path("desk/appointments/<int:pk>/move/", desk_views.appointment_move, name="desk-move"),
     path("desk/appointments/<int:pk>/<str:action>/", desk_views.appointment_action, name="desk-action"),
     path("portal/", portal_views.portal_home, name="portal-home"),

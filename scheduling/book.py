@@ -134,7 +134,7 @@ def _events(grid: DeskDay, *, actor: Actor, tz: ZoneInfo, doctor_id: int | None)
             "id": str(row["id"]),
             "start": _floating(row["start"], tz),
             "end": _floating(row["end"], tz),
-            "durationEditable": False,  # a visit lasts as its service does: no length of its own
+            "durationEditable": False,  # a visit lasts as its service does, unless the service says otherwise
         }
         if doctor_id is None:
             event["resourceIds"] = [row["doctor_id"]]
@@ -149,10 +149,14 @@ def _events(grid: DeskDay, *, actor: Actor, tz: ZoneInfo, doctor_id: int | None)
         else:
             status = row["status"]
             patient = _name(row["patient_first"], row["patient_last"]) if row["patient_id"] else "Held online"
+            movable = status in MOVABLE and (everyone or row["doctor_id"] == own)
+            resizable = movable and bool(row["service_adjustable"])  # scheduling.services.resize
             event |= {
                 "title": patient,
-                "classNames": ["book-event", f"status-{status.replace('_', '-')}"],
-                "startEditable": status in MOVABLE and (everyone or row["doctor_id"] == own),
+                "classNames": ["book-event", f"status-{status.replace('_', '-')}"]
+                + (["book-resizable"] if resizable else []),
+                "startEditable": movable,
+                "durationEditable": resizable,
                 "extendedProps": {
                     "kind": "appointment",
                     "status": status,
@@ -162,6 +166,7 @@ def _events(grid: DeskDay, *, actor: Actor, tz: ZoneInfo, doctor_id: int | None)
                     "service": row["service_name"],
                     "room": row["room_name"],
                     "override": row["is_override"],
+                    "resizable": resizable,
                 },
             }
         events.append(event)

@@ -19,6 +19,8 @@ class SchedulingErrorCode(StrEnum):
     ROOM_TAKEN = "room_taken"
     # The calendar's other refusals.
     ILLEGAL_TRANSITION = "illegal_transition"
+    # The appointment's service does not let staff change a visit's length (Service.length_adjustable).
+    LENGTH_NOT_ADJUSTABLE = "length_not_adjustable"
     TOO_LATE_TO_CANCEL = "too_late_to_cancel"
     HOLD_EXPIRED = "hold_expired"
     HOLD_RELEASED = "hold_released"

@@ -39,6 +39,12 @@ class IllegalTransition(Conflict):
     code = SchedulingErrorCode.ILLEGAL_TRANSITION
 
 
+class LengthNotAdjustable(Conflict):
+    """A visit of this service lasts as the service does: its length cannot be changed."""
+
+    code = SchedulingErrorCode.LENGTH_NOT_ADJUSTABLE
+
+
 class TooLateToCancel(Conflict):
     code = SchedulingErrorCode.TOO_LATE_TO_CANCEL
 

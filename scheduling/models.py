@@ -60,6 +60,9 @@ class Service(models.Model):
     price_minor = models.PositiveIntegerField(default=0, help_text="Price reference in minor units.")
     requires_room = models.BooleanField(default=False)
     bookable_online = models.BooleanField(default=True)
+    # Staff may lengthen or shorten a visit of this service on the book, in 5-minute steps from 5 minutes
+    # to 12 hours (scheduling.services.resize); otherwise a visit lasts as the service does.
+    length_adjustable = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     history = HistoricalRecords()
 

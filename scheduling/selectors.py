@@ -55,9 +55,10 @@ def policy_get() -> SchedulingPolicy:
     return policy
 
 
-def shape_of(service: Service) -> ServiceShape:
+def shape_of(service: Service, minutes: int | None = None) -> ServiceShape:
+    """The service's visit: its length (or `minutes`, an appointment's own length), buffers and room."""
     return ServiceShape(
-        duration=timedelta(minutes=service.duration_minutes),
+        duration=timedelta(minutes=minutes or service.duration_minutes),
         before=timedelta(minutes=service.buffer_before_minutes),
         after=timedelta(minutes=service.buffer_after_minutes),
         requires_room=service.requires_room,
@@ -248,12 +249,14 @@ def plan_load(
     patient_id: int | None = None,
     ignore_entry_id: int | None = None,
     override: bool = False,
+    minutes: int | None = None,
 ) -> Plan:
-    """Load everything the rules need for `service` at `branch` on the given local days."""
+    """Load everything the rules need for `service` at `branch` on the given local days (for a visit
+    of `minutes` rather than the service's length: an appointment resized on the book)."""
     now = now or timezone.now()
     tz = ZoneInfo(branch.timezone)
     days = sorted(set(days))
-    shape = shape_of(service)
+    shape = shape_of(service, minutes)
     data = _plan_rows(
         branch=branch,
         days=days,
@@ -345,6 +348,7 @@ CALENDAR_JOINED = {
     "patient_last": F("patient__last_name"),
     "patient_mrn": F("patient__mrn"),
     "service_name": F("service__name"),
+    "service_adjustable": F("service__length_adjustable"),  # the book lets its end be dragged
     "room_name": F("room__name"),
 }
 

@@ -49,6 +49,7 @@ class ServiceOut(serializers.ModelSerializer):
             "price_minor",
             "requires_room",
             "bookable_online",
+            "length_adjustable",
             "is_active",
         ]
 
@@ -62,6 +63,9 @@ class ServiceIn(serializers.Serializer):
     price_minor = StrictIntegerField(min_value=0, required=False)
     requires_room = StrictBooleanField(required=False)
     bookable_online = StrictBooleanField(required=False)
+    length_adjustable = StrictBooleanField(
+        required=False, help_text="Staff may lengthen or shorten a visit, in 5-minute steps from 5 minutes to 12 hours."
+    )
     is_active = StrictBooleanField(required=False)
 
 
@@ -347,6 +351,10 @@ class RescheduleIn(serializers.Serializer):
     start = StrictDateTimeField()
     doctor = StrictPrimaryKeyRelatedField(queryset=DOCTORS, required=False, allow_null=True, default=None)
     room = StrictPrimaryKeyRelatedField(queryset=Room.objects.all(), required=False, allow_null=True, default=None)
+
+
+class ResizeIn(serializers.Serializer):
+    end = StrictDateTimeField(help_text="The visit's new end, with its UTC offset; the start stays.")
 
 
 class CancelIn(serializers.Serializer):

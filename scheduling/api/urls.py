@@ -26,6 +26,7 @@ urlpatterns = [
     path("appointments/series/", views.SeriesApi.as_view(), name="api-series"),
     path("appointments/<int:pk>/", views.AppointmentDetailApi.as_view(), name="api-appointment"),
     path("appointments/<int:pk>/reschedule/", views.RescheduleApi.as_view(), name="api-reschedule"),
+    path("appointments/<int:pk>/resize/", views.ResizeApi.as_view(), name="api-resize"),
     path("appointments/<int:pk>/cancel/", views.CancelApi.as_view(), name="api-cancel"),
     path("appointments/<int:pk>/confirm/", views.ConfirmApi.as_view(), name="api-confirm"),
     path("appointments/<int:pk>/check-in/", views.CheckInApi.as_view(), name="api-check-in"),

@@ -33,6 +33,7 @@ from scheduling.exceptions import (
     IdempotencyKeyReused,
     IllegalTransition,
     LeaveConflicts,
+    LengthNotAdjustable,
     NameTaken,
     NoSlotToday,
     SeriesConflicts,
@@ -334,6 +335,25 @@ class RescheduleApi(APIView):
             actor=request.user, appointment=appointment, **validated(s.RescheduleIn, request)
         )
         return _one(request, _appointment(moved.pk))
+
+
+class ResizeApi(APIView):
+    @extend_schema(
+        summary="Change an appointment's length",
+        description=(
+            "A new end for a booked visit, keeping its start, doctor and room, where its service lets staff "
+            "change the length (`length_adjustable`): 5 minutes to 12 hours, in 5-minute steps. Judged by the "
+            "same rules as a move (hours, shift, breaks, leave, the doctor's, patient's and room's other visits)."
+        ),
+        request=s.ResizeIn,
+        responses={200: s.EntryOut, **errors(LengthNotAdjustable, BookingRefused, IllegalTransition, CalendarBusy)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        appointment = _appointment(pk)
+        resized = sched.appointment_resize(
+            actor=request.user, appointment=appointment, **validated(s.ResizeIn, request)
+        )
+        return _one(request, _appointment(resized.pk))
 
 
 class CancelApi(APIView):

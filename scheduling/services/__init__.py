@@ -27,6 +27,7 @@ from scheduling.services.lifecycle import (
 )
 from scheduling.services.link_changes import manage_link_cancel, manage_link_reschedule
 from scheduling.services.links import manage_link_issue, manage_link_resolve
+from scheduling.services.resize import appointment_resize
 from scheduling.services.series import Occurrence, series_book
 from scheduling.services.series_changes import series_cancel_rest, series_move_rest
 from scheduling.services.setup import (
@@ -57,6 +58,7 @@ __all__ = [
     "appointment_hold_release",
     "appointment_mark_no_show",
     "appointment_reschedule",
+    "appointment_resize",
     "appointment_start",
     "branch_hours_replace",
     "extra_shift_create",

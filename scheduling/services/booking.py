@@ -130,8 +130,10 @@ def _place(
     patient_id: int | None,
     ignore_entry_id: int | None = None,
     now: datetime,
+    minutes: int | None = None,
 ) -> _Placement:
-    """Judge a start time by the rules; return where the visit goes (spans and room)."""
+    """Judge a start time by the rules; return where the visit goes (spans and room). `minutes`: the
+    visit's own length where the service lets staff change it (scheduling.services.resize)."""
     if room is not None and room.branch_id != branch.pk:
         raise InvalidScheduling(fields={"room": ["The room belongs to another branch."]})
     tz = ZoneInfo(branch.timezone)
@@ -145,6 +147,7 @@ def _place(
         patient_id=patient_id,
         ignore_entry_id=ignore_entry_id,
         override=override,
+        minutes=minutes,
     )
     problem = plan.problem(doctor.pk, start, room.pk if room else None)
     if problem == Problem.OFF_GRID:

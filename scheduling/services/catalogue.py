@@ -52,6 +52,7 @@ class ServiceOptions(TypedDict, total=False):
     price_minor: int
     requires_room: bool
     bookable_online: bool
+    length_adjustable: bool  # staff may change a visit's length on the book (scheduling.services.resize)
     is_active: bool
 
 

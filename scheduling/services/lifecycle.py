@@ -67,6 +67,14 @@ def _described(entry: CalendarEntry) -> str:
     return f"A {entry.get_status_display().lower()} appointment"
 
 
+def own_minutes(appointment: Appointment) -> int | None:
+    """The visit's own length where its service lets staff change it (a move keeps it); else None,
+    and the visit lasts as the service does."""
+    if appointment.service is None or not appointment.service.length_adjustable:
+        return None
+    return int((appointment.span.upper - appointment.span.lower).total_seconds() // 60)
+
+
 def _locked(appointment: CalendarEntry) -> Appointment:
     return Appointment.objects.select_for_update().get(pk=appointment.pk)
 
@@ -131,6 +139,7 @@ def appointment_reschedule(
         patient_id=appointment.patient_id,
         ignore_entry_id=appointment.pk,
         now=now,
+        minutes=own_minutes(appointment),
     )
     _expire_stale_holds(doctor_id=doctor.pk, room_id=placed.room_id, busy=placed.busy, now=now)
     appointment.doctor = doctor

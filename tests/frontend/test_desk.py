@@ -130,6 +130,41 @@ def test_cancel_from_the_panel_asks_for_a_reason_with_the_shared_confirmation_an
     assert b"(Called in sick)" in done.content
 
 
+def test_the_book_lets_the_end_of_an_adjustable_visit_be_dragged_and_says_a_refusal(desk):
+    # given a visit of a fixed service and one of a service whose length staff may change
+    clinic, client, host = desk
+    fixed = book(clinic, clinic.at(MONDAY, 9), actor=clinic.owner)
+    other = sched.service_create(actor=clinic.owner, name="Long review", duration_minutes=30, length_adjustable=True)
+    sched.offering_set(
+        actor=clinic.owner, doctor=clinic.doctors[0], branch=clinic.branch, service_ids=[clinic.service.pk, other.pk]
+    )
+    adjustable = sched.appointment_book(
+        actor=clinic.owner,
+        patient=clinic.patient(),
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=other,
+        start=clinic.at(MONDAY, 10),
+    )
+    # then the feed lets only the adjustable one's end be dragged
+    events = {e["id"]: e for e in _feed(client, host, clinic.branch, MONDAY)["events"] if e.get("id")}
+    assert events[str(fixed.pk)]["durationEditable"] is False
+    assert events[str(adjustable.pk)]["durationEditable"] is True
+    assert "book-resizable" in events[str(adjustable.pk)]["classNames"]
+    # when its end is dropped at 10:45 (the branch's wall clock), then it lasts 45 minutes
+    done = client.post(f"/desk/appointments/{adjustable.pk}/resize/", {"end": f"{MONDAY}T10:45:00"}, HTTP_HOST=host)
+    assert done.status_code == 200
+    assert done.json()["message"] == "Now 45 minutes, until 10:45."
+    adjustable.refresh_from_db()
+    assert adjustable.span.upper == clinic.at(MONDAY, 10, 45)
+    # when the fixed one's end is dropped, then 409 with the rule's words, and it keeps its length
+    refused = client.post(f"/desk/appointments/{fixed.pk}/resize/", {"end": f"{MONDAY}T10:00:00"}, HTTP_HOST=host)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "length_not_adjustable"
+    fixed.refresh_from_db()
+    assert fixed.span.upper == clinic.at(MONDAY, 9, 30)
+
+
 def test_walk_in_in_three_steps(desk):
     clinic, client, host = desk
     base = f"/desk/{clinic.branch.pk}/walk-in/"

@@ -129,8 +129,13 @@
     if (!panel.open) panel.showModal();
   }
 
+  // The desk's URLs, named by the page ({% url %} with 0 for the appointment): none written here.
+  function urlOf(name, id) {
+    return root.dataset[name].replace("/0/", `/${encodeURIComponent(id)}/`);
+  }
+
   function openPanel(id, from) {
-    return showPanel(`/desk/appointments/${id}/panel/`, from);
+    return showPanel(urlOf("panelUrl", id), from);
   }
 
   panel.addEventListener("close", function () {
@@ -155,39 +160,51 @@
     if (el) el.focus({ preventScroll: true });
   }
 
-  async function drop(info) {
+  // A drag (a move, or a new end) is posted to the page, which asks the booking door; a refusal
+  // snaps the appointment back and is said in place.
+  async function send(info, url, body, refused) {
     busy = true;
-    const body = new URLSearchParams();
-    body.set("start", wallClock(info.event.start));
-    body.set("doctor", info.newResource ? info.newResource.id : (info.event.resourceIds[0] || root.dataset.weekDoctor));
     try {
-      const response = await fetch(`/desk/appointments/${info.event.id}/drop/`, {
+      const response = await fetch(url, {
         method: "POST",
         body: body,
         credentials: "same-origin",
         headers: { "X-CSRFToken": csrf ? csrf[1] : "", Accept: "application/json" },
       });
-      const answer = await response.json().catch(function () { return { error: "The move was not saved." }; });
+      const answer = await response.json().catch(function () { return { error: "The change was not saved." }; });
       if (response.ok) {
         say(`${info.event.extendedProps.patient}: ${answer.message}`, false);
       } else {
         info.revert(); // snaps back: the booking door refused
-        say(`Not moved: ${answer.error}`, true);
+        say(`${refused}: ${answer.error}`, true);
       }
     } catch (e) {
       info.revert();
-      say("Not moved: the desk could not reach the server.", true);
+      say(`${refused}: the desk could not reach the server.`, true);
     } finally {
       busy = false;
       refetch();
     }
   }
 
+  function drop(info) {
+    const body = new URLSearchParams();
+    body.set("start", wallClock(info.event.start));
+    body.set("doctor", info.newResource ? info.newResource.id : (info.event.resourceIds[0] || root.dataset.weekDoctor));
+    return send(info, urlOf("dropUrl", info.event.id), body, "Not moved");
+  }
+
+  function resize(info) {
+    const body = new URLSearchParams();
+    body.set("end", wallClock(info.event.end));
+    return send(info, urlOf("resizeUrl", info.event.id), body, "Length not changed");
+  }
+
   function clickTime(info) {
     if (!root.dataset.canBook) return;
     const doctor = info.resource ? info.resource.id : root.dataset.weekDoctor;
     const params = new URLSearchParams({ doctor: doctor, start: wallClock(info.date) });
-    showPanel(`/desk/${root.dataset.branch}/slot/?${params}`, null);
+    showPanel(`${root.dataset.slotUrl}?${params}`, null);
   }
 
   load(false).then(function (first) {
@@ -211,7 +228,7 @@
       dayHeaderFormat: week ? { weekday: "short", day: "numeric", month: "short" } : { weekday: "long" },
       resources: week ? [] : feed.resources,
       editable: true,
-      eventDurationEditable: false,
+      eventDurationEditable: false, // each event says (durationEditable): where its service allows another length
       eventStartEditable: true,
       eventContent: content,
       eventDidMount: mounted,
@@ -222,6 +239,9 @@
       eventDragStart: function () { busy = true; },
       eventDragStop: function () { busy = false; },
       eventDrop: drop,
+      eventResizeStart: function () { busy = true; },
+      eventResizeStop: function () { busy = false; },
+      eventResize: resize,
       eventAllUpdated: function () {
         if (!pendingFocus) return;
         const id = pendingFocus;
