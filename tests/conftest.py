@@ -11,6 +11,7 @@ from tenants.db import role_settings
 from tenants.services import platform_ensure_public
 from tests import clock
 from tests.factories import PASSWORD, Chain, chain_create
+from tests.fakes.stripe_server import FakeStripe
 from tests.helpers import Api
 
 # The whole run on a moved clock when CLINICFLOW_TEST_CLOCK_SHIFT_DAYS is set (`make test-future`),
@@ -104,3 +105,19 @@ def api(db: None) -> Any:
         return Api(host, email)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[FakeStripe]:
+    """The local fake of the Stripe API (tests/fakes/stripe_server.py), one per run."""
+    fake = FakeStripe().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def stripe_fake(stripe_server: FakeStripe, settings: Any) -> FakeStripe:
+    """The fake, emptied, with the SDK pointed at it."""
+    stripe_server.reset()
+    settings.STRIPE_API_BASE = stripe_server.url
+    return stripe_server

@@ -1,0 +1,388 @@
+"""A small stateful fake of the Stripe API on 127.0.0.1, for tests (and anything else that must not
+reach the internet). The real `stripe` SDK is pointed at it with
+``StripeClient(key, base_addresses={"api": fake.url})``.
+
+It speaks what Stripe speaks: form-encoded requests (``a[b][c]=v`` nesting), JSON answers in
+Stripe's shapes, errors as ``{"error": {"type", "code", "message", "param"}}``, the
+``Stripe-Account`` header (objects belong to the platform or to one connected account), and the
+``Idempotency-Key`` header (the same key answers the same object; the same key with other
+parameters is refused as Stripe does).
+
+Resources: accounts (create, retrieve), account_links (create), balance_transactions (list). Lists
+page the Stripe way (``limit``, ``starting_after``, ``ending_before``, ``has_more``), so the SDK's
+auto-pagination works. More resources are added with ``@route`` and ``self._list``.
+
+Tests drive the world with the ``complete_onboarding``, ``add_object``, ``event``, ``sign`` and
+``post_event`` helpers: an event is signed with a webhook secret like Stripe signs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+JSON = dict[str, Any]
+Handler = Callable[["FakeStripe", "Call"], tuple[int, JSON]]
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+
+#: Object id prefixes, as Stripe's.
+PREFIX = {
+    "account": "acct",
+    "account_link": "al",
+    "balance_transaction": "txn",
+    "payment_intent": "pi",
+    "checkout.session": "cs_test",
+    "refund": "re",
+    "payout": "po",
+    "charge": "ch",
+    "event": "evt",
+}
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ROUTES.append((method, re.compile(f"^{pattern}$"), handler))
+        return handler
+
+    return register
+
+
+def decode_form(body: str) -> JSON:
+    """``a[b][0]=x&c=y`` -> ``{"a": {"b": ["x"]}, "c": "y"}``: the nesting the SDK encodes."""
+    out: JSON = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        parts = re.findall(r"[^\[\]]+", key) or [key]
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return _lists(out)
+
+
+def _lists(node: Any) -> Any:
+    if isinstance(node, dict):
+        if node and all(k.isdigit() for k in node):
+            return [_lists(node[k]) for k in sorted(node, key=int)]
+        return {k: _lists(v) for k, v in node.items()}
+    return node
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, message: str, *, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        kind = "idempotency_error" if code == "idempotency_key_in_use" else "invalid_request_error"
+        self.status = status
+        self.body = {"error": {"type": kind, "code": code, "message": message, "param": param}}
+
+
+class Call:
+    """One request as a handler sees it."""
+
+    def __init__(self, method: str, path: str, query: JSON, params: JSON, account: str | None, match: re.Match[str]):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.params = params
+        self.account = account
+        self.match = match
+
+
+class FakeStripe:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        # (owner account or "platform", object type) -> id -> object, in creation order.
+        self.objects: dict[tuple[str, str], dict[str, JSON]] = {}
+        self.idempotent: dict[tuple[str, str], tuple[str, int, JSON]] = {}
+        self.requests: list[tuple[str, str, str | None, str | None]] = []  # method, path, account, idem key
+        self.link_params: list[JSON] = []  # what each account link was asked with
+        self._ids = itertools.count(1)
+        self._clock = itertools.count(int(time.time()))
+        self.server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> FakeStripe:
+        fake = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._serve(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._serve(self, "POST")
+
+            def do_DELETE(self) -> None:
+                fake._serve(self, "DELETE")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="fake-stripe", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self.server, "start() the fake first"
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.objects.clear()
+            self.idempotent.clear()
+            self.requests.clear()
+            self.link_params.clear()
+
+    # -- the world, for tests -------------------------------------------------------------------
+    def new_id(self, kind: str) -> str:
+        return f"{PREFIX.get(kind, kind)}_{next(self._ids):06d}{secrets.token_hex(6)}"
+
+    def now(self) -> int:
+        """Strictly increasing timestamps, so ordering by `created` is stable."""
+        return next(self._clock)
+
+    def store(self, owner: str | None, obj: JSON) -> JSON:
+        with self.lock:
+            self.objects.setdefault((owner or "platform", obj["object"]), {})[obj["id"]] = obj
+        return obj
+
+    def get(self, owner: str | None, kind: str, object_id: str) -> JSON:
+        with self.lock:
+            found = self.objects.get((owner or "platform", kind), {}).get(object_id)
+        if found is None:
+            raise StripeError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param="id")
+        return found
+
+    def add_object(self, kind: str, *, account: str | None = None, **fields: Any) -> JSON:
+        """Put an object straight into the world (a balance transaction, a payout...)."""
+        obj = {"id": self.new_id(kind), "object": kind, "created": self.now(), "livemode": False, **fields}
+        return self.store(account, obj)
+
+    def complete_onboarding(self, account_id: str) -> JSON:
+        """What happens when the chain's owner finishes Stripe's onboarding form."""
+        with self.lock:
+            account = self.get(None, "account", account_id)
+            account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
+            account["requirements"] = _requirements([])
+            return account
+
+    def event(self, kind: str, obj: JSON, *, account: str | None = None, created: int | None = None) -> JSON:
+        """A Connect event about ``obj`` (a snapshot: later changes to the object do not show)."""
+        return {
+            "id": self.new_id("event"),
+            "object": "event",
+            "api_version": "2025-01-27.acacia",
+            "created": created if created is not None else self.now(),
+            "type": kind,
+            "account": account,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": json.loads(json.dumps(obj))},
+        }
+
+    @staticmethod
+    def sign(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:
+        """The ``Stripe-Signature`` header Stripe would send with ``payload``."""
+        t = int(time.time()) if timestamp is None else timestamp
+        mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+        return f"t={t},v1={mac}"
+
+    def post_event(self, url: str, event: JSON, secret: str, *, host: str | None = None) -> tuple[int, bytes]:
+        """Deliver ``event`` to a webhook endpoint over HTTP, signed as Stripe would."""
+        payload = json.dumps(event).encode()
+        headers = {"Content-Type": "application/json", "Stripe-Signature": self.sign(payload, secret)}
+        if host:
+            headers["Host"] = host
+        request = urllib.request.Request(url, data=payload, headers=headers, method="POST")  # noqa: S310 (a local URL)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (a local URL)
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def calls(self, method: str, path_prefix: str) -> list[tuple[str, str, str | None, str | None]]:
+        with self.lock:
+            return [r for r in self.requests if r[0] == method and r[1].startswith(path_prefix)]
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def _serve(self, http: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(http.path)
+        length = int(http.headers.get("Content-Length") or 0)
+        body = http.rfile.read(length).decode() if length else ""
+        account = http.headers.get("Stripe-Account")
+        key = http.headers.get("Idempotency-Key")
+        with self.lock:
+            self.requests.append((method, parts.path, account, key))
+        try:
+            if not (http.headers.get("Authorization") or "").startswith("Bearer sk_"):
+                raise StripeError(401, "Invalid API Key provided.")
+            params = decode_form(body) if method == "POST" else {}
+            status, answer = self._answer(method, parts.path, decode_form(parts.query), params, account, key, body)
+        except StripeError as error:
+            status, answer = error.status, error.body
+        data = json.dumps(answer).encode()
+        http.send_response(status)
+        http.send_header("Content-Type", "application/json")
+        http.send_header("Content-Length", str(len(data)))
+        http.send_header("Request-Id", f"req_{secrets.token_hex(7)}")
+        if key:
+            http.send_header("Idempotency-Key", key)
+        http.end_headers()
+        http.wfile.write(data)
+
+    def _answer(
+        self, method: str, path: str, query: JSON, params: JSON, account: str | None, key: str | None, body: str
+    ) -> tuple[int, JSON]:
+        for route_method, pattern, handler in ROUTES:
+            match = pattern.match(path)
+            if route_method == method and match:
+                call = Call(method, path, query, params, account, match)
+                if method != "POST" or not key:
+                    return handler(self, call)
+                with self.lock:  # one answer per key, even for two requests at once
+                    remembered = self.idempotent.get((account or "platform", key))
+                    if remembered:
+                        if remembered[0] != f"{path}?{body}":
+                            raise StripeError(
+                                400,
+                                "Keys for idempotent requests can only be used with the same parameters"
+                                " they were first used with.",
+                                code="idempotency_key_in_use",
+                            )
+                        return remembered[1], remembered[2]
+                    status, answer = handler(self, call)
+                    if status < 500:
+                        self.idempotent[(account or "platform", key)] = (f"{path}?{body}", status, answer)
+                    return status, answer
+        raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def _list(self, call: Call, kind: str, keep: Callable[[JSON], bool] = lambda _: True) -> tuple[int, JSON]:
+        """A Stripe list of the caller's ``kind`` objects, newest first, paged by cursor."""
+        with self.lock:
+            rows = [o for o in self.objects.get((call.account or "platform", kind), {}).values() if keep(o)]
+        rows.reverse()
+        try:
+            limit = max(1, min(100, int(call.query.get("limit", 10))))
+        except ValueError as error:
+            raise StripeError(400, "Invalid integer: limit", param="limit") from error
+        ids = [o["id"] for o in rows]
+        if after := call.query.get("starting_after"):
+            if after not in ids:
+                raise StripeError(404, f"No such {kind}: '{after}'", code="resource_missing", param="starting_after")
+            rows = rows[ids.index(after) + 1 :]
+        elif before := call.query.get("ending_before"):
+            if before not in ids:
+                raise StripeError(404, f"No such {kind}: '{before}'", code="resource_missing", param="ending_before")
+            rows = rows[: ids.index(before)][-limit:]
+        page = rows[:limit]
+        return 200, {"object": "list", "url": call.path, "has_more": len(rows) > limit, "data": page}
+
+
+def _requirements(due: list[str]) -> JSON:
+    return {
+        "currently_due": due,
+        "eventually_due": due,
+        "past_due": [],
+        "pending_verification": [],
+        "disabled_reason": "requirements.past_due" if due else None,
+        "current_deadline": None,
+        "errors": [],
+    }
+
+
+def _created_filter(call: Call) -> Callable[[JSON], bool]:
+    created = call.query.get("created")
+    bounds = created if isinstance(created, dict) else {}
+    payout = call.query.get("payout")
+
+    def keep(obj: JSON) -> bool:
+        c = obj.get("created", 0)
+        return (
+            c >= int(bounds.get("gte", c))
+            and c > int(bounds.get("gt", c - 1))
+            and c <= int(bounds.get("lte", c))
+            and c < int(bounds.get("lt", c + 1))
+            and (payout is None or obj.get("payout") == payout)
+        )
+
+    return keep
+
+
+# -- accounts ------------------------------------------------------------------------------------
+@route("POST", "/v1/accounts")
+def account_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    if call.account:
+        raise StripeError(400, "A connected account cannot create accounts.")
+    kind = call.params.get("type", "standard")
+    if kind not in ("standard", "express", "custom"):
+        raise StripeError(400, f"Invalid type: {kind}", param="type")
+    account = {
+        "id": fake.new_id("account"),
+        "object": "account",
+        "type": kind,
+        "country": call.params.get("country", "DE"),
+        "email": call.params.get("email"),
+        "default_currency": "eur",
+        "business_profile": call.params.get("business_profile", {}),
+        "capabilities": {name: "inactive" for name in call.params.get("capabilities", {})},
+        "charges_enabled": False,
+        "payouts_enabled": False,
+        "details_submitted": False,
+        "requirements": _requirements(["business_profile.url", "external_account", "tos_acceptance.date"]),
+        "metadata": call.params.get("metadata", {}),
+        "created": fake.now(),
+    }
+    return 200, fake.store(None, account)
+
+
+@route("GET", r"/v1/accounts/(?P<id>[^/]+)")
+def account_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    account_id = call.match["id"]
+    if call.account and call.account != account_id:
+        raise StripeError(403, "The provided key does not have access to this account.")
+    return 200, fake.get(None, "account", account_id)
+
+
+@route("POST", "/v1/account_links")
+def account_link_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    for param in ("account", "type", "refresh_url", "return_url"):
+        if not call.params.get(param):
+            raise StripeError(400, f"Missing required param: {param}.", param=param)
+    fake.get(None, "account", call.params["account"])
+    fake.link_params.append(call.params)
+    created = fake.now()
+    link = {
+        "object": "account_link",
+        "created": created,
+        "expires_at": created + 300,
+        "url": f"{fake.url}/setup/{call.params['account']}/{secrets.token_urlsafe(12)}",
+    }
+    return 200, link
+
+
+# -- money, for the next sessions: lists page like Stripe's --------------------------------------
+@route("GET", "/v1/balance_transactions")
+def balance_transaction_list(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return fake._list(call, "balance_transaction", _created_filter(call))
+
+
+@route("GET", "/v1/payouts")
+def payout_list(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return fake._list(call, "payout", _created_filter(call))
