@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from config.schema_urls import schema_urls
+from invoicing.connect.webhooks import connect_webhook
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.accounts.urls")),
@@ -14,6 +15,8 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Stripe Connect: every connected account's events (signature-verified, CSRF-exempt).
+    path("stripe/connect/webhook/", connect_webhook, name="stripe-connect-webhook"),
     path("api/v1/", include(api_v1)),
     path("", include("frontend.platform_urls")),
 ]

@@ -9,6 +9,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.org.api.urls")),
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
+    path("", include("invoicing.connect.urls")),
     # This site's own operations and their docs.
     *schema_urls("config.urls_tenant"),
 ]

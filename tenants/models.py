@@ -58,3 +58,42 @@ class Clinic(TenantMixin):
 
 class Domain(DomainMixin):
     pass
+
+
+class StripeConnection(models.Model):
+    """A chain's connected Stripe account (Connect). Public schema: a webhook finds the chain from the
+    event's account before it knows any chain schema. Only the account id is kept, never a key."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.PROTECT, related_name="stripe_connection")
+    account_id = models.CharField(max_length=64, unique=True)
+    account_type = models.CharField(max_length=16)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    requirements_due = models.JSONField(default=list, blank=True)
+    disabled_reason = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_id} ({self.clinic_id})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.charges_enabled and self.details_submitted
+
+
+class StripeEvent(models.Model):
+    """Each Connect webhook event, recorded once, in the transaction of its effect."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    type = models.CharField(max_length=100)
+    account_id = models.CharField(max_length=64, blank=True)
+    clinic = models.ForeignKey(Clinic, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    handled = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.event_id

@@ -338,6 +338,17 @@ SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
+# --- Stripe Connect ---------------------------------------------------------------------------------
+# The platform's own secret key: every call on a chain's behalf adds that chain's connected account
+# (the Stripe-Account header); no chain's key is ever stored. Empty: payments are not configured.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+# The signing secret of the platform's one Connect webhook endpoint (POST /stripe/connect/webhook/).
+STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET")
+# Where the SDK sends its requests: None is Stripe itself; tests point it at a local fake.
+STRIPE_API_BASE: str | None = env("STRIPE_API_BASE") or None
+# Which Connect account type onboarding creates (docs/architecture.md, Money).
+STRIPE_CONNECT_ACCOUNT_TYPE = "express"
+
 # --- Mail, i18n, static ----------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", "Clinicflow <no-reply@clinicflow.localhost>")

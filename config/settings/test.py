@@ -15,3 +15,8 @@ REDIS_URL = os.environ.get("REDIS_URL_TEST", REDIS_URL.rsplit("/", 1)[0] + "/1")
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 CACHES["default"]["LOCATION"] = REDIS_URL
 SMS_BACKEND = "notifications.sms.LocmemBackend"
+
+# Stripe: obvious test values; tests/fakes/stripe_server.py answers at STRIPE_API_BASE (a fixture sets it).
+STRIPE_SECRET_KEY = "sk_test_clinicflow_platform"  # noqa: S105 (a test value)
+STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_test_clinicflow"  # noqa: S105 (a test value)
+STRIPE_API_BASE = "http://127.0.0.1:9"

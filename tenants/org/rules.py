@@ -96,3 +96,5 @@ rules.add_perm("org.add_branch", is_owner)
 rules.add_perm("org.change_branch", is_owner | (is_branch_manager & manages_branch))
 rules.add_perm("org.view_staff", is_owner | is_branch_manager)
 rules.add_perm("org.assign_staff", is_owner | (is_branch_manager & may_assign))
+# Connecting the chain's Stripe account (invoicing.connect): its owners only.
+rules.add_perm("org.manage_payments", is_owner)

@@ -1,0 +1,1 @@
+"""Stripe Connect: a chain's connected account (onboarding, status) and the platform's Connect webhook."""
