@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -67,6 +67,9 @@ class LeaveResolved:
 
 class _NotCarriedOut(Exception):
     """A decision with no place to go (no doctor free, no free time): recorded like a refusal."""
+
+
+LEAVE_LONGEST = timedelta(days=366)
 
 
 def _when(entry: CalendarEntry) -> str:
@@ -208,6 +211,10 @@ def leave_create_resolving(
         raise InvalidScheduling(fields={"start": ["Give times with their UTC offset."]})
     if end <= start:
         raise InvalidScheduling(fields={"end": ["The leave must end after it starts."]})
+    if end - start > LEAVE_LONGEST:
+        # Each appointment in the way is a move or a cancellation through the booking door, in one
+        # transaction: a year bounds that work (longer leave is saved a year at a time).
+        raise InvalidScheduling(fields={"end": ["Leave is saved a year at most at a time."]})
     decisions = dict(decisions or {})
     _check_decisions(decisions, for_all, doctor=doctor)
     now = now or timezone.now()

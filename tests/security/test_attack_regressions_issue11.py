@@ -265,7 +265,6 @@ def test_a_receptionist_reads_and_changes_nothing_of_another_branchs_book(chain_
 
 
 # --- leave that meets appointments: findings in its engineer's files, reported ---------------------------
-@pytest.mark.xfail(strict=True, reason="leave_create_resolving has no cap on a leave's length (reported to 'leave')")
 def test_a_leave_of_centuries_is_refused_and_nothing_is_saved(chain_a, clinic, booked, api):
     # given the owner at the API, and an appointment of the doctor this Monday
     owner = api(chain_a, "owner")
