@@ -186,9 +186,12 @@ def test_billing_sees_only_the_desk_of_its_branch(world: World, client: Client) 
         client.force_login(world.chain.users["billing"])
     host = world.chain.host
     assert client.get(f"/desk/{b2.pk}/?day={world.day}", HTTP_HOST=host).status_code == 403
-    own = client.get(f"/desk/{b1.pk}/?day={world.day}", HTTP_HOST=host)
+    assert client.get(f"/desk/{b2.pk}/feed/?day={world.day}", HTTP_HOST=host).status_code == 403
+    assert client.get(f"/desk/{b1.pk}/?day={world.day}", HTTP_HOST=host).status_code == 200
+    own = client.get(f"/desk/{b1.pk}/feed/?day={world.day}", HTTP_HOST=host)  # the book's appointments
     assert own.status_code == 200
     assert b"Branchone" in own.content
+    assert b"Branchtwo" not in own.content
     assert client.get("/desk/", HTTP_HOST=host)["Location"] == f"/desk/{b1.pk}/"
 
 
