@@ -1,0 +1,19 @@
+"""Error codes of the ledger."""
+
+from enum import StrEnum
+
+
+class InvoicingErrorCode(StrEnum):
+    # An invoice's status does not allow the change (issuing an issued one, paying a void one).
+    INVOICE_NOT_OPEN = "invoice_not_open"
+    # Voiding an invoice that has payments: refund them and issue a credit note instead.
+    INVOICE_HAS_PAYMENTS = "invoice_has_payments"
+    # More than the invoice still asks for (a payment or a credit note).
+    OVERPAYMENT = "overpayment"
+    # More than was paid and not yet refunded.
+    REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    # The visit has an invoice already, or is not one that can be invoiced.
+    ALREADY_INVOICED = "already_invoiced"
+    NOT_INVOICEABLE = "not_invoiceable"
+    # Only cash and card-terminal payments are recorded by hand.
+    PAYMENT_METHOD_NOT_RECORDABLE = "payment_method_not_recordable"

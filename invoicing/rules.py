@@ -1,0 +1,32 @@
+"""Who may see and change the ledger: owners and billing staff everything at the branches they see;
+reception sees invoices of its branches and records payments there; doctors nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rules
+
+from invoicing.models import Invoice
+from scheduling.rules import is_billing, is_receptionist
+from tenants.org.models import Branch
+from tenants.org.rules import is_owner
+from tenants.org.selectors import branch_visible
+
+
+@rules.predicate
+def sees_branch(user: Any, target: Invoice | Branch | None) -> bool:
+    """The invoice's branch (or the branch) is one this user sees; no object: any branch."""
+    if target is None:
+        return True
+    branch_id = target.branch_id if isinstance(target, Invoice) else target.pk
+    return branch_visible(actor=user, branch_id=branch_id)
+
+
+ledger_staff = is_owner | is_billing
+
+rules.add_perm("invoicing.view_invoice", (ledger_staff | is_receptionist) & sees_branch)
+rules.add_perm("invoicing.record_payment", (ledger_staff | is_receptionist) & sees_branch)
+rules.add_perm("invoicing.manage_invoice", ledger_staff & sees_branch)
+rules.add_perm("invoicing.view_receivables", ledger_staff)
+rules.add_perm("invoicing.manage_tax_rates", is_owner)
