@@ -19,6 +19,7 @@ from frontend.forms import (
     StaffForm,
     submit,
 )
+from patients.portal import patient_of
 from scheduling.selectors import doctor_offerings
 from scheduling.today import today_for
 from tenants.audit.services import access_log_rows
@@ -34,7 +35,11 @@ def _branch_choices(request: HttpRequest) -> QuerySet[Branch]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Today's work for whoever signs in: each of their roles adds its part (scheduling.today)."""
+    """Today's work for whoever signs in: each of their roles adds its part (scheduling.today). A
+    patient signed in to the portal has no staff home: their start page is the portal."""
+    staff = staff_of(request.user)
+    if staff is None and patient_of(request.user) is not None:
+        return redirect("portal-home")
     today = today_for(actor=request.user)
     shown = today.shown()
     access_log_rows(
@@ -43,7 +48,6 @@ def home(request: HttpRequest) -> HttpResponse:
         rows=[{"id": v.id, "patient_id": v.patient_id} for v in shown],
         request=request,
     )
-    staff = staff_of(request.user)
     roles = [Role(r).label for r in staff.roles] if staff else []
     return render(request, "frontend/home.html", {"today": today, "roles": roles})
 

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from django_tenants.utils import schema_context
 
+from patients.portal import portal_user_for
 from scheduling import services as sched
 from scheduling.models import Appointment
 from scheduling.today import today_for
@@ -177,3 +178,15 @@ def test_the_home_page_gives_the_owner_the_chain_and_set_up_shortcuts(day: Day, 
     assert "All branches" in html
     assert "Set up" in html
     assert 'href="/settings/staff/invite/"' in html
+
+
+def test_a_patient_signed_in_to_the_portal_starts_at_the_portal(day: Day, client) -> None:
+    # given a patient with a portal account, signed in
+    with schema_context(day.clinic.chain.schema):
+        user = portal_user_for(patient=day.later.patient)
+    client.force_login(user)
+    # when she opens the site's start page
+    page = client.get("/", HTTP_HOST=day.clinic.chain.host)
+    # then she is sent to the portal, not shown an empty staff home
+    assert page.status_code == 302
+    assert page["Location"] == "/portal/"
