@@ -25,10 +25,10 @@ from patients import portal
 from scheduling import services as sched
 from scheduling.exceptions import ManageLinkInvalid
 from scheduling.free_days import day_picker
-from scheduling.models import ACTIVE_STATUSES, Appointment, DoctorService, Service
-from scheduling.selectors import policy_get, service_price_shown
+from scheduling.models import ACTIVE_STATUSES, Appointment, Service
+from scheduling.selectors import doctors_offering, policy_get, service_price_shown
 from scheduling.services.online import online_booking_confirm, online_hold
-from tenants.org.models import Branch, StaffMember
+from tenants.org.models import Branch
 from tenants.org.selectors import chain_settings_get
 
 TIMEZONES = available_timezones()
@@ -61,10 +61,7 @@ def book_start(request: HttpRequest) -> HttpResponse:
     services = Service.objects.filter(is_active=True, bookable_online=True)
     branch = branches.filter(pk=to_int(request.GET.get("branch")) or 0).first()
     service = services.filter(pk=to_int(request.GET.get("service")) or 0).first()
-    doctors = []
-    if branch and service:
-        doctor_ids = DoctorService.objects.filter(branch=branch, service=service).values("doctor_id")
-        doctors = list(StaffMember.objects.filter(pk__in=doctor_ids, is_active=True).select_related("user"))
+    doctors = list(doctors_offering(branch=branch, service=service)) if branch and service else []
     context = {
         "branches": branches,
         "services": services,
@@ -81,7 +78,9 @@ def book_start(request: HttpRequest) -> HttpResponse:
 def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpResponse:
     """Step 2: a month of days with and without free times, then the chosen day's times by part of
     the day, in the branch's zone (and the visitor's beside it when it differs)."""
-    doctor_id = to_int(request.GET.get("doctor"))
+    # Only a doctor who offers this service here is named or chosen: any other id is "anyone".
+    doctor = doctors_offering(branch=branch, service=service).filter(pk=to_int(request.GET.get("doctor")) or 0).first()
+    doctor_id = doctor.pk if doctor else None
     policy = policy_get()
     picker = day_picker(
         service=service,
@@ -92,7 +91,6 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
         step=policy.online_slot_step_minutes,
         online=True,
     )
-    doctor = StaffMember.objects.filter(pk=doctor_id or 0).select_related("user").first()
     visitor_tz = _visitor_tz(request)
     base = {"branch": branch.pk, "service": service.pk, "doctor": doctor_id or "", "pick": 1}
     context = picker_context(
@@ -101,7 +99,7 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
         post_to=reverse("book-hold"),
         hidden={"branch": branch.pk, "service": service.pk},
         visitor_tz=visitor_tz,
-        doctor_name=(doctor.user.get_full_name() or doctor.user.email) if doctor else "",
+        doctor_name=doctor.user.get_full_name() if doctor else "",
         price=service_price_shown(service=service, branch=branch),
     )
     context |= {

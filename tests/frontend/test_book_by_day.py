@@ -111,6 +111,23 @@ def test_online_booking_without_a_day_opens_on_the_first_free_day(clinic, client
     assert "no free times" not in chosen[0]
 
 
+def test_the_booking_page_names_only_a_doctor_who_offers_the_service_there(clinic, client, in_a):
+    # given the owner (no doctor) and the doctor who offers the service at the branch
+    url = f"/book/?branch={clinic.branch.pk}&service={clinic.service.pk}&pick=1&day={TUESDAY}&doctor="
+    owner = clinic.owner
+    doctor = clinic.doctors[0].user
+    # when a visitor puts the owner's staff id, or the doctor's, in the address
+    staff_id = owner.staff.pk
+    as_owner = client.get(url + str(staff_id), HTTP_HOST=in_a.host).content.decode()
+    as_doctor = client.get(url + str(clinic.doctors[0].pk), HTTP_HOST=in_a.host).content.decode()
+    # then the owner is neither named nor her e-mail shown: the times are anyone's
+    assert owner.get_full_name() not in as_owner
+    assert owner.email not in as_owner
+    assert "10:00" in as_owner
+    # and the doctor is named
+    assert doctor.get_full_name() in as_doctor
+
+
 @pytest.fixture
 def portal(clinic, client, in_a, django_capture_on_commit_callbacks):
     patient = services.patient_create(
