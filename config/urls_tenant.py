@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("invoicing.connect.urls")),
+    path("", include("invoicing.api.urls")),
     # This site's own operations and their docs.
     *schema_urls("config.urls_tenant"),
 ]

@@ -268,6 +268,8 @@ SPECTACULAR_SETTINGS = {
         "ConsentFormKindEnum": "patients.models.ConsentForm.Kind",
         "AccessLogActionEnum": "tenants.audit.models.AccessLog.Action",
         "LeaveDecisionActionEnum": "scheduling.api.leave_views.LEAVE_ACTIONS",
+        "InvoiceStatusEnum": "invoicing.models.InvoiceStatus",
+        "PaymentStatusEnum": "invoicing.models.PaymentStatus",
     },
 }
 

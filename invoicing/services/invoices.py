@@ -167,7 +167,7 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
             raise InvoiceHasPayments()
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = timezone.now()
-        invoice.void_reason = reason
+        invoice.void_reason = reason_given(reason)
         changed_by(invoice, actor, reason="voided").save()
     return invoice
 

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from invoicing.api import views
+
+urlpatterns = [
+    path("invoicing/invoices/", views.InvoiceListApi.as_view(), name="api-invoices"),
+    path("invoicing/invoices/<int:pk>/", views.InvoiceDetailApi.as_view(), name="api-invoice"),
+    path("invoicing/invoices/<int:pk>/issue/", views.InvoiceIssueApi.as_view(), name="api-invoice-issue"),
+    path("invoicing/invoices/<int:pk>/void/", views.InvoiceVoidApi.as_view(), name="api-invoice-void"),
+    path("invoicing/invoices/<int:pk>/payments/", views.PaymentRecordApi.as_view(), name="api-invoice-payments"),
+    path("invoicing/invoices/<int:pk>/credit-notes/", views.CreditNoteApi.as_view(), name="api-invoice-credit-notes"),
+    path("invoicing/payments/<int:pk>/refunds/", views.RefundRecordApi.as_view(), name="api-payment-refunds"),
+    path("invoicing/patients/<int:pk>/balance/", views.PatientBalanceApi.as_view(), name="api-patient-balance"),
+    path("invoicing/receivables/", views.ReceivablesApi.as_view(), name="api-receivables"),
+]
