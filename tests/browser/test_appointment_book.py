@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
+from scheduling import services as sched
 from scheduling.models import Appointment, Status
 from tests.browser.test_csp import WATCH
 from tests.browser.test_front_desk import _desk as desk_clinic
@@ -147,4 +148,47 @@ def test_receptionist_works_the_day_on_the_book(desk_page, morning, live, browse
     result = page.locator("#find-results").get_by_role("link", name=re.compile("11:00"))
     expect(result).to_be_visible()
     shot("book-search")
+    assert violations() == []
+
+
+def test_receptionist_drags_the_end_of_an_adjustable_visit(desk_page, morning, live, browser_chain, shot, axe):
+    page, violations = desk_page
+    # given a service whose length staff may change, Rhea at 14:00-14:30 and Sam at 15:00, one doctor
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        sched.service_update(actor=clinic.owner, service=clinic.service, length_adjustable=True)
+        today = timezone.now().astimezone(clinic.tz).date()
+        doctor = clinic.doctors[0]
+        rhea = book(clinic, clinic.at(today, 14), actor=clinic.owner, patient=clinic.patient("Rhea"), doctor=doctor)
+        book(clinic, clinic.at(today, 15), actor=clinic.owner, patient=clinic.patient("Sam"), doctor=doctor)
+        sched.appointment_resize(actor=clinic.owner, appointment=rhea, end=clinic.at(today, 14, 30))
+    sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{branch.pk}/")
+    rhea_el = page.locator(f"#event-{rhea.pk}")
+    expect(rhea_el).to_be_visible()
+    rhea_el.evaluate("e => e.scrollIntoView({block: 'center'})")
+
+    def drag_end(pixels: float) -> None:
+        grip = page.locator(f"#event-{rhea.pk} .ec-resizer")
+        box = grip.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2 + pixels, steps=12)
+        page.mouse.up()
+
+    # when its bottom edge is dragged 15 minutes lower, then it lasts 45 minutes, said in place
+    drag_end(SLOT_PX)
+    expect(page.locator("#book-message")).to_contain_text("Now 45 minutes, until 14:45")
+    with committed(), schema_context(browser_chain.schema):
+        assert Appointment.objects.get(pk=rhea.pk).span.upper == clinic.at(today, 14, 45)
+    shot("book-after-resize")
+    # when it is dragged into Sam's 15:00, then the refusal is said in place and it snaps back
+    drag_end(2 * SLOT_PX)
+    refusal = page.get_by_role("alert").filter(has_text="Length not changed")
+    expect(refusal).to_contain_text("already has an appointment")
+    shot("book-resize-refused")
+    with committed(), schema_context(browser_chain.schema):
+        assert Appointment.objects.get(pk=rhea.pk).span.upper == clinic.at(today, 14, 45)
+    expect(page.locator(f"#event-{rhea.pk}")).to_contain_text("14:45")  # snapped back
+    axe("the book after a resize")
     assert violations() == []

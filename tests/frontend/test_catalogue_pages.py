@@ -43,6 +43,14 @@ def test_owner_manages_services_and_booking_rules(in_a, client):
     assert client.post("/settings/services/", form, HTTP_HOST=in_a.host).status_code == 302
     assert Service.objects.get(name="Dermatology").buffer_after_minutes == 5
     assert Service.objects.get(name="Dermatology").price_minor == 9000
+    assert Service.objects.get(name="Dermatology").length_adjustable is False
+    # the owner lets staff change a dermatology visit's length on the book
+    derm = Service.objects.get(name="Dermatology")
+    page = client.get(f"/settings/services/{derm.pk}/", HTTP_HOST=in_a.host).content.decode()
+    assert "Staff may change a visit&#x27;s length" in page
+    adjusted = {**form, "length_adjustable": "on"}
+    assert client.post(f"/settings/services/{derm.pk}/", adjusted, HTTP_HOST=in_a.host).status_code == 302
+    assert Service.objects.get(name="Dermatology").length_adjustable is True
     bad = client.post(
         "/settings/services/", {**form, "name": "dermatology", "duration_minutes": 7}, HTTP_HOST=in_a.host
     )
