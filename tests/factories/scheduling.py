@@ -17,6 +17,7 @@ from scheduling import services as sched
 from scheduling.models import Appointment, Room, Service
 from scheduling.selectors import Slot, slot_list_available
 from tenants.authz import Actor
+from tenants.org import services as org
 from tenants.org.models import Branch, Role, StaffMember
 from tests.factories import Chain, user_with_roles
 
@@ -191,20 +192,43 @@ def clinic_setup(
     docs = [doctor(chain, branch) for _ in range(doctors)]
     for doc in docs:
         sched.offering_set(actor=owner, doctor=doc, branch=branch, service_ids=[service.pk])
-        for weekday in range(7):
-            sched.shift_pattern_create(
-                actor=owner,
-                doctor=doc,
-                branch=branch,
-                weekday=weekday,
-                starts=shift[0],
-                ends=shift[1],
-                valid_from=valid_from,
-                break_starts=break_[0] if break_ else None,
-                break_ends=break_[1] if break_ else None,
-            )
+        _every_day(owner, doc, branch, shift, valid_from=valid_from, break_=break_)
     room_list = [sched.room_create(actor=owner, branch=branch, name=f"Room {next(_seq)}") for _ in range(rooms)]
     return Clinic(chain=chain, branch=branch, service=service, doctors=docs, rooms=room_list)
+
+
+def _every_day(
+    owner: Actor,
+    doc: StaffMember,
+    branch: Branch,
+    shift: tuple[time, time],
+    *,
+    valid_from: date,
+    break_: tuple[time, time] | None = None,
+) -> None:
+    for weekday in range(7):
+        sched.shift_pattern_create(
+            actor=owner,
+            doctor=doc,
+            branch=branch,
+            weekday=weekday,
+            starts=shift[0],
+            ends=shift[1],
+            valid_from=valid_from,
+            break_starts=break_[0] if break_ else None,
+            break_ends=break_[1] if break_ else None,
+        )
+
+
+def works_also_at(clinic: Clinic, doc: StaffMember, branch: Branch, *, shift: tuple[time, time]) -> Clinic:
+    """``doc`` of ``clinic`` also works at ``branch`` every day in ``shift``, offering a service of its own
+    there (the returned clinic of that branch, with no doctors of its own)."""
+    owner = clinic.chain.users["owner"]
+    org.staff_update(actor=owner, staff=doc, branch_ids=[clinic.branch.pk, branch.pk])
+    there = clinic_setup(clinic.chain, branch=branch, doctors=0)
+    sched.offering_set(actor=owner, doctor=doc, branch=branch, service_ids=[there.service.pk])
+    _every_day(owner, doc, branch, shift, valid_from=local_today() - timedelta(days=366))
+    return there
 
 
 # Whatever time the suite runs, one of these zones is inside its working day.
@@ -221,8 +245,6 @@ DAYTIME_ZONES = [
 def daytime_branch(chain: Chain) -> Branch:
     """A new branch in a zone where it is daytime now, for tests about "now" (walk-ins)."""
     from datetime import datetime as _dt
-
-    from tenants.org import services as org
 
     tz = next(z for z in DAYTIME_ZONES if 7 <= _dt.now(ZoneInfo(z)).hour <= 16)
     return org.branch_create(actor=chain.users["owner"], name=f"Daytime {next(_seq)}", timezone_name=tz)

@@ -11,8 +11,7 @@ from django_tenants.utils import schema_context
 
 from scheduling import services as sched
 from scheduling.models import Appointment, Leave, Status
-from tenants.org import services as org
-from tests.factories.scheduling import MONDAY, book, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup, works_also_at
 from tests.helpers import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -169,19 +168,7 @@ def test_an_appointment_at_a_branch_the_manager_does_not_see_blocks_the_leave(in
     clinic = clinic_setup(in_a, doctors=2, shift=(time(13), time(17)))
     away = clinic.doctors[0]
     second = in_a.branches[1]
-    org.staff_update(actor=clinic.owner, staff=away, branch_ids=[clinic.branch.pk, second.pk])
-    there = clinic_setup(in_a, branch=second, doctors=0)
-    sched.offering_set(actor=clinic.owner, doctor=away, branch=second, service_ids=[there.service.pk])
-    for weekday in range(7):
-        sched.shift_pattern_create(
-            actor=clinic.owner,
-            doctor=away,
-            branch=second,
-            weekday=weekday,
-            starts=time(9),
-            ends=time(12),
-            valid_from=MONDAY - timedelta(days=7),
-        )
+    there = works_also_at(clinic, away, second, shift=(time(9), time(12)))
     hidden = sched.appointment_book(
         actor=clinic.owner,
         patient=clinic.patient("Hidden"),

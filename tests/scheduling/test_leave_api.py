@@ -39,6 +39,11 @@ def _window(clinic, **extra):
     }
 
 
+def _all_to_next_free_time_but(owner, clinic, decision):
+    """The owner resolves the week's leave: all to the next free time, but one decision of its own."""
+    return owner.call("POST", RESOLVE, _window(clinic, for_all={"action": "next_free_time"}, decisions=[decision]))
+
+
 def _states(chain, booked):
     with schema_context(chain.schema):
         return sorted(
@@ -151,14 +156,8 @@ def test_a_decision_for_another_doctors_appointment_is_400(week, chain_a, api):
         elsewhere = book(clinic, clinic.at(MONDAY, 10), doctor=clinic.doctors[1])
     before = _states(chain_a, [*booked, elsewhere])
 
-    answer = api(chain_a, "owner").call(
-        "POST",
-        RESOLVE,
-        _window(
-            clinic,
-            for_all={"action": "next_free_time"},
-            decisions=[{"appointment": elsewhere.pk, "action": "cancel", "reason": "x"}],
-        ),
+    answer = _all_to_next_free_time_but(
+        api(chain_a, "owner"), clinic, {"appointment": elsewhere.pk, "action": "cancel", "reason": "x"}
     )
 
     error = assert_error(answer, 400, "validation_error")
@@ -169,14 +168,8 @@ def test_a_decision_for_another_doctors_appointment_is_400(week, chain_a, api):
 def test_cancelling_one_without_a_reason_is_400(week, chain_a, api):
     clinic, booked = week
 
-    answer = api(chain_a, "owner").call(
-        "POST",
-        RESOLVE,
-        _window(
-            clinic,
-            for_all={"action": "next_free_time"},
-            decisions=[{"appointment": booked[0].pk, "action": "cancel"}],
-        ),
+    answer = _all_to_next_free_time_but(
+        api(chain_a, "owner"), clinic, {"appointment": booked[0].pk, "action": "cancel"}
     )
 
     error = assert_error(answer, 400, "validation_error")

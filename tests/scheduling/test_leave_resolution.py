@@ -15,8 +15,7 @@ from scheduling import services as sched
 from scheduling.leave_plan import LeaveAction, leave_proposal
 from scheduling.models import ACTIVE_STATUSES, Appointment, Leave, Status
 from scheduling.services import LeaveDecision
-from tenants.org import services as org
-from tests.factories.scheduling import MONDAY, book, clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup, works_also_at
 
 pytestmark = pytest.mark.django_db
 
@@ -227,19 +226,7 @@ def test_an_appointment_at_a_branch_the_manager_does_not_see_blocks_without_bein
     clinic = clinic_setup(in_a, doctors=2, shift=(time(9), time(13)))
     away = clinic.doctors[0]
     second = in_a.branches[1]
-    org.staff_update(actor=clinic.owner, staff=away, branch_ids=[clinic.branch.pk, second.pk])
-    there = clinic_setup(in_a, branch=second, doctors=0)
-    sched.offering_set(actor=clinic.owner, doctor=away, branch=second, service_ids=[there.service.pk])
-    for weekday in range(7):
-        sched.shift_pattern_create(
-            actor=clinic.owner,
-            doctor=away,
-            branch=second,
-            weekday=weekday,
-            starts=time(14),
-            ends=time(17),
-            valid_from=MONDAY - timedelta(days=7),
-        )
+    there = works_also_at(clinic, away, second, shift=(time(14), time(17)))
     unseen = sched.appointment_book(
         actor=clinic.owner,
         patient=clinic.patient("Hidden"),
