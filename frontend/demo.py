@@ -1,0 +1,537 @@
+"""The demo clinic chain of `make demo`. Built through the real services; safe to run again.
+
+Each capability adds its part here, so a newcomer sees it working at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.test.utils import override_settings
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from config.errors import ApplicationError
+from patients.models import Patient
+from patients.services import patient_create
+from scheduling import services as sched
+from scheduling.models import Appointment, Service, Status
+from scheduling.selectors import slot_list_available
+from tenants.accounts.models import User
+from tenants.accounts.services import demo_totp_secret
+from tenants.models import Clinic
+from tenants.org import services as org
+from tenants.org.models import Branch, Invitation, Role, StaffMember
+from tenants.selectors import site_url
+from tenants.services import clinic_create, clinic_spares_replenish, platform_ensure_public
+
+DEMO_PASSWORD = "Clinicflow-demo-2026"  # noqa: S105 (printed for the demo on purpose)
+OPERATOR_EMAIL = "operator@clinicflow.localhost"
+SLUG = "northwind"
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    first: str
+    last: str
+    roles: tuple[str, ...]
+    branches: tuple[str, ...]
+    title: str
+
+
+BRANCHES = [
+    ("Camden", "14 Parkway\nLondon NW1 7AA", "Europe/London", "+442079460100"),
+    ("Islington", "221 Upper Street\nLondon N1 1RQ", "Europe/London", "+442079460200"),
+]
+PEOPLE = [
+    Person("manager@northwind.localhost", "Maya", "Patel", (Role.BRANCH_MANAGER,), ("Camden",), "Branch manager"),
+    Person("dr.okafor@northwind.localhost", "Chidi", "Okafor", (Role.DOCTOR,), ("Camden", "Islington"), "GP"),
+    Person(
+        "dr.lindqvist@northwind.localhost",
+        "Sara",
+        "Lindqvist",
+        (Role.DOCTOR,),
+        ("Islington", "Camden"),
+        "Physiotherapist",
+    ),
+    Person("reception@northwind.localhost", "Tom", "Hughes", (Role.RECEPTIONIST,), ("Camden",), "Receptionist"),
+    Person("billing@northwind.localhost", "Ana", "Silva", (Role.BILLING,), (), "Billing"),
+]
+OWNER = Person("owner@northwind.localhost", "Olivia", "Grant", (Role.OWNER, Role.DOCTOR), ("Camden",), "Owner, GP")
+
+
+def load(out=print) -> None:  # type: ignore[no-untyped-def]
+    platform_ensure_public()
+    if not User.objects.filter(email=OPERATOR_EMAIL).exists():
+        User.objects.create_superuser(email=OPERATOR_EMAIL, password=DEMO_PASSWORD)
+    clinic = Clinic.objects.filter(slug=SLUG).first()
+    if clinic is None:
+        clinic, _ = clinic_create(
+            name="Northwind Health",
+            slug=SLUG,
+            owner_email=OWNER.email,
+            timezone="Europe/London",
+            currency="GBP",
+            locale="en-gb",
+            plan="growth",
+            owner_first_name=OWNER.first,
+            owner_last_name=OWNER.last,
+        )
+    # The demo's own invitations are accepted on the spot: keep their e-mails out of the console.
+    with (
+        schema_context(clinic.schema_name),
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"),
+    ):
+        _load_chain()
+        manage_path = _booking_link()
+        owner_secret = demo_totp_secret(user=User.objects.get(email=OWNER.email))
+    made = clinic_spares_replenish()  # new chains from the console then take a second, not several
+    host = f"{SLUG}.{settings.BASE_DOMAIN}"
+    out(f"\n{made} spare schema(s) prepared for new chains.")
+    out(f"\nDemo ready. Password for every login below: {DEMO_PASSWORD}")
+    out(f"  platform operator  {site_url(settings.BASE_DOMAIN)}/accounts/login/  {OPERATOR_EMAIL}")
+    out(f"  Northwind Health   {site_url(host)}/accounts/login/")
+    for person in [OWNER, *PEOPLE]:
+        out(f"    {', '.join(Role(r).label for r in person.roles):<22} {person.email}")
+    out("                     The owner signs in with a second factor: add this key to any authenticator")
+    out(f"                     app (FreeOTP, Aegis, Google Authenticator, 1Password): {owner_secret}")
+    out(f"  Patient portal     {site_url(host)}/portal/sign-in/  amelia.hart@example.com")
+    out("                     (no password: the sign-in code is printed by the web process in the console)")
+    if manage_path:
+        out(f"  Booking link       {site_url(host)}{manage_path}  (an online booking, as its patient got it)")
+    out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
+    out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    monday = today + timedelta(days=7 - today.weekday())  # next week, inside the booked fortnight
+    out(f"  Leave over bookings  as manager@northwind.localhost, {site_url(host)}/settings/leave/: Dr Chidi Okafor")
+    out(f"                     from {monday:%a %d %b} 08:00 to {monday + timedelta(days=2):%a %d %b} 18:00 (Camden):")
+    out("                     the appointments in the way are listed to move to Dr Olivia Grant (free on")
+    out("                     those mornings), to the doctor's next free time, or to cancel, all saved at once\n")
+
+
+def _load_chain() -> None:
+    owner = User.objects.get(email=OWNER.email)
+    if not owner.has_usable_password():
+        owner.set_password(DEMO_PASSWORD)
+        owner.save()
+    staff = StaffMember.objects.get(user=owner)
+    if set(staff.roles) != set(OWNER.roles):
+        org.staff_update(actor=owner, staff=staff, roles=list(OWNER.roles), job_title=OWNER.title)
+    branches = {}
+    for name, address, tz, phone in BRANCHES:
+        branch = Branch.objects.filter(name=name).first() or org.branch_create(
+            actor=owner, name=name, timezone_name=tz, address=address, phone=phone
+        )
+        branches[name] = branch
+    if not staff.branches.exists():  # the owner sees them all, and works at Camden
+        org.staff_update(actor=owner, staff=staff, branch_ids=[branches[b].pk for b in OWNER.branches])
+    for person in PEOPLE:
+        if User.objects.filter(email=person.email).exists():
+            continue
+        _, link = org.staff_invite(
+            actor=owner,
+            email=person.email,
+            roles=list(person.roles),
+            branch_ids=[branches[b].pk for b in person.branches],
+        )
+        user = org.invitation_accept(
+            token=link.rstrip("/").rsplit("/", 1)[-1],
+            first_name=person.first,
+            last_name=person.last,
+            password=DEMO_PASSWORD,
+        )
+        org.staff_update(actor=owner, staff=user.staff, job_title=person.title)
+    if not Invitation.objects.filter(email="new.doctor@northwind.localhost").exists():
+        org.staff_invite(
+            actor=owner, email="new.doctor@northwind.localhost", roles=[Role.DOCTOR], branch_ids=[branches["Camden"].pk]
+        )
+    _load_calendar(owner, branches)
+    _load_records()
+    _load_setup_extras()
+    _load_record_extras()
+    _load_full_day()
+
+
+SERVICES = [
+    # name, minutes, buffer after, price (pence), needs a room, online
+    ("General consultation", 20, 5, 6500, False, True),
+    ("Physiotherapy session", 45, 10, 7500, True, True),
+    ("Vaccination", 10, 0, 3000, False, True),
+    ("Minor surgery", 60, 15, 24000, True, False),
+]
+# Services whose visits staff may lengthen or shorten on the book (drag the end): physio runs as long as it needs.
+ADJUSTABLE = {"Physiotherapy session"}
+# doctor e-mail -> [(branch, weekdays, start hour, end hour, lunch break hours or None)]
+SHIFTS: dict[str, list[tuple[str, tuple[int, ...], int, int, tuple[int, int] | None]]] = {
+    "dr.okafor@northwind.localhost": [("Camden", (0, 1, 2), 8, 17, (12, 13)), ("Islington", (3, 4), 9, 18, (13, 14))],
+    "dr.lindqvist@northwind.localhost": [("Islington", (0, 1, 2), 9, 17, (12, 13)), ("Camden", (3, 4, 5), 8, 16, None)],
+    OWNER.email: [("Camden", (3, 4), 13, 19, None)],
+}
+OFFERS = {
+    "dr.okafor@northwind.localhost": ["General consultation", "Vaccination", "Minor surgery"],
+    "dr.lindqvist@northwind.localhost": ["Physiotherapy session", "General consultation"],
+    OWNER.email: ["General consultation", "Minor surgery"],
+}
+PATIENTS = [
+    ("Amelia", "Hart", "1984-03-12"),
+    ("Oliver", "Bennett", "1979-07-30"),
+    ("Isla", "Morgan", "1992-11-05"),
+    ("Noah", "Fletcher", "2001-01-22"),
+    ("Ava", "Khan", "1967-09-14"),
+    ("Leo", "Nowak", "1988-05-02"),
+    ("Mia", "Okonkwo", "1995-12-19"),
+    ("Arthur", "Price", "1958-02-27"),
+    ("Freya", "Dubois", "2010-06-08"),
+    ("George", "Ito", "1973-10-11"),
+    ("Sofia", "Rossi", "1999-04-23"),
+    ("Harry", "Walsh", "1981-08-16"),
+]
+
+
+def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
+    if Service.objects.exists():
+        return
+    services = {
+        name: sched.service_create(
+            actor=owner,
+            name=name,
+            duration_minutes=minutes,
+            buffer_after_minutes=after,
+            price_minor=price,
+            requires_room=room,
+            bookable_online=online,
+            length_adjustable=name in ADJUSTABLE,
+        )
+        for name, minutes, after, price, room, online in SERVICES
+    }
+    for branch in branches.values():
+        weekly = [(d, time(8), time(19)) for d in range(5)] + [(5, time(9), time(13))]
+        sched.branch_hours_replace(actor=owner, branch=branch, hours=weekly)
+        for n in (1, 2):
+            sched.room_create(actor=owner, branch=branch, name=f"Treatment room {n}")
+    this_year = datetime.now(ZoneInfo("Europe/London")).year
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    christmas = date(this_year + (today > date(this_year, 12, 25)), 12, 25)  # the past is not rewritten
+    for branch in branches.values():
+        sched.special_day_create(actor=owner, branch=branch, day=christmas, note="Christmas Day")
+    start_of_year = date(this_year, 1, 1)
+    for email, rows in SHIFTS.items():
+        doctor = StaffMember.objects.get(user__email=email)
+        for branch_name, weekdays, h1, h2, lunch in rows:
+            branch = branches[branch_name]
+            sched.offering_set(
+                actor=owner, doctor=doctor, branch=branch, service_ids=[services[s].pk for s in OFFERS[email]]
+            )
+            for weekday in weekdays:
+                sched.shift_pattern_create(
+                    actor=owner,
+                    doctor=doctor,
+                    branch=branch,
+                    weekday=weekday,
+                    starts=time(h1),
+                    ends=time(h2),
+                    valid_from=start_of_year,
+                    break_starts=time(lunch[0]) if lunch else None,
+                    break_ends=time(lunch[1]) if lunch else None,
+                )
+    patients = [
+        patient_create(
+            actor=owner,
+            first_name=first,
+            last_name=last,
+            date_of_birth=date.fromisoformat(dob),
+            phone=f"+4479460{i:05d}",
+            email=f"{first.lower()}.{last.lower()}@example.com",
+        )
+        for i, (first, last, dob) in enumerate(PATIENTS)
+    ]
+    # A fortnight of bookings from today: about half of each day's free slots, so the calendars look
+    # like a real week and availability still has room.
+    tz = ZoneInfo("Europe/London")
+    today = datetime.now(tz).date()
+    midnight = datetime.combine(today, time(0), tzinfo=tz)
+    taken = 0
+    for branch in branches.values():
+        for name in ("General consultation", "Physiotherapy session"):
+            slots = slot_list_available(
+                service=services[name],
+                branch=branch,
+                date_from=today,
+                date_to=today + timedelta(days=13),
+                step=services[name].duration_minutes + 10,
+                now=midnight,
+            )
+            for i, slot in enumerate(slots):
+                if i % 2:
+                    continue
+                patient = patients[(taken * 7) % len(patients)]
+                try:
+                    sched.appointment_book(
+                        actor=owner,
+                        patient=patient,
+                        doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                        branch=branch,
+                        service=services[name],
+                        start=slot.start,
+                        source=["phone", "online", "walk_in", "staff"][taken % 4],
+                        now=midnight,
+                    )
+                    taken += 1
+                except ApplicationError:  # that patient is busy then: leave the slot free
+                    continue
+    # Today's morning has happened: those visits were seen or missed.
+    now = datetime.now(tz)
+    for seen, appointment in enumerate(Appointment.objects.filter(status=Status.BOOKED).order_by("span")):
+        if appointment.span.upper > now:
+            break
+        if seen % 6 == 5:  # the book shows every status: now and then a patient did not come
+            sched.appointment_mark_no_show(actor=owner, appointment=appointment)
+            continue
+        for step in (sched.appointment_check_in, sched.appointment_start, sched.appointment_complete):
+            appointment = step(actor=owner, appointment=appointment)
+    # And the next two patients of the day have arrived early: the desk's home page shows them waiting.
+    end_of_day = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
+    for appointment in Appointment.objects.filter(
+        status=Status.BOOKED, span__startswith__gt=now, span__startswith__lt=end_of_day
+    ).order_by("span")[:2]:
+        sched.appointment_check_in(actor=owner, appointment=appointment)
+    # Later today: some patients confirmed from their reminder, one cancelled (the book's legend, live).
+    later = Appointment.objects.filter(
+        status=Status.BOOKED, span__startswith__gt=now, span__startswith__lt=end_of_day
+    ).order_by("span")
+    for appointment in later[2:8:2]:
+        sched.appointment_confirm(actor=owner, appointment=appointment)
+    for appointment in later[8:9]:
+        sched.appointment_cancel(actor=owner, appointment=appointment, reason="Patient is unwell")
+    # Once the fortnight is booked, the owner also takes Camden's mornings early in the week, free so
+    # far: a manager trying Dr Okafor's leave there can move his morning patients to her.
+    for weekday in (0, 1, 2):
+        sched.shift_pattern_create(
+            actor=owner,
+            doctor=StaffMember.objects.get(user=owner),
+            branch=branches["Camden"],
+            weekday=weekday,
+            starts=time(8),
+            ends=time(12),
+            valid_from=start_of_year,
+        )
+    okafor = StaffMember.objects.get(user__email="dr.okafor@northwind.localhost")
+    leave_day = today + timedelta(days=(7 - today.weekday()) % 7 + 14)  # a Monday after the booked fortnight
+    sched.leave_create(
+        actor=owner,
+        doctor=okafor,
+        start=datetime.combine(leave_day, time(0), tzinfo=tz),
+        end=datetime.combine(leave_day + timedelta(days=2), time(0), tzinfo=tz),
+        reason="Conference",
+    )
+
+
+def _booking_link() -> str:
+    """A manage link of the next online booking, issued as the booking pages issue it. Only its hash is
+    stored, so each load issues a new one to print."""
+    upcoming = (
+        Appointment.objects.filter(source="online", status=Status.BOOKED, span__startswith__gt=timezone.now())
+        .order_by("span")
+        .first()
+    )
+    if upcoming is None:
+        return ""
+    return f"/book/manage/{sched.manage_link_issue(appointment=upcoming)}/"
+
+
+def _load_records() -> None:
+    """Clinical history for a few patients of Dr Okafor: signed notes (one with an addendum), a
+    draft, diagnoses, a prescription and follow-ups, one of them overdue."""
+    from patients import services as records
+    from patients.models import ClinicalNote, Patient
+
+    if ClinicalNote.objects.exists():
+        return
+    okafor = User.objects.get(email="dr.okafor@northwind.localhost")
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    histories = [
+        (
+            "Hart",
+            "Persistent cough",
+            "Dry cough for three weeks, no fever. Chest clear.",
+            "J45.9",
+            "Asthma, unspecified",
+        ),
+        ("Bennett", "Back pain", "Lower back pain after lifting. No red flags.", "M54.5", "Low back pain"),
+        ("Morgan", "Annual review", "Well. BP 128/82. Bloods requested.", "Z00.0", "General medical examination"),
+    ]
+    owner = User.objects.get(email=OWNER.email)
+    for last_name, title, body, code, text in histories:
+        patient = Patient.objects.get(last_name=last_name)
+        # Dr Okafor is their GP: the owner puts her in their care team (access from real care, not
+        # from booking them herself; see patients.rules).
+        records.care_team_assign(actor=owner, patient=patient, doctor=okafor.staff)
+        note = records.note_create(actor=okafor, patient=patient, title=title, body=body)
+        records.note_sign(actor=okafor, note=note)
+        records.diagnosis_add(actor=okafor, patient=patient, icd10_code=code, text=text, note=note)
+        records.follow_up_create(
+            actor=okafor, patient=patient, due_date=today + timedelta(days=14), reason=f"Review: {title.lower()}"
+        )
+    hart = Patient.objects.get(last_name="Hart")
+    first = ClinicalNote.objects.get(patient=hart)
+    records.addendum_add(actor=okafor, note=first, body="Peak flow 380 L/min. Started on inhaler.")
+    records.prescription_add(
+        actor=okafor,
+        patient=hart,
+        medication="Salbutamol inhaler",
+        dose="100 mcg, 2 puffs",
+        frequency="when needed, up to 4 times a day",
+        duration_days=90,
+    )
+    records.note_create(actor=okafor, patient=hart, title="Telephone follow-up", body="(draft) Symptoms improving.")
+    records.follow_up_create(
+        actor=okafor,
+        patient=Patient.objects.get(last_name="Bennett"),
+        due_date=today - timedelta(days=3),
+        reason="Physiotherapy referral outcome",
+    )
+    for patient in Patient.objects.filter(last_name__in=["Hart", "Bennett"]):
+        records.consent_set(actor=okafor, patient=patient, channel="email", given=True)
+        records.consent_set(actor=okafor, patient=patient, channel="sms", given=True)
+
+
+def _load_record_extras() -> None:
+    """The rest of the clinical record and its history: a scanned consent form (an attachment) for
+    Amelia Hart, an appointment of hers moved by reception (its change history shows who moved it
+    from when to when), and a second record of Oliver Bennett registered at the desk, to merge."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from patients import services as records
+    from patients.models import ConsentForm, Patient
+
+    if ConsentForm.objects.exists():
+        return
+    okafor = User.objects.get(email="dr.okafor@northwind.localhost")
+    reception = User.objects.get(email="reception@northwind.localhost")
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    hart = Patient.objects.get(last_name="Hart", merged_into__isnull=True)
+    scan = records.attachment_add(
+        actor=okafor,
+        patient=hart,
+        upload=SimpleUploadedFile("consent-spirometry.pdf", b"%PDF-1.4\n% signed consent to spirometry\n"),
+        title="Signed consent: spirometry",
+        kind="consent_form",
+    )
+    records.consent_form_record(
+        actor=okafor,
+        patient=hart,
+        kind="procedure",
+        title="Consent to spirometry",
+        signed_on=today - timedelta(days=2),
+        attachment=scan,
+    )
+    # One of Hart's (or else someone's) coming appointments at Camden, where reception works.
+    upcoming = Appointment.objects.filter(
+        branch__name="Camden", status=Status.BOOKED, span__startswith__gt=timezone.now()
+    )
+    candidates = [*upcoming.filter(patient=hart).order_by("span")[:3], *upcoming.order_by("span")[:3]]
+    for appointment in candidates:
+        if appointment.service is None or appointment.branch is None:  # only leave rows lack them
+            continue
+        later = slot_list_available(
+            service=appointment.service,
+            branch=appointment.branch,
+            date_from=appointment.span.lower.date() + timedelta(days=1),
+            date_to=appointment.span.lower.date() + timedelta(days=7),
+        )
+        moved = False
+        for slot in later[:20]:
+            try:
+                sched.appointment_reschedule(
+                    actor=reception,
+                    appointment=appointment,
+                    start=slot.start,
+                    doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                )
+            except ApplicationError:  # the patient is busy then: try the next free time
+                continue
+            moved = True
+            break
+        if moved:
+            break
+    bennett = Patient.objects.get(last_name="Bennett", merged_into__isnull=True)
+    records.patient_create(
+        actor=reception,
+        first_name="Olly",
+        last_name="Bennett",
+        date_of_birth=bennett.date_of_birth,
+        phone="+447946099001",
+        ignore_duplicates=True,  # registered in a hurry at the desk: the duplicate to merge
+    )
+
+
+def _load_setup_extras() -> None:
+    """What a clinic shapes after set-up, visible at once: Physiotherapy costs more at Islington
+    (a per-branch price), Camden's Treatment room 2 is out of use (its bookings stay), and Isla
+    Morgan has a weekly physiotherapy series at Camden (the desk's series page cancels or moves
+    the rest of it)."""
+    from patients.models import Patient
+    from scheduling.models import Room, ServicePrice
+
+    if ServicePrice.objects.exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    reception = User.objects.get(email="reception@northwind.localhost")
+    camden, islington = Branch.objects.get(name="Camden"), Branch.objects.get(name="Islington")
+    physio = Service.objects.get(name="Physiotherapy session")
+    sched.service_price_set(actor=owner, service=physio, branch=islington, price_minor=8500)
+    sched.room_set_active(actor=owner, room=Room.objects.get(branch=camden, name="Treatment room 2"), is_active=False)
+    tz = ZoneInfo("Europe/London")
+    first_day = datetime.now(tz).date() + timedelta(days=15)  # after the booked fortnight
+    slots = slot_list_available(
+        service=physio, branch=camden, date_from=first_day, date_to=first_day + timedelta(days=6), step=60
+    )
+    if slots:
+        sched.series_book(
+            actor=reception,
+            patient=Patient.objects.get(last_name="Morgan"),
+            doctor=StaffMember.objects.get(pk=slots[0].doctor_id),
+            branch=camden,
+            service=physio,
+            first_start=slots[0].start,
+            count=6,
+            all_or_nothing=False,  # a week the doctor is away is left out, the others booked
+        )
+
+
+FULL_DAY_NOTE = ("Demo: a full day", "is fully booked, the picker points to Friday")
+
+
+def _load_full_day() -> None:
+    """Booking by day, visible at once: Dr Okafor's next Thursday at Islington (at least two days
+    ahead) is booked to the last vaccination time, so the booking page, the portal's change page
+    and the desk's phone booking show that day with no free times and point to the Friday."""
+    if Appointment.objects.filter(notes=FULL_DAY_NOTE[0]).exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    islington = Branch.objects.get(name="Islington")
+    vaccination = Service.objects.get(name="Vaccination")
+    today = datetime.now(ZoneInfo(islington.timezone)).date()
+    thursday = today + timedelta(days=2 + (3 - (today + timedelta(days=2)).weekday()) % 7)
+    patients = list(Patient.objects.order_by("pk")[:12])
+    for n in range(80):  # at most a day of ten-minute times; stops when none is left
+        slots = slot_list_available(
+            service=vaccination, branch=islington, date_from=thursday, date_to=thursday, step=10
+        )
+        if not slots:
+            return
+        try:
+            sched.appointment_book(
+                actor=owner,
+                patient=patients[n % len(patients)],
+                doctor=StaffMember.objects.get(pk=slots[0].doctor_id),
+                branch=islington,
+                service=vaccination,
+                start=slots[0].start,
+                notes=FULL_DAY_NOTE[0],
+            )
+        except ApplicationError:  # that patient is busy then: the next one takes it
+            continue
