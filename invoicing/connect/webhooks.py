@@ -9,6 +9,7 @@ Types nobody handles are recorded and answered 200."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -70,8 +71,8 @@ def event_process(event: stripe.Event) -> Outcome:
         with transaction.atomic():
             StripeEvent.objects.create(
                 event_id=event.id,
-                type=event.type[:100],
-                account_id=account_id[:64],
+                type=event.type,
+                account_id=account_id,
                 clinic=connection.clinic if connection else None,
                 created=_at(event.created),
                 handled=bool(connection and handler),
@@ -94,14 +95,24 @@ def _bad_request(reason: str) -> JsonResponse:
     return JsonResponse({"error": {"code": "invalid_webhook", "message": reason}}, status=400)
 
 
+_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
+_TYPE = re.compile(r"[a-z0-9_.]{1,100}")
+_LATEST = 2**33  # seconds: the year 2242; a larger `created` is no time Stripe sends
+
+
 def _well_formed(event: stripe.Event) -> bool:
+    """What the endpoint relies on, checked before anything is stored (a payload Stripe would not
+    send answers 400, never a database error)."""
     data = event.to_dict()
+    event_id, kind, created, account = data.get("id"), data.get("type"), data.get("created"), data.get("account")
     return (
-        isinstance(data.get("id"), str)
-        and bool(data.get("id"))
-        and isinstance(data.get("type"), str)
-        and isinstance(data.get("created"), int)
-        and isinstance(data.get("account") or "", str)
+        isinstance(event_id, str)
+        and _ID.fullmatch(event_id) is not None
+        and isinstance(kind, str)
+        and _TYPE.fullmatch(kind) is not None
+        and type(created) is int
+        and 0 < created < _LATEST
+        and (account is None or (isinstance(account, str) and _ID.fullmatch(account) is not None))
     )
 
 

@@ -303,6 +303,8 @@ PUBLIC_VISITS: dict[str, Visit] = {
         "operator", lambda w: {"slug": w.chain.clinic.slug, "action": "suspend"}, kind="post"
     ),
     "api-docs": Visit("public", ready=".opblock"),
+    # Stripe posts events here (signed); a browser's GET is refused.
+    "stripe-connect-webhook": Visit("public", kind="post"),
 }
 
 ROLES = {

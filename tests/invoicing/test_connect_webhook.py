@@ -169,6 +169,11 @@ def test_an_unknown_account_is_acknowledged_and_ignored(connected: StripeConnect
     assert StripeEvent.objects.get(event_id=event["id"]).clinic is None
 
 
+def _raw(**fields: Any) -> bytes:
+    """An event's JSON with some fields as Stripe would never send them."""
+    return json.dumps({"id": "evt_1", "object": "event", "type": "account.updated", "created": 1, **fields}).encode()
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -178,6 +183,20 @@ def test_an_unknown_account_is_acknowledged_and_ignored(connected: StripeConnect
         pytest.param(json.dumps({"object": "event", "type": "account.updated"}).encode(), id="no-id"),
         pytest.param(json.dumps({"id": "evt_1", "type": 5, "created": 1}).encode(), id="type-not-text"),
         pytest.param(b"\xff\xfe", id="not-utf8"),
+        pytest.param(
+            json.dumps({"id": "evt_" + "x" * 80, "type": "account.updated", "created": 1}).encode(), id="long-id"
+        ),
+        pytest.param(
+            json.dumps({"id": "evt_\u0000", "type": "account.updated", "created": 1}).encode(), id="nul-in-id"
+        ),
+        pytest.param(json.dumps({"id": "evt_1", "type": "account.updated", "created": 10**20}).encode(), id="no-time"),
+        pytest.param(
+            json.dumps({"id": "evt_1", "type": "account.updated", "created": True}).encode(), id="created-bool"
+        ),
+        pytest.param(
+            json.dumps({"id": "evt_1", "type": "account.updated", "created": 1, "account": ["a"]}).encode(),
+            id="account-not-text",
+        ),
     ],
 )
 def test_a_malformed_but_signed_payload_is_refused_without_harm(db: None, payload: bytes):
