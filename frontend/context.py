@@ -41,8 +41,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 items.append(("Branches", reverse("branches")))
             if user.has_perm("org.view_staff"):
                 items.append(("Staff", reverse("staff")))
-            if user.has_perm("org.manage_payments"):
-                items.append(("Payments", reverse("settings-payments")))
             if roles & {Role.OWNER, Role.BRANCH_MANAGER}:
                 items.append(("Leave", reverse("leave")))
             if user.has_perm("patients.view_audit"):

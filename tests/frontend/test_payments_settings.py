@@ -63,3 +63,8 @@ def test_billing_staff_are_refused_the_page(in_a: Chain, client: Any, stripe_fak
     assert client.post(PAGE, {"action": "connect"}, HTTP_HOST=in_a.host).status_code == 403
     assert not StripeConnection.objects.filter(clinic=in_a.clinic).exists()
     assert not stripe_fake.requests
+
+
+def test_the_chain_settings_page_leads_owners_to_payments(in_a: Chain, client: Any):
+    sign_in(client, in_a.users["owner"])
+    assert b'href="/settings/payments/"' in client.get("/settings/", HTTP_HOST=in_a.host).content
