@@ -153,6 +153,7 @@ def _load_chain() -> None:
     _load_setup_extras()
     _load_record_extras()
     _load_full_day()
+    _load_ledger()
 
 
 SERVICES = [
@@ -535,3 +536,67 @@ def _load_full_day() -> None:
             )
         except ApplicationError:  # that patient is busy then: the next one takes it
             continue
+
+
+def _load_ledger() -> None:
+    """The ledger, visible at once: three weeks of Camden's visits seen and invoiced (a completed
+    visit raises its invoice), most paid at the desk in cash or by card terminal, one paid in part,
+    one refunded in part with its reason, one credited; the rest still owed (aged receivables)."""
+    from invoicing import services as billing
+    from invoicing.models import Invoice, InvoiceStatus, Payment, TaxRate
+
+    if Payment.objects.exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    desk = User.objects.get(email="reception@northwind.localhost")
+    if not TaxRate.objects.exists():  # medical care is exempt from VAT: the invoices say so at 0%
+        billing.tax_rate_create(actor=owner, name="VAT exempt (medical care)", rate_bp=0, is_default=True)
+    camden = Branch.objects.get(name="Camden")
+    consultation = Service.objects.get(name="General consultation")
+    tz = ZoneInfo(camden.timezone)
+    today = datetime.now(tz).date()
+    patients = list(Patient.objects.filter(merged_into__isnull=True).order_by("pk")[:10])
+    seen = 0
+    for days_ago in range(21, 0, -1):
+        day = today - timedelta(days=days_ago)
+        before = datetime.combine(day, time(0), tzinfo=tz)
+        slots = slot_list_available(
+            service=consultation, branch=camden, date_from=day, date_to=day, step=60, now=before
+        )
+        for slot in slots[:2]:
+            try:
+                visit = sched.appointment_book(
+                    actor=desk,
+                    patient=patients[seen % len(patients)],
+                    doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                    branch=camden,
+                    service=consultation,
+                    start=slot.start,
+                    now=before,
+                )
+            except ApplicationError:  # that patient is busy then: leave the slot free
+                continue
+            visit = sched.appointment_check_in(actor=desk, appointment=visit, now=slot.start)
+            for step in (sched.appointment_start, sched.appointment_complete):
+                visit = step(actor=desk, appointment=visit)
+            seen += 1
+    this_morning = datetime.combine(today, time(0), tzinfo=tz)
+    issued = list(
+        Invoice.objects.filter(
+            status=InvoiceStatus.ISSUED, branch=camden, appointment__span__startswith__lt=this_morning
+        ).order_by("pk")
+    )
+    for n, invoice in enumerate(issued[: len(issued) * 2 // 3]):
+        method = "cash" if n % 2 else "card_terminal"
+        amount = invoice.total_minor // 2 if n == 3 else invoice.total_minor  # one paid in part
+        billing.payment_record(actor=desk, invoice=invoice, method=method, amount_minor=amount, reference=f"Desk {n}")
+    refunded = Payment.objects.filter(method="card_terminal").order_by("pk").first()
+    if refunded is not None:
+        billing.refund_record(
+            actor=owner, payment=refunded, amount_minor=refunded.amount_minor // 3, reason="Visit cut short"
+        )
+    unpaid = issued[len(issued) * 2 // 3 :]
+    if unpaid:
+        billing.credit_note_issue(
+            actor=owner, invoice=unpaid[0], amount_minor=unpaid[0].total_minor // 5, reason="Loyalty discount agreed"
+        )

@@ -88,6 +88,16 @@ def test_demo_loads_once_and_its_logins_work(db):
         assert picker.times == []
         assert picker.next_free is not None
         assert any(d.free for d in picker.days)
+    with schema_context("northwind"):
+        # the ledger: weeks of invoiced visits, paid in cash and by card terminal, one in part, one
+        # refund, one credit note, and some still owed
+        from invoicing.models import CreditNote, Invoice, Payment, Refund
+
+        assert Invoice.objects.filter(number__isnull=False).count() >= 10
+        assert set(Payment.objects.values_list("method", flat=True)) == {"cash", "card_terminal"}
+        assert Invoice.objects.filter(status="partly_paid").exists()
+        assert Invoice.objects.filter(status="issued").exists()
+        assert (Refund.objects.count(), CreditNote.objects.count()) == (1, 1)
     text = "\n".join(printed)
     assert "/settings/leave/: Dr Chidi Okafor" in text
     assert "owner@northwind.localhost" in text
