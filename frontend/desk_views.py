@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -17,12 +18,14 @@ from django.utils.formats import date_format, time_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
 from patients.exceptions import PossibleDuplicates
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
 from scheduling.book import NextVisit, appointment_card, book_day, book_week, next_appointments, services_of_doctor
+from scheduling.free_days import FreeTime, day_picker
 from scheduling.models import Appointment, Service, Source, Status
 from scheduling.services.walk_in import NewPatient
 from tenants.audit.services import access_log_disclosure, access_log_patients, access_log_rows
@@ -309,23 +312,11 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
     context: dict[str, Any] = {"branch": branch, "services": services, "service": service, "step": 1, "phone": phone}
     if service is None:
         return render(request, "desk/walk_in.html", context)  # step 1 shows no times
-    now = timezone.now()
-    today = now.astimezone(ZoneInfo(branch.timezone)).date()
-    day = _day(request, branch) if phone else today
-    slots = selectors.slot_list_available(
-        service=service, branch=branch, date_from=day, date_to=day, step=5 if not phone else 15, now=now
-    )
-    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
-    context |= {
-        "step": 2,
-        "first": None if phone else (slots[0] if slots else None),
-        "slots": slots[: 200 if phone else 24],
-        "doctors": doctors,
-        "day": day,
-    }
+    tz = ZoneInfo(branch.timezone)
     start, doctor_pk = request.GET.get("start"), request.GET.get("doctor")
     if not (start and doctor_pk):
-        with timezone.override(ZoneInfo(branch.timezone)):
+        context |= _phone_times(request, branch, service) if phone else _walk_in_times(branch, service)
+        with timezone.override(tz):
             return render(request, "desk/walk_in.html", context)
     q = request.GET.get("q", "").strip()
     found, error = patient_lookup(request, q)
@@ -333,8 +324,10 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
         messages.error(request, error)
     context |= {
         "step": 3,
+        "day": to_date(request.GET.get("day")),
         "start": start,
-        "doctor": doctors.get(to_int(doctor_pk) or 0),
+        "at": to_local(start, tz),
+        "doctor": StaffMember.objects.select_related("user").filter(pk=to_int(doctor_pk) or 0).first(),
         "q": q,
         "found": found,
     }
@@ -366,11 +359,53 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
             else:
                 messages.error(request, exc.message)
         else:
-            local = booked.span.lower.astimezone(ZoneInfo(branch.timezone))
-            messages.success(request, f"{booked.patient} booked at {time_format(local, 'TIME_FORMAT')}.")
-            return redirect("desk-branch", branch_pk=branch.pk)
-    with timezone.override(ZoneInfo(branch.timezone)):
+            local = booked.span.lower.astimezone(tz)
+            messages.success(request, f"{booked.patient} booked on {_when(local)}.")
+            return _to_book(branch, local.date(), focus=booked.pk)
+    with timezone.override(tz):
         return render(request, "desk/walk_in.html", context)
+
+
+def _when(local: datetime) -> str:
+    """A booking's day and time as the desk's messages say it: "Tue 24 Nov at 15:30"."""
+    return f"{date_format(local, 'D j M')} at {time_format(local, 'TIME_FORMAT')}"
+
+
+def _to_book(branch: Branch, day: date, *, focus: int) -> HttpResponse:
+    """The book on the day of an appointment just booked or moved, that appointment focused."""
+    return redirect(f"{reverse('desk-branch', args=[branch.pk])}?day={day}&focus={focus}")
+
+
+def _walk_in_times(branch: Branch, service: Service) -> dict[str, Any]:
+    """A walk-in: the first free doctor now, or another time today."""
+    now = timezone.now()
+    today = now.astimezone(ZoneInfo(branch.timezone)).date()
+    slots = selectors.slot_list_available(
+        service=service, branch=branch, date_from=today, date_to=today, step=5, now=now
+    )
+    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
+    return {"step": 2, "first": slots[0] if slots else None, "slots": slots[:24], "doctors": doctors, "day": today}
+
+
+def _phone_times(request: HttpRequest, branch: Branch, service: Service) -> dict[str, Any]:
+    """A caller: the shared day picker (a month of days, the chosen day's times by part of the day),
+    each time a link to the patient step."""
+    asked = request.GET.get("day")
+    picker = day_picker(
+        service=service,
+        branch=branch,
+        day=to_date(asked) if asked else None,
+        month=month_asked(request.GET.get("month")),
+    )
+    base = {"source": "phone", "service": service.pk}
+
+    def link(t: FreeTime) -> str:
+        return "?" + urlencode({**base, "day": t.local.date(), "doctor": t.doctor_id, "start": t.local.isoformat()})
+
+    context = picker_context(
+        picker, base=base, link=link, price=selectors.service_price_shown(service=service, branch=branch)
+    )
+    return context | {"step": 2, "day": picker.day}
 
 
 def _walk_in_patient(request: HttpRequest, new_form: NewPatientForm) -> tuple[Patient | None, NewPatient | None]:
@@ -402,22 +437,22 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, getattr(exc, "message", "Choose one of the times offered."))
         else:
             local = moved.span.lower.astimezone(ZoneInfo(branch.timezone))
-            messages.success(request, f"{moved.patient} moved to {date_format(local, 'SHORT_DATETIME_FORMAT')}.")
-            return redirect(f"{reverse('desk-branch', args=[branch.pk])}?day={local.date()}")
-    day = _day(request, branch)
-    slots = selectors.slot_list_available(
-        service=appointment.service, branch=branch, date_from=day, date_to=day, step=15
+            with_whom = moved.doctor.user.get_full_name() if moved.doctor else ""
+            messages.success(request, f"{moved.patient} moved to {_when(local)} with {with_whom}.")
+            return _to_book(branch, local.date(), focus=moved.pk)
+    picker = day_picker(
+        service=appointment.service,
+        branch=branch,
+        day=_day(request, branch),
+        month=month_asked(request.GET.get("month")),
     )
-    doctors = {d.pk: d for d in StaffMember.objects.filter(pk__in={s.doctor_id for s in slots}).select_related("user")}
     appointment_shown(request, appointment)
-    context = {
-        "appointment": appointment,
-        "branch": branch,
-        "day": day,
-        "slots": slots,
-        "doctors": doctors,
-        "prev": day - timedelta(days=1),
-        "next": day + timedelta(days=1),
-    }
+    context = picker_context(
+        picker,
+        base={},
+        post_to=request.path,
+        price=selectors.service_price_shown(service=appointment.service, branch=branch),
+    )
+    context |= {"appointment": appointment, "branch": branch}
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, "desk/move.html", context)

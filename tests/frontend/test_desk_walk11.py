@@ -1,0 +1,100 @@
+"""The desk after the page walk of issue 11: a phone booking and a move land on their day with the
+appointment focused, the phone booking and the Move page pick a day from the shared day picker."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from django.utils.formats import date_format
+
+from scheduling.models import Appointment, Source
+from tests.factories.scheduling import MONDAY
+from tests.frontend.test_desk import desk  # noqa: F401  (the fixture)
+
+
+def _phone_step2(client, host, clinic):
+    base = f"/desk/{clinic.branch.pk}/walk-in/"
+    return base, client.get(f"{base}?source=phone&day={MONDAY}&service={clinic.service.pk}", HTTP_HOST=host)
+
+
+def test_phone_booking_picks_from_the_day_picker_and_lands_on_the_booked_day_focused(desk):  # noqa: F811
+    # given the desk's phone booking for a service on a day ahead
+    clinic, client, host = desk
+    base, step2 = _phone_step2(client, host, clinic)
+    # then the day's times come from the shared day picker: a month of days, times by part of the day,
+    # the price, each time with its doctor's full name
+    html = step2.content.decode()
+    assert 'class="card day-picker"' in html
+    assert 'aria-current="date"' in html
+    assert "<h3>Morning</h3>" in html or "<h3>Afternoon</h3>" in html
+    assert any(f'<span class="who">{d.user.get_full_name()}</span>' in html for d in clinic.doctors)
+    assert '<ul class="inline-list">' not in html
+    # when a time at 15:30 is chosen
+    at = clinic.at(MONDAY, 15, 30)
+    links = re.findall(r'href="\?(source=phone[^"]+start=[^"]+)"', html)
+    chosen = next(link.replace("&amp;", "&") for link in links if "T15%3A30" in link)
+    step3 = client.get(f"{base}?{chosen}", HTTP_HOST=host)
+    # then the patient step says the day and time, and its button books a phone booking
+    text = step3.content.decode()
+    assert f"on {date_format(MONDAY, 'D j M')} at 15:30</h2>" in text
+    # and booking a new caller lands on the booked day with the appointment focused, the message naming the day
+    done = client.post(f"{base}?{chosen}", {"first_name": "Phil", "last_name": "Phone"}, HTTP_HOST=host)
+    booked = Appointment.objects.get(patient__last_name="Phone")
+    assert booked.source == Source.PHONE
+    assert booked.span.lower == at
+    assert done.status_code == 302
+    assert done["Location"] == f"/desk/{clinic.branch.pk}/?day={MONDAY}&focus={booked.pk}"
+    page = client.get(done["Location"], HTTP_HOST=host)
+    assert f"Phil Phone booked on {date_format(MONDAY, 'D j M')} at 15:30." in page.content.decode()
+    assert f'data-focus="{booked.pk}"' in page.content.decode()
+
+
+def test_phone_patient_step_preselects_a_single_match_and_separates_name_and_mrn(desk):  # noqa: F811
+    # given a patient on file and the phone booking's patient step
+    clinic, client, host = desk
+    patient = clinic.patient("Amelia")
+    query = urlencode(
+        {
+            "source": "phone",
+            "day": MONDAY,
+            "service": clinic.service.pk,
+            "doctor": clinic.doctors[0].pk,
+            "start": clinic.at(MONDAY, 11).isoformat(),
+            "q": patient.mrn,
+        }
+    )
+    # when the desk searches the one patient
+    page = client.get(f"/desk/{clinic.branch.pk}/walk-in/?{query}", HTTP_HOST=host)
+    html = page.content.decode()
+    # then the one found is already chosen, shown as "name · MRN", and the button books a phone booking
+    assert f'value="{patient.pk}" required checked>' in html
+    assert f'{patient} <span class="muted">· {patient.mrn}' in html
+    assert "Book phone booking</button>" in html
+    assert "Book walk-in" not in html
+
+
+def test_move_page_uses_the_day_picker_and_lands_on_the_moved_appointment(desk):  # noqa: F811
+    # given a booked appointment
+    clinic, client, host = desk
+    base, step2 = _phone_step2(client, host, clinic)
+    link = re.search(r'href="\?(source=phone[^"]+start=[^"]+)"', step2.content.decode()).group(1).replace("&amp;", "&")
+    client.post(f"{base}?{link}", {"first_name": "Mo", "last_name": "Mover"}, HTTP_HOST=host)
+    booked = Appointment.objects.get(patient__last_name="Mover")
+    # when the desk opens its Move page
+    page = client.get(f"/desk/appointments/{booked.pk}/move/?day={MONDAY}", HTTP_HOST=host)
+    html = page.content.decode()
+    # then the free times come from the day picker, with the doctors' full names
+    assert 'class="card day-picker"' in html
+    assert any(f'<span class="who">{d.user.get_full_name()}</span>' in html for d in clinic.doctors)
+    # and a move lands on the new day with the appointment focused, the message naming the doctor
+    target, doctor = clinic.at(MONDAY, 15), clinic.doctors[1]
+    moved = client.post(
+        f"/desk/appointments/{booked.pk}/move/", {"start": target.isoformat(), "doctor": doctor.pk}, HTTP_HOST=host
+    )
+    assert moved["Location"] == f"/desk/{clinic.branch.pk}/?day={MONDAY}&focus={booked.pk}"
+    booked.refresh_from_db()
+    assert (booked.span.lower, booked.doctor) == (target, doctor)
+    text = client.get(moved["Location"], HTTP_HOST=host).content.decode()
+    when = f"{date_format(MONDAY, 'D j M')} at 15:00"
+    assert f"Mo Mover moved to {when} with {doctor.user.get_full_name()}." in text
