@@ -24,7 +24,7 @@ from scheduling.exceptions import InvalidScheduling, LeaveConflicts, LeaveDecisi
 from scheduling.leave_plan import LeaveAction, LeaveItem, LeaveProposal, leave_proposal
 from scheduling.models import CalendarEntry, Leave, Status
 from scheduling.selectors import calendar_rows, calendar_rows_visible
-from scheduling.services import LeaveDecision
+from scheduling.services import LeaveDecision, LeaveResolved
 from tenants.audit.services import access_log_disclosure, access_log_rows
 from tenants.org.models import Role, StaffMember
 from tenants.org.rules import staff_of
@@ -135,13 +135,14 @@ def leave(request: HttpRequest) -> HttpResponse:
     proposal: LeaveProposal | None = None
     chosen = _choices(request.POST) if "apply" in request.POST else LeaveChoices()
     row_errors: dict[str, list[str]] = {}
+    notice = ""
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         with timezone.override(tz):
             starts, ends = (timezone.make_aware(v.replace(tzinfo=None), tz) for v in (d["starts"], d["ends"]))
         decisions, for_all = _decisions(chosen, {s.pk: s for s in staff_with_role(Role.DOCTOR)})
         try:
-            sched.leave_create_resolving(
+            done = sched.leave_create_resolving(
                 actor=request.user,
                 doctor=d["doctor"],
                 start=starts,
@@ -154,20 +155,27 @@ def leave(request: HttpRequest) -> HttpResponse:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
             proposal = leave_proposal(actor=request.user, doctor=d["doctor"], start=starts, end=ends)
             row_errors = exc.fields if isinstance(exc, LeaveDecisionsFailed) else {}
-            form.add_error(None, _why(exc, proposal))
+            if isinstance(exc, LeaveConflicts) and not proposal.blocked:
+                notice = _to_decide(proposal)  # a decision to make, not an error
+            else:
+                form.add_error(None, _why(exc, proposal))
         except InvalidScheduling as exc:
             row_errors = {k: v for k, v in exc.fields.items() if to_int(k) is not None or k == "for_all"}
             if "apply" in request.POST:
                 proposal = leave_proposal(actor=request.user, doctor=d["doctor"], start=starts, end=ends)
             if row_errors:
-                form.add_error(None, "Some decisions below are incomplete: see the appointments marked.")
+                form.add_error(
+                    None,
+                    f"{len(row_errors)} decision(s) below cannot be applied as chosen: see the appointments "
+                    "marked; nothing was saved and what you chose is kept.",
+                )
             rest = {k: v for k, v in exc.fields.items() if k not in row_errors}
             if rest:
                 show_error(form, InvalidScheduling(fields=rest))
         except ApplicationError as exc:
             show_error(form, exc)
         else:
-            messages.success(request, "Leave added.")
+            messages.success(request, _added(done))
             return redirect("leave")
     if proposal is not None:
         access_log_rows(
@@ -180,8 +188,10 @@ def leave(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "proposal": proposal,
+        "notice": notice,
         "rows": _rows(proposal, chosen, row_errors, tz) if proposal else [],
         "bulk_options": _bulk_options(proposal) if proposal else [],
+        "bulk_unserved": _bulk_unserved(proposal, chosen.bulk) if proposal else 0,
         "chosen": chosen,
         "bulk_error": " ".join(row_errors.get("for_all", [])),
         "leave": upcoming.select_related("doctor__user").order_by("span"),
@@ -199,10 +209,21 @@ def _why(exc: ApplicationError, proposal: LeaveProposal) -> str:
         )
     if isinstance(exc, LeaveDecisionsFailed):
         return f"{exc.message} See the appointments marked below; what you chose is kept."
+    return _to_decide(proposal)
+
+
+def _to_decide(proposal: LeaveProposal) -> str:
+    count = len(proposal.items)
     return (
-        f"{len(proposal.items)} appointment(s) fall in this leave. Choose below what becomes of each, "
-        "for all at once or one by one, then save the leave and apply."
+        f"{count} appointment{'s' if count != 1 else ''} {'fall' if count != 1 else 'falls'} in this leave: "
+        "decide for each below, for all at once or one by one, then save the leave and apply."
     )
+
+
+def _added(done: LeaveResolved) -> str:
+    if not done.moved and not done.cancelled:
+        return "Leave added."
+    return f"Leave added: {len(done.moved)} moved, {len(done.cancelled)} cancelled."
 
 
 @dataclass(frozen=True)
@@ -212,6 +233,7 @@ class LeaveRow:
     value: str  # the option chosen ("" as for all)
     reason: str
     errors: list[str]
+    bulk_unfit: bool  # left to the choice for all, which cannot apply to it
 
 
 def _row_options(item: LeaveItem, tz: ZoneInfo) -> list[tuple[str, str]]:
@@ -228,14 +250,40 @@ def _row_options(item: LeaveItem, tz: ZoneInfo) -> list[tuple[str, str]]:
     return options
 
 
+def _serves(item: LeaveItem, value: str) -> bool:
+    """Whether the decision `value` can apply to `item` (one of its own options)."""
+    if value == ANY:
+        return item.movable and bool(item.free_doctors)
+    if value == NEXT:
+        return item.movable and item.next_free is not None
+    if value == CANCEL:
+        return item.cancellable
+    if value.startswith(DOCTOR):
+        return item.movable and any(f"{DOCTOR}{d.pk}" == value for d in item.free_doctors)
+    return True
+
+
+def _bulk_unserved(proposal: LeaveProposal, value: str) -> int:
+    return sum(1 for i in proposal.items if not _serves(i, value)) if value else 0
+
+
 def _bulk_options(proposal: LeaveProposal) -> list[tuple[str, str]]:
-    return [
-        ("", "Choose per appointment"),
+    """The choices for all, each saying for how many appointments it cannot apply (those then need
+    their own choice); a choice that fits none is not offered."""
+    total = len(proposal.items)
+    choices = [
         (ANY, "Move all to any free doctor at the same time"),
         *[(f"{DOCTOR}{d.pk}", f"Move all to {d.name}") for d in proposal.doctors],
         (NEXT, "Move all to the doctor's next free time"),
         (CANCEL, "Cancel all with a reason"),
     ]
+    options = [("", "Choose per appointment")]
+    for value, label in choices:
+        unserved = _bulk_unserved(proposal, value)
+        if unserved == total:
+            continue
+        options.append((value, f"{label} (not possible for {unserved} of {total})" if unserved else label))
+    return options
 
 
 def _rows(proposal: LeaveProposal, chosen: LeaveChoices, errors: dict[str, list[str]], tz: ZoneInfo) -> list[LeaveRow]:
@@ -246,6 +294,7 @@ def _rows(proposal: LeaveProposal, chosen: LeaveChoices, errors: dict[str, list[
             value=chosen.rows.get(i.appointment.pk, ""),
             reason=chosen.reasons.get(i.appointment.pk, ""),
             errors=errors.get(str(i.appointment.pk), []),
+            bulk_unfit=not chosen.rows.get(i.appointment.pk) and not _serves(i, chosen.bulk),
         )
         for i in proposal.items
     ]

@@ -103,14 +103,15 @@ def _check_decision(decision: LeaveDecision, *, doctor: StaffMember, field: str)
 
 def _check_decisions(
     decisions: Mapping[int, LeaveDecision], for_all: LeaveDecision | None, *, doctor: StaffMember
-) -> None:
+) -> dict[str, list[str]]:
+    """Every incomplete decision at once (by appointment id, or "for_all"): the caller still tries
+    the others, so one round of refusals names everything that needs a change."""
     problems: dict[str, list[str]] = {}
     if for_all is not None:
         problems |= _check_decision(for_all, doctor=doctor, field="for_all")
     for pk, decision in decisions.items():
         problems |= _check_decision(decision, doctor=doctor, field=str(pk))
-    if problems:
-        raise InvalidScheduling(fields=problems)
+    return problems
 
 
 def _entries_locked(*, doctor: StaffMember, span: Range[datetime]) -> None:
@@ -203,8 +204,10 @@ def leave_create_resolving(
     named. Without a decision for each, refused like a plain leave (409
     leave_conflicts_appointments, listing them); so is any appointment at a branch the actor does
     not see (counted, never shown). An id that is not in the leave's way, a cancellation without a
-    reason or a move to the doctor herself is 400 validation_error. A decision that cannot be
-    carried out refuses everything (409 leave_decisions_failed, each appointment by id and why).
+    reason or a move to the doctor herself is 400 validation_error, naming with it every other
+    decision that cannot be carried out (one round names everything to change). A decision that
+    cannot be carried out refuses everything (409 leave_decisions_failed, each appointment by id
+    and why).
     Held times in the way are given back."""
     authorize(actor, "scheduling.manage_leave", doctor)
     if timezone.is_naive(start) or timezone.is_naive(end):
@@ -216,7 +219,7 @@ def leave_create_resolving(
         # transaction: a year bounds that work (longer leave is saved a year at a time).
         raise InvalidScheduling(fields={"end": ["Leave is saved a year at most at a time."]})
     decisions = dict(decisions or {})
-    _check_decisions(decisions, for_all, doctor=doctor)
+    incomplete = _check_decisions(decisions, for_all, doctor=doctor)
     now = now or timezone.now()
     span = Range(start, end, "[)")
 
@@ -246,6 +249,9 @@ def leave_create_resolving(
     for appointment, decision in chosen:
         if decision is None:  # refused above: every appointment has a decision by now
             continue
+        key = str(appointment.pk) if appointment.pk in decisions else "for_all"
+        if key in incomplete:  # already refused as incomplete: the others are still tried
+            continue
         try:
             done = _carry_out(appointment, decision, actor=actor, leave_end=end, now=now)
         except (ApplicationError, _NotCarriedOut) as exc:
@@ -253,8 +259,16 @@ def leave_create_resolving(
             failed[str(appointment.pk)] = [f"{_when(appointment)}: {message}"]
             continue
         (cancelled if decision.action == LeaveAction.CANCEL else moved).append(done)
+    shown = [a for a in appointments if str(a.pk) in failed]
+    if incomplete:
+        # One round: the incomplete decisions and those that could not be carried out, together.
+        raise InvalidScheduling(
+            fields=incomplete | failed,
+            disclosure=Disclosure("appointment", [a.pk for a in shown], [a.patient_id for a in shown])
+            if shown
+            else None,
+        )
     if failed:
-        shown = [a for a in appointments if str(a.pk) in failed]
         raise LeaveDecisionsFailed(
             f"{len(failed)} of {len(appointments)} appointment(s) cannot be moved or cancelled as decided; "
             "nothing was saved.",

@@ -61,7 +61,9 @@ def test_saving_leave_over_appointments_shows_them_in_time_order_with_their_opti
     # then: the appointments by time, each with a select of its options, and the choice for all
     assert page.status_code == 200
     html = page.content.decode()
-    assert "3 appointment(s) fall in this leave" in html
+    assert "3 appointments fall in this leave: decide for each below" in html
+    assert 'class="notice" role="status"' in html
+    assert "Please correct what is marked below" not in html  # a decision to make, not an error
     assert html.index("Earlier") < html.index("Later") < html.index("Wednesday")
     for a in booked:
         assert f'<select name="row-{a.pk}" id="row-{a.pk}"' in html
@@ -204,3 +206,72 @@ def test_applying_a_leave_that_ends_before_it_starts_is_a_form_error(week, in_a,
     assert "The leave must end after it starts." in page.content.decode()
     assert _states(booked) == before
     assert not Leave.objects.filter(doctor=clinic.doctors[0]).exists()
+
+
+def test_every_refused_decision_is_marked_in_one_round(week, in_a, client):
+    # given: the second doctor is busy on Monday at 10:00
+    clinic, booked = week
+    later, earlier = booked[0], booked[1]
+    busy = clinic.doctors[1]
+    book(clinic, clinic.at(MONDAY, 10), doctor=busy)
+    before = _states(booked)
+
+    # when: all move to her, but the 14:00 one is cancelled without a reason
+    page = _manager(client, in_a).post(
+        "/settings/leave/",
+        _form(clinic, bulk=f"doctor:{busy.pk}", **{f"row-{later.pk}": "cancel"}, apply="1"),
+        HTTP_HOST=in_a.host,
+    )
+
+    # then: both rows are marked at once (the reason and the busy doctor), and nothing changed
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'id="row-{later.pk}-error"' in html
+    assert "Give the reason the patient will be told." in html
+    assert f'id="row-{earlier.pk}-error"' in html
+    assert "already has an appointment" in html
+    assert "2 decision(s) below cannot be applied as chosen" in html
+    assert _states(booked) == before
+    assert not Leave.objects.filter(doctor=clinic.doctors[0]).exists()
+
+
+def test_a_choice_that_cannot_apply_to_a_row_is_not_offered_there_and_the_choice_for_all_says_so(week, in_a, client):
+    # given: every other doctor is busy on Monday at 10:00
+    clinic, booked = week
+    earlier = booked[1]
+    for other in clinic.doctors[1:]:
+        book(clinic, clinic.at(MONDAY, 10), doctor=other)
+
+    # when: the manager asks for the leave, then picks "any free doctor" for all
+    page = _manager(client, in_a).post("/settings/leave/", _form(clinic, bulk="any"), HTTP_HOST=in_a.host)
+
+    # then: the 10:00 row offers no "any free doctor"; the choice for all counts the row it cannot serve
+    html = page.content.decode()
+    row = re.search(rf'<select name="row-{earlier.pk}".*?</select>', html, re.S)
+    assert row is not None
+    assert 'value="any"' not in row.group(0)
+    assert "Move all to any free doctor at the same time (not possible for 1 of 3)" in html
+
+
+def test_saving_says_how_many_were_moved_and_cancelled_and_coming_leave_shows_its_reason(week, in_a, client):
+    # given
+    clinic, booked = week
+    later = booked[0]
+
+    # when: all move to another doctor but one, cancelled with a reason
+    answer = _manager(client, in_a).post(
+        "/settings/leave/",
+        _form(
+            clinic,
+            bulk=f"doctor:{clinic.doctors[1].pk}",
+            **{f"row-{later.pk}": "cancel", f"reason-{later.pk}": "Doctor away"},
+            apply="1",
+        ),
+        HTTP_HOST=in_a.host,
+    )
+    page = client.get(answer.url, HTTP_HOST=in_a.host)
+
+    # then
+    html = page.content.decode()
+    assert "Leave added: 2 moved, 1 cancelled." in html
+    assert re.search(r"\d{2}:\d{2} — Conference", html)

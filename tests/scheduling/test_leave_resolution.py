@@ -312,3 +312,32 @@ def test_held_times_in_the_way_are_given_back_with_the_leave(clinic):
 
     assert Appointment.objects.get(pk=hold.pk).status == Status.CANCELLED
     assert Leave.objects.filter(doctor=away, status__in=ACTIVE_STATUSES).count() == 1
+
+
+def test_an_incomplete_decision_and_one_that_cannot_be_carried_out_are_refused_in_one_round(clinic):
+    # given: two appointments in the way; the other doctor is busy at the first one's time
+    away, busy = clinic.doctors[0], clinic.doctors[1]
+    moving = book(clinic, clinic.at(MONDAY, 10), doctor=away)
+    cancelling = book(clinic, clinic.at(MONDAY, 14), doctor=away)
+    book(clinic, clinic.at(MONDAY, 10), doctor=busy)
+
+    # when: one is to move to the busy doctor, the other cancelled without a reason
+    with pytest.raises(ApplicationError) as refused:
+        sched.leave_create_resolving(
+            actor=clinic.owner,
+            doctor=away,
+            **_leave_day(clinic),
+            decisions={
+                moving.pk: LeaveDecision(LeaveAction.MOVE_TO_DOCTOR, doctor=busy),
+                cancelling.pk: LeaveDecision(LeaveAction.CANCEL),
+            },
+        )
+
+    # then: both are named at once, and nothing changed
+    assert refused.value.code == "validation_error"
+    assert set(refused.value.fields) == {str(moving.pk), str(cancelling.pk)}
+    assert _state(moving, cancelling) == [
+        (moving.pk, away.pk, moving.span, "booked"),
+        (cancelling.pk, away.pk, cancelling.span, "booked"),
+    ]
+    assert not Leave.objects.filter(doctor=away).exists()
