@@ -1,13 +1,17 @@
-"""What the ledger does when the calendar announces something: a completed visit raises its
-invoice, issued, once (a second completion or a replayed event finds it raised)."""
+"""What the ledger does when modules below it announce something: a completed visit raises its
+invoice, issued, once (a second completion or a replayed event finds it raised); a merged patient
+record's invoices become the kept record's."""
 
 from __future__ import annotations
 
 from config.events import subscribe
+from invoicing.models import Invoice
 from invoicing.services.invoices import raise_for_appointment
+from patients.events import PatientsMerged
 from scheduling.events import AppointmentCompleted
 from scheduling.models import CalendarEntry
 from tenants.accounts.models import User
+from tenants.audit.history import changed_by
 
 
 def invoice_completed_visit(event: AppointmentCompleted) -> None:
@@ -18,5 +22,15 @@ def invoice_completed_visit(event: AppointmentCompleted) -> None:
     raise_for_appointment(entry, actor=actor, issue=True)
 
 
+def move_invoices_on_merge(event: PatientsMerged) -> None:
+    """What the merged record owes, and what it paid, is the kept record's."""
+    actor = User.objects.filter(pk=event.actor_id).first() if event.actor_id else None
+    for invoice in Invoice.objects.select_for_update().filter(patient_id=event.merged_id).order_by("pk"):
+        invoice.patient_id = event.kept_id
+        changed_by(invoice, actor, reason=f"patient record {event.merged_id} merged into {event.kept_id}")
+        invoice.save(update_fields=["patient"])
+
+
 def connect() -> None:
     subscribe(AppointmentCompleted, invoice_completed_visit)
+    subscribe(PatientsMerged, move_invoices_on_merge)

@@ -16,6 +16,7 @@ from invoicing.exceptions import (
     AlreadyInvoiced,
     InvoiceHasPayments,
     InvoiceNotOpen,
+    NotInvoiceable,
     Overpayment,
     PaymentMethodNotRecordable,
     RefundExceedsPaid,
@@ -207,3 +208,26 @@ def test_balance_open_invoices_and_aged_receivables(clinic):
 def test_receivables_are_for_billing_only(clinic):
     assert clinic.chain.users["billing"].has_perm("invoicing.view_receivables")
     assert not clinic.receptionist.has_perm("invoicing.view_receivables")
+
+
+def test_only_a_completed_visit_is_invoiced(clinic):
+    from tests.factories.scheduling import book
+
+    booked = book(clinic, clinic.at(MONDAY, 15))
+    with pytest.raises(NotInvoiceable):
+        billing.invoice_raise_for_appointment(actor=clinic.owner, appointment=booked)
+    assert not Invoice.objects.filter(appointment_id=booked.pk).exists()
+
+
+def test_a_merged_record_s_invoices_are_the_kept_record_s(clinic):
+    from patients.services import patient_merge
+
+    # given two records of one person, the second owing for a visit
+    kept = clinic.patient()
+    invoice = completed_visit(clinic)
+    # when the second is merged into the first
+    patient_merge(actor=clinic.owner, keep=kept, merge=invoice.patient)
+    # then the kept record owes it
+    [balance] = patient_balance(actor=clinic.owner, patient_id=kept.pk)
+    assert balance.owed_minor == PRICE
+    assert Invoice.objects.get(pk=invoice.pk).patient_id == kept.pk
