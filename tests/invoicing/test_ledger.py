@@ -231,3 +231,24 @@ def test_a_merged_record_s_invoices_are_the_kept_record_s(clinic):
     [balance] = patient_balance(actor=clinic.owner, patient_id=kept.pk)
     assert balance.owed_minor == PRICE
     assert Invoice.objects.get(pk=invoice.pk).patient_id == kept.pk
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"paid_minor": PRICE + 1},  # more paid than asked
+        {"refunded_minor": 1},  # refunded more than paid
+        {"credited_minor": PRICE, "paid_minor": 1},  # credited and paid past the total
+        {"total_minor": PRICE + 1},  # the total does not add up
+        {"discount_minor": -1, "total_minor": PRICE + 1},  # a negative amount
+        {"status": InvoiceStatus.ISSUED, "number": None},  # issued without a number
+    ],
+)
+def test_the_database_refuses_amounts_that_cannot_be(clinic, change):
+    from django.db import IntegrityError, transaction
+
+    invoice = completed_visit(clinic)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(**change)
+    fresh = Invoice.objects.get(pk=invoice.pk)
+    assert (fresh.paid_minor, fresh.total_minor, fresh.number) == (0, PRICE, invoice.number)
