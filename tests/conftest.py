@@ -107,11 +107,17 @@ def api(db: None) -> Any:
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def stripe_server() -> Iterator[FakeStripe]:
-    """The local fake of the Stripe API (tests/fakes/stripe_server.py), one per run."""
+    """The local fake of the Stripe API (tests/fakes/stripe_server.py), one per run: the SDK's
+    requests go to it in every test (live servers and the API fuzzer included), never to Stripe."""
+    from django.test.utils import override_settings
+
     fake = FakeStripe().start()
+    pointed = override_settings(STRIPE_API_BASE=fake.url)
+    pointed.enable()
     yield fake
+    pointed.disable()
     fake.stop()
 
 

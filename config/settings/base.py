@@ -348,6 +348,8 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET")
 # Where the SDK sends its requests: None is Stripe itself; tests point it at a local fake.
 STRIPE_API_BASE: str | None = env("STRIPE_API_BASE") or None
+# The SDK retries a failed request (with the same idempotency key) this many times.
+STRIPE_MAX_NETWORK_RETRIES = int(env("STRIPE_MAX_NETWORK_RETRIES", "2"))
 # Which Connect account type onboarding creates (docs/architecture.md, Money).
 STRIPE_CONNECT_ACCOUNT_TYPE = "express"
 

@@ -16,7 +16,9 @@ CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 CACHES["default"]["LOCATION"] = REDIS_URL
 SMS_BACKEND = "notifications.sms.LocmemBackend"
 
-# Stripe: obvious test values; tests/fakes/stripe_server.py answers at STRIPE_API_BASE (a fixture sets it).
+# Stripe: obvious test values. tests/conftest.py points STRIPE_API_BASE at the local fake
+# (tests/fakes/stripe_server.py) for the whole run.
 STRIPE_SECRET_KEY = "sk_test_clinicflow_platform"  # noqa: S105 (a test value)
 STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_test_clinicflow"  # noqa: S105 (a test value)
-STRIPE_API_BASE = "http://127.0.0.1:9"
+STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens here: without the fake, nothing is reached
+STRIPE_MAX_NETWORK_RETRIES = 0

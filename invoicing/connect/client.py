@@ -22,7 +22,7 @@ def stripe_client() -> stripe.StripeClient:
     return stripe.StripeClient(
         key,
         base_addresses={"api": base} if base else None,
-        max_network_retries=2,
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
     )
 
 

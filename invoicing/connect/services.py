@@ -15,7 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from stripe.params import AccountCreateParams, AccountLinkCreateParams
 
+from config.events import publish
 from invoicing.connect.client import idempotency_key, stripe_client
+from invoicing.connect.events import StripeAccountStateChanged
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from tenants.authz import Actor, authorize
 from tenants.models import Clinic, StripeConnection
@@ -109,10 +111,16 @@ def connection_sync(*, account_id: str, event_at: datetime | None = None) -> Str
     except stripe.StripeError as error:
         log.warning("stripe account read failed for %s: %s", account_id, error)
         raise StripeUnavailable() from error
+    was_connected = connection.is_connected
     _apply(connection, account)
     if event_at is not None and (connection.last_event_at is None or event_at > connection.last_event_at):
         connection.last_event_at = event_at
     connection.save()
+    if connection.is_connected != was_connected:
+        log.info(
+            "stripe account %s of clinic %s connected=%s", account_id, connection.clinic_id, connection.is_connected
+        )
+        publish(StripeAccountStateChanged(connection.clinic_id, account_id, connection.is_connected))
     return connection
 
 

@@ -13,11 +13,14 @@ from django.conf import settings
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from config.events import subscribe
 from invoicing.connect import services
+from invoicing.connect.events import StripeAccountStateChanged
 from invoicing.connect.webhooks import Outcome
 from tenants.models import StripeConnection, StripeEvent
 from tests.factories import Chain
 from tests.fakes.stripe_server import FakeStripe
+from tests.helpers import committed, race
 
 URL = "/stripe/connect/webhook/"
 
@@ -46,7 +49,9 @@ def account_at_stripe(fake: FakeStripe, connection: StripeConnection) -> dict[st
 
 
 def test_an_account_update_connects_the_chain(connected: StripeConnection, stripe_fake: FakeStripe):
-    # given the owner finished Stripe's form, and Stripe says so
+    # given the owner finished Stripe's form, and Stripe says so; someone listens for the change
+    heard: list[StripeAccountStateChanged] = []
+    subscribe(StripeAccountStateChanged, heard.append)
     event = stripe_fake.event(
         "account.updated", stripe_fake.complete_onboarding(connected.account_id), account=connected.account_id
     )
@@ -64,6 +69,8 @@ def test_an_account_update_connects_the_chain(connected: StripeConnection, strip
     assert recorded.handled
     assert recorded.clinic_id == connected.clinic_id
     assert stripe_fake.calls("GET", f"/v1/accounts/{connected.account_id}")
+    # and the change is announced once
+    assert heard == [StripeAccountStateChanged(connected.clinic_id, connected.account_id, connected=True)]
 
 
 @pytest.mark.parametrize(
@@ -229,3 +236,25 @@ def test_when_stripe_cannot_be_read_nothing_is_recorded_and_stripe_retries(
     assert deliver(event).json()["outcome"] == Outcome.HANDLED
     connected.refresh_from_db()
     assert connected.is_connected
+
+
+def test_the_same_event_delivered_twice_at_once_is_handled_once(chain_a: Chain, stripe_fake: FakeStripe):
+    # given a chain with an account (committed: each delivery runs on a connection of its own)
+    with committed(), schema_context(chain_a.schema):
+        connection = services.connect_onboarding_start(actor=chain_a.users["owner"])
+    try:
+        event = stripe_fake.event(
+            "account.updated", stripe_fake.complete_onboarding(connection.account_id), account=connection.account_id
+        )
+        outcomes: list[str] = []
+        # when Stripe delivers it twice at the same moment
+        race(2, lambda _: outcomes.append(deliver(event).json()["outcome"]), chain_a.schema)
+        # then one delivery handled it and the other found it done; it is recorded once
+        assert sorted(outcomes) == [Outcome.DUPLICATE, Outcome.HANDLED]
+        with committed():
+            assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
+            assert StripeConnection.objects.get(pk=connection.pk).is_connected
+    finally:
+        with committed():
+            StripeEvent.objects.filter(account_id=connection.account_id).delete()
+            StripeConnection.objects.filter(pk=connection.pk).delete()
