@@ -46,6 +46,15 @@ class Visit:
     timezone: str
     checked_in_at: datetime | None
     minutes_waiting: int | None
+    minutes_late: int | None = None  # expected, not arrived, and past its start: by how much
+    overdue: bool = False  # expected and its time is over: most likely a no-show
+
+    @property
+    def late(self) -> str:
+        """The late cue in words ("12 min late", "no-show?"); empty when on time or arrived."""
+        if self.minutes_late is None:
+            return ""
+        return "no-show?" if self.overdue else f"{self.minutes_late} min late"
 
 
 @dataclass
@@ -135,6 +144,7 @@ def _visits(*, now: datetime, branch_ids: frozenset[int] | None, doctor_id: int 
         if start.astimezone(tz).date() != now.astimezone(tz).date():
             continue
         waited = r["checked_in_at"] if r["status"] in WAITING else None
+        late = r["status"] in EXPECTED and now > start
         visits.append(
             Visit(
                 id=r["id"],
@@ -153,6 +163,8 @@ def _visits(*, now: datetime, branch_ids: frozenset[int] | None, doctor_id: int 
                 timezone=r["tz"],
                 checked_in_at=r["checked_in_at"],
                 minutes_waiting=max(0, int((now - waited).total_seconds() // 60)) if waited else None,
+                minutes_late=int((now - start).total_seconds() // 60) if late else None,
+                overdue=late and now >= end,
             )
         )
     visits.sort(key=lambda v: (v.start, v.doctor_name, v.id))
@@ -171,7 +183,8 @@ def today_for(*, actor: Actor, now: datetime | None = None) -> Today:
     """The home page of ``actor`` today: each of their roles adds its section. Front desk (and
     anyone who books at the desk): arrivals (booked or confirmed, not checked in, by time) and
     waiting patients (checked in, minutes waiting) at the branches they see. Doctor: her next
-    patient and the rest of her day. Branch manager: each branch they manage at a glance. Owner: the
+    patient and the rest of her day (every other appointment not done yet). Expected patients past
+    their start carry a late cue. Branch manager: each branch they manage at a glance. Owner: the
     same for every branch, and the chain's total."""
     now = now or timezone.now()
     staff = staff_of(actor)
@@ -199,7 +212,9 @@ def today_for(*, actor: Actor, now: datetime | None = None) -> Today:
         # Someone already with her or waiting comes first; otherwise the next by time.
         ahead.sort(key=lambda v: (v.status not in (Status.IN_PROGRESS,), v.status not in WAITING, v.start))
         today.next_visit = ahead[0] if ahead else None
-        today.rest_of_day = sorted(ahead[1:], key=lambda v: v.start)
+        # The rest of her day: every other appointment not done yet, as My day lists them (those whose
+        # time is over without a check-in included, marked late).
+        today.rest_of_day = [v for v in mine if v.status in ON_THE_DAY and v != today.next_visit]
         today.seen_today = sum(v.status == Status.COMPLETED for v in mine)
     if manages:
         today.manages = True

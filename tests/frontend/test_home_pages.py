@@ -190,3 +190,31 @@ def test_a_patient_signed_in_to_the_portal_starts_at_the_portal(day: Day, client
     # then she is sent to the portal, not shown an empty staff home
     assert page.status_code == 302
     assert page["Location"] == "/portal/"
+
+
+def test_arrivals_past_their_start_are_marked_late_and_no_show_once_their_time_is_over(day: Day) -> None:
+    # when the desk reads the day at 10:12, then again at 15:00 (nobody else arrived)
+    at_ten = today_for(actor=day.clinic.receptionist, now=day.clinic.at(MONDAY, 10, 12))
+    afternoon = today_for(actor=day.clinic.receptionist, now=day.clinic.at(MONDAY, 15))
+
+    # then Later (10:00) is 12 minutes late, Other (11:00) not yet; by 15:00 both are likely no-shows
+    assert [(names([v])[0], v.late) for v in at_ten.arrivals] == [("Later", "12 min late"), ("Other", "")]
+    assert [(names([v])[0], v.late) for v in afternoon.arrivals] == [("Later", "no-show?"), ("Other", "no-show?")]
+
+
+def test_the_doctors_rest_of_the_day_keeps_every_appointment_not_done_as_my_day_does(day: Day) -> None:
+    # when the first doctor reads her day at 15:00: Early is still waiting, Later never arrived
+    today = today_for(actor=day.clinic.doctors[0].user, now=day.clinic.at(MONDAY, 15))
+
+    # then Early is next and Later is still in the rest of her day, marked
+    assert names([today.next_visit]) == ["Early"]
+    assert [(names([v])[0], v.late) for v in today.rest_of_day] == [("Later", "no-show?")]
+
+
+def test_the_home_page_says_who_is_late(day: Day, client) -> None:
+    host = day.clinic.chain.host
+    with time_machine.travel(day.clinic.at(MONDAY, 10, 12), tick=False):
+        with schema_context(day.clinic.chain.schema):
+            sign_in(client, day.clinic.receptionist)
+        html = client.get("/", HTTP_HOST=host).content.decode()
+    assert '<strong class="late">12 min late</strong>' in html
