@@ -66,6 +66,11 @@ def event_process(event: stripe.Event) -> Outcome:
     """Record ``event`` once and run its handler, both or neither."""
     account_id = str(event.to_dict().get("account") or "")
     connection = selectors.connection_of_account(account_id) if account_id else None
+    if connection is None:
+        # Not recorded: an account's first events can arrive before the transaction that stores
+        # its connection commits, and a later delivery of the same event must still count.
+        log.warning("stripe event %s (%s) for unknown account %r ignored", event.id, event.type, account_id)
+        return Outcome.UNKNOWN_ACCOUNT
     handler = _HANDLERS.get(event.type)
     try:
         with transaction.atomic():
@@ -73,13 +78,10 @@ def event_process(event: stripe.Event) -> Outcome:
                 event_id=event.id,
                 type=event.type,
                 account_id=account_id,
-                clinic=connection.clinic if connection else None,
+                clinic=connection.clinic,
                 created=_at(event.created),
-                handled=bool(connection and handler),
+                handled=handler is not None,
             )
-            if connection is None:
-                log.warning("stripe event %s (%s) for unknown account %r ignored", event.id, event.type, account_id)
-                return Outcome.UNKNOWN_ACCOUNT
             if handler is None:
                 return Outcome.UNHANDLED_TYPE
             with tenant_context(connection.clinic):

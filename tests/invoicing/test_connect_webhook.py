@@ -173,7 +173,25 @@ def test_an_unknown_account_is_acknowledged_and_ignored(connected: StripeConnect
     assert response.status_code == 200
     assert response.json()["outcome"] == Outcome.UNKNOWN_ACCOUNT
     assert not stripe_fake.calls("GET", "/v1/accounts/")
-    assert StripeEvent.objects.get(event_id=event["id"]).clinic is None
+    assert not StripeEvent.objects.filter(event_id=event["id"]).exists()
+
+
+def test_an_event_that_came_before_its_account_was_stored_counts_when_sent_again(
+    chain_a: Chain, stripe_fake: FakeStripe
+):
+    # given an account Stripe made, whose first event arrives before the chain's connection is stored
+    with schema_context(chain_a.schema):
+        account = stripe_fake.complete_onboarding(
+            stripe_fake.add_object("account", type="express", requirements={})["id"]
+        )
+        early = stripe_fake.event("account.updated", account, account=account["id"])
+        assert deliver(early).json()["outcome"] == Outcome.UNKNOWN_ACCOUNT
+        StripeConnection.objects.create(clinic=chain_a.clinic, account_id=account["id"], account_type="express")
+    # when Stripe sends the event again
+    response = deliver(early)
+    # then it is handled now
+    assert response.json()["outcome"] == Outcome.HANDLED
+    assert StripeConnection.objects.get(account_id=account["id"]).is_connected
 
 
 def _raw(**fields: Any) -> bytes:
