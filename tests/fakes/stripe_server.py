@@ -8,12 +8,19 @@ Stripe's shapes, errors as ``{"error": {"type", "code", "message", "param"}}``, 
 ``Idempotency-Key`` header (the same key answers the same object; the same key with other
 parameters is refused as Stripe does).
 
-Resources: accounts (create, retrieve), account_links (create), balance_transactions (list). Lists
-page the Stripe way (``limit``, ``starting_after``, ``ending_before``, ``has_more``), so the SDK's
-auto-pagination works. More resources are added with ``@route`` and ``self._list``.
+Resources: accounts (create, retrieve), account_links (create), payment_intents (create with
+``confirm``: ``pm_card_chargeDeclined`` declines with 402 ``card_declined``, any other payment method
+succeeds; retrieve, list), checkout/sessions (create, retrieve), refunds (create, full or partial;
+list), balance_transactions and payouts (list, ``created[gte|gt|lte|lt]`` and ``payout`` filters).
+A success makes a charge and a balance transaction (fee 2.9 % + 30), a refund a negative one, on
+the account named by Stripe-Account. Lists page the Stripe way (``limit``, ``starting_after``,
+``ending_before``, ``has_more``, newest first), so the SDK's auto-pagination works. More resources
+are added with ``@route`` and ``fake._list``.
 
-Tests drive the world with the ``complete_onboarding``, ``add_object``, ``event``, ``sign`` and
-``post_event`` helpers: an event is signed with a webhook secret like Stripe signs it.
+Tests drive the world with ``complete_onboarding``, ``add_object`` (a payout, a stray balance
+transaction...), ``pay_checkout_session`` (the patient pays on Checkout), ``event`` (a Connect
+event, a snapshot of an object), ``sign`` and ``post_event``: an event is signed with a webhook
+secret as Stripe signs it. ``calls``/``requests``/``link_params`` show what the app sent.
 """
 
 from __future__ import annotations
@@ -386,3 +393,179 @@ def balance_transaction_list(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
 @route("GET", "/v1/payouts")
 def payout_list(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
     return fake._list(call, "payout", _created_filter(call))
+
+
+# -- payments: the shapes the next pieces (deposits, desk card payments, refunds) start from ------
+def _amount(call: Call, name: str = "amount") -> int:
+    try:
+        value = int(call.params[name])
+    except (KeyError, ValueError) as error:
+        raise StripeError(400, f"Missing or invalid integer: {name}", param=name) from error
+    if value < 1:
+        raise StripeError(400, "Amount must be at least 1.", param=name)
+    return value
+
+
+def settle(fake: FakeStripe, intent: JSON, account: str | None) -> JSON:
+    """A payment intent succeeds: its charge and balance transaction (2.9 % + 30 fee) are made."""
+    txn = fake.add_object(
+        "balance_transaction",
+        account=account,
+        amount=intent["amount"],
+        currency=intent["currency"],
+        fee=intent["amount"] * 29 // 1000 + 30,
+        net=intent["amount"] - (intent["amount"] * 29 // 1000 + 30),
+        type="charge",
+        reporting_category="charge",
+        source=None,
+        payout=None,
+        status="pending",
+    )
+    charge = fake.add_object(
+        "charge",
+        account=account,
+        amount=intent["amount"],
+        currency=intent["currency"],
+        payment_intent=intent["id"],
+        balance_transaction=txn["id"],
+        amount_refunded=0,
+        refunded=False,
+        paid=True,
+        status="succeeded",
+        metadata=intent["metadata"],
+    )
+    txn["source"] = charge["id"]
+    intent.update(status="succeeded", latest_charge=charge["id"], amount_received=intent["amount"])
+    return intent
+
+
+@route("POST", "/v1/payment_intents")
+def payment_intent_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    intent = {
+        "id": fake.new_id("payment_intent"),
+        "object": "payment_intent",
+        "amount": _amount(call),
+        "currency": str(call.params.get("currency", "eur")).lower(),
+        "status": "requires_payment_method",
+        "client_secret": f"pi_secret_{secrets.token_hex(8)}",
+        "customer": call.params.get("customer"),
+        "payment_method": call.params.get("payment_method"),
+        "metadata": call.params.get("metadata", {}),
+        "latest_charge": None,
+        "amount_received": 0,
+        "created": fake.now(),
+        "livemode": False,
+    }
+    fake.store(call.account, intent)
+    if call.params.get("confirm") == "true" and intent["payment_method"]:
+        if intent["payment_method"] == "pm_card_chargeDeclined":
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = {"code": "card_declined", "decline_code": "generic_decline"}
+            raise StripeError(402, "Your card was declined.", code="card_declined")
+        settle(fake, intent, call.account)
+    return 200, intent
+
+
+@route("GET", r"/v1/payment_intents/(?P<id>[^/]+)")
+def payment_intent_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return 200, fake.get(call.account, "payment_intent", call.match["id"])
+
+
+@route("GET", "/v1/payment_intents")
+def payment_intent_list(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return fake._list(call, "payment_intent", _created_filter(call))
+
+
+@route("POST", "/v1/checkout/sessions")
+def checkout_session_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    items = call.params.get("line_items") or []
+    total = sum(int(item.get("price_data", {}).get("unit_amount", 0)) * int(item.get("quantity", 1)) for item in items)
+    session = {
+        "id": fake.new_id("checkout.session"),
+        "object": "checkout.session",
+        "mode": call.params.get("mode", "payment"),
+        "status": "open",
+        "payment_status": "unpaid",
+        "amount_total": total,
+        "currency": str((items[0].get("price_data", {}) if items else {}).get("currency", "eur")).lower(),
+        "client_reference_id": call.params.get("client_reference_id"),
+        "metadata": call.params.get("metadata", {}),
+        "payment_intent": None,
+        "success_url": call.params.get("success_url"),
+        "cancel_url": call.params.get("cancel_url"),
+        "expires_at": fake.now() + 1800,
+        "created": fake.now(),
+        "livemode": False,
+    }
+    session["url"] = f"{fake.url}/pay/{session['id']}"
+    return 200, fake.store(call.account, session)
+
+
+@route("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)")
+def checkout_session_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return 200, fake.get(call.account, "checkout.session", call.match["id"])
+
+
+@route("POST", "/v1/refunds")
+def refund_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    intent = fake.get(call.account, "payment_intent", str(call.params.get("payment_intent", "")))
+    if intent["status"] != "succeeded":
+        raise StripeError(400, "This PaymentIntent has no successful charge to refund.", param="payment_intent")
+    charge = fake.get(call.account, "charge", intent["latest_charge"])
+    amount = _amount(call) if "amount" in call.params else charge["amount"] - charge["amount_refunded"]
+    if amount > charge["amount"] - charge["amount_refunded"]:
+        raise StripeError(400, "Refund amount is greater than the unrefunded charge.", code="amount_too_large")
+    txn = fake.add_object(
+        "balance_transaction",
+        account=call.account,
+        amount=-amount,
+        currency=charge["currency"],
+        fee=0,
+        net=-amount,
+        type="refund",
+        reporting_category="refund",
+        source=None,
+        payout=None,
+        status="pending",
+    )
+    refund = fake.add_object(
+        "refund",
+        account=call.account,
+        amount=amount,
+        currency=charge["currency"],
+        charge=charge["id"],
+        payment_intent=intent["id"],
+        balance_transaction=txn["id"],
+        reason=call.params.get("reason"),
+        metadata=call.params.get("metadata", {}),
+        status="succeeded",
+    )
+    txn["source"] = refund["id"]
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    return 200, refund
+
+
+@route("GET", "/v1/refunds")
+def refund_list(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return fake._list(call, "refund", _created_filter(call))
+
+
+def pay_checkout_session(fake: FakeStripe, session_id: str, *, account: str | None) -> JSON:
+    """What happens when the patient pays on Stripe's Checkout page: the session completes with a
+    succeeded payment intent (send ``checkout.session.completed`` with ``fake.event`` after)."""
+    with fake.lock:
+        session = fake.get(account, "checkout.session", session_id)
+        intent = {
+            "id": fake.new_id("payment_intent"),
+            "object": "payment_intent",
+            "amount": session["amount_total"],
+            "currency": session["currency"],
+            "status": "processing",
+            "metadata": session["metadata"],
+            "created": fake.now(),
+            "livemode": False,
+        }
+        fake.store(account, settle(fake, intent, account))
+        session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
+        return session

@@ -3,9 +3,10 @@ SDK's auto-pagination reads them whole), objects belong to the account named by 
 
 from __future__ import annotations
 
+import pytest
 import stripe
 
-from tests.fakes.stripe_server import FakeStripe, decode_form
+from tests.fakes.stripe_server import FakeStripe, decode_form, pay_checkout_session
 
 
 def _client(fake: FakeStripe) -> stripe.StripeClient:
@@ -53,3 +54,52 @@ def test_form_bodies_decode_into_stripes_nesting():
         "list": ["p", "q"],
         "plain": "v",
     }
+
+
+def test_a_paid_intent_and_its_partial_refund_leave_balance_transactions(stripe_fake: FakeStripe):
+    # given a card payment of 50.00 confirmed on a connected account
+    client = _client(stripe_fake)
+    options: stripe.RequestOptions = {"stripe_account": "acct_one", "idempotency_key": "pay-1"}
+    intent = client.v1.payment_intents.create(
+        params={"amount": 5000, "currency": "eur", "payment_method": "pm_card_visa", "confirm": True},
+        options=options,
+    )
+    # when 20.00 of it is refunded
+    refund = client.v1.refunds.create(
+        params={"payment_intent": intent.id, "amount": 2000}, options={"stripe_account": "acct_one"}
+    )
+    # then the account's balance shows the charge and the refund; the platform's shows nothing
+    assert intent.status == "succeeded"
+    assert refund.status == "succeeded"
+    listed = client.v1.balance_transactions.list(options={"stripe_account": "acct_one"})
+    assert sorted((t.type, t.amount) for t in listed.data) == [("charge", 5000), ("refund", -2000)]
+    assert client.v1.balance_transactions.list().data == []
+    # and a refund beyond what is left is refused as Stripe refuses it
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.create(
+            params={"payment_intent": intent.id, "amount": 3001}, options={"stripe_account": "acct_one"}
+        )
+
+
+def test_a_checkout_session_is_paid_by_the_test(stripe_fake: FakeStripe):
+    client = _client(stripe_fake)
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {
+                    "price_data": {"currency": "eur", "unit_amount": 2500, "product_data": {"name": "Deposit"}},
+                    "quantity": 1,
+                }
+            ],
+            "success_url": "http://alpha.localhost/ok",
+            "metadata": {"hold": "42"},
+        },
+        options={"stripe_account": "acct_one"},
+    )
+    assert session.url.startswith(stripe_fake.url)
+    pay_checkout_session(stripe_fake, session.id, account="acct_one")
+    paid = client.v1.checkout.sessions.retrieve(session.id, options={"stripe_account": "acct_one"})
+    assert (paid.status, paid.payment_status, paid.amount_total) == ("complete", "paid", 2500)
+    intent = client.v1.payment_intents.retrieve(paid.payment_intent, options={"stripe_account": "acct_one"})
+    assert intent.status == "succeeded"
