@@ -20,12 +20,12 @@ from config.errors import ApplicationError, NotFound
 from config.net import client_ip
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, show_error, to_date, to_int
-from frontend.portal_views import patient_reschedule
+from frontend.portal_views import late_times, patient_reschedule
 from patients import portal
 from scheduling import services as sched
 from scheduling.exceptions import ManageLinkInvalid
 from scheduling.free_days import day_picker
-from scheduling.models import ACTIVE_STATUSES, Appointment, Service
+from scheduling.models import ACTIVE_STATUSES, Appointment, Service, Status
 from scheduling.selectors import doctors_offering, policy_get, service_price_shown
 from scheduling.services.online import online_booking_confirm, online_hold
 from tenants.org.models import Branch
@@ -101,6 +101,7 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
         visitor_tz=visitor_tz,
         doctor_name=doctor.user.get_full_name() if doctor else "",
         price=service_price_shown(service=service, branch=branch),
+        **late_times(),
     )
     context |= {
         "branch": branch,
@@ -212,15 +213,27 @@ def _managed(request: HttpRequest, token: str) -> Appointment:
 
 @never_cache
 def book_manage(request: HttpRequest, token: str) -> HttpResponse:
-    """The confirmation page, and the link in the confirmation to come back and change it."""
-    appointment = _managed(request, token)
+    """The confirmation page, and the link in the confirmation to come back and change it. Once the
+    appointment is cancelled the same address says so (its details, no actions, "Book again")."""
+    try:
+        appointment = sched.manage_link_read(token=token)
+    except ManageLinkInvalid as exc:
+        raise Http404 from exc
+    appointment_shown(request, appointment)
     tz = ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")
+    service = appointment.service
+    again = f"/book/?branch={appointment.branch_id}&service={service.pk}" if service else "/book/"
     context = {
         "appointment": appointment,
         "token": token,
         "local": appointment.span.lower.astimezone(tz),
         "active": appointment.status in ACTIVE_STATUSES,
+        "cancelled": appointment.status == Status.CANCELLED,
+        "book_again": again,
         "window": policy_get().cancellation_window_hours,
+        "price": service_price_shown(service=service, branch=appointment.branch)
+        if service and appointment.branch
+        else "",
     }
     return render(request, "booking/manage.html", context)
 
@@ -239,9 +252,9 @@ def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("book-manage", token=token)
-    # The link died with the appointment: say so on the booking page.
+    # The link can no longer change anything, but still shows the cancelled appointment.
     messages.success(request, "Your appointment is cancelled.")
-    return redirect("book")
+    return redirect("book-manage", token=token)
 
 
 def book_ics(request: HttpRequest, token: str) -> HttpResponse:

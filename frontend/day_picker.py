@@ -68,10 +68,13 @@ def picker_context(
     visitor_tz: ZoneInfo | None = None,
     doctor_name: str = "",
     price: str = "",
+    late_before: datetime | None = None,
+    late_note: str = "",
 ) -> dict[str, Any]:
     """The templates' context: each time posts to ``post_to`` (with ``hidden``, the doctor and the
     start) or, with ``link``, is a link there. ``base`` is the page's query kept by every link;
-    ``doctor_name`` when one doctor is chosen (then the times do not repeat it)."""
+    ``doctor_name`` when one doctor is chosen (then the times do not repeat it). A time starting
+    before ``late_before`` (a patient's cancellation window) carries ``late_note``."""
     tz = picker.times[0].local.tzinfo if picker.times else None
     show_theirs = visitor_tz is not None and tz is not None and getattr(tz, "key", None) != visitor_tz.key
 
@@ -84,6 +87,7 @@ def picker_context(
             "local": t.local,
             "theirs": theirs,
             "href": link(t) if link else "",
+            "late": late_note if late_before is not None and t.start < late_before else "",
         }
 
     prev_month, next_month = _shift_month(picker.month, -1), _shift_month(picker.month, 1)

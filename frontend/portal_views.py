@@ -4,7 +4,7 @@ contact details. Every action goes through the same services, as the patient."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from frontend.patient_views import log_patient_read
 from patients import portal
 from patients.models import Patient
 from scheduling import services as sched
+from scheduling.cancel_window import call_the_branch, inside_cancellation_window
 from scheduling.free_days import day_picker
 from scheduling.models import ACTIVE_STATUSES, Appointment
 from scheduling.selectors import policy_get, service_price_shown
@@ -108,10 +109,21 @@ def portal_home(request: HttpRequest, patient: Patient) -> HttpResponse:
         Appointment.objects.filter(patient=patient).select_related("service", "branch", "doctor__user").order_by("span")
     )
     upcoming = [a for a in appointments if a.span.lower >= now and a.status in ACTIVE_STATUSES]
+    for a in upcoming:  # inside the window the page offers a call instead of Cancel and Change time
+        a.too_late = call_the_branch(a.branch) if inside_cancellation_window(start=a.span.lower, now=now) else ""  # type: ignore[attr-defined]
     past = [a for a in appointments if a not in upcoming][::-1][:20]
     log_patient_read(request, "view", "portal", [patient])
     with timezone.override(ZoneInfo(chain_settings_get().default_timezone)):
         return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming, "past": past})
+
+
+def late_times() -> dict[str, Any]:
+    """What the picker marks on a time a patient could not cancel online once booked."""
+    hours = policy_get().cancellation_window_hours
+    return {
+        "late_before": timezone.now() + timedelta(hours=hours),
+        "late_note": f"inside {hours} hours: you will not be able to cancel online",
+    }
 
 
 def _own(patient: Patient, pk: int) -> Appointment:
@@ -182,6 +194,7 @@ def patient_reschedule(
         post_to=request.path,
         doctor_name=appointment.doctor.user.get_full_name() or appointment.doctor.user.email,
         price=service_price_shown(service=appointment.service, branch=appointment.branch),
+        **late_times(),
     )
     context |= {"appointment": appointment, "back": back}
     with timezone.override(tz):

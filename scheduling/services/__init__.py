@@ -26,7 +26,7 @@ from scheduling.services.lifecycle import (
     appointment_start,
 )
 from scheduling.services.link_changes import manage_link_cancel, manage_link_reschedule
-from scheduling.services.links import manage_link_issue, manage_link_resolve
+from scheduling.services.links import manage_link_issue, manage_link_read, manage_link_resolve
 from scheduling.services.resize import appointment_resize
 from scheduling.services.series import Occurrence, series_book
 from scheduling.services.series_changes import series_cancel_rest, series_move_rest
@@ -69,6 +69,7 @@ __all__ = [
     "leave_create_resolving",
     "manage_link_cancel",
     "manage_link_issue",
+    "manage_link_read",
     "manage_link_reschedule",
     "manage_link_resolve",
     "offering_set",

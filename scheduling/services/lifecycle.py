@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from config.events import publish
 from config.fields import plain_text
 from patients.services import care_relation_withdraw, encounter_close, encounter_open
 from scheduling import events
+from scheduling.cancel_window import call_the_branch, inside_cancellation_window
 from scheduling.exceptions import IllegalTransition, TooLateToCancel
 from scheduling.models import Appointment, CalendarEntry, Kind, Room, Status
 from scheduling.selectors import policy_get
@@ -122,8 +123,8 @@ def appointment_reschedule(
     authorize(actor, "scheduling.change_appointment", appointment)
     if appointment.status not in MOVABLE:
         raise IllegalTransition(f"{_described(appointment)} cannot be moved.")
-    if by_patient and appointment.span.lower - now < timedelta(hours=policy_get().cancellation_window_hours):
-        raise TooLateToCancel("This appointment is too close to change online. Please call the clinic.")
+    if by_patient and inside_cancellation_window(start=appointment.span.lower, now=now):
+        raise TooLateToCancel(f"This appointment is too close to change online. {call_the_branch(appointment.branch)}")
     doctor = doctor or appointment.doctor
     if appointment.branch is None or appointment.service is None:  # only leave rows lack them
         raise IllegalTransition("Only appointments can be moved.")
@@ -174,12 +175,11 @@ def appointment_cancel(
     now = now or timezone.now()
     appointment = _locked(appointment)
     authorize(actor, "scheduling.change_appointment", appointment)
-    window = timedelta(hours=policy_get().cancellation_window_hours)
-    late = appointment.status != Status.HELD and appointment.span.lower - now < window
+    late = appointment.status != Status.HELD and inside_cancellation_window(start=appointment.span.lower, now=now)
     if late and by_patient:
         raise TooLateToCancel(
             f"Appointments can be cancelled online up to {policy_get().cancellation_window_hours} hours "
-            "before they start. Please call the clinic."
+            f"before they start. {call_the_branch(appointment.branch)}"
         )
     unseen = appointment.status == Status.CHECKED_IN  # arrived, but left before the doctor started
     _move(

@@ -52,6 +52,27 @@ def manage_link_resolve(*, token: str, now: datetime | None = None) -> Appointme
     return appointment
 
 
+def manage_link_read(*, token: str, now: datetime | None = None) -> Appointment:
+    """What a link may still show: its appointment while the link works, and, once the appointment is
+    cancelled, that cancelled appointment (to say so at the same address, until the grace after its
+    time ends). Nothing can be done with it then: cancel and move resolve the live link only. An
+    unknown link, or one closed by a visit that happened or was missed, is ManageLinkInvalid (404)."""
+    now = now or timezone.now()
+    link = ManageLink.objects.filter(token_hash=_hash(token or "")).first()
+    if link is None:
+        raise ManageLinkInvalid()
+    if link.revoked_at is None:
+        return manage_link_resolve(token=token, now=now)
+    appointment = (
+        Appointment.objects.select_related("service", "branch", "doctor__user", "patient")
+        .filter(pk=link.appointment_id, status=Status.CANCELLED)
+        .first()
+    )
+    if appointment is None or appointment.span.upper + settings.BOOKING_LINK_GRACE <= now:
+        raise ManageLinkInvalid()
+    return appointment
+
+
 def manage_links_revoke(*, appointment_id: int, now: datetime | None = None) -> int:
     """Close every link of an appointment. Called by the calendar inside the change that ends it."""
     return ManageLink.objects.filter(appointment_id=appointment_id, revoked_at__isnull=True).update(

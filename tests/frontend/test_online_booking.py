@@ -100,6 +100,61 @@ def test_manage_link_cancels_and_forged_links_are_404(online):
     assert client.get("/book/manage/forged-token/", HTTP_HOST=host).status_code == 404
 
 
+def test_a_cancelled_booking_link_says_cancelled_and_offers_only_book_again(online):
+    # given an online booking cancelled from its link, outside the window
+    clinic, client, host, post = online
+    clinic.branch.phone = "020 7946 0000"
+    clinic.branch.save()
+    sched.policy_update(actor=clinic.owner, cancellation_window_hours=0)
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    post("/book/details/", {"first_name": "Cora", "last_name": "Gone", "contact": "cora@example.com"})
+    manage = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})["Location"]
+    # when the patient cancels
+    done = client.post(manage + "cancel/", {"confirm": "1"}, HTTP_HOST=host)
+    # then the same link says so, with the details and only "Book again"
+    assert done["Location"] == manage
+    page = client.get(manage, HTTP_HOST=host)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<h1>Your appointment is cancelled</h1>" in html
+    assert "Cancelled</span>" in html
+    assert str(clinic.service) in html
+    assert f'href="/book/?branch={clinic.branch.pk}&amp;service={clinic.service.pk}">Book again' in html
+    assert "Yes, cancel" not in html
+    assert "Change time" not in html
+    # and the link changes nothing any more; a forged one is still 404
+    assert client.post(manage + "cancel/", {"confirm": "1"}, HTTP_HOST=host).status_code == 404
+    assert client.get(manage + "move/", HTTP_HOST=host).status_code == 404
+    assert client.get(manage + "calendar.ics", HTTP_HOST=host).status_code == 404
+    assert client.get("/book/manage/forged-token/", HTTP_HOST=host).status_code == 404
+
+
+def test_inside_the_window_the_link_refusal_names_the_branch_phone(online):
+    # given a booking inside the 24 h window at a branch with a phone
+    clinic, client, host, post = online
+    clinic.branch.phone = "020 7946 0000"
+    clinic.branch.save()
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    post("/book/details/", {"first_name": "Lea", "last_name": "Late", "contact": "lea@example.com"})
+    manage = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})["Location"]
+    # when the patient tries to cancel
+    page = client.post(manage + "cancel/", {"confirm": "1"}, HTTP_HOST=host, follow=True)
+    # then nothing changed and the refusal names the branch's phone
+    assert Appointment.objects.get(patient__email="lea@example.com").status == Status.BOOKED
+    assert f"Please call {clinic.branch.name} on 020 7946 0000" in page.content.decode()
+
+
+def test_the_booking_picker_warns_on_times_inside_the_cancellation_window(online):
+    # given the default 24 h window and free times from now on
+    clinic, client, host, _ = online
+    # when the patient opens today's times
+    page, _, _ = _first_slot(client, host, clinic)
+    # then those times say they cannot be cancelled online
+    assert "inside 24 hours: you will not be able to cancel online" in page
+
+
 def test_bots_and_stale_sessions_get_nothing(online):
     clinic, client, host, post = online
     assert client.get("/book/details/", HTTP_HOST=host).status_code == 404  # no hold in this session

@@ -1,0 +1,25 @@
+"""The chain's cancellation window as patients meet it: inside it a patient may neither cancel nor
+move an appointment online, and is told to call the branch (by its phone number when it has one).
+One answer for the services that refuse and the pages that decide what to offer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from scheduling.selectors import policy_get
+from tenants.org.models import Branch
+
+
+def inside_cancellation_window(*, start: datetime, now: datetime | None = None) -> bool:
+    """True when an appointment starting at ``start`` is too close to cancel or move online."""
+    now = now or timezone.now()
+    return start - now < timedelta(hours=policy_get().cancellation_window_hours)
+
+
+def call_the_branch(branch: Branch | None) -> str:
+    """Whom a patient calls for what cannot be done online: "Please call Central on 020 7946 0000."."""
+    if branch is not None and branch.phone:
+        return f"Please call {branch.name} on {branch.phone}."
+    return "Please call the clinic."
