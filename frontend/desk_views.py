@@ -20,11 +20,19 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
-from patients.exceptions import PossibleDuplicates
+from patients.exceptions import PossibleDuplicates, QueryTooShort
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
-from scheduling.book import NextVisit, appointment_card, book_day, book_week, next_appointments, services_of_doctor
+from scheduling.book import (
+    NextVisit,
+    appointment_card,
+    book_day,
+    book_week,
+    next_appointments,
+    services_of_doctor,
+    week_doctor,
+)
 from scheduling.free_days import FreeTime, day_picker
 from scheduling.models import Appointment, Service, Source, Status
 from scheduling.services.walk_in import NewPatient
@@ -71,7 +79,10 @@ def _book_view(request: HttpRequest, branch: Branch) -> tuple[str, StaffMember |
     if request.GET.get("view") != "week" or not doctors:
         return "day", None, doctors
     chosen = to_int(request.GET.get("doctor") or "")
-    return "week", next((d for d in doctors if d.pk == chosen), doctors[0]), doctors
+    doctor = next((d for d in doctors if d.pk == chosen), None)
+    if doctor is None:  # none asked: the first doctor who works or sees patients that week
+        doctor = week_doctor(branch=branch, doctors=doctors, day=_day(request, branch)) or doctors[0]
+    return "week", doctor, doctors
 
 
 @login_required
@@ -275,14 +286,16 @@ def find_next(request: HttpRequest, branch_pk: int) -> HttpResponse:
     authorize(request.user, "scheduling.view_calendar", branch)
     q = request.GET.get("q", "").strip()
     found: list[NextVisit] = []
-    error = ""
+    error = hint = ""
     if q:
         try:
             found = next_appointments(actor=request.user, q=q)
+        except QueryTooShort as exc:
+            hint = exc.message  # typing goes on: a hint, not an error
         except ApplicationError as exc:
             error = exc.message
         access_log_patients(request, action="search", patients=[f.patient for f in found])
-    context = {"branch": branch, "q": q, "found": found, "error": error}
+    context = {"branch": branch, "q": q, "found": found, "error": error, "hint": hint}
     template = "desk/_find.html" if request.htmx else "desk/find.html"  # type: ignore[attr-defined]
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, template, context)

@@ -64,11 +64,14 @@ def patient_search(*, q: str = "", include_merged: bool = False) -> QuerySet[Pat
         except ValueError:
             return qs.none()
     if PHONE.match(q) and sum(c.isdigit() for c in q) >= 6:
+        # Part of a number as the desk types it, national form included ("0794600" of +447946000123):
+        # its digits without the trunk or international prefix, anywhere in the E.164 (trigram index).
+        part = Q(phone__contains=re.sub(r"\D", "", q).lstrip("0"))
         try:
-            return qs.filter(phone=phone_e164(q))  # a whole number: the phone index answers
+            whole = phone_e164(q)  # a whole number (or what reads as one): the phone index answers
         except ValueError:
-            # part of a number, or national digits without the chain's country: the trigram index
-            return qs.filter(phone__contains=re.sub(r"\D", "", q).lstrip("0"))
+            return qs.filter(part)
+        return qs.filter(Q(phone=whole) | part)
     words = q.split()[:5]
     long_words = [w for w in words if len(w) >= 3]
     if not long_words:

@@ -20,8 +20,8 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.selectors import patient_search
 from scheduling import intervals as iv
-from scheduling.models import Appointment, DoctorService, Kind, Service, Status
-from scheduling.selectors import DeskDay, appointment_list, desk_day
+from scheduling.models import Appointment, DoctorService, ExtraShift, Kind, Service, ShiftPattern, Status
+from scheduling.selectors import DeskDay, appointment_list, desk_day, series_appointments
 from scheduling.services.lifecycle import MOVABLE, TRANSITIONS, check_in_early, no_show_early
 from tenants.authz import Actor
 from tenants.org.models import Branch, StaffMember
@@ -38,6 +38,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 #: Shown on the book but never moved or opened as a visit: a hold is an online booking under way.
 NOT_SHOWN = {Status.EXPIRED}
+#: Appointments whose time is free again: drawn behind the others, never blocking a click to book there.
+FREED = {Status.CANCELLED, Status.NO_SHOW}
 UPCOMING = [Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_PROGRESS]
 
 
@@ -138,10 +140,17 @@ def _events(grid: DeskDay, *, actor: Actor, tz: ZoneInfo, doctor_id: int | None)
         }
         if doctor_id is None:
             event["resourceIds"] = [row["doctor_id"]]
+        if row["kind"] == Kind.LEAVE and max(row["start"], grid.first) >= min(row["end"], grid.last):
+            continue  # wholly outside the hours the grid shows
         if row["kind"] == Kind.LEAVE:
+            # Shown behind the day's appointments (squeezing none), for the part of it this day's grid
+            # holds: a leave that ends days later runs to the grid's end, not to "00:00".
             event |= {
-                "id": f"leave-{row['id']}",
+                "id": f"leave-{row['id']}-{grid.day}",
+                "start": _floating(max(row["start"], grid.first), tz),
+                "end": _floating(min(row["end"], grid.last), tz),
                 "title": "Leave" + (f": {row['notes']}" if row["notes"] else ""),
+                "display": "background",
                 "classNames": ["book-event", "book-leave"],
                 "startEditable": False,
                 "extendedProps": {"kind": "leave", "status": "leave", "statusLabel": "Leave"},
@@ -151,10 +160,15 @@ def _events(grid: DeskDay, *, actor: Actor, tz: ZoneInfo, doctor_id: int | None)
             patient = _name(row["patient_first"], row["patient_last"]) if row["patient_id"] else "Held online"
             movable = status in MOVABLE and (everyone or row["doctor_id"] == own)
             resizable = movable and bool(row["service_adjustable"])  # scheduling.services.resize
+            if status in FREED:
+                # its time is free again: drawn behind the live appointments (a click there books it),
+                # still opened from the keyboard
+                event["display"] = "background"
             event |= {
                 "title": patient,
                 "classNames": ["book-event", f"status-{status.replace('_', '-')}"]
-                + (["book-resizable"] if resizable else []),
+                + (["book-resizable"] if resizable else [])
+                + (["book-freed"] if status in FREED else []),
                 "startEditable": movable,
                 "durationEditable": resizable,
                 "extendedProps": {
@@ -223,6 +237,36 @@ def book_week(*, actor: Actor, branch: Branch, doctor: StaffMember, day: date, n
     }
 
 
+def week_doctor(*, branch: Branch, doctors: list[StaffMember], day: date) -> StaffMember | None:
+    """The doctor the week view opens on when none is asked: the first of ``doctors`` with a shift
+    (weekly or extra) or an appointment at the branch in the week of ``day``; None when nobody has."""
+    monday = day - timedelta(days=day.weekday())
+    sunday = monday + timedelta(days=6)
+    ids = [d.pk for d in doctors]
+    working = {
+        doctor_id
+        for doctor_id, weekday, valid_from, valid_until in ShiftPattern.objects.filter(
+            branch=branch, doctor_id__in=ids, valid_from__lte=sunday
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=monday))
+        .values_list("doctor_id", "weekday", "valid_from", "valid_until")
+        if valid_from <= monday + timedelta(days=weekday) <= (valid_until or sunday)
+    }
+    working |= set(
+        ExtraShift.objects.filter(branch=branch, doctor_id__in=ids, date__range=(monday, sunday)).values_list(
+            "doctor_id", flat=True
+        )
+    )
+    tz = ZoneInfo(branch.timezone)
+    week = (iv.day_bounds(monday, tz)[0], iv.day_bounds(sunday, tz)[1])
+    working |= set(
+        Appointment.objects.filter(
+            branch=branch, doctor_id__in=ids, span__startswith__gte=week[0], span__startswith__lt=week[1]
+        ).values_list("doctor_id", flat=True)
+    )
+    return next((d for d in doctors if d.pk in working), None)
+
+
 # --- one appointment, as the desk's panel shows it ---------------------------------------------
 @dataclass(frozen=True)
 class Action:
@@ -239,6 +283,7 @@ class AppointmentCard:
     can_move: bool
     last_visit: Appointment | None
     alerts: list[str] = field(default_factory=list)
+    series_place: tuple[int, int] | None = None  # (3, 6): the third of a weekly series of six
 
 
 def appointment_actions(*, actor: Actor, appointment: Appointment, now: datetime | None = None) -> list[Action]:
@@ -294,6 +339,10 @@ def appointment_card(*, actor: Actor, appointment: Appointment, now: datetime | 
             .first()
         )
         alerts = _alerts(appointment.patient, before=appointment.span.lower)
+    series_place = None
+    if appointment.series_id is not None:
+        ids = [a.pk for a in series_appointments(actor=actor, series_id=appointment.series_id)]
+        series_place = (ids.index(appointment.pk) + 1, len(ids)) if appointment.pk in ids else None
     return AppointmentCard(
         appointment=appointment,
         status_label=Status(appointment.status).label,
@@ -302,6 +351,7 @@ def appointment_card(*, actor: Actor, appointment: Appointment, now: datetime | 
         can_move=can_move,
         last_visit=last_visit,
         alerts=alerts,
+        series_place=series_place,
     )
 
 

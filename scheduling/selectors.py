@@ -830,7 +830,8 @@ def desk_day(*, branch: Branch, day: date, actor: Actor, now: datetime | None = 
     doctors = sorted(staff, key=lambda d: (d.user.last_name, d.user.first_name, d.pk))
     bookable = {d.pk: doctor_days.get((d.pk, day), DoctorDay()).bookable(open_windows) for d in doctors}
     shifts = [w for d in doctors for w in doctor_days.get((d.pk, day), DoctorDay()).shift]
-    first, last = _desk_hull(open_windows + shifts + [(r["start"], r["end"]) for r in rows], day, tz)
+    booked = [(r["start"], r["end"]) for r in rows if r["kind"] != Kind.LEAVE]  # leave stretches no grid to midnight
+    first, last = _desk_hull(open_windows + shifts + booked, day, tz)
     grid = [(first, last)]
     closed_parts = [(w, "closed") for w in iv.subtract(grid, open_windows)]
     columns = [

@@ -4,11 +4,17 @@ appointment focused, the phone booking and the Move page pick a day from the sha
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.utils.formats import date_format
 
-from scheduling.models import Appointment, Source
+from patients.selectors import patient_search
+from patients.services import patient_create
+from scheduling import services as sched
+from scheduling.models import Appointment, ShiftPattern, Source
+from scheduling.selectors import doctors_offering
+from scheduling.services.setup import shift_pattern_end
 from tests.factories.scheduling import MONDAY
 from tests.frontend.test_desk import desk  # noqa: F401  (the fixture)
 
@@ -98,3 +104,52 @@ def test_move_page_uses_the_day_picker_and_lands_on_the_moved_appointment(desk):
     text = client.get(moved["Location"], HTTP_HOST=host).content.decode()
     when = f"{date_format(MONDAY, 'D j M')} at 15:00"
     assert f"Mo Mover moved to {when} with {doctor.user.get_full_name()}." in text
+
+
+def test_a_series_appointments_panel_says_its_place_and_links_the_series(desk):  # noqa: F811
+    # given a weekly series of six
+    clinic, client, host = desk
+    series, results = sched.series_book(
+        actor=clinic.receptionist,
+        patient=clinic.patient(),
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        first_start=clinic.at(MONDAY, 11),
+        count=6,
+    )
+    # when the desk opens the first one's panel
+    panel = client.get(f"/desk/appointments/{results[0].appointment.pk}/panel/", HTTP_HOST=host, HTTP_HX_REQUEST="true")
+    # then it says where it stands in the series, with a link to the series page
+    assert f'<a href="/desk/series/{series.pk}/">1 of 6 in a weekly series</a>' in panel.content.decode()
+
+
+def test_the_desk_search_finds_a_national_phone_fragment_and_hints_a_short_name(desk):  # noqa: F811
+    # given a patient whose mobile is stored in E.164
+    clinic, client, host = desk
+    patient = patient_create(actor=clinic.owner, first_name="Amelia", last_name="Hartley", phone="+447946000123")
+    find = f"/desk/{clinic.branch.pk}/find/"
+    # when the desk types the start of the number as dialled at home
+    found = client.get(f"{find}?q=0794600", HTTP_HOST=host, HTTP_HX_REQUEST="true").content.decode()
+    # then she is found
+    assert "Amelia Hartley" in found
+    assert list(patient_search(q="07946 000")) == [patient]
+    # and two letters are answered with a hint, not an error
+    short = client.get(f"{find}?q=am", HTTP_HOST=host, HTTP_HX_REQUEST="true").content.decode()
+    assert '<p class="help">Type at least three letters of a name.</p>' in short
+    assert 'role="alert"' not in short
+
+
+def test_the_week_view_opens_on_a_doctor_who_works_that_week_and_walk_in_is_an_ordinary_button(desk):  # noqa: F811
+    # given the first doctor (as the desk lists them) no longer on shift by MONDAY's week
+    clinic, client, host = desk
+    doctors = list(doctors_offering(branch=clinic.branch))
+    for pattern in ShiftPattern.objects.filter(doctor=doctors[0]):
+        shift_pattern_end(actor=clinic.owner, pattern=pattern, last_day=MONDAY - timedelta(days=3))
+    # when the desk opens the week view with no doctor asked
+    html = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}&view=week", HTTP_HOST=host).content.decode()
+    # then it shows the doctor who works that week
+    assert f'data-week-doctor="{doctors[1].pk}"' in html
+    # and the day's Walk-in link looks like the other actions, not like the chosen view
+    day = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host).content.decode()
+    assert re.search(r'<a class="button secondary" href="[^"]*walk-in/">Walk-in</a>', day)

@@ -88,14 +88,15 @@
     status.textContent = props.statusLabel || "";
     const line = document.createElement("span");
     line.className = "ev-line";
-    line.append(time, " · ", status);
+    line.append(time); // a shift block has no status: no stray separator after its hours
+    if (props.statusLabel) line.append(" · ", status);
     if (props.service) line.append(" · " + props.service);
     return { domNodes: [who, line] };
   }
 
   function mounted(info) {
     const props = info.event.extendedProps;
-    if (info.event.display === "background" || props.kind !== "appointment") return;
+    if (props.kind !== "appointment") return; // a cancelled or missed one is drawn behind, yet opens
     const el = info.el;
     el.dataset.eventId = info.event.id;
     el.id = "event-" + info.event.id;
@@ -127,6 +128,16 @@
     panelBody.innerHTML = await response.text();
     htmx.process(panelBody);
     if (!panel.open) panel.showModal();
+    focusPanel();
+  }
+
+  // Focus goes into the panel when it opens, and stays there when an action answers with the panel
+  // again: on its message (what the action did, or why not), else its heading.
+  function focusPanel() {
+    const target = panelBody.querySelector(".notice, .alert, .field-error") || panelBody.querySelector("#panel-title");
+    if (!target) return;
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
   }
 
   // The desk's URLs, named by the page ({% url %} with 0 for the appointment): none written here.
@@ -144,7 +155,7 @@
     else if (opener && opener.dataset && opener.dataset.eventId) refocus(opener.dataset.eventId);
   });
   // An action in the panel answers with the panel again (its refusal in it): the book follows.
-  panelBody.addEventListener("htmx:afterSwap", refetch);
+  panelBody.addEventListener("htmx:afterSwap", function () { refetch(); focusPanel(); });
 
   // A refresh may draw the events anew: the one that had focus gets it back (eventAllUpdated).
   let pendingFocus = null;
