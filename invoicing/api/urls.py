@@ -11,5 +11,10 @@ urlpatterns = [
     path("invoicing/invoices/<int:pk>/credit-notes/", views.CreditNoteApi.as_view(), name="api-invoice-credit-notes"),
     path("invoicing/payments/<int:pk>/refunds/", views.RefundRecordApi.as_view(), name="api-payment-refunds"),
     path("invoicing/patients/<int:pk>/balance/", views.PatientBalanceApi.as_view(), name="api-patient-balance"),
+    path(
+        "invoicing/appointments/<int:pk>/invoice/",
+        views.AppointmentInvoiceApi.as_view(),
+        name="api-appointment-invoice",
+    ),
     path("invoicing/receivables/", views.ReceivablesApi.as_view(), name="api-receivables"),
 ]

@@ -15,8 +15,10 @@ from config.openapi import errors
 from invoicing import services as billing
 from invoicing.api import serializers as s
 from invoicing.exceptions import (
+    AlreadyInvoiced,
     InvoiceHasPayments,
     InvoiceNotOpen,
+    NotInvoiceable,
     Overpayment,
     PaymentMethodNotRecordable,
     RefundExceedsPaid,
@@ -24,6 +26,7 @@ from invoicing.exceptions import (
 from invoicing.models import Invoice, Payment
 from invoicing.selectors import aged_receivables, invoice_list, patient_balance
 from patients.models import Patient
+from scheduling.selectors import appointment_list
 from tenants.audit.services import access_log_records, access_log_response
 from tenants.authz import authorize
 
@@ -58,6 +61,19 @@ class InvoiceDetailApi(APIView):
     @extend_schema(summary="Read an invoice with its lines, payments and credit notes", responses=s.InvoiceDetailOut)
     def get(self, request: Request, pk: int) -> Response:
         return _one(request, _invoice(request, pk))
+
+
+class AppointmentInvoiceApi(APIView):
+    @extend_schema(
+        summary="Raise and issue a completed visit's invoice (normally raised when the visit is completed)",
+        request=None,
+        responses={201: s.InvoiceDetailOut, **errors(AlreadyInvoiced, NotInvoiceable)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "invoicing.manage_invoice")
+        appointment = get_object_or_404(appointment_list(actor=request.user).select_related("branch"), pk=pk)
+        invoice = billing.invoice_raise_for_appointment(actor=request.user, appointment=appointment)
+        return _one(request, invoice, "create", status=201)
 
 
 class InvoiceIssueApi(APIView):

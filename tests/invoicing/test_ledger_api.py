@@ -11,7 +11,7 @@ from invoicing import services as billing
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, Payment, Refund
 from tenants.audit.models import AccessLog
 from tests.factories.invoicing import PRICE, completed_visit, priced
-from tests.factories.scheduling import clinic_setup
+from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +179,17 @@ def test_balance_and_receivables(visit, chain_a, api):
     assert row["total_minor"] == PRICE
     assert row["days_0_30"] + row["days_31_60"] + row["days_61_90"] + row["days_over_90"] == PRICE
     assert_error(clerk.call("GET", f"{BASE}/patients/999999/balance/"), 404)
+
+
+def test_billing_raises_a_completed_visit_s_invoice_once(visit, chain_a, api):
+    owner = api(chain_a, "owner")
+    again = owner.call("POST", f"{BASE}/appointments/{visit.appointment_id}/invoice/")
+    assert_error(again, 409, "already_invoiced")
+    with schema_context(chain_a.schema):
+        clinic = clinic_setup(chain_a)
+        booked = book(clinic, clinic.at(MONDAY, 15))
+    not_done = owner.call("POST", f"{BASE}/appointments/{booked.pk}/invoice/")
+    assert_error(not_done, 409, "not_invoiceable")
+    assert_error(api(chain_a, "receptionist").call("POST", f"{BASE}/appointments/{booked.pk}/invoice/"), 403)
+    with schema_context(chain_a.schema):
+        assert not Invoice.objects.filter(appointment_id=booked.pk).exists()
