@@ -32,7 +32,9 @@ class PatientForm(forms.Form):
     last_name = forms.CharField(max_length=100)
     date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
-    phone = forms.CharField(max_length=32, required=False, help_text="As you would dial it, e.g. 020 7946 0958 or +44 20 7946 0958.")
+    phone = forms.CharField(
+        max_length=32, required=False, help_text="As you would dial it, e.g. 020 7946 0958 or +44 20 7946 0958."
+    )
     email = forms.EmailField(required=False)
     address_line = forms.CharField(max_length=200, required=False, label="Address")
     city = forms.CharField(max_length=100, required=False)

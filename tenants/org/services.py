@@ -28,6 +28,7 @@ from config.validation import (
 from tenants.accounts.models import User
 from tenants.audit.history import changed_by
 from tenants.authz import Actor, authorize, user_of
+from tenants.org import selectors
 from tenants.org.exceptions import (
     BranchNameTaken,
     EmailInUse,
@@ -37,7 +38,6 @@ from tenants.org.exceptions import (
     LastOwner,
 )
 from tenants.org.models import STAFF_ROLES, Branch, ChainSettings, Invitation, Role, StaffMember
-from tenants.org import selectors
 from tenants.org.rules import Assignment
 from tenants.selectors import current_clinic, current_clinic_url
 
