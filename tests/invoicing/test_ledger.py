@@ -252,3 +252,32 @@ def test_the_database_refuses_amounts_that_cannot_be(clinic, change):
         Invoice.objects.filter(pk=invoice.pk).update(**change)
     fresh = Invoice.objects.get(pk=invoice.pk)
     assert (fresh.paid_minor, fresh.total_minor, fresh.number) == (0, PRICE, invoice.number)
+
+
+def test_an_issue_that_fails_after_taking_its_number_gives_it_back(clinic):
+    from invoicing.models import Counter
+
+    # given a draft, and something subscribed to issued invoices that fails
+    draft = billing.invoice_draft_create(
+        actor=clinic.owner,
+        patient=clinic.patient(),
+        branch=clinic.branch,
+        lines=[billing.LineIn(description="Report", unit_price_minor=1200)],
+    )
+    before = Counter.objects.get(name="invoice").next_value
+
+    def fails(event: InvoiceIssued) -> None:
+        raise RuntimeError("a subscriber failed")
+
+    subscribe(InvoiceIssued, fails)
+    try:
+        # when it is issued
+        with pytest.raises(RuntimeError):
+            billing.invoice_issue(actor=clinic.owner, invoice=draft)
+    finally:
+        events._subscribers[InvoiceIssued].remove(fails)
+    # then nothing changed: still a draft, and the number is the next issue's
+    assert Invoice.objects.get(pk=draft.pk).number is None
+    assert Counter.objects.get(name="invoice").next_value == before
+    issued = billing.invoice_issue(actor=clinic.owner, invoice=draft)
+    assert issued.number == f"INV-{before:06d}"
