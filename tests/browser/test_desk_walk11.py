@@ -1,0 +1,83 @@
+# ruff: noqa: F811  (the fixtures imported from the book's browser test are named as parameters)
+"""The book at a 1024x768 desk after the page walk of issue 11: the keyboard lands in the panel and
+stays there after an action, a cancelled visit's freed time books with a click (the live visit
+beside it keeps its width), the first time label shows and shift blocks end cleanly."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from playwright.sync_api import expect
+
+from scheduling import services as sched
+from tests.browser.test_appointment_book import desk_page, morning  # noqa: F401  (fixtures)
+from tests.browser.test_front_desk import _sign_in as sign_in
+from tests.factories.scheduling import book
+from tests.helpers import committed
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+
+def test_keyboard_stays_in_the_panel_and_a_freed_time_books_with_a_click(
+    desk_page, morning, live, browser_chain, shot, axe
+):
+    page, violations = desk_page
+    # given today's book: Nina at 09:00; Carl's 10:00 cancelled and Lena booked into that time
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        today = timezone.now().astimezone(clinic.tz).date()
+        first, second = clinic.doctors
+        nine = book(clinic, clinic.at(today, 9), actor=clinic.owner, patient=clinic.patient("Nina"), doctor=first)
+        carl = book(clinic, clinic.at(today, 10), actor=clinic.owner, patient=clinic.patient("Carl"), doctor=first)
+        sched.appointment_cancel(actor=clinic.owner, appointment=carl, reason="Unwell")
+        lena = book(clinic, clinic.at(today, 10), actor=clinic.owner, patient=clinic.patient("Lena"), doctor=first)
+        book(clinic, clinic.at(today, 11), actor=clinic.owner, patient=clinic.patient("Free"), doctor=second)
+    sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{branch.pk}/")
+    nine_el = page.locator(f"#event-{nine.pk}")
+    expect(nine_el).to_be_visible()
+    # the grid's first time label is shown; no block's line ends with a stray separator
+    first_label = page.locator(".ec-body .ec-sidebar .ec-slot").first
+    assert first_label.evaluate("e => getComputedStyle(e).visibility") == "visible"
+    lines = page.locator(".book .ev-line").all_inner_texts()
+    assert lines
+    assert not any(line.strip().endswith("·") for line in lines)
+
+    # 1. Enter opens the panel with the focus in it; after Check in the focus stays there, on what happened
+    nine_el.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name=re.compile("Nina"))).to_be_focused()
+    dialog.get_by_role("button", name="Check in").click()
+    status = dialog.get_by_role("status")
+    expect(status).to_contain_text("checked in")
+    expect(status).to_be_focused()
+    shot("panel-focus-after-check-in")
+    page.keyboard.press("Escape")
+
+    # 2. the cancelled 10:00 lies behind Lena's, who keeps the column's width, and still opens from the keyboard
+    lena_el, carl_el = page.locator(f"#event-{lena.pk}"), page.locator(f"#event-{carl.pk}")
+    expect(carl_el).to_contain_text("Cancelled")
+    lena_el.evaluate("e => e.scrollIntoView({block: 'center'})")
+    column = page.locator(".ec-body .ec-day").first.bounding_box()
+    assert lena_el.bounding_box()["width"] > column["width"] * 0.8
+    carl_el.focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("heading", name=re.compile("Carl"))).to_be_focused()
+    page.keyboard.press("Escape")
+    shot("freed-time")
+    axe("the book with a freed time")
+
+    # 3. a click on the freed time beside nobody (the second doctor at 10:00) and on a cancelled one's
+    # time both open the booking of that time
+    with committed(), schema_context(browser_chain.schema):
+        sched.appointment_cancel(actor=clinic.owner, appointment=lena, reason="Moved away")
+    page.locator("#book").dispatch_event("book:refresh")
+    expect(lena_el).to_contain_text("Cancelled")
+    box = page.locator(f"#event-{lena.pk}").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 10)
+    expect(dialog.get_by_role("heading", name=re.compile(r"Book .* at 10:00"))).to_be_visible()
+    assert violations() == []
