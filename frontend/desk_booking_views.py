@@ -36,14 +36,16 @@ WEEKLY = 7
 
 
 class BookAheadForm(forms.Form):
-    service = forms.ModelChoiceField(queryset=Service.objects.none())
-    doctor = forms.ModelChoiceField(queryset=StaffMember.objects.none())
+    # Service and doctor are chosen once, in the free-time finder above the form (or by clicking a
+    # free time): the form carries them, so the page has one set of Service/Doctor fields.
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), widget=forms.HiddenInput)
+    doctor = forms.ModelChoiceField(queryset=StaffMember.objects.none(), widget=forms.HiddenInput)
     day = DayField(widget=forms.DateInput(attrs={"type": "date"}), label="First day")
     at = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"), label="Time")
     count = forms.IntegerField(
         min_value=1,
         max_value=52,
-        initial=6,
+        initial=1,
         label="How many weeks",
         help_text="The same weekday and time every week; 1 books a single appointment.",
     )
@@ -186,6 +188,8 @@ def book_ahead(request: HttpRequest, branch_pk: int) -> HttpResponse:
         "found": _search(request, q) if patient is None else [],
         "can_override": can_override,
         "prefill": {k: v for k, v in initial.items() if v is not None},
+        # what the desk opened the page with (its day, a clicked slot) survives choosing the patient
+        "keep": [(k, v) for k in ("service", "doctor", "start", "day") if (v := request.GET.get(k, ""))],
     }
     if patient is not None:
         context |= _picker(request, branch, patient, initial)
