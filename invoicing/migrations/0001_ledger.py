@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('org', '0002_chain_two_factor_roles'),
         ('patients', '0009_booking_code_uses'),
-        ('scheduling', '0008_ledger'),
+        ('scheduling', '0008_service_length_adjustable'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -3,7 +3,6 @@
 from django.db import migrations, models
 
 # Service.length_adjustable: staff may change a visit's length on the book (scheduling.services.resize).
-# (Named with the migration run that first wrote it; invoicing's 0001_ledger depends on this name.)
 
 
 class Migration(migrations.Migration):
