@@ -16,6 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items: list[tuple[str, str]] = []
     site_name = "Clinicflow"
     account_url = None
+    settings_items: list[tuple[str, str]] = []
     if public:
         if user is not None and user.has_perm("tenants.manage_clinics"):
             items = [("Clinic chains", reverse("platform-clinics")), ("Admin", "/admin/")]
@@ -34,21 +35,53 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             if user.has_perm("patients.add_patient"):
                 items.append(("Front desk", reverse("desk")))
                 items.append(("Patients", reverse("patients")))
-            if user.has_perm("org.change_settings"):
-                items.append(("Chain settings", reverse("settings")))
-                items.append(("Services", reverse("catalogue-services")))
-            if user.has_perm("org.view_branch"):
-                items.append(("Branches", reverse("branches")))
-            if user.has_perm("org.view_staff"):
-                items.append(("Staff", reverse("staff")))
-            if roles & {Role.OWNER, Role.BRANCH_MANAGER}:
-                items.append(("Leave", reverse("leave")))
-            if user.has_perm("patients.view_audit"):
-                items.append(("Emergency access", reverse("emergency-access")))
+            settings_items = _settings_items(user, roles)
+            if settings_items:
+                # Every settings page under one entry (a row that fits 1024 px); each lists the others.
+                items.append(("Settings", settings_items[0][1]))
     path = request.path
     # The current entry is the longest one the path starts with (/settings/staff/ is Staff, not
-    # Chain settings).
+    # Chain settings); on any settings page the main bar's current entry is Settings.
+    settings_current = _current(path, settings_items)
+    settings_nav = [{"label": label, "url": url, "current": url == settings_current} for label, url in settings_items]
+    current = _current(path, [(label, url) for label, url in items if label != "Settings"])
+    nav = [
+        {"label": label, "url": url, "current": settings_current is not None if label == "Settings" else url == current}
+        for label, url in items
+    ]
+    return {
+        "nav": nav,
+        "settings_nav": settings_nav,
+        "on_settings_page": settings_current is not None,
+        "site_name": site_name,
+        "account_url": account_url,
+    }
+
+
+def _current(path: str, items: list[tuple[str, str]]) -> str | None:
     matches = [url for _, url in items if path == url or (url != "/" and path.startswith(url))]
-    current = max(matches, key=len, default=None)
-    nav = [{"label": label, "url": url, "current": url == current} for label, url in items]
-    return {"nav": nav, "site_name": site_name, "account_url": account_url}
+    return max(matches, key=len, default=None)
+
+
+def _settings_items(user: Any, roles: set[str]) -> list[tuple[str, str]]:
+    """The settings pages this user may open, in the order the settings sub-navigation lists them."""
+    from tenants.org.models import Role
+
+    items: list[tuple[str, str]] = []
+    if user.has_perm("org.change_settings"):
+        items.append(("Chain settings", reverse("settings")))
+    if user.has_perm("scheduling.manage_catalogue"):
+        items.append(("Services", reverse("catalogue-services")))
+    if user.has_perm("org.view_branch"):
+        items.append(("Branches", reverse("branches")))
+    if user.has_perm("org.view_staff"):
+        items.append(("Staff", reverse("staff")))
+    if roles & {Role.OWNER, Role.BRANCH_MANAGER}:
+        items.append(("Leave", reverse("leave")))
+    if user.has_perm("scheduling.manage_policy"):
+        items.append(("Booking rules", reverse("catalogue-policy")))
+    if user.has_perm("org.manage_payments"):
+        items.append(("Payments", reverse("settings-payments")))
+    if user.has_perm("patients.view_audit"):
+        items.append(("Emergency access", reverse("emergency-access")))
+    return items
