@@ -220,6 +220,7 @@ VISITS: dict[str, Visit] = {
     "desk-find": Visit("receptionist", _ids("branch_pk=branch"), query=lambda w: f"q={w['patient_last_name']}"),
     "desk-panel": Visit("receptionist", _ids("pk=appointment"), kind="part"),
     "desk-drop": Visit("receptionist", _ids("pk=appointment"), kind="post"),
+    "desk-resize": Visit("receptionist", _ids("pk=appointment"), kind="post"),
     "desk-move": Visit("receptionist", _ids("pk=appointment")),
     "desk-action": Visit("receptionist", _ids("pk=appointment", action="check-in"), kind="post"),
     # the patient's pages, on a phone
