@@ -150,3 +150,44 @@ def test_the_operator_signs_in_from_the_landing_page(page, live_server_port, sho
     expect(page.get_by_role("heading", name="Clinic chains")).to_be_visible()
     shot("operator-clinic-chains-1024")
     axe("operator-clinic-chains")
+
+
+def test_the_owners_bar_fits_one_row_at_1024_and_1280_and_check_in_stays_in_its_card(
+    page, live, browser_chain, shot, axe
+) -> None:
+    from tests.browser.conftest import recovery_code, sign_in
+
+    _clinic, booked = _today(browser_chain)
+    name = f"{booked.patient.first_name} {booked.patient.last_name}"
+    page.set_viewport_size(TABLET)
+    sign_in(page, live, browser_chain.users["owner"].email, recovery_code(browser_chain, "owner"))
+
+    for width in (1024, 1280):
+        page.set_viewport_size({"width": width, "height": 768})
+        page.goto(f"{live}/")
+        # every place of the main bar is whole (nothing scrolled out of sight), the account last
+        _one_row_nav(page)
+        links = page.locator("header.top .nav-links")
+        assert links.evaluate("el => el.scrollWidth <= el.clientWidth"), width
+        expect(page.get_by_role("link", name=re.compile("^Account"))).to_be_visible()
+        expect(links.get_by_role("link", name="Settings", exact=True)).to_be_visible()
+        # the arrivals' check-in button ends inside its card
+        card = page.locator("section", has=page.get_by_role("heading", name=re.compile("Arrivals still expected")))
+        button = card.get_by_role("button", name=re.compile(f"Check in {name}"))
+        card_box, button_box = card.bounding_box(), button.bounding_box()
+        assert card_box is not None
+        assert button_box is not None
+        assert button_box["x"] + button_box["width"] <= card_box["x"] + card_box["width"], width
+        shot(f"home-owner-{width}")
+    axe("home-owner")
+
+    # a settings page lists the others under Settings
+    page.set_viewport_size(TABLET)
+    page.locator("header.top").get_by_role("link", name="Settings", exact=True).click()
+    sub = page.get_by_role("navigation", name="Settings")
+    sub.get_by_role("link", name="Leave", exact=True).click()
+    expect(page.get_by_role("heading", name="Doctors' leave")).to_be_visible()
+    expect(sub.get_by_role("link", name="Leave", exact=True)).to_have_attribute("aria-current", "page")
+    _one_row_nav(page)
+    shot("settings-leave-1024")
+    axe("settings-leave")
