@@ -54,7 +54,7 @@ def test_owner_sets_up_a_new_doctor_a_patient_books_her_and_the_desk_books_a_ser
     # the owner, at a desk-sized screen, invites a doctor to the new branch
     page.set_viewport_size(DESK)
     sign_in(page, live, browser_chain.email("owner"), recovery_code(browser_chain, "owner"))
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Today"))).to_be_visible()
     page.get_by_role("link", name="Staff").first.click()
     page.get_by_role("link", name="Invite someone").click()
     page.get_by_label("E-mail").fill(email)
@@ -73,7 +73,8 @@ def test_owner_sets_up_a_new_doctor_a_patient_books_her_and_the_desk_books_a_ser
     doctor_page.get_by_label("Password", exact=True).fill(PASSWORD)
     doctor_page.get_by_label("Password again").fill(PASSWORD)
     doctor_page.get_by_role("button", name="Create my account").click()
-    expect(doctor_page.get_by_role("heading", name="Welcome, Dana")).to_be_visible()
+    expect(doctor_page.get_by_role("heading", name=re.compile("^Today"))).to_be_visible()
+    expect(doctor_page.locator(".home-head")).to_contain_text("Dana")
     doctor_page.context.close()
 
     # the owner ticks the service she offers at the branch, on her staff page

@@ -81,3 +81,35 @@ def test_keyboard_stays_in_the_panel_and_a_freed_time_books_with_a_click(
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 10)
     expect(dialog.get_by_role("heading", name=re.compile(r"Book .* at 10:00"))).to_be_visible()
     assert violations() == []
+
+
+def test_phone_booking_picks_a_day_and_lands_on_it_focused(desk_page, morning, live, browser_chain, shot, axe):
+    page, violations = desk_page
+    # given a patient on file and the desk's book
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        caller = clinic.patient("Amelia")
+    sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{branch.pk}/")
+    # when the receptionist books a caller: the service, then a day and time from the day picker
+    page.get_by_role("link", name="Phone booking").click()
+    page.get_by_label(re.compile(clinic.service.name)).check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator(".day-picker")).to_be_visible()
+    shot("phone-booking-days-1024")
+    axe("the phone booking's day picker")
+    page.locator(".day-times a.time").first.click()
+    # then the patient step says when; the one patient found is chosen already
+    expect(page.get_by_role("heading", name=re.compile(r"3\. Patient .* on .* at \d\d:\d\d"))).to_be_visible()
+    page.get_by_label("Find the patient").fill(caller.mrn)
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("radio", name=re.compile("Amelia"))).to_be_checked()
+    shot("phone-booking-patient-1024")
+    page.get_by_role("button", name="Book phone booking").click()
+    # and the book opens on the booked day with the new appointment focused, the message saying the day
+    expect(page.get_by_text(re.compile(r"Amelia .* booked on \w{3} \d+ \w{3} at \d\d:\d\d"))).to_be_visible()
+    with committed(), schema_context(browser_chain.schema):
+        booked = caller.appointments.get()
+    expect(page.locator(f"#event-{booked.pk}")).to_be_focused()
+    shot("phone-booking-landed-1024")
+    assert violations() == []

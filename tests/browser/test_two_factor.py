@@ -53,7 +53,7 @@ def test_owner_sets_up_two_factor_and_signs_in_with_it(page, live, browser_chain
     assert len(codes) == 10
     shot("two-factor-recovery-codes")
     page.get_by_role("link", name="I have saved them").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Today"))).to_be_visible()
 
     # next time: the password, then the app's code (the one just used cannot be used again)
     page.get_by_role("button", name="Sign out").click()
@@ -66,7 +66,7 @@ def test_owner_sets_up_two_factor_and_signs_in_with_it(page, live, browser_chain
     time.sleep(1.1)  # django-otp makes a device wait a second after a wrong code
     page.get_by_label("Code").fill(_code(key, ahead=30))
     page.get_by_role("button", name="Verify").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Today"))).to_be_visible()
 
     # and with a lost phone: a recovery code, once
     page.get_by_role("button", name="Sign out").click()
@@ -76,5 +76,5 @@ def test_owner_sets_up_two_factor_and_signs_in_with_it(page, live, browser_chain
     shot("two-factor-recovery")
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_text("Recovery code used: 9 left")).to_be_visible()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Today"))).to_be_visible()
     shot("two-factor-signed-in")
