@@ -72,7 +72,8 @@ def _settings_items(user: Any, roles: set[str]) -> list[tuple[str, str]]:
         items.append(("Chain settings", reverse("settings")))
     if user.has_perm("scheduling.manage_catalogue"):
         items.append(("Services", reverse("catalogue-services")))
-    if user.has_perm("org.view_branch"):
+    if user.has_perm("org.view_branch") and roles & {Role.OWNER, Role.BRANCH_MANAGER}:
+        # Everyone on the staff may read the branches; only those who run them find the page here.
         items.append(("Branches", reverse("branches")))
     if user.has_perm("org.view_staff"):
         items.append(("Staff", reverse("staff")))
