@@ -71,11 +71,14 @@ def test_owner_adds_branch_and_invites_a_receptionist_who_signs_in(page, browser
     receptionist.get_by_label("Email address").fill("rita@charlie.example")
     receptionist.get_by_label("Password").fill(PASSWORD)
     receptionist.get_by_role("button", name="Sign in").click()
-    expect(receptionist.get_by_text("Receptionist", exact=True)).to_be_visible()
-    expect(receptionist.get_by_text("Branches: Riverside")).to_be_visible()
+    expect(receptionist.locator(".home-head")).to_contain_text("Receptionist")
+    # and her desk is the branch she was invited to
+    receptionist.get_by_role("link", name="Front desk", exact=True).click()
+    expect(receptionist.get_by_role("heading", name=re.compile("Riverside"))).to_be_visible()
     # and sees no owner pages
+    shot("receptionist-desk", receptionist)
     expect(receptionist.get_by_role("link", name="Chain settings")).to_have_count(0)
-    shot("receptionist-home", receptionist)
+    assert receptionist.goto(receptionist.url.split("/desk/")[0] + "/settings/").status == 403
 
     # the used link does not work a second time
     again = browser.new_context().new_page()
