@@ -147,6 +147,16 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
     ("fhir/R4/Appointment/<int:pk>", "post"): "refused: FHIR creates on the type, not on an instance",
     ("desk/appointments/<int:pk>/<str:action>/", "*"): CHANGE,
     ("desk/appointments/<int:pk>/drop/", "*"): CHANGE,
+    ("desk/appointments/<int:pk>/resize/", "*"): CHANGE,
+    **{
+        op: "the chain's own Stripe connection (account id and status): no patient in it"
+        for op in (
+            ("api/v1/payments/stripe/", "get"),
+            ("api/v1/payments/stripe/onboarding/", "post"),
+            ("api/v1/payments/stripe/refresh/", "post"),
+            ("settings/payments/", "*"),
+        )
+    },
     ("desk/<int:branch_pk>/", "*"): "the appointment book's page: its appointments come from the feed (desk-feed)",
     ("desk/<int:branch_pk>/slot/", "*"): "an empty time on the book: the doctor's services there, no patient",
     ("patients/<int:pk>/care-team/", "*"): CHANGE,
