@@ -5,6 +5,7 @@ the patient gives their details, a one-time code to prove the e-mail or phone, c
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
@@ -23,6 +24,7 @@ from frontend.forms import appointment_shown, show_error, to_date, to_int
 from frontend.portal_views import late_times, patient_reschedule
 from patients import portal
 from scheduling import services as sched
+from scheduling.cancel_window import call_the_branch, inside_cancellation_window
 from scheduling.exceptions import ManageLinkInvalid
 from scheduling.free_days import day_picker
 from scheduling.models import ACTIVE_STATUSES, Appointment, Service, Status
@@ -62,9 +64,10 @@ def book_start(request: HttpRequest) -> HttpResponse:
     branch = branches.filter(pk=to_int(request.GET.get("branch")) or 0).first()
     service = services.filter(pk=to_int(request.GET.get("service")) or 0).first()
     doctors = list(doctors_offering(branch=branch, service=service)) if branch and service else []
+    priced_at = branch or branches.first()  # the branch the form shows chosen
     context = {
         "branches": branches,
-        "services": services,
+        "services": [(s, service_price_shown(service=s, branch=priced_at) if priced_at else "") for s in services],
         "branch": branch,
         "service": service,
         "doctors": doctors,
@@ -97,13 +100,15 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
         picker,
         base=base,
         post_to=reverse("book-hold"),
-        hidden={"branch": branch.pk, "service": service.pk},
+        hidden={"branch": branch.pk, "service": service.pk, "asked": doctor_id or ""},
         visitor_tz=visitor_tz,
         doctor_name=doctor.user.get_full_name() if doctor else "",
         price=service_price_shown(service=service, branch=branch),
         **late_times(),
     )
+    skipped = [d.day for d in picker.days if d.day < picker.day]  # full days the picker passed over
     context |= {
+        "skipped": (skipped[0], skipped[-1]) if skipped and to_date(request.GET.get("day")) is None else None,
         "branch": branch,
         "service": service,
         "visitor_tz": visitor_tz,
@@ -134,7 +139,9 @@ def book_hold(request: HttpRequest) -> HttpResponse:
         query = f"branch={to_int(request.POST.get('branch'))}&service={to_int(request.POST.get('service'))}"
         day = f"&day={start.date()}" if start else ""
         return redirect(f"/book/?{query}&pick=1{day}")
-    request.session["hold"] = {"id": hold.pk, "token": hold.hold_token}
+    # "asked": the doctor the visitor chose ("" for anyone), for "Change time" to go back to the same choices
+    asked = to_int(request.POST.get("asked"))
+    request.session["hold"] = {"id": hold.pk, "token": hold.hold_token, "asked": asked}
     return redirect("book-details")
 
 
@@ -166,7 +173,23 @@ def book_details(request: HttpRequest) -> HttpResponse:
             }
             return redirect("book-verify")
     price = service_price_shown(service=hold.service, branch=hold.branch) if hold.service and hold.branch else ""
-    return render(request, "booking/details.html", {"form": form, "hold": hold, "price": price})
+    return render(
+        request, "booking/details.html", {"form": form, "hold": hold, "price": price, "change": _change(request, hold)}
+    )
+
+
+def _change(request: HttpRequest, hold: Appointment) -> str:
+    """Back to the day picker with the visitor's choices (branch, service, doctor or anyone, the day)."""
+    asked = (request.session.get("hold") or {}).get("asked")
+    tz = ZoneInfo(hold.branch.timezone if hold.branch else "UTC")
+    query = {
+        "branch": hold.branch_id,
+        "service": hold.service_id,
+        "doctor": asked or "",
+        "pick": 1,
+        "day": hold.span.lower.astimezone(tz).date().isoformat(),
+    }
+    return "/book/?" + urlencode(query)
 
 
 def book_verify(request: HttpRequest) -> HttpResponse:
@@ -229,6 +252,10 @@ def book_manage(request: HttpRequest, token: str) -> HttpResponse:
         "local": appointment.span.lower.astimezone(tz),
         "active": appointment.status in ACTIVE_STATUSES,
         "cancelled": appointment.status == Status.CANCELLED,
+        # inside the window the service refuses a patient's cancel or move: offer a call instead
+        "too_late": call_the_branch(appointment.branch)
+        if inside_cancellation_window(start=appointment.span.lower)
+        else "",
         "book_again": again,
         "window": policy_get().cancellation_window_hours,
         "price": service_price_shown(service=service, branch=appointment.branch)

@@ -16,7 +16,7 @@ from tests.helpers import committed
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
-def test_patient_books_online_verifies_downloads_ics_and_cancels(page, live, browser_chain, shot):
+def test_patient_books_online_verifies_downloads_ics_and_cancels(page, live, browser_chain, shot, axe):
     cache.clear()
     clinic, _ = _desk(browser_chain)
     with committed(), schema_context(browser_chain.schema):
@@ -50,5 +50,11 @@ def test_patient_books_online_verifies_downloads_ics_and_cancels(page, live, bro
     shot("book-cancel-confirm")
     page.get_by_role("button", name="Yes, cancel").click()
     expect(page.get_by_text("Your appointment is cancelled.")).to_be_visible()
+    # the same link now says so, with the details and only "Book again"
+    expect(page.get_by_role("heading", name="Your appointment is cancelled")).to_be_visible()
+    expect(page.get_by_role("link", name="Book again")).to_be_visible()
+    expect(page.locator("summary", has_text="Cancel")).to_have_count(0)
+    shot("book-cancelled-link")
+    axe("cancelled booking link")
     with committed(), schema_context(browser_chain.schema):
         assert Appointment.objects.get(patient__email="nora@example.com").status == Status.CANCELLED

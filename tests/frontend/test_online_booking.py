@@ -6,13 +6,15 @@ import re
 from datetime import time, timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.cache import cache
+from django.utils.formats import date_format
 
 from patients.models import Patient
 from scheduling import services as sched
 from scheduling.models import Appointment, ManageLink, Source, Status
-from tests.factories.scheduling import clinic_setup, local_today
+from tests.factories.scheduling import MONDAY, clinic_setup, local_today
 
 
 @pytest.fixture
@@ -77,16 +79,18 @@ def test_manage_link_cancels_and_forged_links_are_404(online):
     done = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)})
     manage = done["Location"]
     booked = Appointment.objects.get(patient__phone="+447912345009")
-    # the page asks before it cancels, and asks why
-    assert b"Yes, cancel" in client.get(manage, HTTP_HOST=host).content
-    # inside the chain's cancellation window (24 h by default) the link refuses and says why
+    # inside the chain's cancellation window (24 h by default) the page offers a call, not Cancel
+    assert b"Yes, cancel" not in client.get(manage, HTTP_HOST=host).content
+    # and a cancel posted anyway is refused, saying why
     confirmed = {"confirm": "1", "reason": "Feeling  better"}
     page = client.post(manage + "cancel/", confirmed, HTTP_HOST=host, follow=True)
     booked.refresh_from_db()
     assert booked.status == Status.BOOKED
     assert b"Please call the clinic" in page.content
-    # with no window, a cancel that was not confirmed still changes nothing
+    # with no window, the page asks before it cancels, and asks why
     sched.policy_update(actor=clinic.owner, cancellation_window_hours=0)
+    assert b"Yes, cancel" in client.get(manage, HTTP_HOST=host).content
+    # and a cancel that was not confirmed still changes nothing
     page = client.post(manage + "cancel/", {"reason": "Feeling better"}, HTTP_HOST=host, follow=True)
     booked.refresh_from_db()
     assert booked.status == Status.BOOKED
@@ -139,7 +143,12 @@ def test_inside_the_window_the_link_refusal_names_the_branch_phone(online):
     post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
     post("/book/details/", {"first_name": "Lea", "last_name": "Late", "contact": "lea@example.com"})
     manage = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})["Location"]
-    # when the patient tries to cancel
+    # when the patient opens the link, then it offers the branch's phone, not Cancel or Change time
+    shown = client.get(manage, HTTP_HOST=host).content.decode()
+    assert f"Too late to cancel or change online. Please call {clinic.branch.name} on 020 7946 0000." in shown
+    assert "Yes, cancel" not in shown
+    assert "Change time" not in shown
+    # when the patient tries to cancel anyway
     page = client.post(manage + "cancel/", {"confirm": "1"}, HTTP_HOST=host, follow=True)
     # then nothing changed and the refusal names the branch's phone
     assert Appointment.objects.get(patient__email="lea@example.com").status == Status.BOOKED
@@ -251,3 +260,65 @@ def test_booking_under_another_name_of_a_known_contact_is_told_on_the_booking_li
     assert "The clinic will see that you booked as Ivo Kin." in page
     assert "Hana" not in page
     assert Appointment.objects.get(patient=parent).notes == "Booked online as Ivo Kin"
+
+
+def test_the_service_step_and_the_confirmation_show_the_branch_price(online):
+    # given a service with its own price at this branch
+    clinic, client, host, post = online
+    sched.service_price_set(actor=clinic.owner, service=clinic.service, branch=clinic.branch, price_minor=7550)
+    # when the visitor chooses where and what
+    start_page = client.get(f"/book/?branch={clinic.branch.pk}", HTTP_HOST=host).content.decode()
+    # then the service's option carries the branch's price
+    assert re.search(rf'value="{clinic.service.pk}"[^>]*>[^<]*£75\.50', start_page)
+    # and once booked, the confirmation says it too
+    _, doctor, start = _first_slot(client, host, clinic)
+    post("/book/hold/", {"branch": clinic.branch.pk, "service": clinic.service.pk, "doctor": doctor, "start": start})
+    post("/book/details/", {"first_name": "Pia", "last_name": "Price", "contact": "pia@example.com"})
+    manage = post("/book/confirm/", {"code": re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)})["Location"]
+    assert "£75.50" in client.get(manage, HTTP_HOST=host).content.decode()
+
+
+def test_the_details_step_links_back_to_the_picker_with_the_same_choices(online):
+    # given a visitor who chose a doctor and held one of her times
+    clinic, client, host, post = online
+    chosen = clinic.doctors[1]
+    page = client.get(
+        f"/book/?branch={clinic.branch.pk}&service={clinic.service.pk}&doctor={chosen.pk}&pick=1", HTTP_HOST=host
+    ).content.decode()
+    start = re.search(r'name="start" value="([^"]+)"', page).group(1)
+    asked = {"branch": clinic.branch.pk, "service": clinic.service.pk, "asked": chosen.pk}
+    post("/book/hold/", {**asked, "doctor": chosen.pk, "start": start})
+    # when the details step shows
+    details = client.get("/book/details/", HTTP_HOST=host).content.decode()
+    # then "Change time" goes back to the picker with the branch, service, doctor and day
+    held = Appointment.objects.get(status=Status.HELD)
+    day = held.span.lower.astimezone(clinic.tz).date()
+    href = (
+        f"/book/?branch={clinic.branch.pk}&amp;service={clinic.service.pk}&amp;doctor={chosen.pk}"
+        f"&amp;pick=1&amp;day={day}"
+    )
+    assert f'<a href="{href}">Change time</a>' in details
+
+
+def test_the_picker_says_which_full_day_it_skipped(online):
+    # given a Monday (with its Tuesday in the same month) whose times all lie inside the online notice
+    clinic, client, host, _ = online
+    monday = MONDAY if (MONDAY + timedelta(days=1)).month == MONDAY.month else MONDAY + timedelta(days=7)
+    sched.policy_update(actor=clinic.owner, online_min_notice_minutes=24 * 60)
+    with time_machine.travel(clinic.at(monday, 0, 5), tick=False):
+        # when the visitor opens the picker without a day
+        page = client.get(
+            f"/book/?branch={clinic.branch.pk}&service={clinic.service.pk}&pick=1", HTTP_HOST=host
+        ).content.decode()
+        # then it says the Monday is full and the Tuesday is the first free day
+        tuesday = monday + timedelta(days=1)
+        said = (
+            f"Monday {date_format(monday, 'MONTH_DAY_FORMAT')} is fully booked; the first free day is "
+            f"Tuesday {date_format(tuesday, 'MONTH_DAY_FORMAT')}."
+        )
+        assert said in page
+        # and asking for a day says nothing of the kind
+        asked = client.get(
+            f"/book/?branch={clinic.branch.pk}&service={clinic.service.pk}&pick=1&day={tuesday}", HTTP_HOST=host
+        ).content.decode()
+        assert "fully booked" not in asked
