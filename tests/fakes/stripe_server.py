@@ -39,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import stripe
+
 JSON = dict[str, Any]
 Handler = Callable[["FakeStripe", "Call"], tuple[int, JSON]]
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -194,7 +196,7 @@ class FakeStripe:
         return {
             "id": self.new_id("event"),
             "object": "event",
-            "api_version": "2025-01-27.acacia",
+            "api_version": stripe.api_version,  # the version the SDK in use speaks
             "created": created if created is not None else self.now(),
             "type": kind,
             "account": account,
