@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
@@ -23,10 +24,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from config import events
+from invoicing import services as billing
+from invoicing.models import Invoice
+from invoicing.subscribers import invoice_completed_visit
 from patients import portal
 from patients import services as patients
 from patients.models import Patient
 from scheduling import services as sched
+from scheduling.events import AppointmentCompleted
 from scheduling.models import Appointment
 from tenants.audit.models import AccessLog
 from tenants.org.models import StaffMember
@@ -317,6 +323,15 @@ CHART_RECORD_ENTRIES: dict[str, Callable[[World], dict[str, Any]]] = {
         "consent-signed_by": "patient",
     },
 }
+
+
+LEDGER = "/api/v1/invoicing"
+LEDGER_PRICE = 7500
+
+
+def _invoice(w: World) -> Any:
+    """The issued invoice that completing the world's visit raised (made in _prepare)."""
+    return w.extra["invoice"]
 
 
 SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
@@ -659,6 +674,55 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("portal/appointments/<int:pk>/change/", "*"): Probe(
         "patient", "GET", lambda w: f"/portal/appointments/{w.booked.pk}/change/"
     ),
+    # --- dragging a visit's end on the book answers the appointment
+    ("api/v1/appointments/<int:pk>/resize/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"/api/v1/appointments/{w.booked.pk}/resize/",
+        lambda w: {"end": w.clinic.at(w.day, 10, 45).isoformat()},
+    ),
+    # --- the ledger: an invoice, and what is paid or credited on it, answers the patient it bills
+    ("api/v1/invoicing/invoices/", "get"): Probe("billing", "GET", lambda w: f"{LEDGER}/invoices/?patient={_p(w)}"),
+    ("api/v1/invoicing/invoices/<int:pk>/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"{LEDGER}/invoices/{_invoice(w).pk}/"
+    ),
+    ("api/v1/invoicing/invoices/<int:pk>/issue/", "post"): Probe(
+        "billing", "POST", lambda w: f"{LEDGER}/invoices/{w.extra['draft'].pk}/issue/"
+    ),
+    ("api/v1/invoicing/invoices/<int:pk>/void/", "post"): Probe(
+        "billing",
+        "POST",
+        lambda w: f"{LEDGER}/invoices/{_invoice(w).pk}/void/",
+        lambda w: {"reason": "Raised in error"},
+    ),
+    ("api/v1/invoicing/invoices/<int:pk>/payments/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"{LEDGER}/invoices/{_invoice(w).pk}/payments/",
+        lambda w: {"method": "cash", "amount_minor": 2000},
+        status=(201,),
+    ),
+    ("api/v1/invoicing/invoices/<int:pk>/credit-notes/", "post"): Probe(
+        "billing",
+        "POST",
+        lambda w: f"{LEDGER}/invoices/{_invoice(w).pk}/credit-notes/",
+        lambda w: {"amount_minor": 1000, "reason": "Goodwill"},
+        status=(201,),
+    ),
+    ("api/v1/invoicing/payments/<int:pk>/refunds/", "post"): Probe(
+        "billing",
+        "POST",
+        lambda w: f"{LEDGER}/payments/{w.extra['payment'].pk}/refunds/",
+        lambda w: {"amount_minor": 500, "reason": "Overcharged"},
+        status=(201,),
+    ),
+    ("api/v1/invoicing/appointments/<int:pk>/invoice/", "post"): Probe(
+        "billing", "POST", lambda w: f"{LEDGER}/appointments/{w.visit.pk}/invoice/", status=(201,)
+    ),
+    ("api/v1/invoicing/patients/<int:pk>/balance/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"{LEDGER}/patients/{_p(w)}/balance/"
+    ),
+    ("api/v1/invoicing/receivables/", "get"): Probe("billing", "GET", lambda w: f"{LEDGER}/receivables/"),
 }
 
 
@@ -765,6 +829,46 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         )
     if route in ("patients/<int:pk>/notes/<int:note_pk>/addenda/", "api/v1/notes/<int:pk>/addenda/"):
         w.extra["signed"] = patients.note_sign(actor=w.doctor.user, note=w.note)
+    if route == "api/v1/appointments/<int:pk>/resize/":
+        sched.service_update(actor=owner, service=w.clinic.service, length_adjustable=True)
+    if route.startswith("api/v1/invoicing/"):
+        _prepare_ledger(w, route)
+
+
+def _prepare_ledger(w: World, route: str) -> None:
+    """The world's visit completed at a price: its invoice issued (or, to raise it by hand, not
+    raised), a payment on it to refund, a draft to issue."""
+    owner, receptionist = w.owner, w.chain.users["receptionist"]
+    sched.service_update(actor=owner, service=w.clinic.service, price_minor=LEDGER_PRICE)
+    visit = sched.appointment_start(actor=w.doctor.user, appointment=w.visit)
+    if route == "api/v1/invoicing/appointments/<int:pk>/invoice/":
+        with _no_invoice_on_completion():
+            sched.appointment_complete(actor=w.doctor.user, appointment=visit)
+        return
+    sched.appointment_complete(actor=w.doctor.user, appointment=visit)
+    w.extra["invoice"] = Invoice.objects.get(appointment_id=visit.pk)
+    if route == "api/v1/invoicing/payments/<int:pk>/refunds/":
+        w.extra["payment"] = billing.payment_record(
+            actor=receptionist, invoice=w.extra["invoice"], method="cash", amount_minor=LEDGER_PRICE
+        )
+    if route == "api/v1/invoicing/invoices/<int:pk>/issue/":
+        w.extra["draft"] = billing.invoice_draft_create(
+            actor=owner,
+            patient=w.patient,
+            branch=w.clinic.branch,
+            lines=[billing.LineIn(description="Dressing", unit_price_minor=1500)],
+        )
+
+
+@contextmanager
+def _no_invoice_on_completion() -> Iterator[None]:
+    """Completing a visit raises its invoice; without that, billing raises it by hand (the API)."""
+    handlers = events._subscribers[AppointmentCompleted]
+    handlers.remove(invoice_completed_visit)
+    try:
+        yield
+    finally:
+        handlers.append(invoice_completed_visit)
 
 
 def _monday_of(w: World) -> Any:
