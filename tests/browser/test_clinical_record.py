@@ -57,7 +57,7 @@ def test_a_doctor_uploads_an_attachment_and_adds_a_diagnosis(page, live, browser
     page.get_by_label("ICD-10 code").fill("J4")
     page.get_by_label("Diagnosis", exact=True).fill("Asthma")
     page.get_by_role("button", name="Add diagnosis").click()
-    expect(page.get_by_text("Use an ICD-10 code such as J45.9.")).to_be_visible()
+    expect(page.locator("#id_diagnosis-icd10_code_error")).to_contain_text("Use an ICD-10 code such as J45.9.")
     page.get_by_label("ICD-10 code").fill("J45.9")
     page.get_by_role("button", name="Add diagnosis").click()
     # then the diagnosis is on the record

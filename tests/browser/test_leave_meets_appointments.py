@@ -64,7 +64,7 @@ def test_a_manager_adds_a_week_of_leave_over_40_appointments_and_moves_them_to_a
 
     # the 40 appointments in its way are listed by time, each with its options
     expect(page.get_by_role("heading", name="Appointments in the way")).to_be_visible()
-    expect(page.get_by_text("40 appointment(s) fall in this leave")).to_be_visible()
+    expect(page.get_by_text("40 appointments fall in this leave")).to_be_visible()
     rows = page.locator("table.leave-table tbody tr")
     expect(rows).to_have_count(40)
     first_row = page.get_by_label(re.compile(r"^Decision for .* at "), exact=False).first
