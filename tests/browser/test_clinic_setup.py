@@ -110,7 +110,7 @@ def test_owner_sets_up_a_new_doctor_a_patient_books_her_and_the_desk_books_a_ser
     page.get_by_role("button", name="Next").click()
     page.get_by_label("With").select_option(label="Dana Derm")
     page.get_by_role("button", name="See free times").click()
-    page.locator("section.card").first.get_by_role("button").first.click()
+    page.locator("section.day-times").get_by_role("button").first.click()  # the first free time
     page.get_by_label("First name").fill("Petra")
     page.get_by_label("Last name").fill("Phone")
     page.get_by_label("E-mail or mobile number").fill(f"petra.{email}")
@@ -135,10 +135,12 @@ def test_owner_sets_up_a_new_doctor_a_patient_books_her_and_the_desk_books_a_ser
     page.get_by_label("Find the patient").fill(patient.last_name)
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name=re.compile(patient.last_name)).click()
-    page.get_by_label("Service").select_option(label=service.name)
+    page.get_by_label("Service").select_option(value=str(service.pk))
     page.get_by_label("Doctor").select_option(label="Dana Derm")
+    page.get_by_role("button", name="Show free days").click()  # the one Service/Doctor choice fills the form
+    expect(page.locator("#book-form")).to_contain_text("Dana Derm")
     page.get_by_label("First day").fill(str(tomorrow + timedelta(days=7)))
-    page.get_by_label("Time").fill("11:00")
+    page.get_by_label("Time", exact=True).fill("11:00")
     page.get_by_label("How many weeks").fill("4")
     expect(page.get_by_label(re.compile("Override the calendar"))).to_have_count(0)  # not for reception
     shot("setup-desk-series-form")
