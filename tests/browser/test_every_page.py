@@ -395,8 +395,8 @@ def _world(chain: Chain, live: str, public: str) -> World:
         now = datetime.now(clinic.tz)
         later = [s.start for s in clinic.slots(today) if s.start > now + timedelta(minutes=30)]
         if later:  # the doctor's day and the desk show a patient today
-            book(clinic, later[0], patient=patient)
-        ahead = book(clinic, clinic.at(MONDAY, 10), patient=patient)
+            book(clinic, later[0], patient=patient, actor=owner)
+        ahead = book(clinic, clinic.at(MONDAY, 10), patient=patient, actor=owner)
         manage_token = sched.manage_link_issue(appointment=ahead)
         series, _ = sched.series_book(
             actor=clinic.receptionist,

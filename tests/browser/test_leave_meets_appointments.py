@@ -75,7 +75,7 @@ def test_a_manager_adds_a_week_of_leave_over_40_appointments_and_moves_them_to_a
     # one choice for all: move everything to the other doctor, then save and apply
     page.get_by_label("Decision for all").select_option(label=f"Move all to {other_name}")
     page.get_by_role("button", name="Save leave and apply").click()
-    expect(page.get_by_text("Leave added.")).to_be_visible()
+    expect(page.get_by_text("Leave added: 40 moved, 0 cancelled.")).to_be_visible()
     expect(page.get_by_text(f"{away_name}:")).to_be_visible()  # under "Coming leave"
     shot("leave-saved-1024")
     axe("leave saved")
