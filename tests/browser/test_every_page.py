@@ -399,7 +399,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
         ahead = book(clinic, clinic.at(MONDAY, 10), patient=patient, actor=owner)
         manage_token = sched.manage_link_issue(appointment=ahead)
         series, _ = sched.series_book(
-            actor=clinic.receptionist,
+            actor=owner,
             patient=patient,
             doctor=doc,
             branch=branch,
