@@ -313,10 +313,12 @@ def test_the_picker_says_which_full_day_it_skipped(online):
         # then it says the Monday is full and the Tuesday is the first free day
         tuesday = monday + timedelta(days=1)
         said = (
-            f"Monday {date_format(monday, 'MONTH_DAY_FORMAT')} is fully booked; the first free day is "
-            f"Tuesday {date_format(tuesday, 'MONTH_DAY_FORMAT')}."
+            f"{date_format(monday, 'MONTH_DAY_FORMAT')} is fully booked; the first free day is "
+            f"{date_format(tuesday, 'MONTH_DAY_FORMAT')}."
         )
         assert said in page
+        assert said.startswith("Monday ")  # the weekday is said once
+        assert "Monday Monday" not in page
         # and asking for a day says nothing of the kind
         asked = client.get(
             f"/book/?branch={clinic.branch.pk}&service={clinic.service.pk}&pick=1&day={tuesday}", HTTP_HOST=host
