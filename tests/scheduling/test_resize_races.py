@@ -43,16 +43,12 @@ def _rows(clinic: Clinic) -> list[tuple[object, object]]:
         )
 
 
-def test_a_lengthening_and_bookings_racing_for_the_same_time_one_wins(shared):
-    # given a visit at 10:00-10:30, and seven callers wanting 10:30 with the same doctor
-    with committed(), schema_context(shared.chain.schema):
-        visit = book(shared, shared.at(MONDAY, 10), actor=shared.owner)
-        patients = [shared.patient() for _ in range(7)]
+def _resize_while_booking(shared, visit, end, patients) -> list[object]:
+    """The desk resizes ``visit`` to ``end`` (attempt 0) while each patient books 10:30 with its doctor."""
 
-    # when the desk drags the visit to 11:00 while they all book 10:30
     def attempt(i: int) -> object:
         if i == 0:
-            return sched.appointment_resize(actor=shared.owner, appointment=visit, end=shared.at(MONDAY, 11))
+            return sched.appointment_resize(actor=shared.owner, appointment=visit, end=end)
         return sched.appointment_book(
             actor=shared.owner,
             patient=patients[i - 1],
@@ -62,7 +58,17 @@ def test_a_lengthening_and_bookings_racing_for_the_same_time_one_wins(shared):
             start=shared.at(MONDAY, 10, 30),
         )
 
-    outcomes = race(8, attempt, shared.chain.schema)
+    return race(len(patients) + 1, attempt, shared.chain.schema)
+
+
+def test_a_lengthening_and_bookings_racing_for_the_same_time_one_wins(shared):
+    # given a visit at 10:00-10:30, and seven callers wanting 10:30 with the same doctor
+    with committed(), schema_context(shared.chain.schema):
+        visit = book(shared, shared.at(MONDAY, 10), actor=shared.owner)
+        patients = [shared.patient() for _ in range(7)]
+
+    # when the desk drags the visit to 11:00 while they all book 10:30
+    outcomes = _resize_while_booking(shared, visit, shared.at(MONDAY, 11), patients)
 
     # then exactly one of them has 10:30, the others are told the doctor is busy, and nothing overlaps
     assert outcomes.count("ok") == 1, outcomes
@@ -80,19 +86,7 @@ def test_a_shortening_and_bookings_into_the_time_it_frees(shared):
         patients = [shared.patient() for _ in range(4)]
 
     # when the desk shortens it to 10:30 while they all book 10:30
-    def attempt(i: int) -> object:
-        if i == 0:
-            return sched.appointment_resize(actor=shared.owner, appointment=visit, end=shared.at(MONDAY, 10, 30))
-        return sched.appointment_book(
-            actor=shared.owner,
-            patient=patients[i - 1],
-            doctor=shared.doctors[0],
-            branch=shared.branch,
-            service=shared.service,
-            start=shared.at(MONDAY, 10, 30),
-        )
-
-    outcomes = race(5, attempt, shared.chain.schema)
+    outcomes = _resize_while_booking(shared, visit, shared.at(MONDAY, 10, 30), patients)
 
     # then the shortening always wins, at most one caller gets the freed time, and nothing overlaps
     assert outcomes[0] == "ok", outcomes
