@@ -80,6 +80,16 @@ def _locked(appointment: CalendarEntry) -> Appointment:
     return Appointment.objects.select_for_update().get(pk=appointment.pk)
 
 
+def _locked_to_change(appointment: CalendarEntry, *, actor: Actor, verb: str) -> Appointment:
+    """The appointment under its row lock, once ``actor`` may change it and its state lets it be moved
+    or resized (booked or confirmed); IllegalTransition says "<it> cannot be <verb>" otherwise."""
+    locked = _locked(appointment)
+    authorize(actor, "scheduling.change_appointment", locked)
+    if locked.status not in MOVABLE:
+        raise IllegalTransition(f"{_described(locked)} cannot be {verb}.")
+    return locked
+
+
 class Stamps(TypedDict, total=False):
     """What a status change records beside the status."""
 
@@ -119,10 +129,7 @@ def appointment_reschedule(
     (the doctor's leave, or someone's request) so that the patient is told why."""
     start = _aware(start)
     now = now or timezone.now()
-    appointment = _locked(appointment)
-    authorize(actor, "scheduling.change_appointment", appointment)
-    if appointment.status not in MOVABLE:
-        raise IllegalTransition(f"{_described(appointment)} cannot be moved.")
+    appointment = _locked_to_change(appointment, actor=actor, verb="moved")
     if by_patient and inside_cancellation_window(start=appointment.span.lower, now=now):
         raise TooLateToCancel(f"This appointment is too close to change online. {call_the_branch(appointment.branch)}")
     doctor = doctor or appointment.doctor

@@ -16,8 +16,8 @@ from django.utils import timezone
 from scheduling.exceptions import IllegalTransition, InvalidScheduling, LengthNotAdjustable
 from scheduling.models import Appointment
 from scheduling.services.booking import _aware, _expire_stale_holds, _place, _save_entry
-from scheduling.services.lifecycle import MOVABLE, _described, _locked
-from tenants.authz import Actor, authorize
+from scheduling.services.lifecycle import _locked_to_change
+from tenants.authz import Actor
 
 STEP_MINUTES = 5
 SHORTEST = timedelta(minutes=5)
@@ -34,10 +34,7 @@ def appointment_resize(
     with the booking rule's code (outside_shift, doctor_busy, ...) for a time that cannot be booked."""
     end = _aware(end)
     now = now or timezone.now()
-    appointment = _locked(appointment)
-    authorize(actor, "scheduling.change_appointment", appointment)
-    if appointment.status not in MOVABLE:
-        raise IllegalTransition(f"{_described(appointment)} cannot be changed.")
+    appointment = _locked_to_change(appointment, actor=actor, verb="changed")
     service, branch = appointment.service, appointment.branch
     if service is None or branch is None:  # only leave rows lack them
         raise IllegalTransition("Only appointments can be resized.")
