@@ -117,29 +117,32 @@ def test_a_row_choice_wins_over_the_choice_for_all(week, in_a, client):
     assert (moved.doctor_id, moved.span.lower >= clinic.at(FRIDAY, 18)) == (clinic.doctors[0].pk, True)
 
 
-def test_a_decision_that_fails_is_shown_next_to_its_row_and_what_was_chosen_is_kept(week, in_a, client):
-    # given: the second doctor is busy on Monday at 10:00
-    clinic, booked = week
+def _all_to_a_busy_doctor(week, in_a, client, **fields) -> str:
+    """The second doctor is booked on Monday at 10:00; the manager moves all of the leave's
+    appointments to her (with ``fields`` for single rows) and applies: the page answered (200)."""
+    clinic, _booked = week
     busy = clinic.doctors[1]
     book(clinic, clinic.at(MONDAY, 10), doctor=busy)
+    page = _manager(client, in_a).post(
+        "/settings/leave/", _form(clinic, bulk=f"doctor:{busy.pk}", **fields, apply="1"), HTTP_HOST=in_a.host
+    )
+    assert page.status_code == 200
+    return page.content.decode()
+
+
+def test_a_decision_that_fails_is_shown_next_to_its_row_and_what_was_chosen_is_kept(week, in_a, client):
+    # given: the second doctor is busy on Monday at 10:00; when: everything is to move to her
+    clinic, booked = week
     earlier = booked[1]
     before = _states(booked)
-
-    # when: everything is to move to her
-    page = _manager(client, in_a).post(
-        "/settings/leave/",
-        _form(clinic, bulk=f"doctor:{busy.pk}", **{f"reason-{earlier.pk}": "kept text"}, apply="1"),
-        HTTP_HOST=in_a.host,
-    )
+    html = _all_to_a_busy_doctor(week, in_a, client, **{f"reason-{earlier.pk}": "kept text"})
 
     # then: the error sits in the 10:00 row, the choices are as sent, and nothing changed
-    assert page.status_code == 200
-    html = page.content.decode()
     row = re.search(rf'<tr class="has-error">.*?id="row-{earlier.pk}-error".*?</tr>', html, re.S)
     assert row is not None
     assert "already has an appointment" in row.group(0)
     assert f'aria-describedby="row-{earlier.pk}-error"' in html
-    assert f'<option value="doctor:{busy.pk}" selected>' in html
+    assert f'<option value="doctor:{clinic.doctors[1].pk}" selected>' in html
     assert 'value="kept text"' in html
     assert "nothing was saved" in html
     assert _states(booked) == before
@@ -209,23 +212,14 @@ def test_applying_a_leave_that_ends_before_it_starts_is_a_form_error(week, in_a,
 
 
 def test_every_refused_decision_is_marked_in_one_round(week, in_a, client):
-    # given: the second doctor is busy on Monday at 10:00
+    # given: the second doctor is busy on Monday at 10:00; when: all move to her, but the 14:00 one is
+    # cancelled without a reason
     clinic, booked = week
     later, earlier = booked[0], booked[1]
-    busy = clinic.doctors[1]
-    book(clinic, clinic.at(MONDAY, 10), doctor=busy)
     before = _states(booked)
-
-    # when: all move to her, but the 14:00 one is cancelled without a reason
-    page = _manager(client, in_a).post(
-        "/settings/leave/",
-        _form(clinic, bulk=f"doctor:{busy.pk}", **{f"row-{later.pk}": "cancel"}, apply="1"),
-        HTTP_HOST=in_a.host,
-    )
+    html = _all_to_a_busy_doctor(week, in_a, client, **{f"row-{later.pk}": "cancel"})
 
     # then: both rows are marked at once (the reason and the busy doctor), and nothing changed
-    assert page.status_code == 200
-    html = page.content.decode()
     assert f'id="row-{later.pk}-error"' in html
     assert "Give the reason the patient will be told." in html
     assert f'id="row-{earlier.pk}-error"' in html
