@@ -258,3 +258,7 @@ class CreditNote(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# The invoice of a session package sold (invoicing/package_sales.py).
+from invoicing.package_sales import PackageSale  # noqa: E402, F401

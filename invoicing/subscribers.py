@@ -7,6 +7,8 @@ from __future__ import annotations
 from config.events import subscribe
 from invoicing.models import Invoice
 from invoicing.services.invoices import raise_for_appointment
+from invoicing.services.package_sales import raise_for_package_sale
+from packages.events import PackageSold
 from patients.events import PatientsMerged
 from scheduling.events import AppointmentCompleted
 from scheduling.models import CalendarEntry
@@ -31,6 +33,13 @@ def move_invoices_on_merge(event: PatientsMerged) -> None:
         invoice.save(update_fields=["patient"])
 
 
+def invoice_package_sale(event: PackageSold) -> None:
+    """A package sold at the desk is invoiced at once, issued, for the price it was sold at."""
+    actor = User.objects.filter(pk=event.actor_id).first() if event.actor_id else None
+    raise_for_package_sale(purchase_id=event.purchase_id, actor=actor)
+
+
 def connect() -> None:
     subscribe(AppointmentCompleted, invoice_completed_visit)
     subscribe(PatientsMerged, move_invoices_on_merge)
+    subscribe(PackageSold, invoice_package_sale)

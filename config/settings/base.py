@@ -303,6 +303,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "args": ("patients.tasks.spent_codes_purge",),
     },
+    # Session packages past their expiry are marked expired (packages.tasks; idempotent).
+    "packages-expire": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 3600.0,
+        "args": ("packages.tasks.packages_expire",),
+    },
 }
 
 CACHES = {

@@ -19,6 +19,7 @@ from invoicing.exceptions import AlreadyInvoiced, InvoiceHasPayments, InvoiceNot
 from invoicing.models import OPEN_STATUSES, Invoice, InvoiceLine, InvoiceStatus, TaxRate
 from invoicing.services.amounts import line_amounts
 from invoicing.services.numbering import Sequence, next_number
+from packages.selectors import covering_session
 from patients.models import Patient
 from scheduling.models import CalendarEntry, Kind, Service, Status
 from scheduling.selectors import service_price
@@ -127,6 +128,13 @@ def raise_for_appointment(appointment: CalendarEntry, *, actor: Actor | None, is
             tax_rate_bp=default_tax_rate_bp(),
             service=entry.service,
         )
+        covered = covering_session(appointment_id=entry.pk)
+        if covered is not None:  # paid for by the package's sale invoice: this visit is invoiced at zero
+            line = LineIn(
+                description=f"Covered by package {covered.purchase.name}: {entry.service.name}",
+                unit_price_minor=0,
+                service=entry.service,
+            )
         _add_line(invoice, line, 0)
         recompute_totals(invoice)
         invoice.save(update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor"])

@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from pytest_django.live_server_helper import LiveServer
 
 from tests import clock
 from tests.factories import Chain, chain_create
+
+# A page's answer is awaited up to 15 s (Playwright's default is 5 s): on two shared cores a request
+# during the whole suite can take longer than that without anything being wrong.
+expect.set_options(timeout=15_000)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = [

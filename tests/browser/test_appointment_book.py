@@ -79,8 +79,10 @@ def test_receptionist_works_the_day_on_the_book(desk_page, morning, live, browse
     expect(dialog.get_by_role("link", name="Open the chart")).to_be_visible()
     shot("book-panel")
     axe("the panel")
-    dialog.get_by_role("button", name="Check in").click()
-    expect(dialog.get_by_role("status")).to_contain_text("checked in")
+    dialog.get_by_role("button", name="Check in").press("Enter")  # by keyboard, as the panel was opened
+    status = dialog.get_by_role("status")
+    expect(status).to_contain_text("checked in")
+    expect(status).to_be_focused()  # the keyboard stays in the panel, on what happened
     expect(dialog.get_by_role("button", name="Start visit")).to_be_visible()
     dialog.get_by_role("button", name="Close").click()
     expect(page.locator(f"#event-{nine.pk}")).to_contain_text("Checked in")
