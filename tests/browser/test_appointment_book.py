@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 from django_tenants.utils import schema_context
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from scheduling import services as sched
 from scheduling.models import Appointment, Status
@@ -24,6 +24,21 @@ from tests.helpers import committed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 SLOT_PX = 28  # book.js: slotHeight for 15 minutes
+
+
+def drag(page: Page, event: Locator, *, slots: int, to_column: str | None = None) -> None:
+    """Drag an appointment by its top edge `slots` quarter hours down (up if negative), into the
+    doctor's column named `to_column` if given, with the mouse as a person would."""
+    event.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
+    box = event.bounding_box()
+    x = box["x"] + box["width"] / 2
+    if to_column is not None:
+        target = page.locator(".ec-col-head", has_text=to_column).bounding_box()
+        x = target["x"] + target["width"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + 6 + slots * SLOT_PX, steps=12)
+    page.mouse.up()
 
 
 @pytest.fixture
@@ -90,14 +105,7 @@ def test_receptionist_works_the_day_on_the_book(desk_page, morning, live, browse
         assert Appointment.objects.get(pk=nine.pk).status == Status.CHECKED_IN
 
     # 2. the 10:00 appointment is dragged to the second doctor at 10:30
-    ten_el = page.locator(f"#event-{ten.pk}")
-    ten_el.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
-    box = ten_el.bounding_box()
-    target = page.locator(".ec-col-head", has_text=second.user.get_full_name()).bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
-    page.mouse.down()
-    page.mouse.move(target["x"] + target["width"] / 2, box["y"] + 6 + 2 * SLOT_PX, steps=12)
-    page.mouse.up()
+    drag(page, page.locator(f"#event-{ten.pk}"), to_column=second.user.get_full_name(), slots=2)
     expect(page.locator("#book-message")).to_contain_text("Moved to 10:30")
     with committed(), schema_context(browser_chain.schema):
         moved = Appointment.objects.get(pk=ten.pk)
@@ -108,12 +116,7 @@ def test_receptionist_works_the_day_on_the_book(desk_page, morning, live, browse
     # 3. dragged onto Bella's 11:00 with the same doctor: refused in place, and it snaps back
     moved_el = page.locator(f"#event-{ten.pk}")
     expect(moved_el).to_be_visible()
-    moved_el.evaluate("e => e.scrollIntoView({block: 'center'})")
-    box = moved_el.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 6 + 2 * SLOT_PX, steps=12)
-    page.mouse.up()
+    drag(page, moved_el, slots=2)
     refusal = page.get_by_role("alert").filter(has_text="Not moved")
     expect(refusal).to_contain_text("already has an appointment")
     shot("book-drag-refused")

@@ -1,7 +1,7 @@
 # ruff: noqa: F811  (the fixtures imported from the book's browser test are named as parameters)
-"""The book at a 1024x768 desk after the page walk of issue 11: the keyboard lands in the panel, a
-cancelled visit's freed time books with a click (the live visit
-beside it keeps its width), the first time label shows and shift blocks end cleanly."""
+"""The book at a 1024x768 desk after the page walks of issue 11: the keyboard lands in the panel, a
+cancelled visit's freed time books with a click (the live visit beside it keeps its width), the
+first time label shows, shift blocks end cleanly, and a drag is undone from the book's message."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from scheduling import services as sched
-from tests.browser.test_appointment_book import desk_page, morning  # noqa: F401  (fixtures)
+from scheduling.models import Appointment
+from tests.browser.test_appointment_book import desk_page, drag, morning  # noqa: F401  (fixtures)
 from tests.browser.test_front_desk import _sign_in as sign_in
 from tests.factories.scheduling import book
 from tests.helpers import committed
@@ -108,4 +109,31 @@ def test_phone_booking_picks_a_day_and_lands_on_it_focused(desk_page, morning, l
         booked = caller.appointments.get()
     expect(page.locator(f"#event-{booked.pk}")).to_be_focused()
     shot("phone-booking-landed-1024")
+    assert violations() == []
+
+
+def test_a_dragged_appointment_is_put_back_with_undo(desk_page, morning, live, browser_chain, shot, axe):
+    page, violations = desk_page
+    # given Theo at 10:00 with the first doctor
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        today = timezone.now().astimezone(clinic.tz).date()
+        first, second = clinic.doctors
+        theo = book(clinic, clinic.at(today, 10), actor=clinic.owner, patient=clinic.patient("Theo"), doctor=first)
+    sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{branch.pk}/")
+    # when the receptionist drags him to the second doctor at 10:30 by mistake, then undoes it
+    drag(page, page.locator(f"#event-{theo.pk}"), to_column=second.user.get_full_name(), slots=2)
+    message = page.locator("#book-message")
+    expect(message).to_contain_text("Moved to 10:30")
+    shot("drag-undo-offered")
+    axe("the book offering an undo")
+    message.get_by_role("button", name=re.compile("Undo")).click()
+    # then he is back where he was, through the same door, and the book says so
+    expect(message).to_contain_text("undone")
+    expect(message.get_by_role("button")).to_have_count(0)
+    with committed(), schema_context(browser_chain.schema):
+        back = Appointment.objects.get(pk=theo.pk)
+        assert (back.doctor_id, back.span.lower) == (first.pk, clinic.at(today, 10))
+    expect(page.locator(f"#event-{theo.pk}")).to_contain_text("10:00")
     assert violations() == []

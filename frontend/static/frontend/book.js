@@ -172,22 +172,53 @@
   }
 
   // A drag (a move, or a new end) is posted to the page, which asks the booking door; a refusal
-  // snaps the appointment back and is said in place.
-  async function send(info, url, body, refused) {
+  // snaps the appointment back and is said in place. A change that was saved can be undone: the
+  // same door is asked to put it back (and may refuse, if the old time was taken meanwhile).
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf ? csrf[1] : "", Accept: "application/json" },
+    });
+    const answer = await response.json().catch(function () { return { error: "The change was not saved." }; });
+    return { ok: response.ok, answer: answer };
+  }
+
+  function offerUndo(url, body, patient) {
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "secondary book-undo";
+    undo.textContent = "Undo";
+    undo.setAttribute("aria-label", `Undo the change to ${patient}'s appointment`);
+    undo.addEventListener("click", async function () {
+      undo.disabled = true;
+      busy = true;
+      try {
+        const done = await post(url, body);
+        if (done.ok) say(`${patient}: undone. ${done.answer.message}`, false);
+        else say(`Not undone: ${done.answer.error}`, true);
+      } catch (e) {
+        say("Not undone: the desk could not reach the server.", true);
+      } finally {
+        busy = false;
+        refetch();
+      }
+    });
+    message.append(" ", undo);
+  }
+
+  async function send(info, url, body, refused, undoBody) {
     busy = true;
+    const patient = info.event.extendedProps.patient;
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        body: body,
-        credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf ? csrf[1] : "", Accept: "application/json" },
-      });
-      const answer = await response.json().catch(function () { return { error: "The change was not saved." }; });
-      if (response.ok) {
-        say(`${info.event.extendedProps.patient}: ${answer.message}`, false);
+      const done = await post(url, body);
+      if (done.ok) {
+        say(`${patient}: ${done.answer.message}`, false);
+        offerUndo(url, undoBody, patient);
       } else {
         info.revert(); // snaps back: the booking door refused
-        say(`${refused}: ${answer.error}`, true);
+        say(`${refused}: ${done.answer.error}`, true);
       }
     } catch (e) {
       info.revert();
@@ -198,17 +229,26 @@
     }
   }
 
+  function doctorOf(resource, event) {
+    return resource ? resource.id : (event.resourceIds[0] || root.dataset.weekDoctor);
+  }
+
   function drop(info) {
     const body = new URLSearchParams();
     body.set("start", wallClock(info.event.start));
-    body.set("doctor", info.newResource ? info.newResource.id : (info.event.resourceIds[0] || root.dataset.weekDoctor));
-    return send(info, urlOf("dropUrl", info.event.id), body, "Not moved");
+    body.set("doctor", doctorOf(info.newResource, info.event));
+    const back = new URLSearchParams();
+    back.set("start", wallClock(info.oldEvent.start));
+    back.set("doctor", doctorOf(info.oldResource, info.oldEvent));
+    return send(info, urlOf("dropUrl", info.event.id), body, "Not moved", back);
   }
 
   function resize(info) {
     const body = new URLSearchParams();
     body.set("end", wallClock(info.event.end));
-    return send(info, urlOf("resizeUrl", info.event.id), body, "Length not changed");
+    const back = new URLSearchParams();
+    back.set("end", wallClock(info.oldEvent.end));
+    return send(info, urlOf("resizeUrl", info.event.id), body, "Length not changed", back);
   }
 
   function clickTime(info) {
