@@ -17,3 +17,12 @@ class InvoicingErrorCode(StrEnum):
     NOT_INVOICEABLE = "not_invoiceable"
     # Only cash and card-terminal payments are recorded by hand.
     PAYMENT_METHOD_NOT_RECORDABLE = "payment_method_not_recordable"
+    # --- fees12: cards on file and fees
+    # The payment method is not a card, or belongs to another customer than the patient's.
+    CARD_NOT_USABLE = "card_not_usable"
+    # The patient has no card on file (nothing to remove).
+    NO_CARD_ON_FILE = "no_card_on_file"
+    # A fee charge in this state cannot be retried (it succeeded, is being charged, or was waived).
+    FEE_NOT_RETRYABLE = "fee_not_retryable"
+    # A fee that was charged, or is being charged, cannot be waived (refund it instead).
+    FEE_NOT_WAIVABLE = "fee_not_waivable"

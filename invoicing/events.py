@@ -27,3 +27,16 @@ class RefundRecorded(Event):
     refund_id: int
     amount_minor: int
     actor_id: int | None
+
+
+# --- fees12
+@dataclass(frozen=True)
+class FeeCharged(Event):
+    """A no-show or late-cancellation fee was charged to the patient's card on file (the Stripe
+    payment is on the fee invoice: PaymentRecorded was announced with it)."""
+
+    fee_charge_id: int
+    invoice_id: int
+    appointment_id: int
+    amount_minor: int
+    kind: str

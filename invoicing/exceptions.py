@@ -37,3 +37,24 @@ class NotInvoiceable(Conflict):
 class PaymentMethodNotRecordable(ValidationFailed):
     code = InvoicingErrorCode.PAYMENT_METHOD_NOT_RECORDABLE
     default_message = "Only cash and card-terminal payments are recorded at the desk."
+
+
+# --- fees12: cards on file and fees
+class CardNotUsable(Conflict):
+    code = InvoicingErrorCode.CARD_NOT_USABLE
+    default_message = "That payment method is not a card of this patient's."
+
+
+class NoCardOnFile(Conflict):
+    code = InvoicingErrorCode.NO_CARD_ON_FILE
+    default_message = "The patient has no card on file."
+
+
+class FeeNotRetryable(Conflict):
+    code = InvoicingErrorCode.FEE_NOT_RETRYABLE
+    default_message = "Only a failed fee charge, or one waiting for a card, can be tried again."
+
+
+class FeeNotWaivable(Conflict):
+    code = InvoicingErrorCode.FEE_NOT_WAIVABLE
+    default_message = "A fee that was charged or is being charged cannot be waived: refund it instead."

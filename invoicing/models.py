@@ -70,6 +70,14 @@ class InvoiceStatus(models.TextChoices):
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTLY_PAID)
 
 
+class InvoiceKind(models.TextChoices):
+    """What an invoice is for: a visit or items (the standard one), or a fee a no-show or a late
+    cancellation raised (invoicing/fees.py; a visit keeps its one visit invoice beside it)."""
+
+    STANDARD = "standard", "Invoice"
+    FEE = "fee", "Fee"
+
+
 class Invoice(models.Model):
     number = models.CharField(max_length=20, unique=True, null=True, blank=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="invoices")
@@ -78,6 +86,7 @@ class Invoice(models.Model):
         CalendarEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="invoice"
     )
     status = models.CharField(max_length=12, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    kind = models.CharField(max_length=12, choices=InvoiceKind.choices, default=InvoiceKind.STANDARD)
     currency = models.CharField(max_length=3)
     subtotal_minor = models.BigIntegerField(default=0)
     discount_minor = models.BigIntegerField(default=0)
@@ -212,6 +221,13 @@ class Payment(models.Model):
                 condition=Q(refunded_minor__gte=0, refunded_minor__lte=F("amount_minor")),
                 name="payment_refund_within_amount",
             ),
+            # A Stripe payment is recorded once: its reference is the payment intent's id, whoever
+            # records it (a fee's charge, a webhook, a success page).
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=Q(method="stripe") & ~Q(reference=""),
+                name="payment_stripe_reference_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -262,3 +278,8 @@ class CreditNote(models.Model):
 
 # The invoice of a session package sold (invoicing/package_sales.py).
 from invoicing.package_sales import PackageSale  # noqa: E402, F401
+
+
+# Cards on file and the chain's fees (invoicing/cards.py, invoicing/fees.py).
+from invoicing.cards import SavedCard, StripeCustomer  # noqa: E402, F401
+from invoicing.fees import FeeCharge, FeeKind, FeePolicy, FeeRule, FeeStatus  # noqa: E402, F401

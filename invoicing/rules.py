@@ -30,3 +30,11 @@ rules.add_perm("invoicing.record_payment", (ledger_staff | is_receptionist) & se
 rules.add_perm("invoicing.manage_invoice", ledger_staff & sees_branch)
 rules.add_perm("invoicing.view_receivables", ledger_staff)
 rules.add_perm("invoicing.manage_tax_rates", is_owner)
+
+# --- fees12: cards on file and fees. Staff never see a card number, only brand, last four and expiry.
+rules.add_perm("invoicing.view_card", ledger_staff | is_receptionist)
+rules.add_perm("invoicing.remove_card", ledger_staff | is_receptionist)
+rules.add_perm("invoicing.manage_fee_policy", is_owner)
+rules.add_perm("invoicing.view_fees", (ledger_staff | is_receptionist) & sees_branch)
+rules.add_perm("invoicing.manage_fees", ledger_staff & sees_branch)
+rules.add_perm("invoicing.view_fee_policy", ledger_staff)

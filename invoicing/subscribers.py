@@ -40,6 +40,9 @@ def invoice_package_sale(event: PackageSold) -> None:
 
 
 def connect() -> None:
+    from invoicing import fee_subscribers
+
+    fee_subscribers.connect()
     subscribe(AppointmentCompleted, invoice_completed_visit)
     subscribe(PatientsMerged, move_invoices_on_merge)
     subscribe(PackageSold, invoice_package_sale)

@@ -38,9 +38,15 @@ class AppointmentRescheduled(AppointmentEvent):
 
 @dataclass(frozen=True)
 class AppointmentCancelled(AppointmentEvent):
+    """``late``: inside the chain's cancellation window (scheduling/cancel_window.py).
+    ``by_patient``: the patient cancelled (online, by the booking link) or asked staff to (a phone
+    call the desk records as the patient's); False is the clinic's own cancellation, which carries
+    no fee (invoicing/fees.py)."""
+
     late: bool
     reason: str = field(default="", kw_only=True)
     cause: Cause = field(default=Cause.REQUEST, kw_only=True)
+    by_patient: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,9 @@ SPECTACULAR_SETTINGS = {
         "LeaveDecisionActionEnum": "scheduling.api.leave_views.LEAVE_ACTIONS",
         "InvoiceStatusEnum": "invoicing.models.InvoiceStatus",
         "PaymentStatusEnum": "invoicing.models.PaymentStatus",
+        "FeeRuleEnum": "invoicing.fees.FeeRule",
+        "FeeStatusEnum": "invoicing.fees.FeeStatus",
+        "FeeKindEnum": "invoicing.fees.FeeKind",
     },
 }
 
@@ -302,6 +305,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.for_each_clinic",
         "schedule": 3600.0,
         "args": ("patients.tasks.spent_codes_purge",),
+    },
+    # No-show and late-cancellation fees whose charge task was lost, or whose worker died while
+    # charging, are sent again (invoicing.fee_tasks; one charge per attempt by its idempotency key).
+    "fee-charges-sweep": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 300.0,
+        "args": ("invoicing.fee_tasks.fee_charges_sweep",),
     },
     # Session packages past their expiry are marked expired (packages.tasks; idempotent).
     "packages-expire": {

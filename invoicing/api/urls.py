@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from invoicing.api import views
 
@@ -17,4 +17,5 @@ urlpatterns = [
         name="api-appointment-invoice",
     ),
     path("invoicing/receivables/", views.ReceivablesApi.as_view(), name="api-receivables"),
+    path("", include("invoicing.api.fee_urls")),  # fees and cards on file
 ]

@@ -361,6 +361,12 @@ class CancelIn(serializers.Serializer):
     reason = serializers.CharField(
         max_length=max_length(CalendarEntry, "cancellation_reason"), required=False, allow_blank=True, default=""
     )
+    patient_asked = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The patient asked for the cancellation (e.g. by phone): a late one may carry the chain's fee. "
+        "Left out, it is the clinic's own cancellation, which carries none.",
+    )
 
 
 class AvailabilityQuery(serializers.Serializer):

@@ -364,7 +364,9 @@ class CancelApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         v = validated(s.CancelIn, request)
-        cancelled = sched.appointment_cancel(actor=request.user, appointment=_appointment(pk), reason=v["reason"])
+        cancelled = sched.appointment_cancel(
+            actor=request.user, appointment=_appointment(pk), reason=v["reason"], patient_asked=v["patient_asked"]
+        )
         return _one(request, _appointment(cancelled.pk))
 
 

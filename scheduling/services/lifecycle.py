@@ -174,11 +174,15 @@ def appointment_cancel(
     appointment: Appointment,
     reason: str = "",
     by_patient: bool = False,
+    patient_asked: bool = False,
     now: datetime | None = None,
     cause: events.Cause = events.Cause.REQUEST,
 ) -> Appointment:
     """Cancel. Inside the chain's cancellation window a patient is refused (too_late_to_cancel);
-    staff may still cancel, and the cancellation is flagged late."""
+    staff may still cancel, and the cancellation is flagged late. ``patient_asked``: staff record a
+    cancellation the patient asked for (a phone call), which counts as the patient's (a late one may
+    carry the chain's fee) without holding staff to the online window; otherwise a staff
+    cancellation is the clinic's own and carries none."""
     now = now or timezone.now()
     appointment = _locked(appointment)
     authorize(actor, "scheduling.change_appointment", appointment)
@@ -202,7 +206,12 @@ def appointment_cancel(
     manage_links_revoke(appointment_id=appointment.pk, now=now)
     publish(
         events.AppointmentCancelled(
-            appointment.pk, _actor_id(actor), late, reason=appointment.cancellation_reason, cause=cause
+            appointment.pk,
+            _actor_id(actor),
+            late,
+            reason=appointment.cancellation_reason,
+            cause=cause,
+            by_patient=(by_patient or patient_asked) and cause == events.Cause.REQUEST,
         )
     )
     return appointment

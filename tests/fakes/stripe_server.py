@@ -56,6 +56,9 @@ PREFIX = {
     "payout": "po",
     "charge": "ch",
     "event": "evt",
+    "customer": "cus",
+    "payment_method": "pm",
+    "setup_intent": "seti",
 }
 
 
@@ -460,7 +463,7 @@ def payment_intent_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
     }
     fake.store(call.account, intent)
     if call.params.get("confirm") == "true" and intent["payment_method"]:
-        if intent["payment_method"] == "pm_card_chargeDeclined":
+        if declines(fake, call.account, intent["payment_method"]):
             intent["status"] = "requires_payment_method"
             intent["last_payment_error"] = {"code": "card_declined", "decline_code": "generic_decline"}
             raise StripeError(402, "Your card was declined.", code="card_declined")
@@ -571,3 +574,143 @@ def pay_checkout_session(fake: FakeStripe, session_id: str, *, account: str | No
         fake.store(account, settle(fake, intent, account))
         session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
         return session
+
+
+# --- fees12: customers, payment methods (cards), setup intents --------------------------------------
+#: Stripe's test payment methods: what each stands for (brand, last four) and whether charges decline.
+TEST_CARDS: dict[str, tuple[str, str, bool]] = {
+    "pm_card_visa": ("visa", "4242", False),
+    "pm_card_mastercard": ("mastercard", "4444", False),
+    "pm_card_amex": ("amex", "8431", False),
+    "pm_card_chargeDeclined": ("visa", "0002", True),
+}
+
+
+def declines(fake: FakeStripe, account: str | None, payment_method: str) -> bool:
+    """A charge to ``payment_method`` declines: Stripe's decline test card, or a card made from it."""
+    if payment_method == "pm_card_chargeDeclined":
+        return True
+    with fake.lock:
+        stored = fake.objects.get((account or "platform", "payment_method"), {}).get(payment_method)
+    return bool(stored and stored.get("_declines"))
+
+
+def _card_method(fake: FakeStripe, account: str | None, test_card: str, customer: str | None) -> JSON:
+    """A new card payment method made from one of Stripe's test cards (as attaching one does)."""
+    if test_card not in TEST_CARDS:
+        raise StripeError(404, f"No such PaymentMethod: '{test_card}'", code="resource_missing", param="id")
+    brand, last4, declined = TEST_CARDS[test_card]
+    method = {
+        "id": fake.new_id("payment_method"),
+        "object": "payment_method",
+        "type": "card",
+        "customer": customer,
+        "card": {
+            "brand": brand,
+            "last4": last4,
+            "exp_month": 12,
+            "exp_year": time.gmtime().tm_year + 3,
+            "country": "GB",
+            "funding": "credit",
+        },
+        "billing_details": {"name": None, "email": None},
+        "metadata": {},
+        "created": fake.now(),
+        "livemode": False,
+        "_declines": declined,
+    }
+    return fake.store(account, method)
+
+
+def _public(method: JSON) -> JSON:
+    return {k: v for k, v in method.items() if not k.startswith("_")}
+
+
+def save_card(fake: FakeStripe, *, account: str | None, customer: str, test_card: str = "pm_card_visa") -> str:
+    """What happens when the patient saves a card on Stripe's page (a setup that succeeded): a card
+    payment method attached to ``customer``; its id is returned."""
+    fake.get(account, "customer", customer)
+    return str(_card_method(fake, account, test_card, customer)["id"])
+
+
+@route("POST", "/v1/customers")
+def customer_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    customer = {
+        "id": fake.new_id("customer"),
+        "object": "customer",
+        "name": call.params.get("name"),
+        "email": call.params.get("email"),
+        "metadata": call.params.get("metadata", {}),
+        "invoice_settings": {"default_payment_method": None},
+        "created": fake.now(),
+        "livemode": False,
+    }
+    return 200, fake.store(call.account, customer)
+
+
+@route("GET", r"/v1/customers/(?P<id>[^/]+)")
+def customer_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return 200, fake.get(call.account, "customer", call.match["id"])
+
+
+@route("GET", r"/v1/payment_methods/(?P<id>[^/]+)")
+def payment_method_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    method_id = call.match["id"]
+    if method_id in TEST_CARDS:  # Stripe's test cards read as unattached cards
+        brand, last4, _ = TEST_CARDS[method_id]
+        card = {"brand": brand, "last4": last4, "exp_month": 12, "exp_year": time.gmtime().tm_year + 3}
+        return 200, {"id": method_id, "object": "payment_method", "type": "card", "customer": None, "card": card}
+    return 200, _public(fake.get(call.account, "payment_method", method_id))
+
+
+@route("POST", r"/v1/payment_methods/(?P<id>[^/]+)/attach")
+def payment_method_attach(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    customer = str(call.params.get("customer") or "")
+    fake.get(call.account, "customer", customer)
+    method_id = call.match["id"]
+    if method_id in TEST_CARDS:
+        return 200, _public(_card_method(fake, call.account, method_id, customer))
+    with fake.lock:
+        method = fake.get(call.account, "payment_method", method_id)
+        if method["customer"] not in (None, customer):
+            raise StripeError(400, "This PaymentMethod is attached to another customer.", param="customer")
+        method["customer"] = customer
+    return 200, _public(method)
+
+
+@route("POST", "/v1/setup_intents")
+def setup_intent_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    intent = {
+        "id": fake.new_id("setup_intent"),
+        "object": "setup_intent",
+        "customer": call.params.get("customer"),
+        "payment_method": None,
+        "usage": call.params.get("usage", "off_session"),
+        "status": "requires_payment_method",
+        "client_secret": f"seti_secret_{secrets.token_hex(8)}",
+        "metadata": call.params.get("metadata", {}),
+        "created": fake.now(),
+        "livemode": False,
+    }
+    fake.store(call.account, intent)
+    if call.params.get("confirm") == "true" and call.params.get("payment_method"):
+        return setup_intent_confirm(fake, call, intent)
+    return 200, intent
+
+
+@route("GET", r"/v1/setup_intents/(?P<id>[^/]+)")
+def setup_intent_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return 200, fake.get(call.account, "setup_intent", call.match["id"])
+
+
+@route("POST", r"/v1/setup_intents/(?P<id>[^/]+)/confirm")
+def setup_intent_confirm_route(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return setup_intent_confirm(fake, call, fake.get(call.account, "setup_intent", call.match["id"]))
+
+
+def setup_intent_confirm(fake: FakeStripe, call: Call, intent: JSON) -> tuple[int, JSON]:
+    """The card is checked and saved: a payment method attached to the intent's customer."""
+    test_card = str(call.params.get("payment_method") or "")
+    method = _card_method(fake, call.account, test_card, intent["customer"])
+    intent.update(status="succeeded", payment_method=method["id"])
+    return 200, intent
