@@ -276,10 +276,9 @@ class CreditNote(models.Model):
         return self.number
 
 
-# The invoice of a session package sold (invoicing/package_sales.py).
-from invoicing.package_sales import PackageSale  # noqa: E402, F401
-
-
 # Cards on file and the chain's fees (invoicing/cards.py, invoicing/fees.py).
 from invoicing.cards import SavedCard, StripeCustomer  # noqa: E402, F401
 from invoicing.fees import FeeCharge, FeeKind, FeePolicy, FeeRule, FeeStatus  # noqa: E402, F401
+
+# The invoice of a session package sold (invoicing/package_sales.py).
+from invoicing.package_sales import PackageSale  # noqa: E402, F401
