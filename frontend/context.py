@@ -35,6 +35,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             if user.has_perm("patients.add_patient"):
                 items.append(("Front desk", reverse("desk")))
                 items.append(("Patients", reverse("patients")))
+            if user.has_perm("invoicing.view_invoice"):
+                items.append(("Billing", reverse("billing")))
             settings_items = _settings_items(user, roles)
             if settings_items:
                 # Every settings page under one entry (a row that fits 1024 px); each lists the others.

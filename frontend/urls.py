@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from frontend import (
+    billing_views,
     booking_views,
     calendar_views,
     care_views,
@@ -118,6 +119,16 @@ urlpatterns = [
     path("desk/appointments/<int:pk>/resize/", desk_views.appointment_resize, name="desk-resize"),
     path("desk/appointments/<int:pk>/move/", desk_views.appointment_move, name="desk-move"),
     path("desk/appointments/<int:pk>/<str:action>/", desk_views.appointment_action, name="desk-action"),
+    path("billing/", billing_views.desk, name="billing"),
+    path("billing/invoices/<int:pk>/", billing_views.invoice_detail, name="billing-invoice"),
+    path("billing/invoices/<int:pk>/pay/", billing_views.invoice_pay, name="billing-invoice-pay"),
+    path("billing/invoices/<int:pk>/refund/", billing_views.invoice_refund, name="billing-invoice-refund"),
+    path("billing/invoices/<int:pk>/credit-note/", billing_views.invoice_credit, name="billing-invoice-credit"),
+    path("billing/invoices/<int:pk>/void/", billing_views.invoice_void, name="billing-invoice-void"),
+    path("billing/invoices/<int:pk>/print/", billing_views.invoice_print, name="billing-invoice-print"),
+    path("billing/invoices/<int:pk>/pdf/", billing_views.invoice_pdf_download, name="billing-invoice-pdf"),
+    path("billing/patients/<int:pk>/", billing_views.patient_billing, name="billing-patient"),
+    path("billing/visits/<int:pk>/", billing_views.visit_payment, name="billing-visit"),
     path("portal/", portal_views.portal_home, name="portal-home"),
     path("portal/sign-in/", portal_views.portal_login, name="portal-login"),
     path("portal/code/", portal_views.portal_verify, name="portal-verify"),

@@ -11,6 +11,8 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 [ "${CLINICFLOW_SKIP_BROWSER:-0}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(nodejs npm)
+# WeasyPrint (invoice PDFs) draws text with Pango.
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || need+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
     echo "Missing: ${need[*]}. Install them with your system's package manager (see README)." >&2

@@ -5,6 +5,7 @@ from invoicing.api import views
 urlpatterns = [
     path("invoicing/invoices/", views.InvoiceListApi.as_view(), name="api-invoices"),
     path("invoicing/invoices/<int:pk>/", views.InvoiceDetailApi.as_view(), name="api-invoice"),
+    path("invoicing/invoices/<int:pk>/pdf/", views.InvoicePdfApi.as_view(), name="api-invoice-pdf"),
     path("invoicing/invoices/<int:pk>/issue/", views.InvoiceIssueApi.as_view(), name="api-invoice-issue"),
     path("invoicing/invoices/<int:pk>/void/", views.InvoiceVoidApi.as_view(), name="api-invoice-void"),
     path("invoicing/invoices/<int:pk>/payments/", views.PaymentRecordApi.as_view(), name="api-invoice-payments"),

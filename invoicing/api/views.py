@@ -3,8 +3,10 @@ refunds, a patient's balance and aged receivables. Views are thin: the services 
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +16,7 @@ from config.api import validated
 from config.openapi import errors
 from invoicing import services as billing
 from invoicing.api import serializers as s
+from invoicing.document import invoice_pdf
 from invoicing.exceptions import (
     AlreadyInvoiced,
     InvoiceHasPayments,
@@ -47,7 +50,7 @@ def _one(request: Request, invoice: Invoice, action: str = "view", status: int =
 
 class InvoiceListApi(GenericAPIView):
     queryset = Invoice.objects.none()
-    filterset_fields = ["status", "branch", "patient"]
+    filterset_fields = ["status", "branch", "patient", "appointment"]
 
     @extend_schema(summary="List invoices of the branches you see", responses=s.InvoiceOut(many=True))
     def get(self, request: Request) -> Response:
@@ -61,6 +64,19 @@ class InvoiceDetailApi(APIView):
     @extend_schema(summary="Read an invoice with its lines, payments and credit notes", responses=s.InvoiceDetailOut)
     def get(self, request: Request, pk: int) -> Response:
         return _one(request, _invoice(request, pk))
+
+
+class InvoicePdfApi(APIView):
+    @extend_schema(
+        summary="Download an invoice as a PDF (the printable invoice: chain, branch, patient, lines, tax, totals)",
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The invoice's PDF")},
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        document, pdf = invoice_pdf(actor=request.user, invoice_id=pk)
+        access_log_records(request, action="view", object_type="invoice", records=[document.invoice])
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+        return response
 
 
 class AppointmentInvoiceApi(APIView):

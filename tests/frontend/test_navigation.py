@@ -70,5 +70,5 @@ def test_a_receptionist_has_no_settings_entry(in_a, client) -> None:
     html = _page(client, in_a, "receptionist", "/")
     bar = re.search(r'<div class="nav-links">(.*?)</div>', html, re.S)
     assert bar is not None
-    assert re.findall(r">([^<]+)</a>", bar.group(1)) == ["Home", "Front desk", "Patients"]
+    assert re.findall(r">([^<]+)</a>", bar.group(1)) == ["Home", "Front desk", "Patients", "Billing"]
     assert 'class="settings-nav"' not in html

@@ -163,6 +163,15 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             ("settings/payments/", "*"),
         )
     },
+    **{
+        (route, "*"): CHANGE + " (a refusal shows the invoice's page again, logged as the page is)"
+        for route in (
+            "billing/invoices/<int:pk>/pay/",
+            "billing/invoices/<int:pk>/refund/",
+            "billing/invoices/<int:pk>/credit-note/",
+            "billing/invoices/<int:pk>/void/",
+        )
+    },
     ("desk/<int:branch_pk>/", "*"): "the appointment book's page: its appointments come from the feed (desk-feed)",
     ("desk/<int:branch_pk>/slot/", "*"): "an empty time on the book: the doctor's services there, no patient",
     ("patients/<int:pk>/care-team/", "*"): CHANGE,
@@ -723,6 +732,22 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
         "receptionist", "GET", lambda w: f"{LEDGER}/patients/{_p(w)}/balance/"
     ),
     ("api/v1/invoicing/receivables/", "get"): Probe("billing", "GET", lambda w: f"{LEDGER}/receivables/"),
+    # --- the billing pages and the invoice's PDF: the invoices, balances and payments of the patient they bill
+    ("api/v1/invoicing/invoices/<int:pk>/pdf/", "get"): Probe(
+        "billing", "GET", lambda w: f"{LEDGER}/invoices/{_invoice(w).pk}/pdf/"
+    ),
+    ("billing/", "*"): Probe("billing", "GET", lambda w: "/billing/"),
+    ("billing/invoices/<int:pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/billing/invoices/{_invoice(w).pk}/"),
+    ("billing/invoices/<int:pk>/print/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/billing/invoices/{_invoice(w).pk}/print/"
+    ),
+    ("billing/invoices/<int:pk>/pdf/", "*"): Probe(
+        "billing", "GET", lambda w: f"/billing/invoices/{_invoice(w).pk}/pdf/"
+    ),
+    ("billing/patients/<int:pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/billing/patients/{_p(w)}/"),
+    ("billing/visits/<int:pk>/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/billing/visits/{_invoice(w).appointment_id}/"
+    ),
 }
 
 
@@ -831,7 +856,7 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         w.extra["signed"] = patients.note_sign(actor=w.doctor.user, note=w.note)
     if route == "api/v1/appointments/<int:pk>/resize/":
         sched.service_update(actor=owner, service=w.clinic.service, length_adjustable=True)
-    if route.startswith("api/v1/invoicing/"):
+    if route.startswith(("api/v1/invoicing/", "billing/")):
         _prepare_ledger(w, route)
 
 
