@@ -9,4 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = CeleryApp("clinicflow")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["invoicing.checkout"])  # invoicing.checkout.tasks
 app.autodiscover_tasks(["invoicing"], related_name="fee_tasks")  # invoicing.fee_tasks

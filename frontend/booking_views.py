@@ -22,6 +22,8 @@ from config.net import client_ip
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, show_error, to_date, to_int
 from frontend.portal_views import late_times, patient_reschedule
+from invoicing.checkout.selectors import paid_online
+from invoicing.checkout.services import online_booking_checkout
 from patients import portal
 from scheduling import services as sched
 from scheduling.cancel_window import call_the_branch, inside_cancellation_window
@@ -29,7 +31,7 @@ from scheduling.exceptions import ManageLinkInvalid
 from scheduling.free_days import day_picker
 from scheduling.models import ACTIVE_STATUSES, Appointment, Service, Status
 from scheduling.selectors import doctors_offering, policy_get, service_price_shown
-from scheduling.services.online import online_booking_confirm, online_hold
+from scheduling.services.online import online_hold
 from tenants.org.models import Branch
 from tenants.org.selectors import chain_settings_get
 
@@ -201,7 +203,7 @@ def book_verify(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            booked = online_booking_confirm(
+            booked = online_booking_checkout(
                 hold_id=hold.pk,
                 hold_token=hold.hold_token,
                 first_name=pending["first_name"],
@@ -218,7 +220,10 @@ def book_verify(request: HttpRequest) -> HttpResponse:
                 request.session.pop(key, None)
             if booked.notice:
                 messages.info(request, booked.notice)
-            return redirect("book-manage", token=booked.manage_token)
+            if booked.booking is not None:
+                return redirect("book-manage", token=booked.booking.manage_token)
+            if booked.checkout is not None:  # a deposit or prepayment first (invoicing.checkout)
+                return redirect("book-pay", token=booked.checkout.return_token)
     return render(request, "booking/verify.html", {"form": form, "hold": hold})
 
 
@@ -258,6 +263,7 @@ def book_manage(request: HttpRequest, token: str) -> HttpResponse:
         else "",
         "book_again": again,
         "window": policy_get().cancellation_window_hours,
+        "paid_online": paid_online(appointment=appointment),
         "price": service_price_shown(service=service, branch=appointment.branch)
         if service and appointment.branch
         else "",

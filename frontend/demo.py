@@ -102,6 +102,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     (no password: the sign-in code is printed by the web process in the console)")
     if manage_path:
         out(f"  Booking link       {site_url(host)}{manage_path}  (an online booking, as its patient got it)")
+    out(f"  Online deposits    {site_url(host)}/settings/payments/online/ (owner): a £20.00 deposit asked online once")
+    out("                     once Stripe is connected (none to reach here); the booking link shows one paid")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
     out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -154,6 +156,7 @@ def _load_chain() -> None:
     _load_record_extras()
     _load_full_day()
     _load_ledger()
+    _load_online_deposit()
 
 
 SERVICES = [
@@ -600,3 +603,33 @@ def _load_ledger() -> None:
         billing.credit_note_issue(
             actor=owner, invoice=unpaid[0], amount_minor=unpaid[0].total_minor // 5, reason="Loyalty discount agreed"
         )
+
+
+def _load_online_deposit() -> None:
+    """Online deposits, visible without Stripe: the chain asks a £20.00 deposit when booking online
+    (applied once its Stripe account is connected: the demo has no Stripe to reach), and the next
+    online booking's deposit is recorded as paid through Stripe, as the checkout's webhook records it,
+    so its booking link shows "Deposit paid"."""
+    from django.db import transaction
+
+    from invoicing.checkout.policy import online_payment_policy_get, online_payment_policy_set
+    from invoicing.models import Invoice, PaymentMethod
+    from invoicing.services.invoices import raise_for_appointment
+    from invoicing.services.payments import payment_add
+
+    owner = User.objects.get(email=OWNER.email)
+    if online_payment_policy_get().pk is None:
+        online_payment_policy_set(actor=owner, kind="fixed", amount_minor=2000)
+    upcoming = (
+        Appointment.objects.filter(source="online", status=Status.BOOKED, span__startswith__gt=timezone.now())
+        .order_by("span")
+        .first()
+    )
+    if upcoming is None or upcoming.patient is None or Invoice.objects.filter(appointment_id=upcoming.pk).exists():
+        return
+    with transaction.atomic():
+        invoice = raise_for_appointment(upcoming, actor=None, issue=True, prepaid_by=upcoming.patient)
+        if invoice.total_minor >= 2000:
+            payment_add(
+                invoice, actor=None, method=PaymentMethod.STRIPE, amount_minor=2000, reference="pi_demo_deposit"
+            )

@@ -18,6 +18,12 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+# checkout12: the online payment policy and Stripe Checkout (invoicing/checkout/models.py)
+from invoicing.checkout.models import CheckoutPurpose as CheckoutPurpose
+from invoicing.checkout.models import CheckoutStatus as CheckoutStatus
+from invoicing.checkout.models import DepositKind as DepositKind
+from invoicing.checkout.models import OnlineCheckout as OnlineCheckout
+from invoicing.checkout.models import OnlinePaymentPolicy as OnlinePaymentPolicy
 from patients.models import Patient
 from scheduling.models import CalendarEntry, Service
 from tenants.org.models import Branch
@@ -247,6 +253,9 @@ class Refund(models.Model):
     status = models.CharField(max_length=12, choices=RefundStatus.choices, default=RefundStatus.SUCCEEDED)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField()
+    # checkout12: a Stripe payment's refund is made at Stripe after commit; its id once made, or why Stripe refused.
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    failure_message = models.TextField(blank=True)
     history = HistoricalRecords()
 
     class Meta:

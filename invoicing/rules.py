@@ -38,3 +38,6 @@ rules.add_perm("invoicing.manage_fee_policy", is_owner)
 rules.add_perm("invoicing.view_fees", (ledger_staff | is_receptionist) & sees_branch)
 rules.add_perm("invoicing.manage_fees", ledger_staff & sees_branch)
 rules.add_perm("invoicing.view_fee_policy", ledger_staff)
+
+# checkout12: what online booking asks to be paid (deposits, prepayment): owners.
+rules.add_perm("invoicing.manage_online_payments", is_owner)

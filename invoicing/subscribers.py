@@ -40,6 +40,9 @@ def invoice_package_sale(event: PackageSold) -> None:
 
 
 def connect() -> None:
+    from invoicing.checkout import subscribers as checkout_subscribers
+
+    checkout_subscribers.connect()
     from invoicing import fee_subscribers
 
     fee_subscribers.connect()

@@ -25,6 +25,8 @@ class SchedulingErrorCode(StrEnum):
     HOLD_EXPIRED = "hold_expired"
     HOLD_RELEASED = "hold_released"
     HOLD_CONFIRMED = "hold_confirmed"
+    # The chain asks a deposit or prepayment for this online booking: it is confirmed by paying.
+    ONLINE_PAYMENT_REQUIRED = "online_payment_required"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     LEAVE_CONFLICTS_APPOINTMENTS = "leave_conflicts_appointments"
     # Saving a leave with a decision per appointment in its way: one or more could not be carried out.

@@ -66,6 +66,13 @@ class HoldConfirmed(Conflict):
     )
 
 
+class OnlinePaymentRequired(Conflict):
+    code = SchedulingErrorCode.ONLINE_PAYMENT_REQUIRED
+    default_message = (
+        "This clinic asks a deposit or payment when booking online: confirm the booking on the clinic's booking page."
+    )
+
+
 class IdempotencyKeyReused(Conflict):
     code = SchedulingErrorCode.IDEMPOTENCY_KEY_REUSED
     default_message = "This Idempotency-Key was already used for a different booking."

@@ -270,6 +270,8 @@ SPECTACULAR_SETTINGS = {
         "LeaveDecisionActionEnum": "scheduling.api.leave_views.LEAVE_ACTIONS",
         "InvoiceStatusEnum": "invoicing.models.InvoiceStatus",
         "PaymentStatusEnum": "invoicing.models.PaymentStatus",
+        "DepositKindEnum": "invoicing.checkout.models.DepositKind",
+        "CheckoutStatusEnum": "invoicing.checkout.models.CheckoutStatus",
         "FeeRuleEnum": "invoicing.fees.FeeRule",
         "FeeStatusEnum": "invoicing.fees.FeeStatus",
         "FeeKindEnum": "invoicing.fees.FeeKind",
@@ -305,6 +307,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.for_each_clinic",
         "schedule": 3600.0,
         "args": ("patients.tasks.spent_codes_purge",),
+    },
+    # Online checkouts still waiting are read again from Stripe (a paid session whose webhook never
+    # came is settled), pending Stripe refunds asked again (invoicing.checkout.tasks; idempotent).
+    "online-checkouts-sweep": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 300.0,
+        "args": ("invoicing.checkout.tasks.checkouts_sweep",),
     },
     # No-show and late-cancellation fees whose charge task was lost, or whose worker died while
     # charging, are sent again (invoicing.fee_tasks; one charge per attempt by its idempotency key).

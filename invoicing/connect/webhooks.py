@@ -138,3 +138,7 @@ def connect_webhook(request: HttpRequest) -> JsonResponse:
         # Nothing was recorded: Stripe sends the event again later.
         return JsonResponse({"error": {"code": "stripe_unavailable", "message": "Try again later."}}, status=503)
     return JsonResponse({"received": True, "outcome": outcome.value})
+
+
+# Handlers registered by the modules that own them (handles(...) above).
+from invoicing.checkout import webhooks as _checkout_webhooks  # noqa: E402, F401

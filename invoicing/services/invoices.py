@@ -92,11 +92,15 @@ def _issue(invoice: Invoice, *, actor: Actor | None, now: datetime) -> Invoice:
     return invoice
 
 
-def raise_for_appointment(appointment: CalendarEntry, *, actor: Actor | None, issue: bool) -> Invoice:
+def raise_for_appointment(
+    appointment: CalendarEntry, *, actor: Actor | None, issue: bool, prepaid_by: Patient | None = None
+) -> Invoice:
     """The visit's invoice: one line for its service at the branch's price, with the chain's
     default tax. Raised once: a visit that has one answers it again (a replayed event, a second
-    completion). No permission check: the caller has decided (the completion's subscriber, or
-    ``invoice_raise_for_appointment``)."""
+    completion, the completion of a visit paid for in part at booking). A visit is invoiced when
+    completed, or at booking when ``prepaid_by`` pays for it in advance (a held or booked time, a
+    deposit or prepayment online). No permission check: the caller has decided (the completion's
+    subscriber, online checkout, or ``invoice_raise_for_appointment``)."""
     with transaction.atomic():
         entry = (
             CalendarEntry.objects.select_for_update(of=("self",))
@@ -106,22 +110,24 @@ def raise_for_appointment(appointment: CalendarEntry, *, actor: Actor | None, is
         existing = Invoice.objects.filter(appointment_id=entry.pk).first()
         if existing is not None:
             return existing
+        payer_id = entry.patient_id or (prepaid_by.pk if prepaid_by else None)
+        at_booking = prepaid_by is not None and entry.status in (Status.HELD, Status.BOOKED)
         if (
             entry.kind != Kind.APPOINTMENT
-            or entry.status != Status.COMPLETED
-            or entry.patient_id is None
+            or not (entry.status == Status.COMPLETED or at_booking)
+            or payer_id is None
             or entry.service is None
             or entry.branch is None
         ):
             raise NotInvoiceable()
         invoice = Invoice(
-            patient_id=entry.patient_id,
+            patient_id=payer_id,
             branch=entry.branch,
             appointment=entry,
             currency=chain_settings_get().currency,
             created_by=history_user(actor),
         )
-        changed_by(invoice, actor, reason="visit completed").save()
+        changed_by(invoice, actor, reason="paid at booking" if at_booking else "visit completed").save()
         line = LineIn(
             description=entry.service.name,
             unit_price_minor=service_price(service=entry.service, branch=entry.branch),
@@ -168,15 +174,20 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
     """A draft or issued invoice with no payment made void (its number stays used)."""
     authorize(actor, "invoicing.manage_invoice", invoice)
     with transaction.atomic():
-        invoice = locked(invoice)
-        if invoice.status not in (InvoiceStatus.DRAFT, *OPEN_STATUSES):
-            raise InvoiceNotOpen("Only a draft or an unpaid issued invoice can be voided.")
-        if invoice.paid_minor or invoice.payments.exists():
-            raise InvoiceHasPayments()
-        invoice.status = InvoiceStatus.VOID
-        invoice.voided_at = timezone.now()
-        invoice.void_reason = reason_given(reason)
-        changed_by(invoice, actor, reason="voided").save()
+        return void_unpaid(locked(invoice), actor=actor, reason=reason)
+
+
+def void_unpaid(invoice: Invoice, *, actor: Actor | None, reason: str) -> Invoice:
+    """Void a locked draft or issued invoice with no payment (no permission check: the caller has
+    decided, e.g. an online payment that was never made)."""
+    if invoice.status not in (InvoiceStatus.DRAFT, *OPEN_STATUSES):
+        raise InvoiceNotOpen("Only a draft or an unpaid issued invoice can be voided.")
+    if invoice.paid_minor or invoice.payments.exists():
+        raise InvoiceHasPayments()
+    invoice.status = InvoiceStatus.VOID
+    invoice.voided_at = timezone.now()
+    invoice.void_reason = reason_given(reason)
+    changed_by(invoice, actor, reason="voided").save()
     return invoice
 
 

@@ -25,7 +25,14 @@ from config.openapi import errors
 from patients import portal
 from patients.exceptions import CodeInvalid, TooManyCodes, TooManyTries
 from patients.models import Patient
-from scheduling.exceptions import BookingRefused, CalendarBusy, HoldConfirmed, HoldExpired, HoldReleased
+from scheduling.exceptions import (
+    BookingRefused,
+    CalendarBusy,
+    HoldConfirmed,
+    HoldExpired,
+    HoldReleased,
+    OnlinePaymentRequired,
+)
 from scheduling.models import Appointment, CalendarEntry, Service
 from scheduling.services.online import online_booking_confirm, online_hold
 from tenants.org.models import Branch, StaffMember
@@ -174,12 +181,16 @@ class OnlineHoldConfirmApi(_Anonymous):
             "nothing: a wrong code (400 `code_invalid`, a challenge of another chain too), too many wrong codes from "
             "here (429 `too_many_tries`), a hold that ran out or was released (409), a hold already confirmed "
             "(409 `hold_confirmed`: the booking link of the first confirmation is the only one; nothing is "
-            "issued again), or a wrong hold token (404, like a hold that does not exist)."
+            "issued again), a wrong hold token (404, like a hold that does not exist), or a chain that asks a deposit "
+            "or prepayment for this time (409 `online_payment_required`: confirm through "
+            "`POST /api/v1/invoicing/online-booking/holds/{id}/checkout/`, which answers Stripe's payment page)."
         ),
         request=OnlineConfirmIn,
         responses={
             201: OnlineBookingOut,
-            **errors(CodeInvalid, TooManyTries, HoldExpired, HoldReleased, HoldConfirmed, CalendarBusy),
+            **errors(
+                CodeInvalid, TooManyTries, HoldExpired, HoldReleased, HoldConfirmed, CalendarBusy, OnlinePaymentRequired
+            ),
         },
     )
     def post(self, request: Request, pk: int) -> Response:

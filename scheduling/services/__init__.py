@@ -12,7 +12,13 @@ from scheduling.services.catalogue import (
     shift_pattern_create,
     special_day_create,
 )
-from scheduling.services.holds import appointment_hold, appointment_hold_confirm, appointment_hold_release
+from scheduling.services.holds import (
+    appointment_hold,
+    appointment_hold_confirm,
+    appointment_hold_extend,
+    appointment_hold_lapse,
+    appointment_hold_release,
+)
 from scheduling.services.leave import leave_cancel, leave_create
 from scheduling.services.leave_resolution import LeaveDecision, LeaveResolved, leave_create_resolving
 from scheduling.services.lifecycle import (
@@ -55,6 +61,8 @@ __all__ = [
     "appointment_confirm",
     "appointment_hold",
     "appointment_hold_confirm",
+    "appointment_hold_extend",
+    "appointment_hold_lapse",
     "appointment_hold_release",
     "appointment_mark_no_show",
     "appointment_reschedule",

@@ -145,3 +145,37 @@ def appointment_hold_release(*, actor: Actor, hold: Appointment) -> Appointment:
     hold.cancelled_at = timezone.now()
     _save_entry(hold, actor=actor)
     return hold
+
+
+@transaction.atomic
+def appointment_hold_extend(
+    *, hold_id: int, hold_token: str, until: datetime, now: datetime | None = None
+) -> Appointment:
+    """Keep a hold that is still running until ``until`` (never shorter), while its holder pays for
+    it elsewhere (a checkout page with its own expiry). One that ran out, was released or became a
+    booking is refused as HoldExpired / HoldReleased / IllegalTransition."""
+    now = now or timezone.now()
+    hold = _held_for(hold_id=hold_id, hold_token=hold_token)
+    if hold.status == Status.CANCELLED:
+        raise HoldReleased()
+    if hold.status != Status.HELD:
+        raise IllegalTransition("This hold is no longer held.")
+    if hold.hold_expires_at is None or hold.hold_expires_at <= now:
+        raise HoldExpired()
+    if until > hold.hold_expires_at:
+        hold.hold_expires_at = until
+        hold.save(update_fields=["hold_expires_at", "updated_at"])
+    return hold
+
+
+@transaction.atomic
+def appointment_hold_lapse(*, hold_id: int, hold_token: str) -> Appointment:
+    """Give back a held time its holder will not book (an online payment that was never made): the
+    token proves the caller acts for the holder. A hold already given back or booked is left as it is."""
+    hold = _held_for(hold_id=hold_id, hold_token=hold_token)
+    if hold.status != Status.HELD:
+        return hold
+    hold.status = Status.CANCELLED
+    hold.cancelled_at = timezone.now()
+    _save_entry(hold, actor=None)
+    return hold

@@ -4,6 +4,7 @@ pages and the API call these; neither opens a transaction of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from django.utils import timezone
 from config import throttle
 from config.errors import NotFound, Throttled, ValidationFailed
 from patients import portal
+from patients.models import Patient
 from patients.selectors import patient_named
 from patients.services import patient_self_register
 from scheduling.engine import Problem
@@ -26,6 +28,11 @@ from scheduling.services.holds import _held_for
 from tenants.org.models import Branch, StaffMember
 
 HOLDS_PER_ADDRESS_PER_HOUR = 30
+
+#: Checks that modules above scheduling add (invoicing: the chain asks a deposit for this time)
+#: before a held time is booked online without a payment; each raises to refuse
+#: (OnlinePaymentRequired). A paid checkout confirms its hold through appointment_hold_confirm.
+ONLINE_CONFIRM_CHECKS: list[Callable[[Appointment], None]] = []
 
 
 @dataclass(frozen=True)
@@ -77,8 +84,19 @@ def _first_free_doctor(*, branch: Branch, service: Service, start: datetime) -> 
     return StaffMember.objects.get(pk=doctor_id)
 
 
-@transaction.atomic
-def online_booking_confirm(
+@dataclass(frozen=True)
+class OnlineVisitor:
+    """Who an online booking is for, once their code proved the contact: the hold (row-locked until
+    the caller's transaction ends), the patient found or registered, the desk's note and what the
+    visitor is told."""
+
+    hold: Appointment
+    patient: Patient
+    notes: str
+    notice: str
+
+
+def online_booking_identify(
     *,
     hold_id: int,
     hold_token: str,
@@ -88,13 +106,12 @@ def online_booking_confirm(
     code: str,
     ip: str | None,
     request: HttpRequest | None = None,
-) -> OnlineBooking:
-    """Self-registration and confirmation in one transaction: the code proves the contact, the
-    patient is found by it or registered, the held time becomes theirs and a booking link is
-    issued. A refusal anywhere (a wrong code, a hold that ran out) leaves no patient behind, and a
-    right code stays usable until a booking with it commits. A hold that is not there (or not a
-    hold, or whose token is wrong) is EntryNotFound, and one confirmed before is HoldConfirmed (no
-    second booking link), both before the code is tried."""
+) -> OnlineVisitor:
+    """The hold locked and its visitor proved and registered, inside the caller's transaction (the
+    code is spent when it commits). A hold that is not there (or not a hold, or whose token is
+    wrong) is EntryNotFound, and one confirmed before is HoldConfirmed, both before the code is tried."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A visitor is identified inside the transaction that books for them.")
     # Locked first, so that a confirmation running at the same time finishes before this one looks.
     hold = _held_for(hold_id=hold_id, hold_token=hold_token)
     if hold.status not in (Status.HELD, Status.EXPIRED, Status.CANCELLED):
@@ -111,15 +128,46 @@ def online_booking_confirm(
     # made under another name lands on the contact's record, and the desk is told who booked.
     named = patient_named(patient=patient, first_name=first_name, last_name=last_name)
     as_typed = " ".join(f"{first_name} {last_name}".split())
-    booked = appointment_hold_confirm(
-        actor=None,
+    return OnlineVisitor(
         hold=hold,
-        hold_token=hold_token,
         patient=patient,
         notes="" if named else f"Booked online as {as_typed}",
+        notice="" if named else _other_name_notice(contact.channel, as_typed),
     )
-    notice = "" if named else _other_name_notice(contact.channel, as_typed)
-    return OnlineBooking(appointment=booked, manage_token=manage_link_issue(appointment=booked), notice=notice)
+
+
+@transaction.atomic
+def online_booking_confirm(
+    *,
+    hold_id: int,
+    hold_token: str,
+    first_name: str,
+    last_name: str,
+    challenge: str,
+    code: str,
+    ip: str | None,
+    request: HttpRequest | None = None,
+) -> OnlineBooking:
+    """Self-registration and confirmation in one transaction: the code proves the contact, the
+    patient is found by it or registered, the held time becomes theirs and a booking link is
+    issued. A refusal anywhere (a wrong code, a hold that ran out) leaves no patient behind, and a
+    right code stays usable until a booking with it commits (``online_booking_identify``)."""
+    visitor = online_booking_identify(
+        hold_id=hold_id,
+        hold_token=hold_token,
+        first_name=first_name,
+        last_name=last_name,
+        challenge=challenge,
+        code=code,
+        ip=ip,
+        request=request,
+    )
+    for check in ONLINE_CONFIRM_CHECKS:
+        check(visitor.hold)
+    booked = appointment_hold_confirm(
+        actor=None, hold=visitor.hold, hold_token=hold_token, patient=visitor.patient, notes=visitor.notes
+    )
+    return OnlineBooking(appointment=booked, manage_token=manage_link_issue(appointment=booked), notice=visitor.notice)
 
 
 def _other_name_notice(channel: str, as_typed: str) -> str:

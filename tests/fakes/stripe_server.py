@@ -238,6 +238,9 @@ class FakeStripe:
         parts = urlsplit(http.path)
         length = int(http.headers.get("Content-Length") or 0)
         body = http.rfile.read(length).decode() if length else ""
+        if parts.path.startswith("/pay/"):  # Stripe's hosted Checkout page, for browsers (checkout12's section)
+            hosted_checkout(self, http, method, parts.path, body)
+            return
         account = http.headers.get("Stripe-Account")
         key = http.headers.get("Idempotency-Key")
         with self.lock:
@@ -498,7 +501,9 @@ def checkout_session_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
         "payment_intent": None,
         "success_url": call.params.get("success_url"),
         "cancel_url": call.params.get("cancel_url"),
-        "expires_at": fake.now() + 1800,
+        "customer_email": call.params.get("customer_email"),
+        "expires_at": int(call.params.get("expires_at") or fake.now() + 1800),
+        "_intent_metadata": (call.params.get("payment_intent_data") or {}).get("metadata"),
         "created": fake.now(),
         "livemode": False,
     }
@@ -567,7 +572,7 @@ def pay_checkout_session(fake: FakeStripe, session_id: str, *, account: str | No
             "amount": session["amount_total"],
             "currency": session["currency"],
             "status": "processing",
-            "metadata": session["metadata"],
+            "metadata": session.get("_intent_metadata") or session["metadata"],
             "created": fake.now(),
             "livemode": False,
         }
@@ -714,3 +719,100 @@ def setup_intent_confirm(fake: FakeStripe, call: Call, intent: JSON) -> tuple[in
     method = _card_method(fake, call.account, test_card, intent["customer"])
     intent.update(status="succeeded", payment_method=method["id"])
     return 200, intent
+
+
+# --- checkout12: Checkout's hosted page, session expiry, webhooks sent on payment ---------------------
+#: Where the hosted page sends its events when the patient pays: (url, secret, Host header or None).
+#: A test sets it (``fake.checkout_webhook = (url, secret, host)``); None sends nothing.
+FakeStripe.checkout_webhook = None  # type: ignore[attr-defined]
+
+
+def _session_anywhere(fake: FakeStripe, session_id: str) -> tuple[str | None, JSON]:
+    """A Checkout Session by id, whichever account owns it (a browser sends no Stripe-Account)."""
+    with fake.lock:
+        for (owner, kind), objects in fake.objects.items():
+            if kind == "checkout.session" and session_id in objects:
+                return (None if owner == "platform" else owner), objects[session_id]
+    raise StripeError(404, f"No such checkout.session: '{session_id}'", code="resource_missing")
+
+
+def send_checkout_events(fake: FakeStripe, session: JSON, account: str | None, kinds: list[str]) -> list[int]:
+    """Post the events of a session's outcome to the configured webhook, signed, in ``kinds`` order
+    (``payment_intent.*`` events carry the session's payment intent)."""
+    target = getattr(fake, "checkout_webhook", None)
+    if not target:
+        return []
+    url, secret, host = target
+    statuses = []
+    for kind in kinds:
+        if kind.startswith("payment_intent."):
+            obj = fake.get(account, "payment_intent", session["payment_intent"])
+        else:
+            obj = session
+        status, _ = fake.post_event(url, fake.event(kind, obj, account=account), secret, host=host)
+        statuses.append(status)
+    return statuses
+
+
+def expire_checkout_session(fake: FakeStripe, session_id: str, *, account: str | None) -> JSON:
+    """The session's time is up (or the platform expired it): it can no longer be paid."""
+    with fake.lock:
+        session = fake.get(account, "checkout.session", session_id)
+        if session["status"] != "open":
+            raise StripeError(400, f"Only an open session can be expired; this one is {session['status']}.")
+        session.update(status="expired")
+        return session
+
+
+@route("POST", r"/v1/checkout/sessions/(?P<id>[^/]+)/expire")
+def checkout_session_expire(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return 200, expire_checkout_session(fake, call.match["id"], account=call.account)
+
+
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Pay {name} (Stripe test)</title></head>
+<body><main><h1>Pay {name}</h1><p>Amount: <strong id="amount">{amount} {currency}</strong></p>
+<p>{state}</p>{form}<p><a href="{cancel}">Back to the clinic</a></p></main></body></html>"""
+
+
+def hosted_checkout(fake: FakeStripe, http: BaseHTTPRequestHandler, method: str, path: str, body: str) -> None:
+    """``GET /pay/<id>``: the hosted page with a Pay button; ``POST``: the patient pays (the session
+    completes with a payment intent, its charge and balance transaction), the configured webhook is
+    sent ``checkout.session.completed`` and ``payment_intent.succeeded``, and the browser goes to
+    the session's success_url."""
+    import html
+
+    session_id = path.removeprefix("/pay/").strip("/")
+    try:
+        account, session = _session_anywhere(fake, session_id)
+    except StripeError:
+        http.send_response(404)
+        http.end_headers()
+        return
+    if method == "POST" and session["status"] == "open":
+        pay_checkout_session(fake, session_id, account=account)
+        send_checkout_events(fake, session, account, ["checkout.session.completed", "payment_intent.succeeded"])
+        target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
+        http.send_response(303)
+        http.send_header("Location", target)
+        http.send_header("Content-Length", "0")
+        http.end_headers()
+        return
+    total = int(session["amount_total"])
+    items = f"{total // 100}.{total % 100:02d}"
+    is_open = session["status"] == "open"
+    page = _PAGE.format(
+        name=html.escape(str(session.get("metadata", {}).get("purpose") or "your booking")),
+        amount=items,
+        currency=html.escape(str(session["currency"]).upper()),
+        state="Test mode: no card is needed." if is_open else f"This session is {html.escape(session['status'])}.",
+        form=f'<form method="post" action="/pay/{session_id}"><button type="submit">Pay</button></form>'
+        if is_open
+        else "",
+        cancel=html.escape(str(session.get("cancel_url") or "/")),
+    ).encode()
+    http.send_response(200)
+    http.send_header("Content-Type", "text/html; charset=utf-8")
+    http.send_header("Content-Length", str(len(page)))
+    http.end_headers()
+    http.wfile.write(page)

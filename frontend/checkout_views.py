@@ -1,0 +1,99 @@
+"""Paying online: the online booking's pay step and the page the visitor comes back to from
+Stripe, and the owners' online payment policy (what online booking asks to be paid now)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from config.errors import ApplicationError, NotFound
+from config.money import from_minor, minor_units, to_minor
+from frontend.forms import show_error
+from invoicing.checkout.models import DepositKind
+from invoicing.checkout.policy import online_payment_policy_get, online_payment_policy_set, online_payments_possible
+from invoicing.checkout.selectors import pay_step
+from invoicing.checkout.services import checkout_open_by_token, checkout_return
+from tenants.authz import authorize
+from tenants.org.selectors import chain_settings_get
+
+
+@never_cache
+def book_pay(request: HttpRequest, token: str) -> HttpResponse:
+    """The pay step: what is paid now, what at the visit, until when the time is kept. Posting
+    opens Stripe's page again when it could not be opened at first."""
+    if request.method == "POST":
+        try:
+            return redirect(checkout_open_by_token(token=token).session_url or request.path)
+        except NotFound as exc:
+            raise Http404 from exc
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect(request.path)
+    try:
+        step = pay_step(token=token)
+    except NotFound as exc:
+        raise Http404 from exc
+    return render(request, "booking/pay.html", {"step": step, "token": token})
+
+
+@never_cache
+def book_paid(request: HttpRequest, token: str) -> HttpResponse:
+    """Back from Stripe: the payment is read again from Stripe, and the booking confirmed with it."""
+    try:
+        back = checkout_return(token=token)
+    except NotFound as exc:
+        raise Http404 from exc
+    return render(request, "booking/paid.html", {"back": back, "token": token})
+
+
+class OnlinePolicyForm(forms.Form):
+    kind = forms.ChoiceField(choices=DepositKind.choices, label="What patients pay when they book online")
+    amount = forms.DecimalField(
+        required=False, min_value=Decimal(0), max_digits=12, label="Fixed deposit", help_text="In the chain's currency."
+    )
+    percent = forms.IntegerField(required=False, min_value=1, max_value=100, label="Percentage of the price")
+    refund_deposit_on_timely_cancel = forms.BooleanField(
+        required=False, label="Refund the deposit when the patient cancels online in time"
+    )
+
+
+@login_required
+def online_payments_settings(request: HttpRequest) -> HttpResponse:
+    """Owners choose what online booking asks to be paid now (a deposit, all, or nothing)."""
+    authorize(request.user, "invoicing.manage_online_payments")
+    currency = chain_settings_get().currency
+    policy = online_payment_policy_get()
+    initial = {
+        "kind": policy.kind,
+        "amount": from_minor(policy.amount_minor, currency) if policy.amount_minor else None,
+        "percent": policy.percent_bp // 100 or None,
+        "refund_deposit_on_timely_cancel": policy.refund_deposit_on_timely_cancel,
+    }
+    form = OnlinePolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        amount = d["amount"] or Decimal(0)
+        if amount.as_tuple().exponent < -minor_units(currency):  # type: ignore[operator]
+            form.add_error("amount", "Too many decimals for the currency.")
+        else:
+            try:
+                online_payment_policy_set(
+                    actor=request.user,
+                    kind=d["kind"],
+                    amount_minor=to_minor(amount, currency),
+                    percent_bp=(d["percent"] or 0) * 100,
+                    refund_deposit_on_timely_cancel=d["refund_deposit_on_timely_cancel"],
+                )
+            except ApplicationError as exc:
+                show_error(form, exc, {"amount_minor": "amount", "percent_bp": "percent"})
+            else:
+                messages.success(request, "Online payment policy saved.")
+                return redirect("settings-online-payments")
+    context = {"form": form, "possible": online_payments_possible(), "currency": currency}
+    return render(request, "frontend/online_payments.html", context)

@@ -1,0 +1,126 @@
+"""What online booking asks to be paid now: the chain's online payment policy (owners set it), and
+the deposit it gives a service at a branch. Nothing is asked when the chain's Stripe account cannot
+take payments: the policy waits for the connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from config.errors import ValidationFailed
+from config.money import money_format
+from invoicing.checkout.models import DepositKind, OnlinePaymentPolicy
+from invoicing.connect.selectors import connection_get
+from invoicing.services.amounts import BASIS_POINTS
+from scheduling.models import Service
+from scheduling.selectors import service_price
+from tenants.audit.history import changed_by
+from tenants.authz import Actor, authorize
+from tenants.org.models import Branch
+from tenants.org.selectors import chain_settings_get
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """What a booking of a service at a branch costs, what is paid online now and what at the visit."""
+
+    kind: str
+    price_minor: int
+    now_minor: int
+    currency: str
+
+    @property
+    def later_minor(self) -> int:
+        return self.price_minor - self.now_minor
+
+    def shown(self, amount_minor: int) -> str:
+        return money_format(amount_minor, self.currency, locale=chain_settings_get().locale)
+
+
+def online_payment_policy_get(*, service: Service | None = None) -> OnlinePaymentPolicy:
+    """The chain's policy (an unsaved "nothing online" one when none was set), or a service's own
+    row when it has one and ``service`` is given."""
+    if service is not None:
+        own = OnlinePaymentPolicy.objects.filter(service=service).first()
+        if own is not None:
+            return own
+    return OnlinePaymentPolicy.objects.filter(service__isnull=True).first() or OnlinePaymentPolicy()
+
+
+def online_payment_overrides() -> list[OnlinePaymentPolicy]:
+    return list(OnlinePaymentPolicy.objects.filter(service__isnull=False).select_related("service"))
+
+
+def online_payments_possible() -> bool:
+    """The chain's Stripe account is connected and can take charges."""
+    connection = connection_get()
+    return bool(connection and connection.is_connected)
+
+
+def _amount_now(policy: OnlinePaymentPolicy, price_minor: int) -> int:
+    if policy.kind == DepositKind.FULL:
+        return price_minor
+    if policy.kind == DepositKind.FIXED:
+        return min(policy.amount_minor, price_minor)
+    if policy.kind == DepositKind.PERCENT:
+        return (price_minor * policy.percent_bp + BASIS_POINTS // 2) // BASIS_POINTS
+    return 0
+
+
+def deposit_for(*, service: Service, branch: Branch) -> Deposit:
+    """What booking ``service`` at ``branch`` online asks to be paid now (0: nothing, book as usual)."""
+    price = service_price(service=service, branch=branch)
+    currency = chain_settings_get().currency
+    policy = online_payment_policy_get(service=service)
+    if not price or policy.kind == DepositKind.NONE or not online_payments_possible():
+        return Deposit(DepositKind.NONE, price, 0, currency)
+    return Deposit(policy.kind, price, _amount_now(policy, price), currency)
+
+
+def _validated(kind: str, amount_minor: int, percent_bp: int) -> None:
+    if kind not in DepositKind.values:
+        raise ValidationFailed(fields={"kind": ["Choose what is paid online."]})
+    if kind == DepositKind.FIXED and amount_minor <= 0:
+        raise ValidationFailed(fields={"amount_minor": ["Give the deposit's amount."]})
+    if kind == DepositKind.PERCENT and not 0 < percent_bp <= BASIS_POINTS:
+        raise ValidationFailed(fields={"percent_bp": ["Give a percentage between 0 and 100."]})
+    if amount_minor < 0 or percent_bp < 0:
+        raise ValidationFailed(fields={"amount_minor": ["Amounts cannot be negative."]})
+
+
+@transaction.atomic
+def online_payment_policy_set(
+    *,
+    actor: Actor,
+    kind: str,
+    amount_minor: int = 0,
+    percent_bp: int = 0,
+    ask_for_card: bool = False,
+    refund_deposit_on_timely_cancel: bool = False,
+    service: Service | None = None,
+) -> OnlinePaymentPolicy:
+    """Set the chain's policy (no service) or a service's own deposit (``service``; its card and
+    refund choices are the chain's)."""
+    authorize(actor, "invoicing.manage_online_payments")
+    _validated(kind, amount_minor, percent_bp)
+    policy = (
+        OnlinePaymentPolicy.objects.select_for_update().filter(service=service).first()
+        if service is not None
+        else OnlinePaymentPolicy.objects.select_for_update().filter(service__isnull=True).first()
+    ) or OnlinePaymentPolicy(service=service)
+    policy.kind = kind
+    policy.amount_minor = amount_minor if kind == DepositKind.FIXED else 0
+    policy.percent_bp = percent_bp if kind == DepositKind.PERCENT else 0
+    if service is None:
+        policy.ask_for_card = ask_for_card
+        policy.refund_deposit_on_timely_cancel = refund_deposit_on_timely_cancel
+    changed_by(policy, actor, reason="online payment policy").save()
+    return policy
+
+
+@transaction.atomic
+def online_payment_override_remove(*, actor: Actor, service: Service) -> None:
+    """The service goes back to the chain's deposit."""
+    authorize(actor, "invoicing.manage_online_payments")
+    OnlinePaymentPolicy.objects.filter(service=service).delete()

@@ -1,0 +1,434 @@
+"""Stripe Checkout for an amount of an invoice, and the one place its outcome is taken.
+
+``checkout_start`` (inside the caller's transaction) keeps a row for the checkout; ``checkout_open``
+(after commit) opens the Checkout Session on the chain's connected account, with an idempotency key
+named after that row, so a retry or a crash between the call and its write answers the same
+session. ``checkout_settle`` takes the session's outcome from a fresh read at Stripe (never from an
+event's snapshot) and applies it once under the checkout's row lock, whoever asks: each webhook
+(completed, async payment succeeded, payment intent succeeded, expired), the visitor's return page
+and the periodic sweep. A paid session records one Stripe payment and confirms its hold; a paid
+session whose time was taken meanwhile is refunded at Stripe; an expired one gives the time back
+and voids the invoice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import stripe
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+from stripe.params.checkout import SessionCreateParams
+
+from config.errors import ApplicationError, NotFound
+from config.events import publish
+from invoicing.checkout.events import OnlineCheckoutPaid
+from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
+from invoicing.checkout.policy import deposit_for
+from invoicing.connect.client import idempotency_key, stripe_client
+from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
+from invoicing.connect.selectors import connection_get
+from invoicing.exceptions import Overpayment
+from invoicing.models import OPEN_STATUSES, Invoice, PaymentMethod
+from invoicing.services.invoices import locked, positive, raise_for_appointment, void_unpaid
+from invoicing.services.payments import payment_add, refund_add
+from patients.models import Patient
+from scheduling.exceptions import OnlinePaymentRequired
+from scheduling.models import Appointment, Status
+from scheduling.services import (
+    appointment_hold_confirm,
+    appointment_hold_extend,
+    appointment_hold_lapse,
+    manage_link_issue,
+)
+from scheduling.services.online import OnlineBooking, OnlineVisitor, online_booking_confirm, online_booking_identify
+from tenants.selectors import current_clinic_url, current_schema
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: How long a Checkout Session stays open (Stripe takes 30 minutes to 24 hours; a minute of margin
+#: for the time between our row and Stripe's clock). A booking's hold is kept as long.
+SESSION_LIFETIME = timedelta(minutes=31)
+STRIPE_SHORTEST = timedelta(minutes=30)
+LATE_REFUND_REASON = "The time was taken before the payment arrived: the payment is refunded in full."
+
+
+def after_commit(job: Callable[[], object]) -> None:
+    """Run ``job`` once the current transaction commits, in the chain's schema of now."""
+    schema = current_schema()
+
+    def run() -> None:
+        with schema_context(schema):
+            job()
+
+    transaction.on_commit(run)
+
+
+def _options(checkout: OnlineCheckout, kind: str) -> stripe.RequestOptions:
+    return {
+        "stripe_account": checkout.account_id,
+        "idempotency_key": idempotency_key(kind, current_schema(), checkout.pk),
+    }
+
+
+def checkout_start(
+    *,
+    invoice: Invoice,
+    patient: Patient,
+    amount_minor: int,
+    purpose: str,
+    description: str,
+    success_path: str,
+    cancel_path: str,
+    hold: Appointment | None = None,
+    notes: str = "",
+    expires_at: datetime | None = None,
+) -> OnlineCheckout:
+    """A checkout of ``amount_minor`` of an issued invoice, kept inside the caller's transaction;
+    open it at Stripe after commit (``checkout_open``) and send the visitor to its ``session_url``.
+    ``success_path``/``cancel_path`` are paths on the chain's site where ``{token}`` stands for the
+    checkout's return token. Refused when the chain's Stripe account cannot take payments
+    (stripe_not_connected) or the invoice asks for less (overpayment)."""
+    stripe_account = connection_get()
+    if stripe_account is None or not stripe_account.is_connected:
+        raise StripeNotConnected()
+    positive(amount_minor)
+    invoice = locked(invoice)
+    if invoice.status not in OPEN_STATUSES or amount_minor > invoice.due_minor:
+        raise Overpayment(f"The invoice asks for {invoice.due_minor} (minor units).")
+    token = secrets.token_urlsafe(24)
+    return OnlineCheckout.objects.create(
+        invoice=invoice,
+        patient=patient,
+        purpose=purpose,
+        description=description[:200],
+        amount_minor=amount_minor,
+        currency=invoice.currency,
+        hold=hold,
+        notes=notes[:200],
+        return_token=token,
+        account_id=stripe_account.account_id,
+        expires_at=expires_at or timezone.now() + SESSION_LIFETIME,
+        success_path=success_path,
+        cancel_path=cancel_path,
+    )
+
+
+def checkout_open(*, checkout: OnlineCheckout) -> OnlineCheckout:
+    """The checkout's Checkout Session, opened at Stripe on first call (outside any transaction:
+    no row is locked while Stripe answers). Stripe being unreachable leaves the checkout waiting
+    (the sweep opens it or lets it lapse) and answers stripe_unavailable."""
+    if checkout.session_id or checkout.status != CheckoutStatus.OPEN:
+        return checkout
+    if checkout.expires_at < timezone.now() + STRIPE_SHORTEST:
+        checkout_lapse(checkout_id=checkout.pk)
+        raise StripeUnavailable("The payment page could not be opened in time. Please choose a time again.")
+    base = current_clinic_url()
+    metadata = {
+        "checkout_id": str(checkout.pk),
+        "invoice_id": str(checkout.invoice_id),
+        "purpose": checkout.purpose,
+        "hold_id": str(checkout.hold_id or ""),
+    }
+    params: SessionCreateParams = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": checkout.currency.lower(),
+                    "unit_amount": checkout.amount_minor,
+                    "product_data": {"name": checkout.description},
+                },
+            }
+        ],
+        "client_reference_id": str(checkout.pk),
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "expires_at": int(checkout.expires_at.timestamp()),
+        "success_url": base + checkout.success_path.format(token=checkout.return_token),
+        "cancel_url": base + checkout.cancel_path.format(token=checkout.return_token),
+    }
+    if checkout.patient.email:
+        params["customer_email"] = checkout.patient.email
+    try:
+        session = stripe_client().v1.checkout.sessions.create(params=params, options=_options(checkout, "checkout"))
+    except stripe.StripeError as error:
+        log.warning("checkout session create failed for checkout %s: %s", checkout.pk, error)
+        raise StripeUnavailable() from error
+    with transaction.atomic():
+        row = OnlineCheckout.objects.select_for_update().get(pk=checkout.pk)
+        if not row.session_id:
+            row.session_id = session.id
+            row.session_url = str(session.url)
+            row.save(update_fields=["session_id", "session_url"])
+    return row
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    paid: bool
+    expired: bool
+    amount_minor: int
+    payment_intent_id: str
+    paid_at: datetime | None
+
+
+def _read(checkout: OnlineCheckout) -> _Outcome:
+    """The session as Stripe has it now (and its payment intent, when paid)."""
+    options: stripe.RequestOptions = {"stripe_account": checkout.account_id}
+    client = stripe_client()
+    try:
+        session = client.v1.checkout.sessions.retrieve(str(checkout.session_id), options=options).to_dict()
+        paid = session.get("status") == "complete" and session.get("payment_status") == "paid"
+        intent_id = str(session.get("payment_intent") or "")
+        paid_at = None
+        if paid and intent_id:
+            intent = client.v1.payment_intents.retrieve(intent_id, options=options).to_dict()
+            paid = intent.get("status") == "succeeded"
+            paid_at = datetime.fromtimestamp(int(intent.get("created") or 0), tz=UTC)
+    except stripe.StripeError as error:
+        log.warning("checkout session read failed for checkout %s: %s", checkout.pk, error)
+        raise StripeUnavailable() from error
+    return _Outcome(
+        paid=paid and bool(intent_id),
+        expired=session.get("status") == "expired",
+        amount_minor=int(session.get("amount_total") or 0),
+        payment_intent_id=intent_id,
+        paid_at=paid_at,
+    )
+
+
+def checkout_settle(*, checkout_id: int) -> OnlineCheckout:
+    """Apply what Stripe says of the checkout's session, once: paid records the Stripe payment and
+    confirms the hold (or refunds a payment whose time was taken), expired gives the time back and
+    voids the invoice, anything else waits. Safe to call any number of times, in any order, at once."""
+    checkout = OnlineCheckout.objects.get(pk=checkout_id)
+    if checkout.status != CheckoutStatus.OPEN or not checkout.session_id:
+        return checkout
+    outcome = _read(checkout)  # before any row is locked
+    if not (outcome.paid or outcome.expired):
+        return checkout
+    with transaction.atomic():
+        checkout = OnlineCheckout.objects.select_for_update().get(pk=checkout_id)
+        if checkout.status != CheckoutStatus.OPEN:
+            return checkout  # settled meanwhile by another delivery
+        if outcome.paid:
+            _paid(checkout, outcome)
+        else:
+            _lapse(checkout, reason="The online payment was not made in time.")
+    return checkout
+
+
+def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
+    now = timezone.now()
+    paid_at = min(outcome.paid_at or now, now)
+    booked = True
+    if checkout.hold_id is not None:
+        hold = Appointment.objects.get(pk=checkout.hold_id)
+        try:
+            with transaction.atomic():
+                appointment_hold_confirm(
+                    actor=None,
+                    hold=hold,
+                    hold_token=hold.hold_token,
+                    patient=checkout.patient,
+                    notes=checkout.notes,
+                    now=paid_at,
+                )
+        except ApplicationError as refused:
+            log.warning("checkout %s paid, but its hold %s is gone (%s)", checkout.pk, hold.pk, refused.code)
+            booked = False
+    payment = payment_add(
+        checkout.invoice,
+        actor=None,
+        method=PaymentMethod.STRIPE,
+        amount_minor=outcome.amount_minor or checkout.amount_minor,
+        reference=outcome.payment_intent_id,
+        received_at=paid_at,
+    )
+    checkout.payment = payment
+    checkout.payment_intent_id = outcome.payment_intent_id
+    checkout.settled_at = now
+    checkout.status = CheckoutStatus.PAID if booked else CheckoutStatus.REFUNDED
+    checkout.save(update_fields=["payment", "payment_intent_id", "settled_at", "status"])
+    if booked:
+        publish(OnlineCheckoutPaid(checkout.pk, checkout.invoice_id, payment.pk, checkout.purpose))
+    else:
+        # Made at Stripe after commit, with an idempotency key named after the refund's row.
+        refund_add(payment, actor=None, amount_minor=payment.amount_minor, reason=LATE_REFUND_REASON)
+
+
+def _lapse(checkout: OnlineCheckout, *, reason: str) -> None:
+    if checkout.hold_id is not None:
+        hold = Appointment.objects.get(pk=checkout.hold_id)
+        appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
+    invoice = locked(checkout.invoice_id)
+    if invoice.status in OPEN_STATUSES and not invoice.paid_minor and not invoice.payments.exists():
+        void_unpaid(invoice, actor=None, reason=reason)
+    checkout.status = CheckoutStatus.EXPIRED
+    checkout.settled_at = timezone.now()
+    checkout.save(update_fields=["status", "settled_at"])
+
+
+@transaction.atomic
+def checkout_lapse(*, checkout_id: int) -> OnlineCheckout:
+    """A checkout that never reached Stripe, or whose time is up, gives its hold back and voids its
+    invoice (a paid one is never lapsed: it is settled)."""
+    checkout = OnlineCheckout.objects.select_for_update().get(pk=checkout_id)
+    if checkout.status == CheckoutStatus.OPEN and checkout.payment_id is None:
+        _lapse(checkout, reason="The online payment page could not be opened.")
+    return checkout
+
+
+def checkouts_sweep(*, now: datetime | None = None) -> int:
+    """The periodic task: every checkout still waiting is read again from Stripe (a completed
+    session whose webhook never came is settled: nothing is lost), opened when a crash left it
+    unopened, lapsed when it never reached Stripe in time. Returns how many were looked at."""
+    now = now or timezone.now()
+    looked = 0
+    for checkout in OnlineCheckout.objects.filter(status=CheckoutStatus.OPEN).order_by("pk"):
+        looked += 1
+        try:
+            if checkout.session_id:
+                checkout_settle(checkout_id=checkout.pk)
+            elif checkout.expires_at < now + STRIPE_SHORTEST:
+                checkout_lapse(checkout_id=checkout.pk)
+            else:
+                checkout_open(checkout=checkout)
+        except StripeUnavailable:
+            log.warning("checkout %s: Stripe unreachable, tried again next sweep", checkout.pk)
+    return looked
+
+
+# --- online booking ------------------------------------------------------------------------------
+def deposit_required_check(hold: Appointment) -> None:
+    """Registered in scheduling's ONLINE_CONFIRM_CHECKS (invoicing.subscribers): a held time the
+    chain asks a deposit for is not booked online without its payment."""
+    if hold.service is not None and hold.branch is not None:
+        if deposit_for(service=hold.service, branch=hold.branch).now_minor > 0:
+            raise OnlinePaymentRequired()
+
+
+@dataclass(frozen=True)
+class BookingCheckout:
+    """The outcome of confirming an online booking: booked at once (no payment asked), or a
+    checkout to pay first (send the visitor to the pay step)."""
+
+    booking: OnlineBooking | None
+    checkout: OnlineCheckout | None
+    notice: str = ""
+
+
+def online_booking_checkout(
+    *,
+    hold_id: int,
+    hold_token: str,
+    first_name: str,
+    last_name: str,
+    challenge: str,
+    code: str,
+    ip: str | None,
+    request: HttpRequest | None = None,
+) -> BookingCheckout:
+    """Confirm an online booking after the visitor's code, as the chain's online payment policy
+    says: nothing to pay now books at once (``online_booking_confirm``); a deposit or prepayment
+    raises the visit's invoice (issued, the full price), keeps the hold as long as the Checkout
+    Session stays open, and opens the session; the hold becomes the booking once the payment is
+    recorded (``checkout_settle``). Going through this again while a checkout waits answers it."""
+    hold = Appointment.objects.select_related("service", "branch").filter(pk=hold_id).exclude(hold_token="").first()
+    deposit = deposit_for(service=hold.service, branch=hold.branch) if hold and hold.service and hold.branch else None
+
+    def asked(step: Callable[..., T]) -> T:  # the visitor's confirmation, to book at once or to identify them
+        return step(
+            hold_id=hold_id,
+            hold_token=hold_token,
+            first_name=first_name,
+            last_name=last_name,
+            challenge=challenge,
+            code=code,
+            ip=ip,
+            request=request,
+        )
+
+    if deposit is None or deposit.now_minor <= 0:
+        booked: OnlineBooking = asked(online_booking_confirm)
+        return BookingCheckout(booking=booked, checkout=None, notice=booked.notice)
+    with transaction.atomic():
+        visitor: OnlineVisitor = asked(online_booking_identify)
+        checkout = OnlineCheckout.objects.filter(hold_id=visitor.hold.pk, status=CheckoutStatus.OPEN).first()
+        if checkout is None:
+            expires_at = timezone.now() + SESSION_LIFETIME
+            appointment_hold_extend(hold_id=visitor.hold.pk, hold_token=hold_token, until=expires_at)
+            invoice = raise_for_appointment(visitor.hold, actor=None, issue=True, prepaid_by=visitor.patient)
+            prepaid = deposit.now_minor >= deposit.price_minor
+            service_name = visitor.hold.service.name if visitor.hold.service else "Appointment"
+            checkout = checkout_start(
+                invoice=invoice,
+                patient=visitor.patient,
+                amount_minor=deposit.now_minor,
+                purpose=CheckoutPurpose.BOOKING_PREPAYMENT if prepaid else CheckoutPurpose.BOOKING_DEPOSIT,
+                description=f"{service_name}: {'payment' if prepaid else 'deposit'}",
+                success_path="/book/paid/{token}/",
+                cancel_path="/book/pay/{token}/",
+                hold=visitor.hold,
+                notes=visitor.notes,
+                expires_at=expires_at,
+            )
+    with contextlib.suppress(StripeUnavailable):  # the pay step offers to open it again
+        checkout = checkout_open(checkout=checkout)
+    return BookingCheckout(booking=None, checkout=checkout, notice=visitor.notice)
+
+
+@dataclass(frozen=True)
+class CheckoutReturn:
+    """What the visitor's return page shows: the checkout as settled now, and for a confirmed
+    booking a fresh booking link (its raw token: shown once, never stored)."""
+
+    checkout: OnlineCheckout
+    manage_token: str
+    waiting: bool
+
+
+def checkout_by_token(*, token: str) -> OnlineCheckout:
+    """The checkout a visitor's return token names (NotFound for any other)."""
+    checkout = (
+        OnlineCheckout.objects.select_related("invoice", "hold", "hold__service", "hold__branch", "payment")
+        .filter(return_token=token or "-")
+        .first()
+    )
+    if checkout is None:
+        raise NotFound("No such payment.")
+    return checkout
+
+
+def checkout_open_by_token(*, token: str) -> OnlineCheckout:
+    """The visitor asks again for Stripe's page of a checkout that could not be opened at first."""
+    return checkout_open(checkout=checkout_by_token(token=token))
+
+
+def checkout_return(*, token: str) -> CheckoutReturn:
+    """The visitor is back from Stripe: the session is read again (the webhook may come later) and
+    settled, and a confirmed booking gets its booking link."""
+    checkout = checkout_by_token(token=token)
+    with contextlib.suppress(StripeUnavailable):  # shown as waiting: the webhook or the sweep settles it
+        checkout = checkout_settle(checkout_id=checkout.pk)
+    manage_token = ""
+    if checkout.status == CheckoutStatus.PAID and checkout.hold_id is not None:
+        booked = Appointment.objects.get(pk=checkout.hold_id)
+        if booked.status in (Status.BOOKED, Status.CONFIRMED) and booked.patient_id is not None:
+            manage_token = manage_link_issue(appointment=booked)
+    return CheckoutReturn(
+        checkout=checkout_by_token(token=token),
+        manage_token=manage_token,
+        waiting=checkout.status == CheckoutStatus.OPEN,
+    )

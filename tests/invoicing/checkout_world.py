@@ -1,0 +1,73 @@
+"""Online checkout test data, through the real services: a chain whose Stripe account is connected
+(at the fake), a deposit policy, a held online time and a visitor with a booking code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.core import mail
+from django.core.cache import cache
+
+from invoicing.checkout import services as checkout
+from invoicing.checkout.policy import online_payment_policy_set
+from invoicing.connect import services as connect
+from patients import portal
+from scheduling.models import Appointment
+from scheduling.services.online import online_hold
+from tests.factories.scheduling import MONDAY, Clinic
+from tests.fakes.stripe_server import FakeStripe
+
+IP = "198.51.100.9"
+
+
+def connect_stripe(clinic: Clinic, fake: FakeStripe) -> str:
+    """The chain's Stripe account, connected and able to take payments: its id."""
+    connection = connect.connect_onboarding_start(actor=clinic.owner)
+    fake.complete_onboarding(connection.account_id)
+    connect.connection_sync(account_id=connection.account_id)
+    return connection.account_id
+
+
+def deposit_policy(clinic: Clinic, *, kind: str = "fixed", amount_minor: int = 2000, percent_bp: int = 0) -> None:
+    online_payment_policy_set(actor=clinic.owner, kind=kind, amount_minor=amount_minor, percent_bp=percent_bp)
+
+
+def hold(clinic: Clinic, hour: int = 10) -> Appointment:
+    cache.clear()  # the address's hold and code limits
+    return online_hold(
+        branch_id=clinic.branch.pk,
+        service_id=clinic.service.pk,
+        doctor_id=clinic.doctors[0].pk,
+        start=clinic.at(MONDAY, hour),
+        ip=IP,
+    )
+
+
+@dataclass
+class Visitor:
+    hold: Appointment
+    challenge: str
+    code: str
+
+
+def visitor(clinic: Clinic, capture: Any, *, hour: int = 10, email: str = "dora@example.com") -> Visitor:
+    """A visitor who held a time and received a booking code by e-mail."""
+    held = hold(clinic, hour)
+    with capture(execute=True):
+        sent = portal.booking_code_request(contact=email, ip=IP)
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)  # type: ignore[union-attr]
+    return Visitor(held, sent.challenge, code)
+
+
+def book(v: Visitor) -> checkout.BookingCheckout:
+    return checkout.online_booking_checkout(
+        hold_id=v.hold.pk,
+        hold_token=v.hold.hold_token,
+        first_name="Dora",
+        last_name="Deposit",
+        challenge=v.challenge,
+        code=v.code,
+        ip=IP,
+    )
