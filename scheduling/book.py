@@ -86,9 +86,13 @@ def _offset(day: date, tz: ZoneInfo) -> str:
 
 
 def _clock(moment: datetime, day: date, tz: ZoneInfo) -> str:
-    """A time of the grid as hours past the day's midnight (24:00:00 for the next midnight)."""
-    seconds = int((moment - iv.day_bounds(day, tz)[0]).total_seconds())
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:00"
+    """A time of the grid on the branch's wall clock, past the day's midnight (24:00:00 for the next
+    midnight): the calendar lays its slots and the events' floating times out on the wall clock, so
+    on the days the clocks change the hours are read there too, not counted from midnight (which
+    would cut off the first or the last hour of the day)."""
+    local = moment.astimezone(tz)
+    hours = (local.date() - day).days * 24 + local.hour
+    return f"{hours:02d}:{local.minute:02d}:00"
 
 
 def _scroll(grids: list[DeskDay], tz: ZoneInfo) -> str:
