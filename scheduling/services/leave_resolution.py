@@ -31,7 +31,7 @@ from psycopg.types.range import Range
 
 from config.errors import ApplicationError, Disclosure
 from config.events import publish
-from config.fields import visible_text
+from config.fields import InputError, parse_datetime, visible_text
 from scheduling import events
 from scheduling.exceptions import InvalidScheduling, LeaveConflicts, LeaveDecisionsFailed
 from scheduling.leave_plan import LeaveAction, entries_in_leave, free_doctor_ids, next_free_start
@@ -70,6 +70,16 @@ class _NotCarriedOut(Exception):
 
 
 LEAVE_LONGEST = timedelta(days=366)
+
+
+def _within_calendar(moment: datetime, field: str) -> datetime:
+    """A leave's start or end within the years the calendar plans, as every date-time the API reads
+    (config.fields.parse_datetime): a leave ending late on 31 December 9999 west of UTC is saved in
+    year 10000, which no page or API could read back."""
+    try:
+        return parse_datetime(moment)
+    except InputError as exc:
+        raise InvalidScheduling(fields={field: [exc.message]}) from exc
 
 
 def _when(entry: CalendarEntry) -> str:
@@ -212,6 +222,7 @@ def leave_create_resolving(
     authorize(actor, "scheduling.manage_leave", doctor)
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise InvalidScheduling(fields={"start": ["Give times with their UTC offset."]})
+    start, end = _within_calendar(start, "start"), _within_calendar(end, "end")
     if end <= start:
         raise InvalidScheduling(fields={"end": ["The leave must end after it starts."]})
     if end - start > LEAVE_LONGEST:

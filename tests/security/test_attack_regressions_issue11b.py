@@ -3,12 +3,15 @@ appointments, the booking link) found, each kept fixed by a test."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from scheduling import services as sched
+from scheduling.exceptions import InvalidScheduling
+from scheduling.models import Leave
 from tests.factories.scheduling import book, clinic_setup, clock_changes, local_today
 from tests.helpers import sign_in
 
@@ -41,3 +44,42 @@ def test_the_book_shows_the_whole_day_when_the_clocks_change(chain_a, day, at):
     assert (feed["slotMinTime"], feed["slotMaxTime"]) == ("08:00:00", "18:00:00")
     event = next(e for e in feed["events"] if e.get("id") == str(visit.pk))
     assert feed["slotMinTime"] <= event["start"][11:] < feed["slotMaxTime"]
+
+
+# --- leave beyond the years a calendar holds -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("starts", "ends"),
+    [("9999-12-31T20:00", "9999-12-31T23:00"), ("0001-01-01T00:00", "0001-01-01T03:00")],
+    ids=["year-9999", "year-1"],
+)
+def test_leave_beyond_the_calendar_is_refused_and_the_leave_page_still_opens(chain_b, starts, ends):
+    # given the owner of a New York chain on the leave page
+    with schema_context(chain_b.schema):
+        clinic = clinic_setup(chain_b, doctors=1)
+        before = Leave.objects.count()
+    page = _client(chain_b, chain_b.users["owner"])
+    # when she saves leave on the last evening of year 9999 (in UTC already year 10000), or in year 1
+    saved = page.post(
+        "/settings/leave/", {"doctor": clinic.doctors[0].pk, "starts": starts, "ends": ends, "reason": "Away"}
+    )
+    # then the form says which time cannot be, nothing is saved, and the leave page still opens
+    assert saved.status_code == 200
+    assert "Give a date from 1900-01-01 to 2199-12-31." in saved.content.decode()
+    with schema_context(chain_b.schema):
+        assert Leave.objects.count() == before
+    assert page.get("/settings/leave/").status_code == 200
+
+
+def test_the_leave_service_refuses_a_time_beyond_the_calendar(chain_b):
+    # given the owner of a New York chain
+    with schema_context(chain_b.schema):
+        clinic = clinic_setup(chain_b, doctors=1)
+        start = datetime(9999, 12, 31, 20, tzinfo=clinic.tz)
+        # when a leave from 20:00 to 23:00 on 31 December 9999 (year 10000 in UTC) reaches the service
+        with pytest.raises(InvalidScheduling) as refused:
+            sched.leave_create(
+                actor=clinic.owner, doctor=clinic.doctors[0], start=start, end=start + timedelta(hours=3)
+            )
+        # then it is refused naming the start, and nothing is saved
+        assert "start" in refused.value.fields
+        assert not Leave.objects.filter(doctor=clinic.doctors[0]).exists()
