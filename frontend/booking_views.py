@@ -280,14 +280,25 @@ def book_cancel(request: HttpRequest, token: str) -> HttpResponse:
     try:
         # The link proves it is the patient's: the service acts as the patient's own account.
         sched.manage_link_cancel(token=token, reason=request.POST.get("reason", ""))
-    except ManageLinkInvalid as exc:
-        raise Http404 from exc
     except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("book-manage", token=token)
+        # "Yes, cancel" sent twice (a double click: the browser shows the second answer) finds the
+        # link spent, or, racing the first, the appointment cancelled: either way the cancelled page.
+        if not _cancelled(token):
+            if isinstance(exc, ManageLinkInvalid):
+                raise Http404 from exc
+            messages.error(request, exc.message)
+            return redirect("book-manage", token=token)
     # The link can no longer change anything, but still shows the cancelled appointment.
     messages.success(request, "Your appointment is cancelled.")
     return redirect("book-manage", token=token)
+
+
+def _cancelled(token: str) -> bool:
+    """Whether the link shows its appointment cancelled (what the link's page says at its address)."""
+    try:
+        return sched.manage_link_read(token=token).status == Status.CANCELLED
+    except ManageLinkInvalid:
+        return False
 
 
 def book_ics(request: HttpRequest, token: str) -> HttpResponse:

@@ -127,8 +127,11 @@ def test_a_cancelled_booking_link_says_cancelled_and_offers_only_book_again(onli
     assert f'href="/book/?branch={clinic.branch.pk}&amp;service={clinic.service.pk}">Book again' in html
     assert "Yes, cancel" not in html
     assert "Change time" not in html
-    # and the link changes nothing any more; a forged one is still 404
-    assert client.post(manage + "cancel/", {"confirm": "1"}, HTTP_HOST=host).status_code == 404
+    # and the link changes nothing any more (a cancellation sent again lands on this page); a forged one is 404
+    again = client.post(manage + "cancel/", {"confirm": "1", "reason": "again"}, HTTP_HOST=host)
+    assert (again.status_code, again["Location"]) == (302, manage)
+    cancelled = Appointment.objects.get(patient__last_name="Gone")
+    assert cancelled.cancellation_reason == "Cancelled online from the booking link"
     assert client.get(manage + "move/", HTTP_HOST=host).status_code == 404
     assert client.get(manage + "calendar.ics", HTTP_HOST=host).status_code == 404
     assert client.get("/book/manage/forged-token/", HTTP_HOST=host).status_code == 404

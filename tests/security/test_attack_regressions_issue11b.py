@@ -11,8 +11,8 @@ from django_tenants.utils import schema_context
 
 from scheduling import services as sched
 from scheduling.exceptions import InvalidScheduling
-from scheduling.models import Leave
-from tests.factories.scheduling import book, clinic_setup, clock_changes, local_today
+from scheduling.models import Appointment, Leave, Status
+from tests.factories.scheduling import MONDAY, book, clinic_setup, clock_changes, local_today
 from tests.helpers import sign_in
 
 
@@ -83,3 +83,33 @@ def test_the_leave_service_refuses_a_time_beyond_the_calendar(chain_b):
         # then it is refused naming the start, and nothing is saved
         assert "start" in refused.value.fields
         assert not Leave.objects.filter(doctor=clinic.doctors[0]).exists()
+
+
+# --- a booking link's cancellation sent twice ---------------------------------------------------------
+def test_a_double_submitted_link_cancellation_lands_on_the_cancelled_page(chain_a):
+    # given whoever holds the booking link of an appointment
+    with schema_context(chain_a.schema):
+        clinic = clinic_setup(chain_a, doctors=1)
+        sched.policy_update(actor=clinic.owner, cancellation_window_hours=0)
+        booked = book(clinic, clinic.at(MONDAY, 10), patient=clinic.patient("Dora"))
+        token = sched.manage_link_issue(appointment=booked)
+    link = _client(chain_a)
+    # when "Yes, cancel" is sent twice (a double click: the browser shows the second answer)
+    first = link.post(f"/book/manage/{token}/cancel/", {"confirm": "1", "reason": "ill"})
+    second = link.post(f"/book/manage/{token}/cancel/", {"confirm": "1", "reason": "ill"}, follow=True)
+    # then both land on the link's page, which says the appointment is cancelled (not "Not found")
+    assert first.status_code == 302
+    assert second.status_code == 200
+    assert second.redirect_chain[-1][0] == f"/book/manage/{token}/"
+    assert "Your appointment is cancelled" in second.content.decode()
+    with schema_context(chain_a.schema):
+        row = Appointment.objects.get(pk=booked.pk)
+    assert (row.status, row.cancellation_reason.endswith(": ill")) == (Status.CANCELLED, True)
+
+
+def test_a_forged_link_cancellation_is_still_not_found(chain_a):
+    # given no booking link at all
+    # when a cancellation is posted to a made-up link
+    answer = _client(chain_a).post("/book/manage/not-a-real-link/cancel/", {"confirm": "1"})
+    # then there is no such page
+    assert answer.status_code == 404
