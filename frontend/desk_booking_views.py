@@ -28,7 +28,7 @@ from scheduling import selectors
 from scheduling import services as sched
 from scheduling.free_days import FreeTime, day_picker
 from scheduling.models import Appointment, Service, Source
-from tenants.audit.services import access_log_disclosure, access_log_rows
+from tenants.audit.services import access_log_disclosure, access_log_patients, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -73,6 +73,7 @@ def _patient(request: HttpRequest) -> Patient | None:
         return None
     patient = get_object_or_404(Patient, pk=pk)
     authorize(request.user, "patients.view_patient", patient)
+    access_log_patients(request, action="view", patients=[patient])  # the page names them, with the MRN
     return patient
 
 

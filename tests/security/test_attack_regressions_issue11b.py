@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 from scheduling import services as sched
 from scheduling.exceptions import InvalidScheduling
 from scheduling.models import Appointment, Leave, Status
+from tenants.audit.models import AccessLog
 from tests.factories.scheduling import MONDAY, book, clinic_setup, clock_changes, local_today
 from tests.helpers import sign_in
 
@@ -113,3 +114,22 @@ def test_a_forged_link_cancellation_is_still_not_found(chain_a):
     answer = _client(chain_a).post("/book/manage/not-a-real-link/cancel/", {"confirm": "1"})
     # then there is no such page
     assert answer.status_code == 404
+
+
+# --- the access log of the desk's booking page --------------------------------------------------------
+def test_the_desk_booking_page_logs_the_patient_it_books_for(chain_a):
+    # given the receptionist and a patient on file
+    with schema_context(chain_a.schema):
+        clinic = clinic_setup(chain_a, doctors=1)
+        patient = clinic.patient("Logged")
+        seen = AccessLog.objects.filter(patient_id=patient.pk, actor_id=clinic.receptionist.pk, action="view")
+        assert not seen.exists()
+    # when she opens the desk's booking page for that patient (a link from the search, or typed)
+    page = _client(chain_a, clinic.receptionist).get(
+        f"/desk/{clinic.branch.pk}/book/?patient={patient.pk}&service={clinic.service.pk}"
+    )
+    # then the page shows the patient, and the access log says she saw them
+    assert page.status_code == 200
+    assert patient.mrn in page.content.decode()
+    with schema_context(chain_a.schema):
+        assert seen.count() == 1
