@@ -104,6 +104,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
         out(f"  Booking link       {site_url(host)}{manage_path}  (an online booking, as its patient got it)")
     out(f"  Online deposits    {site_url(host)}/settings/payments/online/ (owner): a £20.00 deposit asked online once")
     out("                     once Stripe is connected (none to reach here); the booking link shows one paid")
+    out(f"  Fees               {site_url(host)}/billing/fees/ (owner or billing): a no-show fee charged to the")
+    out(f"                     card on file, one declined (retry, waive); policy: {site_url(host)}/settings/fees/")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
     out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -156,6 +158,7 @@ def _load_chain() -> None:
     _load_record_extras()
     _load_full_day()
     _load_ledger()
+    _load_fees()
     _load_online_deposit()
 
 
@@ -633,3 +636,62 @@ def _load_online_deposit() -> None:
             payment_add(
                 invoice, actor=None, method=PaymentMethod.STRIPE, amount_minor=2000, reference="pi_demo_deposit"
             )
+
+
+def _load_fees() -> None:
+    """Fees, visible at once (/billing/fees/, /settings/fees/): the chain charges £25.00 for a
+    no-show and half the price for a late cancellation the patient asks for; two patients with a
+    card on file missed a visit last week: one fee charged, one declined (retry and waive shown).
+    The demo has no Stripe to reach, so the cards and the charges' outcomes are written as Stripe's
+    webhook and answers would leave them."""
+    from invoicing.fees import FeeCharge, FeeRule
+    from invoicing.services.cards import card_on_file_record
+    from invoicing.services.fees import FeeRuleIn, fee_charge_declined, fee_charge_settled, fee_policy_update
+
+    if FeeCharge.objects.exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    desk = User.objects.get(email="reception@northwind.localhost")
+    fee_policy_update(
+        actor=owner,
+        no_show=FeeRuleIn(FeeRule.FIXED, amount_minor=2500),
+        late_cancellation=FeeRuleIn(FeeRule.PERCENT, percent_bp=5000),
+    )
+    camden = Branch.objects.get(name="Camden")
+    consultation = Service.objects.get(name="General consultation")
+    tz = ZoneInfo(camden.timezone)
+    day = datetime.now(tz).date() - timedelta(days=6)
+    before = datetime.combine(day, time(0), tzinfo=tz)
+    slots = slot_list_available(service=consultation, branch=camden, date_from=day, date_to=day, step=60, now=before)
+    patients = list(Patient.objects.filter(merged_into__isnull=True).order_by("-pk")[:2])
+    outcomes = []
+    cards = [("visa", "4242"), ("mastercard", "0341")]
+    for patient, slot, (brand, last4) in zip(patients, slots[-2:], cards, strict=False):
+        card_on_file_record(
+            actor=None,
+            patient=patient,
+            customer_id=f"cus_demo_{patient.pk}",
+            payment_method_id=f"pm_demo_{patient.pk}",
+            brand=brand,
+            last4=last4,
+            exp_month=12,
+            exp_year=day.year + 3,
+        )
+        try:
+            visit = sched.appointment_book(
+                actor=desk,
+                patient=patient,
+                doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                branch=camden,
+                service=consultation,
+                start=slot.start,
+                now=before,
+            )
+        except ApplicationError:  # that patient is busy then
+            continue
+        sched.appointment_mark_no_show(actor=desk, appointment=visit, now=slot.start + timedelta(hours=1))
+        outcomes.append(FeeCharge.objects.get(appointment_id=visit.pk))
+    if outcomes:
+        fee_charge_settled(fee_charge_id=outcomes[0].pk, payment_intent_id=f"pi_demo_fee_{outcomes[0].pk}")
+    if len(outcomes) > 1:
+        fee_charge_declined(fee_charge_id=outcomes[1].pk, message="Your card was declined.")

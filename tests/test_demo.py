@@ -102,10 +102,18 @@ def test_demo_loads_once_and_its_logins_work(db):
         from invoicing.models import CreditNote, Invoice, Payment, Refund
 
         assert Invoice.objects.filter(number__isnull=False).count() >= 10
-        assert set(Payment.objects.values_list("method", flat=True)) == {"cash", "card_terminal"}
+        assert {"cash", "card_terminal"} <= set(Payment.objects.values_list("method", flat=True))
         assert Invoice.objects.filter(status="partly_paid").exists()
         assert Invoice.objects.filter(status="issued").exists()
         assert (Refund.objects.count(), CreditNote.objects.count()) == (1, 1)
+    with schema_context("northwind"):
+        # fees: the policy, a no-show fee charged to the card on file (paid through Stripe), one declined
+        from invoicing.fees import FeeCharge, FeePolicy
+
+        assert FeePolicy.objects.get().no_show_amount_minor == 2500
+        charged, declined = FeeCharge.objects.order_by("pk")
+        assert (charged.status, charged.invoice.status) == ("succeeded", "paid")
+        assert (declined.status, declined.last_error) == ("failed", "Your card was declined.")
     text = "\n".join(printed)
     assert "/settings/leave/: Dr Chidi Okafor" in text
     assert "owner@northwind.localhost" in text

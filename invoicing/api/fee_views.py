@@ -66,6 +66,10 @@ class CardOut(serializers.ModelSerializer):
         fields = ["id", "brand", "last4", "exp_month", "exp_year", "saved_at"]
 
 
+class CardOnFileOut(serializers.Serializer):
+    card = CardOut(allow_null=True, help_text="The live card, or null when the patient has none.")
+
+
 class FeeChargeOut(serializers.ModelSerializer):
     patient_name = serializers.CharField(source="patient.__str__", read_only=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
@@ -169,14 +173,14 @@ class FeeWaiveApi(APIView):
 class PatientCardApi(APIView):
     @extend_schema(
         summary="The patient's card on file (brand, last four digits, expiry), or null",
-        responses=CardOut(allow_null=True),
+        responses=CardOnFileOut,
     )
     def get(self, request: Request, pk: int) -> Response:
         authorize(request.user, "invoicing.view_card")
         patient = get_object_or_404(Patient, pk=pk)
         card = cards.card_on_file(actor=request.user, patient=patient)
         access_log_records(request, action="view", object_type="card", records=[card] if card else [])
-        return Response(CardOut(card).data if card else None)
+        return Response(CardOnFileOut({"card": card}).data)
 
     @extend_schema(
         summary="Remove the patient's card on file (kept in its history; fees are no longer charged to it)",

@@ -108,6 +108,32 @@ def card_on_file_save(*, actor: Actor | None, patient: Patient, payment_method_i
     payment_method_id, card = method.id, method.card
     if card is None:
         raise CardNotUsable()
+    return card_on_file_record(
+        actor=actor,
+        patient=patient,
+        customer_id=customer.customer_id,
+        payment_method_id=payment_method_id,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+    )
+
+
+def card_on_file_record(
+    *,
+    actor: Actor | None,
+    patient: Patient,
+    customer_id: str,
+    payment_method_id: str,
+    brand: str,
+    last4: str,
+    exp_month: int,
+    exp_year: int,
+) -> SavedCard:
+    """Keep a card Stripe has confirmed (card_on_file_save read it from Stripe; the demo, which has
+    no Stripe to reach, writes what the webhook would): the patient's live card, the one before it
+    marked replaced. No permission check: the callers have decided."""
     now = timezone.now()
     with transaction.atomic():
         # The patient row is the lock that orders two saves for one patient (the live-card
@@ -121,12 +147,12 @@ def card_on_file_save(*, actor: Actor | None, patient: Patient, payment_method_i
             changed_by(live, actor, reason="card replaced").save(update_fields=["removed_at", "removed_reason"])
         saved = SavedCard(
             patient_id=patient.pk,
-            customer_id=customer.customer_id,
+            customer_id=customer_id,
             payment_method_id=payment_method_id,
-            brand=card.brand,
-            last4=card.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
+            brand=brand,
+            last4=last4,
+            exp_month=exp_month,
+            exp_year=exp_year,
             saved_at=now,
             saved_by=history_user(actor),
         )

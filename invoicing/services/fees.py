@@ -133,10 +133,17 @@ def fee_rule_of(policy: FeePolicy, kind: str) -> FeeRuleIn:
 
 # --- raising a fee ----------------------------------------------------------------------------------
 def _enqueue(fee_charge_id: int) -> None:
-    """The charge is sent after commit (never from inside the transaction that raised it)."""
+    """The charge is sent after commit (never from inside the transaction that raised it). A broker
+    out of reach loses nothing: the periodic sweep sends pending charges."""
     from invoicing.fee_tasks import fee_charge
 
-    transaction.on_commit(lambda: fee_charge.delay(fee_charge_id))
+    def send() -> None:
+        try:
+            fee_charge.delay(fee_charge_id)
+        except Exception:  # the no-show or cancellation has committed: the sweep charges it
+            log.warning("fee charge %s not queued; the sweep sends it", fee_charge_id, exc_info=True)
+
+    transaction.on_commit(send)
 
 
 def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeCharge | None:
@@ -289,6 +296,37 @@ def _record_failure(claim: Claim, message: str, intent_id: str = "") -> FeeCharg
         charge.payment_intent_id = intent_id or charge.payment_intent_id
         changed_by(charge, None, reason=f"charge failed, attempt {claim.attempt}").save()
     return charge
+
+
+def fee_charge_settled(*, fee_charge_id: int, payment_intent_id: str) -> FeeCharge:
+    """Stripe reports the fee's PaymentIntent succeeded (outside the task: the demo, a payment
+    confirmed on Stripe's side): the payment is recorded once, as the task records it."""
+    charge = FeeCharge.objects.get(pk=fee_charge_id)
+    return _record_success(_claim_of(charge), payment_intent_id)
+
+
+def fee_charge_declined(*, fee_charge_id: int, message: str) -> FeeCharge:
+    """Stripe reports the fee's charge declined (outside the task: the demo): failed, retryable."""
+    with transaction.atomic():
+        charge = FeeCharge.objects.select_for_update().get(pk=fee_charge_id)
+        if charge.status in (FeeStatus.PENDING, FeeStatus.NO_CARD):
+            charge.status, charge.attempts = FeeStatus.CHARGING, charge.attempts + 1
+            charge.save(update_fields=["status", "attempts", "updated_at"])
+    return _record_failure(_claim_of(FeeCharge.objects.get(pk=fee_charge_id)), message)
+
+
+def _claim_of(charge: FeeCharge) -> Claim:
+    return Claim(
+        fee_charge_id=charge.pk,
+        attempt=charge.attempts,
+        amount_minor=charge.amount_minor,
+        currency=charge.currency,
+        account_id="",
+        customer_id=charge.card.customer_id if charge.card else "",
+        payment_method_id=charge.card.payment_method_id if charge.card else "",
+        invoice_id=charge.invoice_id,
+        kind=charge.kind,
+    )
 
 
 def fee_charge_run(*, fee_charge_id: int, now: datetime | None = None) -> FeeCharge:
