@@ -58,6 +58,10 @@ class OnlinePolicyForm(forms.Form):
         required=False, min_value=Decimal(0), max_digits=12, label="Fixed deposit", help_text="In the chain's currency."
     )
     percent = forms.IntegerField(required=False, min_value=1, max_value=100, label="Percentage of the price")
+    ask_for_card = forms.BooleanField(
+        required=False,
+        label="Keep the card that pays online for the clinic's fees (no-show, late cancellation)",
+    )
     refund_deposit_on_timely_cancel = forms.BooleanField(
         required=False, label="Refund the deposit when the patient cancels online in time"
     )
@@ -73,6 +77,7 @@ def online_payments_settings(request: HttpRequest) -> HttpResponse:
         "kind": policy.kind,
         "amount": from_minor(policy.amount_minor, currency) if policy.amount_minor else None,
         "percent": policy.percent_bp // 100 or None,
+        "ask_for_card": policy.ask_for_card,
         "refund_deposit_on_timely_cancel": policy.refund_deposit_on_timely_cancel,
     }
     form = OnlinePolicyForm(request.POST or None, initial=initial)
@@ -88,6 +93,7 @@ def online_payments_settings(request: HttpRequest) -> HttpResponse:
                     kind=d["kind"],
                     amount_minor=to_minor(amount, currency),
                     percent_bp=(d["percent"] or 0) * 100,
+                    ask_for_card=d["ask_for_card"],
                     refund_deposit_on_timely_cancel=d["refund_deposit_on_timely_cancel"],
                 )
             except ApplicationError as exc:

@@ -10,6 +10,7 @@ from django.db.models import Sum
 
 from config.money import money_format
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
+from invoicing.checkout.policy import online_payment_policy_get
 from invoicing.checkout.services import checkout_by_token
 from invoicing.models import Payment, PaymentMethod, PaymentStatus
 from scheduling.models import CalendarEntry
@@ -31,6 +32,7 @@ class PayStep:
     expires_at: datetime
     pay_url: str
     open: bool
+    card_kept: bool  # the card that pays is kept for the clinic's fees
 
 
 def pay_step(*, token: str) -> PayStep:
@@ -45,6 +47,7 @@ def pay_step(*, token: str) -> PayStep:
         expires_at=checkout.expires_at,
         pay_url=checkout.session_url if checkout.status == CheckoutStatus.OPEN else "",
         open=checkout.status == CheckoutStatus.OPEN,
+        card_kept=online_payment_policy_get().ask_for_card,
     )
 
 

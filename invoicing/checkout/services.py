@@ -32,12 +32,13 @@ from config.errors import ApplicationError, NotFound
 from config.events import publish
 from invoicing.checkout.events import OnlineCheckoutPaid
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
-from invoicing.checkout.policy import deposit_for
+from invoicing.checkout.policy import deposit_for, online_payment_policy_get
 from invoicing.connect.client import idempotency_key, stripe_client
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from invoicing.connect.selectors import connection_get
 from invoicing.exceptions import Overpayment
 from invoicing.models import OPEN_STATUSES, Invoice, PaymentMethod
+from invoicing.services.cards import card_on_file_save, stripe_customer_for
 from invoicing.services.invoices import locked, positive, raise_for_appointment, void_unpaid
 from invoicing.services.payments import payment_add, refund_add
 from patients.models import Patient
@@ -158,7 +159,12 @@ def checkout_open(*, checkout: OnlineCheckout) -> OnlineCheckout:
         "success_url": base + checkout.success_path.format(token=checkout.return_token),
         "cancel_url": base + checkout.cancel_path.format(token=checkout.return_token),
     }
-    if checkout.patient.email:
+    if checkout.hold_id is not None and online_payment_policy_get().ask_for_card:
+        # The card paying the deposit is kept for the chain's fees (no-show, late cancellation):
+        # Stripe saves it on the patient's Customer, the settlement records it (card_on_file_save).
+        params["customer"] = stripe_customer_for(checkout.patient).customer_id
+        params["payment_intent_data"] = {"metadata": metadata, "setup_future_usage": "off_session"}
+    elif checkout.patient.email:
         params["customer_email"] = checkout.patient.email
     try:
         session = stripe_client().v1.checkout.sessions.create(params=params, options=_options(checkout, "checkout"))
@@ -181,6 +187,7 @@ class _Outcome:
     amount_minor: int
     payment_intent_id: str
     paid_at: datetime | None
+    saved_method: str  # the card Stripe saved for later charges (setup_future_usage), if any
 
 
 def _read(checkout: OnlineCheckout) -> _Outcome:
@@ -191,20 +198,25 @@ def _read(checkout: OnlineCheckout) -> _Outcome:
         session = client.v1.checkout.sessions.retrieve(str(checkout.session_id), options=options).to_dict()
         paid = session.get("status") == "complete" and session.get("payment_status") == "paid"
         intent_id = str(session.get("payment_intent") or "")
-        paid_at = None
-        if paid and intent_id:
+        paid_at, saved, failed = None, "", False
+        if session.get("status") == "complete" and intent_id:
             intent = client.v1.payment_intents.retrieve(intent_id, options=options).to_dict()
-            paid = intent.get("status") == "succeeded"
+            # A delayed payment method that failed leaves the session complete and unpaid for good.
+            failed = not paid and intent.get("status") in ("canceled", "requires_payment_method")
+            paid = paid and intent.get("status") == "succeeded"
             paid_at = datetime.fromtimestamp(int(intent.get("created") or 0), tz=UTC)
+            if intent.get("setup_future_usage") and isinstance(intent.get("payment_method"), str):
+                saved = str(intent["payment_method"])
     except stripe.StripeError as error:
         log.warning("checkout session read failed for checkout %s: %s", checkout.pk, error)
         raise StripeUnavailable() from error
     return _Outcome(
         paid=paid and bool(intent_id),
-        expired=session.get("status") == "expired",
+        expired=session.get("status") == "expired" or failed,
         amount_minor=int(session.get("amount_total") or 0),
         payment_intent_id=intent_id,
         paid_at=paid_at,
+        saved_method=saved,
     )
 
 
@@ -263,9 +275,24 @@ def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
     checkout.save(update_fields=["payment", "payment_intent_id", "settled_at", "status"])
     if booked:
         publish(OnlineCheckoutPaid(checkout.pk, checkout.invoice_id, payment.pk, checkout.purpose))
+        if outcome.saved_method:
+            after_commit(_card_keeper(checkout.patient, outcome.saved_method))
     else:
         # Made at Stripe after commit, with an idempotency key named after the refund's row.
         refund_add(payment, actor=None, amount_minor=payment.amount_minor, reason=LATE_REFUND_REASON)
+
+
+def _card_keeper(patient: Patient, payment_method_id: str) -> Callable[[], object]:
+    """Keep the card that paid as the patient's card on file (re-read from Stripe, after commit:
+    no row is locked while Stripe answers; a failure leaves the booking paid, without a card)."""
+
+    def keep() -> None:
+        try:
+            card_on_file_save(actor=None, patient=patient, payment_method_id=payment_method_id)
+        except ApplicationError as refused:
+            log.warning("card of patient %s not kept: %s", patient.pk, refused.code)
+
+    return keep
 
 
 def _lapse(checkout: OnlineCheckout, *, reason: str) -> None:

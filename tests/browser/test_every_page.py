@@ -232,6 +232,11 @@ VISITS: dict[str, Visit] = {
     "book-cancel": Visit("visitor", _ids("token=manage_token"), kind="post"),
     "book-move": Visit("visitor", _ids("token=manage_token")),
     "book-ics": Visit("visitor", _ids("token=manage_token"), kind="part"),
+    # online deposits (checkout12): a payment's pages need a connected Stripe account; an unknown
+    # token is the page's own 404 (tests/browser/test_online_deposit.py walks them with a payment)
+    "book-pay": Visit("visitor", _ids(token="no-such-payment"), status=404),
+    "book-paid": Visit("visitor", _ids(token="no-such-payment"), status=404),
+    "settings-online-payments": Visit("owner"),
     "portal-login": Visit("visitor"),
     "portal-verify": Visit("visitor", before=_ask_portal_code),
     "portal-home": Visit("patient"),

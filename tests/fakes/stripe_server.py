@@ -504,6 +504,8 @@ def checkout_session_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
         "customer_email": call.params.get("customer_email"),
         "expires_at": int(call.params.get("expires_at") or fake.now() + 1800),
         "_intent_metadata": (call.params.get("payment_intent_data") or {}).get("metadata"),
+        "customer": call.params.get("customer"),
+        "_setup_future_usage": (call.params.get("payment_intent_data") or {}).get("setup_future_usage"),
         "created": fake.now(),
         "livemode": False,
     }
@@ -576,6 +578,12 @@ def pay_checkout_session(fake: FakeStripe, session_id: str, *, account: str | No
             "created": fake.now(),
             "livemode": False,
         }
+        if session.get("customer") and session.get("_setup_future_usage"):  # the card is saved on the Customer
+            intent.update(
+                customer=session["customer"],
+                setup_future_usage=session["_setup_future_usage"],
+                payment_method=save_card(fake, account=account, customer=session["customer"]),
+            )
         fake.store(account, settle(fake, intent, account))
         session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
         return session
@@ -761,6 +769,24 @@ def expire_checkout_session(fake: FakeStripe, session_id: str, *, account: str |
         if session["status"] != "open":
             raise StripeError(400, f"Only an open session can be expired; this one is {session['status']}.")
         session.update(status="expired")
+        return session
+
+
+def fail_checkout_payment(fake: FakeStripe, session_id: str, *, account: str | None) -> JSON:
+    """A delayed payment method (a bank debit) completed the session unpaid, then failed: the
+    session stays complete and unpaid, its payment intent needs another payment method."""
+    with fake.lock:
+        session = fake.get(account, "checkout.session", session_id)
+        intent = fake.add_object(
+            "payment_intent",
+            account=account,
+            amount=session["amount_total"],
+            currency=session["currency"],
+            status="requires_payment_method",
+            metadata=session.get("_intent_metadata") or session["metadata"],
+            last_payment_error={"code": "payment_method_not_available"},
+        )
+        session.update(status="complete", payment_status="unpaid", payment_intent=intent["id"])
         return session
 
 

@@ -323,3 +323,68 @@ def test_nothing_is_asked_while_the_chain_cannot_take_payments(in_a, stripe_fake
     # then online booking asks nothing
     assert deposit_for(service=clinic.service, branch=clinic.branch).now_minor == 0
     assert timezone.now()
+
+
+def test_when_the_chain_asks_for_a_card_the_card_that_pays_the_deposit_is_kept_for_fees(
+    shop, stripe_fake, django_capture_on_commit_callbacks
+):
+    from invoicing.checkout.policy import online_payment_policy_set
+    from invoicing.services.cards import card_on_file_get
+
+    # given a deposit policy that also asks for a card
+    online_payment_policy_set(actor=shop.owner, kind="fixed", amount_minor=DEPOSIT, ask_for_card=True)
+    started = _started(shop, django_capture_on_commit_callbacks)
+    # then the session pays on the patient's Customer and saves the card for later
+    session = stripe_fake.get(shop.account, "checkout.session", started.session_id)
+    assert session["customer"].startswith("cus_")
+    assert session["_setup_future_usage"] == "off_session"
+    # when the visitor pays and the payment is settled
+    pay_checkout_session(stripe_fake, started.session_id, account=shop.account)
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout.checkout_settle(checkout_id=started.pk)
+    # then the card is the patient's card on file, read from Stripe
+    card = card_on_file_get(started.patient_id)
+    assert card is not None
+    assert (card.brand, card.last4) == ("visa", "4242")
+
+
+@pytest.mark.parametrize("refund_on_cancel", [False, True], ids=["policy-keeps-it", "policy-refunds-it"])
+def test_a_patient_cancelling_in_time_is_refunded_only_when_the_policy_says_so(
+    shop, stripe_fake, django_capture_on_commit_callbacks, refund_on_cancel
+):
+    from invoicing.checkout.policy import online_payment_policy_set
+    from scheduling import services as sched
+
+    # given a paid deposit and the chain's choice about refunds on cancellation
+    online_payment_policy_set(
+        actor=shop.owner, kind="fixed", amount_minor=DEPOSIT, refund_deposit_on_timely_cancel=refund_on_cancel
+    )
+    sched.policy_update(actor=shop.owner, cancellation_window_hours=0)
+    started = _started(shop, django_capture_on_commit_callbacks)
+    pay_checkout_session(stripe_fake, started.session_id, account=shop.account)
+    link = checkout.checkout_return(token=started.return_token).manage_token
+    # when the patient cancels from the booking link, in time
+    with django_capture_on_commit_callbacks(execute=True):
+        sched.manage_link_cancel(token=link)
+    # then the deposit is refunded at Stripe only if the policy says so
+    refunds = list(Refund.objects.all())
+    if refund_on_cancel:
+        assert [(r.amount_minor, r.status) for r in refunds] == [(DEPOSIT, RefundStatus.SUCCEEDED)]
+        assert len(stripe_fake.calls("POST", "/v1/refunds")) == 1
+    else:
+        assert refunds == []
+        assert not stripe_fake.calls("POST", "/v1/refunds")
+
+
+def test_a_delayed_payment_that_fails_gives_the_time_back(shop, stripe_fake, django_capture_on_commit_callbacks):
+    from tests.fakes.stripe_server import fail_checkout_payment
+
+    # given a checkout completed by a delayed payment method that then failed
+    started = _started(shop, django_capture_on_commit_callbacks)
+    session = fail_checkout_payment(stripe_fake, started.session_id, account=shop.account)
+    # when Stripe says so
+    deliver(_event(stripe_fake, shop, "checkout.session.async_payment_failed", session))
+    # then nothing is recorded, the time is given back and the invoice voided
+    assert not Payment.objects.exists()
+    assert Appointment.objects.get(pk=started.hold_id).status == Status.CANCELLED
+    assert Invoice.objects.get(pk=started.invoice_id).status == InvoiceStatus.VOID
