@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("invoicing.connect.urls")),
+    path("", include("packages.api.urls")),
     path("", include("invoicing.api.urls")),
     path("", include("invoicing.checkout.urls")),
     # This site's own operations and their docs.

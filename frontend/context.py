@@ -85,6 +85,8 @@ def _settings_items(user: Any, roles: set[str]) -> list[tuple[str, str]]:
         items.append(("Booking rules", reverse("catalogue-policy")))
     if user.has_perm("org.manage_payments"):
         items.append(("Payments", reverse("settings-payments")))
+    if user.has_perm("packages.manage_product"):
+        items.append(("Packages", reverse("settings-packages")))
     if user.has_perm("invoicing.manage_fee_policy"):
         items.append(("Fees", reverse("settings-fees")))
     if user.has_perm("patients.view_audit"):

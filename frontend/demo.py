@@ -106,6 +106,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     once Stripe is connected (none to reach here); the booking link shows one paid")
     out(f"  Fees               {site_url(host)}/billing/fees/ (owner or billing): a no-show fee charged to the")
     out(f"                     card on file, one declined (retry, waive); policy: {site_url(host)}/settings/fees/")
+    out(f"  Packages           {site_url(host)}/settings/packages/ (owner); Isla Morgan's chart > Packages:")
+    out("                     Physio 10 with 3 used and 1 booked ahead; Noah Fletcher's course expired")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
     out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -158,6 +160,7 @@ def _load_chain() -> None:
     _load_record_extras()
     _load_full_day()
     _load_ledger()
+    _load_packages()
     _load_fees()
     _load_online_deposit()
 
@@ -695,3 +698,58 @@ def _load_fees() -> None:
         fee_charge_settled(fee_charge_id=outcomes[0].pk, payment_intent_id=f"pi_demo_fee_{outcomes[0].pk}")
     if len(outcomes) > 1:
         fee_charge_declined(fee_charge_id=outcomes[1].pk, message="Your card was declined.")
+
+
+def _load_packages() -> None:
+    """Session packages in use, visible at once: two products; Isla Morgan bought "Physio 10" a month
+    ago at Camden, three sessions used, one booked ahead (the desk panel says "Package: 6 of 10
+    left"); Noah Fletcher's "Vaccination course" ran out last year (expired by the expiry task)."""
+    from packages import services as pkg
+    from packages.models import PackageProduct
+
+    if PackageProduct.objects.exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    desk = User.objects.get(email="reception@northwind.localhost")
+    camden = Branch.objects.get(name="Camden")
+    physio = Service.objects.get(name="Physiotherapy session")
+    vaccination = Service.objects.get(name="Vaccination")
+    physio10 = pkg.product_create(
+        actor=owner, name="Physio 10", services=[physio], sessions=10, price_minor=65000, validity_days=180
+    )
+    course = pkg.product_create(
+        actor=owner, name="Vaccination course", services=[vaccination], sessions=3, price_minor=7500, validity_days=365
+    )
+    isla = Patient.objects.get(first_name="Isla", last_name="Morgan")
+    noah = Patient.objects.get(first_name="Noah", last_name="Fletcher")
+    now = timezone.now()
+    pkg.package_sell(actor=desk, product=physio10, patient=isla, branch=camden, now=now - timedelta(days=30))
+    pkg.package_sell(actor=desk, product=course, patient=noah, branch=camden, now=now - timedelta(days=400))
+    pkg.packages_expire(now=now)
+    tz = ZoneInfo(camden.timezone)
+    today = datetime.now(tz).date()
+    visits = 0
+    for days in [*range(-28, 0), *range(1, 15)]:
+        if (days < 0 and visits >= 3) or (days > 0 and visits >= 4):
+            continue
+        day = today + timedelta(days=days)
+        before = datetime.combine(day, time(0), tzinfo=tz) if days < 0 else now
+        slots = slot_list_available(service=physio, branch=camden, date_from=day, date_to=day, step=60, now=before)
+        for slot in slots[:1]:
+            try:
+                visit = sched.appointment_book(
+                    actor=desk,
+                    patient=isla,
+                    doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                    branch=camden,
+                    service=physio,
+                    start=slot.start,
+                    now=before,
+                )
+            except ApplicationError:  # the time is taken for her: the next day
+                continue
+            if days < 0:  # seen and completed: the session is used, the visit invoiced at zero
+                visit = sched.appointment_check_in(actor=desk, appointment=visit, now=slot.start)
+                for step in (sched.appointment_start, sched.appointment_complete):
+                    visit = step(actor=desk, appointment=visit)
+            visits += 1

@@ -146,4 +146,5 @@ urlpatterns = [
     path("portal/sign-out/", portal_views.portal_logout, name="portal-logout"),
     path("portal/appointments/<int:pk>/cancel/", portal_views.portal_cancel, name="portal-cancel"),
     path("portal/appointments/<int:pk>/change/", portal_views.portal_reschedule, name="portal-reschedule"),
+    path("", include("frontend.package_urls")),
 ]

@@ -10,7 +10,8 @@ How a booking uses a package (scheduling's events drive it, packages.subscribers
 - rescheduling keeps the session, even past the purchase's expiry (the visit was booked while the
   package was valid);
 - completing the visit consumes the session; cancelling in time releases it; a late cancellation
-  or a no-show forfeits it (it counts as used), as clinics selling packages usually rule.
+  the patient asked for, or a no-show, forfeits it (it counts as used), as clinics selling packages
+  usually rule; the clinic's own cancellation, late or not, releases it.
 
 Every change locks the purchase row first (then the session's), in expiry order when several are
 looked at, so concurrent bookings queue on the row; the database's CHECK constraint

@@ -1,6 +1,6 @@
 """What packages do when the calendar announces something (scheduling.events): a booking of a
 covered service reserves a session, a completed visit consumes it, a cancellation in time releases
-it, a late cancellation or a no-show forfeits it. Rescheduling keeps it. All inside the calendar
+it, a late cancellation by the patient or a no-show forfeits it. Rescheduling keeps it. All inside the calendar
 change's transaction, so the session and the visit commit or roll back together."""
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ def consume_on_completion(event: AppointmentCompleted) -> None:
 
 
 def settle_on_cancellation(event: AppointmentCancelled) -> None:
+    """Forfeited when the patient cancelled late (or asked the desk to); the clinic's own
+    cancellation, late or not, gives the session back (it carries no fee either)."""
     actor = _actor(event.actor_id)
-    if event.late:
+    if event.late and event.by_patient:
         services.session_forfeit(appointment_id=event.appointment_id, actor=actor, note="late cancellation")
     else:
         services.session_release(appointment_id=event.appointment_id, actor=actor, note="cancelled in time")

@@ -114,6 +114,13 @@ def test_demo_loads_once_and_its_logins_work(db):
         charged, declined = FeeCharge.objects.order_by("pk")
         assert (charged.status, charged.invoice.status) == ("succeeded", "paid")
         assert (declined.status, declined.last_error) == ("failed", "Your card was declined.")
+    with schema_context("northwind"):
+        # session packages in use: Isla Morgan's Physio 10 with sessions used and one booked ahead; a course expired
+        from packages.models import PackagePurchase
+
+        isla = PackagePurchase.objects.get(patient__last_name="Morgan")
+        assert (isla.used, isla.reserved, isla.status) == (3, 1, "active")
+        assert PackagePurchase.objects.filter(status="expired").count() == 1
     text = "\n".join(printed)
     assert "/settings/leave/: Dr Chidi Okafor" in text
     assert "owner@northwind.localhost" in text

@@ -20,6 +20,7 @@ SETTINGS = [
     "Leave",
     "Booking rules",
     "Payments",
+    "Packages",
     "Emergency access",
 ]
 

@@ -75,21 +75,24 @@ def test_a_booking_reserves_a_session_and_completing_consumes_it_invoiced_at_zer
 
 
 def test_cancelling_in_time_releases_the_session_and_late_forfeits_it(clinic):
-    # given a package of two sessions and two bookings against it
+    # given a package of three sessions and three bookings against it
     patient = clinic.patient()
-    purchase = sold(clinic, patient, sessions=2)
+    purchase = sold(clinic, patient, sessions=3)
     early = book(clinic, clinic.at(MONDAY, 10), patient=patient)
     late = book(clinic, clinic.at(MONDAY, 12), patient=patient)
-    assert _balance(purchase) == (0, 2, 0, PurchaseStatus.ACTIVE)
-    # when one is cancelled days ahead, the other an hour before it starts
-    sched.appointment_cancel(
-        actor=clinic.receptionist, appointment=early, now=clinic.at(MONDAY, 10) - timedelta(days=3)
-    )
-    sched.appointment_cancel(actor=clinic.receptionist, appointment=late, now=clinic.at(MONDAY, 11))
-    # then the first session is back in the balance and the late one counts as used
+    clinics_own = book(clinic, clinic.at(MONDAY, 14), patient=patient)
+    assert _balance(purchase) == (0, 3, 0, PurchaseStatus.ACTIVE)
+    # when one is cancelled days ahead, one an hour before it starts at the patient's request, and
+    # the last an hour before by the clinic itself
+    three_days_before = clinic.at(MONDAY, 10) - timedelta(days=3)
+    sched.appointment_cancel(actor=clinic.receptionist, appointment=early, now=three_days_before)
+    sched.appointment_cancel(actor=clinic.receptionist, appointment=late, patient_asked=True, now=clinic.at(MONDAY, 11))
+    sched.appointment_cancel(actor=clinic.receptionist, appointment=clinics_own, now=clinic.at(MONDAY, 13))
+    # then the first and the clinic's are back in the balance, the patient's late one counts as used
     assert _session(early) == SessionStatus.RELEASED
     assert _session(late) == SessionStatus.FORFEITED
-    assert _balance(purchase) == (1, 0, 1, PurchaseStatus.ACTIVE)
+    assert _session(clinics_own) == SessionStatus.RELEASED
+    assert _balance(purchase) == (1, 0, 2, PurchaseStatus.ACTIVE)
     assert appointment_package(appointment_id=early.pk) is None
 
 

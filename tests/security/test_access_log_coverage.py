@@ -172,6 +172,19 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             "billing/invoices/<int:pk>/void/",
         )
     },
+    **{
+        op: "the chain's package products, or counts per product: no patient in them"
+        for op in (
+            ("api/v1/packages/products/", "get"),
+            ("api/v1/packages/products/", "post"),
+            ("api/v1/packages/products/<int:pk>/", "put"),
+            ("api/v1/packages/products/<int:pk>/retire/", "post"),
+            ("api/v1/packages/pending/", "get"),
+            ("settings/packages/", "*"),
+            ("settings/packages/<int:pk>/retire/", "*"),
+            ("packages/pending/", "*"),
+        )
+    },
     ("desk/<int:branch_pk>/", "*"): "the appointment book's page: its appointments come from the feed (desk-feed)",
     ("desk/<int:branch_pk>/slot/", "*"): "an empty time on the book: the doctor's services there, no patient",
     ("patients/<int:pk>/care-team/", "*"): CHANGE,
@@ -731,6 +744,27 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("api/v1/invoicing/patients/<int:pk>/balance/", "get"): Probe(
         "receptionist", "GET", lambda w: f"{LEDGER}/patients/{_p(w)}/balance/"
     ),
+    # --- session packages: a patient's purchases, the sessions booked on them, the desk's package line
+    ("api/v1/packages/patients/<int:pk>/purchases/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"/api/v1/packages/patients/{_p(w)}/purchases/"
+    ),
+    ("api/v1/packages/patients/<int:pk>/purchases/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"/api/v1/packages/patients/{_p(w)}/purchases/",
+        lambda w: {"product": w.extra["package_product"].pk, "branch": w.clinic.branch.pk},
+        status=(201,),
+    ),
+    ("api/v1/packages/patients/<int:pk>/pending-sessions/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"/api/v1/packages/patients/{_p(w)}/pending-sessions/"
+    ),
+    ("api/v1/packages/appointments/<int:pk>/release/", "post"): Probe(
+        "receptionist", "POST", lambda w: f"/api/v1/packages/appointments/{w.extra['package_visit'].pk}/release/"
+    ),
+    ("patients/<int:pk>/packages/", "*"): Probe("receptionist", "GET", lambda w: f"/patients/{_p(w)}/packages/"),
+    ("packages/appointments/<int:pk>/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/packages/appointments/{w.extra['package_visit'].pk}/"
+    ),
     ("api/v1/invoicing/receivables/", "get"): Probe("billing", "GET", lambda w: f"{LEDGER}/receivables/"),
     # --- the billing pages and the invoice's PDF: the invoices, balances and payments of the patient they bill
     ("api/v1/invoicing/invoices/<int:pk>/pdf/", "get"): Probe(
@@ -858,6 +892,29 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         sched.service_update(actor=owner, service=w.clinic.service, length_adjustable=True)
     if route.startswith(("api/v1/invoicing/", "billing/")):
         _prepare_ledger(w, route)
+    if route.startswith(("api/v1/packages/", "patients/<int:pk>/packages/", "packages/")):
+        _prepare_packages(w)
+
+
+def _prepare_packages(w: World) -> None:
+    """A package of the clinic's service sold to the patient, and a visit booked on it (a session reserved)."""
+    from packages import services as pkg
+
+    product = pkg.product_create(
+        actor=w.owner, name="Probe 5", services=[w.clinic.service], sessions=5, price_minor=10000, validity_days=365
+    )
+    w.extra["package_product"] = product
+    pkg.package_sell(actor=w.owner, product=product, patient=w.patient, branch=w.clinic.branch)
+    w.extra["package_visit"] = sched.appointment_book(
+        actor=w.owner,
+        patient=w.patient,
+        doctor=w.stranger_doctor,
+        branch=w.clinic.branch,
+        service=w.clinic.service,
+        start=w.clinic.at(w.day, 21),
+        override=True,
+        override_reason="Package probe",
+    )
 
 
 def _prepare_ledger(w: World, route: str) -> None:

@@ -1,0 +1,13 @@
+"""Session packages' pages (frontend/package_views.py)."""
+
+from django.urls import path
+
+from frontend import package_views
+
+urlpatterns = [
+    path("settings/packages/", package_views.packages_settings, name="settings-packages"),
+    path("settings/packages/<int:pk>/retire/", package_views.package_retire, name="settings-package-retire"),
+    path("patients/<int:pk>/packages/", package_views.patient_packages, name="patient-packages"),
+    path("packages/pending/", package_views.packages_report, name="packages-report"),
+    path("packages/appointments/<int:pk>/", package_views.appointment_package_panel, name="appointment-package"),
+]
