@@ -13,6 +13,7 @@ from scheduling import services as sched
 from scheduling.exceptions import InvalidScheduling
 from scheduling.models import Appointment, Leave, Status
 from tenants.audit.models import AccessLog
+from tenants.org import services as org
 from tests.factories.scheduling import MONDAY, book, clinic_setup, clock_changes, local_today
 from tests.helpers import sign_in
 
@@ -133,3 +134,19 @@ def test_the_desk_booking_page_logs_the_patient_it_books_for(chain_a):
     assert patient.mrn in page.content.decode()
     with schema_context(chain_a.schema):
         assert seen.count() == 1
+
+
+# --- the desk's search across time zones ----------------------------------------------------------------
+def test_the_desk_search_names_a_next_visit_on_its_own_branchs_clock(chain_a):
+    # given a chain with a London branch and a Los Angeles one, and a visit at 16:30 in Los Angeles
+    # (00:30 the next day in London)
+    with schema_context(chain_a.schema):
+        west = org.branch_create(actor=chain_a.users["owner"], name="Pacific", timezone_name="America/Los_Angeles")
+        clinic = clinic_setup(chain_a, branch=west, doctors=1)
+        visit = book(clinic, clinic.at(MONDAY, 16, 30), actor=clinic.owner, patient=clinic.patient("Wanderlust"))
+    # when the owner searches for the patient from the London branch's book
+    found = _client(chain_a, chain_a.users["owner"]).get(f"/desk/{chain_a.branches[0].pk}/find/?q=Wanderlust")
+    # then the next visit is said at 16:30 on its day in Los Angeles, and its link opens that day there
+    html = found.content.decode()
+    assert f'href="/desk/{west.pk}/?day={MONDAY}&amp;focus={visit.pk}"' in html
+    assert f"{MONDAY.day} {MONDAY:%b %Y}, 16:30" in html
