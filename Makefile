@@ -5,6 +5,8 @@ PY := .venv/bin/python
 ENV := source infra/env.sh &&
 HOST ?= 0.0.0.0
 PORT ?= 8000
+# The links the app writes (the demo's logins, the operator's chain list, e-mails) name the port it serves on.
+export CLINICFLOW_PORT ?= $(PORT)
 
 .PHONY: help setup up down migrate demo-data demo run test test-fast test-future lint format bench provision-bench
 

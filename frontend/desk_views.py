@@ -103,6 +103,7 @@ def desk(request: HttpRequest, branch_pk: int | None = None) -> HttpResponse:
         "branch": branch,
         "branches": branches,
         "day": day,
+        "week_start": day - timedelta(days=day.weekday()),  # the book's weeks start on Monday
         "view": view,
         "doctor": doctor,
         "doctors": doctors,

@@ -6,6 +6,7 @@ first time label shows, shift blocks end cleanly, and a drag is undone from the 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -102,7 +103,7 @@ def test_phone_booking_picks_a_day_and_lands_on_it_focused(desk_page, morning, l
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("radio", name=re.compile("Amelia"))).to_be_checked()
     shot("phone-booking-patient-1024")
-    page.get_by_role("button", name="Book phone booking").click()
+    page.get_by_role("button", name="Book", exact=True).click()
     # and the book opens on the booked day with the new appointment focused, the message saying the day
     expect(page.get_by_text(re.compile(r"Amelia .* booked on \w{3} \d+ \w{3} at \d\d:\d\d"))).to_be_visible()
     with committed(), schema_context(browser_chain.schema):
@@ -131,9 +132,50 @@ def test_a_dragged_appointment_is_put_back_with_undo(desk_page, morning, live, b
     message.get_by_role("button", name=re.compile("Undo")).click()
     # then he is back where he was, through the same door, and the book says so
     expect(message).to_contain_text("undone")
-    expect(message.get_by_role("button")).to_have_count(0)
+    expect(message.get_by_role("button", name=re.compile("Undo"))).to_have_count(0)
     with committed(), schema_context(browser_chain.schema):
         back = Appointment.objects.get(pk=theo.pk)
         assert (back.doctor_id, back.span.lower) == (first.pk, clinic.at(today, 10))
     expect(page.locator(f"#event-{theo.pk}")).to_contain_text("10:00")
+    assert violations() == []
+
+
+def test_short_visits_and_the_week_keep_each_status_readable(desk_page, morning, live, browser_chain, shot, axe):
+    page, violations = desk_page
+    # given a 10-minute jab at 09:00 and an ordinary visit at 10:00 with the first doctor
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        today = timezone.now().astimezone(clinic.tz).date()
+        first = clinic.doctors[0]
+        jab = sched.service_create(actor=clinic.owner, name="Jab", duration_minutes=10)
+        sched.offering_set(actor=clinic.owner, doctor=first, branch=branch, service_ids=[clinic.service.pk, jab.pk])
+        short = sched.appointment_book(
+            actor=clinic.owner,
+            patient=clinic.patient("Harry"),
+            doctor=first,
+            branch=branch,
+            service=jab,
+            start=clinic.at(today, 9),
+        )
+        long = book(clinic, clinic.at(today, 10), actor=clinic.owner, patient=clinic.patient("Zoe"), doctor=first)
+    sign_in(page, live, receptionist)
+    # when the day's book shows them
+    page.goto(f"{live}/desk/{branch.pk}/")
+    short_el = page.locator(f"#event-{short.pk}")
+    expect(short_el).to_contain_text("Booked")
+    # then the short one says its name and status on one line that fits inside its block
+    who = short_el.locator(".ev-who")
+    fits = "e => e.getBoundingClientRect().bottom <= e.closest('.ec-event').getBoundingClientRect().bottom + 1"
+    assert who.evaluate(fits)
+    assert short_el.get_attribute("title").startswith("09:00")  # the whole of it on hover
+    shot("short-visit-1024")
+    # and in the doctor's week (asked for by its Wednesday) the status comes first on each block's
+    # line, so a narrow column keeps it, and the title names the week's Monday
+    wednesday = today + timedelta(days=2 - today.weekday())
+    page.goto(f"{live}/desk/{branch.pk}/?view=week&doctor={first.pk}&day={wednesday}")
+    line = page.locator(f"#event-{long.pk} .ev-line")
+    expect(line).to_have_text(re.compile(r"^Booked · "))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("week of Monday")
+    shot("week-status-first-1024")
+    axe("the doctor's week")
     assert violations() == []

@@ -39,11 +39,20 @@
     });
   }).observe(root, { subtree: true, childList: true, attributes: true, attributeFilter: ["role"].concat(TABLE_ATTRS) });
 
+  // What a drag, a new length or an undo did: said over the page's foot (it does not push the book
+  // down), until the next message or Dismiss.
   function say(text, refused) {
     message.textContent = text;
     message.classList.toggle("alert", !!refused);
     message.classList.toggle("notice", !refused && !!text);
     message.setAttribute("role", refused ? "alert" : "status");
+    if (!text) return;
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "secondary book-dismiss";
+    dismiss.textContent = "Dismiss";
+    dismiss.addEventListener("click", function () { say("", false); });
+    message.append(" ", dismiss);
   }
 
   function wallClock(date) {
@@ -88,8 +97,20 @@
     status.textContent = props.statusLabel || "";
     const line = document.createElement("span");
     line.className = "ev-line";
-    line.append(time); // a shift block has no status: no stray separator after its hours
-    if (props.statusLabel) line.append(" · ", status);
+    const minutes = (info.event.end - info.event.start) / 60000;
+    if (props.statusLabel && minutes <= 15) {
+      // a short visit has room for one line: the name, then its status (the time is where it sits)
+      who.classList.add("ev-compact");
+      who.append(" ", status);
+      return { domNodes: [who] };
+    }
+    if (week && props.statusLabel) {
+      // a week's columns are narrow: the status comes first, so it is never the part cut off
+      line.append(status);
+    } else {
+      line.append(time); // a shift block has no status: no stray separator after its hours
+      if (props.statusLabel) line.append(" · ", status);
+    }
     if (props.service) line.append(" · " + props.service);
     return { domNodes: [who, line] };
   }
@@ -103,8 +124,9 @@
     el.tabIndex = 0;
     el.setAttribute("role", "button");
     el.setAttribute("aria-haspopup", "dialog");
-    el.setAttribute("aria-label", `${info.timeText} ${props.patient}, ${props.statusLabel}` +
-      (props.service ? `, ${props.service}` : "") + ". Enter opens it.");
+    const said = `${info.timeText} ${props.patient}, ${props.statusLabel}` + (props.service ? `, ${props.service}` : "");
+    el.setAttribute("aria-label", said + ". Enter opens it.");
+    el.title = said; // what a narrow or short block cannot show, on hover
     el.addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
@@ -115,10 +137,20 @@
       focusId = null;
       el.classList.add("book-found");
       window.requestAnimationFrame(function () {
-        el.scrollIntoView({ block: "center" });
-        el.focus();
+        centreInBook(el);
+        el.focus({ preventScroll: true });
       });
     }
+  }
+
+  // Scroll the book's own grid so `el` is in its middle; the page itself stays where it is, so the
+  // message at its top (what was just booked) stays in view.
+  function centreInBook(el) {
+    const grid = el.closest(".ec-main");
+    if (!grid) return;
+    const box = el.getBoundingClientRect();
+    const frame = grid.getBoundingClientRect();
+    grid.scrollTop += box.top - frame.top - (grid.clientHeight - box.height) / 2;
   }
 
   let opener = null;
@@ -205,7 +237,9 @@
         refetch();
       }
     });
-    message.append(" ", undo);
+    const dismiss = message.querySelector(".book-dismiss");
+    message.insertBefore(undo, dismiss);
+    message.insertBefore(document.createTextNode(" "), dismiss);
   }
 
   async function send(info, url, body, refused, undoBody) {
