@@ -156,7 +156,12 @@ def leave(request: HttpRequest) -> HttpResponse:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
             proposal = leave_proposal(actor=request.user, doctor=d["doctor"], start=starts, end=ends)
             row_errors = exc.fields if isinstance(exc, LeaveDecisionsFailed) else {}
-            if isinstance(exc, LeaveConflicts) and not proposal.blocked:
+            undecided = exc.fields.get("appointments", []) if isinstance(exc, LeaveConflicts) else []
+            if "apply" in request.POST and undecided and not proposal.blocked:
+                # "Save leave and apply" with appointments left to no choice: an error, each row marked
+                row_errors = {pk: ["Choose what becomes of this appointment."] for pk in undecided}
+                form.add_error(None, _undecided(len(undecided)))
+            elif isinstance(exc, LeaveConflicts) and not proposal.blocked:
                 notice = _to_decide(proposal)  # a decision to make, not an error
             else:
                 form.add_error(None, _why(exc, proposal))
@@ -218,6 +223,13 @@ def _to_decide(proposal: LeaveProposal) -> str:
     return (
         f"{count} appointment{'s' if count != 1 else ''} {'fall' if count != 1 else 'falls'} in this leave: "
         "decide for each below, for all at once or one by one, then save the leave and apply."
+    )
+
+
+def _undecided(count: int) -> str:
+    return (
+        f"Decide for {count} appointment{'s' if count != 1 else ''}, or choose one decision for all: "
+        "nothing was saved and what you chose is kept."
     )
 
 
@@ -305,6 +317,9 @@ def _rows(proposal: LeaveProposal, chosen: LeaveChoices, errors: dict[str, list[
 @require_POST
 def leave_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(Leave, pk=pk)
+    if request.POST.get("confirm") != "1":  # only the confirmation form cancels (frontend/_cancel_confirm.html)
+        messages.error(request, "Nothing was cancelled: confirm cancelling the leave first.")
+        return redirect("leave")
     try:
         sched.leave_cancel(actor=request.user, leave=entry)
         messages.success(request, "Leave cancelled.")

@@ -14,6 +14,19 @@
     each(root, "input[data-visitor-timezone]", function (el) {
       el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
     });
+    // A form's error summary that asks for it takes the focus (and the scroll) once the page loads.
+    each(root, "[data-focus-on-load]", function (el) {
+      el.focus();
+    });
+    // A select whose options carry facts (online booking's service: length and price) says the chosen one's.
+    each(root, "select[data-facts]", function (el) {
+      var out = document.getElementById(el.getAttribute("data-facts"));
+      if (!out) return;
+      el.addEventListener("change", function () {
+        var chosen = el.options[el.selectedIndex];
+        out.textContent = chosen ? chosen.getAttribute("data-facts") || "" : "";
+      });
+    });
     // A select whose options are addresses opens the one picked (the desk's branch picker).
     each(root, "select[data-navigate]", function (el) {
       el.addEventListener("change", function () {
