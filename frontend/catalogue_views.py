@@ -135,7 +135,15 @@ def services_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     def money(amount_minor: int) -> str:
         return money_format(amount_minor, chain.currency, locale=chain.locale)
 
-    services = [(s, money(s.price_minor)) for s in Service.objects.all()]
+    by_branch = selectors.service_branch_prices()
+    services = [
+        (
+            s,
+            money(s.price_minor),
+            [(b, money(p)) for b, p in by_branch.get(s.pk, []) if p != s.price_minor],  # where a branch differs
+        )
+        for s in Service.objects.all()
+    ]
     context: dict[str, Any] = {"form": form, "service": service, "services": services, "currency": chain.currency}
     if service is not None:
         own = selectors.service_prices(service=service)

@@ -485,6 +485,16 @@ def service_prices(*, service: Service) -> dict[int, int]:
     return dict(ServicePrice.objects.filter(service=service).values_list("branch_id", "price_minor"))
 
 
+def service_branch_prices() -> dict[int, list[tuple[str, int]]]:
+    """Every service's prices of its own per branch (ServicePrice), in one query: service id ->
+    [(branch name, price in minor units)] by branch name. The services list shows them beside the price."""
+    prices: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    rows = ServicePrice.objects.order_by("branch__name").values_list("service_id", "branch__name", "price_minor")
+    for service_id, branch_name, price_minor in rows:
+        prices[service_id].append((branch_name, price_minor))
+    return dict(prices)
+
+
 def branches_calendar_managed(*, actor: Actor) -> list[Branch]:
     """The active branches whose calendar (offerings, rooms, shifts, hours) this user may shape:
     of the branches they see (tenants.org.selectors), those the rules let them manage."""
