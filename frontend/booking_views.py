@@ -21,7 +21,7 @@ from config.errors import ApplicationError, NotFound
 from config.net import client_ip
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, show_error, to_date, to_int
-from frontend.portal_views import late_times, patient_reschedule
+from frontend.portal_views import late_said, late_times, patient_reschedule
 from invoicing.checkout.selectors import paid_online
 from invoicing.checkout.services import online_booking_checkout
 from patients import portal
@@ -115,6 +115,7 @@ def _slots(request: HttpRequest, branch: Branch, service: Service) -> HttpRespon
         "service": service,
         "visitor_tz": visitor_tz,
         "change_href": f"/book/?branch={branch.pk}&service={service.pk}",
+        **late_said(context),
     }
     return render(request, "booking/slots.html", context)
 

@@ -15,20 +15,21 @@ from django.contrib.auth import login, logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from config.fields import parse_datetime
 from config.net import client_ip
 from frontend.day_picker import month_asked, picker_context
-from frontend.forms import appointment_shown, show_error, to_date
+from frontend.forms import appointment_shown, show_error, to_date, to_int
 from frontend.patient_views import log_patient_read
 from patients import portal
 from patients.models import Patient
 from scheduling import services as sched
 from scheduling.cancel_window import call_the_branch, inside_cancellation_window
 from scheduling.free_days import day_picker
-from scheduling.models import ACTIVE_STATUSES, Appointment
+from scheduling.models import ACTIVE_STATUSES, Appointment, Status
 from scheduling.selectors import policy_get, service_price_shown
 from tenants.org.selectors import chain_settings_get
 
@@ -111,18 +112,47 @@ def portal_home(request: HttpRequest, patient: Patient) -> HttpResponse:
     upcoming = [a for a in appointments if a.span.lower >= now and a.status in ACTIVE_STATUSES]
     for a in upcoming:  # inside the window the page offers a call instead of Cancel and Change time
         a.too_late = call_the_branch(a.branch) if inside_cancellation_window(start=a.span.lower, now=now) else ""  # type: ignore[attr-defined]
-    past = [a for a in appointments if a not in upcoming][::-1][:20]
+    # A coming appointment that was cancelled is not "earlier": its own group, with the coming ones.
+    cancelled = [a for a in appointments if a.span.lower >= now and a.status == Status.CANCELLED]
+    past = [a for a in appointments if a not in upcoming and a not in cancelled][::-1][:20]
     log_patient_read(request, "view", "portal", [patient])
+    context = {
+        "patient": patient,
+        "upcoming": upcoming,
+        "cancelled": cancelled,
+        "past": past,
+        "moved": to_int(request.GET.get("moved")),  # just changed: highlighted and given the focus
+    }
     with timezone.override(ZoneInfo(chain_settings_get().default_timezone)):
-        return render(request, "portal/home.html", {"patient": patient, "upcoming": upcoming, "past": past})
+        return render(request, "portal/home.html", context)
 
 
 def late_times() -> dict[str, Any]:
-    """What the picker marks on a time a patient could not cancel online once booked."""
+    """What the picker marks on a time a patient could not cancel online once booked: a short word
+    on the tile; the day's one sentence that explains it comes from late_said."""
     hours = policy_get().cancellation_window_hours
+    return {"late_before": timezone.now() + timedelta(hours=hours), "late_note": f"within {hours} h"}
+
+
+def late_said(context: dict[str, Any]) -> dict[str, Any]:
+    """The cancellation window said once above the day's times, not on every tile: when every time of
+    the day is inside it the sentence says so and the tiles carry no word; when only some are, those
+    tiles keep their short word."""
+    tiles = [t for _name, times in context.get("periods", []) for t in times]
+    late = [t for t in tiles if t["late"]]
+    if not late:
+        return {"late_warning": ""}
+    hours = policy_get().cancellation_window_hours
+    if len(late) == len(tiles):
+        for t in tiles:
+            t["late"] = ""
+        return {
+            "late_warning": f"Every time on this day is within {hours} hours: once booked, "
+            "it cannot be cancelled or changed online (call us instead)."
+        }
     return {
-        "late_before": timezone.now() + timedelta(hours=hours),
-        "late_note": f"inside {hours} hours: you will not be able to cancel online",
+        "late_warning": f"Times marked \u201cwithin {hours} h\u201d are within {hours} hours: once booked, "
+        "they cannot be cancelled or changed online (call us instead)."
     }
 
 
@@ -169,9 +199,10 @@ def patient_reschedule(
     if request.method == "POST":
         try:
             start = parse_datetime(request.POST.get("start", ""))  # with its offset, within our years
-            move(start)
-            messages.success(request, "Your appointment has moved.")
-            return redirect(done)
+            moved = move(start)
+            when = date_format(moved.span.lower.astimezone(ZoneInfo(appointment.branch.timezone)), "DATETIME_FORMAT")
+            messages.success(request, f"Your appointment has moved. New time: {when}.")
+            return redirect(f"{done}?moved={moved.pk}")
         except ValueError:
             messages.error(request, "Choose one of the times offered.")
         except ApplicationError as exc:
@@ -196,7 +227,7 @@ def patient_reschedule(
         price=service_price_shown(service=appointment.service, branch=appointment.branch),
         **late_times(),
     )
-    context |= {"appointment": appointment, "back": back}
+    context |= {"appointment": appointment, "back": back, **late_said(context)}
     with timezone.override(tz):
         return render(request, "portal/reschedule.html", context)
 

@@ -157,7 +157,7 @@ def test_the_portals_change_page_picks_a_day_then_a_time(clinic, client, in_a, p
     later = starts[clinic.at(TUESDAY, 14, 30)]
     done = client.post(url, {"start": later}, HTTP_HOST=in_a.host)
     # then the appointment moved there
-    assert done["Location"] == "/portal/"
+    assert done["Location"] == f"/portal/?moved={portal.pk}"  # the portal highlights it
     portal.refresh_from_db()
     assert portal.span.lower.isoformat() == later
 
