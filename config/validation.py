@@ -39,6 +39,10 @@ def locale_error(value: str) -> str | None:
 
 
 PHONE_EXAMPLE = "+44 20 7946 0958"
+MOBILE_EXAMPLE = "+44 7911 123456"
+# What libphonenumber calls a number that can take an SMS: a mobile, or (where the plan does not
+# tell them apart, as in North America) a number that may be either.
+MOBILE_TYPES = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
 def phone_region(*, timezones: Iterable[str | None] = (), locale: str = "") -> str | None:
@@ -53,7 +57,7 @@ def phone_region(*, timezones: Iterable[str | None] = (), locale: str = "") -> s
     return territory.upper() if len(territory) == 2 and territory.isalpha() else None
 
 
-def phone_e164(value: str, *, region: str | None) -> str:
+def phone_e164(value: str, *, region: str | None, mobile: bool = False) -> str:
     """The one reading of a phone number people type, for the API and the pages alike: national form
     ("020 7946 0958", read in ``region``) or international ("+44 20 7946 0958", "0044 ..."), with any
     spacing and punctuation, in E.164 ("+442079460958"); "" for nothing typed; ValueError with the
@@ -61,7 +65,10 @@ def phone_e164(value: str, *, region: str | None) -> str:
 
     A number is taken when it has a length the country's numbers have (libphonenumber's "possible"),
     not only when its range is known to be issued: ranges are issued faster than the library's
-    metadata is updated, and refusing a patient's real number is worse than keeping one unusual."""
+    metadata is updated, and refusing a branch's real number is worse than keeping one unusual.
+    A ``mobile`` (what the clinic texts: a patient's mobile, an SMS code) must be more: a number
+    libphonenumber knows as issued and able to take an SMS (MOBILE_TYPES), or a slip of a digit
+    would be stored and every reminder lost."""
     text = (value or "").strip()
     if not text:
         return ""
@@ -77,7 +84,24 @@ def phone_e164(value: str, *, region: str | None) -> str:
         raise ValueError(
             f"This phone number has too few or too many digits. Enter it as you would dial it, e.g. {PHONE_EXAMPLE}."
         )
+    if mobile and not (phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in MOBILE_TYPES):
+        raise ValueError(
+            f"This is not a mobile number. Enter a number that can receive text messages, e.g. {MOBILE_EXAMPLE}."
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_shown(value: str, *, region: str | None) -> str:
+    """A number stored in E.164 as people here read and dial it: in the national form of ``region``
+    when it is one of that country's ("+447946000008" in GB: "07946 000008"), in international form
+    otherwise ("+33 1 23 45 67 89"); anything that does not read as a number, as stored."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    national = region is not None and phonenumbers.region_code_for_number(number) == region
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if national else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(number, style)
 
 
 def phone_checked(value: str, *, region: str | None) -> tuple[str, str | None]:

@@ -1,19 +1,21 @@
 """The day picker of the booking pages (online booking, the portal's change page, the desk's phone
-booking): a month grid of days with and without free times, then the chosen day's times under
-Morning / Afternoon / Evening. The data is one selector's (scheduling.free_days.day_picker); this
-module only turns it into what templates/booking/_days.html and _times.html render."""
+booking and Move page): a "With" doctor filter where the page offers one, a month grid of days with
+and without free times, then the chosen day's times under Morning / Afternoon / Evening. The data
+is one selector's (scheduling.free_days.day_picker); this module only turns it into what
+templates/booking/_days.html and _times.html render."""
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from frontend.forms import to_date
+from frontend.forms import to_date, to_int
 from scheduling.free_days import DayPicker, FreeTime
+from tenants.org.models import StaffMember
 
 WEEKDAYS = [("Mon", "Monday"), ("Tue", "Tuesday"), ("Wed", "Wednesday"), ("Thu", "Thursday"), ("Fri", "Friday"),
             ("Sat", "Saturday"), ("Sun", "Sunday")]  # fmt: skip
@@ -22,6 +24,12 @@ WEEKDAYS = [("Mon", "Monday"), ("Tue", "Tuesday"), ("Wed", "Wednesday"), ("Thu",
 def month_asked(value: str | None) -> date | None:
     """A month from a query string (YYYY-MM), as its first day; None for anything else."""
     return to_date(f"{value}-01") if value and len(value) == 7 else None
+
+
+def doctor_asked(doctors: Sequence[StaffMember], value: str | None) -> StaffMember | None:
+    """The doctor a page's "With" filter chose (?doctor=), only one of those it offers; else None (any)."""
+    pk = to_int(value)
+    return next((d for d in doctors if d.pk == pk), None)
 
 
 def _href(base: Mapping[str, object], **extra: object) -> str:
@@ -70,11 +78,16 @@ def picker_context(
     price: str = "",
     late_before: datetime | None = None,
     late_note: str = "",
+    doctors: Sequence[StaffMember] = (),
 ) -> dict[str, Any]:
     """The templates' context: each time posts to ``post_to`` (with ``hidden``, the doctor and the
     start) or, with ``link``, is a link there. ``base`` is the page's query kept by every link;
     ``doctor_name`` when one doctor is chosen (then the times do not repeat it). A time starting
-    before ``late_before`` (a patient's cancellation window) carries ``late_note``."""
+    before ``late_before`` (a patient's cancellation window) carries ``late_note``. With
+    ``doctors``, the month carries a "With: any doctor / Dr X" filter (the chosen one is
+    ``base["doctor"]``, named as ``doctor_name``)."""
+    filter_ = _doctor_filter(picker, base, doctors)
+    doctor_name = doctor_name or next((name for _, name, chosen in filter_["doctor_choice"] if chosen), "")
     tz = picker.times[0].local.tzinfo if picker.times else None
     show_theirs = visitor_tz is not None and tz is not None and getattr(tz, "key", None) != visitor_tz.key
 
@@ -104,4 +117,17 @@ def picker_context(
         "show_theirs": show_theirs,
         "doctor_name": doctor_name,
         "price": price,
+    } | filter_
+
+
+def _doctor_filter(picker: DayPicker, base: Mapping[str, object], doctors: Sequence[StaffMember]) -> dict[str, Any]:
+    """The "With" filter: the doctors offered, the chosen one marked, and the page's query (and
+    the chosen day) kept as hidden fields of its form."""
+    if not doctors:
+        return {"doctor_choice": []}
+    chosen = str(base.get("doctor") or "")
+    keep = {k: v for k, v in base.items() if k not in ("doctor", "day", "month") and v not in (None, "")}
+    return {
+        "doctor_choice": [(d.pk, d.user.get_full_name() or d.user.email, str(d.pk) == chosen) for d in doctors],
+        "doctor_keep": list({**keep, "day": picker.day.isoformat()}.items()),
     }

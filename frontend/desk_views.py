@@ -18,7 +18,7 @@ from django.utils.formats import date_format, time_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from frontend.day_picker import month_asked, picker_context
+from frontend.day_picker import doctor_asked, month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
 from patients.exceptions import PossibleDuplicates, QueryTooShort
 from patients.models import Patient
@@ -302,6 +302,9 @@ def find_next(request: HttpRequest, branch_pk: int) -> HttpResponse:
         return render(request, template, context)
 
 
+LOOK_ALIKES = "ignore_duplicates"
+
+
 class NewPatientForm(forms.Form):
     """A walk-in or caller not on file yet: enough to register them, the rest on the chart later."""
 
@@ -309,9 +312,20 @@ class NewPatientForm(forms.Form):
     last_name = forms.CharField(max_length=100)
     date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     phone = forms.CharField(
-        max_length=32, required=False, label="Mobile", help_text="National or international form, e.g. 07911 123456."
+        max_length=32,
+        required=False,
+        label="Mobile",
+        help_text="A number that can receive text messages, national or international form, e.g. 07911 123456.",
     )
-    ignore_duplicates = forms.BooleanField(required=False, label="Different person from any look-alike")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.data.get(LOOK_ALIKES):  # ticked once the look-alikes were named: keep the tick
+            self.offer_look_alikes()
+
+    def offer_look_alikes(self) -> None:
+        """The tick to register anyway, shown only once booking answered with look-alikes on file."""
+        self.fields[LOOK_ALIKES] = forms.BooleanField(required=False, label="Different person from any look-alike")
 
 
 @login_required
@@ -367,6 +381,7 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
         except ApplicationError as exc:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
             if new is not None and isinstance(exc, PossibleDuplicates):
+                new_form.offer_look_alikes()
                 new_form.add_error(None, f"{exc.message}. Find them above, or tick the box if this is someone else.")
             elif new is not None and exc.fields:
                 show_error(new_form, exc)  # the new patient's details: each refusal beside its field
@@ -402,22 +417,29 @@ def _walk_in_times(branch: Branch, service: Service) -> dict[str, Any]:
 
 
 def _phone_times(request: HttpRequest, branch: Branch, service: Service) -> dict[str, Any]:
-    """A caller: the shared day picker (a month of days, the chosen day's times by part of the day),
-    each time a link to the patient step."""
+    """A caller: the shared day picker (a doctor filter, a month of days, the chosen day's times by
+    part of the day), each time a link to the patient step."""
     asked = request.GET.get("day")
+    doctors = list(selectors.doctors_offering(branch=branch, service=service))
+    doctor = doctor_asked(doctors, request.GET.get("doctor"))
     picker = day_picker(
         service=service,
         branch=branch,
         day=to_date(asked) if asked else None,
         month=month_asked(request.GET.get("month")),
+        doctor_ids=[doctor.pk] if doctor else None,
     )
-    base = {"source": "phone", "service": service.pk}
+    base = {"source": "phone", "service": service.pk, "doctor": doctor.pk if doctor else ""}
 
     def link(t: FreeTime) -> str:
         return "?" + urlencode({**base, "day": t.local.date(), "doctor": t.doctor_id, "start": t.local.isoformat()})
 
     context = picker_context(
-        picker, base=base, link=link, price=selectors.service_price_shown(service=service, branch=branch)
+        picker,
+        base=base,
+        link=link,
+        price=selectors.service_price_shown(service=service, branch=branch),
+        doctors=doctors,
     )
     return context | {"step": 2, "day": picker.day}
 
@@ -433,7 +455,8 @@ def _walk_in_patient(request: HttpRequest, new_form: NewPatientForm) -> tuple[Pa
 
 @login_required
 def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
-    """Reschedule from the grid: another free time of the same service at the branch, any doctor."""
+    """Reschedule from the grid: another free time of the same service at the branch, with the
+    appointment's own doctor wherever she is free, or with the doctor the desk chooses."""
     appointment = get_object_or_404(Appointment.objects.select_related("branch", "service", "patient"), pk=pk)
     if appointment.branch is None or appointment.service is None:
         raise Http404
@@ -454,18 +477,23 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
             with_whom = moved.doctor.user.get_full_name() if moved.doctor else ""
             messages.success(request, f"{moved.patient} moved to {_when(local)} with {with_whom}.")
             return _to_book(branch, local.date(), focus=moved.pk)
+    doctors = list(selectors.doctors_offering(branch=branch, service=appointment.service))
+    doctor = doctor_asked(doctors, request.GET.get("doctor"))
     picker = day_picker(
         service=appointment.service,
         branch=branch,
         day=_day(request, branch),
         month=month_asked(request.GET.get("month")),
+        doctor_ids=[doctor.pk] if doctor else None,
+        moving=appointment,
     )
     appointment_shown(request, appointment)
     context = picker_context(
         picker,
-        base={},
+        base={"doctor": doctor.pk if doctor else ""},
         post_to=request.path,
         price=selectors.service_price_shown(service=appointment.service, branch=branch),
+        doctors=doctors,
     )
     context |= {"appointment": appointment, "branch": branch}
     with timezone.override(ZoneInfo(branch.timezone)):

@@ -33,7 +33,10 @@ class PatientForm(forms.Form):
     date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sex = forms.ChoiceField(choices=Sex.choices, initial=Sex.UNKNOWN)
     phone = forms.CharField(
-        max_length=32, required=False, help_text="As you would dial it, e.g. 020 7946 0958 or +44 20 7946 0958."
+        max_length=32,
+        required=False,
+        label="Mobile",
+        help_text="A number that can receive text messages, as you dial it, e.g. 07911 123456 or +44 7911 123456.",
     )
     email = forms.EmailField(required=False)
     address_line = forms.CharField(max_length=200, required=False, label="Address")

@@ -79,7 +79,7 @@ def _find(identifier: str) -> tuple[Patient | None, str, str]:
         email = identifier.lower()
         return Patient.objects.filter(email=email, merged_into__isnull=True).first(), "email", email
     try:
-        phone = phone_e164(identifier)
+        phone = phone_e164(identifier, mobile=True)
     except ValueError:
         return None, "sms", identifier
     return Patient.objects.filter(phone=phone, merged_into__isnull=True).first(), "sms", phone
@@ -199,7 +199,7 @@ def contact_parse(*, contact: str) -> Contact:
             raise ValidationFailed(fields={"contact": ["Enter a valid e-mail address or mobile number."]}) from exc
         return Contact(channel="email", destination=text.lower())
     try:
-        return Contact(channel="sms", destination=phone_e164(text))
+        return Contact(channel="sms", destination=phone_e164(text, mobile=True))
     except ValueError as exc:
         raise ValidationFailed(fields={"contact": [str(exc)]}) from exc
 

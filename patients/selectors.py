@@ -40,10 +40,11 @@ def patient_named(*, patient: Patient, first_name: str, last_name: str) -> bool:
     )
 
 
-def phone_e164(value: str, *, timezone_name: str | None = None) -> str:
+def phone_e164(value: str, *, timezone_name: str | None = None, mobile: bool = False) -> str:
     """A phone number as typed, in E.164 ("" for none), national numbers read in the country of
-    the branch's time zone, else the chain's (config.validation.phone_e164); ValueError otherwise."""
-    return validation.phone_e164(value, region=phone_region(timezone_name=timezone_name))
+    the branch's time zone, else the chain's (config.validation.phone_e164); ValueError otherwise.
+    With ``mobile``, only a number that can receive text messages (a patient's mobile, an SMS code)."""
+    return validation.phone_e164(value, region=phone_region(timezone_name=timezone_name), mobile=mobile)
 
 
 def patient_search(*, q: str = "", include_merged: bool = False) -> QuerySet[Patient]:

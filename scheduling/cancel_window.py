@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from config.validation import phone_shown
 from scheduling.selectors import policy_get
 from tenants.org.models import Branch
+from tenants.org.selectors import phone_region
 
 
 def inside_cancellation_window(*, start: datetime, now: datetime | None = None) -> bool:
@@ -21,5 +23,6 @@ def inside_cancellation_window(*, start: datetime, now: datetime | None = None) 
 def call_the_branch(branch: Branch | None) -> str:
     """Whom a patient calls for what cannot be done online: "Please call Central on 020 7946 0000."."""
     if branch is not None and branch.phone:
-        return f"Please call {branch.name} on {branch.phone}."
+        number = phone_shown(branch.phone, region=phone_region(timezone_name=branch.timezone))
+        return f"Please call {branch.name} on {number}."
     return "Please call the clinic."

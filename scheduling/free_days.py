@@ -5,7 +5,12 @@ Every answer comes from the plan booking judges with (``scheduling.selectors.pla
 once for the whole range asked (a month is one round trip, not one per day), so a day shown as free
 has a time that booking accepts, and a closure, a special day, leave or a full book shows as no free
 time. Days are the branch's local days; the day's times are split on its wall clock into morning,
-afternoon and evening."""
+afternoon and evening.
+
+Each time names one doctor free then: the lowest id among those free, or, for an appointment being
+moved (``moving``), its own doctor wherever she is free (the patient stays with her doctor unless the
+desk chooses another); a move also frees the appointment's own time and keeps clear of its patient's
+other visits, as the reschedule that books it judges."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from scheduling.engine import STAFF_HORIZON, Plan
-from scheduling.models import Service
+from scheduling.models import Appointment, Service
 from scheduling.selectors import plan_load, policy_get
 from tenants.org.models import Branch, StaffMember
 
@@ -69,10 +74,11 @@ def _span(date_from: date, date_to: date) -> list[date]:
     return [date_from + timedelta(days=n) for n in range((date_to - date_from).days + 1)]
 
 
-def _starts(plan: Plan, day: date, step: int) -> dict[datetime, int]:
-    """Each free start of the day with the first doctor (lowest id) free then: "any doctor"."""
+def _starts(plan: Plan, day: date, step: int, prefer: int | None = None) -> dict[datetime, int]:
+    """Each free start of the day with the doctor free then: ``prefer`` where she is, else the
+    first (lowest id) free then: "any doctor"."""
     starts: dict[datetime, int] = {}
-    for doctor_id in sorted(plan.offered_by):
+    for doctor_id in sorted(plan.offered_by, key=lambda d: (d != prefer, d)):
         for start in plan.free_starts(doctor_id, day, step):
             starts.setdefault(start, doctor_id)
     return starts
@@ -86,8 +92,18 @@ def _plan(
     doctor_ids: list[int] | None,
     online: bool,
     now: datetime | None,
+    moving: Appointment | None = None,
 ) -> Plan:
-    return plan_load(service=service, branch=branch, days=days, doctor_ids=doctor_ids, online=online, now=now)
+    return plan_load(
+        service=service,
+        branch=branch,
+        days=days,
+        doctor_ids=doctor_ids,
+        online=online,
+        now=now,
+        patient_id=moving.patient_id if moving else None,
+        ignore_entry_id=moving.pk if moving else None,
+    )
 
 
 def free_days(
@@ -100,13 +116,16 @@ def free_days(
     step: int = 15,
     online: bool = False,
     now: datetime | None = None,
+    moving: Appointment | None = None,
 ) -> list[FreeDay]:
     """Each local day from ``date_from`` to ``date_to`` (at most MAX_RANGE_DAYS) with how many free
     times it has for ``service`` at ``branch`` (with one of ``doctor_ids``, or any doctor)."""
     days = _span(date_from, date_to)[:MAX_RANGE_DAYS]
     if not days:
         return []
-    plan = _plan(service=service, branch=branch, days=days, doctor_ids=doctor_ids, online=online, now=now)
+    plan = _plan(
+        service=service, branch=branch, days=days, doctor_ids=doctor_ids, online=online, now=now, moving=moving
+    )
     return [FreeDay(day, len(_starts(plan, day, step))) for day in days]
 
 
@@ -127,6 +146,7 @@ def next_free_day(
     step: int = 15,
     online: bool = False,
     now: datetime | None = None,
+    moving: Appointment | None = None,
 ) -> date | None:
     """The first local day after ``after`` with a free time, looking LOOKAHEAD_DAYS ahead (online,
     no further than the horizon); None when there is none. One plan per MAX_RANGE_DAYS days."""
@@ -145,6 +165,7 @@ def next_free_day(
             step=step,
             online=online,
             now=now,
+            moving=moving,
         ):
             if found.free:
                 return found.day
@@ -178,11 +199,13 @@ def day_picker(
     step: int = 15,
     online: bool = False,
     now: datetime | None = None,
+    moving: Appointment | None = None,
 ) -> DayPicker:
     """A month of days with or without free times and the chosen day's times, from one plan (plus
     one per month looked through for the next free day when the chosen day and the rest of its
     month are full). With no day chosen: the first free day of ``month`` (or from today), else
-    the first bookable day of it."""
+    the first bookable day of it. For an appointment being moved, each time names its doctor
+    wherever she is free."""
     now = now or timezone.now()
     first, last = _limit(branch=branch, online=online, now=now)
     if day is not None:
@@ -191,8 +214,11 @@ def day_picker(
     shown = min(max(shown, _month_of(first)), _month_of(last))
     lo, hi = max(shown, first), min(_month_end(shown), last)
     days = _span(lo, hi)
-    plan = _plan(service=service, branch=branch, days=days, doctor_ids=doctor_ids, online=online, now=now)
-    starts_by_day = {d: _starts(plan, d, step) for d in days}
+    plan = _plan(
+        service=service, branch=branch, days=days, doctor_ids=doctor_ids, online=online, now=now, moving=moving
+    )
+    prefer = moving.doctor_id if moving else None
+    starts_by_day = {d: _starts(plan, d, step, prefer) for d in days}
     found = [FreeDay(d, len(starts_by_day[d])) for d in days]
     if day is None:
         day = next((f.day for f in found if f.free), lo)
@@ -208,7 +234,14 @@ def day_picker(
     if not times:
         next_free = next((f.day for f in found if f.free and f.day > day), None) or (
             next_free_day(
-                service=service, branch=branch, after=hi, doctor_ids=doctor_ids, step=step, online=online, now=now
+                service=service,
+                branch=branch,
+                after=hi,
+                doctor_ids=doctor_ids,
+                step=step,
+                online=online,
+                now=now,
+                moving=moving,
             )
             if hi < last
             else None

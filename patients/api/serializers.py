@@ -52,7 +52,12 @@ class PatientOut(serializers.ModelSerializer):
 class _Demographics(serializers.Serializer):
     date_of_birth = StrictDateField(required=False, allow_null=True)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    phone = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="The patient's mobile: a number that can receive text messages, national or international form.",
+    )
     email = serializers.EmailField(max_length=max_length(Patient, "email"), required=False, allow_blank=True)
     address_line = serializers.CharField(max_length=200, required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -49,7 +49,9 @@ def _clean_demographics(fields: dict[str, Any]) -> dict[str, Any]:
     for name in ("phone", "emergency_contact_phone"):
         if name in out:
             try:
-                out[name] = phone_e164(out[name])
+                # The patient's phone is the mobile the clinic texts (reminders, portal codes); an
+                # emergency contact may be any number.
+                out[name] = phone_e164(out[name], mobile=name == "phone")
             except ValueError as exc:
                 errors[name] = [str(exc)]
     if "email" in out:

@@ -392,7 +392,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
             first_name="Petra",
             last_name=f"Every{tag}",
             email=f"petra.{tag}@example.com",
-            phone=f"+447700900{200 + int(tag, 16) % 800}",  # a number of its own: no journey's patient is a duplicate
+            phone=f"+447946900{200 + int(tag, 16) % 800}",  # a number of its own: no journey's patient is a duplicate
         )
         records.care_team_assign(actor=owner, patient=patient, doctor=doc)
         note = records.note_create(actor=doc.user, patient=patient, title="First visit", body="Well.")

@@ -102,12 +102,12 @@ def test_a_form_error_sits_beside_its_field_and_a_national_phone_is_taken(page, 
     page.goto(f"{live}/patients/new/")
     page.get_by_label("First name").fill("Phoebe")
     page.get_by_label("Last name").fill("Formfield")
-    page.get_by_label("Phone").first.fill("call me")
+    page.get_by_label("Mobile", exact=True).fill("call me")
     page.get_by_label("City").fill("Leeds")
     page.get_by_role("button", name="Register").click()
 
     # the error is named in a summary, linked to the field, and said beside it; what was typed stays
-    expect(page.get_by_role("link", name=re.compile("^Phone: This is not a phone number"))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("^Mobile: This is not a phone number"))).to_be_visible()
     phone = page.locator("#id_phone")
     expect(phone).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#id_phone_error")).to_contain_text("not a phone number")
@@ -118,11 +118,11 @@ def test_a_form_error_sits_beside_its_field_and_a_national_phone_is_taken(page, 
     axe("patient-form-error")
 
     # typed as people say it at home, the number is taken
-    phone.fill("07700 900123")
+    phone.fill("07946 900126")
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_text(re.compile("Phoebe Formfield registered as"))).to_be_visible()
     with committed(), schema_context(browser_chain.schema):
-        assert Patient.objects.get(last_name="Formfield").phone == "+447700900123"
+        assert Patient.objects.get(last_name="Formfield").phone == "+447946900126"
 
 
 def test_the_clinic_sign_in_names_the_clinic(page, live, browser_chain, shot, axe) -> None:

@@ -73,10 +73,10 @@ def test_phone_patient_step_preselects_a_single_match_and_separates_name_and_mrn
     # when the desk searches the one patient
     page = client.get(f"/desk/{clinic.branch.pk}/walk-in/?{query}", HTTP_HOST=host)
     html = page.content.decode()
-    # then the one found is already chosen, shown as "name · MRN", and the button books a phone booking
+    # then the one found is already chosen, shown as "name · MRN", and the button says "Book"
     assert f'value="{patient.pk}" required checked>' in html
     assert f'{patient} <span class="muted">· {patient.mrn}' in html
-    assert "Book phone booking</button>" in html
+    assert '<button type="submit">Book</button>' in html
     assert "Book walk-in" not in html
 
 

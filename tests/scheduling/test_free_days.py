@@ -156,3 +156,33 @@ def test_a_month_is_one_plan(short):
     plans = [q for q in queries.captured_queries if "json_build_object" in q["sql"]]
     assert len(plans) == 1
     assert len(queries.captured_queries) == 2
+
+
+def test_a_move_names_the_appointments_own_doctor_wherever_she_is_free(in_a):
+    # given two doctors on shift 09:00-11:00, an appointment at 09:00 with the second (the higher id),
+    # and her 10:00 taken by another patient
+    clinic = clinic_setup(in_a, doctors=2, shift=(time(9), time(11)))
+    first, own = sorted(clinic.doctors, key=lambda d: d.pk)
+    moving = book(clinic, clinic.at(MONDAY, 9), doctor=own)
+    book(clinic, clinic.at(MONDAY, 10), doctor=own)
+    # when the picker opens on the Monday to move it
+    picker = day_picker(service=clinic.service, branch=clinic.branch, day=MONDAY, step=30, moving=moving)
+    # then every time she is free names her, her own 09:00 included (the appointment does not block
+    # itself), and only the time she is busy names the colleague
+    named = {f"{t.local:%H:%M}": t.doctor_id for t in picker.times}
+    assert named == {"09:00": own.pk, "09:30": own.pk, "10:00": first.pk, "10:30": own.pk}
+    # and without a move, each time names the first doctor free then, as before
+    anyone = day_picker(service=clinic.service, branch=clinic.branch, day=MONDAY, step=30)
+    assert {t.doctor_id for t in anyone.times} == {first.pk}
+
+
+def test_a_move_keeps_clear_of_the_patients_other_visits(in_a):
+    # given a patient with an appointment at 09:00 and another at 10:00 with the colleague
+    clinic = clinic_setup(in_a, doctors=2, shift=(time(9), time(11)))
+    patient = clinic.patient()
+    moving = book(clinic, clinic.at(MONDAY, 9), doctor=clinic.doctors[0], patient=patient)
+    book(clinic, clinic.at(MONDAY, 10), doctor=clinic.doctors[1], patient=patient)
+    # when the picker opens on the Monday to move the first
+    picker = day_picker(service=clinic.service, branch=clinic.branch, day=MONDAY, step=30, moving=moving)
+    # then the patient's 10:00 is not offered with anyone
+    assert [f"{t.local:%H:%M}" for t in picker.times] == ["09:00", "09:30", "10:30"]

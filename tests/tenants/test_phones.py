@@ -1,6 +1,7 @@
 """Phone numbers are read one way (config.validation.phone_e164) by the API and the pages alike:
 national form in the country of the branch's or the chain's time zone, international form, any
-spacing; anything else is an error on the phone field."""
+spacing; anything else is an error on the phone field. A patient's phone is the mobile the clinic
+texts: only a number that can receive text messages is taken there."""
 
 from __future__ import annotations
 
@@ -50,10 +51,10 @@ def test_the_country_is_the_time_zones_else_the_locales() -> None:
 def test_a_patient_registered_with_a_national_number_is_stored_in_e164(in_a) -> None:
     # given chain A, in London; when the desk registers a patient typing a national number
     patient = patients.patient_create(
-        actor=in_a.users["receptionist"], first_name="Nat", last_name="Ional", phone="07700 900123"
+        actor=in_a.users["receptionist"], first_name="Nat", last_name="Ional", phone="07946 900123"
     )
     # then it is stored in international form, and search finds it as typed either way
-    assert patient.phone == "+447700900123"
+    assert patient.phone == "+447946900123"
 
 
 def test_a_branch_reads_national_numbers_in_its_own_time_zone(chain_b) -> None:
@@ -82,11 +83,9 @@ def test_junk_is_a_field_error_and_nothing_is_registered(in_a) -> None:
 
 def test_the_api_takes_a_national_number_and_names_the_field_of_junk(api, chain_a) -> None:
     desk = api(chain_a, "receptionist")
-    made = desk.call(
-        "POST", "/api/v1/patients/", {"first_name": "Api", "last_name": "Caller", "phone": "020 7946 0958"}
-    )
+    made = desk.call("POST", "/api/v1/patients/", {"first_name": "Api", "last_name": "Caller", "phone": "07946 900124"})
     assert made.status_code == 201, made.content
-    assert made.json()["phone"] == "+442079460958"
+    assert made.json()["phone"] == "+447946900124"
     refused = assert_error(
         desk.call("POST", "/api/v1/patients/", {"first_name": "Api", "last_name": "Junk", "phone": "12"}),
         400,
@@ -113,7 +112,7 @@ def test_the_registration_page_shows_the_phone_error_next_to_it_and_keeps_what_w
     assert page.status_code == 200
     assert '<p class="errorlist field-error" id="id_phone_error">' in html
     assert 'aria-invalid="true" aria-describedby="id_phone_helptext id_phone_error"' in html
-    assert '<a href="#id_phone">Phone: ' in html
+    assert '<a href="#id_phone">Mobile: ' in html
     for typed in ('value="Tess"', 'value="Typed"', 'value="call me"', 'value="Leeds"'):
         assert typed in html
     assert Patient.objects.count() == before
@@ -124,11 +123,11 @@ def test_the_registration_page_takes_a_national_number(in_a, client) -> None:
         sign_in(client, in_a.users["receptionist"])
     page = client.post(
         "/patients/new/",
-        {"first_name": "Nora", "last_name": "National", "sex": "unknown", "phone": "07700 900123"},
+        {"first_name": "Nora", "last_name": "National", "sex": "unknown", "phone": "07946 900125"},
         HTTP_HOST=in_a.host,
     )
     assert page.status_code == 302
-    assert Patient.objects.get(last_name="National").phone == "+447700900123"
+    assert Patient.objects.get(last_name="National").phone == "+447946900125"
 
 
 @pytest.mark.parametrize("typed", ["1234", "07911", "0791 12", "\x00 07911"])
@@ -151,3 +150,47 @@ def test_a_patient_is_not_registered_with_a_truncated_number(chain_a, api) -> No
     assert "phone" in answer.json()["error"]["fields"]
     with schema_context(chain_a.schema):
         assert Patient.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "0770090012",  # a digit short of a mobile: ten digits a UK number may have, but no mobile
+        "020 7946 0958",  # a landline
+        "07700 900123",  # the range kept for drama, never issued
+    ],
+)
+def test_a_mobile_is_a_number_that_can_receive_text_messages(typed: str) -> None:
+    # given a number of a possible length that no text message can reach
+    # when it is read as a mobile, then it is refused in words; as any phone it is still taken
+    with pytest.raises(ValueError, match=r"not a mobile number\. Enter a number that can receive text messages"):
+        phone_e164(typed, region="GB", mobile=True)
+    assert phone_e164(typed, region="GB").startswith("+44")
+
+
+@pytest.mark.parametrize(
+    ("typed", "region", "stored"),
+    [
+        ("07911 123456", "GB", "+447911123456"),
+        ("+44 (0)7911 123456", None, "+447911123456"),
+        ("(212) 555-0134", "US", "+12125550134"),  # North America: a number that may be either is taken
+    ],
+)
+def test_a_mobile_is_taken_in_national_and_international_form(typed: str, region: str | None, stored: str) -> None:
+    assert phone_e164(typed, region=region, mobile=True) == stored
+
+
+def test_a_patient_is_not_registered_with_a_number_that_takes_no_texts(in_a) -> None:
+    # given the desk registering a patient with a mobile typed a digit short
+    before = Patient.objects.count()
+    # when the service is asked, then it refuses naming the phone, and nobody is registered
+    with pytest.raises(InvalidPatient) as refused:
+        patients.patient_create(actor=in_a.users["receptionist"], first_name="Di", last_name="Git", phone="0770090012")
+    assert set(refused.value.fields) == {"phone"}
+    assert "not a mobile number" in refused.value.fields["phone"][0]
+    assert Patient.objects.count() == before
+    # and an emergency contact may be a landline
+    kept = patients.patient_create(
+        actor=in_a.users["receptionist"], first_name="Di", last_name="Git", emergency_contact_phone="020 7946 0958"
+    )
+    assert kept.emergency_contact_phone == "+442079460958"
