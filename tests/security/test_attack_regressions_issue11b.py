@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from patients.portal import portal_user_for
 from scheduling import services as sched
 from scheduling.exceptions import InvalidScheduling
 from scheduling.models import Appointment, Leave, Status
@@ -150,3 +151,19 @@ def test_the_desk_search_names_a_next_visit_on_its_own_branchs_clock(chain_a):
     html = found.content.decode()
     assert f'href="/desk/{west.pk}/?day={MONDAY}&amp;focus={visit.pk}"' in html
     assert f"{MONDAY.day} {MONDAY:%b %Y}, 16:30" in html
+
+
+def test_the_portal_says_a_visit_on_its_branchs_clock(chain_a):
+    # given a patient of the chain's Los Angeles branch with a visit at 16:30 there (00:30 in London,
+    # the chain's default zone)
+    with schema_context(chain_a.schema):
+        west = org.branch_create(actor=chain_a.users["owner"], name="Coast", timezone_name="America/Los_Angeles")
+        clinic = clinic_setup(chain_a, branch=west, doctors=1)
+        visit = book(clinic, clinic.at(MONDAY, 16, 30), actor=clinic.owner, patient=clinic.patient("Faraway"))
+        patient_user = portal_user_for(patient=visit.patient)
+    # when the patient opens the portal
+    html = _client(chain_a, patient_user).get("/portal/").content.decode()
+    # then the visit is at 16:30 on its day, as the branch's zone beside it says (not London's 00:30)
+    card = html.split(f'id="appointment-{visit.pk}"', 1)[1].split("</div>", 1)[0]
+    assert f"{MONDAY.day} {MONDAY:%B} {MONDAY.year}, 16:30" in card
+    assert "(America/Los_Angeles)" in card
