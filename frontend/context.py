@@ -37,6 +37,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 items.append(("Patients", reverse("patients")))
             if user.has_perm("invoicing.view_invoice"):
                 items.append(("Billing", reverse("billing")))
+            if user.has_perm("invoicing.view_reconciliation"):
+                items.append(("Reconciliation", reverse("billing-reconciliation")))
             settings_items = _settings_items(user, roles)
             if settings_items:
                 # Every settings page under one entry (a row that fits 1024 px); each lists the others.

@@ -14,6 +14,7 @@ from frontend import (
     patient_views,
     payments_views,
     portal_views,
+    reconciliation_views,
     record_views,
     views,
 )
@@ -129,6 +130,17 @@ urlpatterns = [
     path("desk/appointments/<int:pk>/resize/", desk_views.appointment_resize, name="desk-resize"),
     path("desk/appointments/<int:pk>/move/", desk_views.appointment_move, name="desk-move"),
     path("desk/appointments/<int:pk>/<str:action>/", desk_views.appointment_action, name="desk-action"),
+    path("billing/reconciliation/", reconciliation_views.reconciliation, name="billing-reconciliation"),
+    path(
+        "billing/reconciliation/mismatches/<int:pk>/resolve/",
+        reconciliation_views.mismatch_resolve,
+        name="billing-reconciliation-resolve",
+    ),
+    path(
+        "billing/reconciliation/payouts/<int:pk>/",
+        reconciliation_views.payout_detail,
+        name="billing-reconciliation-payout",
+    ),
     path("billing/", billing_views.desk, name="billing"),
     path("billing/invoices/<int:pk>/", billing_views.invoice_detail, name="billing-invoice"),
     path("billing/invoices/<int:pk>/pay/", billing_views.invoice_pay, name="billing-invoice-pay"),

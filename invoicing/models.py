@@ -291,3 +291,13 @@ from invoicing.fees import FeeCharge, FeeKind, FeePolicy, FeeRule, FeeStatus  # 
 
 # The invoice of a session package sold (invoicing/package_sales.py).
 from invoicing.package_sales import PackageSale  # noqa: E402, F401
+
+# Reconciliation with the connected Stripe account (runs, payouts, balance transactions, mismatches).
+from invoicing.reconciliation.models import (  # noqa: E402, F401
+    BalanceTransaction,
+    Mismatch,
+    MismatchKind,
+    Payout,
+    ReconciliationRun,
+    RunStatus,
+)

@@ -41,3 +41,6 @@ rules.add_perm("invoicing.view_fee_policy", ledger_staff)
 
 # checkout12: what online booking asks to be paid (deposits, prepayment): owners.
 rules.add_perm("invoicing.manage_online_payments", is_owner)
+
+# Reconciliation with the connected Stripe account: owners and billing, chain-wide.
+from invoicing.reconciliation import rules as _reconciliation_rules  # noqa: E402, F401 - registers on import

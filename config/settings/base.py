@@ -270,6 +270,8 @@ SPECTACULAR_SETTINGS = {
         "LeaveDecisionActionEnum": "scheduling.api.leave_views.LEAVE_ACTIONS",
         "InvoiceStatusEnum": "invoicing.models.InvoiceStatus",
         "PaymentStatusEnum": "invoicing.models.PaymentStatus",
+        "MismatchKindEnum": "invoicing.reconciliation.models.MismatchKind",
+        "ReconciliationRunStatusEnum": "invoicing.reconciliation.models.RunStatus",
         "DepositKindEnum": "invoicing.checkout.models.DepositKind",
         "CheckoutStatusEnum": "invoicing.checkout.models.CheckoutStatus",
         "FeeRuleEnum": "invoicing.fees.FeeRule",
@@ -307,6 +309,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.for_each_clinic",
         "schedule": 3600.0,
         "args": ("patients.tasks.spent_codes_purge",),
+    },
+    # Each chain's previous local day reconciled with its Stripe account (invoicing.tasks; idempotent,
+    # hourly so every chain's midnight is met in its own zone, and a missed night is caught up).
+    "stripe-reconciliation": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 3600.0,
+        "args": ("invoicing.tasks.reconciliation_nightly",),
     },
     # Online checkouts still waiting are read again from Stripe (a paid session whose webhook never
     # came is settled), pending Stripe refunds asked again (invoicing.checkout.tasks; idempotent).

@@ -291,18 +291,33 @@ class FakeStripe:
     def _list(self, call: Call, kind: str, keep: Callable[[JSON], bool] = lambda _: True) -> tuple[int, JSON]:
         """A Stripe list of the caller's ``kind`` objects, newest first, paged by cursor."""
         with self.lock:
-            rows = [o for o in self.objects.get((call.account or "platform", kind), {}).values() if keep(o)]
-        rows.reverse()
+            stored = self.objects.get((call.account or "platform", kind), {})
+            objects = list(stored.values())
+            positions = list(stored) if call.query.get("starting_after") else []
         try:
             limit = max(1, min(100, int(call.query.get("limit", 10))))
         except ValueError as error:
             raise StripeError(400, "Invalid integer: limit", param="limit") from error
+        if (after := call.query.get("starting_after")) or not call.query.get("ending_before"):
+            # Walk back from the cursor only as far as one page needs: a list of 100k objects is
+            # paged through in linear time.
+            start = len(objects)
+            if after:
+                if after not in stored or not keep(stored[after]):
+                    raise StripeError(
+                        404, f"No such {kind}: '{after}'", code="resource_missing", param="starting_after"
+                    )
+                start = positions.index(after)
+            page = []
+            for i in range(start - 1, -1, -1):
+                if keep(objects[i]):
+                    page.append(objects[i])
+                    if len(page) > limit:
+                        break
+            return 200, {"object": "list", "url": call.path, "has_more": len(page) > limit, "data": page[:limit]}
+        rows = [o for o in reversed(objects) if keep(o)]
         ids = [o["id"] for o in rows]
-        if after := call.query.get("starting_after"):
-            if after not in ids:
-                raise StripeError(404, f"No such {kind}: '{after}'", code="resource_missing", param="starting_after")
-            rows = rows[ids.index(after) + 1 :]
-        elif before := call.query.get("ending_before"):
+        if before := call.query.get("ending_before"):
             if before not in ids:
                 raise StripeError(404, f"No such {kind}: '{before}'", code="resource_missing", param="ending_before")
             rows = rows[: ids.index(before)][-limit:]
@@ -395,7 +410,7 @@ def account_link_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
 # -- money, for the next sessions: lists page like Stripe's --------------------------------------
 @route("GET", "/v1/balance_transactions")
 def balance_transaction_list(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
-    return fake._list(call, "balance_transaction", _created_filter(call))
+    return expanded(fake, call, *fake._list(call, "balance_transaction", _created_filter(call)))
 
 
 @route("GET", "/v1/payouts")
@@ -842,3 +857,123 @@ def hosted_checkout(fake: FakeStripe, http: BaseHTTPRequestHandler, method: str,
     http.send_header("Content-Length", str(len(page)))
     http.end_headers()
     http.wfile.write(page)
+
+
+# --- recon12: charges, expanded sources, payouts that group the account's balance transactions,
+# and a bulk load for the reconciliation bench --------------------------------------------------
+#: What a balance transaction's ``source`` names, by its id's prefix.
+SOURCE_KINDS = {"ch": "charge", "py": "charge", "re": "refund", "pyr": "refund", "po": "payout"}
+
+
+def expanded(fake: FakeStripe, call: Call, status: int, answer: JSON) -> tuple[int, JSON]:
+    """``expand[]=data.source``: each balance transaction's source as the object (a copy)."""
+    wanted = call.query.get("expand") or []
+    if status != 200 or "data.source" not in (wanted if isinstance(wanted, list) else [wanted]):
+        return status, answer
+    rows = []
+    for txn in answer["data"]:
+        source = txn.get("source")
+        kind = SOURCE_KINDS.get(str(source).split("_", 1)[0]) if source else None
+        if kind is not None:
+            with fake.lock:
+                found = fake.objects.get((call.account or "platform", kind), {}).get(source)
+            if found is not None:
+                txn = {**txn, "source": dict(found)}
+        rows.append(txn)
+    return status, {**answer, "data": rows}
+
+
+@route("GET", r"/v1/charges/(?P<id>[^/]+)")
+def charge_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return 200, fake.get(call.account, "charge", call.match["id"])
+
+
+@route("GET", r"/v1/payouts/(?P<id>[^/]+)")
+def payout_retrieve(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
+    return 200, fake.get(call.account, "payout", call.match["id"])
+
+
+def pay_out(fake: FakeStripe, *, account: str, currency: str | None = None, status: str = "paid") -> JSON:
+    """Stripe pays the account's balance in ``currency`` (by default that of its oldest balance
+    transaction not paid out) out: every such balance transaction joins this payout, whose own
+    (negative) balance transaction is added too."""
+    with fake.lock:
+        waiting = [
+            t
+            for t in fake.objects.get((account, "balance_transaction"), {}).values()
+            if t.get("payout") is None and t.get("type") != "payout"
+        ]
+        currency = currency or (waiting[0]["currency"] if waiting else "eur")
+        txns = [t for t in waiting if t.get("currency") == currency]
+        amount = sum(t["net"] for t in txns)
+        created = fake.now()
+        payout = fake.add_object(
+            "payout",
+            account=account,
+            amount=amount,
+            currency=currency,
+            arrival_date=created + 2 * 86400,
+            status=status,
+            automatic=True,
+            balance_transaction=None,
+            method="standard",
+            type="bank_account",
+        )
+        own = fake.add_object(
+            "balance_transaction",
+            account=account,
+            amount=-amount,
+            currency=currency,
+            fee=0,
+            net=-amount,
+            type="payout",
+            reporting_category="payout",
+            source=payout["id"],
+            payout=payout["id"],
+            status="available",
+        )
+        payout["balance_transaction"] = own["id"]
+        for txn in txns:
+            txn["payout"] = payout["id"]
+        return payout
+
+
+def load_charges(
+    fake: FakeStripe, *, account: str, charges: list[tuple[str, int, str, int]], fee_bp: int = 290
+) -> list[str]:
+    """A fast path for benches: many settled payments at once, each ``(payment_intent, amount,
+    currency, created)``, as a charge and its balance transaction. The ids of the transactions."""
+    ids: list[str] = []
+    with fake.lock:
+        txns = fake.objects.setdefault((account, "balance_transaction"), {})
+        charge_store = fake.objects.setdefault((account, "charge"), {})
+        for intent, amount, currency, created in charges:
+            fee = amount * fee_bp // 10_000 + 30
+            charge_id = fake.new_id("charge")
+            txn_id = fake.new_id("balance_transaction")
+            charge_store[charge_id] = {
+                "id": charge_id,
+                "object": "charge",
+                "amount": amount,
+                "currency": currency,
+                "payment_intent": intent,
+                "balance_transaction": txn_id,
+                "created": created,
+            }
+            txns[txn_id] = {
+                "id": txn_id,
+                "object": "balance_transaction",
+                "amount": amount,
+                "currency": currency,
+                "fee": fee,
+                "net": amount - fee,
+                "type": "charge",
+                "reporting_category": "charge",
+                "source": charge_id,
+                "payout": None,
+                "status": "available",
+                "created": created,
+                "livemode": False,
+            }
+            ids.append(txn_id)
+    return ids

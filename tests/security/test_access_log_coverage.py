@@ -164,6 +164,18 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
         )
     },
     **{
+        op: "reconciliation with Stripe: Stripe's ids and amounts and the ledger's payment ids, no patient or invoice"
+        for op in (
+            ("api/v1/invoicing/reconciliation/", "get"),
+            ("api/v1/invoicing/reconciliation/mismatches/", "get"),
+            ("api/v1/invoicing/reconciliation/mismatches/<int:pk>/resolve/", "post"),
+            ("api/v1/invoicing/reconciliation/payouts/<int:pk>/", "get"),
+            ("billing/reconciliation/", "*"),
+            ("billing/reconciliation/mismatches/<int:pk>/resolve/", "*"),
+            ("billing/reconciliation/payouts/<int:pk>/", "*"),
+        )
+    },
+    **{
         (route, "*"): CHANGE + " (a refusal shows the invoice's page again, logged as the page is)"
         for route in (
             "billing/invoices/<int:pk>/pay/",

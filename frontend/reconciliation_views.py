@@ -1,0 +1,51 @@
+"""The reconciliation report for owners and billing (/billing/reconciliation/): recent runs, open
+mismatches by kind with a way to resolve each, payouts, and a payout with the payments it contains.
+It shows Stripe ids, amounts and the ledger's payment ids, no patient and no invoice."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from frontend.forms import flash
+from invoicing.reconciliation import selectors, services
+from invoicing.reconciliation.api import NOTE_MAX_LENGTH
+from invoicing.reconciliation.models import Mismatch, Payout
+from tenants.authz import authorize
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(max_length=NOTE_MAX_LENGTH, required=False, label="How was it resolved?")
+
+
+@login_required
+def reconciliation(request: HttpRequest) -> HttpResponse:
+    overview = selectors.reconciliation_overview(actor=request.user)
+    return render(request, "reconciliation/overview.html", {"overview": overview, "form": ResolveForm()})
+
+
+@login_required
+@require_POST
+def mismatch_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    authorize(request.user, "invoicing.resolve_mismatch")
+    mismatch = get_object_or_404(Mismatch, pk=pk)
+    form = ResolveForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    flash(
+        request,
+        lambda: services.mismatch_resolve(actor=request.user, mismatch=mismatch, note=note),
+        f"The mismatch {mismatch.stripe_id or mismatch.pk} is resolved.",
+    )
+    return redirect("billing-reconciliation")
+
+
+@login_required
+def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        detail = selectors.payout_detail(actor=request.user, payout_id=pk)
+    except Payout.DoesNotExist as error:
+        raise Http404("No such payout") from error
+    return render(request, "reconciliation/payout.html", {"detail": detail})

@@ -1,0 +1,121 @@
+"""What the reconciliation report shows: runs, open mismatches by kind, payouts and the payments
+each contains. Owners and billing only (the connected account is the chain's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from invoicing.models import Payment
+from invoicing.reconciliation.models import BalanceTransaction, Mismatch, MismatchKind, Payout, ReconciliationRun
+from tenants.authz import Actor, authorize
+
+RECENT_RUNS = 14
+RECENT_PAYOUTS = 20
+OPEN_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class KindCount:
+    kind: MismatchKind
+    open: int
+
+
+@dataclass(frozen=True)
+class ReconciliationOverview:
+    runs: list[ReconciliationRun]
+    open_by_kind: list[KindCount]
+    open_mismatches: list[Mismatch]
+    open_total: int
+    resolved_recently: list[Mismatch]
+    payouts: list[Payout]
+
+
+def mismatch_list(*, actor: Actor, open_only: bool = True, kind: str | None = None) -> QuerySet[Mismatch]:
+    authorize(actor, "invoicing.view_reconciliation")
+    found = Mismatch.objects.select_related("found_in", "resolved_by")
+    if open_only:
+        found = found.filter(resolved_at__isnull=True)
+    if kind:
+        found = found.filter(kind=kind)
+    return found.order_by("-found_at", "-pk")
+
+
+def reconciliation_overview(*, actor: Actor) -> ReconciliationOverview:
+    authorize(actor, "invoicing.view_reconciliation")
+    counts = dict(
+        Mismatch.objects.filter(resolved_at__isnull=True)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+    )
+    open_found = mismatch_list(actor=actor)
+    return ReconciliationOverview(
+        runs=list(ReconciliationRun.objects.order_by("-period_start", "-pk")[:RECENT_RUNS]),
+        open_by_kind=[KindCount(MismatchKind(k), counts.get(k, 0)) for k in MismatchKind.values],
+        open_mismatches=list(open_found[:OPEN_SHOWN]),
+        open_total=sum(counts.values()),
+        resolved_recently=list(
+            mismatch_list(actor=actor, open_only=False).filter(resolved_at__isnull=False).order_by("-resolved_at")[:10]
+        ),
+        payouts=list(
+            Payout.objects.annotate(
+                payments=Count("transactions", filter=Q(transactions__payment__isnull=False))
+            ).order_by("-created_at_stripe", "-pk")[:RECENT_PAYOUTS]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PayoutLine:
+    """One balance transaction of a payout, with the ledger's payment it matched (if any)."""
+
+    stripe_id: str
+    type: str
+    amount_minor: int
+    fee_minor: int
+    net_minor: int
+    currency: str
+    payment: Payment | None
+    payment_intent: str
+
+
+@dataclass(frozen=True)
+class PayoutDetail:
+    payout: Payout
+    lines: list[PayoutLine]
+    payments_minor: int
+    fees_minor: int
+
+
+def payout_detail(*, actor: Actor, payout_id: int) -> PayoutDetail:
+    """A payout with the balance transactions it contains: the payments (and refunds) it pays out."""
+    authorize(actor, "invoicing.view_reconciliation")
+    payout = Payout.objects.get(pk=payout_id)
+    txns = (
+        BalanceTransaction.objects.filter(payout=payout)
+        .select_related("payment", "refund__payment")
+        .order_by("created_at_stripe", "pk")
+    )
+    lines = []
+    for txn in txns:
+        payment = txn.payment or (txn.refund.payment if txn.refund else None)
+        lines.append(
+            PayoutLine(
+                stripe_id=txn.stripe_id,
+                type=txn.type,
+                amount_minor=txn.amount_minor,
+                fee_minor=txn.fee_minor,
+                net_minor=txn.net_minor,
+                currency=txn.currency,
+                payment=payment,
+                payment_intent=txn.payment_intent,
+            )
+        )
+    return PayoutDetail(
+        payout=payout,
+        lines=lines,
+        payments_minor=sum(line.amount_minor for line in lines if line.type != "payout"),
+        fees_minor=sum(line.fee_minor for line in lines),
+    )

@@ -1,0 +1,84 @@
+"""The reconciliation API: owners and billing read the overview, the mismatches and a payout, and
+resolve a mismatch with a note (once: again is 409); reception and doctors are refused (403) and
+change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from invoicing.models import Mismatch, Payment, Payout
+from invoicing.reconciliation.services import reconciliation_run
+from tests.factories import Chain
+from tests.factories.invoicing import PRICE, priced
+from tests.factories.scheduling import Clinic, clinic_setup
+from tests.fakes.stripe_server import FakeStripe, pay_out
+from tests.invoicing.reconcile import around_now, charge, connect_chain, stripe_payment
+
+API = "/api/v1/invoicing/reconciliation"
+
+
+@pytest.fixture
+def reconciled(in_a: Chain, stripe_fake: FakeStripe) -> Clinic:
+    clinic = priced(clinic_setup(in_a, branch=in_a.branches[0], doctors=1))
+    account = connect_chain(in_a, stripe_fake)
+    stripe_payment(clinic, intent=charge(account, PRICE), amount_minor=PRICE, hour=9)
+    pay_out(stripe_fake, account=account)
+    charge(account, 4200)
+    reconciliation_run(period_start=around_now()[0], period_end=around_now()[1])
+    return clinic
+
+
+def test_billing_reads_the_report_and_resolves_a_mismatch_once(reconciled, api):
+    client = api(reconciled.chain, "billing")
+    mismatch = Mismatch.objects.get()
+    # the overview: one run, one open mismatch missing here, one payout
+    overview = client.call("GET", f"{API}/").json()
+    assert len(overview["runs"]) == 1
+    assert overview["open_total"] == 1
+    assert {"kind": "missing_here", "open": 1} in overview["open_by_kind"]
+    assert [p["stripe_id"] for p in overview["payouts"]] == [Payout.objects.get().stripe_id]
+    # the open mismatches
+    listed = client.call("GET", f"{API}/mismatches/?kind=missing_here").json()
+    assert [(m["id"], m["stripe_amount_minor"]) for m in listed] == [(mismatch.pk, 4200)]
+    # resolving it, then again
+    done = client.call("POST", f"{API}/mismatches/{mismatch.pk}/resolve/", {"note": "Cash sale paid by card"})
+    assert done.status_code == 200
+    assert done.json()["resolution_note"] == "Cash sale paid by card"
+    again = client.call("POST", f"{API}/mismatches/{mismatch.pk}/resolve/", {"note": "Other"})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "mismatch_already_resolved"
+    mismatch.refresh_from_db()
+    assert mismatch.resolution_note == "Cash sale paid by card"
+    assert client.call("GET", f"{API}/mismatches/").json() == []
+    assert len(client.call("GET", f"{API}/mismatches/?open=false").json()) == 1
+
+
+def test_a_payout_answers_the_payments_it_contains(reconciled, api):
+    payout = Payout.objects.get()
+    body = api(reconciled.chain, "owner").call("GET", f"{API}/payouts/{payout.pk}/").json()
+    charges = [line for line in body["lines"] if line["type"] == "charge"]
+    assert [line["amount_minor"] for line in charges] == [PRICE]
+    assert charges[0]["payment"] == Payment.objects.get().pk
+    assert charges[0]["payment_intent"] == Payment.objects.get().reference
+    assert body["payout"]["amount_minor"] == payout.amount_minor
+
+
+def test_a_note_is_required(reconciled, api):
+    mismatch = Mismatch.objects.get()
+    answer = api(reconciled.chain, "owner").call("POST", f"{API}/mismatches/{mismatch.pk}/resolve/", {"note": " "})
+    assert answer.status_code == 400
+    mismatch.refresh_from_db()
+    assert mismatch.is_open
+
+
+@pytest.mark.parametrize("role", ["receptionist", "doctor"])
+def test_reception_and_doctors_are_refused(reconciled, api, role):
+    client = api(reconciled.chain, role)
+    mismatch = Mismatch.objects.get()
+    assert client.call("GET", f"{API}/").status_code == 403
+    assert client.call("GET", f"{API}/mismatches/").status_code == 403
+    assert client.call("GET", f"{API}/payouts/{Payout.objects.get().pk}/").status_code == 403
+    refused = client.call("POST", f"{API}/mismatches/{mismatch.pk}/resolve/", {"note": "Fine"})
+    assert refused.status_code == 403
+    mismatch.refresh_from_db()
+    assert mismatch.is_open
