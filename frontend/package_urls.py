@@ -10,4 +10,6 @@ urlpatterns = [
     path("patients/<int:pk>/packages/", package_views.patient_packages, name="patient-packages"),
     path("packages/pending/", package_views.packages_report, name="packages-report"),
     path("packages/appointments/<int:pk>/", package_views.appointment_package_panel, name="appointment-package"),
+    path("portal/packages/", package_views.portal_packages, name="portal-packages"),
+    path("portal/packages/paid/<str:token>/", package_views.portal_package_paid, name="portal-package-paid"),
 ]

@@ -9,12 +9,15 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 
 from config.errors import ApplicationError
 from config.money import from_minor, minor_units, money_format, to_minor
 from frontend.forms import flash, submit
+from frontend.portal_views import patient_required
+from invoicing.checkout.services import checkout_return
+from invoicing.package_checkout import package_buy_online
 from packages import services as pkg
 from packages.models import PackageProduct
 from packages.selectors import (
@@ -23,11 +26,12 @@ from packages.selectors import (
     pending_sessions,
     product_list,
     purchase_list,
+    purchases_of_patient,
 )
 from patients.models import Patient
 from scheduling.models import Service
 from scheduling.selectors import appointment_list
-from tenants.audit.services import access_log_records, access_log_response
+from tenants.audit.services import access_log_patients, access_log_records, access_log_response
 from tenants.authz import authorize
 from tenants.org.models import Branch
 from tenants.org.selectors import branch_list, chain_settings_get
@@ -178,3 +182,45 @@ def appointment_package_panel(request: HttpRequest, pk: int) -> HttpResponse:
     can_release = request.user.has_perm("packages.change_session", appointment.branch)
     context = {"a": appointment, "package": package, "can_release": can_release, "error": error}
     return render(request, "packages/_panel.html", context)
+
+
+class BuyForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=PackageProduct.objects.none(), label="Package")
+    branch = forms.ModelChoiceField(
+        queryset=Branch.objects.filter(is_active=True).order_by("name"), label="Where you will use it"
+    )
+
+    def __init__(self, data: QueryDict | None) -> None:
+        super().__init__(data)
+        self.fields["product"].queryset = product_list(active_only=True)  # type: ignore[attr-defined]
+
+
+@patient_required
+def portal_packages(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The patient's packages and what is left of each; buying one sends them to Stripe's page."""
+    form = BuyForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        started = submit(
+            form,
+            lambda: package_buy_online(
+                actor=request.user, product=form.cleaned_data["product"], branch=form.cleaned_data["branch"]
+            ),
+        )
+        if started is not None and started.session_url:
+            return redirect(started.session_url)
+    purchases = list(purchases_of_patient(patient_id=patient.pk))
+    access_log_patients(request, action="view", patients=[patient])
+    access_log_records(request, action="list", object_type="package_purchase", records=purchases)
+    products = [(p, _money(p.price_minor, p.currency)) for p in product_list(active_only=True)]
+    context = {"patient": patient, "purchases": purchases, "products": products, "form": form}
+    return render(request, "packages/portal.html", context)
+
+
+@patient_required
+def portal_package_paid(request: HttpRequest, patient: Patient, token: str) -> HttpResponse:
+    """Back from Stripe: the payment read again; paid, the package is ready to use."""
+    back = checkout_return(token=token)
+    if back.checkout.patient_id != patient.pk:
+        raise Http404
+    access_log_records(request, action="view", object_type="invoice", records=[back.checkout.invoice])
+    return render(request, "packages/portal_paid.html", {"back": back})

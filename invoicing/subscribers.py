@@ -5,10 +5,13 @@ record's invoices become the kept record's."""
 from __future__ import annotations
 
 from config.events import subscribe
-from invoicing.models import Invoice
+from invoicing.checkout.events import OnlineCheckoutPaid
+from invoicing.checkout.models import CheckoutPurpose
+from invoicing.models import Invoice, PackageSale
 from invoicing.services.invoices import raise_for_appointment
 from invoicing.services.package_sales import raise_for_package_sale
 from packages.events import PackageSold
+from packages.services import purchase_activate
 from patients.events import PatientsMerged
 from scheduling.events import AppointmentCompleted
 from scheduling.models import CalendarEntry
@@ -39,6 +42,15 @@ def invoice_package_sale(event: PackageSold) -> None:
     raise_for_package_sale(purchase_id=event.purchase_id, actor=actor)
 
 
+def activate_package_paid_online(event: OnlineCheckoutPaid) -> None:
+    """A package bought online is paid: the purchase its sale invoice is for becomes active."""
+    if event.purpose != CheckoutPurpose.PACKAGE_SALE:
+        return
+    sale = PackageSale.objects.filter(invoice_id=event.invoice_id).first()
+    if sale is not None:
+        purchase_activate(purchase_id=sale.purchase_id)
+
+
 def connect() -> None:
     from invoicing.checkout import subscribers as checkout_subscribers
 
@@ -49,3 +61,4 @@ def connect() -> None:
     subscribe(AppointmentCompleted, invoice_completed_visit)
     subscribe(PatientsMerged, move_invoices_on_merge)
     subscribe(PackageSold, invoice_package_sale)
+    subscribe(OnlineCheckoutPaid, activate_package_paid_online)

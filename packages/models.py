@@ -49,6 +49,7 @@ class PackageProduct(models.Model):
 
 
 class PurchaseStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting payment"
     ACTIVE = "active", "Active"
     EXPIRED = "expired", "Expired"
     USED_UP = "used_up", "Used up"

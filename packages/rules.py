@@ -9,6 +9,7 @@ from typing import Any
 import rules
 
 from packages.models import PackagePurchase
+from patients.rules import is_the_patient
 from scheduling.rules import is_billing, is_receptionist
 from tenants.org.models import Branch
 from tenants.org.rules import is_branch_manager, is_owner
@@ -31,3 +32,5 @@ rules.add_perm("packages.sell", sellers & sees_branch)
 rules.add_perm("packages.view_purchase", (sellers | is_branch_manager) & sees_branch)
 rules.add_perm("packages.change_session", sellers & sees_branch)
 rules.add_perm("packages.view_report", is_owner | is_branch_manager | is_billing)
+# A patient buys a package for themselves online (the portal), paying at once.
+rules.add_perm("packages.buy_online", is_the_patient)

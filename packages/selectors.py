@@ -113,3 +113,13 @@ def covering_session(*, appointment_id: int) -> PackageSession | None:
         .filter(appointment_id=appointment_id, status__in=(SessionStatus.RESERVED, SessionStatus.CONSUMED))
         .first()
     )
+
+
+def purchases_of_patient(*, patient_id: int) -> QuerySet[PackagePurchase]:
+    """A patient's own purchases, every branch (the portal: the patient reads their own), by status."""
+    return (
+        PackagePurchase.objects.select_related("branch")
+        .filter(patient_id=patient_id)
+        .exclude(status=PurchaseStatus.CANCELLED)
+        .order_by("status", "expires_at", "pk")
+    )

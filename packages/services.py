@@ -149,7 +149,23 @@ def package_sell(
     """Sell ``product`` to ``patient`` at ``branch``: a purchase with the product's sessions, price
     and validity as they are now. Invoicing raises and issues the sale's invoice (PackageSold)."""
     authorize(actor, "packages.sell", branch)
-    now = now or timezone.now()
+    return _sell(actor=actor, product=product, patient=patient, branch=branch, now=now or timezone.now())
+
+
+def package_buy_online_start(
+    *, actor: Actor, product: PackageProduct, patient: Patient, branch: Branch, now: datetime | None = None
+) -> PackagePurchase:
+    """A patient buys a package for themselves online: the purchase waits for the payment (pending,
+    used by no booking) and invoicing raises its invoice and opens the checkout
+    (invoicing.services.package_sales.package_buy_online). Paid, it becomes active
+    (``purchase_activate``); unpaid, the expiry task cancels it a day later."""
+    authorize(actor, "packages.buy_online", patient)
+    return _sell(actor=actor, product=product, patient=patient, branch=branch, now=now or timezone.now(), pending=True)
+
+
+def _sell(
+    *, actor: Actor, product: PackageProduct, patient: Patient, branch: Branch, now: datetime, pending: bool = False
+) -> PackagePurchase:
     with transaction.atomic():
         product = PackageProduct.objects.select_for_update().get(pk=product.pk)
         if not product.is_active:
@@ -167,10 +183,28 @@ def package_sell(
             sold_by=user_of(actor),
             sold_at=now,
             expires_at=now + timedelta(days=product.validity_days),
+            status=PurchaseStatus.PENDING if pending else PurchaseStatus.ACTIVE,
         )
         changed_by(purchase, actor, reason="sold").save()
         publish(PackageSold(purchase.pk, _actor_id(actor)))
     return purchase
+
+
+def purchase_activate(*, purchase_id: int, now: datetime | None = None) -> PackagePurchase:
+    """A purchase bought online is paid: it is active from now, for its full validity. Called by
+    invoicing when the sale's checkout is paid; a second call changes nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        purchase = PackagePurchase.objects.select_for_update().get(pk=purchase_id)
+        if purchase.status == PurchaseStatus.PENDING:
+            validity = purchase.expires_at - purchase.sold_at
+            purchase.status, purchase.sold_at, purchase.expires_at = PurchaseStatus.ACTIVE, now, now + validity
+            changed_by(purchase, None, reason="paid online").save(update_fields=["status", "sold_at", "expires_at"])
+    return purchase
+
+
+#: How long a package bought online waits for its payment before the expiry task cancels it.
+UNPAID_PURCHASE_KEPT = timedelta(days=1)
 
 
 def _covering_products(*, service_id: int, branch_id: int) -> list[int]:
@@ -283,7 +317,8 @@ def package_session_release(*, actor: Actor, appointment: CalendarEntry) -> Pack
 def packages_expire(*, now: datetime | None = None) -> int:
     """Mark the chain's active purchases past their expiry expired; how many were. Idempotent (a
     second run finds none). Nothing used is given back, and a session reserved for a visit booked
-    while the purchase was valid stays reserved and is consumed or released by its visit as usual."""
+    while the purchase was valid stays reserved and is consumed or released by its visit as usual.
+    Purchases bought online and still unpaid a day after are cancelled."""
     now = now or timezone.now()
     count = 0
     with transaction.atomic():
@@ -294,6 +329,12 @@ def packages_expire(*, now: datetime | None = None) -> int:
             purchase.status = PurchaseStatus.EXPIRED
             changed_by(purchase, None, reason="expired").save(update_fields=["status"])
             count += 1
+        unpaid = PackagePurchase.objects.select_for_update(skip_locked=True).filter(
+            status=PurchaseStatus.PENDING, sold_at__lte=now - UNPAID_PURCHASE_KEPT
+        )
+        for purchase in unpaid.order_by("pk"):
+            purchase.status = PurchaseStatus.CANCELLED
+            changed_by(purchase, None, reason="not paid online").save(update_fields=["status"])
     return count
 
 

@@ -21,6 +21,7 @@ SETTINGS = [
     "Booking rules",
     "Payments",
     "Packages",
+    "Fees",
     "Emergency access",
 ]
 

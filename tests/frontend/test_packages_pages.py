@@ -8,14 +8,18 @@ from typing import Any
 
 import pytest
 
+from invoicing.checkout.models import OnlineCheckout
 from invoicing.models import PackageSale
 from packages.models import PackageProduct, PackagePurchase, PackageSession, SessionStatus
+from patients.portal import portal_user_for
 from tenants.audit.models import AccessLog
 from tests.factories import Chain
 from tests.factories.invoicing import priced
 from tests.factories.packages import product, sold
 from tests.factories.scheduling import MONDAY, Clinic, book, clinic_setup
+from tests.fakes.stripe_server import FakeStripe, pay_checkout_session
 from tests.helpers import sign_in
+from tests.invoicing.checkout_world import connect_stripe
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +135,26 @@ def test_managers_read_the_sessions_still_owed(clinic: Clinic, in_a: Chain, clie
     assert offered.name.encode() in page.content
     sign_in(client, in_a.users["receptionist"])
     assert client.get("/packages/pending/", HTTP_HOST=in_a.host).status_code == 403
+
+
+def test_a_patient_buys_a_package_from_the_portal(clinic: Clinic, in_a: Chain, client: Any, stripe_fake: FakeStripe):
+    # given a chain taking payments, a package on sale and a patient signed in to the portal
+    account = connect_stripe(clinic, stripe_fake)
+    offered = product(clinic, sessions=3)
+    patient = clinic.patient()
+    sign_in(client, portal_user_for(patient=patient))
+    page = client.get("/portal/packages/", HTTP_HOST=in_a.host)
+    assert page.status_code == 200
+    assert offered.name.encode() in page.content
+    assert b'<label for="id_product">Package</label>' in page.content
+    # when they buy it
+    sent = client.post("/portal/packages/", {"product": offered.pk, "branch": clinic.branch.pk}, HTTP_HOST=in_a.host)
+    # then they are sent to Stripe's page; paid and back, the page says so and the package is theirs
+    assert sent.status_code == 302
+    assert sent["Location"].startswith(stripe_fake.url)
+    started = OnlineCheckout.objects.get(patient=patient)
+    pay_checkout_session(stripe_fake, started.session_id, account=account)
+    back = client.get(f"/portal/packages/paid/{started.return_token}/", HTTP_HOST=in_a.host)
+    assert b"your package is ready to use" in back.content
+    mine = client.get("/portal/packages/", HTTP_HOST=in_a.host)
+    assert b"3 of 3 sessions left" in mine.content

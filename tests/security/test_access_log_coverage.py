@@ -197,6 +197,9 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             ("packages/pending/", "*"),
         )
     },
+    ("portal/packages/paid/<str:token>/", "*"): (
+        "the patient's own payment outcome (paid or waiting), no other data; the read is logged under the invoice"
+    ),
     ("desk/<int:branch_pk>/", "*"): "the appointment book's page: its appointments come from the feed (desk-feed)",
     ("desk/<int:branch_pk>/slot/", "*"): "an empty time on the book: the doctor's services there, no patient",
     ("patients/<int:pk>/care-team/", "*"): CHANGE,
@@ -777,6 +780,7 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("packages/appointments/<int:pk>/", "*"): Probe(
         "receptionist", "GET", lambda w: f"/packages/appointments/{w.extra['package_visit'].pk}/"
     ),
+    ("portal/packages/", "*"): Probe("patient", "GET", lambda w: "/portal/packages/"),
     ("api/v1/invoicing/receivables/", "get"): Probe("billing", "GET", lambda w: f"{LEDGER}/receivables/"),
     # --- the billing pages and the invoice's PDF: the invoices, balances and payments of the patient they bill
     ("api/v1/invoicing/invoices/<int:pk>/pdf/", "get"): Probe(
