@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db.models import Sum
 
@@ -30,6 +31,7 @@ class PayStep:
     at_visit: str
     prepaid: bool
     expires_at: datetime
+    until: str  # the time the hold is kept until, in the branch's zone ("14:35 Europe/London")
     pay_url: str
     open: bool
     card_kept: bool  # the card that pays is kept for the clinic's fees
@@ -39,12 +41,14 @@ def pay_step(*, token: str) -> PayStep:
     checkout = checkout_by_token(token=token)
     invoice = checkout.invoice
     later = max(invoice.total_minor - invoice.credited_minor - checkout.amount_minor, 0)
+    zone = checkout.hold.branch.timezone if checkout.hold and checkout.hold.branch else invoice.branch.timezone
     return PayStep(
         checkout=checkout,
         now=_money(checkout.amount_minor, checkout.currency),
         at_visit=_money(later, checkout.currency),
         prepaid=checkout.purpose == CheckoutPurpose.BOOKING_PREPAYMENT,
         expires_at=checkout.expires_at,
+        until=f"{checkout.expires_at.astimezone(ZoneInfo(zone)):%H:%M} {zone}",
         pay_url=checkout.session_url if checkout.status == CheckoutStatus.OPEN else "",
         open=checkout.status == CheckoutStatus.OPEN,
         card_kept=online_payment_policy_get().ask_for_card,

@@ -39,6 +39,7 @@ def test_the_pay_step_says_what_is_due_now_and_at_the_visit(in_a, started):
     assert "20.00" in html
     assert "55.00" in html
     assert "the time is released and nothing is charged" in html
+    assert f"{checkout.hold.branch.timezone}." in html  # the deadline in the branch's zone
     assert checkout.session_url in html
     # and another token finds nothing
     assert Client(HTTP_HOST=in_a.host).get("/book/pay/nothing-here/").status_code == 404
