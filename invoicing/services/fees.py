@@ -32,14 +32,14 @@ from config.events import publish
 from config.fields import plain_text
 from invoicing.connect.client import idempotency_key, on_behalf_of, stripe_client
 from invoicing.connect.selectors import connection_get
-from invoicing.events import FeeCharged, PaymentRecorded
+from invoicing.events import FeeCharged
 from invoicing.exceptions import FeeNotRetryable, FeeNotWaivable, NoCardOnFile
 from invoicing.fees import FeeCharge, FeeKind, FeePolicy, FeeRule, FeeStatus
 from invoicing.models import Invoice, InvoiceKind, Payment, PaymentMethod
 from invoicing.services.amounts import tax_of
 from invoicing.services.cards import card_on_file_get
-from invoicing.services.invoices import LineIn, _add_line, _issue, invoice_void, locked_owing, recompute_totals
-from invoicing.services.payments import payment_status
+from invoicing.services.invoices import LineIn, _add_line, _issue, invoice_void, recompute_totals
+from invoicing.services.payments import payment_add
 from scheduling.models import CalendarEntry, Kind
 from scheduling.selectors import service_price
 from tenants.audit.history import changed_by, history_user
@@ -262,24 +262,13 @@ def _record_success(claim: Claim, intent_id: str) -> FeeCharge:
         if charge.status == FeeStatus.SUCCEEDED:
             return charge
         if not Payment.objects.filter(method=PaymentMethod.STRIPE, reference=intent_id).exists():
-            invoice = locked_owing(Invoice(pk=claim.invoice_id), claim.amount_minor)
-            payment = changed_by(
-                Payment(
-                    invoice=invoice,
-                    method=PaymentMethod.STRIPE,
-                    amount_minor=claim.amount_minor,
-                    currency=invoice.currency,
-                    reference=intent_id,
-                    received_at=timezone.now(),
-                ),
-                None,
-                reason="fee charged",
+            payment_add(
+                Invoice(pk=claim.invoice_id),
+                actor=None,
+                method=PaymentMethod.STRIPE,
+                amount_minor=claim.amount_minor,
+                reference=intent_id,
             )
-            payment.save()
-            invoice.paid_minor += claim.amount_minor
-            invoice.status = payment_status(invoice)
-            changed_by(invoice, None, reason="fee charged").save(update_fields=["paid_minor", "status"])
-            publish(PaymentRecorded(invoice.pk, payment.pk, claim.amount_minor, None))
         charge.status, charge.payment_intent_id, charge.last_error = FeeStatus.SUCCEEDED, intent_id, ""
         charge.charged_at = timezone.now()
         changed_by(charge, None, reason="fee charged").save()
