@@ -108,6 +108,9 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out(f"                     card on file, one declined (retry, waive); policy: {site_url(host)}/settings/fees/")
     out(f"  Packages           {site_url(host)}/settings/packages/ (owner); Isla Morgan's chart > Packages:")
     out("                     Physio 10 with 3 used and 1 booked ahead; Noah Fletcher's course expired")
+    out(f"  Reconciliation     {site_url(host)}/billing/reconciliation/ (owner or billing): last night's run")
+    out("                     found a payment at Stripe missing here (resolve it with a note); payouts list")
+    out("                     the payments they contain")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
     out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -161,6 +164,7 @@ def _load_chain() -> None:
     _load_full_day()
     _load_ledger()
     _load_packages()
+    _load_reconciliation()
     _load_fees()
     _load_online_deposit()
 
@@ -753,3 +757,57 @@ def _load_packages() -> None:
                 for step in (sched.appointment_start, sched.appointment_complete):
                     visit = step(actor=desk, appointment=visit)
             visits += 1
+
+
+def _load_reconciliation() -> None:
+    """Reconciliation with Stripe, visible at once (/billing/reconciliation/, owner or billing): last
+    night's run found one payment at Stripe that the ledger lacks (taken on Stripe's dashboard), and
+    a payout lists the Stripe payments it contains. The demo has no Stripe to reach, so the
+    account's listings are written as Stripe lists them and go through the same matching."""
+    from typing import Any
+
+    from invoicing.models import Payment, PaymentMethod, ReconciliationRun
+    from invoicing.reconciliation.services import day_period, reconciliation_apply
+    from tenants.org.selectors import chain_settings_get
+
+    if ReconciliationRun.objects.exists():
+        return
+    chain = chain_settings_get()
+    currency = chain.currency.lower()
+    start, end = day_period(
+        datetime.now(ZoneInfo(chain.default_timezone)).date() - timedelta(days=1), chain.default_timezone
+    )
+
+    def charge(name: str, intent: str, amount: int, created: int) -> dict[str, Any]:
+        fee = amount * 29 // 1000 + 30
+        source = {"id": f"ch_demo_{name}", "object": "charge", "payment_intent": intent}
+        return {
+            "id": f"txn_demo_{name}",
+            "type": "charge",
+            "amount": amount,
+            "fee": fee,
+            "net": amount - fee,
+            "currency": currency,
+            "created": created,
+            "source": source,
+            "payout": None,
+        }
+
+    dashboard = charge("dashboard", "pi_demo_dashboard", 4500, int((start + timedelta(hours=15)).timestamp()))
+    paid = [
+        charge(str(p.pk), p.reference, p.amount_minor, int(p.received_at.timestamp()))
+        for p in Payment.objects.filter(method=PaymentMethod.STRIPE).exclude(reference="")
+    ]
+    payouts = []
+    if paid:
+        created = max(t["created"] for t in paid) + 60
+        payout = {
+            "id": "po_demo_1",
+            "amount": sum(t["net"] for t in paid),
+            "currency": currency,
+            "arrival_date": created + 2 * 86400,
+            "status": "in_transit",
+            "created": created,
+        }
+        payouts.append((payout, paid))
+    reconciliation_apply(period_start=start, period_end=end, transactions=[dashboard], payouts=payouts)
