@@ -15,7 +15,7 @@ from scheduling import services as sched
 from scheduling.models import Appointment, ShiftPattern, Source
 from scheduling.selectors import doctors_offering
 from scheduling.services.setup import shift_pattern_end
-from tests.factories.scheduling import MONDAY
+from tests.factories.scheduling import MONDAY, book
 from tests.frontend.test_desk import desk  # noqa: F401  (the fixture)
 
 
@@ -153,3 +153,13 @@ def test_the_week_view_opens_on_a_doctor_who_works_that_week_and_walk_in_is_an_o
     # and the day's Walk-in link looks like the other actions, not like the chosen view
     day = client.get(f"/desk/{clinic.branch.pk}/?day={MONDAY}", HTTP_HOST=host).content.decode()
     assert re.search(r'<a class="button secondary" href="[^"]*walk-in/">Walk-in</a>', day)
+
+
+def test_the_panel_lists_its_actions_in_the_order_they_are_seen_cancel_last(desk):  # noqa: F811
+    # given a booked appointment
+    clinic, client, host = desk
+    booked = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner)
+    # when the desk opens its panel
+    html = client.get(f"/desk/appointments/{booked.pk}/panel/", HTTP_HOST=host, HTTP_HX_REQUEST="true").content.decode()
+    # then Move comes before Cancel in the page, as on screen, so Tab meets them in that order
+    assert 0 < html.index(">Move…</a>") < html.index('class="confirm cancel-confirm"')
