@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -130,7 +132,8 @@ def _render_invoice(
     context: dict[str, Any] = {"page": page, "i": page.invoice, "open_form": which, **_forms(page)}
     if posted is not None:
         context[f"{which}_form"] = posted
-    return render(request, "billing/invoice.html", context, status=status)
+    with timezone.override(ZoneInfo(page.invoice.branch.timezone)):  # times as on the branch's wall clock
+        return render(request, "billing/invoice.html", context, status=status)
 
 
 @login_required

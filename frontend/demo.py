@@ -58,7 +58,8 @@ PEOPLE = [
         "Physiotherapist",
     ),
     Person("reception@northwind.localhost", "Tom", "Hughes", (Role.RECEPTIONIST,), ("Camden",), "Receptionist"),
-    Person("billing@northwind.localhost", "Ana", "Silva", (Role.BILLING,), (), "Billing"),
+    # Billing staff work for the branches they are given, like reception (tenants.org.selectors).
+    Person("billing@northwind.localhost", "Ana", "Silva", (Role.BILLING,), ("Camden", "Islington"), "Billing"),
 ]
 OWNER = Person("owner@northwind.localhost", "Olivia", "Grant", (Role.OWNER, Role.DOCTOR), ("Camden",), "Owner, GP")
 
@@ -111,6 +112,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out(f"  Reconciliation     {site_url(host)}/billing/reconciliation/ (owner or billing): last night's run")
     out("                     found a payment at Stripe missing here (resolve it with a note); payouts list")
     out("                     the payments they contain")
+    out(f"  Billing desk       {site_url(host)}/billing/ (billing, reception, owner): a month of invoices, some")
+    out("                     past due, aged receivables; an invoice's page takes payments, refunds, its PDF")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
     out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -231,7 +234,8 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
     christmas = date(this_year + (today > date(this_year, 12, 25)), 12, 25)  # the past is not rewritten
     for branch in branches.values():
         sched.special_day_create(actor=owner, branch=branch, day=christmas, note="Christmas Day")
-    start_of_year = date(this_year, 1, 1)
+    # Shifts from the start of the year, and at least three months back: the ledger's past visits need them.
+    start_of_year = min(date(this_year, 1, 1), today - timedelta(days=90))
     for email, rows in SHIFTS.items():
         doctor = StaffMember.objects.get(user__email=email)
         for branch_name, weekdays, h1, h2, lunch in rows:
@@ -552,15 +556,22 @@ def _load_full_day() -> None:
 
 
 def _load_ledger() -> None:
-    """The ledger, visible at once: three weeks of Camden's visits seen and invoiced (a completed
-    visit raises its invoice), most paid at the desk in cash or by card terminal, one paid in part,
-    one refunded in part with its reason, one credited; the rest still owed (aged receivables)."""
+    """The ledger, visible at once on the billing desk (/billing/): a month of Camden's visits seen
+    and invoiced on their day (a completed visit raises its invoice), most paid at the desk in cash or
+    by card terminal that day, one paid in part, one refunded in part with its reason, one credited;
+    the rest still owed, those over two weeks old past due, and two older visits (six and ten weeks
+    ago) still unpaid, so the aged receivables fill more than one column."""
+    import time_machine  # the demo's past visits are completed, and invoiced, at their own time
+
     from invoicing import services as billing
     from invoicing.models import Invoice, InvoiceStatus, Payment, TaxRate
 
+    owner = User.objects.get(email=OWNER.email)
+    clerk = StaffMember.objects.get(user__email="billing@northwind.localhost")
+    if not clerk.branches.exists():  # a demo loaded before billing staff were given branches
+        org.staff_update(actor=owner, staff=clerk, branch_ids=list(Branch.objects.values_list("pk", flat=True)))
     if Payment.objects.exists():
         return
-    owner = User.objects.get(email=OWNER.email)
     desk = User.objects.get(email="reception@northwind.localhost")
     if not TaxRate.objects.exists():  # medical care is exempt from VAT: the invoices say so at 0%
         billing.tax_rate_create(actor=owner, name="VAT exempt (medical care)", rate_bp=0, is_default=True)
@@ -570,7 +581,7 @@ def _load_ledger() -> None:
     today = datetime.now(tz).date()
     patients = list(Patient.objects.filter(merged_into__isnull=True).order_by("pk")[:10])
     seen = 0
-    for days_ago in range(21, 0, -1):
+    for days_ago in (70, 42, *range(30, 0, -1)):
         day = today - timedelta(days=days_ago)
         before = datetime.combine(day, time(0), tzinfo=tz)
         slots = slot_list_available(
@@ -590,8 +601,9 @@ def _load_ledger() -> None:
             except ApplicationError:  # that patient is busy then: leave the slot free
                 continue
             visit = sched.appointment_check_in(actor=desk, appointment=visit, now=slot.start)
-            for step in (sched.appointment_start, sched.appointment_complete):
-                visit = step(actor=desk, appointment=visit)
+            with time_machine.travel(slot.start + timedelta(minutes=20), tick=False):
+                for step in (sched.appointment_start, sched.appointment_complete):
+                    visit = step(actor=desk, appointment=visit)
             seen += 1
     this_morning = datetime.combine(today, time(0), tzinfo=tz)
     issued = list(
@@ -599,16 +611,26 @@ def _load_ledger() -> None:
             status=InvoiceStatus.ISSUED, branch=camden, appointment__span__startswith__lt=this_morning
         ).order_by("pk")
     )
-    for n, invoice in enumerate(issued[: len(issued) * 2 // 3]):
+    month_ago = this_morning - timedelta(days=31)
+    older = [i for i in issued if i.issued_at is not None and i.issued_at < month_ago]
+    issued = [i for i in issued if i not in older]
+    unpaid = issued[2::3]  # a third of the month still owed: those over two weeks old are past due
+    for n, invoice in enumerate(i for i in issued if i not in unpaid):
         method = "cash" if n % 2 else "card_terminal"
         amount = invoice.total_minor // 2 if n == 3 else invoice.total_minor  # one paid in part
-        billing.payment_record(actor=desk, invoice=invoice, method=method, amount_minor=amount, reference=f"Desk {n}")
+        billing.payment_record(
+            actor=desk,
+            invoice=invoice,
+            method=method,
+            amount_minor=amount,
+            reference=f"Desk {n}",
+            received_at=invoice.issued_at,
+        )
     refunded = Payment.objects.filter(method="card_terminal").order_by("pk").first()
     if refunded is not None:
         billing.refund_record(
             actor=owner, payment=refunded, amount_minor=refunded.amount_minor // 3, reason="Visit cut short"
         )
-    unpaid = issued[len(issued) * 2 // 3 :]
     if unpaid:
         billing.credit_note_issue(
             actor=owner, invoice=unpaid[0], amount_minor=unpaid[0].total_minor // 5, reason="Loyalty discount agreed"

@@ -106,6 +106,25 @@ def test_demo_loads_once_and_its_logins_work(db):
         assert Invoice.objects.filter(status="partly_paid").exists()
         assert Invoice.objects.filter(status="issued").exists()
         assert (Refund.objects.count(), CreditNote.objects.count()) == (1, 1)
+        # a month of them on the billing desk, seen by billing staff and reception: some past due, and
+        # the invoices dated on their visit's day
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from invoicing.desk import DeskFilters, billing_desk
+        from tenants.accounts.models import User
+
+        clerk = User.objects.get(email="billing@northwind.localhost")
+        desk = billing_desk(actor=clerk, filters=DeskFilters())
+        assert desk.invoices
+        assert desk.receivables
+        assert billing_desk(actor=clerk, filters=DeskFilters(overdue=True)).invoices
+        assert billing_desk(
+            actor=User.objects.get(email="reception@northwind.localhost"), filters=DeskFilters()
+        ).invoices
+        oldest = Invoice.objects.filter(number__isnull=False).order_by("issued_at").first()
+        assert oldest.issued_at < timezone.now() - timedelta(days=28)
     with schema_context("northwind"):
         # fees: the policy, a no-show fee charged to the card on file (paid through Stripe), one declined
         from invoicing.fees import FeeCharge, FeePolicy
