@@ -6,10 +6,12 @@ none."""
 from __future__ import annotations
 
 from config.events import subscribe
-from invoicing.fees import FeeKind
+from invoicing.fees import FeeCharge, FeeKind
 from invoicing.services.fees import fee_raise
+from patients.events import PatientsMerged
 from scheduling.events import AppointmentCancelled, AppointmentNoShow, Cause
 from tenants.accounts.models import User
+from tenants.audit.history import changed_by
 
 
 def _actor(actor_id: int | None) -> User | None:
@@ -25,6 +27,17 @@ def fee_for_late_cancellation(event: AppointmentCancelled) -> None:
         fee_raise(appointment_id=event.appointment_id, kind=FeeKind.LATE_CANCELLATION, actor=_actor(event.actor_id))
 
 
+def move_fees_on_merge(event: PatientsMerged) -> None:
+    """The merged record's fees are the kept record's (its invoices move too, invoicing.subscribers);
+    a fee waiting for a card is then charged to the kept record's card."""
+    actor = _actor(event.actor_id)
+    for charge in FeeCharge.objects.select_for_update().filter(patient_id=event.merged_id).order_by("pk"):
+        charge.patient_id = event.kept_id
+        changed_by(charge, actor, reason=f"patient record {event.merged_id} merged into {event.kept_id}")
+        charge.save(update_fields=["patient", "updated_at"])
+
+
 def connect() -> None:
     subscribe(AppointmentNoShow, fee_for_no_show)
     subscribe(AppointmentCancelled, fee_for_late_cancellation)
+    subscribe(PatientsMerged, move_fees_on_merge)

@@ -298,3 +298,17 @@ def test_the_policy_is_the_owners_and_keeps_its_history(clinic, in_a):
         actor=in_a.users["owner"], no_show=FeeRuleIn(FeeRule.FIXED, amount_minor=3000), late_cancellation=FeeRuleIn()
     )
     assert [h.no_show_amount_minor for h in policy.history.order_by("history_id")][-2:] == [NO_SHOW_FEE, 3000]
+
+
+def test_a_merged_records_fee_follows_it_to_the_kept_record(clinic, in_a):
+    from patients.services import patient_merge
+
+    # given a no-show fee of a duplicate record, waiting for a card
+    charge = FeeCharge.objects.get(appointment=missed(clinic, card=None))
+    kept = clinic.patient("Kept")
+    # when the duplicate is merged into the kept record
+    patient_merge(actor=in_a.users["owner"], keep=kept, merge=charge.patient)
+    # then the fee and its invoice are the kept record's
+    charge.refresh_from_db()
+    assert charge.patient_id == kept.pk
+    assert Invoice.objects.get(pk=charge.invoice_id).patient_id == kept.pk
