@@ -244,6 +244,10 @@ VISITS: dict[str, Visit] = {
     "portal-logout": Visit("patient", kind="post"),
     "portal-cancel": Visit("patient", _ids("pk=portal_appointment"), kind="post"),
     "portal-reschedule": Visit("patient", _ids("pk=portal_appointment")),
+    # fees: the policy and the fees list open without parameters; retry and waive answer only POST
+    "billing-fee-retry": Visit("owner", _ids(pk=1), kind="post"),
+    "billing-fee-waive": Visit("owner", _ids(pk=1), kind="post"),
+    "patient-card": Visit("receptionist", _ids("pk=patient")),
     # the API's docs page of the chain's site
     "api-docs": Visit("owner", ready=".opblock"),
 }
