@@ -167,3 +167,24 @@ def test_the_portal_says_a_visit_on_its_branchs_clock(chain_a):
     card = html.split(f'id="appointment-{visit.pk}"', 1)[1].split("</div>", 1)[0]
     assert f"{MONDAY.day} {MONDAY:%B} {MONDAY.year}, 16:30" in card
     assert "(America/Los_Angeles)" in card
+
+
+# --- the portal's change page for a visit that can no longer move ---------------------------------------
+def test_the_portal_offers_no_times_for_a_cancelled_visit(chain_a):
+    # given a patient whose visit was cancelled by the clinic
+    with schema_context(chain_a.schema):
+        clinic = clinic_setup(chain_a, doctors=1)
+        visit = book(clinic, clinic.at(MONDAY, 10), patient=clinic.patient("Called"))
+        sched.appointment_cancel(actor=clinic.owner, appointment=visit, reason="Doctor ill")
+        patient_user = portal_user_for(patient=visit.patient)
+    portal = _client(chain_a, patient_user)
+    # when the patient opens its change page (an old link, the back button), or sends a time to it
+    page = portal.get(f"/portal/appointments/{visit.pk}/change/", follow=True)
+    sent = portal.post(f"/portal/appointments/{visit.pk}/change/", {"start": clinic.at(MONDAY, 11).isoformat()})
+    # then no times are offered: the portal says the visit can no longer be changed, and nothing moved
+    assert page.redirect_chain == [("/portal/", 302)]
+    assert "This appointment is cancelled: it can no longer be changed." in page.content.decode()
+    assert (sent.status_code, sent["Location"]) == (302, "/portal/")
+    with schema_context(chain_a.schema):
+        row = Appointment.objects.get(pk=visit.pk)
+    assert (row.status, row.span) == (Status.CANCELLED, visit.span)
