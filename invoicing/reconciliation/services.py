@@ -361,12 +361,20 @@ def _match(
         return _Match(payment)
     if txn.type in REFUND_TYPES:
         payment = payments.get(txn.payment_intent) if txn.payment_intent else None
-        free = [r for r in refunds.get(payment.pk, []) if r.pk not in taken] if payment else []
+        # A refund made at Stripe knows its Stripe id; one without (recorded before Stripe answered)
+        # matches by amount. A refund naming another Stripe refund is never this one.
+        free = [
+            r
+            for r in (refunds.get(payment.pk, []) if payment else [])
+            if r.pk not in taken and r.stripe_refund_id in ("", txn.source_id)
+        ]
         if payment is None or not free:
             return _Match(mismatch=_txn_mismatch(MismatchKind.MISSING_HERE, txn, run, payment=payment))
-        same = next((r for r in free if r.amount_minor == -txn.amount_minor), None)
-        if same is None:
-            refund = free[0]
+        same = next((r for r in free if r.stripe_refund_id == txn.source_id), None) or next(
+            (r for r in free if r.amount_minor == -txn.amount_minor), None
+        )
+        if same is None or same.amount_minor != -txn.amount_minor:
+            refund = same or free[0]
             return _Match(
                 refund=refund,
                 mismatch=_txn_mismatch(MismatchKind.AMOUNT_DIFFERS, txn, run, payment=payment, refund=refund),

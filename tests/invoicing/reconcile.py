@@ -63,10 +63,16 @@ def stripe_payment(clinic: Clinic, *, intent: str, amount_minor: int, hour: int)
     return payment
 
 
-def stripe_refund(payment: Payment, *, amount_minor: int) -> Refund:
-    """The ledger's record of a refund of a Stripe payment that Stripe made."""
+def stripe_refund(payment: Payment, *, amount_minor: int, stripe_refund_id: str = "") -> Refund:
+    """The ledger's record of a refund of a Stripe payment that Stripe made (with Stripe's id of it
+    once Stripe answered)."""
     refund = Refund.objects.create(
-        payment=payment, amount_minor=amount_minor, reason="Refunded", at=timezone.now(), status=RefundStatus.SUCCEEDED
+        payment=payment,
+        amount_minor=amount_minor,
+        reason="Refunded",
+        at=timezone.now(),
+        status=RefundStatus.SUCCEEDED,
+        stripe_refund_id=stripe_refund_id,
     )
     Payment.objects.filter(pk=payment.pk).update(refunded_minor=F("refunded_minor") + amount_minor)
     Invoice.objects.filter(pk=payment.invoice_id).update(refunded_minor=F("refunded_minor") + amount_minor)

@@ -100,6 +100,30 @@ def test_each_kind_of_mismatch_is_found_and_what_matches_is_not(clinic, account)
     assert (run.transactions, run.matched, run.mismatches) == (5, 4, 5)
 
 
+def test_refunds_match_by_their_stripe_id_before_their_amount(clinic, account):
+    # given a payment refunded twice at Stripe by the same amount, then once by 300
+    intent = charge(account, PRICE)
+    payment = stripe_payment(clinic, intent=intent, amount_minor=PRICE, hour=9)
+    first, second, third = (refund_at_stripe(account, intent, amount) for amount in (1000, 1000, 300))
+    # and the ledger's records of them, the first two recorded the other way round, the third for 400
+    later = stripe_refund(payment, amount_minor=1000, stripe_refund_id=second)
+    earlier = stripe_refund(payment, amount_minor=1000, stripe_refund_id=first)
+    wrong = stripe_refund(payment, amount_minor=400, stripe_refund_id=third)
+    start, end = around_now()
+    # when the period is reconciled
+    reconciliation_run(period_start=start, period_end=end)
+    # then each Stripe refund is matched with its own record, and the third's amount differs
+    matched = dict(BalanceTransaction.objects.filter(type="refund").values_list("source_id", "refund"))
+    assert matched == {first: earlier.pk, second: later.pk, third: wrong.pk}
+    differs = Mismatch.objects.get()
+    assert (differs.kind, differs.refund, differs.stripe_amount_minor, differs.local_amount_minor) == (
+        MismatchKind.AMOUNT_DIFFERS,
+        wrong,
+        -300,
+        -400,
+    )
+
+
 def test_a_second_run_adds_nothing(clinic, account):
     # given a reconciled period with a mismatch of each side
     charge(account, 4200)
