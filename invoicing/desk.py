@@ -12,8 +12,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from config.errors import NotFound
-from invoicing.models import DESK_METHODS, OPEN_STATUSES, Invoice, InvoiceStatus, Payment, Refund
+from invoicing.cards import SavedCard
+from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
 from invoicing.selectors import Balance, Receivable, aged_receivables, invoice_list, patient_balance
+from invoicing.services.cards import card_on_file_get
 from patients.models import Patient
 from patients.selectors import patient_search
 from tenants.authz import Actor, authorize
@@ -95,7 +97,7 @@ class InvoicePage:
 
     invoice: Invoice
     refunds: list[Refund]
-    refundable: list[Payment]  # desk payments with money left to give back
+    refundable: list[Payment]  # payments taken, with money left to give back (a Stripe one at Stripe)
     can_pay: bool
     can_manage: bool
     overdue: bool
@@ -138,7 +140,7 @@ def invoice_page(*, actor: Actor, invoice_id: int, now: datetime | None = None) 
     return InvoicePage(
         invoice=invoice,
         refunds=[r for p in payments for r in p.refunds.all()],
-        refundable=[p for p in payments if p.method in DESK_METHODS and p.amount_minor > p.refunded_minor],
+        refundable=[p for p in payments if p.status == PaymentStatus.SUCCEEDED and p.amount_minor > p.refunded_minor],
         can_pay=open_ and actor.has_perm("invoicing.record_payment", invoice),
         can_manage=actor.has_perm("invoicing.manage_invoice", invoice),
         overdue=open_ and invoice.due_at is not None and invoice.due_at < now,
@@ -149,12 +151,14 @@ def invoice_page(*, actor: Actor, invoice_id: int, now: datetime | None = None) 
 @dataclass(frozen=True)
 class PatientBilling:
     """A patient's billing as the chart shows it: the balance per currency, the open invoices,
-    the last payments."""
+    the last payments, and the card on file for those who may see it (``card_shown``)."""
 
     patient: Patient
     balances: list[Balance]
     open_invoices: list[Invoice]
     recent_payments: list[Payment]
+    card_shown: bool
+    card: SavedCard | None
 
 
 def patient_billing(*, actor: Actor, patient_id: int, recent: int = 5) -> PatientBilling:
@@ -164,7 +168,10 @@ def patient_billing(*, actor: Actor, patient_id: int, recent: int = 5) -> Patien
     if patient is None:
         raise NotFound("No such patient.")
     visible = invoice_list(actor=actor).filter(patient_id=patient_id)
+    card_shown = actor.has_perm("invoicing.view_card")
     return PatientBilling(
+        card_shown=card_shown,
+        card=card_on_file_get(patient_id) if card_shown else None,
         patient=patient,
         balances=patient_balance(actor=actor, patient_id=patient_id),
         open_invoices=list(visible.filter(status__in=OPEN_STATUSES).order_by("due_at", "pk")),

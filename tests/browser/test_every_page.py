@@ -32,6 +32,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
+from invoicing.models import Invoice
 from tests.browser.conftest import ARTIFACTS, recovery_code
 from tests.factories import PASSWORD, Chain
 from tests.helpers import committed
@@ -244,6 +245,16 @@ VISITS: dict[str, Visit] = {
     "portal-logout": Visit("patient", kind="post"),
     "portal-cancel": Visit("patient", _ids("pk=portal_appointment"), kind="post"),
     "portal-reschedule": Visit("patient", _ids("pk=portal_appointment")),
+    # billing: the desk, an invoice and its actions, its print page and PDF, a patient's billing
+    "billing-invoice": Visit("owner", _ids("pk=invoice")),
+    "billing-invoice-pay": Visit("owner", _ids("pk=invoice"), kind="post"),
+    "billing-invoice-refund": Visit("owner", _ids("pk=invoice"), kind="post"),
+    "billing-invoice-credit": Visit("owner", _ids("pk=invoice"), kind="post"),
+    "billing-invoice-void": Visit("owner", _ids("pk=invoice"), kind="post"),
+    "billing-invoice-print": Visit("owner", _ids("pk=invoice")),
+    "billing-invoice-pdf": Visit("owner", _ids("pk=invoice"), kind="part"),
+    "billing-patient": Visit("owner", _ids("pk=patient")),
+    "billing-visit": Visit("receptionist", _ids("pk=visit"), kind="part"),
     # fees: the policy and the fees list open without parameters; retry and waive answer only POST
     "billing-fee-retry": Visit("owner", _ids(pk=1), kind="post"),
     "billing-fee-waive": Visit("owner", _ids(pk=1), kind="post"),
@@ -291,6 +302,7 @@ EXTRA_PAGES: dict[str, tuple[str, Visit]] = {
         Visit("receptionist", _ids("branch_pk=branch"), query=lambda w: f"patient={w['patient']}"),
     ),
     "home-receptionist": ("home", Visit("receptionist")),
+    "billing-receptionist": ("billing", Visit("receptionist")),
     "home-doctor": ("home", Visit("doctor")),
     "not-found": ("home", Visit("owner", status=404, path="/no-such-page/")),
 }
@@ -369,6 +381,33 @@ def plan(routes: list[Route], visits: dict[str, Visit], default_role: str) -> tu
     return planned, unknown
 
 
+def _visit_seen_earlier(clinic: Any, patient: Any, now: datetime) -> Any:
+    """A visit of the patient earlier today, seen and completed at its price: its invoice is issued."""
+    from scheduling import services as sched
+    from scheduling.selectors import slot_list_available
+
+    sched.service_update(actor=clinic.owner, service=clinic.service, price_minor=7500)
+    day = now.date()
+    midnight = datetime.combine(day, time(0), tzinfo=clinic.tz)
+    slots = slot_list_available(
+        service=clinic.service, branch=clinic.branch, date_from=day, date_to=day, step=30, now=midnight
+    )
+    start = [s.start for s in slots if s.start < now - timedelta(minutes=40)][-1]
+    visit = sched.appointment_book(
+        actor=clinic.owner,
+        patient=patient,
+        doctor=clinic.doctors[0],
+        branch=clinic.branch,
+        service=clinic.service,
+        start=start,
+        now=midnight,
+    )
+    visit = sched.appointment_check_in(actor=clinic.owner, appointment=visit, now=start)
+    for step in (sched.appointment_start, sched.appointment_complete):
+        visit = step(actor=clinic.owner, appointment=visit)
+    return visit
+
+
 def _world(chain: Chain, live: str, public: str) -> World:
     """One of everything a page can be about, made through the services and committed (the live
     server reads it): a branch open around the clock with a doctor on shift, a patient with a note,
@@ -406,6 +445,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
         if later:  # the doctor's day and the desk show a patient today
             book(clinic, later[0], patient=patient, actor=owner)
         ahead = book(clinic, clinic.at(MONDAY, 10), patient=patient, actor=owner)
+        seen = _visit_seen_earlier(clinic, patient, now)
         manage_token = sched.manage_link_issue(appointment=ahead)
         series, _ = sched.series_book(
             actor=owner,
@@ -449,6 +489,8 @@ def _world(chain: Chain, live: str, public: str) -> World:
             "patient_last_name": patient.last_name,
             "note": note.pk,
             "appointment": ahead.pk,
+            "visit": seen.pk,
+            "invoice": Invoice.objects.get(appointment_id=seen.pk).pk,
             "portal_appointment": ahead.pk,
             "manage_token": manage_token,
             "series": series.pk,

@@ -393,3 +393,26 @@ def test_the_desk_panel_of_a_completed_visit_offers_take_payment_until_paid(in_a
 
 def test_no_test_here_depends_on_the_date():
     assert timezone.localdate() < MONDAY
+
+
+def test_a_payment_made_online_is_offered_for_refund_through_stripe(in_a, client, invoice):
+    # given the invoice paid online through Stripe
+    from django.db import transaction
+
+    from invoicing.services.payments import payment_add
+
+    with transaction.atomic():
+        payment_add(invoice, actor=None, method="stripe", amount_minor=PRICE, reference="pi_pages_online")
+    # when billing opens the invoice
+    _as(client, in_a, "billing")
+    html = _get(client, in_a, _url(invoice)).content.decode()
+    # then the Stripe payment is one to refund, and the page says the refund goes through Stripe
+    assert "Stripe of £75.00" in html
+    assert "refunded through Stripe" in html
+
+
+def test_the_patients_billing_shows_the_card_on_file_to_reception(in_a, client, invoice):
+    _as(client, in_a, "receptionist")
+    part = _get(client, in_a, f"/billing/patients/{invoice.patient_id}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Card on file" in part
+    assert "No card on file" in part
