@@ -74,13 +74,17 @@ def _span(date_from: date, date_to: date) -> list[date]:
     return [date_from + timedelta(days=n) for n in range((date_to - date_from).days + 1)]
 
 
-def _starts(plan: Plan, day: date, step: int, prefer: int | None = None) -> dict[datetime, int]:
-    """Each free start of the day with the doctor free then: ``prefer`` where she is, else the
-    first (lowest id) free then: "any doctor"."""
+def _starts(plan: Plan, day: date, step: int, moving: Appointment | None = None) -> dict[datetime, int]:
+    """Each free start of the day with the doctor free then: the moved appointment's own doctor
+    where she is, else the first (lowest id) free then: "any doctor". Where the appointment is now
+    (its start with its doctor) is not a time to move it to."""
+    prefer = moving.doctor_id if moving else None
+    here = (moving.span.lower, moving.doctor_id) if moving else None
     starts: dict[datetime, int] = {}
     for doctor_id in sorted(plan.offered_by, key=lambda d: (d != prefer, d)):
         for start in plan.free_starts(doctor_id, day, step):
-            starts.setdefault(start, doctor_id)
+            if (start, doctor_id) != here:
+                starts.setdefault(start, doctor_id)
     return starts
 
 
@@ -126,7 +130,7 @@ def free_days(
     plan = _plan(
         service=service, branch=branch, days=days, doctor_ids=doctor_ids, online=online, now=now, moving=moving
     )
-    return [FreeDay(day, len(_starts(plan, day, step))) for day in days]
+    return [FreeDay(day, len(_starts(plan, day, step, moving))) for day in days]
 
 
 def _limit(*, branch: Branch, online: bool, now: datetime) -> tuple[date, date]:
@@ -217,8 +221,7 @@ def day_picker(
     plan = _plan(
         service=service, branch=branch, days=days, doctor_ids=doctor_ids, online=online, now=now, moving=moving
     )
-    prefer = moving.doctor_id if moving else None
-    starts_by_day = {d: _starts(plan, d, step, prefer) for d in days}
+    starts_by_day = {d: _starts(plan, d, step, moving) for d in days}
     found = [FreeDay(d, len(starts_by_day[d])) for d in days]
     if day is None:
         day = next((f.day for f in found if f.free), lo)

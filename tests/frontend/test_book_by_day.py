@@ -162,6 +162,22 @@ def test_the_portals_change_page_picks_a_day_then_a_time(clinic, client, in_a, p
     assert portal.span.lower.isoformat() == later
 
 
+def test_the_change_page_offers_a_time_overlapping_her_own_but_not_her_own(clinic, client, in_a, portal):
+    # given the patient's Tuesday 09:00-09:30
+    url = f"/portal/appointments/{portal.pk}/change/"
+    # when she opens the change page on the Tuesday
+    page = client.get(f"{url}?day={TUESDAY}", HTTP_HOST=in_a.host).content.decode()
+    starts = {datetime.fromisoformat(s) for s in re.findall(r'name="start" value="([^"]+)"', page)}
+    # then 09:15, which only her own appointment covers, is offered, and where she is now is not
+    assert clinic.at(TUESDAY, 9, 15) in starts
+    assert clinic.at(TUESDAY, 9) not in starts
+    # and moving there takes it
+    done = client.post(url, {"start": clinic.at(TUESDAY, 9, 15).isoformat()}, HTTP_HOST=in_a.host)
+    assert done.status_code == 302
+    portal.refresh_from_db()
+    assert portal.span.lower == clinic.at(TUESDAY, 9, 15)
+
+
 def test_a_refused_time_on_the_change_page_keeps_its_day(clinic, client, in_a, portal):
     # given the Tuesday's 14:00 taken by someone else after the page was shown
     url = f"/portal/appointments/{portal.pk}/change/"

@@ -46,9 +46,9 @@ def test_the_move_page_keeps_the_patient_with_her_doctor_and_offers_another(lond
     moving = book(clinic, clinic.at(MONDAY, 9), doctor=own)
     # when the desk opens its Move page on that day
     html = client.get(f"/desk/appointments/{moving.pk}/move/?day={MONDAY}", HTTP_HOST=host).content.decode()
-    # then every time is with her own doctor (her own 09:00 and the times after it included)
-    assert _who(html) == {own.user.get_full_name()}
-    assert _posted_doctors(html) == {str(own.pk)}
+    # then every time is with her own doctor, but for where it is now: 09:00 is with the colleague
+    assert _who(html) == {own.user.get_full_name(), first.user.get_full_name()}
+    assert _posted_doctors(html) == {str(own.pk), str(first.pk)}
     assert re.search(r'<span class="at">09:00</span>', html)
     # and a "With" filter offers any doctor or each doctor by name, keeping the day
     chooser = _filter(html)

@@ -167,10 +167,11 @@ def test_a_move_names_the_appointments_own_doctor_wherever_she_is_free(in_a):
     book(clinic, clinic.at(MONDAY, 10), doctor=own)
     # when the picker opens on the Monday to move it
     picker = day_picker(service=clinic.service, branch=clinic.branch, day=MONDAY, step=30, moving=moving)
-    # then every time she is free names her, her own 09:00 included (the appointment does not block
-    # itself), and only the time she is busy names the colleague
+    # then every time she is free names her (the appointment does not block itself: 09:30 overlaps
+    # it), and the colleague where she is busy, or where the appointment is now (09:00 with her is
+    # no move at all)
     named = {f"{t.local:%H:%M}": t.doctor_id for t in picker.times}
-    assert named == {"09:00": own.pk, "09:30": own.pk, "10:00": first.pk, "10:30": own.pk}
+    assert named == {"09:00": first.pk, "09:30": own.pk, "10:00": first.pk, "10:30": own.pk}
     # and without a move, each time names the first doctor free then, as before
     anyone = day_picker(service=clinic.service, branch=clinic.branch, day=MONDAY, step=30)
     assert {t.doctor_id for t in anyone.times} == {first.pk}
