@@ -31,6 +31,7 @@ from scheduling.cancel_window import call_the_branch, inside_cancellation_window
 from scheduling.free_days import day_picker
 from scheduling.models import ACTIVE_STATUSES, Appointment, Status
 from scheduling.selectors import policy_get, service_price_shown
+from scheduling.services.lifecycle import MOVABLE
 from tenants.org.selectors import chain_settings_get
 
 
@@ -236,6 +237,11 @@ def patient_reschedule(
 @patient_required
 def portal_reschedule(request: HttpRequest, patient: Patient, pk: int) -> HttpResponse:
     appointment = _own(patient, pk)
+    if appointment.status not in MOVABLE:  # cancelled, checked in, done or missed: no times to offer
+        messages.error(
+            request, f"This appointment is {appointment.get_status_display().lower()}: it can no longer be changed."
+        )
+        return redirect("portal-home")
 
     def move(start: datetime) -> Appointment:
         return sched.appointment_reschedule(actor=request.user, appointment=appointment, start=start, by_patient=True)
