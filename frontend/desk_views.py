@@ -185,7 +185,12 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         return _cancel_refused(request, appointment, branch)
     try:
         if action == "cancel":
-            sched.appointment_cancel(actor=request.user, appointment=appointment, reason=request.POST.get("reason", ""))
+            sched.appointment_cancel(
+                actor=request.user,
+                appointment=appointment,
+                reason=request.POST.get("reason", ""),
+                patient_asked=request.POST.get("patient_asked") == "1",  # a late one may carry the chain's fee
+            )
         else:
             ACTIONS[action](actor=request.user, appointment=appointment)
         done = f"{appointment.patient}: {ACTION_DONE.get(action, action)}."
