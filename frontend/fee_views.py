@@ -21,7 +21,7 @@ from invoicing.fees import FeeRule, FeeStatus
 from invoicing.services import cards, fees
 from invoicing.services.fees import FeeRuleIn
 from patients.models import Patient
-from tenants.audit.services import access_log_records
+from tenants.audit.services import access_log_patients, access_log_records
 
 RULE_CHOICES = FeeRule.choices
 
@@ -161,5 +161,9 @@ def card_on_file(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("patient-card", pk=patient.pk)
     card = cards.card_on_file(actor=request.user, patient=patient)
-    access_log_records(request, action="view", object_type="card", records=[card] if card else [])
+    # the page names the patient, card or none: the read is logged either way
+    if card:
+        access_log_records(request, action="view", object_type="card", records=[card])
+    else:
+        access_log_patients(request, action="view", patients=[patient])
     return render(request, "fees/card.html", {"patient": patient, "card": card})

@@ -23,7 +23,7 @@ from invoicing.fees import FeeCharge, FeePolicy, FeeRule, FeeStatus
 from invoicing.services import cards, fees
 from invoicing.services.fees import MAX_FIXED_FEE_MINOR, FeeRuleIn
 from patients.models import Patient
-from tenants.audit.services import access_log_records
+from tenants.audit.services import access_log_patients, access_log_records
 from tenants.authz import authorize
 
 AMOUNT_HELP = "minor units of the chain's currency (pence, cents)"
@@ -179,7 +179,11 @@ class PatientCardApi(APIView):
         authorize(request.user, "invoicing.view_card")
         patient = get_object_or_404(Patient, pk=pk)
         card = cards.card_on_file(actor=request.user, patient=patient)
-        access_log_records(request, action="view", object_type="card", records=[card] if card else [])
+        # "no card" is the patient's too: the read is logged either way
+        if card:
+            access_log_records(request, action="view", object_type="card", records=[card])
+        else:
+            access_log_patients(request, action="view", patients=[patient])
         return Response(CardOnFileOut({"card": card}).data)
 
     @extend_schema(

@@ -259,6 +259,15 @@ VISITS: dict[str, Visit] = {
     "billing-fee-retry": Visit("owner", _ids(pk=1), kind="post"),
     "billing-fee-waive": Visit("owner", _ids(pk=1), kind="post"),
     "patient-card": Visit("receptionist", _ids("pk=patient")),
+    # reconciliation: resolving answers only POST; the walk's chain has no Stripe payout (the page's 404)
+    "billing-reconciliation-resolve": Visit("owner", _ids(pk=1), kind="post"),
+    "billing-reconciliation-payout": Visit("owner", _ids(pk=1), status=404),
+    # packages: a patient's packages and the panel's package line; retiring answers only POST; a
+    # portal purchase's page needs a payment (an unknown token is its own 404)
+    "settings-package-retire": Visit("owner", _ids(pk=1), kind="post"),
+    "patient-packages": Visit("receptionist", _ids("pk=patient")),
+    "appointment-package": Visit("receptionist", _ids("pk=appointment"), kind="part"),
+    "portal-package-paid": Visit("patient", _ids(token="no-such-payment"), status=404),
     # the API's docs page of the chain's site
     "api-docs": Visit("owner", ready=".opblock"),
 }

@@ -197,6 +197,32 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             ("packages/pending/", "*"),
         )
     },
+    **{
+        op: "the chain's fee and online-payment policies: no patient in them"
+        for op in (
+            ("api/v1/invoicing/fee-policy/", "get"),
+            ("api/v1/invoicing/fee-policy/", "put"),
+            ("settings/fees/", "*"),
+            ("api/v1/invoicing/online-payments/policy/", "get"),
+            ("api/v1/invoicing/online-payments/policy/", "put"),
+            ("settings/payments/online/", "*"),
+        )
+    },
+    ("api/v1/invoicing/fees/<int:pk>/retry/", "post"): (
+        "answers the fee it retried, as waiving does (the same answer, probed there); logged as an update of the fee"
+    ),
+    ("api/v1/invoicing/patients/<int:pk>/card/", "delete"): CHANGE,
+    ("billing/fees/<int:pk>/retry/", "*"): CHANGE,
+    ("billing/fees/<int:pk>/waive/", "*"): CHANGE,
+    **{
+        op: "the visitor's own online payment, reached by its secret token: amounts and status, no patient details"
+        for op in (
+            ("api/v1/invoicing/online-booking/checkouts/<str:token>/", "get"),
+            ("api/v1/invoicing/online-booking/holds/<int:pk>/checkout/", "post"),
+            ("book/pay/<str:token>/", "*"),
+            ("book/paid/<str:token>/", "*"),
+        )
+    },
     ("portal/packages/paid/<str:token>/", "*"): (
         "the patient's own payment outcome (paid or waiting), no other data; the read is logged under the invoice"
     ),
@@ -795,6 +821,16 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
         "billing", "GET", lambda w: f"/billing/invoices/{_invoice(w).pk}/pdf/"
     ),
     ("billing/patients/<int:pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/billing/patients/{_p(w)}/"),
+    # --- fees and the card on file: the fees list names each fee's patient; the card (or its absence) is the patient's
+    ("api/v1/invoicing/fees/", "get"): Probe("billing", "GET", lambda w: f"{LEDGER}/fees/"),
+    ("api/v1/invoicing/fees/<int:pk>/waive/", "post"): Probe(
+        "billing", "POST", lambda w: f"{LEDGER}/fees/{w.extra['fee'].pk}/waive/", lambda w: {"reason": "Goodwill"}
+    ),
+    ("billing/fees/", "*"): Probe("billing", "GET", lambda w: "/billing/fees/"),
+    ("api/v1/invoicing/patients/<int:pk>/card/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"{LEDGER}/patients/{_p(w)}/card/"
+    ),
+    ("patients/<int:pk>/card/", "*"): Probe("receptionist", "GET", lambda w: f"/patients/{_p(w)}/card/"),
     ("billing/visits/<int:pk>/", "*"): Probe(
         "receptionist", "GET", lambda w: f"/billing/visits/{_invoice(w).appointment_id}/"
     ),
@@ -828,21 +864,7 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         started = sched.appointment_start(actor=w.doctor.user, appointment=w.visit)
         w.extra["started"] = started
     if route.endswith("no-show/"):
-        # an appointment that has started already: today, an hour ago, with an override
-        start = (timezone.now() - timedelta(hours=1)).replace(second=0, microsecond=0)
-        start -= timedelta(minutes=start.minute % 5)
-        past = sched.appointment_book(  # booked yesterday for an hour ago, outside the plan: an override
-            actor=owner,
-            patient=w.patient,
-            doctor=w.stranger_doctor,
-            branch=w.clinic.branch,
-            service=w.clinic.service,
-            start=start,
-            override=True,
-            override_reason="Fitted in by the owner",
-            now=start - timedelta(days=1),
-        )
-        w.extra["past"] = past
+        w.extra["past"] = _started_an_hour_ago(w)
     if route == "api/v1/holds/<int:pk>/confirm/":
         w.extra["hold"] = sched.appointment_hold(
             actor=receptionist,
@@ -908,8 +930,38 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         sched.service_update(actor=owner, service=w.clinic.service, length_adjustable=True)
     if route.startswith(("api/v1/invoicing/", "billing/")):
         _prepare_ledger(w, route)
+    if route.startswith(("api/v1/invoicing/fees/", "billing/fees/")):
+        _prepare_fee(w)
     if route.startswith(("api/v1/packages/", "patients/<int:pk>/packages/", "packages/")):
         _prepare_packages(w)
+
+
+def _started_an_hour_ago(w: World) -> Any:
+    """An appointment of the patient that started an hour ago: booked yesterday, outside the plan
+    (an override)."""
+    start = (timezone.now() - timedelta(hours=1)).replace(second=0, microsecond=0)
+    start -= timedelta(minutes=start.minute % 5)
+    return sched.appointment_book(
+        actor=w.owner,
+        patient=w.patient,
+        doctor=w.stranger_doctor,
+        branch=w.clinic.branch,
+        service=w.clinic.service,
+        start=start,
+        override=True,
+        override_reason="Fitted in by the owner",
+        now=start - timedelta(days=1),
+    )
+
+
+def _prepare_fee(w: World) -> None:
+    """A no-show fee the patient owes (no card on file: it waits for the desk)."""
+    from invoicing.fees import FeeCharge, FeeRule
+    from invoicing.services.fees import FeeRuleIn, fee_policy_update
+
+    fee_policy_update(actor=w.owner, no_show=FeeRuleIn(FeeRule.FIXED, amount_minor=2500), late_cancellation=FeeRuleIn())
+    missed = sched.appointment_mark_no_show(actor=w.chain.users["receptionist"], appointment=_started_an_hour_ago(w))
+    w.extra["fee"] = FeeCharge.objects.get(appointment=missed)
 
 
 def _prepare_packages(w: World) -> None:
