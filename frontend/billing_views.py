@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -73,7 +74,8 @@ class RefundForm(forms.Form):
         self.fields["payment"].choices = [  # type: ignore[attr-defined]
             (
                 p.pk,
-                f"{p.get_method_display()} of {money(p.amount_minor)} on {p.received_at:%d %b %Y}"
+                f"{p.get_method_display()} of {money(p.amount_minor)} on "
+                f"{date_format(timezone.localtime(p.received_at), 'SHORT_DATE_FORMAT')}"
                 f" ({money(p.amount_minor - p.refunded_minor)} refundable)",
             )
             for p in payments
@@ -129,10 +131,10 @@ def _render_invoice(
 ) -> HttpResponse:
     """The invoice page; after a refused action, with the posted form (``which``) and its errors."""
     access_log_records(request, action="view", object_type="invoice", records=[page.invoice])
-    context: dict[str, Any] = {"page": page, "i": page.invoice, "open_form": which, **_forms(page)}
-    if posted is not None:
-        context[f"{which}_form"] = posted
     with timezone.override(ZoneInfo(page.invoice.branch.timezone)):  # times as on the branch's wall clock
+        context: dict[str, Any] = {"page": page, "i": page.invoice, "open_form": which, **_forms(page)}
+        if posted is not None:
+            context[f"{which}_form"] = posted
         return render(request, "billing/invoice.html", context, status=status)
 
 
