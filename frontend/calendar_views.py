@@ -36,7 +36,9 @@ def my_day(request: HttpRequest) -> HttpResponse:
     doctor = staff_of(request.user)
     if doctor is None or Role.DOCTOR not in doctor.roles:
         raise Http404
-    tz = ZoneInfo(chain_settings_get().default_timezone)
+    # her day on her branches' clock (the chain's, when she works in more than one zone)
+    zones = {branch.timezone for branch in doctor.branches.all()}
+    tz = ZoneInfo(zones.pop() if len(zones) == 1 else chain_settings_get().default_timezone)
     day = to_date(request.GET["day"]) if "day" in request.GET else timezone.now().astimezone(tz).date()
     if day is None:
         raise Http404

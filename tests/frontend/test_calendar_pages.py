@@ -5,6 +5,7 @@ from django_tenants.utils import schema_context
 
 from scheduling import services as sched
 from scheduling.models import Leave, Status
+from tenants.org import services as org
 from tests.factories.scheduling import MONDAY, book, clinic_setup
 
 
@@ -26,6 +27,21 @@ def test_doctor_sees_their_day_and_starts_a_visit(in_a, client):
     on_the_day.stop()
     mine.refresh_from_db()
     assert mine.status == Status.IN_PROGRESS
+
+
+def test_a_doctor_at_a_branch_in_another_zone_sees_her_day_on_its_clock(in_a, client):
+    # given a doctor who works only at a Los Angeles branch of a London chain, seeing Wes at 16:30 on Monday
+    west = org.branch_create(actor=in_a.users["owner"], name="Pacific", timezone_name="America/Los_Angeles")
+    clinic = clinic_setup(in_a, branch=west, doctors=1)
+    doctor = clinic.doctors[0]
+    book(clinic, clinic.at(MONDAY, 16, 30), actor=clinic.owner, patient=clinic.patient("Wes"), doctor=doctor)
+    with schema_context(in_a.schema):
+        client.force_login(doctor.user)
+    # when she opens her Monday
+    page = client.get(f"/my-day/?day={MONDAY}", HTTP_HOST=in_a.host).content.decode()
+    # then the visit is on it, at the branch's 16:30 (London's Tuesday 00:30 would hide it)
+    assert "Wes" in page
+    assert "16:30" in page
 
 
 def test_manager_adding_leave_sees_the_appointments_in_the_way(in_a, client):
