@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from config.money import from_minor, minor_units, money_format, to_minor
@@ -91,15 +92,15 @@ def packages_settings(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
 def package_retire(request: HttpRequest, pk: int) -> HttpResponse:
-    """Stop selling a product (POST)."""
-    if request.method == "POST":
-        product = get_object_or_404(PackageProduct, pk=pk)
-        flash(
-            request,
-            lambda: pkg.product_retire(actor=request.user, product=product),
-            f"{product.name} is no longer sold.",
-        )
+    """Stop selling a product."""
+    product = get_object_or_404(PackageProduct, pk=pk)
+    flash(
+        request,
+        lambda: pkg.product_retire(actor=request.user, product=product),
+        f"{product.name} is no longer sold.",
+    )
     return redirect("settings-packages")
 
 

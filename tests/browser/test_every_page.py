@@ -268,6 +268,7 @@ VISITS: dict[str, Visit] = {
     "patient-packages": Visit("receptionist", _ids("pk=patient")),
     "appointment-package": Visit("receptionist", _ids("pk=appointment"), kind="part"),
     "portal-package-paid": Visit("patient", _ids(token="no-such-payment"), status=404),
+    "portal-packages": Visit("patient"),
     # the API's docs page of the chain's site
     "api-docs": Visit("owner", ready=".opblock"),
 }
