@@ -4,6 +4,7 @@ arriving twice, late or out of order converge on what Stripe says now."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import stripe
@@ -43,7 +44,9 @@ def payment_intent_changed(event: stripe.Event, clinic: Clinic) -> None:
     a checkout's and are left to whoever made them."""
     metadata = _object(event).get("metadata")
     checkout_id = str(metadata.get("checkout_id") or "") if isinstance(metadata, dict) else ""
-    _settle(OnlineCheckout.objects.filter(pk=int(checkout_id)).first() if checkout_id.isdigit() else None)
+    # ASCII digits that fit a row id only ("²" passes str.isdigit and fails int(); metadata is anyone's)
+    ours = re.fullmatch(r"[0-9]{1,18}", checkout_id) is not None
+    _settle(OnlineCheckout.objects.filter(pk=int(checkout_id)).first() if ours else None)
 
 
 @handles("charge.refunded")

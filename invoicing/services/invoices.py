@@ -203,6 +203,13 @@ class LineIn:
     service: Service | None = None
 
 
+def _fits(description: str) -> str:
+    """A line's description within its column: a line the system writes (a package's and a
+    service's names) can be longer than either name alone."""
+    longest = InvoiceLine._meta.get_field("description").max_length or 200
+    return description if len(description) <= longest else description[: longest - 1] + "…"
+
+
 def _add_line(invoice: Invoice, line: LineIn, position: int) -> None:
     if line.quantity < 1 or line.unit_price_minor < 0 or line.discount_minor < 0 or line.tax_rate_bp < 0:
         raise ValidationFailed(fields={f"lines.{position}": ["Quantities, prices and discounts cannot be negative."]})
@@ -217,7 +224,7 @@ def _add_line(invoice: Invoice, line: LineIn, position: int) -> None:
     InvoiceLine.objects.create(
         invoice=invoice,
         position=position,
-        description=plain_text(line.description).strip() or "Item",
+        description=_fits(plain_text(line.description).strip() or "Item"),
         service=line.service,
         quantity=line.quantity,
         unit_price_minor=line.unit_price_minor,

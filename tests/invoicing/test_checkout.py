@@ -388,3 +388,14 @@ def test_a_delayed_payment_that_fails_gives_the_time_back(shop, stripe_fake, dja
     assert not Payment.objects.exists()
     assert Appointment.objects.get(pk=started.hold_id).status == Status.CANCELLED
     assert Invoice.objects.get(pk=started.invoice_id).status == InvoiceStatus.VOID
+
+
+@pytest.mark.parametrize("named", ["\u00b2", "\u0661", "9" * 30, "-1", "1 "])
+def test_a_payment_intent_naming_no_checkout_of_ours_is_answered_and_ignored(shop, stripe_fake, named):
+    # given a payment intent of the chain's account whose metadata names something that is no row id
+    # of ours (anyone with the account can set metadata: a superscript two, an Arabic-Indic one, too long)
+    intent = {"id": "pi_other", "object": "payment_intent", "metadata": {"checkout_id": named}}
+    # when its event arrives, then it is answered (never a server error) and nothing is settled
+    answer = deliver(_event(stripe_fake, shop, "payment_intent.succeeded", intent))
+    assert answer.status_code == 200, answer.content
+    assert not Payment.objects.filter(reference="pi_other").exists()

@@ -287,3 +287,24 @@ def test_pending_sessions_per_package_for_managers(clinic):
     assert (row.name, row.active_purchases, row.sessions_reserved, row.sessions_left) == (offered.name, 2, 1, 7)
     assert row.sessions_pending == 8
     assert purchase_list(actor=clinic.owner, patient_id=first.pk).count() == 1
+
+
+def test_a_covered_visit_with_long_package_and_service_names_is_still_invoiced(in_a):
+    # given a package and a service each named as long as their forms allow
+    from scheduling.models import Service
+
+    clinic = priced(clinic_setup(in_a))
+    Service.objects.filter(pk=clinic.service.pk).update(name="S" * 120)
+    clinic.service.refresh_from_db()
+    patient = clinic.patient()
+    sold(clinic, patient, sessions=3, name="P" * 120)
+    appointment = book(clinic, clinic.at(MONDAY, 10), patient=patient)
+    # when the visit is completed
+    _seen_and_completed(clinic, appointment)
+    # then it is invoiced at zero, its line naming the package within the line's length
+    invoice = Invoice.objects.get(appointment_id=appointment.pk)
+    assert invoice.total_minor == 0
+    [line] = invoice.lines.all()
+    assert line.description.startswith("Covered by package PPP")
+    assert line.description.endswith("…")
+    assert len(line.description) == 200
