@@ -80,7 +80,9 @@ def _floating(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def _offset(day: date, tz: ZoneInfo) -> str:
-    minutes = int((iv.wall_clock(day, time(12), tz).utcoffset() or timedelta(0)).total_seconds() // 60)
+    """The zone's UTC offset at noon that day (read on the zone's own clock: a UTC datetime's offset
+    is always +00:00, which put the now line of a Tokyo branch on the day before)."""
+    minutes = int((datetime.combine(day, time(12), tzinfo=tz).utcoffset() or timedelta(0)).total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 

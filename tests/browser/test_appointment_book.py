@@ -29,8 +29,15 @@ SLOT_PX = 28  # book.js: slotHeight for 15 minutes
 def drag(page: Page, event: Locator, *, slots: int, to_column: str | None = None) -> None:
     """Drag an appointment by its top edge `slots` quarter hours down (up if negative), into the
     doctor's column named `to_column` if given, with the mouse as a person would."""
-    event.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
-    box = event.bounding_box()
+    box = None
+    for _ in range(50):  # a refresh may draw the book anew between two steps: ask again until it stands
+        expect(event).to_be_visible()
+        event.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
+        box = event.bounding_box()
+        if box is not None:
+            break
+        page.wait_for_timeout(100)
+    assert box is not None, "the appointment was never drawn"
     x = box["x"] + box["width"] / 2
     if to_column is not None:
         target = page.locator(".ec-col-head", has_text=to_column).bounding_box()

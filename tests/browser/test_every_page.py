@@ -149,7 +149,14 @@ def _ask_portal_code(page: Any, world: World) -> None:
 
 
 def _reset_link(world: World) -> dict[str, Any]:
-    return {"uidb64": world["reset_uid"], "token": world["reset_token"]}
+    # made when the page is opened: the token hashes the user's last sign-in and password, so one
+    # made with the world would be spent by anything that signed the user in since
+    from tenants.accounts.models import User
+    from tenants.accounts.tokens import password_reset_token
+
+    with schema_context(world.chain.schema):
+        user = User.objects.get(pk=world["reset_user"])
+        return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": password_reset_token.make_token(user)}
 
 
 # One line per URL pattern with path parameters or a role other than the owner's. Patterns without
@@ -426,7 +433,6 @@ def _world(chain: Chain, live: str, public: str) -> World:
     from patients import services as records
     from scheduling import services as sched
     from scheduling.models import ShiftPattern
-    from tenants.accounts.tokens import password_reset_token
     from tenants.org import services as org
     from tests.factories.scheduling import MONDAY, book, clinic_setup, daytime_branch
     from tests.factories.scheduling import doctor as new_doctor
@@ -514,8 +520,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
             "free_start": free.isoformat(),
             "free_start_query": quote(free.isoformat()),
             "free_start_local": free.astimezone(clinic.tz).strftime("%Y-%m-%dT%H:%M"),
-            "reset_uid": urlsafe_base64_encode(force_bytes(user.pk)),
-            "reset_token": password_reset_token.make_token(user),
+            "reset_user": user.pk,
         }
     return world
 

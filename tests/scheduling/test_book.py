@@ -144,3 +144,22 @@ def test_the_search_finds_the_next_appointment_still_to_come(clinic):
     # then the next one is next week's (not the past, not the cancelled)
     assert [(f.patient.pk, f.appointment.pk if f.appointment else None) for f in found] == [(patient.pk, coming.pk)]
     assert past.status == Status.BOOKED
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "offset"),
+    [
+        ("Asia/Tokyo", MONDAY, "+09:00"),
+        ("America/Los_Angeles", MONDAY.replace(month=7, day=6), "-07:00"),
+        ("Europe/London", MONDAY.replace(month=7, day=6), "+01:00"),
+        ("Asia/Kolkata", MONDAY, "+05:30"),
+    ],
+)
+def test_the_book_runs_in_the_branchs_own_offset_so_its_now_line_is_the_branchs(in_a, zone, day, offset):
+    # given a branch in that zone
+    from tenants.org import services as org
+
+    branch = org.branch_create(actor=in_a.users["owner"], name=f"In {zone}", timezone_name=zone)
+    clinic = clinic_setup(in_a, branch=branch, doctors=1)
+    # when the book of that day is read, then it names the zone's offset on that day (summer time included)
+    assert book_day(actor=clinic.owner, branch=branch, day=day)["timeZone"] == offset
