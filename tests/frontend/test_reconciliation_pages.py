@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixture imported from tests/invoicing/reconcile.py is named as a parameter)
 """The reconciliation report (/billing/reconciliation/): owners and billing see open mismatches by
 kind and resolve one with a note; a payout lists the payments it contains; reception and doctors
 are refused and change nothing."""
@@ -9,27 +10,11 @@ from typing import Any
 import pytest
 
 from invoicing.models import Mismatch, Payout
-from invoicing.reconciliation.services import reconciliation_run
-from tests.factories import Chain
-from tests.factories.invoicing import PRICE, priced
-from tests.factories.scheduling import Clinic, clinic_setup
-from tests.fakes.stripe_server import FakeStripe, pay_out
+from tests.factories.scheduling import Clinic
 from tests.helpers import sign_in
-from tests.invoicing.reconcile import around_now, charge, connect_chain, stripe_payment
+from tests.invoicing.reconcile import reconciled  # noqa: F401  (the fixture)
 
 PAGE = "/billing/reconciliation/"
-
-
-@pytest.fixture
-def reconciled(in_a: Chain, stripe_fake: FakeStripe) -> Clinic:
-    """Chain A reconciled: one payment matched and paid out, one payment at Stripe missing here."""
-    clinic = priced(clinic_setup(in_a, branch=in_a.branches[0], doctors=1))
-    account = connect_chain(in_a, stripe_fake)
-    stripe_payment(clinic, intent=charge(account, PRICE), amount_minor=PRICE, hour=9)
-    pay_out(stripe_fake, account=account)
-    charge(account, 4200)
-    reconciliation_run(period_start=around_now()[0], period_end=around_now()[1])
-    return clinic
 
 
 @pytest.mark.parametrize("role", ["owner", "billing"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from django.db.models import F
 from django.utils import timezone
 
@@ -84,3 +85,20 @@ def around_now() -> tuple[datetime, datetime]:
     second ahead per object it makes)."""
     now = timezone.now()
     return now - timedelta(hours=12), now + timedelta(hours=12)
+
+
+@pytest.fixture
+def reconciled(in_a: Chain, stripe_fake: FakeStripe) -> Clinic:
+    """Chain A reconciled: one payment matched and paid out, one payment at Stripe missing here."""
+    from invoicing.reconciliation.services import reconciliation_run
+    from tests.factories.invoicing import PRICE, priced
+    from tests.factories.scheduling import clinic_setup
+    from tests.fakes.stripe_server import pay_out
+
+    clinic = priced(clinic_setup(in_a, branch=in_a.branches[0], doctors=1))
+    account = connect_chain(in_a, stripe_fake)
+    stripe_payment(clinic, intent=charge(account, PRICE), amount_minor=PRICE, hour=9)
+    pay_out(stripe_fake, account=account)
+    charge(account, 4200)
+    reconciliation_run(period_start=around_now()[0], period_end=around_now()[1])
+    return clinic

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixture imported from tests/invoicing/reconcile.py is named as a parameter)
 """The reconciliation API: owners and billing read the overview, the mismatches and a payout, and
 resolve a mismatch with a note (once: again is 409); reception and doctors are refused (403) and
 change nothing."""
@@ -7,25 +8,10 @@ from __future__ import annotations
 import pytest
 
 from invoicing.models import Mismatch, Payment, Payout
-from invoicing.reconciliation.services import reconciliation_run
-from tests.factories import Chain
-from tests.factories.invoicing import PRICE, priced
-from tests.factories.scheduling import Clinic, clinic_setup
-from tests.fakes.stripe_server import FakeStripe, pay_out
-from tests.invoicing.reconcile import around_now, charge, connect_chain, stripe_payment
+from tests.factories.invoicing import PRICE
+from tests.invoicing.reconcile import reconciled  # noqa: F401  (the fixture)
 
 API = "/api/v1/invoicing/reconciliation"
-
-
-@pytest.fixture
-def reconciled(in_a: Chain, stripe_fake: FakeStripe) -> Clinic:
-    clinic = priced(clinic_setup(in_a, branch=in_a.branches[0], doctors=1))
-    account = connect_chain(in_a, stripe_fake)
-    stripe_payment(clinic, intent=charge(account, PRICE), amount_minor=PRICE, hour=9)
-    pay_out(stripe_fake, account=account)
-    charge(account, 4200)
-    reconciliation_run(period_start=around_now()[0], period_end=around_now()[1])
-    return clinic
 
 
 def test_billing_reads_the_report_and_resolves_a_mismatch_once(reconciled, api):
