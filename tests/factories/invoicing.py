@@ -6,7 +6,7 @@ from datetime import date
 
 import time_machine
 
-from invoicing.models import Invoice
+from invoicing.models import CreditNote, Invoice, Payment, Refund
 from patients.models import Patient
 from scheduling import services as sched
 from tests.factories.scheduling import MONDAY, Clinic, book
@@ -28,3 +28,18 @@ def completed_visit(clinic: Clinic, *, patient: Patient | None = None, day: date
         for step in (sched.appointment_check_in, sched.appointment_start, sched.appointment_complete):
             appointment = step(actor=clinic.receptionist, appointment=appointment)
     return Invoice.objects.get(appointment_id=appointment.pk)
+
+
+def ledger_state(invoice: Invoice) -> tuple[object, ...]:
+    """What a refused change must leave as it was: the invoice's status and sums, and how many
+    payments, refunds and credit notes it has."""
+    fresh = Invoice.objects.get(pk=invoice.pk)
+    return (
+        fresh.status,
+        fresh.paid_minor,
+        fresh.refunded_minor,
+        fresh.credited_minor,
+        Payment.objects.filter(invoice=fresh).count(),
+        Refund.objects.filter(payment__invoice=fresh).count(),
+        CreditNote.objects.filter(invoice=fresh).count(),
+    )

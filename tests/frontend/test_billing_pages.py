@@ -14,11 +14,12 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from invoicing import services as billing
-from invoicing.models import CreditNote, Invoice, InvoiceStatus, Payment, Refund
+from invoicing.models import CreditNote, Invoice, InvoiceStatus, Refund
 from scheduling import services as sched
 from tenants.audit.models import AccessLog
 from tests.factories import Chain
 from tests.factories.invoicing import PRICE, completed_visit, priced
+from tests.factories.invoicing import ledger_state as _state
 from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import sign_in
 
@@ -59,19 +60,6 @@ def _get(client: Any, chain: Chain, path: str, **extra: Any) -> Any:
 
 def _post(client: Any, chain: Chain, path: str, data: dict[str, Any]) -> Any:
     return client.post(path, data, HTTP_HOST=chain.host)
-
-
-def _state(invoice: Invoice) -> tuple[Any, ...]:
-    fresh = Invoice.objects.get(pk=invoice.pk)
-    return (
-        fresh.status,
-        fresh.paid_minor,
-        fresh.refunded_minor,
-        fresh.credited_minor,
-        Payment.objects.filter(invoice=fresh).count(),
-        Refund.objects.filter(payment__invoice=fresh).count(),
-        CreditNote.objects.filter(invoice=fresh).count(),
-    )
 
 
 def _url(invoice: Invoice, action: str = "") -> str:

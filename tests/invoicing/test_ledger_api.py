@@ -8,9 +8,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from invoicing import services as billing
-from invoicing.models import CreditNote, Invoice, InvoiceStatus, Payment, Refund
+from invoicing.models import Invoice, InvoiceStatus
 from tenants.audit.models import AccessLog
-from tests.factories.invoicing import PRICE, completed_visit, priced
+from tests.factories.invoicing import PRICE, completed_visit, ledger_state, priced
 from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import assert_error
 
@@ -28,16 +28,7 @@ def visit(chain_a):
 
 def _state(chain, invoice):
     with schema_context(chain.schema):
-        fresh = Invoice.objects.get(pk=invoice.pk)
-        return (
-            fresh.status,
-            fresh.paid_minor,
-            fresh.refunded_minor,
-            fresh.credited_minor,
-            Payment.objects.filter(invoice=fresh).count(),
-            Refund.objects.filter(payment__invoice=fresh).count(),
-            CreditNote.objects.filter(invoice=fresh).count(),
-        )
+        return ledger_state(invoice)
 
 
 def test_billing_lists_and_reads_an_invoice_and_the_read_is_logged(visit, chain_a, api):
