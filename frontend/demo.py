@@ -109,9 +109,11 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out(f"                     card on file, one declined (retry, waive); policy: {site_url(host)}/settings/fees/")
     out(f"  Packages           {site_url(host)}/settings/packages/ (owner); Isla Morgan's chart > Packages:")
     out("                     Physio 10 with 3 used and 1 booked ahead; Noah Fletcher's course expired")
-    out(f"  Reconciliation     {site_url(host)}/billing/reconciliation/ (owner or billing): last night's run")
-    out("                     found a payment at Stripe missing here (resolve it with a note); payouts list")
-    out("                     the payments they contain")
+    out(f"  Reconciliation     {site_url(host)}/billing/reconciliation/ (owner or billing): the run found one")
+    out("                     payment at Stripe missing here (record it against the invoice offered, or resolve")
+    out("                     it with a note); the payout lists the card fees and the deposit it contains.")
+    out("                     No Stripe is reached in the demo: its Stripe movements are written by the loader")
+    out("                     and the pages say so (Settings > Payments shows Stripe as not connected)")
     out(f"  Billing desk       {site_url(host)}/billing/ (billing, reception, owner): a month of invoices, some")
     out("                     past due, aged receivables; an invoice's page takes payments, refunds, its PDF")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
@@ -167,9 +169,9 @@ def _load_chain() -> None:
     _load_full_day()
     _load_ledger()
     _load_packages()
-    _load_reconciliation()
     _load_fees()
     _load_online_deposit()
+    _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
 
 
 SERVICES = [
@@ -782,10 +784,13 @@ def _load_packages() -> None:
 
 
 def _load_reconciliation() -> None:
-    """Reconciliation with Stripe, visible at once (/billing/reconciliation/, owner or billing): last
-    night's run found one payment at Stripe that the ledger lacks (taken on Stripe's dashboard), and
-    a payout lists the Stripe payments it contains. The demo has no Stripe to reach, so the
-    account's listings are written as Stripe lists them and go through the same matching."""
+    """Reconciliation with Stripe, visible at once (/billing/reconciliation/, owner or billing): a run
+    from yesterday's start until now found exactly one payment at Stripe that the ledger lacks (taken
+    on Stripe's dashboard, with its description and Customer: record it against the open invoice
+    offered, or resolve it with a note), and a payout lists the Stripe payments it contains (the
+    fees charged to cards and the online deposit). The demo has no Stripe to reach, so the
+    account's listings are written as Stripe lists them, go through the same matching, and the run
+    is marked as the demo's (its page says so)."""
     from typing import Any
 
     from invoicing.models import Payment, PaymentMethod, ReconciliationRun
@@ -796,13 +801,20 @@ def _load_reconciliation() -> None:
         return
     chain = chain_settings_get()
     currency = chain.currency.lower()
-    start, end = day_period(
+    start, _ = day_period(
         datetime.now(ZoneInfo(chain.default_timezone)).date() - timedelta(days=1), chain.default_timezone
     )
+    end = timezone.now() + timedelta(minutes=1)  # the payments just made, and the payout of them
 
-    def charge(name: str, intent: str, amount: int, created: int) -> dict[str, Any]:
+    def charge(name: str, intent: str, amount: int, created: int, description: str = "") -> dict[str, Any]:
         fee = amount * 29 // 1000 + 30
-        source = {"id": f"ch_demo_{name}", "object": "charge", "payment_intent": intent}
+        source = {
+            "id": f"ch_demo_{name}",
+            "object": "charge",
+            "payment_intent": intent,
+            "description": description,
+            "customer": f"cus_demo_{name}",
+        }
         return {
             "id": f"txn_demo_{name}",
             "type": "charge",
@@ -815,14 +827,20 @@ def _load_reconciliation() -> None:
             "payout": None,
         }
 
-    dashboard = charge("dashboard", "pi_demo_dashboard", 4500, int((start + timedelta(hours=15)).timestamp()))
+    dashboard = charge(
+        "dashboard",
+        "pi_demo_dashboard",
+        6500,
+        int((start + timedelta(hours=15)).timestamp()),
+        description="General consultation, card taken by phone on Stripe's dashboard",
+    )
     paid = [
         charge(str(p.pk), p.reference, p.amount_minor, int(p.received_at.timestamp()))
         for p in Payment.objects.filter(method=PaymentMethod.STRIPE).exclude(reference="")
     ]
     payouts = []
     if paid:
-        created = max(t["created"] for t in paid) + 60
+        created = max(t["created"] for t in paid) + 1
         payout = {
             "id": "po_demo_1",
             "amount": sum(t["net"] for t in paid),
@@ -832,4 +850,4 @@ def _load_reconciliation() -> None:
             "created": created,
         }
         payouts.append((payout, paid))
-    reconciliation_apply(period_start=start, period_end=end, transactions=[dashboard], payouts=payouts)
+    reconciliation_apply(period_start=start, period_end=end, transactions=[dashboard], payouts=payouts, demo=True)

@@ -1,6 +1,8 @@
 """The reconciliation report for owners and billing (/billing/reconciliation/): recent runs, open
-mismatches by kind with a way to resolve each, payouts, and a payout with the payments it contains.
-It shows Stripe ids, amounts and the ledger's payment ids, no patient and no invoice."""
+mismatches by kind with what Stripe says of each (description, Customer, charge) and a way to
+resolve it, or to record a payment missing here against an open invoice; payouts, and a payout
+with the payments it contains. It shows Stripe ids, amounts, the ledger's payment ids and invoice
+numbers, no patient."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from frontend.forms import flash
+from frontend.forms import flash, to_int
+from invoicing.models import Invoice
 from invoicing.reconciliation import selectors, services
 from invoicing.reconciliation.api import NOTE_MAX_LENGTH
 from invoicing.reconciliation.models import Mismatch, Payout
@@ -38,6 +41,21 @@ def mismatch_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         lambda: services.mismatch_resolve(actor=request.user, mismatch=mismatch, note=note),
         f"The mismatch {mismatch.stripe_id or mismatch.pk} is resolved.",
+    )
+    return redirect("billing-reconciliation")
+
+
+@login_required
+@require_POST
+def mismatch_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a Stripe payment missing here against the invoice picked for it."""
+    authorize(request.user, "invoicing.resolve_mismatch")
+    mismatch = get_object_or_404(Mismatch, pk=pk)
+    invoice = get_object_or_404(Invoice, pk=to_int(request.POST.get("invoice")) or 0)
+    flash(
+        request,
+        lambda: services.mismatch_record_payment(actor=request.user, mismatch=mismatch, invoice=invoice),
+        f"The Stripe payment {mismatch.stripe_id} is recorded against invoice {invoice.number or invoice.pk}.",
     )
     return redirect("billing-reconciliation")
 

@@ -137,6 +137,11 @@ urlpatterns = [
         name="billing-reconciliation-resolve",
     ),
     path(
+        "billing/reconciliation/mismatches/<int:pk>/record/",
+        reconciliation_views.mismatch_record,
+        name="billing-reconciliation-record",
+    ),
+    path(
         "billing/reconciliation/payouts/<int:pk>/",
         reconciliation_views.payout_detail,
         name="billing-reconciliation-payout",

@@ -140,8 +140,33 @@ def test_demo_loads_once_and_its_logins_work(db):
         isla = PackagePurchase.objects.get(patient__last_name="Morgan")
         assert (isla.used, isla.reserved, isla.status) == (3, 1, "active")
         assert PackagePurchase.objects.filter(status="expired").count() == 1
+    with schema_context("northwind"):
+        # reconciliation: a payout holding the Stripe payments the demo made (the fee charged to a card,
+        # the online deposit), and exactly one mismatch, a payment at Stripe missing here, to act on
+        from invoicing.models import Mismatch, Payment, Payout, ReconciliationRun
+        from invoicing.reconciliation.selectors import reconciliation_overview
+
+        payout = Payout.objects.get()
+        contained = {t.payment.reference for t in payout.transactions.filter(payment__isnull=False)}
+        stripe_paid = set(Payment.objects.filter(method="stripe").values_list("reference", flat=True))
+        assert contained == stripe_paid
+        assert "pi_demo_deposit" in contained
+        assert any(ref.startswith("pi_demo_fee_") for ref in contained)
+        assert payout.amount_minor == sum(t.net_minor for t in payout.transactions.exclude(type="payout"))
+        mismatch = Mismatch.objects.get()
+        assert (mismatch.kind, mismatch.is_open) == ("missing_here", True)
+        run = ReconciliationRun.objects.get()
+        assert run.demo
+        assert (run.payouts, run.mismatches, run.matched) == (1, 1, len(stripe_paid))
+        # and it can be recorded against an open invoice of the consultation's price
+        row = reconciliation_overview(actor=User.objects.get(email="billing@northwind.localhost")).rows[0]
+        assert row.recordable
+        assert row.txn.description
+        assert row.candidates
+        assert row.candidates[0].owing == mismatch.stripe_amount_minor
     text = "\n".join(printed)
     assert "/settings/leave/: Dr Chidi Okafor" in text
+    assert "No Stripe is reached in the demo" in text
     assert "owner@northwind.localhost" in text
     assert DEMO_PASSWORD in text
     reception = Api("northwind.localhost")

@@ -13,8 +13,14 @@ from rest_framework.views import APIView
 
 from config.api import validated
 from config.openapi import errors
+from invoicing.exceptions import InvoiceNotOpen, Overpayment
+from invoicing.models import Invoice
 from invoicing.reconciliation import selectors, services
-from invoicing.reconciliation.exceptions import MismatchAlreadyResolved
+from invoicing.reconciliation.exceptions import (
+    MismatchAlreadyResolved,
+    MismatchNotRecordable,
+    StripePaymentAlreadyRecorded,
+)
 from invoicing.reconciliation.models import Mismatch, MismatchKind, Payout, ReconciliationRun, RunStatus
 from tenants.authz import authorize
 
@@ -109,6 +115,10 @@ class ResolveIn(serializers.Serializer):
     note = serializers.CharField(max_length=NOTE_MAX_LENGTH)
 
 
+class RecordIn(serializers.Serializer):
+    invoice = serializers.IntegerField(min_value=1, help_text="The open invoice the Stripe payment pays.")
+
+
 class MismatchFilterIn(serializers.Serializer):
     open = serializers.BooleanField(default=True)
     kind = serializers.ChoiceField(choices=MismatchKind.choices, required=False)
@@ -151,6 +161,31 @@ class MismatchResolveApi(APIView):
         v = validated(ResolveIn, request)
         mismatch = get_object_or_404(Mismatch, pk=pk)
         return Response(MismatchOut(services.mismatch_resolve(actor=request.user, mismatch=mismatch, **v)).data)
+
+
+class MismatchRecordApi(APIView):
+    @extend_schema(
+        summary="Record a Stripe payment missing here against the invoice it pays (resolves the mismatch)",
+        request=RecordIn,
+        responses={
+            200: MismatchOut,
+            **errors(
+                MismatchAlreadyResolved,
+                MismatchNotRecordable,
+                StripePaymentAlreadyRecorded,
+                InvoiceNotOpen,
+                Overpayment,
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "invoicing.resolve_mismatch")
+        v = validated(RecordIn, request)
+        mismatch = get_object_or_404(Mismatch, pk=pk)
+        invoice = get_object_or_404(Invoice, pk=v["invoice"])
+        services.mismatch_record_payment(actor=request.user, mismatch=mismatch, invoice=invoice)
+        mismatch.refresh_from_db()
+        return Response(MismatchOut(mismatch).data)
 
 
 class PayoutDetailApi(APIView):

@@ -36,6 +36,8 @@ class ReconciliationRun(models.Model):
     matched = models.PositiveIntegerField(default=0)
     mismatches = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The demo's listings, written by `make demo` (no Stripe reached): its pages say so.
+    demo = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-period_start", "-pk"]
@@ -80,6 +82,10 @@ class BalanceTransaction(models.Model):
     source_id = models.CharField(max_length=64, blank=True)
     # The payment intent of the charge (or refunded charge) behind it: a Stripe payment's reference here.
     payment_intent = models.CharField(max_length=64, blank=True, db_index=True)
+    # What Stripe says of the charge behind it, so staff can tell what the money was for: its
+    # description and its Customer's id (a patient's name stays on Stripe's side).
+    description = models.CharField(max_length=500, blank=True)
+    customer = models.CharField(max_length=64, blank=True)
     payout = models.ForeignKey(Payout, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions")
     payment = models.ForeignKey(
         Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="balance_transactions"

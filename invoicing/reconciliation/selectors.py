@@ -5,21 +5,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
-from invoicing.models import Payment
+from invoicing.models import OPEN_STATUSES, Invoice, Payment
 from invoicing.reconciliation.models import BalanceTransaction, Mismatch, MismatchKind, Payout, ReconciliationRun
 from tenants.authz import Actor, authorize
+from tenants.org.selectors import branch_ids_visible
 
 RECENT_RUNS = 14
 RECENT_PAYOUTS = 20
 OPEN_SHOWN = 200
+#: Invoices offered to record a Stripe payment missing here against.
+CANDIDATES = 20
 
 
 @dataclass(frozen=True)
 class KindCount:
     kind: MismatchKind
     open: int
+
+
+@dataclass(frozen=True)
+class MismatchRow:
+    """An open mismatch with what staff need to act on it: Stripe's movement (its description,
+    Customer and charge), the ledger's invoice it concerns, and, for a payment missing here, the
+    open invoices of the actor's branches it could be recorded against (those owing exactly Stripe's
+    amount first)."""
+
+    mismatch: Mismatch
+    txn: BalanceTransaction | None
+    invoice: Invoice | None
+    candidates: list[Invoice]
+
+    @property
+    def recordable(self) -> bool:
+        return (
+            self.mismatch.kind == MismatchKind.MISSING_HERE
+            and self.txn is not None
+            and self.txn.type in ("charge", "payment")
+            and bool(self.txn.payment_intent)
+        )
 
 
 @dataclass(frozen=True)
@@ -30,6 +55,11 @@ class ReconciliationOverview:
     open_total: int
     resolved_recently: list[Mismatch]
     payouts: list[Payout]
+    rows: list[MismatchRow]
+
+    @property
+    def last_run(self) -> ReconciliationRun | None:
+        return self.runs[0] if self.runs else None
 
 
 def mismatch_list(*, actor: Actor, open_only: bool = True, kind: str | None = None) -> QuerySet[Mismatch]:
@@ -50,11 +80,11 @@ def reconciliation_overview(*, actor: Actor) -> ReconciliationOverview:
         .annotate(n=Count("pk"))
         .values_list("kind", "n")
     )
-    open_found = mismatch_list(actor=actor)
+    open_found = list(mismatch_list(actor=actor).select_related("payment__invoice", "refund")[:OPEN_SHOWN])
     return ReconciliationOverview(
         runs=list(ReconciliationRun.objects.order_by("-period_start", "-pk")[:RECENT_RUNS]),
         open_by_kind=[KindCount(MismatchKind(k), counts.get(k, 0)) for k in MismatchKind.values],
-        open_mismatches=list(open_found[:OPEN_SHOWN]),
+        open_mismatches=open_found,
         open_total=sum(counts.values()),
         resolved_recently=list(
             mismatch_list(actor=actor, open_only=False).filter(resolved_at__isnull=False).order_by("-resolved_at")[:10]
@@ -64,7 +94,36 @@ def reconciliation_overview(*, actor: Actor) -> ReconciliationOverview:
                 payments=Count("transactions", filter=Q(transactions__payment__isnull=False))
             ).order_by("-created_at_stripe", "-pk")[:RECENT_PAYOUTS]
         ),
+        rows=_rows(actor, open_found),
     )
+
+
+def _rows(actor: Actor, mismatches: list[Mismatch]) -> list[MismatchRow]:
+    txns = {t.stripe_id: t for t in BalanceTransaction.objects.filter(stripe_id__in=[m.stripe_id for m in mismatches])}
+    rows = []
+    for m in mismatches:
+        txn = txns.get(m.stripe_id)
+        row = MismatchRow(m, txn, m.payment.invoice if m.payment else None, [])
+        if row.recordable and txn is not None:
+            row.candidates.extend(invoices_to_record_against(actor=actor, txn=txn))
+        rows.append(row)
+    return rows
+
+
+def invoices_to_record_against(*, actor: Actor, txn: BalanceTransaction) -> list[Invoice]:
+    """The open invoices, in Stripe's currency and of the branches the actor sees, that still ask
+    for at least the movement's amount: those asking for exactly it first, then the oldest."""
+    open_invoices = (
+        Invoice.objects.filter(status__in=OPEN_STATUSES, currency__iexact=txn.currency)
+        .annotate(owing=F("total_minor") - F("credited_minor") - F("paid_minor"))
+        .filter(owing__gte=txn.amount_minor)
+    )
+    visible = branch_ids_visible(actor=actor)
+    if visible is not None:
+        open_invoices = open_invoices.filter(branch_id__in=visible)
+    exact: list[Invoice] = list(open_invoices.filter(owing=txn.amount_minor).order_by("issued_at", "pk")[:CANDIDATES])
+    rest = open_invoices.exclude(pk__in=[i.pk for i in exact]).order_by("issued_at", "pk")
+    return exact + list(rest[: CANDIDATES - len(exact)])  # each annotated with what it still owes (``owing``)
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,12 @@ from config.fields import plain_text
 from invoicing.connect.client import on_behalf_of, stripe_client
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from invoicing.connect.selectors import connection_get
-from invoicing.models import Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
-from invoicing.reconciliation.exceptions import MismatchAlreadyResolved
+from invoicing.models import Invoice, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from invoicing.reconciliation.exceptions import (
+    MismatchAlreadyResolved,
+    MismatchNotRecordable,
+    StripePaymentAlreadyRecorded,
+)
 from invoicing.reconciliation.models import (
     BalanceTransaction,
     Mismatch,
@@ -47,6 +51,7 @@ from invoicing.reconciliation.models import (
     ReconciliationRun,
     RunStatus,
 )
+from invoicing.services.payments import payment_add
 from tenants.audit.history import changed_by, history_user
 from tenants.authz import Actor, authorize
 from tenants.org.selectors import chain_settings_get
@@ -77,6 +82,8 @@ class _Txn:
     source_id: str
     payment_intent: str
     payout_stripe_id: str
+    description: str = ""
+    customer: str = ""
 
 
 def _at(seconds: int) -> datetime:
@@ -85,10 +92,12 @@ def _at(seconds: int) -> datetime:
 
 def _read(txn: dict[str, Any]) -> _Txn:
     source = txn.get("source")
-    intent = ""
+    intent = description = customer = ""
     if isinstance(source, dict):  # expanded: the charge or refund, which names its payment intent
         intent = str(source.get("payment_intent") or "")
         source_id = str(source.get("id") or "")
+        description = str(source.get("description") or txn.get("description") or "")
+        customer = str(source.get("customer") or "")
     else:
         source_id = str(source or "")
     payout = txn.get("payout")
@@ -103,6 +112,8 @@ def _read(txn: dict[str, Any]) -> _Txn:
         source_id=source_id,
         payment_intent=intent,
         payout_stripe_id=str(payout.get("id") if isinstance(payout, dict) else payout or ""),
+        description=plain_text(description)[:500],
+        customer=customer[:64],
     )
 
 
@@ -164,12 +175,20 @@ def reconciliation_run(*, period_start: datetime, period_end: datetime) -> Recon
 
 
 def reconciliation_apply(
-    *, period_start: datetime, period_end: datetime, transactions: Transactions, payouts: Payouts
+    *,
+    period_start: datetime,
+    period_end: datetime,
+    transactions: Transactions,
+    payouts: Payouts,
+    demo: bool = False,
 ) -> ReconciliationRun:
     """The period's run over the account's listings as Stripe lists them (``reconciliation_run``
-    reads them from Stripe; the demo, which has no Stripe to reach, writes them). Batches are read
-    one ahead by a thread of their own, so waiting for Stripe overlaps writing to the database."""
+    reads them from Stripe; the demo, which has no Stripe to reach, writes them, and the run is
+    marked ``demo``). Batches are read one ahead by a thread of their own, so waiting for Stripe
+    overlaps writing to the database."""
     run = _run_open(period_start, period_end)
+    if demo:
+        ReconciliationRun.objects.filter(pk=run.pk).update(demo=True)
     for batch in _ahead(transactions, BATCH):
         _store(batch, run=run)
     for payout, contained in payouts:
@@ -177,6 +196,7 @@ def reconciliation_apply(
         for batch in _ahead(contained, BATCH):
             _store(batch, run=run, payout=local)
     _missing_at_stripe(run)
+    _close_settled(run)
     return _run_close(run)
 
 
@@ -284,8 +304,9 @@ class _Match:
     mismatch: Mismatch | None = None
 
 
-def _store(batch: list[_Txn], *, run: ReconciliationRun, payout: Payout | None = None) -> None:
-    """Upsert one batch of balance transactions with what each matched, and its mismatches."""
+def _store(batch: list[_Txn], *, run: ReconciliationRun, payout: Payout | None = None, recheck: bool = False) -> None:
+    """Upsert one batch of balance transactions with what each matched, and its mismatches
+    (``recheck``: stored rows matched again, see ``_close_settled``)."""
     batch.sort(key=lambda t: t.stripe_id)  # two runs at once take the rows' locks in one order
     intents = {t.payment_intent for t in batch if t.payment_intent}
     with transaction.atomic():
@@ -326,6 +347,8 @@ def _store(batch: list[_Txn], *, run: ReconciliationRun, payout: Payout | None =
                     created_at_stripe=txn.created,
                     source_id=txn.source_id,
                     payment_intent=txn.payment_intent,
+                    description=txn.description,
+                    customer=txn.customer,
                     payout=payout or payouts.get(txn.payout_stripe_id),
                     payment=match.payment,
                     refund=match.refund,
@@ -334,6 +357,8 @@ def _store(batch: list[_Txn], *, run: ReconciliationRun, payout: Payout | None =
             )
         fields = ["type", "amount_minor", "fee_minor", "net_minor", "currency", "source_id", "payment_intent"]
         fields += ["payment", "refund"]
+        if not recheck:  # a listing from Stripe says what the charge is; a recheck of stored rows keeps it
+            fields += ["description", "customer"]
         if payout is not None or payouts:
             fields.append("payout")
         BalanceTransaction.objects.bulk_create(
@@ -464,6 +489,69 @@ def _missing_at_stripe(run: ReconciliationRun) -> None:
     Mismatch.objects.bulk_create(found, ignore_conflicts=True, batch_size=BATCH)
 
 
+#: What a mismatch that closed itself says (the note a resolution needs).
+SETTLED_HERE = "Closed by reconciliation: the ledger recorded it later ({what})."
+SETTLED_AT_STRIPE = "Closed by reconciliation: Stripe listed it later ({what})."
+
+
+def _close_settled(run: ReconciliationRun) -> None:
+    """Open mismatches that have since come right close themselves: a payment or refund missing here
+    that the ledger has recorded since (a webhook that arrived late, a payment recorded by hand) is
+    matched now, whatever period its balance transaction was in; one missing at Stripe that a
+    balance transaction has matched since (Stripe listed it in a later period) likewise. Each is
+    closed once, by no one, with a note saying so; a disagreement the late match shows (another
+    amount) is found as its own kind."""
+    still_missing = Mismatch.objects.filter(kind=MismatchKind.MISSING_HERE, resolved_at__isnull=True)
+    stored = BalanceTransaction.objects.filter(stripe_id__in=still_missing.values("stripe_id")).order_by("stripe_id")
+    rows = [
+        _Txn(
+            stripe_id=t.stripe_id,
+            type=t.type,
+            amount_minor=t.amount_minor,
+            fee_minor=t.fee_minor,
+            net_minor=t.net_minor,
+            currency=t.currency,
+            created=t.created_at_stripe,
+            source_id=t.source_id,
+            payment_intent=t.payment_intent,
+            payout_stripe_id="",
+        )
+        for t in stored.iterator(chunk_size=BATCH)
+    ]
+    for start in range(0, len(rows), BATCH):
+        _store(rows[start : start + BATCH], run=run, recheck=True)
+    now = timezone.now()
+    with transaction.atomic():
+        here = (
+            Mismatch.objects.select_for_update()
+            .filter(kind=MismatchKind.MISSING_HERE, resolved_at__isnull=True)
+            .filter(
+                Q(stripe_id__in=BalanceTransaction.objects.filter(payment__isnull=False).values("stripe_id"))
+                | Q(stripe_id__in=BalanceTransaction.objects.filter(refund__isnull=False).values("stripe_id"))
+            )
+        )
+        for mismatch in here:
+            txn = BalanceTransaction.objects.get(stripe_id=mismatch.stripe_id)
+            what = f"refund no. {txn.refund_id}" if txn.refund_id else f"payment no. {txn.payment_id}"
+            _close(mismatch, SETTLED_HERE.format(what=what), now)
+        listed = Mismatch.objects.filter(kind=MismatchKind.MISSING_AT_STRIPE, resolved_at__isnull=True).filter(
+            Q(refund__isnull=True, payment__balance_transactions__isnull=False)
+            | Q(refund__isnull=False, refund__balance_transactions__isnull=False)
+        )
+        for mismatch in Mismatch.objects.select_for_update().filter(pk__in=listed.values("pk")).order_by("pk"):
+            found = BalanceTransaction.objects.filter(
+                Q(refund=mismatch.refund) if mismatch.refund_id else Q(payment=mismatch.payment)
+            ).first()
+            _close(mismatch, SETTLED_AT_STRIPE.format(what=found.stripe_id if found else "its movement"), now)
+
+
+def _close(mismatch: Mismatch, note: str, now: datetime) -> None:
+    mismatch.resolved_at = now
+    mismatch.resolved_by = None
+    mismatch.resolution_note = note
+    mismatch.save(update_fields=["resolved_at", "resolved_by", "resolution_note"])
+
+
 def reconciliation_days_due(*, today: date, zone: str) -> list[date]:
     """The chain's local days before ``today`` still to reconcile: each day after the last complete
     run, at most CATCH_UP_DAYS back; yesterday when nothing ran yet."""
@@ -512,3 +600,47 @@ def mismatch_resolve(*, actor: Actor, mismatch: Mismatch, note: str) -> Mismatch
             update_fields=["resolved_at", "resolved_by", "resolution_note"]
         )
     return locked
+
+
+def mismatch_record_payment(*, actor: Actor, mismatch: Mismatch, invoice: Invoice) -> Payment:
+    """A payment at Stripe the ledger lacks (taken on Stripe's dashboard, a webhook that never came),
+    recorded against the invoice it pays: a Stripe payment of Stripe's amount, on the day Stripe
+    took it, with its payment intent as the reference, through the ledger's payment service (the
+    invoice must still ask for that much). The balance transaction is matched with it and the
+    mismatch resolved by the actor, saying so. Once: the mismatch is locked, a resolved one is
+    refused, and a payment intent the ledger has already is never recorded again."""
+    authorize(actor, "invoicing.resolve_mismatch")
+    authorize(actor, "invoicing.record_payment", invoice)
+    with transaction.atomic():
+        locked = Mismatch.objects.select_for_update().get(pk=mismatch.pk)
+        if locked.resolved_at is not None:
+            raise MismatchAlreadyResolved()
+        txn = BalanceTransaction.objects.filter(stripe_id=locked.stripe_id).first()
+        if (
+            locked.kind != MismatchKind.MISSING_HERE
+            or txn is None
+            or txn.type not in CHARGE_TYPES
+            or not txn.payment_intent
+        ):
+            raise MismatchNotRecordable()
+        if txn.currency != invoice.currency.upper():
+            raise ValidationFailed(fields={"invoice": [f"Stripe took this payment in {txn.currency}."]})
+        if Payment.objects.filter(method=PaymentMethod.STRIPE, reference=txn.payment_intent).exists():
+            raise StripePaymentAlreadyRecorded()
+        payment = payment_add(
+            invoice,
+            actor=actor,
+            method=PaymentMethod.STRIPE,
+            amount_minor=txn.amount_minor,
+            reference=txn.payment_intent,
+            received_at=txn.created_at_stripe,
+        )
+        BalanceTransaction.objects.filter(pk=txn.pk).update(payment=payment)
+        locked.resolved_at = timezone.now()
+        locked.resolved_by = history_user(actor)
+        locked.payment = payment
+        locked.resolution_note = f"Recorded against invoice {invoice.number or invoice.pk} as payment no. {payment.pk}."
+        changed_by(locked, actor, reason="recorded against an invoice").save(
+            update_fields=["resolved_at", "resolved_by", "payment", "resolution_note"]
+        )
+    return payment

@@ -10,5 +10,10 @@ urlpatterns = [
         api.MismatchResolveApi.as_view(),
         name="api-mismatch-resolve",
     ),
+    path(
+        "invoicing/reconciliation/mismatches/<int:pk>/record/",
+        api.MismatchRecordApi.as_view(),
+        name="api-mismatch-record",
+    ),
     path("invoicing/reconciliation/payouts/<int:pk>/", api.PayoutDetailApi.as_view(), name="api-payout"),
 ]

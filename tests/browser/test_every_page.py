@@ -268,6 +268,7 @@ VISITS: dict[str, Visit] = {
     "patient-card": Visit("receptionist", _ids("pk=patient")),
     # reconciliation: resolving answers only POST; the walk's chain has no Stripe payout (the page's 404)
     "billing-reconciliation-resolve": Visit("owner", _ids(pk=1), kind="post"),
+    "billing-reconciliation-record": Visit("owner", _ids(pk=1), kind="post"),
     "billing-reconciliation-payout": Visit("owner", _ids(pk=1), status=404),
     # packages: a patient's packages and the panel's package line; retiring answers only POST; a
     # portal purchase's page needs a payment (an unknown token is its own 404)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from invoicing.models import Mismatch, Payout
+from invoicing.models import Mismatch, Payment, PaymentMethod, Payout
+from tests.factories.invoicing import completed_visit
 from tests.factories.scheduling import Clinic
 from tests.helpers import sign_in
 from tests.invoicing.reconcile import reconciled  # noqa: F401  (the fixture)
@@ -91,3 +92,50 @@ def test_reception_and_doctors_are_refused_and_change_nothing(reconciled: Clinic
     assert mismatch.resolution_note == ""
     home = client.get("/", HTTP_HOST=chain.host).content.decode()
     assert ">Reconciliation</a>" not in home
+
+
+def test_billing_records_a_payment_missing_here_against_an_invoice_and_the_page_stays_honest(
+    reconciled: Clinic, client: Any
+):
+    # given a Stripe payment of £42.00 missing here, and a visit's open invoice, and billing signed in
+    chain = reconciled.chain
+    invoice = completed_visit(reconciled, hour=14)
+    sign_in(client, chain.users["billing"])
+    mismatch = Mismatch.objects.get()
+    # when she opens the report
+    html = client.get(PAGE, HTTP_HOST=chain.host).content.decode()
+    # then the mismatch shows Stripe's charge and offers to record it against the open invoice
+    assert f"Charge <code>{mismatch.stripe_id}</code>" not in html  # the movement, not the charge, is the id
+    assert "Charge <code>ch_" in html
+    assert f'<label for="invoice-{mismatch.pk}">Record against invoice</label>' in html
+    assert f'<option value="{invoice.pk}">{invoice.number}: owes £75.00' in html
+    assert "Stripe and the ledger agree" not in html
+    # when she records it against the invoice
+    done = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk}, HTTP_HOST=chain.host)
+    assert done.status_code == 302
+    payment = Payment.objects.get(invoice=invoice)
+    assert (payment.method, payment.amount_minor) == (PaymentMethod.STRIPE, 4200)
+    # then the report says it was resolved (by her name), not that Stripe and the ledger always agreed
+    after = client.get(PAGE, HTTP_HOST=chain.host).content.decode()
+    assert "Open mismatches (0)" in after
+    assert "every difference found so far has been resolved" in after
+    assert "Stripe and the ledger agree" not in after
+    user = chain.users["billing"]
+    assert f"({user.get_full_name()}," in after
+    assert user.email not in after.split("Resolved lately", 1)[1]
+    # and posting it again records nothing more
+    client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk}, HTTP_HOST=chain.host)
+    assert Payment.objects.filter(method=PaymentMethod.STRIPE, invoice=invoice).count() == 1
+
+
+@pytest.mark.parametrize("role", ["receptionist", "doctor"])
+def test_reception_and_doctors_cannot_record_from_the_report(reconciled: Clinic, client: Any, role: str):
+    chain = reconciled.chain
+    invoice = completed_visit(reconciled, hour=14)
+    sign_in(client, chain.users[role])
+    mismatch = Mismatch.objects.get()
+    refused = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk}, HTTP_HOST=chain.host)
+    assert refused.status_code == 403
+    mismatch.refresh_from_db()
+    assert mismatch.is_open
+    assert not Payment.objects.filter(invoice=invoice).exists()

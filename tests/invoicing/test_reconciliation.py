@@ -9,26 +9,37 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from config.errors import PermissionDenied, ValidationFailed
+from config.errors import PermissionDenied
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from invoicing.models import (
     BalanceTransaction,
     Mismatch,
     MismatchKind,
+    Payment,
+    PaymentMethod,
     Payout,
     ReconciliationRun,
     RunStatus,
 )
 from invoicing.reconciliation import selectors
-from invoicing.reconciliation.exceptions import MismatchAlreadyResolved
+from invoicing.reconciliation.exceptions import (
+    MismatchAlreadyResolved,
+    MismatchNotRecordable,
+    StripePaymentAlreadyRecorded,
+)
 from invoicing.reconciliation.services import (
+    SETTLED_AT_STRIPE,
+    SETTLED_HERE,
     day_period,
+    mismatch_record_payment,
     mismatch_resolve,
+    reconciliation_apply,
     reconciliation_nightly,
     reconciliation_run,
 )
+from tenants.org.selectors import chain_settings_get
 from tests.factories import Chain
-from tests.factories.invoicing import PRICE, priced
+from tests.factories.invoicing import PRICE, completed_visit, priced
 from tests.factories.scheduling import Clinic, clinic_setup
 from tests.fakes.stripe_server import FakeStripe, pay_out
 from tests.invoicing.reconcile import (
@@ -168,34 +179,6 @@ def test_a_resolved_mismatch_stays_resolved_across_runs(clinic, account):
     assert mismatch.resolution_note == "Paid at the desk by card; refunded at Stripe"
 
 
-def test_a_resolution_needs_a_note(clinic, account):
-    charge(account, 4200)
-    reconciliation_run(period_start=around_now()[0], period_end=around_now()[1])
-    mismatch = Mismatch.objects.get()
-    with pytest.raises(ValidationFailed):
-        mismatch_resolve(actor=clinic.owner, mismatch=mismatch, note=" \t ")
-    mismatch.refresh_from_db()
-    assert mismatch.is_open
-
-
-@pytest.mark.parametrize("role", ["receptionist", "doctor"])
-def test_reception_and_doctors_cannot_resolve(clinic, account, role):
-    # given an open mismatch
-    charge(account, 4200)
-    start, end = around_now()
-    reconciliation_run(period_start=start, period_end=end)
-    mismatch = Mismatch.objects.get()
-    # when reception or a doctor tries to resolve it, it is refused
-    with pytest.raises(PermissionDenied):
-        mismatch_resolve(actor=clinic.chain.users[role], mismatch=mismatch, note="Fine")
-    # and nothing changed
-    mismatch.refresh_from_db()
-    assert (mismatch.resolved_at, mismatch.resolved_by, mismatch.resolution_note) == (None, None, "")
-    assert mismatch.history.count() == 0
-    with pytest.raises(PermissionDenied):
-        selectors.reconciliation_overview(actor=clinic.chain.users[role])
-
-
 def test_a_payout_lists_the_payments_it_contains(clinic, account, stripe_fake):
     # given two payments recorded here, then paid out by Stripe, and a third paid after the payout
     first_intent, second_intent = charge(account, PRICE), charge(account, 5000)
@@ -254,3 +237,158 @@ def test_the_nightly_task_reconciles_each_day_due_once(clinic, account):
     # and three nights later the missed days are caught up, each once
     later = reconciliation_nightly(now=now + timedelta(days=3))
     assert [r.period_start for r in later] == [day_period(yesterday + timedelta(days=n), zone)[0] for n in (1, 2, 3)]
+
+
+def _later(end):
+    """The next day's period, in which Stripe lists nothing of the first."""
+    return end, end + timedelta(days=1)
+
+
+def test_a_payment_missing_here_closes_itself_once_the_ledger_records_it(clinic, account):
+    # given a payment at Stripe that the ledger lacked when its day was reconciled
+    intent = charge(account, PRICE)
+    start, end = around_now()
+    reconciliation_run(period_start=start, period_end=end)
+    missing = Mismatch.objects.get(kind=MismatchKind.MISSING_HERE)
+    # when its webhook arrives late (the ledger records it), and the next day is reconciled
+    payment = stripe_payment(clinic, intent=intent, amount_minor=PRICE, hour=9)
+    later = reconciliation_run(period_start=_later(end)[0], period_end=_later(end)[1])
+    # then the mismatch closed itself, by no one, saying why, and Stripe's movement is matched
+    missing.refresh_from_db()
+    assert missing.resolved_at is not None
+    assert missing.resolved_by is None
+    assert missing.resolution_note == SETTLED_HERE.format(what=f"payment no. {payment.pk}")
+    assert BalanceTransaction.objects.get(stripe_id=missing.stripe_id).payment == payment
+    assert later.mismatches == 0
+    assert not Mismatch.objects.filter(resolved_at__isnull=True).exists()
+    # and running again adds and changes nothing
+    stored = list(Mismatch.objects.values_list("pk", "key", "resolved_at", "resolution_note"))
+    versions = missing.history.count()
+    reconciliation_run(period_start=_later(end)[0], period_end=_later(end)[1])
+    reconciliation_run(period_start=start, period_end=end)
+    assert list(Mismatch.objects.values_list("pk", "key", "resolved_at", "resolution_note")) == stored
+    assert missing.history.count() == versions
+
+
+def test_a_late_record_of_another_amount_closes_missing_here_as_amount_differs(clinic, account):
+    # given a payment at Stripe missing here, then recorded here for less
+    intent = charge(account, PRICE)
+    start, end = around_now()
+    reconciliation_run(period_start=start, period_end=end)
+    stripe_payment(clinic, intent=intent, amount_minor=PRICE - 500, hour=9)
+    # when the next day is reconciled
+    reconciliation_run(period_start=_later(end)[0], period_end=_later(end)[1])
+    # then the missing one closed and the difference is open instead
+    assert _open() == {(MismatchKind.AMOUNT_DIFFERS, f"amount_differs:{Mismatch.objects.first().stripe_id}")}
+
+
+def test_a_payment_missing_at_stripe_closes_itself_once_stripe_lists_it(clinic, account):
+    # given a Stripe payment recorded here that Stripe did not list on its day
+    payment = stripe_payment(clinic, intent="pi_listed_late", amount_minor=PRICE, hour=9)
+    start, end = around_now()
+    reconciliation_run(period_start=start, period_end=end)
+    missing = Mismatch.objects.get()
+    assert missing.kind == MismatchKind.MISSING_AT_STRIPE
+    # when Stripe lists its charge the next day
+    created = int((end + timedelta(minutes=5)).timestamp())
+    listed = {
+        "id": "txn_listed_late",
+        "type": "charge",
+        "amount": PRICE,
+        "fee": 0,
+        "net": PRICE,
+        "currency": payment.currency.lower(),
+        "created": created,
+        "source": {"id": "ch_listed_late", "payment_intent": "pi_listed_late"},
+    }
+    for _ in range(2):  # and again: the second run adds nothing
+        reconciliation_apply(period_start=_later(end)[0], period_end=_later(end)[1], transactions=[listed], payouts=[])
+    # then it closed itself, once, naming Stripe's movement
+    missing.refresh_from_db()
+    assert (missing.resolved_by, missing.resolution_note) == (None, SETTLED_AT_STRIPE.format(what="txn_listed_late"))
+    assert Mismatch.objects.count() == 1
+    assert missing.history.count() == 1
+
+
+def _missing_here(clinic, *, amount=PRICE, description="Physio, paid by phone", customer="cus_phone"):
+    """A run that found a Stripe payment missing here, listed with its description and Customer."""
+    start, end = around_now()
+    listed = {
+        "id": "txn_by_phone",
+        "type": "charge",
+        "amount": amount,
+        "fee": 250,
+        "net": amount - 250,
+        "currency": chain_settings_get().currency.lower(),
+        "created": int(timezone.now().timestamp()),
+        "source": {
+            "id": "ch_by_phone",
+            "payment_intent": "pi_by_phone",
+            "description": description,
+            "customer": customer,
+        },
+    }
+    reconciliation_apply(period_start=start, period_end=end, transactions=[listed], payouts=[])
+    return Mismatch.objects.get(kind=MismatchKind.MISSING_HERE)
+
+
+def test_a_payment_missing_here_is_recorded_against_its_invoice_once(clinic, account):
+    # given a Stripe payment missing here, with what Stripe says of it, and the visit's open invoice
+    invoice = completed_visit(clinic, hour=9)
+    mismatch = _missing_here(clinic)
+    txn = BalanceTransaction.objects.get(stripe_id=mismatch.stripe_id)
+    assert (txn.description, txn.customer, txn.source_id) == ("Physio, paid by phone", "cus_phone", "ch_by_phone")
+    # and it is offered against the invoice asking for that amount
+    row = selectors.reconciliation_overview(actor=clinic.chain.users["billing"]).rows[0]
+    assert row.recordable
+    assert invoice in row.candidates
+    # when billing records it against the invoice
+    billing_user = clinic.chain.users["billing"]
+    payment = mismatch_record_payment(actor=billing_user, mismatch=mismatch, invoice=invoice)
+    # then the ledger has a Stripe payment of Stripe's amount, the intent its reference, on Stripe's day
+    assert (payment.method, payment.amount_minor, payment.reference) == (PaymentMethod.STRIPE, PRICE, "pi_by_phone")
+    assert payment.received_at == txn.created_at_stripe
+    invoice.refresh_from_db()
+    assert invoice.due_minor == 0
+    # and Stripe's movement is matched, the mismatch resolved by billing, saying so
+    txn.refresh_from_db()
+    assert txn.payment == payment
+    mismatch.refresh_from_db()
+    assert (mismatch.resolved_by, mismatch.payment) == (billing_user, payment)
+    assert mismatch.resolution_note == f"Recorded against invoice {invoice.number} as payment no. {payment.pk}."
+    # and a second try, or a run, records nothing more
+    with pytest.raises(MismatchAlreadyResolved):
+        mismatch_record_payment(actor=clinic.owner, mismatch=mismatch, invoice=invoice)
+    reconciliation_run(period_start=around_now()[0], period_end=around_now()[1])
+    assert Payment.objects.filter(reference="pi_by_phone").count() == 1
+    assert not Mismatch.objects.filter(resolved_at__isnull=True).exists()
+
+
+def test_recording_a_payment_the_ledger_has_or_one_not_missing_is_refused(clinic, account):
+    # given a Stripe payment missing here, that a webhook then records on another invoice
+    invoice = completed_visit(clinic, hour=9)
+    mismatch = _missing_here(clinic)
+    stripe_payment(clinic, intent="pi_by_phone", amount_minor=PRICE, hour=11)
+    # when billing records it by hand, it is refused and nothing is added
+    with pytest.raises(StripePaymentAlreadyRecorded):
+        mismatch_record_payment(actor=clinic.chain.users["billing"], mismatch=mismatch, invoice=invoice)
+    assert Payment.objects.filter(reference="pi_by_phone").count() == 1
+    invoice.refresh_from_db()
+    assert invoice.paid_minor == 0
+    # and a mismatch of another kind cannot be recorded
+    lost = stripe_payment(clinic, intent="pi_never_at_stripe", amount_minor=PRICE, hour=12)
+    reconciliation_run(period_start=around_now()[0], period_end=around_now()[1])
+    at_stripe = Mismatch.objects.get(payment=lost)
+    with pytest.raises(MismatchNotRecordable):
+        mismatch_record_payment(actor=clinic.owner, mismatch=at_stripe, invoice=invoice)
+
+
+@pytest.mark.parametrize("role", ["receptionist", "doctor"])
+def test_reception_and_doctors_cannot_record_a_payment_from_reconciliation(clinic, account, role):
+    invoice = completed_visit(clinic, hour=9)
+    mismatch = _missing_here(clinic)
+    with pytest.raises(PermissionDenied):
+        mismatch_record_payment(actor=clinic.chain.users[role], mismatch=mismatch, invoice=invoice)
+    mismatch.refresh_from_db()
+    assert mismatch.is_open
+    assert not Payment.objects.exists()

@@ -51,7 +51,7 @@ def test_a_payout_answers_the_payments_it_contains(reconciled, api):
 
 def test_a_note_is_required(reconciled, api):
     mismatch = Mismatch.objects.get()
-    answer = api(reconciled.chain, "owner").call("POST", f"{API}/mismatches/{mismatch.pk}/resolve/", {"note": " "})
+    answer = api(reconciled.chain, "owner").call("POST", f"{API}/mismatches/{mismatch.pk}/resolve/", {"note": " \t "})
     assert answer.status_code == 400
     mismatch.refresh_from_db()
     assert mismatch.is_open
@@ -68,3 +68,5 @@ def test_reception_and_doctors_are_refused(reconciled, api, role):
     assert refused.status_code == 403
     mismatch.refresh_from_db()
     assert mismatch.is_open
+    assert (mismatch.resolved_by, mismatch.resolution_note) == (None, "")
+    assert mismatch.history.count() == 0

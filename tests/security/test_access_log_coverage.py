@@ -164,11 +164,14 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
         )
     },
     **{
-        op: "reconciliation with Stripe: Stripe's ids and amounts and the ledger's payment ids, no patient or invoice"
+        op: "reconciliation with Stripe: Stripe's ids, amounts and descriptions, the ledger's payment ids and invoice"
+        " numbers, no patient"
         for op in (
             ("api/v1/invoicing/reconciliation/", "get"),
             ("api/v1/invoicing/reconciliation/mismatches/", "get"),
             ("api/v1/invoicing/reconciliation/mismatches/<int:pk>/resolve/", "post"),
+            ("api/v1/invoicing/reconciliation/mismatches/<int:pk>/record/", "post"),
+            ("billing/reconciliation/mismatches/<int:pk>/record/", "*"),
             ("api/v1/invoicing/reconciliation/payouts/<int:pk>/", "get"),
             ("billing/reconciliation/", "*"),
             ("billing/reconciliation/mismatches/<int:pk>/resolve/", "*"),
