@@ -131,8 +131,11 @@ class Invoice(models.Model):
                 condition=Q(total_minor=F("subtotal_minor") - F("discount_minor") + F("tax_minor")),
                 name="invoice_total_adds_up",
             ),
+            # checkout14: what is kept (paid less refunded) never exceeds what is owed; a Stripe payment
+            # that arrives after the invoice was settled is recorded with its excess refunded at once.
             models.CheckConstraint(
-                condition=Q(paid_minor__lte=F("total_minor") - F("credited_minor")), name="invoice_paid_within_total"
+                condition=Q(paid_minor__lte=F("total_minor") - F("credited_minor") + F("refunded_minor")),
+                name="invoice_kept_within_total",
             ),
             models.CheckConstraint(condition=Q(refunded_minor__lte=F("paid_minor")), name="invoice_refund_within_paid"),
             models.CheckConstraint(

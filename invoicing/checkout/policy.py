@@ -5,14 +5,18 @@ take payments: the policy waits for the connection."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F, Q
 
 from config.errors import ValidationFailed
 from config.money import money_format
 from invoicing.checkout.models import DepositKind, OnlinePaymentPolicy
 from invoicing.connect.selectors import connection_get
-from invoicing.services.amounts import BASIS_POINTS
+from invoicing.services.amounts import BASIS_POINTS, line_amounts
+from invoicing.services.invoices import default_tax_rate_bp
+from packages.models import PackagePurchase, PurchaseStatus
 from scheduling.models import Service
 from scheduling.selectors import service_price
 from tenants.audit.history import changed_by
@@ -69,13 +73,36 @@ def _amount_now(policy: OnlinePaymentPolicy, price_minor: int) -> int:
 
 
 def deposit_for(*, service: Service, branch: Branch) -> Deposit:
-    """What booking ``service`` at ``branch`` online asks to be paid now (0: nothing, book as usual)."""
-    price = service_price(service=service, branch=branch)
+    """What booking ``service`` at ``branch`` online asks to be paid now (0: nothing, book as usual).
+    The price is what the visit's invoice will ask, tax included: a prepayment pays all of it."""
+    price = line_amounts(
+        quantity=1,
+        unit_price_minor=service_price(service=service, branch=branch),
+        discount_minor=0,
+        tax_rate_bp=default_tax_rate_bp(),
+    ).total_minor
     currency = chain_settings_get().currency
     policy = online_payment_policy_get(service=service)
     if not price or policy.kind == DepositKind.NONE or not online_payments_possible():
         return Deposit(DepositKind.NONE, price, 0, currency)
     return Deposit(policy.kind, price, _amount_now(policy, price), currency)
+
+
+def package_covers(*, patient_id: int, service: Service, branch: Branch, start: datetime) -> bool:
+    """The patient holds an active package with a session left that covers ``service`` at ``branch``
+    on ``start``: the booking reserves that session (packages' AppointmentBooked subscriber), so no
+    deposit or prepayment is asked online."""
+    return (
+        PackagePurchase.objects.filter(
+            patient_id=patient_id,
+            status=PurchaseStatus.ACTIVE,
+            expires_at__gt=start,
+            product__services=service,
+            sessions_total__gt=F("used") + F("reserved"),
+        )
+        .filter(Q(product__branches__isnull=True) | Q(product__branches=branch))
+        .exists()
+    )
 
 
 def _validated(kind: str, amount_minor: int, percent_bp: int) -> None:

@@ -30,17 +30,19 @@ from stripe.params.checkout import SessionCreateParams
 
 from config.errors import ApplicationError, NotFound
 from config.events import publish
-from invoicing.checkout.events import OnlineCheckoutPaid
+from config.money import money_format
+from invoicing.checkout.events import OnlineCheckoutPaid, OnlineCheckoutRefunded
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
-from invoicing.checkout.policy import deposit_for, online_payment_policy_get
+from invoicing.checkout.overpaid import stripe_payment_with_refund
+from invoicing.checkout.policy import deposit_for, online_payment_policy_get, package_covers
 from invoicing.connect.client import idempotency_key, stripe_client
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from invoicing.connect.selectors import connection_get
 from invoicing.exceptions import Overpayment
-from invoicing.models import OPEN_STATUSES, Invoice, PaymentMethod
+from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, PaymentMethod
 from invoicing.services.cards import card_on_file_save, stripe_customer_for
 from invoicing.services.invoices import locked, positive, raise_for_appointment, void_unpaid
-from invoicing.services.payments import payment_add, refund_add
+from invoicing.services.payments import payment_add
 from patients.models import Patient
 from scheduling.exceptions import OnlinePaymentRequired
 from scheduling.models import Appointment, Status
@@ -51,6 +53,7 @@ from scheduling.services import (
     manage_link_issue,
 )
 from scheduling.services.online import OnlineBooking, OnlineVisitor, online_booking_confirm, online_booking_identify
+from tenants.org.selectors import chain_settings_get
 from tenants.selectors import current_clinic_url, current_schema
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,9 @@ T = TypeVar("T")
 #: for the time between our row and Stripe's clock). A booking's hold is kept as long.
 SESSION_LIFETIME = timedelta(minutes=31)
 STRIPE_SHORTEST = timedelta(minutes=30)
-LATE_REFUND_REASON = "The time was taken before the payment arrived: the payment is refunded in full."
+LATE_REFUND_REASON = (
+    "The held time had expired, was cancelled or was taken before the payment arrived: the payment is refunded in full."
+)
 
 
 def after_commit(job: Callable[[], object]) -> None:
@@ -242,32 +247,54 @@ def checkout_settle(*, checkout_id: int) -> OnlineCheckout:
 
 
 def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
+    """Record the payment Stripe took, always and once. The hold is confirmed unless the invoice
+    was voided meanwhile (then the time is given back); what the invoice no longer asks for (paid
+    at the desk, credited, voided) or a payment whose time was gone is refunded at once."""
     now = timezone.now()
     paid_at = min(outcome.paid_at or now, now)
-    booked = True
+    amount = outcome.amount_minor or checkout.amount_minor
+    invoice = locked(checkout.invoice_id)
+    booked = invoice.status != InvoiceStatus.VOID
     if checkout.hold_id is not None:
         hold = Appointment.objects.get(pk=checkout.hold_id)
         try:
             with transaction.atomic():
-                appointment_hold_confirm(
-                    actor=None,
-                    hold=hold,
-                    hold_token=hold.hold_token,
-                    patient=checkout.patient,
-                    notes=checkout.notes,
-                    now=paid_at,
-                )
+                if not booked:
+                    appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
+                else:
+                    appointment_hold_confirm(
+                        actor=None,
+                        hold=hold,
+                        hold_token=hold.hold_token,
+                        patient=checkout.patient,
+                        notes=checkout.notes,
+                        now=paid_at,
+                    )
         except ApplicationError as refused:
             log.warning("checkout %s paid, but its hold %s is gone (%s)", checkout.pk, hold.pk, refused.code)
             booked = False
-    payment = payment_add(
-        checkout.invoice,
-        actor=None,
-        method=PaymentMethod.STRIPE,
-        amount_minor=outcome.amount_minor or checkout.amount_minor,
-        reference=outcome.payment_intent_id,
-        received_at=paid_at,
-    )
+    excess = max(amount - invoice.due_minor, 0) if booked else amount
+    if excess:
+        reason = _refund_reason(invoice, amount=amount, excess=excess, booked=booked)
+        payment, refund = stripe_payment_with_refund(
+            invoice,
+            amount_minor=amount,
+            refund_minor=excess,
+            reason=reason,
+            reference=outcome.payment_intent_id,
+            received_at=paid_at,
+            void=not booked and invoice.paid_minor == 0,
+        )
+        log.warning("checkout %s paid %s, refunded %s: %s", checkout.pk, amount, excess, reason)
+    else:
+        payment = payment_add(
+            invoice,
+            actor=None,
+            method=PaymentMethod.STRIPE,
+            amount_minor=amount,
+            reference=outcome.payment_intent_id,
+            received_at=paid_at,
+        )
     checkout.payment = payment
     checkout.payment_intent_id = outcome.payment_intent_id
     checkout.settled_at = now
@@ -277,9 +304,30 @@ def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
         publish(OnlineCheckoutPaid(checkout.pk, checkout.invoice_id, payment.pk, checkout.purpose))
         if outcome.saved_method:
             after_commit(_card_keeper(checkout.patient, outcome.saved_method))
-    else:
-        # Made at Stripe after commit, with an idempotency key named after the refund's row.
-        refund_add(payment, actor=None, amount_minor=payment.amount_minor, reason=LATE_REFUND_REASON)
+    if excess:
+        publish(OnlineCheckoutRefunded(checkout.pk, invoice.pk, payment.pk, refund.pk, excess, refund.reason))
+
+
+def _refund_reason(invoice: Invoice, *, amount: int, excess: int, booked: bool) -> str:
+    """Why a payment taken online is refunded, as billing reads it on the refund."""
+    shown = money_format(excess, invoice.currency, locale=chain_settings_get().locale)
+    number = invoice.number or f"{invoice.pk}"
+    if invoice.status == InvoiceStatus.VOID:
+        return (
+            f"Paid twice: invoice {number} was voided before the online payment arrived; "
+            f"the {shown} paid online is refunded."
+        )
+    if not booked:
+        return LATE_REFUND_REASON
+    if excess < amount:
+        return (
+            f"Paid twice: invoice {number} asked for less than was paid online (paid at the desk or "
+            f"credited meanwhile); the {shown} not owed is refunded."
+        )
+    return (
+        f"Paid twice: invoice {number} was already settled (paid at the desk or credited) when the "
+        f"online payment arrived; the {shown} paid online is refunded."
+    )
 
 
 def _card_keeper(patient: Patient, payment_method_id: str) -> Callable[[], object]:
@@ -334,6 +382,8 @@ def checkouts_sweep(*, now: datetime | None = None) -> int:
                 checkout_open(checkout=checkout)
         except StripeUnavailable:
             log.warning("checkout %s: Stripe unreachable, tried again next sweep", checkout.pk)
+        except Exception:  # one stuck checkout never stops the others: logged, tried again next sweep
+            log.exception("checkout %s could not be settled; the sweep goes on", checkout.pk)
     return looked
 
 
@@ -344,6 +394,14 @@ def deposit_required_check(hold: Appointment) -> None:
     if hold.service is not None and hold.branch is not None:
         if deposit_for(service=hold.service, branch=hold.branch).now_minor > 0:
             raise OnlinePaymentRequired()
+
+
+def _package_covers(visitor: OnlineVisitor) -> bool:
+    hold = visitor.hold
+    if hold.service is None or hold.branch is None:
+        return False
+    start = hold.span.lower
+    return package_covers(patient_id=visitor.patient.pk, service=hold.service, branch=hold.branch, start=start)
 
 
 @dataclass(frozen=True)
@@ -392,17 +450,27 @@ def online_booking_checkout(
         return BookingCheckout(booking=booked, checkout=None, notice=booked.notice)
     with transaction.atomic():
         visitor: OnlineVisitor = asked(online_booking_identify)
+        if _package_covers(visitor):  # the visit is paid by the patient's package: nothing asked now
+            confirmed = appointment_hold_confirm(
+                actor=None, hold=visitor.hold, hold_token=hold_token, patient=visitor.patient, notes=visitor.notes
+            )
+            covered = OnlineBooking(
+                appointment=confirmed, manage_token=manage_link_issue(appointment=confirmed), notice=visitor.notice
+            )
+            return BookingCheckout(booking=covered, checkout=None, notice=visitor.notice)
         checkout = OnlineCheckout.objects.filter(hold_id=visitor.hold.pk, status=CheckoutStatus.OPEN).first()
         if checkout is None:
             expires_at = timezone.now() + SESSION_LIFETIME
             appointment_hold_extend(hold_id=visitor.hold.pk, hold_token=hold_token, until=expires_at)
             invoice = raise_for_appointment(visitor.hold, actor=None, issue=True, prepaid_by=visitor.patient)
             prepaid = deposit.now_minor >= deposit.price_minor
+            # A prepayment pays what the invoice asks (tax included); a deposit never more than that.
+            amount = invoice.due_minor if prepaid else min(deposit.now_minor, invoice.due_minor)
             service_name = visitor.hold.service.name if visitor.hold.service else "Appointment"
             checkout = checkout_start(
                 invoice=invoice,
                 patient=visitor.patient,
-                amount_minor=deposit.now_minor,
+                amount_minor=amount,
                 purpose=CheckoutPurpose.BOOKING_PREPAYMENT if prepaid else CheckoutPurpose.BOOKING_DEPOSIT,
                 description=f"{service_name}: {'payment' if prepaid else 'deposit'}",
                 success_path="/book/paid/{token}/",

@@ -30,6 +30,18 @@ def connect_stripe(clinic: Clinic, fake: FakeStripe) -> str:
     return connection.account_id
 
 
+def deposit_shop(chain: Any, fake: FakeStripe, *, amount_minor: int = 2000) -> Clinic:
+    """A chain's clinic with a priced service, its Stripe account connected (``clinic.account``) and
+    a fixed deposit asked online."""
+    from tests.factories.invoicing import priced
+    from tests.factories.scheduling import clinic_setup
+
+    clinic = priced(clinic_setup(chain))
+    clinic.account = connect_stripe(clinic, fake)  # type: ignore[attr-defined]
+    deposit_policy(clinic, amount_minor=amount_minor)
+    return clinic
+
+
 def deposit_policy(clinic: Clinic, *, kind: str = "fixed", amount_minor: int = 2000, percent_bp: int = 0) -> None:
     online_payment_policy_set(actor=clinic.owner, kind=kind, amount_minor=amount_minor, percent_bp=percent_bp)
 

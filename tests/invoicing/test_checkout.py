@@ -24,7 +24,7 @@ from tests.factories.invoicing import PRICE, priced
 from tests.factories.scheduling import MONDAY, book
 from tests.fakes.stripe_server import FakeStripe, expire_checkout_session, pay_checkout_session
 from tests.invoicing.checkout_world import book as book_online
-from tests.invoicing.checkout_world import connect_stripe, deposit_policy, visitor
+from tests.invoicing.checkout_world import connect_stripe, deposit_policy, deposit_shop, visitor
 from tests.invoicing.test_connect_webhook import deliver as deliver_to_webhook
 
 DEPOSIT = 2000
@@ -33,12 +33,7 @@ DEPOSIT = 2000
 @pytest.fixture
 def shop(in_a, stripe_fake: FakeStripe) -> Any:
     """Chain A: a priced service, its Stripe account connected, a fixed deposit asked online."""
-    from tests.factories.scheduling import clinic_setup
-
-    clinic = priced(clinic_setup(in_a))
-    clinic.account = connect_stripe(clinic, stripe_fake)  # type: ignore[attr-defined]
-    deposit_policy(clinic, amount_minor=DEPOSIT)
-    return clinic
+    return deposit_shop(in_a, stripe_fake, amount_minor=DEPOSIT)
 
 
 def _started(shop: Any, capture: Any, hour: int = 10) -> OnlineCheckout:
@@ -217,7 +212,9 @@ def test_a_payment_arriving_after_its_time_was_taken_is_refunded_at_stripe(
     assert Appointment.objects.get(pk=other.pk).status == Status.BOOKED
     assert Appointment.objects.get(pk=started.hold_id).status != Status.BOOKED
     assert OnlineCheckout.objects.get(pk=started.pk).status == CheckoutStatus.REFUNDED
-    assert Invoice.objects.get(pk=started.invoice_id).status == InvoiceStatus.REFUNDED
+    # and the invoice of a visit that will not happen asks for nothing: void, paid and refunded
+    invoice = Invoice.objects.get(pk=started.invoice_id)
+    assert (invoice.status, invoice.paid_minor, invoice.refunded_minor) == (InvoiceStatus.VOID, DEPOSIT, DEPOSIT)
     # and the visitor's return page says so (no booking link)
     back = checkout.checkout_return(token=started.return_token)
     assert back.checkout.status == CheckoutStatus.REFUNDED

@@ -17,9 +17,10 @@ from django.core import mail
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from invoicing import services as billing
 from invoicing.checkout import services as checkout
 from invoicing.checkout.models import CheckoutStatus, OnlineCheckout, OnlinePaymentPolicy
-from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Refund
+from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Refund, RefundStatus
 from scheduling.models import Appointment, CalendarEntry, ManageLink, Status
 from tenants.models import StripeConnection, StripeEvent
 from tests.conftest import WORLD
@@ -107,3 +108,41 @@ def test_deliveries_and_the_return_page_racing_record_one_payment_and_one_bookin
         assert hold.status == Status.BOOKED
         assert OnlineCheckout.objects.get(pk=started.pk).status == CheckoutStatus.PAID
     assert StripeEvent.objects.filter(event_id__in=[completed["id"], succeeded["id"]]).count() == 2
+
+
+def test_the_desk_taking_the_invoice_while_the_webhook_records_the_deposit_loses_no_money(
+    race_shop, stripe_server, settings
+):
+    clinic, account = race_shop
+    settings.STRIPE_API_BASE = stripe_server.url
+    # given a visitor's deposit checkout, paid at Stripe, and the invoice's whole price owed
+    with committed(), schema_context(clinic.chain.schema):
+        started = book(visitor(clinic, _Capture(), hour=16)).checkout
+        assert started is not None
+        session = pay_checkout_session(stripe_server, started.session_id, account=account)
+        price = Invoice.objects.get(pk=started.invoice_id).due_minor
+    completed = stripe_server.event("checkout.session.completed", session, account=account)
+
+    def desk_pays() -> None:
+        invoice = Invoice.objects.get(pk=started.invoice_id)
+        billing.payment_record(actor=clinic.owner, invoice=invoice, method="cash", amount_minor=price)
+
+    attempts = [desk_pays, lambda: _post(completed)]
+    # when the desk takes the whole price in cash at the moment the webhook arrives
+    desk, webhook = race(len(attempts), lambda i: attempts[i](), clinic.chain.schema)
+    # then the webhook answered 200 and the Stripe payment is recorded once
+    assert webhook == "ok"
+    assert desk in ("ok", "overpayment")  # after the deposit, the desk is told the price is too much
+    with committed(), schema_context(clinic.chain.schema):
+        [online] = Payment.objects.filter(invoice_id=started.invoice_id, method="stripe")
+        assert online.amount_minor == 1500
+        invoice = Invoice.objects.get(pk=started.invoice_id)
+        refunds = list(Refund.objects.filter(payment=online))
+        if desk == "ok":  # the desk was first: the deposit is refunded in full, once, at Stripe
+            assert [(r.amount_minor, r.status) for r in refunds] == [(1500, RefundStatus.SUCCEEDED)]
+            assert len([c for c in stripe_server.calls("POST", "/v1/refunds") if c[2] == account]) == 1
+        else:  # the webhook was first: the deposit stands, nothing refunded
+            assert refunds == []
+        # and what the invoice keeps is never more than it asks
+        assert invoice.paid_minor - invoice.refunded_minor <= invoice.total_minor
+        assert OnlineCheckout.objects.get(pk=started.pk).status == CheckoutStatus.PAID
