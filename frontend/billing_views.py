@@ -1,6 +1,6 @@
-"""The billing pages: the billing desk (open invoices, totals, aged receivables), an invoice with
-its actions (take payment, refund, credit note, void), the printable invoice and its PDF, a
-patient's billing on the chart, and the front desk's "Take payment" on a completed visit.
+"""The billing pages: an invoice with its actions (take payment, refund, credit note, void), the
+printable invoice and its PDF. The billing desk, the day's takings, a patient's billing and the
+front desk's "Take payment" are in frontend/billing_desk_views.py.
 
 Each action calls one invoicing service or selector, the same the API (/api/v1/invoicing/) calls;
 what a service refuses is said beside the field, with what was typed kept."""
@@ -22,26 +22,14 @@ from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
 from config.money import from_minor, minor_units, money_format, to_minor
-from frontend.forms import show_error, to_int
+from frontend.forms import show_error
 from invoicing import services as billing
-from invoicing.desk import OPEN_STATUS_CHOICES, DeskFilters, InvoicePage, billing_desk, invoice_page, visit_invoice
-from invoicing.desk import patient_billing as patient_billing_read
+from invoicing.desk import InvoicePage, invoice_page
 from invoicing.document import document_html, invoice_document, invoice_pdf
 from invoicing.error_codes import InvoicingErrorCode
 from invoicing.models import DESK_METHODS, Invoice, Payment
-from tenants.audit.services import access_log_records, access_log_response
+from tenants.audit.services import access_log_records
 from tenants.org.selectors import chain_settings_get
-
-
-class DeskFilterForm(forms.Form):
-    branch = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Branch")
-    status = forms.ChoiceField(required=False, choices=[("", "Issued or partly paid"), *OPEN_STATUS_CHOICES])
-    q = forms.CharField(required=False, max_length=100, label="Patient", help_text="Name, MRN, date of birth or phone")
-    overdue = forms.BooleanField(required=False, label="Past due only")
-
-    def __init__(self, *args: Any, branches: list[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["branch"].choices = [("", "All my branches"), *((b.pk, b.name) for b in branches)]  # type: ignore[attr-defined]
 
 
 class AmountField(forms.DecimalField):
@@ -136,25 +124,6 @@ def _render_invoice(
         if posted is not None:
             context[f"{which}_form"] = posted
         return render(request, "billing/invoice.html", context, status=status)
-
-
-@login_required
-def desk(request: HttpRequest) -> HttpResponse:
-    """The billing desk: open invoices of the branches this user sees, filtered, and what they add up to."""
-    filters = DeskFilters(
-        branch_id=to_int(request.GET.get("branch")),
-        status=request.GET.get("status", ""),
-        q=request.GET.get("q", "")[:100],
-        overdue=request.GET.get("overdue") in {"on", "1", "true"},
-    )
-    view = billing_desk(actor=request.user, filters=filters)
-    form = DeskFilterForm(request.GET or None, branches=view.branches)
-    form.is_valid()
-    access_log_records(request, action="list", object_type="invoice", records=view.invoices)
-    if view.receivables:
-        ids = [r.patient_id for r in view.receivables]
-        access_log_response(request, action="list", object_type="patient_balance", object_ids=ids, patient_ids=ids)
-    return render(request, "billing/desk.html", {"view": view, "form": form})
 
 
 @login_required
@@ -273,22 +242,3 @@ def invoice_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
-
-
-@login_required
-def patient_billing(request: HttpRequest, pk: int) -> HttpResponse:
-    """A patient's balance, open invoices and last payments: the chart's Invoices section (asked
-    for by the chart, htmx) or a page of its own."""
-    read = patient_billing_read(actor=request.user, patient_id=pk)
-    access_log_response(request, action="view", object_type="patient_balance", object_ids=[pk], patient_ids=[pk])
-    template = "billing/_patient.html" if request.htmx else "billing/patient.html"  # type: ignore[attr-defined]
-    return render(request, template, {"billing": read, "patient_id": pk})
-
-
-@login_required
-def visit_payment(request: HttpRequest, pk: int) -> HttpResponse:
-    """The front desk panel's "Take payment" for a completed visit that still owes (nothing otherwise)."""
-    invoice = visit_invoice(actor=request.user, appointment_id=pk)
-    if invoice is not None:
-        access_log_records(request, action="view", object_type="invoice", records=[invoice])
-    return render(request, "billing/_visit_payment.html", {"invoice": invoice})

@@ -16,6 +16,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items: list[tuple[str, str]] = []
     site_name = "Clinicflow"
     account_url = None
+    # Staff's account is their sign-in and two-factor page; a patient's is the portal's own page.
+    account = {"title": "Your sign-in and two-factor settings", "current": "/accounts/two-factor", "sign_out": "logout"}
     settings_items: list[tuple[str, str]] = []
     if public:
         if user is not None and user.has_perm("tenants.manage_clinics"):
@@ -29,6 +31,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             items = [("Home", reverse("home"))]
             account_url = reverse("two-factor")
             staff = staff_of(user)
+            if staff is None and _is_patient(user):
+                items = [("Your appointments", reverse("portal-home"))]
+                account_url = reverse("portal-profile")
+                account = {"title": "Your details and sign-out", "current": account_url, "sign_out": "portal-logout"}
             roles = set(staff.roles) if staff else set()
             if Role.DOCTOR in roles:
                 items.append(("My day", reverse("my-day")))
@@ -59,7 +65,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "on_settings_page": settings_current is not None,
         "site_name": site_name,
         "account_url": account_url,
+        "account_title": account["title"],
+        "account_current": request.path.startswith(account["current"]),
+        "sign_out_url": reverse(account["sign_out"]),
     }
+
+
+def _is_patient(user: Any) -> bool:
+    from patients.portal import patient_of
+
+    return patient_of(user) is not None
 
 
 def _current(path: str, items: list[tuple[str, str]]) -> str | None:
@@ -87,6 +102,8 @@ def _settings_items(user: Any, roles: set[str]) -> list[tuple[str, str]]:
         items.append(("Booking rules", reverse("catalogue-policy")))
     if user.has_perm("org.manage_payments"):
         items.append(("Payments", reverse("settings-payments")))
+    if user.has_perm("invoicing.manage_online_payments"):
+        items.append(("Online payments", reverse("settings-online-payments")))
     if user.has_perm("packages.manage_product"):
         items.append(("Packages", reverse("settings-packages")))
     if user.has_perm("invoicing.manage_fee_policy"):

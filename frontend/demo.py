@@ -644,8 +644,11 @@ def _load_online_deposit() -> None:
     (applied once its Stripe account is connected: the demo has no Stripe to reach), and the next
     online booking's deposit is recorded as paid through Stripe, as the checkout's webhook records it,
     so its booking link shows "Deposit paid"."""
+    import secrets
+
     from django.db import transaction
 
+    from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
     from invoicing.checkout.policy import online_payment_policy_get, online_payment_policy_set
     from invoicing.models import Invoice, PaymentMethod
     from invoicing.services.invoices import raise_for_appointment
@@ -664,8 +667,29 @@ def _load_online_deposit() -> None:
     with transaction.atomic():
         invoice = raise_for_appointment(upcoming, actor=None, issue=True, prepaid_by=upcoming.patient)
         if invoice.total_minor >= 2000:
-            payment_add(
+            payment = payment_add(
                 invoice, actor=None, method=PaymentMethod.STRIPE, amount_minor=2000, reference="pi_demo_deposit"
+            )
+            # The checkout Stripe's hosted page paid (as its webhook leaves it), so the booking link says so.
+            now = timezone.now()
+            OnlineCheckout.objects.create(
+                invoice=invoice,
+                patient=upcoming.patient,
+                purpose=CheckoutPurpose.BOOKING_DEPOSIT,
+                description=f"Deposit for {upcoming.service.name if upcoming.service else 'your booking'}",
+                amount_minor=2000,
+                currency=invoice.currency,
+                hold=upcoming,
+                return_token=secrets.token_urlsafe(32),
+                success_path="/book/paid/{token}/",
+                cancel_path="/book/pay/{token}/",
+                status=CheckoutStatus.PAID,
+                account_id="acct_demo",
+                session_id="cs_demo_deposit",
+                expires_at=now,
+                payment_intent_id="pi_demo_deposit",
+                payment=payment,
+                settled_at=now,
             )
 
 

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from frontend import (
+    billing_desk_views,
     billing_views,
     booking_views,
     calendar_views,
@@ -146,7 +147,8 @@ urlpatterns = [
         reconciliation_views.payout_detail,
         name="billing-reconciliation-payout",
     ),
-    path("billing/", billing_views.desk, name="billing"),
+    path("billing/", billing_desk_views.desk, name="billing"),
+    path("billing/takings/", billing_desk_views.takings, name="billing-takings"),
     path("billing/invoices/<int:pk>/", billing_views.invoice_detail, name="billing-invoice"),
     path("billing/invoices/<int:pk>/pay/", billing_views.invoice_pay, name="billing-invoice-pay"),
     path("billing/invoices/<int:pk>/refund/", billing_views.invoice_refund, name="billing-invoice-refund"),
@@ -154,8 +156,9 @@ urlpatterns = [
     path("billing/invoices/<int:pk>/void/", billing_views.invoice_void, name="billing-invoice-void"),
     path("billing/invoices/<int:pk>/print/", billing_views.invoice_print, name="billing-invoice-print"),
     path("billing/invoices/<int:pk>/pdf/", billing_views.invoice_pdf_download, name="billing-invoice-pdf"),
-    path("billing/patients/<int:pk>/", billing_views.patient_billing, name="billing-patient"),
-    path("billing/visits/<int:pk>/", billing_views.visit_payment, name="billing-visit"),
+    path("billing/patients/<int:pk>/", billing_desk_views.patient_billing, name="billing-patient"),
+    path("billing/patients/<int:pk>/pay/", billing_desk_views.patient_pay, name="billing-patient-pay"),
+    path("billing/visits/<int:pk>/", billing_desk_views.visit_payment, name="billing-visit"),
     path("portal/", portal_views.portal_home, name="portal-home"),
     path("portal/sign-in/", portal_views.portal_login, name="portal-login"),
     path("portal/code/", portal_views.portal_verify, name="portal-verify"),

@@ -5,8 +5,9 @@ the user sees (tenants.org.selectors): nothing here works that out again."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -14,10 +15,19 @@ from django.utils import timezone
 from config.errors import NotFound
 from invoicing.cards import SavedCard
 from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
-from invoicing.selectors import Balance, Receivable, aged_receivables, invoice_list, patient_balance
+from invoicing.selectors import (
+    AGE_BUCKETS,
+    Balance,
+    Receivable,
+    aged_receivables,
+    invoice_list,
+    patient_balance,
+)
 from invoicing.services.cards import card_on_file_get
 from patients.models import Patient
 from patients.selectors import patient_search
+from scheduling.models import Status
+from scheduling.selectors import appointment_list
 from tenants.authz import Actor, authorize
 from tenants.org.models import Branch
 from tenants.org.selectors import branch_list
@@ -25,17 +35,29 @@ from tenants.org.selectors import branch_list
 #: How many invoices a page lists at most (the filters narrow it).
 PAGE_LIMIT = 200
 OPEN_STATUS_CHOICES = [(s.value, s.label) for s in OPEN_STATUSES]
+#: What the desk's status filter offers: open (the default), any, or one status an issued invoice has.
+ANY_STATUS = "any"
+STATUS_CHOICES = [
+    ("", "Open (issued or partly paid)"),
+    (ANY_STATUS, "Any status"),
+    *((s.value, s.label) for s in InvoiceStatus if s != InvoiceStatus.DRAFT),
+]
+#: Invoice numbers as they are typed: "INV-000123", "inv-123", "000123" (parts of one too).
+INVOICE_NUMBER = re.compile(r"^[A-Za-z]{0,4}-?\d+$")
 
 
 @dataclass(frozen=True)
 class DeskFilters:
-    """What the billing desk is narrowed to: a branch, a status (issued or partly paid), a patient
-    search (name, MRN, date of birth or phone: patients.selectors.patient_search), past due only."""
+    """What the billing desk is narrowed to: a branch; a status (open, any, or one of issued,
+    partly paid, paid, void, refunded); an invoice number or a patient (name, MRN, date of birth or
+    phone: patients.selectors.patient_search); past due only; issued on or between two days."""
 
     branch_id: int | None = None
     status: str = ""
     q: str = ""
     overdue: bool = False
+    issued_from: date | None = None
+    issued_to: date | None = None
 
 
 @dataclass(frozen=True)
@@ -46,47 +68,100 @@ class CurrencyTotal:
 
 
 @dataclass(frozen=True)
+class ReceivablesTotal:
+    """The aged receivables' totals row of one currency: each bucket summed, and what is past due."""
+
+    currency: str
+    buckets: dict[str, int]
+
+    @property
+    def total_minor(self) -> int:
+        return sum(self.buckets.values())
+
+    @property
+    def past_due_minor(self) -> int:
+        return self.total_minor - self.buckets["current"]
+
+
+@dataclass(frozen=True)
 class BillingDesk:
     invoices: list[Invoice]
     totals: list[CurrencyTotal]
     receivables: list[Receivable] | None  # None: this user does not see receivables (reception)
+    receivables_totals: list[ReceivablesTotal]
     branches: list[Branch]
     more: bool  # more invoices match than the page lists
     now: datetime
+    open_only: bool = True  # the default search: what is still owed
 
 
 def _open(actor: Actor) -> QuerySet[Invoice]:
     return invoice_list(actor=actor).filter(status__in=OPEN_STATUSES)
 
 
-def billing_desk(*, actor: Actor, filters: DeskFilters, now: datetime | None = None) -> BillingDesk:
-    """Open invoices (issued, partly paid) of the branches this user sees, oldest first, with what
-    they add up to per currency; owners and billing also get the aged receivables per patient."""
+def invoice_search(*, actor: Actor, filters: DeskFilters, now: datetime | None = None) -> QuerySet[Invoice]:
+    """Invoices (issued ones: drafts ask for nothing) of the branches this user sees that match
+    ``filters``; open ones unless a status or "any" is asked for. Unordered."""
     authorize(actor, "invoicing.view_invoice")
     now = now or timezone.now()
-    qs = _open(actor)
+    qs = invoice_list(actor=actor).exclude(status=InvoiceStatus.DRAFT)
+    if filters.status == ANY_STATUS:
+        pass
+    elif filters.status in InvoiceStatus.values:
+        qs = qs.filter(status=filters.status)
+    else:
+        qs = qs.filter(status__in=OPEN_STATUSES)
     if filters.branch_id is not None:
         qs = qs.filter(branch_id=filters.branch_id)
-    if filters.status in {s.value for s in OPEN_STATUSES}:
-        qs = qs.filter(status=filters.status)
-    if filters.q.strip():
-        qs = qs.filter(patient_id__in=patient_search(q=filters.q).values("pk"))
+    q = filters.q.strip()
+    if q:
+        patients = Q(patient_id__in=patient_search(q=q).values("pk"))
+        qs = qs.filter(patients | Q(number__icontains=q) if INVOICE_NUMBER.match(q) else patients)
     if filters.overdue:
-        qs = qs.filter(due_at__lt=now)
-    rows = list(qs.order_by("due_at", "pk")[: PAGE_LIMIT + 1])
+        qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=now)
+    if filters.issued_from is not None:
+        qs = qs.filter(issued_at__date__gte=filters.issued_from)
+    if filters.issued_to is not None:
+        qs = qs.filter(issued_at__date__lte=filters.issued_to)
+    return qs
+
+
+def receivables_totals(rows: list[Receivable]) -> list[ReceivablesTotal]:
+    """The totals row of aged receivables, one per currency."""
+    totals: dict[str, dict[str, int]] = {}
+    for row in rows:
+        summed = totals.setdefault(row.currency, {name: 0 for name, _, _ in AGE_BUCKETS})
+        for name, amount in row.buckets.items():
+            summed[name] += amount
+    return [ReceivablesTotal(currency, buckets) for currency, buckets in sorted(totals.items())]
+
+
+def billing_desk(*, actor: Actor, filters: DeskFilters, now: datetime | None = None) -> BillingDesk:
+    """The invoices the filters find (invoice_search: open ones by default), the earliest due
+    first, with what they still owe per currency; owners, billing and branch managers also get the
+    aged receivables per patient of the open invoices the same filters find, and their totals."""
+    now = now or timezone.now()
+    qs = invoice_search(actor=actor, filters=filters, now=now)
+    open_only = filters.status in {"", *(s.value for s in OPEN_STATUSES)}
+    order = ("due_at", "pk") if open_only else ("-issued_at", "-pk")
+    rows = list(qs.order_by(*order)[: PAGE_LIMIT + 1])
     totals: dict[str, list[int]] = {}
     for invoice in rows[:PAGE_LIMIT]:
         total = totals.setdefault(invoice.currency, [0, 0])
         total[0] += invoice.due_minor
         total[1] += 1
-    receivables = aged_receivables(actor=actor, now=now) if actor.has_perm("invoicing.view_receivables") else None
+    receivables = (
+        aged_receivables(actor=actor, now=now, within=qs) if actor.has_perm("invoicing.view_receivables") else None
+    )
     return BillingDesk(
         invoices=rows[:PAGE_LIMIT],
         totals=[CurrencyTotal(c, owed, n) for c, (owed, n) in sorted(totals.items())],
         receivables=receivables,
+        receivables_totals=receivables_totals(receivables or []),
         branches=list(branch_list(actor=actor).order_by("name")),
         more=len(rows) > PAGE_LIMIT,
         now=now,
+        open_only=open_only,
     )
 
 
@@ -159,6 +234,7 @@ class PatientBilling:
     recent_payments: list[Payment]
     card_shown: bool
     card: SavedCard | None
+    can_pay: bool = False  # may take one payment towards the whole balance (payments.balance_pay)
 
 
 def patient_billing(*, actor: Actor, patient_id: int, recent: int = 5) -> PatientBilling:
@@ -169,11 +245,13 @@ def patient_billing(*, actor: Actor, patient_id: int, recent: int = 5) -> Patien
         raise NotFound("No such patient.")
     visible = invoice_list(actor=actor).filter(patient_id=patient_id)
     card_shown = actor.has_perm("invoicing.view_card")
+    balances = patient_balance(actor=actor, patient_id=patient_id)
     return PatientBilling(
+        can_pay=bool(balances) and actor.has_perm("invoicing.record_payment"),
         card_shown=card_shown,
         card=card_on_file_get(patient_id) if card_shown else None,
         patient=patient,
-        balances=patient_balance(actor=actor, patient_id=patient_id),
+        balances=balances,
         open_invoices=list(visible.filter(status__in=OPEN_STATUSES).order_by("due_at", "pk")),
         recent_payments=list(
             Payment.objects.filter(invoice__in=visible)
@@ -183,10 +261,56 @@ def patient_billing(*, actor: Actor, patient_id: int, recent: int = 5) -> Patien
     )
 
 
-def visit_invoice(*, actor: Actor, appointment_id: int) -> Invoice | None:
-    """A visit's invoice, when this user may take payments on it and it still asks for money
-    (the front desk's "Take payment"); None otherwise."""
-    invoice = invoice_list(actor=actor).filter(Q(appointment_id=appointment_id), status__in=OPEN_STATUSES).first()
-    if invoice is None or not actor.has_perm("invoicing.record_payment", invoice):
-        return None
-    return invoice
+@dataclass(frozen=True)
+class VisitBilling:
+    """What the front desk's panel says about money for one visit: "Take payment" on a completed
+    visit that still owes (``invoice``), what was paid ahead on a booked one (``paid_ahead_minor``
+    of ``currency``, a deposit or the whole price: ``paid_in_full``), and what the patient owes on
+    other invoices past due (``other_past_due``, per currency), with the patient to link to."""
+
+    patient_id: int | None
+    invoice: Invoice | None
+    paid_ahead_minor: int
+    paid_in_full: bool
+    currency: str
+    other_past_due: list[Balance]
+
+    @property
+    def says_anything(self) -> bool:
+        return bool(self.invoice or self.paid_ahead_minor or self.other_past_due)
+
+
+def visit_billing(*, actor: Actor, appointment_id: int, now: datetime | None = None) -> VisitBilling:
+    """The panel's money for a visit of a branch this user sees, for those who take payments
+    there (nothing is said to others)."""
+    now = now or timezone.now()
+    nothing = VisitBilling(None, None, 0, False, "", [])
+    appointment = appointment_list(actor=actor).filter(pk=appointment_id).first()
+    if appointment is None or appointment.patient_id is None:
+        return nothing
+    if not actor.has_perm("invoicing.record_payment", appointment.branch):
+        return nothing
+    visits = invoice_list(actor=actor).filter(appointment_id=appointment_id)
+    own = visits.exclude(status__in=[InvoiceStatus.DRAFT, InvoiceStatus.VOID]).first()
+    completed = appointment.status == Status.COMPLETED
+    paid_ahead = 0
+    if own is not None and not completed:
+        paid_ahead = max(own.paid_minor - own.refunded_minor, 0)
+    others = (
+        invoice_list(actor=actor)
+        .filter(patient_id=appointment.patient_id, status__in=OPEN_STATUSES, due_at__lt=now)
+        .exclude(appointment_id=appointment_id)
+    )
+    past_due: dict[str, list[int]] = {}
+    for invoice in others:
+        row = past_due.setdefault(invoice.currency, [0, 0])
+        row[0] += invoice.due_minor
+        row[1] += 1
+    return VisitBilling(
+        patient_id=appointment.patient_id,
+        invoice=own if own is not None and own.status in OPEN_STATUSES and completed else None,
+        paid_ahead_minor=paid_ahead,
+        paid_in_full=own is not None and paid_ahead > 0 and own.due_minor == 0,
+        currency=own.currency if own is not None else "",
+        other_past_due=[Balance(c, owed, n) for c, (owed, n) in sorted(past_due.items()) if owed],
+    )

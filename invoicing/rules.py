@@ -1,5 +1,7 @@
 """Who may see and change the ledger: owners and billing staff everything at the branches they see;
-reception sees invoices of its branches and records payments there; doctors nothing."""
+reception sees invoices of its branches and records payments there; branch managers read the
+billing of their branches and change nothing; doctors nothing. The fee policy is the owners' to
+change (billing reads it)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import rules
 from invoicing.models import Invoice
 from scheduling.rules import is_billing, is_receptionist
 from tenants.org.models import Branch
-from tenants.org.rules import is_owner
+from tenants.org.rules import is_branch_manager, is_owner
 from tenants.org.selectors import branch_visible
 
 
@@ -25,10 +27,16 @@ def sees_branch(user: Any, target: Invoice | Branch | None) -> bool:
 
 ledger_staff = is_owner | is_billing
 
-rules.add_perm("invoicing.view_invoice", (ledger_staff | is_receptionist) & sees_branch)
+# Branch managers read the billing of their branches (invoices, receivables, takings) and change
+# nothing in it: no payments, refunds, credit notes or voids.
+ledger_readers = ledger_staff | is_receptionist | is_branch_manager
+
+rules.add_perm("invoicing.view_invoice", ledger_readers & sees_branch)
 rules.add_perm("invoicing.record_payment", (ledger_staff | is_receptionist) & sees_branch)
 rules.add_perm("invoicing.manage_invoice", ledger_staff & sees_branch)
-rules.add_perm("invoicing.view_receivables", ledger_staff)
+rules.add_perm("invoicing.view_receivables", ledger_staff | is_branch_manager)
+# The day's takings of a branch (the end-of-day cash-up): those who take money there and those who run it.
+rules.add_perm("invoicing.view_takings", ledger_readers & sees_branch)
 rules.add_perm("invoicing.manage_tax_rates", is_owner)
 
 # --- fees12: cards on file and fees. Staff never see a card number, only brand, last four and expiry.

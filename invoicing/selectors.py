@@ -50,9 +50,11 @@ def patient_balance(*, actor: Actor, patient_id: int) -> list[Balance]:
     return [Balance(r["currency"], int(r["total"] or 0), int(r["count"])) for r in rows]
 
 
-#: Aged receivables' buckets by days since an invoice fell due: (label, first day, last day or None).
+#: Aged receivables' buckets: (label, first day past due, last day or None). "current" is not yet
+#: due (no due date, or a due date still ahead); the others count whole days past the due date.
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("0_30", 0, 30),
+    ("current", -1, -1),
+    ("1_30", 0, 30),
     ("31_60", 31, 60),
     ("61_90", 61, 90),
     ("over_90", 91, None),
@@ -61,6 +63,8 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 
 @dataclass(frozen=True)
 class Receivable:
+    """What one patient owes in one currency, by age (``buckets``, minor units)."""
+
     patient_id: int
     patient_name: str
     currency: str
@@ -70,19 +74,39 @@ class Receivable:
     def total_minor(self) -> int:
         return sum(self.buckets.values())
 
+    @property
+    def past_due_minor(self) -> int:
+        return self.total_minor - self.buckets["current"]
 
-def aged_receivables(*, actor: Actor, now: datetime | None = None) -> list[Receivable]:
-    """What each patient owes, by how long past due (an invoice not yet due counts as 0-30 days)."""
+    @property
+    def days_0_30(self) -> int:
+        """Not yet due and up to 30 days past due together (the API's older field)."""
+        return self.buckets["current"] + self.buckets["1_30"]
+
+
+def age_bucket(due: datetime | None, now: datetime) -> str:
+    """The bucket of an invoice due at ``due`` (None: no due date, current) as read at ``now``."""
+    if due is None or due > now:
+        return "current"
+    days = (now - due).days
+    return next(name for name, first, last in AGE_BUCKETS[1:] if days >= first and (last is None or days <= last))
+
+
+def aged_receivables(
+    *, actor: Actor, now: datetime | None = None, within: QuerySet[Invoice] | None = None
+) -> list[Receivable]:
+    """What each patient owes on open invoices of the branches this user sees, by how long past
+    due, the largest balance first; ``within`` narrows it to the invoices a search found."""
     now = now or timezone.now()
+    qs = invoice_list(actor=actor)
+    if within is not None:
+        qs = qs.filter(pk__in=within.values("pk"))
     found: dict[tuple[int, str], Receivable] = {}
-    for invoice in _owed(invoice_list(actor=actor)).order_by("patient_id", "pk"):
-        due = invoice.due_at or invoice.issued_at or now
-        days = max((now - due).days, 0)
-        label = next(name for name, first, last in AGE_BUCKETS if days >= first and (last is None or days <= last))
+    for invoice in _owed(qs).order_by("patient_id", "pk"):
         key = (invoice.patient_id, invoice.currency)
         if key not in found:
             found[key] = Receivable(
                 invoice.patient_id, str(invoice.patient), invoice.currency, {name: 0 for name, _, _ in AGE_BUCKETS}
             )
-        found[key].buckets[label] += invoice.owed  # type: ignore[attr-defined]
+        found[key].buckets[age_bucket(invoice.due_at, now)] += invoice.owed  # type: ignore[attr-defined]
     return sorted(found.values(), key=lambda r: (-r.total_minor, r.patient_id))

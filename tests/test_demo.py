@@ -167,6 +167,14 @@ def test_demo_loads_once_and_its_logins_work(db):
     text = "\n".join(printed)
     assert "/settings/leave/: Dr Chidi Okafor" in text
     assert "No Stripe is reached in the demo" in text
+    # the printed booking link shows the deposit paid online (the demo's paid checkout)
+    link = re.search(r"Booking link\s+\S+?(/book/manage/\S+/)", text).group(1)
+    from django.conf import settings
+    from django.test import Client
+
+    booking = Client().get(link, HTTP_HOST=f"northwind.{settings.BASE_DOMAIN}").content.decode()
+    assert "Deposit paid" in booking
+    assert "£20.00 paid online when you booked" in booking
     assert "owner@northwind.localhost" in text
     assert DEMO_PASSWORD in text
     reception = Api("northwind.localhost")

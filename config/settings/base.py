@@ -270,6 +270,8 @@ SPECTACULAR_SETTINGS = {
         "LeaveDecisionActionEnum": "scheduling.api.leave_views.LEAVE_ACTIONS",
         "InvoiceStatusEnum": "invoicing.models.InvoiceStatus",
         "PaymentStatusEnum": "invoicing.models.PaymentStatus",
+        "PaymentMethodEnum": "invoicing.models.PaymentMethod",
+        "DeskPaymentMethodEnum": "invoicing.models.DESK_METHODS",
         "MismatchKindEnum": "invoicing.reconciliation.models.MismatchKind",
         "ReconciliationRunStatusEnum": "invoicing.reconciliation.models.RunStatus",
         "DepositKindEnum": "invoicing.checkout.models.DepositKind",

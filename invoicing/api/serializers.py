@@ -108,8 +108,13 @@ class ReceivableOut(serializers.Serializer):
     patient = serializers.IntegerField(source="patient_id")
     patient_name = serializers.CharField()
     currency = serializers.CharField()
-    days_0_30 = serializers.IntegerField(source="buckets.0_30")
+    current = serializers.IntegerField(source="buckets.current", help_text="Not yet due (minor units).")
+    days_0_30 = serializers.IntegerField(
+        help_text="Deprecated: not yet due and 1-30 days past due together (current + days_1_30)."
+    )
+    days_1_30 = serializers.IntegerField(source="buckets.1_30")
     days_31_60 = serializers.IntegerField(source="buckets.31_60")
     days_61_90 = serializers.IntegerField(source="buckets.61_90")
     days_over_90 = serializers.IntegerField(source="buckets.over_90")
+    past_due_minor = serializers.IntegerField()
     total_minor = serializers.IntegerField()

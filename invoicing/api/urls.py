@@ -19,4 +19,5 @@ urlpatterns = [
     ),
     path("invoicing/receivables/", views.ReceivablesApi.as_view(), name="api-receivables"),
     path("", include("invoicing.api.fee_urls")),  # fees and cards on file
+    path("", include("invoicing.api.desk_urls")),  # a patient's whole balance paid at once, a day's takings
 ]

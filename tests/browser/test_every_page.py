@@ -261,6 +261,7 @@ VISITS: dict[str, Visit] = {
     "billing-invoice-print": Visit("owner", _ids("pk=invoice")),
     "billing-invoice-pdf": Visit("owner", _ids("pk=invoice"), kind="part"),
     "billing-patient": Visit("owner", _ids("pk=patient")),
+    "billing-patient-pay": Visit("receptionist", _ids("pk=patient"), kind="post"),
     "billing-visit": Visit("receptionist", _ids("pk=visit"), kind="part"),
     # fees: the policy and the fees list open without parameters; retry and waive answer only POST
     "billing-fee-retry": Visit("owner", _ids(pk=1), kind="post"),

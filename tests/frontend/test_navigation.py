@@ -20,6 +20,7 @@ SETTINGS = [
     "Leave",
     "Booking rules",
     "Payments",
+    "Online payments",
     "Packages",
     "Fees",
     "Emergency access",

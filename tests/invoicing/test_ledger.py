@@ -198,7 +198,11 @@ def test_balance_open_invoices_and_aged_receivables(clinic):
     now = first.due_at + timedelta(days=45)
     [row] = [r for r in aged_receivables(actor=owner, now=now) if r.patient_id == patient.pk]
     # then the first is 31-60 days old, the second too (a day younger)
-    assert row.buckets == {"0_30": 0, "31_60": 2 * PRICE - 1500, "61_90": 0, "over_90": 0}
+    assert row.buckets == {"current": 0, "1_30": 0, "31_60": 2 * PRICE - 1500, "61_90": 0, "over_90": 0}
+    assert row.past_due_minor == row.total_minor
+    # and read before either fell due, both are current
+    [row] = [r for r in aged_receivables(actor=owner, now=first.issued_at) if r.patient_id == patient.pk]
+    assert (row.buckets["current"], row.past_due_minor) == (2 * PRICE - 1500, 0)
     later = aged_receivables(actor=owner, now=first.due_at + timedelta(days=91))
     [row] = [r for r in later if r.patient_id == patient.pk]
     assert row.buckets["over_90"] == PRICE - 1500

@@ -185,6 +185,7 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             "billing/invoices/<int:pk>/refund/",
             "billing/invoices/<int:pk>/credit-note/",
             "billing/invoices/<int:pk>/void/",
+            "billing/patients/<int:pk>/pay/",
         )
     },
     **{
@@ -837,6 +838,16 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("billing/visits/<int:pk>/", "*"): Probe(
         "receptionist", "GET", lambda w: f"/billing/visits/{_invoice(w).appointment_id}/"
     ),
+    # --- the day's takings name each payment's patient; a payment towards the balance names its invoices
+    ("billing/takings/", "*"): Probe("receptionist", "GET", lambda w: "/billing/takings/"),
+    ("api/v1/invoicing/takings/", "get"): Probe("receptionist", "GET", lambda w: f"{LEDGER}/takings/"),
+    ("api/v1/invoicing/patients/<int:pk>/payments/", "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"{LEDGER}/patients/{_p(w)}/payments/",
+        lambda w: {"method": "cash", "amount_minor": 2000, "currency": _invoice(w).currency},
+        status=(201,),
+    ),
 }
 
 
@@ -1004,6 +1015,8 @@ def _prepare_ledger(w: World, route: str) -> None:
         w.extra["payment"] = billing.payment_record(
             actor=receptionist, invoice=w.extra["invoice"], method="cash", amount_minor=LEDGER_PRICE
         )
+    if route in ("billing/takings/", "api/v1/invoicing/takings/"):
+        billing.payment_record(actor=receptionist, invoice=w.extra["invoice"], method="cash", amount_minor=1000)
     if route == "api/v1/invoicing/invoices/<int:pk>/issue/":
         w.extra["draft"] = billing.invoice_draft_create(
             actor=owner,
