@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend.day_picker import doctor_asked, month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
+from invoicing.fee_selectors import fee_outcome
 from patients.exceptions import PossibleDuplicates, QueryTooShort
 from patients.models import Patient
 from scheduling import selectors
@@ -194,6 +195,8 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         else:
             ACTIONS[action](actor=request.user, appointment=appointment)
         done = f"{appointment.patient}: {ACTION_DONE.get(action, action)}."
+        if action in ("cancel", "no-show"):  # the fee, and what became of a deposit, said at once
+            done = f"{done} {fee_outcome(appointment_id=appointment.pk)}"
         messages.success(request, done)
     except ApplicationError as exc:
         messages.error(request, exc.message)

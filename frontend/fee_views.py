@@ -10,37 +10,43 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.money import from_minor, minor_units, money_format, to_minor
 from frontend.forms import flash, submit
-from invoicing.fee_selectors import fee_charge_list, fee_settings_read
+from invoicing.fee_selectors import FeeSettings, fee_charge_list, fee_rows, fee_settings_read
 from invoicing.fees import FeeRule, FeeStatus
 from invoicing.services import cards, fees
 from invoicing.services.fees import FeeRuleIn
 from patients.models import Patient
 from tenants.audit.services import access_log_patients, access_log_records
+from tenants.org.selectors import chain_settings_get
 
 RULE_CHOICES = FeeRule.choices
 
 
 class FeePolicyForm(forms.Form):
-    """Each fee: none, a fixed amount typed in the chain's currency, or a percentage of the price."""
+    """Each fee: none, a fixed amount typed in the chain's currency (named by its code, e.g. GBP), or a
+    percentage of the price. The page shows only the number the chosen rule uses (fees.js); without
+    script every field shows, each saying which rule it is for."""
 
     def __init__(self, data: QueryDict | None, *, initial: dict[str, Any], currency: str) -> None:
         super().__init__(data, initial=initial)
         self.currency = currency
         for prefix, label in (("no_show", "No-show fee"), ("late_cancel", "Late-cancellation fee")):
-            self.fields[f"{prefix}_rule"] = forms.ChoiceField(choices=RULE_CHOICES, label=label)
+            self.fields[f"{prefix}_rule"] = forms.ChoiceField(
+                choices=RULE_CHOICES, label=label, widget=forms.Select(attrs={"data-fee-rule": prefix})
+            )
             self.fields[f"{prefix}_amount"] = forms.DecimalField(
                 required=False,
                 min_value=Decimal(0),
                 decimal_places=minor_units(currency),
-                label=f"{label}: amount ({currency})",
-                help_text=f"For a fixed amount, in {currency}, e.g. {from_minor(2500, currency)}.",
-                widget=forms.NumberInput(attrs={"inputmode": "decimal"}),
+                label=f"{label}: amount in {currency}",
+                help_text=f"For a fixed amount, e.g. {from_minor(2500, currency)} {currency}.",
+                widget=forms.NumberInput(attrs={"inputmode": "decimal", "data-fee-for": f"{prefix}:{FeeRule.FIXED}"}),
             )
             self.fields[f"{prefix}_percent"] = forms.DecimalField(
                 required=False,
@@ -49,7 +55,9 @@ class FeePolicyForm(forms.Form):
                 decimal_places=2,
                 label=f"{label}: percentage of the service's price",
                 help_text="For a percentage, e.g. 50 for half the price.",
-                widget=forms.NumberInput(attrs={"inputmode": "decimal"}),
+                widget=forms.NumberInput(
+                    attrs={"inputmode": "decimal", "data-fee-for": f"{prefix}:{FeeRule.PERCENT}"}
+                ),
             )
 
     def rule(self, prefix: str) -> FeeRuleIn:
@@ -70,7 +78,7 @@ FIELD_MAP = {
 }
 
 
-def _initial(settings_: Any) -> dict[str, Any]:
+def _initial(settings_: FeeSettings) -> dict[str, Any]:
     p, currency = settings_.policy, settings_.currency
     return {
         "no_show_rule": p.no_show_rule,
@@ -82,9 +90,32 @@ def _initial(settings_: Any) -> dict[str, Any]:
     }
 
 
+def _described(current: FeeSettings) -> list[tuple[str, str]]:
+    """The policy in words, for those who read it (billing): each fee's rule and number."""
+    p, currency, locale = current.policy, current.currency, chain_settings_get().locale
+    shown = []
+    for label, rule, amount, percent in (
+        ("No-show fee", p.no_show_rule, p.no_show_amount_minor, p.no_show_percent_bp),
+        ("Late-cancellation fee", p.late_cancel_rule, p.late_cancel_amount_minor, p.late_cancel_percent_bp),
+    ):
+        if rule == FeeRule.FIXED:
+            shown.append((label, money_format(amount, currency, locale=locale)))
+        elif rule == FeeRule.PERCENT:
+            shown.append((label, f"{Decimal(percent).scaleb(-2).normalize():f} % of the service's price"))
+        else:
+            shown.append((label, "No fee"))
+    return shown
+
+
 @login_required
 def fee_settings(request: HttpRequest) -> HttpResponse:
+    """Owners set the fee policy; billing reads it (no form: a change is refused, 403)."""
     current = fee_settings_read(actor=request.user)
+    can_edit = request.user.has_perm("invoicing.manage_fee_policy")
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    if not can_edit:
+        return render(request, "fees/settings.html", {"current": current, "described": _described(current)})
     form = FeePolicyForm(
         request.POST if request.method == "POST" else None, initial=_initial(current), currency=current.currency
     )
@@ -99,20 +130,21 @@ def fee_settings(request: HttpRequest) -> HttpResponse:
         if saved is not None:
             messages.success(request, "Fee policy saved.")
             return redirect("settings-fees")
-    return render(request, "fees/settings.html", {"form": form, "current": current})
+    return render(request, "fees/settings.html", {"form": form, "current": current, "can_edit": True})
 
 
 @login_required
 def fee_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or ""
-    rows = list(fee_charge_list(actor=request.user, status=status if status in FeeStatus.values else None)[:200])
-    access_log_records(request, action="list", object_type="fee", records=rows)
+    rows = fee_rows(actor=request.user, status=status if status in FeeStatus.values else None)
+    access_log_records(request, action="list", object_type="fee", records=[r.fee for r in rows])
+    locale = chain_settings_get().locale
     shown = [
         {
-            "fee": r,
-            "amount": money_format(r.amount_minor, r.currency),
-            "can_retry": r.status in (FeeStatus.FAILED, FeeStatus.NO_CARD),
-            "can_waive": r.status in (FeeStatus.PENDING, FeeStatus.FAILED, FeeStatus.NO_CARD),
+            "row": r,
+            "fee": r.fee,
+            "amount": money_format(r.fee.amount_minor, r.fee.currency, locale=locale),
+            "deposit": money_format(r.fee.deposit_kept_minor, r.fee.currency, locale=locale),
         }
         for r in rows
     ]
@@ -121,6 +153,7 @@ def fee_list(request: HttpRequest) -> HttpResponse:
         "status": status,
         "statuses": FeeStatus.choices,
         "manage": request.user.has_perm("invoicing.manage_fees"),
+        "see_policy": request.user.has_perm("invoicing.view_fee_policy"),
     }
     return render(request, "fees/list.html", context)
 
@@ -150,8 +183,10 @@ def fee_waive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def card_on_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The card page; removing the card asks first (the question, then "Yes, remove the card"):
+    a POST without the confirmation only asks, and changes nothing."""
     patient = get_object_or_404(Patient, pk=pk)
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("confirm") == "1":
         flash(
             request,
             lambda: cards.card_on_file_remove(
@@ -166,4 +201,6 @@ def card_on_file(request: HttpRequest, pk: int) -> HttpResponse:
         access_log_records(request, action="view", object_type="card", records=[card])
     else:
         access_log_patients(request, action="view", patients=[patient])
-    return render(request, "fees/card.html", {"patient": patient, "card": card})
+    asking = card is not None and (request.method == "POST" or request.GET.get("remove") == "1")
+    context = {"patient": patient, "card": card, "asking": asking, "reason": request.POST.get("reason", "")}
+    return render(request, "fees/card.html", context)

@@ -1,13 +1,14 @@
 """Fees follow the calendar: a no-show, or a cancellation the patient asked for inside the chain's
 cancellation window (the event's ``late``, decided by scheduling/cancel_window.py), raises the
-chain's fee in the same transaction. The clinic's own cancellations, and the doctor's leave, carry
-none."""
+chain's fee in the same transaction (a deposit paid toward the visit kept toward it first). The
+clinic's own cancellations, and the doctor's leave, carry none. Then the visit, which will not
+happen, is no longer sold: its open invoice is voided or credited (invoicing.services.fees)."""
 
 from __future__ import annotations
 
 from config.events import subscribe
 from invoicing.fees import FeeCharge, FeeKind
-from invoicing.services.fees import fee_raise
+from invoicing.services.fees import fee_raise, visit_invoice_close
 from patients.events import PatientsMerged
 from scheduling.events import AppointmentCancelled, AppointmentNoShow, Cause
 from tenants.accounts.models import User
@@ -19,12 +20,16 @@ def _actor(actor_id: int | None) -> User | None:
 
 
 def fee_for_no_show(event: AppointmentNoShow) -> None:
-    fee_raise(appointment_id=event.appointment_id, kind=FeeKind.NO_SHOW, actor=_actor(event.actor_id))
+    actor = _actor(event.actor_id)
+    fee_raise(appointment_id=event.appointment_id, kind=FeeKind.NO_SHOW, actor=actor)
+    visit_invoice_close(appointment_id=event.appointment_id, actor=actor, reason="The patient did not come.")
 
 
 def fee_for_late_cancellation(event: AppointmentCancelled) -> None:
+    actor = _actor(event.actor_id)
     if event.late and event.by_patient and event.cause == Cause.REQUEST:
-        fee_raise(appointment_id=event.appointment_id, kind=FeeKind.LATE_CANCELLATION, actor=_actor(event.actor_id))
+        fee_raise(appointment_id=event.appointment_id, kind=FeeKind.LATE_CANCELLATION, actor=actor)
+    visit_invoice_close(appointment_id=event.appointment_id, actor=actor, reason="The visit was cancelled.")
 
 
 def move_fees_on_merge(event: PatientsMerged) -> None:

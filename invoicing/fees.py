@@ -78,7 +78,12 @@ class FeeCharge(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     card = models.ForeignKey(SavedCard, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     payment_intent_id = models.CharField(max_length=64, blank=True)
+    #: What the visit's deposit (paid before it, online or at the desk) paid of the fee: the payment
+    #: moved from the visit's invoice to the fee's; only the rest is charged to the card.
+    deposit_kept_minor = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    #: ``last_error`` is Stripe's own words (a decline's message), not Clinicflow's.
+    last_error_by_stripe = models.BooleanField(default=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
     charged_at = models.DateTimeField(null=True, blank=True)
     waived_reason = models.CharField(max_length=300, blank=True)
@@ -92,7 +97,15 @@ class FeeCharge(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["appointment", "kind"], name="fee_charge_one_per_appointment_kind"),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="fee_charge_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(deposit_kept_minor__lte=models.F("amount_minor")), name="fee_charge_deposit_within_fee"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} fee {self.amount_minor} {self.currency}"
+
+    @property
+    def card_part_minor(self) -> int:
+        """What is charged to the card: the fee less what the deposit paid of it."""
+        return self.amount_minor - self.deposit_kept_minor

@@ -85,6 +85,8 @@ class FeeChargeOut(serializers.ModelSerializer):
             "currency",
             "attempts",
             "last_error",
+            "last_error_by_stripe",
+            "deposit_kept_minor",
             "payment_intent_id",
             "patient",
             "patient_name",
@@ -149,7 +151,7 @@ class FeeRetryApi(APIView):
     @extend_schema(
         summary="Charge a failed fee again (a new attempt) with the patient's card on file now",
         request=None,
-        responses={200: FeeChargeOut, **errors(FeeNotRetryable, NoCardOnFile)},
+        responses={200: FeeChargeOut, **errors(FeeNotRetryable, NoCardOnFile, StripeNotConnected)},
     )
     def post(self, request: Request, pk: int) -> Response:
         charge = fees.fee_charge_retry(actor=request.user, fee_charge=_fee(request, pk))

@@ -13,7 +13,16 @@ How a fee is charged exactly once:
   worker killed after the call, whose claim the sweep takes over once stale) makes one charge at
   Stripe, which answers the first result again. A retry after a decline is a new attempt, a new key.
 - The payment is recorded under the charge's row lock, once: the ledger's Stripe payments are
-  unique by payment intent id (``payment_stripe_reference_unique``)."""
+  unique by payment intent id (``payment_stripe_reference_unique``).
+
+A visit that will not happen is not sold (``visit_invoice_close``): its open invoice (raised at
+booking for a deposit or a prepayment) is voided, or, when money was paid on it, credited for what
+it still asks. A deposit paid toward a visit that is then missed or cancelled late, where the chain
+asks a fee, is kept toward the fee: its payment moves from the visit's invoice to the fee's, the fee
+is the policy's amount or the deposit, whichever is more, and only the rest is charged to the card.
+A timely cancellation and the clinic's own carry no fee: the deposit stays paid on the visit's
+invoice, refunded when the chain's online payment policy says so (invoicing.checkout.subscribers)
+or by billing, never otherwise."""
 
 from __future__ import annotations
 
@@ -35,11 +44,21 @@ from invoicing.connect.selectors import connection_get
 from invoicing.events import FeeCharged
 from invoicing.exceptions import FeeNotRetryable, FeeNotWaivable, NoCardOnFile
 from invoicing.fees import FeeCharge, FeeKind, FeePolicy, FeeRule, FeeStatus
-from invoicing.models import Invoice, InvoiceKind, Payment, PaymentMethod
+from invoicing.models import (
+    OPEN_STATUSES,
+    CreditNote,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+)
 from invoicing.services.amounts import tax_of
-from invoicing.services.cards import card_on_file_get
-from invoicing.services.invoices import LineIn, _add_line, _issue, invoice_void, recompute_totals
-from invoicing.services.payments import payment_add
+from invoicing.services.cards import card_on_file_get, connected_account_id
+from invoicing.services.invoices import LineIn, _add_line, _issue, invoice_void, recompute_totals, void_unpaid
+from invoicing.services.numbering import Sequence, next_number
+from invoicing.services.payments import payment_add, payment_status
 from scheduling.models import CalendarEntry, Kind
 from scheduling.selectors import service_price
 from tenants.audit.history import changed_by, history_user
@@ -146,11 +165,49 @@ def _enqueue(fee_charge_id: int) -> None:
     transaction.on_commit(send)
 
 
+def _visit_invoice(appointment_id: int) -> Invoice | None:
+    """The visit's own invoice, locked (a fee invoice is not it)."""
+    return (
+        Invoice.objects.select_for_update()
+        .filter(appointment_id=appointment_id, kind=InvoiceKind.STANDARD)
+        .exclude(status=InvoiceStatus.DRAFT)
+        .first()
+    )
+
+
+def _deposit_of(visit: Invoice | None) -> int:
+    """What was paid toward the visit before it (a deposit, a prepayment) that a fee may keep: paid,
+    none of it refunded, every payment settled. 0 otherwise (billing has dealt with it)."""
+    if visit is None or visit.status not in (*OPEN_STATUSES, InvoiceStatus.PAID) or visit.refunded_minor:
+        return 0
+    if visit.payments.exclude(status=PaymentStatus.SUCCEEDED).exists():
+        return 0
+    return visit.paid_minor
+
+
+def _keep_deposit(visit: Invoice, fee_invoice: Invoice, *, actor: Actor | None, reason: str) -> None:
+    """The visit's payments move to the fee's invoice (the money stays where Stripe or the desk took
+    it: the same payments, now paying the fee); the visit's invoice, with nothing paid on it, is void."""
+    moved = 0
+    for payment in visit.payments.select_for_update().order_by("pk"):
+        payment.invoice = fee_invoice
+        changed_by(payment, actor, reason=reason).save(update_fields=["invoice"])
+        moved += payment.amount_minor
+    visit.paid_minor -= moved
+    changed_by(visit, actor, reason=reason).save(update_fields=["paid_minor"])
+    fee_invoice.paid_minor += moved
+    fee_invoice.status = payment_status(fee_invoice)
+    changed_by(fee_invoice, actor, reason=reason).save(update_fields=["paid_minor", "status"])
+    void_unpaid(visit, actor=actor, reason=reason)
+
+
 def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeCharge | None:
     """The fee of a missed or late-cancelled visit, inside the caller's transaction (scheduling's
     event): a fee invoice of its own, issued, and its charge, pending (sent after commit) or, with
-    no card on file, no_card (the desk collects it). Nothing when the policy asks no fee or the
-    visit has no price. A replayed event answers the fee already raised. No permission check: the
+    no card on file, no_card (the desk collects it). A deposit paid toward the visit is kept toward
+    the fee first (the fee is then at least the deposit) and only the rest is charged; a deposit
+    that covers it all leaves nothing to charge. Nothing when the policy asks no fee or the visit
+    has no price. A replayed event answers the fee already raised. No permission check: the
     calendar's change was authorised, and the fee follows from the chain's policy."""
     with transaction.atomic():
         entry = (
@@ -164,9 +221,13 @@ def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeChar
         if entry.kind != Kind.APPOINTMENT or entry.patient_id is None or entry.service is None or entry.branch is None:
             return None
         price = service_price(service=entry.service, branch=entry.branch)
-        amount = fee_amount(fee=fee_rule_of(fee_policy_get(), kind), price_minor=price)
+        rule = fee_rule_of(fee_policy_get(), kind)
+        amount = fee_amount(fee=rule, price_minor=price)
         if amount <= 0:
             return None
+        visit = _visit_invoice(entry.pk)
+        deposit = _deposit_of(visit)
+        amount = max(amount, deposit)
         invoice = Invoice(
             patient_id=entry.patient_id,
             branch=entry.branch,
@@ -174,29 +235,74 @@ def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeChar
             currency=chain_settings_get().currency,
             created_by=history_user(actor),
         )
-        changed_by(invoice, actor, reason=f"{FeeKind(kind).label.lower()} fee").save()
+        label = FeeKind(kind).label
+        changed_by(invoice, actor, reason=f"{label.lower()} fee").save()
         day = entry.span.lower.astimezone(ZoneInfo(entry.branch.timezone)).strftime("%d %b %Y %H:%M")
         # Fees are not a supply of a service: no tax on them.
-        line = LineIn(description=f"{FeeKind(kind).label} fee: {entry.service.name}, {day}", unit_price_minor=amount)
+        line = LineIn(description=f"{label} fee: {entry.service.name}, {day}", unit_price_minor=amount)
         _add_line(invoice, line, 0)
         recompute_totals(invoice)
         invoice.save(update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor"])
         _issue(invoice, actor=actor, now=timezone.now())
-        card = card_on_file_get(entry.patient_id)
+        if visit is not None and deposit:
+            _keep_deposit(
+                visit, invoice, actor=actor, reason=f"{label}: the deposit is kept toward the fee ({invoice.number})"
+            )
+        card = card_on_file_get(entry.patient_id) if amount > deposit else None
+        status = FeeStatus.PENDING if card is not None else FeeStatus.NO_CARD
         charge = FeeCharge(
             invoice=invoice,
             appointment=entry,
             patient_id=entry.patient_id,
             kind=kind,
             amount_minor=amount,
+            deposit_kept_minor=deposit,
             currency=invoice.currency,
             card=card,
-            status=FeeStatus.PENDING if card is not None else FeeStatus.NO_CARD,
+            status=FeeStatus.SUCCEEDED if amount == deposit else status,
+            charged_at=timezone.now() if amount == deposit else None,
         )
-        changed_by(charge, actor, reason="fee raised").save()
-        if card is not None:
+        changed_by(charge, actor, reason="fee raised" if amount > deposit else "fee paid by the deposit").save()
+        if charge.status == FeeStatus.SUCCEEDED:
+            publish(FeeCharged(charge.pk, charge.invoice_id, charge.appointment_id, charge.amount_minor, charge.kind))
+        elif card is not None:
             _enqueue(charge.pk)
     return charge
+
+
+def _credit_unpaid(invoice: Invoice, *, actor: Actor | None, reason: str) -> None:
+    """Credit what a locked open invoice still asks (a credit note of the chain's sequence)."""
+    owed = invoice.total_minor - invoice.credited_minor - invoice.paid_minor
+    if owed <= 0:
+        return
+    note = CreditNote(
+        number=next_number(Sequence.CREDIT_NOTE),
+        invoice=invoice,
+        amount_minor=owed,
+        reason=reason,
+        by=history_user(actor),
+        issued_at=timezone.now(),
+    )
+    changed_by(note, actor, reason=reason).save()
+    invoice.credited_minor += owed
+    invoice.status = payment_status(invoice)
+    changed_by(invoice, actor, reason=f"credit note {note.number}").save(update_fields=["credited_minor", "status"])
+
+
+def visit_invoice_close(*, appointment_id: int, actor: Actor | None, reason: str) -> Invoice | None:
+    """A visit that will not happen (cancelled, missed) is not sold, inside the caller's transaction
+    (scheduling's event, after its fee): its open invoice is voided when nothing is paid on it;
+    with a payment on it (a deposit no fee kept), what it still asks is credited and the money paid
+    stays on it, for the chain's policy or billing to refund. No permission check: the calendar's
+    change was authorised."""
+    with transaction.atomic():
+        visit = _visit_invoice(appointment_id)
+        if visit is None or visit.status not in OPEN_STATUSES:
+            return visit
+        if not visit.paid_minor and not visit.payments.exists():
+            return void_unpaid(visit, actor=actor, reason=reason)
+        _credit_unpaid(visit, actor=actor, reason=reason)
+    return visit
 
 
 # --- charging ---------------------------------------------------------------------------------------
@@ -238,6 +344,7 @@ def _claim(fee_charge_id: int, *, now: datetime) -> Claim | None:
         connection = connection_get()
         if charge.card is None or connection is None or not connection.is_connected:
             charge.status, charge.last_error = FeeStatus.FAILED, "The chain's Stripe account is not connected."
+            charge.last_error_by_stripe = False
             changed_by(charge, None, reason="not charged").save()
             return None
         charge.status, charge.claimed_at = FeeStatus.CHARGING, now
@@ -245,7 +352,7 @@ def _claim(fee_charge_id: int, *, now: datetime) -> Claim | None:
         return Claim(
             fee_charge_id=charge.pk,
             attempt=charge.attempts,
-            amount_minor=charge.amount_minor,
+            amount_minor=charge.card_part_minor,
             currency=charge.currency,
             account_id=connection.account_id,
             customer_id=charge.card.customer_id,
@@ -270,18 +377,21 @@ def _record_success(claim: Claim, intent_id: str) -> FeeCharge:
                 reference=intent_id,
             )
         charge.status, charge.payment_intent_id, charge.last_error = FeeStatus.SUCCEEDED, intent_id, ""
+        charge.last_error_by_stripe = False
         charge.charged_at = timezone.now()
         changed_by(charge, None, reason="fee charged").save()
         publish(FeeCharged(charge.pk, charge.invoice_id, charge.appointment_id, charge.amount_minor, charge.kind))
     return charge
 
 
-def _record_failure(claim: Claim, message: str, intent_id: str = "") -> FeeCharge:
+def _record_failure(claim: Claim, message: str, intent_id: str = "", *, by_stripe: bool = False) -> FeeCharge:
+    """The attempt failed: ``message`` is shown on the fees list, as Stripe's words when ``by_stripe``."""
     with transaction.atomic():
         charge = FeeCharge.objects.select_for_update().get(pk=claim.fee_charge_id)
         if charge.status != FeeStatus.CHARGING or charge.attempts != claim.attempt:
             return charge
         charge.status, charge.last_error = FeeStatus.FAILED, plain_text(message)[:300]
+        charge.last_error_by_stripe = by_stripe
         charge.payment_intent_id = intent_id or charge.payment_intent_id
         changed_by(charge, None, reason=f"charge failed, attempt {claim.attempt}").save()
     return charge
@@ -301,14 +411,14 @@ def fee_charge_declined(*, fee_charge_id: int, message: str) -> FeeCharge:
         if charge.status in (FeeStatus.PENDING, FeeStatus.NO_CARD):
             charge.status, charge.attempts = FeeStatus.CHARGING, charge.attempts + 1
             charge.save(update_fields=["status", "attempts", "updated_at"])
-    return _record_failure(_claim_of(FeeCharge.objects.get(pk=fee_charge_id)), message)
+    return _record_failure(_claim_of(FeeCharge.objects.get(pk=fee_charge_id)), message, by_stripe=True)
 
 
 def _claim_of(charge: FeeCharge) -> Claim:
     return Claim(
         fee_charge_id=charge.pk,
         attempt=charge.attempts,
-        amount_minor=charge.amount_minor,
+        amount_minor=charge.card_part_minor,
         currency=charge.currency,
         account_id="",
         customer_id=charge.card.customer_id if charge.card else "",
@@ -348,7 +458,7 @@ def fee_charge_run(*, fee_charge_id: int, now: datetime | None = None) -> FeeCha
     except (stripe.CardError, stripe.InvalidRequestError) as error:
         # Declined, or the card can no longer be charged: visible, and retried by staff (new attempt).
         failed = error.error.payment_intent if error.error is not None else None
-        return _record_failure(claim, error.user_message or str(error), getattr(failed, "id", "") or "")
+        return _record_failure(claim, error.user_message or str(error), getattr(failed, "id", "") or "", by_stripe=True)
     except stripe.StripeError as error:
         # Stripe unreachable or erring: the claim stays; the sweep sends the same attempt again
         # once it is stale, and the idempotency key makes that one charge.
@@ -377,7 +487,8 @@ def _locked_charge(fee_charge: FeeCharge, *, actor: Actor, perm: str) -> FeeChar
 
 def fee_charge_retry(*, actor: Actor, fee_charge: FeeCharge) -> FeeCharge:
     """Try a failed fee again (or one that waited for a card) with the patient's card on file now:
-    a new attempt, so a new idempotency key; sent after commit."""
+    a new attempt, so a new idempotency key; sent after commit. Refused while the chain's Stripe
+    account is not connected (stripe_not_connected) or the patient has no card (no_card_on_file)."""
     authorize(actor, "invoicing.manage_fees", fee_charge.invoice)
     with transaction.atomic():
         charge = _locked_charge(fee_charge, actor=actor, perm="invoicing.manage_fees")
@@ -386,6 +497,7 @@ def fee_charge_retry(*, actor: Actor, fee_charge: FeeCharge) -> FeeCharge:
         card = card_on_file_get(charge.patient_id)
         if card is None:
             raise NoCardOnFile("The patient has no card on file: save one first, or take the payment at the desk.")
+        connected_account_id()  # stripe_not_connected: a retry could only fail again
         charge.status, charge.card = FeeStatus.PENDING, card
         changed_by(charge, actor, reason="retry").save()
         _enqueue(charge.pk)
@@ -393,8 +505,9 @@ def fee_charge_retry(*, actor: Actor, fee_charge: FeeCharge) -> FeeCharge:
 
 
 def fee_charge_waive(*, actor: Actor, fee_charge: FeeCharge, reason: str) -> FeeCharge:
-    """Waive a fee not yet charged (with the reason): its invoice is voided. One being charged, or
-    charged, is refused (a charged fee is refunded instead)."""
+    """Waive a fee not yet charged (with the reason): its invoice is voided, or, when a deposit paid
+    part of it, the rest is credited (the deposit stays: billing refunds it from the invoice if the
+    clinic wishes). One being charged, or charged, is refused (a charged fee is refunded instead)."""
     authorize(actor, "invoicing.manage_fees", fee_charge.invoice)
     reason = plain_text(reason).strip()
     if not reason:
@@ -403,7 +516,13 @@ def fee_charge_waive(*, actor: Actor, fee_charge: FeeCharge, reason: str) -> Fee
         charge = _locked_charge(fee_charge, actor=actor, perm="invoicing.manage_fees")
         if charge.status not in (FeeStatus.PENDING, FeeStatus.FAILED, FeeStatus.NO_CARD):
             raise FeeNotWaivable()
-        invoice_void(actor=actor, invoice=charge.invoice, reason=f"Fee waived: {reason}")
-        charge.status, charge.waived_reason = FeeStatus.WAIVED, reason[:300]
+        if charge.deposit_kept_minor:  # the deposit paid part of it: the rest is credited, the deposit kept
+            invoice = Invoice.objects.select_for_update().get(pk=charge.invoice_id)
+            _credit_unpaid(invoice, actor=actor, reason=f"Fee waived: {reason}")
+        else:
+            invoice_void(actor=actor, invoice=charge.invoice, reason=f"Fee waived: {reason}")
+        # a charge's failure no longer stands once the fee is waived (it stays in the history)
+        charge.status, charge.waived_reason, charge.last_error = FeeStatus.WAIVED, reason[:300], ""
+        charge.last_error_by_stripe = False
         changed_by(charge, actor, reason="waived").save()
     return charge

@@ -13,6 +13,7 @@ from invoicing.models import InvoiceStatus
 from invoicing.services import fees
 from invoicing.services.fees import FeeRuleIn, fee_charge_run
 from scheduling import services as sched
+from tenants.models import StripeConnection
 from tests.factories import Chain
 from tests.factories.cards import card_saved, connected
 from tests.factories.invoicing import priced
@@ -149,8 +150,116 @@ def test_the_card_on_file_is_shown_and_removed(clinic, in_a: Chain, client: Any,
     assert b"Visa ending 4242" in page.content
     assert card.expiry.encode() in page.content
     # when reception removes it
-    gone = client.post(f"/patients/{patient.pk}/card/", {"reason": "Patient asked"}, HTTP_HOST=in_a.host, follow=True)
+    gone = client.post(
+        f"/patients/{patient.pk}/card/", {"reason": "Patient asked", "confirm": "1"}, HTTP_HOST=in_a.host, follow=True
+    )
     # then the page says there is none
     assert b"No card on file" in gone.content
     card.refresh_from_db()
     assert card.removed_at is not None
+
+
+def test_the_fees_list_says_whose_words_an_error_is_and_offers_retry_only_where_it_can_work(
+    clinic, in_a: Chain, client: Any, stripe_fake: FakeStripe
+):
+    # given a declined fee (Stripe's words) and a fee the patient has no card for
+    declined = _failed_fee(clinic, stripe_fake)
+    patient = clinic.patient("Ezra")
+    start = clinic.at(MONDAY, 11)
+    sched.appointment_mark_no_show(
+        actor=clinic.receptionist, appointment=book(clinic, start, patient=patient), now=start + timedelta(hours=1)
+    )
+    no_card = FeeCharge.objects.get(patient=patient)
+    # when billing opens the list
+    sign_in(client, in_a.users["billing"])
+    html = client.get(LIST, HTTP_HOST=in_a.host).content.decode()
+    # then Stripe's decline is Stripe's, the no-card fee says why it cannot be retried instead of a Retry
+    assert "Stripe said: Your card was declined." in html
+    assert f'aria-label="Retry the fee of {declined.patient}"' in html
+    assert f'aria-label="Retry the fee of {patient}"' not in html
+    assert "Cannot be retried: no card on file." in html
+    # and patients and invoice numbers are links, the number kept on one line, the policy linked
+    assert f'<a href="/patients/{patient.pk}/">{patient}</a>' in html
+    number = no_card.invoice.number
+    assert f'<td class="nowrap"><a href="/billing/invoices/{no_card.invoice_id}/">{number}</a></td>' in html
+    assert '<a href="/settings/fees/">The fee policy</a>' in html
+    # when the chain's Stripe account is not connected, an app message is not Stripe's and retry is not offered
+    FeeCharge.objects.filter(pk=declined.pk).update(
+        last_error="The chain's Stripe account is not connected.", last_error_by_stripe=False
+    )
+    StripeConnection.objects.update(charges_enabled=False)
+    html = client.get(LIST, HTTP_HOST=in_a.host).content.decode()
+    assert "Not charged: The chain&#x27;s Stripe account is not connected." in html
+    assert "Stripe said" not in html
+    assert ">Retry</button>" not in html
+    assert "Cannot be retried: the clinic&#x27;s Stripe account is not connected." in html
+
+
+def test_a_waived_fee_shows_no_stale_error(clinic, in_a: Chain, client: Any, stripe_fake: FakeStripe):
+    # given a declined fee
+    failed = _failed_fee(clinic, stripe_fake)
+    # when the owner waives it
+    sign_in(client, in_a.users["owner"])
+    client.post(f"/billing/fees/{failed.pk}/waive/", {"reason": "In hospital"}, HTTP_HOST=in_a.host)
+    # then its row says waived, not the old decline
+    html = client.get(LIST, HTTP_HOST=in_a.host).content.decode()
+    assert "Waived: In hospital" in html
+    assert "Your card was declined." not in html
+    failed.refresh_from_db()
+    assert failed.last_error == ""
+
+
+def test_removing_a_card_asks_first_and_a_post_without_the_answer_changes_nothing(
+    clinic, in_a: Chain, client: Any, stripe_fake: FakeStripe
+):
+    # given a patient with a visa on file, and reception on the card page
+    patient = clinic.patient("Carla")
+    card = card_saved(patient, stripe_fake, "pm_card_visa")
+    sign_in(client, in_a.users["receptionist"])
+    url = f"/patients/{patient.pk}/card/"
+    page = client.get(url, HTTP_HOST=in_a.host).content.decode()
+    assert f'href="{url}?remove=1">Remove card…</a>' in page
+    assert "Yes, remove the card" not in page
+    # when reception asks to remove it (a POST without the answer, as an old form would send)
+    asked = client.post(url, {"reason": "Patient asked"}, HTTP_HOST=in_a.host).content.decode()
+    # then the page asks, and the card is still on file
+    assert "Remove Visa ending 4242?" in asked
+    assert "Yes, remove the card" in asked
+    card.refresh_from_db()
+    assert card.removed_at is None
+    # when reception confirms, then it is removed
+    gone = client.post(url, {"reason": "Patient asked", "confirm": "1"}, HTTP_HOST=in_a.host, follow=True)
+    assert b"No card on file" in gone.content
+    card.refresh_from_db()
+    assert card.removed_at is not None
+
+
+def test_the_policy_form_shows_the_field_of_the_chosen_rule_and_names_the_currency_by_its_code(
+    clinic, in_a: Chain, client: Any
+):
+    sign_in(client, in_a.users["owner"])
+    html = client.get(SETTINGS, HTTP_HOST=in_a.host).content.decode()
+    # each amount and percentage names the rule it is for (fees.js hides the others; without it all show)
+    assert 'data-fee-rule="no_show"' in html
+    assert 'data-fee-for="no_show:fixed"' in html
+    assert 'data-fee-for="late_cancel:percent"' in html
+    assert '<script src="/static/frontend/fees.js" defer></script>' in html
+    # and the currency is named one way, by its code
+    assert "No-show fee: amount in GBP" in html
+    assert "chain&#x27;s currency" not in html
+
+
+def test_billing_reads_the_fee_policy_but_only_owners_change_it(clinic, in_a: Chain, client: Any):
+    # given billing on the fee policy page
+    before = list(FeePolicy.objects.values())
+    sign_in(client, in_a.users["billing"])
+    page = client.get(SETTINGS, HTTP_HOST=in_a.host)
+    # then the policy reads in words, with no form to save
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<dt>No-show fee</dt><dd>£25.00</dd>" in html
+    assert "Save fee policy" not in html
+    # when billing posts a change anyway, then it is refused and nothing changed
+    refused = client.post(SETTINGS, {"no_show_rule": "none", "late_cancel_rule": "none"}, HTTP_HOST=in_a.host)
+    assert refused.status_code == 403
+    assert list(FeePolicy.objects.values()) == before
