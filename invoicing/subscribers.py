@@ -52,12 +52,14 @@ def activate_package_paid_online(event: OnlineCheckoutPaid) -> None:
 
 
 def connect() -> None:
-    from invoicing.checkout import subscribers as checkout_subscribers
-
-    checkout_subscribers.connect()
+    # Fees first: a cancelled visit's invoice is settled (its fee raised, what it still asks
+    # credited) before checkout's timely-cancel refund gives its deposit back.
     from invoicing import fee_subscribers
 
     fee_subscribers.connect()
+    from invoicing.checkout import subscribers as checkout_subscribers
+
+    checkout_subscribers.connect()
     subscribe(AppointmentCompleted, invoice_completed_visit)
     subscribe(PatientsMerged, move_invoices_on_merge)
     subscribe(PackageSold, invoice_package_sale)
