@@ -43,7 +43,7 @@ def test_reception_pays_the_whole_balance_then_checks_the_days_takings(page, liv
 
 
 def test_billing_finds_a_paid_invoice_and_reads_the_receivables(page, live, browser_chain, shot, axe):
-    clinic, invoice = _visit_seen_today(browser_chain)
+    _, invoice = _visit_seen_today(browser_chain)
     page.set_viewport_size(DESK)
     _sign_in(page, live, browser_chain.users["billing"])
     page.goto(f"{live}/billing/")

@@ -14,15 +14,15 @@ import time_machine
 from django.db import transaction
 
 from invoicing import services as billing
-from invoicing.models import Invoice, InvoiceStatus, Payment
+from invoicing.models import InvoiceStatus, Payment
 from invoicing.services.invoices import raise_for_appointment
 from invoicing.services.payments import payment_add
-from scheduling import services as sched
 from tests.factories import Chain
 from tests.factories.invoicing import PRICE, completed_visit, priced
 from tests.factories.invoicing import ledger_state as _state
 from tests.factories.scheduling import MONDAY, book, clinic_setup
-from tests.helpers import assert_error, sign_in
+from tests.frontend.test_billing_pages import _as, _get, _post, _visit_elsewhere
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -33,29 +33,6 @@ TAKINGS = "/billing/takings/"
 @pytest.fixture
 def clinic(in_a: Chain) -> Any:
     return priced(clinic_setup(in_a))
-
-
-def _as(client: Any, chain: Chain, role: str) -> Any:
-    sign_in(client, chain.users[role])
-    return client
-
-
-def _get(client: Any, chain: Chain, path: str, **extra: Any) -> Any:
-    return client.get(path, HTTP_HOST=chain.host, **extra)
-
-
-def _post(client: Any, chain: Chain, path: str, data: dict[str, Any]) -> Any:
-    return client.post(path, data, HTTP_HOST=chain.host)
-
-
-def _visit_elsewhere(chain: Chain) -> Invoice:
-    """An issued invoice of a completed visit at chain A's second branch."""
-    clinic = priced(clinic_setup(chain, branch=chain.branches[1]))
-    appointment = book(clinic, clinic.at(MONDAY, 10), actor=clinic.owner)
-    with time_machine.travel(clinic.at(MONDAY, 10), tick=False):
-        for step in (sched.appointment_check_in, sched.appointment_start, sched.appointment_complete):
-            appointment = step(actor=clinic.owner, appointment=appointment)
-    return Invoice.objects.get(appointment_id=appointment.pk)
 
 
 def _section(html: str, heading_id: str) -> str:
