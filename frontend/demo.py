@@ -755,7 +755,8 @@ def _load_fees() -> None:
 def _load_packages() -> None:
     """Session packages in use, visible at once: two products; Isla Morgan bought "Physio 10" a month
     ago at Camden, three sessions used, one booked ahead (the desk panel says "Package: 6 of 10
-    left"); Noah Fletcher's "Vaccination course" ran out last year (expired by the expiry task)."""
+    left"); Noah Fletcher's "Vaccination course" ran out last year (expired by the expiry task), and
+    the "Physio 10" he paid for ten days ago was cancelled by billing with the unused sessions refunded."""
     from packages import services as pkg
     from packages.models import PackageProduct
 
@@ -805,6 +806,17 @@ def _load_packages() -> None:
                 for step in (sched.appointment_start, sched.appointment_complete):
                     visit = step(actor=desk, appointment=visit)
             visits += 1
+    # Noah also bought "Physio 10" ten days ago, paid it in cash, and moved away: billing cancelled it
+    # giving back the ten unused sessions (a refund; his packages page reads "Cancelled" with the reason).
+    from invoicing.package_ledger import GiveBack, package_cancel, sale_invoice
+    from invoicing.services import payment_record
+
+    clerk = User.objects.get(email="billing@northwind.localhost")
+    moved = pkg.package_sell(actor=desk, product=physio10, patient=noah, branch=camden, now=now - timedelta(days=10))
+    paid = sale_invoice(purchase=moved)
+    if paid is not None:
+        payment_record(actor=desk, invoice=paid, method="cash", amount_minor=paid.due_minor)
+    package_cancel(actor=clerk, purchase=moved, reason="Moved to another city", give_back=GiveBack.PRO_RATA)
 
 
 def _load_reconciliation() -> None:

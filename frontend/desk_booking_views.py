@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import DayField, patient_lookup, show_error, to_date, to_int, to_local
+from packages.selectors import series_package_counts
 from patients.models import Patient
 from scheduling import intervals as iv
 from scheduling import selectors
@@ -102,8 +103,13 @@ def _book(request: HttpRequest, branch: Branch, patient: Patient, d: dict[str, A
         when = f"{date_format(d['day'], 'MONTH_DAY_FORMAT')} at {time_format(d['at'], 'TIME_FORMAT')}"
         messages.success(request, f"{patient} booked on {when}.")
         return redirect(f"/desk/{branch.pk}/?day={booked.span.lower.astimezone(ZoneInfo(branch.timezone)).date()}")
-    series, _ = sched.series_book(first_start=start, count=d["count"], every_days=WEEKLY, **asked)
-    messages.success(request, f"{patient}: {d['count']} weekly appointments booked.")
+    series, occurrences = sched.series_book(first_start=start, count=d["count"], every_days=WEEKLY, **asked)
+    on, booked = series_package_counts(appointment_ids=[o.appointment.pk for o in occurrences if o.appointment])
+    drawn = ""
+    if on:  # each occurrence draws a session from the patient's package while it has one
+        drawn = " All on the patient's package." if on == booked else f" {on} on the patient's package: "
+        drawn += "" if on == booked else f"it has no session left for the other {booked - on}, paid as usual."
+    messages.success(request, f"{patient}: {d['count']} weekly appointments booked.{drawn}")
     return redirect("desk-series", pk=series.pk)
 
 

@@ -29,6 +29,25 @@ class RefundRecorded(Event):
     actor_id: int | None
 
 
+@dataclass(frozen=True)
+class InvoiceVoided(Event):
+    """An invoice was voided: what it sold is no longer sold (packages: the purchase is cancelled)."""
+
+    invoice_id: int
+    actor_id: int | None
+
+
+@dataclass(frozen=True)
+class CreditNoteIssued(Event):
+    """Part or all of an invoice was credited (``credit_note_id``); crediting a package sale in full
+    cancels the purchase."""
+
+    invoice_id: int
+    credit_note_id: int
+    amount_minor: int
+    actor_id: int | None
+
+
 # --- fees12
 @dataclass(frozen=True)
 class FeeCharged(Event):

@@ -11,6 +11,7 @@ from django.db import transaction
 from config.errors import PermissionDenied
 from invoicing.checkout.models import CheckoutPurpose, OnlineCheckout
 from invoicing.checkout.services import checkout_open, checkout_start
+from invoicing.connect.selectors import connection_get, payments_configured
 from invoicing.services.package_sales import raise_for_package_sale
 from packages.models import PackageProduct
 from packages.services import package_buy_online_start
@@ -20,6 +21,13 @@ from tenants.org.models import Branch
 
 SUCCESS_PATH = "/portal/packages/paid/{token}/"
 CANCEL_PATH = "/portal/packages/"
+
+
+def packages_sold_online() -> bool:
+    """Whether a patient can buy a package on the portal now: the chain's Stripe account takes
+    payments (otherwise the portal says packages are sold at the desk, and offers no purchase)."""
+    connection = connection_get()
+    return payments_configured() and connection is not None and connection.is_connected
 
 
 def package_buy_online(*, actor: Actor, product: PackageProduct, branch: Branch) -> OnlineCheckout:

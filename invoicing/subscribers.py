@@ -57,6 +57,9 @@ def connect() -> None:
     from invoicing import fee_subscribers
 
     fee_subscribers.connect()
+    from invoicing import package_ledger
+
+    package_ledger.connect()
     from invoicing.checkout import subscribers as checkout_subscribers
 
     checkout_subscribers.connect()

@@ -17,3 +17,13 @@ class ProductNotAtBranch(Conflict):
 class NoPackageSession(Conflict):
     code = PackagesErrorCode.NO_PACKAGE_SESSION
     default_message = "This appointment holds no reserved package session."
+
+
+class NoPackageLeft(Conflict):
+    code = PackagesErrorCode.NO_PACKAGE_LEFT
+    default_message = "The patient has no package with a session left that covers this visit."
+
+
+class PurchaseNotCancellable(Conflict):
+    code = PackagesErrorCode.PURCHASE_NOT_CANCELLABLE
+    default_message = "This package is already cancelled."

@@ -56,6 +56,13 @@ class PurchaseStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class CancelReason(models.TextChoices):
+    UNPAID = "unpaid", "Not paid"
+    INVOICE_VOID = "invoice_void", "Its invoice was voided"
+    INVOICE_CREDITED = "invoice_credited", "Its invoice was credited in full"
+    DESK = "desk", "Cancelled by the clinic"
+
+
 class PackagePurchase(models.Model):
     """One sale of a product to a patient: the product's sessions, price and validity as they were
     when it was sold (a later change of the product changes no purchase)."""
@@ -75,6 +82,9 @@ class PackagePurchase(models.Model):
     )
     sold_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=20, choices=CancelReason.choices, blank=True)
+    cancel_note = models.CharField(max_length=200, blank=True)
     history = HistoricalRecords()
 
     class Meta:

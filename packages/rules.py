@@ -31,6 +31,8 @@ rules.add_perm("packages.manage_product", is_owner)
 rules.add_perm("packages.sell", sellers & sees_branch)
 rules.add_perm("packages.view_purchase", (sellers | is_branch_manager) & sees_branch)
 rules.add_perm("packages.change_session", sellers & sees_branch)
+# Billing and owners cancel a purchase (its credit note and refund are theirs to decide).
+rules.add_perm("packages.cancel_purchase", (is_owner | is_billing) & sees_branch)
 rules.add_perm("packages.view_report", is_owner | is_branch_manager | is_billing)
 # A patient buys a package for themselves online (the portal), paying at once.
 rules.add_perm("packages.buy_online", is_the_patient)

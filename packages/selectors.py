@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from packages.models import PackageProduct, PackagePurchase, PackageSession, PurchaseStatus, SessionStatus
+from scheduling.models import CalendarEntry
 from tenants.authz import Actor
 from tenants.org.selectors import branch_ids_visible
 
@@ -103,6 +104,45 @@ def appointment_package(*, appointment_id: int) -> AppointmentPackage | None:
         return None
     p = session.purchase
     return AppointmentPackage(p.pk, p.name, p.left, p.sessions_total, session.status)
+
+
+def series_package_counts(*, appointment_ids: list[int]) -> tuple[int, int]:
+    """Of these visits (a series' occurrences), how many hold a package session, and how many there
+    are: the desk says "2 of 4 visits on the package"."""
+    on = (
+        PackageSession.objects.filter(appointment_id__in=appointment_ids).exclude(status=SessionStatus.RELEASED).count()
+    )
+    return on, len(appointment_ids)
+
+
+def covering_products(*, service_id: int, branch_id: int) -> list[int]:
+    """The products that cover a service at a branch (sold there or at every branch)."""
+    return list(
+        PackageProduct.objects.filter(services=service_id)
+        .filter(Q(branches__isnull=True) | Q(branches=branch_id))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def usable_purchase(*, appointment: CalendarEntry) -> PackagePurchase | None:
+    """The purchase a booked visit not on a package would draw a session from now ("Use the
+    package" on the desk panel): the patient's active one covering its service at its branch, valid
+    at its start, with a session left, expiring first. None otherwise."""
+    if appointment.patient_id is None or appointment.service_id is None or appointment.branch_id is None:
+        return None
+    products = covering_products(service_id=appointment.service_id, branch_id=appointment.branch_id)
+    return (
+        PackagePurchase.objects.filter(
+            patient_id=appointment.patient_id,
+            status=PurchaseStatus.ACTIVE,
+            product_id__in=products,
+            expires_at__gt=appointment.span.lower,
+            used__lt=F("sessions_total") - F("reserved"),
+        )
+        .order_by("expires_at", "pk")
+        .first()
+    )
 
 
 def covering_session(*, appointment_id: int) -> PackageSession | None:

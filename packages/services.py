@@ -24,21 +24,22 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import ValidationFailed
 from config.events import publish
 from config.fields import plain_text
 from packages.events import PackageSold
-from packages.exceptions import NoPackageSession, ProductNotAtBranch, ProductRetired
+from packages.exceptions import NoPackageLeft, NoPackageSession, ProductNotAtBranch, ProductRetired
 from packages.models import (
+    CancelReason,
     PackageProduct,
     PackagePurchase,
     PackageSession,
     PurchaseStatus,
     SessionStatus,
 )
+from packages.selectors import covering_products
 from patients.models import Patient
 from scheduling.models import CalendarEntry, Kind, Service, Status
 from tenants.audit.history import changed_by
@@ -190,16 +191,48 @@ def _sell(
     return purchase
 
 
-def purchase_activate(*, purchase_id: int, now: datetime | None = None) -> PackagePurchase:
-    """A purchase bought online is paid: it is active from now, for its full validity. Called by
-    invoicing when the sale's checkout is paid; a second call changes nothing."""
+def purchase_activate(*, purchase_id: int, now: datetime | None = None, how: str = "paid") -> PackagePurchase:
+    """A purchase waiting for its payment is paid (online or at the desk): it is active from now,
+    for its full validity. Called by invoicing when a payment lands on the sale's invoice; a second
+    call changes nothing. A purchase the expiry task cancelled as unpaid while the payment was being
+    recorded becomes active all the same (the row lock orders the two; the money is in)."""
     now = now or timezone.now()
     with transaction.atomic():
         purchase = PackagePurchase.objects.select_for_update().get(pk=purchase_id)
-        if purchase.status == PurchaseStatus.PENDING:
+        unpaid = purchase.status == PurchaseStatus.CANCELLED and purchase.cancel_reason == CancelReason.UNPAID
+        if purchase.status == PurchaseStatus.PENDING or unpaid:
             validity = purchase.expires_at - purchase.sold_at
             purchase.status, purchase.sold_at, purchase.expires_at = PurchaseStatus.ACTIVE, now, now + validity
-            changed_by(purchase, None, reason="paid online").save(update_fields=["status", "sold_at", "expires_at"])
+            purchase.cancelled_at, purchase.cancel_reason = None, ""
+            changed_by(purchase, None, reason=how).save(
+                update_fields=["status", "sold_at", "expires_at", "cancelled_at", "cancel_reason"]
+            )
+    return purchase
+
+
+def purchase_cancel(
+    *, purchase_id: int, reason: CancelReason, actor: Actor | None, note: str = "", now: datetime | None = None
+) -> PackagePurchase:
+    """Cancel a purchase: no session of it can be booked any more. Visits still booked against it
+    keep their time but leave the package (their sessions released: each is invoiced as usual when
+    it takes place); sessions used stay used. No permission check: invoicing's cancellation at the
+    desk (which checks ``packages.cancel_purchase``) or a voided / fully credited sale invoice calls
+    it. A purchase already cancelled is left as it is."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        purchase = PackagePurchase.objects.select_for_update().get(pk=purchase_id)
+        if purchase.status == PurchaseStatus.CANCELLED:
+            return purchase
+        booked = PackageSession.objects.select_for_update().filter(purchase=purchase, status=SessionStatus.RESERVED)
+        for session in booked.order_by("pk"):
+            session.status, session.settled_at, session.note = SessionStatus.RELEASED, now, "package cancelled"
+            changed_by(session, actor, reason="package cancelled").save()
+        purchase.reserved = 0
+        purchase.status, purchase.cancelled_at, purchase.cancel_reason = PurchaseStatus.CANCELLED, now, reason
+        purchase.cancel_note = plain_text(note).strip()[:200]
+        changed_by(purchase, actor, reason=f"cancelled: {reason.label.lower()}").save(
+            update_fields=["reserved", "status", "cancelled_at", "cancel_reason", "cancel_note"]
+        )
     return purchase
 
 
@@ -207,24 +240,16 @@ def purchase_activate(*, purchase_id: int, now: datetime | None = None) -> Packa
 UNPAID_PURCHASE_KEPT = timedelta(days=1)
 
 
-def _covering_products(*, service_id: int, branch_id: int) -> list[int]:
-    return list(
-        PackageProduct.objects.filter(services=service_id)
-        .filter(Q(branches__isnull=True) | Q(branches=branch_id))
-        .values_list("pk", flat=True)
-        .distinct()
-    )
-
-
-def session_reserve(*, appointment_id: int, actor: Actor | None) -> PackageSession | None:
+def session_reserve(*, appointment_id: int, actor: Actor | None, again: bool = False) -> PackageSession | None:
     """Reserve a session for a booked visit of a covered service, from the patient's active
     purchase that expires first (valid at the visit's start); None when no purchase has one left.
     No permission check: the booking's own (the AppointmentBooked subscriber calls it). Asked twice
-    for one visit, it answers the session reserved the first time."""
+    for one visit, it answers the session reserved the first time; ``again``: a visit whose session
+    was released (taken off the package) is put back on a package (``package_session_use``)."""
     with transaction.atomic():
         entry = CalendarEntry.objects.get(pk=appointment_id)
         existing = PackageSession.objects.filter(appointment_id=entry.pk).first()
-        if existing is not None:
+        if existing is not None and not (again and existing.status == SessionStatus.RELEASED):
             return existing
         if (
             entry.kind != Kind.APPOINTMENT
@@ -234,7 +259,7 @@ def session_reserve(*, appointment_id: int, actor: Actor | None) -> PackageSessi
             or entry.branch_id is None
         ):
             return None
-        products = _covering_products(service_id=entry.service_id, branch_id=entry.branch_id)
+        products = covering_products(service_id=entry.service_id, branch_id=entry.branch_id)
         if not products:
             return None
         # Lock in expiry order (the order every reservation takes), so bookings racing for one
@@ -256,8 +281,13 @@ def session_reserve(*, appointment_id: int, actor: Actor | None) -> PackageSessi
                     )
             except IntegrityError:  # package_purchase_balance: another booking took the last one
                 continue
-            session = PackageSession(purchase=purchase, appointment=entry, reserved_at=timezone.now())
-            changed_by(session, actor, reason="booked").save()
+            if existing is None:
+                session = PackageSession(purchase=purchase, appointment=entry, reserved_at=timezone.now())
+            else:  # one row per visit: the released one is booked again, on the purchase found now
+                session = PackageSession.objects.select_for_update().get(pk=existing.pk)
+                session.purchase, session.status, session.reserved_at = purchase, SessionStatus.RESERVED, timezone.now()
+                session.settled_at, session.note = None, ""
+            changed_by(session, actor, reason="booked" if existing is None else "put back on the package").save()
             return session
     return None
 
@@ -314,6 +344,18 @@ def package_session_release(*, actor: Actor, appointment: CalendarEntry) -> Pack
     return session
 
 
+def package_session_use(*, actor: Actor, appointment: CalendarEntry) -> PackageSession:
+    """The desk puts a booked visit on the patient's package ("Use the package"): a visit booked
+    before the sale, or one taken off its package, reserves a session as a booking would. Refused
+    (no_package_left) when no valid package of the patient covers it with a session left, or when
+    the visit is no longer booked."""
+    authorize(actor, "packages.change_session", appointment.branch)
+    session = session_reserve(appointment_id=appointment.pk, actor=actor, again=True)
+    if session is None or session.status != SessionStatus.RESERVED:
+        raise NoPackageLeft()
+    return session
+
+
 def packages_expire(*, now: datetime | None = None) -> int:
     """Mark the chain's active purchases past their expiry expired; how many were. Idempotent (a
     second run finds none). Nothing used is given back, and a session reserved for a visit booked
@@ -333,8 +375,14 @@ def packages_expire(*, now: datetime | None = None) -> int:
             status=PurchaseStatus.PENDING, sold_at__lte=now - UNPAID_PURCHASE_KEPT
         )
         for purchase in unpaid.order_by("pk"):
-            purchase.status = PurchaseStatus.CANCELLED
-            changed_by(purchase, None, reason="not paid online").save(update_fields=["status"])
+            purchase.status, purchase.cancelled_at, purchase.cancel_reason = (
+                PurchaseStatus.CANCELLED,
+                now,
+                CancelReason.UNPAID,
+            )
+            changed_by(purchase, None, reason="not paid online").save(
+                update_fields=["status", "cancelled_at", "cancel_reason"]
+            )
     return count
 
 

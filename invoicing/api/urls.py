@@ -19,5 +19,6 @@ urlpatterns = [
     ),
     path("invoicing/receivables/", views.ReceivablesApi.as_view(), name="api-receivables"),
     path("", include("invoicing.api.fee_urls")),  # fees and cards on file
+    path("", include("invoicing.api.package_urls")),  # cancelling a package sale
     path("", include("invoicing.api.desk_urls")),  # a patient's whole balance paid at once, a day's takings
 ]

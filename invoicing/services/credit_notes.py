@@ -6,12 +6,14 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from config.events import publish
+from invoicing.events import CreditNoteIssued
 from invoicing.models import CreditNote, Invoice
 from invoicing.services.invoices import locked_owing, positive, reason_given
 from invoicing.services.numbering import Sequence, next_number
 from invoicing.services.payments import payment_status
 from tenants.audit.history import changed_by, history_user
-from tenants.authz import Actor, authorize
+from tenants.authz import Actor, authorize, user_of
 
 
 def credit_note_issue(*, actor: Actor, invoice: Invoice, amount_minor: int, reason: str) -> CreditNote:
@@ -37,4 +39,5 @@ def credit_note_issue(*, actor: Actor, invoice: Invoice, amount_minor: int, reas
         invoice.credited_minor += amount_minor
         invoice.status = payment_status(invoice)
         changed_by(invoice, actor, reason=f"credit note {note.number}").save(update_fields=["credited_minor", "status"])
+        publish(CreditNoteIssued(invoice.pk, note.pk, amount_minor, getattr(user_of(actor), "pk", None)))
     return note

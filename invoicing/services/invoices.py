@@ -14,7 +14,7 @@ from django.utils import timezone
 from config.errors import ValidationFailed
 from config.events import publish
 from config.fields import plain_text
-from invoicing.events import InvoiceIssued
+from invoicing.events import InvoiceIssued, InvoiceVoided
 from invoicing.exceptions import AlreadyInvoiced, InvoiceHasPayments, InvoiceNotOpen, NotInvoiceable, Overpayment
 from invoicing.models import OPEN_STATUSES, Invoice, InvoiceLine, InvoiceStatus, TaxRate
 from invoicing.services.amounts import line_amounts
@@ -188,6 +188,7 @@ def void_unpaid(invoice: Invoice, *, actor: Actor | None, reason: str) -> Invoic
     invoice.voided_at = timezone.now()
     invoice.void_reason = reason_given(reason)
     changed_by(invoice, actor, reason="voided").save()
+    publish(InvoiceVoided(invoice.pk, getattr(user_of(actor), "pk", None)))
     return invoice
 
 

@@ -57,6 +57,9 @@ class PurchaseOut(serializers.ModelSerializer):
             "status",
             "sold_at",
             "expires_at",
+            "cancelled_at",
+            "cancel_reason",
+            "cancel_note",
         ]
 
 

@@ -18,4 +18,5 @@ urlpatterns = [
         views.AppointmentReleaseApi.as_view(),
         name="api-package-release",
     ),
+    path("packages/appointments/<int:pk>/use/", views.AppointmentUseApi.as_view(), name="api-package-use"),
 ]

@@ -4,6 +4,8 @@ Views are thin: the services decide and check; every read of a patient's package
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -14,8 +16,8 @@ from config.api import validated
 from config.openapi import errors
 from packages import services as pkg
 from packages.api import serializers as s
-from packages.exceptions import NoPackageSession, ProductNotAtBranch, ProductRetired
-from packages.models import PackageProduct
+from packages.exceptions import NoPackageLeft, NoPackageSession, ProductNotAtBranch, ProductRetired
+from packages.models import PackageProduct, PackageSession
 from packages.selectors import pending_by_product, pending_sessions, product_list, purchase_list
 from patients.models import Patient
 from scheduling.selectors import appointment_list
@@ -112,6 +114,15 @@ class PendingByProductApi(APIView):
         return Response(s.ProductPendingOut(pending_by_product(actor=request.user), many=True).data)
 
 
+def _session_changed(request: Request, pk: int, change: Callable[..., PackageSession]) -> Response:
+    """Take a visit off its package or put it on one (``change``), logged as an update of the purchase."""
+    authorize(request.user, "packages.change_session")
+    appointment = get_object_or_404(appointment_list(actor=request.user).select_related("branch"), pk=pk)
+    session = change(actor=request.user, appointment=appointment)
+    access_log_records(request, action="update", object_type="package_purchase", records=[session.purchase])
+    return Response(s.SessionOut(session).data)
+
+
 class AppointmentReleaseApi(APIView):
     @extend_schema(
         summary="Take a booked visit off its package: the session goes back, the visit is paid as usual",
@@ -119,8 +130,14 @@ class AppointmentReleaseApi(APIView):
         responses={200: s.SessionOut, **errors(NoPackageSession)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        authorize(request.user, "packages.change_session")
-        appointment = get_object_or_404(appointment_list(actor=request.user).select_related("branch"), pk=pk)
-        session = pkg.package_session_release(actor=request.user, appointment=appointment)
-        access_log_records(request, action="update", object_type="package_purchase", records=[session.purchase])
-        return Response(s.SessionOut(session).data)
+        return _session_changed(request, pk, pkg.package_session_release)
+
+
+class AppointmentUseApi(APIView):
+    @extend_schema(
+        summary="Put a booked visit on the patient's package (one booked before the sale, or taken off it)",
+        request=None,
+        responses={200: s.SessionOut, **errors(NoPackageLeft)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        return _session_changed(request, pk, pkg.package_session_use)

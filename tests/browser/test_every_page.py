@@ -275,6 +275,7 @@ VISITS: dict[str, Visit] = {
     # portal purchase's page needs a payment (an unknown token is its own 404)
     "settings-package-retire": Visit("owner", _ids(pk=1), kind="post"),
     "patient-packages": Visit("receptionist", _ids("pk=patient")),
+    "patient-package-cancel": Visit("owner", _ids("pk=patient", purchase_pk=999999), status=404),
     "appointment-package": Visit("receptionist", _ids("pk=appointment"), kind="part"),
     "portal-package-paid": Visit("patient", _ids(token="no-such-payment"), status=404),
     "portal-packages": Visit("patient"),

@@ -806,6 +806,18 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("api/v1/packages/appointments/<int:pk>/release/", "post"): Probe(
         "receptionist", "POST", lambda w: f"/api/v1/packages/appointments/{w.extra['package_visit'].pk}/release/"
     ),
+    ("api/v1/packages/appointments/<int:pk>/use/", "post"): Probe(
+        "receptionist", "POST", lambda w: f"/api/v1/packages/appointments/{w.extra['package_visit'].pk}/use/"
+    ),
+    ("api/v1/packages/purchases/<int:pk>/cancel/", "post"): Probe(
+        "billing",
+        "POST",
+        lambda w: f"/api/v1/packages/purchases/{w.extra['package_purchase'].pk}/cancel/",
+        lambda w: {"reason": "Moved away", "give_back": "none"},
+    ),
+    ("patients/<int:pk>/packages/<int:purchase_pk>/cancel/", "*"): Probe(
+        "billing", "GET", lambda w: f"/patients/{_p(w)}/packages/{w.extra['package_purchase'].pk}/cancel/"
+    ),
     ("patients/<int:pk>/packages/", "*"): Probe("receptionist", "GET", lambda w: f"/patients/{_p(w)}/packages/"),
     ("packages/appointments/<int:pk>/", "*"): Probe(
         "receptionist", "GET", lambda w: f"/packages/appointments/{w.extra['package_visit'].pk}/"
@@ -986,7 +998,9 @@ def _prepare_packages(w: World) -> None:
         actor=w.owner, name="Probe 5", services=[w.clinic.service], sessions=5, price_minor=10000, validity_days=365
     )
     w.extra["package_product"] = product
-    pkg.package_sell(actor=w.owner, product=product, patient=w.patient, branch=w.clinic.branch)
+    w.extra["package_purchase"] = pkg.package_sell(
+        actor=w.owner, product=product, patient=w.patient, branch=w.clinic.branch
+    )
     w.extra["package_visit"] = sched.appointment_book(
         actor=w.owner,
         patient=w.patient,
