@@ -22,7 +22,7 @@ from config.net import client_ip
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, show_error, to_date, to_int
 from frontend.portal_views import late_said, late_times, patient_reschedule
-from invoicing.checkout.selectors import paid_online
+from invoicing.checkout.selectors import booking_money, booking_terms
 from invoicing.checkout.services import online_booking_checkout
 from patients import portal
 from scheduling import services as sched
@@ -176,9 +176,9 @@ def book_details(request: HttpRequest) -> HttpResponse:
             }
             return redirect("book-verify")
     price = service_price_shown(service=hold.service, branch=hold.branch) if hold.service and hold.branch else ""
-    return render(
-        request, "booking/details.html", {"form": form, "hold": hold, "price": price, "change": _change(request, hold)}
-    )
+    terms = booking_terms(service=hold.service, branch=hold.branch) if hold.service and hold.branch else None
+    context = {"form": form, "hold": hold, "price": price, "change": _change(request, hold), "terms": terms}
+    return render(request, "booking/details.html", context)
 
 
 def _change(request: HttpRequest, hold: Appointment) -> str:
@@ -225,7 +225,8 @@ def book_verify(request: HttpRequest) -> HttpResponse:
                 return redirect("book-manage", token=booked.booking.manage_token)
             if booked.checkout is not None:  # a deposit or prepayment first (invoicing.checkout)
                 return redirect("book-pay", token=booked.checkout.return_token)
-    return render(request, "booking/verify.html", {"form": form, "hold": hold})
+    terms = booking_terms(service=hold.service, branch=hold.branch) if hold.service and hold.branch else None
+    return render(request, "booking/verify.html", {"form": form, "hold": hold, "terms": terms})
 
 
 def _managed(request: HttpRequest, token: str) -> Appointment:
@@ -264,7 +265,7 @@ def book_manage(request: HttpRequest, token: str) -> HttpResponse:
         else "",
         "book_again": again,
         "window": policy_get().cancellation_window_hours,
-        "paid_online": paid_online(appointment=appointment),
+        "money": booking_money(appointment=appointment),
         "price": service_price_shown(service=service, branch=appointment.branch)
         if service and appointment.branch
         else "",

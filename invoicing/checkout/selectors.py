@@ -11,10 +11,13 @@ from django.db.models import Sum
 
 from config.money import money_format
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
-from invoicing.checkout.policy import online_payment_policy_get
+from invoicing.checkout.policy import deposit_for, online_payment_policy_get
 from invoicing.checkout.services import checkout_by_token
-from invoicing.models import Payment, PaymentMethod, PaymentStatus
-from scheduling.models import CalendarEntry
+from invoicing.fees import FeePolicy, FeeRule
+from invoicing.models import Invoice, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from scheduling.models import CalendarEntry, Service, Status
+from scheduling.selectors import policy_get
+from tenants.org.models import Branch
 from tenants.org.selectors import chain_settings_get
 
 
@@ -71,3 +74,95 @@ def paid_online(*, appointment: CalendarEntry) -> str:
 
 def money_shown(*, amount_minor: int, currency: str) -> str:
     return _money(amount_minor, currency)
+
+
+# --- checkout14: what online booking says about money, before and after ---------------------------
+@dataclass(frozen=True)
+class BookingTerms:
+    """What a patient is told about payment before confirming an online booking: what is paid now
+    (a deposit or the full price) or that nothing is, whether the card is kept, the late-cancellation
+    and no-show fees and the window, and what happens to a deposit on cancelling. Plain sentences."""
+
+    lines: list[str]
+
+
+def _fee_shown(rule: str, amount_minor: int, percent_bp: int, price_minor: int, currency: str) -> str:
+    if rule == FeeRule.FIXED:
+        return _money(amount_minor, currency)
+    if rule == FeeRule.PERCENT:
+        return f"{_money((price_minor * percent_bp + 5_000) // 10_000, currency)} ({percent_bp / 100:g}% of the price)"
+    return ""
+
+
+def booking_terms(*, service: Service, branch: Branch) -> BookingTerms:
+    """The payment terms of booking ``service`` at ``branch`` online, as the chain's online payment
+    and fee policies say now (no Stripe account connected: no deposit is asked, and none is said)."""
+    deposit = deposit_for(service=service, branch=branch)
+    policy = online_payment_policy_get()
+    hours = policy_get().cancellation_window_hours
+    lines: list[str] = []
+    if deposit.now_minor > 0:
+        if deposit.now_minor >= deposit.price_minor:
+            lines.append(f"You pay the full price, {deposit.shown(deposit.now_minor)}, online to confirm this booking.")
+        else:
+            lines.append(
+                f"You pay a deposit of {deposit.shown(deposit.now_minor)} online to confirm this booking; "
+                f"the rest, {deposit.shown(deposit.later_minor)}, at the visit."
+            )
+        lines.append("If a package of sessions you hold covers this visit, nothing is asked online.")
+        if policy.refund_deposit_on_timely_cancel:
+            lines.append(
+                f"Cancel online at least {hours} hours before and what you paid online is refunded; "
+                "cancelling later, or not coming, it is kept."
+            )
+        else:
+            lines.append("What you pay online is not refunded if you cancel or do not come.")
+        if policy.ask_for_card:
+            lines.append("The card you pay with is kept on file for the clinic's fees below.")
+    else:
+        lines.append("Nothing is paid online: you pay at the visit.")
+    fees = FeePolicy.objects.filter(pk=1).first()
+    if fees is not None:
+        price = deposit.price_minor
+        late = _fee_shown(
+            fees.late_cancel_rule, fees.late_cancel_amount_minor, fees.late_cancel_percent_bp, price, deposit.currency
+        )
+        no_show = _fee_shown(
+            fees.no_show_rule, fees.no_show_amount_minor, fees.no_show_percent_bp, price, deposit.currency
+        )
+        if late:
+            lines.append(f"Cancelling less than {hours} hours before the appointment costs a fee of {late}.")
+        if no_show:
+            lines.append(f"Not coming without cancelling costs a fee of {no_show}.")
+    return BookingTerms(lines=lines)
+
+
+@dataclass(frozen=True)
+class BookingMoney:
+    """What a booking's page says about money paid for it: what the visit's invoice holds paid (any
+    way: online or at the desk) less refunds, what was refunded (or is being), and for a cancelled
+    booking what happens to it."""
+
+    paid: str
+    refunded: str
+    refund_pending: bool
+    said: str
+
+
+def booking_money(*, appointment: CalendarEntry) -> BookingMoney:
+    invoice = Invoice.objects.filter(appointment_id=appointment.pk).first()
+    if invoice is None or not invoice.paid_minor:
+        return BookingMoney("", "", False, "")
+    currency = invoice.currency
+    kept = invoice.paid_minor - invoice.refunded_minor
+    pending = Refund.objects.filter(payment__invoice=invoice, status=RefundStatus.PENDING).exists()
+    refunded = _money(invoice.refunded_minor, currency) if invoice.refunded_minor else ""
+    said = ""
+    if appointment.status == Status.CANCELLED:
+        if kept > 0:
+            said = f"The {_money(kept, currency)} paid is kept, as the clinic's cancellation policy says."
+        else:
+            said = f"The {refunded} paid is {'being refunded' if pending else 'refunded'} to the card that paid it."
+    elif refunded:
+        said = f"{refunded} of it {'is being' if pending else 'was'} refunded to the card that paid it."
+    return BookingMoney(_money(kept, currency) if kept > 0 else "", refunded, pending, said)
