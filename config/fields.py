@@ -119,6 +119,29 @@ def parse_datetime(value: object) -> datetime:
     return moment.astimezone(UTC)
 
 
+_AMOUNT = re.compile(r"(?P<whole>[0-9]{1,15})(?:\.(?P<fraction>[0-9]{1,6}))?")
+
+
+def parse_amount(value: object, *, places: int, low: int = 1, high: int = BIGINT_MAX) -> int:
+    """An amount of money people type in major units ("75", "75.5", "75.00" pounds) as the minor
+    units every door keeps (7500 pence): ASCII digits, at most one decimal point and no more
+    decimals than the currency has (``places``); no sign, exponent, separator or other digits
+    (1E1, 1_0, full-width digits are refused, as the API's integer amounts refuse them). The
+    result is range-checked by ``parse_int``, the API's rule for amounts in minor units."""
+    text = value.strip() if isinstance(value, str) else None
+    found = _AMOUNT.fullmatch(text) if text else None
+    if found is None:
+        raise InputError("Give an amount written with the digits 0-9 and a decimal point, e.g. 75.00.")
+    fraction = found["fraction"] or ""
+    if len(fraction) > places:
+        raise InputError(f"Give at most {places} digits after the decimal point." if places else "Give a whole amount.")
+    minor = found["whole"] + fraction.ljust(places, "0")
+    try:
+        return parse_int(minor.lstrip("0") or "0", low=low, high=high)
+    except InputError as exc:
+        raise InputError("The amount must be more than zero." if int(minor) < low else exc.message) from exc
+
+
 def parse_token(value: object, *, max_length: int) -> str:
     """A token, key or link secret: printable ASCII without spaces, at most max_length long."""
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
@@ -265,6 +288,18 @@ class _StrictFormField(forms.Field):
 
 class IdFormField(_StrictFormField):
     parse = staticmethod(parse_int)
+
+
+class AmountFormField(_StrictFormField):
+    """An amount typed on a page in the currency's major units, cleaned to minor units by
+    ``parse_amount`` (``places``: the currency's decimals, config.money.minor_units)."""
+
+    parse = staticmethod(parse_amount)
+    widget = forms.TextInput
+
+    def __init__(self, *args: Any, places: int, **kwargs: Any) -> None:
+        super().__init__(*args, parse_kwargs={"places": places}, **kwargs)
+        self.widget.attrs |= {"inputmode": "decimal", "autocomplete": "off"}
 
 
 class DateTimeFormField(_StrictFormField):

@@ -7,8 +7,8 @@ what a service refuses is said beside the field, with what was typed kept."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -18,28 +18,30 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from config.money import from_minor, minor_units, money_format, to_minor
+from config.fields import AmountFormField
+from config.money import from_minor, minor_units, money_format
+from frontend.credit_note_views import document_download, document_page
 from frontend.forms import show_error
 from invoicing import services as billing
 from invoicing.desk import InvoicePage, invoice_page
 from invoicing.document import document_html, invoice_document, invoice_pdf
 from invoicing.error_codes import InvoicingErrorCode
 from invoicing.models import DESK_METHODS, Invoice, Payment
+from invoicing.statement import statement
 from tenants.audit.services import access_log_records
 from tenants.org.selectors import chain_settings_get
 
 
-class AmountField(forms.DecimalField):
-    """An amount typed in the invoice's currency (75.00), kept as minor units (7500) by to_minor."""
+class AmountField(AmountFormField):
+    """An amount typed in the invoice's currency (75.00), cleaned to minor units (7500) by the one
+    parser of money input (config.fields.parse_amount): what the API refuses, the page refuses."""
 
     def __init__(self, *, currency: str, **kwargs: Any) -> None:
-        places = minor_units(currency)
-        step = Decimal(1).scaleb(-places)
-        super().__init__(min_value=step, decimal_places=places, max_digits=14, **kwargs)
-        self.widget.attrs |= {"step": str(step), "inputmode": "decimal"}
+        super().__init__(places=minor_units(currency), **kwargs)
 
 
 class PaymentForm(forms.Form):
@@ -74,11 +76,18 @@ class RefundForm(forms.Form):
 
 class CreditNoteForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=500, label="Reason")
+    refund_freed = forms.BooleanField(
+        required=False,
+        label="Refund to the patient what this credit frees of what they paid",
+        help_text="Needed when the credit is more than is still owed: that part is given back, newest payment first.",
+    )
 
-    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, currency: str, paid: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["amount"] = AmountField(currency=currency, label=f"Amount to credit ({currency})")
-        self.order_fields(["amount", "reason"])
+        if not paid:  # nothing paid, nothing to free
+            del self.fields["refund_freed"]
+        self.order_fields(["amount", "reason", "refund_freed"])
 
 
 class VoidForm(forms.Form):
@@ -109,7 +118,9 @@ def _forms(page: InvoicePage, data: dict[str, Any] | None = None, which: str = "
         "refund_form": RefundForm(
             bound("refund"), currency=currency, payments=page.refundable, money=_money(page), prefix="refund"
         ),
-        "credit_form": CreditNoteForm(bound("credit"), currency=currency, prefix="credit"),
+        "credit_form": CreditNoteForm(
+            bound("credit"), currency=currency, paid=invoice.paid_minor > invoice.refunded_minor, prefix="credit"
+        ),
         "void_form": VoidForm(bound("void"), prefix="void"),
     }
 
@@ -120,7 +131,14 @@ def _render_invoice(
     """The invoice page; after a refused action, with the posted form (``which``) and its errors."""
     access_log_records(request, action="view", object_type="invoice", records=[page.invoice])
     with timezone.override(ZoneInfo(page.invoice.branch.timezone)):  # times as on the branch's wall clock
-        context: dict[str, Any] = {"page": page, "i": page.invoice, "open_form": which, **_forms(page)}
+        context: dict[str, Any] = {
+            "page": page,
+            "i": page.invoice,
+            "open_form": which,
+            "statement": statement(page.invoice, locale=chain_settings_get().locale),
+            "next_url": _next(request),
+            **_forms(page),
+        }
         if posted is not None:
             context[f"{which}_form"] = posted
         return render(request, "billing/invoice.html", context, status=status)
@@ -149,26 +167,56 @@ def _act(request: HttpRequest, pk: int, which: str, run: Any, done: str) -> Http
         except ApplicationError as exc:
             if exc.status in {403, 404}:  # a refusal of the person, not of what was typed: its own page
                 raise
-            if not exc.fields and exc.code in AMOUNT_REFUSALS and "amount" in form.fields:
-                form.add_error("amount", f"{type(exc).default_message} {_left(page, exc.code)}")
+            if exc.code == InvoicingErrorCode.CREDIT_FREES_PAYMENT and "refund_freed" in form.fields:
+                freed = form.cleaned_data["amount"] - page.invoice.due_minor
+                form.add_error("refund_freed", f"{type(exc).default_message} It frees {_money(page)(freed)}.")
+            elif not exc.fields and exc.code in AMOUNT_REFUSALS and "amount" in form.fields:
+                form.add_error("amount", f"{type(exc).default_message} {_left(page, exc.code, form.cleaned_data)}")
             else:
                 show_error(form, exc, FIELD_MAP)
         else:
             messages.success(request, done)
-            return redirect("billing-invoice", pk=pk)
+            back = _next(request)
+            return redirect(back) if back else redirect("billing-invoice", pk=pk)
     return _render_invoice(request, page, 400, posted=form, which=which)
 
 
-def _left(page: InvoicePage, code: str) -> str:
-    """What is left to pay or to refund, said with a refusal of the amount."""
+def _next(request: HttpRequest) -> str:
+    """Where the user came from, to go back there after the action: ``next`` (posted by the page's
+    form, or in the query), else on opening the page the page that linked here (Referer: the front
+    desk's day, a patient's chart). Only a path of this clinic's own site; "" otherwise (another
+    host, a scheme, a protocol-relative or odd URL, or this invoice's own pages)."""
+    target = str(request.POST.get("next") or request.GET.get("next") or "")
+    if not target and request.method == "GET":
+        came = urlsplit(request.headers.get("Referer", ""))
+        if came.netloc == request.get_host() and not came.path.startswith(request.path.split("#")[0]):
+            target = came.path + (f"?{came.query}" if came.query else "")
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        return ""
+    return target
+
+
+def _left(page: InvoicePage, code: str, typed: dict[str, Any]) -> str:
+    """What is left to pay, to credit or to refund, said with a refusal of the amount: for a refund,
+    what is left on the payment chosen (the service refuses more than that, not the invoice's)."""
     invoice = page.invoice
-    if code == InvoicingErrorCode.OVERPAYMENT:
-        return f"Still owed: {_money(page)(invoice.due_minor)}."
-    return f"Left to refund on the invoice: {_money(page)(invoice.paid_minor - invoice.refunded_minor)}."
+    money = _money(page)
+    if code == InvoicingErrorCode.REFUND_EXCEEDS_PAID:
+        payment = next((p for p in page.refundable if p.pk == typed.get("payment")), None)
+        if payment is not None:
+            return f"Left to refund on this payment: {money(payment.amount_minor - payment.refunded_minor)}."
+        return f"Left to refund on the invoice: {money(invoice.paid_minor - invoice.refunded_minor)}."
+    if "refund_freed" in typed:  # a credit note: what the invoice still charges
+        charged = invoice.total_minor - invoice.credited_minor - invoice.refunded_minor
+        return f"The invoice can be credited up to {money(charged)}."
+    return f"Still owed: {money(invoice.due_minor)}."
 
 
-def _minor(page: InvoicePage, amount: Decimal) -> int:
-    return to_minor(amount, page.invoice.currency)
+def _minor(page: InvoicePage, amount: int) -> int:
+    """An amount as the page's AmountField cleaned it: minor units of the invoice's currency already."""
+    return amount
 
 
 @login_required
@@ -185,7 +233,7 @@ def invoice_pay(request: HttpRequest, pk: int) -> HttpResponse:
             reference=d["reference"],
         )
 
-    return _act(request, pk, "pay", run, "Payment recorded.")
+    return _act(request, pk, "pay", run, "Payment recorded.")  # then back to ``next`` (the desk's day) if given
 
 
 @login_required
@@ -205,11 +253,16 @@ def invoice_refund(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def invoice_credit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Billing credits part or all of what an issued invoice asks for (a numbered credit note)."""
+    """Billing credits part or all of an issued, partly paid or paid invoice (a numbered credit
+    note, with its own page and PDF); past what is owed, only with the refund of what it frees."""
 
     def run(page: InvoicePage, d: dict[str, Any]) -> Any:
         return billing.credit_note_issue(
-            actor=request.user, invoice=page.invoice, amount_minor=_minor(page, d["amount"]), reason=d["reason"]
+            actor=request.user,
+            invoice=page.invoice,
+            amount_minor=_minor(page, d["amount"]),
+            reason=d["reason"],
+            refund_freed=bool(d.get("refund_freed")),
         )
 
     return _act(request, pk, "credit", run, "Credit note issued.")
@@ -230,15 +283,11 @@ def invoice_void(request: HttpRequest, pk: int) -> HttpResponse:
 def invoice_print(request: HttpRequest, pk: int) -> HttpResponse:
     """The invoice as a page to print (its own print stylesheet)."""
     document = invoice_document(actor=request.user, invoice_id=pk)
-    access_log_records(request, action="view", object_type="invoice", records=[document.invoice])
-    return HttpResponse(document_html(document, for_print=True))
+    return document_page(request, document.invoice, document_html(document, for_print=True))
 
 
 @login_required
 def invoice_pdf_download(request: HttpRequest, pk: int) -> HttpResponse:
     """The invoice as a PDF (WeasyPrint), downloaded."""
     document, pdf = invoice_pdf(actor=request.user, invoice_id=pk)
-    access_log_records(request, action="view", object_type="invoice", records=[document.invoice])
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
-    return response
+    return document_download(request, document.invoice, pdf, document.filename)

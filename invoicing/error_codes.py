@@ -12,6 +12,9 @@ class InvoicingErrorCode(StrEnum):
     OVERPAYMENT = "overpayment"
     # More than was paid and not yet refunded.
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    # ledger14: a credit note for more than is still owed frees money already paid: it is issued
+    # only with the refund of what it frees (refund_freed), never leaving money paid for nothing.
+    CREDIT_FREES_PAYMENT = "credit_frees_payment"
     # The visit has an invoice already, or is not one that can be invoiced.
     ALREADY_INVOICED = "already_invoiced"
     NOT_INVOICEABLE = "not_invoiceable"

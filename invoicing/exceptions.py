@@ -24,6 +24,13 @@ class RefundExceedsPaid(Conflict):
     default_message = "That is more than was paid and not yet refunded."
 
 
+class CreditFreesPayment(Conflict):
+    code = InvoicingErrorCode.CREDIT_FREES_PAYMENT
+    default_message = (
+        "That credits money the patient has already paid: choose to refund what the credit note frees, or credit less."
+    )
+
+
 class AlreadyInvoiced(Conflict):
     code = InvoicingErrorCode.ALREADY_INVOICED
     default_message = "This visit has an invoice already."

@@ -259,6 +259,10 @@ class Refund(models.Model):
     # checkout12: a Stripe payment's refund is made at Stripe after commit; its id once made, or why Stripe refused.
     stripe_refund_id = models.CharField(max_length=255, blank=True)
     failure_message = models.TextField(blank=True)
+    # ledger14: the credit note whose freed money this refund gives back (None: a refund on its own).
+    credit_note = models.ForeignKey(
+        "CreditNote", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -294,6 +298,9 @@ from invoicing.fees import FeeCharge, FeeKind, FeePolicy, FeeRule, FeeStatus  # 
 
 # The invoice of a session package sold (invoicing/package_sales.py).
 from invoicing.package_sales import PackageSale  # noqa: E402, F401
+
+# What the chain's invoices say about the clinic as a business (invoicing/profile.py).
+from invoicing.profile import InvoiceProfile  # noqa: E402, F401
 
 # Reconciliation with the connected Stripe account (runs, payouts, balance transactions, mismatches).
 from invoicing.reconciliation.models import (  # noqa: E402, F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from config.fields import StrictIntegerField, max_length
+from config.fields import StrictBooleanField, StrictIntegerField, max_length
 from invoicing.models import DESK_METHODS, CreditNote, Invoice, InvoiceLine, Payment, Refund
 
 AMOUNT_HELP = "minor units of the invoice's currency (pence, cents)"
@@ -35,7 +35,7 @@ class PaymentOut(serializers.ModelSerializer):
 class RefundOut(serializers.ModelSerializer):
     class Meta:
         model = Refund
-        fields = ["id", "payment", "amount_minor", "reason", "status", "at"]
+        fields = ["id", "payment", "amount_minor", "reason", "status", "at", "credit_note"]
 
 
 class CreditNoteOut(serializers.ModelSerializer):
@@ -92,6 +92,14 @@ class PaymentIn(serializers.Serializer):
 class AmountReasonIn(serializers.Serializer):
     amount_minor = StrictIntegerField(min_value=1, help_text=AMOUNT_HELP)
     reason = serializers.CharField(max_length=500)
+
+
+class CreditNoteIn(AmountReasonIn):
+    refund_freed = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Refund what the credit note frees of what was paid (needed when it credits more than is owed).",
+    )
 
 
 class VoidIn(serializers.Serializer):

@@ -19,6 +19,7 @@ from invoicing.api import serializers as s
 from invoicing.document import invoice_pdf
 from invoicing.exceptions import (
     AlreadyInvoiced,
+    CreditFreesPayment,
     InvoiceHasPayments,
     InvoiceNotOpen,
     NotInvoiceable,
@@ -146,12 +147,12 @@ class RefundRecordApi(APIView):
 
 class CreditNoteApi(APIView):
     @extend_schema(
-        summary="Credit part or all of what an issued invoice still asks for",
-        request=s.AmountReasonIn,
-        responses={201: s.CreditNoteOut, **errors(InvoiceNotOpen, Overpayment)},
+        summary="Credit part or all of an issued, partly paid or paid invoice (past what is owed, with refund_freed)",
+        request=s.CreditNoteIn,
+        responses={201: s.CreditNoteOut, **errors(InvoiceNotOpen, Overpayment, CreditFreesPayment)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        v = validated(s.AmountReasonIn, request)
+        v = validated(s.CreditNoteIn, request)
         invoice = _invoice(request, pk)
         note = billing.credit_note_issue(actor=request.user, invoice=invoice, **v)
         access_log_records(request, action="update", object_type="invoice", records=[invoice])

@@ -9,6 +9,7 @@ from invoicing.services.invoices import (
     invoice_void,
 )
 from invoicing.services.payments import payment_record, refund_record
+from invoicing.services.profile import invoice_profile_update
 from invoicing.services.tax import tax_rate_create
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "credit_note_issue",
     "invoice_draft_create",
     "invoice_issue",
+    "invoice_profile_update",
     "invoice_raise_for_appointment",
     "invoice_void",
     "payment_record",

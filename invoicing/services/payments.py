@@ -12,7 +12,16 @@ from config.events import publish
 from config.fields import plain_text
 from invoicing.events import PaymentRecorded, RefundRecorded
 from invoicing.exceptions import PaymentMethodNotRecordable, RefundExceedsPaid
-from invoicing.models import DESK_METHODS, Invoice, InvoiceStatus, Payment, PaymentMethod, Refund, RefundStatus
+from invoicing.models import (
+    DESK_METHODS,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentMethod,
+    Refund,
+    RefundStatus,
+)
 from invoicing.services.invoices import locked, locked_owing, positive, reason_given
 from tenants.audit.history import changed_by, history_user
 from tenants.authz import Actor, authorize, user_of
@@ -24,10 +33,14 @@ def _actor_id(actor: Actor | None) -> int | None:
 
 
 def payment_status(invoice: Invoice) -> str:
-    """The status an issued invoice's amounts give it (not for drafts and void ones)."""
-    if invoice.paid_minor and invoice.refunded_minor == invoice.paid_minor:
+    """The status an issued invoice's amounts give it (not for drafts and void ones): settled (paid
+    and credited in full) it is paid, or refunded when everything paid was given back; a refund of
+    part of a settled invoice leaves it paid (its page says how much was refunded). An invoice
+    still owed is partly paid or issued, whatever was refunded of it."""
+    settled = invoice.paid_minor + invoice.credited_minor >= invoice.total_minor
+    if settled and invoice.paid_minor and invoice.refunded_minor == invoice.paid_minor:
         return InvoiceStatus.REFUNDED
-    if invoice.paid_minor + invoice.credited_minor >= invoice.total_minor:
+    if settled:
         return InvoiceStatus.PAID
     if invoice.paid_minor:
         return InvoiceStatus.PARTLY_PAID
@@ -99,9 +112,12 @@ def refund_record(*, actor: Actor, payment: Payment, amount_minor: int, reason: 
         return refund_add(payment, actor=actor, amount_minor=amount_minor, reason=reason)
 
 
-def refund_add(payment: Payment, *, actor: Actor | None, amount_minor: int, reason: str) -> Refund:
+def refund_add(
+    payment: Payment, *, actor: Actor | None, amount_minor: int, reason: str, credit_note: CreditNote | None = None
+) -> Refund:
     """``refund_record`` inside the caller's transaction, without a permission check (the platform
-    refunding a payment that can no longer buy what it paid for has no actor)."""
+    refunding a payment that can no longer buy what it paid for has no actor); ``credit_note``: the
+    credit note whose freed money this gives back."""
     from invoicing.checkout.refunds import stripe_refund_after_commit
 
     reason = reason_given(reason)
@@ -122,6 +138,7 @@ def refund_add(payment: Payment, *, actor: Actor | None, amount_minor: int, reas
                 by=history_user(actor),
                 at=timezone.now(),
                 status=RefundStatus.PENDING if through_stripe else RefundStatus.SUCCEEDED,
+                credit_note=credit_note,
             ),
             actor,
         )

@@ -93,9 +93,12 @@ def test_reception_takes_a_desk_payment_for_a_completed_visit(page, live, browse
     page.get_by_label("Card terminal").check()
     page.get_by_label("Reference").fill("T-4711")
     page.get_by_role("button", name="Record payment").click()
-    # then the invoice is paid, the payment listed
+    # then she is back on the desk's day she came from, the payment said
+    expect(page).to_have_url(re.compile(rf"/desk/{clinic.branch.pk}/"))
     expect(page.get_by_text("Payment recorded.")).to_be_visible()
-    expect(page.get_by_text("Paid: nothing is owed.")).to_be_visible()
+    # and the invoice is paid, the payment listed
+    page.goto(f"{live}/billing/invoices/{invoice.pk}/")
+    expect(page.get_by_text("Nothing is owed")).to_be_visible()
     expect(page.get_by_role("cell", name="Card terminal, T-4711")).to_be_visible()
     shot("billing-invoice-paid")
     axe("invoice-paid")
@@ -139,7 +142,9 @@ def test_billing_refunds_part_of_an_invoice_with_a_reason(page, live, browser_ch
     # then the refund is listed with its reason, the invoice still paid, £25.00 given back
     expect(page.get_by_text("Refund recorded.")).to_be_visible()
     expect(page.get_by_role("cell", name="Visit cut short")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"refunded £25\.00"))).to_be_visible()
+    expect(page.get_by_text("Paid · £25.00 refunded")).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile(r"^Of the cash payment of £75\.00"))).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile(r"^Refunded to the patient"))).to_contain_text("+£25.00")
     shot("billing-invoice-refunded-in-part")
     axe("invoice-refunded-in-part")
     with committed(), schema_context(browser_chain.schema):

@@ -33,6 +33,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
 from invoicing.models import Invoice
+from invoicing.services import credit_note_issue
 from tests.browser.conftest import ARTIFACTS, recovery_code
 from tests.factories import PASSWORD, Chain
 from tests.helpers import committed
@@ -260,6 +261,8 @@ VISITS: dict[str, Visit] = {
     "billing-invoice-void": Visit("owner", _ids("pk=invoice"), kind="post"),
     "billing-invoice-print": Visit("owner", _ids("pk=invoice")),
     "billing-invoice-pdf": Visit("owner", _ids("pk=invoice"), kind="part"),
+    "billing-credit-note": Visit("owner", _ids("pk=credit_note")),
+    "billing-credit-note-pdf": Visit("owner", _ids("pk=credit_note"), kind="part"),
     "billing-patient": Visit("owner", _ids("pk=patient")),
     "billing-patient-pay": Visit("receptionist", _ids("pk=patient"), kind="post"),
     "billing-visit": Visit("receptionist", _ids("pk=visit"), kind="part"),
@@ -510,6 +513,9 @@ def _world(chain: Chain, live: str, public: str) -> World:
             "appointment": ahead.pk,
             "visit": seen.pk,
             "invoice": Invoice.objects.get(appointment_id=seen.pk).pk,
+            "credit_note": credit_note_issue(
+                actor=owner, invoice=Invoice.objects.get(appointment_id=seen.pk), amount_minor=100, reason="Goodwill"
+            ).pk,
             "portal_appointment": ahead.pk,
             "manage_token": manage_token,
             "series": series.pk,

@@ -146,7 +146,7 @@ def test_the_invoice_page_shows_lines_totals_and_status_in_words_and_prefills_th
     html = page.content.decode()
     assert invoice.number in html
     assert invoice.lines.get().description in html
-    assert "Issued: nothing paid yet." in html
+    assert "Issued · £75.00 owed" in html
     assert 'name="pay-amount" value="75.00"' in html
     # reception takes payments but does not refund, credit or void
     assert "Take payment" in html
@@ -173,7 +173,7 @@ def test_reception_takes_part_then_the_rest_at_the_desk(in_a, client, invoice):
     assert rest.status_code == 302
     assert _state(invoice)[:2] == (InvoiceStatus.PAID, PRICE)
     paid = _get(client, in_a, _url(invoice)).content.decode()
-    assert "Paid: nothing is owed." in paid
+    assert "Nothing is owed" in paid
     assert 'name="pay-amount"' not in paid
 
 
@@ -181,9 +181,9 @@ def test_reception_takes_part_then_the_rest_at_the_desk(in_a, client, invoice):
     ("amount", "said"),
     [
         ("100.00", "more than the invoice still asks for. Still owed: £75.00."),
-        ("0", "greater than or equal to 0.01"),
-        ("1.005", "no more than 2 decimal places"),
-        ("ten", "Enter a number"),
+        ("0", "The amount must be more than zero."),
+        ("1.005", "Give at most 2 digits after the decimal point."),
+        ("ten", "Give an amount written with the digits 0-9"),
         ("", "This field is required"),
     ],
 )
