@@ -343,12 +343,12 @@ def _card_keeper(patient: Patient, payment_method_id: str) -> Callable[[], objec
     return keep
 
 
-def _lapse(checkout: OnlineCheckout, *, reason: str) -> None:
+def _lapse(checkout: OnlineCheckout, *, reason: str, void: bool = True) -> None:
     if checkout.hold_id is not None:
         hold = Appointment.objects.get(pk=checkout.hold_id)
         appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
     invoice = locked(checkout.invoice_id)
-    if invoice.status in OPEN_STATUSES and not invoice.paid_minor and not invoice.payments.exists():
+    if void and invoice.status in OPEN_STATUSES and not invoice.paid_minor and not invoice.payments.exists():
         void_unpaid(invoice, actor=None, reason=reason)
     checkout.status = CheckoutStatus.EXPIRED
     checkout.settled_at = timezone.now()
@@ -363,6 +363,29 @@ def checkout_lapse(*, checkout_id: int) -> OnlineCheckout:
     if checkout.status == CheckoutStatus.OPEN and checkout.payment_id is None:
         _lapse(checkout, reason="The online payment page could not be opened.")
     return checkout
+
+
+def invoice_checkouts_close(invoice_id: int) -> None:
+    """Before the desk voids an invoice (invoicing.services.invoices.BEFORE_VOID, outside any
+    transaction): each checkout still open for it is expired at Stripe, so the patient can no longer
+    pay it, and its hold given back. Stripe refuses to expire a session already completed: that one
+    is settled now, its payment recorded (and the void is refused: the invoice has a payment).
+    Stripe unreachable leaves the checkout open: paid later, it is recorded and refunded."""
+    for checkout in OnlineCheckout.objects.filter(invoice_id=invoice_id, status=CheckoutStatus.OPEN):
+        if checkout.session_id:
+            try:
+                stripe_client().v1.checkout.sessions.expire(
+                    checkout.session_id, options={"stripe_account": checkout.account_id}
+                )
+            except stripe.StripeError as error:
+                log.info("checkout %s not expired at Stripe (%s): settled instead", checkout.pk, error)
+                with contextlib.suppress(StripeUnavailable):
+                    checkout_settle(checkout_id=checkout.pk)
+                continue
+        with transaction.atomic():
+            row = OnlineCheckout.objects.select_for_update().get(pk=checkout.pk)
+            if row.status == CheckoutStatus.OPEN:
+                _lapse(row, reason="The invoice was voided.", void=False)
 
 
 def checkouts_sweep(*, now: datetime | None = None) -> int:

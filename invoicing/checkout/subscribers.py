@@ -8,7 +8,8 @@ from __future__ import annotations
 from config.events import subscribe
 from invoicing.checkout.models import CheckoutStatus, OnlineCheckout
 from invoicing.checkout.policy import online_payment_policy_get
-from invoicing.checkout.services import deposit_required_check
+from invoicing.checkout.services import deposit_required_check, invoice_checkouts_close
+from invoicing.services.invoices import BEFORE_VOID
 from invoicing.services.payments import refund_add
 from scheduling.events import AppointmentCancelled
 from scheduling.services.online import ONLINE_CONFIRM_CHECKS
@@ -34,4 +35,6 @@ def refund_deposit_on_timely_cancel(event: AppointmentCancelled) -> None:
 def connect() -> None:
     if deposit_required_check not in ONLINE_CONFIRM_CHECKS:
         ONLINE_CONFIRM_CHECKS.append(deposit_required_check)
+    if invoice_checkouts_close not in BEFORE_VOID:
+        BEFORE_VOID.append(invoice_checkouts_close)
     subscribe(AppointmentCancelled, refund_deposit_on_timely_cancel)

@@ -3,6 +3,7 @@ may run at the same time as itself (two clicks, a replayed event)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -170,9 +171,17 @@ def invoice_issue(*, actor: Actor, invoice: Invoice) -> Invoice:
         return _issue(locked(invoice), actor=actor, now=timezone.now())
 
 
+#: checkout14: run before an invoice is voided, outside any transaction, with its id: online checkout
+#: expires the invoice's open Checkout Sessions at Stripe first (one already paid is recorded, and the
+#: void is then refused: the invoice has a payment).
+BEFORE_VOID: list[Callable[[int], None]] = []
+
+
 def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
     """A draft or issued invoice with no payment made void (its number stays used)."""
     authorize(actor, "invoicing.manage_invoice", invoice)
+    for before in BEFORE_VOID:
+        before(invoice.pk)
     with transaction.atomic():
         return void_unpaid(locked(invoice), actor=actor, reason=reason)
 

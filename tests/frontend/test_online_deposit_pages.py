@@ -73,7 +73,7 @@ def test_the_owner_sets_a_deposit_and_reception_may_not(in_a, client, stripe_fak
     sign_in(client, in_a.users["owner"])
     page = client.get("/settings/payments/online/", HTTP_HOST=in_a.host)
     assert page.status_code == 200
-    assert b"Nothing is asked online until your Stripe account is connected" in page.content
+    assert b"until it can, patients book online without paying anything" in page.content
     # when she asks a 25% deposit
     saved = client.post(
         "/settings/payments/online/", {"kind": "percent", "percent": "25"}, HTTP_HOST=in_a.host, follow=True

@@ -15,7 +15,9 @@ from invoicing.checkout import services as checkout
 from invoicing.checkout.events import OnlineCheckoutRefunded
 from invoicing.checkout.models import CheckoutStatus, OnlineCheckout
 from invoicing.connect.client import idempotency_key
+from invoicing.exceptions import InvoiceHasPayments
 from invoicing.models import Invoice, InvoiceStatus, Payment, PaymentMethod, Refund, RefundStatus
+from invoicing.services import invoices
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_hold_lapse
 from tests.factories.invoicing import PRICE
@@ -105,11 +107,13 @@ def test_a_deposit_paid_online_after_the_desk_took_part_refunds_only_what_is_not
 
 
 def test_a_deposit_paid_online_after_billing_voided_the_invoice_is_refunded_and_the_time_given_back(
-    shop, stripe_fake: FakeStripe, django_capture_on_commit_callbacks
+    shop, stripe_fake: FakeStripe, django_capture_on_commit_callbacks, monkeypatch
 ):
-    # given billing voided the invoice while the deposit's checkout was open
+    # given billing voided the invoice while the deposit's checkout was open, and Stripe could not
+    # be asked to expire its session then
     started = _started(shop, django_capture_on_commit_callbacks)
     invoice = Invoice.objects.get(pk=started.invoice_id)
+    monkeypatch.setattr(invoices, "BEFORE_VOID", [])
     billing.invoice_void(actor=shop.owner, invoice=invoice, reason="raised by mistake")
     # when the visitor pays anyway and the webhook arrives
     answer, _ = _pay_and_deliver(shop, stripe_fake, started, django_capture_on_commit_callbacks)
@@ -123,6 +127,41 @@ def test_a_deposit_paid_online_after_billing_voided_the_invoice_is_refunded_and_
     assert (invoice.status, invoice.paid_minor, invoice.refunded_minor) == (InvoiceStatus.VOID, DEPOSIT, DEPOSIT)
     assert OnlineCheckout.objects.get(pk=started.pk).status == CheckoutStatus.REFUNDED
     assert Appointment.objects.get(pk=started.hold_id).status == Status.CANCELLED
+
+
+def test_voiding_an_invoice_expires_its_open_checkout_at_stripe_first(
+    shop, stripe_fake: FakeStripe, django_capture_on_commit_callbacks
+):
+    # given a deposit's checkout the patient has not paid yet
+    started = _started(shop, django_capture_on_commit_callbacks)
+    invoice = Invoice.objects.get(pk=started.invoice_id)
+    # when billing voids the invoice
+    billing.invoice_void(actor=shop.owner, invoice=invoice, reason="raised by mistake")
+    # then the session is expired at Stripe (it can no longer be paid), the time given back, the invoice void
+    assert stripe_fake.get(shop.account, "checkout.session", started.session_id)["status"] == "expired"
+    assert OnlineCheckout.objects.get(pk=started.pk).status == CheckoutStatus.EXPIRED
+    assert Appointment.objects.get(pk=started.hold_id).status == Status.CANCELLED
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.VOID
+    assert invoice.void_reason == "raised by mistake"
+
+
+def test_voiding_an_invoice_whose_checkout_was_just_paid_records_the_payment_and_refuses_the_void(
+    shop, stripe_fake: FakeStripe, django_capture_on_commit_callbacks
+):
+    # given the patient completed Stripe's page a moment ago; its webhook has not arrived
+    started = _started(shop, django_capture_on_commit_callbacks)
+    session = pay_checkout_session(stripe_fake, started.session_id, account=shop.account)
+    invoice = Invoice.objects.get(pk=started.invoice_id)
+    # when billing voids the invoice: Stripe refuses to expire a completed session
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(InvoiceHasPayments):
+        billing.invoice_void(actor=shop.owner, invoice=invoice, reason="raised by mistake")
+    # then the payment is recorded and the booking confirmed: the desk learns it was paid
+    [payment] = Payment.objects.filter(invoice_id=invoice.pk)
+    assert (payment.amount_minor, payment.reference) == (DEPOSIT, session["payment_intent"])
+    assert OnlineCheckout.objects.get(pk=started.pk).status == CheckoutStatus.PAID
+    assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.PARTLY_PAID
+    assert Appointment.objects.get(pk=started.hold_id).status == Status.BOOKED
 
 
 def test_a_deposit_paid_online_after_billing_credited_the_whole_invoice_is_refunded(
