@@ -49,12 +49,18 @@ def test_a_patient_books_online_with_a_deposit_and_the_booking_appears_paid(
         page.get_by_role("button", name="Next").click()
         page.get_by_role("button", name="See free times").click()
         page.locator("section.day-times").get_by_role("button").first.click()
+        # before confirming, the details step says what is paid online and what cancelling costs
+        expect(page.get_by_role("heading", name="Payment and cancellation")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"deposit of .*20\.00 online to confirm"))).to_be_visible()
+        shot("deposit-terms-details-390")
+        axe("online booking details with payment terms")
         page.get_by_label("First name").fill("Paula")
         page.get_by_label("Last name").fill("Paid")
         page.get_by_label("E-mail or mobile number").fill("paula@example.com")
         page.get_by_role("button", name="Send me a code").click()
         sent = next(m for m in reversed(mail.outbox) if m.to == ["paula@example.com"])
         page.get_by_label("The six-digit code we sent you").fill(re.search(r"\b(\d{6})\b", sent.body).group(1))
+        expect(page.get_by_role("heading", name="Payment and cancellation")).to_be_visible()
         page.get_by_role("button", name="Confirm booking").click()
 
         # the pay step: due now, due at the visit, what happens if unpaid
