@@ -49,6 +49,13 @@ class RunOut(serializers.ModelSerializer):
 
 class MismatchOut(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=MismatchKind.choices)
+    stripe_description = serializers.CharField(
+        default="", allow_blank=True, help_text="The description of Stripe's charge, as Stripe has it."
+    )
+    stripe_customer = serializers.CharField(default="", allow_blank=True, help_text="Stripe's Customer id (cus_…).")
+    stripe_charge = serializers.CharField(
+        default="", allow_blank=True, help_text="Stripe's charge (or refund) id behind the movement."
+    )
     stripe_amount_minor = serializers.IntegerField(allow_null=True, help_text=AMOUNT_HELP)
     local_amount_minor = serializers.IntegerField(allow_null=True, help_text=AMOUNT_HELP)
 
@@ -65,6 +72,9 @@ class MismatchOut(serializers.ModelSerializer):
             "stripe_currency",
             "local_amount_minor",
             "local_currency",
+            "stripe_description",
+            "stripe_customer",
+            "stripe_charge",
             "found_in",
             "found_at",
             "resolved_at",
@@ -160,7 +170,8 @@ class MismatchResolveApi(APIView):
         authorize(request.user, "invoicing.resolve_mismatch")
         v = validated(ResolveIn, request)
         mismatch = get_object_or_404(Mismatch, pk=pk)
-        return Response(MismatchOut(services.mismatch_resolve(actor=request.user, mismatch=mismatch, **v)).data)
+        services.mismatch_resolve(actor=request.user, mismatch=mismatch, **v)
+        return Response(MismatchOut(_read_back(request, mismatch)).data)
 
 
 class MismatchRecordApi(APIView):
@@ -184,8 +195,12 @@ class MismatchRecordApi(APIView):
         mismatch = get_object_or_404(Mismatch, pk=pk)
         invoice = get_object_or_404(Invoice, pk=v["invoice"])
         services.mismatch_record_payment(actor=request.user, mismatch=mismatch, invoice=invoice)
-        mismatch.refresh_from_db()
-        return Response(MismatchOut(mismatch).data)
+        return Response(MismatchOut(_read_back(request, mismatch)).data)
+
+
+def _read_back(request: Request, mismatch: Mismatch) -> Mismatch:
+    """The mismatch as the list answers it (with what Stripe says of it), after a change."""
+    return selectors.mismatch_list(actor=request.user, open_only=False).get(pk=mismatch.pk)
 
 
 class PayoutDetailApi(APIView):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from invoicing.models import OPEN_STATUSES, Invoice, Payment
 from invoicing.reconciliation.models import BalanceTransaction, Mismatch, MismatchKind, Payout, ReconciliationRun
@@ -64,7 +65,18 @@ class ReconciliationOverview:
 
 def mismatch_list(*, actor: Actor, open_only: bool = True, kind: str | None = None) -> QuerySet[Mismatch]:
     authorize(actor, "invoicing.view_reconciliation")
-    found = Mismatch.objects.select_related("found_in", "resolved_by")
+    # What Stripe says of the movement (the API answers it with each mismatch).
+    movement = BalanceTransaction.objects.filter(stripe_id=OuterRef("stripe_id"))
+    found = Mismatch.objects.select_related("found_in", "resolved_by").annotate(
+        **{
+            name: Coalesce(Subquery(movement.values(field)[:1]), Value(""))
+            for name, field in (
+                ("stripe_description", "description"),
+                ("stripe_customer", "customer"),
+                ("stripe_charge", "source_id"),
+            )
+        }
+    )
     if open_only:
         found = found.filter(resolved_at__isnull=True)
     if kind:

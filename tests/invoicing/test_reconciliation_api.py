@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from invoicing.models import Mismatch, Payment, Payout
-from tests.factories.invoicing import PRICE
+from tests.factories.invoicing import PRICE, completed_visit
 from tests.invoicing.reconcile import reconciled  # noqa: F401  (the fixture)
 
 API = "/api/v1/invoicing/reconciliation"
@@ -70,3 +70,32 @@ def test_reception_and_doctors_are_refused(reconciled, api, role):
     assert mismatch.is_open
     assert (mismatch.resolved_by, mismatch.resolution_note) == (None, "")
     assert mismatch.history.count() == 0
+
+
+def test_billing_records_a_payment_missing_here_against_an_invoice_once(reconciled, api):
+    # given a Stripe payment of £42.00 missing here (the list says which charge it is), and an open invoice
+    client = api(reconciled.chain, "billing")
+    invoice = completed_visit(reconciled, hour=14)
+    mismatch = Mismatch.objects.get()
+    [listed] = client.call("GET", f"{API}/mismatches/").json()
+    assert listed["stripe_charge"].startswith("ch_")
+    assert (listed["stripe_description"], listed["stripe_customer"]) == ("", "")
+    # when billing records it against the invoice
+    done = client.call("POST", f"{API}/mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk})
+    # then it is resolved with the new Stripe payment, and the invoice owes £42.00 less
+    assert done.status_code == 200, done.content
+    body = done.json()
+    payment = Payment.objects.get(invoice=invoice)
+    assert (body["payment"], body["resolved_by"], body["stripe_charge"]) == (
+        payment.pk,
+        reconciled.chain.users["billing"].pk,
+        listed["stripe_charge"],
+    )
+    assert (payment.method, payment.amount_minor) == ("stripe", 4200)
+    invoice.refresh_from_db()
+    assert invoice.due_minor == PRICE - 4200
+    # and again is 409, nothing added
+    again = client.call("POST", f"{API}/mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "mismatch_already_resolved"
+    assert Payment.objects.filter(invoice=invoice).count() == 1
