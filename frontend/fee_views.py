@@ -55,9 +55,7 @@ class FeePolicyForm(forms.Form):
                 decimal_places=2,
                 label=f"{label}: percentage of the service's price",
                 help_text="For a percentage, e.g. 50 for half the price.",
-                widget=forms.NumberInput(
-                    attrs={"inputmode": "decimal", "data-fee-for": f"{prefix}:{FeeRule.PERCENT}"}
-                ),
+                widget=forms.NumberInput(attrs={"inputmode": "decimal", "data-fee-for": f"{prefix}:{FeeRule.PERCENT}"}),
             )
 
     def rule(self, prefix: str) -> FeeRuleIn:
