@@ -24,6 +24,8 @@ from tenants.selectors import current_schema
 
 log = logging.getLogger(__name__)
 
+NOT_OWED_NOTE = "Not owed on this invoice: give it back from Stripe's dashboard."
+
 #: A pending refund older than this is asked of Stripe again by the sweep.
 RETRY_AFTER = timedelta(minutes=2)
 
@@ -95,6 +97,15 @@ def refund_failed(*, refund_id: int, message: str) -> Refund:
     if refund.status != RefundStatus.PENDING:
         return refund
     refund.status = RefundStatus.FAILED
+    kept_after = invoice.paid_minor - invoice.refunded_minor + refund.amount_minor
+    if invoice.status == InvoiceStatus.VOID or kept_after > invoice.total_minor - invoice.credited_minor:
+        # checkout14: money the invoice does not owe (paid twice, or on a void invoice) cannot be
+        # kept on it: the refund stays counted, failed with Stripe's reason, for billing to give the
+        # money back another way (Stripe's dashboard) and reconciliation to show.
+        refund.failure_message = f"{NOT_OWED_NOTE} Stripe: {message}"[:500]
+        changed_by(refund, None, reason="refused by Stripe").save(update_fields=["status", "failure_message"])
+        log.error("refund %s of money not owed was refused by Stripe: %s", refund.pk, message)
+        return refund
     refund.failure_message = message[:500]
     changed_by(refund, None, reason="refused by Stripe").save(update_fields=["status", "failure_message"])
     payment.refunded_minor -= refund.amount_minor

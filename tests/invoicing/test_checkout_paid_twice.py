@@ -11,6 +11,7 @@ import pytest
 
 from config.events import subscribe
 from invoicing import services as billing
+from invoicing.checkout import refunds
 from invoicing.checkout import services as checkout
 from invoicing.checkout.events import OnlineCheckoutRefunded
 from invoicing.checkout.models import CheckoutStatus, OnlineCheckout
@@ -193,6 +194,31 @@ def test_a_deposit_paid_for_a_hold_given_back_meanwhile_is_refunded_not_lost(
     assert refund.reason == checkout.LATE_REFUND_REASON
     assert OnlineCheckout.objects.get(pk=started.pk).status == CheckoutStatus.REFUNDED
     assert Appointment.objects.get(pk=started.hold_id).status == Status.CANCELLED
+
+
+def test_a_refund_of_money_paid_twice_that_stripe_refuses_stays_owed_back_and_says_so(
+    shop, stripe_fake: FakeStripe, django_capture_on_commit_callbacks
+):
+    # given the desk took the whole invoice, then the deposit was paid online and its charge was
+    # already refunded at Stripe's dashboard (so Stripe refuses our refund)
+    started = _started(shop, django_capture_on_commit_callbacks)
+    invoice = Invoice.objects.get(pk=started.invoice_id)
+    billing.payment_record(actor=shop.owner, invoice=invoice, method="cash", amount_minor=PRICE)
+    session = pay_checkout_session(stripe_fake, started.session_id, account=shop.account)
+    intent = stripe_fake.get(shop.account, "payment_intent", session["payment_intent"])
+    charge = stripe_fake.get(shop.account, "charge", intent["latest_charge"])
+    charge["amount_refunded"] = charge["amount"]
+    # when the webhook records it and asks Stripe for the refund
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = deliver(_event(stripe_fake, shop, "checkout.session.completed", session))
+    # then the refund is failed with Stripe's reason and what billing must do; the ledger still adds up
+    assert answer.status_code == 200
+    [refund] = Refund.objects.all()
+    assert refund.status == RefundStatus.FAILED
+    assert refund.failure_message.startswith(refunds.NOT_OWED_NOTE)
+    invoice.refresh_from_db()
+    assert invoice.paid_minor - invoice.refunded_minor == PRICE
+    assert invoice.status == InvoiceStatus.PAID
 
 
 def test_one_checkout_the_sweep_cannot_settle_does_not_stop_the_others(
