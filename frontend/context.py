@@ -54,7 +54,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     # Chain settings); on any settings page the main bar's current entry is Settings.
     settings_current = _current(path, settings_items)
     settings_nav = [{"label": label, "url": url, "current": url == settings_current} for label, url in settings_items]
-    current = _current(path, [(label, url) for label, url in items if label != "Settings"])
+    account_current = path.startswith(account["current"])
+    # On one's account page the account link is the current place, not the page its path is under.
+    current = None if account_current else _current(path, [(label, url) for label, url in items if label != "Settings"])
     nav = [
         {"label": label, "url": url, "current": settings_current is not None if label == "Settings" else url == current}
         for label, url in items
@@ -66,7 +68,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "site_name": site_name,
         "account_url": account_url,
         "account_title": account["title"],
-        "account_current": request.path.startswith(account["current"]),
+        "account_current": account_current,
         "sign_out_url": reverse(account["sign_out"]),
     }
 

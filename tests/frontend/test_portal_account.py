@@ -32,6 +32,7 @@ def test_a_patients_account_link_opens_her_own_account_page_with_sign_out(in_a: 
     current = 'href="/portal/details/" title="Your details and sign-out (amelia.hart@example.com)" aria-current="page"'
     assert current in account
     assert "You are signed in as amelia.hart@example.com" in account
+    assert account.count('aria-current="page"') == 1
     # and signing out there signs her out
     out = client.post("/portal/sign-out/", HTTP_HOST=in_a.host)
     assert out.status_code == 302
