@@ -1,5 +1,6 @@
-"""What the online booking pages show of a payment: the pay step's amounts and the booking's
-deposit paid, formatted in the chain's currency and locale."""
+"""What the online booking pages show of money: the payment terms said before confirming, the pay
+step's amounts, and the booking's money as its visit's invoice holds it (paid online or at the
+desk, refunded or kept), formatted in the chain's currency and locale."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
-
 from config.money import money_format
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
 from invoicing.checkout.policy import deposit_for, online_payment_policy_get
 from invoicing.checkout.services import checkout_by_token
 from invoicing.fees import FeePolicy, FeeRule
-from invoicing.models import Invoice, Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from invoicing.models import Invoice, Refund, RefundStatus
 from scheduling.models import CalendarEntry, Service, Status
 from scheduling.selectors import policy_get
 from tenants.org.models import Branch
@@ -56,20 +55,6 @@ def pay_step(*, token: str) -> PayStep:
         open=checkout.status == CheckoutStatus.OPEN,
         card_kept=online_payment_policy_get().ask_for_card,
     )
-
-
-def paid_online(*, appointment: CalendarEntry) -> str:
-    """What was paid online for a booking and not refunded ("£20.00"), or "" when nothing was."""
-    paid = Payment.objects.filter(
-        invoice__appointment_id=appointment.pk,
-        method=PaymentMethod.STRIPE,
-        status=PaymentStatus.SUCCEEDED,
-        checkout__isnull=False,
-    ).aggregate(paid=Sum("amount_minor"), refunded=Sum("refunded_minor"))
-    kept = (paid["paid"] or 0) - (paid["refunded"] or 0)
-    if kept <= 0:
-        return ""
-    return _money(kept, chain_settings_get().currency)
 
 
 def money_shown(*, amount_minor: int, currency: str) -> str:
