@@ -637,6 +637,23 @@ def _load_ledger() -> None:
         billing.credit_note_issue(
             actor=owner, invoice=unpaid[0], amount_minor=unpaid[0].total_minor // 5, reason="Loyalty discount agreed"
         )
+    # a paid invoice credited in part, the money it frees given back with it (a credit note's page and PDF)
+    settled = Invoice.objects.filter(status=InvoiceStatus.PAID, refunded_minor=0, payments__method="cash").first()
+    if settled is not None:
+        billing.credit_note_issue(
+            actor=owner,
+            invoice=settled,
+            amount_minor=settled.total_minor // 4,
+            reason="Shorter session than booked",
+            refund_freed=True,
+        )
+    # what the invoices say about the clinic as a business
+    billing.invoice_profile_update(
+        actor=owner,
+        registration_number="09876543",
+        tax_number="GB 123 4567 89",
+        billing_email=f"accounts@{OWNER.email.rsplit('@', 1)[1]}",
+    )
 
 
 def _load_online_deposit() -> None:

@@ -8,8 +8,8 @@ from datetime import datetime
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
-from invoicing.models import OPEN_STATUSES, Invoice
-from tenants.authz import Actor
+from invoicing.models import OPEN_STATUSES, Invoice, InvoiceProfile
+from tenants.authz import Actor, authorize
 from tenants.org.selectors import branch_ids_visible
 
 
@@ -110,3 +110,9 @@ def aged_receivables(
             )
         found[key].buckets[age_bucket(invoice.due_at, now)] += invoice.owed  # type: ignore[attr-defined]
     return sorted(found.values(), key=lambda r: (-r.total_minor, r.patient_id))
+
+
+def invoice_profile_get(*, actor: Actor) -> InvoiceProfile:
+    """The chain's invoice details (an unsaved empty one until owners set them); owners only."""
+    authorize(actor, "org.change_settings")
+    return InvoiceProfile.objects.filter(pk=1).first() or InvoiceProfile(pk=1)

@@ -99,13 +99,16 @@ def test_demo_loads_once_and_its_logins_work(db):
     with schema_context("northwind"):
         # the ledger: weeks of invoiced visits, paid in cash and by card terminal, one in part, one
         # refund, one credit note, and some still owed
-        from invoicing.models import CreditNote, Invoice, Payment, Refund
+        from invoicing.models import CreditNote, Invoice, InvoiceProfile, Payment, Refund
 
         assert Invoice.objects.filter(number__isnull=False).count() >= 10
         assert {"cash", "card_terminal"} <= set(Payment.objects.values_list("method", flat=True))
         assert Invoice.objects.filter(status="partly_paid").exists()
         assert Invoice.objects.filter(status="issued").exists()
-        assert (Refund.objects.count(), CreditNote.objects.count()) == (1, 1)
+        assert Refund.objects.filter(credit_note__isnull=True, reason="Visit cut short").count() == 1
+        assert CreditNote.objects.count() == 2  # one on an open invoice, one on a paid one with its refund
+        assert Refund.objects.filter(credit_note__isnull=False).exists()
+        assert InvoiceProfile.objects.get().tax_number
         # a month of them on the billing desk, seen by billing staff and reception: some past due, and
         # the invoices dated on their visit's day
         from datetime import timedelta

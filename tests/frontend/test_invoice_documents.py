@@ -190,3 +190,32 @@ def test_the_chart_names_payment_methods_by_their_labels(in_a, client, invoice):
     html = _get(client, in_a, f"/billing/patients/{invoice.patient_id}/").content.decode()
     assert "Card terminal" in html
     assert "card terminal" not in html
+
+
+def test_owners_set_the_invoice_details_from_the_chain_settings(in_a, client, invoice):
+    from invoicing.models import InvoiceProfile
+
+    _as(client, in_a, "owner")
+    assert 'href="/settings/invoice-details/"' in _get(client, in_a, "/settings/").content.decode()
+    refused = _post(client, in_a, "/settings/invoice-details/", {"billing_email": "not an e-mail"})
+    assert refused.status_code == 400
+    assert not InvoiceProfile.objects.exists()
+    done = _post(
+        client,
+        in_a,
+        "/settings/invoice-details/",
+        {"registration_number": "555", "tax_number": "GB999", "billing_email": "bills@alpha.example"},
+    )
+    assert done.status_code == 302
+    printed = _get(client, in_a, _url(invoice, "print")).content.decode()
+    assert "Company registration: 555" in printed
+    assert "E-mail: bills@alpha.example" in printed
+
+
+def test_billing_may_not_change_the_invoice_details_and_nothing_is_written(in_a, client):
+    from invoicing.models import InvoiceProfile
+
+    _as(client, in_a, "billing")
+    assert _get(client, in_a, "/settings/invoice-details/").status_code == 403
+    assert _post(client, in_a, "/settings/invoice-details/", {"tax_number": "X"}).status_code == 403
+    assert not InvoiceProfile.objects.exists()
