@@ -101,3 +101,48 @@ def test_the_database_refuses_a_balance_that_would_go_negative(in_a):
         PackagePurchase.objects.filter(pk=purchase.pk).update(reserved=-1)
     purchase.refresh_from_db()
     assert (purchase.used, purchase.reserved) == (0, 0)
+
+
+def test_a_desk_payment_racing_the_expiry_task_leaves_the_online_purchase_active_once(shared):
+    # given a package bought online a day and more ago, its invoice still open (checkout never paid)
+    from datetime import timedelta as td
+
+    from django.utils import timezone
+
+    from invoicing.models import Payment
+    from invoicing.services import payment_record
+    from invoicing.services.package_sales import raise_for_package_sale
+    from packages import services as pkg
+    from packages.models import PurchaseStatus
+    from patients.portal import portal_user_for
+    from tests.factories.packages import product
+
+    with committed(), schema_context(shared.chain.schema):
+        patient = shared.patient()
+        user = portal_user_for(patient=patient)
+        patient.refresh_from_db()  # now linked to its portal account
+        bought = pkg.package_buy_online_start(
+            actor=user, product=product(shared), patient=patient, branch=shared.branch, now=timezone.now() - td(days=2)
+        )
+        invoice = raise_for_package_sale(purchase_id=bought.pk, actor=user)
+    later = timezone.now()
+
+    def attempt(i: int) -> None:
+        if i == 0:
+            pkg.packages_expire(now=later)
+        else:  # two desk payments of half each, at the same moment as the expiry task
+            half = invoice.total_minor // 2
+            payment_record(actor=shared.receptionist, invoice=invoice, method="cash", amount_minor=half)
+
+    # when the expiry task and two desk payments run at once
+    outcomes = race(3, attempt, shared.chain.schema)
+    # then both payments stand and the purchase is active, whichever ran first
+    with committed(), schema_context(shared.chain.schema):
+        try:
+            assert outcomes == ["ok"] * 3
+            assert Payment.objects.filter(invoice=invoice).count() == 2
+            bought.refresh_from_db()
+            assert (bought.status, bought.cancel_reason) == (PurchaseStatus.ACTIVE, "")
+            assert bought.history.filter(history_change_reason="paid").count() == 1
+        finally:
+            Payment.objects.filter(invoice=invoice).delete()
