@@ -136,7 +136,7 @@ def test_billing_refunds_part_of_an_invoice_with_a_reason(page, live, browser_ch
     shot("billing-refund-needs-reason")
     axe("refund-needs-reason")
     # when she gives the reason and confirms
-    page.get_by_label("Reason").fill("Visit cut short")
+    page.get_by_role("region", name="Refund").get_by_label("Reason").fill("Visit cut short")
     page.get_by_label("I confirm this money is given back to the patient").check()
     page.get_by_role("button", name="Record refund").click()
     # then the refund is listed with its reason, the invoice still paid, £25.00 given back
