@@ -104,11 +104,11 @@ def _book(request: HttpRequest, branch: Branch, patient: Patient, d: dict[str, A
         messages.success(request, f"{patient} booked on {when}.")
         return redirect(f"/desk/{branch.pk}/?day={booked.span.lower.astimezone(ZoneInfo(branch.timezone)).date()}")
     series, occurrences = sched.series_book(first_start=start, count=d["count"], every_days=WEEKLY, **asked)
-    on, booked = series_package_counts(appointment_ids=[o.appointment.pk for o in occurrences if o.appointment])
+    on, made = series_package_counts(appointment_ids=[o.appointment.pk for o in occurrences if o.appointment])
     drawn = ""
     if on:  # each occurrence draws a session from the patient's package while it has one
-        drawn = " All on the patient's package." if on == booked else f" {on} on the patient's package: "
-        drawn += "" if on == booked else f"it has no session left for the other {booked - on}, paid as usual."
+        drawn = " All on the patient's package." if on == made else f" {on} on the patient's package: "
+        drawn += "" if on == made else f"it has no session left for the other {made - on}, paid as usual."
     messages.success(request, f"{patient}: {d['count']} weekly appointments booked.{drawn}")
     return redirect("desk-series", pk=series.pk)
 

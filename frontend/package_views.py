@@ -306,5 +306,6 @@ def portal_package_paid(request: HttpRequest, patient: Patient, token: str) -> H
     back = checkout_return(token=token)
     if back.checkout.patient_id != patient.pk:
         raise Http404
-    access_log_records(request, action="view", object_type="invoice", records=[back.checkout.invoice])
+    invoice = back.checkout.invoice
+    access_log_records(request, action="view", object_type="invoice", records=[invoice] if invoice else [])
     return render(request, "packages/portal_paid.html", {"back": back})
