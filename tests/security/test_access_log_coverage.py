@@ -212,6 +212,7 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
             ("settings/payments/online/", "*"),
         )
     },
+    ("settings/invoice-details/", "*"): "the clinic's own registration, VAT number and billing e-mail: no patient",
     ("api/v1/invoicing/fees/<int:pk>/retry/", "post"): (
         "answers the fee it retried, as waiving does (the same answer, probed there); logged as an update of the fee"
     ),
@@ -837,6 +838,13 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
         "billing", "GET", lambda w: f"/billing/invoices/{_invoice(w).pk}/pdf/"
     ),
     ("billing/patients/<int:pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/billing/patients/{_p(w)}/"),
+    # --- a credit note's page and PDF name the patient of the invoice it credits
+    ("billing/credit-notes/<int:pk>/", "*"): Probe(
+        "billing", "GET", lambda w: f"/billing/credit-notes/{w.extra['credit_note'].pk}/"
+    ),
+    ("billing/credit-notes/<int:pk>/pdf/", "*"): Probe(
+        "billing", "GET", lambda w: f"/billing/credit-notes/{w.extra['credit_note'].pk}/pdf/"
+    ),
     # --- fees and the card on file: the fees list names each fee's patient; the card (or its absence) is the patient's
     ("api/v1/invoicing/fees/", "get"): Probe("billing", "GET", lambda w: f"{LEDGER}/fees/"),
     ("api/v1/invoicing/fees/<int:pk>/waive/", "post"): Probe(
@@ -958,6 +966,12 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         _prepare_ledger(w, route)
     if route.startswith(("api/v1/invoicing/fees/", "billing/fees/")):
         _prepare_fee(w)
+    if route.startswith("billing/credit-notes/"):
+        from invoicing.services.credit_notes import credit_note_issue
+
+        w.extra["credit_note"] = credit_note_issue(
+            actor=w.owner, invoice=_invoice(w), amount_minor=1000, reason="Goodwill"
+        )
     if route.startswith(("api/v1/packages/", "patients/<int:pk>/packages/", "packages/")):
         _prepare_packages(w)
 
