@@ -46,7 +46,6 @@ from invoicing.exceptions import FeeNotRetryable, FeeNotWaivable, NoCardOnFile
 from invoicing.fees import FeeCharge, FeeKind, FeePolicy, FeeRule, FeeStatus
 from invoicing.models import (
     OPEN_STATUSES,
-    CreditNote,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
@@ -56,8 +55,8 @@ from invoicing.models import (
 )
 from invoicing.services.amounts import tax_of
 from invoicing.services.cards import card_on_file_get, connected_account_id
+from invoicing.services.credit_notes import credit_note_add
 from invoicing.services.invoices import LineIn, _add_line, _issue, invoice_void, recompute_totals, void_unpaid
-from invoicing.services.numbering import Sequence, next_number
 from invoicing.services.payments import payment_add, payment_status
 from scheduling.models import CalendarEntry, Kind
 from scheduling.selectors import service_price
@@ -272,21 +271,8 @@ def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeChar
 
 def _credit_unpaid(invoice: Invoice, *, actor: Actor | None, reason: str) -> None:
     """Credit what a locked open invoice still asks (a credit note of the chain's sequence)."""
-    owed = invoice.total_minor - invoice.credited_minor - invoice.paid_minor
-    if owed <= 0:
-        return
-    note = CreditNote(
-        number=next_number(Sequence.CREDIT_NOTE),
-        invoice=invoice,
-        amount_minor=owed,
-        reason=reason,
-        by=history_user(actor),
-        issued_at=timezone.now(),
-    )
-    changed_by(note, actor, reason=reason).save()
-    invoice.credited_minor += owed
-    invoice.status = payment_status(invoice)
-    changed_by(invoice, actor, reason=f"credit note {note.number}").save(update_fields=["credited_minor", "status"])
+    if invoice.due_minor > 0:
+        credit_note_add(invoice, actor=actor, amount_minor=invoice.due_minor, reason=reason)
 
 
 def visit_invoice_close(*, appointment_id: int, actor: Actor | None, reason: str) -> Invoice | None:
