@@ -60,7 +60,11 @@ class OnlinePolicyForm(forms.Form):
     percent = forms.IntegerField(required=False, min_value=1, max_value=100, label="Percentage of the price")
     ask_for_card = forms.BooleanField(
         required=False,
-        label="Keep the card that pays online for the clinic's fees (no-show, late cancellation)",
+        label="Ask for a card at online booking for the clinic's fees (no-show, late cancellation)",
+        help_text=(
+            "The card that pays a deposit is kept; when nothing is paid online, the patient saves a card on "
+            "Stripe's page to confirm (nothing is charged then)."
+        ),
     )
     refund_deposit_on_timely_cancel = forms.BooleanField(
         required=False, label="Refund the deposit when the patient cancels online in time"

@@ -3,7 +3,8 @@
 ``OnlinePaymentPolicy``: what online booking asks to be paid now (nothing, a fixed deposit, a
 percentage of the price, or all of it), the chain's row (no service) and per-service overrides of
 the deposit. ``OnlineCheckout``: one Stripe Checkout Session for an amount of one invoice, for a
-purpose (a booking's deposit or prepayment, a package sale); its row id is the idempotency key of
+purpose (a booking's deposit or prepayment, a package sale, or a card saved at booking: a Checkout
+Session in setup mode, no invoice, nothing charged); its row id is the idempotency key of
 the session's creation, so a retried request opens the same session. A booking's checkout names
 the hold it pays for; the payment it brought is recorded once (``payment``, one-to-one)."""
 
@@ -59,6 +60,7 @@ class CheckoutPurpose(models.TextChoices):
     BOOKING_DEPOSIT = "booking_deposit", "Deposit for an online booking"
     BOOKING_PREPAYMENT = "booking_prepayment", "Prepayment of an online booking"
     PACKAGE_SALE = "package_sale", "Package bought online"
+    CARD_SETUP = "card_setup", "Card saved for an online booking"
 
 
 class CheckoutStatus(models.TextChoices):
@@ -66,10 +68,14 @@ class CheckoutStatus(models.TextChoices):
     PAID = "paid", "Paid"
     EXPIRED = "expired", "Not paid in time"
     REFUNDED = "refunded", "Paid too late: refunded"
+    CARD_SAVED = "card_saved", "Card saved"
 
 
 class OnlineCheckout(models.Model):
-    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, related_name="checkouts")
+    # None for a card setup (nothing is charged: no invoice, amount 0).
+    invoice = models.ForeignKey(
+        "invoicing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="checkouts"
+    )
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     purpose = models.CharField(max_length=20, choices=CheckoutPurpose.choices)
     description = models.CharField(max_length=200)
@@ -89,6 +95,9 @@ class OnlineCheckout(models.Model):
     session_url = models.TextField(blank=True)
     expires_at = models.DateTimeField()
     payment_intent_id = models.CharField(max_length=255, blank=True)
+    # A card setup's SetupIntent, and the card it saved.
+    setup_intent_id = models.CharField(max_length=255, blank=True)
+    payment_method_id = models.CharField(max_length=255, blank=True)
     payment = models.OneToOneField(
         "invoicing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="checkout"
     )
@@ -100,7 +109,12 @@ class OnlineCheckout(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status", "expires_at"])]
         constraints = [
-            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="online_checkout_amount_positive"),
+            # A payment is of a positive amount of an invoice; a card setup charges nothing and has none.
+            models.CheckConstraint(
+                condition=(Q(amount_minor__gt=0, invoice__isnull=False) & ~Q(purpose="card_setup"))
+                | Q(purpose="card_setup", amount_minor=0, invoice__isnull=True),
+                name="online_checkout_amount_or_card_setup",
+            ),
             # One checkout waiting for payment per held time.
             models.UniqueConstraint(
                 fields=["hold"],

@@ -62,6 +62,12 @@ def online_payments_possible() -> bool:
     return bool(connection and connection.is_connected)
 
 
+def card_setup_asked() -> bool:
+    """The chain asks for a card at online booking and can keep one (its Stripe account is connected):
+    a booking that pays nothing now saves a card first (a Checkout Session in setup mode)."""
+    return online_payment_policy_get().ask_for_card and online_payments_possible()
+
+
 def _amount_now(policy: OnlinePaymentPolicy, price_minor: int) -> int:
     if policy.kind == DepositKind.FULL:
         return price_minor

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from config.money import money_format
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
-from invoicing.checkout.policy import deposit_for, online_payment_policy_get
+from invoicing.checkout.policy import deposit_for, online_payment_policy_get, online_payments_possible
 from invoicing.checkout.services import checkout_by_token
 from invoicing.fees import FeePolicy, FeeRule
 from invoicing.models import Invoice, Refund, RefundStatus
@@ -37,18 +37,30 @@ class PayStep:
     pay_url: str
     open: bool
     card_kept: bool  # the card that pays is kept for the clinic's fees
+    card_setup: bool  # nothing is charged now: a card is saved for the clinic's fees
 
 
 def pay_step(*, token: str) -> PayStep:
+    """The pay step of a checkout: a payment (a deposit or all of it) or a card saved (``card_setup``:
+    nothing is charged now; the price is paid at the visit)."""
     checkout = checkout_by_token(token=token)
     invoice = checkout.invoice
-    later = max(invoice.total_minor - invoice.credited_minor - checkout.amount_minor, 0)
-    zone = checkout.hold.branch.timezone if checkout.hold and checkout.hold.branch else invoice.branch.timezone
+    if invoice is not None:
+        later = max(invoice.total_minor - invoice.credited_minor - checkout.amount_minor, 0)
+    elif checkout.hold and checkout.hold.service and checkout.hold.branch:
+        later = deposit_for(service=checkout.hold.service, branch=checkout.hold.branch).price_minor
+    else:
+        later = 0
+    if checkout.hold and checkout.hold.branch:
+        zone = checkout.hold.branch.timezone
+    else:
+        zone = invoice.branch.timezone if invoice is not None else chain_settings_get().default_timezone
     return PayStep(
         checkout=checkout,
         now=_money(checkout.amount_minor, checkout.currency),
         at_visit=_money(later, checkout.currency),
         prepaid=checkout.purpose == CheckoutPurpose.BOOKING_PREPAYMENT,
+        card_setup=checkout.purpose == CheckoutPurpose.CARD_SETUP,
         expires_at=checkout.expires_at,
         until=f"{checkout.expires_at.astimezone(ZoneInfo(zone)):%H:%M} {zone}",
         pay_url=checkout.session_url if checkout.status == CheckoutStatus.OPEN else "",
@@ -106,6 +118,11 @@ def booking_terms(*, service: Service, branch: Branch) -> BookingTerms:
             lines.append("The card you pay with is kept on file for the clinic's fees below.")
     else:
         lines.append("Nothing is paid online: you pay at the visit.")
+        if policy.ask_for_card and online_payments_possible():
+            lines.append(
+                "To confirm the booking you save a card on Stripe's secure page: nothing is charged now; "
+                "the clinic's late-cancellation or no-show fee below may be charged to it."
+            )
     fees = FeePolicy.objects.filter(pk=1).first()
     if fees is not None:
         price = deposit.price_minor

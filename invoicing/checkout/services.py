@@ -8,7 +8,8 @@ event's snapshot) and applies it once under the checkout's row lock, whoever ask
 (completed, async payment succeeded, payment intent succeeded, expired), the visitor's return page
 and the periodic sweep. A paid session records one Stripe payment and confirms its hold; a paid
 session whose time was taken meanwhile is refunded at Stripe; an expired one gives the time back
-and voids the invoice.
+and voids the invoice. A card setup (a session in setup mode: the chain asks for a card and nothing
+is due now) charges nothing: completed, it keeps the card it saved and confirms its hold, once.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from config.money import money_format
 from invoicing.checkout.events import OnlineCheckoutPaid, OnlineCheckoutRefunded
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
 from invoicing.checkout.overpaid import stripe_payment_with_refund
-from invoicing.checkout.policy import deposit_for, online_payment_policy_get, package_covers
+from invoicing.checkout.policy import card_setup_asked, deposit_for, online_payment_policy_get, package_covers
 from invoicing.connect.client import idempotency_key, stripe_client
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from invoicing.connect.selectors import connection_get
 from invoicing.exceptions import Overpayment
 from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, PaymentMethod
-from invoicing.services.cards import card_on_file_save, stripe_customer_for
+from invoicing.services.cards import card_on_file_get, card_on_file_save, stripe_customer_for
 from invoicing.services.invoices import locked, positive, raise_for_appointment, void_unpaid
 from invoicing.services.payments import payment_add
 from patients.models import Patient
@@ -53,6 +54,7 @@ from scheduling.services import (
     manage_link_issue,
 )
 from scheduling.services.online import OnlineBooking, OnlineVisitor, online_booking_confirm, online_booking_identify
+from tenants.models import StripeConnection
 from tenants.org.selectors import chain_settings_get
 from tenants.selectors import current_clinic_url, current_schema
 
@@ -86,9 +88,16 @@ def _options(checkout: OnlineCheckout, kind: str) -> stripe.RequestOptions:
     }
 
 
+def _connected() -> StripeConnection:
+    stripe_account = connection_get()
+    if stripe_account is None or not stripe_account.is_connected:
+        raise StripeNotConnected()
+    return stripe_account
+
+
 def checkout_start(
     *,
-    invoice: Invoice,
+    invoice: Invoice | None,
     patient: Patient,
     amount_minor: int,
     purpose: str,
@@ -103,14 +112,22 @@ def checkout_start(
     open it at Stripe after commit (``checkout_open``) and send the visitor to its ``session_url``.
     ``success_path``/``cancel_path`` are paths on the chain's site where ``{token}`` stands for the
     checkout's return token. Refused when the chain's Stripe account cannot take payments
-    (stripe_not_connected) or the invoice asks for less (overpayment)."""
-    stripe_account = connection_get()
-    if stripe_account is None or not stripe_account.is_connected:
-        raise StripeNotConnected()
-    positive(amount_minor)
-    invoice = locked(invoice)
-    if invoice.status not in OPEN_STATUSES or amount_minor > invoice.due_minor:
-        raise Overpayment(f"The invoice asks for {invoice.due_minor} (minor units).")
+    (stripe_not_connected) or the invoice asks for less (overpayment).
+
+    A card setup (``purpose=CheckoutPurpose.CARD_SETUP``, no invoice, ``amount_minor=0``) saves a
+    card and charges nothing: its session is opened in setup mode on the patient's Customer, and a
+    booking's confirms its hold once the card is saved."""
+    stripe_account = _connected()
+    if purpose == CheckoutPurpose.CARD_SETUP or invoice is None:
+        if purpose != CheckoutPurpose.CARD_SETUP or invoice is not None or amount_minor:
+            raise ValueError("a card setup has no invoice and no amount; a payment has both")
+        currency = chain_settings_get().currency
+    else:
+        positive(amount_minor)
+        invoice = locked(invoice)
+        if invoice.status not in OPEN_STATUSES or amount_minor > invoice.due_minor:
+            raise Overpayment(f"The invoice asks for {invoice.due_minor} (minor units).")
+        currency = invoice.currency
     token = secrets.token_urlsafe(24)
     return OnlineCheckout.objects.create(
         invoice=invoice,
@@ -118,7 +135,7 @@ def checkout_start(
         purpose=purpose,
         description=description[:200],
         amount_minor=amount_minor,
-        currency=invoice.currency,
+        currency=currency,
         hold=hold,
         notes=notes[:200],
         return_token=token,
@@ -141,10 +158,52 @@ def checkout_open(*, checkout: OnlineCheckout) -> OnlineCheckout:
     base = current_clinic_url()
     metadata = {
         "checkout_id": str(checkout.pk),
-        "invoice_id": str(checkout.invoice_id),
+        "invoice_id": str(checkout.invoice_id or ""),
         "purpose": checkout.purpose,
         "hold_id": str(checkout.hold_id or ""),
     }
+    if checkout.purpose == CheckoutPurpose.CARD_SETUP:
+        params = _setup_params(checkout, metadata, base)
+    else:
+        params = _payment_params(checkout, metadata, base)
+    try:
+        session = stripe_client().v1.checkout.sessions.create(params=params, options=_options(checkout, "checkout"))
+    except stripe.StripeError as error:
+        log.warning("checkout session create failed for checkout %s: %s", checkout.pk, error)
+        raise StripeUnavailable() from error
+    with transaction.atomic():
+        row = OnlineCheckout.objects.select_for_update().get(pk=checkout.pk)
+        if not row.session_id:
+            row.session_id = session.id
+            row.session_url = str(session.url)
+            row.setup_intent_id = _setup_intent_id(getattr(session, "setup_intent", None))
+            row.save(update_fields=["session_id", "session_url", "setup_intent_id"])
+    return row
+
+
+def _setup_intent_id(found: object) -> str:
+    if isinstance(found, str):
+        return found
+    return str(getattr(found, "id", "") or "")
+
+
+def _setup_params(checkout: OnlineCheckout, metadata: dict[str, str], base: str) -> SessionCreateParams:
+    """A session in setup mode: the patient enters a card, Stripe checks it and keeps it on the
+    patient's Customer for later off-session charges (the clinic's fees); nothing is charged."""
+    return {
+        "mode": "setup",
+        "currency": checkout.currency.lower(),
+        "customer": stripe_customer_for(checkout.patient).customer_id,
+        "client_reference_id": str(checkout.pk),
+        "metadata": metadata,
+        "setup_intent_data": {"metadata": metadata, "description": checkout.description},
+        "expires_at": int(checkout.expires_at.timestamp()),
+        "success_url": base + checkout.success_path.format(token=checkout.return_token),
+        "cancel_url": base + checkout.cancel_path.format(token=checkout.return_token),
+    }
+
+
+def _payment_params(checkout: OnlineCheckout, metadata: dict[str, str], base: str) -> SessionCreateParams:
     params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
@@ -171,18 +230,7 @@ def checkout_open(*, checkout: OnlineCheckout) -> OnlineCheckout:
         params["payment_intent_data"] = {"metadata": metadata, "setup_future_usage": "off_session"}
     elif checkout.patient.email:
         params["customer_email"] = checkout.patient.email
-    try:
-        session = stripe_client().v1.checkout.sessions.create(params=params, options=_options(checkout, "checkout"))
-    except stripe.StripeError as error:
-        log.warning("checkout session create failed for checkout %s: %s", checkout.pk, error)
-        raise StripeUnavailable() from error
-    with transaction.atomic():
-        row = OnlineCheckout.objects.select_for_update().get(pk=checkout.pk)
-        if not row.session_id:
-            row.session_id = session.id
-            row.session_url = str(session.url)
-            row.save(update_fields=["session_id", "session_url"])
-    return row
+    return params
 
 
 @dataclass(frozen=True)
@@ -195,8 +243,39 @@ class _Outcome:
     saved_method: str  # the card Stripe saved for later charges (setup_future_usage), if any
 
 
+def _read_setup(checkout: OnlineCheckout) -> _Outcome:
+    """A setup session as Stripe has it now, and its SetupIntent: done when the intent succeeded
+    with a card; an expired session (or a completed one whose intent was canceled) gives the time back."""
+    options: stripe.RequestOptions = {"stripe_account": checkout.account_id}
+    client = stripe_client()
+    try:
+        session = client.v1.checkout.sessions.retrieve(str(checkout.session_id), options=options).to_dict()
+        intent_id = _setup_intent_id(session.get("setup_intent"))
+        saved, done_at, canceled = "", None, False
+        if session.get("status") == "complete" and intent_id:
+            intent = client.v1.setup_intents.retrieve(intent_id, options=options).to_dict()
+            method = intent.get("payment_method")
+            if intent.get("status") == "succeeded" and isinstance(method, str):
+                saved = method
+                done_at = datetime.fromtimestamp(int(intent.get("created") or 0), tz=UTC)
+            canceled = intent.get("status") == "canceled"
+    except stripe.StripeError as error:
+        log.warning("checkout setup session read failed for checkout %s: %s", checkout.pk, error)
+        raise StripeUnavailable() from error
+    return _Outcome(
+        paid=bool(saved),
+        expired=session.get("status") == "expired" or canceled,
+        amount_minor=0,
+        payment_intent_id=intent_id,  # the SetupIntent's id
+        paid_at=done_at,
+        saved_method=saved,
+    )
+
+
 def _read(checkout: OnlineCheckout) -> _Outcome:
     """The session as Stripe has it now (and its payment intent, when paid)."""
+    if checkout.purpose == CheckoutPurpose.CARD_SETUP:
+        return _read_setup(checkout)
     options: stripe.RequestOptions = {"stripe_account": checkout.account_id}
     client = stripe_client()
     try:
@@ -239,11 +318,38 @@ def checkout_settle(*, checkout_id: int) -> OnlineCheckout:
         checkout = OnlineCheckout.objects.select_for_update().get(pk=checkout_id)
         if checkout.status != CheckoutStatus.OPEN:
             return checkout  # settled meanwhile by another delivery
-        if outcome.paid:
+        if outcome.paid and checkout.purpose == CheckoutPurpose.CARD_SETUP:
+            _card_saved(checkout, outcome)
+        elif outcome.paid:
             _paid(checkout, outcome)
         else:
             _lapse(checkout, reason="The online payment was not made in time.")
     return checkout
+
+
+def _hold_settled(checkout: OnlineCheckout, *, book: bool, at: datetime) -> bool:
+    """The checkout's hold becomes the patient's booking (``book``) or is given back; True when
+    booked. A hold gone meanwhile (lapsed, cancelled, taken) books nothing. No hold: ``book``."""
+    if checkout.hold_id is None:
+        return book
+    hold = Appointment.objects.get(pk=checkout.hold_id)
+    try:
+        with transaction.atomic():
+            if not book:
+                appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
+            else:
+                appointment_hold_confirm(
+                    actor=None,
+                    hold=hold,
+                    hold_token=hold.hold_token,
+                    patient=checkout.patient,
+                    notes=checkout.notes,
+                    now=at,
+                )
+    except ApplicationError as refused:
+        log.warning("checkout %s settled, but its hold %s is gone (%s)", checkout.pk, hold.pk, refused.code)
+        return False
+    return book
 
 
 def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
@@ -253,26 +359,8 @@ def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
     now = timezone.now()
     paid_at = min(outcome.paid_at or now, now)
     amount = outcome.amount_minor or checkout.amount_minor
-    invoice = locked(checkout.invoice_id)
-    booked = invoice.status != InvoiceStatus.VOID
-    if checkout.hold_id is not None:
-        hold = Appointment.objects.get(pk=checkout.hold_id)
-        try:
-            with transaction.atomic():
-                if not booked:
-                    appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
-                else:
-                    appointment_hold_confirm(
-                        actor=None,
-                        hold=hold,
-                        hold_token=hold.hold_token,
-                        patient=checkout.patient,
-                        notes=checkout.notes,
-                        now=paid_at,
-                    )
-        except ApplicationError as refused:
-            log.warning("checkout %s paid, but its hold %s is gone (%s)", checkout.pk, hold.pk, refused.code)
-            booked = False
+    invoice = locked(_invoice_id(checkout))
+    booked = _hold_settled(checkout, book=invoice.status != InvoiceStatus.VOID, at=paid_at)
     excess = max(amount - invoice.due_minor, 0) if booked else amount
     if excess:
         reason = _refund_reason(invoice, amount=amount, excess=excess, booked=booked)
@@ -301,11 +389,32 @@ def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
     checkout.status = CheckoutStatus.PAID if booked else CheckoutStatus.REFUNDED
     checkout.save(update_fields=["payment", "payment_intent_id", "settled_at", "status"])
     if booked:
-        publish(OnlineCheckoutPaid(checkout.pk, checkout.invoice_id, payment.pk, checkout.purpose))
+        publish(OnlineCheckoutPaid(checkout.pk, invoice.pk, payment.pk, checkout.purpose))
         if outcome.saved_method:
             after_commit(_card_keeper(checkout.patient, outcome.saved_method))
     if excess:
         publish(OnlineCheckoutRefunded(checkout.pk, invoice.pk, payment.pk, refund.pk, excess, refund.reason))
+
+
+def _invoice_id(checkout: OnlineCheckout) -> int:
+    if checkout.invoice_id is None:  # only a card setup has none, and it is never paid
+        raise ValueError(f"checkout {checkout.pk} has no invoice")
+    return checkout.invoice_id
+
+
+def _card_saved(checkout: OnlineCheckout, outcome: _Outcome) -> None:
+    """A card setup completed at Stripe (under the checkout's row lock, once): its hold becomes the
+    booking and the card it saved is kept as the patient's card on file (re-read from Stripe after
+    commit). A hold gone meanwhile (lapsed, cancelled, taken) is not booked and the card not kept."""
+    now = timezone.now()
+    booked = _hold_settled(checkout, book=True, at=min(outcome.paid_at or now, now))
+    checkout.setup_intent_id = outcome.payment_intent_id
+    checkout.payment_method_id = outcome.saved_method
+    checkout.settled_at = now
+    checkout.status = CheckoutStatus.CARD_SAVED if booked else CheckoutStatus.EXPIRED
+    checkout.save(update_fields=["setup_intent_id", "payment_method_id", "settled_at", "status"])
+    if booked:
+        after_commit(_card_keeper(checkout.patient, outcome.saved_method))
 
 
 def _refund_reason(invoice: Invoice, *, amount: int, excess: int, booked: bool) -> str:
@@ -347,9 +456,10 @@ def _lapse(checkout: OnlineCheckout, *, reason: str, void: bool = True) -> None:
     if checkout.hold_id is not None:
         hold = Appointment.objects.get(pk=checkout.hold_id)
         appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
-    invoice = locked(checkout.invoice_id)
-    if void and invoice.status in OPEN_STATUSES and not invoice.paid_minor and not invoice.payments.exists():
-        void_unpaid(invoice, actor=None, reason=reason)
+    if checkout.invoice_id is not None:  # a card setup has none
+        invoice = locked(checkout.invoice_id)
+        if void and invoice.status in OPEN_STATUSES and not invoice.paid_minor and not invoice.payments.exists():
+            void_unpaid(invoice, actor=None, reason=reason)
     checkout.status = CheckoutStatus.EXPIRED
     checkout.settled_at = timezone.now()
     checkout.save(update_fields=["status", "settled_at"])
@@ -413,9 +523,9 @@ def checkouts_sweep(*, now: datetime | None = None) -> int:
 # --- online booking ------------------------------------------------------------------------------
 def deposit_required_check(hold: Appointment) -> None:
     """Registered in scheduling's ONLINE_CONFIRM_CHECKS (invoicing.subscribers): a held time the
-    chain asks a deposit for is not booked online without its payment."""
+    chain asks a deposit for, or a card at booking, is not booked online without it."""
     if hold.service is not None and hold.branch is not None:
-        if deposit_for(service=hold.service, branch=hold.branch).now_minor > 0:
+        if deposit_for(service=hold.service, branch=hold.branch).now_minor > 0 or card_setup_asked():
             raise OnlinePaymentRequired()
 
 
@@ -455,6 +565,8 @@ def online_booking_checkout(
     recorded (``checkout_settle``). Going through this again while a checkout waits answers it."""
     hold = Appointment.objects.select_related("service", "branch").filter(pk=hold_id).exclude(hold_token="").first()
     deposit = deposit_for(service=hold.service, branch=hold.branch) if hold and hold.service and hold.branch else None
+    # Nothing due now, and the chain asks for a card: the card is saved first (setup mode).
+    card_asked = deposit is not None and deposit.now_minor <= 0 and card_setup_asked()
 
     def asked(step: Callable[..., T]) -> T:  # the visitor's confirmation, to book at once or to identify them
         return step(
@@ -468,12 +580,13 @@ def online_booking_checkout(
             request=request,
         )
 
-    if deposit is None or deposit.now_minor <= 0:
+    if deposit is None or (deposit.now_minor <= 0 and not card_asked):
         booked: OnlineBooking = asked(online_booking_confirm)
         return BookingCheckout(booking=booked, checkout=None, notice=booked.notice)
     with transaction.atomic():
         visitor: OnlineVisitor = asked(online_booking_identify)
-        if _package_covers(visitor):  # the visit is paid by the patient's package: nothing asked now
+        covered_already = _package_covers(visitor) or (card_asked and card_on_file_get(visitor.patient.pk) is not None)
+        if covered_already:  # the patient's package pays the visit, or a card is on file: nothing asked now
             confirmed = appointment_hold_confirm(
                 actor=None, hold=visitor.hold, hold_token=hold_token, patient=visitor.patient, notes=visitor.notes
             )
@@ -482,7 +595,23 @@ def online_booking_checkout(
             )
             return BookingCheckout(booking=covered, checkout=None, notice=visitor.notice)
         checkout = OnlineCheckout.objects.filter(hold_id=visitor.hold.pk, status=CheckoutStatus.OPEN).first()
-        if checkout is None:
+        if checkout is None and card_asked:
+            expires_at = timezone.now() + SESSION_LIFETIME
+            appointment_hold_extend(hold_id=visitor.hold.pk, hold_token=hold_token, until=expires_at)
+            service_name = visitor.hold.service.name if visitor.hold.service else "Appointment"
+            checkout = checkout_start(
+                invoice=None,
+                amount_minor=0,
+                purpose=CheckoutPurpose.CARD_SETUP,
+                patient=visitor.patient,
+                description=f"{service_name}: card saved for the clinic's fees",
+                success_path="/book/paid/{token}/",
+                cancel_path="/book/pay/{token}/",
+                hold=visitor.hold,
+                notes=visitor.notes,
+                expires_at=expires_at,
+            )
+        elif checkout is None:
             expires_at = timezone.now() + SESSION_LIFETIME
             appointment_hold_extend(hold_id=visitor.hold.pk, hold_token=hold_token, until=expires_at)
             invoice = raise_for_appointment(visitor.hold, actor=None, issue=True, prepaid_by=visitor.patient)
@@ -541,7 +670,7 @@ def checkout_return(*, token: str) -> CheckoutReturn:
     with contextlib.suppress(StripeUnavailable):  # shown as waiting: the webhook or the sweep settles it
         checkout = checkout_settle(checkout_id=checkout.pk)
     manage_token = ""
-    if checkout.status == CheckoutStatus.PAID and checkout.hold_id is not None:
+    if checkout.status in (CheckoutStatus.PAID, CheckoutStatus.CARD_SAVED) and checkout.hold_id is not None:
         booked = Appointment.objects.get(pk=checkout.hold_id)
         if booked.status in (Status.BOOKED, Status.CONFIRMED) and booked.patient_id is not None:
             manage_token = manage_link_issue(appointment=booked)

@@ -525,6 +525,8 @@ def checkout_session_create(fake: FakeStripe, call: Call) -> tuple[int, JSON]:
         "livemode": False,
     }
     session["url"] = f"{fake.url}/pay/{session['id']}"
+    if session["mode"] == "setup":  # a SetupIntent of its own (setup14's section)
+        setup_session_prepare(fake, call, session)
     return 200, fake.store(call.account, session)
 
 
@@ -830,9 +832,14 @@ def hosted_checkout(fake: FakeStripe, http: BaseHTTPRequestHandler, method: str,
         http.send_response(404)
         http.end_headers()
         return
+    setup = session.get("mode") == "setup"  # a card is saved, nothing paid (setup14's section)
     if method == "POST" and session["status"] == "open":
-        pay_checkout_session(fake, session_id, account=account)
-        send_checkout_events(fake, session, account, ["checkout.session.completed", "payment_intent.succeeded"])
+        if setup:
+            complete_setup_session(fake, session_id, account=account)
+            send_checkout_events(fake, session, account, ["checkout.session.completed"])
+        else:
+            pay_checkout_session(fake, session_id, account=account)
+            send_checkout_events(fake, session, account, ["checkout.session.completed", "payment_intent.succeeded"])
         target = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
         http.send_response(303)
         http.send_header("Location", target)
@@ -842,21 +849,95 @@ def hosted_checkout(fake: FakeStripe, http: BaseHTTPRequestHandler, method: str,
     total = int(session["amount_total"])
     items = f"{total // 100}.{total % 100:02d}"
     is_open = session["status"] == "open"
-    page = _PAGE.format(
-        name=html.escape(str(session.get("metadata", {}).get("purpose") or "your booking")),
-        amount=items,
-        currency=html.escape(str(session["currency"]).upper()),
-        state="Test mode: no card is needed." if is_open else f"This session is {html.escape(session['status'])}.",
-        form=f'<form method="post" action="/pay/{session_id}"><button type="submit">Pay</button></form>'
-        if is_open
-        else "",
-        cancel=html.escape(str(session.get("cancel_url") or "/")),
-    ).encode()
+    page = (
+        setup_page(session_id, session)
+        if setup
+        else _PAGE.format(
+            name=html.escape(str(session.get("metadata", {}).get("purpose") or "your booking")),
+            amount=items,
+            currency=html.escape(str(session["currency"]).upper()),
+            state="Test mode: no card is needed." if is_open else f"This session is {html.escape(session['status'])}.",
+            form=f'<form method="post" action="/pay/{session_id}"><button type="submit">Pay</button></form>'
+            if is_open
+            else "",
+            cancel=html.escape(str(session.get("cancel_url") or "/")),
+        ).encode()
+    )
     http.send_response(200)
     http.send_header("Content-Type", "text/html; charset=utf-8")
     http.send_header("Content-Length", str(len(page)))
     http.end_headers()
     http.wfile.write(page)
+
+
+# --- setup14: Checkout Sessions in setup mode (a card saved at online booking, nothing charged) ------
+def setup_session_prepare(fake: FakeStripe, call: Call, session: JSON) -> None:
+    """A setup-mode session: no amount, the currency asked, a SetupIntent on the session's Customer
+    waiting for a card (its metadata from ``setup_intent_data``)."""
+    if not session.get("customer"):
+        raise StripeError(400, "A setup session here needs a customer.", param="customer")
+    fake.get(call.account, "customer", str(session["customer"]))
+    data = call.params.get("setup_intent_data") or {}
+    intent = {
+        "id": fake.new_id("setup_intent"),
+        "object": "setup_intent",
+        "customer": session["customer"],
+        "payment_method": None,
+        "usage": "off_session",
+        "status": "requires_payment_method",
+        "client_secret": f"seti_secret_{secrets.token_hex(8)}",
+        "description": data.get("description"),
+        "metadata": data.get("metadata", {}),
+        "created": fake.now(),
+        "livemode": False,
+    }
+    fake.store(call.account, intent)
+    session.update(
+        amount_total=0,
+        currency=str(call.params.get("currency") or "eur").lower(),
+        payment_status="no_payment_required",
+        setup_intent=intent["id"],
+    )
+
+
+def complete_setup_session(
+    fake: FakeStripe, session_id: str, *, account: str | None, test_card: str = "pm_card_visa"
+) -> JSON:
+    """The patient saves a card on Stripe's setup page: the SetupIntent succeeds with a card attached
+    to the session's Customer and the session completes (send ``checkout.session.completed`` after).
+    A declined card (``pm_card_chargeDeclined``) leaves the session open and the intent waiting."""
+    with fake.lock:
+        session = fake.get(account, "checkout.session", session_id)
+        if session["status"] != "open":
+            raise StripeError(400, f"This session is {session['status']}.")
+        intent = fake.get(account, "setup_intent", str(session["setup_intent"]))
+        if test_card == "pm_card_chargeDeclined":
+            intent.update(last_setup_error={"code": "card_declined", "message": "Your card was declined."})
+            return session
+        method = _card_method(fake, account, test_card, str(session["customer"]))
+        intent.update(status="succeeded", payment_method=method["id"], last_setup_error=None)
+        session.update(status="complete")
+        return session
+
+
+_SETUP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Save a card (Stripe test)</title></head>
+<body><main><h1>Save a card</h1><p>Nothing is charged now.</p><p>{state}</p>{form}
+<p><a href="{cancel}">Back to the clinic</a></p></main></body></html>"""
+
+
+def setup_page(session_id: str, session: JSON) -> bytes:
+    """Stripe's hosted page of a setup session: a Save card button (posting saves pm_card_visa)."""
+    import html
+
+    is_open = session["status"] == "open"
+    return _SETUP_PAGE.format(
+        state="Test mode: a test card is saved." if is_open else f"This session is {html.escape(session['status'])}.",
+        form=f'<form method="post" action="/pay/{session_id}"><button type="submit">Save card</button></form>'
+        if is_open
+        else "",
+        cancel=html.escape(str(session.get("cancel_url") or "/")),
+    ).encode()
 
 
 # --- recon12: charges, expanded sources, payouts that group the account's balance transactions,

@@ -73,8 +73,9 @@ def visitor(clinic: Clinic, capture: Any, *, hour: int = 10, email: str = "dora@
     return Visitor(held, sent.challenge, code)
 
 
-def book(v: Visitor) -> checkout.BookingCheckout:
-    return checkout.online_booking_checkout(
+def book(v: Visitor, step: Any = checkout.online_booking_checkout) -> Any:
+    """Confirm the visitor's booking with their code (by online booking's checkout, or ``step``)."""
+    return step(
         hold_id=v.hold.pk,
         hold_token=v.hold.hold_token,
         first_name="Dora",
