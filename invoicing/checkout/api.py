@@ -112,8 +112,10 @@ class OnlineBookingCheckoutApi(_Anonymous):
             "Anonymous. Like confirming a hold, and when the chain asks nothing online it books at once "
             "(`booked`, `manage_url`). When it asks a deposit or prepayment, the visit's invoice is issued, the "
             "hold is kept while Stripe's payment page is open (`checkout.pay_url`, `expires_at`), and the time "
-            "is booked once the payment is recorded; unpaid, the time is released. Going through this again "
-            "while a payment waits answers the same checkout."
+            "is booked once the payment is recorded; unpaid, the time is released. When it asks nothing now but "
+            "a card (and the patient has none on file), the checkout saves one on Stripe's page and charges "
+            "nothing (`checkout.amount_minor` 0; `card_saved` once done, and the time is booked). Going through "
+            "this again while a payment waits answers the same checkout."
         ),
         request=OnlineConfirmIn,
         responses={

@@ -54,6 +54,7 @@ from scheduling.services import (
     manage_link_issue,
 )
 from scheduling.services.online import OnlineBooking, OnlineVisitor, online_booking_confirm, online_booking_identify
+from tenants.authz import Actor, authorize
 from tenants.models import StripeConnection
 from tenants.org.selectors import chain_settings_get
 from tenants.selectors import current_clinic_url, current_schema
@@ -65,6 +66,8 @@ T = TypeVar("T")
 #: for the time between our row and Stripe's clock). A booking's hold is kept as long.
 SESSION_LIFETIME = timedelta(minutes=31)
 STRIPE_SHORTEST = timedelta(minutes=30)
+#: How long a link staff send a patient to save a card stays open (Stripe's longest is 24 hours).
+CARD_LINK_LIFETIME = timedelta(hours=23)
 LATE_REFUND_REASON = (
     "The held time had expired, was cancelled or was taken before the payment arrived: the payment is refunded in full."
 )
@@ -518,6 +521,29 @@ def checkouts_sweep(*, now: datetime | None = None) -> int:
         except Exception:  # one stuck checkout never stops the others: logged, tried again next sweep
             log.exception("checkout %s could not be settled; the sweep goes on", checkout.pk)
     return looked
+
+
+# --- a card saved on a link staff send the patient --------------------------------------------------
+def card_setup_link(*, actor: Actor, patient: Patient) -> OnlineCheckout:
+    """A link staff send a patient to save a card for the clinic's fees (no-show, late cancellation)
+    on Stripe's page: a card setup of no booking (nothing charged), open for ``CARD_LINK_LIFETIME``;
+    ``session_url`` is the link. The card is kept as the patient's card on file once the patient
+    completes it (the webhook, the return page or the sweep: ``checkout_settle``). Call it outside
+    any transaction (Stripe is called); refused when the chain's Stripe account cannot take
+    payments (stripe_not_connected) or is unreachable (stripe_unavailable: the sweep opens it)."""
+    authorize(actor, "invoicing.remove_card")
+    with transaction.atomic():
+        checkout = checkout_start(
+            invoice=None,
+            amount_minor=0,
+            purpose=CheckoutPurpose.CARD_SETUP,
+            patient=patient,
+            description="Card saved for the clinic's fees",
+            success_path="/book/paid/{token}/",
+            cancel_path="/book/pay/{token}/",
+            expires_at=timezone.now() + CARD_LINK_LIFETIME,
+        )
+    return checkout_open(checkout=checkout)
 
 
 # --- online booking ------------------------------------------------------------------------------

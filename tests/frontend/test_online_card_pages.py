@@ -87,3 +87,29 @@ def test_the_owner_reads_what_asking_for_a_card_does(in_a, client):
     page = client.get("/settings/payments/online/", HTTP_HOST=in_a.host).content.decode()
     assert "Ask for a card at online booking" in page
     assert "the patient saves a card on Stripe&#x27;s page to confirm (nothing is charged then)" in page
+
+
+def test_a_link_staff_sent_asks_for_a_card_and_says_when_it_is_saved(
+    in_a, stripe_fake, django_capture_on_commit_callbacks
+):
+    from invoicing.checkout.services import card_setup_link
+
+    # given a link reception sent a patient to save a card (no booking)
+    clinic = clinic_setup(in_a)
+    account = connect_stripe(clinic, stripe_fake)
+    link = card_setup_link(actor=clinic.receptionist, patient=clinic.patient())
+    browser = Client(HTTP_HOST=in_a.host)
+    # when the patient opens its page on the clinic's site
+    html = browser.get(f"/book/pay/{link.return_token}/").content.decode()
+    # then it asks for a card, charges nothing and says how long the link stays open
+    assert "<h1>Save a card</h1>" in html
+    assert "This link stays open until" in html
+    assert "Due at the visit" not in html
+    # when the patient saved a card on Stripe's page and comes back
+    complete_setup_session(stripe_fake, link.session_id, account=account)
+    with django_capture_on_commit_callbacks(execute=True):
+        back = browser.get(f"/book/paid/{link.return_token}/").content.decode()
+    # then the page says the card is saved and nothing charged (no booking is named)
+    assert "<h1>Card saved</h1>" in back
+    assert "Nothing was charged" in back
+    assert "booking confirmed" not in back

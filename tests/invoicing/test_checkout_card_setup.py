@@ -223,3 +223,36 @@ def test_the_booking_api_cannot_confirm_without_the_card_and_the_terms_say_it(
     # and the terms shown before confirming say a card is saved and nothing charged
     lines = booking_terms(service=card_shop.service, branch=card_shop.branch).lines
     assert any("save a card" in line and "nothing is charged now" in line for line in lines)
+
+
+def test_staff_send_a_patient_a_link_to_save_a_card_and_the_card_is_kept_once_saved(
+    card_shop, stripe_fake, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from config.errors import PermissionDenied
+
+    # given a patient without a card; a doctor may not send the link
+    patient = card_shop.patient()
+    with pytest.raises(PermissionDenied):
+        checkout.card_setup_link(actor=card_shop.chain.users["doctor"], patient=patient)
+    assert not OnlineCheckout.objects.exists()
+    # when reception makes the link
+    link = checkout.card_setup_link(actor=card_shop.receptionist, patient=patient)
+    # then it is Stripe's page in setup mode on the patient's Customer, open for most of a day, no booking
+    session = stripe_fake.get(card_shop.account, "checkout.session", link.session_id)
+    assert link.session_url == session["url"]
+    assert (session["mode"], link.hold_id, link.invoice_id, link.amount_minor) == ("setup", None, None, 0)
+    assert link.expires_at > timezone.now() + timedelta(hours=22)
+    # when the patient saves a card on it and the webhook comes
+    done = complete_setup_session(stripe_fake, link.session_id, account=card_shop.account)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(stripe_fake.event("checkout.session.completed", done, account=card_shop.account))
+    # then the card is the patient's card on file, and nothing else happened
+    card = card_on_file_get(patient.pk)
+    assert card is not None
+    assert card.last4 == "4242"
+    assert OnlineCheckout.objects.get(pk=link.pk).status == CheckoutStatus.CARD_SAVED
+    assert not Payment.objects.exists()
