@@ -673,7 +673,8 @@ def _load_online_deposit() -> None:
 
     owner = User.objects.get(email=OWNER.email)
     if online_payment_policy_get().pk is None:
-        online_payment_policy_set(actor=owner, kind="fixed", amount_minor=2000)
+        # The card that pays is kept for the fees; a service asking nothing now saves a card instead.
+        online_payment_policy_set(actor=owner, kind="fixed", amount_minor=2000, ask_for_card=True)
     upcoming = (
         Appointment.objects.filter(source="online", status=Status.BOOKED, span__startswith__gt=timezone.now())
         .order_by("span")

@@ -8,7 +8,6 @@ import re
 
 import pytest
 from django.conf import settings
-from django.core import mail
 from django.core.cache import cache
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
@@ -20,13 +19,12 @@ from invoicing.models import Invoice, Payment
 from scheduling.models import Appointment, Status
 from tenants.models import StripeConnection, StripeEvent
 from tests.browser.test_front_desk import _desk
+from tests.browser.test_online_deposit import confirm_with_code, pick_a_time
 from tests.factories.invoicing import priced
 from tests.helpers import committed
 from tests.invoicing.checkout_world import connect_stripe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
-
-PHONE = {"width": 390, "height": 844}
 
 
 def test_a_patient_saves_a_card_to_book_online_and_nothing_is_charged(
@@ -45,13 +43,7 @@ def test_a_patient_saves_a_card_to_book_online_and_nothing_is_charged(
         None,
     )
     try:
-        page.set_viewport_size(PHONE)
-        page.goto(f"{live}/book/")
-        page.get_by_label("Where").select_option(label=clinic.branch.name)
-        page.get_by_label("What").select_option(value=str(clinic.service.pk))
-        page.get_by_role("button", name="Next").click()
-        page.get_by_role("button", name="See free times").click()
-        page.locator("section.day-times").get_by_role("button").first.click()
+        pick_a_time(page, live, clinic)  # at 390 px
         # before confirming, the details step says nothing is paid online and a card is saved
         expect(page.get_by_role("heading", name="Payment and cancellation")).to_be_visible()
         expect(page.get_by_text("Nothing is paid online: you pay at the visit.")).to_be_visible()
@@ -60,13 +52,7 @@ def test_a_patient_saves_a_card_to_book_online_and_nothing_is_charged(
         ).to_be_visible()
         shot("card-terms-details-390")
         axe("online booking details asking for a card")
-        page.get_by_label("First name").fill("Carla")
-        page.get_by_label("Last name").fill("Card")
-        page.get_by_label("E-mail or mobile number").fill("carla.card@example.com")
-        page.get_by_role("button", name="Send me a code").click()
-        sent = next(m for m in reversed(mail.outbox) if m.to == ["carla.card@example.com"])
-        page.get_by_label("The six-digit code we sent you").fill(re.search(r"\b(\d{6})\b", sent.body).group(1))
-        page.get_by_role("button", name="Confirm booking").click()
+        confirm_with_code(page, "Carla", "Card", "carla.card@example.com")
 
         # the save-a-card step: nothing charged now, the price at the visit, what the fees may take
         expect(page.get_by_role("heading", name="Save a card", exact=True)).to_be_visible()

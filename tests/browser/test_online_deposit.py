@@ -4,13 +4,14 @@ fake), back to "payment received", and the booking's page says the deposit is pa
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.cache import cache
 from django_tenants.utils import schema_context
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from invoicing.checkout.models import OnlinePaymentPolicy
 from invoicing.models import Invoice, InvoiceStatus, Payment, PaymentMethod
@@ -24,6 +25,29 @@ from tests.invoicing.checkout_world import connect_stripe, deposit_policy
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 PHONE = {"width": 390, "height": 844}
+
+
+def pick_a_time(page: Page, live: str, clinic: Any) -> None:
+    """On the phone, from /book/: the clinic's branch and service, the first free time."""
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live}/book/")
+    page.get_by_label("Where").select_option(label=clinic.branch.name)
+    page.get_by_label("What").select_option(value=str(clinic.service.pk))
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="See free times").click()
+    page.locator("section.day-times").get_by_role("button").first.click()
+
+
+def confirm_with_code(page: Page, first: str, last: str, email: str) -> None:
+    """The details step: the visitor's name and e-mail, the code sent to it, Confirm booking."""
+    page.get_by_label("First name").fill(first)
+    page.get_by_label("Last name").fill(last)
+    page.get_by_label("E-mail or mobile number").fill(email)
+    page.get_by_role("button", name="Send me a code").click()
+    sent = next(m for m in reversed(mail.outbox) if m.to == [email])
+    page.get_by_label("The six-digit code we sent you").fill(re.search(r"\b(\d{6})\b", sent.body).group(1))
+    expect(page.get_by_role("heading", name="Payment and cancellation")).to_be_visible()
+    page.get_by_role("button", name="Confirm booking").click()
 
 
 def test_a_patient_books_online_with_a_deposit_and_the_booking_appears_paid(
@@ -42,26 +66,13 @@ def test_a_patient_books_online_with_a_deposit_and_the_booking_appears_paid(
         None,
     )
     try:
-        page.set_viewport_size(PHONE)
-        page.goto(f"{live}/book/")
-        page.get_by_label("Where").select_option(label=clinic.branch.name)
-        page.get_by_label("What").select_option(value=str(clinic.service.pk))
-        page.get_by_role("button", name="Next").click()
-        page.get_by_role("button", name="See free times").click()
-        page.locator("section.day-times").get_by_role("button").first.click()
+        pick_a_time(page, live, clinic)
         # before confirming, the details step says what is paid online and what cancelling costs
         expect(page.get_by_role("heading", name="Payment and cancellation")).to_be_visible()
         expect(page.get_by_text(re.compile(r"deposit of .*20\.00 online to confirm"))).to_be_visible()
         shot("deposit-terms-details-390")
         axe("online booking details with payment terms")
-        page.get_by_label("First name").fill("Paula")
-        page.get_by_label("Last name").fill("Paid")
-        page.get_by_label("E-mail or mobile number").fill("paula@example.com")
-        page.get_by_role("button", name="Send me a code").click()
-        sent = next(m for m in reversed(mail.outbox) if m.to == ["paula@example.com"])
-        page.get_by_label("The six-digit code we sent you").fill(re.search(r"\b(\d{6})\b", sent.body).group(1))
-        expect(page.get_by_role("heading", name="Payment and cancellation")).to_be_visible()
-        page.get_by_role("button", name="Confirm booking").click()
+        confirm_with_code(page, "Paula", "Paid", "paula@example.com")
 
         # the pay step: due now, due at the visit, what happens if unpaid
         expect(page.get_by_role("heading", name="Pay the deposit")).to_be_visible()
