@@ -7,7 +7,6 @@ Each calls one invoicing selector or service, the same the API calls."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,13 +19,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
-from config.money import from_minor, minor_units, money_format, to_minor
+from config.fields import AmountFormField
+from config.money import from_minor, minor_units, money_format
 from frontend.forms import DayField, show_error, to_date, to_int
 from invoicing.desk import STATUS_CHOICES, DeskFilters, billing_desk, visit_billing
 from invoicing.desk import patient_billing as patient_billing_read
 from invoicing.exceptions import Overpayment
 from invoicing.models import DESK_METHODS
-from invoicing.reports import daily_takings
+from invoicing.reports import daily_takings, takings_access_logged
 from invoicing.services.allocation import balance_pay
 from tenants.audit.services import access_log_records, access_log_response
 
@@ -80,13 +80,7 @@ def takings(request: HttpRequest) -> HttpResponse:
     report = daily_takings(
         actor=request.user, branch_id=to_int(request.GET.get("branch")), day=to_date(request.GET.get("day"))
     )
-    access_log_response(
-        request,
-        action="list",
-        object_type="payment",
-        object_ids=[p.pk for p in report.payments],
-        patient_ids=[p.invoice.patient_id for p in report.payments],
-    )
+    takings_access_logged(request, report)
     context = {
         "report": report,
         "previous": report.day - timedelta(days=1),
@@ -103,15 +97,12 @@ class BalancePaymentForm(forms.Form):
 
     def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        step = Decimal(1).scaleb(-minor_units(currency))
-        self.fields["amount"] = forms.DecimalField(
-            min_value=step,
-            decimal_places=minor_units(currency),
-            max_digits=14,
+        # the one parser of money input (config.fields.parse_amount): what the API refuses, this refuses
+        self.fields["amount"] = AmountFormField(
+            places=minor_units(currency),
             label=f"Amount ({currency})",
             help_text="Paid towards the oldest invoice first",
         )
-        self.fields["amount"].widget.attrs |= {"step": str(step), "inputmode": "decimal"}
         self.order_fields(["amount", "method", "reference", "currency"])
 
 
@@ -156,7 +147,7 @@ def patient_pay(request: HttpRequest, pk: int) -> HttpResponse:
                 patient_id=pk,
                 currency=currency,
                 method=form.cleaned_data["method"],
-                amount_minor=to_minor(form.cleaned_data["amount"], currency),
+                amount_minor=form.cleaned_data["amount"],
                 reference=form.cleaned_data["reference"],
             )
         except ApplicationError as exc:

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.request import Request
 
 from config.errors import NotFound
 from invoicing.models import Payment, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from tenants.audit.services import access_log_response
 from tenants.authz import Actor, authorize
 from tenants.org.models import Branch
 from tenants.org.selectors import branch_list
@@ -133,4 +136,24 @@ def daily_takings(*, actor: Actor, branch_id: int | None = None, day: date | Non
         payments=payments,
         refunds=refunds,
         pending_refunds=pending,
+    )
+
+
+def takings_access_logged(request: HttpRequest | Request, report: DailyTakings) -> None:
+    """Access-log what a day's takings show: each payment and each refund (given or pending) names
+    its patient; the page and the API log the same rows."""
+    access_log_response(
+        request,
+        action="list",
+        object_type="payment",
+        object_ids=[p.pk for p in report.payments],
+        patient_ids=[p.invoice.patient_id for p in report.payments],
+    )
+    refunds = [*report.refunds, *report.pending_refunds]
+    access_log_response(
+        request,
+        action="list",
+        object_type="refund",
+        object_ids=[r.pk for r in refunds],
+        patient_ids=[r.payment.invoice.patient_id for r in refunds],
     )

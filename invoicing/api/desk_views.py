@@ -14,7 +14,7 @@ from config.api import validated
 from config.openapi import errors
 from invoicing.api.serializers import AMOUNT_HELP, PaymentIn, PaymentOut
 from invoicing.exceptions import Overpayment, PaymentMethodNotRecordable
-from invoicing.reports import daily_takings
+from invoicing.reports import daily_takings, takings_access_logged
 from invoicing.services.allocation import balance_pay
 from patients.models import Patient
 from tenants.audit.services import access_log_response
@@ -96,11 +96,5 @@ class TakingsApi(APIView):
     def get(self, request: Request) -> Response:
         query = validated(TakingsQuery, request, request.query_params)
         report = daily_takings(actor=request.user, branch_id=query.get("branch"), day=query.get("day"))
-        access_log_response(
-            request,
-            action="list",
-            object_type="payment",
-            object_ids=[p.pk for p in report.payments],
-            patient_ids=[p.invoice.patient_id for p in report.payments],
-        )
+        takings_access_logged(request, report)
         return Response(TakingsOut(report).data)

@@ -351,3 +351,46 @@ def test_the_billing_card_comes_right_after_the_details_on_the_chart(in_a, clien
     chart = _get(client, in_a, f"/patients/{invoice.patient_id}/").content.decode()
     order = [m.group(1) for m in re.finditer(r'<h2 id="(\w+)">', chart)]
     assert order[:3] == ["demo", "inv", "appts"]
+
+
+@pytest.mark.parametrize("typed", ["1E1", "1_0", "\uff11\uff10", "+10", "1e-0", "10.001", "-5"])
+def test_the_balance_payment_refuses_amounts_the_api_refuses_and_writes_nothing(in_a, client, clinic, typed):
+    # given a patient who owes one invoice
+    invoice = completed_visit(clinic, hour=9)
+    before = _state(invoice)
+    _as(client, in_a, "receptionist")
+    # when reception types an amount the API would refuse into "pay the whole balance"
+    page = _post(
+        client,
+        in_a,
+        f"/billing/patients/{invoice.patient_id}/pay/",
+        {"balance-gbp-amount": typed, "balance-gbp-method": "cash", "balance-gbp-currency": "GBP"},
+    )
+    # then it is refused beside the amount and nothing is paid
+    assert page.status_code == 400
+    assert 'id="id_balance-gbp-amount_error"' in page.content.decode()
+    assert _state(invoice) == before
+
+
+def test_the_takings_log_the_patients_of_the_days_refunds_too(in_a, client, clinic, api):
+    from tenants.audit.models import AccessLog
+
+    # given a payment taken on Monday and part of it refunded on Tuesday
+    invoice = completed_visit(clinic)
+    with time_machine.travel(clinic.at(MONDAY, 17), tick=False):
+        paid = billing.payment_record(actor=clinic.receptionist, invoice=invoice, method="cash", amount_minor=PRICE)
+    tuesday = MONDAY + timedelta(days=1)
+    with time_machine.travel(clinic.at(tuesday, 12), tick=False):
+        refund = billing.refund_record(actor=clinic.owner, payment=paid, amount_minor=1000, reason="Goodwill")
+    patient = invoice.patient
+    # when billing reads Tuesday's takings, which list only the refund, on the page and through the API
+    _as(client, in_a, "billing")
+    page = _get(client, in_a, TAKINGS, data={"day": tuesday.isoformat()})
+    assert page.status_code == 200
+    assert patient.last_name in page.content.decode()
+    shown = AccessLog.objects.filter(patient_id=patient.pk, object_type="refund", object_id=str(refund.pk))
+    assert shown.count() == 1
+    answer = api(in_a, "billing").call("GET", f"/api/v1/invoicing/takings/?day={tuesday.isoformat()}")
+    # then each reading names the refund's patient in the access log
+    assert answer.status_code == 200
+    assert shown.count() == 2
