@@ -185,8 +185,11 @@ def checkout_open(*, checkout: OnlineCheckout) -> OnlineCheckout:
 
 
 def _setup_intent_id(found: object) -> str:
+    """A session's ``setup_intent``: its id, or the id of the object when Stripe expanded it."""
     if isinstance(found, str):
         return found
+    if isinstance(found, dict):
+        return str(found.get("id") or "")
     return str(getattr(found, "id", "") or "")
 
 

@@ -256,3 +256,14 @@ def test_staff_send_a_patient_a_link_to_save_a_card_and_the_card_is_kept_once_sa
     assert card.last4 == "4242"
     assert OnlineCheckout.objects.get(pk=link.pk).status == CheckoutStatus.CARD_SAVED
     assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "given",
+    [("seti_1", "seti_1"), ({"id": "seti_2", "object": "setup_intent"}, "seti_2"), (None, "")],
+    ids=["an-id", "expanded", "none-yet"],
+)
+def test_a_sessions_setup_intent_is_read_as_an_id_or_an_expanded_object(given):
+    # a session names its SetupIntent by id, or as the whole object when the read expanded it
+    found, expected = given
+    assert checkout._setup_intent_id(found) == expected
