@@ -40,7 +40,7 @@ from invoicing.connect.client import idempotency_key, stripe_client
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from invoicing.connect.selectors import connection_get
 from invoicing.exceptions import Overpayment
-from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, PaymentMethod
+from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentMethod
 from invoicing.services.cards import card_on_file_get, card_on_file_save, stripe_customer_for
 from invoicing.services.invoices import locked, positive, raise_for_appointment, void_unpaid
 from invoicing.services.payments import payment_add
@@ -366,6 +366,10 @@ def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
     paid_at = min(outcome.paid_at or now, now)
     amount = outcome.amount_minor or checkout.amount_minor
     invoice = locked(_invoice_id(checkout))
+    recorded = Payment.objects.filter(method=PaymentMethod.STRIPE, reference=outcome.payment_intent_id).first()
+    if recorded is not None:  # billing recorded it by hand already (reconciliation's "record against invoice")
+        _recorded_by_hand(checkout, invoice, recorded, outcome, at=paid_at)
+        return
     booked = _hold_settled(checkout, book=invoice.status != InvoiceStatus.VOID, at=paid_at)
     excess = max(amount - invoice.due_minor, 0) if booked else amount
     if excess:
@@ -400,6 +404,22 @@ def _paid(checkout: OnlineCheckout, outcome: _Outcome) -> None:
             after_commit(_card_keeper(checkout.patient, outcome.saved_method))
     if excess:
         publish(OnlineCheckoutRefunded(checkout.pk, invoice.pk, payment.pk, refund.pk, excess, refund.reason))
+
+
+def _recorded_by_hand(
+    checkout: OnlineCheckout, invoice: Invoice, payment: Payment, outcome: _Outcome, *, at: datetime
+) -> None:
+    """The payment of a checkout billing already recorded (its payment intent is in the ledger): it
+    is not recorded again; the hold is confirmed unless the invoice was voided, and the checkout is
+    settled on that payment."""
+    booked = _hold_settled(checkout, book=invoice.status != InvoiceStatus.VOID, at=at)
+    checkout.payment = payment
+    checkout.payment_intent_id = outcome.payment_intent_id
+    checkout.settled_at = timezone.now()
+    checkout.status = CheckoutStatus.PAID if booked else CheckoutStatus.REFUNDED
+    checkout.save(update_fields=["payment", "payment_intent_id", "settled_at", "status"])
+    if booked:
+        publish(OnlineCheckoutPaid(checkout.pk, invoice.pk, payment.pk, checkout.purpose))
 
 
 def _invoice_id(checkout: OnlineCheckout) -> int:

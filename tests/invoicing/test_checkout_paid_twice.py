@@ -19,6 +19,7 @@ from invoicing.connect.client import idempotency_key
 from invoicing.exceptions import InvoiceHasPayments
 from invoicing.models import Invoice, InvoiceStatus, Payment, PaymentMethod, Refund, RefundStatus
 from invoicing.services import invoices
+from invoicing.services.payments import payment_add
 from scheduling.models import Appointment, Status
 from scheduling.services import appointment_hold_lapse
 from tests.factories.invoicing import PRICE
@@ -244,3 +245,30 @@ def test_one_checkout_the_sweep_cannot_settle_does_not_stop_the_others(
     assert looked == 2
     assert OnlineCheckout.objects.get(pk=second.pk).status == CheckoutStatus.PAID
     assert OnlineCheckout.objects.get(pk=first.pk).status == CheckoutStatus.OPEN
+
+
+def test_a_payment_billing_recorded_by_hand_before_its_checkout_settles_is_not_recorded_twice(
+    shop, stripe_fake: FakeStripe, django_capture_on_commit_callbacks
+):
+    # given an open online checkout the patient paid at Stripe, whose webhook is late
+    started = _started(shop, django_capture_on_commit_callbacks)
+    session = pay_checkout_session(stripe_fake, started.session_id, account=shop.account)
+    invoice = Invoice.objects.get(pk=started.invoice_id)
+    # and billing records that Stripe payment by hand (reconciliation's "record against invoice")
+    by_hand = payment_add(
+        invoice,
+        actor=shop.owner,
+        method=PaymentMethod.STRIPE,
+        amount_minor=DEPOSIT,
+        reference=session["payment_intent"],
+    )
+    # when the webhook arrives at last
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = deliver(_event(stripe_fake, shop, "checkout.session.completed", session))
+    # then it answers 200, the payment stands once, nothing is refunded, and the booking is confirmed
+    assert answer.status_code == 200, answer.content
+    assert list(Payment.objects.filter(method=PaymentMethod.STRIPE).values_list("pk", flat=True)) == [by_hand.pk]
+    assert not Refund.objects.exists()
+    settled = OnlineCheckout.objects.get(pk=started.pk)
+    assert (settled.status, settled.payment_id) == (CheckoutStatus.PAID, by_hand.pk)
+    assert Appointment.objects.get(pk=started.hold_id).status == Status.BOOKED
