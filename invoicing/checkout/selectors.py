@@ -83,11 +83,18 @@ class BookingTerms:
     lines: list[str]
 
 
+def _percent(basis_points: int) -> str:
+    """Basis points as a percentage without float: 5000 is "50", 1250 is "12.5"."""
+    whole, part = divmod(basis_points, 100)
+    return f"{whole}.{part:02d}".rstrip("0").rstrip(".")
+
+
 def _fee_shown(rule: str, amount_minor: int, percent_bp: int, price_minor: int, currency: str) -> str:
     if rule == FeeRule.FIXED:
         return _money(amount_minor, currency)
     if rule == FeeRule.PERCENT:
-        return f"{_money((price_minor * percent_bp + 5_000) // 10_000, currency)} ({percent_bp / 100:g}% of the price)"
+        fee = _money((price_minor * percent_bp + 5_000) // 10_000, currency)
+        return f"{fee} ({_percent(percent_bp)}% of the price)"
     return ""
 
 
