@@ -72,7 +72,10 @@ def _quote(purchase: PackagePurchase, invoice: Invoice | None, give_back: GiveBa
     unused = purchase.sessions_total - purchase.used
     value = 0
     if invoice is not None and invoice.status != InvoiceStatus.VOID and give_back == GiveBack.PRO_RATA:
-        value = invoice.total_minor * unused // purchase.sessions_total  # floor: never more than paid for
+        # Pro rata of what the package finally cost (earlier credit notes and refunds already gave
+        # part of it back), rounded down: never more than the unused sessions were paid for.
+        cost = max(invoice.total_minor - invoice.credited_minor - invoice.refunded_minor, 0)
+        value = cost * unused // purchase.sessions_total
     credit = min(value, invoice.due_minor) if invoice is not None and invoice.status in OPEN_STATUSES else 0
     refundable = invoice.paid_minor - invoice.refunded_minor if invoice is not None else 0
     refund = min(value - credit, refundable)
@@ -89,7 +92,8 @@ def package_cancel_quote(*, purchase: PackagePurchase, give_back: GiveBack = Giv
 def package_cancel(*, actor: Actor, purchase: PackagePurchase, reason: str, give_back: GiveBack) -> PackageCancelled:
     """Billing or an owner cancels a purchase: it is cancelled (no more bookings; visits booked on it
     stay booked and are invoiced as usual), and with ``give_back`` pro rata the unused sessions' share
-    of the sale's invoice is credited (a credit note) and, beyond what is still owed, refunded.
+    of what the sale finally cost (its total less earlier credit notes and refunds, rounded down) is
+    credited (a credit note) and, beyond what is still owed, refunded.
     Refused (package_not_cancellable) for a purchase already cancelled."""
     authorize(actor, "packages.cancel_purchase", purchase)
     reason = reason_given(reason)
