@@ -5,7 +5,9 @@ from what can be refunded (two refunds at once cannot give back more than was pa
 ``refund_send`` after commit. The create call's idempotency key is named after the refund's row:
 a retry (the sweep, a second delivery) makes one refund at Stripe. Stripe's answer marks the row
 succeeded with Stripe's refund id; a refusal marks it failed, with Stripe's message, and gives the
-amount back to the payment. Stripe being unreachable leaves it pending for the next sweep."""
+amount back to the payment, unless the invoice does not owe that money (paid twice, void, or freed
+by a credit note): then it stays counted as owed back, flagged for billing. Stripe being unreachable
+leaves it pending for the next sweep."""
 
 from __future__ import annotations
 
@@ -87,7 +89,8 @@ def refund_succeeded(*, refund_id: int, stripe_refund_id: str) -> Refund:
 @transaction.atomic
 def refund_failed(*, refund_id: int, message: str) -> Refund:
     """Stripe refused the refund: it is marked failed (shown with Stripe's reason) and its amount
-    is refundable again."""
+    is refundable again; money the invoice does not owe (paid twice, void, freed by a credit note)
+    stays counted as owed back instead, flagged for billing."""
     from invoicing.services.payments import payment_status
 
     refund = Refund.objects.get(pk=refund_id)
@@ -98,10 +101,12 @@ def refund_failed(*, refund_id: int, message: str) -> Refund:
         return refund
     refund.status = RefundStatus.FAILED
     kept_after = invoice.paid_minor - invoice.refunded_minor + refund.amount_minor
-    if invoice.status == InvoiceStatus.VOID or kept_after > invoice.total_minor - invoice.credited_minor:
-        # checkout14: money the invoice does not owe (paid twice, or on a void invoice) cannot be
-        # kept on it: the refund stays counted, failed with Stripe's reason, for billing to give the
-        # money back another way (Stripe's dashboard) and reconciliation to show.
+    not_owed = invoice.status == InvoiceStatus.VOID or kept_after > invoice.total_minor - invoice.credited_minor
+    if not_owed or refund.credit_note_id is not None:
+        # checkout14: money the invoice does not owe (paid twice, on a void invoice, or freed by a
+        # credit note, whose freed part its refunds carry) cannot be kept on it: the refund stays
+        # counted, failed with Stripe's reason, for billing to give the money back another way
+        # (Stripe's dashboard) and reconciliation to show.
         refund.failure_message = f"{NOT_OWED_NOTE} Stripe: {message}"[:500]
         changed_by(refund, None, reason="refused by Stripe").save(update_fields=["status", "failure_message"])
         log.error("refund %s of money not owed was refused by Stripe: %s", refund.pk, message)
