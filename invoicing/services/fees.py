@@ -39,6 +39,7 @@ from django.utils import timezone
 from config.errors import ValidationFailed
 from config.events import publish
 from config.fields import plain_text
+from config.money import money_format
 from invoicing.connect.client import idempotency_key, on_behalf_of, stripe_client
 from invoicing.connect.selectors import connection_get
 from invoicing.events import FeeCharged
@@ -186,18 +187,34 @@ def _deposit_of(visit: Invoice | None) -> int:
 
 def _keep_deposit(visit: Invoice, fee_invoice: Invoice, *, actor: Actor | None, reason: str) -> None:
     """The visit's payments move to the fee's invoice (the money stays where Stripe or the desk took
-    it: the same payments, now paying the fee); the visit's invoice, with nothing paid on it, is void."""
+    it: the same payments, now paying the fee). The visit's invoice, with nothing paid on it any more
+    (paid in full or in part before), is no longer sold: void, or, when a credit note already took
+    part of it off, credited for the rest (a credit note is never voided away)."""
     moved = 0
     for payment in visit.payments.select_for_update().order_by("pk"):
         payment.invoice = fee_invoice
         changed_by(payment, actor, reason=reason).save(update_fields=["invoice"])
         moved += payment.amount_minor
     visit.paid_minor -= moved
-    changed_by(visit, actor, reason=reason).save(update_fields=["paid_minor"])
+    visit.status = payment_status(visit)  # a visit paid in full is open again: nothing is paid on it now
+    changed_by(visit, actor, reason=reason).save(update_fields=["paid_minor", "status"])
     fee_invoice.paid_minor += moved
     fee_invoice.status = payment_status(fee_invoice)
     changed_by(fee_invoice, actor, reason=reason).save(update_fields=["paid_minor", "status"])
-    void_unpaid(visit, actor=actor, reason=reason)
+    if visit.credited_minor:
+        _credit_unpaid(visit, actor=actor, reason=reason)
+    else:
+        void_unpaid(visit, actor=actor, reason=reason)
+
+
+def _fee_line(label: str, service: str, day: str, *, policy_fee: int, kept: int, currency: str) -> str:
+    """The fee invoice's line. A prepayment larger than the policy's fee is kept whole as the fee
+    (fee = the policy's fee or the deposit, whichever is more): the line says so, with the policy's fee."""
+    if kept > policy_fee:
+        label += f" fee, prepayment kept (the policy's fee is {money_format(policy_fee, currency)})"
+    else:
+        label += " fee"
+    return f"{label}: {service}, {day}"[:200]
 
 
 def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeCharge | None:
@@ -226,7 +243,7 @@ def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeChar
             return None
         visit = _visit_invoice(entry.pk)
         deposit = _deposit_of(visit)
-        amount = max(amount, deposit)
+        policy_fee, amount = amount, max(amount, deposit)
         invoice = Invoice(
             patient_id=entry.patient_id,
             branch=entry.branch,
@@ -238,7 +255,12 @@ def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeChar
         changed_by(invoice, actor, reason=f"{label.lower()} fee").save()
         day = entry.span.lower.astimezone(ZoneInfo(entry.branch.timezone)).strftime("%d %b %Y %H:%M")
         # Fees are not a supply of a service: no tax on them.
-        line = LineIn(description=f"{label} fee: {entry.service.name}, {day}", unit_price_minor=amount)
+        line = LineIn(
+            description=_fee_line(
+                label, entry.service.name, day, policy_fee=policy_fee, kept=deposit, currency=invoice.currency
+            ),
+            unit_price_minor=amount,
+        )
         _add_line(invoice, line, 0)
         recompute_totals(invoice)
         invoice.save(update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor"])
@@ -248,6 +270,8 @@ def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeChar
                 visit, invoice, actor=actor, reason=f"{label}: the deposit is kept toward the fee ({invoice.number})"
             )
         card = card_on_file_get(entry.patient_id) if amount > deposit else None
+        if card is not None and not _can_charge_cards():
+            card = None  # no attempt is made that could only fail: the fee waits at the desk
         status = FeeStatus.PENDING if card is not None else FeeStatus.NO_CARD
         charge = FeeCharge(
             invoice=invoice,
@@ -267,6 +291,12 @@ def fee_raise(*, appointment_id: int, kind: str, actor: Actor | None) -> FeeChar
         elif card is not None:
             _enqueue(charge.pk)
     return charge
+
+
+def _can_charge_cards() -> bool:
+    """Whether the chain can charge a card now (its Stripe account connected and able to charge)."""
+    connection = connection_get()
+    return connection is not None and connection.is_connected
 
 
 def _credit_unpaid(invoice: Invoice, *, actor: Actor | None, reason: str) -> None:
@@ -329,9 +359,9 @@ def _claim(fee_charge_id: int, *, now: datetime) -> Claim | None:
             charge.attempts += 1
         connection = connection_get()
         if charge.card is None or connection is None or not connection.is_connected:
-            charge.status, charge.last_error = FeeStatus.FAILED, "The chain's Stripe account is not connected."
-            charge.last_error_by_stripe = False
-            changed_by(charge, None, reason="not charged").save()
+            # no attempt is made (it could only fail): the fee waits at the desk, not "failed"
+            charge.status, charge.last_error, charge.last_error_by_stripe = FeeStatus.NO_CARD, "", False
+            changed_by(charge, None, reason="not charged: online card payments are not set up").save()
             return None
         charge.status, charge.claimed_at = FeeStatus.CHARGING, now
         changed_by(charge, None, reason=f"charging, attempt {charge.attempts}").save()
