@@ -1,0 +1,37 @@
+"""The staff chart shows an appointment at the time on its branch's wall clock for that date, summer time
+or not (issue 12's walk: a 08:00 visit in September read "07:00" on the chart, the invoice said 08:00)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from tests.factories import Chain
+from tests.factories.scheduling import book, clinic_setup, clock_changes, local_today
+from tests.frontend.test_billing_pages import _as, _get
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_chart_lists_visits_on_the_branchs_clock_either_side_of_the_clocks_going_back(in_a: Chain, client):
+    # given a visit at 10:00 a week before the branch's clocks go back and one at 10:00 a week after
+    clinic = clinic_setup(in_a)
+    _, back = clock_changes(clinic.branch.timezone, after=local_today(clinic.tz) + timedelta(days=8))
+    patient = clinic.patient("Dora")
+    summer = book(clinic, clinic.at(back - timedelta(days=7), 10), patient=patient)
+    winter = book(clinic, clinic.at(back + timedelta(days=7), 10), patient=patient)
+    assert summer.span.lower.astimezone(clinic.tz).utcoffset() != winter.span.lower.astimezone(clinic.tz).utcoffset()
+    # when the receptionist opens the patient's chart
+    _as(client, in_a, "receptionist")
+    html = _get(client, in_a, f"/patients/{patient.pk}/").content.decode()
+    # then both read 10:00 on the branch's clock, neither an hour off
+    with timezone.override(clinic.tz):
+        shown = [date_format(timezone.localtime(a.span.lower), "SHORT_DATETIME_FORMAT") for a in (summer, winter)]
+    with timezone.override("UTC"):
+        utc_summer = date_format(timezone.localtime(summer.span.lower), "SHORT_DATETIME_FORMAT")
+    for text in shown:
+        assert f"<li>{text} · " in html
+    assert utc_summer not in html
