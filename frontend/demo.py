@@ -736,7 +736,12 @@ def _load_fees() -> None:
     day = datetime.now(tz).date() - timedelta(days=6)
     before = datetime.combine(day, time(0), tzinfo=tz)
     slots = slot_list_available(service=consultation, branch=camden, date_from=day, date_to=day, step=60, now=before)
-    patients = list(Patient.objects.filter(merged_into__isnull=True).order_by("-pk")[:2])
+    # two real patients: not the "Olly Bennett" registered twice at the desk, the duplicate left to merge
+    patients = list(
+        Patient.objects.filter(merged_into__isnull=True)
+        .exclude(first_name="Olly", last_name="Bennett")
+        .order_by("-pk")[:2]
+    )
     outcomes = []
     cards = [("visa", "4242"), ("mastercard", "0341")]
     for patient, slot, (brand, last4) in zip(patients, slots[-2:], cards, strict=False):
@@ -794,8 +799,17 @@ def _load_packages() -> None:
     isla = Patient.objects.get(first_name="Isla", last_name="Morgan")
     noah = Patient.objects.get(first_name="Noah", last_name="Fletcher")
     now = timezone.now()
+    from invoicing.package_ledger import GiveBack, package_cancel, sale_invoice
+    from invoicing.services import payment_record
+
+    # each sale invoiced on its own day: Isla's still owed (past due), Noah paid his course when he bought it
     pkg.package_sell(actor=desk, product=physio10, patient=isla, branch=camden, now=now - timedelta(days=30))
-    pkg.package_sell(actor=desk, product=course, patient=noah, branch=camden, now=now - timedelta(days=400))
+    expired = pkg.package_sell(actor=desk, product=course, patient=noah, branch=camden, now=now - timedelta(days=400))
+    owed = sale_invoice(purchase=expired)
+    if owed is not None:
+        payment_record(
+            actor=desk, invoice=owed, method="card_terminal", amount_minor=owed.due_minor, received_at=expired.sold_at
+        )
     pkg.packages_expire(now=now)
     tz = ZoneInfo(camden.timezone)
     today = datetime.now(tz).date()
@@ -826,9 +840,6 @@ def _load_packages() -> None:
             visits += 1
     # Noah also bought "Physio 10" ten days ago, paid it in cash, and moved away: billing cancelled it
     # giving back the ten unused sessions (a refund; his packages page reads "Cancelled" with the reason).
-    from invoicing.package_ledger import GiveBack, package_cancel, sale_invoice
-    from invoicing.services import payment_record
-
     clerk = User.objects.get(email="billing@northwind.localhost")
     moved = pkg.package_sell(actor=desk, product=physio10, patient=noah, branch=camden, now=now - timedelta(days=10))
     paid = sale_invoice(purchase=moved)

@@ -136,6 +136,10 @@ def test_demo_loads_once_and_its_logins_work(db):
         charged, declined = FeeCharge.objects.order_by("pk")
         assert (charged.status, charged.invoice.status) == ("succeeded", "paid")
         assert (declined.status, declined.last_error) == ("failed", "Your card was declined.")
+        # ... to real patients, never the duplicate "Olly Bennett" registered at the desk to be merged
+        for fee in (charged, declined):
+            assert fee.appointment.patient.merged_into_id is None
+            assert (fee.appointment.patient.first_name, fee.appointment.patient.last_name) != ("Olly", "Bennett")
     with schema_context("northwind"):
         # session packages in use: Isla Morgan's Physio 10 with sessions used and one booked ahead; a course expired
         from packages.models import PackagePurchase
@@ -143,6 +147,15 @@ def test_demo_loads_once_and_its_logins_work(db):
         isla = PackagePurchase.objects.get(patient__last_name="Morgan")
         assert (isla.used, isla.reserved, isla.status) == (3, 1, "active")
         assert PackagePurchase.objects.filter(status="expired").count() == 1
+        # each sale invoiced on its own day; the expired course was paid, so it does not sit owed in "Current"
+        from invoicing.package_ledger import sale_invoice
+
+        for purchase in PackagePurchase.objects.all():
+            invoice = sale_invoice(purchase=purchase)
+            assert invoice is not None
+            assert abs(invoice.issued_at - purchase.sold_at) < timedelta(minutes=1)
+        expired = PackagePurchase.objects.get(status="expired")
+        assert sale_invoice(purchase=expired).status == "paid"
     with schema_context("northwind"):
         # reconciliation: a payout holding the Stripe payments the demo made (the fee charged to a card,
         # the online deposit), and exactly one mismatch, a payment at Stripe missing here, to act on

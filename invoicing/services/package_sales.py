@@ -37,4 +37,5 @@ def raise_for_package_sale(*, purchase_id: int, actor: Actor | None) -> Invoice:
         recompute_totals(invoice)
         invoice.save(update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor"])
         PackageSale.objects.create(purchase=purchase, invoice=invoice)
-        return _issue(invoice, actor=actor, now=timezone.now())
+        # issued on the day of the sale it bills (a sale recorded after the fact is not invoiced today)
+        return _issue(invoice, actor=actor, now=min(purchase.sold_at, timezone.now()))
