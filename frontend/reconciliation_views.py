@@ -1,8 +1,9 @@
 """The reconciliation report for owners and billing (/billing/reconciliation/): recent runs, open
 mismatches by kind with what Stripe says of each (description, Customer, charge) and a way to
 resolve it, or to record a payment missing here against an open invoice; payouts, and a payout
-with the payments it contains. It shows Stripe ids, amounts, the ledger's payment ids and invoice
-numbers, no patient."""
+with the payments it contains, each with its invoice and patient. The invoices offered to record a
+payment against name their patients (those of the patient Stripe's Customer is first), and recording
+asks first. Every patient shown is access-logged."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from invoicing.models import Invoice
 from invoicing.reconciliation import selectors, services
 from invoicing.reconciliation.api import NOTE_MAX_LENGTH
 from invoicing.reconciliation.models import Mismatch, Payout
+from tenants.audit.services import access_log_records
 from tenants.authz import authorize
 
 
@@ -27,6 +29,8 @@ class ResolveForm(forms.Form):
 @login_required
 def reconciliation(request: HttpRequest) -> HttpResponse:
     overview = selectors.reconciliation_overview(actor=request.user)
+    offered = {i.pk: i for row in overview.rows for i in row.candidates}
+    access_log_records(request, action="list", object_type="invoice", records=offered.values())
     return render(request, "reconciliation/overview.html", {"overview": overview, "form": ResolveForm()})
 
 
@@ -48,9 +52,19 @@ def mismatch_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def mismatch_record(request: HttpRequest, pk: int) -> HttpResponse:
-    """Record a Stripe payment missing here against the invoice picked for it."""
+    """Record a Stripe payment missing here against the invoice picked for it. It asks first: a POST
+    without confirm=yes shows the payment, the invoice and its patient, and changes nothing."""
     authorize(request.user, "invoicing.resolve_mismatch")
     mismatch = get_object_or_404(Mismatch, pk=pk)
+    if request.POST.get("confirm") != "yes":
+        try:
+            question = selectors.record_question(
+                actor=request.user, mismatch=mismatch, invoice_id=to_int(request.POST.get("invoice")) or 0
+            )
+        except Invoice.DoesNotExist as error:
+            raise Http404("No such invoice") from error
+        access_log_records(request, action="view", object_type="invoice", records=[question.invoice])
+        return render(request, "reconciliation/record_confirm.html", {"q": question})
     invoice = get_object_or_404(Invoice, pk=to_int(request.POST.get("invoice")) or 0)
     flash(
         request,
@@ -66,4 +80,6 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
         detail = selectors.payout_detail(actor=request.user, payout_id=pk)
     except Payout.DoesNotExist as error:
         raise Http404("No such payout") from error
+    shown = {line.invoice.pk: line.invoice for line in detail.lines if line.invoice is not None}
+    access_log_records(request, action="list", object_type="invoice", records=shown.values())
     return render(request, "reconciliation/payout.html", {"detail": detail})

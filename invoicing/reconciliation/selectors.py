@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from invoicing.cards import StripeCustomer
 from invoicing.models import OPEN_STATUSES, Invoice, Payment
 from invoicing.reconciliation.models import BalanceTransaction, Mismatch, MismatchKind, Payout, ReconciliationRun
+from patients.models import Patient
 from tenants.authz import Actor, authorize
 from tenants.org.selectors import branch_ids_visible
 
@@ -30,13 +32,15 @@ class KindCount:
 class MismatchRow:
     """An open mismatch with what staff need to act on it: Stripe's movement (its description,
     Customer and charge), the ledger's invoice it concerns, and, for a payment missing here, the
-    open invoices of the actor's branches it could be recorded against (those owing exactly Stripe's
-    amount first)."""
+    open invoices of the actor's branches it could be recorded against, each with its patient (the
+    invoices of the patient Stripe's Customer is, when known, first; then those owing exactly Stripe's
+    amount). ``customer_patient``: our patient the movement's Stripe Customer is, if we made it."""
 
     mismatch: Mismatch
     txn: BalanceTransaction | None
     invoice: Invoice | None
     candidates: list[Invoice]
+    customer_patient: Patient | None = None
 
     @property
     def recordable(self) -> bool:
@@ -117,25 +121,76 @@ def _rows(actor: Actor, mismatches: list[Mismatch]) -> list[MismatchRow]:
         txn = txns.get(m.stripe_id)
         row = MismatchRow(m, txn, m.payment.invoice if m.payment else None, [])
         if row.recordable and txn is not None:
-            row.candidates.extend(invoices_to_record_against(actor=actor, txn=txn))
+            row = MismatchRow(
+                m, txn, row.invoice, invoices_to_record_against(actor=actor, txn=txn), customer_patient(txn)
+            )
         rows.append(row)
     return rows
 
 
+def customer_patient(txn: BalanceTransaction) -> Patient | None:
+    """Our patient the movement's Stripe Customer is (a Customer this chain made for a card or a
+    deposit, invoicing.cards.StripeCustomer); None for a Customer made elsewhere, or none."""
+    if not txn.customer:
+        return None
+    known = StripeCustomer.objects.select_related("patient").filter(customer_id=txn.customer).first()
+    return known.patient if known is not None else None
+
+
+@dataclass(frozen=True)
+class RecordQuestion:
+    """What recording a Stripe payment missing here against an invoice would do, asked before it is
+    done: Stripe's movement, the invoice and its patient, and our patient Stripe's Customer is (if
+    known: when it is not the invoice's patient, the page says so)."""
+
+    mismatch: Mismatch
+    txn: BalanceTransaction | None
+    invoice: Invoice
+    customer_patient: Patient | None
+
+    @property
+    def other_patient(self) -> bool:
+        return self.customer_patient is not None and self.customer_patient.pk != self.invoice.patient_id
+
+
+def record_question(*, actor: Actor, mismatch: Mismatch, invoice_id: int) -> RecordQuestion:
+    """The confirmation asked before recording ``mismatch`` against invoice ``invoice_id`` (one of
+    the actor's branches, open; Invoice.DoesNotExist otherwise)."""
+    authorize(actor, "invoicing.resolve_mismatch")
+    invoices = Invoice.objects.select_related("patient").annotate(
+        owing=F("total_minor") - F("credited_minor") - F("paid_minor")
+    )
+    visible = branch_ids_visible(actor=actor)
+    if visible is not None:
+        invoices = invoices.filter(branch_id__in=visible)
+    invoice = invoices.get(pk=invoice_id)
+    txn = BalanceTransaction.objects.filter(stripe_id=mismatch.stripe_id).first() if mismatch.stripe_id else None
+    return RecordQuestion(mismatch, txn, invoice, customer_patient(txn) if txn is not None else None)
+
+
 def invoices_to_record_against(*, actor: Actor, txn: BalanceTransaction) -> list[Invoice]:
     """The open invoices, in Stripe's currency and of the branches the actor sees, that still ask
-    for at least the movement's amount: those asking for exactly it first, then the oldest."""
+    for at least the movement's amount, each with its patient: those of the patient Stripe's Customer
+    is first (when we know it), then those asking for exactly the amount, then the oldest."""
     open_invoices = (
         Invoice.objects.filter(status__in=OPEN_STATUSES, currency__iexact=txn.currency)
+        .select_related("patient")
         .annotate(owing=F("total_minor") - F("credited_minor") - F("paid_minor"))
         .filter(owing__gte=txn.amount_minor)
     )
     visible = branch_ids_visible(actor=actor)
     if visible is not None:
         open_invoices = open_invoices.filter(branch_id__in=visible)
-    exact: list[Invoice] = list(open_invoices.filter(owing=txn.amount_minor).order_by("issued_at", "pk")[:CANDIDATES])
-    rest = open_invoices.exclude(pk__in=[i.pk for i in exact]).order_by("issued_at", "pk")
-    return exact + list(rest[: CANDIDATES - len(exact)])  # each annotated with what it still owes (``owing``)
+    patient = customer_patient(txn)
+    picked: list[Invoice] = []
+    if patient is not None:
+        exact_first = ExpressionWrapper(Q(owing=txn.amount_minor), output_field=BooleanField())
+        theirs = open_invoices.filter(patient=patient).annotate(exact=exact_first)
+        picked.extend(theirs.order_by("-exact", "issued_at", "pk")[:CANDIDATES])
+    exact = open_invoices.exclude(pk__in=[i.pk for i in picked]).filter(owing=txn.amount_minor)
+    picked.extend(exact.order_by("issued_at", "pk")[: CANDIDATES - len(picked)])
+    rest = open_invoices.exclude(pk__in=[i.pk for i in picked]).order_by("issued_at", "pk")
+    return picked + list(rest[: max(0, CANDIDATES - len(picked))])  # each annotated with ``owing``
 
 
 @dataclass(frozen=True)
@@ -150,6 +205,11 @@ class PayoutLine:
     currency: str
     payment: Payment | None
     payment_intent: str
+
+    @property
+    def invoice(self) -> Invoice | None:
+        """The invoice the matched payment (or the refunded one) is on, with its patient."""
+        return self.payment.invoice if self.payment is not None else None
 
 
 @dataclass(frozen=True)
@@ -166,7 +226,7 @@ def payout_detail(*, actor: Actor, payout_id: int) -> PayoutDetail:
     payout = Payout.objects.get(pk=payout_id)
     txns = (
         BalanceTransaction.objects.filter(payout=payout)
-        .select_related("payment", "refund__payment")
+        .select_related("payment__invoice__patient", "refund__payment__invoice__patient")
         .order_by("created_at_stripe", "pk")
     )
     lines = []

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 from invoicing.models import Mismatch, Payment, PaymentMethod, Payout
+from invoicing.reconciliation.models import BalanceTransaction
+from invoicing.services.cards import stripe_customer_for
+from tenants.audit.models import AccessLog
 from tests.factories.invoicing import completed_visit
 from tests.factories.scheduling import Clinic
 from tests.helpers import sign_in
@@ -68,12 +71,19 @@ def test_a_payout_page_lists_the_payments_it_contains(reconciled: Clinic, client
     payment = payout.transactions.get(type="charge").payment
     # when she opens the payout
     page = client.get(f"{PAGE}payouts/{payout.pk}/", HTTP_HOST=chain.host)
-    # then it lists the payment with its payment intent, and what was paid out
+    # then it lists the payment with its payment intent, the invoice linked, the patient, and what was paid out
     assert page.status_code == 200
     html = page.content.decode()
     assert f"<h1>Payout {payout.stripe_id}</h1>" in html
-    assert f"No. {payment.pk} <code>{payment.reference}</code>" in html
-    assert "£75.00" in html
+    assert f'on invoice <a href="/billing/invoices/{payment.invoice_id}/">{payment.invoice.number}</a>' in html
+    assert f"<code>{payment.reference}</code>" in html
+    assert f'<a href="/billing/patients/{payment.invoice.patient_id}/">{payment.invoice.patient}</a>' in html
+    assert "No. " not in html
+    # the status in words, not Stripe's code
+    assert f"<dd>{payout.status.replace('_', ' ').capitalize()}</dd>" in html
+    assert "_" not in html.split("<dt>Status</dt>")[1].split("</dd>")[0]
+    # and the patient shown is in the access log
+    assert AccessLog.objects.filter(actor_id=chain.users["owner"].pk, patient_id=payment.invoice.patient_id).exists()
     assert client.get(f"{PAGE}payouts/999999/", HTTP_HOST=chain.host).status_code == 404
 
 
@@ -108,10 +118,21 @@ def test_billing_records_a_payment_missing_here_against_an_invoice_and_the_page_
     assert f"Charge <code>{mismatch.stripe_id}</code>" not in html  # the movement, not the charge, is the id
     assert "Charge <code>ch_" in html
     assert f'<label for="invoice-{mismatch.pk}">Record against invoice</label>' in html
-    assert f'<option value="{invoice.pk}">{invoice.number}: owes £75.00' in html
+    assert f'<option value="{invoice.pk}">{invoice.number} · {invoice.patient}: owes £75.00' in html
     assert "Stripe and the ledger agree" not in html
-    # when she records it against the invoice
-    done = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk}, HTTP_HOST=chain.host)
+    # when she picks the invoice, she is asked first, naming the patient, and nothing is recorded yet
+    asked = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk}, HTTP_HOST=chain.host)
+    assert asked.status_code == 200
+    question = asked.content.decode()
+    assert f"Record the Stripe payment against invoice {invoice.number}?" in question
+    assert f"<dt>Patient</dt><dd>{invoice.patient}" in question
+    assert 'name="confirm" value="yes"' in question
+    assert not Payment.objects.filter(invoice=invoice).exists()
+    assert Mismatch.objects.get().is_open
+    # when she confirms
+    done = client.post(
+        f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk, "confirm": "yes"}, HTTP_HOST=chain.host
+    )
     assert done.status_code == 302
     payment = Payment.objects.get(invoice=invoice)
     assert (payment.method, payment.amount_minor) == (PaymentMethod.STRIPE, 4200)
@@ -124,7 +145,9 @@ def test_billing_records_a_payment_missing_here_against_an_invoice_and_the_page_
     assert f"({user.get_full_name()}," in after
     assert user.email not in after.split("Resolved lately", 1)[1]
     # and posting it again records nothing more
-    client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk}, HTTP_HOST=chain.host)
+    client.post(
+        f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk, "confirm": "yes"}, HTTP_HOST=chain.host
+    )
     assert Payment.objects.filter(method=PaymentMethod.STRIPE, invoice=invoice).count() == 1
 
 
@@ -134,8 +157,38 @@ def test_reception_and_doctors_cannot_record_from_the_report(reconciled: Clinic,
     invoice = completed_visit(reconciled, hour=14)
     sign_in(client, chain.users[role])
     mismatch = Mismatch.objects.get()
-    refused = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": invoice.pk}, HTTP_HOST=chain.host)
-    assert refused.status_code == 403
+    for data in ({"invoice": invoice.pk}, {"invoice": invoice.pk, "confirm": "yes"}):
+        refused = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", data, HTTP_HOST=chain.host)
+        assert refused.status_code == 403
     mismatch.refresh_from_db()
     assert mismatch.is_open
     assert not Payment.objects.filter(invoice=invoice).exists()
+
+
+def test_the_invoices_of_the_patient_stripes_customer_is_are_offered_first_named_and_logged(
+    reconciled: Clinic, client: Any
+):
+    # given two open invoices owing £75.00 (the older first), and Stripe's payment of £42.00 made by the
+    # Customer we keep for the second one's patient
+    chain = reconciled.chain
+    older = completed_visit(reconciled, hour=11)
+    theirs = completed_visit(reconciled, hour=14)
+    mismatch = Mismatch.objects.get()
+    customer = stripe_customer_for(theirs.patient)
+    BalanceTransaction.objects.filter(stripe_id=mismatch.stripe_id).update(customer=customer.customer_id)
+    sign_in(client, chain.users["billing"])
+    # when billing opens the report
+    html = client.get(PAGE, HTTP_HOST=chain.host).content.decode()
+    # then Stripe's Customer is named as our patient, and that patient's invoice is offered first
+    assert f"Customer <code>{customer.customer_id}</code>: our patient" in html
+    options = html.split(f'id="invoice-{mismatch.pk}"')[1].split("</select>")[0]
+    assert options.index(f'value="{theirs.pk}"') < options.index(f'value="{older.pk}"')
+    assert f"{theirs.number} · {theirs.patient} (Stripe's Customer): owes £75.00" in options
+    assert f"{older.number} · {older.patient}: owes £75.00" in options
+    # and the patients the options name are in the access log
+    logged = set(AccessLog.objects.filter(actor_id=chain.users["billing"].pk).values_list("patient_id", flat=True))
+    assert {older.patient_id, theirs.patient_id} <= logged
+    # when billing picks the other patient's invoice, the question warns it is not Stripe's Customer
+    asked = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": older.pk}, HTTP_HOST=chain.host)
+    assert f"Stripe's Customer is {theirs.patient}, not {older.patient}." in asked.content.decode()
+    assert not Payment.objects.filter(invoice=older).exists()
