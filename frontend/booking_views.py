@@ -24,6 +24,7 @@ from frontend.forms import appointment_shown, show_error, to_date, to_int
 from frontend.portal_views import late_said, late_times, patient_reschedule
 from invoicing.checkout.selectors import booking_money, booking_terms
 from invoicing.checkout.services import online_booking_checkout
+from invoicing.fee_selectors import fee_outcome_for_patient
 from patients import portal
 from scheduling import services as sched
 from scheduling.cancel_window import call_the_branch, inside_cancellation_window
@@ -266,6 +267,10 @@ def book_manage(request: HttpRequest, token: str) -> HttpResponse:
         "book_again": again,
         "window": policy_get().cancellation_window_hours,
         "money": booking_money(appointment=appointment),
+        # cancelled or missed: the fee, what the deposit paid of it and what is still owed
+        "fee_said": fee_outcome_for_patient(appointment_id=appointment.pk)
+        if appointment.status in (Status.CANCELLED, Status.NO_SHOW)
+        else "",
         "price": service_price_shown(service=service, branch=appointment.branch)
         if service and appointment.branch
         else "",

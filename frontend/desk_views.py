@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend.day_picker import doctor_asked, month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
-from invoicing.fee_selectors import fee_outcome
+from invoicing.fee_selectors import fee_cancel_preview, fee_outcome
 from patients.exceptions import PossibleDuplicates, QueryTooShort
 from patients.models import Patient
 from scheduling import selectors
@@ -150,6 +150,10 @@ def _panel(request: HttpRequest, appointment: Appointment, *, cancel_error: str 
         "cancel_what": f"the {at} appointment of {appointment.patient}",
         "cancel_error": cancel_error,
         "cancel_reason": request.POST.get("reason", "") if cancel_error else "",
+        # before confirming: whether a cancellation now is late, its fee and what a deposit pays of it
+        "cancel_fee": fee_cancel_preview(appointment_id=appointment.pk)
+        if any(act.name == "cancel" for act in card.actions)
+        else "",
     }
     with timezone.override(tz):
         return render(request, "desk/_panel.html", context)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from config.errors import NotFound
 from invoicing.cards import SavedCard
+from invoicing.fee_selectors import KeptDeposit, deposits_kept
 from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
 from invoicing.selectors import (
     AGE_BUCKETS,
@@ -177,6 +178,9 @@ class InvoicePage:
     can_manage: bool
     overdue: bool
     status_words: str = field(default="")
+    #: Deposits once paid on this visit's invoice that a fee kept (moved to the fee's invoice).
+    kept_deposits: list[KeptDeposit] = field(default_factory=list)
+    voided_by: str = ""  # who voided it ("" when not void, or by the system)
 
 
 STATUS_WORDS = {
@@ -220,7 +224,18 @@ def invoice_page(*, actor: Actor, invoice_id: int, now: datetime | None = None) 
         can_manage=actor.has_perm("invoicing.manage_invoice", invoice),
         overdue=open_ and invoice.due_at is not None and invoice.due_at < now,
         status_words=STATUS_WORDS.get(InvoiceStatus(invoice.status), invoice.get_status_display()),
+        kept_deposits=deposits_kept(invoice=invoice),
+        voided_by=_voided_by(invoice),
     )
+
+
+def _voided_by(invoice: Invoice) -> str:
+    """Who voided the invoice, from its history ("" when not void, or voided by the system)."""
+    if invoice.status != InvoiceStatus.VOID:
+        return ""
+    record = invoice.history.filter(status=InvoiceStatus.VOID).order_by("history_date").first()
+    user = record.history_user if record is not None else None
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
 @dataclass(frozen=True)
