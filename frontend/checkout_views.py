@@ -4,11 +4,12 @@ Stripe, and the owners' online payment policy (what online booking asks to be pa
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -53,11 +54,29 @@ def book_paid(request: HttpRequest, token: str) -> HttpResponse:
 
 
 class OnlinePolicyForm(forms.Form):
-    kind = forms.ChoiceField(choices=DepositKind.choices, label="What patients pay when they book online")
-    amount = forms.DecimalField(
-        required=False, min_value=Decimal(0), max_digits=12, label="Fixed deposit", help_text="In the chain's currency."
+    """What online booking asks now. The page shows only the number the chosen kind uses (fees.js:
+    the amount for a fixed deposit, the percentage for a percentage); without script both show, each
+    saying which kind it is for. The amount is typed in the chain's currency, named by its code."""
+
+    kind = forms.ChoiceField(
+        choices=DepositKind.choices,
+        label="What patients pay when they book online",
+        widget=forms.Select(attrs={"data-choice": "deposit"}),
     )
-    percent = forms.IntegerField(required=False, min_value=1, max_value=100, label="Percentage of the price")
+    amount = forms.DecimalField(  # labelled with the currency's code in __init__
+        required=False,
+        min_value=Decimal(0),
+        max_digits=12,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "data-choice-for": f"deposit:{DepositKind.FIXED}"}),
+    )
+    percent = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100,
+        label="Deposit: percentage of the service's price",
+        help_text="For a percentage deposit, e.g. 50 for half the price.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "data-choice-for": f"deposit:{DepositKind.PERCENT}"}),
+    )
     ask_for_card = forms.BooleanField(
         required=False,
         label="Ask for a card at online booking for the clinic's fees (no-show, late cancellation)",
@@ -69,6 +88,12 @@ class OnlinePolicyForm(forms.Form):
     refund_deposit_on_timely_cancel = forms.BooleanField(
         required=False, label="Refund the deposit when the patient cancels online in time"
     )
+
+    def __init__(self, data: QueryDict | None, *, initial: dict[str, Any], currency: str) -> None:
+        super().__init__(data, initial=initial)
+        amount = self.fields["amount"]
+        amount.label = f"Deposit: amount in {currency}"
+        amount.help_text = f"For a fixed deposit, e.g. {from_minor(2000, currency)} {currency}."
 
 
 @login_required
@@ -84,7 +109,7 @@ def online_payments_settings(request: HttpRequest) -> HttpResponse:
         "ask_for_card": policy.ask_for_card,
         "refund_deposit_on_timely_cancel": policy.refund_deposit_on_timely_cancel,
     }
-    form = OnlinePolicyForm(request.POST or None, initial=initial)
+    form = OnlinePolicyForm(request.POST or None, initial=initial, currency=currency)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         amount = d["amount"] or Decimal(0)

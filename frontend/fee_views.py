@@ -19,7 +19,7 @@ from config.money import from_minor, minor_units, money_format, to_minor
 from frontend.forms import flash, submit
 from invoicing.fee_selectors import FeeSettings, fee_charge_list, fee_rows, fee_settings_read
 from invoicing.fees import FeeRule, FeeStatus
-from invoicing.services import cards, fees
+from invoicing.services import card_link, cards, fees
 from invoicing.services.fees import FeeRuleIn
 from patients.models import Patient
 from tenants.audit.services import access_log_patients, access_log_records
@@ -38,7 +38,7 @@ class FeePolicyForm(forms.Form):
         self.currency = currency
         for prefix, label in (("no_show", "No-show fee"), ("late_cancel", "Late-cancellation fee")):
             self.fields[f"{prefix}_rule"] = forms.ChoiceField(
-                choices=RULE_CHOICES, label=label, widget=forms.Select(attrs={"data-fee-rule": prefix})
+                choices=RULE_CHOICES, label=label, widget=forms.Select(attrs={"data-choice": prefix})
             )
             self.fields[f"{prefix}_amount"] = forms.DecimalField(
                 required=False,
@@ -46,7 +46,9 @@ class FeePolicyForm(forms.Form):
                 decimal_places=minor_units(currency),
                 label=f"{label}: amount in {currency}",
                 help_text=f"For a fixed amount, e.g. {from_minor(2500, currency)} {currency}.",
-                widget=forms.NumberInput(attrs={"inputmode": "decimal", "data-fee-for": f"{prefix}:{FeeRule.FIXED}"}),
+                widget=forms.NumberInput(
+                    attrs={"inputmode": "decimal", "data-choice-for": f"{prefix}:{FeeRule.FIXED}"}
+                ),
             )
             self.fields[f"{prefix}_percent"] = forms.DecimalField(
                 required=False,
@@ -55,7 +57,9 @@ class FeePolicyForm(forms.Form):
                 decimal_places=2,
                 label=f"{label}: percentage of the service's price",
                 help_text="For a percentage, e.g. 50 for half the price.",
-                widget=forms.NumberInput(attrs={"inputmode": "decimal", "data-fee-for": f"{prefix}:{FeeRule.PERCENT}"}),
+                widget=forms.NumberInput(
+                    attrs={"inputmode": "decimal", "data-choice-for": f"{prefix}:{FeeRule.PERCENT}"}
+                ),
             )
 
     def rule(self, prefix: str) -> FeeRuleIn:
@@ -182,8 +186,16 @@ def fee_waive(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def card_on_file(request: HttpRequest, pk: int) -> HttpResponse:
     """The card page; removing the card asks first (the question, then "Yes, remove the card"):
-    a POST without the confirmation only asks, and changes nothing."""
+    a POST without the confirmation only asks, and changes nothing. Staff may send the patient a
+    link to save a card (e-mailed by the service; the open link is shown to copy)."""
     patient = get_object_or_404(Patient, pk=pk)
+    if request.method == "POST" and request.POST.get("action") == "send_link":
+        flash(
+            request,
+            lambda: card_link.card_link_send(actor=request.user, patient=patient),
+            f"A link to save a card was e-mailed to {patient.email.strip()}. It is also below, to copy.",
+        )
+        return redirect("patient-card", pk=patient.pk)
     if request.method == "POST" and request.POST.get("confirm") == "1":
         flash(
             request,
@@ -200,5 +212,11 @@ def card_on_file(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         access_log_patients(request, action="view", patients=[patient])
     asking = card is not None and (request.method == "POST" or request.GET.get("remove") == "1")
-    context = {"patient": patient, "card": card, "asking": asking, "reason": request.POST.get("reason", "")}
+    context = {
+        "patient": patient,
+        "card": card,
+        "asking": asking,
+        "reason": request.POST.get("reason", ""),
+        "linking": card_link.card_link_state(actor=request.user, patient=patient),
+    }
     return render(request, "fees/card.html", context)

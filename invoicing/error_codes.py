@@ -29,3 +29,6 @@ class InvoicingErrorCode(StrEnum):
     FEE_NOT_RETRYABLE = "fee_not_retryable"
     # A fee that was charged, or is being charged, cannot be waived (refund it instead).
     FEE_NOT_WAIVABLE = "fee_not_waivable"
+    # --- walk14c: a link to save a card
+    # The patient has no e-mail address on file to send the link to (copy the link, or add one).
+    PATIENT_HAS_NO_EMAIL = "patient_has_no_email"

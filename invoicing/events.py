@@ -59,3 +59,17 @@ class FeeCharged(Event):
     appointment_id: int
     amount_minor: int
     kind: str
+
+
+# --- walk14c
+@dataclass(frozen=True)
+class CardLinkIssued(Event):
+    """Staff sent a patient a link to save a card for the clinic's fees (invoicing.services.card_link):
+    notifications e-mails ``url`` to ``destination`` once the transaction commits. The link is
+    Stripe's page; nothing is charged on it."""
+
+    patient_id: int
+    checkout_id: int
+    destination: str
+    url: str
+    hours: int

@@ -65,3 +65,9 @@ class FeeNotRetryable(Conflict):
 class FeeNotWaivable(Conflict):
     code = InvoicingErrorCode.FEE_NOT_WAIVABLE
     default_message = "A fee that was charged or is being charged cannot be waived: refund it instead."
+
+
+# --- walk14c: a link to save a card
+class PatientHasNoEmail(Conflict):
+    code = InvoicingErrorCode.PATIENT_HAS_NO_EMAIL
+    default_message = "The patient has no e-mail address on file: add one, or give them the link another way."

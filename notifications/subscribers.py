@@ -8,6 +8,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from config.events import subscribe
+from invoicing.events import CardLinkIssued
 from notifications.sms import send_sms
 from patients.events import CodePurpose, PortalCodeIssued
 from tenants.org.selectors import chain_settings_get
@@ -28,5 +29,19 @@ def send_portal_code(event: PortalCodeIssued) -> None:
         transaction.on_commit(lambda: send_sms(to=destination, body=text))
 
 
+def send_card_link(event: CardLinkIssued) -> None:
+    """The link to save a card for the clinic's fees, by e-mail, after commit."""
+    chain = chain_settings_get().name
+    subject = f"{chain}: save a card for your appointments"
+    text = (
+        f"{chain} asks you to save a card for its no-show and late-cancellation fees. Nothing is charged now.\n\n"
+        f"Save your card on Stripe's secure page (the link stays open for {event.hours} hours):\n{event.url}\n\n"
+        "If you did not expect this message, contact the clinic."
+    )
+    destination = event.destination
+    transaction.on_commit(lambda: send_mail(subject, text, None, [destination]))
+
+
 def connect() -> None:
     subscribe(PortalCodeIssued, send_portal_code)
+    subscribe(CardLinkIssued, send_card_link)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("invoicing/fees/<int:pk>/retry/", views.FeeRetryApi.as_view(), name="api-fee-retry"),
     path("invoicing/fees/<int:pk>/waive/", views.FeeWaiveApi.as_view(), name="api-fee-waive"),
     path("invoicing/patients/<int:pk>/card/", views.PatientCardApi.as_view(), name="api-patient-card"),
+    path("invoicing/patients/<int:pk>/card/link/", views.PatientCardLinkApi.as_view(), name="api-patient-card-link"),
 ]

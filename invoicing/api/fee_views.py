@@ -17,10 +17,17 @@ from config.fields import StrictIntegerField
 from config.openapi import errors
 from invoicing.cards import SavedCard
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
-from invoicing.exceptions import FeeNotRetryable, FeeNotWaivable, InvoiceHasPayments, InvoiceNotOpen, NoCardOnFile
+from invoicing.exceptions import (
+    FeeNotRetryable,
+    FeeNotWaivable,
+    InvoiceHasPayments,
+    InvoiceNotOpen,
+    NoCardOnFile,
+    PatientHasNoEmail,
+)
 from invoicing.fee_selectors import fee_charge_list, fee_policy_read
 from invoicing.fees import FeeCharge, FeePolicy, FeeRule, FeeStatus
-from invoicing.services import cards, fees
+from invoicing.services import card_link, cards, fees
 from invoicing.services.fees import MAX_FIXED_FEE_MINOR, FeeRuleIn
 from patients.models import Patient
 from tenants.audit.services import access_log_patients, access_log_records
@@ -68,6 +75,11 @@ class CardOut(serializers.ModelSerializer):
 
 class CardOnFileOut(serializers.Serializer):
     card = CardOut(allow_null=True, help_text="The live card, or null when the patient has none.")
+
+
+class CardLinkOut(serializers.Serializer):
+    url = serializers.CharField(source="session_url", help_text="Stripe's page where the patient saves a card.")
+    expires_at = serializers.DateTimeField(help_text="The link stops working then (about 23 hours after sending).")
 
 
 class FeeChargeOut(serializers.ModelSerializer):
@@ -199,3 +211,24 @@ class PatientCardApi(APIView):
         card = cards.card_on_file_remove(actor=request.user, patient=patient, reason="removed through the API")
         access_log_records(request, action="update", object_type="card", records=[card])
         return Response(status=204)
+
+
+class PatientCardLinkApi(APIView):
+    @extend_schema(
+        summary="E-mail the patient a link to save a card for the clinic's fees (Stripe's page; nothing charged)",
+        description=(
+            "Opens Stripe's card-saving page (Checkout in setup mode) for the patient and e-mails its link to the "
+            "patient's e-mail address; the link is also answered, to give another way (SMS, phone). Once the "
+            "patient saves a card there it becomes their card on file. Refused with 409 `stripe_not_connected` "
+            "(the chain's Stripe account cannot take payments) or `patient_has_no_email` (nothing is opened "
+            "at Stripe), 503 `stripe_unavailable` (Stripe could not be reached: try again)."
+        ),
+        request=None,
+        responses={201: CardLinkOut, **errors(PatientHasNoEmail, StripeNotConnected, StripeUnavailable)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        authorize(request.user, "invoicing.remove_card")
+        patient = get_object_or_404(Patient, pk=pk)
+        link = card_link.card_link_send(actor=request.user, patient=patient)
+        access_log_patients(request, action="update", patients=[patient])
+        return Response(CardLinkOut(link).data, status=201)

@@ -240,9 +240,9 @@ def test_the_policy_form_shows_the_field_of_the_chosen_rule_and_names_the_curren
     sign_in(client, in_a.users["owner"])
     html = client.get(SETTINGS, HTTP_HOST=in_a.host).content.decode()
     # each amount and percentage names the rule it is for (fees.js hides the others; without it all show)
-    assert 'data-fee-rule="no_show"' in html
-    assert 'data-fee-for="no_show:fixed"' in html
-    assert 'data-fee-for="late_cancel:percent"' in html
+    assert 'data-choice="no_show"' in html
+    assert 'data-choice-for="no_show:fixed"' in html
+    assert 'data-choice-for="late_cancel:percent"' in html
     assert '<script src="/static/frontend/fees.js" defer></script>' in html
     # and the currency is named one way, by its code
     assert "No-show fee: amount in GBP" in html

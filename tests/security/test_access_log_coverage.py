@@ -217,6 +217,10 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
         "answers the fee it retried, as waiving does (the same answer, probed there); logged as an update of the fee"
     ),
     ("api/v1/invoicing/patients/<int:pk>/card/", "delete"): CHANGE,
+    ("api/v1/invoicing/patients/<int:pk>/card/link/", "post"): (
+        "sends the patient a link to save a card: answers the link to Stripe's page and its expiry, no patient details;"
+        " logged as an update of the patient"
+    ),
     ("billing/fees/<int:pk>/retry/", "*"): CHANGE,
     ("billing/fees/<int:pk>/waive/", "*"): CHANGE,
     **{

@@ -1,19 +1,21 @@
-// The fee policy form (/settings/fees/): each fee shows only the number its rule uses (an amount for a
-// fixed fee, a percentage for a percentage, neither for no fee). Without this script every field shows,
-// each saying which rule it is for; the server keeps only the number the chosen rule uses.
+// Forms where a choice decides which number is asked (the fee policy's rule per fee, /settings/fees/; the
+// online deposit's kind, /settings/payments/online/): a <select data-choice="GROUP"> shows only the fields
+// whose input says data-choice-for="GROUP:VALUE" for the value chosen (none for a choice that asks no
+// number). Without this script every field shows, each saying in its label which choice it is for; the
+// server keeps only the number the chosen one uses.
 (function () {
   "use strict";
   function sync(select) {
-    var prefix = select.getAttribute("data-fee-rule");
-    var inputs = document.querySelectorAll('[data-fee-for^="' + prefix + ':"]');
+    var group = select.getAttribute("data-choice");
+    var inputs = document.querySelectorAll('[data-choice-for^="' + group + ':"]');
     Array.prototype.forEach.call(inputs, function (input) {
-      var kind = input.getAttribute("data-fee-for").split(":")[1];
+      var value = input.getAttribute("data-choice-for").slice(group.length + 1);
       var field = input.closest(".field") || input.parentNode;
-      field.hidden = select.value !== kind;
+      field.hidden = select.value !== value;
     });
   }
   function start() {
-    var selects = document.querySelectorAll("select[data-fee-rule]");
+    var selects = document.querySelectorAll("select[data-choice]");
     Array.prototype.forEach.call(selects, function (select) {
       sync(select);
       select.addEventListener("change", function () { sync(select); });
