@@ -33,7 +33,7 @@ def purchase_list(*, actor: Actor, patient_id: int | None = None) -> QuerySet[Pa
 
 def pending_sessions(*, actor: Actor, patient_id: int | None = None) -> QuerySet[PackageSession]:
     """Sessions reserved by booked visits not yet taken place (per patient when asked), soonest first."""
-    qs = PackageSession.objects.select_related("purchase", "appointment", "purchase__patient").filter(
+    qs = PackageSession.objects.select_related("purchase", "appointment__branch", "purchase__patient").filter(
         status=SessionStatus.RESERVED, purchase__in=purchase_list(actor=actor, patient_id=patient_id)
     )
     return qs.order_by("appointment__span", "pk")

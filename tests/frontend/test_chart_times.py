@@ -1,5 +1,6 @@
-"""The staff chart shows an appointment at the time on its branch's wall clock for that date, summer time
-or not (issue 12's walk: a 08:00 visit in September read "07:00" on the chart, the invoice said 08:00)."""
+"""The staff chart (and a patient's packages page) show an appointment at the time on its branch's wall
+clock for that date, summer time or not (issue 12's walk: a 08:00 visit in September read "07:00" on the
+chart, the invoice said 08:00)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from tests.factories import Chain
+from tests.factories.packages import sold
 from tests.factories.scheduling import book, clinic_setup, clock_changes, local_today
 from tests.frontend.test_billing_pages import _as, _get
 
@@ -35,3 +37,20 @@ def test_the_chart_lists_visits_on_the_branchs_clock_either_side_of_the_clocks_g
     for text in shown:
         assert f"<li>{text} · " in html
     assert utc_summer not in html
+
+
+def test_the_packages_page_lists_booked_sessions_on_the_branchs_clock(in_a: Chain, client):
+    # given a package and a visit booked on it at 10:00 a week before the branch's clocks go back
+    clinic = clinic_setup(in_a)
+    _, back = clock_changes(clinic.branch.timezone, after=local_today(clinic.tz) + timedelta(days=8))
+    patient = clinic.patient("Ezra")
+    sold(clinic, patient, sessions=3, validity_days=800)
+    summer = book(clinic, clinic.at(back - timedelta(days=7), 10), patient=patient)
+    # when the receptionist opens the patient's packages
+    _as(client, in_a, "receptionist")
+    html = _get(client, in_a, f"/patients/{patient.pk}/packages/").content.decode()
+    # then the booked session reads 10:00 on the branch's clock
+    with timezone.override(clinic.tz):
+        assert f"<li>{date_format(timezone.localtime(summer.span.lower), 'SHORT_DATETIME_FORMAT')} · " in html
+    with timezone.override("UTC"):
+        assert date_format(timezone.localtime(summer.span.lower), "SHORT_DATETIME_FORMAT") not in html
