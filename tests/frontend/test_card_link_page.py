@@ -43,7 +43,7 @@ def test_reception_sends_the_link_from_the_card_page_sees_it_to_copy_and_the_sav
     sign_in(client, in_a.users["receptionist"])
     page = client.get(url, HTTP_HOST=in_a.host).content.decode()
     assert SEND in page
-    assert "E-mailed to amelia@example.com." in page
+    assert "The link goes by e-mail to amelia@example.com." in page
     # when reception sends the link
     with django_capture_on_commit_callbacks(execute=True):
         sent = client.post(url, {"action": "send_link"}, HTTP_HOST=in_a.host, follow=True)
