@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
-from invoicing.models import Payment, PaymentMethod
+from invoicing.models import Invoice, Payment, PaymentMethod
 from invoicing.reconciliation.services import reconciliation_apply
 from tests.browser.test_billing_desk import DESK, _sign_in, _visit_seen_today
 from tests.helpers import committed
@@ -57,6 +57,16 @@ def test_billing_records_a_stripe_payment_missing_here_against_its_invoice(page,
     # when she records it against the visit's invoice
     picker.select_option(str(invoice.pk))
     row.get_by_role("button", name="Record payment").click()
+    # then she is asked first, with the invoice's patient named, and confirms
+    expect(
+        page.get_by_role("heading", name=f"Record the Stripe payment against invoice {invoice.number}?")
+    ).to_be_visible()
+    with committed(), schema_context(browser_chain.schema):
+        patient = str(Invoice.objects.select_related("patient").get(pk=invoice.pk).patient)
+    expect(page.get_by_text(patient).first).to_be_visible()
+    shot("reconciliation-record-confirm")
+    axe("reconciliation-record-confirm")
+    page.get_by_role("button", name="Yes, record the payment").click()
     # then the page says so, and the ledger has the Stripe payment once
     expect(page.get_by_text(f"is recorded against invoice {invoice.number}")).to_be_visible()
     with committed(), schema_context(browser_chain.schema):
