@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
@@ -25,6 +27,7 @@ from scheduling.selectors import appointment_list
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_disclosure, access_log_response, access_log_trail_read
 from tenants.authz import authorize
+from tenants.org.selectors import chain_settings_get
 
 
 class PatientForm(forms.Form):
@@ -194,7 +197,9 @@ def render_chart(
             context["care_form"] = CareTeamForm()
     if clinical:
         context |= _section_context(request, patient, section, forms or {})
-    return render(request, "patients/chart.html", context)
+    # times on the chain's wall clock for their date (an appointment: its branch's, in the template)
+    with timezone.override(ZoneInfo(chain_settings_get().default_timezone)):
+        return render(request, "patients/chart.html", context)
 
 
 @login_required

@@ -54,3 +54,33 @@ def test_the_packages_page_lists_booked_sessions_on_the_branchs_clock(in_a: Chai
         assert f"<li>{date_format(timezone.localtime(summer.span.lower), 'SHORT_DATETIME_FORMAT')} · " in html
     with timezone.override("UTC"):
         assert date_format(timezone.localtime(summer.span.lower), "SHORT_DATETIME_FORMAT") not in html
+
+
+def test_a_note_written_in_summer_reads_on_the_chains_clock(in_a: Chain, client):
+    # given the patient's doctor wrote a note at 13:00 UTC on a summer day (clocks ahead of UTC there)
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from patients import services as records
+    from tenants.org.selectors import chain_settings_get
+
+    zone = ZoneInfo(chain_settings_get().default_timezone)
+    forward, back = clock_changes(str(zone), after=local_today(zone))
+    summer = forward + (back - forward) / 2 if forward < back else back - timedelta(days=30)
+    owner, doctor = in_a.users["owner"], in_a.users["doctor"]
+    patient = records.patient_create(actor=owner, first_name="Nell", last_name="Summers")
+    records.care_team_assign(actor=owner, patient=patient, doctor=doctor.staff)
+    written = datetime.combine(summer, time(13), tzinfo=UTC)
+    assert written.astimezone(zone).utcoffset() != timedelta(0)
+    with time_machine.travel(written, tick=False):
+        records.note_create(actor=doctor, patient=patient, title="Review", body="Doing well.")
+    # when she opens the chart
+    _as(client, in_a, "doctor")
+    html = _get(client, in_a, f"/patients/{patient.pk}/").content.decode()
+    # then the note's time is the chain's wall-clock time, not UTC's
+    with timezone.override(zone):
+        assert date_format(timezone.localtime(written), "SHORT_DATETIME_FORMAT") in html
+    with timezone.override("UTC"):
+        assert date_format(timezone.localtime(written), "SHORT_DATETIME_FORMAT") not in html
