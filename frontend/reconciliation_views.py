@@ -7,10 +7,13 @@ asks first. Every patient shown is access-logged."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from frontend.forms import flash, to_int
@@ -20,6 +23,7 @@ from invoicing.reconciliation.api import NOTE_MAX_LENGTH
 from invoicing.reconciliation.models import Mismatch, Payout
 from tenants.audit.services import access_log_records
 from tenants.authz import authorize
+from tenants.org.selectors import chain_settings_get
 
 
 class ResolveForm(forms.Form):
@@ -31,7 +35,13 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
     overview = selectors.reconciliation_overview(actor=request.user)
     offered = {i.pk: i for row in overview.rows for i in row.candidates}
     access_log_records(request, action="list", object_type="invoice", records=offered.values())
-    return render(request, "reconciliation/overview.html", {"overview": overview, "form": ResolveForm()})
+    with _chain_clock():
+        return render(request, "reconciliation/overview.html", {"overview": overview, "form": ResolveForm()})
+
+
+def _chain_clock() -> timezone.override:
+    """Times on the chain's wall clock for their date (the Stripe account is the chain's), not UTC."""
+    return timezone.override(ZoneInfo(chain_settings_get().default_timezone))
 
 
 @login_required
@@ -64,7 +74,8 @@ def mismatch_record(request: HttpRequest, pk: int) -> HttpResponse:
         except Invoice.DoesNotExist as error:
             raise Http404("No such invoice") from error
         access_log_records(request, action="view", object_type="invoice", records=[question.invoice])
-        return render(request, "reconciliation/record_confirm.html", {"q": question})
+        with _chain_clock():
+            return render(request, "reconciliation/record_confirm.html", {"q": question})
     invoice = get_object_or_404(Invoice, pk=to_int(request.POST.get("invoice")) or 0)
     flash(
         request,
@@ -82,4 +93,5 @@ def payout_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such payout") from error
     shown = {line.invoice.pk: line.invoice for line in detail.lines if line.invoice is not None}
     access_log_records(request, action="list", object_type="invoice", records=shown.values())
-    return render(request, "reconciliation/payout.html", {"detail": detail})
+    with _chain_clock():
+        return render(request, "reconciliation/payout.html", {"detail": detail})

@@ -192,3 +192,30 @@ def test_the_invoices_of_the_patient_stripes_customer_is_are_offered_first_named
     asked = client.post(f"{PAGE}mismatches/{mismatch.pk}/record/", {"invoice": older.pk}, HTTP_HOST=chain.host)
     assert f"Stripe's Customer is {theirs.patient}, not {older.patient}." in asked.content.decode()
     assert not Payment.objects.filter(invoice=older).exists()
+
+
+def test_the_report_reads_times_on_the_chains_clock_for_their_date(reconciled: Clinic, client: Any):
+    # given a run over a summer evening (23:30 UTC is already the next day on a clock ahead of UTC)
+    from datetime import UTC, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    from invoicing.reconciliation.services import reconciliation_apply
+    from tenants.org.selectors import chain_settings_get
+    from tests.factories.scheduling import clock_changes, local_today
+
+    zone = ZoneInfo(chain_settings_get().default_timezone)
+    forward, _ = clock_changes(str(zone), after=local_today(zone) - timedelta(days=400))
+    start = datetime.combine(forward + timedelta(days=30), time(23, 30), tzinfo=UTC)
+    assert start.astimezone(zone).utcoffset() != timedelta(0)
+    reconciliation_apply(period_start=start, period_end=start + timedelta(hours=1), transactions=[], payouts=[])
+    sign_in(client, reconciled.chain.users["owner"])
+    # when the owner opens the report
+    html = client.get(PAGE, HTTP_HOST=reconciled.chain.host).content.decode()
+    # then the run's period reads on the chain's clock, not UTC's
+    with timezone.override(zone):
+        assert date_format(timezone.localtime(start), "SHORT_DATETIME_FORMAT") in html
+    with timezone.override("UTC"):
+        assert date_format(timezone.localtime(start), "SHORT_DATETIME_FORMAT") not in html
