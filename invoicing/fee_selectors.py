@@ -27,7 +27,9 @@ STATUS_ORDER = [FeeStatus.FAILED, FeeStatus.NO_CARD, FeeStatus.CHARGING, FeeStat
 def fee_charge_list(*, actor: Actor, status: str | None = None) -> QuerySet[FeeCharge]:
     """The fees of the branches ``actor`` sees, failed first, then newest first."""
     authorize(actor, "invoicing.view_fees")
-    rows = FeeCharge.objects.select_related("invoice", "patient", "appointment", "card", "appointment__service")
+    rows = FeeCharge.objects.select_related(
+        "invoice", "patient", "appointment", "card", "appointment__service", "appointment__branch"
+    )
     visible = branch_ids_visible(actor=actor)
     if visible is not None:
         rows = rows.filter(invoice__branch_id__in=visible)

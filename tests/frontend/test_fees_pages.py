@@ -263,3 +263,29 @@ def test_billing_reads_the_fee_policy_but_only_owners_change_it(clinic, in_a: Ch
     refused = client.post(SETTINGS, {"no_show_rule": "none", "late_cancel_rule": "none"}, HTTP_HOST=in_a.host)
     assert refused.status_code == 403
     assert list(FeePolicy.objects.values()) == before
+
+
+def test_the_fees_list_gives_each_visits_time_on_its_branchs_clock(clinic, in_a: Chain, client: Any):
+    from zoneinfo import ZoneInfo
+
+    from django.template.defaultfilters import date as date_filter
+    from django.utils.timezone import localtime
+
+    from tenants.org.models import Branch
+
+    # given a missed visit's fee at a branch whose clock is nine hours ahead of UTC all year
+    patient = clinic.patient("Ezra")
+    start = clinic.at(MONDAY, 11)
+    missed = sched.appointment_mark_no_show(
+        actor=clinic.receptionist, appointment=book(clinic, start, patient=patient), now=start + timedelta(hours=1)
+    )
+    Branch.objects.filter(pk=missed.branch_id).update(timezone="Asia/Tokyo")
+    # when billing opens the fees list
+    sign_in(client, in_a.users["billing"])
+    html = client.get(LIST, HTTP_HOST=in_a.host).content.decode()
+    # then the visit's time reads as on the branch's wall clock, not in UTC
+    on_the_wall = date_filter(localtime(missed.span.lower, ZoneInfo("Asia/Tokyo")), "SHORT_DATETIME_FORMAT")
+    in_utc = date_filter(localtime(missed.span.lower, ZoneInfo("UTC")), "SHORT_DATETIME_FORMAT")
+    assert on_the_wall != in_utc
+    assert on_the_wall in html
+    assert in_utc not in html
