@@ -18,6 +18,7 @@ from invoicing.fee_selectors import KeptDeposit, deposits_kept
 from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentStatus, Refund
 from invoicing.selectors import (
     AGE_BUCKETS,
+    AgedAmounts,
     Balance,
     Receivable,
     aged_receivables,
@@ -69,19 +70,11 @@ class CurrencyTotal:
 
 
 @dataclass(frozen=True)
-class ReceivablesTotal:
+class ReceivablesTotal(AgedAmounts):
     """The aged receivables' totals row of one currency: each bucket summed, and what is past due."""
 
     currency: str
     buckets: dict[str, int]
-
-    @property
-    def total_minor(self) -> int:
-        return sum(self.buckets.values())
-
-    @property
-    def past_due_minor(self) -> int:
-        return self.total_minor - self.buckets["current"]
 
 
 @dataclass(frozen=True)

@@ -61,13 +61,10 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Receivable:
-    """What one patient owes in one currency, by age (``buckets``, minor units)."""
+class AgedAmounts:
+    """Amounts by age (``buckets``, minor units, "current" the part not yet due): their total and
+    what is past due. A patient's row and the totals row read the same way."""
 
-    patient_id: int
-    patient_name: str
-    currency: str
     buckets: dict[str, int]
 
     @property
@@ -77,6 +74,16 @@ class Receivable:
     @property
     def past_due_minor(self) -> int:
         return self.total_minor - self.buckets["current"]
+
+
+@dataclass(frozen=True)
+class Receivable(AgedAmounts):
+    """What one patient owes in one currency, by age (``buckets``, minor units)."""
+
+    patient_id: int
+    patient_name: str
+    currency: str
+    buckets: dict[str, int]
 
     @property
     def days_0_30(self) -> int:
