@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import validated
+from config.errors import NotFound
 from config.openapi import errors
 from invoicing.api.serializers import AMOUNT_HELP, PaymentIn, PaymentOut
 from invoicing.exceptions import Overpayment, PaymentMethodNotRecordable
@@ -91,7 +92,7 @@ class TakingsApi(APIView):
             OpenApiParameter("branch", int, description="A branch you see (default: the first by name)"),
             OpenApiParameter("day", str, description="YYYY-MM-DD (default: today at the branch)"),
         ],
-        responses=TakingsOut,
+        responses={200: TakingsOut, **errors(NotFound)},
     )
     def get(self, request: Request) -> Response:
         query = validated(TakingsQuery, request, request.query_params)
