@@ -84,3 +84,17 @@ def book(v: Visitor, step: Any = checkout.online_booking_checkout) -> Any:
         code=v.code,
         ip=IP,
     )
+
+
+def opened_once_on_the_chains_account(fake: FakeStripe, shop: Clinic, started: Any) -> None:
+    """The checkout's session was created once, on the chain's account, with a key named after our
+    row; opening it again (a retry) opens nothing new."""
+    from django.db import connection
+
+    from invoicing.connect.client import idempotency_key
+
+    [(_, _, account, key)] = fake.calls("POST", "/v1/checkout/sessions")
+    assert account == shop.account
+    assert key == idempotency_key("checkout", connection.schema_name, started.pk)
+    assert checkout.checkout_open(checkout=started).session_id == started.session_id
+    assert len(fake.calls("POST", "/v1/checkout/sessions")) == 1
