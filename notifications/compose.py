@@ -1,0 +1,30 @@
+"""What a message says, decided when it is sent: the placeholders of its context (names, the local
+time on the branch's clock, the manage link...) filled into the chain's template for its kind,
+channel and language. Secrets (a manage link's token, a sign-in code) are in the text sent and
+masked in the text kept for the log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from notifications.models import Message
+from notifications.placeholders import placeholders
+from notifications.templates import render
+
+
+@dataclass(frozen=True)
+class Composed:
+    subject: str
+    body: str
+    #: The body as the message log keeps it: each secret value replaced by "…".
+    logged_body: str
+
+
+def compose(message: Message) -> Composed:
+    values = placeholders(message)
+    subject, body = render(kind=message.kind, channel=message.channel, language=message.language, values=values.values)
+    logged = body
+    for secret in values.secrets:
+        if secret:
+            logged = logged.replace(secret, "…")
+    return Composed(subject=subject, body=body, logged_body=logged)

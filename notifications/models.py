@@ -1,0 +1,167 @@
+"""Messages of a clinic chain: the outbox every SMS and e-mail goes through, the chain's templates
+and its messaging settings.
+
+A ``Message`` row is written in the same transaction as the change that caused it (a subscriber of a
+domain event), so a rolled-back change sends nothing and a committed one cannot lose its message. A
+periodic task claims due rows (``FOR UPDATE SKIP LOCKED``) and sends them (notifications/outbox.py).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from patients.models import Patient
+from scheduling.models import CalendarEntry
+from tenants.org.models import Branch
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    EMAIL = "email", "E-mail"
+
+
+class Kind(models.TextChoices):
+    """What a message is about. Each kind has a default template per channel and language
+    (notifications/templates.py) that a chain may override."""
+
+    CONFIRMATION = "confirmation", "Booking confirmation"
+    RESCHEDULED = "rescheduled", "Appointment moved"
+    CANCELLED = "cancelled", "Appointment cancelled"
+    REMINDER = "reminder", "Reminder"
+    RECEIPT = "receipt", "Receipt"
+    FEE_NOTICE = "fee_notice", "Fee notice"
+    NO_SHOW = "no_show", "Missed appointment"
+    WAITLIST_OFFER = "waitlist_offer", "Waitlist offer"
+    FOLLOW_UP = "follow_up", "Follow-up reminder"
+    DAILY_SUMMARY = "daily_summary", "Daily summary"
+    REPLY = "reply", "Answer to a reply"
+    SIGN_IN_CODE = "sign_in_code", "Sign-in code"
+    BOOKING_CODE = "booking_code", "Booking code"
+    CARD_LINK = "card_link", "Card link"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    UNDELIVERED = "undelivered", "Not delivered"
+    CANCELLED = "cancelled", "Not needed any more"
+    SKIPPED = "skipped", "Not sent"
+
+
+OPEN_STATUSES = (MessageStatus.PENDING, MessageStatus.SENDING)
+
+
+class Message(models.Model):
+    """One SMS or e-mail, from the moment a change calls for it until the provider reports on it.
+
+    ``key`` makes creation idempotent: the same reminder of the same appointment (for example
+    ``reminder:<appointment>:<offset>``) is one row however often its event runs. ``context`` holds
+    the ids and values a template needs; the body is rendered when the message is sent, in the
+    recipient's language and the branch's time zone, and kept for the log."""
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    language = models.CharField(max_length=16, default="en")
+    recipient = models.CharField(max_length=254, help_text="E.164 number or e-mail address")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    appointment = models.ForeignKey(
+        CalendarEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    branch = models.ForeignKey(Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    context = models.JSONField(default=dict, blank=True)
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True)
+    provider_status = models.CharField(max_length=32, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    resend_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="resends")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(status="pending"), name="message_due"),
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="message_sending"),
+            models.Index(fields=["provider_id"], condition=~Q(provider_id=""), name="message_provider_id"),
+            models.Index(fields=["patient", "-created_at"], name="message_patient"),
+            models.Index(fields=["appointment"], name="message_appointment"),
+            models.Index(fields=["recipient", "-sent_at"], name="message_recipient"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(attempts__gte=0), name="message_attempts_non_negative"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["sent", "delivered", "undelivered"]) | Q(sent_at__isnull=False),
+                name="message_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class Template(models.Model):
+    """A chain's own wording for one kind of message on one channel in one language. Without one,
+    the built-in default applies (notifications/templates.py). Placeholders are ``{name}`` from a
+    fixed list; nothing else in the text is interpreted."""
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    language = models.CharField(max_length=16)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "channel", "language"], name="template_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} / {self.channel} / {self.language}"
+
+
+def default_reminder_offsets() -> list[int]:
+    """A day before and two hours before."""
+    return [24 * 60, 120]
+
+
+class MessagingSettings(models.Model):
+    """The chain's messaging rules. One row per schema (id = 1), created on first use."""
+
+    reminder_offsets_minutes = ArrayField(models.PositiveIntegerField(), default=default_reminder_offsets, blank=True)
+    # On each branch's own clock; no SMS or e-mail to patients goes out between them.
+    quiet_hours_start = models.TimeField(null=True, blank=True, default=time(21, 0))
+    quiet_hours_end = models.TimeField(null=True, blank=True, default=time(8, 0))
+    confirm_online = models.BooleanField(default=True)
+    confirm_phone = models.BooleanField(default=True)
+    confirm_walk_in = models.BooleanField(default=False)
+    confirm_staff = models.BooleanField(default=True)
+    sms_enabled = models.BooleanField(default=True)
+    email_enabled = models.BooleanField(default=True)
+    twilio_messaging_service_sid = models.CharField(max_length=34, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "messaging settings"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="messaging_settings_singleton")]
+
+    def __str__(self) -> str:
+        return "Messaging settings"

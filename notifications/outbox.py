@@ -1,0 +1,71 @@
+"""The outbox: every SMS and e-mail is a ``Message`` row written inside the transaction of the change
+that calls for it, and sent later by the dispatcher (claim due rows with ``FOR UPDATE SKIP LOCKED``,
+send once, retry with backoff, mark permanent failures).
+
+Writers call ``message_enqueue`` (idempotent by ``key``) and ``messages_cancel`` (a cancelled
+appointment's reminders, a moved one's old ones). Nothing here talks to a provider inside a caller's
+transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus
+
+JsonValue = str | int | bool | None | list[str] | list[int]
+
+
+@transaction.atomic
+def message_enqueue(
+    *,
+    kind: Kind,
+    channel: Channel,
+    recipient: str,
+    due_at: datetime,
+    language: str = "en",
+    patient_id: int | None = None,
+    appointment_id: int | None = None,
+    branch_id: int | None = None,
+    staff_user_id: int | None = None,
+    context: Mapping[str, JsonValue] | None = None,
+    key: str | None = None,
+) -> Message:
+    """Write one message to the outbox, due at ``due_at`` (UTC). With a ``key``, the same message is
+    written once: a second call with the same key returns the first row unchanged."""
+    values = {
+        "kind": kind,
+        "channel": channel,
+        "recipient": recipient,
+        "due_at": due_at,
+        "language": language,
+        "patient_id": patient_id,
+        "appointment_id": appointment_id,
+        "branch_id": branch_id,
+        "staff_user_id": staff_user_id,
+        "context": dict(context or {}),
+    }
+    if key is None:
+        return Message.objects.create(**values)
+    message, _ = Message.objects.get_or_create(key=key, defaults=values)
+    return message
+
+
+def messages_open(*, appointment_id: int, kinds: tuple[Kind, ...] | None = None) -> QuerySet[Message]:
+    """An appointment's messages still waiting to go out (optionally of some kinds)."""
+    rows = Message.objects.filter(appointment_id=appointment_id, status=MessageStatus.PENDING)
+    return rows.filter(kind__in=kinds) if kinds else rows
+
+
+def messages_cancel(*, appointment_id: int, kinds: tuple[Kind, ...], reason: str) -> int:
+    """Drop an appointment's pending messages of these kinds (its reminders when it is cancelled),
+    in the caller's transaction. A message already being sent is left to finish."""
+    return messages_open(appointment_id=appointment_id, kinds=kinds).update(
+        status=MessageStatus.CANCELLED, last_error=reason[:500]
+    )
+
+
+__all__ = ["OPEN_STATUSES", "message_enqueue", "messages_cancel", "messages_open"]
