@@ -20,7 +20,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
@@ -36,6 +36,13 @@ class SchedulingPolicy(models.Model):
     online_horizon_days = models.PositiveIntegerField(default=60)
     online_slot_step_minutes = models.PositiveIntegerField(default=15)
     hold_minutes = models.PositiveIntegerField(default=10)
+    # No-shows (scheduling/no_shows.py): a booked or confirmed appointment nobody checked in this many
+    # minutes after its start is marked a no-show by the system (when ``no_show_auto``); a patient
+    # with ``no_show_flag_after`` no-shows (0: never) in the last ``no_show_flag_months`` is flagged.
+    no_show_auto = models.BooleanField(default=True)
+    no_show_grace_minutes = models.PositiveIntegerField(default=15)
+    no_show_flag_after = models.PositiveIntegerField(default=2)
+    no_show_flag_months = models.PositiveIntegerField(default=12)
     history = HistoricalRecords()
 
     class Meta:
@@ -342,6 +349,12 @@ class CalendarEntry(models.Model):
             GistIndex(fields=["doctor", "busy"], name="calendar_doctor_busy"),
             # Holds are few and short-lived: the booking that frees stale ones finds them here.
             models.Index(fields=["hold_expires_at"], condition=Q(status="held"), name="calendar_open_holds"),
+            # Booked visits by start: the no-show sweep's (scheduling/no_shows.py) "started, nobody came".
+            models.Index(
+                Func(F("span"), function="lower", output_field=models.DateTimeField()),
+                condition=Q(status__in=["booked", "confirmed"]),
+                name="calendar_awaiting_start",
+            ),
         ]
         constraints = [
             ExclusionConstraint(

@@ -339,6 +339,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "args": ("packages.tasks.packages_expire",),
     },
+    # Visits nobody checked in past the chain's grace period marked no-shows by the system
+    # (scheduling.tasks; idempotent, and the desk's check-in at the same moment has one winner).
+    "no-shows-mark": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 180.0,
+        "args": ("scheduling.tasks.no_shows_mark",),
+    },
 }
 
 CACHES = {

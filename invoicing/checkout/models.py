@@ -37,6 +37,10 @@ class OnlinePaymentPolicy(models.Model):
     # The chain's row only:
     ask_for_card = models.BooleanField(default=False)
     refund_deposit_on_timely_cancel = models.BooleanField(default=False)
+    # Patients with this many no-shows (0: no such rule) in scheduling's no-show period pay a deposit
+    # of ``no_show_deposit_minor`` (at most the price) online, even for a service that asks none.
+    no_show_deposit_after = models.PositiveIntegerField(default=0)
+    no_show_deposit_minor = models.BigIntegerField(default=0)
     history = HistoricalRecords()
 
     class Meta:
@@ -49,6 +53,9 @@ class OnlinePaymentPolicy(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount_minor__gte=0, percent_bp__lte=10_000), name="online_payment_policy_amounts"
+            ),
+            models.CheckConstraint(
+                condition=Q(no_show_deposit_minor__gte=0), name="online_payment_policy_no_show_deposit"
             ),
         ]
 

@@ -71,6 +71,10 @@ class PolicyChanges(TypedDict, total=False):
     online_horizon_days: int
     online_slot_step_minutes: int
     hold_minutes: int
+    no_show_auto: bool
+    no_show_grace_minutes: int
+    no_show_flag_after: int
+    no_show_flag_months: int
 
 
 def _check_service(fields: ServiceChanges) -> None:
@@ -304,6 +308,19 @@ def extra_shift_create(
 
 
 @transaction.atomic
+def _no_show_problems(changes: PolicyChanges) -> dict[str, str | None]:
+    """The no-show rules' bounds (scheduling/no_shows.py): a grace period of up to 4 hours, a flag
+    after up to 20 no-shows (0: never) counted over 1 to 36 months."""
+    grace = changes.get("no_show_grace_minutes")
+    after = changes.get("no_show_flag_after")
+    months = changes.get("no_show_flag_months")
+    return {
+        "no_show_grace_minutes": "Use 0 to 240 minutes." if grace is not None and not 0 <= grace <= 240 else None,
+        "no_show_flag_after": "Use 0 (never) to 20 no-shows." if after is not None and not 0 <= after <= 20 else None,
+        "no_show_flag_months": "Use 1 to 36 months." if months is not None and not 1 <= months <= 36 else None,
+    }
+
+
 def policy_update(*, actor: Actor, **changes: Unpack[PolicyChanges]) -> SchedulingPolicy:
     """Change the chain's booking rules given; a rule left out keeps its value."""
     authorize(actor, "scheduling.manage_policy")
@@ -320,6 +337,7 @@ def policy_update(*, actor: Actor, **changes: Unpack[PolicyChanges]) -> Scheduli
             else None,
             "hold_minutes": "Use 1 to 60 minutes." if hold is not None and not 1 <= hold <= 60 else None,
             "online_horizon_days": "Use 1 to 730 days." if horizon is not None and not 1 <= horizon <= 730 else None,
+            **_no_show_problems(changes),
         },
     )
     for key, value in changes.items():
