@@ -165,3 +165,71 @@ class MessagingSettings(models.Model):
 
     def __str__(self) -> str:
         return "Messaging settings"
+
+
+# --- replies: what patients text back (notifications/replies.py) ---------------------------------------
+class Intent(models.TextChoices):
+    """What a patient's text asks for, read from its first word (or Twilio's opt-out field)."""
+
+    CONFIRM = "confirm", "Confirm"
+    CANCEL = "cancel", "Cancel"
+    STOP = "stop", "Stop texts"
+    START = "start", "Texts again"
+    HELP = "help", "Help"
+    OTHER = "other", "Something else"
+
+
+class ReplyOutcome(models.TextChoices):
+    """What was done with a patient's text."""
+
+    CONFIRMED = "confirmed", "Appointment confirmed"
+    ALREADY_CONFIRMED = "already_confirmed", "Already confirmed"
+    CANCELLED = "cancelled", "Appointment cancelled"
+    TOO_LATE = "too_late", "Too late to cancel by text"
+    NOT_CHANGEABLE = "not_changeable", "Appointment no longer changeable"
+    NO_APPOINTMENT = "no_appointment", "No upcoming appointment found"
+    AMBIGUOUS = "ambiguous", "Several appointments: not told which"
+    UNKNOWN_SENDER = "unknown_sender", "Number of no patient"
+    OPTED_OUT = "opted_out", "Texts stopped"
+    OPTED_IN = "opted_in", "Texts started again"
+    ANSWERED = "answered", "Answered with help"
+
+
+class InboundMessage(models.Model):
+    """One SMS a patient sent to the chain's number, as Twilio delivered it to /twilio/inbound/, with
+    whom it was matched to and what was done. ``sid`` (Twilio's MessageSid) is unique: a retried
+    webhook finds the row and changes nothing."""
+
+    sid = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=32)
+    to_number = models.CharField(max_length=32, blank=True)
+    body = models.TextField(blank=True)
+    # Twilio's OptOutType (STOP, START, HELP) when its opt-out handling recognised a keyword.
+    opt_out_type = models.CharField(max_length=16, blank=True)
+    intent = models.CharField(max_length=10, choices=Intent.choices)
+    outcome = models.CharField(max_length=20, choices=ReplyOutcome.choices)
+    # What the patient was told (or, when nothing was sent, why), for the desk.
+    detail = models.CharField(max_length=500, blank=True)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="inbound_messages"
+    )
+    # How many of the chain's patients have this number (a parent and a child may share one).
+    patients_matched = models.PositiveSmallIntegerField(default=0)
+    appointment = models.ForeignKey(
+        CalendarEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+    )
+    # The SMS it answers (the latest confirmation or reminder sent to the number), and our answer.
+    answers = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reply = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["from_number", "-received_at"], name="inbound_from"),
+            models.Index(fields=["patient", "-received_at"], name="inbound_patient"),
+            models.Index(fields=["-received_at"], name="inbound_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS from {self.from_number}: {self.get_intent_display()} ({self.outcome})"

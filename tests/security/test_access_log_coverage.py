@@ -855,6 +855,8 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
         "billing", "POST", lambda w: f"{LEDGER}/fees/{w.extra['fee'].pk}/waive/", lambda w: {"reason": "Goodwill"}
     ),
     ("billing/fees/", "*"): Probe("billing", "GET", lambda w: "/billing/fees/"),
+    # --- what patients texted back (their texts and what was done)
+    ("messages/replies/", "*"): Probe("receptionist", "GET", lambda w: "/messages/replies/"),
     ("api/v1/invoicing/patients/<int:pk>/card/", "get"): Probe(
         "receptionist", "GET", lambda w: f"{LEDGER}/patients/{_p(w)}/card/"
     ),
@@ -978,6 +980,10 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         )
     if route.startswith(("api/v1/packages/", "patients/<int:pk>/packages/", "packages/")):
         _prepare_packages(w)
+    if route == "messages/replies/":
+        from notifications.replies import Inbound, inbound_message_receive
+
+        inbound_message_receive(inbound=Inbound(sid=f"SM{uuid.uuid4().hex}", from_number=w.patient.phone, body="?"))
 
 
 def _started_an_hour_ago(w: World) -> Any:

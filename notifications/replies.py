@@ -1,0 +1,367 @@
+"""What patients text back: C confirms, X cancels (within the chain's policy), STOP and START stop and
+restart texts, anything else gets a helpful answer.
+
+An inbound SMS is recorded once (``InboundMessage.sid`` is unique: Twilio retries, and a retry finds
+the row and changes nothing), matched by its sender's number to this chain's patients, and acted on
+as the patient: the text comes from the phone the clinic texts, as a booking link comes from its
+inbox, so the change is made by the patient's own (portal) account under exactly the rules the
+booking link and the portal follow (``appointment_cancel(by_patient=True)``: refused inside the
+cancellation window, and the normal cancellation's event, so the desk, fees, the waitlist and the
+notices follow). Which appointment: the one the latest confirmation or reminder texted to that number
+was about, while it is still upcoming and changeable; a parent and a child sharing one phone, or a
+patient with several appointments, resolve to the one that message named. Answers are outbox
+messages of kind REPLY, sent by the dispatcher like any other, never inline.
+
+Twilio's own opt-out handling (Advanced Opt-Out) answers STOP, START and HELP itself and tells us in
+``OptOutType``: then its word is recorded as the patient's and we send no second answer. Twilio counts
+CANCEL among its default opt-out keywords; a chain whose patients text "cancel" to cancel removes it
+from the Messaging Service's opt-out keywords (X always works)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import formats, timezone, translation
+
+from notifications.models import (
+    Channel,
+    InboundMessage,
+    Intent,
+    Kind,
+    Message,
+    MessageStatus,
+    ReplyOutcome,
+)
+from notifications.outbox import message_enqueue
+from patients.models import Patient
+from patients.portal import portal_user_for
+from patients.services import consent_set
+from scheduling import services as sched
+from scheduling.cancel_window import call_the_branch
+from scheduling.exceptions import IllegalTransition, TooLateToCancel
+from scheduling.models import Appointment, Status
+from tenants.audit.models import AccessLog
+from tenants.audit.services import access_log_record
+from tenants.org.models import Branch
+from tenants.org.selectors import chain_settings_get
+
+log = logging.getLogger(__name__)
+
+CANCELLED_BY_TEXT = "Cancelled by the patient's text message"
+# The texts a reply answers: they name one appointment and say how to confirm or cancel it.
+ABOUT_KINDS = (Kind.CONFIRMATION, Kind.REMINDER, Kind.RESCHEDULED)
+CHANGEABLE = (Status.BOOKED, Status.CONFIRMED)
+
+# Words, compared case- and space-insensitively after stripping punctuation around them. Twilio's
+# default opt-out keywords are recognised too, for chains whose Messaging Service leaves opt-out to us.
+WORDS: dict[str, Intent] = {
+    **dict.fromkeys(("c", "confirm", "confirmed", "yes"), Intent.CONFIRM),
+    **dict.fromkeys(("x", "cancel"), Intent.CANCEL),
+    **dict.fromkeys(("stop", "stopall", "unsubscribe", "end", "quit", "optout", "revoke"), Intent.STOP),
+    **dict.fromkeys(("start", "unstop", "subscribe"), Intent.START),
+    **dict.fromkeys(("help", "info", "?"), Intent.HELP),
+}
+OPT_OUT_TYPES = {"STOP": Intent.STOP, "START": Intent.START, "HELP": Intent.HELP}
+_EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """An inbound SMS as Twilio posts it (MessageSid, From, To, Body, OptOutType)."""
+
+    sid: str
+    from_number: str
+    to_number: str = ""
+    body: str = ""
+    opt_out_type: str = ""
+
+
+def intent_of(*, body: str, opt_out_type: str = "") -> Intent:
+    """What the text asks for: Twilio's opt-out verdict when it gave one (it has already acted on
+    it), else the text's word: "C", " confirm ", "Yes!" confirm; "x", "Cancel." cancel."""
+    if opt_out_type.strip().upper() in OPT_OUT_TYPES:
+        verdict = OPT_OUT_TYPES[opt_out_type.strip().upper()]
+        # "yes" is one of Twilio's opt-in keywords and our confirmation: it does both.
+        if verdict == Intent.START and WORDS.get(_word(body)) == Intent.CONFIRM:
+            return Intent.CONFIRM
+        return verdict
+    word = _word(body)
+    if word == "?":
+        return Intent.HELP
+    return WORDS.get(word, Intent.OTHER)
+
+
+def _word(body: str) -> str:
+    text = " ".join(body.split()).casefold()
+    return "?" if text == "?" else _EDGES.sub("", text)
+
+
+@dataclass
+class Handled:
+    """What was done with one text, filled in as it is handled."""
+
+    outcome: ReplyOutcome
+    answer: str = ""  # what we text back; "" sends nothing
+    detail: str = ""  # for the desk when nothing is sent
+    patient: Patient | None = None
+    appointment: Appointment | None = None
+    answers: Message | None = None
+    bypass_consent: bool = False  # the one confirmation of a STOP we handle ourselves
+
+
+@transaction.atomic
+def inbound_message_receive(*, inbound: Inbound, now: datetime | None = None) -> tuple[InboundMessage, bool]:
+    """Record an inbound SMS and act on it, once: (the row, True), or (the row recorded before,
+    False) for a retried or duplicated delivery of the same MessageSid, which changes nothing.
+
+    The row is inserted first: a duplicate delivered at the same moment waits on the unique index
+    until this transaction ends, and then finds it (nothing done twice)."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            row = InboundMessage.objects.create(
+                sid=inbound.sid,
+                from_number=inbound.from_number[:32],
+                to_number=inbound.to_number[:32],
+                body=inbound.body[:1600],
+                opt_out_type=inbound.opt_out_type[:16],
+                intent=intent_of(body=inbound.body, opt_out_type=inbound.opt_out_type),
+                outcome=ReplyOutcome.ANSWERED,
+                received_at=now,
+            )
+    except IntegrityError:
+        return InboundMessage.objects.get(sid=inbound.sid), False
+    patients = list(Patient.objects.filter(phone=inbound.from_number, merged_into__isnull=True).order_by("pk"))
+    handled = _handle(row, patients=patients, now=now)
+    row.outcome = handled.outcome
+    row.patient = handled.patient or (patients[0] if patients else None)
+    row.patients_matched = min(len(patients), 32767)
+    row.appointment = handled.appointment
+    row.answers = handled.answers
+    row.detail = (handled.answer or handled.detail)[:500]
+    if handled.answer:
+        row.reply = _answer(row, handled, now=now)
+    row.save()
+    # A text from a patient is patient data received: on the access log like any record written.
+    if row.patient_id is not None:
+        access_log_record(
+            actor=None,
+            action=AccessLog.Action.CREATE,
+            object_type="inbound_sms",
+            object_ids=[row.pk] * len(patients),
+            patient_ids=[p.pk for p in patients],
+            reason=f"SMS reply: {row.get_intent_display()} ({row.outcome})",
+        )
+    return row, True
+
+
+def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> Handled:
+    clinic = chain_settings_get().name
+    intent = Intent(row.intent)
+    by_twilio = bool(row.opt_out_type)
+    if intent == Intent.STOP:
+        _consent(patients, given=False)
+        if by_twilio:
+            return Handled(ReplyOutcome.OPTED_OUT, detail="Twilio stopped texts to this number and told the patient.")
+        # Carriers expect one last text confirming the opt-out; policy would refuse it now that
+        # consent is withdrawn, so it is written without a patient.
+        return Handled(
+            ReplyOutcome.OPTED_OUT,
+            answer=f"{clinic}: you will get no more texts from us. Reply START to get them again.",
+            bypass_consent=True,
+        )
+    if intent == Intent.START:
+        _consent(patients, given=True)
+        if by_twilio:
+            return Handled(ReplyOutcome.OPTED_IN, detail="Twilio restarted texts to this number and told the patient.")
+        return Handled(ReplyOutcome.OPTED_IN, answer=f"{clinic}: you will get our texts again. Reply STOP to stop.")
+    if row.opt_out_type and intent == Intent.CONFIRM:
+        _consent(patients, given=True)  # "yes" is also Twilio's opt-in word
+    if not patients:
+        return Handled(
+            ReplyOutcome.UNKNOWN_SENDER,
+            answer=f"{clinic}: we could not find this number in our records. {call_the_branch(None)}",
+        )
+    if intent in (Intent.CONFIRM, Intent.CANCEL):
+        return _appointment_change(intent, patients=patients, now=now, clinic=clinic)
+    if intent == Intent.HELP and by_twilio:
+        return Handled(ReplyOutcome.ANSWERED, detail="Twilio answered the patient's HELP.")
+    return Handled(ReplyOutcome.ANSWERED, answer=_help(clinic, _branch_of_latest(row.from_number)))
+
+
+def _help(clinic: str, branch: Branch | None) -> str:
+    return (
+        f"{clinic}: reply C to confirm your appointment, X to cancel it, or STOP to stop texts. "
+        f"{call_the_branch(branch)}"
+    )
+
+
+def _consent(patients: list[Patient], *, given: bool) -> None:
+    """The number's owner speaks for every patient who has it (a parent for a child): each one's SMS
+    consent changes, as that patient's own account, with its history and access-log row."""
+    for patient in patients:
+        user = portal_user_for(patient=patient)
+        # Read again: the account may be new, and the rule reads the record's own link to it.
+        consent_set(actor=user, patient=Patient.objects.get(pk=patient.pk), channel="sms", given=given)
+
+
+def _latest_about(number: str) -> Message | None:
+    """The latest confirmation or reminder that reached ``number`` and named an appointment."""
+    return (
+        Message.objects.filter(
+            channel=Channel.SMS,
+            recipient=number,
+            kind__in=ABOUT_KINDS,
+            appointment__isnull=False,
+            status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
+        )
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+
+
+def _branch_of_latest(number: str) -> Branch | None:
+    latest = _latest_about(number)
+    return latest.branch if latest is not None else None
+
+
+def _upcoming(patients: list[Patient], now: datetime) -> list[Appointment]:
+    return list(
+        Appointment.objects.filter(patient__in=patients, status__in=CHANGEABLE, span__startswith__gt=now)
+        .select_related("branch", "service", "patient")
+        .order_by("span")
+    )
+
+
+def _resolve(patients: list[Patient], number: str, now: datetime) -> Handled:
+    """The appointment a reply is about: the one the latest confirmation or reminder texted to this
+    number named, if it is still upcoming and changeable. Without such a text, the number's only
+    upcoming appointment; several, or none, are answered with what to do instead."""
+    latest = _latest_about(number)
+    appointment = (
+        Appointment.objects.select_related("branch", "service", "patient").filter(pk=latest.appointment_id).first()
+        if latest is not None and latest.appointment_id is not None
+        else None
+    )
+    if latest is not None and appointment is not None:
+        if appointment.status in CHANGEABLE and appointment.span.lower > now:
+            return Handled(ReplyOutcome.ANSWERED, appointment=appointment, patient=appointment.patient, answers=latest)
+        state = (
+            f"is {appointment.get_status_display().lower()}"
+            if appointment.status not in CHANGEABLE
+            else "has already started"
+        )
+        return Handled(
+            ReplyOutcome.NOT_CHANGEABLE,
+            patient=appointment.patient,
+            appointment=appointment,
+            answers=latest,
+            answer=(
+                f"{chain_settings_get().name}: your appointment on {_when(appointment)} {state}. "
+                f"{call_the_branch(appointment.branch)}"
+            ),
+        )
+    upcoming = _upcoming(patients, now)
+    if len(upcoming) == 1:
+        return Handled(ReplyOutcome.ANSWERED, appointment=upcoming[0], patient=upcoming[0].patient)
+    clinic = chain_settings_get().name
+    if not upcoming:
+        return Handled(
+            ReplyOutcome.NO_APPOINTMENT,
+            answer=f"{clinic}: we found no upcoming appointment for this number. {call_the_branch(None)}",
+        )
+    return Handled(
+        ReplyOutcome.AMBIGUOUS,
+        answer=(
+            f"{clinic}: this number has {len(upcoming)} upcoming appointments. To change one, please use the "
+            f"link in its booking message. {call_the_branch(upcoming[0].branch)}"
+        ),
+    )
+
+
+def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetime, clinic: str) -> Handled:
+    number = patients[0].phone
+    handled = _resolve(patients, number, now)
+    appointment = handled.appointment
+    if appointment is None or handled.outcome != ReplyOutcome.ANSWERED:
+        return handled
+    patient = appointment.patient
+    if patient is None:  # never: it is an appointment of one of the number's patients
+        return handled
+    when = _when(appointment)
+    if intent == Intent.CONFIRM:
+        if appointment.status == Status.CONFIRMED:
+            handled.outcome = ReplyOutcome.ALREADY_CONFIRMED
+            handled.answer = f"{clinic}: your appointment on {when} is already confirmed. See you then."
+            return handled
+        try:
+            with transaction.atomic():
+                sched.appointment_confirm(actor=portal_user_for(patient=patient), appointment=appointment)
+        except IllegalTransition:  # the desk changed it a moment ago
+            return _no_longer(handled, appointment, clinic)
+        handled.outcome = ReplyOutcome.CONFIRMED
+        handled.answer = f"{clinic}: thank you, your appointment on {when} is confirmed."
+        return handled
+    try:
+        # A refusal must leave nothing behind: no portal account made for it.
+        with transaction.atomic():
+            sched.appointment_cancel(
+                actor=portal_user_for(patient=patient),
+                appointment=appointment,
+                reason=CANCELLED_BY_TEXT,
+                by_patient=True,
+                now=now,
+            )
+    except IllegalTransition:  # the desk changed it a moment ago
+        return _no_longer(handled, appointment, clinic)
+    except TooLateToCancel as refused:
+        handled.outcome = ReplyOutcome.TOO_LATE
+        handled.answer = f"{clinic}: your appointment on {when} was not cancelled. {refused.message}"
+        return handled
+    handled.outcome = ReplyOutcome.CANCELLED
+    handled.answer = f"{clinic}: your appointment on {when} is cancelled."
+    return handled
+
+
+def _no_longer(handled: Handled, appointment: Appointment, clinic: str) -> Handled:
+    appointment.refresh_from_db()
+    handled.outcome = ReplyOutcome.NOT_CHANGEABLE
+    handled.answer = (
+        f"{clinic}: your appointment on {_when(appointment)} is {appointment.get_status_display().lower()}. "
+        f"{call_the_branch(appointment.branch)}"
+    )
+    return handled
+
+
+def _when(appointment: Appointment) -> str:
+    """The appointment's start on its branch's clock, in the patient's language."""
+    zone = ZoneInfo(appointment.branch.timezone if appointment.branch else "UTC")
+    language = (appointment.patient.preferred_language if appointment.patient else "") or chain_settings_get().locale
+    with translation.override(language or "en"):
+        local = appointment.span.lower.astimezone(zone)
+        return f"{formats.date_format(local, 'D j M')} at {formats.time_format(local, 'TIME_FORMAT')}"
+
+
+def _answer(row: InboundMessage, handled: Handled, *, now: datetime) -> Message:
+    patient = None if handled.bypass_consent else (handled.patient or row.patient)
+    appointment = handled.appointment
+    return message_enqueue(
+        kind=Kind.REPLY,
+        channel=Channel.SMS,
+        recipient=row.from_number,
+        due_at=now,
+        language=(patient.preferred_language if patient else "") or chain_settings_get().locale or "en",
+        patient_id=patient.pk if patient else None,
+        appointment_id=appointment.pk if appointment else None,
+        branch_id=appointment.branch_id if appointment else None,
+        context={"text": handled.answer},
+        key=f"reply:{row.sid}",
+    )
+
+
+__all__ = ["Inbound", "inbound_message_receive", "intent_of"]
