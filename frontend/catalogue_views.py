@@ -87,6 +87,16 @@ class PolicyForm(forms.Form):
     online_horizon_days = forms.IntegerField(min_value=1, max_value=730, label="Online: how far ahead (days)")
     online_slot_step_minutes = forms.IntegerField(min_value=5, max_value=240, label="Online: time grid (minutes)")
     hold_minutes = forms.IntegerField(min_value=1, max_value=60, label="Online: minutes a chosen time is held")
+    no_show_auto = forms.BooleanField(
+        required=False, label="Mark a visit a no-show when nobody checked the patient in by the end of the grace period"
+    )
+    no_show_grace_minutes = forms.IntegerField(
+        min_value=0, max_value=240, label="No-shows: grace period after the start (minutes)"
+    )
+    no_show_flag_after = forms.IntegerField(
+        min_value=0, max_value=20, label="No-shows: flag a patient after this many (0: never)"
+    )
+    no_show_flag_months = forms.IntegerField(min_value=1, max_value=36, label="No-shows: counted over (months)")
 
 
 class RoomForm(forms.Form):

@@ -88,12 +88,24 @@ class OnlinePolicyForm(forms.Form):
     refund_deposit_on_timely_cancel = forms.BooleanField(
         required=False, label="Refund the deposit when the patient cancels online in time"
     )
+    no_show_deposit_after = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=20,
+        label="Ask a deposit from patients with this many no-shows (0: never)",
+        help_text="Counted over the no-show period of the booking rules. Asked even for services that ask none.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    no_show_deposit = forms.DecimalField(  # labelled with the currency's code in __init__
+        required=False, min_value=Decimal(0), max_digits=12, widget=forms.NumberInput(attrs={"inputmode": "decimal"})
+    )
 
     def __init__(self, data: QueryDict | None, *, initial: dict[str, Any], currency: str) -> None:
         super().__init__(data, initial=initial)
         amount = self.fields["amount"]
         amount.label = f"Deposit: amount in {currency}"
         amount.help_text = f"For a fixed deposit, e.g. {from_minor(2000, currency)} {currency}."
+        self.fields["no_show_deposit"].label = f"Deposit after no-shows: amount in {currency}"
 
 
 @login_required
@@ -108,13 +120,18 @@ def online_payments_settings(request: HttpRequest) -> HttpResponse:
         "percent": policy.percent_bp // 100 or None,
         "ask_for_card": policy.ask_for_card,
         "refund_deposit_on_timely_cancel": policy.refund_deposit_on_timely_cancel,
+        "no_show_deposit_after": policy.no_show_deposit_after,
+        "no_show_deposit": from_minor(policy.no_show_deposit_minor, currency) if policy.no_show_deposit_minor else None,
     }
     form = OnlinePolicyForm(request.POST or None, initial=initial, currency=currency)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         amount = d["amount"] or Decimal(0)
+        no_show_deposit = d["no_show_deposit"] or Decimal(0)
         if amount.as_tuple().exponent < -minor_units(currency):  # type: ignore[operator]
             form.add_error("amount", "Too many decimals for the currency.")
+        elif no_show_deposit.as_tuple().exponent < -minor_units(currency):  # type: ignore[operator]
+            form.add_error("no_show_deposit", "Too many decimals for the currency.")
         else:
             try:
                 online_payment_policy_set(
@@ -124,9 +141,15 @@ def online_payments_settings(request: HttpRequest) -> HttpResponse:
                     percent_bp=(d["percent"] or 0) * 100,
                     ask_for_card=d["ask_for_card"],
                     refund_deposit_on_timely_cancel=d["refund_deposit_on_timely_cancel"],
+                    no_show_deposit_after=d["no_show_deposit_after"],
+                    no_show_deposit_minor=None if d["no_show_deposit"] is None else to_minor(no_show_deposit, currency),
                 )
             except ApplicationError as exc:
-                show_error(form, exc, {"amount_minor": "amount", "percent_bp": "percent"})
+                show_error(
+                    form,
+                    exc,
+                    {"amount_minor": "amount", "percent_bp": "percent", "no_show_deposit_minor": "no_show_deposit"},
+                )
             else:
                 messages.success(request, "Online payment policy saved.")
                 return redirect("settings-online-payments")

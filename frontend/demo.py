@@ -116,6 +116,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     and the pages say so (Settings > Payments shows Stripe as not connected)")
     out(f"  Billing desk       {site_url(host)}/billing/ (billing, reception, owner): a month of invoices, some")
     out("                     past due, aged receivables; an invoice's page takes payments, refunds, its PDF")
+    out(f"  Replies by SMS     {site_url(host)}/messages/replies/ (owner, reception): one patient confirmed")
+    out("                     with C, one cancelled with X (the desk's book shows it), one asked a question")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
     out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -172,6 +174,7 @@ def _load_chain() -> None:
     _load_fees()
     _load_online_deposit()
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
+    _load_replies()
 
 
 SERVICES = [
@@ -916,3 +919,65 @@ def _load_reconciliation() -> None:
         }
         payouts.append((payout, paid))
     reconciliation_apply(period_start=start, period_end=end, transactions=[dashboard], payouts=payouts, demo=True)
+
+
+def _load_replies() -> None:
+    """Patients' texts back, visible at once (/messages/replies/): after a reminder one patient
+    replied C (confirmed), after a confirmation another replied X (cancelled, as the booking link would:
+    outside the cancellation window), and one asked a question (answered with what to do). The texts
+    go through the same service as Twilio's webhook; the SMS they answer are written as delivered."""
+    from notifications.models import Channel, InboundMessage, Kind, Message, MessageStatus
+    from notifications.outbox import message_enqueue
+    from notifications.replies import Inbound, inbound_message_receive
+
+    if InboundMessage.objects.exists():
+        return
+    now = timezone.now()
+    upcoming = (
+        Appointment.objects.filter(status=Status.BOOKED, span__startswith__gt=now + timedelta(days=3))
+        .exclude(patient__phone="")
+        .select_related("patient")
+        .order_by("span")
+    )
+    chosen: list[Appointment] = []
+    for appointment in upcoming:
+        if appointment.patient_id not in {a.patient_id for a in chosen}:
+            chosen.append(appointment)
+        if len(chosen) == 2:
+            break
+    for n, (appointment, kind, word) in enumerate(
+        zip(chosen, (Kind.REMINDER, Kind.CONFIRMATION), ("C", "X"), strict=False)
+    ):
+        if appointment.patient is None:
+            continue
+        sent_at = now - timedelta(hours=2 - n)
+        texted = message_enqueue(
+            kind=kind,
+            channel=Channel.SMS,
+            recipient=appointment.patient.phone,
+            due_at=sent_at,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.pk,
+            branch_id=appointment.branch_id,
+        )
+        Message.objects.filter(pk=texted.pk).update(
+            status=MessageStatus.DELIVERED,
+            sent_at=sent_at,
+            delivered_at=sent_at,
+            provider_id=f"SMdemo{texted.pk:026d}",
+            provider_status="delivered",
+        )
+        inbound_message_receive(
+            inbound=Inbound(sid=f"SMdemoreply{appointment.pk:022d}", from_number=appointment.patient.phone, body=word),
+            now=sent_at + timedelta(minutes=20),
+        )
+    asking = Patient.objects.exclude(phone="").order_by("pk").first()
+    if asking is not None:
+        inbound_message_receive(
+            inbound=Inbound(
+                sid="SMdemoquestion0000000000000000001",
+                from_number=asking.phone,
+                body="Do I need to bring anything?",
+            ),
+            now=now - timedelta(minutes=30),
+        )

@@ -23,6 +23,7 @@ from frontend.forms import flash, patient_lookup, show_error, submit, to_int
 from patients import selectors, services
 from patients.exceptions import PossibleDuplicates
 from patients.models import ClinicalNote, Patient, Sex
+from scheduling.no_shows import no_show_record
 from scheduling.selectors import appointment_list
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_disclosure, access_log_response, access_log_trail_read
@@ -175,6 +176,7 @@ def render_chart(
         section = "overview"
     context: dict[str, Any] = {
         "patient": patient,
+        "no_shows": no_show_record(patient_id=patient.pk),  # the no-show flag, in words, on every section
         "clinical": clinical,
         "section": section,
         "sections": SECTIONS if clinical else {},

@@ -21,6 +21,7 @@ from patients.models import Patient
 from patients.selectors import patient_search
 from scheduling import intervals as iv
 from scheduling.models import Appointment, DoctorService, ExtraShift, Kind, Service, ShiftPattern, Status
+from scheduling.no_shows import no_show_record, no_show_records
 from scheduling.selectors import DeskDay, appointment_list, desk_day, series_appointments
 from scheduling.services.lifecycle import MOVABLE, TRANSITIONS, check_in_early, no_show_early
 from tenants.authz import Actor
@@ -28,6 +29,8 @@ from tenants.org.models import Branch, StaffMember
 from tenants.org.rules import staff_of
 
 OFF_LABELS = {"closed": "Closed", "off_shift": "Not on shift"}
+#: After a flagged patient's name on the book (in words, never a colour only).
+NO_SHOW_FLAG = "(no-show flag)"
 #: The desk's actions, in the order the panel shows them: each is the status it moves to.
 ACTIONS: dict[str, tuple[str, str]] = {
     "check-in": (Status.CHECKED_IN, "Check in"),
@@ -121,6 +124,9 @@ def _editable(actor: Actor, branch: Branch) -> tuple[bool, int | None]:
 def _events(grid: DeskDay, *, actor: Actor, tz: ZoneInfo, doctor_id: int | None) -> list[BookEvent]:
     everyone, own = _editable(actor, grid.branch)
     events: list[BookEvent] = []
+    # Patients flagged for repeated no-shows (scheduling.no_shows): said in words on their block.
+    records = no_show_records(patient_ids=[r["patient_id"] for r in grid.entries if r["patient_id"]])
+    flagged = {pk for pk, record in records.items() if record.flagged}
     for column in grid.columns:
         if doctor_id is not None and column.doctor.pk != doctor_id:
             continue
@@ -164,6 +170,8 @@ def _events(grid: DeskDay, *, actor: Actor, tz: ZoneInfo, doctor_id: int | None)
         else:
             status = row["status"]
             patient = _name(row["patient_first"], row["patient_last"]) if row["patient_id"] else "Held online"
+            if row["patient_id"] in flagged:
+                patient = f"{patient} {NO_SHOW_FLAG}"
             movable = status in MOVABLE and (everyone or row["doctor_id"] == own)
             resizable = movable and bool(row["service_adjustable"])  # scheduling.services.resize
             if status in FREED:
@@ -311,13 +319,11 @@ def _alerts(patient: Patient, *, before: datetime) -> list[str]:
     """What the front desk should know before the visit, from what the desk may read (no clinical
     record): missed visits and late cancellations in the last year, and how to reach the patient."""
     year = Appointment.objects.filter(patient=patient, span__startswith__gte=before - timedelta(days=365))
-    counts = year.aggregate(
-        missed=Count("pk", filter=Q(status=Status.NO_SHOW)),
-        late=Count("pk", filter=Q(status=Status.CANCELLED, late_cancellation=True)),
-    )
+    counts = year.aggregate(late=Count("pk", filter=Q(status=Status.CANCELLED, late_cancellation=True)))
     alerts = []
-    if counts["missed"]:
-        alerts.append(f"Missed {counts['missed']} appointment{'s' if counts['missed'] > 1 else ''} in the last year")
+    missed = no_show_record(patient_id=patient.pk, now=before).said  # "Flagged for no-shows: missed 2 ..."
+    if missed:
+        alerts.append(missed)
     if counts["late"]:
         alerts.append(f"Cancelled late {counts['late']} time{'s' if counts['late'] > 1 else ''} in the last year")
     if not patient.phone:

@@ -133,13 +133,24 @@ def test_demo_loads_once_and_its_logins_work(db):
         from invoicing.fees import FeeCharge, FeePolicy
 
         assert FeePolicy.objects.get().no_show_amount_minor == 2500
-        charged, declined = FeeCharge.objects.order_by("pk")
+        charged, declined = FeeCharge.objects.exclude(patient__last_name="Ito").order_by("pk")
         assert (charged.status, charged.invoice.status) == ("succeeded", "paid")
         assert (declined.status, declined.last_error) == ("failed", "Your card was declined.")
         # ... to real patients, never the duplicate "Olly Bennett" registered at the desk to be merged
         for fee in (charged, declined):
             assert fee.appointment.patient.merged_into_id is None
             assert (fee.appointment.patient.first_name, fee.appointment.patient.last_name) != ("Olly", "Bennett")
+    with schema_context("northwind"):
+        # no-shows: George Ito missed two visits (the sweep marked them, the fee applied): flagged, with
+        # a visit coming; the chain asks a deposit online of patients with 2 or more no-shows
+        from invoicing.checkout.policy import online_payment_policy_get
+        from scheduling.no_shows import no_show_record
+
+        george = Patient.objects.get(first_name="George", last_name="Ito")
+        assert no_show_record(patient_id=george.pk).flagged
+        assert Appointment.objects.filter(patient=george, status="booked", span__startswith__gt=timezone.now()).exists()
+        assert FeeCharge.objects.filter(patient=george, kind="no_show").count() == 2
+        assert online_payment_policy_get().no_show_deposit_after == 2
     with schema_context("northwind"):
         # session packages in use: Isla Morgan's Physio 10 with sessions used and one booked ahead; a course expired
         from packages.models import PackagePurchase

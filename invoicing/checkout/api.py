@@ -32,6 +32,19 @@ class OnlinePaymentPolicyIn(serializers.Serializer):
     percent_bp = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
     ask_for_card = serializers.BooleanField(default=False)
     refund_deposit_on_timely_cancel = serializers.BooleanField(default=False)
+    no_show_deposit_after = serializers.IntegerField(
+        min_value=0,
+        max_value=20,
+        required=False,
+        help_text="Ask a deposit of patients with this many no-shows in the no-show period (0: never). "
+        "Left out: unchanged.",
+    )
+    no_show_deposit_minor = serializers.IntegerField(
+        min_value=0,
+        max_value=10**12,
+        required=False,
+        help_text="The deposit those patients pay online (at most the price), even for a service that asks none.",
+    )
 
 
 class OnlinePaymentPolicyOut(serializers.Serializer):
@@ -40,6 +53,8 @@ class OnlinePaymentPolicyOut(serializers.Serializer):
     percent_bp = serializers.IntegerField()
     ask_for_card = serializers.BooleanField()
     refund_deposit_on_timely_cancel = serializers.BooleanField()
+    no_show_deposit_after = serializers.IntegerField(help_text="0: no deposit is asked for no-shows.")
+    no_show_deposit_minor = serializers.IntegerField()
     applies = serializers.BooleanField(help_text="False while the chain's Stripe account cannot take payments.")
 
 
@@ -50,6 +65,8 @@ def _policy_out(policy: OnlinePaymentPolicy) -> dict[str, object]:
         "percent_bp": policy.percent_bp,
         "ask_for_card": policy.ask_for_card,
         "refund_deposit_on_timely_cancel": policy.refund_deposit_on_timely_cancel,
+        "no_show_deposit_after": policy.no_show_deposit_after,
+        "no_show_deposit_minor": policy.no_show_deposit_minor,
         "applies": online_payments_possible(),
     }
 

@@ -18,6 +18,7 @@ from invoicing.services.amounts import BASIS_POINTS, line_amounts
 from invoicing.services.invoices import default_tax_rate_bp
 from packages.models import PackagePurchase, PurchaseStatus
 from scheduling.models import Service
+from scheduling.no_shows import no_show_record
 from scheduling.selectors import service_price
 from tenants.audit.history import changed_by
 from tenants.authz import Actor, authorize
@@ -33,10 +34,23 @@ class Deposit:
     price_minor: int
     now_minor: int
     currency: str
+    #: The patient's no-shows when the chain's no-show rule is what asks (or raises) the deposit; else 0.
+    no_shows: int = 0
 
     @property
     def later_minor(self) -> int:
         return self.price_minor - self.now_minor
+
+    @property
+    def why(self) -> str:
+        """Why a deposit is asked of this patient when the no-show rule asks it ("" otherwise)."""
+        if not self.no_shows or self.now_minor <= 0:
+            return ""
+        rest = f"; the rest, {self.shown(self.later_minor)}, at the visit" if self.later_minor > 0 else ""
+        return (
+            f"The clinic asks a deposit of {self.shown(self.now_minor)} online to confirm this booking, after "
+            f"{self.no_shows} missed appointments{rest}."
+        )
 
     def shown(self, amount_minor: int) -> str:
         return money_format(amount_minor, self.currency, locale=chain_settings_get().locale)
@@ -78,9 +92,27 @@ def _amount_now(policy: OnlinePaymentPolicy, price_minor: int) -> int:
     return 0
 
 
-def deposit_for(*, service: Service, branch: Branch) -> Deposit:
+def no_show_deposit_rule() -> bool:
+    """The chain asks a deposit of patients with repeated no-shows, and can take it (Stripe connected)."""
+    chain = online_payment_policy_get()
+    return chain.no_show_deposit_after > 0 and chain.no_show_deposit_minor > 0 and online_payments_possible()
+
+
+def no_show_deposit_missed(*, patient_id: int) -> int:
+    """The patient's no-shows (scheduling.no_shows) when they reach the chain's "deposit after N
+    no-shows" rule; 0 when the rule is off or they do not reach it."""
+    chain = online_payment_policy_get()
+    if chain.no_show_deposit_after <= 0 or chain.no_show_deposit_minor <= 0:
+        return 0
+    missed = no_show_record(patient_id=patient_id).count
+    return missed if missed >= chain.no_show_deposit_after else 0
+
+
+def deposit_for(*, service: Service, branch: Branch, patient_id: int | None = None) -> Deposit:
     """What booking ``service`` at ``branch`` online asks to be paid now (0: nothing, book as usual).
-    The price is what the visit's invoice will ask, tax included: a prepayment pays all of it."""
+    The price is what the visit's invoice will ask, tax included: a prepayment pays all of it. For a
+    known patient (``patient_id``, once their code proved them) who reached the chain's no-show rule,
+    at least the rule's deposit is asked, even for a service that asks none (``no_shows`` says why)."""
     price = line_amounts(
         quantity=1,
         unit_price_minor=service_price(service=service, branch=branch),
@@ -89,9 +121,14 @@ def deposit_for(*, service: Service, branch: Branch) -> Deposit:
     ).total_minor
     currency = chain_settings_get().currency
     policy = online_payment_policy_get(service=service)
-    if not price or policy.kind == DepositKind.NONE or not online_payments_possible():
+    if not price or not online_payments_possible():
         return Deposit(DepositKind.NONE, price, 0, currency)
-    return Deposit(policy.kind, price, _amount_now(policy, price), currency)
+    usual = Deposit(policy.kind, price, _amount_now(policy, price), currency)
+    missed = no_show_deposit_missed(patient_id=patient_id) if patient_id is not None else 0
+    asked = min(online_payment_policy_get().no_show_deposit_minor, price) if missed else 0
+    if asked > usual.now_minor:
+        return Deposit(DepositKind.FIXED, price, asked, currency, no_shows=missed)
+    return usual
 
 
 def package_covers(*, patient_id: int, service: Service, branch: Branch, start: datetime) -> bool:
@@ -122,6 +159,15 @@ def _validated(kind: str, amount_minor: int, percent_bp: int) -> None:
         raise ValidationFailed(fields={"amount_minor": ["Amounts cannot be negative."]})
 
 
+def _no_show_rule_validated(after: int | None, amount_minor: int | None) -> None:
+    if after is not None and not 0 <= after <= 20:
+        raise ValidationFailed(fields={"no_show_deposit_after": ["Give 0 (no such rule) to 20 no-shows."]})
+    if amount_minor is not None and amount_minor < 0:
+        raise ValidationFailed(fields={"no_show_deposit_minor": ["Amounts cannot be negative."]})
+    if after and not amount_minor:
+        raise ValidationFailed(fields={"no_show_deposit_minor": ["Give the deposit asked after no-shows."]})
+
+
 @transaction.atomic
 def online_payment_policy_set(
     *,
@@ -132,11 +178,16 @@ def online_payment_policy_set(
     ask_for_card: bool = False,
     refund_deposit_on_timely_cancel: bool = False,
     service: Service | None = None,
+    no_show_deposit_after: int | None = None,
+    no_show_deposit_minor: int | None = None,
 ) -> OnlinePaymentPolicy:
     """Set the chain's policy (no service) or a service's own deposit (``service``; its card and
-    refund choices are the chain's)."""
+    refund choices are the chain's). ``no_show_deposit_after`` and ``no_show_deposit_minor``: the
+    chain's "a deposit from patients with N or more no-shows" (0 no-shows: no such rule); None keeps
+    what is set."""
     authorize(actor, "invoicing.manage_online_payments")
     _validated(kind, amount_minor, percent_bp)
+    _no_show_rule_validated(no_show_deposit_after, no_show_deposit_minor)
     policy = (
         OnlinePaymentPolicy.objects.select_for_update().filter(service=service).first()
         if service is not None
@@ -148,6 +199,10 @@ def online_payment_policy_set(
     if service is None:
         policy.ask_for_card = ask_for_card
         policy.refund_deposit_on_timely_cancel = refund_deposit_on_timely_cancel
+        if no_show_deposit_after is not None:
+            policy.no_show_deposit_after = no_show_deposit_after
+        if no_show_deposit_minor is not None:
+            policy.no_show_deposit_minor = no_show_deposit_minor if policy.no_show_deposit_after else 0
     changed_by(policy, actor, reason="online payment policy").save()
     return policy
 

@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 
 from config.money import money_format
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
-from invoicing.checkout.policy import deposit_for, online_payment_policy_get, online_payments_possible
+from invoicing.checkout.policy import (
+    deposit_for,
+    no_show_deposit_rule,
+    online_payment_policy_get,
+    online_payments_possible,
+)
 from invoicing.checkout.services import checkout_by_token
 from invoicing.fees import FeePolicy, FeeRule
 from invoicing.models import Invoice, Refund, RefundStatus
@@ -143,7 +148,27 @@ def booking_terms(*, service: Service, branch: Branch) -> BookingTerms:
             lines.append(f"Cancelling less than {hours} hours before the appointment costs a fee of {late}.")
         if no_show:
             lines.append(f"Not coming without cancelling costs a fee of {no_show}.")
+    rule = no_show_deposit_said(price_minor=deposit.price_minor, now_minor=deposit.now_minor)
+    if rule:
+        lines.append(rule)
     return BookingTerms(lines=lines)
+
+
+def no_show_deposit_said(*, price_minor: int, now_minor: int) -> str:
+    """The chain's "deposit after N no-shows" rule in a sentence, before anyone is identified, for a
+    booking that would otherwise ask less ("" when the rule is off or asks nothing more here)."""
+    if not price_minor or not no_show_deposit_rule():
+        return ""
+    chain = online_payment_policy_get()
+    asked = min(chain.no_show_deposit_minor, price_minor)
+    if asked <= now_minor:
+        return ""
+    n = chain.no_show_deposit_after
+    return (
+        f"Patients who missed {n} or more appointment{'s' if n != 1 else ''} without cancelling in the last "
+        f"{policy_get().no_show_flag_months} months pay a deposit of {_money(asked, chain_settings_get().currency)} "
+        "online to confirm."
+    )
 
 
 @dataclass(frozen=True)

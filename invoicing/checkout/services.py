@@ -35,7 +35,13 @@ from config.money import money_format
 from invoicing.checkout.events import OnlineCheckoutPaid, OnlineCheckoutRefunded
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
 from invoicing.checkout.overpaid import stripe_payment_with_refund
-from invoicing.checkout.policy import card_setup_asked, deposit_for, online_payment_policy_get, package_covers
+from invoicing.checkout.policy import (
+    card_setup_asked,
+    deposit_for,
+    no_show_deposit_rule,
+    online_payment_policy_get,
+    package_covers,
+)
 from invoicing.connect.client import idempotency_key, stripe_client
 from invoicing.connect.exceptions import StripeNotConnected, StripeUnavailable
 from invoicing.connect.selectors import connection_get
@@ -570,11 +576,13 @@ def card_setup_link(*, actor: Actor, patient: Patient) -> OnlineCheckout:
 
 
 # --- online booking ------------------------------------------------------------------------------
-def deposit_required_check(hold: Appointment) -> None:
+def deposit_required_check(hold: Appointment, patient: Patient) -> None:
     """Registered in scheduling's ONLINE_CONFIRM_CHECKS (invoicing.subscribers): a held time the
-    chain asks a deposit for, or a card at booking, is not booked online without it."""
+    chain asks a deposit for (for the time, or of this patient after repeated no-shows), or a card
+    at booking, is not booked online without it."""
     if hold.service is not None and hold.branch is not None:
-        if deposit_for(service=hold.service, branch=hold.branch).now_minor > 0 or card_setup_asked():
+        deposit = deposit_for(service=hold.service, branch=hold.branch, patient_id=patient.pk)
+        if deposit.now_minor > 0 or card_setup_asked():
             raise OnlinePaymentRequired()
 
 
@@ -611,11 +619,15 @@ def online_booking_checkout(
     says: nothing to pay now books at once (``online_booking_confirm``); a deposit or prepayment
     raises the visit's invoice (issued, the full price), keeps the hold as long as the Checkout
     Session stays open, and opens the session; the hold becomes the booking once the payment is
-    recorded (``checkout_settle``). Going through this again while a checkout waits answers it."""
+    recorded (``checkout_settle``). Going through this again while a checkout waits answers it. A
+    chain asking a deposit of patients with repeated no-shows has the visitor proved first: a
+    patient who reached the rule is asked the deposit (and told why), any other books as usual."""
     hold = Appointment.objects.select_related("service", "branch").filter(pk=hold_id).exclude(hold_token="").first()
     deposit = deposit_for(service=hold.service, branch=hold.branch) if hold and hold.service and hold.branch else None
     # Nothing due now, and the chain asks for a card: the card is saved first (setup mode).
     card_asked = deposit is not None and deposit.now_minor <= 0 and card_setup_asked()
+    # Nothing due for the time, but maybe of this patient: asked once their code proves who they are.
+    patient_asked = deposit is not None and deposit.now_minor <= 0 and no_show_deposit_rule()
 
     def asked(step: Callable[..., T]) -> T:  # the visitor's confirmation, to book at once or to identify them
         return step(
@@ -629,12 +641,22 @@ def online_booking_checkout(
             request=request,
         )
 
-    if deposit is None or (deposit.now_minor <= 0 and not card_asked):
+    if deposit is None or (deposit.now_minor <= 0 and not card_asked and not patient_asked):
         booked: OnlineBooking = asked(online_booking_confirm)
         return BookingCheckout(booking=booked, checkout=None, notice=booked.notice)
     with transaction.atomic():
         visitor: OnlineVisitor = asked(online_booking_identify)
-        covered_already = _package_covers(visitor) or (card_asked and card_on_file_get(visitor.patient.pk) is not None)
+        if patient_asked and visitor.hold.service is not None and visitor.hold.branch is not None:
+            deposit = deposit_for(
+                service=visitor.hold.service, branch=visitor.hold.branch, patient_id=visitor.patient.pk
+            )
+            card_asked = deposit.now_minor <= 0 and card_asked
+        nothing_asked = deposit.now_minor <= 0 and not card_asked  # not of this patient, after all
+        covered_already = (
+            nothing_asked
+            or _package_covers(visitor)
+            or (card_asked and card_on_file_get(visitor.patient.pk) is not None)
+        )
         if covered_already:  # the patient's package pays the visit, or a card is on file: nothing asked now
             confirmed = appointment_hold_confirm(
                 actor=None, hold=visitor.hold, hold_token=hold_token, patient=visitor.patient, notes=visitor.notes
@@ -673,7 +695,8 @@ def online_booking_checkout(
                 patient=visitor.patient,
                 amount_minor=amount,
                 purpose=CheckoutPurpose.BOOKING_PREPAYMENT if prepaid else CheckoutPurpose.BOOKING_DEPOSIT,
-                description=f"{service_name}: {'payment' if prepaid else 'deposit'}",
+                description=f"{service_name}: {'payment' if prepaid else 'deposit'}"
+                + (f" (asked after {deposit.no_shows} missed appointments)" if deposit.no_shows else ""),
                 success_path="/book/paid/{token}/",
                 cancel_path="/book/pay/{token}/",
                 hold=visitor.hold,
@@ -682,7 +705,8 @@ def online_booking_checkout(
             )
     with contextlib.suppress(StripeUnavailable):  # the pay step offers to open it again
         checkout = checkout_open(checkout=checkout)
-    return BookingCheckout(booking=None, checkout=checkout, notice=visitor.notice)
+    notice = " ".join(part for part in (visitor.notice, deposit.why) if part)  # why a deposit is asked of them
+    return BookingCheckout(booking=None, checkout=checkout, notice=notice)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.fields import (
@@ -29,6 +31,7 @@ from scheduling.models import (
     Source,
     SpecialDay,
 )
+from scheduling.no_shows import NoShowRecord, no_show_records
 from scheduling.services.walk_in import NewPatient
 from tenants.org.models import Branch, Role, StaffMember
 
@@ -168,6 +171,10 @@ class PolicyOut(serializers.ModelSerializer):
             "online_horizon_days",
             "online_slot_step_minutes",
             "hold_minutes",
+            "no_show_auto",
+            "no_show_grace_minutes",
+            "no_show_flag_after",
+            "no_show_flag_months",
         ]
 
 
@@ -177,6 +184,16 @@ class PolicyIn(serializers.Serializer):
     online_horizon_days = StrictIntegerField(min_value=1, required=False)
     online_slot_step_minutes = StrictIntegerField(min_value=1, required=False)
     hold_minutes = StrictIntegerField(min_value=1, required=False)
+    no_show_auto = StrictBooleanField(
+        required=False, help_text="Mark a visit nobody checked in a no-show once the grace period has passed."
+    )
+    no_show_grace_minutes = StrictIntegerField(min_value=0, max_value=240, required=False)
+    no_show_flag_after = StrictIntegerField(
+        min_value=0, max_value=20, required=False, help_text="Flag a patient after this many no-shows (0: never)."
+    )
+    no_show_flag_months = StrictIntegerField(
+        min_value=1, max_value=36, required=False, help_text="The period no-shows are counted over."
+    )
 
 
 class LeaveQuery(serializers.Serializer):
@@ -199,6 +216,16 @@ class _Ref(serializers.Serializer):
 
 def _ref(obj: Any, name: str | None = None) -> dict[str, Any] | None:
     return None if obj is None else {"id": obj.pk, "name": name or str(obj)}
+
+
+class _PatientOnEntry(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    mrn = serializers.CharField()
+    no_shows = serializers.IntegerField(help_text="The patient's no-shows in the chain's no-show period.")
+    no_show_flag = serializers.BooleanField(
+        help_text="The patient is flagged for repeated no-shows (the chain's policy: N in a period)."
+    )
 
 
 class EntryOut(serializers.ModelSerializer):
@@ -244,9 +271,24 @@ class EntryOut(serializers.ModelSerializer):
     def get_branch(self, obj: CalendarEntry) -> dict[str, Any] | None:
         return _ref(obj.branch)
 
+    @extend_schema_field(_PatientOnEntry(allow_null=True))
     def get_patient(self, obj: CalendarEntry) -> dict[str, Any] | None:
         p = obj.patient
-        return None if p is None else {"id": p.pk, "name": str(p), "mrn": p.mrn}
+        if p is None:
+            return None
+        record = self._no_shows(p.pk)
+        return {"id": p.pk, "name": str(p), "mrn": p.mrn, "no_shows": record.count, "no_show_flag": record.flagged}
+
+    def _no_shows(self, patient_id: int) -> NoShowRecord:
+        """The patient's no-show record (scheduling.no_shows), read once for a whole list's patients."""
+        known: dict[int, NoShowRecord] = self.context.setdefault("no_shows", {})
+        if patient_id not in known:
+            rows = getattr(self.parent, "instance", None)
+            ids = {patient_id}
+            if isinstance(rows, list | QuerySet):
+                ids |= {row.patient_id for row in rows if getattr(row, "patient_id", None)}
+            known.update(no_show_records(patient_ids=ids))
+        return known[patient_id]
 
     def get_service(self, obj: CalendarEntry) -> dict[str, Any] | None:
         return _ref(obj.service)

@@ -29,10 +29,11 @@ from tenants.org.models import Branch, StaffMember
 
 HOLDS_PER_ADDRESS_PER_HOUR = 30
 
-#: Checks that modules above scheduling add (invoicing: the chain asks a deposit for this time)
-#: before a held time is booked online without a payment; each raises to refuse
-#: (OnlinePaymentRequired). A paid checkout confirms its hold through appointment_hold_confirm.
-ONLINE_CONFIRM_CHECKS: list[Callable[[Appointment], None]] = []
+#: Checks that modules above scheduling add (invoicing: the chain asks a deposit for this time, or
+#: of this patient) before a held time is booked online for the proved patient without a payment;
+#: each raises to refuse (OnlinePaymentRequired). A paid checkout confirms its hold through
+#: appointment_hold_confirm.
+ONLINE_CONFIRM_CHECKS: list[Callable[[Appointment, Patient], None]] = []
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def online_booking_confirm(
         request=request,
     )
     for check in ONLINE_CONFIRM_CHECKS:
-        check(visitor.hold)
+        check(visitor.hold, visitor.patient)
     booked = appointment_hold_confirm(
         actor=None, hold=visitor.hold, hold_token=hold_token, patient=visitor.patient, notes=visitor.notes
     )

@@ -62,6 +62,10 @@ def test_owner_manages_services_and_booking_rules(in_a, client):
         "online_horizon_days": 30,
         "online_slot_step_minutes": 10,
         "hold_minutes": 5,
+        "no_show_auto": "on",
+        "no_show_grace_minutes": 15,
+        "no_show_flag_after": 2,
+        "no_show_flag_months": 12,
     }
     assert client.post("/settings/booking-rules/", rules, HTTP_HOST=in_a.host).status_code == 302
     assert policy_get().cancellation_window_hours == 48
