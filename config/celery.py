@@ -11,3 +11,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["invoicing.checkout"])  # invoicing.checkout.tasks
 app.autodiscover_tasks(["invoicing"], related_name="fee_tasks")  # invoicing.fee_tasks
+app.autodiscover_tasks(["scheduling"], related_name="waitlist_tasks")  # scheduling.waitlist_tasks

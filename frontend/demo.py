@@ -173,6 +173,7 @@ def _load_chain() -> None:
     _load_packages()
     _load_fees()
     _load_online_deposit()
+    _load_waitlist()
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
     _load_replies()
 
@@ -981,3 +982,47 @@ def _load_replies() -> None:
             ),
             now=now - timedelta(minutes=30),
         )
+
+
+def _load_waitlist() -> None:
+    """A waitlist with an offer: two patients waiting for a general consultation at Camden (any
+    doctor, the next two weeks' mornings), and a booked morning cancelled, so its time is held and
+    offered to the first who joined (the desk's waitlist page shows it, the outbox has the offer)."""
+    from scheduling.models import WaitlistEntry
+
+    if WaitlistEntry.objects.exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    branch = Branch.objects.get(name="Camden")
+    service = Service.objects.get(name="General consultation")
+    today = timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
+    window = sched.Window(
+        date_from=today + timedelta(days=1), date_to=today + timedelta(days=14), time_from=time(8), time_to=time(12)
+    )
+    waiting = [
+        patient_create(actor=owner, first_name=first, last_name=last, email=f"{first.lower()}.waits@example.com")
+        for first, last in (("Nadia", "Waits"), ("Tomas", "Queue"))
+    ]
+    for patient in waiting:
+        sched.waitlist_join(actor=owner, patient=patient, branch=branch, service=service, doctor=None, window=window)
+    slots = slot_list_available(
+        service=service, branch=branch, date_from=window.date_from, date_to=window.date_to, step=20
+    )
+    morning = next((s for s in slots if s.start.astimezone(ZoneInfo(branch.timezone)).hour in (9, 10)), None)
+    if morning is None:
+        return
+    someone = Patient.objects.exclude(pk__in=[p.pk for p in waiting]).order_by("pk").first()
+    if someone is None:
+        return
+    try:
+        freed = sched.appointment_book(
+            actor=owner,
+            patient=someone,
+            doctor=StaffMember.objects.get(pk=morning.doctor_id),
+            branch=branch,
+            service=service,
+            start=morning.start,
+        )
+    except ApplicationError:  # that patient is busy then: the list still shows who waits
+        return
+    sched.appointment_cancel(actor=owner, appointment=freed, reason="Cannot come; the time goes to the waitlist")

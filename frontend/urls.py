@@ -21,6 +21,7 @@ from frontend import (
     record_views,
     reply_views,
     views,
+    waitlist_views,
 )
 from tenants.accounts import views as account_views
 
@@ -105,6 +106,13 @@ urlpatterns = [
     path("book/manage/<str:token>/cancel/", booking_views.book_cancel, name="book-cancel"),
     path("book/manage/<str:token>/move/", booking_views.book_move, name="book-move"),
     path("book/manage/<str:token>/calendar.ics", booking_views.book_ics, name="book-ics"),
+    path("book/waitlist/", waitlist_views.book_waitlist, name="book-waitlist"),
+    path("book/waitlist/confirm/", waitlist_views.book_waitlist_confirm, name="book-waitlist-confirm"),
+    path("waitlist/offer/<str:token>/", waitlist_views.offer_page, name="waitlist-offer"),
+    path("waitlist/offer/<str:token>/accept/", waitlist_views.offer_accept, name="waitlist-accept"),
+    path("waitlist/offer/<str:token>/decline/", waitlist_views.offer_decline, name="waitlist-decline"),
+    path("waitlist/<str:token>/", waitlist_views.entry_page, name="waitlist-entry"),
+    path("waitlist/<str:token>/leave/", waitlist_views.leave, name="waitlist-leave"),
     path("settings/services/", catalogue_views.services_page, name="catalogue-services"),
     path("settings/services/<int:pk>/", catalogue_views.services_page, name="catalogue-service"),
     path("settings/booking-rules/", catalogue_views.policy_page, name="catalogue-policy"),
@@ -125,6 +133,10 @@ urlpatterns = [
     path("desk/<int:branch_pk>/", desk_views.desk, name="desk-branch"),
     path("desk/<int:branch_pk>/walk-in/", desk_views.walk_in, name="desk-walk-in"),
     path("desk/<int:branch_pk>/book/", desk_booking_views.book_ahead, name="desk-book"),
+    path("desk/waitlist/", waitlist_views.desk_waitlist, name="desk-waitlist"),
+    path("desk/<int:branch_pk>/waitlist/", waitlist_views.desk_waitlist, name="desk-waitlist-branch"),
+    path("desk/<int:branch_pk>/waitlist/offers/", waitlist_views.desk_waitlist_offers, name="desk-waitlist-offers"),
+    path("desk/waitlist/<int:pk>/remove/", waitlist_views.desk_waitlist_remove, name="desk-waitlist-remove"),
     path("desk/series/<int:pk>/", desk_booking_views.series_page, name="desk-series"),
     path("desk/series/<int:pk>/cancel-rest/", desk_booking_views.series_cancel_rest, name="desk-series-cancel"),
     path("desk/series/<int:pk>/move-rest/", desk_booking_views.series_move_rest, name="desk-series-move"),

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from config.events import subscribe
 from invoicing.events import CardLinkIssued
+from notifications import waitlist_messages
 from notifications.sms import send_sms
 from patients.events import CodePurpose, PortalCodeIssued
 from tenants.org.selectors import chain_settings_get
@@ -45,3 +46,4 @@ def send_card_link(event: CardLinkIssued) -> None:
 def connect() -> None:
     subscribe(PortalCodeIssued, send_portal_code)
     subscribe(CardLinkIssued, send_card_link)
+    waitlist_messages.connect()  # offers, "taken" and "you are on the list" (notifications/waitlist_messages.py)

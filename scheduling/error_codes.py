@@ -39,3 +39,8 @@ class SchedulingErrorCode(StrEnum):
     MANAGE_LINK_INVALID = "manage_link_invalid"
     # A set-up change (ending a shift, closing a day) would strand booked appointments.
     APPOINTMENTS_AFFECTED = "appointments_affected"
+    # The waitlist (scheduling.services.waitlist): a link that opens nothing here, a freed time someone
+    # else took first, an offer that can no longer be answered (declined, withdrawn, the entry closed).
+    WAITLIST_LINK_INVALID = "waitlist_link_invalid"
+    WAITLIST_OFFER_TAKEN = "waitlist_offer_taken"
+    WAITLIST_OFFER_CLOSED = "waitlist_offer_closed"

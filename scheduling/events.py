@@ -68,3 +68,29 @@ class AppointmentNoShow(AppointmentEvent):
 class LeaveCreated(Event):
     leave_id: int
     doctor_id: int
+
+
+@dataclass(frozen=True)
+class WaitlistJoined(Event):
+    """A patient joined the waitlist. ``token``: the raw secret of the patient's link to leave the
+    list, for the message that carries it (only its hash is stored)."""
+
+    entry_id: int
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WaitlistOffered(Event):
+    """A freed time is held and offered to a waiting patient. ``token``: the raw secret of the offer's
+    link (accept or decline), for the message that carries it (only its hash is stored)."""
+
+    offer_id: int
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WaitlistOfferTaken(Event):
+    """Another patient accepted the time this open offer was for: its patient is told, kindly, and
+    stays on the list."""
+
+    offer_id: int

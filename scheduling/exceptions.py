@@ -132,3 +132,21 @@ class ManageLinkInvalid(NotFound):
 class CalendarBusy(Conflict):
     code = SchedulingErrorCode.CALENDAR_BUSY
     default_message = "Many changes reached this calendar at once. Please try again."
+
+
+class WaitlistLinkInvalid(NotFound):
+    code = SchedulingErrorCode.WAITLIST_LINK_INVALID
+    default_message = "This waitlist link is not valid. Please call the clinic."
+
+
+class WaitlistOfferTaken(Conflict):
+    code = SchedulingErrorCode.WAITLIST_OFFER_TAKEN
+    default_message = (
+        "Sorry, someone else took this time a moment before you. You are still on the waitlist: "
+        "we will send you the next time that suits you."
+    )
+
+
+class WaitlistOfferClosed(Conflict):
+    code = SchedulingErrorCode.WAITLIST_OFFER_CLOSED
+    default_message = "This offer can no longer be accepted."

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Q
@@ -456,3 +456,125 @@ class ManageLink(models.Model):
 
     def __str__(self) -> str:
         return f"manage link of {self.appointment_id}"
+
+
+# --- the waitlist (scheduling.services.waitlist) ---------------------------------------------------
+
+
+class WaitlistPolicy(models.Model):
+    """How the chain offers freed times to its waitlist. One row per schema (id = 1), created on first use."""
+
+    # How long a patient has to accept an offer; the time is held for them meanwhile.
+    offer_minutes = models.PositiveIntegerField(default=30)
+    # To how many patients one freed time is offered at once (the first to accept gets it).
+    offers_at_once = models.PositiveSmallIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "waitlist policies"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="waitlist_policy_singleton"),
+            models.CheckConstraint(
+                condition=Q(offer_minutes__range=(5, 1440), offers_at_once__range=(1, 5)),
+                name="waitlist_policy_sane",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Waitlist policy"
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    BOOKED = "booked", "Booked"
+    REMOVED = "removed", "Removed by staff"
+    LEFT = "left", "Left the list"
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for a time: a service at a branch, with one doctor or any, between two dates,
+    within a time of day on the branch's clock (and on some weekdays, or any). Offers go to entries in
+    the order they joined. ``token_hash``: the SHA-256 of the patient's own link to leave the list."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="waitlist_entries")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="waitlist_entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="waitlist_entries")
+    doctor = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    date_from = models.DateField()
+    date_to = models.DateField()
+    time_from = models.TimeField()
+    time_to = models.TimeField()
+    weekdays = ArrayField(models.PositiveSmallIntegerField(choices=Weekday.choices), default=list, blank=True)
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.STAFF)
+    notes = models.CharField(max_length=300, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        CalendarEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    history = HistoricalRecords(excluded_fields=["token_hash"])
+
+    class Meta:
+        verbose_name_plural = "waitlist entries"
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["branch", "created_at"], condition=Q(status="waiting"), name="waitlist_waiting_by_branch"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(date_to__gte=F("date_from")), name="waitlist_dates_order"),
+            models.CheckConstraint(condition=Q(time_to__gt=F("time_from")), name="waitlist_times_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist {self.pk}: {self.service} at {self.branch}"
+
+    @property
+    def weekday_names(self) -> list[str]:
+        return [str(Weekday(day).label) for day in self.weekdays]
+
+
+class OfferStatus(models.TextChoices):
+    OPEN = "open", "Waiting for an answer"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+    TAKEN = "taken", "Taken by someone else"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class WaitlistOffer(models.Model):
+    """A freed time offered to one waiting patient, held for them (``hold``: the calendar's own held
+    row, so nobody else books it) until ``expires_at``. Several offers may share a hold
+    (``WaitlistPolicy.offers_at_once``): the first to accept gets the time. ``token_hash``: the SHA-256
+    of the link in the offer's message."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
+    hold = models.ForeignKey(CalendarEntry, on_delete=models.PROTECT, related_name="waitlist_offers")
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.OPEN)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        CalendarEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["expires_at"], condition=Q(status="open"), name="waitlist_offer_open")]
+        constraints = [
+            # One freed time is offered to an entry once: declined or expired, it goes to the next.
+            models.UniqueConstraint(fields=["entry", "hold"], name="waitlist_offer_once_per_entry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer {self.pk} of waitlist {self.entry_id}"

@@ -29,4 +29,7 @@ def move_appointments_on_merge(event: PatientsMerged) -> None:
 
 
 def connect() -> None:
+    from scheduling.services import waitlist
+
     subscribe(PatientsMerged, move_appointments_on_merge)
+    waitlist.connect()  # freed times go to the waitlist

@@ -333,6 +333,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "args": ("invoicing.fee_tasks.fee_charges_sweep",),
     },
+    # Waitlist offers not answered in time expire and their times go to the next patient
+    # (scheduling.waitlist_tasks; idempotent). Holds outlive offers by two minutes, so run often.
+    "waitlist-offers-expire": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 60.0,
+        "args": ("scheduling.waitlist_tasks.waitlist_offers_expire",),
+    },
     # Session packages past their expiry are marked expired (packages.tasks; idempotent).
     "packages-expire": {
         "task": "tenants.tasks.for_each_clinic",

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from config.fields import IsoDateConverter
-from scheduling.api import days, leave_views, online, setup_views, views
+from scheduling.api import days, leave_views, online, setup_views, views, waitlist
 
 register_converter(IsoDateConverter, "isodate")
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("scheduling/leave/<int:pk>/cancel/", views.LeaveCancelApi.as_view(), name="api-leave-cancel"),
     path("scheduling/leave/proposal/", leave_views.LeaveProposalApi.as_view(), name="api-leave-proposal"),
     path("scheduling/leave/resolve/", leave_views.LeaveResolveApi.as_view(), name="api-leave-resolve"),
+    path("scheduling/waitlist/", waitlist.WaitlistApi.as_view(), name="api-waitlist"),
+    path("scheduling/waitlist/offers/", waitlist.WaitlistOffersApi.as_view(), name="api-waitlist-offers"),
+    path("scheduling/waitlist/<int:pk>/", waitlist.WaitlistEntryApi.as_view(), name="api-waitlist-entry"),
     path("branches/<int:pk>/hours/", views.BranchHoursApi.as_view(), name="api-branch-hours"),
     path("branches/<int:pk>/special-days/", views.SpecialDayApi.as_view(), name="api-branch-special-days"),
     path("availability/", views.AvailabilityApi.as_view(), name="api-availability"),

@@ -47,6 +47,17 @@ from scheduling.services.setup import (
     special_day_delete,
     special_day_update,
 )
+from scheduling.services.waitlist import (
+    Window,
+    waitlist_join,
+    waitlist_join_online,
+    waitlist_leave,
+    waitlist_offer_accept,
+    waitlist_offer_decline,
+    waitlist_offers_expire,
+    waitlist_policy_update,
+    waitlist_remove,
+)
 from scheduling.services.walk_in import walk_in_book
 
 __all__ = [
@@ -54,6 +65,7 @@ __all__ = [
     "LeaveDecision",
     "LeaveResolved",
     "Occurrence",
+    "Window",
     "appointment_book",
     "appointment_cancel",
     "appointment_check_in",
@@ -97,5 +109,13 @@ __all__ = [
     "special_day_create",
     "special_day_delete",
     "special_day_update",
+    "waitlist_join",
+    "waitlist_join_online",
+    "waitlist_leave",
+    "waitlist_offer_accept",
+    "waitlist_offer_decline",
+    "waitlist_offers_expire",
+    "waitlist_policy_update",
+    "waitlist_remove",
     "walk_in_book",
 ]

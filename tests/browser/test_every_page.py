@@ -216,6 +216,10 @@ VISITS: dict[str, Visit] = {
     "desk-branch": Visit("receptionist", _ids("branch_pk=branch")),
     "desk-walk-in": Visit("receptionist", _ids("branch_pk=branch")),
     "desk-book": Visit("receptionist", _ids("branch_pk=branch")),
+    "desk-waitlist": Visit("receptionist", lands="desk-waitlist-branch"),
+    "desk-waitlist-branch": Visit("receptionist", _ids("branch_pk=branch")),
+    "desk-waitlist-offers": Visit("receptionist", _ids("branch_pk=branch")),
+    "desk-waitlist-remove": Visit("receptionist", _ids("pk=waitlist_entry"), kind="post"),
     "desk-series": Visit("receptionist", _ids("pk=series")),
     "desk-series-cancel": Visit("receptionist", _ids("pk=series"), kind="post"),
     "desk-series-move": Visit("receptionist", _ids("pk=series"), kind="post"),
@@ -241,6 +245,14 @@ VISITS: dict[str, Visit] = {
     "book-cancel": Visit("visitor", _ids("token=manage_token"), kind="post"),
     "book-move": Visit("visitor", _ids("token=manage_token")),
     "book-ics": Visit("visitor", _ids("token=manage_token"), kind="part"),
+    # the waitlist: joining from the booking page, the offer's and the entry's links (scheduling/waitlist.py)
+    "book-waitlist": Visit("visitor", query=lambda w: f"?branch={w['branch']}&service={w['service']}"),
+    "book-waitlist-confirm": Visit("visitor", lands="book"),
+    "waitlist-offer": Visit("visitor", _ids("token=waitlist_offer_token")),
+    "waitlist-accept": Visit("visitor", _ids("token=waitlist_offer_token"), kind="post"),
+    "waitlist-decline": Visit("visitor", _ids("token=waitlist_offer_token"), kind="post"),
+    "waitlist-entry": Visit("visitor", _ids("token=waitlist_entry_token")),
+    "waitlist-leave": Visit("visitor", _ids("token=waitlist_entry_token"), kind="post"),
     # online deposits (checkout12): a payment's pages need a connected Stripe account; an unknown
     # token is the page's own 404 (tests/browser/test_online_deposit.py walks them with a payment)
     "book-pay": Visit("visitor", _ids(token="no-such-payment"), status=404),
@@ -498,6 +510,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
             reason="Conference",
         )
         invitation, link = org.staff_invite(actor=owner, email=f"new.{tag}@charlie.example", roles=["doctor"])
+        waiting, offer_token = _waitlist_with_offer(clinic, patient, day=MONDAY + timedelta(days=6))
         free = clinic.free_slot(MONDAY + timedelta(days=5))
         user = chain.users["billing"]  # nobody signs in as them: the link stays good
         world.ids |= {
@@ -530,8 +543,30 @@ def _world(chain: Chain, live: str, public: str) -> World:
             "free_start_query": quote(free.isoformat()),
             "free_start_local": free.astimezone(clinic.tz).strftime("%Y-%m-%dT%H:%M"),
             "reset_user": user.pk,
+            "waitlist_entry": waiting.entry.pk,
+            "waitlist_entry_token": waiting.token,
+            "waitlist_offer_token": offer_token,
         }
     return world
+
+
+def _waitlist_with_offer(clinic: Any, patient: Any, *, day: Any) -> tuple[Any, str]:
+    """The patient waiting for the clinic's service that day, and a booked time there cancelled: the
+    waitlist's entry (with its own link) and the offer's link, as the patient received it."""
+    from notifications.models import Message
+    from scheduling import services as sched
+    from scheduling.models import WaitlistOffer
+    from tests.factories.scheduling import book
+
+    window = sched.Window(date_from=day, date_to=day, time_from=time(9), time_to=time(13))
+    waiting = sched.waitlist_join(
+        actor=clinic.owner, patient=patient, branch=clinic.branch, service=clinic.service, doctor=None, window=window
+    )
+    freed = book(clinic, clinic.at(day, 10), actor=clinic.owner)
+    sched.appointment_cancel(actor=clinic.owner, appointment=freed, reason="called")
+    offer = WaitlistOffer.objects.get(entry=waiting.entry)
+    link = str(Message.objects.get(key=f"waitlist-offer:{offer.pk}:email").context["link"])
+    return waiting, link.rstrip("/").rsplit("/", 1)[-1]
 
 
 @dataclass
