@@ -12,3 +12,4 @@ app.autodiscover_tasks()
 app.autodiscover_tasks(["invoicing.checkout"])  # invoicing.checkout.tasks
 app.autodiscover_tasks(["invoicing"], related_name="fee_tasks")  # invoicing.fee_tasks
 app.autodiscover_tasks(["scheduling"], related_name="waitlist_tasks")  # scheduling.waitlist_tasks
+app.autodiscover_tasks(["notifications"], related_name="schedule_tasks")  # notifications.schedule_tasks

@@ -25,6 +25,7 @@ from frontend.portal_views import late_said, late_times, patient_reschedule
 from invoicing.checkout.selectors import booking_money, booking_terms
 from invoicing.checkout.services import online_booking_checkout
 from invoicing.fee_selectors import fee_outcome_for_patient
+from notifications.ics import appointment_ics
 from patients import portal
 from scheduling import services as sched
 from scheduling.cancel_window import call_the_branch, inside_cancellation_window
@@ -311,32 +312,13 @@ def _cancelled(token: str) -> bool:
 def book_ics(request: HttpRequest, token: str) -> HttpResponse:
     appointment = _managed(request, token)
     chain = chain_settings_get().name
-
-    def esc(text: str) -> str:  # RFC 5545 text escaping
-        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-    stamp = "%Y%m%dT%H%M%SZ"
-    branch = appointment.branch
-    where = f"{branch}, {branch.address}".replace("\n", ", ") if branch and branch.address else str(branch)
     manage = request.build_absolute_uri(request.path.rsplit("/", 1)[0] + "/")
-    body = "\r\n".join(
-        [
-            "BEGIN:VCALENDAR",
-            "VERSION:2.0",
-            "PRODID:-//Clinicflow//Booking//EN",
-            "METHOD:PUBLISH",
-            "BEGIN:VEVENT",
-            f"UID:appointment-{appointment.pk}@{request.get_host().split(':')[0]}",
-            f"DTSTAMP:{timezone.now().astimezone(ZoneInfo('UTC')):{stamp}}",
-            f"DTSTART:{appointment.span.lower.astimezone(ZoneInfo('UTC')):{stamp}}",
-            f"DTEND:{appointment.span.upper.astimezone(ZoneInfo('UTC')):{stamp}}",
-            "SUMMARY:" + esc(f"{appointment.service} at {chain}"),
-            "LOCATION:" + esc(where),
-            "DESCRIPTION:" + esc(f"With {appointment.doctor.user.get_full_name()}. Manage: {manage}"),
-            "END:VEVENT",
-            "END:VCALENDAR",
-            "",
-        ]
+    body = appointment_ics(
+        appointment,
+        host=request.get_host(),
+        summary=f"{appointment.service} at {chain}",
+        description=f"With {appointment.doctor.user.get_full_name()}. Manage: {manage}",
+        now=timezone.now(),
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'

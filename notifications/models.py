@@ -32,6 +32,8 @@ class Kind(models.TextChoices):
     CONFIRMATION = "confirmation", "Booking confirmation"
     RESCHEDULED = "rescheduled", "Appointment moved"
     CANCELLED = "cancelled", "Appointment cancelled"
+    LEAVE_MOVED = "leave_moved", "Appointment moved: doctor unavailable"
+    LEAVE_CANCELLED = "leave_cancelled", "Appointment cancelled: doctor unavailable"
     REMINDER = "reminder", "Reminder"
     RECEIPT = "receipt", "Receipt"
     FEE_NOTICE = "fee_notice", "Fee notice"

@@ -1,14 +1,55 @@
 """The values a message's template may use, read when the message is sent (so a reminder always
 names the appointment's current time, on its branch's clock, in the recipient's language).
 
-Placeholders: patient, doctor, branch, service, date, time, when (date and time together), manage_link,
-amount, clinic, code, link, text. Unknown ones render empty."""
+Placeholders: patient (first name), doctor, branch, service, date, time, when (date and time
+together), manage_link, amount, clinic, code, link, text. Unknown ones render empty.
+
+- Times are the appointment's (else the message's own moment: a receipt's payment, a summary's
+  morning) on the branch's clock, written the way the message's language writes them (Babel's CLDR
+  data: "Tuesday, 24 March 2026, 14:30" in en-GB, "Dienstag, 24. März 2026, 14:30" in German).
+- ``manage_link`` is a NEW link to the appointment, issued as the message is sent and only when its
+  wording uses one and the appointment can still be changed: the raw token exists nowhere else, and
+  is a secret, masked in the log.
+- ``amount`` is ``context["amount_minor"]`` (integer minor units) in ``context["currency"]`` (else
+  the chain's), written in the chain's locale.
+- ``code``, ``link`` and ``text`` come from the context; those named in ``context["secret"]`` are
+  secrets, masked in the log (the sending clears them from the row afterwards).
+- An e-mail about an upcoming appointment carries it as an .ics attachment (a cancellation's
+  removes it from the calendar)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from notifications.models import Message
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from config.money import money_format
+from notifications.ics import FILENAME, MIMETYPE, appointment_ics
+from notifications.models import Channel, Kind, Message
+from notifications.templates import render
+from scheduling.exceptions import IllegalTransition
+from scheduling.models import CalendarEntry, Status
+from scheduling.services import manage_link_issue
+from tenants.org.selectors import chain_settings_get
+from tenants.selectors import current_clinic_url
+
+#: (filename, content, MIME type) of a file sent with an e-mail.
+Attachment = tuple[str, str, str]
+
+#: Kinds whose e-mail carries the appointment for the patient's calendar.
+WITH_CALENDAR = frozenset({Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.LEAVE_MOVED, Kind.REMINDER})
+WITH_CALENDAR_CANCEL = frozenset({Kind.CANCELLED, Kind.LEAVE_CANCELLED})
+#: Kinds whose ``link`` is the chain's booking page when the context has none (to book again).
+REBOOK = frozenset({Kind.CANCELLED, Kind.LEAVE_CANCELLED, Kind.NO_SHOW, Kind.FOLLOW_UP})
+CHANGEABLE = frozenset({Status.BOOKED, Status.CONFIRMED})
+#: Context entries that are not values of their own.
+INTERNAL = frozenset({"secret", "amount_minor", "currency", "asked", "offset", "until"})
 
 
 @dataclass(frozen=True)
@@ -16,10 +57,119 @@ class Values:
     values: dict[str, str]
     #: Values that must not be kept in the log (a manage link's token, a code).
     secrets: tuple[str, ...] = field(default=())
+    #: Files an e-mail carries (the appointment's .ics); SMS has none.
+    attachments: tuple[Attachment, ...] = field(default=())
+
+
+def babel_locale(language: str) -> Locale:
+    """A language tag ("en-gb", "de") as Babel's Locale; English when Babel does not know it."""
+    try:
+        return Locale.parse((language or "en").replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    date: str
+    time: str
+    when: str
+
+
+def local_time(moment: datetime, *, tz: ZoneInfo, language: str) -> LocalTime:
+    """``moment`` on ``tz``'s wall clock, written in ``language`` (summer time or not: zoneinfo
+    gives the offset of that very moment)."""
+    locale = babel_locale(language)
+    local = moment.astimezone(tz)
+    day = format_date(local, format="full", locale=locale)
+    at = format_time(local, format="short", locale=locale)
+    pattern = str(locale.datetime_formats.get("medium", "{1}, {0}"))
+    return LocalTime(date=day, time=at, when=pattern.replace("{1}", day).replace("{0}", at).replace("'", ""))
+
+
+def site_link(name: str, **kwargs: str) -> str:
+    """An absolute link to one of the chain's own pages (on its primary domain)."""
+    return current_clinic_url() + reverse(name, kwargs=kwargs or None, urlconf=settings.ROOT_URLCONF)
+
+
+def _uses(message: Message, name: str) -> bool:
+    """Whether the wording ``message`` is written from names ``{name}`` (rendered with a probe)."""
+    probe = f"\u27e6{name}\u27e7"
+    subject, body = render(kind=message.kind, channel=message.channel, language=message.language, values={name: probe})
+    return probe in subject or probe in body
+
+
+def _fresh_manage_link(appointment: CalendarEntry) -> str:
+    if appointment.status not in CHANGEABLE or appointment.patient_id is None:
+        return ""
+    try:
+        token = manage_link_issue(appointment=appointment)  # type: ignore[arg-type]
+    except IllegalTransition:
+        return ""
+    return site_link("book-manage", token=token)
+
+
+def _calendar(message: Message, appointment: CalendarEntry, values: dict[str, str]) -> tuple[Attachment, ...]:
+    if message.channel != Channel.EMAIL:
+        return ()
+    cancelled = message.kind in WITH_CALENDAR_CANCEL and appointment.status == Status.CANCELLED
+    if not cancelled and (message.kind not in WITH_CALENDAR or appointment.status not in CHANGEABLE):
+        return ()
+    manage = values.get("manage_link", "")
+    ics = appointment_ics(
+        appointment,
+        host=current_clinic_url().split("://", 1)[-1],
+        summary=f"{values['service']}, {values['clinic']}",
+        description=f"{values['doctor']}. {manage}".strip(),
+        now=timezone.now(),
+        cancelled=cancelled,
+    )
+    return ((FILENAME, ics, MIMETYPE),)
 
 
 def placeholders(message: Message) -> Values:
-    """The values of ``message``'s context as text; the ones named in ``context["secret"]`` are secrets."""
-    values = {str(name): str(value) for name, value in message.context.items() if name != "secret"}
-    secret_names = message.context.get("secret") or []
-    return Values(values=values, secrets=tuple(values.get(str(n), "") for n in secret_names))
+    """The values of ``message`` as text, read now; the ones named in ``context["secret"]`` (and a
+    manage link issued for it) are secrets."""
+    context = message.context or {}
+    chain = chain_settings_get()
+    values: dict[str, str] = {"clinic": chain.name}
+    secret_names = {str(n) for n in context.get("secret") or []}
+    appointment = (
+        CalendarEntry.objects.select_related("doctor__user", "branch", "service", "patient")
+        .filter(pk=message.appointment_id)
+        .first()
+        if message.appointment_id
+        else None
+    )
+    patient = message.patient if message.patient_id else (appointment.patient if appointment else None)
+    if patient is not None:
+        values["patient"] = patient.first_name
+    branch = appointment.branch if appointment is not None and appointment.branch else message.branch
+    if branch is not None:
+        values["branch"] = branch.name
+    tz = ZoneInfo(branch.timezone if branch is not None else chain.default_timezone)
+    # The appointment's time; else the moment the context names (a link's expiry); else the message's own.
+    until = context.get("until")
+    moment = appointment.span.lower if appointment is not None else message.due_at
+    if appointment is None and isinstance(until, str):
+        moment = datetime.fromisoformat(until)
+    when = local_time(moment, tz=tz, language=message.language)
+    values.update(date=when.date, time=when.time, when=when.when)
+    attachments: tuple[Attachment, ...] = ()
+    if appointment is not None:
+        values["doctor"] = appointment.doctor.user.get_full_name() or str(appointment.doctor)
+        values["service"] = str(appointment.service or "")
+        if message.kind in WITH_CALENDAR or _uses(message, "manage_link"):
+            values["manage_link"] = _fresh_manage_link(appointment)
+            secret_names.add("manage_link")
+        attachments = _calendar(message, appointment, values)
+    if "amount_minor" in context:
+        currency = str(context.get("currency") or chain.currency)
+        values["amount"] = money_format(int(str(context["amount_minor"])), currency, locale=chain.locale)
+    for name, value in context.items():
+        if name not in INTERNAL and value is not None:
+            values[str(name)] = str(value)
+    if message.kind in REBOOK and not values.get("link"):
+        values["link"] = site_link("book")
+    secrets = tuple(values[name] for name in sorted(secret_names) if values.get(name))
+    return Values(values=values, secrets=secrets, attachments=attachments)

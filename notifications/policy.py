@@ -1,22 +1,185 @@
-"""Whether and when a message may go out: the patient's consent and opt-out for its channel, and the
-chain's quiet hours on the branch's clock. The dispatcher asks ``refusal`` just before sending (consent
-may have changed since the message was written) and ``postponed`` for a message due in quiet hours."""
+"""Whether, where and when a message may go out: the channels a patient is reached on for each kind
+of message, the patient's consent and opt-out per channel, the chain's channel switches, and the
+chain's quiet hours on the branch's own clock.
+
+Consent, the rule we keep (a transactional message is about something the patient asked for; a
+marketing-like one is not):
+- Appointment and billing messages (confirmations, changes, reminders, receipts, fees, waitlist
+  offers) by **e-mail** need no recorded consent (they are part of the service the patient asked
+  for) but stop once the patient withdrew e-mail consent; by **SMS** they need the patient's SMS
+  consent on record and not withdrawn since (carriers and the TCPA expect texts to a mobile to be
+  opted in; STOP withdraws it, notifications/replies.py).
+- Follow-up reminders (a call to book again, not about a booking) need consent on either channel.
+- What the person asked for a moment ago or replied to (a sign-in or booking code, a card link staff
+  send on request, the answer to an SMS) goes to the address given, consent or not: refusing it
+  would lock a patient out of their own booking.
+
+Everything is checked twice: when a message is written (no row for a patient who cannot receive it)
+and by ``refusal`` just before it is sent (consent, the chain's switches or the appointment may have
+changed since). Quiet hours never apply to codes, replies and staff summaries."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from notifications.models import Message
+from django.utils import timezone
+
+from notifications.models import Channel, Kind, Message, MessagingSettings
+from patients.models import Patient
+from scheduling.intervals import wall_clock
+from scheduling.models import CalendarEntry, Status
+from tenants.org.selectors import chain_settings_get
+
+#: Asked for by the person a moment ago (or an answer to their SMS): sent whatever the consent,
+#: at any hour.
+REQUESTED = frozenset({Kind.SIGN_IN_CODE, Kind.BOOKING_CODE, Kind.CARD_LINK, Kind.REPLY})
+#: Not to a patient: no consent or quiet hours apply.
+TO_STAFF = frozenset({Kind.DAILY_SUMMARY})
+#: Consent on record needed on both channels.
+OPT_IN_ONLY = frozenset({Kind.FOLLOW_UP})
+#: Told on every channel the patient can be reached on (a change they must not miss); the other
+#: kinds go on one channel, the first of their order that reaches the patient.
+EVERY_CHANNEL = frozenset(
+    {Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.CANCELLED, Kind.LEAVE_MOVED, Kind.LEAVE_CANCELLED, Kind.NO_SHOW}
+)
+SMS_FIRST = frozenset({Kind.REMINDER, Kind.WAITLIST_OFFER, Kind.FOLLOW_UP})
+#: About an appointment that must still be upcoming when the message leaves.
+ABOUT_UPCOMING = frozenset({Kind.REMINDER, Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.LEAVE_MOVED})
+UPCOMING = frozenset({Status.BOOKED, Status.CONFIRMED})
+#: A reminder that would fall in quiet hours goes this long before they begin, so a busy dispatcher
+#: still sends it before them.
+QUIET_MARGIN = timedelta(minutes=30)
+
+
+def messaging_settings() -> MessagingSettings:
+    """The chain's messaging settings (the row is created with the defaults on first use)."""
+    return MessagingSettings.objects.get_or_create(pk=1)[0]
+
+
+def language_of(patient: Patient | None) -> str:
+    """The language a patient is written to in: their own, else the chain's."""
+    own = (patient.preferred_language if patient is not None else "") or chain_settings_get().locale or "en"
+    return own.strip().lower().replace("_", "-")
+
+
+def _opted_out(patient: Patient, channel: str) -> bool:
+    given = getattr(patient, f"{channel}_consent_at")
+    withdrawn = getattr(patient, f"{channel}_consent_withdrawn_at")
+    return withdrawn is not None and (given is None or withdrawn >= given)
+
+
+def consent_refusal(patient: Patient, *, channel: str, kind: str) -> str | None:
+    """Why ``patient`` must not get a message of ``kind`` on ``channel`` (the rule above), or None."""
+    if kind in REQUESTED or kind in TO_STAFF:
+        return None
+    label = Channel(channel).label
+    if _opted_out(patient, channel):
+        return f"The patient opted out of {label} messages."
+    needs_opt_in = channel == Channel.SMS or kind in OPT_IN_ONLY
+    if needs_opt_in and getattr(patient, f"{channel}_consent_at") is None:
+        return f"The patient has not agreed to receive {label} messages."
+    return None
+
+
+def _switched_off(channel: str, settings: MessagingSettings) -> bool:
+    return not (settings.sms_enabled if channel == Channel.SMS else settings.email_enabled)
+
+
+def routes(patient: Patient, *, kind: Kind) -> list[tuple[Channel, str]]:
+    """The (channel, address) pairs a message of ``kind`` goes to for ``patient`` now: every channel
+    that reaches them for a change they must not miss, else the first in the kind's order."""
+    settings = messaging_settings()
+    order = (Channel.SMS, Channel.EMAIL) if kind in SMS_FIRST else (Channel.EMAIL, Channel.SMS)
+    address = {Channel.SMS: patient.phone, Channel.EMAIL: patient.email}
+    reachable = [
+        (channel, address[channel])
+        for channel in order
+        if address[channel]
+        and not _switched_off(channel, settings)
+        and consent_refusal(patient, channel=channel, kind=kind) is None
+    ]
+    return reachable if kind in EVERY_CHANNEL else reachable[:1]
+
+
+def _appointment_refusal(message: Message) -> str | None:
+    appointment: CalendarEntry | None = message.appointment
+    if message.kind not in ABOUT_UPCOMING or appointment is None:
+        return None
+    if appointment.status not in UPCOMING:
+        return f"The appointment is {appointment.get_status_display().lower()}: nothing to tell about it any more."
+    if message.kind == Kind.REMINDER and appointment.span.lower <= timezone.now():
+        return "The appointment has already begun."
+    return None
 
 
 def refusal(message: Message) -> str | None:
-    """Why ``message`` must not be sent at all (kept as its reason), or None."""
+    """Why ``message`` must not be sent at all (kept as its reason), or None. Asked just before
+    sending: consent, the chain's switches and the appointment may have changed since it was written."""
+    if message.kind not in REQUESTED and _switched_off(message.channel, messaging_settings()):
+        return f"The chain has turned {message.get_channel_display()} messages off."
     patient = message.patient
-    if patient is not None and not patient.consents_to(message.channel):
-        return f"The patient has not agreed to receive {message.get_channel_display()} messages."
-    return None
+    if patient is not None:
+        reason = consent_refusal(patient, channel=message.channel, kind=message.kind)
+        if reason:
+            return reason
+    return _appointment_refusal(message)
+
+
+def zone_of(message: Message) -> ZoneInfo:
+    """The clock a message is read on: its branch's, else the chain's."""
+    branch = message.branch
+    return ZoneInfo(branch.timezone if branch is not None else chain_settings_get().default_timezone)
+
+
+def _quiet_bounds(moment: datetime, *, tz: ZoneInfo, start: time, end: time) -> tuple[datetime, datetime] | None:
+    """The quiet period (its start and end, UTC) ``moment`` falls in on ``tz``'s wall clock, or None.
+    Quiet hours usually wrap midnight (21:00 to 08:00); each bound is read on its own day's clock,
+    so a period across a clock change is an hour longer or shorter, as the wall clock says."""
+    local = moment.astimezone(tz)
+    day, at = local.date(), local.time().replace(tzinfo=None)
+    if start < end:
+        inside = start <= at < end
+        start_day = end_day = day
+    else:
+        inside = at >= start or at < end
+        start_day = day if at >= start else day - timedelta(days=1)
+        end_day = start_day + timedelta(days=1)
+    if not inside:
+        return None
+    return wall_clock(start_day, start, tz), wall_clock(end_day, end, tz)
+
+
+def quiet_bounds(moment: datetime, *, tz: ZoneInfo, settings: MessagingSettings) -> tuple[datetime, datetime] | None:
+    start, end = settings.quiet_hours_start, settings.quiet_hours_end
+    if start is None or end is None or start == end:
+        return None
+    return _quiet_bounds(moment, tz=tz, start=start, end=end)
 
 
 def postponed(message: Message, *, now: datetime) -> datetime | None:
-    """When ``message`` may go out if ``now`` falls in the chain's quiet hours, else None."""
-    return None
+    """When ``message`` may go out if ``now`` falls in the chain's quiet hours on its branch's clock
+    (the end of them), else None. Codes, replies and staff summaries are never held back, nor the
+    answer to what the patient did that moment (``context["asked"]``: the confirmation of their
+    online booking, of their own move or cancellation): they are waiting for it."""
+    if message.kind in REQUESTED or message.kind in TO_STAFF or (message.context or {}).get("asked"):
+        return None
+    bounds = quiet_bounds(now, tz=zone_of(message), settings=messaging_settings())
+    return bounds[1] if bounds else None
+
+
+def reminder_due(
+    *, start: datetime, offset_minutes: int, tz: ZoneInfo, settings: MessagingSettings, now: datetime
+) -> datetime | None:
+    """When the reminder ``offset_minutes`` before an appointment at ``start`` goes out, or None when
+    that moment has passed. Whole days are counted on the branch's wall clock ("a day before" is the
+    same local time the day before, also across a clock change); a moment in quiet hours moves
+    earlier, to before they begin, never after the appointment."""
+    days, minutes = divmod(offset_minutes, 24 * 60)
+    local = start.astimezone(tz)
+    due = wall_clock(local.date() - timedelta(days=days), local.time().replace(tzinfo=None), tz)
+    due -= timedelta(minutes=minutes)
+    bounds = quiet_bounds(due, tz=tz, settings=settings)
+    if bounds is not None:
+        due = bounds[0] - QUIET_MARGIN
+    return due if due > now else None

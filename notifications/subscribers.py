@@ -8,10 +8,18 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from config.events import subscribe
-from invoicing.events import CardLinkIssued
-from notifications import waitlist_messages
+from invoicing.events import CardLinkIssued, FeeCharged, PaymentRecorded
+from notifications import notices, waitlist_messages
 from notifications.sms import send_sms
-from patients.events import CodePurpose, PortalCodeIssued
+from patients.events import CodePurpose, PatientsMerged, PortalCodeIssued
+from scheduling.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
+    AppointmentNoShow,
+    AppointmentRescheduled,
+)
 from tenants.org.selectors import chain_settings_get
 
 
@@ -46,4 +54,14 @@ def send_card_link(event: CardLinkIssued) -> None:
 def connect() -> None:
     subscribe(PortalCodeIssued, send_portal_code)
     subscribe(CardLinkIssued, send_card_link)
+    # What the patient is told about their appointments and payments, and their reminders (notices.py).
+    subscribe(AppointmentBooked, notices.on_booked)
+    subscribe(AppointmentRescheduled, notices.on_rescheduled)
+    subscribe(AppointmentCancelled, notices.on_cancelled)
+    subscribe(AppointmentNoShow, notices.on_no_show)
+    subscribe(AppointmentCheckedIn, notices.on_visit)
+    subscribe(AppointmentCompleted, notices.on_visit)
+    subscribe(PaymentRecorded, notices.on_payment)
+    subscribe(FeeCharged, notices.on_fee)
+    subscribe(PatientsMerged, notices.on_merged)
     waitlist_messages.connect()  # offers, "taken" and "you are on the list" (notifications/waitlist_messages.py)

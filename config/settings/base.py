@@ -340,6 +340,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "args": ("scheduling.waitlist_tasks.waitlist_offers_expire",),
     },
+    # Each branch's morning summary to its managers (on the branch's own clock) and patients' follow-up
+    # reminders coming due (notifications.schedule_tasks; idempotent by each message's key).
+    "scheduled-messages": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 600.0,
+        "args": ("notifications.schedule_tasks.scheduled_messages_write",),
+    },
     # Session packages past their expiry are marked expired (packages.tasks; idempotent).
     "packages-expire": {
         "task": "tenants.tasks.for_each_clinic",

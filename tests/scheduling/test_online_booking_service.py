@@ -68,8 +68,9 @@ def test_a_booking_code_is_sent_after_commit_and_books_once(clinic, django_captu
     assert "booking code" in mail.outbox[-1].body
 
     # when the visitor confirms with the code
+    code = _code(mail.outbox)
     with django_capture_on_commit_callbacks(execute=True):
-        booked = _confirm(hold, sent.challenge, _code(mail.outbox))
+        booked = _confirm(hold, sent.challenge, code)
     # then the held time is the new patient's, with a booking link
     stored = Appointment.objects.get(pk=booked.appointment.pk)
     assert (stored.status, stored.patient.email) == (Status.BOOKED, "nina@example.com")
@@ -77,7 +78,7 @@ def test_a_booking_code_is_sent_after_commit_and_books_once(clinic, django_captu
     # and the spent code books nothing else
     other = _hold(clinic, hour=11)
     with pytest.raises(CodeInvalid):
-        _confirm(other, sent.challenge, _code(mail.outbox))
+        _confirm(other, sent.challenge, code)
     assert Appointment.objects.get(pk=other.pk).status == Status.HELD
 
 
