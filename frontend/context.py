@@ -45,6 +45,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 items.append(("Billing", reverse("billing")))
             if user.has_perm("invoicing.view_reconciliation"):
                 items.append(("Reconciliation", reverse("billing-reconciliation")))
+            if user.has_perm("notifications.view_message"):
+                items.append(("Messages", reverse("messages")))
             settings_items = _settings_items(user, roles)
             if settings_items:
                 # Every settings page under one entry (a row that fits 1024 px); each lists the others.
@@ -110,6 +112,8 @@ def _settings_items(user: Any, roles: set[str]) -> list[tuple[str, str]]:
         items.append(("Packages", reverse("settings-packages")))
     if user.has_perm("invoicing.manage_fee_policy"):
         items.append(("Fees", reverse("settings-fees")))
+    if user.has_perm("notifications.view_messaging_settings"):
+        items.append(("Messaging", reverse("settings-messages")))
     if user.has_perm("patients.view_audit"):
         items.append(("Emergency access", reverse("emergency-access")))
     return items

@@ -175,6 +175,7 @@ def _load_chain() -> None:
     _load_online_deposit()
     _load_waitlist()
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
+    _load_templates()
     _load_replies()
 
 
@@ -1026,3 +1027,18 @@ def _load_waitlist() -> None:
     except ApplicationError:  # that patient is busy then: the list still shows who waits
         return
     sched.appointment_cancel(actor=owner, appointment=freed, reason="Cannot come; the time goes to the waitlist")
+
+
+def _load_templates() -> None:
+    """The clinic's own wording (/settings/messages/templates/): its reminder by SMS in English and
+    German says who to ask for and how to answer; every other message keeps the built-in wording."""
+    from notifications.models import Channel, Kind
+    from notifications.services import template_save
+
+    owner = User.objects.get(email=OWNER.email)
+    wording = {
+        "en": "Northwind: see you {when} at {branch}, {patient}. Reply C to confirm or X to cancel.",
+        "de": "Northwind: Bis {when} in {branch}, {patient}. Antworten Sie C zum Bestätigen oder X zum Absagen.",
+    }
+    for language, body in wording.items():
+        template_save(actor=owner, kind=Kind.REMINDER, channel=Channel.SMS, language=language, body=body)

@@ -5,6 +5,6 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self) -> None:
-        from notifications import subscribers
+        from notifications import rules, subscribers  # noqa: F401 - the permissions register on import
 
         subscribers.connect()

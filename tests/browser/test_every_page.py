@@ -282,6 +282,12 @@ VISITS: dict[str, Visit] = {
     "billing-fee-retry": Visit("owner", _ids(pk=1), kind="post"),
     "billing-fee-waive": Visit("owner", _ids(pk=1), kind="post"),
     "patient-card": Visit("receptionist", _ids("pk=patient")),
+    # messages: the log opens without parameters; a failed message (and sending it again, POST only), a
+    # patient's messages, one wording's editor
+    "message-detail": Visit("receptionist", _ids("pk=message")),
+    "message-resend": Visit("receptionist", _ids("pk=message"), kind="post"),
+    "patient-messages": Visit("receptionist", _ids("pk=patient")),
+    "message-template": Visit("owner", _ids(kind="reminder", channel="sms", language="de")),
     # reconciliation: resolving answers only POST; the walk's chain has no Stripe payout (the page's 404)
     "billing-reconciliation-resolve": Visit("owner", _ids(pk=1), kind="post"),
     "billing-reconciliation-record": Visit("owner", _ids(pk=1), kind="post"),
@@ -546,8 +552,31 @@ def _world(chain: Chain, live: str, public: str) -> World:
             "waitlist_entry": waiting.entry.pk,
             "waitlist_entry_token": waiting.token,
             "waitlist_offer_token": offer_token,
+            "message": _failed_message(patient, ahead).pk,
         }
     return world
+
+
+def _failed_message(patient: Any, appointment: Any) -> Any:
+    """A reminder of the appointment ahead that the provider refused (a wrong number)."""
+    from django.utils import timezone
+
+    from notifications.models import Channel, Kind, Message, MessageStatus
+    from notifications.outbox import message_enqueue
+
+    message = message_enqueue(
+        kind=Kind.REMINDER,
+        channel=Channel.SMS,
+        recipient="+15005550001",
+        due_at=timezone.now() - timedelta(minutes=5),
+        patient_id=patient.pk,
+        appointment_id=appointment.pk,
+        branch_id=appointment.branch_id,
+    )
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.FAILED, attempts=1, last_error="21211: The 'To' number is not a valid phone number."
+    )
+    return message
 
 
 def _waitlist_with_offer(clinic: Any, patient: Any, *, day: Any) -> tuple[Any, str]:

@@ -23,6 +23,7 @@ SETTINGS = [
     "Online payments",
     "Packages",
     "Fees",
+    "Messaging",
     "Emergency access",
 ]
 
@@ -51,7 +52,8 @@ def test_the_owners_main_bar_has_one_settings_entry_and_a_short_account_link(in_
     places = re.findall(r">([^<]+)</a>", bar.group(1))
     assert "Settings" in places
     assert not set(places) & {"Leave", "Emergency access", "Staff", "Branches", "Chain settings"}
-    assert len(places) <= 6
+    assert len(places) <= 7
+    assert "Messages" in places  # the message log: what was sent, what failed
     assert re.search(r'class="who"[^>]*>Account<span class="visually-hidden">: ', html)
     # and her home's set-up shortcuts still lead to every settings page
     shortcuts = re.search(r'<ul class="inline-list shortcuts">(.*?)</ul>', html, re.S)
@@ -73,5 +75,18 @@ def test_a_receptionist_has_no_settings_entry(in_a, client) -> None:
     html = _page(client, in_a, "receptionist", "/")
     bar = re.search(r'<div class="nav-links">(.*?)</div>', html, re.S)
     assert bar is not None
-    assert re.findall(r">([^<]+)</a>", bar.group(1)) == ["Home", "Front desk", "Patients", "Billing"]
+    assert re.findall(r">([^<]+)</a>", bar.group(1)) == ["Home", "Front desk", "Patients", "Billing", "Messages"]
     assert 'class="settings-nav"' not in html
+
+
+def test_the_message_log_is_in_the_bar_of_those_who_answer_patients_and_not_of_doctors(in_a, client) -> None:
+    # when a doctor opens her home page, then there is no message log in her bar
+    html = _page(client, in_a, "doctor", "/")
+    bar = re.search(r'<div class="nav-links">(.*?)</div>', html, re.S)
+    assert bar is not None
+    assert "Messages" not in re.findall(r">([^<]+)</a>", bar.group(1))
+    # and on the message log the branch manager finds it current, and Messaging among the settings pages
+    html = _page(client, in_a, "branch_manager", "/messages/")
+    assert re.search(r'<a href="/messages/" aria-current="page">Messages</a>', html)
+    html = _page(client, in_a, "branch_manager", "/settings/messages/")
+    assert "Messaging" in _links(html, "settings-nav")

@@ -247,6 +247,24 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
         "the visitor's own booking, just made: its time, doctor and link, no patient details; history records it"
     ),
 }
+NO_PATIENT_DATA |= {
+    # --- p15 templates: the chain's wording of messages and its messaging settings
+    **{
+        op: "the chain's wording of messages and its messaging settings, previewed with sample values: no patient"
+        for op in (
+            ("api/v1/messages/templates/", "get"),
+            ("api/v1/messages/templates/<str:kind>/<str:channel>/<str:language>/", "get"),
+            ("api/v1/messages/templates/<str:kind>/<str:channel>/<str:language>/", "put"),
+            ("api/v1/messages/templates/<str:kind>/<str:channel>/<str:language>/reset/", "post"),
+            ("api/v1/messages/settings/", "get"),
+            ("api/v1/messages/settings/", "patch"),
+            ("settings/messages/", "*"),
+            ("settings/messages/templates/", "*"),
+            ("settings/messages/templates/<str:kind>/<str:channel>/<str:language>/", "*"),
+        )
+    },
+    ("messages/<int:pk>/resend/", "*"): CHANGE,
+}
 PUBLIC_NO_PATIENT_DATA = PUBLIC_SITE
 
 
@@ -857,6 +875,17 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
     ("billing/fees/", "*"): Probe("billing", "GET", lambda w: "/billing/fees/"),
     # --- what patients texted back (their texts and what was done)
     ("messages/replies/", "*"): Probe("receptionist", "GET", lambda w: "/messages/replies/"),
+    # --- p15 templates: the message log, a message, sending it again, a patient's messages
+    ("messages/", "*"): Probe("receptionist", "GET", lambda w: "/messages/"),
+    ("messages/<int:pk>/", "*"): Probe("receptionist", "GET", lambda w: f"/messages/{w.extra['message'].pk}/"),
+    ("patients/<int:pk>/messages/", "*"): Probe("receptionist", "GET", lambda w: f"/patients/{_p(w)}/messages/"),
+    ("api/v1/messages/", "get"): Probe("receptionist", "GET", lambda w: "/api/v1/messages/"),
+    ("api/v1/messages/<int:pk>/", "get"): Probe(
+        "receptionist", "GET", lambda w: f"/api/v1/messages/{w.extra['message'].pk}/"
+    ),
+    ("api/v1/messages/<int:pk>/resend/", "post"): Probe(
+        "receptionist", "POST", lambda w: f"/api/v1/messages/{w.extra['message'].pk}/resend/", status=(201,)
+    ),
     ("api/v1/invoicing/patients/<int:pk>/card/", "get"): Probe(
         "receptionist", "GET", lambda w: f"{LEDGER}/patients/{_p(w)}/card/"
     ),
@@ -980,10 +1009,34 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         )
     if route.startswith(("api/v1/packages/", "patients/<int:pk>/packages/", "packages/")):
         _prepare_packages(w)
+    if route in ("messages/", "messages/<int:pk>/", "patients/<int:pk>/messages/") or (
+        route.startswith("api/v1/messages/") and "templates" not in route and "settings" not in route
+    ):
+        _prepare_message(w)
+    if route == "messages/replies/":
+        from notifications.replies import Inbound, inbound_message_receive
     if route == "messages/replies/":
         from notifications.replies import Inbound, inbound_message_receive
 
         inbound_message_receive(inbound=Inbound(sid=f"SM{uuid.uuid4().hex}", from_number=w.patient.phone, body="?"))
+
+
+def _prepare_message(w: World) -> None:
+    """A reminder of the patient's booked appointment that failed (a wrong number)."""
+    from notifications.models import Channel, Kind, Message, MessageStatus
+    from notifications.outbox import message_enqueue
+
+    message = message_enqueue(
+        kind=Kind.REMINDER,
+        channel=Channel.SMS,
+        recipient=w.patient.phone,
+        due_at=timezone.now() - timedelta(minutes=5),
+        patient_id=w.patient.pk,
+        appointment_id=w.booked.pk,
+        branch_id=w.booked.branch_id,
+    )
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, attempts=1, last_error="21211")
+    w.extra["message"] = message
 
 
 def _started_an_hour_ago(w: World) -> Any:

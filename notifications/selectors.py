@@ -1,0 +1,184 @@
+"""Reading messages: the message log (the branches a user sees, through tenants.org.selectors), one
+message with its resends, a patient's messages for the chart, and the chain's wording and messaging
+settings as the settings pages show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from notifications.models import Channel, Kind, Message, MessagingSettings, Template
+from notifications.templates import KIND_PLACEHOLDERS, LANGUAGES, PLACEHOLDERS, default_for
+from patients.models import Patient
+from tenants.authz import Actor, authorize
+from tenants.org.selectors import branch_ids_visible
+
+
+@dataclass(frozen=True)
+class MessageFilters:
+    """What the log is narrowed to; each empty means any."""
+
+    status: str = ""
+    kind: str = ""
+    channel: str = ""
+    branch_id: int | None = None
+    #: Part of the recipient's number or address.
+    recipient: str = ""
+    due_from: datetime | None = None
+    due_until: datetime | None = None
+
+
+def _visible(actor: Actor) -> QuerySet[Message]:
+    rows = Message.objects.select_related("patient", "branch", "appointment", "resend_of")
+    visible = branch_ids_visible(actor=actor)
+    if visible is None:
+        return rows
+    # a message of no branch (a sign-in code, a card link) is the patient's, seen as the chart is
+    return rows.filter(Q(branch_id__in=visible) | Q(branch__isnull=True))
+
+
+def message_list(*, actor: Actor, filters: MessageFilters | None = None) -> QuerySet[Message]:
+    """The messages of the branches ``actor`` sees, the latest due first."""
+    authorize(actor, "notifications.view_message")
+    f = filters or MessageFilters()
+    rows = _visible(actor)
+    if f.status:
+        rows = rows.filter(status=f.status)
+    if f.kind:
+        rows = rows.filter(kind=f.kind)
+    if f.channel:
+        rows = rows.filter(channel=f.channel)
+    if f.branch_id is not None:
+        rows = rows.filter(branch_id=f.branch_id)
+    if f.recipient:
+        rows = rows.filter(recipient__icontains=f.recipient.strip())
+    if f.due_from is not None:
+        rows = rows.filter(due_at__gte=f.due_from)
+    if f.due_until is not None:
+        rows = rows.filter(due_at__lt=f.due_until)
+    return rows.order_by("-due_at", "-pk")
+
+
+def message_get(*, actor: Actor, pk: int) -> Message | None:
+    """One message of a branch ``actor`` sees, or None (another branch's is not found)."""
+    authorize(actor, "notifications.view_message")
+    return _visible(actor).filter(pk=pk).first()
+
+
+def message_resends(*, message: Message) -> QuerySet[Message]:
+    """The resends of ``message``, the first first."""
+    return Message.objects.filter(resend_of=message).order_by("created_at", "pk")
+
+
+def patient_messages(*, actor: Actor, patient: Patient, limit: int = 50) -> list[Message]:
+    """The messages sent (or to be sent) to ``patient`` at the branches ``actor`` sees, newest first."""
+    authorize(actor, "notifications.view_message")
+    authorize(actor, "patients.view_patient", patient)
+    return list(_visible(actor).filter(patient=patient).order_by("-due_at", "-pk")[:limit])
+
+
+# --- wording ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One kind of message on one channel in one language, as the templates page lists it: the
+    chain's own wording when there is one, else the built-in one."""
+
+    kind: str
+    kind_label: str
+    channel: str
+    channel_label: str
+    language: str
+    language_label: str
+    subject: str
+    body: str
+    own: Template | None
+    default_subject: str
+    default_body: str
+    placeholders: tuple[str, ...]
+
+    @property
+    def is_own(self) -> bool:
+        return self.own is not None
+
+
+def _wording(kind: str, channel: str, language: str, own: Template | None) -> Wording:
+    default_subject, default_body = default_for(kind=kind, channel=channel, language=language)
+    return Wording(
+        kind=kind,
+        kind_label=Kind(kind).label,
+        channel=channel,
+        channel_label=Channel(channel).label,
+        language=language,
+        language_label=LANGUAGES[language],
+        subject=own.subject if own else default_subject,
+        body=own.body if own else default_body,
+        own=own,
+        default_subject=default_subject,
+        default_body=default_body,
+        placeholders=KIND_PLACEHOLDERS.get(kind, tuple(PLACEHOLDERS)),
+    )
+
+
+def wording_list(*, actor: Actor, language: str | None = None) -> list[Wording]:
+    """Every kind of message on each channel in each language (or one), own or built-in."""
+    authorize(actor, "notifications.view_templates")
+    own = {(t.kind, t.channel, t.language): t for t in Template.objects.select_related("updated_by")}
+    languages = [language] if language in LANGUAGES else list(LANGUAGES)
+    return [
+        _wording(kind, channel, lang, own.get((kind, channel, lang)))
+        for lang in languages
+        for kind in Kind.values
+        for channel in Channel.values
+    ]
+
+
+def wording_get(*, actor: Actor, kind: str, channel: str, language: str) -> Wording | None:
+    """One wording, or None when the kind, channel or language does not exist."""
+    authorize(actor, "notifications.view_templates")
+    if kind not in Kind.values or channel not in Channel.values or language not in LANGUAGES:
+        return None
+    own = Template.objects.select_related("updated_by").filter(kind=kind, channel=channel, language=language).first()
+    return _wording(kind, channel, language, own)
+
+
+@dataclass(frozen=True)
+class WordingChange:
+    """One change of a chain's wording: when, what ("written", "changed", "reset") and by whom."""
+
+    at: datetime
+    what: str
+    by: str
+
+
+CHANGE_WORDS = {"+": "written", "~": "changed", "-": "reset"}
+
+
+def wording_history(*, actor: Actor, kind: str, channel: str, language: str, limit: int = 10) -> list[WordingChange]:
+    """The last changes of one wording (written, changed, back to the default), newest first."""
+    authorize(actor, "notifications.view_templates")
+    rows = Template.history.filter(kind=kind, channel=channel, language=language).select_related("history_user")
+    return [
+        WordingChange(
+            at=row.history_date,
+            what=CHANGE_WORDS.get(row.history_type, "changed"),
+            by=(row.history_user.get_full_name() or row.history_user.email) if row.history_user else "the system",
+        )
+        for row in rows.order_by("-history_date", "-history_id")[:limit]
+    ]
+
+
+def messaging_settings_get() -> MessagingSettings:
+    """The chain's messaging settings (the defaults until an owner changes them), for the code that
+    writes and sends messages."""
+    found, _ = MessagingSettings.objects.get_or_create(pk=1)
+    return found
+
+
+def messaging_settings_read(*, actor: Actor) -> MessagingSettings:
+    """The chain's messaging settings, for those who may see them (owners, branch managers)."""
+    authorize(actor, "notifications.view_messaging_settings")
+    return messaging_settings_get()

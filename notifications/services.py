@@ -1,0 +1,245 @@
+"""What staff change about messages: the chain's own wording of a message (saved, reset to the
+built-in default), its messaging settings, and sending a message again. Each checks its permission
+(notifications/rules.py) and keeps a history of who changed what."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.exceptions import (
+    MessageNotResendable,
+    MessageResendPending,
+    MessagingSettingsInvalid,
+    TemplateInvalid,
+)
+from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus, MessagingSettings, Template
+from notifications.outbox import message_enqueue
+from notifications.selectors import messaging_settings_get
+from notifications.templates import LANGUAGES, template_errors
+from scheduling.models import CalendarEntry, Status
+from tenants.audit.history import changed_by, history_user
+from tenants.authz import Actor, authorize
+
+# --- templates --------------------------------------------------------------------------------------
+
+
+def _check_target(*, kind: str, channel: str, language: str) -> None:
+    fields: dict[str, list[str]] = {}
+    if kind not in Kind.values:
+        fields["kind"] = ["Choose a kind of message."]
+    if channel not in Channel.values:
+        fields["channel"] = ["Choose SMS or e-mail."]
+    if language not in LANGUAGES:
+        fields["language"] = [f"Choose one of: {', '.join(LANGUAGES)}."]
+    if fields:
+        raise TemplateInvalid("Choose a message, channel and language that exist.", fields=fields)
+
+
+@transaction.atomic
+def template_save(*, actor: Actor, kind: str, channel: str, language: str, subject: str = "", body: str) -> Template:
+    """Owners write the chain's own wording of one kind of message on one channel in one language.
+    Only the kind's ``{name}`` placeholders are allowed: anything else in braces (an unknown name,
+    template code) is refused with a message naming the allowed ones. SMS has no subject."""
+    authorize(actor, "notifications.manage_templates")
+    _check_target(kind=kind, channel=channel, language=language)
+    subject = "" if channel == Channel.SMS else subject.strip()
+    body = body.strip().replace("\r\n", "\n")
+    fields: dict[str, list[str]] = {}
+    if not body:
+        fields["body"] = ["Write the message."]
+    elif len(body) > (1600 if channel == Channel.SMS else 10_000):
+        fields["body"] = [
+            "An SMS is at most 1600 characters (ten segments)." if channel == Channel.SMS else "Too long."
+        ]
+    else:
+        fields |= {"body": errors} if (errors := template_errors(kind=kind, text=body)) else {}
+    if channel == Channel.EMAIL:
+        if not subject:
+            fields["subject"] = ["An e-mail needs a subject."]
+        elif len(subject) > 200 or "\n" in subject:
+            fields["subject"] = ["The subject is one line of at most 200 characters."]
+        elif errors := template_errors(kind=kind, text=subject):
+            fields["subject"] = errors
+    if fields:
+        raise TemplateInvalid(" ".join(m for ms in fields.values() for m in ms), fields=fields)
+    template = Template.objects.select_for_update().filter(
+        kind=kind, channel=channel, language=language
+    ).first() or Template(kind=kind, channel=channel, language=language)
+    template.subject, template.body = subject, body
+    template.updated_by = history_user(actor)
+    changed_by(template, actor, reason="wording changed").save()
+    return template
+
+
+@transaction.atomic
+def template_reset(*, actor: Actor, kind: str, channel: str, language: str) -> bool:
+    """Owners go back to the built-in wording: the chain's own is removed (kept in its history).
+    Returns whether there was one."""
+    authorize(actor, "notifications.manage_templates")
+    _check_target(kind=kind, channel=channel, language=language)
+    template = Template.objects.select_for_update().filter(kind=kind, channel=channel, language=language).first()
+    if template is None:
+        return False
+    changed_by(template, actor, reason="reset to the default").delete()
+    return True
+
+
+# --- messaging settings -----------------------------------------------------------------------------
+
+#: Reminders go out at most two weeks ahead, at least ten minutes before; at most five of them.
+MAX_OFFSET_MINUTES = 14 * 24 * 60
+MIN_OFFSET_MINUTES = 10
+MAX_OFFSETS = 5
+SID = re.compile(r"MG[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class MessagingSettingsIn:
+    """The chain's messaging rules as an owner sets them. Offsets in minutes before the appointment;
+    quiet hours on each branch's own clock (both or neither)."""
+
+    reminder_offsets_minutes: list[int]
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+    confirm_online: bool
+    confirm_phone: bool
+    confirm_walk_in: bool
+    confirm_staff: bool
+    sms_enabled: bool
+    email_enabled: bool
+    twilio_messaging_service_sid: str = ""
+
+
+def _offsets_checked(offsets: list[int]) -> list[int]:
+    if len(set(offsets)) > MAX_OFFSETS:
+        raise MessagingSettingsInvalid(
+            fields={"reminder_offsets_minutes": [f"At most {MAX_OFFSETS} reminders per appointment."]}
+        )
+    for minutes in offsets:
+        if not MIN_OFFSET_MINUTES <= minutes <= MAX_OFFSET_MINUTES:
+            raise MessagingSettingsInvalid(
+                fields={
+                    "reminder_offsets_minutes": [
+                        f"Each reminder goes between {MIN_OFFSET_MINUTES} minutes and 14 days before the appointment."
+                    ]
+                }
+            )
+    # one reminder per time, the earliest first
+    return sorted(set(offsets), reverse=True)
+
+
+@transaction.atomic
+def messaging_settings_update(*, actor: Actor, values: MessagingSettingsIn) -> MessagingSettings:
+    """Owners set when reminders go out, the quiet hours, which bookings are confirmed, the channels
+    and the Twilio Messaging Service. Each change is kept in the settings' history. Messages already
+    written keep their times; new bookings follow the new offsets."""
+    authorize(actor, "notifications.manage_messaging_settings")
+    offsets = _offsets_checked(list(values.reminder_offsets_minutes))
+    if (values.quiet_hours_start is None) != (values.quiet_hours_end is None):
+        raise MessagingSettingsInvalid(
+            fields={"quiet_hours_end": ["Give quiet hours both a start and an end, or neither."]}
+        )
+    if values.quiet_hours_start is not None and values.quiet_hours_start == values.quiet_hours_end:
+        raise MessagingSettingsInvalid(fields={"quiet_hours_end": ["Quiet hours must end at another time."]})
+    sid = values.twilio_messaging_service_sid.strip()
+    if sid and not SID.fullmatch(sid):
+        raise MessagingSettingsInvalid(
+            fields={
+                "twilio_messaging_service_sid": [
+                    "A Messaging Service SID is MG followed by 32 characters 0-9 and a-f (Twilio console, Messaging)."
+                ]
+            }
+        )
+    current = messaging_settings_get()
+    current = MessagingSettings.objects.select_for_update().get(pk=current.pk)
+    current.reminder_offsets_minutes = offsets
+    current.quiet_hours_start, current.quiet_hours_end = values.quiet_hours_start, values.quiet_hours_end
+    current.confirm_online, current.confirm_phone = values.confirm_online, values.confirm_phone
+    current.confirm_walk_in, current.confirm_staff = values.confirm_walk_in, values.confirm_staff
+    current.sms_enabled, current.email_enabled = values.sms_enabled, values.email_enabled
+    current.twilio_messaging_service_sid = sid
+    current.updated_by = history_user(actor)
+    changed_by(current, actor, reason="messaging settings changed").save()
+    return current
+
+
+# --- resending --------------------------------------------------------------------------------------
+
+#: What may be sent again: one that failed, was not delivered, or was sent (the patient says it never
+#: came). A delivered one is resent too: patients delete messages; the log says it arrived.
+RESENDABLE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.SENT, MessageStatus.DELIVERED)
+#: A code is never sent twice: the patient asks for a new one (the old one may have expired).
+NEVER_RESENT = (Kind.SIGN_IN_CODE, Kind.BOOKING_CODE)
+#: Kinds about an appointment still to come: pointless (and confusing) once it has begun or is off.
+ABOUT_WHAT_COMES = (Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.REMINDER, Kind.WAITLIST_OFFER)
+
+
+def _contact(message: Message) -> str:
+    """Where the resend goes: the patient's number or address on file now (it may have been
+    corrected since the failure), else where the message went."""
+    patient = message.patient
+    if patient is not None:
+        current = (patient.phone if message.channel == Channel.SMS else patient.email) or ""
+        if current.strip():
+            return current.strip()
+    return message.recipient
+
+
+def _why_not(message: Message, now: datetime) -> MessageNotResendable | MessageResendPending | None:
+    """Why ``message`` cannot be sent again now, or None."""
+    if message.kind in NEVER_RESENT:
+        return MessageNotResendable("A code is never sent twice: the patient asks for a new one.")
+    if message.status not in RESENDABLE:
+        return MessageResendPending(
+            f"This message is {message.get_status_display().lower()}: only a sent or failed one is sent again."
+        )
+    if Message.objects.filter(resend_of=message, status__in=OPEN_STATUSES).exists():
+        return MessageResendPending("A resend of this message is already on its way.")
+    if message.kind in ABOUT_WHAT_COMES and message.appointment_id is not None:
+        entry = CalendarEntry.objects.filter(pk=message.appointment_id).first()
+        if entry is None or entry.status not in (Status.BOOKED, Status.CONFIRMED) or entry.span.lower <= now:
+            return MessageNotResendable("The appointment has begun, was cancelled or is gone: nothing to remind of.")
+    return None
+
+
+@transaction.atomic
+def message_resend(*, actor: Actor, message: Message, now: datetime | None = None) -> Message:
+    """Send ``message`` again, now: a new outbox row (``resend_of`` the original) with the same kind,
+    channel, language and values, to the patient's current contact. Composed when sent, so it says
+    the appointment's current time and a fresh link. Refused for codes, for a message about an
+    appointment that has begun or is no longer booked, for one still waiting or being sent, and while
+    an earlier resend of it is on its way: two clicks, or two people at once, make one resend (the
+    original's row is locked while this is decided, so the second waits and then sees the first)."""
+    authorize(actor, "notifications.resend_message", message)
+    now = now or timezone.now()
+    original = Message.objects.select_for_update(of=("self",)).select_related("patient").get(pk=message.pk)
+    refusal = _why_not(original, now)
+    if refusal is not None:
+        raise refusal
+    resent = message_enqueue(
+        kind=Kind(original.kind),
+        channel=Channel(original.channel),
+        recipient=_contact(original),
+        due_at=now,
+        language=original.language,
+        patient_id=original.patient_id,
+        appointment_id=original.appointment_id,
+        branch_id=original.branch_id,
+        staff_user_id=original.staff_user_id,
+        context=dict(original.context),
+    )
+    Message.objects.filter(pk=resent.pk).update(resend_of=original)
+    resent.resend_of = original
+    return resent
+
+
+def resend_blocked(*, message: Message, now: datetime | None = None) -> str:
+    """Why the message page offers no resend ("" when it does): message_resend's rules, read without
+    its lock (the service decides again when asked)."""
+    refusal = _why_not(message, now or timezone.now())
+    return refusal.message if refusal else ""
