@@ -18,7 +18,7 @@ from patients.models import Patient
 from patients.services import patient_create
 from scheduling import services as sched
 from scheduling.models import Appointment, Service, Status
-from scheduling.selectors import slot_list_available
+from scheduling.selectors import Slot, slot_list_available
 from tenants.accounts.models import User
 from tenants.accounts.services import demo_totp_secret
 from tenants.models import Clinic
@@ -173,6 +173,7 @@ def _load_chain() -> None:
     _load_packages()
     _load_fees()
     _load_online_deposit()
+    _load_no_shows()
     _load_waitlist()
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
     _load_templates()
@@ -716,6 +717,74 @@ def _load_online_deposit() -> None:
             )
 
 
+def _load_no_shows() -> None:
+    """No-shows, visible at once: George Ito missed two consultations at Camden in the last weeks
+    (marked by the system's no-show sweep, as the periodic task does after the grace period), so he
+    is flagged for no-shows on the book, on his next appointment's panel (later this week) and on his
+    chart; the chain asks £40.00 online of patients with 2 or more no-shows (above its usual £20.00)."""
+    from invoicing.checkout.policy import online_payment_policy_get, online_payment_policy_set
+    from scheduling.no_shows import no_show_mark_overdue
+
+    owner = User.objects.get(email=OWNER.email)
+    desk = User.objects.get(email="reception@northwind.localhost")
+    chain = online_payment_policy_get()
+    if chain.no_show_deposit_after == 0:
+        online_payment_policy_set(
+            actor=owner,
+            kind=chain.kind,
+            amount_minor=chain.amount_minor,
+            percent_bp=chain.percent_bp,
+            ask_for_card=chain.ask_for_card,
+            refund_deposit_on_timely_cancel=chain.refund_deposit_on_timely_cancel,
+            no_show_deposit_after=2,
+            no_show_deposit_minor=4000,
+        )
+    george = Patient.objects.filter(first_name="George", last_name="Ito", merged_into__isnull=True).first()
+    if george is None or Appointment.objects.filter(patient=george, status=Status.NO_SHOW).exists():
+        return
+    camden = Branch.objects.get(name="Camden")
+    consultation = Service.objects.get(name="General consultation")
+    tz = ZoneInfo(camden.timezone)
+    today = datetime.now(tz).date()
+    # two missed visits in the last weeks, then one coming: each on the first day with a free time
+    for first_day, missed in ((today - timedelta(days=40), True), (today - timedelta(days=19), True), (today, False)):
+        for day in (first_day + timedelta(days=n) for n in range(1 if missed else 2, 14)):
+            visit = _george_visit(george, desk=desk, branch=camden, service=consultation, day=day)
+            if visit is not None:
+                if missed:
+                    no_show_mark_overdue(appointment_id=visit.pk, now=visit.span.lower + timedelta(minutes=30))
+                break
+
+
+def _george_visit(patient: Patient, *, desk: User, branch: Branch, service: Service, day: date) -> Appointment | None:
+    """A consultation for ``patient`` at the second free time of ``day`` (None when there is none)."""
+    before = datetime.combine(day, time(0), tzinfo=ZoneInfo(branch.timezone))
+    slots = slot_list_available(service=service, branch=branch, date_from=day, date_to=day, step=60, now=before)
+    booked = (
+        _slot_booked(slot, desk=desk, patient=patient, branch=branch, service=service, now=before) for slot in slots[1:]
+    )
+    return next((visit for visit in booked if visit is not None), None)
+
+
+def _slot_booked(
+    slot: Slot, *, desk: User, patient: Patient, branch: Branch, service: Service, now: datetime
+) -> Appointment | None:
+    """``patient`` booked by the desk at a free time ``slot`` of ``branch`` as of ``now``; None when
+    the patient (or, meanwhile, the doctor) is busy then."""
+    try:
+        return sched.appointment_book(
+            actor=desk,
+            patient=patient,
+            doctor=StaffMember.objects.get(pk=slot.doctor_id),
+            branch=branch,
+            service=service,
+            start=slot.start,
+            now=now,
+        )
+    except ApplicationError:
+        return None
+
+
 def _load_fees() -> None:
     """Fees, visible at once (/billing/fees/, /settings/fees/): the chain charges £25.00 for a
     no-show and half the price for a late cancellation the patient asks for; two patients with a
@@ -760,17 +829,8 @@ def _load_fees() -> None:
             exp_month=12,
             exp_year=day.year + 3,
         )
-        try:
-            visit = sched.appointment_book(
-                actor=desk,
-                patient=patient,
-                doctor=StaffMember.objects.get(pk=slot.doctor_id),
-                branch=camden,
-                service=consultation,
-                start=slot.start,
-                now=before,
-            )
-        except ApplicationError:  # that patient is busy then
+        visit = _slot_booked(slot, desk=desk, patient=patient, branch=camden, service=consultation, now=before)
+        if visit is None:  # that patient is busy then
             continue
         sched.appointment_mark_no_show(actor=desk, appointment=visit, now=slot.start + timedelta(hours=1))
         outcomes.append(FeeCharge.objects.get(appointment_id=visit.pk))
