@@ -5,7 +5,7 @@ masked in the text kept for the log."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from notifications.models import Message
 from notifications.placeholders import placeholders
@@ -18,13 +18,24 @@ class Composed:
     body: str
     #: The body as the message log keeps it: each secret value replaced by "…".
     logged_body: str
+    #: Files an e-mail carries: (filename, content, mimetype). SMS ignores them.
+    attachments: tuple[tuple[str, str, str], ...] = field(default=())
 
 
 def compose(message: Message) -> Composed:
     values = placeholders(message)
     subject, body = render(kind=message.kind, channel=message.channel, language=message.language, values=values.values)
-    logged = body
-    for secret in values.secrets:
+    return Composed(
+        subject=subject,
+        body=body,
+        logged_body=masked(body, values.secrets),
+        attachments=values.attachments,
+    )
+
+
+def masked(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with each secret value replaced by "…"."""
+    for secret in secrets:
         if secret:
-            logged = logged.replace(secret, "…")
-    return Composed(subject=subject, body=body, logged_body=logged)
+            text = text.replace(secret, "…")
+    return text

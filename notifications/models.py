@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
 
 from patients.models import Patient
 from scheduling.models import CalendarEntry
@@ -95,6 +94,9 @@ class Message(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
+    #: SHA-256 of the exact text handed to the provider, written before the provider is called: the
+    #: recovery sweep recognises the provider's copy of a message whose worker died mid-send by it.
+    digest = models.CharField(max_length=64, blank=True)
     resend_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="resends")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -133,8 +135,6 @@ class Template(models.Model):
     body = models.TextField()
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    # Every change and every reset to the default (a delete) is kept, with who made it.
-    history = HistoricalRecords()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "channel", "language"], name="template_unique")]
@@ -163,10 +163,6 @@ class MessagingSettings(models.Model):
     email_enabled = models.BooleanField(default=True)
     twilio_messaging_service_sid = models.CharField(max_length=34, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "messaging settings"

@@ -9,12 +9,15 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus
+from tenants.selectors import current_schema
 
 JsonValue = str | int | bool | None | list[str] | list[int]
 
@@ -49,9 +52,46 @@ def message_enqueue(
         "context": dict(context or {}),
     }
     if key is None:
-        return Message.objects.create(**values)
-    message, _ = Message.objects.get_or_create(key=key, defaults=values)
+        message = Message.objects.create(**values)
+    else:
+        message, _ = Message.objects.get_or_create(key=key, defaults=values)
+    if message.status == MessageStatus.PENDING and message.due_at <= timezone.now() + KICK_WITHIN:
+        dispatch_on_commit()
     return message
+
+
+#: A message due this soon is sent by a kick after its commit, not left for the next periodic run.
+KICK_WITHIN = timedelta(minutes=1)
+
+
+class _Kick:
+    """The after-commit callback that starts the dispatcher in one chain (once per transaction)."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    def __call__(self) -> None:
+        from django_tenants.utils import schema_context
+
+        with schema_context(self.schema):
+            if settings.NOTIFICATIONS_DISPATCH_INLINE:
+                from notifications.dispatch import messages_dispatch_all
+
+                messages_dispatch_all()
+            else:
+                from notifications.tasks import outbox_dispatch
+
+                outbox_dispatch.delay()
+
+
+def dispatch_on_commit() -> None:
+    """After the current transaction commits, send what is due now (a sign-in code, a confirmation)
+    within seconds instead of at the next periodic run. Once per transaction however many messages
+    it wrote; a failed kick loses nothing (the periodic run sends the message)."""
+    connection = transaction.get_connection()
+    if any(isinstance(callback, _Kick) for _, callback, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_Kick(current_schema()), robust=True)
 
 
 def messages_open(*, appointment_id: int, kinds: tuple[Kind, ...] | None = None) -> QuerySet[Message]:
@@ -68,4 +108,4 @@ def messages_cancel(*, appointment_id: int, kinds: tuple[Kind, ...], reason: str
     )
 
 
-__all__ = ["OPEN_STATUSES", "message_enqueue", "messages_cancel", "messages_open"]
+__all__ = ["OPEN_STATUSES", "dispatch_on_commit", "message_enqueue", "messages_cancel", "messages_open"]

@@ -12,6 +12,7 @@ from tenants.services import platform_ensure_public
 from tests import clock
 from tests.factories import PASSWORD, Chain, chain_create
 from tests.fakes.stripe_server import FakeStripe
+from tests.fakes.twilio_server import FakeTwilio
 from tests.helpers import Api
 
 # The whole run on a moved clock when CLINICFLOW_TEST_CLOCK_SHIFT_DAYS is set (`make test-future`),
@@ -127,3 +128,21 @@ def stripe_fake(stripe_server: FakeStripe, settings: Any) -> FakeStripe:
     stripe_server.reset()
     settings.STRIPE_API_BASE = stripe_server.url
     return stripe_server
+
+
+@pytest.fixture(scope="session")
+def twilio_server() -> Iterator[FakeTwilio]:
+    """The local fake of Twilio's Messages API (tests/fakes/twilio_server.py), one per run, started
+    by the first test that sends through the real SDK."""
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def twilio_fake(twilio_server: FakeTwilio, settings: Any) -> FakeTwilio:
+    """The fake, emptied, with SMS sent through the real Twilio SDK pointed at it."""
+    twilio_server.reset()
+    settings.SMS_BACKEND = "notifications.sms.TwilioBackend"
+    settings.TWILIO_API_BASE = twilio_server.url
+    return twilio_server

@@ -279,11 +279,6 @@ SPECTACULAR_SETTINGS = {
         "FeeRuleEnum": "invoicing.fees.FeeRule",
         "FeeStatusEnum": "invoicing.fees.FeeStatus",
         "FeeKindEnum": "invoicing.fees.FeeKind",
-        "MessageKindEnum": "notifications.models.Kind",
-        "MessageStatusEnum": "notifications.models.MessageStatus",
-        "MessageChannelEnum": "notifications.models.Channel",
-        # a code's channel (online booking, patients' contact checks): values without labels
-        "CodeChannelEnum": ["email", "sms"],
     },
 }
 
@@ -351,6 +346,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.for_each_clinic",
         "schedule": 600.0,
         "args": ("notifications.schedule_tasks.scheduled_messages_write",),
+    },
+    # The outbox: due messages sent, stale 'sending' rows recovered (notifications.tasks; idempotent,
+    # safe to overlap). A message due now is also kicked after its commit (outbox.dispatch_on_commit).
+    "outbox-dispatch": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 15.0,
+        "args": ("notifications.tasks.outbox_dispatch",),
     },
     # Session packages past their expiry are marked expired (packages.tasks; idempotent).
     "packages-expire": {
@@ -440,13 +442,36 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # The Twilio SDK logs every request's headers at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "twilio.http_client": {"level": "WARNING"}},
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # User.email is unique case-insensitively (a UniqueConstraint on Lower(email)), which the check
 # does not recognise.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 SMS_BACKEND = env("CLINICFLOW_SMS_BACKEND", "notifications.sms.ConsoleBackend")
+# Twilio (notifications/sms.py TwilioBackend, CLINICFLOW_SMS_BACKEND=notifications.sms.TwilioBackend):
+# the platform's account; each chain may name its own Messaging Service (MessagingSettings), else this one.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID")
+# Where the SDK sends its requests: None is Twilio itself; tests and the bench point it at a local fake.
+TWILIO_API_BASE: str | None = env("TWILIO_API_BASE") or None
+TWILIO_TIMEOUT_SECONDS = float(env("TWILIO_TIMEOUT_SECONDS", "15"))
+# The outbox (notifications/outbox.py): rows claimed per batch; how long a claimed row may stay
+# 'sending' before the recovery sweep asks the provider about it (longer than any provider call
+# may take: TWILIO_TIMEOUT_SECONDS); the waits before each retry of a transient failure (minutes),
+# after the last of which the message is marked failed.
+OUTBOX_BATCH_SIZE = int(env("CLINICFLOW_OUTBOX_BATCH_SIZE", "500"))
+OUTBOX_SENDING_LEASE_SECONDS = int(env("CLINICFLOW_OUTBOX_SENDING_LEASE_SECONDS", "120"))
+OUTBOX_RETRY_MINUTES = (1, 5, 30, 120, 360)
+# A batch's SMS are handed to the provider over this many threads (each call mostly waits).
+OUTBOX_SEND_THREADS = int(env("CLINICFLOW_OUTBOX_SEND_THREADS", "4"))
+# One dispatch run sends batch after batch for at most this long, then leaves the rest to the next.
+OUTBOX_DISPATCH_SECONDS = float(env("CLINICFLOW_OUTBOX_DISPATCH_SECONDS", "20"))
+# True: a message due now is sent in the committing process right after its commit (tests), not by
+# a worker's task.
+NOTIFICATIONS_DISPATCH_INLINE = env_bool("CLINICFLOW_NOTIFICATIONS_DISPATCH_INLINE", False)
 # The same user seeing the same rows on the same page again within this many seconds (the desk's
 # live refresh) is coalesced into the first access-log row; 0 logs every time.
 ACCESS_LOG_COALESCE_SECONDS = int(env("CLINICFLOW_ACCESS_LOG_COALESCE_SECONDS", "60"))

@@ -14,7 +14,16 @@ DEBUG = False
 REDIS_URL = os.environ.get("REDIS_URL_TEST", REDIS_URL.rsplit("/", 1)[0] + "/1")
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 CACHES["default"]["LOCATION"] = REDIS_URL
-SMS_BACKEND = "notifications.sms.LocmemBackend"
+# In memory, unless a test process is told otherwise (the outbox's Celery worker sends through the
+# real Twilio SDK to the fake of tests/fakes/twilio_server.py, whose address it is given).
+SMS_BACKEND = os.environ.get("CLINICFLOW_TEST_SMS_BACKEND", "notifications.sms.LocmemBackend")
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_AUTH_TOKEN = "test-auth-token"  # noqa: S105 (a test value)
+TWILIO_MESSAGING_SERVICE_SID = "MG" + "0" * 32
+TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "http://127.0.0.1:9")  # nothing listens on 9
+TWILIO_TIMEOUT_SECONDS = 5.0
+NOTIFICATIONS_DISPATCH_INLINE = os.environ.get("CLINICFLOW_NOTIFICATIONS_DISPATCH_INLINE", "1") == "1"
+OUTBOX_SENDING_LEASE_SECONDS = int(os.environ.get("CLINICFLOW_OUTBOX_SENDING_LEASE_SECONDS", "120"))
 
 # Stripe: obvious test values. tests/conftest.py points STRIPE_API_BASE at the local fake
 # (tests/fakes/stripe_server.py) for the whole run.
