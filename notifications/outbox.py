@@ -69,6 +69,8 @@ class _Kick:
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
+        # Django names a robust callback that raised by its __qualname__ when it logs the error.
+        self.__qualname__ = f"dispatch_on_commit[{schema}]"
 
     def __call__(self) -> None:
         from django_tenants.utils import schema_context

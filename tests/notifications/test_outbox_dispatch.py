@@ -231,3 +231,28 @@ def test_an_invalid_email_address_fails_at_once(in_a: Chain) -> None:
     assert (message.status, message.attempts) == (MessageStatus.FAILED, 1)
     assert "Not a valid e-mail address" in message.last_error
     assert mail.outbox == []
+
+
+def test_a_kick_that_cannot_reach_the_broker_is_logged_and_loses_nothing(
+    in_a: Chain,
+    settings: object,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given a broker that cannot be reached
+    settings.NOTIFICATIONS_DISPATCH_INLINE = False  # type: ignore[attr-defined]
+
+    def unreachable() -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr("notifications.tasks.outbox_dispatch.delay", unreachable)
+
+    # when two messages due now are committed in one transaction
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:  # type: ignore[operator]
+        first, second = sms("+447700900011"), sms("+447700900012")
+
+    # then one kick was tried, its failure logged, not raised, and both messages wait for the periodic run
+    assert len(callbacks) == 1
+    assert "dispatch_on_commit" in caplog.text
+    assert {m.status for m in Message.objects.filter(pk__in=[first.pk, second.pk])} == {MessageStatus.PENDING}
