@@ -40,7 +40,9 @@ def test_the_desk_lists_who_waits_with_their_offer_and_removes(clinic, client):
     (first, second), _offer = _offered(clinic, count=2)
     sign_in(client, clinic.receptionist)
 
-    # when the receptionist opens the branch's waitlist
+    # when the receptionist follows the desk's link to the branch's waitlist
+    desk = client.get(f"/desk/{clinic.branch.pk}/", HTTP_HOST=clinic.chain.host).content.decode()
+    assert f'href="/desk/{clinic.branch.pk}/waitlist/"' in desk
     page = client.get(f"/desk/{clinic.branch.pk}/waitlist/", HTTP_HOST=clinic.chain.host)
 
     # then both are listed in the order they joined, the first with the open offer

@@ -11,6 +11,7 @@ from django_tenants.utils import schema_context
 from config.errors import PermissionDenied
 from notifications.models import Kind, Message
 from scheduling import services as sched
+from scheduling import waitlist_tasks
 from scheduling.exceptions import (
     BookingRefused,
     InvalidScheduling,
@@ -394,3 +395,19 @@ def test_an_offer_link_of_one_chain_opens_nothing_at_another(clinic, chain_b):
             # then it opens nothing there
             with pytest.raises(WaitlistLinkInvalid):
                 attempt()
+
+
+def test_the_periodic_task_expires_the_chains_offers(clinic, time_machine):
+    # given an offer to the first of two waiting patients
+    appointment = booked_at(clinic)
+    first, second = join(clinic), join(clinic)
+    cancel(clinic, appointment)
+    [offer] = offers_of(first)
+
+    # when the task runs in the chain after the offer ran out
+    time_machine.move_to(expire_at(offer), tick=False)
+    done = waitlist_tasks.waitlist_offers_expire()
+
+    # then it expired that offer and offered the time to the next
+    assert done == {"schema": clinic.chain.schema, "expired": 1}
+    assert [o.status for o in offers_of(second)] == [OfferStatus.OPEN]
