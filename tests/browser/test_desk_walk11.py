@@ -81,6 +81,106 @@ def test_keyboard_opens_the_panel_and_a_freed_time_books_with_a_click(
     assert violations() == []
 
 
+# Kept on the page: whether the keyboard was ever left on the page itself (the focused block removed
+# and none focused instead) when the tasks in hand were done, i.e. where a key pressed then would fall.
+WATCH_FOCUS = """() => {
+  window.__focusLost = 0;
+  new MutationObserver(function () {
+    if (document.activeElement === document.body) window.__focusLost += 1;
+  }).observe(document.getElementById("book"), { childList: true, subtree: true });
+}"""
+
+
+def test_a_refresh_drawn_after_the_keyboard_moved_leaves_it_where_it_went(desk_page, morning, live, browser_chain):
+    page, violations = desk_page
+    # given today's book: Nina at 09:00 and Carl at 10:00, the keyboard on Nina's block
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        today = timezone.now().astimezone(clinic.tz).date()
+        nine = book(clinic, clinic.at(today, 9), actor=clinic.owner, patient=clinic.patient("Nina"))
+        ten = book(clinic, clinic.at(today, 10), actor=clinic.owner, patient=clinic.patient("Carl"))
+    sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{branch.pk}/")
+    nine_el, ten_el = page.locator(f"#event-{nine.pk}"), page.locator(f"#event-{ten.pk}")
+    expect(ten_el).to_be_visible()
+    feed = page.locator("#book").get_attribute("data-feed")
+    held: list = []
+
+    def is_feed(url: str) -> bool:
+        return feed in url
+
+    page.route(is_feed, lambda route: held.append(route))  # the book's refreshes wait until let go
+    nine_el.focus()
+    page.evaluate(WATCH_FOCUS)
+    # when the live refresh begins with the keyboard on Nina, and the receptionist moves it to Carl's
+    # block before the feed answers (as the book's 10-second refresh may, under a keypress)
+    page.locator("#book").dispatch_event("book:refresh")
+    while not held:
+        page.wait_for_timeout(50)
+    ten_el.evaluate("e => { e.__before = true; }")
+    ten_el.focus()
+    for route in held:
+        route.continue_()
+    page.unroute(is_feed)
+    page.wait_for_function(f"() => {{ const e = document.getElementById('event-{ten.pk}'); return e && !e.__before; }}")
+    # then the book drawn anew gives the keyboard back to Carl's block, never leaving it on the page
+    # in between, and Enter opens Carl's panel (the refresh's start put it on Nina's: her panel opened)
+    expect(ten_el).to_be_focused()
+    assert page.evaluate("window.__focusLost") == 0
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog").get_by_role("heading", name=re.compile("Carl"))).to_be_focused()
+    assert violations() == []
+
+
+def test_one_enter_asks_one_panel_and_a_late_answer_never_replaces_a_newer_one(desk_page, morning, live, browser_chain):
+    page, violations = desk_page
+    # given today's book: Nina at 09:00 and Carl at 10:00
+    clinic, branch, receptionist = morning[0], morning[0].branch, browser_chain.users["receptionist"]
+    with committed(), schema_context(browser_chain.schema):
+        today = timezone.now().astimezone(clinic.tz).date()
+        nine = book(clinic, clinic.at(today, 9), actor=clinic.owner, patient=clinic.patient("Nina"))
+        ten = book(clinic, clinic.at(today, 10), actor=clinic.owner, patient=clinic.patient("Carl"))
+    sign_in(page, live, receptionist)
+    page.goto(f"{live}/desk/{branch.pk}/")
+    nine_el, ten_el = page.locator(f"#event-{nine.pk}"), page.locator(f"#event-{ten.pk}")
+    expect(ten_el).to_be_visible()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/panel/" in r.url else None)
+    dialog = page.get_by_role("dialog")
+    # when Enter is pressed on Nina's block, then Escape
+    nine_el.focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("heading", name=re.compile("Nina"))).to_be_focused()
+    page.keyboard.press("Escape")
+    # then her panel was asked once (the calendar's own Enter handling asked it a second time, whose
+    # answer could come after Escape and open her panel again over the next one)
+    assert len(asked) == 1, asked
+    held: list = []
+
+    def is_ninas(url: str) -> bool:
+        return f"/appointments/{nine.pk}/panel/" in url
+
+    page.route(is_ninas, lambda route: held.append(route))
+    # and when her panel is asked again but answers only after Carl's has opened
+    nine_el.focus()
+    page.keyboard.press("Enter")
+    while not held:
+        page.wait_for_timeout(50)
+    ten_el.focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("heading", name=re.compile("Carl"))).to_be_focused()
+    for route in held:
+        route.continue_()
+    page.unroute(is_ninas)
+    page.wait_for_load_state("networkidle")
+    # then Carl's panel stays, and once closed nothing opens it again
+    expect(dialog.get_by_role("heading", name=re.compile("Carl"))).to_be_focused()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(500)
+    expect(dialog).to_have_count(0)
+    assert violations() == []
+
+
 def test_phone_booking_picks_a_day_and_lands_on_it_focused(desk_page, morning, live, browser_chain, shot, axe):
     page, violations = desk_page
     # given a patient on file and the desk's book

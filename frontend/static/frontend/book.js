@@ -133,6 +133,12 @@
         openPanel(info.event.id, el);
       }
     });
+    if (pendingFocus && pendingFocus === info.event.id) {
+      // drawn anew by a refresh while it had the keyboard: it gets it back in the same task, so no
+      // key pressed meanwhile falls on the page
+      pendingFocus = null;
+      el.focus({ preventScroll: true });
+    }
     if (focusId && focusId === info.event.id) {
       focusId = null;
       el.classList.add("book-found");
@@ -153,11 +159,17 @@
     grid.scrollTop += box.top - frame.top - (grid.clientHeight - box.height) / 2;
   }
 
+  // Only the panel asked last is shown: an answer overtaken by a newer ask, or by the panel's closing,
+  // is dropped (a slow one would otherwise open the panel again, or put another patient in it).
   let opener = null;
+  let asked = 0;
   async function showPanel(url, from) {
+    const mine = ++asked;
     opener = from || document.activeElement;
     const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
-    panelBody.innerHTML = await response.text();
+    const html = await response.text();
+    if (mine !== asked) return;
+    panelBody.innerHTML = html;
     htmx.process(panelBody);
     if (!panel.open) panel.showModal();
     focusPanel();
@@ -182,6 +194,7 @@
   }
 
   panel.addEventListener("close", function () {
+    asked += 1; // what is still on its way is for a panel that was closed
     panelBody.textContent = "";
     if (opener && document.contains(opener)) opener.focus();
     else if (opener && opener.dataset && opener.dataset.eventId) refocus(opener.dataset.eventId);
@@ -189,11 +202,15 @@
   // An action in the panel answers with the panel again (its refusal in it): the book follows.
   panelBody.addEventListener("htmx:afterSwap", function () { refetch(); focusPanel(); });
 
-  // A refresh may draw the events anew: the one that had focus gets it back (eventAllUpdated).
+  // A refresh draws the events anew: the appointment that has the keyboard when they are drawn (not
+  // when the refresh began: it may have moved while the feed was on its way) gets it back as it is
+  // mounted again (see mounted); one that is no longer on the book leaves it where it fell.
   let pendingFocus = null;
-  function refetch() {
+  function keepFocus() {
     const el = document.activeElement;
     pendingFocus = el && el.dataset && root.contains(el) ? el.dataset.eventId || null : null;
+  }
+  function refetch() {
     if (calendar) calendar.refetchEvents();
   }
   root.addEventListener("book:refresh", refetch);
@@ -318,6 +335,9 @@
       eventContent: content,
       eventDidMount: mounted,
       eventClick: function (info) {
+        // Enter and Space open it through mounted()'s own handler (the calendar's, which calls this
+        // too, skips the freed ones drawn behind): once per key, not twice
+        if (info.jsEvent && info.jsEvent.type === "keydown") return;
         if (info.event.extendedProps.kind === "appointment") openPanel(info.event.id, info.el);
       },
       dateClick: clickTime,
@@ -327,19 +347,13 @@
       eventResizeStart: function () { busy = true; },
       eventResizeStop: function () { busy = false; },
       eventResize: resize,
-      eventAllUpdated: function () {
-        if (!pendingFocus) return;
-        const id = pendingFocus;
-        pendingFocus = null;
-        const active = document.activeElement;
-        if (!active || !active.dataset || active.dataset.eventId !== id) refocus(id);
-      },
+      eventAllUpdated: function () { pendingFocus = null; }, // drawn: nobody left to give the keyboard back to
       eventSources: [{
         events: function (fetchInfo, success, failure) {
           // The first fetch is the feed already loaded; each refresh reads it again.
           const pending = feed ? Promise.resolve(feed) : load(true);
           feed = null;
-          pending.then(function (data) { applyShape(data); success(data.events); }).catch(failure);
+          pending.then(function (data) { keepFocus(); applyShape(data); success(data.events); }).catch(failure);
         },
       }],
     });
