@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from patients.models import Patient
 from scheduling.models import CalendarEntry
@@ -135,6 +136,8 @@ class Template(models.Model):
     body = models.TextField()
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # Every change and every reset to the default (a delete) is kept, with who made it.
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "channel", "language"], name="template_unique")]
@@ -163,6 +166,10 @@ class MessagingSettings(models.Model):
     email_enabled = models.BooleanField(default=True)
     twilio_messaging_service_sid = models.CharField(max_length=34, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "messaging settings"
