@@ -26,7 +26,14 @@ def _contacts(patient: Patient) -> list[tuple[Channel, str]]:
 
 
 def _enqueue(
-    entry: WaitlistEntry, *, key: str, text: str, subject: str, link: str = "", appointment_id: int | None = None
+    entry: WaitlistEntry,
+    *,
+    kind: Kind,
+    key: str,
+    text: str,
+    subject: str,
+    link: str = "",
+    appointment_id: int | None = None,
 ) -> None:
     patient = entry.patient
     context: dict[str, JsonValue] = {
@@ -41,7 +48,7 @@ def _enqueue(
         context |= {"link": link, "secret": ["link"]}
     for channel, recipient in _contacts(patient):
         message_enqueue(
-            kind=Kind.WAITLIST_OFFER,
+            kind=kind,
             channel=channel,
             recipient=recipient,
             due_at=timezone.now(),
@@ -60,21 +67,19 @@ def _when(offer: WaitlistOffer) -> str:
 
 
 def send_offer(event: WaitlistOffered) -> None:
+    """The offer: the waitlist offer's template names the held time (its appointment: the held row),
+    the link to take or decline it, and (``text``) until when it is kept."""
     offer = WaitlistOffer.objects.select_related(
         "entry__patient", "entry__service", "entry__branch", "hold__doctor__user"
     ).get(pk=event.offer_id)
     entry = offer.entry
     link = current_clinic_url() + reverse("waitlist-offer", kwargs={"token": event.token})
     expires = offer.expires_at.astimezone(ZoneInfo(entry.branch.timezone))
-    text = (
-        f"{chain_settings_get().name}: a time is free for your {entry.service.name} at {entry.branch.name}, "
-        f"{_when(offer)} with {offer.hold.doctor.user.get_full_name()}. It is kept for you until {expires:%H:%M}. "
-        f"Take it or let it go: {link}"
-    )
     _enqueue(
         entry,
+        kind=Kind.WAITLIST_OFFER,
         key=f"waitlist-offer:{offer.pk}",
-        text=text,
+        text=f"We keep it for you until {expires:%H:%M}.",
         subject=f"A time is free: {entry.service.name} {_when(offer)}",
         link=link,
         appointment_id=offer.hold_id,
@@ -87,21 +92,29 @@ def send_taken(event: WaitlistOfferTaken) -> None:
     )
     entry = offer.entry
     text = (
-        f"{chain_settings_get().name}: sorry, the time {_when(offer)} we offered you was taken by someone "
-        "else first. You are still on the waitlist: we will write when another time suits you."
+        f"Sorry: the time {_when(offer)} we offered you for {entry.service.name} was taken by someone else first. "
+        "You are still on the waitlist: we will write when another time suits you."
     )
-    _enqueue(entry, key=f"waitlist-taken:{offer.pk}", text=text, subject="That time was taken")
+    # Said in the clinic's own words around ``text`` (a message of no appointment: the reply kind).
+    _enqueue(entry, kind=Kind.REPLY, key=f"waitlist-taken:{offer.pk}", text=text, subject="That time was taken")
 
 
 def send_joined(event: WaitlistJoined) -> None:
     entry = WaitlistEntry.objects.select_related("patient", "service", "branch").get(pk=event.entry_id)
     link = current_clinic_url() + reverse("waitlist-entry", kwargs={"token": event.token})
     text = (
-        f"{chain_settings_get().name}: you are on the waitlist for {entry.service.name} at {entry.branch.name}, "
+        f"You are on the waitlist for {entry.service.name} at {entry.branch.name}, "
         f"{entry.date_from:%d %B} to {entry.date_to:%d %B}. We will write when a time frees up. "
         f"To leave the list: {link}"
     )
-    _enqueue(entry, key=f"waitlist-joined:{entry.pk}", text=text, subject="You are on the waitlist", link=link)
+    _enqueue(
+        entry,
+        kind=Kind.REPLY,
+        key=f"waitlist-joined:{entry.pk}",
+        text=text,
+        subject="You are on the waitlist",
+        link=link,
+    )
 
 
 def connect() -> None:

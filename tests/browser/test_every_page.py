@@ -166,6 +166,9 @@ VISITS: dict[str, Visit] = {
     # signing in and out
     "login": Visit("anonymous"),
     "logout": Visit("owner", kind="post"),
+    # Twilio posts delivery reports and patients' texts here (signed); a browser's GET is refused.
+    "twilio-status": Visit("anonymous", kind="post"),
+    "twilio-inbound": Visit("anonymous", kind="post"),
     "password_reset": Visit("anonymous"),
     "password_reset_done": Visit("anonymous"),
     "password_reset_confirm": Visit("anonymous", _reset_link, lands=r"/accounts/reset/[^/]+/set-password/$"),
@@ -558,7 +561,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
 
 
 def _failed_message(patient: Any, appointment: Any) -> Any:
-    """A reminder of the appointment ahead that the provider refused (a wrong number)."""
+    """A reminder of the appointment ahead that bounced (a wrong address)."""
     from django.utils import timezone
 
     from notifications.models import Channel, Kind, Message, MessageStatus
@@ -566,15 +569,15 @@ def _failed_message(patient: Any, appointment: Any) -> Any:
 
     message = message_enqueue(
         kind=Kind.REMINDER,
-        channel=Channel.SMS,
-        recipient="+15005550001",
+        channel=Channel.EMAIL,
+        recipient="bounced@example.invalid",
         due_at=timezone.now() - timedelta(minutes=5),
         patient_id=patient.pk,
         appointment_id=appointment.pk,
         branch_id=appointment.branch_id,
     )
     Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.FAILED, attempts=1, last_error="21211: The 'To' number is not a valid phone number."
+        status=MessageStatus.FAILED, attempts=1, last_error="550 5.1.1 The address does not exist."
     )
     return message
 
@@ -582,10 +585,10 @@ def _failed_message(patient: Any, appointment: Any) -> Any:
 def _waitlist_with_offer(clinic: Any, patient: Any, *, day: Any) -> tuple[Any, str]:
     """The patient waiting for the clinic's service that day, and a booked time there cancelled: the
     waitlist's entry (with its own link) and the offer's link, as the patient received it."""
-    from notifications.models import Message
     from scheduling import services as sched
     from scheduling.models import WaitlistOffer
     from tests.factories.scheduling import book
+    from tests.scheduling.waitlist_world import link_token
 
     window = sched.Window(date_from=day, date_to=day, time_from=time(9), time_to=time(13))
     waiting = sched.waitlist_join(
@@ -593,9 +596,7 @@ def _waitlist_with_offer(clinic: Any, patient: Any, *, day: Any) -> tuple[Any, s
     )
     freed = book(clinic, clinic.at(day, 10), actor=clinic.owner)
     sched.appointment_cancel(actor=clinic.owner, appointment=freed, reason="called")
-    offer = WaitlistOffer.objects.get(entry=waiting.entry)
-    link = str(Message.objects.get(key=f"waitlist-offer:{offer.pk}:email").context["link"])
-    return waiting, link.rstrip("/").rsplit("/", 1)[-1]
+    return waiting, link_token(WaitlistOffer.objects.get(entry=waiting.entry))
 
 
 @dataclass

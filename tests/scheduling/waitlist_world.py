@@ -4,7 +4,10 @@ a booked time that frees up, and the offer links as the patients receive them (t
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date, datetime, time, timedelta
+
+from django.core import mail
 
 from notifications.models import Message
 from patients.models import Patient
@@ -64,9 +67,14 @@ def offers_of(entry: WaitlistEntry) -> list[WaitlistOffer]:
 
 
 def link_token(offer: WaitlistOffer) -> str:
-    """The token in the offer's e-mail, as the patient clicks it."""
-    link = str(Message.objects.get(key=f"waitlist-offer:{offer.pk}:email").context["link"])
-    return link.rstrip("/").rsplit("/", 1)[-1]
+    """The token in the offer's e-mail, as the patient clicks it: from the outbox row while it waits,
+    else from the e-mail sent (sending drops the secrets from the row)."""
+    message = Message.objects.get(key=f"waitlist-offer:{offer.pk}:email")
+    link = message.context.get("link")
+    if not link:
+        sent = [m.body for m in mail.outbox if m.to == [message.recipient] and "/waitlist/offer/" in m.body]
+        link = re.findall(r"https?://\S+/waitlist/offer/[^/\s]+/", sent[-1])[-1]
+    return str(link).rstrip("/").rsplit("/", 1)[-1]
 
 
 def expire_at(offer: WaitlistOffer) -> datetime:
