@@ -166,9 +166,6 @@ VISITS: dict[str, Visit] = {
     # signing in and out
     "login": Visit("anonymous"),
     "logout": Visit("owner", kind="post"),
-    # Twilio posts delivery reports and patients' texts here (signed); a browser's GET is refused.
-    "twilio-status": Visit("anonymous", kind="post"),
-    "twilio-inbound": Visit("anonymous", kind="post"),
     "password_reset": Visit("anonymous"),
     "password_reset_done": Visit("anonymous"),
     "password_reset_confirm": Visit("anonymous", _reset_link, lands=r"/accounts/reset/[^/]+/set-password/$"),
@@ -561,7 +558,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
 
 
 def _failed_message(patient: Any, appointment: Any) -> Any:
-    """A reminder of the appointment ahead that bounced (a wrong address)."""
+    """A reminder of the appointment ahead that the provider refused (a wrong number)."""
     from django.utils import timezone
 
     from notifications.models import Channel, Kind, Message, MessageStatus
@@ -569,15 +566,15 @@ def _failed_message(patient: Any, appointment: Any) -> Any:
 
     message = message_enqueue(
         kind=Kind.REMINDER,
-        channel=Channel.EMAIL,
-        recipient="bounced@example.invalid",
+        channel=Channel.SMS,
+        recipient="+15005550001",
         due_at=timezone.now() - timedelta(minutes=5),
         patient_id=patient.pk,
         appointment_id=appointment.pk,
         branch_id=appointment.branch_id,
     )
     Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.FAILED, attempts=1, last_error="550 5.1.1 The address does not exist."
+        status=MessageStatus.FAILED, attempts=1, last_error="21211: The 'To' number is not a valid phone number."
     )
     return message
 
