@@ -19,6 +19,7 @@ from notifications.exceptions import (
 )
 from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus, MessagingSettings, Template
 from notifications.outbox import message_enqueue
+from notifications.policy import refusal
 from notifications.selectors import messaging_settings_get
 from notifications.templates import LANGUAGES, template_errors
 from scheduling.models import CalendarEntry, Status
@@ -204,6 +205,11 @@ def _why_not(message: Message, now: datetime) -> MessageNotResendable | MessageR
         entry = CalendarEntry.objects.filter(pk=message.appointment_id).first()
         if entry is None or entry.status not in (Status.BOOKED, Status.CONFIRMED) or entry.span.lower <= now:
             return MessageNotResendable("The appointment has begun, was cancelled or is gone: nothing to remind of.")
+    # what the dispatcher would refuse now (consent withdrawn or never given, the channel switched
+    # off): said before anything is written, so staff can ask the patient rather than wait for "Not sent"
+    reason = refusal(message)
+    if reason:
+        return MessageNotResendable(f"{reason} Nothing was sent again.")
     return None
 
 
@@ -218,9 +224,9 @@ def message_resend(*, actor: Actor, message: Message, now: datetime | None = Non
     authorize(actor, "notifications.resend_message", message)
     now = now or timezone.now()
     original = Message.objects.select_for_update(of=("self",)).select_related("patient").get(pk=message.pk)
-    refusal = _why_not(original, now)
-    if refusal is not None:
-        raise refusal
+    refused = _why_not(original, now)
+    if refused is not None:
+        raise refused
     resent = message_enqueue(
         kind=Kind(original.kind),
         channel=Channel(original.channel),
@@ -241,5 +247,5 @@ def message_resend(*, actor: Actor, message: Message, now: datetime | None = Non
 def resend_blocked(*, message: Message, now: datetime | None = None) -> str:
     """Why the message page offers no resend ("" when it does): message_resend's rules, read without
     its lock (the service decides again when asked)."""
-    refusal = _why_not(message, now or timezone.now())
-    return refusal.message if refusal else ""
+    refused = _why_not(message, now or timezone.now())
+    return refused.message if refused else ""

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from notifications.memo import memoized
 from notifications.models import Channel, Kind, Template
 
 #: The placeholders a template may use (notifications/placeholders.py gives their values when a
@@ -397,7 +398,11 @@ def wording(*, kind: str, channel: str, language: str) -> tuple[str, str]:
     """The (subject, body) a message of this kind, channel and language is written from: the chain's
     own wording for that language, else the built-in one."""
     lang = language_of(language)
-    own = Template.objects.filter(kind=kind, channel=channel, language=lang).first()
+    # read once per dispatch batch (notifications.memo), not once per message
+    own = memoized(
+        ("wording", kind, channel, lang),
+        lambda: Template.objects.filter(kind=kind, channel=channel, language=lang).first(),
+    )
     return (own.subject, own.body) if own else default_for(kind=kind, channel=channel, language=lang)
 
 

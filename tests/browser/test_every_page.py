@@ -558,7 +558,7 @@ def _world(chain: Chain, live: str, public: str) -> World:
 
 
 def _failed_message(patient: Any, appointment: Any) -> Any:
-    """A reminder of the appointment ahead that the provider refused (a wrong number)."""
+    """A reminder of the appointment ahead that bounced (a wrong address)."""
     from django.utils import timezone
 
     from notifications.models import Channel, Kind, Message, MessageStatus
@@ -566,15 +566,15 @@ def _failed_message(patient: Any, appointment: Any) -> Any:
 
     message = message_enqueue(
         kind=Kind.REMINDER,
-        channel=Channel.SMS,
-        recipient="+15005550001",
+        channel=Channel.EMAIL,
+        recipient="bounced@example.invalid",
         due_at=timezone.now() - timedelta(minutes=5),
         patient_id=patient.pk,
         appointment_id=appointment.pk,
         branch_id=appointment.branch_id,
     )
     Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.FAILED, attempts=1, last_error="21211: The 'To' number is not a valid phone number."
+        status=MessageStatus.FAILED, attempts=1, last_error="550 5.1.1 The address does not exist."
     )
     return message
 

@@ -46,6 +46,7 @@ def test_the_log_shows_a_failure_in_words_with_its_error_and_filters_by_status(
     html = page.content.decode()
     assert page.status_code == 200
     assert "<h1>Messages</h1>" in html
+    assert '<a href="/messages/replies/">Replies from patients</a>' in html
     assert '<span class="badge danger">Failed</span>' in html
     assert "Error: 21211: The &#x27;To&#x27; number is not a valid phone number." in html
     assert "d@example.com" in html

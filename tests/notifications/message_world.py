@@ -11,7 +11,9 @@ from django.utils import timezone
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.outbox import message_enqueue
 from patients.models import Patient
+from patients.services import consent_set
 from scheduling.models import Appointment
+from tenants.org.models import Role, StaffMember
 
 
 def written(
@@ -23,7 +25,13 @@ def written(
     recipient: str = "+447700900123",
     branch_id: int | None = None,
     due_at: datetime | None = None,
+    consented: bool = True,
 ) -> Message:
+    """A message to ``patient``, who (``consented``) agreed to texts at the desk."""
+    if consented and patient is not None and channel == Channel.SMS and not patient.consents_to("sms"):
+        owner = StaffMember.objects.filter(roles__contains=[Role.OWNER]).order_by("pk").first()
+        assert owner is not None
+        patient = consent_set(actor=owner.user, patient=patient, channel="sms", given=True)
     return message_enqueue(
         kind=kind,
         channel=channel,

@@ -95,6 +95,19 @@ def test_a_code_is_never_resent(clinic: Clinic):
     assert not Message.objects.filter(resend_of=code).exists()
 
 
+def test_a_text_to_a_patient_who_never_agreed_to_texts_is_not_resent_and_says_why(clinic: Clinic):
+    # given an SMS that failed, to a patient who has not agreed to texts
+    appointment = _upcoming(clinic)
+    failed = settled(
+        written(patient=appointment.patient, appointment=appointment, consented=False), MessageStatus.FAILED
+    )
+    # when reception sends it again, then she is told why, and nothing is written
+    with pytest.raises(MessageNotResendable) as refused:
+        services.message_resend(actor=clinic.receptionist, message=failed)
+    assert "has not agreed" in refused.value.message
+    assert not Message.objects.filter(resend_of=failed).exists()
+
+
 def test_a_reminder_of_a_cancelled_appointment_is_not_resent(clinic: Clinic):
     appointment = _upcoming(clinic)
     failed = settled(written(patient=appointment.patient, appointment=appointment), MessageStatus.FAILED)

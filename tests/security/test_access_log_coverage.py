@@ -1022,20 +1022,20 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
 
 
 def _prepare_message(w: World) -> None:
-    """A reminder of the patient's booked appointment that failed (a wrong number)."""
+    """A reminder of the patient's booked appointment that bounced (e-mail: no recorded consent needed)."""
     from notifications.models import Channel, Kind, Message, MessageStatus
     from notifications.outbox import message_enqueue
 
     message = message_enqueue(
         kind=Kind.REMINDER,
-        channel=Channel.SMS,
-        recipient=w.patient.phone,
+        channel=Channel.EMAIL,
+        recipient=w.patient.email,
         due_at=timezone.now() - timedelta(minutes=5),
         patient_id=w.patient.pk,
         appointment_id=w.booked.pk,
         branch_id=w.booked.branch_id,
     )
-    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, attempts=1, last_error="21211")
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, attempts=1, last_error="bounced")
     w.extra["message"] = message
 
 
