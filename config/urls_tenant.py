@@ -22,6 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("fhir/R4/", include("scheduling.fhir.urls")),
+    path("", include("notifications.urls")),  # Twilio's webhooks
     path("", include("frontend.urls")),
 ]
 

@@ -182,6 +182,8 @@ def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> H
         return Handled(ReplyOutcome.OPTED_IN, answer=f"{clinic}: you will get our texts again. Reply STOP to stop.")
     if row.opt_out_type and intent == Intent.CONFIRM:
         _consent(patients, given=True)  # "yes" is also Twilio's opt-in word
+    if intent == Intent.HELP and by_twilio:
+        return Handled(ReplyOutcome.ANSWERED, detail="Twilio answered the patient's HELP.")
     if not patients:
         return Handled(
             ReplyOutcome.UNKNOWN_SENDER,
@@ -189,8 +191,6 @@ def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> H
         )
     if intent in (Intent.CONFIRM, Intent.CANCEL):
         return _appointment_change(intent, patients=patients, now=now, clinic=clinic)
-    if intent == Intent.HELP and by_twilio:
-        return Handled(ReplyOutcome.ANSWERED, detail="Twilio answered the patient's HELP.")
     return Handled(ReplyOutcome.ANSWERED, answer=_help(clinic, _branch_of_latest(row.from_number)))
 
 

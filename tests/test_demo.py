@@ -152,6 +152,15 @@ def test_demo_loads_once_and_its_logins_work(db):
         assert FeeCharge.objects.filter(patient=george, kind="no_show").count() == 2
         assert online_payment_policy_get().no_show_deposit_after == 2
     with schema_context("northwind"):
+        # patients' texts back: one confirmed with C, one cancelled with X, one question answered
+        from notifications.models import InboundMessage
+
+        outcomes = set(InboundMessage.objects.values_list("outcome", flat=True))
+        assert {"confirmed", "cancelled", "answered"} <= outcomes
+        cancelled = InboundMessage.objects.get(outcome="cancelled")
+        assert cancelled.appointment is not None
+        assert cancelled.appointment.status == "cancelled"
+    with schema_context("northwind"):
         # session packages in use: Isla Morgan's Physio 10 with sessions used and one booked ahead; a course expired
         from packages.models import PackagePurchase
 

@@ -9,6 +9,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # TLS ends at our proxy, which says so in X-Forwarded-Proto; plain http is redirected to https
 # (DJANGO_SECURE_SSL_REDIRECT=0 where the proxy redirects itself).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A proxy that rewrites Host to an inner name passes the public one in X-Forwarded-Host: then the
+# chain is found, and Twilio's webhook signatures are checked, by the host the world called.
+USE_X_FORWARDED_HOST = env_bool("DJANGO_USE_X_FORWARDED_HOST", False)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 # HSTS for a year on the base domain and every chain's subdomain, and consent to the browsers'
 # preload list: every chain lives under the one base domain and is served over https only. The

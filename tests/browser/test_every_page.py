@@ -166,6 +166,9 @@ VISITS: dict[str, Visit] = {
     # signing in and out
     "login": Visit("anonymous"),
     "logout": Visit("owner", kind="post"),
+    # Twilio posts delivery reports and patients' texts here (signed); a browser's GET is refused.
+    "twilio-status": Visit("anonymous", kind="post"),
+    "twilio-inbound": Visit("anonymous", kind="post"),
     "password_reset": Visit("anonymous"),
     "password_reset_done": Visit("anonymous"),
     "password_reset_confirm": Visit("anonymous", _reset_link, lands=r"/accounts/reset/[^/]+/set-password/$"),

@@ -410,3 +410,14 @@ def test_a_text_is_access_logged_under_its_patients(clinic):
     logged = AccessLog.objects.filter(object_type="inbound_sms", object_id=str(row.pk))
     assert sorted(logged.values_list("patient_id", flat=True)) == sorted([mum.pk, son.pk])
     assert set(logged.values_list("action", flat=True)) == {AccessLog.Action.CREATE}
+
+
+def test_twilios_help_is_recorded_without_a_second_answer(clinic):
+    # given a patient; Twilio's opt-out handling answered her HELP itself
+    mum = _patient(clinic, "Mary")
+
+    # when its webhook tells us
+    row = _text_opt_out("help", "HELP")
+
+    # then the text is recorded under her, and we send nothing more
+    assert (row.intent, row.outcome, row.patient_id, row.reply_id) == (Intent.HELP, ReplyOutcome.ANSWERED, mum.pk, None)

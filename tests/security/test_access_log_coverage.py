@@ -246,6 +246,11 @@ NO_PATIENT_DATA: dict[tuple[str, str], str] = {
     ("api/v1/online/holds/<int:pk>/confirm/", "post"): (
         "the visitor's own booking, just made: its time, doctor and link, no patient details; history records it"
     ),
+    **{
+        (route, "*"): "Twilio's signed webhook: its answer is empty TwiML; a patient's text is access-logged where"
+        " it is recorded (notifications.replies)"
+        for route in ("twilio/status/", "twilio/inbound/")
+    },
 }
 NO_PATIENT_DATA |= {
     # --- p15 templates: the chain's wording of messages and its messaging settings

@@ -1,0 +1,104 @@
+"""Twilio's webhooks on a chain's site: delivery reports (POST /twilio/status/) and texts patients send
+(POST /twilio/inbound/).
+
+Each request must carry ``X-Twilio-Signature``, checked by the SDK's ``RequestValidator`` with the
+account's auth token against the public URL Twilio called. Behind our proxy the app sees plain http
+(and maybe an inner host): ``request.build_absolute_uri()`` rebuilds the public URL from
+``SECURE_PROXY_SSL_HEADER`` (X-Forwarded-Proto, set in production) and, where the proxy rewrites the
+Host, ``USE_X_FORWARDED_HOST``. Unsigned or wrongly signed: 403 ``twilio_signature_invalid`` and
+nothing recorded. Both are idempotent (Twilio retries): see notifications.delivery and
+notifications.replies. The answer is an empty TwiML document: what we answer a patient goes through
+the outbox."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from config.errors import ApplicationError
+from notifications.delivery import delivery_status_record
+from notifications.exceptions import TwilioSignatureInvalid, TwilioWebhookInvalid
+from notifications.replies import Inbound, inbound_message_receive
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+_SID = re.compile(r"[A-Za-z0-9]{2,64}")
+_NUMBER = re.compile(r"\+?[0-9A-Za-z:._-]{1,32}")  # E.164, or a channel address (whatsapp:+44...)
+_STATUS = re.compile(r"[a-z_]{1,20}")
+_ERROR_CODE = re.compile(r"[0-9]{0,8}")
+
+
+def public_url(request: HttpRequest) -> str:
+    """The URL Twilio called, as our proxy tells it (scheme and host), with its query."""
+    return request.build_absolute_uri()
+
+
+def signed_by_twilio(request: HttpRequest) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    token = settings.TWILIO_AUTH_TOKEN
+    if not signature or not token:
+        return False
+    return bool(RequestValidator(token).validate(public_url(request), request.POST, signature))
+
+
+def _refused(error: ApplicationError) -> JsonResponse:
+    return JsonResponse(error.as_dict(), status=error.status)
+
+
+def _twiml() -> HttpResponse:
+    return HttpResponse(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
+
+
+def _field(request: HttpRequest, name: str, pattern: re.Pattern[str], *, required: bool = True) -> str:
+    value = request.POST.get(name, "").strip()
+    if (required or value) and not pattern.fullmatch(value):
+        raise TwilioWebhookInvalid(fields={name: ["Missing or not of Twilio's form."]})
+    return value
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    """A delivery report of an SMS we sent."""
+    if not signed_by_twilio(request):
+        log.warning("unsigned or wrongly signed twilio status callback refused (%s)", public_url(request))
+        return _refused(TwilioSignatureInvalid())
+    try:
+        sid = _field(request, "MessageSid", _SID)
+        status = _field(request, "MessageStatus", _STATUS)
+        error_code = _field(request, "ErrorCode", _ERROR_CODE, required=False)
+    except TwilioWebhookInvalid as invalid:
+        return _refused(invalid)
+    ours = request.GET.get("m", "")
+    message_id = int(ours) if ours.isdigit() and len(ours) < 19 else None
+    delivery_status_record(sid=sid, status=status, error_code=error_code, message_id=message_id)
+    return _twiml()
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    """A text a patient sent to the chain's number."""
+    if not signed_by_twilio(request):
+        log.warning("unsigned or wrongly signed twilio inbound message refused (%s)", public_url(request))
+        return _refused(TwilioSignatureInvalid())
+    try:
+        sid = _field(request, "MessageSid", _SID, required=False) or _field(request, "SmsSid", _SID)
+        inbound = Inbound(
+            sid=sid,
+            from_number=_field(request, "From", _NUMBER),
+            to_number=_field(request, "To", _NUMBER, required=False),
+            body=request.POST.get("Body", "")[:1600],
+            opt_out_type=request.POST.get("OptOutType", "").strip()[:16],
+        )
+    except TwilioWebhookInvalid as invalid:
+        return _refused(invalid)
+    inbound_message_receive(inbound=inbound)
+    return _twiml()
