@@ -1020,8 +1020,6 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         _prepare_message(w)
     if route == "messages/replies/":
         from notifications.replies import Inbound, inbound_message_receive
-    if route == "messages/replies/":
-        from notifications.replies import Inbound, inbound_message_receive
 
         inbound_message_receive(inbound=Inbound(sid=f"SM{uuid.uuid4().hex}", from_number=w.patient.phone, body="?"))
 
