@@ -1,0 +1,104 @@
+"""The waitlist in the browser: a visitor with no time that suits joins from the booking page (390 px,
+proving their e-mail with the code), the desk sees them on the branch's waitlist (1024x768), a booked
+time frees up, and the visitor takes it from the offer's link. Screenshots and axe at each step."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django_tenants.utils import schema_context
+from playwright.sync_api import expect
+
+from scheduling import services as sched
+from scheduling.models import Appointment, Status, WaitlistEntry, WaitlistOffer
+from tests.browser.test_front_desk import _desk, _sign_in
+from tests.factories.scheduling import MONDAY, book
+from tests.helpers import committed
+from tests.scheduling.waitlist_world import link_token
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1024, "height": 768}
+
+
+def test_a_visitor_joins_the_waitlist_and_takes_a_freed_time(page, live, browser_chain, shot, axe):
+    cache.clear()
+    clinic, receptionist = _desk(browser_chain)
+    day = MONDAY + timedelta(days=14)
+    email = "wendy.waitlist@example.com"
+
+    # a visitor finds no time that suits on the booking page, and joins the waitlist
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live}/book/?branch={clinic.branch.pk}&service={clinic.service.pk}&pick=1")
+    page.get_by_role("link", name="Join the waitlist").click()
+    page.get_by_label("First name").fill("Wendy")
+    page.get_by_label("Last name").fill("Waitlist")
+    page.get_by_label("E-mail or mobile number").fill(email)
+    page.get_by_label("From").fill(day.isoformat())
+    page.get_by_label("Until").fill((day + timedelta(days=3)).isoformat())
+    page.get_by_label("Earliest time").fill("09:00")
+    page.get_by_label("Latest time").fill("12:00")
+    shot("waitlist-join")
+    axe("join the waitlist")
+    page.get_by_role("button", name="Send me a code").click()
+    code = re.search(r"\b(\d{6})\b", next(m for m in reversed(mail.outbox) if m.to == [email]).body).group(1)
+    page.get_by_label("The six-digit code we sent you").fill(code)
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.get_by_role("heading", name="You are on the waitlist")).to_be_visible()
+    shot("waitlist-joined")
+    axe("on the waitlist")
+
+    # the desk sees her on the branch's waitlist
+    desk = page.context.browser.new_page(viewport=DESK)
+    _sign_in(desk, live, receptionist)
+    desk.goto(f"{live}/desk/{clinic.branch.pk}/waitlist/")
+    expect(desk.get_by_role("link", name="Wendy Waitlist")).to_be_visible()
+    shot("waitlist-desk", desk)
+    axe_desk = _axe_on(desk)
+    axe_desk("the desk's waitlist")
+
+    # a booked time in her window frees up: it is held and offered to her
+    with committed(), schema_context(browser_chain.schema):
+        freed = book(clinic, clinic.at(day, 10), doctor=clinic.doctors[0])
+        sched.appointment_cancel(actor=receptionist, appointment=freed, reason="called")
+        entry = WaitlistEntry.objects.get(patient__email=email)
+        offer = WaitlistOffer.objects.get(entry=entry)
+        token = link_token(offer)  # as the e-mail she received has it
+    desk.reload()
+    expect(desk.get_by_text("Waiting for an answer")).to_be_visible()
+    shot("waitlist-desk-offer", desk)
+
+    # she opens the offer's link and takes the time
+    path = f"/waitlist/offer/{token}/"
+    page.goto(f"{live}{path}")
+    expect(page.get_by_role("heading", name="A time is free for you")).to_be_visible()
+    shot("waitlist-offer")
+    axe("the waitlist offer")
+    page.get_by_role("button", name="Take this time").click()
+    expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
+    shot("waitlist-booked")
+    with committed(), schema_context(browser_chain.schema):
+        booked = Appointment.objects.get(pk=offer.hold_id)
+        assert (booked.status, booked.patient_id) == (Status.BOOKED, entry.patient_id)
+
+    # the offer's link now says it is hers
+    page.goto(f"{live}{path}")
+    expect(page.get_by_role("heading", name="You took this time")).to_be_visible()
+    desk.close()
+
+
+def _axe_on(target):
+    from axe_playwright_python.sync_playwright import Axe
+
+    checker = Axe()
+
+    def check(name: str) -> None:
+        results = checker.run(target)
+        bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+        assert not bad, f"{name}: " + "; ".join(f"{v['id']}: {v['help']}" for v in bad)
+
+    return check
