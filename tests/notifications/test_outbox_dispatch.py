@@ -5,6 +5,7 @@ without consent, postponed when policy says so."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -15,6 +16,7 @@ from notifications.dispatch import messages_dispatch, messages_dispatch_all
 from notifications.models import Channel, Kind, Message, MessageStatus, MessagingSettings, Template
 from notifications.outbox import message_enqueue
 from patients.models import Patient
+from tenants.org.selectors import chain_settings_get
 from tests.conftest import Chain
 from tests.fakes.twilio_server import FakeTwilio
 
@@ -256,3 +258,25 @@ def test_a_kick_that_cannot_reach_the_broker_is_logged_and_loses_nothing(
     assert len(callbacks) == 1
     assert "dispatch_on_commit" in caplog.text
     assert {m.status for m in Message.objects.filter(pk__in=[first.pk, second.pk])} == {MessageStatus.PENDING}
+
+
+def test_a_message_due_in_the_chains_quiet_hours_waits_until_they_end(in_a: Chain) -> None:
+    # given quiet hours from an hour ago to an hour ahead on the chain's clock, and a receipt due now
+    tz = ZoneInfo(chain_settings_get().default_timezone)
+    local = timezone.now().astimezone(tz)
+    start, end = ((local + timedelta(hours=h)).time().replace(second=0, microsecond=0) for h in (-1, 1))
+    MessagingSettings.objects.filter(pk=1).update(quiet_hours_start=start, quiet_hours_end=end)
+    message = message_enqueue(
+        kind=Kind.RECEIPT, channel=Channel.EMAIL, recipient="nadia@example.com", due_at=timezone.now()
+    )
+    mail.outbox.clear()
+
+    # when the dispatcher runs
+    messages_dispatch()
+
+    # then nothing left: the message waits, untried, until the quiet hours end
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.PENDING, 0)
+    assert message.due_at.astimezone(tz).time() == end
+    assert timezone.now() < message.due_at <= timezone.now() + timedelta(hours=1)
+    assert mail.outbox == []
