@@ -299,6 +299,13 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
 
 # --- replies (REPLIES: a helper that signs a status callback / inbound webhook as Twilio does)
+def webhook_signature(url: str, params: dict[str, str], token: str) -> str:
+    """X-Twilio-Signature of a webhook Twilio posts to ``url`` with the form ``params``, as Twilio computes
+    it (the SDK's RequestValidator: HMAC-SHA1 of the URL and the sorted parameters, with the auth token).
+    tests/notifications/twilio_signing.py posts signed inbound texts and delivery reports with it."""
+    from twilio.request_validator import RequestValidator
+
+    return str(RequestValidator(token).compute_signature(url, params))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.test import Client
-from twilio.request_validator import RequestValidator
+
+from tests.fakes.twilio_server import webhook_signature
 
 _seq = itertools.count(1)
 
@@ -20,7 +21,7 @@ def new_sid(prefix: str = "SM") -> str:
 
 
 def signature(url: str, params: dict[str, str], *, token: str | None = None) -> str:
-    return str(RequestValidator(token or settings.TWILIO_AUTH_TOKEN).compute_signature(url, params))
+    return webhook_signature(url, params, token or settings.TWILIO_AUTH_TOKEN)
 
 
 def inbound_params(*, from_number: str, body: str, sid: str | None = None, **more: str) -> dict[str, str]:
