@@ -116,6 +116,9 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     and the pages say so (Settings > Payments shows Stripe as not connected)")
     out(f"  Billing desk       {site_url(host)}/billing/ (billing, reception, owner): a month of invoices, some")
     out("                     past due, aged receivables; an invoice's page takes payments, refunds, its PDF")
+    out("                     The worker (make demo) sends what falls due every 15 s; SMS go to its console.")
+    out("                     The log also shows an SMS Twilio reported delivered and an e-mail that failed")
+    out("                     for good (a typo in the address: failed at once, not retried)")
     out(f"  Replies by SMS     {site_url(host)}/messages/replies/ (owner, reception): one patient confirmed")
     out("                     with C, one cancelled with X (the desk's book shows it), one asked a question")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
@@ -178,6 +181,7 @@ def _load_chain() -> None:
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
     _load_templates()
     _load_replies()
+    _load_messages()
 
 
 SERVICES = [
@@ -981,6 +985,43 @@ def _load_reconciliation() -> None:
         }
         payouts.append((payout, paid))
     reconciliation_apply(period_start=start, period_end=end, transactions=[dashboard], payouts=payouts, demo=True)
+
+
+def _load_messages() -> None:
+    """The message log's two ends (/messages/): an SMS Twilio reported delivered and an e-mail that
+    failed for good (the address has a typo: failed at once, never retried), both sent by the
+    dispatcher the worker runs; the SMS goes to the console, as every SMS of the demo does."""
+    from notifications.delivery import delivery_status_record
+    from notifications.dispatch import messages_dispatch_all
+    from notifications.models import Channel, Kind, Message
+    from notifications.outbox import message_enqueue
+
+    if Message.objects.filter(key__startswith="demo:log:").exists():
+        return
+    patient = Patient.objects.filter(first_name="Amelia", last_name="Hart").first()
+    now = timezone.now()
+    text = message_enqueue(
+        kind=Kind.REPLY,
+        channel=Channel.SMS,
+        recipient=(patient.phone if patient and patient.phone else "+447700900123"),
+        due_at=now,
+        patient_id=patient.pk if patient else None,
+        context={"text": "Northwind: your parking permit is ready at the Camden desk."},
+        key="demo:log:delivered",
+    )
+    message_enqueue(
+        kind=Kind.REPLY,
+        channel=Channel.EMAIL,
+        recipient="amelia.hart@example",
+        due_at=now,
+        patient_id=patient.pk if patient else None,
+        context={"text": "Your invoice is attached to your portal."},
+        key="demo:log:failed",
+    )
+    messages_dispatch_all()
+    text.refresh_from_db()
+    if text.provider_id:
+        delivery_status_record(sid=text.provider_id, status="delivered", message_id=text.pk)
 
 
 def _load_replies() -> None:
