@@ -31,12 +31,13 @@ from django.utils import timezone
 
 from config.money import money_format
 from notifications.ics import FILENAME, MIMETYPE, appointment_ics
+from notifications.memo import memoized
 from notifications.models import Channel, Kind, Message
+from notifications.policy import chain_settings
 from notifications.templates import render
 from scheduling.exceptions import IllegalTransition
 from scheduling.models import CalendarEntry, Status
 from scheduling.services import manage_link_issue
-from tenants.org.selectors import chain_settings_get
 from tenants.selectors import current_clinic_url
 
 #: (filename, content, MIME type) of a file sent with an e-mail.
@@ -87,9 +88,14 @@ def local_time(moment: datetime, *, tz: ZoneInfo, language: str) -> LocalTime:
     return LocalTime(date=day, time=at, when=pattern.replace("{1}", day).replace("{0}", at).replace("'", ""))
 
 
+def clinic_url() -> str:
+    """The chain's site (its primary domain), read once per dispatch batch."""
+    return memoized("clinic_url", current_clinic_url)
+
+
 def site_link(name: str, **kwargs: str) -> str:
     """An absolute link to one of the chain's own pages (on its primary domain)."""
-    return current_clinic_url() + reverse(name, kwargs=kwargs or None, urlconf=settings.ROOT_URLCONF)
+    return clinic_url() + reverse(name, kwargs=kwargs or None, urlconf=settings.ROOT_URLCONF)
 
 
 def _uses(message: Message, name: str) -> bool:
@@ -118,7 +124,7 @@ def _calendar(message: Message, appointment: CalendarEntry, values: dict[str, st
     manage = values.get("manage_link", "")
     ics = appointment_ics(
         appointment,
-        host=current_clinic_url().split("://", 1)[-1],
+        host=clinic_url().split("://", 1)[-1],
         summary=f"{values['service']}, {values['clinic']}",
         description=f"{values['doctor']}. {manage}".strip(),
         now=timezone.now(),
@@ -131,7 +137,7 @@ def placeholders(message: Message) -> Values:
     """The values of ``message`` as text, read now; the ones named in ``context["secret"]`` (and a
     manage link issued for it) are secrets."""
     context = message.context or {}
-    chain = chain_settings_get()
+    chain = chain_settings()
     values: dict[str, str] = {"clinic": chain.name}
     secret_names = {str(n) for n in context.get("secret") or []}
     appointment = (

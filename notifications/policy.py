@@ -25,10 +25,13 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from notifications.memo import memoized
 from notifications.models import Channel, Kind, Message, MessagingSettings
+from notifications.selectors import messaging_settings_get
 from patients.models import Patient
 from scheduling.intervals import wall_clock
 from scheduling.models import CalendarEntry, Status
+from tenants.org.models import ChainSettings
 from tenants.org.selectors import chain_settings_get
 
 #: Asked for by the person a moment ago (or an answer to their SMS): sent whatever the consent,
@@ -53,13 +56,18 @@ QUIET_MARGIN = timedelta(minutes=30)
 
 
 def messaging_settings() -> MessagingSettings:
-    """The chain's messaging settings (the row is created with the defaults on first use)."""
-    return MessagingSettings.objects.get_or_create(pk=1)[0]
+    """The chain's messaging settings (read once per dispatch batch)."""
+    return memoized("messaging_settings", messaging_settings_get)
+
+
+def chain_settings() -> ChainSettings:
+    """The chain's profile (read once per dispatch batch)."""
+    return memoized("chain_settings", chain_settings_get)
 
 
 def language_of(patient: Patient | None) -> str:
     """The language a patient is written to in: their own, else the chain's."""
-    own = (patient.preferred_language if patient is not None else "") or chain_settings_get().locale or "en"
+    own = (patient.preferred_language if patient is not None else "") or chain_settings().locale or "en"
     return own.strip().lower().replace("_", "-")
 
 
@@ -129,7 +137,7 @@ def refusal(message: Message) -> str | None:
 def zone_of(message: Message) -> ZoneInfo:
     """The clock a message is read on: its branch's, else the chain's."""
     branch = message.branch
-    return ZoneInfo(branch.timezone if branch is not None else chain_settings_get().default_timezone)
+    return ZoneInfo(branch.timezone if branch is not None else chain_settings().default_timezone)
 
 
 def _quiet_bounds(moment: datetime, *, tz: ZoneInfo, start: time, end: time) -> tuple[datetime, datetime] | None:
