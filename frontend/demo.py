@@ -116,6 +116,8 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     and the pages say so (Settings > Payments shows Stripe as not connected)")
     out(f"  Billing desk       {site_url(host)}/billing/ (billing, reception, owner): a month of invoices, some")
     out("                     past due, aged receivables; an invoice's page takes payments, refunds, its PDF")
+    out(f"  Reminders          {site_url(host)}/messages/ (owner, manager): each booking's reminders wait, a day")
+    out("                     and two hours before, on the branch's clock; the bookings' confirmations were sent")
     out("                     The worker (make demo) sends what falls due every 15 s; SMS go to its console.")
     out("                     The log also shows an SMS Twilio reported delivered and an e-mail that failed")
     out("                     for good (a typo in the address: failed at once, not retried)")
@@ -180,6 +182,7 @@ def _load_chain() -> None:
     _load_waitlist()
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
     _load_templates()
+    _load_reminders()  # after the clinic's own wording: the confirmations it sends read it
     _load_replies()
     _load_messages()
 
@@ -1143,3 +1146,22 @@ def _load_templates() -> None:
     }
     for language, body in wording.items():
         template_save(actor=owner, kind=Kind.REMINDER, channel=Channel.SMS, language=language, body=body)
+
+
+def _load_reminders() -> None:
+    """Reminders follow from the demo's own bookings: notifications wrote them as each was booked (a
+    day and two hours before, by SMS where the patient agreed to texts, else by e-mail), so some are
+    due within the hour whenever the demo is loaded. The confirmations and receipts the loader's
+    bookings and payments wrote went out when those were made: they are sent here, to the in-memory
+    backends (nothing floods the console), so the message log starts with them sent and the
+    reminders waiting."""
+    from notifications.dispatch import messages_dispatch_all
+    from notifications.models import Kind, Message, MessageStatus
+
+    due = Message.objects.filter(status=MessageStatus.PENDING, due_at__lte=timezone.now()).exclude(kind=Kind.REMINDER)
+    if due.exists():
+        with override_settings(
+            SMS_BACKEND="notifications.sms.LocmemBackend",
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        ):
+            messages_dispatch_all()
