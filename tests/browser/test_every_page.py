@@ -219,7 +219,7 @@ VISITS: dict[str, Visit] = {
     "desk-branch": Visit("receptionist", _ids("branch_pk=branch")),
     "desk-walk-in": Visit("receptionist", _ids("branch_pk=branch")),
     "desk-book": Visit("receptionist", _ids("branch_pk=branch")),
-    "desk-waitlist": Visit("receptionist", lands="desk-waitlist-branch"),
+    "desk-waitlist": Visit("receptionist", lands=r"/desk/\d+/waitlist/$"),
     "desk-waitlist-branch": Visit("receptionist", _ids("branch_pk=branch")),
     "desk-waitlist-offers": Visit("receptionist", _ids("branch_pk=branch")),
     "desk-waitlist-remove": Visit("receptionist", _ids("pk=waitlist_entry"), kind="post"),
@@ -249,7 +249,7 @@ VISITS: dict[str, Visit] = {
     "book-move": Visit("visitor", _ids("token=manage_token")),
     "book-ics": Visit("visitor", _ids("token=manage_token"), kind="part"),
     # the waitlist: joining from the booking page, the offer's and the entry's links (scheduling/waitlist.py)
-    "book-waitlist": Visit("visitor", query=lambda w: f"?branch={w['branch']}&service={w['service']}"),
+    "book-waitlist": Visit("visitor", query=lambda w: f"branch={w['branch']}&service={w['service']}"),
     "book-waitlist-confirm": Visit("visitor", lands="book"),
     "waitlist-offer": Visit("visitor", _ids("token=waitlist_offer_token")),
     "waitlist-accept": Visit("visitor", _ids("token=waitlist_offer_token"), kind="post"),
