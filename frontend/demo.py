@@ -764,11 +764,14 @@ def _load_no_shows() -> None:
 
 
 def _george_visit(patient: Patient, *, desk: User, branch: Branch, service: Service, day: date) -> Appointment | None:
-    """A consultation for ``patient`` at the second free time of ``day`` (None when there is none)."""
-    before = datetime.combine(day, time(0), tzinfo=ZoneInfo(branch.timezone))
+    """A consultation for ``patient`` at the first free time of ``day``'s afternoon (the mornings are
+    the leave demo's), None when there is none."""
+    tz = ZoneInfo(branch.timezone)
+    before = datetime.combine(day, time(0), tzinfo=tz)
     slots = slot_list_available(service=service, branch=branch, date_from=day, date_to=day, step=60, now=before)
+    afternoon = [slot for slot in slots if slot.start.astimezone(tz).hour >= 14]
     booked = (
-        _slot_booked(slot, desk=desk, patient=patient, branch=branch, service=service, now=before) for slot in slots[1:]
+        _slot_booked(slot, desk=desk, patient=patient, branch=branch, service=service, now=before) for slot in afternoon
     )
     return next((visit for visit in booked if visit is not None), None)
 
