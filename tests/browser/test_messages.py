@@ -106,8 +106,17 @@ def test_the_owner_words_the_reminder_previews_it_and_resends_a_failed_one(page,
         resent = Message.objects.get(resend_of_id=failed.pk)
         assert resent.due_at <= timezone.now()
         assert resent.status in (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.SENT), resent.last_error
-        Message.objects.filter(resend_of_id=failed.pk).delete()
-        Template.objects.filter(kind="reminder").delete()
+
+    # the patient's record leads to her messages: the bounced one and the one sent again
+    page.goto(f"{live}/patients/{failed.patient_id}/")
+    page.get_by_role("main").get_by_role("link", name="Messages", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("^Messages to Wanda"), level=1)).to_be_visible()
+    expect(page.locator("#patient-messages tbody tr", has_text="wanda@example.com")).to_have_count(2)
+    shot("messages-patient-1024")
+    axe("messages-patient")
 
     # nothing scrolls sideways at the desk
     assert page.evaluate("document.documentElement.scrollWidth") <= DESK["width"]
+    with committed(), schema_context(browser_chain.schema):
+        Message.objects.filter(resend_of_id=failed.pk).delete()
+        Template.objects.filter(kind="reminder").delete()
