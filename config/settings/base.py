@@ -279,6 +279,11 @@ SPECTACULAR_SETTINGS = {
         "FeeRuleEnum": "invoicing.fees.FeeRule",
         "FeeStatusEnum": "invoicing.fees.FeeStatus",
         "FeeKindEnum": "invoicing.fees.FeeKind",
+        "MessageKindEnum": "notifications.models.Kind",
+        "MessageStatusEnum": "notifications.models.MessageStatus",
+        "MessageChannelEnum": "notifications.models.Channel",
+        # a code's channel (online booking, patients' contact checks): values without labels
+        "CodeChannelEnum": ["email", "sms"],
     },
 }
 
