@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('org', '0002_chain_two_factor_roles'),
-        ('patients', '0010_no_show_flag'),
+        ('patients', '0009_booking_code_uses'),
         ('scheduling', '0009_no_shows'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
