@@ -15,6 +15,7 @@ from patients.services.identity import (
     consent_set,
     patient_create,
     patient_merge,
+    patient_proved_by_code,
     patient_self_register,
     patient_update,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "note_update",
     "patient_create",
     "patient_merge",
+    "patient_proved_by_code",
     "patient_self_register",
     "patient_update",
     "prescription_add",

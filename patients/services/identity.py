@@ -30,6 +30,7 @@ from patients.models import (
     Prescription,
     Sex,
 )
+from patients.portal import Contact, booking_code_verify
 from patients.selectors import duplicate_candidates, phone_e164
 from patients.services._audit import _log, _saved
 from tenants.audit.history import changed_by
@@ -167,6 +168,29 @@ def patient_self_register(
         patient.save()
         _log(None, "create", "patient", patient, patient.pk, request, reason="registered online")
     return patient
+
+
+def patient_proved_by_code(
+    *,
+    first_name: str,
+    last_name: str,
+    challenge: str,
+    code: str,
+    ip: str | None,
+    request: HttpRequest | None = None,
+) -> tuple[Patient, Contact]:
+    """A visitor of the booking page proved by its one-time code (patients.portal): the contact the
+    code reached and the patient found by it or registered, in the caller's transaction (the code is
+    spent when it commits; a refusal later rolls both back)."""
+    contact = booking_code_verify(challenge=challenge, code=code, ip=ip)
+    patient = patient_self_register(
+        first_name=first_name,
+        last_name=last_name,
+        email=contact.destination if contact.channel == "email" else "",
+        phone=contact.destination if contact.channel == "sms" else "",
+        request=request,
+    )
+    return patient, contact
 
 
 @transaction.atomic

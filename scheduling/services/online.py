@@ -15,10 +15,9 @@ from django.utils import timezone
 
 from config import throttle
 from config.errors import NotFound, Throttled, ValidationFailed
-from patients import portal
 from patients.models import Patient
 from patients.selectors import patient_named
-from patients.services import patient_self_register
+from patients.services import patient_proved_by_code
 from scheduling.engine import Problem
 from scheduling.exceptions import BookingRefused, HoldConfirmed
 from scheduling.models import Appointment, Service, Status
@@ -117,13 +116,8 @@ def online_booking_identify(
     hold = _held_for(hold_id=hold_id, hold_token=hold_token)
     if hold.status not in (Status.HELD, Status.EXPIRED, Status.CANCELLED):
         raise HoldConfirmed()
-    contact = portal.booking_code_verify(challenge=challenge, code=code, ip=ip)
-    patient = patient_self_register(
-        first_name=first_name,
-        last_name=last_name,
-        email=contact.destination if contact.channel == "email" else "",
-        phone=contact.destination if contact.channel == "sms" else "",
-        request=request,
+    patient, contact = patient_proved_by_code(
+        first_name=first_name, last_name=last_name, challenge=challenge, code=code, ip=ip, request=request
     )
     # The code proves the contact, not the name: families share an e-mail or a phone, so a booking
     # made under another name lands on the contact's record, and the desk is told who booked.

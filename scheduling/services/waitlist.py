@@ -25,9 +25,8 @@ from django.utils import timezone
 
 from config.errors import ApplicationError
 from config.events import publish, subscribe
-from patients import portal
 from patients.models import Patient
-from patients.services import patient_self_register
+from patients.services import patient_proved_by_code
 from scheduling import events
 from scheduling.engine import Problem
 from scheduling.exceptions import (
@@ -193,13 +192,8 @@ def waitlist_join_online(
     if branch is None or service is None or (doctor_id is not None and doctor is None):
         raise InvalidScheduling(fields={"service": ["No such branch, service or doctor."]})
     _check_window(window, branch=branch)
-    contact = portal.booking_code_verify(challenge=challenge, code=code, ip=ip)
-    patient = patient_self_register(
-        first_name=first_name,
-        last_name=last_name,
-        email=contact.destination if contact.channel == "email" else "",
-        phone=contact.destination if contact.channel == "sms" else "",
-        request=request,
+    patient, _ = patient_proved_by_code(
+        first_name=first_name, last_name=last_name, challenge=challenge, code=code, ip=ip, request=request
     )
     return _insert_entry(
         actor=None,
