@@ -66,3 +66,4 @@ bench: up ## Run the benchmarks in bench/ and print their figures
 	$(ENV) $(PY) bench/patients.py
 	$(ENV) $(PY) bench/pages.py
 	$(ENV) $(PY) bench/billing.py
+	$(ENV) $(PY) bench/outbox.py
