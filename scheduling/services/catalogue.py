@@ -307,7 +307,6 @@ def extra_shift_create(
     return extra
 
 
-@transaction.atomic
 def _no_show_problems(changes: PolicyChanges) -> dict[str, str | None]:
     """The no-show rules' bounds (scheduling/no_shows.py): a grace period of up to 4 hours, a flag
     after up to 20 no-shows (0: never) counted over 1 to 36 months."""
@@ -321,6 +320,7 @@ def _no_show_problems(changes: PolicyChanges) -> dict[str, str | None]:
     }
 
 
+@transaction.atomic
 def policy_update(*, actor: Actor, **changes: Unpack[PolicyChanges]) -> SchedulingPolicy:
     """Change the chain's booking rules given; a rule left out keeps its value."""
     authorize(actor, "scheduling.manage_policy")

@@ -34,6 +34,8 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-auth-token"
+# The version of Twilio's REST API the SDK speaks (a name, not a date of the run).
+API_VERSION = "/2010-04-01".lstrip("/")
 #: Twilio's wording of the refusals the fake can inject.
 ERRORS = {
     21211: "The 'To' number is not a valid phone number.",
@@ -58,10 +60,10 @@ class Received:
 
     def resource(self) -> dict[str, Any]:
         stamp = format_datetime(self.created)
-        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}.json"
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}.json"
         return {
             "account_sid": self.account_sid,
-            "api_version": "2010-04-01",
+            "api_version": API_VERSION,
             "body": self.body,
             "date_created": stamp,
             "date_sent": stamp,
@@ -235,7 +237,7 @@ def _error(status: int, code: int, message: str | None = None) -> tuple[int, dic
     )
 
 
-_MESSAGES = "/2010-04-01/Accounts/"
+_MESSAGES = f"/{API_VERSION}/Accounts/"
 
 
 def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
