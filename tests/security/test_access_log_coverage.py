@@ -269,6 +269,14 @@ NO_PATIENT_DATA |= {
         )
     },
     ("messages/<int:pk>/resend/", "*"): CHANGE,
+    # --- the waitlist
+    ("desk/waitlist/", "*"): "redirects to the first branch's waitlist (probed there): no patient",
+    ("desk/waitlist/<int:pk>/remove/", "*"): CHANGE,
+    ("waitlist/<str:token>/leave/", "*"): CHANGE,
+    ("waitlist/offer/<str:token>/accept/", "*"): CHANGE + " (to the booking's manage page, probed there)",
+    ("waitlist/offer/<str:token>/decline/", "*"): CHANGE,
+    ("book/waitlist/", "*"): VISITOR,
+    ("book/waitlist/confirm/", "*"): VISITOR + "; joined, it redirects to the entry's own page (probed there)",
 }
 PUBLIC_NO_PATIENT_DATA = PUBLIC_SITE
 
@@ -911,6 +919,41 @@ SHOWS_PATIENTS: dict[tuple[str, str], Probe] = {
 }
 
 
+WAITLIST = "api/v1/scheduling/waitlist/"
+SHOWS_PATIENTS |= {
+    ("desk/<int:branch_pk>/waitlist/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/waitlist/"
+    ),
+    ("desk/<int:branch_pk>/waitlist/offers/", "*"): Probe(
+        "receptionist", "GET", lambda w: f"/desk/{w.clinic.branch.pk}/waitlist/offers/"
+    ),
+    ("waitlist/<str:token>/", "*"): Probe("anonymous", "GET", lambda w: f"/waitlist/{w.extra['waitlist_token']}/"),
+    ("waitlist/offer/<str:token>/", "*"): Probe(
+        "anonymous", "GET", lambda w: f"/waitlist/offer/{w.extra['offer_token']}/"
+    ),
+    (WAITLIST, "get"): Probe("receptionist", "GET", lambda w: f"/{WAITLIST}"),
+    (WAITLIST, "post"): Probe(
+        "receptionist",
+        "POST",
+        lambda w: f"/{WAITLIST}",
+        lambda w: {
+            "patient": w.patient.pk,
+            "branch": w.clinic.branch.pk,
+            "service": w.clinic.service.pk,
+            "date_from": str(w.day),
+            "date_to": str(w.day + timedelta(days=2)),
+            "time_from": "14:00",
+            "time_to": "18:00",
+        },
+        status=(201,),
+    ),
+    (WAITLIST + "<int:pk>/", "delete"): Probe(
+        "receptionist", "DELETE", lambda w: f"/{WAITLIST}{w.extra['waitlist_entry'].pk}/"
+    ),
+    (WAITLIST + "offers/", "get"): Probe("receptionist", "GET", lambda w: f"/{WAITLIST}offers/"),
+}
+
+
 def _classified(op: tuple[str, str]) -> bool:
     # Sign-in, two-factor, passwords and API tokens are the caller's own account, whatever is added.
     return op in SHOWS_PATIENTS or op in NO_PATIENT_DATA or op[0].startswith(ACCOUNT_PREFIXES)
@@ -1018,10 +1061,43 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         route.startswith("api/v1/messages/") and "templates" not in route and "settings" not in route
     ):
         _prepare_message(w)
+    if "waitlist/" in route:
+        _prepare_waitlist(w, op)
     if route == "messages/replies/":
         from notifications.replies import Inbound, inbound_message_receive
 
         inbound_message_receive(inbound=Inbound(sid=f"SM{uuid.uuid4().hex}", from_number=w.patient.phone, body="?"))
+
+
+def _prepare_waitlist(w: World, op: tuple[str, str]) -> None:
+    """The patient waits for an afternoon on the world's day; another patient's time then frees up
+    and is offered to them (the offer's link from its message, as the patient clicks it)."""
+    from tests.scheduling.waitlist_world import link_token
+
+    if op == (WAITLIST, "post"):
+        return  # the POST joins the patient itself
+    joined = sched.waitlist_join(
+        actor=w.owner,
+        patient=w.patient,
+        branch=w.clinic.branch,
+        service=w.clinic.service,
+        doctor=None,
+        window=sched.Window(
+            date_from=w.day, date_to=w.day + timedelta(days=2), time_from=time(14), time_to=time(18), weekdays=[]
+        ),
+    )
+    w.extra["waitlist_entry"], w.extra["waitlist_token"] = joined.entry, joined.token
+    freed = sched.appointment_book(
+        actor=w.owner,
+        patient=w.other,
+        doctor=w.stranger_doctor,
+        branch=w.clinic.branch,
+        service=w.clinic.service,
+        start=w.clinic.at(w.day, 15),
+    )
+    sched.appointment_cancel(actor=w.owner, appointment=freed, reason="patient called")
+    offer = joined.entry.offers.get()
+    w.extra["offer_token"] = link_token(offer)
 
 
 def _prepare_message(w: World) -> None:
