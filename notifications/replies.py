@@ -210,19 +210,29 @@ def _consent(patients: list[Patient], *, given: bool) -> None:
         consent_set(actor=user, patient=Patient.objects.get(pk=patient.pk), channel="sms", given=given)
 
 
-def _latest_about(number: str) -> Message | None:
-    """The latest confirmation or reminder that reached ``number`` and named an appointment."""
-    return (
-        Message.objects.filter(
-            channel=Channel.SMS,
-            recipient=number,
-            kind__in=ABOUT_KINDS,
-            appointment__isnull=False,
-            status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
-        )
-        .order_by("-sent_at", "-id")
-        .first()
+def _latest_about(number: str, patients: list[Patient] | None = None) -> Message | None:
+    """The latest confirmation or reminder that reached ``number`` and named an appointment; with
+    ``patients``, only one sent to a patient who holds the number now (a number given up and handed
+    to someone else speaks for nobody's appointment but its new holder's)."""
+    rows = Message.objects.filter(
+        channel=Channel.SMS,
+        recipient=number,
+        kind__in=ABOUT_KINDS,
+        appointment__isnull=False,
+        status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
     )
+    if patients is not None:
+        rows = rows.filter(patient__in=patients)
+    return rows.order_by("-sent_at", "-id").first()
+
+
+def _texted_about(number: str, appointment: Appointment) -> bool:
+    return Message.objects.filter(
+        channel=Channel.SMS,
+        recipient=number,
+        appointment_id=appointment.pk,
+        status__in=(MessageStatus.SENT, MessageStatus.DELIVERED),
+    ).exists()
 
 
 def _branch_of_latest(number: str) -> Branch | None:
@@ -239,10 +249,11 @@ def _upcoming(patients: list[Patient], now: datetime) -> list[Appointment]:
 
 
 def _resolve(patients: list[Patient], number: str, now: datetime) -> Handled:
-    """The appointment a reply is about: the one the latest confirmation or reminder texted to this
-    number named, if it is still upcoming and changeable. Without such a text, the number's only
-    upcoming appointment; several, or none, are answered with what to do instead."""
-    latest = _latest_about(number)
+    """The appointment a reply is about: the one the latest confirmation or reminder texted to a
+    patient who holds this number now named, if it is still upcoming and changeable; if it is off,
+    the number's only upcoming visit when no text named it. Without such a text, the
+    number's only upcoming appointment; several, or none, are answered with what to do instead."""
+    latest = _latest_about(number, patients)
     appointment = (
         Appointment.objects.select_related("branch", "service", "patient").filter(pk=latest.appointment_id).first()
         if latest is not None and latest.appointment_id is not None
@@ -251,6 +262,12 @@ def _resolve(patients: list[Patient], number: str, now: datetime) -> Handled:
     if latest is not None and appointment is not None:
         if appointment.status in CHANGEABLE and appointment.span.lower > now:
             return Handled(ReplyOutcome.ANSWERED, appointment=appointment, patient=appointment.patient, answers=latest)
+    upcoming = _upcoming(patients, now)
+    if latest is not None and appointment is not None:
+        # The text named a visit that is over or off. The number's only upcoming visit is meant when
+        # no text ever named it (booked at the desk since, say): the patient knows of it otherwise.
+        if len(upcoming) == 1 and not _texted_about(number, upcoming[0]):
+            return Handled(ReplyOutcome.ANSWERED, appointment=upcoming[0], patient=upcoming[0].patient)
         state = (
             f"is {appointment.get_status_display().lower()}"
             if appointment.status not in CHANGEABLE
@@ -266,7 +283,6 @@ def _resolve(patients: list[Patient], number: str, now: datetime) -> Handled:
                 f"{call_the_branch(appointment.branch)}"
             ),
         )
-    upcoming = _upcoming(patients, now)
     if len(upcoming) == 1:
         return Handled(ReplyOutcome.ANSWERED, appointment=upcoming[0], patient=upcoming[0].patient)
     clinic = chain_settings_get().name

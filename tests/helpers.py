@@ -111,6 +111,16 @@ def committed() -> Iterator[None]:
         connections[DEFAULT_DB_ALIAS] = previous
 
 
+def calendar_clear(doctors: Any) -> None:
+    """Remove the doctors' committed calendar (run inside committed()): the fees charged for their
+    visits go first, as a fee keeps the visit it was charged for."""
+    from invoicing.fees import FeeCharge
+    from scheduling.models import CalendarEntry
+
+    FeeCharge.objects.filter(appointment__doctor__in=doctors).delete()
+    CalendarEntry.objects.filter(doctor__in=doctors).delete()
+
+
 def project_packages() -> list[str]:
     """The project's own top-level packages (import-linter's root_packages in pyproject.toml), in
     the order of the layers: the kernel first, frontend last."""

@@ -147,7 +147,7 @@ class WaitlistEntryApi(APIView):
         responses={200: WaitlistEntryOut, **errors(WaitlistLinkInvalid)},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        entry = waitlist_entry_get(actor=request.user, entry_id=StrictIntegerField(min_value=1).to_internal_value(pk))
+        entry = waitlist_entry_get(actor=request.user, entry_id=pk)
         entry = sched.waitlist_remove(actor=request.user, entry=entry)
         access_log_records(request, action="update", object_type="waitlist_entry", records=[entry])
         return Response(WaitlistEntryOut(entry).data)

@@ -120,3 +120,17 @@ def recovery_code(chain: Chain, role: str) -> str:
         code = second_factor_code(chain.users[role])
     assert code, f"{role} owes no second factor"
     return code
+
+
+def emailed_code(email: str) -> str:
+    """The six-digit code in the newest sign-in or booking code e-mailed to this address (a
+    booking's confirmation may have reached the same inbox after it)."""
+    import re
+
+    from django.core import mail
+
+    for message in reversed(mail.outbox):
+        found = re.search(r"code: (\d{6})$", message.subject)
+        if message.to == [email] and found:
+            return found.group(1)
+    raise AssertionError(f"no code was e-mailed to {email}")

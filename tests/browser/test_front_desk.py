@@ -21,6 +21,9 @@ def _desk(browser_chain):
         branch = daytime_branch(browser_chain)
         receptionist = browser_chain.users["receptionist"]
         receptionist.staff.branches.add(branch)
+        # The user object lives for the session and caches the branches it sees (per request in the
+        # app): forget them, so services called here with this object see the new branch too.
+        receptionist.__dict__.pop("_visible_branch_ids", None)
         clinic = clinic_setup(
             browser_chain,
             branch=branch,

@@ -12,7 +12,6 @@ from itertools import count
 from typing import Any
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
@@ -24,6 +23,7 @@ from patients import services as patients
 from scheduling import services as sched
 from scheduling.selectors import slot_list_available
 from tenants.accounts.models import User
+from tests.browser.conftest import emailed_code
 from tests.factories import PASSWORD
 from tests.factories.invoicing import priced
 from tests.factories.scheduling import clinic_setup, daytime_branch
@@ -160,7 +160,7 @@ def test_the_portal_names_packages_in_plain_words_when_they_cannot_be_bought_onl
     page.get_by_label("Your e-mail address or mobile number").fill(email)
     page.get_by_role("button", name="Send me a code").click()
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    code = re.search(r"\b(\d{6})\b", next(m for m in mail.outbox if m.to == [email]).body).group(1)
+    code = emailed_code(email)
     page.get_by_label("The six-digit code we sent you").fill(code)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Hello, Pia")).to_be_visible()

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import re
-
 import pytest
-from django.core import mail
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from patients import services
 from scheduling.models import Appointment, Status
+from tests.browser.conftest import emailed_code
 from tests.factories.scheduling import MONDAY, book, clinic_setup
 from tests.helpers import committed
 
@@ -32,7 +30,7 @@ def test_patient_signs_in_with_a_code_and_cancels(page, live, browser_chain, sho
     shot("portal-sign-in")
     page.get_by_role("button", name="Send me a code").click()
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
-    code = re.search(r"\b(\d{6})\b", next(m for m in mail.outbox if m.to == ["paula@example.com"]).body).group(1)
+    code = emailed_code("paula@example.com")
     page.get_by_label("The six-digit code we sent you").fill(code)
     page.get_by_role("button", name="Sign in").click()
 

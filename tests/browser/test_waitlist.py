@@ -4,17 +4,16 @@ time frees up, and the visitor takes it from the offer's link. Screenshots and a
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.core.cache import cache
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from scheduling import services as sched
 from scheduling.models import Appointment, Status, WaitlistEntry, WaitlistOffer
+from tests.browser.conftest import emailed_code
 from tests.browser.test_front_desk import _desk, _sign_in
 from tests.factories.scheduling import MONDAY, book
 from tests.helpers import committed
@@ -45,7 +44,7 @@ def test_a_visitor_joins_the_waitlist_and_takes_a_freed_time(page, live, browser
     shot("waitlist-join")
     axe("join the waitlist")
     page.get_by_role("button", name="Send me a code").click()
-    code = re.search(r"\b(\d{6})\b", next(m for m in reversed(mail.outbox) if m.to == [email]).body).group(1)
+    code = emailed_code(email)
     page.get_by_label("The six-digit code we sent you").fill(code)
     page.get_by_role("button", name="Join the waitlist").click()
     expect(page.get_by_role("heading", name="You are on the waitlist")).to_be_visible()

@@ -421,3 +421,35 @@ def test_twilios_help_is_recorded_without_a_second_answer(clinic):
 
     # then the text is recorded under her, and we send nothing more
     assert (row.intent, row.outcome, row.patient_id, row.reply_id) == (Intent.HELP, ReplyOutcome.ANSWERED, mum.pk, None)
+
+
+def test_x_from_a_number_handed_to_someone_else_does_not_cancel_the_previous_holders_visit(clinic):
+    # given Mary was reminded on MUM about her appointment, then changed her number
+    mary = _patient(clinic, "Mary")
+    appointment = book(clinic, clinic.at(clinic.days_ahead(3), 10), patient=mary)
+    _texted(appointment)
+    patients.patient_update(actor=clinic.owner, patient=mary, phone="+447946000099")
+    # and the carrier gave MUM to another patient of the chain
+    _patient(clinic, "Stranger", phone=MUM)
+
+    # when the number's new holder texts X
+    row = _text("X", sender=MUM)
+
+    # then Mary's visit stands: the old text speaks for nobody but the number's holder now
+    assert _status(appointment) in (Status.BOOKED, Status.CONFIRMED)
+    assert row.outcome != ReplyOutcome.CANCELLED
+
+
+def test_x_after_the_texted_visit_was_cancelled_acts_on_the_only_upcoming_one(clinic):
+    # given Mary was reminded of a visit the desk then cancelled, and she booked another one at the desk
+    mary = _patient(clinic, "Mary")
+    old = book(clinic, clinic.at(clinic.days_ahead(2), 10), patient=mary)
+    _texted(old)
+    sched.appointment_cancel(actor=clinic.receptionist, appointment=old, reason="doctor ill")
+    new = book(clinic, clinic.at(clinic.days_ahead(5), 11), patient=mary)
+
+    # when she texts X (no text named the new visit yet)
+    row = _text("X")
+
+    # then her only upcoming visit is the one cancelled
+    assert _status(new) == Status.CANCELLED, (row.outcome, row.detail)

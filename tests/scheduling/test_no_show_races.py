@@ -12,12 +12,12 @@ import pytest
 from django_tenants.utils import schema_context
 
 from scheduling import services as sched
-from scheduling.models import Appointment, CalendarEntry, Status
+from scheduling.models import Appointment, Status
 from scheduling.no_shows import no_show_mark_overdue, no_shows_mark
 from tenants.org import services as org
 from tests.conftest import WORLD
 from tests.factories.scheduling import MONDAY, Clinic, book, clinic_setup
-from tests.helpers import committed, race
+from tests.helpers import calendar_clear, committed, race
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def racing_clinic(django_db_setup, django_db_blocker) -> Clinic:
 def shared(racing_clinic: Clinic) -> Iterator[Clinic]:
     yield racing_clinic
     with committed(), schema_context(racing_clinic.chain.schema):
-        CalendarEntry.objects.filter(doctor__in=racing_clinic.doctors).delete()
+        calendar_clear(racing_clinic.doctors)
 
 
 def _visits(clinic: Clinic, hours: range) -> list[Appointment]:

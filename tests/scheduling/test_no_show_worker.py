@@ -13,11 +13,11 @@ import time_machine
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from scheduling.models import Appointment, CalendarEntry, Status
+from scheduling.models import Appointment, Status
 from tenants.tasks import for_each_clinic
 from tests.conftest import WORLD
 from tests.factories.scheduling import book, clinic_setup, daytime_branch
-from tests.helpers import committed
+from tests.helpers import calendar_clear, committed
 from tests.tenants.test_tasks import worker  # noqa: F401 - the real worker fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -57,4 +57,4 @@ def test_beats_fan_out_marks_a_visit_nobody_came_to_on_a_real_worker(worker):  #
             assert visit.history.filter(status=Status.NO_SHOW).get().history_user_id is None
     finally:
         with committed(), schema_context(chain.schema):
-            CalendarEntry.objects.filter(doctor__in=clinic.doctors).delete()
+            calendar_clear(clinic.doctors)
