@@ -4,6 +4,7 @@ and the {"field": ["error"]} shape services raise them in. The kernel: imports n
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -119,6 +120,20 @@ def email_error(value: str) -> str | None:
         validate_email(value)
     except ValidationError:
         return "Enter a valid e-mail address."
+    return None
+
+
+def name_error(value: str, *, empty: str = "The name cannot be empty.") -> str | None:
+    """A name people and messages show on one line (a chain, branch, room, service, a person): not
+    empty, and no line break, tab or other control or invisible format character. A line break in a
+    name would end an e-mail's subject header or the line a text puts it on, so it is refused where
+    the name is typed, for the API and the pages alike. (The zero-width joiners some scripts and
+    emoji are written with stay allowed.)"""
+    text = value.strip()
+    if not text:
+        return empty
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\u200c\u200d" for ch in text):
+        return "A name is one line: no line breaks, tabs or other control characters."
     return None
 
 

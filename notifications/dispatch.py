@@ -41,10 +41,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications.compose import Composed, compose
-from notifications.email import EmailNotSent, EmailRefused, email_connection, email_send, message_id
+from notifications.email import (
+    EmailNotSent,
+    EmailRefused,
+    Sender,
+    chain_sender,
+    email_connection,
+    email_send,
+    message_id,
+)
 from notifications.memo import batch_memo
 from notifications.models import Channel, Message, MessageStatus, MessagingSettings
-from notifications.policy import postponed, refusal
+from notifications.policy import chain_settings, postponed, refusal
 from notifications.sms import Sms, SmsBackend, SmsNotSent, SmsRefused, sms_backend
 from tenants.selectors import clinic_host, current_clinic, current_schema, site_url
 
@@ -184,7 +192,8 @@ def _failure(message: Message, error: str, *, now: datetime) -> Settlement:
 
 
 class _Sender:
-    """What one batch sends through: the SMS backend, one e-mail connection, the chain's addresses."""
+    """What one batch sends through: the SMS backend, one e-mail connection, the chain's addresses
+    (its e-mails come from its own name, answers go to its contact address)."""
 
     def __init__(self) -> None:
         self.sms: SmsBackend = sms_backend()
@@ -194,6 +203,8 @@ class _Sender:
         configured = MessagingSettings.objects.filter(pk=1).values_list("twilio_messaging_service_sid", flat=True)
         self.service = configured.first() or settings.TWILIO_MESSAGING_SERVICE_SID
         self._mail: BaseEmailBackend | None = None
+        chain = chain_settings()
+        self.sender: Sender = chain_sender(chain_name=chain.name, reply_to=chain.contact_email)
 
     def send(self, message: Message, composed: Composed) -> str:
         if message.channel == Channel.SMS:
@@ -210,6 +221,7 @@ class _Sender:
             self._mail.open()
         return email_send(
             connection=self._mail,
+            sender=self.sender,
             to=message.recipient,
             composed=composed,
             message_id=message_id(pk=message.pk, schema=self.schema, host=self.host),
@@ -271,6 +283,9 @@ def _send(done: list[Settlement], ready: list[tuple[Message, Composed]], *, now:
             return Settlement(message.pk, message.attempts, MessageStatus.FAILED, error=str(exc))
         except (SmsNotSent, EmailNotSent) as exc:
             return _failure(message, str(exc), now=now)
+        except Exception as exc:  # anything else fails this message alone (retried): the batch goes on
+            log.exception("message %s could not be sent", message.pk)
+            return _failure(message, f"Not sent: {exc}", now=now)
         context = _without_secrets(message)
         return Settlement(
             message.pk, message.attempts, MessageStatus.SENT, provider_id=provider_id[:64], context=context

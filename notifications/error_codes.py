@@ -7,8 +7,9 @@ class NotificationsErrorCode(StrEnum):
     # A template uses a placeholder its kind of message has no value for, an unknown one, or
     # template code ({{ }}, {% %}, attribute or format tricks): only {name} from a fixed list.
     TEMPLATE_INVALID = "template_invalid"
-    # This kind of message cannot be sent again: a sign-in or booking code (ask for a new one), or
-    # one about an appointment that has begun, was cancelled or is gone.
+    # This kind of message cannot be sent again: a sign-in or booking code (ask for a new one), an
+    # answer to a patient's text (it answered that moment), or one about an appointment that has
+    # begun, was cancelled or is gone.
     MESSAGE_NOT_RESENDABLE = "message_not_resendable"
     # The message is still waiting or being sent, or was delivered: nothing to resend; or a resend
     # of it is already on its way.

@@ -176,8 +176,15 @@ def messaging_settings_update(*, actor: Actor, values: MessagingSettingsIn) -> M
 RESENDABLE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.SENT, MessageStatus.DELIVERED)
 #: A code is never sent twice: the patient asks for a new one (the old one may have expired).
 NEVER_RESENT = (Kind.SIGN_IN_CODE, Kind.BOOKING_CODE)
+#: An answer to a patient's text (her "C" confirmed, her "X" cancelled, "STOP" ended her texts, the
+#: help) answered that text at that moment; sent again it may say what is no longer true (a visit
+#: since cancelled "is confirmed") or reach a number that has since opted out. Never sent again.
+NOT_AN_ANSWER_AGAIN = (
+    "An answer to a patient's text is not sent again: it answered that text at that moment, and the visit "
+    "or the patient's consent to texts may have changed since. Contact the patient afresh instead."
+)
 #: Kinds about an appointment still to come: pointless (and confusing) once it has begun or is off.
-ABOUT_WHAT_COMES = (Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.REMINDER, Kind.WAITLIST_OFFER)
+ABOUT_WHAT_COMES = (Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.LEAVE_MOVED, Kind.REMINDER, Kind.WAITLIST_OFFER)
 
 
 def _contact(message: Message) -> str:
@@ -195,6 +202,8 @@ def _why_not(message: Message, now: datetime) -> MessageNotResendable | MessageR
     """Why ``message`` cannot be sent again now, or None."""
     if message.kind in NEVER_RESENT:
         return MessageNotResendable("A code is never sent twice: the patient asks for a new one.")
+    if message.kind == Kind.REPLY:
+        return MessageNotResendable(NOT_AN_ANSWER_AGAIN)
     if message.status not in RESENDABLE:
         return MessageResendPending(
             f"This message is {message.get_status_display().lower()}: only a sent or failed one is sent again."

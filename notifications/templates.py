@@ -419,9 +419,15 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
 def render(*, kind: str, channel: str, language: str, values: Mapping[str, str]) -> tuple[str, str]:
     """(subject, body) of a message: the chain's template for (kind, channel, language), else the
-    default, with each known ``{name}`` replaced by its value. SMS has no subject."""
+    default, with each known ``{name}`` replaced by its value. SMS has no subject; an e-mail's is one
+    line (a value with a line break, say a name pasted from a document, would end the header)."""
     subject, body = wording(kind=kind, channel=channel, language=language)
-    return ("" if channel == Channel.SMS else fill(subject, values)), _tidy(fill(body, values))
+    return ("" if channel == Channel.SMS else one_line(fill(subject, values))), _tidy(fill(body, values))
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: each run of line breaks, tabs and other white space made one space."""
+    return " ".join(text.split())
 
 
 def _tidy(text: str) -> str:

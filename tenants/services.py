@@ -13,7 +13,15 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import schema_context
 
-from config.validation import currency_error, email_error, locale_error, require_valid, slug_error, timezone_error
+from config.validation import (
+    currency_error,
+    email_error,
+    locale_error,
+    name_error,
+    require_valid,
+    slug_error,
+    timezone_error,
+)
 from tenants.authz import Actor, authorize
 from tenants.db import owner_connection
 from tenants.exceptions import ClinicSlugTaken, ClinicStateConflict, InvalidClinicData
@@ -43,7 +51,7 @@ def _validate(*, name: str, slug: str, owner_email: str, timezone: str, currency
     require_valid(
         InvalidClinicData,
         {
-            "name": None if name.strip() else "The name cannot be empty.",
+            "name": name_error(name),
             "slug": slug_error(slug),
             "owner_email": email_error(owner_email),
             "timezone": timezone_error(timezone),

@@ -132,9 +132,10 @@ class MessageResendApi(APIView):
         description=(
             "Writes a new message (``resend_of`` this one) due now, to the patient's current number or address, "
             "composed when it is sent (the appointment's current time, a fresh link). Refused with 409 "
-            "`message_not_resendable` for a code (the patient asks for a new one) or a message about an appointment "
-            "that has begun or is no longer booked, and `message_resend_pending` while the message or a resend of "
-            "it is still on its way."
+            "`message_not_resendable` for a code (the patient asks for a new one), an answer to a patient's text "
+            "(it answered that moment: the visit or the consent may have changed since), or a message about an "
+            "appointment that has begun or is no longer booked, and `message_resend_pending` while the message or a "
+            "resend of it is still on its way."
         ),
         request=None,
         responses={201: MessageOut, **errors(MessageNotResendable, MessageResendPending)},

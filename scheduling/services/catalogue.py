@@ -11,7 +11,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from simple_history.utils import bulk_create_with_history
 
-from config.validation import require_valid
+from config.validation import name_error, require_valid
 from scheduling.exceptions import InvalidScheduling, NameTaken, ShiftOverlap
 from scheduling.models import (
     BranchHours,
@@ -82,7 +82,7 @@ def _check_service(fields: ServiceChanges) -> None:
     require_valid(
         InvalidScheduling,
         {
-            "name": "The name cannot be empty." if "name" in fields and not fields["name"].strip() else None,
+            "name": name_error(fields["name"]) if "name" in fields else None,
             "duration_minutes": "Between 5 and 720 minutes, in steps of 5."
             if duration is not None and (duration < 5 or duration > 720 or duration % 5)
             else None,
@@ -152,8 +152,7 @@ def offering_set(
 @transaction.atomic
 def room_create(*, actor: Actor, branch: Branch, name: str) -> Room:
     authorize(actor, "scheduling.manage_branch_calendar", branch)
-    if not name.strip():
-        raise InvalidScheduling(fields={"name": ["The name cannot be empty."]})
+    require_valid(InvalidScheduling, {"name": name_error(name)})
     return _save_named(Room(branch=branch, name=name.strip()), actor)
 
 

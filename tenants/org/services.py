@@ -20,6 +20,7 @@ from config.validation import (
     currency_error,
     email_error,
     locale_error,
+    name_error,
     phone_checked,
     phone_region,
     require_valid,
@@ -85,7 +86,7 @@ def chain_settings_update(
     errors: dict[str, str | None] = {}
     if name is not UNSET:
         changes["name"] = name.strip()
-        errors["name"] = None if changes["name"] else "The name cannot be empty."
+        errors["name"] = name_error(name)
     if default_timezone is not UNSET:
         changes["default_timezone"] = default_timezone
         errors["default_timezone"] = timezone_error(default_timezone)
@@ -127,7 +128,7 @@ def _branch_fields(name: str, address: str, timezone_name: str, phone: str) -> d
     require_valid(
         InvalidOrgData,
         {
-            "name": None if fields["name"] else "The name cannot be empty.",
+            "name": name_error(name),
             "timezone": timezone_error(timezone_name),
             "phone": phone_problem,
         },
@@ -245,8 +246,8 @@ def invitation_accept(*, token: str, first_name: str, last_name: str, password: 
     invitation = invitation_get_pending(token=token, lock=True)
     errors = collect(
         {
-            "first_name": None if first_name.strip() else "Enter your first name.",
-            "last_name": None if last_name.strip() else "Enter your last name.",
+            "first_name": name_error(first_name, empty="Enter your first name."),
+            "last_name": name_error(last_name, empty="Enter your last name."),
         }
     )
     user = User(email=invitation.email, first_name=first_name.strip(), last_name=last_name.strip())
