@@ -15,13 +15,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 
 from frontend.forms import submit
 from notifications import services
 from notifications.models import Channel, Kind, MessagingSettings
+from notifications.placeholders import template_preview
+from notifications.reminders import Replanned
 from notifications.selectors import messaging_settings_read, wording_get, wording_history, wording_list
 from notifications.services import MessagingSettingsIn
-from notifications.templates import LANGUAGES, PLACEHOLDERS, preview
+from notifications.templates import LANGUAGES, PLACEHOLDERS, wording_errors
 
 
 @login_required
@@ -44,7 +47,10 @@ class TemplateForm(forms.Form):
 
     def __init__(self, data: QueryDict | None, *, initial: dict[str, str], channel: str, names: str) -> None:
         super().__init__(data, initial=initial)
-        self.fields["body"].help_text = f"Placeholders: {names}. Anything else is written as it is typed."
+        self.fields["body"].help_text = (
+            f"Placeholders: {names}. Any other name in braces, and template code, is refused: "
+            "Preview and Save both say so."
+        )
         if channel == Channel.SMS:
             del self.fields["subject"]
         else:
@@ -53,8 +59,9 @@ class TemplateForm(forms.Form):
 
 @login_required
 def template_edit(request: HttpRequest, kind: str, channel: str, language: str) -> HttpResponse:
-    """GET shows the wording and its preview; POST "preview" previews what was typed (nothing saved),
-    "save" saves it, "reset" goes back to the built-in wording."""
+    """GET shows the wording and its preview; POST "preview" previews what was typed (nothing saved;
+    what Save would refuse is said beside the field, in Save's words), "save" saves it, "reset" goes
+    back to the built-in wording once confirmed (without ``confirm`` the page asks first)."""
     row = wording_get(actor=request.user, kind=kind, channel=channel, language=language)
     if row is None:
         raise Http404
@@ -70,12 +77,19 @@ def template_edit(request: HttpRequest, kind: str, channel: str, language: str) 
         names=names,
     )
     subject, body = row.subject, row.body
-    if action == "reset":
+    confirm_reset = action == "reset" and request.POST.get("confirm") != "1"
+    if action == "reset" and not confirm_reset:
         services.template_reset(actor=request.user, kind=kind, channel=channel, language=language)
         messages.success(request, "Back to the built-in wording.")
         return redirect("message-template", kind=kind, channel=channel, language=language)
     if request.method == "POST" and form.is_valid():
         subject, body = form.cleaned_data.get("subject", ""), form.cleaned_data["body"]
+        if action == "preview":
+            typed_subject = "" if channel == Channel.SMS else subject.strip()
+            problems = wording_errors(kind=kind, channel=channel, subject=typed_subject, body=body.strip())
+            for name, errors in problems.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
         if action == "save":
             saved = submit(
                 form,
@@ -92,8 +106,9 @@ def template_edit(request: HttpRequest, kind: str, channel: str, language: str) 
         "row": row,
         "form": form,
         "can_edit": can_edit,
-        "preview": preview(kind=kind, channel=channel, language=language, subject=subject, body=body),
+        "preview": template_preview(kind=kind, channel=channel, language=language, subject=subject, body=body),
         "previewing": action == "preview",
+        "confirm_reset": confirm_reset,
         "placeholders": [(name, PLACEHOLDERS[name]) for name in row.placeholders],
         "history": wording_history(actor=request.user, kind=kind, channel=channel, language=language),
     }
@@ -196,6 +211,19 @@ def _initial(current: MessagingSettings) -> dict[str, Any]:
     }
 
 
+def _saved_text(replanned: Replanned | None) -> str:
+    """What saving the settings did to the reminders already written, in words."""
+    if replanned is None:
+        return "Messaging settings saved. Reminder times and quiet hours are unchanged."
+    if not replanned.visits:
+        return "Messaging settings saved. No waiting reminder needed a new time."
+    visits = f"{replanned.visits} upcoming visit{pluralize(replanned.visits)}"
+    return (
+        f"Messaging settings saved. Reminders of {visits} re-planned: {replanned.moved} given a new time, "
+        f"{replanned.written} added, {replanned.dropped} no longer needed. Reminders already sent stay sent."
+    )
+
+
 @login_required
 def messaging_settings(request: HttpRequest) -> HttpResponse:
     """Owners change the messaging settings; branch managers read them (a change is refused, 403)."""
@@ -206,13 +234,10 @@ def messaging_settings(request: HttpRequest) -> HttpResponse:
     form = MessagingSettingsForm(request.POST if request.method == "POST" else None, initial=_initial(current))
     if request.method == "POST" and form.is_valid():
         saved = submit(
-            form, lambda: services.messaging_settings_update(actor=request.user, values=form.values()), FIELD_MAP
+            form, lambda: services.messaging_settings_change(actor=request.user, values=form.values()), FIELD_MAP
         )
         if saved is not None:
-            messages.success(
-                request,
-                "Messaging settings saved. New bookings follow them; messages already written keep their times.",
-            )
+            messages.success(request, _saved_text(saved.replanned))
             return redirect("settings-messages")
     context = {
         "form": form,

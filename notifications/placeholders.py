@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.money import money_format
+from notifications import templates
 from notifications.ics import FILENAME, MIMETYPE, appointment_ics
 from notifications.memo import memoized
 from notifications.models import Channel, Kind, Message
@@ -38,6 +39,7 @@ from notifications.templates import render
 from scheduling.exceptions import IllegalTransition
 from scheduling.models import CalendarEntry, Status
 from scheduling.services import manage_link_issue
+from tenants.org.models import Branch, Role, StaffMember
 from tenants.selectors import current_clinic_url
 
 #: (filename, content, MIME type) of a file sent with an e-mail.
@@ -179,3 +181,37 @@ def placeholders(message: Message) -> Values:
         values["link"] = site_link("book")
     secrets = tuple(values[name] for name in sorted(secret_names) if values.get(name))
     return Values(values=values, secrets=secrets, attachments=attachments)
+
+
+#: A manage link's token as long as a real one, so an SMS preview counts its segments honestly.
+SAMPLE_TOKEN = "Xk3vQ9pL2mR8tY6wZ1aB4cD7eF0gH5jKu2nW8sT4qE1"  # noqa: S105 - a sample, no secret
+
+
+def sample_values(*, kind: str, language: str) -> dict[str, str]:
+    """The values a wording's preview is filled with: this chain's name, its first branch, one of its
+    doctors and links on its own site; the built-in samples for what the chain has none of (a date,
+    an amount, a code)."""
+    values = templates.sample_values(kind=kind, language=language)
+    values["clinic"] = chain_settings().name or values["clinic"]
+    branch = Branch.objects.filter(is_active=True).order_by("name").first()
+    if branch is not None:
+        values["branch"] = branch.name
+    doctor = StaffMember.objects.filter(is_active=True, roles__contains=[Role.DOCTOR]).select_related("user").first()
+    if doctor is not None:
+        values["doctor"] = doctor.user.get_full_name() or str(doctor)
+    values["manage_link"] = site_link("book-manage", token=SAMPLE_TOKEN)
+    values["link"] = clinic_url() + "/l/Q7mZ2xK9/"
+    return values
+
+
+def template_preview(*, kind: str, channel: str, language: str, subject: str, body: str) -> templates.Preview:
+    """A wording (saved or as typed) filled with this chain's sample values, as the settings pages
+    show it."""
+    return templates.preview(
+        kind=kind,
+        channel=channel,
+        language=language,
+        subject=subject,
+        body=body,
+        values=sample_values(kind=kind, language=language),
+    )

@@ -27,7 +27,6 @@ from django.utils import timezone
 
 from notifications.memo import memoized
 from notifications.models import Channel, Kind, Message, MessagingSettings
-from notifications.selectors import messaging_settings_get
 from patients.models import Patient
 from scheduling.intervals import wall_clock
 from scheduling.models import CalendarEntry, Status
@@ -57,6 +56,9 @@ QUIET_MARGIN = timedelta(minutes=30)
 
 def messaging_settings() -> MessagingSettings:
     """The chain's messaging settings (read once per dispatch batch)."""
+    # imported here: the selectors read composed messages, whose values read this module
+    from notifications.selectors import messaging_settings_get
+
     return memoized("messaging_settings", messaging_settings_get)
 
 
@@ -176,18 +178,67 @@ def postponed(message: Message, *, now: datetime) -> datetime | None:
     return bounds[1] if bounds else None
 
 
+#: A reminder pulled to the end of quiet hours still leaves the patient this long before the visit
+#: (or half its own lead time, when that is shorter: a 30-minute reminder needs 15 minutes).
+QUIET_END_LEAD = timedelta(hours=1)
+#: A reminder pulled to before quiet hours is left out when another reminder of the same visit
+#: goes out less than this before it: the patient would hear twice the same day.
+REMINDER_GAP = timedelta(hours=24)
+
+
+def _nominal_due(*, start: datetime, offset_minutes: int, tz: ZoneInfo) -> datetime:
+    """``offset_minutes`` before ``start``, whole days counted on the branch's wall clock ("a day
+    before" is the same local time the day before, also across a clock change)."""
+    days, minutes = divmod(offset_minutes, 24 * 60)
+    local = start.astimezone(tz)
+    due = wall_clock(local.date() - timedelta(days=days), local.time().replace(tzinfo=None), tz)
+    return due - timedelta(minutes=minutes)
+
+
+def reminder_moments(
+    *, start: datetime, offsets: list[int], tz: ZoneInfo, settings: MessagingSettings
+) -> dict[int, datetime]:
+    """offset (minutes) -> when that reminder of a visit at ``start`` goes out, by the one rule
+    (stated on the reminder settings page and in docs/architecture.md):
+
+    1. A reminder goes its offset before the visit, whole days on the branch's wall clock.
+    2. One that falls in quiet hours goes when they end, if that is still at least an hour before
+       the visit (half its own lead time, for a reminder of less than two hours).
+    3. Otherwise it goes just before quiet hours begin (``QUIET_MARGIN`` before, so a busy dispatcher
+       still sends it in time), and is left out when another reminder of the same visit goes out
+       less than 24 hours before that: the patient already heard that day.
+    4. Two reminders brought to one moment are one (the longer offset's).
+
+    The moments depend only on the visit's time and the settings, never on when they are worked
+    out: planning again (a change of settings, a move) gives the same answer."""
+    moments: dict[int, datetime] = {}
+    pulled_early: set[int] = set()
+    for offset in sorted(set(offsets), reverse=True):
+        due = _nominal_due(start=start, offset_minutes=offset, tz=tz)
+        bounds = quiet_bounds(due, tz=tz, settings=settings)
+        if bounds is not None:
+            quiet_start, quiet_end = bounds
+            if start - quiet_end >= min(QUIET_END_LEAD, timedelta(minutes=offset) / 2):
+                due = quiet_end
+            else:
+                due = quiet_start - QUIET_MARGIN
+                pulled_early.add(offset)
+        if due >= start or due in moments.values():
+            continue
+        moments[offset] = due
+    for offset in pulled_early & moments.keys():
+        due = moments[offset]
+        if any(other != offset and timedelta(0) < due - at < REMINDER_GAP for other, at in moments.items()):
+            del moments[offset]
+    return moments
+
+
 def reminder_due(
     *, start: datetime, offset_minutes: int, tz: ZoneInfo, settings: MessagingSettings, now: datetime
 ) -> datetime | None:
     """When the reminder ``offset_minutes`` before an appointment at ``start`` goes out, or None when
-    that moment has passed. Whole days are counted on the branch's wall clock ("a day before" is the
-    same local time the day before, also across a clock change); a moment in quiet hours moves
-    earlier, to before they begin, never after the appointment."""
-    days, minutes = divmod(offset_minutes, 24 * 60)
-    local = start.astimezone(tz)
-    due = wall_clock(local.date() - timedelta(days=days), local.time().replace(tzinfo=None), tz)
-    due -= timedelta(minutes=minutes)
-    bounds = quiet_bounds(due, tz=tz, settings=settings)
-    if bounds is not None:
-        due = bounds[0] - QUIET_MARGIN
-    return due if due > now else None
+    that moment has passed or the rule leaves it out (``reminder_moments``, with the chain's other
+    offsets)."""
+    offsets = sorted({*settings.reminder_offsets_minutes, offset_minutes})
+    due = reminder_moments(start=start, offsets=offsets, tz=tz, settings=settings).get(offset_minutes)
+    return due if due is not None and due > now else None

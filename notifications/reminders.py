@@ -18,16 +18,18 @@ sync at once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.models import Kind, Message, MessageStatus
-from notifications.outbox import message_enqueue
-from notifications.policy import UPCOMING, language_of, messaging_settings, reminder_due, routes
+from notifications.models import Channel, Kind, Message, MessageStatus
+from notifications.outbox import KICK_WITHIN, dispatch_on_commit
+from notifications.policy import UPCOMING, language_of, messaging_settings, reminder_moments, routes
 from scheduling.models import CalendarEntry
+from scheduling.models import Kind as EntryKind
 
 
 def reminder_key(appointment_id: int, offset: int, start: datetime) -> str:
@@ -35,18 +37,105 @@ def reminder_key(appointment_id: int, offset: int, start: datetime) -> str:
 
 
 def reminders_planned(appointment: CalendarEntry, *, now: datetime) -> dict[int, datetime]:
-    """offset (minutes) -> due moment of each reminder ``appointment`` should have now. Two offsets
-    that quiet hours bring to one moment make one reminder (the longer offset's)."""
+    """offset (minutes) -> due moment of each reminder ``appointment`` should have now: the chain's
+    offsets by the quiet-hours rule (``policy.reminder_moments``), those still ahead."""
     if appointment.status not in UPCOMING or appointment.patient_id is None or appointment.branch is None:
         return {}
     settings = messaging_settings()
-    tz = ZoneInfo(appointment.branch.timezone)
-    planned: dict[int, datetime] = {}
-    for offset in sorted(set(settings.reminder_offsets_minutes), reverse=True):
-        due = reminder_due(start=appointment.span.lower, offset_minutes=offset, tz=tz, settings=settings, now=now)
-        if due is not None and due not in planned.values():
-            planned[offset] = due
-    return planned
+    moments = reminder_moments(
+        start=appointment.span.lower,
+        offsets=list(settings.reminder_offsets_minutes),
+        tz=ZoneInfo(appointment.branch.timezone),
+        settings=settings,
+    )
+    return {offset: due for offset, due in moments.items() if due > now}
+
+
+@dataclass
+class _Changes:
+    """What bringing reminders to their plan does: pending rows given a new key, time or address,
+    rows to write, pending rows no longer needed."""
+
+    moved: list[Message] = field(default_factory=list)
+    written: list[Message] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)
+
+
+def _reconcile(
+    appointment: CalendarEntry,
+    *,
+    planned: dict[int, datetime],
+    channels: list[tuple[Channel, str]],
+    pending: list[Message],
+    keyed: dict[str, Message],
+    into: _Changes,
+) -> bool:
+    """Add to ``into`` what makes ``appointment``'s reminders its plan (the rule in this module's
+    docstring): ``pending`` are its reminders still waiting (locked), ``keyed`` every reminder row by
+    key, whatever its status (one already sent for the same time is not written again). Returns
+    whether anything changes."""
+    by_offset = {(m.context.get("offset"), m.channel): m for m in pending}
+    kept: set[int] = set()
+    live = {m.pk for m in pending}
+    changed = False
+    start = appointment.span.lower
+    for offset, due in planned.items():
+        for channel, recipient in channels:
+            key = f"{reminder_key(appointment.pk, offset, start)}:{channel}"
+            same = keyed.get(key)
+            if same is not None:  # already written (or sent) for this very time
+                if same.status == MessageStatus.CANCELLED:  # dropped by an earlier plan, never sent
+                    same.status, same.last_error, same.recipient = MessageStatus.PENDING, "", recipient
+                if same.status == MessageStatus.PENDING and (same.due_at != due or same.pk not in live):
+                    same.due_at = due
+                    into.moved.append(same)
+                    changed = True
+                kept.add(same.pk)
+                continue
+            moving = by_offset.get((offset, channel))
+            if moving is not None and moving.pk not in kept:
+                moving.key, moving.due_at, moving.recipient = key, due, recipient
+                into.moved.append(moving)
+                kept.add(moving.pk)
+                changed = True
+                continue
+            into.written.append(
+                Message(
+                    kind=Kind.REMINDER,
+                    channel=channel,
+                    recipient=recipient,
+                    due_at=due,
+                    language=language_of(appointment.patient),
+                    patient_id=appointment.patient_id,
+                    appointment_id=appointment.pk,
+                    branch_id=appointment.branch_id,
+                    context={"offset": offset},
+                    key=key,
+                )
+            )
+            changed = True
+    stale = [m.pk for m in pending if m.pk not in kept]
+    into.dropped.extend(stale)
+    return changed or bool(stale)
+
+
+def _apply(changes: _Changes, *, reason: str) -> None:
+    if changes.moved:
+        Message.objects.bulk_update(
+            changes.moved, ["key", "due_at", "recipient", "status", "last_error"], batch_size=500
+        )
+    if changes.written:
+        Message.objects.bulk_create(changes.written, batch_size=500)
+        if min(m.due_at for m in changes.written) <= timezone.now() + KICK_WITHIN:
+            dispatch_on_commit()
+    if changes.dropped:
+        Message.objects.filter(pk__in=changes.dropped, status=MessageStatus.PENDING).update(
+            status=MessageStatus.CANCELLED, last_error=reason
+        )
+
+
+def _channels(appointment: CalendarEntry, planned: dict[int, datetime]) -> list[tuple[Channel, str]]:
+    return routes(appointment.patient, kind=Kind.REMINDER) if planned and appointment.patient else []
 
 
 @transaction.atomic
@@ -55,46 +144,75 @@ def reminders_sync(*, appointment: CalendarEntry, now: datetime | None = None) -
     in the caller's transaction."""
     now = now or timezone.now()
     planned = reminders_planned(appointment, now=now)
-    pending = {
-        (m.context.get("offset"), m.channel): m
-        for m in Message.objects.select_for_update().filter(
-            appointment_id=appointment.pk, kind=Kind.REMINDER, status=MessageStatus.PENDING
+    rows = Message.objects.filter(appointment_id=appointment.pk, kind=Kind.REMINDER)
+    pending = list(rows.select_for_update().filter(status=MessageStatus.PENDING))
+    keyed = {m.key: m for m in rows.exclude(key=None) if m.key}
+    keyed |= {m.key: m for m in pending if m.key}
+    channels = _channels(appointment, planned)
+    changes = _Changes()
+    _reconcile(appointment, planned=planned, channels=channels, pending=pending, keyed=keyed, into=changes)
+    if appointment.status not in UPCOMING:
+        reason = f"The appointment is {appointment.get_status_display().lower()}."
+    else:
+        reason = "The appointment moved." if channels else "The patient can no longer be reached."
+    _apply(changes, reason=reason)
+
+
+@dataclass(frozen=True)
+class Replanned:
+    """What planning the reminders of upcoming visits again changed: visits whose reminders changed,
+    reminders given a new time, written and no longer needed. Reminders already sent stay sent."""
+
+    visits: int
+    moved: int
+    written: int
+    dropped: int
+
+
+@transaction.atomic
+def reminders_replan(*, now: datetime | None = None) -> Replanned:
+    """Plan the reminders of every upcoming visit again by the chain's current offsets and quiet
+    hours (after the owner changed them), in the caller's transaction, in bulk.
+
+    Reminders already sent (or being sent) stay as they are and are never written again for the same
+    time (their key). The visits are locked (``FOR NO KEY UPDATE``: a booking change waits for the
+    re-plan and then follows the new settings) before their pending reminders (``FOR UPDATE``): the
+    dispatcher claims with ``SKIP LOCKED``, so it passes over a reminder being re-planned and claims
+    it at its new time; one it claimed first is no longer pending here and is left alone. Running it
+    twice changes nothing the second time."""
+    now = now or timezone.now()
+    visits = list(
+        CalendarEntry.objects.select_for_update(of=("self",), no_key=True)
+        .filter(
+            kind=EntryKind.APPOINTMENT,
+            status__in=UPCOMING,
+            patient__isnull=False,
+            branch__isnull=False,
+            span__startswith__gt=now,
         )
-    }
-    kept: set[int] = set()
-    channels = routes(appointment.patient, kind=Kind.REMINDER) if planned and appointment.patient else []
-    start = appointment.span.lower
-    for offset, due in planned.items():
-        for channel, recipient in channels:
-            key = f"{reminder_key(appointment.pk, offset, start)}:{channel}"
-            same = Message.objects.filter(key=key).first()
-            if same is not None:  # already written (or sent) for this very time
-                if same.status == MessageStatus.PENDING and same.due_at != due:
-                    Message.objects.filter(pk=same.pk).update(due_at=due)
-                kept.add(same.pk)
-                continue
-            moving = pending.get((offset, channel))
-            if moving is not None and moving.pk not in kept:
-                Message.objects.filter(pk=moving.pk).update(key=key, due_at=due, recipient=recipient)
-                kept.add(moving.pk)
-                continue
-            written = message_enqueue(
-                kind=Kind.REMINDER,
-                channel=channel,
-                recipient=recipient,
-                due_at=due,
-                language=language_of(appointment.patient),
-                patient_id=appointment.patient_id,
-                appointment_id=appointment.pk,
-                branch_id=appointment.branch_id,
-                context={"offset": offset},
-                key=key,
-            )
-            kept.add(written.pk)
-    stale = [m.pk for m in pending.values() if m.pk not in kept]
-    if stale:
-        if appointment.status not in UPCOMING:
-            reason = f"The appointment is {appointment.get_status_display().lower()}."
-        else:
-            reason = "The appointment moved." if channels else "The patient can no longer be reached."
-        Message.objects.filter(pk__in=stale).update(status=MessageStatus.CANCELLED, last_error=reason)
+        .select_related("branch", "patient")
+        .order_by("pk")
+    )
+    ids = [v.pk for v in visits]
+    rows = Message.objects.filter(kind=Kind.REMINDER, appointment_id__in=ids)
+    pending: dict[int, list[Message]] = {}
+    for m in rows.select_for_update().filter(status=MessageStatus.PENDING).order_by("pk"):
+        pending.setdefault(m.appointment_id or 0, []).append(m)
+    keyed = {m.key: m for m in rows.exclude(key=None) if m.key}
+    keyed |= {m.key: m for ms in pending.values() for m in ms if m.key}
+    changes = _Changes()
+    touched = 0
+    for visit in visits:
+        planned = reminders_planned(visit, now=now)
+        touched += _reconcile(
+            visit,
+            planned=planned,
+            channels=_channels(visit, planned),
+            pending=pending.get(visit.pk, []),
+            keyed=keyed,
+            into=changes,
+        )
+    _apply(changes, reason="The chain's reminder times or quiet hours changed.")
+    return Replanned(
+        visits=touched, moved=len(changes.moved), written=len(changes.written), dropped=len(changes.dropped)
+    )

@@ -20,8 +20,9 @@ from notifications.exceptions import (
 from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus, MessagingSettings, Template
 from notifications.outbox import message_enqueue
 from notifications.policy import refusal
+from notifications.reminders import Replanned, reminders_replan
 from notifications.selectors import messaging_settings_get
-from notifications.templates import LANGUAGES, template_errors
+from notifications.templates import LANGUAGES, wording_errors
 from scheduling.models import CalendarEntry, Status
 from tenants.audit.history import changed_by, history_user
 from tenants.authz import Actor, authorize
@@ -50,22 +51,7 @@ def template_save(*, actor: Actor, kind: str, channel: str, language: str, subje
     _check_target(kind=kind, channel=channel, language=language)
     subject = "" if channel == Channel.SMS else subject.strip()
     body = body.strip().replace("\r\n", "\n")
-    fields: dict[str, list[str]] = {}
-    if not body:
-        fields["body"] = ["Write the message."]
-    elif len(body) > (1600 if channel == Channel.SMS else 10_000):
-        fields["body"] = [
-            "An SMS is at most 1600 characters (ten segments)." if channel == Channel.SMS else "Too long."
-        ]
-    else:
-        fields |= {"body": errors} if (errors := template_errors(kind=kind, text=body)) else {}
-    if channel == Channel.EMAIL:
-        if not subject:
-            fields["subject"] = ["An e-mail needs a subject."]
-        elif len(subject) > 200 or "\n" in subject:
-            fields["subject"] = ["The subject is one line of at most 200 characters."]
-        elif errors := template_errors(kind=kind, text=subject):
-            fields["subject"] = errors
+    fields = wording_errors(kind=kind, channel=channel, subject=subject, body=body)
     if fields:
         raise TemplateInvalid(" ".join(m for ms in fields.values() for m in ms), fields=fields)
     template = Template.objects.select_for_update().filter(
@@ -134,11 +120,27 @@ def _offsets_checked(offsets: list[int]) -> list[int]:
     return sorted(set(offsets), reverse=True)
 
 
+@dataclass(frozen=True)
+class MessagingSettingsChange:
+    """The saved settings and what re-planning the pending reminders changed (None: the reminder
+    times and quiet hours stayed as they were, nothing re-planned)."""
+
+    settings: MessagingSettings
+    replanned: Replanned | None
+
+
 @transaction.atomic
 def messaging_settings_update(*, actor: Actor, values: MessagingSettingsIn) -> MessagingSettings:
+    """``messaging_settings_change``, answering the saved settings."""
+    return messaging_settings_change(actor=actor, values=values).settings
+
+
+@transaction.atomic
+def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> MessagingSettingsChange:
     """Owners set when reminders go out, the quiet hours, which bookings are confirmed, the channels
-    and the Twilio Messaging Service. Each change is kept in the settings' history. Messages already
-    written keep their times; new bookings follow the new offsets."""
+    and the Twilio Messaging Service. Each change is kept in the settings' history. A change of the
+    reminder times or quiet hours re-plans the pending reminders of every upcoming visit in the same
+    transaction (``reminders_replan``: reminders already sent stay sent)."""
     authorize(actor, "notifications.manage_messaging_settings")
     offsets = _offsets_checked(list(values.reminder_offsets_minutes))
     if (values.quiet_hours_start is None) != (values.quiet_hours_end is None):
@@ -158,6 +160,7 @@ def messaging_settings_update(*, actor: Actor, values: MessagingSettingsIn) -> M
         )
     current = messaging_settings_get()
     current = MessagingSettings.objects.select_for_update().get(pk=current.pk)
+    timing = (list(current.reminder_offsets_minutes), current.quiet_hours_start, current.quiet_hours_end)
     current.reminder_offsets_minutes = offsets
     current.quiet_hours_start, current.quiet_hours_end = values.quiet_hours_start, values.quiet_hours_end
     current.confirm_online, current.confirm_phone = values.confirm_online, values.confirm_phone
@@ -166,7 +169,8 @@ def messaging_settings_update(*, actor: Actor, values: MessagingSettingsIn) -> M
     current.twilio_messaging_service_sid = sid
     current.updated_by = history_user(actor)
     changed_by(current, actor, reason="messaging settings changed").save()
-    return current
+    retimed = timing != (offsets, values.quiet_hours_start, values.quiet_hours_end)
+    return MessagingSettingsChange(settings=current, replanned=reminders_replan() if retimed else None)
 
 
 # --- resending --------------------------------------------------------------------------------------

@@ -41,9 +41,11 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 #: Anything in braces: what saving checks (a known name only, nothing else).
 BRACED = re.compile(r"\{([^{}]*)\}")
 
-#: SMS kinds whose default takes two segments: a move because the doctor is away must say who, the
-#: new time, where, and give the link; cut shorter it reads as a riddle.
-TWO_SEGMENTS = frozenset({"leave_moved"})
+#: SMS kinds whose default takes two segments: each names the clinic (a patient must know who texts
+#: them), the service, where and when, and carries the manage link (some 90 characters): together more
+#: than 160. A move because the doctor is away must also say who; cut shorter these read as riddles.
+#: A chain that wants one segment writes shorter wording of its own (the preview counts them).
+TWO_SEGMENTS = frozenset({"leave_moved", Kind.CONFIRMATION, Kind.RESCHEDULED})
 
 #: The languages the built-in wording exists in; a chain's own wording may be added in each.
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
@@ -77,7 +79,7 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     # --- English
     (Kind.CONFIRMATION, Channel.SMS, "en"): (
         "",
-        "Booked: {service}, {branch}, {when}. Change/cancel: {manage_link}",
+        "{clinic}: booked {service}, {branch}, {when}. Change/cancel: {manage_link}",
     ),
     (Kind.CONFIRMATION, Channel.EMAIL, "en"): (
         "Booked: {service} on {when}",
@@ -86,7 +88,7 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     ),
     (Kind.RESCHEDULED, Channel.SMS, "en"): (
         "",
-        "Moved: {service}, {branch}, now {when}. {text} Change/cancel: {manage_link}",
+        "{clinic}: moved {service}, {branch}, now {when}. {text} Change/cancel: {manage_link}",
     ),
     (Kind.RESCHEDULED, Channel.EMAIL, "en"): (
         "Moved: {service} is now on {when}",
@@ -104,7 +106,7 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     ),
     ("leave_moved", Channel.SMS, "en"): (
         "",
-        "{doctor} is away: your {service} is moved to {when}, {branch}. Change/cancel: {manage_link}",
+        "{clinic}: {doctor} is away, your {service} is moved to {when}, {branch}. Change/cancel: {manage_link}",
     ),
     ("leave_moved", Channel.EMAIL, "en"): (
         "Moved: {service} is now on {when}",
@@ -123,7 +125,7 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     ),
     (Kind.REMINDER, Channel.SMS, "en"): (
         "",
-        "Reminder: {service} with {doctor} at {branch}, {when}. Reply C to confirm, X to cancel.",
+        "{clinic} reminder: {service} with {doctor} at {branch}, {when}. Reply C to confirm, X to cancel.",
     ),
     (Kind.REMINDER, Channel.EMAIL, "en"): (
         "Reminder: {service} on {when}",
@@ -200,7 +202,7 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     # --- German
     (Kind.CONFIRMATION, Channel.SMS, "de"): (
         "",
-        "Gebucht: {service}, {branch}, {when}. Ändern/absagen: {manage_link}",
+        "{clinic}: {service} gebucht, {branch}, {when}. Ändern/absagen: {manage_link}",
     ),
     (Kind.CONFIRMATION, Channel.EMAIL, "de"): (
         "Gebucht: {service} am {when}",
@@ -209,7 +211,7 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     ),
     (Kind.RESCHEDULED, Channel.SMS, "de"): (
         "",
-        "Verlegt: {service}, {branch}, {when}. {text} Ändern/absagen: {manage_link}",
+        "{clinic}: {service} verlegt, {branch}, {when}. {text} Ändern/absagen: {manage_link}",
     ),
     (Kind.RESCHEDULED, Channel.EMAIL, "de"): (
         "Verschoben: {service} jetzt am {when}",
@@ -227,7 +229,7 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     ),
     ("leave_moved", Channel.SMS, "de"): (
         "",
-        "{doctor} ist verhindert: {service} verlegt auf {when}, {branch}. Ändern/absagen: {manage_link}",
+        "{clinic}: {doctor} ist verhindert, {service} verlegt auf {when}, {branch}. Ändern/absagen: {manage_link}",
     ),
     ("leave_moved", Channel.EMAIL, "de"): (
         "Verlegt: {service} jetzt am {when}",
@@ -247,7 +249,8 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     ),
     (Kind.REMINDER, Channel.SMS, "de"): (
         "",
-        "Erinnerung: {service} bei {doctor}, {branch}, {when}. Antworten Sie C zum Bestätigen, X zum Absagen.",
+        "{clinic}, Erinnerung: {service} bei {doctor}, {branch}, {when}. "
+        "Antworten Sie C zum Bestätigen, X zum Absagen.",
     ),
     (Kind.REMINDER, Channel.EMAIL, "de"): (
         "Erinnerung: {service} am {when}",
@@ -458,6 +461,28 @@ def template_errors(*, kind: str, text: str) -> list[str]:
     return list(dict.fromkeys(errors))
 
 
+def wording_errors(*, kind: str, channel: str, subject: str, body: str) -> dict[str, list[str]]:
+    """Why a wording cannot be saved, per field (empty when it can): the message of each refusal is
+    the same whether it is met on Save or on Preview. ``subject`` and ``body`` as typed (trimmed)."""
+    fields: dict[str, list[str]] = {}
+    if not body:
+        fields["body"] = ["Write the message."]
+    elif len(body) > (1600 if channel == Channel.SMS else 10_000):
+        fields["body"] = [
+            "An SMS is at most 1600 characters (ten segments)." if channel == Channel.SMS else "Too long."
+        ]
+    elif errors := template_errors(kind=kind, text=body):
+        fields["body"] = errors
+    if channel == Channel.EMAIL:
+        if not subject:
+            fields["subject"] = ["An e-mail needs a subject."]
+        elif len(subject) > 200 or "\n" in subject:
+            fields["subject"] = ["The subject is one line of at most 200 characters."]
+        elif errors := template_errors(kind=kind, text=subject):
+            fields["subject"] = errors
+    return fields
+
+
 @dataclass(frozen=True)
 class Segments:
     """How an SMS is split by carriers: its encoding, length in that encoding and segments."""
@@ -493,10 +518,13 @@ class Preview:
     segments: Segments | None
 
 
-def preview(*, kind: str, channel: str, language: str, subject: str, body: str) -> Preview:
-    """``subject`` and ``body`` (saved or not) rendered with the sample values of ``language``,
+def preview(
+    *, kind: str, channel: str, language: str, subject: str, body: str, values: Mapping[str, str] | None = None
+) -> Preview:
+    """``subject`` and ``body`` (saved or not) rendered with sample ``values`` (by default the
+    built-in ones of ``language``; the pages give the chain's own, notifications.placeholders),
     exactly as a message is rendered; an SMS also says how many segments it takes."""
-    values = sample_values(kind=kind, language=language)
+    values = values if values is not None else sample_values(kind=kind, language=language)
     text = _tidy(fill(body, values))
     if channel == Channel.SMS:
         return Preview(subject="", body=text, segments=sms_segments(text))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from notifications.models import MessagingSettings, Template
+from tenants.org.selectors import chain_settings_get
 from tests.factories import Chain
 from tests.helpers import sign_in
 
@@ -26,13 +27,15 @@ def test_the_owner_previews_saves_and_resets_the_reminder_wording(in_a: Chain, c
     # the editor shows the built-in wording, previewed with sample values, in one SMS
     html = client.get(EDIT, HTTP_HOST=in_a.host).content.decode()
     assert "The built-in wording" in html
-    assert "Reminder: Physiotherapy with Dr Maria Keller at Riverside" in html
+    branch = sorted(b.name for b in in_a.branches)[0]
+    assert f"{chain_settings_get().name} reminder: Physiotherapy with" in html
+    assert f"at {branch}, Mon 2 Mar, 10:30" in html
     assert "one SMS." in html
     # when she previews her own wording, then it is filled in and nothing is saved
     body = "Hi {patient}, see you {when} at {branch}. Reply C to confirm."
     html = client.post(EDIT, {"action": "preview", "body": body}, HTTP_HOST=in_a.host).content.decode()
     assert "Preview of what you typed" in html
-    assert "Hi Anna, see you Mon 2 Mar, 10:30 at Riverside. Reply C to confirm." in html
+    assert f"Hi Anna, see you Mon 2 Mar, 10:30 at {branch}. Reply C to confirm." in html
     assert not Template.objects.exists()
     # when she saves it, then it is the chain's own
     answer = client.post(EDIT, {"action": "save", "body": body}, HTTP_HOST=in_a.host)
@@ -40,8 +43,8 @@ def test_the_owner_previews_saves_and_resets_the_reminder_wording(in_a: Chain, c
     assert Template.objects.get(kind="reminder", channel="sms", language="en").body == body
     html = client.get(EDIT, HTTP_HOST=in_a.host).content.decode()
     assert "Your own wording, last changed by Olivia Owner" in html
-    # when she goes back to the built-in wording, then hers is gone and the change is listed
-    client.post(EDIT, {"action": "reset"}, HTTP_HOST=in_a.host)
+    # when she goes back to the built-in wording (and confirms), then hers is gone and the change is listed
+    client.post(EDIT, {"action": "reset", "confirm": "1"}, HTTP_HOST=in_a.host)
     assert not Template.objects.exists()
     html = client.get(EDIT, HTTP_HOST=in_a.host).content.decode()
     assert "back to the built-in wording by Olivia Owner" in html
@@ -140,3 +143,80 @@ def test_a_branch_manager_reads_the_settings_and_reception_has_none(in_a: Chain,
     assert client.post("/settings/messages/", {"reminder_offsets": "1h"}, HTTP_HOST=in_a.host).status_code == 403
     sign_in(client, in_a.users["receptionist"])
     assert client.get("/settings/messages/", HTTP_HOST=in_a.host).status_code == 403
+
+
+def test_the_help_says_unknown_placeholders_are_refused_and_preview_flags_them_as_save_does(in_a: Chain, client: Any):
+    sign_in(client, in_a.users["owner"])
+    # given the editor of the SMS confirmation: its help says what is refused, not "written as typed"
+    url = "/settings/messages/templates/confirmation/sms/en/"
+    html = client.get(url, HTTP_HOST=in_a.host).content.decode()
+    assert "is refused" in html
+    assert "as it is typed" not in html
+    assert "sent as written" not in html
+    # when the owner previews a typo'd placeholder
+    typo = {"body": "Booked: {paitent}, {when}"}
+    preview_html = client.post(url, {"action": "preview", **typo}, HTTP_HOST=in_a.host).content.decode()
+    # then the preview says beside the field what Save says, before anything is saved
+    said = "{paitent} is not a placeholder. Use only these placeholders:"
+    assert said in preview_html
+    assert "Save would refuse it" in preview_html
+    assert not Template.objects.exists()
+    save_html = client.post(url, {"action": "save", **typo}, HTTP_HOST=in_a.host).content.decode()
+    assert said in save_html
+    # and template code is flagged by the preview in the same words as by Save
+    code = {"body": "Hi {{ patient }}"}
+    flagged = client.post(url, {"action": "preview", **code}, HTTP_HOST=in_a.host).content.decode()
+    assert "Template code is not allowed." in flagged
+    assert not Template.objects.exists()
+
+
+def test_the_preview_fills_in_this_chains_name_branch_doctor_and_own_host(in_a: Chain, client: Any):
+    sign_in(client, in_a.users["owner"])
+    # when the owner opens the e-mail confirmation's editor
+    html = client.get("/settings/messages/templates/confirmation/email/en/", HTTP_HOST=in_a.host).content.decode()
+    # then the preview names her chain, its first branch and one of its doctors, with a link on its own host
+    branch = sorted(b.name for b in in_a.branches)[0]
+    assert chain_settings_get().name in html
+    assert f" at {branch} is booked" in html
+    assert f"http://{in_a.host}" in html or f"https://{in_a.host}" in html
+    assert "Riverside" not in html
+    assert "riverside.clinicflow.app" not in html
+    # and the preview card lets a long link wrap (the card's class carries the wrapping rule)
+    assert 'class="card preview-card"' in html
+
+
+def test_back_to_the_built_in_wording_asks_first_and_keeps_the_wording_until_confirmed(in_a: Chain, client: Any):
+    sign_in(client, in_a.users["owner"])
+    client.post(EDIT, {"action": "save", "body": "See you {when}."}, HTTP_HOST=in_a.host)
+    # the button is a disclosure that asks first (no script needed)
+    html = client.get(EDIT, HTTP_HOST=in_a.host).content.decode()
+    assert '<details class="confirm reset-confirm">' in html
+    assert "Discard your own wording and go back to the built-in one?" in html
+    # when a reset arrives without the confirmation (e.g. an old form), then nothing is discarded and the page asks
+    answer = client.post(EDIT, {"action": "reset"}, HTTP_HOST=in_a.host)
+    assert answer.status_code == 200
+    assert '<details class="confirm reset-confirm" open>' in answer.content.decode()
+    assert Template.objects.get(kind="reminder", channel="sms", language="en").body == "See you {when}."
+    # when she confirms, then the built-in wording is back
+    assert client.post(EDIT, {"action": "reset", "confirm": "1"}, HTTP_HOST=in_a.host).status_code == 302
+    assert not Template.objects.exists()
+
+
+def test_saving_new_quiet_hours_says_how_many_waiting_reminders_were_replanned(in_a: Chain, client: Any):
+    from tests.factories.scheduling import MONDAY, book, clinic_setup
+    from tests.notifications.sent_world import messaging, reachable, reminders
+
+    # given a visit at 09:00 with its two-hour reminder at 07:00 (no quiet hours yet)
+    messaging(offsets=[24 * 60, 120], quiet=None)
+    clinic = clinic_setup(in_a, doctors=1, shift=(time(7), time(19)), opens=time(7), closes=time(19))
+    visit = book(clinic, clinic.at(MONDAY, 9), patient=reachable(clinic))
+    sign_in(client, in_a.users["owner"])
+    # when the owner sets quiet hours 21:00-08:00 on the settings page
+    data = {"reminder_offsets": "1d, 2h", "quiet_hours_start": "21:00", "quiet_hours_end": "08:00", "sms_enabled": "on"}
+    page = client.post("/settings/messages/", data, HTTP_HOST=in_a.host, follow=True).content.decode()
+    # then the reminder waits at 08:00 and the page says one visit's reminders were re-planned
+    assert reminders(visit.pk)[-1].due_at == clinic.at(MONDAY, 8)
+    assert "Reminders of 1 upcoming visit re-planned: 1 given a new time, 0 added, 0 no longer needed." in page
+    # and the page states the quiet-hours rule
+    assert "When a reminder goes" in page
+    assert "goes when they end, if that is still at least an hour before the visit" in page

@@ -1,8 +1,8 @@
 """Reminders follow their appointment inside the transaction that changes it: written on booking at
 the chain's offsets (the past ones skipped), moved on reschedule (sent once per time), dropped on
 cancel, no-show and visit; a series gets each occurrence's reminders once; holds get none; quiet
-hours move a reminder earlier, never after the visit; a day before is the same wall-clock time the
-day before, across a clock change too."""
+hours move a reminder to their end or before them (test_reminders_quiet.py); a day before is the
+same wall-clock time the day before, across a clock change too."""
 
 from __future__ import annotations
 
@@ -171,13 +171,13 @@ def test_a_hold_gets_nothing_until_it_is_confirmed(clinic):
     assert (Kind.CONFIRMATION, Channel.EMAIL) in kinds(booked.pk)
 
 
-def test_quiet_hours_move_a_reminder_earlier_not_after_the_visit(clinic):
+def test_a_reminder_in_quiet_hours_goes_when_they_end_if_an_hour_is_left(clinic):
     # given quiet hours from 21:00 to 08:00 and an appointment at 09:00 (its two-hour reminder would be 07:00)
     appointment = book(clinic, clinic.at(MONDAY, 9), patient=reachable(clinic))
-    # then the two-hour reminder goes the evening before, before quiet hours begin
+    # then the two-hour reminder goes at 08:00, when quiet hours end (an hour before the visit), not the evening before
     sunday = MONDAY - timedelta(days=1)
     due = [m.due_at for m in reminders(appointment.pk)]
-    assert due == [clinic.at(sunday, 9), clinic.at(sunday, 21) - QUIET_MARGIN]
+    assert due == [clinic.at(sunday, 9), clinic.at(MONDAY, 8)]
 
 
 def test_two_offsets_brought_to_one_moment_make_one_reminder(clinic):

@@ -29,7 +29,13 @@ from notifications.templates import (
 )
 from tests.factories import Chain
 
-VALUES = {"patient": "Anna", "service": "Physiotherapy", "when": "Mon 2 Mar, 10:30", "code": "482913"}
+VALUES = {
+    "patient": "Anna",
+    "service": "Physiotherapy",
+    "when": "Mon 2 Mar, 10:30",
+    "code": "482913",
+    "clinic": "Riverside Clinics",
+}
 
 
 def test_every_kind_has_its_own_wording_on_every_channel_in_english_and_german():
@@ -141,7 +147,7 @@ def test_the_owner_saves_the_chains_wording_and_messages_are_written_from_it(in_
     _, body = render(kind=Kind.REMINDER, channel=Channel.SMS, language="de-CH", values=VALUES)
     assert body == "Bis bald, Anna: Mon 2 Mar, 10:30."
     _, english = render(kind=Kind.REMINDER, channel=Channel.SMS, language="en", values=VALUES)
-    assert english.startswith("Reminder: Physiotherapy")
+    assert english.startswith("Riverside Clinics reminder: Physiotherapy")
     # and the templates list shows it as the chain's own
     row = wording_get(actor=owner, kind=Kind.REMINDER, channel=Channel.SMS, language="de")
     assert row is not None
@@ -201,10 +207,24 @@ def test_reset_goes_back_to_the_default_and_the_history_says_who_did_what(in_a: 
     assert services.template_reset(actor=owner, kind=Kind.CONFIRMATION, channel=Channel.SMS, language="en")
     # then messages use the default again
     _, body = render(kind=Kind.CONFIRMATION, channel=Channel.SMS, language="en", values=VALUES)
-    assert body.startswith("Booked: Physiotherapy")
+    assert body.startswith("Riverside Clinics: booked Physiotherapy")
     # and the history keeps each change, newest first, with the owner as author
     history = wording_history(actor=owner, kind=Kind.CONFIRMATION, channel=Channel.SMS, language="en")
     assert [h.what for h in history] == ["reset", "changed", "written"]
     assert {h.by for h in history} == {"Olivia Owner"}
     # and a second reset finds nothing to reset
     assert not services.template_reset(actor=owner, kind=Kind.CONFIRMATION, channel=Channel.SMS, language="en")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize(
+    "kind", [Kind.CONFIRMATION, Kind.RESCHEDULED, "leave_moved", Kind.REMINDER, Kind.CANCELLED, Kind.NO_SHOW]
+)
+def test_every_default_sms_to_a_patient_about_a_visit_names_the_clinic(kind: str, language: str):
+    # given the built-in SMS wording of a message about a visit
+    _, body = default_for(kind=kind, channel=Channel.SMS, language=language)
+    # when it is filled in for a chain called Northwind Health
+    text = fill(body, {**VALUES, "clinic": "Northwind Health"})
+    # then the patient reads who texts them
+    assert "{clinic}" in body
+    assert "Northwind Health" in text

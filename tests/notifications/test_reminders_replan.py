@@ -1,0 +1,156 @@
+"""Changing the reminder times or quiet hours re-plans the pending reminders of upcoming visits in
+the same transaction, in bulk: a reminder already sent stays sent and is not written again, running
+it again changes nothing, the page's service says how many changed, and the dispatcher claiming
+reminders at the same moment (real concurrent connections) never makes one go twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import time, timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from notifications import services
+from notifications.dispatch import messages_dispatch
+from notifications.models import Kind, Message, MessageStatus
+from notifications.policy import messaging_settings
+from notifications.reminders import Replanned, reminders_replan
+from notifications.services import MessagingSettingsIn
+from tests.conftest import WORLD
+from tests.factories.scheduling import MONDAY, Clinic, book, clinic_setup
+from tests.helpers import calendar_clear, committed, race
+from tests.notifications.sent_world import messaging, reachable, reminders
+
+pytestmark = pytest.mark.django_db
+
+
+def _values(**changes: object) -> MessagingSettingsIn:
+    s = messaging_settings()
+    current = MessagingSettingsIn(
+        reminder_offsets_minutes=list(s.reminder_offsets_minutes),
+        quiet_hours_start=s.quiet_hours_start,
+        quiet_hours_end=s.quiet_hours_end,
+        confirm_online=s.confirm_online,
+        confirm_phone=s.confirm_phone,
+        confirm_walk_in=s.confirm_walk_in,
+        confirm_staff=s.confirm_staff,
+        sms_enabled=s.sms_enabled,
+        email_enabled=s.email_enabled,
+    )
+    return replace(current, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clinic(in_a):
+    messaging(offsets=[24 * 60, 120], quiet=None)
+    return clinic_setup(in_a, doctors=1, shift=(time(7), time(19)), opens=time(7), closes=time(19))
+
+
+def test_new_quiet_hours_move_the_waiting_reminders_and_say_how_many(clinic):
+    # given two visits at 09:00 and 11:00 without quiet hours: their two-hour reminders wait at 07:00 and 09:00
+    nine = book(clinic, clinic.at(MONDAY, 9), patient=reachable(clinic))
+    eleven = book(clinic, clinic.at(MONDAY, 11), patient=reachable(clinic))
+    assert reminders(nine.pk)[-1].due_at == clinic.at(MONDAY, 7)
+    # when the owner sets quiet hours 21:00-08:00
+    change = services.messaging_settings_change(
+        actor=clinic.owner, values=_values(quiet_hours_start=time(21), quiet_hours_end=time(8))
+    )
+    # then the 09:00 visit's reminder now goes at 08:00, the same row; the 11:00 visit's stay as they were
+    assert [m.due_at for m in reminders(nine.pk)] == [clinic.at(MONDAY - timedelta(days=1), 9), clinic.at(MONDAY, 8)]
+    assert [m.due_at for m in reminders(eleven.pk)][-1] == clinic.at(MONDAY, 9)
+    # and the change says one visit's reminder was given a new time
+    assert change.replanned == Replanned(visits=1, moved=1, written=0, dropped=0)
+
+
+def test_new_offsets_keep_a_sent_reminder_sent_and_replanning_again_changes_nothing(clinic):
+    # given a visit whose day-before reminder was already sent
+    visit = book(clinic, clinic.at(MONDAY, 10), patient=reachable(clinic))
+    day_before, two_hours = reminders(visit.pk)
+    Message.objects.filter(pk=day_before.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    # when the owner changes the reminders to a day and one hour before
+    change = services.messaging_settings_change(actor=clinic.owner, values=_values(reminder_offsets_minutes=[1440, 60]))
+    # then the sent one stays sent and is not written again; the two-hour one is dropped, a one-hour one written
+    rows = Message.objects.filter(appointment_id=visit.pk, kind=Kind.REMINDER)
+    assert rows.filter(status=MessageStatus.SENT).count() == 1
+    assert Message.objects.get(pk=two_hours.pk).status == MessageStatus.CANCELLED
+    assert [m.due_at for m in reminders(visit.pk)] == [clinic.at(MONDAY, 9)]
+    assert change.replanned == Replanned(visits=1, moved=0, written=1, dropped=1)
+    # and planning again changes nothing (idempotent)
+    assert reminders_replan() == Replanned(visits=0, moved=0, written=0, dropped=0)
+    assert rows.count() == 3
+
+
+def test_going_back_to_the_old_offsets_brings_the_dropped_reminder_back_once(clinic):
+    # given a visit whose two-hour reminder was dropped by a change to one hour
+    visit = book(clinic, clinic.at(MONDAY, 10), patient=reachable(clinic))
+    services.messaging_settings_change(actor=clinic.owner, values=_values(reminder_offsets_minutes=[1440, 60]))
+    # when the owner goes back to two hours
+    services.messaging_settings_change(actor=clinic.owner, values=_values(reminder_offsets_minutes=[1440, 120]))
+    # then the visit again has exactly a day-before and a two-hour reminder waiting
+    assert [m.due_at for m in reminders(visit.pk)] == [clinic.at(MONDAY - timedelta(days=1), 10), clinic.at(MONDAY, 8)]
+
+
+def test_settings_without_new_times_replan_nothing(clinic):
+    # given a booked visit
+    book(clinic, clinic.at(MONDAY, 10), patient=reachable(clinic))
+    # when the owner only turns e-mail off
+    change = services.messaging_settings_change(actor=clinic.owner, values=_values(email_enabled=False))
+    # then nothing is re-planned
+    assert change.replanned is None
+
+
+# --- against the dispatcher, on real concurrent connections ---------------------------------------------------
+
+
+@pytest.fixture
+def shared(django_db_setup, django_db_blocker) -> Iterator[Clinic]:
+    chain = WORLD["b"]
+    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
+        before = messaging_settings()
+        saved = (list(before.reminder_offsets_minutes), before.quiet_hours_start, before.quiet_hours_end)
+        messaging(offsets=[24 * 60, 120], quiet=None)
+        clinic = clinic_setup(chain, branch=chain.branches[0], doctors=1)
+    yield clinic
+    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
+        Message.objects.filter(appointment__doctor__in=clinic.doctors).delete()
+        calendar_clear(clinic.doctors)
+        messaging(offsets=saved[0], quiet=(saved[1], saved[2]) if saved[1] else None)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_replan_and_the_dispatcher_at_once_never_send_a_reminder_twice(shared, round_):
+    # given visits whose day-before reminders are due now (committed for other connections to see)
+    with committed(), schema_context(shared.chain.schema):
+        day = shared.days_ahead(5 + round_)
+        visits = [book(shared, shared.at(day, 10 + i), patient=reachable(shared)) for i in range(4)]
+        ids = [v.pk for v in visits]
+        due = Message.objects.filter(appointment_id__in=ids, kind=Kind.REMINDER, context__offset=1440)
+        due.update(due_at=timezone.now() - timedelta(minutes=1))
+        owner = shared.owner
+        values = _values(reminder_offsets_minutes=[1440, 60])
+
+    # when the owner changes the reminder times while the dispatcher claims due messages, each on its own connection
+    def attempt(i: int) -> None:
+        if i == 0:
+            services.messaging_settings_change(actor=owner, values=values)
+        else:
+            messages_dispatch(now=timezone.now())
+
+    outcomes = race(2, attempt, shared.chain.schema)
+
+    # then both finish; each visit has one day-before reminder, sent at most once, and one one-hour reminder waiting
+    assert outcomes == ["ok", "ok"]
+    with committed(), schema_context(shared.chain.schema):
+        for visit_id in ids:
+            rows = Message.objects.filter(appointment_id=visit_id, kind=Kind.REMINDER)
+            day_before = rows.filter(context__offset=1440).exclude(status=MessageStatus.CANCELLED)
+            assert day_before.count() == 1
+            assert day_before.filter(status__in=[MessageStatus.SENT, MessageStatus.PENDING]).count() == 1
+            assert rows.filter(context__offset=60, status=MessageStatus.PENDING).count() == 1
+            assert not rows.filter(context__offset=120, status=MessageStatus.PENDING).exists()
+        # and planning again changes nothing
+        assert reminders_replan() == Replanned(visits=0, moved=0, written=0, dropped=0)
+        messaging(offsets=[24 * 60, 120], quiet=None)
