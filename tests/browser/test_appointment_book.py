@@ -30,13 +30,14 @@ def drag(page: Page, event: Locator, *, slots: int, to_column: str | None = None
     """Drag an appointment by its top edge `slots` quarter hours down (up if negative), into the
     doctor's column named `to_column` if given, with the mouse as a person would."""
     box = None
-    for _ in range(50):  # a refresh may draw the book anew between two steps: ask again until it stands
+    for _ in range(50):  # a refresh may draw the book anew between two steps: ask again until it stands still
         expect(event).to_be_visible()
         event.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
         box = event.bounding_box()
-        if box is not None:
+        page.wait_for_timeout(150)
+        if box is not None and event.bounding_box() == box:
             break
-        page.wait_for_timeout(100)
+        box = None
     assert box is not None, "the appointment was never drawn"
     x = box["x"] + box["width"] / 2
     if to_column is not None:
