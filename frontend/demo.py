@@ -1034,13 +1034,28 @@ def _load_replies() -> None:
     """Patients' texts back, visible at once (/messages/replies/): after a reminder one patient
     replied C (confirmed), after a confirmation another replied X (cancelled, as the booking link would:
     outside the cancellation window), and one asked a question (answered with what to do). The texts
-    go through the same service as Twilio's webhook; the SMS they answer are written as delivered."""
+    go through the same service as Twilio's webhook, to the chain's own Messaging Service (only texts
+    to it act on a patient); the SMS they answer are written as delivered. The X is answered by the
+    SMS cancellation notice alone."""
+    import hashlib
+
     from notifications.models import Channel, InboundMessage, Kind, Message, MessageStatus
     from notifications.outbox import message_enqueue
     from notifications.replies import Inbound, inbound_message_receive
+    from notifications.selectors import messaging_settings_get
+    from notifications.services import MessagingSettingsIn, messaging_settings_update
+    from tenants.selectors import current_schema
 
     if InboundMessage.objects.exists():
         return
+    current = messaging_settings_get()
+    service = current.twilio_messaging_service_sid
+    if not service:  # the chain's own service, as its owner names it in Settings > Messaging
+        service = "MG" + hashlib.sha256(f"demo:{current_schema()}".encode()).hexdigest()[:32]
+        values = {name: getattr(current, name) for name in MessagingSettingsIn.__dataclass_fields__}
+        values["twilio_messaging_service_sid"] = service
+        owner = User.objects.get(email=OWNER.email)
+        messaging_settings_update(actor=owner, values=MessagingSettingsIn(**values))
     now = timezone.now()
     upcoming = (
         Appointment.objects.filter(status=Status.BOOKED, span__startswith__gt=now + timedelta(days=3))
@@ -1077,7 +1092,12 @@ def _load_replies() -> None:
             provider_status="delivered",
         )
         inbound_message_receive(
-            inbound=Inbound(sid=f"SMdemoreply{appointment.pk:022d}", from_number=appointment.patient.phone, body=word),
+            inbound=Inbound(
+                sid=f"SMdemoreply{appointment.pk:022d}",
+                from_number=appointment.patient.phone,
+                body=word,
+                messaging_service_sid=service,
+            ),
             now=sent_at + timedelta(minutes=20),
         )
     asking = Patient.objects.exclude(phone="").order_by("pk").first()
@@ -1087,6 +1107,7 @@ def _load_replies() -> None:
                 sid="SMdemoquestion0000000000000000001",
                 from_number=asking.phone,
                 body="Do I need to bring anything?",
+                messaging_service_sid=service,
             ),
             now=now - timedelta(minutes=30),
         )

@@ -171,7 +171,11 @@ class MessagingSettingsForm(forms.Form):
         required=False,
         max_length=34,
         label="Twilio Messaging Service SID",
-        help_text="MG followed by 32 characters, from Twilio's console (Messaging, Services). Empty: the platform's.",
+        help_text=(
+            "MG followed by 32 characters, from Twilio's console (Messaging, Services); a service serves one clinic. "
+            "Empty: the platform's shared one. Only texts patients send to your own service confirm, cancel or "
+            "stop texts; through the shared one they are listed under Replies but change nothing."
+        ),
     )
 
     def clean_reminder_offsets(self) -> list[int]:

@@ -60,6 +60,7 @@ urlpatterns = [
     path("billing/fees/<int:pk>/retry/", fee_views.fee_retry, name="billing-fee-retry"),
     path("billing/fees/<int:pk>/waive/", fee_views.fee_waive, name="billing-fee-waive"),
     path("messages/replies/", reply_views.reply_list, name="message-replies"),
+    path("messages/replies/<int:pk>/answer/", reply_views.reply_answer, name="message-reply-answer"),
     path("patients/<int:pk>/card/", fee_views.card_on_file, name="patient-card"),
     path("settings/payments/online/", checkout_views.online_payments_settings, name="settings-online-payments"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation-accept"),

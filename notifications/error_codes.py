@@ -22,3 +22,10 @@ class NotificationsErrorCode(StrEnum):
     TWILIO_SIGNATURE_INVALID = "twilio_signature_invalid"
     # A signed Twilio webhook without the fields every such request carries (MessageSid, From...).
     TWILIO_WEBHOOK_INVALID = "twilio_webhook_invalid"
+    # A Twilio Messaging Service another chain (or the platform's shared sending) already uses: one
+    # service, one chain, so patients' replies reach their own clinic only.
+    MESSAGING_SERVICE_TAKEN = "messaging_service_taken"
+    # Staff's answer to a patient's text is empty or longer than a few SMS.
+    REPLY_INVALID = "reply_invalid"
+    # The number texted STOP (and not START since): nothing more is texted to it.
+    REPLY_OPTED_OUT = "reply_opted_out"

@@ -34,3 +34,21 @@ class TwilioSignatureInvalid(PermissionDenied):
 class TwilioWebhookInvalid(ValidationFailed):
     code = NotificationsErrorCode.TWILIO_WEBHOOK_INVALID
     default_message = "The request is not a Twilio webhook."
+
+
+class MessagingServiceTaken(MessagingSettingsInvalid):
+    code = NotificationsErrorCode.MESSAGING_SERVICE_TAKEN
+    default_message = (
+        "This Messaging Service is already used by another clinic on Clinicflow: create a Messaging Service "
+        "of your own in the Twilio console (Messaging, Services) and give its SID."
+    )
+
+
+class ReplyInvalid(ValidationFailed):
+    code = NotificationsErrorCode.REPLY_INVALID
+    default_message = "Write an answer of at most 600 characters."
+
+
+class ReplyOptedOut(Conflict):
+    code = NotificationsErrorCode.REPLY_OPTED_OUT
+    default_message = "This number texted STOP: it gets no more texts until it texts START. Please call instead."

@@ -205,6 +205,10 @@ class ReplyOutcome(models.TextChoices):
     OPTED_OUT = "opted_out", "Texts stopped"
     OPTED_IN = "opted_in", "Texts started again"
     ANSWERED = "answered", "Answered with help"
+    # Answered a moment ago (help once per number per period; the same command once): recorded only.
+    SILENT = "silent", "Recorded, not answered again"
+    # Came through a Messaging Service not the chain's own (the platform's shared one, or another's).
+    OTHER_SERVICE = "other_service", "Not to this clinic's own number"
 
 
 class InboundMessage(models.Model):
@@ -215,6 +219,8 @@ class InboundMessage(models.Model):
     sid = models.CharField(max_length=64, unique=True)
     from_number = models.CharField(max_length=32)
     to_number = models.CharField(max_length=32, blank=True)
+    # The Twilio Messaging Service it came through: only the chain's own one acts on a patient.
+    messaging_service_sid = models.CharField(max_length=64, blank=True)
     body = models.TextField(blank=True)
     # Twilio's OptOutType (STOP, START, HELP) when its opt-out handling recognised a keyword.
     opt_out_type = models.CharField(max_length=16, blank=True)
@@ -245,3 +251,18 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"SMS from {self.from_number}: {self.get_intent_display()} ({self.outcome})"
+
+
+class NumberAnswered(models.Model):
+    """When a number texting the chain was last answered on its own: the helpful answer goes once per
+    number per period, a command (C, X, STOP, START) is not answered twice alike. One row per number,
+    locked while one of its texts is handled: two texts of one number at once are handled in turn."""
+
+    number = models.CharField(max_length=32, unique=True)
+    helped_at = models.DateTimeField(null=True, blank=True)
+    # The last command answered: its intent and the appointment it was about ("cancel:42", "stop:").
+    command = models.CharField(max_length=40, blank=True)
+    command_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.number

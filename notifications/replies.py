@@ -12,6 +12,20 @@ was about, while it is still upcoming and changeable; a parent and a child shari
 patient with several appointments, resolve to the one that message named. Answers are outbox
 messages of kind REPLY, sent by the dispatcher like any other, never inline.
 
+Only texts through the chain's own Twilio Messaging Service act on a patient: one service belongs to
+one chain (tenants.MessagingService), so its patients' words reach their own chain only. A text through
+the platform's shared service (a chain with no service of its own) or another chain's is recorded and
+never confirms, cancels or changes consent.
+
+The helpful answer (help, an unknown number, anything else) goes once per number per period
+(``ANSWER_PERIOD``); later texts are recorded and not answered, so two auto-responders never loop. A
+command (C, X, STOP, START) is answered, but the same command about the same appointment only once
+per period. The number's ``NumberAnswered`` row is locked while one of its texts is handled: two
+texts of one number at once are handled one after the other.
+
+An X that cancels is answered by the cancellation notice itself when that goes to the number by SMS
+(one text, not two).
+
 Twilio's own opt-out handling (Advanced Opt-Out) answers STOP, START and HELP itself and tells us in
 ``OptOutType``: then its word is recorded as the patient's and we send no second answer. Twilio counts
 CANCEL among its default opt-out keywords; a chain whose patients text "cancel" to cancel removes it
@@ -22,7 +36,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -35,9 +49,11 @@ from notifications.models import (
     Kind,
     Message,
     MessageStatus,
+    NumberAnswered,
     ReplyOutcome,
 )
 from notifications.outbox import message_enqueue
+from notifications.selectors import messaging_settings_get
 from patients.models import Patient
 from patients.portal import portal_user_for
 from patients.services import consent_set
@@ -68,6 +84,9 @@ WORDS: dict[str, Intent] = {
 }
 OPT_OUT_TYPES = {"STOP": Intent.STOP, "START": Intent.START, "HELP": Intent.HELP}
 _EDGES = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+#: One helpful answer per number in this period; the same command is not answered twice in it.
+ANSWER_PERIOD = timedelta(hours=12)
+COMMANDS = (Intent.CONFIRM, Intent.CANCEL, Intent.STOP, Intent.START)
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,7 @@ class Inbound:
     to_number: str = ""
     body: str = ""
     opt_out_type: str = ""
+    messaging_service_sid: str = ""
 
 
 def intent_of(*, body: str, opt_out_type: str = "") -> Intent:
@@ -112,6 +132,7 @@ class Handled:
     appointment: Appointment | None = None
     answers: Message | None = None
     bypass_consent: bool = False  # the one confirmation of a STOP we handle ourselves
+    told_by: Message | None = None  # a notice that answers the text (the SMS cancellation notice)
 
 
 @transaction.atomic
@@ -130,21 +151,38 @@ def inbound_message_receive(*, inbound: Inbound, now: datetime | None = None) ->
                 to_number=inbound.to_number[:32],
                 body=inbound.body[:1600],
                 opt_out_type=inbound.opt_out_type[:16],
+                messaging_service_sid=inbound.messaging_service_sid[:64],
                 intent=intent_of(body=inbound.body, opt_out_type=inbound.opt_out_type),
                 outcome=ReplyOutcome.ANSWERED,
                 received_at=now,
             )
     except IntegrityError:
         return InboundMessage.objects.get(sid=inbound.sid), False
+    own = messaging_settings_get().twilio_messaging_service_sid
+    if not own or inbound.messaging_service_sid != own:
+        row.outcome = ReplyOutcome.OTHER_SERVICE
+        row.detail = (
+            "Sent through the platform's shared number (this clinic has no Messaging Service of its own)"
+            if not own
+            else "Sent through a Messaging Service that is not this clinic's"
+        ) + ": recorded, nothing changed and nothing answered."
+        row.save(update_fields=["outcome", "detail"])
+        return row, True
+    # The number's row, locked to the end: its texts are handled one at a time.
+    NumberAnswered.objects.bulk_create([NumberAnswered(number=row.from_number)], ignore_conflicts=True)
+    answered = NumberAnswered.objects.select_for_update().get(number=row.from_number)
     patients = list(Patient.objects.filter(phone=inbound.from_number, merged_into__isnull=True).order_by("pk"))
-    handled = _handle(row, patients=patients, now=now)
+    handled = _once(_handle(row, patients=patients, now=now), row=row, answered=answered, now=now)
     row.outcome = handled.outcome
     row.patient = handled.patient or (patients[0] if patients else None)
     row.patients_matched = min(len(patients), 32767)
     row.appointment = handled.appointment
     row.answers = handled.answers
     row.detail = (handled.answer or handled.detail)[:500]
-    if handled.answer:
+    if handled.told_by is not None:
+        row.reply = handled.told_by
+        row.detail = f"{handled.detail} (told by the cancellation notice)"[:500]
+    elif handled.answer:
         row.reply = _answer(row, handled, now=now)
     row.save()
     # A text from a patient is patient data received: on the access log like any record written.
@@ -158,6 +196,41 @@ def inbound_message_receive(*, inbound: Inbound, now: datetime | None = None) ->
             reason=f"SMS reply: {row.get_intent_display()} ({row.outcome})",
         )
     return row, True
+
+
+def _once(handled: Handled, *, row: InboundMessage, answered: NumberAnswered, now: datetime) -> Handled:
+    """Whether the number is answered this time: a command unless the same one about the same
+    appointment was answered within the period; anything else once per period. Not answered: the
+    text is recorded as SILENT, with when the number was last answered."""
+    if not handled.answer and handled.told_by is None:
+        return handled
+    since = now - ANSWER_PERIOD
+    intent = Intent(row.intent)
+    if intent in COMMANDS:
+        command = f"{intent}:{handled.appointment.pk if handled.appointment else ''}"
+        if answered.command == command and answered.command_at is not None and answered.command_at > since:
+            return _silent(handled, answered.command_at, "the same text was answered", keep_outcome=True)
+        answered.command, answered.command_at = command, now
+        answered.save(update_fields=["command", "command_at"])
+        return handled
+    if answered.helped_at is not None and answered.helped_at > since:
+        return _silent(handled, answered.helped_at, "this number had its answer")
+    answered.helped_at = now
+    answered.save(update_fields=["helped_at"])
+    return handled
+
+
+def _silent(handled: Handled, last: datetime, what: str, *, keep_outcome: bool = False) -> Handled:
+    """Recorded, not answered: a repeated command keeps what was done (nothing new), anything else
+    is SILENT."""
+    hours = int(ANSWER_PERIOD.total_seconds() // 3600)
+    at = formats.time_format(timezone.localtime(last), "TIME_FORMAT")
+    if not keep_outcome:
+        handled.outcome = ReplyOutcome.SILENT
+    handled.detail = f"{what} at {at}; one answer per {hours} hours."
+    handled.answer = ""
+    handled.told_by = None
+    return handled
 
 
 def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> Handled:
@@ -187,11 +260,13 @@ def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> H
     if not patients:
         return Handled(
             ReplyOutcome.UNKNOWN_SENDER,
-            answer=f"{clinic}: we could not find this number in our records. {call_the_branch(None)}",
+            answer=f"{clinic}: we could not find this number in our records. {call_the_branch(_branch_to_call(None))}",
         )
     if intent in (Intent.CONFIRM, Intent.CANCEL):
         return _appointment_change(intent, patients=patients, now=now, clinic=clinic)
-    return Handled(ReplyOutcome.ANSWERED, answer=_help(clinic, _branch_of_latest(row.from_number)))
+    return Handled(
+        ReplyOutcome.ANSWERED, answer=_help(clinic, _branch_to_call(_branch_of_latest(row.from_number, patients)))
+    )
 
 
 def _help(clinic: str, branch: Branch | None) -> str:
@@ -235,9 +310,23 @@ def _texted_about(number: str, appointment: Appointment) -> bool:
     ).exists()
 
 
-def _branch_of_latest(number: str) -> Branch | None:
-    latest = _latest_about(number)
-    return latest.branch if latest is not None else None
+def _branch_of_latest(number: str, patients: list[Patient]) -> Branch | None:
+    """The branch of the latest text about an appointment sent to the number's patients, else of
+    their next appointment."""
+    latest = _latest_about(number, patients)
+    if latest is not None and latest.branch is not None:
+        return latest.branch
+    upcoming = Appointment.objects.filter(patient__in=patients, span__startswith__gt=timezone.now())
+    first = upcoming.select_related("branch").order_by("span").first()
+    return first.branch if first is not None else None
+
+
+def _branch_to_call(branch: Branch | None) -> Branch | None:
+    """The branch whose number the patient is given: this one if it has a phone, else the chain's
+    first open branch with one (the clinic's number to call)."""
+    if branch is not None and branch.phone:
+        return branch
+    return Branch.objects.filter(is_active=True).exclude(phone="").order_by("pk").first() or branch
 
 
 def _upcoming(patients: list[Patient], now: datetime) -> list[Appointment]:
@@ -289,7 +378,10 @@ def _resolve(patients: list[Patient], number: str, now: datetime) -> Handled:
     if not upcoming:
         return Handled(
             ReplyOutcome.NO_APPOINTMENT,
-            answer=f"{clinic}: we found no upcoming appointment for this number. {call_the_branch(None)}",
+            answer=(
+                f"{clinic}: we found no upcoming appointment for this number. "
+                f"{call_the_branch(_branch_to_call(_branch_of_latest(number, patients)))}"
+            ),
         )
     return Handled(
         ReplyOutcome.AMBIGUOUS,
@@ -309,6 +401,9 @@ def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetim
     patient = appointment.patient
     if patient is None:  # never: it is an appointment of one of the number's patients
         return handled
+    # The appointment's row first, as the desk's cancel takes it, before the patient's record is
+    # touched (their portal account made): one order of locks, so the two at once never deadlock.
+    list(Appointment.objects.select_for_update().filter(pk=appointment.pk).values_list("pk", flat=True))
     when = _when(appointment)
     if intent == Intent.CONFIRM:
         if appointment.status == Status.CONFIRMED:
@@ -341,6 +436,17 @@ def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetim
         return handled
     handled.outcome = ReplyOutcome.CANCELLED
     handled.answer = f"{clinic}: your appointment on {when} is cancelled."
+    # The cancellation notice written by the cancel says so (and how to book again): when it goes to
+    # this number by SMS, it is the answer, not a second text.
+    handled.told_by = Message.objects.filter(
+        kind=Kind.CANCELLED,
+        channel=Channel.SMS,
+        appointment_id=appointment.pk,
+        recipient=number,
+        status=MessageStatus.PENDING,
+    ).first()
+    if handled.told_by is not None:
+        handled.detail, handled.answer = handled.answer, ""
     return handled
 
 

@@ -4,24 +4,32 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from config.errors import PermissionDenied
 from notifications.models import InboundMessage
-from tenants.authz import Actor
-from tenants.org.rules import staff_of
+from tenants.authz import Actor, authorize
 from tenants.org.selectors import branch_ids_visible
 
 
 def inbound_list(*, actor: Actor, limit: int = 200) -> QuerySet[InboundMessage]:
-    """The latest texts patients sent, newest first, for staff: those about an appointment at a branch
-    the actor sees, and those about none (a STOP, a question, an unknown number), which belong to the
-    chain. Patients and visitors are refused."""
-    if staff_of(actor) is None:
-        raise PermissionDenied()
+    """The latest texts patients sent, newest first. Replies are read by whoever reads the message log
+    (notifications.view_message: owners, branch managers, reception, billing), for the branches they
+    see: those about an appointment at such a branch, and those about none (a STOP, a question, an
+    unknown number), which belong to the chain as a message of no branch does. Doctors, patients and
+    visitors are refused."""
+    return _readable(actor).order_by("-received_at", "-id")[:limit]
+
+
+def inbound_get(*, actor: Actor, inbound_id: int) -> InboundMessage | None:
+    """One text a patient sent, for whoever reads it on the replies list; None when not there."""
+    return _readable(actor).filter(pk=inbound_id).first()
+
+
+def _readable(actor: Actor) -> QuerySet[InboundMessage]:
+    authorize(actor, "notifications.view_message")
     rows = InboundMessage.objects.select_related("patient", "appointment__branch", "reply")
     visible = branch_ids_visible(actor=actor)
     if visible is not None:
         rows = rows.filter(Q(appointment__isnull=True) | Q(appointment__branch_id__in=visible))
-    return rows.order_by("-received_at", "-id")[:limit]
+    return rows
 
 
-__all__ = ["inbound_list"]
+__all__ = ["inbound_get", "inbound_list"]

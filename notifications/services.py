@@ -17,6 +17,7 @@ from notifications.exceptions import (
     MessagingSettingsInvalid,
     TemplateInvalid,
 )
+from notifications.messaging_service import messaging_service_claim
 from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus, MessagingSettings, Template
 from notifications.outbox import message_enqueue
 from notifications.policy import refusal
@@ -167,6 +168,7 @@ def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> M
     current.confirm_walk_in, current.confirm_staff = values.confirm_walk_in, values.confirm_staff
     current.sms_enabled, current.email_enabled = values.sms_enabled, values.email_enabled
     current.twilio_messaging_service_sid = sid
+    messaging_service_claim(sid=sid)
     current.updated_by = history_user(actor)
     changed_by(current, actor, reason="messaging settings changed").save()
     retimed = timing != (offsets, values.quiet_hours_start, values.quiet_hours_end)

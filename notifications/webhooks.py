@@ -8,20 +8,27 @@ account's auth token against the public URL Twilio called. Behind our proxy the 
 Host, ``USE_X_FORWARDED_HOST``. Unsigned or wrongly signed: 403 ``twilio_signature_invalid`` and
 nothing recorded. Both are idempotent (Twilio retries): see notifications.delivery and
 notifications.replies. The answer is an empty TwiML document: what we answer a patient goes through
-the outbox."""
+the outbox.
+
+Refusals are JSON with a stable code, as the API's: 405 ``method_not_allowed`` for anything but POST,
+400 ``twilio_webhook_invalid`` for a body larger than Django reads (DATA_UPLOAD_MAX_MEMORY_SIZE) or
+with more fields than it parses (DATA_UPLOAD_MAX_NUMBER_FIELDS) - nothing Twilio sends - and nothing
+is recorded."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, MethodNotAllowed
 from notifications.delivery import delivery_status_record
 from notifications.exceptions import TwilioSignatureInvalid, TwilioWebhookInvalid
 from notifications.replies import Inbound, inbound_message_receive
@@ -52,6 +59,28 @@ def _refused(error: ApplicationError) -> JsonResponse:
     return JsonResponse(error.as_dict(), status=error.status)
 
 
+def twilio_webhook(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """POST only, a body Twilio could have sent, signed by Twilio: else a JSON refusal."""
+
+    @csrf_exempt
+    @wraps(view)
+    def checked(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            response = _refused(MethodNotAllowed())
+            response["Allow"] = "POST"
+            return response
+        try:
+            request.POST  # noqa: B018 - parsed here, where its limits are answered
+        except (RequestDataTooBig, TooManyFieldsSent):
+            return _refused(TwilioWebhookInvalid("The request is larger than any Twilio webhook."))
+        if not signed_by_twilio(request):
+            log.warning("unsigned or wrongly signed twilio webhook refused (%s)", public_url(request))
+            return _refused(TwilioSignatureInvalid())
+        return view(request)
+
+    return checked
+
+
 def _twiml() -> HttpResponse:
     return HttpResponse(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
 
@@ -63,13 +92,9 @@ def _field(request: HttpRequest, name: str, pattern: re.Pattern[str], *, require
     return value
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def twilio_status(request: HttpRequest) -> HttpResponse:
     """A delivery report of an SMS we sent."""
-    if not signed_by_twilio(request):
-        log.warning("unsigned or wrongly signed twilio status callback refused (%s)", public_url(request))
-        return _refused(TwilioSignatureInvalid())
     try:
         sid = _field(request, "MessageSid", _SID)
         status = _field(request, "MessageStatus", _STATUS)
@@ -82,13 +107,10 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     return _twiml()
 
 
-@csrf_exempt
-@require_POST
+@twilio_webhook
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
-    """A text a patient sent to the chain's number."""
-    if not signed_by_twilio(request):
-        log.warning("unsigned or wrongly signed twilio inbound message refused (%s)", public_url(request))
-        return _refused(TwilioSignatureInvalid())
+    """A text a patient sent to the chain's number (acted on only through the chain's own Messaging
+    Service: notifications.replies)."""
     try:
         sid = _field(request, "MessageSid", _SID, required=False) or _field(request, "SmsSid", _SID)
         inbound = Inbound(
@@ -97,6 +119,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
             to_number=_field(request, "To", _NUMBER, required=False),
             body=request.POST.get("Body", "")[:1600],
             opt_out_type=request.POST.get("OptOutType", "").strip()[:16],
+            messaging_service_sid=_field(request, "MessagingServiceSid", _SID, required=False),
         )
     except TwilioWebhookInvalid as invalid:
         return _refused(invalid)

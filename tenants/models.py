@@ -97,3 +97,16 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class MessagingService(models.Model):
+    """Which chain texts through which Twilio Messaging Service (its number, its inbound webhook).
+    Public schema, so one service belongs to one chain: the database refuses a second chain naming a
+    service already named (written by the chain's messaging settings service)."""
+
+    sid = models.CharField(max_length=34, unique=True)
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="messaging_service")
+    claimed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.sid} ({self.clinic_id})"

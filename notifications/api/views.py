@@ -21,6 +21,7 @@ from notifications import services
 from notifications.exceptions import (
     MessageNotResendable,
     MessageResendPending,
+    MessagingServiceTaken,
     MessagingSettingsInvalid,
     TemplateInvalid,
 )
@@ -304,10 +305,11 @@ class MessagingSettingsApi(APIView):
         description=(
             "Reminder offsets in minutes before the appointment (at most five, 10 minutes to 14 days); quiet hours "
             "on each branch's clock, both or neither; which bookings are confirmed by their source; the channels; "
-            "the Twilio Messaging Service SID (MG + 32 hex). Refused with 400 `messaging_settings_invalid`."
+            "the Twilio Messaging Service SID (MG + 32 hex). Refused with 400 `messaging_settings_invalid`, "
+            "or `messaging_service_taken` for a service another clinic (or the platform's shared sending) uses."
         ),
         request=MessagingSettingsPatch,
-        responses={200: MessagingSettingsOut, **errors(MessagingSettingsInvalid)},
+        responses={200: MessagingSettingsOut, **errors(MessagingSettingsInvalid, MessagingServiceTaken)},
     )
     def patch(self, request: Request) -> Response:
         current = messaging_settings_read(actor=request.user)

@@ -289,6 +289,8 @@ VISITS: dict[str, Visit] = {
     # patient's messages, one wording's editor
     "message-detail": Visit("receptionist", _ids("pk=message")),
     "message-resend": Visit("receptionist", _ids("pk=message"), kind="post"),
+    # answering a patient's text from the replies page answers only POST
+    "message-reply-answer": Visit("receptionist", _ids(pk=1), kind="post"),
     "patient-messages": Visit("receptionist", _ids("pk=patient")),
     "message-template": Visit("owner", _ids(kind="reminder", channel="sms", language="de")),
     # reconciliation: resolving answers only POST; the walk's chain has no Stripe payout (the page's 404)

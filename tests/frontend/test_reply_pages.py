@@ -1,5 +1,6 @@
-"""The replies page (/messages/replies/): staff read what patients texted back, whom it was matched to
-and what was done, within the branches they see; the texts are access-logged; patients are refused."""
+"""The replies page (/messages/replies/): whoever reads the message log reads what patients texted back,
+whom it was matched to and what was done, within the branches they see, and answers a text from the
+page; the texts are access-logged; doctors and patients are refused and nothing is logged for them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from notifications.models import Kind, Message
 from notifications.replies import Inbound, inbound_message_receive
 from patients import services as patients
 from patients.models import Patient
@@ -16,7 +18,7 @@ from tenants.audit.models import AccessLog
 from tests.factories import Chain
 from tests.factories.scheduling import book, clinic_setup
 from tests.helpers import sign_in
-from tests.notifications.twilio_signing import new_sid
+from tests.notifications.twilio_signing import new_sid, own_service
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +36,13 @@ def replied(in_a: Chain):
     olga = patients.patient_create(actor=here.owner, first_name="Olga", last_name="Far", phone="+447946000012")
     book(here, here.at(here.days_ahead(3), 10), patient=mary)
     book(there, there.at(there.days_ahead(4), 11), patient=olga, actor=there.owner)
-    cancelled, _ = inbound_message_receive(inbound=Inbound(sid=new_sid(), from_number=PHONE, body="X"))
-    confirmed, _ = inbound_message_receive(inbound=Inbound(sid=new_sid(), from_number=olga.phone, body="C"))
+    service = own_service(in_a)
+    cancelled, _ = inbound_message_receive(
+        inbound=Inbound(sid=new_sid(), from_number=PHONE, body="X", messaging_service_sid=service)
+    )
+    confirmed, _ = inbound_message_receive(
+        inbound=Inbound(sid=new_sid(), from_number=olga.phone, body="C", messaging_service_sid=service)
+    )
     return mary, olga, cancelled, confirmed
 
 
@@ -77,3 +84,89 @@ def test_a_patient_may_not_read_the_replies(replied, in_a: Chain, client: Any):
 
     # when she opens the replies page, then she is refused
     assert client.get(PAGE, HTTP_HOST=in_a.host).status_code == 403
+
+
+def test_a_doctor_does_not_read_the_patients_texts_and_nothing_is_logged(replied, in_a: Chain, client: Any):
+    # given a doctor signed in (doctors have no message log)
+    sign_in(client, in_a.users["doctor"])
+    logged = AccessLog.objects.count()
+
+    # when she opens the replies page
+    page = client.get(PAGE, HTTP_HOST=in_a.host)
+
+    # then refused like the message log: no text, no number, nothing on the access log
+    assert page.status_code == 403
+    assert b"Mary Lane" not in page.content
+    assert PHONE.encode() not in page.content
+    assert AccessLog.objects.count() == logged
+
+
+def _stranger_texts(in_a: Chain, body: str) -> Any:
+    row, _ = inbound_message_receive(
+        inbound=Inbound(sid=new_sid(), from_number="+447700900123", body=body, messaging_service_sid=own_service(in_a))
+    )
+    return row
+
+
+def test_a_text_about_no_appointment_shows_a_dash(replied, in_a: Chain, client: Any):
+    # given an unknown number texted a question
+    _stranger_texts(in_a, "Are you open on Sunday?")
+    sign_in(client, in_a.users["owner"])
+
+    # when the owner opens the replies page, then its appointment column says "—", never "None"
+    html = client.get(PAGE, HTTP_HOST=in_a.host).content.decode()
+    assert "Are you open on Sunday?" in html
+    assert ">—</span>" in html
+    assert ">None<" not in html
+
+
+def test_reception_answers_a_text_from_the_page(replied, in_a: Chain, client: Any):
+    # given a question from an unknown number, and reception signed in
+    question = _stranger_texts(in_a, "Are you open on Sunday?")
+    sign_in(client, in_a.users["receptionist"])
+    page = client.get(PAGE, HTTP_HOST=in_a.host).content.decode()
+    assert f'action="/messages/replies/{question.pk}/answer/"' in page
+
+    # when she answers it
+    response = client.post(
+        f"/messages/replies/{question.pk}/answer/", {"answer": "Yes, 10 to 4."}, HTTP_HOST=in_a.host, follow=True
+    )
+
+    # then an SMS answer goes to the number, and the page says so
+    answer = Message.objects.get(
+        kind=Kind.REPLY, recipient="+447700900123", staff_user_id=in_a.users["receptionist"].pk
+    )
+    assert answer.context["text"].endswith(": Yes, 10 to 4.")
+    assert "Answer written" in response.content.decode()
+
+
+def test_an_answer_after_stop_is_refused_with_a_clear_message_and_nothing_written(replied, in_a: Chain, client: Any):
+    # given a number that asked a question and then texted STOP
+    question = _stranger_texts(in_a, "Are you open on Sunday?")
+    _stranger_texts(in_a, "STOP")
+    sign_in(client, in_a.users["receptionist"])
+    before = Message.objects.count()
+
+    # when reception answers the question
+    response = client.post(
+        f"/messages/replies/{question.pk}/answer/", {"answer": "Yes."}, HTTP_HOST=in_a.host, follow=True
+    )
+
+    # then she is told why, and nothing is written
+    assert "texted STOP" in response.content.decode()
+    assert Message.objects.count() == before
+
+
+def test_a_doctor_cannot_answer_and_reception_cannot_answer_another_branchs_text(replied, in_a: Chain, client: Any):
+    confirmed = replied[3]  # Olga's text, about an appointment at the second branch
+    before = Message.objects.count()
+
+    # a doctor is refused
+    sign_in(client, in_a.users["doctor"])
+    url = f"/messages/replies/{confirmed.pk}/answer/"
+    assert client.post(url, {"answer": "Hi"}, HTTP_HOST=in_a.host).status_code == 403
+
+    # reception of the first branch does not find a text about the second
+    sign_in(client, in_a.users["receptionist"])
+    assert client.post(url, {"answer": "Hi"}, HTTP_HOST=in_a.host).status_code == 404
+    assert Message.objects.count() == before

@@ -4,9 +4,10 @@ upcoming appointment (the one the latest confirmation or reminder texted to that
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from config.events import subscribe
@@ -29,7 +30,7 @@ from scheduling.events import AppointmentCancelled
 from scheduling.models import Appointment, Status
 from tenants.audit.models import AccessLog
 from tests.factories.scheduling import Clinic, book, clinic_setup
-from tests.notifications.twilio_signing import new_sid
+from tests.notifications.twilio_signing import new_sid, own_service, service_sid
 
 MUM = "+447911123456"
 OTHER = "+447946000012"
@@ -39,6 +40,7 @@ OTHER = "+447946000012"
 def clinic(in_a) -> Clinic:
     clinic = clinic_setup(in_a)
     sched.policy_update(actor=clinic.owner, cancellation_window_hours=24)
+    own_service(in_a)
     return clinic
 
 
@@ -69,10 +71,18 @@ def _texted(appointment: Appointment, *, kind: Kind = Kind.REMINDER, ago: timede
     return message
 
 
-def _text(body: str, sender: str = MUM, **more: str) -> InboundMessage:
-    row, created = inbound_message_receive(inbound=Inbound(sid=new_sid(), from_number=sender, body=body, **more))
+def _text(body: str, sender: str = MUM, *, now: datetime | None = None, **more: str) -> InboundMessage:
+    more.setdefault("messaging_service_sid", _service())
+    row, created = inbound_message_receive(
+        inbound=Inbound(sid=new_sid(), from_number=sender, body=body, **more), now=now
+    )
     assert created
     return row
+
+
+def _service() -> str:
+    """The Messaging Service of the chain the test runs in (its own: texts through it act)."""
+    return service_sid(connection.schema_name)  # type: ignore[attr-defined]
 
 
 def _status(appointment: Appointment) -> str:
@@ -144,20 +154,23 @@ def test_c_confirms_the_appointment_the_latest_reminder_was_about(clinic):
     assert (reply.patient_id, reply.appointment_id) == (mum.pk, appointment.pk)
 
 
-def test_a_second_confirmation_says_it_is_already_confirmed(clinic):
+def test_a_second_confirmation_is_answered_once_it_is_not_a_repeat_of_a_moment_ago(clinic):
     # given a confirmed appointment
     mum = _patient(clinic, "Mary")
     appointment = book(clinic, clinic.at(clinic.days_ahead(3), 10), patient=mum)
     _texted(appointment)
     _text("C")
 
-    # when she texts "yes" again
-    row = _text("yes")
+    # when she texts "yes" again at once, and again the next day
+    again = _text("yes")
+    next_day = _text("yes", now=timezone.now() + timedelta(hours=13))
 
-    # then nothing changes and she is told it already is
-    assert row.outcome == ReplyOutcome.ALREADY_CONFIRMED
+    # then nothing changes; the repeat is recorded and not answered, the next day's is told it already is
+    assert (again.outcome, again.reply_id) == (ReplyOutcome.ALREADY_CONFIRMED, None)
+    assert "answered" in again.detail
+    assert next_day.outcome == ReplyOutcome.ALREADY_CONFIRMED
     assert _status(appointment) == Status.CONFIRMED
-    assert "already confirmed" in _reply(row).context["text"]
+    assert "already confirmed" in _reply(next_day).context["text"]
 
 
 def test_x_cancels_as_the_patient_and_the_desk_hears_of_it(clinic):
@@ -179,7 +192,25 @@ def test_x_cancels_as_the_patient_and_the_desk_hears_of_it(clinic):
     assert stored.late_cancellation is False
     assert [(e.appointment_id, e.by_patient, e.late) for e in heard] == [(appointment.pk, True, False)]
     assert (row.outcome, row.appointment_id) == (ReplyOutcome.CANCELLED, appointment.pk)
-    assert "cancelled" in _reply(row).context["text"]
+    # and she gets one text: the cancellation notice (with the link to book again) is the answer
+    texts = Message.objects.filter(recipient=MUM, status=MessageStatus.PENDING)
+    assert [(m.kind, m.pk) for m in texts] == [(Kind.CANCELLED, row.reply_id)]
+    assert "cancelled" in row.detail
+
+
+def test_x_without_an_sms_cancellation_notice_is_answered_by_text(clinic):
+    # given a patient who never agreed to texts about her visits (the notice goes by e-mail, or not at all)
+    mum = _patient(clinic, "Mary", consent=False)
+    appointment = book(clinic, clinic.at(clinic.days_ahead(3), 10), patient=mum)
+    _texted(appointment)
+
+    # when she replies "X"
+    row = _text("X")
+
+    # then it is cancelled and her text is answered by one SMS saying so
+    assert (row.outcome, _status(appointment)) == (ReplyOutcome.CANCELLED, Status.CANCELLED)
+    assert "is cancelled" in _reply(row).context["text"]
+    assert Message.objects.filter(recipient=MUM, channel=Channel.SMS, status=MessageStatus.PENDING).count() == 1
 
 
 def test_x_inside_the_cancellation_window_is_refused_as_the_booking_link_refuses_it(clinic):
@@ -374,7 +405,9 @@ def test_twilios_opt_out_is_recorded_without_a_second_answer(clinic):
 
 def _text_opt_out(body: str, opt_out_type: str) -> InboundMessage:
     row, _ = inbound_message_receive(
-        inbound=Inbound(sid=new_sid(), from_number=MUM, body=body, opt_out_type=opt_out_type)
+        inbound=Inbound(
+            sid=new_sid(), from_number=MUM, body=body, opt_out_type=opt_out_type, messaging_service_sid=_service()
+        )
     )
     return row
 
@@ -384,7 +417,7 @@ def test_the_same_message_sid_twice_changes_nothing_the_second_time(clinic):
     mum = _patient(clinic, "Mary")
     appointment = book(clinic, clinic.at(clinic.days_ahead(3), 10), patient=mum)
     _texted(appointment)
-    inbound = Inbound(sid=new_sid(), from_number=MUM, body="X")
+    inbound = Inbound(sid=new_sid(), from_number=MUM, body="X", messaging_service_sid=_service())
     first, created = inbound_message_receive(inbound=inbound)
     assert created
     messages = Message.objects.count()

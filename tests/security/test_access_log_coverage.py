@@ -269,6 +269,7 @@ NO_PATIENT_DATA |= {
         )
     },
     ("messages/<int:pk>/resend/", "*"): CHANGE,
+    ("messages/replies/<int:pk>/answer/", "*"): CHANGE,
     # --- the waitlist
     ("desk/waitlist/", "*"): "redirects to the first branch's waitlist (probed there): no patient",
     ("desk/waitlist/<int:pk>/remove/", "*"): CHANGE,
@@ -1066,7 +1067,14 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
     if route == "messages/replies/":
         from notifications.replies import Inbound, inbound_message_receive
 
-        inbound_message_receive(inbound=Inbound(sid=f"SM{uuid.uuid4().hex}", from_number=w.patient.phone, body="?"))
+        from tests.notifications.twilio_signing import own_service
+
+        service = own_service(w.clinic.chain)
+        inbound_message_receive(
+            inbound=Inbound(
+                sid=f"SM{uuid.uuid4().hex}", from_number=w.patient.phone, body="?", messaging_service_sid=service
+            )
+        )
 
 
 def _prepare_waitlist(w: World, op: tuple[str, str]) -> None:
