@@ -1116,7 +1116,9 @@ def _load_replies() -> None:
 def _load_waitlist() -> None:
     """A waitlist with an offer: two patients waiting for a general consultation at Camden (any
     doctor, the next two weeks' mornings), and a booked morning cancelled, so its time is held and
-    offered to the first who joined (the desk's waitlist page shows it, the outbox has the offer)."""
+    offered to the first who joined (the desk's waitlist page shows it and its "Freed times" to whom
+    it went, the outbox has the offer; loaded in quiet hours, the offer reads "not sent yet" and is
+    held from their end)."""
     from scheduling.models import WaitlistEntry
 
     if WaitlistEntry.objects.exists():

@@ -21,6 +21,7 @@ from config.errors import ApplicationError
 from frontend.day_picker import doctor_asked, month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
 from invoicing.fee_selectors import fee_cancel_preview, fee_outcome
+from notifications.told import cancellation_said
 from patients.exceptions import PossibleDuplicates, QueryTooShort
 from patients.models import Patient
 from scheduling import selectors
@@ -201,6 +202,8 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         done = f"{appointment.patient}: {ACTION_DONE.get(action, action)}."
         if action in ("cancel", "no-show"):  # the fee, and what became of a deposit, said at once
             done = f"{done} {fee_outcome(appointment_id=appointment.pk)}"
+        if action == "cancel":  # whether the patient is told, and where the freed time went
+            done = f"{done} {cancellation_said(appointment_id=appointment.pk)}".strip()
         messages.success(request, done)
     except ApplicationError as exc:
         messages.error(request, exc.message)

@@ -31,6 +31,7 @@ from scheduling.models import Service, WaitlistEntry, Weekday
 from scheduling.waitlist import (
     waitlist_default_dates,
     waitlist_entry_read,
+    waitlist_freed_list,
     waitlist_list,
     waitlist_offer_list,
     waitlist_offer_read,
@@ -131,6 +132,8 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
     found, search_error = patient_lookup(request, q) if can_add and patient is None else ([], "")
     entries = list(waitlist_list(actor=request.user, branch=branch))
     access_log_records(request, action="view", object_type="waitlist_entry", records=entries)
+    freed = waitlist_freed_list(actor=request.user, branch=branch)
+    access_log_patients(request, action="view", patients=[f.patient for f, _said in freed if f.patient is not None])
     tz = ZoneInfo(branch.timezone)
     context = {
         "branch": branch,
@@ -143,6 +146,7 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
         "search_error": search_error,
         "can_add": can_add,
         "now": timezone.now(),
+        "freed": freed,
     }
     with timezone.override(tz):
         return render(request, "waitlist/desk.html", context)
@@ -152,6 +156,9 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
 @require_POST
 def desk_waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(WaitlistEntry.objects.select_related("branch", "patient"), pk=pk)
+    if request.POST.get("confirm") != "1":  # asked first (the page's "Yes, remove")
+        messages.error(request, "Not removed: confirm with “Yes, remove”.")
+        return redirect("desk-waitlist-branch", branch_pk=entry.branch_id)
     try:
         sched.waitlist_remove(actor=request.user, entry=entry)
     except ApplicationError as exc:

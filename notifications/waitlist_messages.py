@@ -5,17 +5,23 @@ patient has each); the links are secrets, masked in the message log."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton, format_time
 from django.urls import reverse
 from django.utils import timezone
 
 from config.events import subscribe
 from notifications.models import Channel, Kind
 from notifications.outbox import JsonValue, message_enqueue
+from notifications.placeholders import babel_locale, local_time
+from notifications.policy import language_of, messaging_settings, quiet_bounds
 from patients.models import Patient
 from scheduling.events import WaitlistJoined, WaitlistOffered, WaitlistOfferTaken
 from scheduling.models import WaitlistEntry, WaitlistOffer
+from scheduling.waitlist import offer_reach_register
+from tenants.org.models import Branch
 from tenants.org.selectors import chain_settings_get
 from tenants.selectors import current_clinic_url
 
@@ -34,6 +40,7 @@ def _enqueue(
     subject: str,
     link: str = "",
     appointment_id: int | None = None,
+    due_at: datetime | None = None,
 ) -> None:
     patient = entry.patient
     context: dict[str, JsonValue] = {
@@ -51,8 +58,8 @@ def _enqueue(
             kind=kind,
             channel=channel,
             recipient=recipient,
-            due_at=timezone.now(),
-            language=patient.preferred_language or "en",
+            due_at=due_at or timezone.now(),
+            language=language_of(patient),
             patient_id=patient.pk,
             appointment_id=appointment_id,
             branch_id=entry.branch_id,
@@ -62,27 +69,50 @@ def _enqueue(
 
 
 def _when(offer: WaitlistOffer) -> str:
-    local = offer.hold.span.lower.astimezone(ZoneInfo(offer.entry.branch.timezone))
-    return f"{local:%A %d %B at %H:%M}"
+    """The offered time as the patient's language writes it ("Thursday, 26 November 2026, 10:30" in en-GB)."""
+    tz = ZoneInfo(offer.entry.branch.timezone)
+    return local_time(offer.hold.span.lower, tz=tz, language=language_of(offer.entry.patient)).when
+
+
+def reaches(branch: Branch, now: datetime) -> datetime:
+    """When an offer's message written at ``now`` can go out to a patient of ``branch``: the end of
+    the chain's quiet hours on the branch's clock when ``now`` is in them, else ``now``."""
+    bounds = quiet_bounds(now, tz=ZoneInfo(branch.timezone), settings=messaging_settings())
+    return bounds[1] if bounds else now
+
+
+def hold_until(moment: datetime, *, tz: ZoneInfo, language: str) -> str:
+    """Until when an offer is held, with its day, as the language writes it ("Thu 26 Nov, 07:34" in en-GB)."""
+    locale = babel_locale(language)
+    local = moment.astimezone(tz)
+    day = format_skeleton("MMMEd", local, locale=locale)
+    return f"{day}, {format_time(local, format='short', locale=locale)}"
+
+
+KEPT = {"de": "Wir halten ihn für Sie frei bis {until}."}
 
 
 def send_offer(event: WaitlistOffered) -> None:
-    """The offer: the waitlist offer's template names the held time (its appointment: the held row),
-    the link to take or decline it, and (``text``) until when it is kept."""
+    """The offer: the waitlist offer's template names the held time (its appointment: the held row)
+    in the patient's language, the link to take or decline it, and (``text``) until when it is
+    kept, with its day. Made in quiet hours, it waits for their end (when its hold begins)."""
     offer = WaitlistOffer.objects.select_related(
         "entry__patient", "entry__service", "entry__branch", "hold__doctor__user"
     ).get(pk=event.offer_id)
     entry = offer.entry
     link = current_clinic_url() + reverse("waitlist-offer", kwargs={"token": event.token})
-    expires = offer.expires_at.astimezone(ZoneInfo(entry.branch.timezone))
+    language = language_of(entry.patient)
+    until = hold_until(offer.expires_at, tz=ZoneInfo(entry.branch.timezone), language=language)
+    kept = KEPT.get(language.split("-")[0], "We keep it for you until {until}.")
     _enqueue(
         entry,
         kind=Kind.WAITLIST_OFFER,
         key=f"waitlist-offer:{offer.pk}",
-        text=f"We keep it for you until {expires:%H:%M}.",
+        text=kept.format(until=until),
         subject=f"A time is free: {entry.service.name} {_when(offer)}",
         link=link,
         appointment_id=offer.hold_id,
+        due_at=offer.reaches_at,
     )
 
 
@@ -118,6 +148,7 @@ def send_joined(event: WaitlistJoined) -> None:
 
 
 def connect() -> None:
+    offer_reach_register(reaches)
     subscribe(WaitlistOffered, send_offer)
     subscribe(WaitlistOfferTaken, send_taken)
     subscribe(WaitlistJoined, send_joined)

@@ -567,6 +567,9 @@ class WaitlistOffer(models.Model):
     appointment = models.ForeignKey(
         CalendarEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # When its message can reach the patient: the end of the chain's quiet hours when the offer was
+    # made in them (the hold runs from then); null: at once.
+    reaches_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -578,3 +581,29 @@ class WaitlistOffer(models.Model):
 
     def __str__(self) -> str:
         return f"offer {self.pk} of waitlist {self.entry_id}"
+
+
+class WaitlistFreedTime(models.Model):
+    """A booked time that freed up (a cancellation, a reschedule's previous time) and what the waitlist
+    did with it: held and offered (``hold``, its offers say to whom), or offered to nobody and why
+    (``reason``). ``patient``: whose appointment freed it, never offered it back."""
+
+    appointment = models.ForeignKey(
+        CalendarEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="waitlist_freed"
+    )
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="+")
+    doctor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    start = models.DateTimeField()
+    hold = models.ForeignKey(
+        CalendarEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="waitlist_freed_hold"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["branch", "-created_at"], name="waitlist_freed_by_branch")]
+
+    def __str__(self) -> str:
+        return f"freed time {self.start:%Y-%m-%d %H:%M} at branch {self.branch_id}"

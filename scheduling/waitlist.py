@@ -4,6 +4,8 @@ an offer's or an entry's link opens. The changes are in scheduling.services.wait
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +19,7 @@ from scheduling.models import (
     CalendarEntry,
     OfferStatus,
     WaitlistEntry,
+    WaitlistFreedTime,
     WaitlistOffer,
     WaitlistPolicy,
     WaitlistStatus,
@@ -35,6 +38,40 @@ def waitlist_policy_get() -> WaitlistPolicy:
     return policy
 
 
+#: The least time between when an offer can reach the patient and the visit: a time beginning
+#: sooner is offered to nobody ("too soon").
+MIN_NOTICE = timedelta(minutes=15)
+
+
+def _reach_now(branch: Branch, now: datetime) -> datetime:
+    return now
+
+
+_reach: list[Callable[[Branch, datetime], datetime]] = [_reach_now]
+
+
+def offer_reach_register(rule: Callable[[Branch, datetime], datetime]) -> None:
+    """Who writes the offers' messages (notifications) says when a message written at ``now`` can
+    reach a patient of ``branch``: the end of the chain's quiet hours when ``now`` is in them."""
+    _reach[0] = rule
+
+
+def offer_reaches(*, branch: Branch, now: datetime) -> datetime:
+    """When an offer made at ``now`` can reach its patient (never before ``now``)."""
+    return max(now, _reach[0](branch, now))
+
+
+def _in_window(entry: WaitlistEntry, local: datetime) -> bool:
+    end = local + timedelta(minutes=entry.service.duration_minutes)
+    return (
+        entry.date_from <= local.date() <= entry.date_to
+        and entry.time_from <= local.time().replace(tzinfo=None)
+        and (not entry.weekdays or local.weekday() in entry.weekdays)
+        and end.date() == local.date()
+        and end.time().replace(tzinfo=None) <= entry.time_to
+    )
+
+
 def waitlist_candidates(
     *,
     branch: Branch,
@@ -42,12 +79,14 @@ def waitlist_candidates(
     start: datetime,
     service_id: int | None = None,
     not_offered_hold_id: int | None = None,
+    exclude_patient_id: int | None = None,
 ) -> list[WaitlistEntry]:
     """The waiting entries a time at ``start`` with the doctor suits, first joined first: the same
     branch, that doctor or any, the date within the entry's dates, the visit (its service's length)
     within the entry's times of day on the branch's clock, on one of its weekdays (or any). An entry
     with an offer still open waits for its answer; one already offered this hold is not asked again;
-    a patient already booked at that time is passed over."""
+    a patient already booked at that time is passed over, and so is the patient whose appointment
+    freed the time (``exclude_patient_id``: they just gave it up)."""
     local = start.astimezone(ZoneInfo(branch.timezone))
     rows = (
         WaitlistEntry.objects.filter(
@@ -66,14 +105,9 @@ def waitlist_candidates(
         rows = rows.filter(service_id=service_id)
     if not_offered_hold_id is not None:
         rows = rows.exclude(offers__hold_id=not_offered_hold_id)
-    suited = []
-    for entry in rows:
-        end = local + timedelta(minutes=entry.service.duration_minutes)
-        if entry.weekdays and local.weekday() not in entry.weekdays:
-            continue
-        if end.date() != local.date() or end.time() > entry.time_to:
-            continue
-        suited.append(entry)
+    if exclude_patient_id is not None:
+        rows = rows.exclude(patient_id=exclude_patient_id)
+    suited = [entry for entry in rows if _in_window(entry, local)]
     if not suited:
         return []
     busy = _patients_busy(
@@ -199,3 +233,110 @@ def waitlist_default_dates(*, branch: Branch, days: int = 30) -> tuple[date, dat
     """The dates a new entry waits between unless told otherwise: from today, a month, on the branch's clock."""
     today = timezone.now().astimezone(ZoneInfo(branch.timezone)).date()
     return today, today + timedelta(days=days)
+
+
+# --- why a freed time went to nobody, and what became of it ---------------------------------------
+
+#: Why one waiting entry was not offered a freed time, in the order they are checked: (one, many).
+WHY_NOT = {
+    "own": ("is the patient whose appointment freed it", "are the patient whose appointment freed it"),
+    "doctor": ("waits for another doctor", "wait for another doctor"),
+    "window": ("can come on other days or at other times", "can come on other days or at other times"),
+    "service": ("waits for a service this time cannot be held for", "wait for services this time cannot be held for"),
+    "open": ("already has an offer to answer", "already have an offer to answer"),
+    "busy": ("is booked at that time", "are booked at that time"),
+}
+
+
+def waitlist_why_not(
+    *,
+    branch: Branch,
+    doctor_id: int,
+    start: datetime,
+    exclude_patient_id: int | None = None,
+    held_services: frozenset[int] = frozenset(),
+) -> str:
+    """Why a time at ``start`` with the doctor was offered to nobody, in the desk's words: nobody
+    waits at the branch, or how many of those waiting were passed over for each reason (the patient
+    who gave it up, another doctor, other days or times, a service it could not be held for, an
+    offer still to answer, booked then). ``held_services``: the services it could be held for."""
+    waiting = list(
+        WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, branch=branch)
+        .select_related("service")
+        .prefetch_related(Prefetch("offers", queryset=WaitlistOffer.objects.filter(status=OfferStatus.OPEN)))
+    )
+    if not waiting:
+        return "Offered to nobody: nobody is waiting at this branch."
+    local = start.astimezone(ZoneInfo(branch.timezone))
+    busy = _patients_busy(
+        patient_ids=[e.patient_id for e in waiting],
+        start=start,
+        end=start + timedelta(minutes=max(e.service.duration_minutes for e in waiting)),
+    )
+    counts: Counter[str] = Counter()
+    for entry in waiting:
+        if entry.patient_id == exclude_patient_id:
+            counts["own"] += 1
+        elif entry.doctor_id is not None and entry.doctor_id != doctor_id:
+            counts["doctor"] += 1
+        elif not _in_window(entry, local):
+            counts["window"] += 1
+        elif held_services and entry.service_id not in held_services:
+            counts["service"] += 1
+        elif entry.offers.all():
+            counts["open"] += 1
+        elif entry.patient_id in busy:
+            counts["busy"] += 1
+        else:
+            counts["service"] += 1
+    parts = [f"{n} {WHY_NOT[why][0 if n == 1 else 1]}" for why in WHY_NOT if (n := counts[why])]
+    return f"Offered to nobody: of {len(waiting)} waiting, " + ", ".join(parts) + "."
+
+
+def waitlist_freed_said(*, freed: WaitlistFreedTime, now: datetime | None = None) -> str:
+    """What became of a freed time, in the desk's words: to whom it was offered (and until when, or
+    that the message waits for quiet hours to end), or why nobody."""
+    now = now or timezone.now()
+    if freed.hold_id is None:
+        return freed.reason
+    offers = list(
+        WaitlistOffer.objects.filter(hold_id=freed.hold_id)
+        .select_related("entry__patient", "entry__branch")
+        .order_by("created_at", "pk")
+    )
+    if not offers:
+        return freed.reason
+    tz = ZoneInfo(freed.branch.timezone)
+    said = []
+    for offer in offers:
+        name = f"{offer.entry.patient.first_name} {offer.entry.patient.last_name}"
+        if offer.status == OfferStatus.OPEN and offer.reaches_at is not None and offer.reaches_at > now:
+            said.append(f"{name} (not sent yet: quiet hours until {offer.reaches_at.astimezone(tz):%H:%M})")
+        elif offer.status == OfferStatus.OPEN:
+            said.append(f"{name} (held until {offer.expires_at.astimezone(tz):%H:%M})")
+        else:
+            said.append(f"{name} ({offer.get_status_display().lower()})")
+    text = "The freed time went to the waitlist: offered to " + ", ".join(said) + "."
+    return f"{text} {freed.reason}" if freed.reason else text
+
+
+def waitlist_freed_of(*, appointment_id: int) -> WaitlistFreedTime | None:
+    """The latest time this appointment freed (its cancellation, or its move), if the waitlist saw it."""
+    return (
+        WaitlistFreedTime.objects.select_related("branch")
+        .filter(appointment_id=appointment_id)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def waitlist_freed_list(*, actor: Actor, branch: Branch, limit: int = 10) -> list[tuple[WaitlistFreedTime, str]]:
+    """The branch's latest freed times still to come, each with what became of it."""
+    authorize(actor, "scheduling.view_calendar", branch)
+    now = timezone.now()
+    rows = (
+        WaitlistFreedTime.objects.filter(branch=branch, start__gt=now)
+        .select_related("branch", "doctor__user", "patient")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    return [(freed, waitlist_freed_said(freed=freed, now=now)) for freed in rows]

@@ -44,6 +44,7 @@ from scheduling.models import (
     Source,
     Status,
     WaitlistEntry,
+    WaitlistFreedTime,
     WaitlistOffer,
     WaitlistPolicy,
     WaitlistStatus,
@@ -51,7 +52,14 @@ from scheduling.models import (
 from scheduling.services.booking import _actor_id, _claim, _place, _save_entry
 from scheduling.services.holds import appointment_hold_confirm
 from scheduling.services.links import manage_link_issue
-from scheduling.waitlist import token_hash, waitlist_candidates, waitlist_policy_get
+from scheduling.waitlist import (
+    MIN_NOTICE,
+    offer_reaches,
+    token_hash,
+    waitlist_candidates,
+    waitlist_policy_get,
+    waitlist_why_not,
+)
 from tenants.authz import Actor, authorize
 from tenants.org.models import Branch, StaffMember
 
@@ -240,27 +248,38 @@ def _hold(
 
 def _offer_round(hold: Appointment, *, now: datetime) -> list[WaitlistOffer]:
     """Offer a held time to the next waiting entries for its service, up to the policy's number of
-    open offers; give the time back when nobody has an offer open for it any more. The caller holds
+    open offers (never to the patient whose appointment freed it); give the time back when nobody
+    has an offer open for it any more, saying why on the freed time. An offer made in the chain's
+    quiet hours is held from when its message can reach the patient (their end). The caller holds
     the held row's lock."""
     if hold.status != Status.HELD or hold.patient_id is not None or hold.branch is None:
         return []
     policy: WaitlistPolicy = waitlist_policy_get()
+    freed = WaitlistFreedTime.objects.filter(hold=hold).order_by("-pk").first()
+    own = freed.patient_id if freed is not None else None
     open_now = WaitlistOffer.objects.filter(hold=hold, status=OfferStatus.OPEN).count()
     made: list[WaitlistOffer] = []
     wanted = policy.offers_at_once - open_now
-    if wanted > 0 and hold.span.lower > now:
+    reaches = offer_reaches(branch=hold.branch, now=now)
+    too_soon = hold.span.lower <= reaches + MIN_NOTICE
+    if wanted > 0 and not too_soon:
         candidates = waitlist_candidates(
             branch=hold.branch,
             doctor_id=hold.doctor_id,
             start=hold.span.lower,
             service_id=hold.service_id,
             not_offered_hold_id=hold.pk,
+            exclude_patient_id=own,
         )
-        expires = now + timedelta(minutes=policy.offer_minutes)
+        expires = min(reaches + timedelta(minutes=policy.offer_minutes), hold.span.lower)
         for entry in candidates[:wanted]:
             token = secrets.token_urlsafe(32)
             offer = WaitlistOffer.objects.create(
-                entry=entry, hold=hold, token_hash=token_hash(token), expires_at=expires
+                entry=entry,
+                hold=hold,
+                token_hash=token_hash(token),
+                expires_at=expires,
+                reaches_at=reaches if reaches > now else None,
             )
             publish(events.WaitlistOffered(offer.pk, token))
             made.append(offer)
@@ -271,27 +290,71 @@ def _offer_round(hold: Appointment, *, now: datetime) -> list[WaitlistOffer]:
         hold.status = Status.CANCELLED
         hold.cancelled_at, hold.cancellation_reason = now, RELEASED_REASON
         _save_entry(hold, actor=None)
+        if freed is not None:
+            asked = WaitlistOffer.objects.filter(hold=hold).count()
+            freed.reason = (
+                "Nobody it was offered to took it in time: it is free to book again."
+                if asked
+                else _why_not(hold, own=own, too_soon=too_soon, reaches=reaches)
+            )
+            freed.save(update_fields=["reason"])
     return made
 
 
+def _why_not(hold: Appointment, *, own: int | None, too_soon: bool, reaches: datetime) -> str:
+    if too_soon:
+        return "Offered to nobody: it begins too soon for anyone to be told and come."
+    return waitlist_why_not(
+        branch=hold.branch,  # type: ignore[arg-type]
+        doctor_id=hold.doctor_id,
+        start=hold.span.lower,
+        exclude_patient_id=own,
+        held_services=frozenset({hold.service_id}) if hold.service_id else frozenset(),
+    )
+
+
 def waitlist_time_freed(
-    *, doctor: StaffMember, branch: Branch, start: datetime, now: datetime | None = None
+    *,
+    doctor: StaffMember,
+    branch: Branch,
+    start: datetime,
+    now: datetime | None = None,
+    appointment: Appointment | None = None,
 ) -> list[WaitlistOffer]:
     """A booked time at ``start`` with ``doctor`` is free again: hold it for the first waiting entry it
-    suits (for that entry's service) and offer it. Runs inside the change that freed it (a subscriber
-    of the calendar's events), in a savepoint: a time that cannot be held offers nothing and never
-    refuses that change."""
+    suits (for that entry's service) and offer it, never to the patient of ``appointment`` (whose
+    cancellation or move freed it). What became of it is kept (WaitlistFreedTime: offered, or why
+    not) for the desk. Runs inside the change that freed it (a subscriber of the calendar's events),
+    in a savepoint: a time that cannot be held offers nothing and never refuses that change."""
     now = now or timezone.now()
     if start <= now:
         return []
+    own = appointment.patient_id if appointment is not None else None
+    freed = WaitlistFreedTime.objects.create(
+        appointment=appointment, patient_id=own, branch=branch, doctor=doctor, start=start
+    )
+    if start <= offer_reaches(branch=branch, now=now) + MIN_NOTICE:
+        freed.reason = "Offered to nobody: it begins too soon for anyone to be told and come."
+        freed.save(update_fields=["reason"])
+        return []
     tried: set[int] = set()
-    for entry in waitlist_candidates(branch=branch, doctor_id=doctor.pk, start=start):
+    for entry in waitlist_candidates(branch=branch, doctor_id=doctor.pk, start=start, exclude_patient_id=own):
         if entry.service_id in tried:
             continue
         tried.add(entry.service_id)
         hold = _hold(service=entry.service, branch=branch, doctor=doctor, start=start, now=now)
         if hold is not None:
+            freed.hold = hold
+            freed.save(update_fields=["hold"])
             return _offer_round(hold, now=now)
+    if tried:
+        freed.reason = (
+            "Offered to nobody: the time could not be held for the service of those it suits "
+            "(it does not fit the doctor's day as it is now)."
+        )
+    else:
+        freed.reason = waitlist_why_not(branch=branch, doctor_id=doctor.pk, start=start, exclude_patient_id=own)
+    freed.save(update_fields=["reason"])
     return []
 
 
@@ -517,7 +580,12 @@ def _freed(appointment_id: int, *, doctor_id: int | None = None, start: datetime
         doctor = StaffMember.objects.get(pk=doctor_id)
     try:
         with transaction.atomic():  # the waitlist never refuses the change that freed the time
-            waitlist_time_freed(doctor=doctor, branch=appointment.branch, start=start or appointment.span.lower)
+            waitlist_time_freed(
+                doctor=doctor,
+                branch=appointment.branch,
+                start=start or appointment.span.lower,
+                appointment=appointment,
+            )
     except ApplicationError:
         return
 

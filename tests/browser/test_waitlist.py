@@ -1,9 +1,13 @@
 """The waitlist in the browser: a visitor with no time that suits joins from the booking page (390 px,
 proving their e-mail with the code), the desk sees them on the branch's waitlist (1024x768), a booked
-time frees up, and the visitor takes it from the offer's link. Screenshots and axe at each step."""
+time frees up, and the visitor takes it from the offer's link (the hold with its day). The desk
+cancels a visit from its panel and reads whether the patient was told and to whom the time went
+(never back to its patient), sees the freed times on the waitlist, and removes a patient only after
+confirming. Screenshots and axe at each step."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,7 +21,7 @@ from tests.browser.conftest import emailed_code
 from tests.browser.test_front_desk import _desk, _sign_in
 from tests.factories.scheduling import MONDAY, book
 from tests.helpers import committed
-from tests.scheduling.waitlist_world import link_token
+from tests.scheduling.waitlist_world import join, link_token, patient
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 PHONE = {"width": 390, "height": 844}
@@ -75,6 +79,9 @@ def test_a_visitor_joins_the_waitlist_and_takes_a_freed_time(page, live, browser
     path = f"/waitlist/offer/{token}/"
     page.goto(f"{live}{path}")
     expect(page.get_by_role("heading", name="A time is free for you")).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"We keep this time for you until \w{3} \d{1,2} \w{3}, \d\d:\d\d"))
+    ).to_be_visible()
     shot("waitlist-offer")
     axe("the waitlist offer")
     page.get_by_role("button", name="Take this time").click()
@@ -88,6 +95,53 @@ def test_a_visitor_joins_the_waitlist_and_takes_a_freed_time(page, live, browser
     page.goto(f"{live}{path}")
     expect(page.get_by_role("heading", name="You took this time")).to_be_visible()
     desk.close()
+
+
+def test_the_desk_cancels_reads_where_the_time_went_and_removes_after_confirming(page, live, browser_chain, shot):
+    cache.clear()
+    clinic, receptionist = _desk(browser_chain)
+    day = MONDAY + timedelta(days=21)
+    with committed(), schema_context(browser_chain.schema):
+        leo, ana = patient(clinic, "Leo"), patient(clinic, "Ana")
+        join(clinic, leo, day=day)
+        join(clinic, ana, day=day)
+        visit = book(clinic, clinic.at(day, 10), doctor=clinic.doctors[0], actor=clinic.owner, patient=leo)
+    page.set_viewport_size(DESK)
+    _sign_in(page, live, receptionist)
+    check = _axe_on(page)
+
+    # the desk cancels Leo's visit from its panel, confirming with a reason
+    page.goto(f"{live}/desk/{clinic.branch.pk}/?day={day.isoformat()}")
+    page.locator(f"#event-{visit.pk}").click()
+    panel = page.get_by_role("dialog")
+    panel.locator("summary", has_text="Cancel").click()
+    panel.get_by_label("Reason").fill("Clinic asked to move")
+    panel.get_by_role("button", name="Yes, cancel").click()
+
+    # the panel says Leo is told by e-mail, and the time went to Ana (not back to Leo)
+    status = panel.get_by_role("status")
+    expect(status).to_contain_text("The patient is told by e-mail")
+    expect(status).to_contain_text(f"offered to Ana {ana.last_name} (")
+    expect(status).not_to_contain_text(f"Leo {leo.last_name} (")
+    shot("waitlist-desk-cancel-said", page)
+    check("the desk's panel after a cancel")
+
+    # the waitlist lists the freed time and what became of it
+    page.goto(f"{live}/desk/{clinic.branch.pk}/waitlist/")
+    expect(page.get_by_role("heading", name="Freed times")).to_be_visible()
+    expect(page.get_by_role("cell", name=re.compile(f"offered to Ana {ana.last_name}"))).to_be_visible()
+    shot("waitlist-desk-freed", page)
+    check("the waitlist with its freed times")
+
+    # "Remove" asks first; only "Yes, remove" takes Leo off the list
+    page.locator("summary", has_text=f"Remove {leo.first_name} {leo.last_name}").click()
+    shot("waitlist-desk-remove-confirm", page)
+    check("the remove confirmation")
+    page.get_by_role("button", name="Yes, remove").click()
+    expect(page.get_by_text(f"{leo.first_name} {leo.last_name} is off the waitlist.")).to_be_visible()
+    with committed(), schema_context(browser_chain.schema):
+        assert not WaitlistEntry.objects.filter(patient=leo, status="waiting").exists()
+        assert WaitlistEntry.objects.filter(patient=ana, status="waiting").exists()
 
 
 def _axe_on(target):

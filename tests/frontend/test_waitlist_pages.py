@@ -51,8 +51,16 @@ def test_the_desk_lists_who_waits_with_their_offer_and_removes(clinic, client):
     assert html.index(first.patient.last_name) < html.index(second.patient.last_name)
     assert "Waiting for an answer" in html
 
-    # when she removes the second
-    done = client.post(f"/desk/waitlist/{second.pk}/remove/", HTTP_HOST=clinic.chain.host)
+    # when she clicks "Remove" without saying "Yes, remove" (a form posted without the confirmation)
+    asked = client.post(f"/desk/waitlist/{second.pk}/remove/", HTTP_HOST=clinic.chain.host, follow=True)
+
+    # then nobody is removed, and she is told to confirm
+    second.refresh_from_db()
+    assert second.status == WaitlistStatus.WAITING
+    assert "Not removed: confirm" in asked.content.decode()
+
+    # when she removes the second, confirming
+    done = client.post(f"/desk/waitlist/{second.pk}/remove/", {"confirm": "1"}, HTTP_HOST=clinic.chain.host)
 
     # then the second is off the list
     assert done.status_code == 302
@@ -101,7 +109,7 @@ def test_billing_staff_see_the_list_but_cannot_add_or_remove(clinic, client):
     page = client.get(f"/desk/{clinic.branch.pk}/waitlist/", HTTP_HOST=clinic.chain.host).content.decode()
     assert entry.patient.last_name in page
     assert "Add a patient" not in page
-    client.post(f"/desk/waitlist/{entry.pk}/remove/", HTTP_HOST=clinic.chain.host)
+    client.post(f"/desk/waitlist/{entry.pk}/remove/", {"confirm": "1"}, HTTP_HOST=clinic.chain.host)
     entry.refresh_from_db()
     assert entry.status == WaitlistStatus.WAITING
 

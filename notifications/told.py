@@ -1,0 +1,69 @@
+"""What the desk is told after it cancels a visit: whether the patient is told (by which channel, or
+why not: no address, no consent, the chain's switch), and what became of the freed time (offered to
+whom on the waitlist, or why to nobody)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from notifications.models import Channel, Kind, Message, MessageStatus
+from notifications.policy import consent_refusal, messaging_settings
+from scheduling.models import CalendarEntry
+from scheduling.waitlist import waitlist_freed_of, waitlist_freed_said
+
+NOT_TOLD = (MessageStatus.CANCELLED, MessageStatus.SKIPPED)
+
+
+LABELS = {Channel.SMS: "SMS", Channel.EMAIL: "e-mail"}
+
+
+def _why_untold(appointment: CalendarEntry, kind: Kind) -> str:
+    patient = appointment.patient
+    if patient is None:
+        return ""
+    settings = messaging_settings()
+    reasons = []
+    for channel, address, on in (
+        (Channel.SMS, patient.phone, settings.sms_enabled),
+        (Channel.EMAIL, patient.email, settings.email_enabled),
+    ):
+        label = LABELS[channel]
+        why = consent_refusal(patient, channel=channel, kind=kind) if address and on else None
+        if not address:
+            reasons.append("no mobile number on file" if channel == Channel.SMS else "no e-mail address on file")
+        elif not on:
+            reasons.append(f"{label} messages are turned off")
+        elif why:
+            reasons.append(f"opted out of {label}" if "opted out" in why else f"no {label} consent on record")
+    return ("The patient is not told: " + ", ".join(reasons) + ".") if reasons else "The patient is not told."
+
+
+def cancellation_said(*, appointment_id: int) -> str:
+    """After a cancellation: who was told how, and where the freed time went (the desk's words)."""
+    appointment = CalendarEntry.objects.select_related("patient", "branch").filter(pk=appointment_id).first()
+    if appointment is None or appointment.patient is None:
+        return ""
+    kinds = (Kind.CANCELLED, Kind.LEAVE_CANCELLED)
+    rows = list(
+        Message.objects.filter(appointment_id=appointment_id, kind__in=kinds)
+        .exclude(status__in=NOT_TOLD)
+        .order_by("channel")
+    )
+    if rows:
+        sent = {m.channel for m in rows}
+        channels = " and ".join(label for channel, label in LABELS.items() if channel in sent)
+        said = f"The patient is told by {channels}"
+        now = timezone.now()
+        later = [m.due_at for m in rows if m.status == MessageStatus.PENDING and m.due_at > now]
+        if later and appointment.branch is not None:
+            at = min(later).astimezone(ZoneInfo(appointment.branch.timezone))
+            said += f" (after quiet hours, at {at:%H:%M})"
+        said += "."
+    else:
+        said = _why_untold(appointment, Kind.CANCELLED)
+    freed = waitlist_freed_of(appointment_id=appointment_id)
+    if freed is not None:
+        said = f"{said} {waitlist_freed_said(freed=freed)}"
+    return said
