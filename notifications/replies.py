@@ -53,12 +53,12 @@ from notifications.models import (
     ReplyOutcome,
 )
 from notifications.outbox import message_enqueue
+from notifications.reply_words import Voice
 from notifications.selectors import messaging_settings_get
 from patients.models import Patient
 from patients.portal import portal_user_for
 from patients.services import consent_set
 from scheduling import services as sched
-from scheduling.cancel_window import call_the_branch
 from scheduling.exceptions import IllegalTransition, TooLateToCancel
 from scheduling.models import Appointment, Status
 from tenants.audit.models import AccessLog
@@ -234,7 +234,8 @@ def _silent(handled: Handled, last: datetime, what: str, *, keep_outcome: bool =
 
 
 def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> Handled:
-    clinic = chain_settings_get().name
+    chain = chain_settings_get()
+    voice = Voice.of(clinic=chain.name, language=(patients[0].preferred_language if patients else "") or chain.locale)
     intent = Intent(row.intent)
     by_twilio = bool(row.opt_out_type)
     if intent == Intent.STOP:
@@ -245,14 +246,14 @@ def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> H
         # consent is withdrawn, so it is written without a patient.
         return Handled(
             ReplyOutcome.OPTED_OUT,
-            answer=f"{clinic}: you will get no more texts from us. Reply START to get them again.",
+            answer=voice.say("stop"),
             bypass_consent=True,
         )
     if intent == Intent.START:
         _consent(patients, given=True)
         if by_twilio:
             return Handled(ReplyOutcome.OPTED_IN, detail="Twilio restarted texts to this number and told the patient.")
-        return Handled(ReplyOutcome.OPTED_IN, answer=f"{clinic}: you will get our texts again. Reply STOP to stop.")
+        return Handled(ReplyOutcome.OPTED_IN, answer=voice.say("start"))
     if row.opt_out_type and intent == Intent.CONFIRM:
         _consent(patients, given=True)  # "yes" is also Twilio's opt-in word
     if intent == Intent.HELP and by_twilio:
@@ -260,20 +261,12 @@ def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> H
     if not patients:
         return Handled(
             ReplyOutcome.UNKNOWN_SENDER,
-            answer=f"{clinic}: we could not find this number in our records. {call_the_branch(_branch_to_call(None))}",
+            answer=voice.say("unknown", call=voice.call(_branch_to_call(None))),
         )
     if intent in (Intent.CONFIRM, Intent.CANCEL):
-        return _appointment_change(intent, patients=patients, now=now, clinic=clinic)
-    return Handled(
-        ReplyOutcome.ANSWERED, answer=_help(clinic, _branch_to_call(_branch_of_latest(row.from_number, patients)))
-    )
-
-
-def _help(clinic: str, branch: Branch | None) -> str:
-    return (
-        f"{clinic}: reply C to confirm your appointment, X to cancel it, or STOP to stop texts. "
-        f"{call_the_branch(branch)}"
-    )
+        return _appointment_change(intent, patients=patients, now=now, voice=voice)
+    branch = _branch_to_call(_branch_of_latest(row.from_number, patients))
+    return Handled(ReplyOutcome.ANSWERED, answer=voice.say("help", call=voice.call(branch)))
 
 
 def _consent(patients: list[Patient], *, given: bool) -> None:
@@ -337,7 +330,7 @@ def _upcoming(patients: list[Patient], now: datetime) -> list[Appointment]:
     )
 
 
-def _resolve(patients: list[Patient], number: str, now: datetime) -> Handled:
+def _resolve(patients: list[Patient], number: str, now: datetime, voice: Voice) -> Handled:
     """The appointment a reply is about: the one the latest confirmation or reminder texted to a
     patient who holds this number now named, if it is still upcoming and changeable; if it is off,
     the number's only upcoming visit when no text named it. Without such a text, the
@@ -357,44 +350,34 @@ def _resolve(patients: list[Patient], number: str, now: datetime) -> Handled:
         # no text ever named it (booked at the desk since, say): the patient knows of it otherwise.
         if len(upcoming) == 1 and not _texted_about(number, upcoming[0]):
             return Handled(ReplyOutcome.ANSWERED, appointment=upcoming[0], patient=upcoming[0].patient)
-        state = (
-            f"is {appointment.get_status_display().lower()}"
-            if appointment.status not in CHANGEABLE
-            else "has already started"
-        )
         return Handled(
             ReplyOutcome.NOT_CHANGEABLE,
             patient=appointment.patient,
             appointment=appointment,
             answers=latest,
-            answer=(
-                f"{chain_settings_get().name}: your appointment on {_when(appointment)} {state}. "
-                f"{call_the_branch(appointment.branch)}"
-            ),
+            answer=_off(appointment, voice, now),
         )
     if len(upcoming) == 1:
         return Handled(ReplyOutcome.ANSWERED, appointment=upcoming[0], patient=upcoming[0].patient)
-    clinic = chain_settings_get().name
     if not upcoming:
-        return Handled(
-            ReplyOutcome.NO_APPOINTMENT,
-            answer=(
-                f"{clinic}: we found no upcoming appointment for this number. "
-                f"{call_the_branch(_branch_to_call(_branch_of_latest(number, patients)))}"
-            ),
-        )
+        branch = _branch_to_call(_branch_of_latest(number, patients))
+        return Handled(ReplyOutcome.NO_APPOINTMENT, answer=voice.say("none", call=voice.call(branch)))
     return Handled(
         ReplyOutcome.AMBIGUOUS,
-        answer=(
-            f"{clinic}: this number has {len(upcoming)} upcoming appointments. To change one, please use the "
-            f"link in its booking message. {call_the_branch(upcoming[0].branch)}"
-        ),
+        answer=voice.say("several", count=len(upcoming), call=voice.call(_branch_to_call(upcoming[0].branch))),
     )
 
 
-def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetime, clinic: str) -> Handled:
+def _off(appointment: Appointment, voice: Voice, now: datetime) -> str:
+    """What became of an appointment that can no longer be changed by text, and whom to call."""
+    started = appointment.status in CHANGEABLE and appointment.span.lower <= now
+    state = voice.say("started") if started else voice.say("is", status=voice.status(appointment))
+    return voice.say("off", when=_when(appointment), state=state, call=voice.call(appointment.branch))
+
+
+def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetime, voice: Voice) -> Handled:
     number = patients[0].phone
-    handled = _resolve(patients, number, now)
+    handled = _resolve(patients, number, now, voice)
     appointment = handled.appointment
     if appointment is None or handled.outcome != ReplyOutcome.ANSWERED:
         return handled
@@ -408,15 +391,15 @@ def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetim
     if intent == Intent.CONFIRM:
         if appointment.status == Status.CONFIRMED:
             handled.outcome = ReplyOutcome.ALREADY_CONFIRMED
-            handled.answer = f"{clinic}: your appointment on {when} is already confirmed. See you then."
+            handled.answer = voice.say("already", when=when)
             return handled
         try:
             with transaction.atomic():
                 sched.appointment_confirm(actor=portal_user_for(patient=patient), appointment=appointment)
         except IllegalTransition:  # the desk changed it a moment ago
-            return _no_longer(handled, appointment, clinic)
+            return _no_longer(handled, appointment, voice, now)
         handled.outcome = ReplyOutcome.CONFIRMED
-        handled.answer = f"{clinic}: thank you, your appointment on {when} is confirmed."
+        handled.answer = voice.say("confirmed", when=when)
         return handled
     try:
         # A refusal must leave nothing behind: no portal account made for it.
@@ -429,13 +412,13 @@ def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetim
                 now=now,
             )
     except IllegalTransition:  # the desk changed it a moment ago
-        return _no_longer(handled, appointment, clinic)
+        return _no_longer(handled, appointment, voice, now)
     except TooLateToCancel as refused:
         handled.outcome = ReplyOutcome.TOO_LATE
-        handled.answer = f"{clinic}: your appointment on {when} was not cancelled. {refused.message}"
+        handled.answer = voice.say("too_late", when=when, reason=refused.message, call=voice.call(appointment.branch))
         return handled
     handled.outcome = ReplyOutcome.CANCELLED
-    handled.answer = f"{clinic}: your appointment on {when} is cancelled."
+    handled.answer = voice.say("cancelled", when=when)
     # The cancellation notice written by the cancel says so (and how to book again): when it goes to
     # this number by SMS, it is the answer, not a second text.
     handled.told_by = Message.objects.filter(
@@ -450,13 +433,10 @@ def _appointment_change(intent: Intent, *, patients: list[Patient], now: datetim
     return handled
 
 
-def _no_longer(handled: Handled, appointment: Appointment, clinic: str) -> Handled:
+def _no_longer(handled: Handled, appointment: Appointment, voice: Voice, now: datetime) -> Handled:
     appointment.refresh_from_db()
     handled.outcome = ReplyOutcome.NOT_CHANGEABLE
-    handled.answer = (
-        f"{clinic}: your appointment on {_when(appointment)} is {appointment.get_status_display().lower()}. "
-        f"{call_the_branch(appointment.branch)}"
-    )
+    handled.answer = _off(appointment, voice, now)
     return handled
 
 

@@ -280,3 +280,35 @@ def test_a_doctor_may_not_answer_a_text_and_nothing_is_written(clinic):
     with pytest.raises(PermissionDenied):
         reply_services.text_answer(actor=clinic.chain.users["doctor"], text=question, answer="Hello.")
     assert Message.objects.count() == before
+
+
+# --- the automatic answers in the patient's language ------------------------------------------------------
+
+
+def test_a_german_speaking_patient_is_answered_in_german(clinic):
+    # given a patient whose language is German, reminded of her visit; the branch has a phone number
+    from patients import services as patients
+
+    org.branch_update(actor=clinic.owner, branch=clinic.branch, phone="020 7946 0000")
+    anna = patients.patient_create(
+        actor=clinic.owner, first_name="Anna", last_name="Lang", phone=MUM, preferred_language="de"
+    )
+    patients.consent_set(actor=clinic.owner, patient=anna, channel="sms", given=True)
+    appointment = book(clinic, clinic.at(clinic.days_ahead(3), 10), patient=anna)
+    _texted(appointment)
+
+    # when she confirms, asks a question and stops texts
+    confirm, question, stop = _text("C"), _text("Parkplatz?"), _text("STOP")
+
+    # then each answer is in German, with the branch's number to call
+    said = [Message.objects.get(pk=row.reply_id).context["text"] for row in (confirm, question, stop)]
+    assert "Danke, Ihr Termin am" in said[0]
+    assert "ist bestätigt" in said[0]
+    assert f"Bitte rufen Sie {clinic.branch.name} unter 020 7946 0000 an." in said[1]
+    assert "Sie erhalten keine SMS mehr von uns" in said[2]
+
+
+def test_an_english_speaking_patient_and_an_unknown_number_are_answered_in_english(clinic):
+    _patient(clinic, "Mary")
+    for row in (_text("help"), _text("hello", sender=BOT)):
+        assert "Please call" in Message.objects.get(pk=row.reply_id).context["text"]
