@@ -4,11 +4,15 @@ Each capability adds its part here, so a newcomer sees it working at once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import F, Q, QuerySet
 from django.test.utils import override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -26,6 +30,9 @@ from tenants.org import services as org
 from tenants.org.models import Branch, Invitation, Role, StaffMember
 from tenants.selectors import site_url
 from tenants.services import clinic_create, clinic_spares_replenish, platform_ensure_public
+
+if TYPE_CHECKING:
+    from notifications.models import Message
 
 DEMO_PASSWORD = "Clinicflow-demo-2026"  # noqa: S105 (printed for the demo on purpose)
 OPERATOR_EMAIL = "operator@clinicflow.localhost"
@@ -1004,6 +1011,7 @@ def _load_messages() -> None:
 
     if Message.objects.filter(key__startswith="demo:log:").exists():
         return
+    history = _history_due()
     patient = Patient.objects.filter(first_name="Amelia", last_name="Hart").first()
     now = timezone.now()
     text = message_enqueue(
@@ -1015,7 +1023,7 @@ def _load_messages() -> None:
         context={"text": "Northwind: your parking permit is ready at the Camden desk."},
         key="demo:log:delivered",
     )
-    message_enqueue(
+    failed = message_enqueue(
         kind=Kind.REPLY,
         channel=Channel.EMAIL,
         recipient="amelia.hart@example",
@@ -1024,7 +1032,9 @@ def _load_messages() -> None:
         context={"text": "Your invoice is attached to your portal."},
         key="demo:log:failed",
     )
-    messages_dispatch_all()
+    with _history_time():
+        messages_dispatch_all(only=[*history.values_list("pk", flat=True), text.pk, failed.pk])
+    _sent_when_due(history)
     text.refresh_from_db()
     if text.provider_id:
         delivery_status_record(sid=text.provider_id, status="delivered", message_id=text.pk)
@@ -1182,12 +1192,68 @@ def _load_reminders() -> None:
     backends (nothing floods the console), so the message log starts with them sent and the
     reminders waiting."""
     from notifications.dispatch import messages_dispatch_all
+    from notifications.models import Kind
+
+    history = _history_due()
+    if history and history.exclude(kind=Kind.REMINDER).exists():
+        with (
+            override_settings(
+                SMS_BACKEND="notifications.sms.LocmemBackend",
+                EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            ),
+            _history_time(),
+        ):
+            messages_dispatch_all(only=[m.pk for m in history])
+        _sent_when_due(history)
+
+
+def _history_due() -> QuerySet[Message]:
+    """The messages the loader's history wrote (bookings, payments, cancellations, answers), due by
+    now or held to the end of quiet hours: sent when those things happened, not left for the worker.
+    Reminders of upcoming visits, follow-ups and summaries stay for their time, and the waitlist's
+    offers follow the quiet hours as a live offer would (the waitlist's desk shows "not sent yet")."""
     from notifications.models import Kind, Message, MessageStatus
 
-    due = Message.objects.filter(status=MessageStatus.PENDING, due_at__lte=timezone.now()).exclude(kind=Kind.REMINDER)
-    if due.exists():
-        with override_settings(
-            SMS_BACKEND="notifications.sms.LocmemBackend",
-            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-        ):
-            messages_dispatch_all()
+    now = timezone.now()
+    happened = (
+        Kind.CONFIRMATION,
+        Kind.RESCHEDULED,
+        Kind.CANCELLED,
+        Kind.LEAVE_MOVED,
+        Kind.LEAVE_CANCELLED,
+        Kind.RECEIPT,
+        Kind.FEE_NOTICE,
+        Kind.NO_SHOW,
+        Kind.REPLY,
+    )
+    pending = Message.objects.filter(status=MessageStatus.PENDING, created_at__lte=now).exclude(
+        kind=Kind.WAITLIST_OFFER
+    )
+    ids = list(pending.filter(Q(due_at__lte=now) | Q(kind__in=happened)).values_list("pk", flat=True))
+    # one held by quiet hours as it was written (sent at once when it was) is due when it was written
+    Message.objects.filter(pk__in=ids, due_at__gt=now).update(due_at=F("created_at"))
+    return Message.objects.filter(pk__in=ids)
+
+
+@contextmanager
+def _history_time() -> Iterator[None]:
+    """The loader sends its history as it happened, whatever the hour it runs at: the chain's quiet
+    hours (which would hold every confirmation and receipt of the demo's past to the morning, a
+    backlog that all goes at once) are set aside while it does, and put back."""
+    from notifications.models import MessagingSettings
+
+    quiet = MessagingSettings.objects.filter(pk=1).values_list("quiet_hours_start", "quiet_hours_end").first()
+    MessagingSettings.objects.filter(pk=1).update(quiet_hours_start=None, quiet_hours_end=None)
+    try:
+        yield
+    finally:
+        if quiet is not None:
+            MessagingSettings.objects.filter(pk=1).update(quiet_hours_start=quiet[0], quiet_hours_end=quiet[1])
+
+
+def _sent_when_due(history: QuerySet[Message]) -> None:
+    """The log shows the history's messages sent when they fell due (the time the booking, payment or
+    text happened), not the moment the loader ran."""
+    from notifications.models import MessageStatus
+
+    history.filter(status=MessageStatus.SENT).update(sent_at=F("due_at"))

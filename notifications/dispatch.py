@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -99,14 +100,16 @@ def retry_delay(attempts: int) -> timedelta | None:
     return timedelta(minutes=waits[attempts - 1]) if attempts <= len(waits) else None
 
 
-def _claim(*, limit: int, now: datetime) -> list[int]:
+def _claim(*, limit: int, now: datetime, only: Collection[int] | None = None) -> list[int]:
+    only_ids = None if only is None else list(only)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {TABLE} SET status = 'sending', claimed_at = %s, attempts = attempts + 1, updated_at = %s
                 WHERE id IN (SELECT id FROM {TABLE} WHERE status = 'pending' AND due_at <= %s
+                                    AND (%s::bigint[] IS NULL OR id = ANY(%s::bigint[]))
                              ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED)
                 RETURNING id""",  # noqa: S608 (the table name is ours)
-            [now, now, now, limit],
+            [now, now, now, only_ids, only_ids, limit],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -232,10 +235,13 @@ class _Sender:
             self._mail.close()
 
 
-def messages_dispatch(*, limit: int | None = None, now: datetime | None = None) -> Tally:
-    """Claim up to ``limit`` due messages of the current chain and send them (see the module)."""
+def messages_dispatch(
+    *, limit: int | None = None, now: datetime | None = None, only: Collection[int] | None = None
+) -> Tally:
+    """Claim up to ``limit`` due messages of the current chain (of ``only`` these, when given) and
+    send them (see the module)."""
     now = now or timezone.now()
-    ids = _claim(limit=limit or settings.OUTBOX_BATCH_SIZE, now=now)
+    ids = _claim(limit=limit or settings.OUTBOX_BATCH_SIZE, now=now, only=only)
     tally = Tally(claimed=len(ids))
     if not ids:
         return tally
@@ -310,14 +316,16 @@ def _send(done: list[Settlement], ready: list[tuple[Message, Composed]], *, now:
     return tally
 
 
-def messages_dispatch_all(*, seconds: float | None = None, now: datetime | None = None) -> Tally:
+def messages_dispatch_all(
+    *, seconds: float | None = None, now: datetime | None = None, only: Collection[int] | None = None
+) -> Tally:
     """Dispatch batch after batch until nothing is due or ``seconds`` have passed (a periodic run
     leaves the rest to the next one)."""
     budget = settings.OUTBOX_DISPATCH_SECONDS if seconds is None else seconds
     started = time.monotonic()
     total = Tally()
     while True:
-        tally = messages_dispatch(now=now)
+        tally = messages_dispatch(now=now, only=only)
         total.merge(tally)
         if tally.claimed == 0 or time.monotonic() - started > budget:
             return total

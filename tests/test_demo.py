@@ -227,3 +227,39 @@ def test_demo_loads_once_and_its_logins_work(db):
         {"email": "owner@northwind.localhost", "password": DEMO_PASSWORD, "otp": code},
     )
     assert owner.status_code == 200, owner.content
+
+
+def test_the_demo_loaded_in_quiet_hours_leaves_no_backlog_of_old_messages(db):
+    # given it is 03:00 in London, inside the demo chain's quiet hours (21:00 to 08:00)
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+    from django.utils import timezone
+
+    from notifications.models import Kind, Message, MessageStatus, MessagingSettings
+
+    london = ZoneInfo("Europe/London")
+    night = datetime.combine(datetime.now(london).date() + timedelta(days=1), time(3), tzinfo=london)
+    with time_machine.travel(night, tick=True):
+        # when the demo is loaded
+        load(out=lambda _line: None)
+
+        with schema_context("northwind"):
+            now = timezone.now()
+            quiet = MessagingSettings.objects.get(pk=1)
+            pending = Message.objects.filter(status=MessageStatus.PENDING)
+            # then its quiet hours are as they were (the loader only set them aside for its past)
+            assert (quiet.quiet_hours_start, quiet.quiet_hours_end) == (time(21), time(8))
+            # and the history's confirmations, receipts, notices and answers went when they happened:
+            # nothing is left to go at once when quiet hours end
+            # (the waitlist's offers are live: they wait for quiet hours to end, as the desk says)
+            history = pending.exclude(kind=Kind.WAITLIST_OFFER)
+            assert not history.filter(due_at__lte=now).exists(), list(history.filter(due_at__lte=now).values("kind"))
+            assert set(history.values_list("kind", flat=True)) <= {Kind.REMINDER}
+            assert not history.filter(appointment__span__startswith__lte=now).exists()
+            sent = Message.objects.filter(kind=Kind.CONFIRMATION, status=MessageStatus.SENT)
+            assert sent.exists()
+            assert all(m.sent_at <= now and abs(m.sent_at - m.due_at) < timedelta(minutes=5) for m in sent)
+            # and the deliberate ones stay as the printed hints say: one e-mail failed for good
+            assert Message.objects.get(key="demo:log:failed").status == MessageStatus.FAILED
