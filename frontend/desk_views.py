@@ -21,6 +21,7 @@ from config.errors import ApplicationError
 from frontend.day_picker import doctor_asked, month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
 from invoicing.fee_selectors import fee_cancel_preview, fee_outcome
+from notifications.selectors import confirmation_said
 from notifications.told import cancellation_said
 from patients.exceptions import PossibleDuplicates, QueryTooShort
 from patients.models import Patient
@@ -332,6 +333,9 @@ class NewPatientForm(forms.Form):
         label="Mobile",
         help_text="A number that can receive text messages, national or international form, e.g. 07911 123456.",
     )
+    email = forms.EmailField(required=False, label="E-mail", help_text="For the confirmation and reminders by e-mail.")
+    sms_consent = forms.BooleanField(required=False, label="Agrees to the confirmation and reminders by SMS")
+    email_consent = forms.BooleanField(required=False, label="Agrees to reminders by e-mail")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -404,7 +408,8 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
                 messages.error(request, exc.message)
         else:
             local = booked.span.lower.astimezone(tz)
-            messages.success(request, f"{booked.patient} booked on {_when(local)}.")
+            told = confirmation_said(appointment=booked)  # sent, held by quiet hours, or why not
+            messages.success(request, f"{booked.patient} booked on {_when(local)}. {told}")
             return _to_book(branch, local.date(), focus=booked.pk)
     with timezone.override(tz):
         return render(request, "desk/walk_in.html", context)

@@ -1,10 +1,14 @@
-"""Message pages: the message log (/messages/: status, kind, channel, recipient, due and sent times,
-failures with their error; filters), one message with its text as sent and "Send again"
-(/messages/<pk>/), and a patient's messages on their record (/patients/<pk>/messages/). What names a
-patient is access-logged. Each action calls one service or selector."""
+"""Message pages: the message log (/messages/: status, kind, channel, recipient, the appointment it
+is about, due and sent times, failures with their error; filters). It opens on what matters: the
+messages due next (the soonest first) above those sent (the latest first), with tabs for all that
+is due and for the failures, their counts shown. One message (/messages/<pk>/): the appointment it
+is about, its text as sent (or, while it waits, as it would be sent now) and "Send again"; and a
+patient's messages on their record (/patients/<pk>/messages/). What names a patient is
+access-logged. Each action calls one service or selector."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
@@ -17,14 +21,27 @@ from django.views.decorators.http import require_POST
 from frontend.forms import flash, to_int
 from notifications import services
 from notifications.models import Channel, Kind, Message, MessageStatus
-from notifications.selectors import MessageFilters, message_get, message_list, message_resends, patient_messages
+from notifications.selectors import (
+    SHOW_DUE,
+    SHOW_SENT,
+    SHOWS,
+    TROUBLE,
+    MessageFilters,
+    language_name,
+    message_get,
+    message_list,
+    message_log_counts,
+    message_preview,
+    message_resends,
+    patient_messages,
+)
 from patients.models import Patient
 from tenants.audit.services import access_log_patients, access_log_records
 from tenants.org.selectors import branch_list, chain_settings_get
 
 PAGE_SIZE = 50
-#: What needs someone: said in words beside the colour.
-TROUBLE = {MessageStatus.FAILED, MessageStatus.UNDELIVERED}
+#: How many of the messages due next the log's first view shows above those sent.
+DUE_NEXT = 10
 
 
 def _zone() -> ZoneInfo:
@@ -34,26 +51,36 @@ def _zone() -> ZoneInfo:
 @login_required
 def message_log(request: HttpRequest) -> HttpResponse:
     q = request.GET
+    show = q.get("show", "") if q.get("show") in SHOWS else ""
     filters = MessageFilters(
         status=q.get("status", "") if q.get("status") in MessageStatus.values else "",
         kind=q.get("kind", "") if q.get("kind") in Kind.values else "",
         channel=q.get("channel", "") if q.get("channel") in Channel.values else "",
         branch_id=to_int(q.get("branch")),
         recipient=q.get("recipient", "")[:100],
+        # the first view: those sent (the latest first), the ones due next above them
+        show=show or SHOW_SENT,
     )
     rows = message_list(actor=request.user, filters=filters)
+    due_next = (
+        [] if show else list(message_list(actor=request.user, filters=replace(filters, show=SHOW_DUE))[:DUE_NEXT])
+    )
     zone = _zone()
     page = Paginator(rows, PAGE_SIZE).get_page(to_int(q.get("page")) or 1)
-    access_log_records(request, action="list", object_type="message", records=page.object_list)
+    access_log_records(request, action="list", object_type="message", records=[*due_next, *page.object_list])
     context = {
         "page": page,
+        "due_next": due_next,
+        "show": show,
+        "counts": message_log_counts(actor=request.user, filters=filters),
         "filters": filters,
         "statuses": MessageStatus.choices,
         "kinds": Kind.choices,
         "channels": Channel.choices,
         "branches": list(branch_list(actor=request.user)),
         "trouble": TROUBLE,
-        "query": _without_page(request),
+        "query": _without(request, "page"),
+        "tab_query": _without(request, "page", "show", "status"),
         "see_settings": request.user.has_perm("notifications.view_templates"),
         "zone": zone,
     }
@@ -61,9 +88,10 @@ def message_log(request: HttpRequest) -> HttpResponse:
         return render(request, "messages/log.html", context)
 
 
-def _without_page(request: HttpRequest) -> str:
+def _without(request: HttpRequest, *names: str) -> str:
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in names:
+        query.pop(name, None)
     return query.urlencode()
 
 
@@ -86,6 +114,8 @@ def message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "trouble": TROUBLE,
         "can_resend": request.user.has_perm("notifications.resend_message", message),
         "blocked": services.resend_blocked(message=message),
+        "preview": message_preview(message=message),
+        "language": language_name(message.language),
         "zone": zone,
     }
     with timezone.override(zone):

@@ -22,8 +22,9 @@ class Composed:
     attachments: tuple[tuple[str, str, str], ...] = field(default=())
 
 
-def compose(message: Message) -> Composed:
-    values = placeholders(message)
+def compose(message: Message, *, preview: bool = False) -> Composed:
+    """``message``'s text as it is sent now; a ``preview`` (the message's page) issues nothing."""
+    values = placeholders(message, preview=preview)
     subject, body = render(kind=message.kind, channel=message.channel, language=message.language, values=values.values)
     return Composed(
         subject=subject,

@@ -75,7 +75,8 @@ def tell(
     return written
 
 
-def _confirms(source: str) -> bool:
+def confirms(source: str) -> bool:
+    """Whether the chain confirms bookings of ``source`` (its messaging settings)."""
     settings = messaging_settings()
     return {
         Source.ONLINE: settings.confirm_online,
@@ -93,7 +94,7 @@ def on_booked(event: AppointmentBooked) -> None:
     if appointment is None or appointment.patient is None:
         return
     reminders_sync(appointment=appointment)
-    if not _confirms(appointment.source):
+    if not confirms(appointment.source):
         return
     key = f"confirmation:series:{appointment.series_id}" if appointment.series_id else f"confirmation:{appointment.pk}"
     # The patient who booked online waits for this at any hour: quiet hours do not hold it back.

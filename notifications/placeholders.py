@@ -107,9 +107,11 @@ def _uses(message: Message, name: str) -> bool:
     return probe in subject or probe in body
 
 
-def _fresh_manage_link(appointment: CalendarEntry) -> str:
+def _fresh_manage_link(appointment: CalendarEntry, *, preview: bool = False) -> str:
     if appointment.status not in CHANGEABLE or appointment.patient_id is None:
         return ""
+    if preview:  # issues no link: the stand-in is a secret, shown masked as the log masks the real one
+        return site_link("book-manage", token="preview")  # noqa: S106 (no secret: a stand-in shown masked)
     try:
         token = manage_link_issue(appointment=appointment)  # type: ignore[arg-type]
     except IllegalTransition:
@@ -135,9 +137,9 @@ def _calendar(message: Message, appointment: CalendarEntry, values: dict[str, st
     return ((FILENAME, ics, MIMETYPE),)
 
 
-def placeholders(message: Message) -> Values:
+def placeholders(message: Message, *, preview: bool = False) -> Values:
     """The values of ``message`` as text, read now; the ones named in ``context["secret"]`` (and a
-    manage link issued for it) are secrets."""
+    manage link issued for it) are secrets. A ``preview`` issues no manage link (a masked stand-in)."""
     context = message.context or {}
     chain = chain_settings()
     values: dict[str, str] = {"clinic": chain.name}
@@ -168,7 +170,7 @@ def placeholders(message: Message) -> Values:
         values["doctor"] = appointment.doctor.user.get_full_name() or str(appointment.doctor)
         values["service"] = str(appointment.service or "")
         if message.kind in WITH_CALENDAR or _uses(message, "manage_link"):
-            values["manage_link"] = _fresh_manage_link(appointment)
+            values["manage_link"] = _fresh_manage_link(appointment, preview=preview)
             secret_names.add("manage_link")
         attachments = _calendar(message, appointment, values)
     if "amount_minor" in context:

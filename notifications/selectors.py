@@ -4,14 +4,22 @@ settings as the settings pages show them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from babel import Locale, UnknownLocaleError
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.formats import time_format
 
-from notifications.models import Channel, Kind, Message, MessagingSettings, Template
+from notifications.compose import Composed, compose
+from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus, MessagingSettings, Template
+from notifications.notices import confirms
+from notifications.policy import consent_refusal, postponed, zone_of
 from notifications.templates import KIND_PLACEHOLDERS, LANGUAGES, PLACEHOLDERS, default_for
 from patients.models import Patient
+from scheduling.models import Appointment, Source
 from tenants.authz import Actor, authorize
 from tenants.org.selectors import branch_ids_visible
 
@@ -28,10 +36,22 @@ class MessageFilters:
     recipient: str = ""
     due_from: datetime | None = None
     due_until: datetime | None = None
+    #: One part of the log: "due" (waiting, the soonest due first), "sent" (sent or settled, the
+    #: latest first), "failed" (failed or not delivered, the latest first); empty: all, the latest due first.
+    show: str = ""
+
+
+#: The parts of the log.
+SHOW_DUE, SHOW_SENT, SHOW_FAILED = "due", "sent", "failed"
+SHOWS = (SHOW_DUE, SHOW_SENT, SHOW_FAILED)
+#: What needs someone: a failure, or a message the provider could not deliver.
+TROUBLE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 
 
 def _visible(actor: Actor) -> QuerySet[Message]:
-    rows = Message.objects.select_related("patient", "branch", "appointment", "resend_of")
+    rows = Message.objects.select_related(
+        "patient", "branch", "resend_of", "appointment__service", "appointment__doctor__user", "appointment__branch"
+    )
     visible = branch_ids_visible(actor=actor)
     if visible is None:
         return rows
@@ -40,10 +60,36 @@ def _visible(actor: Actor) -> QuerySet[Message]:
 
 
 def message_list(*, actor: Actor, filters: MessageFilters | None = None) -> QuerySet[Message]:
-    """The messages of the branches ``actor`` sees, the latest due first."""
+    """The messages of the branches ``actor`` sees, the latest due first (or in the order of the part
+    of the log ``filters.show`` names)."""
     authorize(actor, "notifications.view_message")
     f = filters or MessageFilters()
-    rows = _visible(actor)
+    rows = _filtered(_visible(actor), f)
+    if f.show == SHOW_DUE:
+        return rows.filter(status__in=OPEN_STATUSES).order_by("due_at", "pk")
+    if f.show in (SHOW_SENT, SHOW_FAILED):
+        done = rows.filter(status__in=TROUBLE) if f.show == SHOW_FAILED else rows.exclude(status__in=OPEN_STATUSES)
+        # when it happened: sent, else settled (a reminder no longer needed, a message not sent)
+        return done.annotate(happened=Coalesce("sent_at", "updated_at")).order_by("-happened", "-pk")
+    return rows.order_by("-due_at", "-pk")
+
+
+@dataclass(frozen=True)
+class LogCounts:
+    """How many messages each part of the log holds, under the log's other filters."""
+
+    due: int
+    failed: int
+
+
+def message_log_counts(*, actor: Actor, filters: MessageFilters) -> LogCounts:
+    """The number of waiting and of failed messages the log's tabs show, whatever the status filter."""
+    authorize(actor, "notifications.view_message")
+    rows = _filtered(_visible(actor), replace(filters, status=""))
+    return LogCounts(due=rows.filter(status__in=OPEN_STATUSES).count(), failed=rows.filter(status__in=TROUBLE).count())
+
+
+def _filtered(rows: QuerySet[Message], f: MessageFilters) -> QuerySet[Message]:
     if f.status:
         rows = rows.filter(status=f.status)
     if f.kind:
@@ -58,13 +104,58 @@ def message_list(*, actor: Actor, filters: MessageFilters | None = None) -> Quer
         rows = rows.filter(due_at__gte=f.due_from)
     if f.due_until is not None:
         rows = rows.filter(due_at__lt=f.due_until)
-    return rows.order_by("-due_at", "-pk")
+    return rows
 
 
 def message_get(*, actor: Actor, pk: int) -> Message | None:
     """One message of a branch ``actor`` sees, or None (another branch's is not found)."""
     authorize(actor, "notifications.view_message")
     return _visible(actor).filter(pk=pk).first()
+
+
+def message_preview(*, message: Message) -> Composed | None:
+    """The text a waiting message would be sent with now, written by the sender's own code (the
+    wording, the patient's language, the appointment's current time), its secrets masked as the log
+    masks them; None once it is sent or settled (its page shows the text as sent). Nothing is
+    issued for it: a manage link in it is a stand-in, shown masked."""
+    if message.status not in OPEN_STATUSES:
+        return None
+    return compose(message, preview=True)
+
+
+def confirmation_said(*, appointment: Appointment, now: datetime | None = None) -> str:
+    """What the desk is told after booking ``appointment``: where its confirmation goes (and when, if
+    quiet hours hold it), or why none goes (the chain does not confirm such bookings, no address,
+    no consent)."""
+    now = now or timezone.now()
+    rows = list(Message.objects.select_related("branch").filter(appointment_id=appointment.pk, kind=Kind.CONFIRMATION))
+    if rows:
+        said = "A confirmation goes " + " and ".join(f"by {m.get_channel_display()} to {m.recipient}" for m in rows)
+        held = [at for at in (postponed(m, now=now) for m in rows) if at is not None]
+        if held:
+            local = timezone.localtime(min(held), zone_of(rows[0]))
+            said += f", at {time_format(local, 'TIME_FORMAT')} when quiet hours end"
+        return said + "."
+    source = Source(appointment.source)
+    if not confirms(source):
+        return f"No confirmation: the chain does not confirm {source.label.lower()} bookings (messaging settings)."
+    patient = appointment.patient
+    if patient is None or not (patient.phone or patient.email):
+        return "No confirmation: no mobile number or e-mail on file."
+    why = [
+        consent_refusal(patient, channel=channel, kind=Kind.CONFIRMATION) or f"{Channel(channel).label} is off"
+        for channel, address in ((Channel.SMS, patient.phone), (Channel.EMAIL, patient.email))
+        if address
+    ]
+    return "No confirmation: " + " ".join(w if w.endswith(".") else w + "." for w in why)
+
+
+def language_name(language: str) -> str:
+    """A message's language by name, in that language: "English (United Kingdom)", "Deutsch"."""
+    try:
+        return Locale.parse((language or "").replace("-", "_")).get_display_name() or language
+    except (UnknownLocaleError, ValueError):
+        return language
 
 
 def message_resends(*, message: Message) -> QuerySet[Message]:

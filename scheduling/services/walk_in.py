@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.errors import ValidationFailed
 from patients.models import Patient
-from patients.services import patient_create
+from patients.services import consent_set, patient_create
 from scheduling.engine import Problem
 from scheduling.exceptions import BookingRefused, NoSlotToday
 from scheduling.models import Appointment, Service, Source
@@ -34,6 +34,9 @@ class NewPatient:
     email: str = ""
     date_of_birth: date | None = None
     ignore_duplicates: bool = False  # the desk saw the likely duplicates and registers anyway
+    # what they agreed to on the phone or at the desk: the booking's confirmation and reminders by SMS, by e-mail
+    sms_consent: bool = False
+    email_consent: bool = False
 
 
 @transaction.atomic
@@ -72,6 +75,10 @@ def walk_in_book(
             date_of_birth=new_patient.date_of_birth,
             ignore_duplicates=new_patient.ignore_duplicates,
         )
+        # before booking: the confirmation the booking writes goes where they agreed to be told
+        for channel, given in (("sms", new_patient.sms_consent), ("email", new_patient.email_consent)):
+            if given:
+                patient = consent_set(actor=actor, patient=patient, channel=channel, given=True, request=request)
     if patient is None:  # not reached: exactly one of the two was checked above
         raise ValidationFailed(fields={"patient": ["Give a patient."]})
     book = partial(

@@ -118,3 +118,37 @@ def test_manager_adding_leave_sees_the_conflicts(page, live, browser_chain, shot
     expect(page.get_by_role("alert")).to_have_count(0)
     expect(conflicts.get_by_role("link", name=re.compile("Clashing"))).to_be_visible()
     shot("leave-conflicts")
+
+
+def test_a_new_caller_booked_by_phone_gives_an_e_mail_and_consent_and_the_desk_is_told_the_confirmation_goes(
+    page, live, browser_chain, shot, axe
+):
+    from notifications.models import MessagingSettings
+
+    clinic, receptionist = _desk(browser_chain)
+    with committed(), schema_context(browser_chain.schema):
+        # whatever the hour the test runs at, it is not in quiet hours
+        MessagingSettings.objects.update_or_create(pk=1, defaults={"quiet_hours_start": None, "quiet_hours_end": None})
+    page.set_viewport_size({"width": 1024, "height": 768})
+    _sign_in(page, live, receptionist)
+    day = clinic.days_ahead(3)
+    page.goto(f"{live}/desk/{clinic.branch.pk}/walk-in/?source=phone&service={clinic.service.pk}&day={day}")
+    # the first free time of the day
+    page.locator("a[href*='start=']").first.click()
+    # the new caller: name, mobile, e-mail, and what they agreed to
+    page.get_by_label("First name").fill("Petra")
+    page.get_by_label("Last name").fill("Phoned")
+    page.get_by_label("Mobile").fill("+447911123480")
+    page.get_by_label("E-mail", exact=True).fill("petra@example.com")
+    page.get_by_label("Agrees to reminders by e-mail").check()
+    shot("phone-new-patient-consent-1024")
+    axe("phone-new-patient-consent")
+    page.get_by_role("button", name="Register and book").click()
+    # the desk is told she is booked and where the confirmation goes (no SMS: she did not agree to texts)
+    expect(page.get_by_text(re.compile("Petra Phoned booked on .* at"))).to_be_visible()
+    expect(page.get_by_text("A confirmation goes by E-mail to petra@example.com.", exact=False)).to_be_visible()
+    shot("phone-booked-confirmation-said-1024")
+    with committed(), schema_context(browser_chain.schema):
+        patient = Patient.objects.get(last_name="Phoned")
+        assert patient.consents_to("email")
+        assert not patient.consents_to("sms")

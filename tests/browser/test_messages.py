@@ -5,7 +5,7 @@ log with the provider's error, and sends it again. Screenshots and axe on each p
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -13,9 +13,10 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from notifications.models import Channel, Message, MessageStatus, Template
+from tenants.org.models import Branch, ChainSettings
 from tests.browser.conftest import recovery_code, sign_in
 from tests.factories.scheduling import book, clinic_setup, daytime_branch
-from tests.helpers import committed
+from tests.helpers import committed, second_factor_code
 from tests.notifications.message_world import settled, written
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -60,7 +61,9 @@ def test_the_owner_words_the_reminder_previews_it_and_resends_a_failed_one(page,
     page.get_by_label("Message").fill("Charlie Clinic: {patient}, see you {when} at {branch}. Reply C or X.")
     page.get_by_role("button", name="Preview").click()
     preview = page.locator("#preview-body")
-    expect(preview).to_have_text("Charlie Clinic: Anna, see you Mon 2 Mar, 10:30 at Riverside. Reply C or X.")
+    with committed(), schema_context(browser_chain.schema):  # the preview names the chain's own first branch
+        first_branch = Branch.objects.filter(is_active=True).order_by("name").values_list("name", flat=True).first()
+    expect(preview).to_have_text(f"Charlie Clinic: Anna, see you Mon 2 Mar, 10:30 at {first_branch}. Reply C or X.")
     expect(page.get_by_text("one SMS.")).to_be_visible()
     shot("messages-wording-preview-1024")
     axe("messages-wording-preview")
@@ -120,3 +123,95 @@ def test_the_owner_words_the_reminder_previews_it_and_resends_a_failed_one(page,
     with committed(), schema_context(browser_chain.schema):
         Message.objects.filter(resend_of_id=failed.pk).delete()
         Template.objects.filter(kind="reminder").delete()
+
+
+def test_the_log_opens_on_failures_and_what_is_due_and_a_waiting_reminder_shows_its_text(
+    page, live, browser_chain, shot, axe
+):
+    # given a bounced reminder e-mail and the SMS reminder of the same visit, due in two hours
+    failed = _failed_reminder(browser_chain)
+    with committed(), schema_context(browser_chain.schema):
+        appointment = failed.appointment
+        waiting = written(
+            patient=failed.patient,
+            appointment=appointment,
+            recipient="+447911123470",
+            due_at=timezone.now() + timedelta(hours=2),
+        )
+        service, doctor = str(appointment.service), appointment.doctor.user.get_full_name()
+    page.set_viewport_size(DESK)
+    sign_in(page, live, browser_chain.users["owner"].email, recovery_code(browser_chain, "owner"))
+
+    # when the owner opens the message log
+    page.goto(f"{live}/messages/")
+    # then the failures are counted on opening, the waiting reminder is due next, naming its visit with a link
+    expect(page.get_by_role("link", name=re.compile(r"^Failed \(\d+\)$"))).to_be_visible()
+    due = page.locator("#messages-due tbody tr", has_text="+447911123470")
+    expect(due).to_contain_text(service)
+    expect(due).to_contain_text(doctor)
+    expect(due.get_by_role("link", name=re.compile("^The appointment on"))).to_have_attribute(
+        "href", re.compile(rf"focus={appointment.pk}$")
+    )
+    shot("messages-log-opens-1024")
+    axe("messages-log-opens")
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESK["width"]
+
+    # and the failures' tab lists the bounced e-mail
+    page.get_by_role("link", name=re.compile(r"^Failed \(")).click()
+    expect(page.locator(f"#messages a[href='/messages/{failed.pk}/']")).to_be_visible()
+    expect(page.locator("#messages tbody tr", has_text="+447911123470")).to_have_count(0)
+    shot("messages-log-failed-tab-1024")
+    axe("messages-log-failed-tab")
+
+    # and the waiting reminder's page shows its text as it would be sent now, and its language by name
+    page.goto(f"{live}/messages/{waiting.pk}/")
+    expect(page.get_by_text("As it would be sent now", exact=False)).to_be_visible()
+    expect(page.locator("#preview")).to_contain_text(doctor)
+    expect(page.get_by_text("English", exact=False).first).to_be_visible()
+    shot("messages-detail-preview-1024")
+    axe("messages-detail-preview")
+    with committed(), schema_context(browser_chain.schema):
+        Message.objects.filter(pk=waiting.pk).delete()
+
+
+def _cut(page, selector: str) -> bool:
+    """Whether the element's text is cut (wider than its box)."""
+    return page.evaluate(
+        f"(() => {{ const e = document.querySelector({selector!r}); return e.scrollWidth > e.clientWidth; }})()"
+    )
+
+
+@pytest.mark.parametrize("role", ["owner", "receptionist", "branch_manager", "doctor"])
+def test_the_top_navigation_fits_at_1024_without_cutting_the_chain_or_account(page, live, browser_chain, shot, role):
+    # given a chain with a long name
+    with committed(), schema_context(browser_chain.schema):
+        chain = ChainSettings.objects.get(pk=1)
+        name = chain.name
+        ChainSettings.objects.filter(pk=1).update(name="Northwind Health and Wellbeing")
+        code = second_factor_code(browser_chain.users[role])
+    try:
+        page.set_viewport_size(DESK)
+        sign_in(page, live, browser_chain.users[role].email, code)
+        # when each role opens its home page at 1024x768
+        page.goto(f"{live}/")
+        bar = page.get_by_role("navigation", name="Main")
+        expect(bar.get_by_role("link", name="Northwind Health and Wellbeing")).to_be_visible()
+        # then neither the chain's name nor "Account" is cut, and every place is on screen
+        assert not _cut(page, "header.top .brand")
+        assert not _cut(page, "header.top .who")
+        assert not _cut(page, "header.top .nav-links")
+        for link in bar.locator(".nav-links a").all():
+            box = link.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= DESK["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= DESK["width"]
+        shot(f"nav-{role}-1024")
+        # and at 390 px the bar still fits the phone (its places scroll sideways inside it)
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.querySelector('header.top').scrollWidth") <= 390
+        assert not _cut(page, "header.top .who")
+        shot(f"nav-{role}-390")
+    finally:
+        with committed(), schema_context(browser_chain.schema):
+            ChainSettings.objects.filter(pk=1).update(name=name)

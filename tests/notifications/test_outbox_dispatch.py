@@ -192,8 +192,8 @@ def test_an_email_goes_through_django_with_its_attachment_and_a_stable_message_i
 
     real = placeholders.placeholders
 
-    def with_ics(message: Message) -> placeholders.Values:
-        values = real(message)
+    def with_ics(message: Message, *, preview: bool = False) -> placeholders.Values:
+        values = real(message, preview=preview)
         return placeholders.Values(values.values, values.secrets, (("visit.ics", "BEGIN:VCALENDAR", "text/calendar"),))
 
     monkeypatch.setattr("notifications.compose.placeholders", with_ics)
