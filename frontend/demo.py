@@ -1241,6 +1241,7 @@ def _history_time() -> Iterator[None]:
     hours (which would hold every confirmation and receipt of the demo's past to the morning, a
     backlog that all goes at once) are set aside while it does, and put back."""
     from notifications.models import MessagingSettings
+    from notifications.reminders import reminders_replan
 
     quiet = MessagingSettings.objects.filter(pk=1).values_list("quiet_hours_start", "quiet_hours_end").first()
     MessagingSettings.objects.filter(pk=1).update(quiet_hours_start=None, quiet_hours_end=None)
@@ -1249,6 +1250,8 @@ def _history_time() -> Iterator[None]:
     finally:
         if quiet is not None:
             MessagingSettings.objects.filter(pk=1).update(quiet_hours_start=quiet[0], quiet_hours_end=quiet[1])
+            # the upcoming visits' reminders, planned while the quiet hours were set aside, follow them
+            reminders_replan()
 
 
 def _sent_when_due(history: QuerySet[Message]) -> None:
