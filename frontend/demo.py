@@ -556,8 +556,8 @@ def _load_full_day() -> None:
     vaccination = Service.objects.get(name="Vaccination")
     today = datetime.now(ZoneInfo(islington.timezone)).date()
     thursday = today + timedelta(days=2 + (3 - (today + timedelta(days=2)).weekday()) % 7)
-    patients = list(Patient.objects.order_by("pk")[:12])
-    for n in range(80):  # at most a day of ten-minute times; stops when none is left
+    patients = list(Patient.objects.order_by("pk")[:30])
+    for n in range(400):  # a day of ten-minute times, and a patient busy at one tries the next; stops when none is left
         slots = slot_list_available(
             service=vaccination, branch=islington, date_from=thursday, date_to=thursday, step=10
         )
