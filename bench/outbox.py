@@ -16,6 +16,9 @@ id in the status callback), lost (rows not 'sent' at the end) and each worker's 
 >= 1,000/s on 2 cores, 0 duplicates, 0 lost.
 
     .venv/bin/python bench/outbox.py [--samples 20000] (messages; BENCH_WORKERS=2, BENCH_BATCH=500)
+
+BENCH_PROFILE=1 first dispatches one batch in the parent under cProfile and prints where its time
+went (those messages are counted apart from the timed run).
 """
 
 from __future__ import annotations
@@ -165,6 +168,34 @@ def _worker(schema: str, at: datetime, go: object, pipe: Connection) -> None:
     pipe.send((sent, peak_kib))
 
 
+def _profiled_batch(schema: str, at: datetime, pipe: Connection) -> None:
+    """One batch dispatched under cProfile (in a process of its own, as the workers: its connections
+    to the database and the fake are not inherited by them), after a warm-up batch (the URL
+    resolver and Babel's data loaded); prints the functions that took its time, sends how many it
+    sent."""
+    import cProfile
+    import pstats
+
+    from django.db import connections
+    from django_tenants.utils import schema_context
+
+    from notifications.dispatch import messages_dispatch
+
+    connections.close_all()
+    with schema_context(schema):
+        warm = messages_dispatch(limit=50, now=at).counts.get("sent", 0)
+    profile = cProfile.Profile()
+    with schema_context(schema):
+        started = time.perf_counter()
+        tally = profile.runcall(messages_dispatch, limit=int(os.environ.get("BENCH_BATCH", "500")), now=at)
+        elapsed = time.perf_counter() - started
+    print(f"profiled batch: {tally.as_dict()} in {elapsed:.2f} s (under cProfile)", flush=True)
+    stats = pstats.Stats(profile, stream=sys.stdout)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(20)
+    pipe.send(warm + tally.counts.get("sent", 0))
+
+
 def main() -> None:
     fake, url = _fake()
     os.environ["TWILIO_API_BASE"] = url
@@ -180,6 +211,13 @@ def main() -> None:
 
         connections.close_all()
         context = multiprocessing.get_context("fork")
+        profiled = 0
+        if os.environ.get("BENCH_PROFILE"):
+            ours, theirs = context.Pipe()
+            profiler = context.Process(target=_profiled_batch, args=(schema, at, theirs))
+            profiler.start()
+            profiled = ours.recv()
+            profiler.join()
         go = context.Event()
         pipes, workers = [], []
         for _ in range(WORKERS):
@@ -204,7 +242,10 @@ def main() -> None:
             lost = Message.objects.exclude(status=MessageStatus.SENT).count()
             marked = Message.objects.filter(status=MessageStatus.SENT).exclude(provider_id="").count()
         print(f"workers: {WORKERS} processes, batch {os.environ.get('BENCH_BATCH', '500')}", flush=True)
-        print(f"messages sent: {sent} (rows marked sent with Twilio's sid: {marked}; fake received {len(received)})")
+        print(
+            f"messages sent: {sent} (+ {profiled} in the profiled and warm-up batches; "
+            f"rows marked sent with Twilio's sid: {marked}; fake received {len(received)})"
+        )
         print(f"total time: {elapsed:.1f} s   throughput: {sent / elapsed:,.0f} messages/s")
         print(f"duplicates (received more than once): {duplicates}   lost (rows not sent): {lost}")
         peaks = ", ".join(f"{peak / 1024:.0f} MiB" for _, peak in answers)

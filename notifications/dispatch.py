@@ -5,9 +5,10 @@ and recover rows whose worker died mid-send.
    SKIP LOCKED`` so dispatchers running at once take disjoint rows, become ``sending`` with
    ``claimed_at`` (the lease) and ``attempts + 1`` (the fence: only this attempt may settle the row).
 2. Each row is asked ``policy.refusal`` (-> ``skipped``) and ``policy.postponed`` (-> back to
-   ``pending`` at the new time), then composed. The texts kept for the log (secrets masked) and the
-   SHA-256 of the exact text sent are written for the whole batch in one statement *before* the
-   provider is called.
+   ``pending`` at the new time), then composed (the batch's appointments read in one query for
+   both, the manage links its messages carry issued in one INSERT). The texts kept for the log
+   (secrets masked) and the SHA-256 of the exact text sent are written for the whole batch in one
+   statement *before* the provider is called.
 3. **Send** through the provider (Twilio's SDK for SMS, Django's e-mail backend for e-mail), then
    **settle** the batch in bulk: ``sent`` with the provider's id (and the secret values removed from
    the context), ``pending`` again after a transient failure (1 min, 5, 30, 2 h, 6 h; then
@@ -53,7 +54,8 @@ from notifications.email import (
 )
 from notifications.memo import batch_memo
 from notifications.models import Channel, Message, MessageStatus, MessagingSettings
-from notifications.policy import chain_settings, postponed, refusal
+from notifications.placeholders import manage_links_issue_for
+from notifications.policy import appointments_read, chain_settings, postponed, refusal
 from notifications.sms import Sms, SmsBackend, SmsNotSent, SmsRefused, sms_backend
 from tenants.selectors import clinic_host, current_clinic, current_schema, site_url
 
@@ -257,6 +259,8 @@ def _prepare(messages: list[Message], *, now: datetime) -> tuple[list[Settlement
     composed) or ready to send."""
     done: list[Settlement] = []
     ready: list[tuple[Message, Composed]] = []
+    allowed: list[Message] = []
+    appointments_read(messages)  # the batch's appointments, one query, shared by policy and wording
     for message in messages:
         reason = refusal(message)
         if reason:
@@ -270,6 +274,9 @@ def _prepare(messages: list[Message], *, now: datetime) -> tuple[list[Settlement
                 Settlement(message.pk, message.attempts, MessageStatus.PENDING, due_at=later, attempts_delta=-1)
             )
             continue
+        allowed.append(message)
+    manage_links_issue_for(allowed)  # the links these messages carry, one INSERT
+    for message in allowed:
         try:
             ready.append((message, compose(message)))
         except Exception as exc:  # a template or a value that cannot be read: visible, never retried blindly

@@ -19,6 +19,8 @@ together), manage_link, amount, clinic, code, link, text. Unknown ones render em
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -34,11 +36,11 @@ from notifications import templates
 from notifications.ics import FILENAME, MIMETYPE, appointment_ics
 from notifications.memo import memoized
 from notifications.models import Channel, Kind, Message
-from notifications.policy import chain_settings
+from notifications.policy import appointment_of, chain_settings
 from notifications.templates import render
 from scheduling.exceptions import IllegalTransition
 from scheduling.models import CalendarEntry, Status
-from scheduling.services import manage_link_issue
+from scheduling.services import manage_link_issue, manage_links_issue
 from tenants.org.models import Branch, Role, StaffMember
 from tenants.selectors import current_clinic_url
 
@@ -64,6 +66,7 @@ class Values:
     attachments: tuple[Attachment, ...] = field(default=())
 
 
+@functools.lru_cache(maxsize=64)
 def babel_locale(language: str) -> Locale:
     """A language tag ("en-gb", "de") as Babel's Locale; English when Babel does not know it."""
     try:
@@ -101,22 +104,60 @@ def site_link(name: str, **kwargs: str) -> str:
 
 
 def _uses(message: Message, name: str) -> bool:
-    """Whether the wording ``message`` is written from names ``{name}`` (rendered with a probe)."""
-    probe = f"\u27e6{name}\u27e7"
-    subject, body = render(kind=message.kind, channel=message.channel, language=message.language, values={name: probe})
-    return probe in subject or probe in body
+    """Whether the wording ``message`` is written from names ``{name}`` (rendered with a probe, once
+    per wording in a dispatch batch)."""
+
+    def probed() -> bool:
+        probe = f"\u27e6{name}\u27e7"
+        values = {name: probe}
+        subject, body = render(kind=message.kind, channel=message.channel, language=message.language, values=values)
+        return probe in subject or probe in body
+
+    return memoized(("uses", message.kind, message.channel, message.language, name), probed)
 
 
-def _fresh_manage_link(appointment: CalendarEntry, *, preview: bool = False) -> str:
-    if appointment.status not in CHANGEABLE or appointment.patient_id is None:
+def _carries_manage_link(message: Message) -> bool:
+    """Whether ``message`` carries a manage link (an e-mail's calendar entry names it too)."""
+    return message.kind in WITH_CALENDAR or _uses(message, "manage_link")
+
+
+def _linkable(appointment: CalendarEntry) -> bool:
+    return appointment.status in CHANGEABLE and appointment.patient_id is not None
+
+
+def manage_links_issue_for(messages: Sequence[Message]) -> None:
+    """The new manage links ``messages`` (about to be composed in this dispatch batch) will carry,
+    issued in one INSERT and kept for their composing: the same links, one per message, that
+    composing each would issue."""
+    wanting: list[tuple[Message, CalendarEntry]] = []
+    for message in messages:
+        appointment = appointment_of(message)
+        try:
+            if appointment is not None and _linkable(appointment) and _carries_manage_link(message):
+                wanting.append((message, appointment))
+        except Exception:  # noqa: S112 (a wording that cannot be read fails that message when composed)
+            continue
+    if not wanting:
+        return
+    tokens = manage_links_issue(appointments=[appointment for _, appointment in wanting])  # type: ignore[misc]
+    for (message, _), token in zip(wanting, tokens, strict=True):
+        memoized(("manage_link", message.pk), functools.partial(str, token))  # kept for its composing
+
+
+def _fresh_manage_link(message: Message, appointment: CalendarEntry, *, preview: bool = False) -> str:
+    if not _linkable(appointment):
         return ""
     if preview:  # issues no link: the stand-in is a secret, shown masked as the log masks the real one
         return site_link("book-manage", token="preview")  # noqa: S106 (no secret: a stand-in shown masked)
-    try:
-        token = manage_link_issue(appointment=appointment)  # type: ignore[arg-type]
-    except IllegalTransition:
-        return ""
-    return site_link("book-manage", token=token)
+
+    def issued() -> str:
+        try:
+            return manage_link_issue(appointment=appointment)  # type: ignore[arg-type]
+        except IllegalTransition:
+            return ""
+
+    token = memoized(("manage_link", message.pk), issued)
+    return site_link("book-manage", token=token) if token else ""
 
 
 def _calendar(message: Message, appointment: CalendarEntry, values: dict[str, str]) -> tuple[Attachment, ...]:
@@ -144,13 +185,7 @@ def placeholders(message: Message, *, preview: bool = False) -> Values:
     chain = chain_settings()
     values: dict[str, str] = {"clinic": chain.name}
     secret_names = {str(n) for n in context.get("secret") or []}
-    appointment = (
-        CalendarEntry.objects.select_related("doctor__user", "branch", "service", "patient")
-        .filter(pk=message.appointment_id)
-        .first()
-        if message.appointment_id
-        else None
-    )
+    appointment = appointment_of(message)
     patient = message.patient if message.patient_id else (appointment.patient if appointment else None)
     if patient is not None:
         values["patient"] = patient.first_name
@@ -169,8 +204,8 @@ def placeholders(message: Message, *, preview: bool = False) -> Values:
     if appointment is not None:
         values["doctor"] = appointment.doctor.user.get_full_name() or str(appointment.doctor)
         values["service"] = str(appointment.service or "")
-        if message.kind in WITH_CALENDAR or _uses(message, "manage_link"):
-            values["manage_link"] = _fresh_manage_link(appointment, preview=preview)
+        if _carries_manage_link(message):
+            values["manage_link"] = _fresh_manage_link(message, appointment, preview=preview)
             secret_names.add("manage_link")
         attachments = _calendar(message, appointment, values)
     if "amount_minor" in context:

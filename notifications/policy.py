@@ -20,6 +20,7 @@ changed since). Quiet hours never apply to codes, replies and staff summaries.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -112,9 +113,36 @@ def routes(patient: Patient, *, kind: Kind) -> list[tuple[Channel, str]]:
     return reachable if kind in EVERY_CHANNEL else reachable[:1]
 
 
+#: What a message's wording and policy read of its appointment, fetched with it.
+APPOINTMENT_RELATED = ("patient", "branch", "service", "doctor__user", "room")
+
+
+def appointments_read(messages: Iterable[Message]) -> None:
+    """The appointments of ``messages`` read in one query and kept for the dispatch batch, so the
+    policy and the placeholders of each message share one read (``appointment_of``)."""
+    batch: dict[int, CalendarEntry | None] = memoized("appointments", dict)
+    wanted = {m.appointment_id for m in messages if m.appointment_id is not None} - batch.keys()
+    if not wanted:
+        return
+    found = CalendarEntry.objects.select_related(*APPOINTMENT_RELATED).in_bulk(wanted)
+    batch.update({pk: found.get(pk) for pk in wanted})
+
+
+def appointment_of(message: Message) -> CalendarEntry | None:
+    """``message``'s appointment as it is now (with its patient, branch, service, doctor and room):
+    the batch's read (``appointments_read``), else read here."""
+    pk = message.appointment_id
+    if pk is None:
+        return None
+    batch: dict[int, CalendarEntry | None] = memoized("appointments", dict)
+    if pk not in batch:
+        batch[pk] = CalendarEntry.objects.select_related(*APPOINTMENT_RELATED).filter(pk=pk).first()
+    return batch[pk]
+
+
 def _appointment_refusal(message: Message) -> str | None:
-    appointment: CalendarEntry | None = message.appointment
-    if message.kind not in ABOUT_UPCOMING or appointment is None:
+    appointment = appointment_of(message) if message.kind in ABOUT_UPCOMING else None
+    if appointment is None:
         return None
     if appointment.status not in UPCOMING:
         return f"The appointment is {appointment.get_status_display().lower()}: nothing to tell about it any more."

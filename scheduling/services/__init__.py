@@ -32,7 +32,7 @@ from scheduling.services.lifecycle import (
     appointment_start,
 )
 from scheduling.services.link_changes import manage_link_cancel, manage_link_reschedule
-from scheduling.services.links import manage_link_issue, manage_link_read, manage_link_resolve
+from scheduling.services.links import manage_link_issue, manage_link_read, manage_link_resolve, manage_links_issue
 from scheduling.services.resize import appointment_resize
 from scheduling.services.series import Occurrence, series_book
 from scheduling.services.series_changes import series_cancel_rest, series_move_rest
@@ -92,6 +92,7 @@ __all__ = [
     "manage_link_read",
     "manage_link_reschedule",
     "manage_link_resolve",
+    "manage_links_issue",
     "offering_set",
     "policy_update",
     "room_create",
