@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 from django_otp.oath import TOTP
 from django_tenants.utils import schema_context
 
 from frontend.demo import DEMO_PASSWORD, load
 from patients.models import ClinicalNote
 from scheduling.models import Appointment, Leave, Service
+from tenants.db import owner_connection
+from tenants.models import Clinic
 from tests.helpers import Api
+
+
+@pytest.fixture(autouse=True)
+def demo_chain_dropped(django_db_blocker: Any) -> Iterator[None]:
+    """The demo chain's schema is made on the owner's own connection, so it outlives the test's
+    rolled-back transaction while its owner account does not: drop it after each test, so the next
+    load starts from nothing as `make demo` on a fresh machine does."""
+    yield
+    with django_db_blocker.unblock(), owner_connection():
+        for clinic in Clinic.objects.filter(slug="northwind"):
+            clinic.delete(force_drop=True)
 
 
 def _counts() -> tuple[int, int, int, int]:
