@@ -230,10 +230,11 @@ def sample_values(*, kind: str, language: str) -> dict[str, str]:
     an amount, a code)."""
     values = templates.sample_values(kind=kind, language=language)
     values["clinic"] = chain_settings().name or values["clinic"]
-    branch = Branch.objects.filter(is_active=True).order_by("name").first()
+    branch = memoized("sample_branch", Branch.objects.filter(is_active=True).order_by("name").first)
     if branch is not None:
         values["branch"] = branch.name
-    doctor = StaffMember.objects.filter(is_active=True, roles__contains=[Role.DOCTOR]).select_related("user").first()
+    doctors = StaffMember.objects.filter(is_active=True, roles__contains=[Role.DOCTOR]).select_related("user")
+    doctor = memoized("sample_doctor", doctors.first)
     if doctor is not None:
         values["doctor"] = doctor.user.get_full_name() or str(doctor)
     values["manage_link"] = site_link("book-manage", token=SAMPLE_TOKEN)

@@ -25,7 +25,9 @@ from notifications.exceptions import (
     MessagingSettingsInvalid,
     TemplateInvalid,
 )
+from notifications.memo import batch_memo
 from notifications.models import Channel, Kind, Message, MessageStatus, MessagingSettings
+from notifications.placeholders import template_preview
 from notifications.selectors import (
     MessageFilters,
     Wording,
@@ -37,7 +39,7 @@ from notifications.selectors import (
     wording_list,
 )
 from notifications.services import MAX_OFFSET_MINUTES, MIN_OFFSET_MINUTES, MessagingSettingsIn
-from notifications.templates import LANGUAGES, preview
+from notifications.templates import LANGUAGES
 from tenants.audit.services import access_log_records
 
 
@@ -175,7 +177,9 @@ class TemplateIn(serializers.Serializer):
 
 
 def _template_out(row: Wording) -> dict[str, Any]:
-    shown = preview(kind=row.kind, channel=row.channel, language=row.language, subject=row.subject, body=row.body)
+    shown = template_preview(
+        kind=row.kind, channel=row.channel, language=row.language, subject=row.subject, body=row.body
+    )
     return {
         "kind": row.kind,
         "channel": row.channel,
@@ -212,7 +216,8 @@ class TemplateListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         rows = wording_list(actor=request.user, language=request.query_params.get("language"))
-        return Response(TemplateOut([_template_out(row) for row in rows], many=True).data)
+        with batch_memo():  # the chain's sample values are read once for all the previews
+            return Response(TemplateOut([_template_out(row) for row in rows], many=True).data)
 
 
 class TemplateApi(APIView):

@@ -140,3 +140,25 @@ def test_the_api_lists_a_failed_message_and_resends_it_once(chain_a: Chain, api:
     with schema_context(chain_a.schema):
         assert Message.objects.filter(resend_of_id=failed.pk).count() == 1
     assert_error(api(chain_a, "doctor").call("GET", "/api/v1/messages/"), 403)
+
+
+def test_the_apis_previews_name_this_chain_and_its_first_branch_as_the_pages_do(chain_a: Chain, api: Any):
+    # given chain A's owner
+    owner = api(chain_a, "owner")
+    # when she reads every wording with its preview, and one wording alone
+    listed = owner.call("GET", "/api/v1/messages/templates/?language=en")
+    one = owner.call("GET", "/api/v1/messages/templates/confirmation/sms/en/")
+    # then the previews are filled with this chain's name and its first branch, not another clinic's
+    with schema_context(chain_a.schema):
+        from tenants.org.models import Branch
+        from tenants.org.selectors import chain_settings_get
+
+        name = chain_settings_get().name
+        first = Branch.objects.filter(is_active=True).order_by("name").first()
+    assert listed.status_code == one.status_code == 200
+    assert first is not None
+    confirmation = next(r for r in listed.json() if (r["kind"], r["channel"]) == ("confirmation", "sms"))
+    for preview in (confirmation["preview_body"], one.json()["preview_body"]):
+        assert name in preview
+        assert first.name in preview
+        assert "Riverside" not in preview
