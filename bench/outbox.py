@@ -157,6 +157,7 @@ def _worker(schema: str, at: datetime, go: object, pipe: Connection) -> None:
 
     connections.close_all()  # the parent's connection is not shared with a forked child
     go.wait()  # type: ignore[attr-defined]
+    at_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # what the fork brought from the seeding parent
     sent = 0
     with schema_context(schema):
         while True:
@@ -165,7 +166,7 @@ def _worker(schema: str, at: datetime, go: object, pipe: Connection) -> None:
                 break
             sent += tally.counts.get("sent", 0)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KiB
-    pipe.send((sent, peak_kib))
+    pipe.send((sent, peak_kib, at_start))
 
 
 def _profiled_batch(schema: str, at: datetime, pipe: Connection) -> None:
@@ -230,7 +231,7 @@ def main() -> None:
         go.set()
         answers = [pipe.recv() for pipe in pipes]
         elapsed = time.perf_counter() - started
-        sent = sum(count for count, _ in answers)
+        sent = sum(count for count, _, _ in answers)
         for worker in workers:
             worker.join()
 
@@ -248,7 +249,7 @@ def main() -> None:
         )
         print(f"total time: {elapsed:.1f} s   throughput: {sent / elapsed:,.0f} messages/s")
         print(f"duplicates (received more than once): {duplicates}   lost (rows not sent): {lost}")
-        peaks = ", ".join(f"{peak / 1024:.0f} MiB" for _, peak in answers)
+        peaks = ", ".join(f"{peak / 1024:.0f} MiB (at start {start / 1024:.0f})" for _, peak, start in answers)
         print(f"peak RSS per worker: {peaks}   load average at the end: {os.getloadavg()}")
     finally:
         fake.terminate()
