@@ -69,9 +69,19 @@ def chain_settings() -> ChainSettings:
 
 
 def language_of(patient: Patient | None) -> str:
-    """The language a patient is written to in: their own, else the chain's."""
-    own = (patient.preferred_language if patient is not None else "") or chain_settings().locale or "en"
-    return own.strip().lower().replace("_", "-")
+    """The language a patient is written to in: their own, else the chain's. A language without a
+    region ("en") in a chain of that language with one ("en-gb") takes the chain's, so its dates
+    and times read as the chain's patients write them ("26 November", "10:30", not "November 26",
+    "10:30 AM")."""
+    chain = _tag(chain_settings().locale) or "en"
+    own = _tag(patient.preferred_language if patient is not None else "")
+    if not own or (own == chain.split("-")[0]):
+        return chain
+    return own
+
+
+def _tag(language: str | None) -> str:
+    return (language or "").strip().lower().replace("_", "-")
 
 
 def _opted_out(patient: Patient, channel: str) -> bool:

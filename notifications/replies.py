@@ -53,6 +53,7 @@ from notifications.models import (
     ReplyOutcome,
 )
 from notifications.outbox import message_enqueue
+from notifications.policy import language_of
 from notifications.reply_words import Voice
 from notifications.selectors import messaging_settings_get
 from patients.models import Patient
@@ -235,7 +236,7 @@ def _silent(handled: Handled, last: datetime, what: str, *, keep_outcome: bool =
 
 def _handle(row: InboundMessage, *, patients: list[Patient], now: datetime) -> Handled:
     chain = chain_settings_get()
-    voice = Voice.of(clinic=chain.name, language=(patients[0].preferred_language if patients else "") or chain.locale)
+    voice = Voice.of(clinic=chain.name, language=language_of(patients[0] if patients else None))
     intent = Intent(row.intent)
     by_twilio = bool(row.opt_out_type)
     if intent == Intent.STOP:
@@ -457,7 +458,7 @@ def _answer(row: InboundMessage, handled: Handled, *, now: datetime) -> Message:
         channel=Channel.SMS,
         recipient=row.from_number,
         due_at=now,
-        language=(patient.preferred_language if patient else "") or chain_settings_get().locale or "en",
+        language=language_of(patient),
         patient_id=patient.pk if patient else None,
         appointment_id=appointment.pk if appointment else None,
         branch_id=appointment.branch_id if appointment else None,

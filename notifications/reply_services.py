@@ -13,6 +13,7 @@ from django.utils import timezone
 from notifications.exceptions import ReplyInvalid, ReplyOptedOut
 from notifications.models import Channel, InboundMessage, Intent, Kind, Message, ReplyOutcome
 from notifications.outbox import message_enqueue
+from notifications.policy import language_of
 from patients.models import Patient
 from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_record
@@ -53,7 +54,7 @@ def text_answer(*, actor: Actor, text: InboundMessage, answer: str, now: datetim
         channel=Channel.SMS,
         recipient=text.from_number,
         due_at=now or timezone.now(),
-        language=(patient.preferred_language if patient else "") or settings.locale or "en",
+        language=language_of(patient),
         patient_id=text.patient_id,
         appointment_id=text.appointment_id,
         branch_id=text.appointment.branch_id if text.appointment is not None else None,

@@ -150,3 +150,21 @@ def test_the_patients_language_else_the_chains(clinic):
     [reminder] = reminders(appointment.pk)
     assert reminder.language == "en"
     assert placeholders(reminder).values["time"] in {"10:00\u202fAM", "10:00 AM"}
+
+
+def test_a_patient_writing_english_in_a_british_chain_reads_british_dates(clinic):
+    # given a British chain and a patient whose language is plain English
+    from patients.models import Patient
+    from tenants.org import services as org
+
+    org.chain_settings_update(actor=clinic.owner, locale="en-GB")
+    patient = reachable(clinic)
+    Patient.objects.filter(pk=patient.pk).update(preferred_language="en")
+    # when her visit at 10:00 is reminded
+    appointment = book(clinic, clinic.at(MONDAY, 10), patient=Patient.objects.get(pk=patient.pk))
+    [reminder] = reminders(appointment.pk)
+    values = placeholders(reminder).values
+    # then she is written to as the chain's patients write: a 24-hour clock, the day before the month
+    assert reminder.language == "en-gb"
+    assert values["time"] == "10:00"
+    assert values["date"].split(", ")[1].split(" ")[0].isdigit()
