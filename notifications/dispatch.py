@@ -56,7 +56,7 @@ from notifications.memo import batch_memo
 from notifications.models import Channel, Message, MessageStatus, MessagingSettings
 from notifications.placeholders import manage_links_issue_for
 from notifications.policy import appointments_read, chain_settings, postponed, refusal
-from notifications.sms import Sms, SmsBackend, SmsNotSent, SmsRefused, sms_backend
+from notifications.sms import Sms, SmsBackend, SmsNotSent, SmsOutcomeUnknown, SmsRefused, sms_backend
 from tenants.selectors import clinic_host, current_clinic, current_schema, site_url
 
 log = logging.getLogger(__name__)
@@ -294,6 +294,8 @@ def _send(done: list[Settlement], ready: list[tuple[Message, Composed]], *, now:
             provider_id = sender.send(message, composed)
         except (SmsRefused, EmailRefused) as exc:
             return Settlement(message.pk, message.attempts, MessageStatus.FAILED, error=str(exc))
+        except SmsOutcomeUnknown as exc:  # Twilio may hold it: left to the recovery sweep, which asks first
+            return Settlement(message.pk, message.attempts, MessageStatus.SENDING, error=str(exc))
         except (SmsNotSent, EmailNotSent) as exc:
             return _failure(message, str(exc), now=now)
         except Exception as exc:  # anything else fails this message alone (retried): the batch goes on

@@ -4,7 +4,9 @@ no fake provider.
 
 A backend ``send``s one SMS and answers the provider's id, or raises ``SmsRefused`` (permanent: the
 number is invalid, unsubscribed, not a mobile...; sending again would fail again) or
-``SmsNotSent`` (transient: the provider or the network failed; try again later). ``recent`` lists
+``SmsNotSent`` (transient: the provider or the network failed; try again later), or its kind
+``SmsOutcomeUnknown`` (the request went out but no answer came back: the provider may hold the
+message, so it is not sent again blindly; the recovery sweep asks first). ``recent`` lists
 what the provider holds for a number since a moment: the outbox's recovery sweep asks it whether a
 message whose worker died mid-send reached the provider (notifications/outbox.py)."""
 
@@ -18,12 +20,14 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.request import getproxies
 
+import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,24 @@ class ProviderMessage:
 
 class SmsNotSent(Exception):
     """Transient: the provider did not take the message; try again later."""
+
+
+class SmsOutcomeUnknown(SmsNotSent):
+    """The request reached the provider, or may have, and no answer came back (a read timeout, a
+    connection dropped mid-answer): the provider may hold the message."""
+
+
+def _may_have_reached(exc: BaseException) -> bool:
+    """Whether a network failure came after the request could have reached the provider: not when
+    the connection was never made (refused, unresolved, timed out connecting)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else None
+        return not isinstance(reason, NewConnectionError)
+    return False
 
 
 class SmsRefused(Exception):
@@ -137,13 +159,18 @@ class ApiBaseHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
 
 
-_clients: dict[tuple[str, str, str | None], Client] = {}
+_clients: dict[tuple[str, str, str | None, float], Client] = {}
 _clients_lock = threading.Lock()
 
 
 def twilio_client() -> Client:
-    """The process's one Twilio client (per account and base: tests change them)."""
-    key = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_API_BASE)
+    """The process's one Twilio client (per account, base and timeout: tests change them)."""
+    key = (
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE,
+        float(settings.TWILIO_TIMEOUT_SECONDS),
+    )
     client = _clients.get(key)
     if client is None:
         with _clients_lock:
@@ -173,6 +200,8 @@ class TwilioBackend:
                 raise SmsRefused(f"Twilio {exc.code}: {exc.msg}", code=exc.code) from exc
             raise SmsNotSent(f"Twilio {exc.status} {exc.code or ''}: {exc.msg}".strip()) from exc
         except (TwilioException, OSError) as exc:  # the network, a timeout (requests' errors are OSErrors)
+            if _may_have_reached(exc):
+                raise SmsOutcomeUnknown(f"Twilio did not answer: {exc}") from exc
             raise SmsNotSent(f"Twilio not reached: {exc}") from exc
         return str(created.sid)
 

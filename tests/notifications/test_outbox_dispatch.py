@@ -12,7 +12,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from notifications.dispatch import messages_dispatch, messages_dispatch_all
+from notifications.dispatch import messages_dispatch, messages_dispatch_all, messages_recover
 from notifications.models import Channel, Kind, Message, MessageStatus, MessagingSettings, Template
 from notifications.outbox import message_enqueue
 from patients.models import Patient
@@ -280,3 +280,33 @@ def test_a_message_due_in_the_chains_quiet_hours_waits_until_they_end(in_a: Chai
     assert message.due_at.astimezone(tz).time() == end
     assert timezone.now() < message.due_at <= timezone.now() + timedelta(hours=1)
     assert mail.outbox == []
+
+
+def test_an_sms_whose_answer_never_came_is_not_sent_again_blindly(
+    in_a: Chain, twilio_fake: FakeTwilio, settings: object
+) -> None:
+    # given Twilio that takes a text but answers after the dispatcher stops waiting
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5  # type: ignore[attr-defined]
+    twilio_fake.delay("+447700900009", 1.5)
+    message = sms("+447700900009")
+
+    # when the dispatcher runs, and runs again at once
+    messages_dispatch()
+    messages_dispatch()
+
+    # then the row stays with this attempt (Twilio may hold it), and nothing is sent a second time
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.SENDING, 1)
+    assert "did not answer" in message.last_error
+    assert len(twilio_fake.sent_to("+447700900009")) == 1
+
+    # when the lease is over and the recovery sweep asks Twilio
+    later = timezone.now() + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS + 1)  # type: ignore[attr-defined]
+    messages_recover(now=later)
+    messages_dispatch_all(now=later)
+
+    # then Twilio's copy settles it as sent, under Twilio's id, and it was still received once
+    message.refresh_from_db()
+    (received,) = twilio_fake.sent_to("+447700900009")
+    assert message.status == MessageStatus.SENT
+    assert message.provider_id == received.sid

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifications.sms import Sms, SmsNotSent, SmsRefused, TwilioBackend, twilio_client
+from notifications.sms import Sms, SmsNotSent, SmsOutcomeUnknown, SmsRefused, TwilioBackend, twilio_client
 from tests.fakes.twilio_server import FakeTwilio
 
 
@@ -64,3 +64,22 @@ def test_a_refused_number_is_permanent_and_a_server_error_transient(twilio_fake:
         backend.send(Sms(to="+447700900506", body="Hello"))
     assert backend.send(Sms(to="+447700900506", body="Hello")).startswith("SM")
     assert len(twilio_fake.received) == 1
+
+
+def test_an_answer_that_never_comes_is_an_unknown_outcome_and_a_refused_connection_is_not(
+    twilio_fake: FakeTwilio, settings: object
+) -> None:
+    # given Twilio taking a message but answering after the SDK stops waiting
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5  # type: ignore[attr-defined]
+    twilio_fake.delay("+447700900507", 1.5)
+
+    # when it is sent, then the outcome is unknown (Twilio may hold it), not a plain "try again"
+    with pytest.raises(SmsOutcomeUnknown):
+        TwilioBackend().send(Sms(to="+447700900507", body="Hello"))
+    assert len(twilio_fake.sent_to("+447700900507")) == 1
+
+    # and a connection never made is a plain transient failure: nothing can have reached Twilio
+    settings.TWILIO_API_BASE = "http://127.0.0.1:9"  # type: ignore[attr-defined]
+    with pytest.raises(SmsNotSent) as refused:
+        TwilioBackend().send(Sms(to="+447700900508", body="Hello"))
+    assert not isinstance(refused.value, SmsOutcomeUnknown)
