@@ -221,10 +221,10 @@ def _saved_text(replanned: Replanned | None) -> str:
         return "Messaging settings saved. Reminder times and quiet hours are unchanged."
     if not replanned.visits:
         return "Messaging settings saved. No waiting reminder needed a new time."
-    visits = f"{replanned.visits} upcoming visit{pluralize(replanned.visits)}"
+    moved = f"{replanned.moved} waiting reminder{pluralize(replanned.moved)}"
     return (
-        f"Messaging settings saved. Reminders of {visits} re-planned: {replanned.moved} given a new time, "
-        f"{replanned.written} added, {replanned.dropped} no longer needed. Reminders already sent stay sent."
+        f"Messaging settings saved. {moved} given a new time, {replanned.written} added, "
+        f"{replanned.dropped} no longer needed. Reminders already sent stay sent."
     )
 
 

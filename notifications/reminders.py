@@ -10,6 +10,9 @@ still ahead; anything else has none.
   already sent for the old time stays sent, and a new one is written for the new time when that is
   still ahead. A reminder already sent for the very same time (moved away and back) is not sent again.
 - Cancelled, missed, checked in, completed: the pending reminders are dropped (status cancelled).
+- New reminder times or quiet hours (``reminders_replan``): a waiting reminder keeps its row and gets
+  its new due time; one of an offset the chain no longer has takes a new offset's time (largest
+  with largest); only a reminder the new settings no longer want is dropped, with the reason.
 
 Each reminder's key is ``reminder:<appointment>:<offset>:<start>``: the same event handled twice,
 or a series whose occurrences each announce their booking, writes each reminder once. The
@@ -75,11 +78,17 @@ def _reconcile(
     key, whatever its status (one already sent for the same time is not written again). Returns
     whether anything changes."""
     by_offset = {(m.context.get("offset"), m.channel): m for m in pending}
+    # pending reminders of offsets the plan no longer has, largest first (paired in order with the
+    # plan's new offsets, largest first)
+    spare = sorted(
+        (m for m in pending if m.context.get("offset") not in planned),
+        key=lambda m: (-int(m.context.get("offset") or 0), m.pk),
+    )
     kept: set[int] = set()
     live = {m.pk for m in pending}
     changed = False
     start = appointment.span.lower
-    for offset, due in planned.items():
+    for offset, due in sorted(planned.items(), key=lambda item: -item[0]):
         for channel, recipient in channels:
             key = f"{reminder_key(appointment.pk, offset, start)}:{channel}"
             same = keyed.get(key)
@@ -93,8 +102,13 @@ def _reconcile(
                 kept.add(same.pk)
                 continue
             moving = by_offset.get((offset, channel))
+            if moving is None or moving.pk in kept:
+                # a waiting reminder of an offset the plan no longer has takes the new offset's time
+                # (the chain's two-hour reminder becomes its three-hour one): the row is kept
+                moving = next((m for m in spare if m.channel == channel and m.pk not in kept), None)
             if moving is not None and moving.pk not in kept:
                 moving.key, moving.due_at, moving.recipient = key, due, recipient
+                moving.context = {**moving.context, "offset": offset}
                 into.moved.append(moving)
                 kept.add(moving.pk)
                 changed = True
@@ -122,7 +136,7 @@ def _reconcile(
 def _apply(changes: _Changes, *, reason: str) -> None:
     if changes.moved:
         Message.objects.bulk_update(
-            changes.moved, ["key", "due_at", "recipient", "status", "last_error"], batch_size=500
+            changes.moved, ["key", "due_at", "recipient", "context", "status", "last_error"], batch_size=500
         )
     if changes.written:
         Message.objects.bulk_create(changes.written, batch_size=500)
@@ -212,7 +226,7 @@ def reminders_replan(*, now: datetime | None = None) -> Replanned:
             keyed=keyed,
             into=changes,
         )
-    _apply(changes, reason="The chain's reminder times or quiet hours changed.")
+    _apply(changes, reason="The chain's new reminder times have fewer reminders, or this one's time has passed.")
     return Replanned(
         visits=touched, moved=len(changes.moved), written=len(changes.written), dropped=len(changes.dropped)
     )

@@ -214,9 +214,9 @@ def test_saving_new_quiet_hours_says_how_many_waiting_reminders_were_replanned(i
     # when the owner sets quiet hours 21:00-08:00 on the settings page
     data = {"reminder_offsets": "1d, 2h", "quiet_hours_start": "21:00", "quiet_hours_end": "08:00", "sms_enabled": "on"}
     page = client.post("/settings/messages/", data, HTTP_HOST=in_a.host, follow=True).content.decode()
-    # then the reminder waits at 08:00 and the page says one visit's reminders were re-planned
+    # then the reminder waits at 08:00 and the page says one waiting reminder was given a new time
     assert reminders(visit.pk)[-1].due_at == clinic.at(MONDAY, 8)
-    assert "Reminders of 1 upcoming visit re-planned: 1 given a new time, 0 added, 0 no longer needed." in page
+    assert "1 waiting reminder given a new time, 0 added, 0 no longer needed." in page
     # and the page states the quiet-hours rule
     assert "When a reminder goes" in page
     assert "goes when they end, if that is still at least an hour before the visit" in page

@@ -72,15 +72,50 @@ def test_new_offsets_keep_a_sent_reminder_sent_and_replanning_again_changes_noth
     Message.objects.filter(pk=day_before.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
     # when the owner changes the reminders to a day and one hour before
     change = services.messaging_settings_change(actor=clinic.owner, values=_values(reminder_offsets_minutes=[1440, 60]))
-    # then the sent one stays sent and is not written again; the two-hour one is dropped, a one-hour one written
+    # then the sent one stays sent and is not written again; the two-hour one becomes the one-hour one (same row)
     rows = Message.objects.filter(appointment_id=visit.pk, kind=Kind.REMINDER)
     assert rows.filter(status=MessageStatus.SENT).count() == 1
-    assert Message.objects.get(pk=two_hours.pk).status == MessageStatus.CANCELLED
-    assert [m.due_at for m in reminders(visit.pk)] == [clinic.at(MONDAY, 9)]
-    assert change.replanned == Replanned(visits=1, moved=0, written=1, dropped=1)
+    assert [(m.pk, m.due_at, m.context["offset"]) for m in reminders(visit.pk)] == [
+        (two_hours.pk, clinic.at(MONDAY, 9), 60)
+    ]
+    assert change.replanned == Replanned(visits=1, moved=1, written=0, dropped=0)
     # and planning again changes nothing (idempotent)
     assert reminders_replan() == Replanned(visits=0, moved=0, written=0, dropped=0)
-    assert rows.count() == 3
+    assert rows.count() == 2
+
+
+def test_new_reminder_times_move_each_waiting_reminder_in_place_without_dead_rows(clinic):
+    # given two visits, each with a day-before and a two-hour reminder waiting
+    visits = [book(clinic, clinic.at(MONDAY, h), patient=reachable(clinic)) for h in (11, 14)]
+    before = {v.pk: [m.pk for m in reminders(v.pk)] for v in visits}
+    # when the owner changes the two-hour reminder to three hours
+    change = services.messaging_settings_change(
+        actor=clinic.owner, values=_values(reminder_offsets_minutes=[1440, 180])
+    )
+    # then each visit keeps its two rows, the second now three hours before; nothing is "not needed"
+    for visit, hour in zip(visits, (11, 14), strict=True):
+        rows = reminders(visit.pk)
+        assert [m.pk for m in rows] == before[visit.pk]
+        assert rows[-1].due_at == clinic.at(MONDAY, hour - 3)
+        assert rows[-1].key == f"reminder:{visit.pk}:180:{int(visit.span.lower.timestamp())}:{rows[-1].channel}"
+    assert not Message.objects.filter(kind=Kind.REMINDER, status=MessageStatus.CANCELLED).exists()
+    assert change.replanned == Replanned(visits=2, moved=2, written=0, dropped=0)
+    # and planning again changes nothing
+    assert reminders_replan() == Replanned(visits=0, moved=0, written=0, dropped=0)
+
+
+def test_a_reminder_the_new_times_no_longer_want_is_dropped_with_the_reason(clinic):
+    # given a visit with a day-before and a two-hour reminder waiting
+    visit = book(clinic, clinic.at(MONDAY, 10), patient=reachable(clinic))
+    day_before, two_hours = reminders(visit.pk)
+    # when the owner keeps only the two-hour reminder
+    change = services.messaging_settings_change(actor=clinic.owner, values=_values(reminder_offsets_minutes=[120]))
+    # then the day-before one is no longer needed, saying why; the two-hour one waits as it was
+    dropped = Message.objects.get(pk=day_before.pk)
+    assert dropped.status == MessageStatus.CANCELLED
+    assert "new reminder times" in dropped.last_error
+    assert [m.pk for m in reminders(visit.pk)] == [two_hours.pk]
+    assert change.replanned == Replanned(visits=1, moved=0, written=0, dropped=1)
 
 
 def test_going_back_to_the_old_offsets_brings_the_dropped_reminder_back_once(clinic):
