@@ -137,6 +137,20 @@ def name_error(value: str, *, empty: str = "The name cannot be empty.") -> str |
     return None
 
 
+def text_error(value: str, *, limit: int, empty: str) -> str | None:
+    """A short text people write to a patient (an answer to an SMS): lines of plain text, not empty
+    once invisible characters are set aside, at most ``limit`` characters, and no NUL, escape or
+    other control or invisible format character (they would reach the patient's phone as typed)."""
+    text = value.strip()
+    if not text or all(unicodedata.category(ch) in ("Cf", "Zs") for ch in text):
+        return empty
+    if len(text) > limit:
+        return f"Write at most {limit} characters."
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\n\r\u200c\u200d" for ch in text):
+        return "Write plain text: no control or invisible characters."
+    return None
+
+
 def slug_error(value: str) -> str | None:
     """A chain's name in its host (slug.example): a DNS label, and none the platform serves itself."""
     if value in RESERVED_SLUGS:

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from config.validation import text_error
 from notifications.exceptions import ReplyInvalid, ReplyOptedOut
 from notifications.models import Channel, InboundMessage, Intent, Kind, Message, ReplyOutcome
 from notifications.outbox import message_enqueue
@@ -43,8 +44,11 @@ def text_answer(*, actor: Actor, text: InboundMessage, answer: str, now: datetim
     Refused when empty or too long, and when the number has texted STOP since it last texted START."""
     authorize(actor, "notifications.answer_text", text)
     words = answer.strip()
-    if not words or len(words) > MAX_ANSWER:
-        raise ReplyInvalid(fields={"answer": [f"Write an answer of at most {MAX_ANSWER} characters."]})
+    problem = text_error(words, limit=MAX_ANSWER, empty=f"Write an answer of at most {MAX_ANSWER} characters.")
+    if problem is None and text.outcome == ReplyOutcome.OTHER_SERVICE:
+        problem = "This text did not come to the clinic's own number, so it cannot be answered from here."
+    if problem is not None:
+        raise ReplyInvalid(fields={"answer": [problem]})
     if opted_out(text.from_number):
         raise ReplyOptedOut()
     patient = Patient.objects.filter(pk=text.patient_id).first() if text.patient_id else None

@@ -117,8 +117,8 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
             sid=sid,
             from_number=_field(request, "From", _NUMBER),
             to_number=_field(request, "To", _NUMBER, required=False),
-            body=request.POST.get("Body", "")[:1600],
-            opt_out_type=request.POST.get("OptOutType", "").strip()[:16],
+            body=request.POST.get("Body", "").replace("\x00", "")[:1600],  # a NUL cannot be stored, nor texted
+            opt_out_type=request.POST.get("OptOutType", "").replace("\x00", "").strip()[:16],
             messaging_service_sid=_field(request, "MessagingServiceSid", _SID, required=False),
         )
     except TwilioWebhookInvalid as invalid:
