@@ -85,6 +85,7 @@ def _reconcile(
         key=lambda m: (-int(m.context.get("offset") or 0), m.pk),
     )
     kept: set[int] = set()
+    used = {channel for channel, _ in channels}
     live = {m.pk for m in pending}
     changed = False
     start = appointment.span.lower
@@ -103,11 +104,22 @@ def _reconcile(
                 continue
             moving = by_offset.get((offset, channel))
             if moving is None or moving.pk in kept:
+                # the same reminder on a channel no longer used goes on the one used now (the patient
+                # agreed to texts since it was written): the row is kept
+                moving = next(
+                    (
+                        m
+                        for m in pending
+                        if m.context.get("offset") == offset and m.channel not in used and m.pk not in kept
+                    ),
+                    None,
+                )
+            if moving is None or moving.pk in kept:
                 # a waiting reminder of an offset the plan no longer has takes the new offset's time
                 # (the chain's two-hour reminder becomes its three-hour one): the row is kept
                 moving = next((m for m in spare if m.channel == channel and m.pk not in kept), None)
             if moving is not None and moving.pk not in kept:
-                moving.key, moving.due_at, moving.recipient = key, due, recipient
+                moving.key, moving.due_at, moving.recipient, moving.channel = key, due, recipient, channel
                 moving.context = {**moving.context, "offset": offset}
                 into.moved.append(moving)
                 kept.add(moving.pk)
@@ -136,7 +148,7 @@ def _reconcile(
 def _apply(changes: _Changes, *, reason: str) -> None:
     if changes.moved:
         Message.objects.bulk_update(
-            changes.moved, ["key", "due_at", "recipient", "context", "status", "last_error"], batch_size=500
+            changes.moved, ["key", "due_at", "recipient", "channel", "context", "status", "last_error"], batch_size=500
         )
     if changes.written:
         Message.objects.bulk_create(changes.written, batch_size=500)

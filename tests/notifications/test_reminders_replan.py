@@ -15,10 +15,12 @@ from django_tenants.utils import schema_context
 
 from notifications import services
 from notifications.dispatch import messages_dispatch
-from notifications.models import Kind, Message, MessageStatus
+from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.policy import messaging_settings
 from notifications.reminders import Replanned, reminders_replan
 from notifications.services import MessagingSettingsIn
+from patients.models import Patient
+from patients.services import consent_set
 from tests.conftest import WORLD
 from tests.factories.scheduling import MONDAY, Clinic, book, clinic_setup
 from tests.helpers import calendar_clear, committed, race
@@ -102,6 +104,26 @@ def test_new_reminder_times_move_each_waiting_reminder_in_place_without_dead_row
     assert change.replanned == Replanned(visits=2, moved=2, written=0, dropped=0)
     # and planning again changes nothing
     assert reminders_replan() == Replanned(visits=0, moved=0, written=0, dropped=0)
+
+
+def test_a_reminder_written_by_e_mail_goes_by_sms_in_its_own_row_once_the_patient_agreed_to_texts(clinic):
+    # given a visit booked while its patient could only be e-mailed: its reminders wait by e-mail
+    patient = reachable(clinic, sms=False)
+    visit = book(clinic, clinic.at(MONDAY, 10), patient=patient)
+    by_email = [m.pk for m in reminders(visit.pk, channel=Channel.EMAIL)]
+    assert len(by_email) == 2
+    # when the patient gives a mobile and agrees to texts, and then the owner sets quiet hours
+    Patient.objects.filter(pk=patient.pk).update(phone="+447912399999")
+    consent_set(actor=clinic.owner, patient=Patient.objects.get(pk=patient.pk), channel="sms", given=True)
+    change = services.messaging_settings_change(
+        actor=clinic.owner, values=_values(quiet_hours_start=time(21), quiet_hours_end=time(8))
+    )
+    # then the same two rows now wait by SMS, to the new number; none is "not needed"
+    by_sms = reminders(visit.pk, channel=Channel.SMS)
+    assert [m.pk for m in by_sms] == by_email
+    assert {m.recipient for m in by_sms} == {"+447912399999"}
+    assert not Message.objects.filter(appointment_id=visit.pk, status=MessageStatus.CANCELLED).exists()
+    assert change.replanned == Replanned(visits=1, moved=2, written=0, dropped=0)
 
 
 def test_a_reminder_the_new_times_no_longer_want_is_dropped_with_the_reason(clinic):
