@@ -220,7 +220,7 @@ def offer_decline(request: HttpRequest, token: str) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Thank you: we offer this time to the next person. You stay on the waitlist.")
+        messages.success(request, "Thank you: you declined this time. You stay on the waitlist.")
     return redirect("waitlist-offer", token=token)
 
 

@@ -293,6 +293,10 @@ def waitlist_why_not(
     return f"Offered to nobody: of {len(waiting)} waiting, " + ", ".join(parts) + "."
 
 
+#: How the waitlist's service records a freed time given back after its offers (none taken).
+NOBODY_TOOK_IT = "Nobody it was offered to took it"
+
+
 def waitlist_freed_said(*, freed: WaitlistFreedTime, now: datetime | None = None) -> str:
     """What became of a freed time, in the desk's words: to whom it was offered (and until when, or
     that the message waits for quiet hours to end), or why nobody."""
@@ -317,7 +321,18 @@ def waitlist_freed_said(*, freed: WaitlistFreedTime, now: datetime | None = None
         else:
             said.append(f"{name} ({offer.get_status_display().lower()})")
     text = "The freed time went to the waitlist: offered to " + ", ".join(said) + "."
-    return f"{text} {freed.reason}" if freed.reason else text
+    reason = freed.reason
+    if reason.startswith(NOBODY_TOOK_IT):  # say how: declined, not answered in time, or both
+        answers = {offer.status for offer in offers}
+        if answers == {OfferStatus.DECLINED}:
+            reason = "Everyone it was offered to declined it: it is free to book again."
+        elif answers == {OfferStatus.EXPIRED}:
+            reason = "Nobody it was offered to answered in time: it is free to book again."
+        elif answers <= {OfferStatus.DECLINED, OfferStatus.EXPIRED}:
+            reason = "Nobody it was offered to took it (declined, or not answered in time): it is free to book again."
+        else:
+            reason = "Nobody it was offered to took it: it is free to book again."
+    return f"{text} {reason}" if reason else text
 
 
 def waitlist_freed_of(*, appointment_id: int) -> WaitlistFreedTime | None:

@@ -170,3 +170,55 @@ def test_a_doctor_cannot_answer_and_reception_cannot_answer_another_branchs_text
     sign_in(client, in_a.users["receptionist"])
     assert client.post(url, {"answer": "Hi"}, HTTP_HOST=in_a.host).status_code == 404
     assert Message.objects.count() == before
+
+
+def test_staff_answers_show_on_the_row_after_the_automatic_one_oldest_first(replied, in_a: Chain, client: Any):
+    # given a question from an unknown number, answered automatically, and reception signed in
+    question = _stranger_texts(in_a, "Are you open on Sunday?")
+    sign_in(client, in_a.users["receptionist"])
+
+    # when she answers it twice
+    url = f"/messages/replies/{question.pk}/answer/"
+    client.post(url, {"answer": "Yes, 10 to 4."}, HTTP_HOST=in_a.host)
+    client.post(url, {"answer": "And on Monday 8 to 6."}, HTTP_HOST=in_a.host)
+
+    # then the row shows the automatic answer, then both of hers, with who wrote them and their status
+    html = client.get(PAGE, HTTP_HOST=in_a.host).content.decode()
+    row = html[html.index(f'id="text-{question.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Automatic answer:" in row
+    assert row.count(f"{in_a.users['receptionist']} answered:") == 2
+    assert row.index("Automatic answer:") < row.index(": Yes, 10 to 4.") < row.index(": And on Monday 8 to 6.")
+    assert "Waiting to be sent" in row
+
+
+def test_an_x_answered_by_the_cancellation_notice_shows_the_notice_as_sent(replied, in_a: Chain, client: Any):
+    # given a patient who agreed to texts replied X: the SMS cancellation notice answered her text
+    here = clinic_setup(in_a, branch=in_a.branches[0], doctors=1)
+    ann = patients.patient_create(actor=here.owner, first_name="Ann", last_name="Texter", phone="+447946000077")
+    patients.consent_set(actor=here.owner, patient=ann, channel="sms", given=True)
+    book(here, here.at(here.days_ahead(5), 12), patient=ann)
+    cancelled, _ = inbound_message_receive(
+        inbound=Inbound(sid=new_sid(), from_number=ann.phone, body="X", messaging_service_sid=own_service(in_a))
+    )
+    notice = Message.objects.get(pk=cancelled.reply_id)
+    assert notice.kind == Kind.CANCELLED
+    sign_in(client, in_a.users["owner"])
+
+    # before it goes: the row says the cancellation notice answers it, and shows no made-up answer
+    row = _row(client.get(PAGE, HTTP_HOST=in_a.host).content.decode(), cancelled.pk)
+    assert "Answered by the cancellation notice" in row
+    assert "told by the cancellation notice" not in row
+
+    # when the notice has gone, the row shows the text as it was sent
+    Message.objects.filter(pk=notice.pk).update(
+        status="sent", sent_at=notice.due_at, body="Clinic: your Check-up on Thursday is cancelled. Book again: x"
+    )
+    row = _row(client.get(PAGE, HTTP_HOST=in_a.host).content.decode(), cancelled.pk)
+    assert "Answered by the cancellation notice" in row
+    assert "Clinic: your Check-up on Thursday is cancelled. Book again: x" in row
+
+
+def _row(html: str, pk: int) -> str:
+    row = html[html.index(f'id="text-{pk}"') :]
+    return row[: row.index("</tr>")]

@@ -122,3 +122,26 @@ def test_the_offer_page_gives_the_hold_with_its_day(clinic, client):
     # then the hold has its day
     held = offer.expires_at.astimezone(clinic.tz)
     assert f"until <strong>{held:%a} {held.day} {held:%b}, {held:%H:%M}</strong>" in html
+
+
+def test_a_decline_with_nobody_next_reads_as_a_decline_for_the_patient_and_the_desk(clinic, client):
+    # given Tomas, the only one waiting, offered a freed time
+    tomas = patient(clinic, "Tomas")
+    entry = join(clinic, tomas)
+    cancel(clinic, booked_at(clinic, 10))
+    (offer,) = offers_of(entry)
+
+    # when he declines it from his link
+    page = client.post(
+        f"/waitlist/offer/{link_token(offer)}/decline/", HTTP_HOST=clinic.chain.host, follow=True
+    ).content.decode()
+
+    # then he is not told it goes to a next person (there is none), only that he declined and stays
+    assert "next person" not in page
+    assert "you declined this time" in page
+    # and the desk reads that it was declined, not that nobody took it in time
+    sign_in(client, clinic.receptionist)
+    html = client.get(f"/desk/{clinic.branch.pk}/waitlist/", HTTP_HOST=clinic.chain.host).content.decode()
+    assert f"offered to Tomas {tomas.last_name} (declined)" in html
+    assert "Everyone it was offered to declined it: it is free to book again." in html
+    assert "took it in time" not in html
