@@ -126,8 +126,9 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out(f"  Reminders          {site_url(host)}/messages/ (owner, manager): each booking's reminders wait, a day")
     out("                     and two hours before, on the branch's clock; the bookings' confirmations were sent")
     out("                     The worker (make demo) sends what falls due every 15 s; SMS go to its console.")
-    out("                     The log also shows an SMS Twilio reported delivered and an e-mail that failed")
-    out("                     for good (a typo in the address: failed at once, not retried)")
+    out("                     The log also shows an SMS Twilio reported delivered and a confirmation e-mail")
+    out("                     that failed for good (a typo in the address: failed at once, not retried; Send")
+    out("                     again on its page sends it to the address on the chart)")
     out(f"  Replies by SMS     {site_url(host)}/messages/replies/ (owner, reception): one patient confirmed")
     out("                     with C, one cancelled with X (the desk's book shows it), one asked a question")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
@@ -1001,8 +1002,9 @@ def _load_reconciliation() -> None:
 
 
 def _load_messages() -> None:
-    """The message log's two ends (/messages/): an SMS Twilio reported delivered and an e-mail that
-    failed for good (the address has a typo: failed at once, never retried), both sent by the
+    """The message log's two ends (/messages/): an SMS Twilio reported delivered and a booking's
+    confirmation e-mail that failed for good (the address has a typo: failed at once, never retried;
+    Send again goes to the address on the chart), both sent by the
     dispatcher the worker runs; the SMS goes to the console, as every SMS of the demo does."""
     from notifications.delivery import delivery_status_record
     from notifications.dispatch import messages_dispatch_all
@@ -1023,13 +1025,21 @@ def _load_messages() -> None:
         context={"text": "Northwind: your parking permit is ready at the Camden desk."},
         key="demo:log:delivered",
     )
+    # a booking's confirmation e-mailed to a mistyped address (the chart's address is right, so Send
+    # again reaches her)
+    upcoming = Appointment.objects.filter(
+        status__in=(Status.BOOKED, Status.CONFIRMED), span__startswith__gt=now, patient__isnull=False
+    ).order_by("span")
+    visit = upcoming.filter(patient=patient).first() or upcoming.exclude(patient__email="").first()
     failed = message_enqueue(
-        kind=Kind.REPLY,
+        kind=Kind.CONFIRMATION,
         channel=Channel.EMAIL,
         recipient="amelia.hart@example",
         due_at=now,
-        patient_id=patient.pk if patient else None,
-        context={"text": "Your invoice is attached to your portal."},
+        patient_id=visit.patient_id if visit else None,
+        appointment_id=visit.pk if visit else None,
+        branch_id=visit.branch_id if visit else None,
+        context={"asked": False},
         key="demo:log:failed",
     )
     with _history_time():
@@ -1204,7 +1214,27 @@ def _load_reminders() -> None:
             _history_time(),
         ):
             messages_dispatch_all(only=[m.pk for m in history])
+        _told_when_booked(history)
         _sent_when_due(history)
+
+
+def _told_when_booked(history: QuerySet[Message]) -> None:
+    """The history's confirmations and move notices of visits already over (the loader books its
+    past and completes it before it sends anything) were sent when those bookings were made: the
+    dispatcher, asked now, finds nothing to tell about a completed visit, so they are written as
+    sent then, with the text they carried."""
+    from notifications.compose import compose
+    from notifications.models import Kind, Message, MessageStatus
+
+    told = history.filter(
+        status=MessageStatus.SKIPPED, kind__in=(Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.LEAVE_MOVED)
+    ).exclude(appointment__status__in=(Status.BOOKED, Status.CONFIRMED))
+    rows = list(told)
+    for message in rows:
+        composed = compose(message, preview=True)
+        message.subject, message.body = composed.subject[:200], composed.logged_body
+        message.status, message.last_error, message.sent_at = MessageStatus.SENT, "", message.due_at
+    Message.objects.bulk_update(rows, ["subject", "body", "status", "last_error", "sent_at"], batch_size=200)
 
 
 def _history_due() -> QuerySet[Message]:

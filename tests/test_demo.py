@@ -254,6 +254,8 @@ def test_the_demo_loaded_in_quiet_hours_leaves_no_backlog_of_old_messages(db):
     from django.utils import timezone
 
     from notifications.models import Kind, Message, MessageStatus, MessagingSettings
+    from notifications.services import resend_blocked
+    from scheduling.models import Status
 
     london = ZoneInfo("Europe/London")
     night = datetime.combine(datetime.now(london).date() + timedelta(days=1), time(3), tzinfo=london)
@@ -277,5 +279,14 @@ def test_the_demo_loaded_in_quiet_hours_leaves_no_backlog_of_old_messages(db):
             sent = Message.objects.filter(kind=Kind.CONFIRMATION, status=MessageStatus.SENT)
             assert sent.exists()
             assert all(m.sent_at <= now and abs(m.sent_at - m.due_at) < timedelta(minutes=5) for m in sent)
-            # and the deliberate ones stay as the printed hints say: one e-mail failed for good
-            assert Message.objects.get(key="demo:log:failed").status == MessageStatus.FAILED
+            # and the history's confirmations were sent when their bookings were made, also those of
+            # visits that are over by now: none reads "Not sent"
+            assert not Message.objects.filter(kind=Kind.CONFIRMATION, status=MessageStatus.SKIPPED).exists()
+            over = sent.filter(appointment__status=Status.COMPLETED)
+            assert over.exists()
+            assert all(m.body and m.sent_at <= now for m in over)
+            # and the deliberate ones stay as the printed hints say: one e-mail failed for good, a
+            # booking's confirmation to a mistyped address, which staff can send again
+            failed = Message.objects.get(key="demo:log:failed")
+            assert (failed.status, failed.kind, failed.channel) == (MessageStatus.FAILED, Kind.CONFIRMATION, "email")
+            assert resend_blocked(message=failed) == ""
