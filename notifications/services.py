@@ -182,6 +182,11 @@ def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> M
 RESENDABLE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.SENT, MessageStatus.DELIVERED)
 #: A code is never sent twice: the patient asks for a new one (the old one may have expired).
 NEVER_RESENT = (Kind.SIGN_IN_CODE, Kind.BOOKING_CODE)
+#: An offer of a freed time held it for one patient for a while, with a link sent once; by the time
+#: staff look, the time may be another patient's booking. Never sent again: the waitlist offers anew.
+NOT_AN_OFFER_AGAIN = (
+    "An offer of a freed time is sent once: by now the time may be taken or the hold over. Nothing was sent again."
+)
 #: An answer to a patient's text (her "C" confirmed, her "X" cancelled, "STOP" ended her texts, the
 #: help) answered that text at that moment; sent again it may say what is no longer true (a visit
 #: since cancelled "is confirmed") or reach a number that has since opted out. Never sent again.
@@ -210,6 +215,8 @@ def _why_not(message: Message, now: datetime) -> MessageNotResendable | MessageR
         return MessageNotResendable("A code is never sent twice: the patient asks for a new one.")
     if message.kind == Kind.REPLY:
         return MessageNotResendable(NOT_AN_ANSWER_AGAIN)
+    if message.kind == Kind.WAITLIST_OFFER:
+        return MessageNotResendable(NOT_AN_OFFER_AGAIN)
     if message.status not in RESENDABLE:
         return MessageResendPending(
             f"This message is {message.get_status_display().lower()}: only a sent or failed one is sent again."

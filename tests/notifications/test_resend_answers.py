@@ -123,3 +123,29 @@ def test_the_answers_page_says_why_it_is_not_sent_again(clinic: Clinic, in_a: Ch
     # and a post anyway writes nothing
     client.post(f"/messages/{answer.pk}/resend/", HTTP_HOST=in_a.host)
     assert not Message.objects.filter(resend_of=answer).exists()
+
+
+def test_an_offer_of_a_freed_time_is_not_sent_again_once_another_patient_booked_it(clinic: Clinic) -> None:
+    # given an offer of a freed time e-mailed to Mary, and the time now another patient's booking
+    mary = _mary(clinic)
+    taken = book(clinic, clinic.at(clinic.days_ahead(3), 11))
+    offer = message_enqueue(
+        kind=Kind.WAITLIST_OFFER,
+        channel=Channel.SMS,
+        recipient=MUM,
+        due_at=timezone.now(),
+        patient_id=mary.pk,
+        appointment_id=taken.pk,
+        branch_id=taken.branch_id,
+        context={"text": "We keep it for you until 10:30."},
+    )
+    Message.objects.filter(pk=offer.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    before = Message.objects.count()
+
+    # when reception sends the offer again
+    with pytest.raises(MessageNotResendable) as refused:
+        msg_services.message_resend(actor=clinic.receptionist, message=Message.objects.get(pk=offer.pk))
+
+    # then it is refused, saying why, and Mary is not offered another patient's visit
+    assert "sent once" in refused.value.message
+    assert Message.objects.count() == before
