@@ -39,6 +39,7 @@ from scheduling.book import (
 from scheduling.free_days import FreeTime, day_picker
 from scheduling.models import Appointment, Service, Source, Status
 from scheduling.services.walk_in import NewPatient
+from scheduling.waitlist import waitlist_freed_named, waitlist_freed_of
 from tenants.audit.services import access_log_disclosure, access_log_patients, access_log_rows
 from tenants.authz import authorize
 from tenants.org.models import Branch, StaffMember
@@ -205,6 +206,9 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
             done = f"{done} {fee_outcome(appointment_id=appointment.pk)}"
         if action == "cancel":  # whether the patient is told, and where the freed time went
             done = f"{done} {cancellation_said(appointment_id=appointment.pk)}".strip()
+            freed = waitlist_freed_of(appointment_id=appointment.pk)  # whom it names is a read of them
+            if freed is not None:
+                access_log_patients(request, action="view", patients=waitlist_freed_named(freed=[freed]))
         messages.success(request, done)
     except ApplicationError as exc:
         messages.error(request, exc.message)

@@ -32,6 +32,7 @@ from scheduling.waitlist import (
     waitlist_default_dates,
     waitlist_entry_read,
     waitlist_freed_list,
+    waitlist_freed_named,
     waitlist_list,
     waitlist_offer_list,
     waitlist_offer_read,
@@ -133,7 +134,7 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
     entries = list(waitlist_list(actor=request.user, branch=branch))
     access_log_records(request, action="view", object_type="waitlist_entry", records=entries)
     freed = waitlist_freed_list(actor=request.user, branch=branch)
-    access_log_patients(request, action="view", patients=[f.patient for f, _said in freed if f.patient is not None])
+    access_log_patients(request, action="view", patients=waitlist_freed_named(freed=[f for f, _said in freed]))
     tz = ZoneInfo(branch.timezone)
     context = {
         "branch": branch,

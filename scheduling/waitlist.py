@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from patients.models import Patient
 from scheduling.exceptions import WaitlistLinkInvalid
 from scheduling.models import (
     ACTIVE_STATUSES,
@@ -266,7 +267,7 @@ def waitlist_why_not(
         .prefetch_related(Prefetch("offers", queryset=WaitlistOffer.objects.filter(status=OfferStatus.OPEN)))
     )
     if not waiting:
-        return "Offered to nobody: nobody is waiting at this branch."
+        return "Offered to nobody: nobody was waiting at this branch then."
     local = start.astimezone(ZoneInfo(branch.timezone))
     busy = _patients_busy(
         patient_ids=[e.patient_id for e in waiting],
@@ -295,6 +296,16 @@ def waitlist_why_not(
 
 #: How the waitlist's service records a freed time given back after its offers (none taken).
 NOBODY_TOOK_IT = "Nobody it was offered to took it"
+
+
+def waitlist_freed_named(*, freed: list[WaitlistFreedTime]) -> list[Patient]:
+    """Everyone the desk reads of on these freed times: whose visit freed each, and to whom it was
+    offered (their reads go on the access log)."""
+    named = {f.patient_id: f.patient for f in freed if f.patient is not None}
+    holds = [f.hold_id for f in freed if f.hold_id is not None]
+    for offer in WaitlistOffer.objects.filter(hold_id__in=holds).select_related("entry__patient"):
+        named.setdefault(offer.entry.patient_id, offer.entry.patient)
+    return list(named.values())
 
 
 def waitlist_freed_said(*, freed: WaitlistFreedTime, now: datetime | None = None) -> str:

@@ -121,3 +121,19 @@ def test_the_patients_messages_are_listed_from_their_record_and_the_read_is_logg
     assert AccessLog.objects.filter(
         object_type="message", object_id=str(failed.pk), patient_id=failed.patient_id, action="list"
     ).exists()
+
+
+def test_a_message_no_longer_needed_says_why_on_its_page(clinic: Clinic, in_a: Chain, client: Any):
+    # given a reminder dropped because its appointment was cancelled
+    appointment = book(clinic, clinic.free_slot(clinic.days_ahead(3)), actor=clinic.owner)
+    reminder = settled(
+        written(patient=appointment.patient, appointment=appointment, recipient="+447700900321"),
+        MessageStatus.CANCELLED,
+        error="The appointment was cancelled.",
+    )
+    sign_in(client, in_a.users["receptionist"])
+    # when reception opens its page
+    html = client.get(f"/messages/{reminder.pk}/", HTTP_HOST=in_a.host).content.decode()
+    # then it says it was not needed any more, and why
+    assert reminder.get_status_display() in html
+    assert "The appointment was cancelled." in html

@@ -67,7 +67,7 @@ def test_the_cancel_panel_says_when_nobody_is_told_nor_offered_and_why(clinic, c
 
     # then the panel says she is not told and why, and why the time went to nobody
     assert "The patient is not told: no SMS consent on record, no e-mail address on file." in html
-    assert "Offered to nobody: nobody is waiting at this branch." in html
+    assert "Offered to nobody: nobody was waiting at this branch then." in html
 
 
 def test_the_waitlist_page_lists_freed_times_and_asks_before_removing(clinic, client):
@@ -103,7 +103,7 @@ def test_an_offer_made_in_quiet_hours_reads_not_sent_yet_at_the_desk(clinic, cli
     waiting = client.get(f"/desk/{clinic.branch.pk}/waitlist/", HTTP_HOST=clinic.chain.host).content.decode()
 
     # then both say the offer is not sent yet, and that it is held until 08:30 of that day
-    held = f"held until {morning:%a} {morning.day} {morning:%b}, 08:30"
+    held = f"held until {morning:%A} {morning.day} {morning:%B}, 08:30"
     for html in (offers, waiting):
         assert "not sent yet (quiet hours until 08:00)" in html
         assert held in html
@@ -121,7 +121,7 @@ def test_the_offer_page_gives_the_hold_with_its_day(clinic, client):
 
     # then the hold has its day
     held = offer.expires_at.astimezone(clinic.tz)
-    assert f"until <strong>{held:%a} {held.day} {held:%b}, {held:%H:%M}</strong>" in html
+    assert f"until <strong>{held:%A} {held.day} {held:%B}, {held:%H:%M}</strong>" in html
 
 
 def test_a_decline_with_nobody_next_reads_as_a_decline_for_the_patient_and_the_desk(clinic, client):
@@ -145,3 +145,22 @@ def test_a_decline_with_nobody_next_reads_as_a_decline_for_the_patient_and_the_d
     assert f"offered to Tomas {tomas.last_name} (declined)" in html
     assert "Everyone it was offered to declined it: it is free to book again." in html
     assert "took it in time" not in html
+
+
+def test_the_patient_a_freed_time_was_offered_to_is_on_the_access_log_of_the_cancel_panel(clinic, client):
+    # given Ana waiting for that morning, and Leo's 10:00 visit
+    from tenants.audit.models import AccessLog
+
+    ana = patient(clinic, "Ana")
+    join(clinic, ana)
+    appointment = book(
+        clinic, clinic.at(DAY, 10), doctor=clinic.doctors[0], actor=clinic.owner, patient=patient(clinic, "Leo")
+    )
+    sign_in(client, clinic.receptionist)
+
+    # when the desk cancels it and the panel names Ana as the one the time was offered to
+    html = _cancel_at_the_desk(client, clinic, appointment)
+    assert f"offered to Ana {ana.last_name}" in html
+
+    # then reading her name is on the access log, under her, by the receptionist
+    assert AccessLog.objects.filter(patient_id=ana.pk, actor_id=clinic.receptionist.pk, action="view").exists()

@@ -1066,7 +1066,6 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         _prepare_waitlist(w, op)
     if route == "messages/replies/":
         from notifications.replies import Inbound, inbound_message_receive
-
         from tests.notifications.twilio_signing import own_service
 
         service = own_service(w.clinic.chain)
