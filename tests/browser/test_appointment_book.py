@@ -16,6 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from scheduling import services as sched
 from scheduling.models import Appointment, Status
+from tests.browser.conftest import standing_box
 from tests.browser.test_csp import WATCH
 from tests.browser.test_front_desk import _desk as desk_clinic
 from tests.browser.test_front_desk import _sign_in as sign_in
@@ -29,16 +30,7 @@ SLOT_PX = 28  # book.js: slotHeight for 15 minutes
 def drag(page: Page, event: Locator, *, slots: int, to_column: str | None = None) -> None:
     """Drag an appointment by its top edge `slots` quarter hours down (up if negative), into the
     doctor's column named `to_column` if given, with the mouse as a person would."""
-    box = None
-    for _ in range(50):  # a refresh may draw the book anew between two steps: ask again until it stands still
-        expect(event).to_be_visible()
-        event.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
-        box = event.bounding_box()
-        page.wait_for_timeout(150)
-        if box is not None and event.bounding_box() == box:
-            break
-        box = None
-    assert box is not None, "the appointment was never drawn"
+    box = standing_box(page, event)
     x = box["x"] + box["width"] / 2
     if to_column is not None:
         target = page.locator(".ec-col-head", has_text=to_column).bounding_box()

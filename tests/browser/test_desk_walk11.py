@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from scheduling import services as sched
 from scheduling.models import Appointment
+from tests.browser.conftest import standing_box
 from tests.browser.test_appointment_book import desk_page, drag, morning  # noqa: F401  (fixtures)
 from tests.browser.test_front_desk import _sign_in as sign_in
 from tests.factories.scheduling import book
@@ -59,9 +60,9 @@ def test_keyboard_opens_the_panel_and_a_freed_time_books_with_a_click(
     # 2. the cancelled 10:00 lies behind Lena's, who keeps the column's width, and still opens from the keyboard
     lena_el, carl_el = page.locator(f"#event-{lena.pk}"), page.locator(f"#event-{carl.pk}")
     expect(carl_el).to_contain_text("Cancelled")
-    lena_el.evaluate("e => e.scrollIntoView({block: 'center'})")
-    column = page.locator(".ec-body .ec-day").first.bounding_box()
-    assert lena_el.bounding_box()["width"] > column["width"] * 0.8
+    lena_box = standing_box(page, lena_el)
+    column = standing_box(page, page.locator(".ec-body .ec-day").first)
+    assert lena_box["width"] > column["width"] * 0.8
     carl_el.focus()
     page.keyboard.press("Enter")
     expect(dialog.get_by_role("heading", name=re.compile("Carl"))).to_be_focused()
