@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     public = current_schema() == "public"
     items: list[tuple[str, str]] = []
     site_name = "Clinicflow"
+    page_lang = "en"
     account_url = None
     # Staff's account is their sign-in and two-factor page; a patient's is the portal's own page.
     account = {"title": "Your sign-in and two-factor settings", "current": "/accounts/two-factor", "sign_out": "logout"}
@@ -26,7 +27,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         from tenants.org.models import ChainSettings, Role
         from tenants.org.rules import staff_of
 
-        site_name = ChainSettings.objects.values_list("name", flat=True).filter(pk=1).first() or "Clinicflow"
+        profile = ChainSettings.objects.values_list("name", "locale").filter(pk=1).first()
+        if profile is not None:
+            site_name, page_lang = profile[0] or site_name, page_language(profile[1])
         if user is not None and user.is_authenticated:
             items = [("Home", reverse("home"))]
             account_url = reverse("two-factor")
@@ -68,11 +71,22 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "settings_nav": settings_nav,
         "on_settings_page": settings_current is not None,
         "site_name": site_name,
+        "page_lang": page_lang,
         "account_url": account_url,
         "account_title": account["title"],
         "account_current": account_current,
         "sign_out_url": reverse(account["sign_out"]),
     }
+
+
+def page_language(locale: str | None) -> str:
+    """The language the pages are marked in: they are written in English, read in the chain's region
+    where its locale is an English one ("en-GB": British dates in fields that follow the page's
+    language, and a British voice for screen readers); plain "en" otherwise."""
+    parts = (locale or "").replace("_", "-").split("-")
+    if parts[0].lower() == "en" and len(parts) > 1 and parts[1].isalpha() and len(parts[1]) == 2:
+        return f"en-{parts[1].upper()}"
+    return "en"
 
 
 def _is_patient(user: Any) -> bool:

@@ -8,18 +8,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from babel import Locale, UnknownLocaleError
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import time_format
 
+from config.wording import mid_sentence
 from notifications.compose import Composed, compose
 from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus, MessagingSettings, Template
 from notifications.notices import confirms
 from notifications.policy import consent_refusal, postponed, zone_of
 from notifications.templates import KIND_PLACEHOLDERS, LANGUAGES, PLACEHOLDERS, default_for
 from patients.models import Patient
-from scheduling.models import Appointment, Source
+from scheduling.models import Appointment, CalendarEntry, Source
 from tenants.authz import Actor, authorize
 from tenants.org.selectors import branch_ids_visible
 
@@ -51,12 +52,19 @@ TROUBLE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 def _visible(actor: Actor) -> QuerySet[Message]:
     rows = Message.objects.select_related(
         "patient", "branch", "resend_of", "appointment__service", "appointment__doctor__user", "appointment__branch"
-    )
+    ).annotate(said_span=_span_when_sent())
     visible = branch_ids_visible(actor=actor)
     if visible is None:
         return rows
     # a message of no branch (a sign-in code, a card link) is the patient's, seen as the chart is
     return rows.filter(Q(branch_id__in=visible) | Q(branch__isnull=True))
+
+
+def _span_when_sent() -> Subquery:
+    """The time a sent message gave: its appointment's span as it stood when the message went (from
+    the calendar's history), so a row about a visit moved since reads the time the patient was told."""
+    stood = CalendarEntry.history.filter(id=OuterRef("appointment_id"), history_date__lte=OuterRef("sent_at"))
+    return Subquery(stood.order_by("-history_date", "-history_id").values("span")[:1])
 
 
 def message_list(*, actor: Actor, filters: MessageFilters | None = None) -> QuerySet[Message]:
@@ -130,7 +138,8 @@ def confirmation_said(*, appointment: Appointment, now: datetime | None = None) 
     now = now or timezone.now()
     rows = list(Message.objects.select_related("branch").filter(appointment_id=appointment.pk, kind=Kind.CONFIRMATION))
     if rows:
-        said = "A confirmation goes " + " and ".join(f"by {m.get_channel_display()} to {m.recipient}" for m in rows)
+        ways = [f"by {mid_sentence(m.get_channel_display())} to {m.recipient}" for m in rows]
+        said = "A confirmation goes " + " and ".join(ways)
         held = [at for at in (postponed(m, now=now) for m in rows) if at is not None]
         if held:
             local = timezone.localtime(min(held), zone_of(rows[0]))

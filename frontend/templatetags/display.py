@@ -7,6 +7,7 @@ from django import forms, template
 from django.db import connection
 
 from config.validation import phone_shown
+from config.wording import mid_sentence
 from scheduling.models import Status
 from tenants.org.selectors import phone_region
 
@@ -25,6 +26,12 @@ def status_word(value: str) -> str:
     """An appointment's status as people read it, from the model's labels ("checked_in": "Checked in");
     for rows read as plain values, where get_status_display is not at hand."""
     return str(Status(value).label) if value in Status.values else str(value).replace("_", " ").capitalize()
+
+
+@register.filter
+def midsentence(label: str) -> str:
+    """A label as it reads inside a sentence (config.wording.mid_sentence): "by e-mail", "by SMS"."""
+    return mid_sentence(label)
 
 
 def _region(timezone_name: str | None) -> str | None:

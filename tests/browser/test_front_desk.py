@@ -146,7 +146,7 @@ def test_a_new_caller_booked_by_phone_gives_an_e_mail_and_consent_and_the_desk_i
     page.get_by_role("button", name="Register and book").click()
     # the desk is told she is booked and where the confirmation goes (no SMS: she did not agree to texts)
     expect(page.get_by_text(re.compile("Petra Phoned booked on .* at"))).to_be_visible()
-    expect(page.get_by_text("A confirmation goes by E-mail to petra@example.com.", exact=False)).to_be_visible()
+    expect(page.get_by_text("A confirmation goes by e-mail to petra@example.com.", exact=False)).to_be_visible()
     shot("phone-booked-confirmation-said-1024")
     with committed(), schema_context(browser_chain.schema):
         patient = Patient.objects.get(last_name="Phoned")

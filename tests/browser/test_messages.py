@@ -98,7 +98,7 @@ def test_the_owner_words_the_reminder_previews_it_and_resends_a_failed_one(page,
 
     # she opens it and sends it again: a new message, due now, in the log
     row.get_by_role("link", name=re.compile("Details of the reminder")).click()
-    expect(page.get_by_role("heading", name="Reminder by E-mail")).to_be_visible()
+    expect(page.get_by_role("heading", name="Reminder by e-mail")).to_be_visible()
     shot("messages-detail-failed-1024")
     axe("messages-detail")
     page.get_by_role("button", name="Send again").click()

@@ -82,7 +82,7 @@ def test_a_new_caller_gives_e_mail_and_consent_and_the_desk_says_where_the_confi
     # and the desk is told where it goes
     said = _said(client, answer)
     assert "Carla Caller booked on" in said
-    assert "A confirmation goes by SMS to +447911123461 and by E-mail to carla@example.com." in said
+    assert "A confirmation goes by SMS to +447911123461 and by e-mail to carla@example.com." in said
 
 
 def test_a_caller_without_consent_or_e_mail_is_booked_and_the_desk_says_why_no_confirmation(

@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 
 from notifications.dispatch import messages_dispatch_all
 from notifications.models import Channel, Kind, Message, MessageStatus, MessagingSettings
+from scheduling import services as sched
 from scheduling.models import Appointment, ManageLink
 from tests.factories import Chain
 from tests.factories.scheduling import Clinic, book, clinic_setup
@@ -171,3 +172,29 @@ def test_a_messages_language_reads_as_its_name(clinic: Clinic, in_a: Chain, clie
     # then the language is named, not coded
     assert "<dt>Language</dt><dd>English (United Kingdom)</dd>" in en
     assert "<dt>Language</dt><dd>Deutsch</dd>" in de
+
+
+def test_a_sent_message_about_a_visit_moved_since_reads_the_time_it_gave(clinic: Clinic, in_a: Chain, client: Any):
+    # given a confirmation sent for an appointment three days ahead
+    day = clinic.days_ahead(3)
+    appointment = book(clinic, clinic.free_slot(day), actor=clinic.owner)
+    told = _on_the_branch_clock(appointment)
+    confirmation = settled(
+        written(patient=appointment.patient, appointment=appointment, kind=Kind.CONFIRMATION), MessageStatus.SENT
+    )
+    # when the visit is moved afterwards
+    moved = sched.appointment_reschedule(
+        actor=clinic.receptionist, appointment=appointment, start=appointment.span.lower + timedelta(hours=2)
+    )
+    sign_in(client, in_a.users["receptionist"])
+    log = client.get("/messages/", HTTP_HOST=in_a.host).content.decode()
+    page = client.get(f"/messages/{confirmation.pk}/", HTTP_HOST=in_a.host).content.decode()
+    # then the confirmation reads the time it gave, and where the visit is now
+    for html in (log, page):
+        assert f'{told}, <span class="muted">moved since to</span> <a ' in html
+        assert _names(html, moved)
+    # and a message still waiting reads only the visit's time
+    waiting = written(patient=appointment.patient, appointment=moved, due_at=timezone.now() + timedelta(hours=2))
+    waiting_page = client.get(f"/messages/{waiting.pk}/", HTTP_HOST=in_a.host).content.decode()
+    assert "moved since" not in waiting_page
+    assert _names(waiting_page, moved)

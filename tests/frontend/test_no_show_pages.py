@@ -78,6 +78,8 @@ def test_the_booking_rules_page_sets_the_grace_period_and_the_flag(in_a, client:
     page = client.get("/settings/booking-rules/", HTTP_HOST=in_a.host).content.decode()
     assert "No-shows: grace period after the start (minutes)" in page
     assert "No-shows: flag a patient after this many (0: never)" in page
+    # and it points to where a deposit is asked of flagged patients
+    assert '<a href="/settings/payments/online/">Online payments</a>' in page
     rules = {f: getattr(policy_get(), f) for f in ("cancellation_window_hours", "online_min_notice_minutes")}
     # when she sets 20 minutes, 3 no-shows in 6 months, and turns the automatic marking off
     form = rules | {
