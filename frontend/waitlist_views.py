@@ -22,12 +22,17 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from config.net import client_ip
 from frontend.forms import DayField, patient_lookup, show_error, to_int
+from invoicing.checkout.selectors import booking_terms
+from invoicing.checkout.services import waitlist_offer_checkout
 from patients import portal
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
+from scheduling.book import NO_SHOW_FLAG
+from scheduling.cancel_window import call_the_branch, inside_cancellation_window
 from scheduling.exceptions import WaitlistLinkInvalid
 from scheduling.models import Service, WaitlistEntry, Weekday
+from scheduling.no_shows import NoShowRecord, no_show_records
 from scheduling.waitlist import (
     waitlist_default_dates,
     waitlist_entry_read,
@@ -136,7 +141,13 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
     freed = waitlist_freed_list(actor=request.user, branch=branch)
     access_log_patients(request, action="view", patients=waitlist_freed_named(freed=[f for f, _said in freed]))
     tz = ZoneInfo(branch.timezone)
+    shown = (
+        [e.patient_id for e in entries] + [p.pk for p in found] + [f.patient_id for f, _said in freed if f.patient_id]
+    )
+    records = no_show_records(patient_ids=shown + ([patient.pk] if patient else []))
     context = {
+        **_flags(records),
+        "patient_flag": records[patient.pk].said if patient and records[patient.pk].flagged else "",
         "branch": branch,
         "branches": branches,
         "entries": entries,
@@ -180,8 +191,15 @@ def desk_waitlist_offers(request: HttpRequest, branch_pk: int) -> HttpResponse:
         object_type="waitlist_entry",
         records=[o.entry for o in offers],
     )
+    flags = _flags(no_show_records(patient_ids=[o.entry.patient_id for o in offers]))
+    context = {"branch": branch, "offers": offers, "now": timezone.now(), **flags}
     with timezone.override(ZoneInfo(branch.timezone)):
-        return render(request, "waitlist/offers.html", {"branch": branch, "offers": offers, "now": timezone.now()})
+        return render(request, "waitlist/offers.html", context)
+
+
+def _flags(records: dict[int, NoShowRecord]) -> dict[str, Any]:
+    """The patients flagged for no-shows among those a page names, said as the desk's book says it."""
+    return {"flagged": {pk for pk, record in records.items() if record.flagged}, "no_show_flag": NO_SHOW_FLAG}
 
 
 # --- the patient's pages -----------------------------------------------------------------------------
@@ -195,21 +213,36 @@ def offer_page(request: HttpRequest, token: str) -> HttpResponse:
     except WaitlistLinkInvalid as exc:
         raise Http404 from exc
     access_log_records(request, action="view", object_type="waitlist_entry", records=[shown.offer.entry])
-    with timezone.override(ZoneInfo(shown.offer.entry.branch.timezone)):
-        return render(request, "waitlist/offer.html", {"shown": shown, "token": token})
+    hold, entry = shown.offer.hold, shown.offer.entry
+    context: dict[str, Any] = {"shown": shown, "token": token, "terms": None, "too_close": 0}
+    if shown.can_accept and hold.service is not None and hold.branch is not None:
+        # The same "Payment and cancellation" box as online booking, as this patient would be asked.
+        context["terms"] = booking_terms(service=hold.service, branch=hold.branch, patient_id=entry.patient_id)
+        if inside_cancellation_window(start=hold.span.lower):
+            context["too_close"] = selectors.policy_get().cancellation_window_hours
+            context["call"] = call_the_branch(hold.branch)
+    with timezone.override(ZoneInfo(entry.branch.timezone)):
+        return render(request, "waitlist/offer.html", context)
 
 
 @require_POST
 def offer_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Take the time, under online booking's payment rules: booked at once, or to the same pay step."""
     try:
-        booked = sched.waitlist_offer_accept(token=token)
+        taken = waitlist_offer_checkout(token=token)
     except WaitlistLinkInvalid as exc:
         raise Http404 from exc
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("waitlist-offer", token=token)
-    messages.success(request, "The time is yours: you are booked.")
-    return redirect("book-manage", token=booked.manage_token)
+    if taken.booking is not None:
+        messages.success(request, "The time is yours: you are booked.")
+        return redirect("book-manage", token=taken.booking.manage_token)
+    if taken.checkout is None:
+        raise Http404
+    if taken.notice:  # a deposit (or a card) first: the time is kept while they pay
+        messages.info(request, taken.notice)
+    return redirect("book-pay", token=taken.checkout.return_token)
 
 
 @require_POST

@@ -19,6 +19,7 @@ from scheduling.models import (
     ACTIVE_STATUSES,
     CalendarEntry,
     OfferStatus,
+    Status,
     WaitlistEntry,
     WaitlistFreedTime,
     WaitlistOffer,
@@ -179,9 +180,12 @@ class OfferShown:
 
     offer: WaitlistOffer
     start: datetime  # on the branch's clock
-    state: str  # open, late (expired, the time may still be free), accepted, taken, closed
+    state: str  # open, late (expired, the time may still be free), accepted, paying, unpaid, taken, closed
     can_accept: bool
     manage_url: str = ""
+    #: Once it was let go (declined, or expired): whether the time was then offered to someone else
+    #: on the list (None while that does not apply).
+    passed_on: bool | None = None
 
 
 def waitlist_offer_read(*, token: str, now: datetime | None = None) -> OfferShown:
@@ -191,7 +195,13 @@ def waitlist_offer_read(*, token: str, now: datetime | None = None) -> OfferShow
     now = now or timezone.now()
     offer = (
         WaitlistOffer.objects.select_related(
-            "entry__patient", "entry__service", "entry__branch", "hold__doctor__user", "hold__branch", "hold__service"
+            "entry__patient",
+            "entry__service",
+            "entry__branch",
+            "hold__doctor__user",
+            "hold__branch",
+            "hold__service",
+            "appointment",
         )
         .filter(token_hash=token_hash(token))
         .first()
@@ -201,7 +211,12 @@ def waitlist_offer_read(*, token: str, now: datetime | None = None) -> OfferShow
     hold = offer.hold
     start = hold.span.lower.astimezone(ZoneInfo(offer.entry.branch.timezone))
     waiting = offer.entry.status == WaitlistStatus.WAITING
-    if offer.status == OfferStatus.ACCEPTED:
+    kept = offer.appointment if offer.status == OfferStatus.ACCEPTED else None
+    if kept is not None and kept.status == Status.HELD:
+        state = "paying"  # theirs while the payment asked online is made (waitlist_offer_reserve)
+    elif kept is not None and kept.patient_id is None:
+        state = "unpaid"  # that payment was never made: the time was given back
+    elif offer.status == OfferStatus.ACCEPTED:
         state = "accepted"
     elif offer.status == OfferStatus.TAKEN or (
         hold.patient_id is not None and hold.patient_id != offer.entry.patient_id
@@ -215,7 +230,13 @@ def waitlist_offer_read(*, token: str, now: datetime | None = None) -> OfferShow
         state = "late"
     else:
         state = "open"
-    return OfferShown(offer=offer, start=start, state=state, can_accept=state in ("open", "late"))
+    passed_on = None
+    if state in ("late", "closed") and offer.status in (OfferStatus.EXPIRED, OfferStatus.DECLINED):
+        let_go = offer.answered_at or offer.expires_at  # the next round is offered from then on
+        passed_on = WaitlistOffer.objects.filter(hold_id=offer.hold_id, created_at__gte=let_go).exists()
+    return OfferShown(
+        offer=offer, start=start, state=state, can_accept=state in ("open", "late", "paying"), passed_on=passed_on
+    )
 
 
 def waitlist_entry_read(*, token: str) -> WaitlistEntry:

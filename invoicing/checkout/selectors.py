@@ -103,15 +103,19 @@ def _fee_shown(rule: str, amount_minor: int, percent_bp: int, price_minor: int, 
     return ""
 
 
-def booking_terms(*, service: Service, branch: Branch) -> BookingTerms:
+def booking_terms(*, service: Service, branch: Branch, patient_id: int | None = None) -> BookingTerms:
     """The payment terms of booking ``service`` at ``branch`` online, as the chain's online payment
-    and fee policies say now (no Stripe account connected: no deposit is asked, and none is said)."""
-    deposit = deposit_for(service=service, branch=branch)
+    and fee policies say now (no Stripe account connected: no deposit is asked, and none is said).
+    For a known patient (``patient_id``: a waitlist offer's) the deposit their no-shows ask is said
+    as theirs, with why."""
+    deposit = deposit_for(service=service, branch=branch, patient_id=patient_id)
     policy = online_payment_policy_get()
     hours = policy_get().cancellation_window_hours
     lines: list[str] = []
     if deposit.now_minor > 0:
-        if deposit.now_minor >= deposit.price_minor:
+        if deposit.why:
+            lines.append(deposit.why)
+        elif deposit.now_minor >= deposit.price_minor:
             lines.append(f"You pay the full price, {deposit.shown(deposit.now_minor)}, online to confirm this booking.")
         else:
             lines.append(

@@ -36,6 +36,7 @@ from invoicing.checkout.events import OnlineCheckoutPaid, OnlineCheckoutRefunded
 from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineCheckout
 from invoicing.checkout.overpaid import stripe_payment_with_refund
 from invoicing.checkout.policy import (
+    Deposit,
     card_setup_asked,
     deposit_for,
     no_show_deposit_rule,
@@ -51,15 +52,18 @@ from invoicing.services.cards import card_on_file_get, card_on_file_save, stripe
 from invoicing.services.invoices import locked, positive, raise_for_appointment, void_unpaid
 from invoicing.services.payments import payment_add
 from patients.models import Patient
-from scheduling.exceptions import OnlinePaymentRequired
+from scheduling.exceptions import OnlinePaymentRequired, WaitlistOfferTaken
 from scheduling.models import Appointment, Status
 from scheduling.services import (
     appointment_hold_confirm,
     appointment_hold_extend,
     appointment_hold_lapse,
     manage_link_issue,
+    waitlist_offer_accept,
+    waitlist_offer_reserve,
 )
 from scheduling.services.online import OnlineBooking, OnlineVisitor, online_booking_confirm, online_booking_identify
+from scheduling.waitlist import waitlist_offer_read
 from tenants.authz import Actor, authorize
 from tenants.models import StripeConnection
 from tenants.org.selectors import chain_settings_get
@@ -665,48 +669,90 @@ def online_booking_checkout(
                 appointment=confirmed, manage_token=manage_link_issue(appointment=confirmed), notice=visitor.notice
             )
             return BookingCheckout(booking=covered, checkout=None, notice=visitor.notice)
-        checkout = OnlineCheckout.objects.filter(hold_id=visitor.hold.pk, status=CheckoutStatus.OPEN).first()
-        if checkout is None and card_asked:
-            expires_at = timezone.now() + SESSION_LIFETIME
-            appointment_hold_extend(hold_id=visitor.hold.pk, hold_token=hold_token, until=expires_at)
-            service_name = visitor.hold.service.name if visitor.hold.service else "Appointment"
-            checkout = checkout_start(
-                invoice=None,
-                amount_minor=0,
-                purpose=CheckoutPurpose.CARD_SETUP,
-                patient=visitor.patient,
-                description=f"{service_name}: card saved for the clinic's fees",
-                success_path="/book/paid/{token}/",
-                cancel_path="/book/pay/{token}/",
-                hold=visitor.hold,
-                notes=visitor.notes,
-                expires_at=expires_at,
-            )
-        elif checkout is None:
-            expires_at = timezone.now() + SESSION_LIFETIME
-            appointment_hold_extend(hold_id=visitor.hold.pk, hold_token=hold_token, until=expires_at)
-            invoice = raise_for_appointment(visitor.hold, actor=None, issue=True, prepaid_by=visitor.patient)
-            prepaid = deposit.now_minor >= deposit.price_minor
-            # A prepayment pays what the invoice asks (tax included); a deposit never more than that.
-            amount = invoice.due_minor if prepaid else min(deposit.now_minor, invoice.due_minor)
-            service_name = visitor.hold.service.name if visitor.hold.service else "Appointment"
-            checkout = checkout_start(
-                invoice=invoice,
-                patient=visitor.patient,
-                amount_minor=amount,
-                purpose=CheckoutPurpose.BOOKING_PREPAYMENT if prepaid else CheckoutPurpose.BOOKING_DEPOSIT,
-                description=f"{service_name}: {'payment' if prepaid else 'deposit'}"
-                + (f" (asked after {deposit.no_shows} missed appointments)" if deposit.no_shows else ""),
-                success_path="/book/paid/{token}/",
-                cancel_path="/book/pay/{token}/",
-                hold=visitor.hold,
-                notes=visitor.notes,
-                expires_at=expires_at,
-            )
+        checkout = _hold_checkout(
+            visitor.hold, hold_token=hold_token, patient=visitor.patient, notes=visitor.notes, deposit=deposit
+        )
     with contextlib.suppress(StripeUnavailable):  # the pay step offers to open it again
         checkout = checkout_open(checkout=checkout)
     notice = " ".join(part for part in (visitor.notice, deposit.why) if part)  # why a deposit is asked of them
     return BookingCheckout(booking=None, checkout=checkout, notice=notice)
+
+
+def _hold_checkout(
+    hold: Appointment, *, hold_token: str, patient: Patient, notes: str, deposit: Deposit
+) -> OnlineCheckout:
+    """The checkout that books ``hold`` for ``patient`` once paid, inside the caller's transaction:
+    the one still open for it, else a new one (the deposit or prepayment ``deposit`` asks, on the
+    visit's invoice; nothing due: a card saved), the hold kept as long as the checkout stays open."""
+    checkout = OnlineCheckout.objects.filter(hold_id=hold.pk, status=CheckoutStatus.OPEN).first()
+    if checkout is not None:
+        return checkout
+    expires_at = timezone.now() + SESSION_LIFETIME
+    appointment_hold_extend(hold_id=hold.pk, hold_token=hold_token, until=expires_at)
+    service_name = hold.service.name if hold.service else "Appointment"
+    if deposit.now_minor <= 0:
+        return checkout_start(
+            invoice=None,
+            amount_minor=0,
+            purpose=CheckoutPurpose.CARD_SETUP,
+            patient=patient,
+            description=f"{service_name}: card saved for the clinic's fees",
+            success_path="/book/paid/{token}/",
+            cancel_path="/book/pay/{token}/",
+            hold=hold,
+            notes=notes,
+            expires_at=expires_at,
+        )
+    invoice = raise_for_appointment(hold, actor=None, issue=True, prepaid_by=patient)
+    prepaid = deposit.now_minor >= deposit.price_minor
+    # A prepayment pays what the invoice asks (tax included); a deposit never more than that.
+    amount = invoice.due_minor if prepaid else min(deposit.now_minor, invoice.due_minor)
+    return checkout_start(
+        invoice=invoice,
+        patient=patient,
+        amount_minor=amount,
+        purpose=CheckoutPurpose.BOOKING_PREPAYMENT if prepaid else CheckoutPurpose.BOOKING_DEPOSIT,
+        description=f"{service_name}: {'payment' if prepaid else 'deposit'}"
+        + (f" (asked after {deposit.no_shows} missed appointments)" if deposit.no_shows else ""),
+        success_path="/book/paid/{token}/",
+        cancel_path="/book/pay/{token}/",
+        hold=hold,
+        notes=notes,
+        expires_at=expires_at,
+    )
+
+
+def waitlist_offer_checkout(*, token: str) -> BookingCheckout:
+    """The patient of a waitlist offer's link takes the time, under online booking's payment rules:
+    what booking it online would ask of this patient (the service's deposit or prepayment, the
+    chain's deposit after repeated no-shows, a card saved) is asked here too. Nothing asked, or the
+    patient's package pays the visit or their card is on file: booked at once
+    (``waitlist_offer_accept``). Else the time is theirs (the first to accept gets it) and kept as a
+    hold while a checkout waits (``waitlist_offer_reserve``), booked once the payment is recorded
+    (``checkout_settle``). Taking it again while it waits answers the same checkout."""
+    shown = waitlist_offer_read(token=token)
+    hold, patient = shown.offer.hold, shown.offer.entry.patient
+    if hold.service is None or hold.branch is None:
+        raise WaitlistOfferTaken()
+    deposit = deposit_for(service=hold.service, branch=hold.branch, patient_id=patient.pk)
+    card_asked = deposit.now_minor <= 0 and card_setup_asked()
+    covered = (
+        (deposit.now_minor <= 0 and not card_asked)
+        or package_covers(patient_id=patient.pk, service=hold.service, branch=hold.branch, start=hold.span.lower)
+        or (card_asked and card_on_file_get(patient.pk) is not None)
+    )
+    if covered:
+        booked = waitlist_offer_accept(token=token)
+        online = OnlineBooking(appointment=booked.appointment, manage_token=booked.manage_token)
+        return BookingCheckout(booking=online, checkout=None)
+    with transaction.atomic():
+        kept = waitlist_offer_reserve(token=token, until=timezone.now() + SESSION_LIFETIME)
+        checkout = _hold_checkout(
+            kept, hold_token=kept.hold_token, patient=patient, notes="Booked from the waitlist", deposit=deposit
+        )
+    with contextlib.suppress(StripeUnavailable):  # the pay step offers to open it again
+        checkout = checkout_open(checkout=checkout)
+    return BookingCheckout(booking=None, checkout=checkout, notice=deposit.why)
 
 
 @dataclass(frozen=True)
