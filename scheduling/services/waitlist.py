@@ -559,66 +559,6 @@ def waitlist_offers_expire(*, now: datetime | None = None) -> int:
     return expired
 
 
-@dataclass(frozen=True)
-class OffersRetimed:
-    """Open offers whose message waited for quiet hours, after the quiet hours changed: those now
-    held from another moment (``retimed``) and those whose time now begins too soon to be offered
-    (``withdrawn``, their time offered on or given back)."""
-
-    retimed: list[WaitlistOffer]
-    withdrawn: list[WaitlistOffer]
-
-
-#: Why an offer waiting for quiet hours was withdrawn when they grew.
-RETIME_WITHDRAWN = "The new quiet hours end too close to the offered time for the patient to be told and come."
-
-
-@transaction.atomic
-def waitlist_offers_retime(*, now: datetime | None = None) -> OffersRetimed:
-    """The chain's quiet hours changed: every open offer whose message still waits for them to end
-    (``reaches_at`` after ``now``) is held from when the new quiet hours let it reach the patient
-    (``now`` when they no longer hold it back), for the policy's offer time, and its held row is kept
-    until its offers end. An offer whose time would now begin too soon after that is withdrawn and
-    the time goes to the next entry or back to the calendar. In the caller's transaction (the
-    settings change); the held rows are locked first, then the offers (the lock order of accepting
-    and of the expiry sweep, which skips a held row being re-timed and comes back next run)."""
-    now = now or timezone.now()
-    waiting = (
-        WaitlistOffer.objects.filter(status=OfferStatus.OPEN, reaches_at__gt=now)
-        .order_by("hold_id")
-        .values_list("hold_id", flat=True)
-        .distinct()
-    )
-    minutes = timedelta(minutes=waitlist_policy_get().offer_minutes)
-    retimed: list[WaitlistOffer] = []
-    withdrawn: list[WaitlistOffer] = []
-    for hold_id in list(waiting):
-        hold = _locked_hold(hold_id)
-        if hold is None or hold.branch is None:
-            continue
-        offers = WaitlistOffer.objects.select_for_update().filter(
-            hold_id=hold_id, status=OfferStatus.OPEN, reaches_at__gt=now
-        )
-        reaches = offer_reaches(branch=hold.branch, now=now)
-        for offer in offers.order_by("pk"):
-            if hold.span.lower <= reaches + MIN_NOTICE:
-                offer.status, offer.answered_at = OfferStatus.WITHDRAWN, now
-                offer.save(update_fields=["status", "answered_at"])
-                withdrawn.append(offer)
-                continue
-            offer.reaches_at = reaches if reaches > now else None
-            offer.expires_at = min(reaches + minutes, hold.span.lower)
-            offer.save(update_fields=["reaches_at", "expires_at"])
-            retimed.append(offer)
-        ends = [o.expires_at for o in WaitlistOffer.objects.filter(hold_id=hold_id, status=OfferStatus.OPEN)]
-        if ends and hold.hold_expires_at != max(ends) + HOLD_GRACE:
-            hold.hold_expires_at = max(ends) + HOLD_GRACE
-            hold.save(update_fields=["hold_expires_at", "updated_at"])
-        if not ends:
-            _offer_round(hold, now=now)
-    return OffersRetimed(retimed=retimed, withdrawn=withdrawn)
-
-
 def _close(entry: WaitlistEntry, status: str, *, now: datetime) -> WaitlistEntry:
     # Held rows first (the lock order), then the entry.
     for hold_id in WaitlistOffer.objects.filter(entry=entry, status=OfferStatus.OPEN).values_list("hold_id", flat=True):
