@@ -218,6 +218,7 @@ def offer_page(request: HttpRequest, token: str) -> HttpResponse:
     if shown.can_accept and hold.service is not None and hold.branch is not None:
         # The same "Payment and cancellation" box as online booking, as this patient would be asked.
         context["terms"] = booking_terms(service=hold.service, branch=hold.branch, patient_id=entry.patient_id)
+        context["price"] = selectors.service_price_shown(service=hold.service, branch=hold.branch)
         if inside_cancellation_window(start=hold.span.lower):
             context["too_close"] = selectors.policy_get().cancellation_window_hours
             context["call"] = call_the_branch(hold.branch)

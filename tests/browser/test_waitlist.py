@@ -15,12 +15,18 @@ from django.core.cache import cache
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
+from invoicing.checkout.models import OnlinePaymentPolicy
+from invoicing.checkout.policy import online_payment_policy_set
 from scheduling import services as sched
 from scheduling.models import Appointment, Status, WaitlistEntry, WaitlistOffer
+from tenants.models import StripeConnection, StripeEvent
 from tests.browser.conftest import emailed_code
 from tests.browser.test_front_desk import _desk, _sign_in
+from tests.factories.invoicing import priced
 from tests.factories.scheduling import MONDAY, book
 from tests.helpers import committed
+from tests.invoicing.checkout_world import connect_stripe
+from tests.invoicing.test_no_show_deposit import _missed
 from tests.scheduling.waitlist_world import join, link_token, patient
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -82,6 +88,12 @@ def test_a_visitor_joins_the_waitlist_and_takes_a_freed_time(page, live, browser
     expect(page.get_by_text(re.compile(r"We keep this time for you until \w+ \d{1,2} \w+, \d\d:\d\d"))).to_be_visible()
     shot("waitlist-offer")
     axe("the waitlist offer")
+    # the same "Payment and cancellation" box as online booking, before she takes it
+    terms = page.get_by_role("region", name="Payment and cancellation")
+    expect(terms).to_be_visible()
+    expect(terms.get_by_text("Nothing is paid online: you pay at the visit.")).to_be_visible()
+    terms.scroll_into_view_if_needed()
+    shot("waitlist-offer-terms-390")
     page.get_by_role("button", name="Take this time").click()
     expect(page.get_by_role("heading", name="You are booked")).to_be_visible()
     shot("waitlist-booked")
@@ -93,6 +105,60 @@ def test_a_visitor_joins_the_waitlist_and_takes_a_freed_time(page, live, browser
     page.goto(f"{live}{path}")
     expect(page.get_by_role("heading", name="You took this time")).to_be_visible()
     desk.close()
+
+
+def test_a_flagged_patient_takes_an_offer_through_the_deposit_step(page, live, browser_chain, stripe_server, shot, axe):
+    cache.clear()
+    clinic, receptionist = _desk(browser_chain)
+    day = MONDAY + timedelta(days=21)
+    with committed(), schema_context(browser_chain.schema):
+        # the chain asks a deposit of 15.00 of patients with 2 no-shows; George missed two
+        priced(clinic, 6500)
+        account = connect_stripe(clinic, stripe_server)
+        online_payment_policy_set(actor=clinic.owner, kind="none", no_show_deposit_after=2, no_show_deposit_minor=1500)
+        george = patient(clinic, "George")
+        _missed(clinic, george, 2)
+        entry = join(clinic, george, day=day)
+        freed = book(clinic, clinic.at(day, 10), doctor=clinic.doctors[0])
+        sched.appointment_cancel(actor=receptionist, appointment=freed, reason="called")
+        offer = WaitlistOffer.objects.get(entry=entry)
+        token = link_token(offer)
+    try:
+        # the desk's waitlist says he is flagged, as the book does
+        desk = page.context.browser.new_page(viewport=DESK)
+        _sign_in(desk, live, receptionist)
+        desk.goto(f"{live}/desk/{clinic.branch.pk}/waitlist/")
+        expect(desk.get_by_text("(no-show flag)").first).to_be_visible()
+        shot("waitlist-desk-flagged", desk)
+        _axe_on(desk)("the desk's waitlist with a flagged patient")
+        desk.close()
+
+        # he opens the offer at 390 px: the box says the deposit asked of him, and why
+        page.set_viewport_size(PHONE)
+        page.goto(f"{live}/waitlist/offer/{token}/")
+        terms = page.get_by_role("region", name="Payment and cancellation")
+        expect(
+            terms.get_by_text(re.compile(r"deposit of .*15\.00 online .* after 2 missed appointments"))
+        ).to_be_visible()
+        shot("waitlist-offer-deposit-390")
+        axe("the waitlist offer of a flagged patient")
+
+        # he takes it: the booking pay step, the time kept for him, not booked yet
+        page.get_by_role("button", name="Take this time").click()
+        expect(page.get_by_role("heading", name="Pay the deposit")).to_be_visible()
+        shot("waitlist-offer-pay-step-390")
+        axe("the pay step of a waitlist offer")
+        with committed(), schema_context(browser_chain.schema):
+            held = Appointment.objects.get(pk=offer.hold_id)
+            assert (held.status, held.patient_id) == (Status.HELD, None)
+        page.goto(f"{live}/waitlist/offer/{token}/")
+        expect(page.get_by_role("heading", name="This time is kept for you")).to_be_visible()
+    finally:
+        with committed(), schema_context(browser_chain.schema):
+            OnlinePaymentPolicy.objects.all().delete()
+        with committed():  # the platform's rows this journey committed, for the tests after it
+            StripeEvent.objects.filter(account_id=account).delete()
+            StripeConnection.objects.filter(account_id=account).delete()
 
 
 def test_the_desk_cancels_reads_where_the_time_went_and_removes_after_confirming(page, live, browser_chain, shot):

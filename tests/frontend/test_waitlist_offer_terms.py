@@ -53,7 +53,8 @@ def test_the_offer_page_shows_the_booking_pages_payment_and_cancellation_box(cli
     # when its patient opens the link
     page = _page(client, clinic, offer)
 
-    # then the page shows the box online booking shows, line for line, and no warning about the window
+    # then the page shows the price and the box online booking shows, line for line, and no warning about the window
+    assert f"{clinic.service}</strong> · £" in page
     assert "Payment and cancellation" in page
     lines = booking_terms(service=clinic.service, branch=clinic.branch).lines
     assert lines
