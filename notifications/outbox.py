@@ -8,6 +8,7 @@ transaction."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -83,7 +84,7 @@ class _Kick:
             else:
                 from notifications.tasks import outbox_dispatch
 
-                outbox_dispatch.delay()
+                outbox_dispatch.delay(kicked_at=time.time())
 
 
 def dispatch_on_commit() -> None:

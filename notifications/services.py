@@ -24,6 +24,7 @@ from notifications.policy import refusal
 from notifications.reminders import Replanned, reminders_replan
 from notifications.selectors import messaging_settings_get
 from notifications.templates import LANGUAGES, wording_errors
+from notifications.waitlist_messages import offer_messages_retime
 from scheduling.models import CalendarEntry, Status
 from tenants.audit.history import changed_by, history_user
 from tenants.authz import Actor, authorize
@@ -141,7 +142,8 @@ def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> M
     """Owners set when reminders go out, the quiet hours, which bookings are confirmed, the channels
     and the Twilio Messaging Service. Each change is kept in the settings' history. A change of the
     reminder times or quiet hours re-plans the pending reminders of every upcoming visit in the same
-    transaction (``reminders_replan``: reminders already sent stay sent)."""
+    transaction (``reminders_replan``: reminders already sent stay sent), and a change of the quiet
+    hours re-times the waitlist offers whose message still waits for them (``offer_messages_retime``)."""
     authorize(actor, "notifications.manage_messaging_settings")
     offsets = _offsets_checked(list(values.reminder_offsets_minutes))
     if (values.quiet_hours_start is None) != (values.quiet_hours_end is None):
@@ -172,6 +174,8 @@ def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> M
     current.updated_by = history_user(actor)
     changed_by(current, actor, reason="messaging settings changed").save()
     retimed = timing != (offsets, values.quiet_hours_start, values.quiet_hours_end)
+    if timing[1:] != (values.quiet_hours_start, values.quiet_hours_end):
+        offer_messages_retime()
     return MessagingSettingsChange(settings=current, replanned=reminders_replan() if retimed else None)
 
 

@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.events import subscribe
-from notifications.models import Channel, Kind
-from notifications.outbox import JsonValue, message_enqueue
+from notifications.models import Channel, Kind, Message, MessageStatus
+from notifications.outbox import KICK_WITHIN, JsonValue, dispatch_on_commit, message_enqueue
 from notifications.placeholders import babel_locale, local_time
 from notifications.policy import language_of, messaging_settings, quiet_bounds
 from patients.models import Patient
 from scheduling.events import WaitlistJoined, WaitlistOffered, WaitlistOfferTaken
 from scheduling.models import WaitlistEntry, WaitlistOffer
+from scheduling.services.waitlist import RETIME_WITHDRAWN, OffersRetimed, waitlist_offers_retime
 from scheduling.waitlist import offer_reach_register
 from tenants.org.models import Branch
 from tenants.org.selectors import chain_settings_get
@@ -101,19 +102,55 @@ def send_offer(event: WaitlistOffered) -> None:
     ).get(pk=event.offer_id)
     entry = offer.entry
     link = current_clinic_url() + reverse("waitlist-offer", kwargs={"token": event.token})
-    language = language_of(entry.patient)
-    until = hold_until(offer.expires_at, tz=ZoneInfo(entry.branch.timezone), language=language)
-    kept = KEPT.get(language.split("-")[0], "We keep it for you until {until}.")
     _enqueue(
         entry,
         kind=Kind.WAITLIST_OFFER,
         key=f"waitlist-offer:{offer.pk}",
-        text=kept.format(until=until),
+        text=_kept_text(offer),
         subject=f"A time is free: {entry.service.name} {_when(offer)}",
         link=link,
         appointment_id=offer.hold_id,
         due_at=offer.reaches_at,
     )
+
+
+def _kept_text(offer: WaitlistOffer) -> str:
+    language = language_of(offer.entry.patient)
+    until = hold_until(offer.expires_at, tz=ZoneInfo(offer.entry.branch.timezone), language=language)
+    return KEPT.get(language.split("-")[0], "We keep it for you until {until}.").format(until=until)
+
+
+def offer_messages_retime(*, now: datetime | None = None) -> OffersRetimed:
+    """The chain's quiet hours changed (``messaging_settings_change``, in its transaction): the open
+    offers whose message still waited for quiet hours are held anew (``waitlist_offers_retime``) and
+    their waiting messages follow: due when the offer now reaches the patient (at once when the new
+    quiet hours no longer hold it back, with a kick), saying the new end of the hold; those of a
+    withdrawn offer are not sent. The messages are locked as they are changed: the dispatcher claims
+    with ``SKIP LOCKED``, so it passes over one being re-timed and claims it at its new time, and one
+    it claimed first is no longer pending here (it is being sent)."""
+    now = now or timezone.now()
+    changed = waitlist_offers_retime(now=now)
+    kick = False
+    for offer in changed.retimed:
+        offer = WaitlistOffer.objects.select_related("entry__patient", "entry__branch").get(pk=offer.pk)
+        due = offer.reaches_at or now
+        for message in _offer_messages(offer.pk):
+            message.due_at = due
+            message.context = {**(message.context or {}), "text": _kept_text(offer)}
+            message.save(update_fields=["due_at", "context"])
+            kick = kick or due <= now + KICK_WITHIN
+    if changed.withdrawn:
+        Message.objects.filter(pk__in=[m.pk for offer in changed.withdrawn for m in _offer_messages(offer.pk)]).update(
+            status=MessageStatus.CANCELLED, last_error=RETIME_WITHDRAWN
+        )
+    if kick:
+        dispatch_on_commit()
+    return changed
+
+
+def _offer_messages(offer_id: int) -> list[Message]:
+    keys = [f"waitlist-offer:{offer_id}:{channel}" for channel in Channel]
+    return list(Message.objects.select_for_update().filter(key__in=keys, status=MessageStatus.PENDING).order_by("pk"))
 
 
 def send_taken(event: WaitlistOfferTaken) -> None:

@@ -385,57 +385,15 @@ def waitlist_offer_accept(*, token: str, now: datetime | None = None) -> Waitlis
     """The patient of an offer's link takes the time. The first to accept gets it, also after the
     offer expired if nobody has booked the time yet; whoever comes second is told
     (WaitlistOfferTaken) and stays on the list. The time is judged again for the patient by the
-    booking door's plan and booked by ``appointment_hold_confirm``. A time kept for the patient
-    while they pay what the chain asks online (``waitlist_offer_reserve``) is not booked here: it is
-    booked once that payment is recorded (WaitlistOfferClosed meanwhile)."""
+    booking door's plan and booked by ``appointment_hold_confirm``."""
     now = now or timezone.now()
     found = _offer_by_token(token)
-    offer, entry, live = _offer_take(found, now=now)
-    if offer.status == OfferStatus.ACCEPTED:
-        if live.status == Status.HELD:
-            raise WaitlistOfferClosed("This time is kept for you until the payment asked online is made.")
-        return WaitlistBooked(appointment=live, manage_token=manage_link_issue(appointment=live))
-    booked = appointment_hold_confirm(
-        actor=None,
-        hold=live,
-        hold_token=live.hold_token,
-        patient=entry.patient,
-        notes="Booked from the waitlist",
-        now=now,
-    )
-    _offer_taken(offer, entry, found=found, appointment=booked, now=now)
-    return WaitlistBooked(appointment=booked, manage_token=manage_link_issue(appointment=booked))
-
-
-@transaction.atomic
-def waitlist_offer_reserve(*, token: str, until: datetime, now: datetime | None = None) -> Appointment:
-    """The patient of an offer's link takes the time, to pay online first what the chain asks of them
-    (a deposit, after repeated no-shows too): the time is theirs as in ``waitlist_offer_accept`` (the
-    first to accept gets it, the others are told it is taken, the entry is closed) but stays a hold,
-    kept until ``until``, that the payment books (invoicing.checkout). Returns the hold; taking it
-    again while it waits returns the same hold."""
-    now = now or timezone.now()
-    found = _offer_by_token(token)
-    offer, entry, live = _offer_take(found, now=now)
-    if offer.status == OfferStatus.ACCEPTED:
-        if live.status != Status.HELD:
-            raise WaitlistOfferClosed("This offer was already answered.")
-        return live
-    if live.hold_expires_at is not None and until > live.hold_expires_at:
-        live.hold_expires_at = until
-        live.save(update_fields=["hold_expires_at", "updated_at"])
-    _offer_taken(offer, entry, found=found, appointment=live, now=now)
-    return live
-
-
-def _offer_take(found: WaitlistOffer, *, now: datetime) -> tuple[WaitlistOffer, WaitlistEntry, Appointment]:
-    """The offer locked and its time held for its patient, judged again by the booking door; an
-    offer already accepted comes back with its appointment (booked, or kept while they pay)."""
     hold = _locked_hold(found.hold_id)  # first: accepts of one time queue here
     offer = WaitlistOffer.objects.select_for_update().get(pk=found.pk)
     entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("patient").get(pk=offer.entry_id)
     if offer.status == OfferStatus.ACCEPTED and offer.appointment_id is not None:
-        return offer, entry, Appointment.objects.select_for_update().get(pk=offer.appointment_id)
+        booked = Appointment.objects.get(pk=offer.appointment_id)
+        return WaitlistBooked(appointment=booked, manage_token=manage_link_issue(appointment=booked))
     if offer.status == OfferStatus.TAKEN:
         raise WaitlistOfferTaken()
     if offer.status in (OfferStatus.DECLINED, OfferStatus.WITHDRAWN, OfferStatus.ACCEPTED) or (
@@ -478,18 +436,19 @@ def _offer_take(found: WaitlistOffer, *, now: datetime) -> tuple[WaitlistOffer, 
     if live.hold_expires_at is None or live.hold_expires_at <= now:
         live.hold_expires_at = now + HOLD_GRACE  # lapsed but still free: it is this patient's now
         live.save(update_fields=["hold_expires_at", "updated_at"])
-    return offer, entry, live
-
-
-def _offer_taken(
-    offer: WaitlistOffer, entry: WaitlistEntry, *, found: WaitlistOffer, appointment: Appointment, now: datetime
-) -> None:
-    """The offer accepted for ``appointment`` (booked, or kept while its patient pays), the entry
-    closed, and the others asked about this time told it is gone (they stay on the list)."""
-    offer.status, offer.answered_at, offer.appointment_id = OfferStatus.ACCEPTED, now, appointment.pk
+    booked = appointment_hold_confirm(
+        actor=None,
+        hold=live,
+        hold_token=live.hold_token,
+        patient=entry.patient,
+        notes="Booked from the waitlist",
+        now=now,
+    )
+    offer.status, offer.answered_at, offer.appointment_id = OfferStatus.ACCEPTED, now, booked.pk
     offer.save(update_fields=["status", "answered_at", "appointment"])
-    entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.BOOKED, now, appointment.pk
+    entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.BOOKED, now, booked.pk
     entry.save(update_fields=["status", "closed_at", "appointment"])
+    # The others asked about this time are told it is gone; they stay on the list.
     for other in WaitlistOffer.objects.select_for_update().filter(hold_id=found.hold_id).exclude(pk=offer.pk):
         if other.status in (OfferStatus.OPEN, OfferStatus.EXPIRED):
             was_open = other.status == OfferStatus.OPEN
@@ -498,6 +457,7 @@ def _offer_taken(
             if was_open:
                 publish(events.WaitlistOfferTaken(other.pk))
     _withdraw_open_offers(entry, now=now, keep=offer.pk)
+    return WaitlistBooked(appointment=booked, manage_token=manage_link_issue(appointment=booked))
 
 
 def _withdraw_open_offers(entry: WaitlistEntry, *, now: datetime, keep: int | None = None) -> None:
@@ -557,6 +517,66 @@ def waitlist_offers_expire(*, now: datetime | None = None) -> int:
             expired += 1
             _offer_round(hold, now=now)
     return expired
+
+
+@dataclass(frozen=True)
+class OffersRetimed:
+    """Open offers whose message waited for quiet hours, after the quiet hours changed: those now
+    held from another moment (``retimed``) and those whose time now begins too soon to be offered
+    (``withdrawn``, their time offered on or given back)."""
+
+    retimed: list[WaitlistOffer]
+    withdrawn: list[WaitlistOffer]
+
+
+#: Why an offer waiting for quiet hours was withdrawn when they grew.
+RETIME_WITHDRAWN = "The new quiet hours end too close to the offered time for the patient to be told and come."
+
+
+@transaction.atomic
+def waitlist_offers_retime(*, now: datetime | None = None) -> OffersRetimed:
+    """The chain's quiet hours changed: every open offer whose message still waits for them to end
+    (``reaches_at`` after ``now``) is held from when the new quiet hours let it reach the patient
+    (``now`` when they no longer hold it back), for the policy's offer time, and its held row is kept
+    until its offers end. An offer whose time would now begin too soon after that is withdrawn and
+    the time goes to the next entry or back to the calendar. In the caller's transaction (the
+    settings change); the held rows are locked first, then the offers (the lock order of accepting
+    and of the expiry sweep, which skips a held row being re-timed and comes back next run)."""
+    now = now or timezone.now()
+    waiting = (
+        WaitlistOffer.objects.filter(status=OfferStatus.OPEN, reaches_at__gt=now)
+        .order_by("hold_id")
+        .values_list("hold_id", flat=True)
+        .distinct()
+    )
+    minutes = timedelta(minutes=waitlist_policy_get().offer_minutes)
+    retimed: list[WaitlistOffer] = []
+    withdrawn: list[WaitlistOffer] = []
+    for hold_id in list(waiting):
+        hold = _locked_hold(hold_id)
+        if hold is None or hold.branch is None:
+            continue
+        offers = WaitlistOffer.objects.select_for_update().filter(
+            hold_id=hold_id, status=OfferStatus.OPEN, reaches_at__gt=now
+        )
+        reaches = offer_reaches(branch=hold.branch, now=now)
+        for offer in offers.order_by("pk"):
+            if hold.span.lower <= reaches + MIN_NOTICE:
+                offer.status, offer.answered_at = OfferStatus.WITHDRAWN, now
+                offer.save(update_fields=["status", "answered_at"])
+                withdrawn.append(offer)
+                continue
+            offer.reaches_at = reaches if reaches > now else None
+            offer.expires_at = min(reaches + minutes, hold.span.lower)
+            offer.save(update_fields=["reaches_at", "expires_at"])
+            retimed.append(offer)
+        ends = [o.expires_at for o in WaitlistOffer.objects.filter(hold_id=hold_id, status=OfferStatus.OPEN)]
+        if ends and hold.hold_expires_at != max(ends) + HOLD_GRACE:
+            hold.hold_expires_at = max(ends) + HOLD_GRACE
+            hold.save(update_fields=["hold_expires_at", "updated_at"])
+        if not ends:
+            _offer_round(hold, now=now)
+    return OffersRetimed(retimed=retimed, withdrawn=withdrawn)
 
 
 def _close(entry: WaitlistEntry, status: str, *, now: datetime) -> WaitlistEntry:

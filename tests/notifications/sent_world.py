@@ -4,10 +4,12 @@ consent given), and reads of the outbox rows an appointment has."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import time
 
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.policy import messaging_settings
+from notifications.services import MessagingSettingsIn
 from patients.models import Patient
 from patients.services import consent_set, patient_create
 from tests.factories.scheduling import Clinic
@@ -57,3 +59,20 @@ def kinds(appointment_id: int) -> list[tuple[str, str]]:
     """(kind, channel) of an appointment's messages other than reminders, in the order written."""
     rows = Message.objects.filter(appointment_id=appointment_id).exclude(kind=Kind.REMINDER).order_by("pk")
     return [(m.kind, m.channel) for m in rows]
+
+
+def settings_in(**changes: object) -> MessagingSettingsIn:
+    """The chain's messaging settings as the settings page sends them, with ``changes``."""
+    s = messaging_settings()
+    current = MessagingSettingsIn(
+        reminder_offsets_minutes=list(s.reminder_offsets_minutes),
+        quiet_hours_start=s.quiet_hours_start,
+        quiet_hours_end=s.quiet_hours_end,
+        confirm_online=s.confirm_online,
+        confirm_phone=s.confirm_phone,
+        confirm_walk_in=s.confirm_walk_in,
+        confirm_staff=s.confirm_staff,
+        sms_enabled=s.sms_enabled,
+        email_enabled=s.email_enabled,
+    )
+    return replace(current, **changes)  # type: ignore[arg-type]

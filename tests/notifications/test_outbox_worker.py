@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context
 from notifications.dispatch import messages_dispatch, messages_recover
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.outbox import message_enqueue
-from notifications.tasks import outbox_dispatch
+from notifications.tasks import KICK_SKEW, outbox_dispatch
 from tests.conftest import WORLD
 from tests.fakes.twilio_server import FakeTwilio
 from tests.helpers import committed, race
@@ -201,3 +201,23 @@ def test_recovery_leaves_a_live_lease_alone_and_resends_what_never_reached_twili
         message = Message.objects.get(pk=outbox_rows[0])
     assert (message.status, message.attempts) == (MessageStatus.SENT, 2)
     assert len(twilio_fake.sent_to("+447700900401")) == 1
+
+
+def test_a_worker_started_after_a_burst_of_kicks_dispatches_the_outbox_once(
+    start_worker: Callable[..., subprocess.Popen[bytes]], twilio_server: FakeTwilio, outbox_rows: list[int]
+) -> None:
+    # given no worker running, ten due messages, and five kicks queued for them meanwhile
+    numbers = [f"+4477009005{i:02d}" for i in range(10)]
+    _write(outbox_rows, numbers)
+    with schema_context(WORLD["a"].schema):
+        kicks = [outbox_dispatch.delay(kicked_at=time.time()) for _ in range(5)]
+    time.sleep(KICK_SKEW + 0.5)
+
+    # when the worker starts
+    start_worker()
+    answers = [kick.get(timeout=60) for kick in kicks]
+
+    # then at most one of the kicks dispatched the outbox, the others were dropped, and each message went once
+    assert sum("dropped" in answer for answer in answers) >= len(kicks) - 1
+    _wait(lambda: set(_statuses(outbox_rows).values()) == {MessageStatus.SENT})
+    assert sorted(r.to for r in twilio_server.received) == numbers

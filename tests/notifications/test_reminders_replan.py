@@ -6,7 +6,6 @@ reminders at the same moment (real concurrent connections) never makes one go tw
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import time, timedelta
 
 import pytest
@@ -18,31 +17,15 @@ from notifications.dispatch import messages_dispatch
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.policy import messaging_settings
 from notifications.reminders import Replanned, reminders_replan
-from notifications.services import MessagingSettingsIn
 from patients.models import Patient
 from patients.services import consent_set
 from tests.conftest import WORLD
 from tests.factories.scheduling import MONDAY, Clinic, book, clinic_setup
 from tests.helpers import calendar_clear, committed, race
 from tests.notifications.sent_world import messaging, reachable, reminders
+from tests.notifications.sent_world import settings_in as _values
 
 pytestmark = pytest.mark.django_db
-
-
-def _values(**changes: object) -> MessagingSettingsIn:
-    s = messaging_settings()
-    current = MessagingSettingsIn(
-        reminder_offsets_minutes=list(s.reminder_offsets_minutes),
-        quiet_hours_start=s.quiet_hours_start,
-        quiet_hours_end=s.quiet_hours_end,
-        confirm_online=s.confirm_online,
-        confirm_phone=s.confirm_phone,
-        confirm_walk_in=s.confirm_walk_in,
-        confirm_staff=s.confirm_staff,
-        sms_enabled=s.sms_enabled,
-        email_enabled=s.email_enabled,
-    )
-    return replace(current, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture
