@@ -385,15 +385,77 @@ def waitlist_offer_accept(*, token: str, now: datetime | None = None) -> Waitlis
     """The patient of an offer's link takes the time. The first to accept gets it, also after the
     offer expired if nobody has booked the time yet; whoever comes second is told
     (WaitlistOfferTaken) and stays on the list. The time is judged again for the patient by the
-    booking door's plan and booked by ``appointment_hold_confirm``."""
+    booking door's plan and booked by ``appointment_hold_confirm``. A time kept for the patient
+    while they pay what the chain asks online (``waitlist_offer_reserve``) is not booked here: it is
+    booked once that payment is recorded (WaitlistOfferClosed meanwhile)."""
     now = now or timezone.now()
     found = _offer_by_token(token)
+    offer, entry, live = _offer_take(found, now=now)
+    if offer.status == OfferStatus.ACCEPTED:
+        if live.status == Status.HELD:
+            raise WaitlistOfferClosed("This time is kept for you until the payment asked online is made.")
+        return WaitlistBooked(appointment=live, manage_token=manage_link_issue(appointment=live))
+    booked = appointment_hold_confirm(
+        actor=None,
+        hold=live,
+        hold_token=live.hold_token,
+        patient=entry.patient,
+        notes="Booked from the waitlist",
+        now=now,
+    )
+    _offer_taken(offer, entry, found=found, appointment=booked, now=now)
+    return WaitlistBooked(appointment=booked, manage_token=manage_link_issue(appointment=booked))
+
+
+@transaction.atomic
+def waitlist_offer_reserve(*, token: str, until: datetime, now: datetime | None = None) -> Appointment:
+    """The patient of an offer's link takes the time, to pay online first what the chain asks of them
+    (a deposit, after repeated no-shows too): the time is theirs as in ``waitlist_offer_accept`` (the
+    first to accept gets it, the others are told it is taken, the entry is closed) but stays a hold,
+    kept until ``until``, that the payment books (invoicing.checkout). Returns the hold; taking it
+    again while it waits returns the same hold."""
+    now = now or timezone.now()
+    found = _offer_by_token(token)
+    offer, entry, live = _offer_take(found, now=now)
+    if offer.status == OfferStatus.ACCEPTED:
+        if live.status != Status.HELD:
+            raise WaitlistOfferClosed("This offer was already answered.")
+        return live
+    if live.hold_expires_at is not None and until > live.hold_expires_at:
+        live.hold_expires_at = until
+        live.save(update_fields=["hold_expires_at", "updated_at"])
+    _offer_taken(offer, entry, found=found, appointment=live, now=now)
+    return live
+
+
+@transaction.atomic
+def waitlist_offer_unpaid(*, hold_id: int) -> WaitlistEntry | None:
+    """A time kept for an offer's patient while they paid online (``waitlist_offer_reserve``) was
+    given back unpaid (invoicing.checkout): their entry waits again, in its place, as before they
+    took it; the offer's page says the time was given back. None when the hold was no such offer's
+    (or was booked after all)."""
+    offer = (
+        WaitlistOffer.objects.select_for_update()
+        .filter(appointment_id=hold_id, status=OfferStatus.ACCEPTED, appointment__patient__isnull=True)
+        .first()
+    )
+    if offer is None:
+        return None
+    entry = WaitlistEntry.objects.select_for_update(of=("self",)).get(pk=offer.entry_id)
+    if entry.status == WaitlistStatus.BOOKED and entry.appointment_id == hold_id:
+        entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.WAITING, None, None
+        entry.save(update_fields=["status", "closed_at", "appointment"])
+    return entry
+
+
+def _offer_take(found: WaitlistOffer, *, now: datetime) -> tuple[WaitlistOffer, WaitlistEntry, Appointment]:
+    """The offer locked and its time held for its patient, judged again by the booking door; an
+    offer already accepted comes back with its appointment (booked, or kept while they pay)."""
     hold = _locked_hold(found.hold_id)  # first: accepts of one time queue here
     offer = WaitlistOffer.objects.select_for_update().get(pk=found.pk)
     entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("patient").get(pk=offer.entry_id)
     if offer.status == OfferStatus.ACCEPTED and offer.appointment_id is not None:
-        booked = Appointment.objects.get(pk=offer.appointment_id)
-        return WaitlistBooked(appointment=booked, manage_token=manage_link_issue(appointment=booked))
+        return offer, entry, Appointment.objects.select_for_update().get(pk=offer.appointment_id)
     if offer.status == OfferStatus.TAKEN:
         raise WaitlistOfferTaken()
     if offer.status in (OfferStatus.DECLINED, OfferStatus.WITHDRAWN, OfferStatus.ACCEPTED) or (
@@ -436,19 +498,18 @@ def waitlist_offer_accept(*, token: str, now: datetime | None = None) -> Waitlis
     if live.hold_expires_at is None or live.hold_expires_at <= now:
         live.hold_expires_at = now + HOLD_GRACE  # lapsed but still free: it is this patient's now
         live.save(update_fields=["hold_expires_at", "updated_at"])
-    booked = appointment_hold_confirm(
-        actor=None,
-        hold=live,
-        hold_token=live.hold_token,
-        patient=entry.patient,
-        notes="Booked from the waitlist",
-        now=now,
-    )
-    offer.status, offer.answered_at, offer.appointment_id = OfferStatus.ACCEPTED, now, booked.pk
+    return offer, entry, live
+
+
+def _offer_taken(
+    offer: WaitlistOffer, entry: WaitlistEntry, *, found: WaitlistOffer, appointment: Appointment, now: datetime
+) -> None:
+    """The offer accepted for ``appointment`` (booked, or kept while its patient pays), the entry
+    closed, and the others asked about this time told it is gone (they stay on the list)."""
+    offer.status, offer.answered_at, offer.appointment_id = OfferStatus.ACCEPTED, now, appointment.pk
     offer.save(update_fields=["status", "answered_at", "appointment"])
-    entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.BOOKED, now, booked.pk
+    entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.BOOKED, now, appointment.pk
     entry.save(update_fields=["status", "closed_at", "appointment"])
-    # The others asked about this time are told it is gone; they stay on the list.
     for other in WaitlistOffer.objects.select_for_update().filter(hold_id=found.hold_id).exclude(pk=offer.pk):
         if other.status in (OfferStatus.OPEN, OfferStatus.EXPIRED):
             was_open = other.status == OfferStatus.OPEN
@@ -457,7 +518,6 @@ def waitlist_offer_accept(*, token: str, now: datetime | None = None) -> Waitlis
             if was_open:
                 publish(events.WaitlistOfferTaken(other.pk))
     _withdraw_open_offers(entry, now=now, keep=offer.pk)
-    return WaitlistBooked(appointment=booked, manage_token=manage_link_issue(appointment=booked))
 
 
 def _withdraw_open_offers(entry: WaitlistEntry, *, now: datetime, keep: int | None = None) -> None:
