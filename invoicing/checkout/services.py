@@ -61,6 +61,7 @@ from scheduling.services import (
     manage_link_issue,
     waitlist_offer_accept,
     waitlist_offer_reserve,
+    waitlist_offer_unpaid,
 )
 from scheduling.services.online import OnlineBooking, OnlineVisitor, online_booking_confirm, online_booking_identify
 from scheduling.waitlist import waitlist_offer_read
@@ -352,7 +353,7 @@ def _hold_settled(checkout: OnlineCheckout, *, book: bool, at: datetime) -> bool
     try:
         with transaction.atomic():
             if not book:
-                appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
+                _hold_given_back(hold)
             else:
                 appointment_hold_confirm(
                     actor=None,
@@ -488,10 +489,15 @@ def _card_keeper(patient: Patient, payment_method_id: str) -> Callable[[], objec
     return keep
 
 
+def _hold_given_back(hold: Appointment) -> None:
+    """An unpaid checkout's hold given back; a waitlist offer's patient who did not pay waits again."""
+    appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
+    waitlist_offer_unpaid(hold_id=hold.pk)
+
+
 def _lapse(checkout: OnlineCheckout, *, reason: str, void: bool = True) -> None:
     if checkout.hold_id is not None:
-        hold = Appointment.objects.get(pk=checkout.hold_id)
-        appointment_hold_lapse(hold_id=hold.pk, hold_token=hold.hold_token)
+        _hold_given_back(Appointment.objects.get(pk=checkout.hold_id))
     if checkout.invoice_id is not None:  # a card setup has none
         invoice = locked(checkout.invoice_id)
         if void and invoice.status in OPEN_STATUSES and not invoice.paid_minor and not invoice.payments.exists():

@@ -428,6 +428,26 @@ def waitlist_offer_reserve(*, token: str, until: datetime, now: datetime | None 
     return live
 
 
+@transaction.atomic
+def waitlist_offer_unpaid(*, hold_id: int) -> WaitlistEntry | None:
+    """A time kept for an offer's patient while they paid online (``waitlist_offer_reserve``) was
+    given back unpaid (invoicing.checkout): their entry waits again, in its place, as before they
+    took it; the offer's page says the time was given back. None when the hold was no such offer's
+    (or was booked after all)."""
+    offer = (
+        WaitlistOffer.objects.select_for_update()
+        .filter(appointment_id=hold_id, status=OfferStatus.ACCEPTED, appointment__patient__isnull=True)
+        .first()
+    )
+    if offer is None:
+        return None
+    entry = WaitlistEntry.objects.select_for_update(of=("self",)).get(pk=offer.entry_id)
+    if entry.status == WaitlistStatus.BOOKED and entry.appointment_id == hold_id:
+        entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.WAITING, None, None
+        entry.save(update_fields=["status", "closed_at", "appointment"])
+    return entry
+
+
 def _offer_take(found: WaitlistOffer, *, now: datetime) -> tuple[WaitlistOffer, WaitlistEntry, Appointment]:
     """The offer locked and its time held for its patient, judged again by the booking door; an
     offer already accepted comes back with its appointment (booked, or kept while they pay)."""

@@ -135,3 +135,22 @@ def test_when_the_other_patient_took_it_first_the_flagged_patient_is_asked_nothi
     # then nothing is asked of him at Stripe and no checkout waits
     assert not stripe_fake.calls("POST", "/v1/checkout/sessions")
     assert not OnlineCheckout.objects.exists()
+
+
+def test_a_flagged_patient_who_does_not_pay_waits_again_and_the_time_is_given_back(
+    clinic, django_capture_on_commit_callbacks
+):
+    # given George (flagged) gone to pay the deposit of an offered time
+    (george, _ben), (offer, _other) = _both_offered(clinic, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = checkout.waitlist_offer_checkout(token=link_token(offer))
+
+    # when the checkout lapses unpaid
+    checkout.checkout_lapse(checkout_id=taken.checkout.pk)
+
+    # then the time is given back, nobody booked, and George waits again in his place; his link says so
+    hold = Appointment.objects.get(pk=taken.checkout.hold_id)
+    assert (hold.status, hold.patient_id) == (Status.CANCELLED, None)
+    george.refresh_from_db()
+    assert (george.status, george.appointment_id, george.closed_at) == (WaitlistStatus.WAITING, None, None)
+    assert waitlist_offer_read(token=link_token(offer)).state == "unpaid"
