@@ -140,15 +140,26 @@ def name_error(value: str, *, empty: str = "The name cannot be empty.") -> str |
 def text_error(value: str, *, limit: int, empty: str) -> str | None:
     """A short text people write to a patient (an answer to an SMS): lines of plain text, not empty
     once invisible characters are set aside, at most ``limit`` characters, and no NUL, escape or
-    other control or invisible format character (they would reach the patient's phone as typed)."""
+    other control, invisible format or private-use character (they would reach the patient's phone
+    as typed); a text of nothing a reader sees (spaces, marks alone, blank letters) is empty."""
     text = value.strip()
-    if not text or all(unicodedata.category(ch) in ("Cf", "Zs") for ch in text):
+    if not text or not any(_shows(ch) for ch in text):
         return empty
     if len(text) > limit:
         return f"Write at most {limit} characters."
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\n\r\u200c\u200d" for ch in text):
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Zl", "Zp") and ch not in "\n\r\u200c\u200d" for ch in text):
         return "Write plain text: no control or invisible characters."
     return None
+
+
+#: Letters and symbols that are drawn as nothing (Hangul fillers, the blank Braille pattern).
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows(ch: str) -> bool:
+    """Whether a character is drawn as something a reader sees: a letter, digit, punctuation or
+    symbol (not a space, a mark alone, a format or private character, nor a blank letter)."""
+    return unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK
 
 
 def slug_error(value: str) -> str | None:

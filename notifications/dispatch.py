@@ -23,8 +23,10 @@ and recover rows whose worker died mid-send.
    it is sent again with the same Message-ID (notifications/email.py).
 
 The lease (settings.OUTBOX_SENDING_LEASE_SECONDS) is longer than any provider call may last
-(settings.TWILIO_TIMEOUT_SECONDS), so the sweep never takes a row whose worker is still waiting for
-the provider's answer."""
+(settings.TWILIO_TIMEOUT_SECONDS), and a batch begins no call after half of it (what it has not
+reached by then goes back to ``pending``, unattempted), so the sweep never takes a row whose worker
+is still sending it or has yet to. A row Twilio already reported by a status callback (queued,
+sending…) carries Twilio's id: the sweep takes that as Twilio holding it."""
 
 from __future__ import annotations
 
@@ -243,6 +245,10 @@ def messages_dispatch(
     """Claim up to ``limit`` due messages of the current chain (of ``only`` these, when given) and
     send them (see the module)."""
     now = now or timezone.now()
+    # The batch hands nothing to a provider after half the lease, on the clock the recovery sweep
+    # reads: every call it began has ended (a call lasts at most the provider's timeout) before the
+    # sweep may take one of its rows as abandoned.
+    last_start = timezone.now() + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS / 2)
     ids = _claim(limit=limit or settings.OUTBOX_BATCH_SIZE, now=now, only=only)
     tally = Tally(claimed=len(ids))
     if not ids:
@@ -251,7 +257,7 @@ def messages_dispatch(
     with batch_memo():
         done, ready = _prepare(list(messages), now=now)
     _write_texts(ready)
-    return _send(done, ready, now=now, tally=tally)
+    return _send(done, ready, now=now, tally=tally, last_start=last_start)
 
 
 def _prepare(messages: list[Message], *, now: datetime) -> tuple[list[Settlement], list[tuple[Message, Composed]]]:
@@ -285,11 +291,22 @@ def _prepare(messages: list[Message], *, now: datetime) -> tuple[list[Settlement
     return done, ready
 
 
-def _send(done: list[Settlement], ready: list[tuple[Message, Composed]], *, now: datetime, tally: Tally) -> Tally:
+def _send(
+    done: list[Settlement],
+    ready: list[tuple[Message, Composed]],
+    *,
+    now: datetime,
+    tally: Tally,
+    last_start: datetime,
+) -> Tally:
     sender = _Sender()
 
     def send(item: tuple[Message, Composed]) -> Settlement:
         message, composed = item
+        if timezone.now() > last_start:  # a slow batch: what it has not begun goes back, due now, unattempted
+            return Settlement(
+                message.pk, message.attempts, MessageStatus.PENDING, error=message.last_error, attempts_delta=-1
+            )
         try:
             provider_id = sender.send(message, composed)
         except (SmsRefused, EmailRefused) as exc:
@@ -366,6 +383,14 @@ def messages_recover(*, now: datetime | None = None, limit: int = 200) -> Tally:
             due_at=now,
             error="The worker stopped before the provider had the message; sent again.",
         )
+        if message.provider_id:  # Twilio already reported it (queued, sending…) under this id: it holds it
+            context = _without_secrets(message)
+            done.append(
+                Settlement(
+                    message.pk, message.attempts, MessageStatus.SENT, provider_id=message.provider_id, context=context
+                )
+            )
+            continue
         if message.channel == Channel.EMAIL or not message.digest:
             done.append(unsent)  # e-mail: again, with the same Message-ID; no digest: never handed over
             continue
@@ -393,5 +418,6 @@ def _provider_copy(backend: SmsBackend, message: Message, *, since: datetime) ->
     ]
     if not candidates:
         return None
-    taken = set(Message.objects.filter(provider_id__in=candidates).values_list("provider_id", flat=True))
+    others = Message.objects.filter(provider_id__in=candidates).exclude(pk=message.pk)
+    taken = set(others.values_list("provider_id", flat=True))
     return next((sid for sid in reversed(candidates) if sid not in taken), None)

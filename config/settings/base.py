@@ -464,8 +464,9 @@ TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_API_BASE: str | None = env("TWILIO_API_BASE") or None
 TWILIO_TIMEOUT_SECONDS = float(env("TWILIO_TIMEOUT_SECONDS", "15"))
 # The outbox (notifications/outbox.py): rows claimed per batch; how long a claimed row may stay
-# 'sending' before the recovery sweep asks the provider about it (longer than any provider call
-# may take: TWILIO_TIMEOUT_SECONDS); the waits before each retry of a transient failure (minutes),
+# 'sending' before the recovery sweep asks the provider about it (a batch begins no provider call
+# after half of it, and half of it is longer than any call may take: TWILIO_TIMEOUT_SECONDS,
+# EMAIL_TIMEOUT); the waits before each retry of a transient failure (minutes),
 # after the last of which the message is marked failed.
 OUTBOX_BATCH_SIZE = int(env("CLINICFLOW_OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_SENDING_LEASE_SECONDS = int(env("CLINICFLOW_OUTBOX_SENDING_LEASE_SECONDS", "120"))

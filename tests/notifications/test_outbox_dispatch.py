@@ -310,3 +310,74 @@ def test_an_sms_whose_answer_never_came_is_not_sent_again_blindly(
     (received,) = twilio_fake.sent_to("+447700900009")
     assert message.status == MessageStatus.SENT
     assert message.provider_id == received.sid
+
+
+@pytest.mark.parametrize("report", ["queued", "accepted", "sending"])
+def test_a_timed_out_text_twilio_reported_on_is_not_sent_again(
+    in_a: Chain, twilio_fake: FakeTwilio, settings: object, report: str
+) -> None:
+    from notifications.delivery import delivery_status_record
+
+    # given a text whose answer never came, and Twilio's status callback reporting it `report` under its id
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5  # type: ignore[attr-defined]
+    twilio_fake.delay("+447700900019", 1.5)
+    message = sms("+447700900019")
+    messages_dispatch()
+    (received,) = twilio_fake.sent_to("+447700900019")
+    delivery_status_record(sid=received.sid, status=report, message_id=message.pk)
+
+    # when the lease is over, the recovery sweep runs, then the dispatcher
+    later = timezone.now() + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS + 1)  # type: ignore[attr-defined]
+    messages_recover(now=later)
+    messages_dispatch_all(now=later)
+
+    # then the row is sent under the id Twilio reported, and the patient got it once
+    message.refresh_from_db()
+    assert (message.status, message.provider_id) == (MessageStatus.SENT, received.sid)
+    assert len(twilio_fake.sent_to("+447700900019")) == 1
+
+
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.EMAIL])
+def test_a_batch_slower_than_half_the_lease_hands_back_what_it_has_not_begun(
+    in_a: Chain, twilio_fake: FakeTwilio, settings: object, monkeypatch: pytest.MonkeyPatch, channel: Channel
+) -> None:
+    from notifications import dispatch as dispatch_module
+
+    # given three messages claimed in one batch, sent one after the other, the provider slow that day:
+    # by the end of the first call more than half the lease has passed
+    settings.OUTBOX_SEND_THREADS = 1  # type: ignore[attr-defined]
+    lease = settings.OUTBOX_SENDING_LEASE_SECONDS  # type: ignore[attr-defined]
+    to = ["+447700900031", "+447700900032", "+447700900033"]
+    if channel == Channel.EMAIL:
+        to = ["a@example.com", "b@example.com", "c@example.com"]
+    rows = [
+        message_enqueue(kind=Kind.REPLY, channel=channel, recipient=r, due_at=timezone.now(), context={"text": "Hi"})
+        for r in to
+    ]
+    clock = time_machine.travel(timezone.now(), tick=True)
+    traveller = clock.start()
+    real = dispatch_module._Sender.send
+
+    def slow(self: object, message: Message, composed: object) -> str:
+        sid = real(self, message, composed)  # type: ignore[arg-type]
+        traveller.shift(timedelta(seconds=lease / 2 + 1))
+        return sid
+
+    monkeypatch.setattr(dispatch_module._Sender, "send", slow)
+    try:
+        # when the batch runs
+        first = messages_dispatch()
+        # then it sent the first, and handed the two it had not begun back, due, unattempted
+        sent = {m.recipient: m for m in Message.objects.filter(pk__in=[r.pk for r in rows])}
+        assert sent[to[0]].status == MessageStatus.SENT
+        assert [(sent[r].status, sent[r].attempts) for r in to[1:]] == [(MessageStatus.PENDING, 0)] * 2
+        assert first.claimed == 3
+        # and when the recovery sweep runs after the lease, then dispatchers, each went once
+        messages_recover()
+        monkeypatch.setattr(dispatch_module._Sender, "send", real)
+        messages_dispatch_all()
+    finally:
+        clock.stop()
+    for r in to:
+        got = twilio_fake.sent_to(r) if channel == Channel.SMS else [m for m in mail.outbox if r in m.to]
+        assert len(got) == 1, r

@@ -19,13 +19,27 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     "answer",
-    ["", "   ", "x" * 601, "Bring your\x00 card", "\u200b\u200b\u200b", "Hello \x1b[31mred", "Call us \u202eevil"],
+    [
+        "",
+        "   ",
+        "x" * 601,
+        "Bring your\x00 card",
+        "\u200b\u200b\u200b",
+        "Hello \x1b[31mred",
+        "Call us \u202eevil",
+        "\u3164\u3164",  # Hangul fillers: drawn as nothing
+        "\u115f\u1160",
+        "\u2800\u2800",  # the blank Braille pattern
+        "\u0301\u0308",  # marks with nothing to sit on
+        "Hi \ue000",  # a private-use character
+    ],
 )
 def test_an_empty_overlong_or_unprintable_answer_is_refused_and_nothing_written(clinic, answer):
     # given a question texted to the chain's own number
     question = _text("Do I need to bring anything?", sender=BOT)
     before = Message.objects.count()
-    # when reception answers with nothing, too much, a NUL, an escape, a direction override or invisible characters
+    # when reception answers with nothing, too much, a NUL, an escape, a direction override, invisible or
+    # private characters, or only characters drawn as nothing
     with pytest.raises(ReplyInvalid):
         reply_services.text_answer(actor=clinic.receptionist, text=question, answer=answer)
     # then nothing is written
