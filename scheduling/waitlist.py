@@ -337,7 +337,7 @@ def waitlist_freed_said(*, freed: WaitlistFreedTime, now: datetime | None = None
         return freed.reason
     offers = list(
         WaitlistOffer.objects.filter(hold_id=freed.hold_id)
-        .select_related("entry__patient", "entry__branch")
+        .select_related("entry__patient", "entry__branch", "appointment")
         .order_by("created_at", "pk")
     )
     if not offers:
@@ -350,6 +350,12 @@ def waitlist_freed_said(*, freed: WaitlistFreedTime, now: datetime | None = None
             said.append(f"{name} (not sent yet: quiet hours until {offer.reaches_at.astimezone(tz):%H:%M})")
         elif offer.status == OfferStatus.OPEN:
             said.append(f"{name} (held until {offer.expires_at.astimezone(tz):%H:%M})")
+        elif offer.status == OfferStatus.ACCEPTED and offer.appointment and offer.appointment.status == Status.HELD:
+            kept = offer.appointment.hold_expires_at
+            until = f" until {kept.astimezone(tz):%H:%M}" if kept else ""
+            said.append(f"{name} (accepted: kept for them{until} while they pay online)")
+        elif offer.status == OfferStatus.ACCEPTED and offer.appointment and offer.appointment.patient_id is None:
+            said.append(f"{name} (accepted, not paid online in time: given back)")
         else:
             said.append(f"{name} ({offer.get_status_display().lower()})")
     text = "The freed time went to the waitlist: offered to " + ", ".join(said) + "."

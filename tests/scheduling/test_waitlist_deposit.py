@@ -15,8 +15,8 @@ from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineChe
 from invoicing.checkout.policy import online_payment_policy_set
 from scheduling import services as sched
 from scheduling.exceptions import WaitlistOfferClosed, WaitlistOfferTaken
-from scheduling.models import Appointment, OfferStatus, Status, WaitlistPolicy, WaitlistStatus
-from scheduling.waitlist import waitlist_offer_read
+from scheduling.models import Appointment, OfferStatus, Status, WaitlistFreedTime, WaitlistPolicy, WaitlistStatus
+from scheduling.waitlist import waitlist_freed_said, waitlist_offer_read
 from tests.factories.invoicing import priced
 from tests.factories.scheduling import Clinic, clinic_setup
 from tests.fakes.stripe_server import FakeStripe, pay_checkout_session
@@ -74,6 +74,11 @@ def test_a_flagged_patient_taking_an_offer_pays_the_deposit_first_and_is_booked_
     # and the hold is kept as long as the payment page stays open, past the offer's own expiry
     assert hold.hold_expires_at >= taken.checkout.expires_at > expire_at(offer)
     assert waitlist_offer_read(token=token).state == "paying"
+    # and the desk reads that he took it and pays online, not that he is booked
+    freed = WaitlistFreedTime.objects.get(hold_id=offer.hold_id)
+    assert f"{george.patient.first_name} {george.patient.last_name} (accepted: kept for them until" in (
+        waitlist_freed_said(freed=freed)
+    )
 
     # when the offer's time runs out while he pays, the expiry task runs, and then he pays
     with time_machine.travel(expire_at(offer) + timedelta(minutes=5), tick=False):
@@ -154,3 +159,5 @@ def test_a_flagged_patient_who_does_not_pay_waits_again_and_the_time_is_given_ba
     george.refresh_from_db()
     assert (george.status, george.appointment_id, george.closed_at) == (WaitlistStatus.WAITING, None, None)
     assert waitlist_offer_read(token=link_token(offer)).state == "unpaid"
+    freed = WaitlistFreedTime.objects.get(hold_id=offer.hold_id)
+    assert "(accepted, not paid online in time: given back)" in waitlist_freed_said(freed=freed)
