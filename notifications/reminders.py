@@ -94,9 +94,13 @@ def _reconcile(
             key = f"{reminder_key(appointment.pk, offset, start)}:{channel}"
             same = keyed.get(key)
             if same is not None:  # already written (or sent) for this very time
-                if same.status == MessageStatus.CANCELLED:  # dropped by an earlier plan, never sent
+                # Only a row held here is changed: a waiting one (locked), or one an earlier plan
+                # dropped (nobody else changes those). A row the dispatcher handed back since the lock
+                # was taken is its own again: it keeps its time rather than being written unlocked.
+                revived = same.status == MessageStatus.CANCELLED  # dropped by an earlier plan, never sent
+                if revived:
                     same.status, same.last_error, same.recipient = MessageStatus.PENDING, "", recipient
-                if same.status == MessageStatus.PENDING and (same.due_at != due or same.pk not in live):
+                if revived or (same.pk in live and same.due_at != due):
                     same.due_at = due
                     into.moved.append(same)
                     changed = True

@@ -194,3 +194,23 @@ def test_a_replan_and_the_dispatcher_at_once_never_send_a_reminder_twice(shared,
         # and planning again changes nothing
         assert reminders_replan() == Replanned(visits=0, moved=0, written=0, dropped=0)
         messaging(offsets=[24 * 60, 120], quiet=None)
+
+
+def test_a_reminder_handed_back_to_waiting_after_the_plan_locked_its_rows_is_left_to_the_dispatcher(clinic):
+    from notifications.reminders import _Changes, _channels, _reconcile, reminders_planned
+
+    # given a visit whose two-hour reminder was claimed by the dispatcher while the plan locked the waiting
+    # ones, then handed back to waiting (postponed) before the plan read every row by key
+    visit = book(clinic, clinic.at(MONDAY, 9), patient=reachable(clinic))
+    day_before, two_hours = reminders(visit.pk)
+    messaging(offsets=[24 * 60, 120], quiet=(time(21), time(8)))
+    planned = reminders_planned(visit, now=timezone.now())
+    keyed = {m.key: m for m in Message.objects.filter(appointment_id=visit.pk) if m.key}
+    # when the plan brings the reminders to the new quiet hours with only the day-before one locked
+    changes = _Changes()
+    channels = _channels(visit, planned)
+    _reconcile(visit, planned=planned, channels=channels, pending=[day_before], keyed=keyed, into=changes)
+    # then the row it does not hold is not written (the dispatcher may be sending it), nor written again
+    assert two_hours.pk not in [m.pk for m in changes.moved]
+    assert changes.written == []
+    assert two_hours.pk not in changes.dropped
