@@ -188,6 +188,7 @@ def _load_chain() -> None:
     _load_online_deposit()
     _load_no_shows()
     _load_waitlist()
+    _load_waitlist_flagged()
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
     _load_templates()
     _load_reminders()  # after the clinic's own wording: the confirmations it sends read it
@@ -1177,6 +1178,52 @@ def _load_waitlist() -> None:
     except ApplicationError:  # that patient is busy then: the list still shows who waits
         return
     sched.appointment_cancel(actor=owner, appointment=freed, reason="Cannot come; the time goes to the waitlist")
+
+
+def _load_waitlist_flagged() -> None:
+    """George Ito, flagged for no-shows, waits for a Camden afternoon too: the desk's waitlist says
+    "(no-show flag)" beside him, and a freed afternoon time is offered to him, whose page asks the
+    chain's deposit after no-shows before the time is his (the booking pay step)."""
+    from scheduling.models import WaitlistEntry
+
+    george = Patient.objects.filter(first_name="George", last_name="Ito", merged_into__isnull=True).first()
+    if george is None or WaitlistEntry.objects.filter(patient=george).exists():
+        return
+    owner = User.objects.get(email=OWNER.email)
+    branch = Branch.objects.get(name="Camden")
+    service = Service.objects.get(name="General consultation")
+    tz = ZoneInfo(branch.timezone)
+    today = timezone.now().astimezone(tz).date()
+    window = sched.Window(
+        date_from=today + timedelta(days=2), date_to=today + timedelta(days=14), time_from=time(14), time_to=time(18)
+    )
+    sched.waitlist_join(actor=owner, patient=george, branch=branch, service=service, doctor=None, window=window)
+    his_days = {
+        a.span.lower.astimezone(tz).date() for a in Appointment.objects.filter(patient=george, status=Status.BOOKED)
+    }
+    slots = slot_list_available(
+        service=service, branch=branch, date_from=window.date_from, date_to=window.date_to, step=20
+    )
+    afternoon = [
+        s for s in slots if s.start.astimezone(tz).hour in (15, 16) and s.start.astimezone(tz).date() not in his_days
+    ]
+    someone = Patient.objects.exclude(pk=george.pk).filter(waitlist_entries__isnull=True).order_by("pk").first()
+    if someone is None:
+        return
+    for slot in afternoon[:5]:
+        try:
+            freed = sched.appointment_book(
+                actor=owner,
+                patient=someone,
+                doctor=StaffMember.objects.get(pk=slot.doctor_id),
+                branch=branch,
+                service=service,
+                start=slot.start,
+            )
+        except ApplicationError:  # that patient is busy then: the next time
+            continue
+        sched.appointment_cancel(actor=owner, appointment=freed, reason="Cannot come; the time goes to the waitlist")
+        return
 
 
 def _load_templates() -> None:

@@ -167,6 +167,10 @@ def test_demo_loads_once_and_its_logins_work(db):
         assert Appointment.objects.filter(patient=george, status="booked", span__startswith__gt=timezone.now()).exists()
         assert FeeCharge.objects.filter(patient=george, kind="no_show").count() == 2
         assert online_payment_policy_get().no_show_deposit_after == 2
+        # ... and he waits for an afternoon: a freed time is offered to him (his page asks that deposit)
+        from scheduling.models import WaitlistOffer
+
+        assert WaitlistOffer.objects.filter(entry__patient=george, status="open").exists()
     with schema_context("northwind"):
         # patients' texts back: one confirmed with C, one cancelled with X, one question answered
         from notifications.models import InboundMessage
