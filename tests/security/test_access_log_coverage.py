@@ -274,7 +274,7 @@ NO_PATIENT_DATA |= {
     ("desk/waitlist/", "*"): "redirects to the first branch's waitlist (probed there): no patient",
     ("desk/waitlist/<int:pk>/remove/", "*"): CHANGE,
     ("waitlist/<str:token>/leave/", "*"): CHANGE,
-    ("waitlist/offer/<str:token>/accept/", "*"): CHANGE + " (to the booking's manage page, probed there)",
+    ("waitlist/offer/<str:token>/accept/", "*"): CHANGE + " (to the booking's page or pay step, probed there)",
     ("waitlist/offer/<str:token>/decline/", "*"): CHANGE,
     ("book/waitlist/", "*"): VISITOR,
     ("book/waitlist/confirm/", "*"): VISITOR + "; joined, it redirects to the entry's own page (probed there)",
