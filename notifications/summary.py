@@ -4,8 +4,9 @@ the patients' follow-up reminders. A periodic task runs these every few minutes 
 
 - The daily summary: once a branch's own clock passes SUMMARY_AT (and before SUMMARY_UNTIL, so a
   branch opened in the afternoon is not summarised that day), each of its branch managers gets an
-  e-mail: today's appointments (how many, the first), yesterday's no-shows and cancellations, and the
-  messages due yesterday or today that failed. Counted when written, in the chain's language.
+  e-mail: the day's appointments (how many, the first; those already seen or missed too),
+  yesterday's no-shows and cancellations, and the messages due yesterday or today that failed.
+  Counted when written, in the chain's language.
 - Follow-up reminders: an open follow-up coming due within FOLLOW_UP_AHEAD days (and not more than
   FOLLOW_UP_LATE days overdue) of a patient with no upcoming appointment gets one reminder to book,
   with the booking page's link. The follow-up's reason is clinical and never leaves the record."""
@@ -35,6 +36,8 @@ SUMMARY_UNTIL = time(12)
 FOLLOW_UP_AHEAD = 7
 FOLLOW_UP_LATE = 30
 FAILED = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+#: A day's appointments: those still ahead and those already begun, seen or missed (not cancelled).
+OF_THE_DAY = (*UPCOMING, Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED, Status.NO_SHOW)
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,10 @@ def day_summary(*, branch: Branch, day: date) -> DaySummary:
     tz = ZoneInfo(branch.timezone)
     today = day_bounds(day, tz)
     yesterday = day_bounds(day - timedelta(days=1), tz)
+    # the whole day's visits, whatever has become of the ones already begun (a summary written late
+    # in the morning counts the day, not what is left of it)
     ahead = Appointment.objects.filter(
-        branch=branch, span__startswith__gte=today[0], span__startswith__lt=today[1], status__in=list(UPCOMING)
+        branch=branch, span__startswith__gte=today[0], span__startswith__lt=today[1], status__in=list(OF_THE_DAY)
     ).aggregate(first=Min("span__startswith"), count=Count("pk"))
     past = Appointment.objects.filter(
         branch=branch, span__startswith__gte=yesterday[0], span__startswith__lt=yesterday[1]
@@ -76,37 +81,67 @@ def day_summary(*, branch: Branch, day: date) -> DaySummary:
     )
 
 
+@dataclass(frozen=True)
+class _Words:
+    """A summary's words in one language; counts as (one, many) with {n}."""
+
+    today: tuple[str, str]
+    first: str
+    none: str
+    yesterday: str
+    no_shows: tuple[str, str]
+    cancelled: tuple[str, str]
+    failed: tuple[str, str]
+
+
 _WORDS = {
-    "en": {
-        "today": "{n} appointments today",
-        "first": ", the first at {time}",
-        "none": "No appointments today",
-        "yesterday": "Yesterday: {no_shows} no-shows, {cancelled} cancelled.",
-        "failed": "{n} messages could not be sent: see the message log.",
-    },
-    "de": {
-        "today": "Heute {n} Termine",
-        "first": ", der erste um {time}",
-        "none": "Heute keine Termine",
-        "yesterday": "Gestern: {no_shows} nicht erschienen, {cancelled} abgesagt.",
-        "failed": "{n} Nachrichten konnten nicht gesendet werden: siehe Nachrichtenprotokoll.",
-    },
+    "en": _Words(
+        today=("1 appointment today", "{n} appointments today"),
+        first=", the first at {time}",
+        none="No appointments today",
+        yesterday="Yesterday: {no_shows}, {cancelled}.",
+        no_shows=("1 no-show", "{n} no-shows"),
+        cancelled=("1 cancelled", "{n} cancelled"),
+        failed=(
+            "1 message could not be sent: see the message log.",
+            "{n} messages could not be sent: see the message log.",
+        ),
+    ),
+    "de": _Words(
+        today=("Heute 1 Termin", "Heute {n} Termine"),
+        first=", der erste um {time}",
+        none="Heute keine Termine",
+        yesterday="Gestern: {no_shows}, {cancelled}.",
+        no_shows=("1 nicht erschienen", "{n} nicht erschienen"),
+        cancelled=("1 abgesagt", "{n} abgesagt"),
+        failed=(
+            "1 Nachricht konnte nicht gesendet werden: siehe Nachrichtenprotokoll.",
+            "{n} Nachrichten konnten nicht gesendet werden: siehe Nachrichtenprotokoll.",
+        ),
+    ),
 }
+
+
+def _count(forms: tuple[str, str], n: int) -> str:
+    return forms[0] if n == 1 else forms[1].format(n=n)
 
 
 def summary_text(summary: DaySummary, *, language: str) -> str:
     words = _WORDS.get(babel_locale(language).language, _WORDS["en"])
     tz = ZoneInfo(summary.branch.timezone)
     if summary.appointments:
-        head = words["today"].format(n=summary.appointments)
+        head = _count(words.today, summary.appointments)
         if summary.first is not None:
-            head += words["first"].format(time=local_time(summary.first, tz=tz, language=language).time)
+            head += words.first.format(time=local_time(summary.first, tz=tz, language=language).time)
         head += "."
     else:
-        head = words["none"] + "."
-    lines = [head, words["yesterday"].format(no_shows=summary.no_shows, cancelled=summary.cancelled)]
+        head = f"{words.none}."
+    yesterday = words.yesterday.format(
+        no_shows=_count(words.no_shows, summary.no_shows), cancelled=_count(words.cancelled, summary.cancelled)
+    )
+    lines = [head, yesterday]
     if summary.failed:
-        lines.append(words["failed"].format(n=summary.failed))
+        lines.append(_count(words.failed, summary.failed))
     return " ".join(lines)
 
 

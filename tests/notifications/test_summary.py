@@ -67,8 +67,8 @@ def test_each_branch_is_summarised_on_its_own_morning(clinic, in_a):
     )
     text = london.context["text"]
     assert text.startswith("3 appointments today, the first at 9:00")
-    assert "Yesterday: 1 no-shows, 1 cancelled." in text
-    assert "1 messages could not be sent" in text
+    assert "Yesterday: 1 no-show, 1 cancelled." in text
+    assert "1 message could not be sent" in text
     # when it runs again that morning
     with time_machine.travel(clinic.at(MONDAY, 7, 20), tick=False):
         assert daily_summaries_write() == 0
@@ -111,3 +111,18 @@ def test_a_follow_up_coming_due_reminds_the_patient_once(clinic, in_a):
     assert reminder.context["link"].endswith("/book/")
     # and the clinical reason is nowhere in it
     assert "knee" not in str(reminder.context)
+
+
+def test_a_summary_written_late_in_the_morning_counts_the_whole_day(clinic, in_a):
+    # given three visits on Monday at 09:00, 10:00 and 14:00; by 11:30 the first was seen and the second missed
+    seen = book(clinic, clinic.at(MONDAY, 9), patient=reachable(clinic))
+    missed = book(clinic, clinic.at(MONDAY, 10), patient=reachable(clinic))
+    book(clinic, clinic.at(MONDAY, 14), patient=reachable(clinic))
+    sched.appointment_check_in(actor=clinic.receptionist, appointment=seen, now=clinic.at(MONDAY, 8, 55))
+    sched.appointment_mark_no_show(actor=clinic.receptionist, appointment=missed, now=clinic.at(MONDAY, 10, 30))
+    # when the summary is first written at 11:30 (the workers started late that morning)
+    with time_machine.travel(clinic.at(MONDAY, 11, 30), tick=False):
+        scheduled_messages_write()
+    # then it counts the day's three visits, the first at 09:00
+    [summary] = _summaries()
+    assert summary.context["text"].startswith("3 appointments today, the first at 9:00")
