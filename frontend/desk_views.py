@@ -20,9 +20,11 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend.day_picker import doctor_asked, month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
+from frontend.no_show_flags import no_show_flags
 from invoicing.fee_selectors import fee_cancel_preview, fee_outcome
+from notifications import policy as consent
 from notifications.selectors import confirmation_said
-from notifications.told import cancellation_said
+from notifications.told import cancellation_said, move_said
 from patients.exceptions import PossibleDuplicates, QueryTooShort
 from patients.models import Patient
 from scheduling import selectors
@@ -337,9 +339,10 @@ class NewPatientForm(forms.Form):
         label="Mobile",
         help_text="A number that can receive text messages, national or international form, e.g. 07911 123456.",
     )
-    email = forms.EmailField(required=False, label="E-mail", help_text="For the confirmation and reminders by e-mail.")
-    sms_consent = forms.BooleanField(required=False, label="Agrees to the confirmation and reminders by SMS")
-    email_consent = forms.BooleanField(required=False, label="Agrees to reminders by e-mail")
+    email = forms.EmailField(required=False, label="E-mail", help_text=consent.EMAIL_HELP)
+    sms_consent = forms.BooleanField(required=False, label=consent.SMS_CONSENT_LABEL)
+    email_consent = forms.BooleanField(required=False, label=consent.EMAIL_FOLLOW_UPS_LABEL)
+    email_withdrawn = forms.BooleanField(required=False, label=consent.EMAIL_WITHDRAWN_LABEL)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -349,6 +352,12 @@ class NewPatientForm(forms.Form):
     def offer_look_alikes(self) -> None:
         """The tick to register anyway, shown only once booking answered with look-alikes on file."""
         self.fields[LOOK_ALIKES] = forms.BooleanField(required=False, label="Different person from any look-alike")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("email_consent") and data.get("email_withdrawn"):
+            self.add_error("email_withdrawn", "Tick one: follow-ups by e-mail too, or no e-mails at all.")
+        return data
 
 
 @login_required
@@ -381,6 +390,7 @@ def walk_in(request: HttpRequest, branch_pk: int) -> HttpResponse:
         "doctor": StaffMember.objects.select_related("user").filter(pk=to_int(doctor_pk) or 0).first(),
         "q": q,
         "found": found,
+        **no_show_flags(p.pk for p in found),
     }
     new_form = NewPatientForm(request.POST if request.method == "POST" and "patient" not in request.POST else None)
     context["new_form"] = new_form
@@ -487,6 +497,7 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     authorize(request.user, "scheduling.change_appointment", appointment)
     branch = appointment.branch
     if request.method == "POST":
+        since = timezone.now()
         try:
             moved = sched.appointment_reschedule(
                 actor=request.user,
@@ -499,7 +510,8 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             local = moved.span.lower.astimezone(ZoneInfo(branch.timezone))
             with_whom = moved.doctor.user.get_full_name() if moved.doctor else ""
-            messages.success(request, f"{moved.patient} moved to {_when(local)} with {with_whom}.")
+            told = move_said(appointment_id=moved.pk, since=since)  # the patient told, the old time's fate
+            messages.success(request, f"{moved.patient} moved to {_when(local)} with {with_whom}. {told}".strip())
             return _to_book(branch, local.date(), focus=moved.pk)
     doctors = list(selectors.doctors_offering(branch=branch, service=appointment.service))
     doctor = doctor_asked(doctors, request.GET.get("doctor"))

@@ -22,17 +22,17 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from config.net import client_ip
 from frontend.forms import DayField, patient_lookup, show_error, to_int
+from frontend.no_show_flags import flags_of
 from invoicing.checkout.selectors import booking_terms
 from invoicing.checkout.services import waitlist_offer_checkout
 from patients import portal
 from patients.models import Patient
 from scheduling import selectors
 from scheduling import services as sched
-from scheduling.book import NO_SHOW_FLAG
 from scheduling.cancel_window import call_the_branch, inside_cancellation_window
 from scheduling.exceptions import WaitlistLinkInvalid
 from scheduling.models import Service, WaitlistEntry, Weekday
-from scheduling.no_shows import NoShowRecord, no_show_records
+from scheduling.no_shows import no_show_records
 from scheduling.waitlist import (
     waitlist_default_dates,
     waitlist_entry_read,
@@ -146,7 +146,7 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
     )
     records = no_show_records(patient_ids=shown + ([patient.pk] if patient else []))
     context = {
-        **_flags(records),
+        **flags_of(records),
         "patient_flag": records[patient.pk].said if patient and records[patient.pk].flagged else "",
         "branch": branch,
         "branches": branches,
@@ -191,15 +191,10 @@ def desk_waitlist_offers(request: HttpRequest, branch_pk: int) -> HttpResponse:
         object_type="waitlist_entry",
         records=[o.entry for o in offers],
     )
-    flags = _flags(no_show_records(patient_ids=[o.entry.patient_id for o in offers]))
+    flags = flags_of(no_show_records(patient_ids=[o.entry.patient_id for o in offers]))
     context = {"branch": branch, "offers": offers, "now": timezone.now(), **flags}
     with timezone.override(ZoneInfo(branch.timezone)):
         return render(request, "waitlist/offers.html", context)
-
-
-def _flags(records: dict[int, NoShowRecord]) -> dict[str, Any]:
-    """The patients flagged for no-shows among those a page names, said as the desk's book says it."""
-    return {"flagged": {pk for pk, record in records.items() if record.flagged}, "no_show_flag": NO_SHOW_FLAG}
 
 
 # --- the patient's pages -----------------------------------------------------------------------------

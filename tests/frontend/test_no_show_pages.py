@@ -116,3 +116,21 @@ def test_the_online_payments_page_sets_the_deposit_after_no_shows(in_a, client: 
     assert "Give the deposit asked after no-shows." in refused.content.decode()
     policy = online_payment_policy_get()
     assert (policy.no_show_deposit_after, policy.no_show_deposit_minor) == (2, 1250)
+
+
+def test_the_phone_bookings_patient_step_says_who_is_flagged(desk):
+    # given Nora, flagged for no-shows, and Otto, who never missed a visit
+    clinic, client, host = desk
+    nora, _ = _flagged(clinic)
+    otto = clinic.patient("Otto")
+    start = clinic.at(clinic.days_ahead(4), 9).isoformat()
+    step = (
+        f"/desk/{clinic.branch.pk}/walk-in/?source=phone&service={clinic.service.pk}&start={start}"
+        f"&doctor={clinic.doctors[0].pk}&q="
+    )
+    # when reception finds each by name at the step where the patient is chosen
+    found_nora = client.get(step + nora.last_name, HTTP_HOST=host).content.decode()
+    found_otto = client.get(step + otto.last_name, HTTP_HOST=host).content.decode()
+    # then Nora's choice says she is flagged, as the book does; Otto's does not
+    assert f'{nora} <strong class="no-show-flag">(no-show flag)</strong>' in found_nora
+    assert "no-show-flag" not in found_otto

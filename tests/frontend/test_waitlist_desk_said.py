@@ -10,6 +10,7 @@ from datetime import time, timedelta
 import pytest
 from django.core.cache import cache
 
+from notifications.dispatch import messages_dispatch_all
 from patients.services import patient_create
 from scheduling.intervals import wall_clock
 from tests.factories.scheduling import book
@@ -164,3 +165,39 @@ def test_the_patient_a_freed_time_was_offered_to_is_on_the_access_log_of_the_can
 
     # then reading her name is on the access log, under her, by the receptionist
     assert AccessLog.objects.filter(patient_id=ana.pk, actor_id=clinic.receptionist.pk, action="view").exists()
+
+
+def test_the_move_says_the_patient_is_told_and_to_whom_the_old_time_went(clinic, client):
+    # given Leo booked at 10:00 (an e-mail on file), and Ana waiting for that morning
+    leo = patient(clinic, "Leo")
+    ana = patient(clinic, "Ana")
+    join(clinic, ana)
+    appointment = book(clinic, clinic.at(DAY, 10), doctor=clinic.doctors[0], actor=clinic.owner, patient=leo)
+    sign_in(client, clinic.receptionist)
+
+    # when the desk moves Leo to 15:00 (his confirmation not sent yet: it will give the new time)
+    moved = client.post(
+        f"/desk/appointments/{appointment.pk}/move/",
+        {"start": clinic.at(DAY, 15).isoformat(), "doctor": clinic.doctors[0].pk},
+        HTTP_HOST=clinic.chain.host,
+        follow=True,
+    )
+
+    # then the desk reads that Leo's confirmation gives the new time and his old 10:00 was offered to Ana
+    html = moved.content.decode()
+    assert "moved to" in html
+    assert "The confirmation still to be sent gives the new time." in html
+    assert f"offered to Ana {ana.last_name} (held until" in html
+
+    # when his confirmation has gone and the desk moves him again, to 16:00
+    messages_dispatch_all()
+    again = client.post(
+        f"/desk/appointments/{appointment.pk}/move/",
+        {"start": clinic.at(DAY, 16).isoformat(), "doctor": clinic.doctors[0].pk},
+        HTTP_HOST=clinic.chain.host,
+        follow=True,
+    ).content.decode()
+
+    # then the desk reads that he is told by e-mail, and of no earlier freed time
+    assert "The patient is told by e-mail." in again
+    assert "offered to Ana" not in again
