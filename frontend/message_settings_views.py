@@ -107,7 +107,8 @@ def template_edit(request: HttpRequest, kind: str, channel: str, language: str) 
         "form": form,
         "can_edit": can_edit,
         "preview": template_preview(kind=kind, channel=channel, language=language, subject=subject, body=body),
-        "previewing": action == "preview",
+        # a Save that reached here was refused: the box shows what was typed, as Preview does
+        "previewing": request.method == "POST" and action in ("preview", "save"),
         "confirm_reset": confirm_reset,
         "placeholders": [(name, PLACEHOLDERS[name]) for name in row.placeholders],
         "history": wording_history(actor=request.user, kind=kind, channel=channel, language=language),
@@ -215,16 +216,22 @@ def _initial(current: MessagingSettings) -> dict[str, Any]:
     }
 
 
-def _saved_text(replanned: Replanned | None) -> str:
-    """What saving the settings did to the reminders already written, in words."""
+def _saved_text(replanned: Replanned | None, held: int = 0) -> str:
+    """What saving the settings did to the reminders already written, and to the messages the old
+    quiet hours held, in words."""
     if replanned is None:
         return "Messaging settings saved. Reminder times and quiet hours are unchanged."
+    retimed = (
+        f" {held} message{pluralize(held)} held for quiet hours (confirmations, notices) given the new time."
+        if held
+        else ""
+    )
     if not replanned.visits:
-        return "Messaging settings saved. No waiting reminder needed a new time."
+        return f"Messaging settings saved. No waiting reminder needed a new time.{retimed}"
     moved = f"{replanned.moved} waiting reminder{pluralize(replanned.moved)}"
     return (
         f"Messaging settings saved. {moved} given a new time, {replanned.written} added, "
-        f"{replanned.dropped} no longer needed. Reminders already sent stay sent."
+        f"{replanned.dropped} no longer needed. Reminders already sent stay sent.{retimed}"
     )
 
 
@@ -241,7 +248,7 @@ def messaging_settings(request: HttpRequest) -> HttpResponse:
             form, lambda: services.messaging_settings_change(actor=request.user, values=form.values()), FIELD_MAP
         )
         if saved is not None:
-            messages.success(request, _saved_text(saved.replanned))
+            messages.success(request, _saved_text(saved.replanned, saved.held_retimed))
             return redirect("settings-messages")
     context = {
         "form": form,

@@ -128,7 +128,9 @@ def message_resend(request: HttpRequest, pk: int) -> HttpResponse:
     message = _message(request, pk)
     resent = flash(
         request,
-        lambda: services.message_resend(actor=request.user, message=message),
+        lambda: services.message_resend(
+            actor=request.user, message=message, confirm=request.POST.get("confirm") == "1"
+        ),
         "Sent again: the new message below goes out now.",
     )
     if resent is not None:

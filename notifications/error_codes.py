@@ -14,6 +14,9 @@ class NotificationsErrorCode(StrEnum):
     # The message is still waiting or being sent, or was delivered: nothing to resend; or a resend
     # of it is already on its way.
     MESSAGE_RESEND_PENDING = "message_resend_pending"
+    # The message was sent again already: another resend is made only when asked again on purpose
+    # (confirm), so two people handling the same failure do not send it twice.
+    MESSAGE_RESENT_ALREADY = "message_resent_already"
     # Messaging settings that do not fit together (a reminder offset out of range, quiet hours with
     # one end only, a Messaging Service SID not of Twilio's form).
     MESSAGING_SETTINGS_INVALID = "messaging_settings_invalid"

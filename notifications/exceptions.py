@@ -26,6 +26,11 @@ class MessageResendPending(Conflict):
     default_message = "This message is on its way: nothing to resend."
 
 
+class MessageResentAlready(Conflict):
+    code = NotificationsErrorCode.MESSAGE_RESENT_ALREADY
+    default_message = "This message was sent again already: confirm to send it once more."
+
+
 class TwilioSignatureInvalid(PermissionDenied):
     code = NotificationsErrorCode.TWILIO_SIGNATURE_INVALID
     default_message = "The request is not signed by Twilio for this address."

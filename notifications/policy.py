@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from notifications.memo import memoized
 from notifications.models import Channel, Kind, Message, MessagingSettings
@@ -101,6 +101,29 @@ def consent_refusal(patient: Patient, *, channel: str, kind: str) -> str | None:
     if needs_opt_in and getattr(patient, f"{channel}_consent_at") is None:
         return f"The patient has not agreed to receive {label} messages."
     return None
+
+
+#: The rule above as staff and patients read it wherever consent is shown or set (the chart, the
+#: desk's new-patient form): one wording, so no page says the opposite of what is sent.
+SMS_CONSENT_LABEL = "Agrees to the confirmation and reminders by SMS"
+EMAIL_HELP = "Confirmations, reminders and notices about visits go by e-mail unless the patient says no e-mails."
+EMAIL_FOLLOW_UPS_LABEL = "Agrees to follow-up reminders by e-mail too"
+EMAIL_WITHDRAWN_LABEL = "No e-mails: the patient does not want e-mail, not even about visits"
+
+
+def consent_said(patient: Patient, channel: str) -> str:
+    """What ``patient`` gets on ``channel`` under the rule above, in words ("E-mail: about visits
+    unless withdrawn; follow-ups not agreed"), for the chart."""
+    label = Channel(channel).label
+    withdrawn = getattr(patient, f"{channel}_consent_withdrawn_at")
+    if _opted_out(patient, channel):
+        return f"{label}: withdrawn on {formats.date_format(timezone.localtime(withdrawn), 'DATE_FORMAT')}, none sent"
+    agreed = getattr(patient, f"{channel}_consent_at") is not None
+    if channel == Channel.SMS:
+        return f"{label}: agreed" if agreed else f"{label}: not agreed, none sent"
+    if agreed:
+        return f"{label}: about visits and follow-ups (agreed)"
+    return f"{label}: about visits unless withdrawn; follow-ups not agreed"
 
 
 def _switched_off(channel: str, settings: MessagingSettings) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from babel import Locale, UnknownLocaleError
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -38,7 +38,8 @@ class MessageFilters:
     due_from: datetime | None = None
     due_until: datetime | None = None
     #: One part of the log: "due" (waiting, the soonest due first), "sent" (sent or settled, the
-    #: latest first), "failed" (failed or not delivered, the latest first); empty: all, the latest due first.
+    #: latest first), "failed" (failed or not delivered and not sent again since, the latest first);
+    #: empty: all, the latest due first.
     show: str = ""
 
 
@@ -47,6 +48,15 @@ SHOW_DUE, SHOW_SENT, SHOW_FAILED = "due", "sent", "failed"
 SHOWS = (SHOW_DUE, SHOW_SENT, SHOW_FAILED)
 #: What needs someone: a failure, or a message the provider could not deliver.
 TROUBLE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+#: A resend that went: the failure it answered needs nobody any more.
+WENT = (MessageStatus.SENT, MessageStatus.DELIVERED)
+
+
+def _needs_someone(rows: QuerySet[Message]) -> QuerySet[Message]:
+    """The failures of ``rows`` still to handle: failed or not delivered, and not sent again since
+    (a resend that was sent or delivered handled it; one still waiting or failed did not)."""
+    handled = Message.objects.filter(resend_of=OuterRef("pk"), status__in=WENT)
+    return rows.filter(status__in=TROUBLE).exclude(Exists(handled))
 
 
 def _visible(actor: Actor) -> QuerySet[Message]:
@@ -76,7 +86,7 @@ def message_list(*, actor: Actor, filters: MessageFilters | None = None) -> Quer
     if f.show == SHOW_DUE:
         return rows.filter(status__in=OPEN_STATUSES).order_by("due_at", "pk")
     if f.show in (SHOW_SENT, SHOW_FAILED):
-        done = rows.filter(status__in=TROUBLE) if f.show == SHOW_FAILED else rows.exclude(status__in=OPEN_STATUSES)
+        done = _needs_someone(rows) if f.show == SHOW_FAILED else rows.exclude(status__in=OPEN_STATUSES)
         # when it happened: sent, else settled (a reminder no longer needed, a message not sent)
         return done.annotate(happened=Coalesce("sent_at", "updated_at")).order_by("-happened", "-pk")
     return rows.order_by("-due_at", "-pk")
@@ -94,7 +104,7 @@ def message_log_counts(*, actor: Actor, filters: MessageFilters) -> LogCounts:
     """The number of waiting and of failed messages the log's tabs show, whatever the status filter."""
     authorize(actor, "notifications.view_message")
     rows = _filtered(_visible(actor), replace(filters, status=""))
-    return LogCounts(due=rows.filter(status__in=OPEN_STATUSES).count(), failed=rows.filter(status__in=TROUBLE).count())
+    return LogCounts(due=rows.filter(status__in=OPEN_STATUSES).count(), failed=_needs_someone(rows).count())
 
 
 def _filtered(rows: QuerySet[Message], f: MessageFilters) -> QuerySet[Message]:

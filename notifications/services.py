@@ -14,13 +14,14 @@ from django.utils import timezone
 from notifications.exceptions import (
     MessageNotResendable,
     MessageResendPending,
+    MessageResentAlready,
     MessagingSettingsInvalid,
     TemplateInvalid,
 )
 from notifications.messaging_service import messaging_service_claim
 from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus, MessagingSettings, Template
-from notifications.outbox import message_enqueue
-from notifications.policy import refusal
+from notifications.outbox import KICK_WITHIN, dispatch_on_commit, message_enqueue
+from notifications.policy import language_of, postponed, refusal, zone_of
 from notifications.reminders import Replanned, reminders_replan
 from notifications.selectors import messaging_settings_get
 from notifications.templates import LANGUAGES, wording_errors
@@ -129,6 +130,9 @@ class MessagingSettingsChange:
 
     settings: MessagingSettings
     replanned: Replanned | None
+    #: Messages sent as soon as written (confirmations, notices, receipts, follow-ups) that were
+    #: held for the old quiet hours and were given the time the new ones say.
+    held_retimed: int = 0
 
 
 @transaction.atomic
@@ -174,9 +178,48 @@ def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> M
     current.updated_by = history_user(actor)
     changed_by(current, actor, reason="messaging settings changed").save()
     retimed = timing != (offsets, values.quiet_hours_start, values.quiet_hours_end)
+    held = 0
     if timing[1:] != (values.quiet_hours_start, values.quiet_hours_end):
         offer_messages_retime()
-    return MessagingSettingsChange(settings=current, replanned=reminders_replan() if retimed else None)
+        held = held_messages_retime(ended=timing[2])
+    replanned = reminders_replan() if retimed else None
+    return MessagingSettingsChange(settings=current, replanned=replanned, held_retimed=held)
+
+
+#: Kinds with a time of their own, re-planned by their own code when quiet hours change
+#: (``reminders_replan``, ``offer_messages_retime``); every other kind is written due at once.
+OWN_TIME = (Kind.REMINDER, Kind.WAITLIST_OFFER)
+
+
+def held_messages_retime(*, ended: time | None, now: datetime | None = None) -> int:
+    """The quiet hours changed (in ``messaging_settings_change``'s transaction): each waiting message
+    of a kind sent at once that the old quiet hours held (due later, at their end ``ended`` on its
+    branch's clock) is given the time the new ones say: when they end if they hold it now, else now.
+    Rows are locked with ``SKIP LOCKED`` as the dispatcher claims them: one it is claiming is left to
+    it (sent once, or held again by the new hours), one locked here waits for its new time. Answers
+    how many were given a new time."""
+    if ended is None:
+        return 0
+    now = now or timezone.now()
+    rows = (
+        Message.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("branch")
+        .filter(status=MessageStatus.PENDING, due_at__gt=now)
+        .exclude(kind__in=OWN_TIME)
+        .order_by("pk")
+    )
+    count, kick = 0, False
+    for message in rows:
+        if message.due_at.astimezone(zone_of(message)).time().replace(tzinfo=None) != ended:
+            continue  # not held by quiet hours (a retry waiting after a failure keeps its time)
+        due = postponed(message, now=now) or now
+        if due != message.due_at:
+            Message.objects.filter(pk=message.pk).update(due_at=due)
+            count += 1
+            kick = kick or due <= now + KICK_WITHIN
+    if kick:
+        dispatch_on_commit()
+    return count
 
 
 # --- resending --------------------------------------------------------------------------------------
@@ -239,26 +282,42 @@ def _why_not(message: Message, now: datetime) -> MessageNotResendable | MessageR
     return None
 
 
+def _resent_already(message: Message) -> MessageResentAlready | None:
+    """The refusal of a further resend not confirmed: the message was sent again already."""
+    earlier = Message.objects.filter(resend_of=message).order_by("-created_at", "-pk").first()
+    if earlier is None:
+        return None
+    return MessageResentAlready(
+        f"This message was sent again on {timezone.localtime(earlier.created_at, zone_of(message)):%d %b %Y, %H:%M} "
+        f"({earlier.get_status_display().lower()}). Confirm to send it once more."
+    )
+
+
 @transaction.atomic
-def message_resend(*, actor: Actor, message: Message, now: datetime | None = None) -> Message:
+def message_resend(*, actor: Actor, message: Message, confirm: bool = False, now: datetime | None = None) -> Message:
     """Send ``message`` again, now: a new outbox row (``resend_of`` the original) with the same kind,
     channel, language and values, to the patient's current contact. Composed when sent, so it says
     the appointment's current time and a fresh link. Refused for codes, for a message about an
     appointment that has begun or is no longer booked, for one still waiting or being sent, and while
     an earlier resend of it is on its way: two clicks, or two people at once, make one resend (the
-    original's row is locked while this is decided, so the second waits and then sees the first)."""
+    original's row is locked while this is decided, so the second waits and then sees the first).
+    A message sent again already is sent once more only with ``confirm`` (``MessageResentAlready``).
+    The resend is written afresh: in the language the patient is written to now (``language_of``)."""
     authorize(actor, "notifications.resend_message", message)
     now = now or timezone.now()
     original = Message.objects.select_for_update(of=("self",)).select_related("patient").get(pk=message.pk)
     refused = _why_not(original, now)
     if refused is not None:
         raise refused
+    again = None if confirm else _resent_already(original)
+    if again is not None:
+        raise again
     resent = message_enqueue(
         kind=Kind(original.kind),
         channel=Channel(original.channel),
         recipient=_contact(original),
         due_at=now,
-        language=original.language,
+        language=language_of(original.patient) if original.patient_id else original.language,
         patient_id=original.patient_id,
         appointment_id=original.appointment_id,
         branch_id=original.branch_id,

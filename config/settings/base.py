@@ -445,10 +445,15 @@ MEDIA_URL = "media/"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_one_line": {"()": "config.log_filters.RefusalsOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-    # The Twilio SDK logs every request's headers at INFO.
-    "loggers": {"axes": {"level": "WARNING"}, "twilio.http_client": {"level": "WARNING"}},
+    # The Twilio SDK logs every request's headers at INFO. A refused request is one line, no traceback.
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "twilio.http_client": {"level": "WARNING"},
+        "django.request": {"filters": ["refusals_one_line"]},
+    },
 }
 CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 # User.email is unique case-insensitively (a UniqueConstraint on Lower(email)), which the check

@@ -21,6 +21,7 @@ from notifications import services
 from notifications.exceptions import (
     MessageNotResendable,
     MessageResendPending,
+    MessageResentAlready,
     MessagingServiceTaken,
     MessagingSettingsInvalid,
     TemplateInvalid,
@@ -138,13 +139,19 @@ class MessageResendApi(APIView):
             "`message_not_resendable` for a code (the patient asks for a new one), an answer to a patient's text "
             "(it answered that moment: the visit or the consent may have changed since), or a message about an "
             "appointment that has begun or is no longer booked, and `message_resend_pending` while the message or a "
-            "resend of it is still on its way."
+            "resend of it is still on its way, and `message_resent_already` when it was sent again before and "
+            "``confirm=1`` does not ask for one more. The resend is written in the language the patient is written "
+            "to now."
         ),
         request=None,
-        responses={201: MessageOut, **errors(MessageNotResendable, MessageResendPending)},
+        parameters=[
+            OpenApiParameter("confirm", bool, description="1: send once more a message that was sent again already.")
+        ],
+        responses={201: MessageOut, **errors(MessageNotResendable, MessageResendPending, MessageResentAlready)},
     )
     def post(self, request: Request, pk: int) -> Response:
-        resent = services.message_resend(actor=request.user, message=_message(request, pk))
+        confirm = request.query_params.get("confirm") in ("1", "true")
+        resent = services.message_resend(actor=request.user, message=_message(request, pk), confirm=confirm)
         access_log_records(request, action="create", object_type="message", records=[resent])
         return Response(MessageOut(resent).data, status=201)
 

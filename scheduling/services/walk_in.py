@@ -34,9 +34,11 @@ class NewPatient:
     email: str = ""
     date_of_birth: date | None = None
     ignore_duplicates: bool = False  # the desk saw the likely duplicates and registers anyway
-    # what they agreed to on the phone or at the desk: the booking's confirmation and reminders by SMS, by e-mail
+    # what they said on the phone or at the desk: the booking's confirmation and reminders by SMS;
+    # follow-ups by e-mail too (e-mail about visits needs no consent); or no e-mails at all
     sms_consent: bool = False
     email_consent: bool = False
+    email_withdrawn: bool = False
 
 
 @transaction.atomic
@@ -79,6 +81,8 @@ def walk_in_book(
         for channel, given in (("sms", new_patient.sms_consent), ("email", new_patient.email_consent)):
             if given:
                 patient = consent_set(actor=actor, patient=patient, channel=channel, given=True, request=request)
+        if new_patient.email_withdrawn and not new_patient.email_consent:
+            patient = consent_set(actor=actor, patient=patient, channel="email", given=False, request=request)
     if patient is None:  # not reached: exactly one of the two was checked above
         raise ValidationFailed(fields={"patient": ["Give a patient."]})
     book = partial(

@@ -56,7 +56,7 @@ def test_a_new_caller_gives_e_mail_and_consent_and_the_desk_says_where_the_confi
     html = client.get(url, HTTP_HOST=in_a.host).content.decode()
     assert 'name="email"' in html
     assert "Agrees to the confirmation and reminders by SMS" in html
-    assert "Agrees to reminders by e-mail" in html
+    assert "Agrees to follow-up reminders by e-mail too" in html
     # when the desk registers the caller with a mobile, an e-mail and both consents
     answer = client.post(
         url,

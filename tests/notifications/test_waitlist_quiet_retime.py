@@ -2,7 +2,7 @@
 transaction the offer is held from when the new quiet hours let its message go (at once when they no
 longer hold it back), its message is due then and says the new end of the hold, and the held time is
 kept only that long; an offer whose time now begins too soon is withdrawn and its time given back.
-Other messages parked by quiet hours are judged again when they are due. Against the dispatcher and
+Other messages parked by quiet hours follow the new ones too. Against the dispatcher and
 the offer-expiry sweep on real concurrent connections, nothing is sent twice and nothing deadlocks."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from notifications import services
 from notifications.dispatch import messages_dispatch
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.outbox import message_enqueue
-from notifications.policy import messaging_settings, postponed
+from notifications.policy import messaging_settings
 from notifications.services import MessagingSettingsIn
 from notifications.waitlist_messages import hold_until
 from scheduling import services as sched
@@ -128,10 +128,9 @@ def test_the_same_quiet_hours_saved_again_leave_a_waiting_offer_as_it_was(clinic
     assert (offer.reaches_at, offer.expires_at) == before
 
 
-def test_another_message_parked_by_quiet_hours_is_judged_again_by_the_new_ones_when_due(clinic, time_machine):
-    # Messages other than reminders and offers are not re-timed by the change: one the dispatcher put
-    # back until the old end of quiet hours is judged again by the new ones when that time comes (it
-    # waits on when they grew; when they shrank it still waits until the old end).
+def test_another_message_parked_by_quiet_hours_follows_the_new_ones_at_once(clinic, time_machine):
+    # Messages other than reminders and offers that the dispatcher put back until the old end of quiet
+    # hours are re-timed by the change too (notifications.services.held_messages_retime).
     dawn = wall_clock(DAY, time(6, 53), clinic.tz)
     time_machine.move_to(dawn, tick=False)
     message = message_enqueue(
@@ -144,11 +143,11 @@ def test_another_message_parked_by_quiet_hours_is_judged_again_by_the_new_ones_w
         key="parked-follow-up",
     )
     # when the owner makes quiet hours end at 09:00
-    services.messaging_settings_change(actor=clinic.owner, values=_quiet(time(21), time(9)))
-    # then its due time is unchanged, and at 08:00 the dispatcher's policy puts it back to 09:00
+    change = services.messaging_settings_change(actor=clinic.owner, values=_quiet(time(21), time(9)))
+    # then it waits for 09:00, the end of the new quiet hours, and the change counts it
     message.refresh_from_db()
-    assert message.due_at == wall_clock(DAY, time(8), clinic.tz)
-    assert postponed(message, now=message.due_at) == wall_clock(DAY, time(9), clinic.tz)
+    assert message.due_at == wall_clock(DAY, time(9), clinic.tz)
+    assert change.held_retimed == 1
 
 
 # --- against the dispatcher and the expiry sweep, on real concurrent connections ---------------------------------
