@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.models import OPEN_STATUSES, Channel, Kind, Message, MessageStatus
+from patients.models import Patient
 from tenants.selectors import current_schema
 
 JsonValue = str | int | bool | None | list[str] | list[int]
@@ -30,7 +31,7 @@ def message_enqueue(
     channel: Channel,
     recipient: str,
     due_at: datetime,
-    language: str = "en",
+    language: str | None = None,
     patient_id: int | None = None,
     appointment_id: int | None = None,
     branch_id: int | None = None,
@@ -39,7 +40,14 @@ def message_enqueue(
     key: str | None = None,
 ) -> Message:
     """Write one message to the outbox, due at ``due_at`` (UTC). With a ``key``, the same message is
-    written once: a second call with the same key returns the first row unchanged."""
+    written once: a second call with the same key returns the first row unchanged. Without a
+    ``language``, the one the patient is written to (``policy.language_of``: theirs, else the chain's),
+    never a bare "en" in a chain that writes "en-gb"."""
+    if language is None:
+        from notifications.policy import language_of  # the policy reads the outbox's rows
+
+        patient = Patient.objects.filter(pk=patient_id).first() if patient_id is not None else None
+        language = language_of(patient)
     values = {
         "kind": kind,
         "channel": channel,

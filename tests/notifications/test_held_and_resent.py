@@ -9,23 +9,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from notifications import services
 from notifications.dispatch import messages_dispatch
 from notifications.exceptions import MessageResentAlready
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.outbox import message_enqueue
+from notifications.policy import messaging_settings
 from notifications.selectors import SHOW_FAILED, MessageFilters, message_list, message_log_counts
 from patients import services as patients
 from patients.models import Patient
 from scheduling.intervals import wall_clock
 from tenants.org.models import ChainSettings
+from tests.conftest import WORLD
 from tests.factories import Chain
 from tests.factories.scheduling import Clinic, book, clinic_setup
+from tests.helpers import committed, race
 from tests.notifications.message_world import settled, written
 from tests.notifications.sent_world import messaging, settings_in
 
@@ -114,7 +120,8 @@ def test_a_resend_is_written_in_the_language_the_patient_is_written_to_now(in_a:
     clinic = clinic_setup(in_a, doctors=1)
     appointment = book(clinic, clinic.free_slot(clinic.days_ahead(3)), actor=clinic.owner)
     failed = settled(written(patient=appointment.patient, appointment=appointment), MessageStatus.FAILED)
-    assert failed.language == "en"
+    Message.objects.filter(pk=failed.pk).update(language="en")  # as rows were stored before
+    failed.refresh_from_db()
     # when reception sends it again
     resent = services.message_resend(actor=clinic.receptionist, message=failed)
     # then the resend is written in the chain's British English (dates "24 November", times "14:00")
@@ -126,6 +133,17 @@ def _resent_and_gone(clinic: Clinic) -> tuple[Message, Message]:
     failed = settled(written(patient=appointment.patient, appointment=appointment), MessageStatus.FAILED)
     resent = services.message_resend(actor=clinic.receptionist, message=failed)
     return failed, settled(resent, MessageStatus.SENT)
+
+
+def test_a_message_written_without_a_language_takes_the_patients_not_a_bare_en(in_a: Chain):
+    # given a British chain
+    ChainSettings.objects.filter(pk=1).update(locale="en-gb")
+    clinic = clinic_setup(in_a, doctors=1)
+    appointment = book(clinic, clinic.free_slot(clinic.days_ahead(3)), actor=clinic.owner)
+    # when a message is written to the outbox without naming a language (as the demo's history is)
+    message = written(patient=appointment.patient, appointment=appointment)
+    # then it is in the chain's British English, as the patient is written to
+    assert message.language == "en-gb"
 
 
 def test_a_failure_sent_again_that_went_leaves_the_failed_part_of_the_log_and_its_count(clinic: Clinic):
@@ -166,3 +184,74 @@ def test_a_message_sent_again_already_is_sent_once_more_only_when_confirmed(clin
     assert again.resend_of_id == failed.pk
     assert again.due_at <= timezone.now()
     assert Message.objects.filter(resend_of=failed).count() == 2
+
+
+# --- against the dispatcher, on real concurrent connections ------------------------------------------
+
+
+@pytest.fixture
+def shared(django_db_setup, django_db_blocker) -> Iterator[Clinic]:
+    chain = WORLD["b"]
+    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
+        before = messaging_settings()
+        saved = (before.quiet_hours_start, before.quiet_hours_end)
+        clinic = clinic_setup(chain, branch=chain.branches[0], doctors=1)
+    yield clinic
+    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
+        Message.objects.filter(context__race="held").delete()
+        messaging(quiet=saved if saved[0] else None)
+
+
+@pytest.mark.parametrize("round_", range(2))
+def test_a_change_of_quiet_hours_and_the_dispatcher_at_once_send_each_held_confirmation_once(shared, round_):
+    # given quiet hours from an hour ago to an hour from now, and confirmations they hold until their end
+    with committed(), schema_context(shared.chain.schema):
+        now = timezone.now()
+        local = now.astimezone(shared.tz)
+        ends = (local + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+        messaging(quiet=((local - timedelta(hours=1)).time().replace(second=0, microsecond=0), ends))
+        held = []
+        for n in range(4):
+            patient = patients.patient_create(
+                actor=shared.owner,
+                first_name="Held",
+                last_name=f"Race{round_}{n}",
+                email=f"held{round_}{n}@example.com",
+                ignore_duplicates=True,
+            )
+            held.append(
+                message_enqueue(
+                    kind=Kind.CONFIRMATION,
+                    channel=Channel.EMAIL,
+                    recipient=patient.email,
+                    due_at=now,
+                    patient_id=patient.pk,
+                    branch_id=shared.branch.pk,
+                    context={"race": "held"},
+                )
+            )
+        messages_dispatch(now=timezone.now())
+        assert all(m.status == MessageStatus.PENDING for m in Message.objects.filter(pk__in=[h.pk for h in held]))
+        owner = shared.owner
+        later = (now + timedelta(hours=12)).astimezone(shared.tz).replace(second=0, microsecond=0)
+        values = settings_in(quiet_hours_start=later.time(), quiet_hours_end=(later + timedelta(minutes=2)).time())
+    sent_before = len(mail.outbox)
+
+    # when the owner ends quiet hours now while the dispatcher runs, each on its own connection
+    def attempt(i: int) -> None:
+        if i == 0:
+            services.messaging_settings_change(actor=owner, values=values)
+        else:
+            messages_dispatch(now=timezone.now())
+
+    outcomes = race(3, attempt, shared.chain.schema)
+
+    # then all finish, and after one more dispatch each confirmation was sent exactly once
+    assert outcomes == ["ok", "ok", "ok"]
+    with committed(), schema_context(shared.chain.schema):
+        messages_dispatch(now=timezone.now())
+        rows = Message.objects.filter(pk__in=[h.pk for h in held])
+        assert {m.status for m in rows} == {MessageStatus.SENT}
+    recipients = [address for m in mail.outbox[sent_before:] for address in m.to]
+    for h in held:
+        assert recipients.count(h.recipient) == 1
