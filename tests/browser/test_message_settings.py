@@ -5,6 +5,8 @@ no script). Screenshots and axe on each step."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
@@ -50,6 +52,12 @@ def test_the_owner_reads_the_rule_previews_a_typo_and_confirms_going_back_to_the
     expect(page.get_by_text("{paitent} is not a placeholder. Use only these placeholders:").first).to_be_visible()
     shot("message-wording-preview-typo-1024")
     axe("message-wording-preview-typo")
+    # Save refuses it, and the preview box says so rather than showing it as the wording
+    page.get_by_role("button", name="Save wording").click()
+    expect(page.get_by_role("heading", name="Preview of what you typed")).to_be_visible()
+    expect(page.get_by_text(re.compile("Save would refuse it"))).to_be_visible()
+    shot("message-wording-save-refused-1024")
+    axe("message-wording-save-refused")
     with committed(), schema_context(browser_chain.schema):
         assert not Template.objects.filter(kind="confirmation", channel="email", language="en").exists()
 

@@ -109,9 +109,19 @@ def test_the_owner_words_the_reminder_previews_it_and_resends_a_failed_one(page,
         resent = Message.objects.get(resend_of_id=failed.pk)
         assert resent.due_at <= timezone.now()
         assert resent.status in (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.SENT), resent.last_error
+        settled(resent, MessageStatus.SENT)
+
+    # once the resend went, the failure's page says what happened and asks before sending it once more
+    page.goto(f"{live}/messages/{failed.pk}/")
+    expect(page.get_by_role("link", name=re.compile("^Sent again on"))).to_be_visible()
+    expect(page.get_by_role("button", name="Send again")).to_have_count(0)
+    expect(page.get_by_label("Yes, send it once more")).not_to_be_checked()
+    shot("messages-detail-sent-again-1024")
+    axe("messages-detail-sent-again")
 
     # the patient's record leads to her messages: the bounced one and the one sent again
     page.goto(f"{live}/patients/{failed.patient_id}/")
+    expect(page.get_by_text("E-mail: about visits unless withdrawn; follow-ups not agreed")).to_be_visible()
     page.get_by_role("main").get_by_role("link", name="Messages", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("^Messages to Wanda"), level=1)).to_be_visible()
     expect(page.locator("#patient-messages tbody tr", has_text="wanda@example.com")).to_have_count(2)
