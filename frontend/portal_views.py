@@ -24,6 +24,7 @@ from config.net import client_ip
 from frontend.day_picker import month_asked, picker_context
 from frontend.forms import appointment_shown, show_error, to_date, to_int
 from frontend.patient_views import log_patient_read
+from notifications import policy as consent
 from patients import portal
 from patients.models import Patient
 from scheduling import services as sched
@@ -47,12 +48,13 @@ class CodeForm(forms.Form):
 
 class ProfileForm(forms.Form):
     phone = forms.CharField(max_length=32, required=False, label="Mobile number")
-    email = forms.EmailField(required=False, label="E-mail")
+    email = forms.EmailField(required=False, label="E-mail", help_text=consent.OWN_EMAIL_HELP)
     address_line = forms.CharField(max_length=200, required=False, label="Address")
     city = forms.CharField(max_length=100, required=False)
     postcode = forms.CharField(max_length=20, required=False)
-    sms_consent = forms.BooleanField(required=False, label="Send me reminders by SMS")
-    email_consent = forms.BooleanField(required=False, label="Send me reminders by e-mail")
+    sms_consent = forms.BooleanField(required=False, label=consent.OWN_SMS_CONSENT_LABEL)
+    email_consent = forms.BooleanField(required=False, label=consent.OWN_EMAIL_FOLLOW_UPS_LABEL)
+    email_withdrawn = forms.BooleanField(required=False, label=consent.OWN_EMAIL_WITHDRAWN_LABEL)
 
 
 def patient_required(view: Any) -> Any:
@@ -253,6 +255,7 @@ def portal_reschedule(request: HttpRequest, patient: Patient, pk: int) -> HttpRe
 def portal_profile(request: HttpRequest, patient: Patient) -> HttpResponse:
     initial = {f: getattr(patient, f) for f in ("phone", "email", "address_line", "city", "postcode")}
     initial |= {"sms_consent": patient.consents_to("sms"), "email_consent": patient.consents_to("email")}
+    initial["email_withdrawn"] = patient.email_consent_withdrawn_at is not None and not patient.consents_to("email")
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data

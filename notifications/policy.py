@@ -109,6 +109,11 @@ SMS_CONSENT_LABEL = "Agrees to the confirmation and reminders by SMS"
 EMAIL_HELP = "Confirmations, reminders and notices about visits go by e-mail unless the patient says no e-mails."
 EMAIL_FOLLOW_UPS_LABEL = "Agrees to follow-up reminders by e-mail too"
 EMAIL_WITHDRAWN_LABEL = "No e-mails: the patient does not want e-mail, not even about visits"
+#: The same, as the patient reads it on their own account page.
+OWN_SMS_CONSENT_LABEL = "Send me the confirmation and reminders by SMS"
+OWN_EMAIL_HELP = "We e-mail you about your visits (confirmations, reminders, changes) unless you tick No e-mails."
+OWN_EMAIL_FOLLOW_UPS_LABEL = "Send me follow-up reminders by e-mail too"
+OWN_EMAIL_WITHDRAWN_LABEL = "No e-mails, not even about my visits"
 
 
 def consent_said(patient: Patient, channel: str) -> str:

@@ -12,6 +12,7 @@ from patients.services.care import (
 )
 from patients.services.consent_forms import consent_form_record, consent_form_withdraw
 from patients.services.identity import (
+    consent_clear,
     consent_set,
     patient_create,
     patient_merge,
@@ -49,6 +50,7 @@ __all__ = [
     "care_relation_withdraw",
     "care_team_assign",
     "care_team_unassign",
+    "consent_clear",
     "consent_form_record",
     "consent_form_withdraw",
     "consent_set",

@@ -233,6 +233,21 @@ def consent_set(
     return patient
 
 
+@transaction.atomic
+def consent_clear(*, actor: Actor, patient: Patient, channel: str, request: HttpRequest | None = None) -> Patient:
+    """Record that the patient takes back what they said on a channel, given or withdrawn: the rule's
+    default again (e-mail about their visits, no follow-ups; no texts). The history keeps both times."""
+    authorize(actor, "patients.change_patient", patient)
+    if channel not in ("sms", "email"):
+        raise InvalidPatient(fields={"channel": ["Use sms or email."]})
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    setattr(patient, f"{channel}_consent_at", None)
+    setattr(patient, f"{channel}_consent_withdrawn_at", None)
+    changed_by(patient, actor).save()
+    _log(actor, "update", "consent", patient, patient.pk, request, reason=f"{channel} back to the default")
+    return patient
+
+
 def _merge_widens_own_access(actor: Actor, keep: Patient, merge: Patient) -> bool:
     """Grants move with a merged record, so a clinician who cares for one of the two would gain the
     other's clinical record by merging them: no self-granted access, by merge either."""

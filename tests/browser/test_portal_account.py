@@ -43,6 +43,10 @@ def test_a_patients_account_link_opens_her_account_page_and_she_signs_out(page, 
     expect(page).to_have_url(re.compile(r"/portal/details/$"))
     expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
     expect(page.get_by_text("You are signed in as rosa.account@example.com")).to_be_visible()
+    # and it says e-mail about her visits comes unless she ticks No e-mails, follow-ups only if she asks
+    expect(page.get_by_text("We e-mail you about your visits")).to_be_visible()
+    expect(page.get_by_label("No e-mails, not even about my visits")).not_to_be_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot("portal-account")
     axe("portal-account")
     # when she signs out there, she is back at the portal's sign-in

@@ -91,3 +91,58 @@ def test_follow_ups_by_e_mail_and_no_e_mails_together_are_refused(desk, in_a: Ch
     assert answer.status_code == 200
     assert "Tick one" in answer.content.decode()
     assert not Patient.objects.filter(last_name="Both").exists()
+
+
+def _on_her_account(in_a: Chain, client: Any) -> Patient:
+    from patients.portal import portal_user_for
+
+    patient = patients.patient_create(
+        actor=in_a.users["owner"], first_name="Amelia", last_name="Hart", email="amelia.hart@example.com"
+    )
+    client.force_login(portal_user_for(patient=patient))
+    return patient
+
+
+def _saved(client: Any, in_a: Chain, **ticks: str) -> Any:
+    data = {"email": "amelia.hart@example.com", **ticks}
+    return client.post("/portal/details/", data, HTTP_HOST=in_a.host)
+
+
+def test_a_patient_reads_the_e_mail_rule_on_her_account_and_chooses_no_e_mails_then_visits_only(
+    in_a: Chain, client: Any
+):
+    patient = _on_her_account(in_a, client)
+    # given her account page: e-mail about her visits goes unless she says no; follow-ups only if she ticks
+    html = client.get("/portal/details/", HTTP_HOST=in_a.host).content.decode()
+    assert "We e-mail you about your visits (confirmations, reminders, changes) unless you tick No e-mails." in html
+    assert "Send me follow-up reminders by e-mail too" in html
+    assert "No e-mails, not even about my visits" in html
+    assert "Send me reminders by e-mail" not in html
+    # when she ticks "No e-mails"
+    assert _saved(client, in_a, email_withdrawn="on").status_code == 302
+    # then her e-mail consent is withdrawn: nothing is e-mailed to her
+    patient.refresh_from_db()
+    assert patient.email_consent_withdrawn_at is not None
+    assert not patient.consents_to("email")
+    assert (
+        'name="email_withdrawn" id="id_email_withdrawn" checked'
+        in client.get("/portal/details/", HTTP_HOST=in_a.host).content.decode()
+    )
+    # when she unticks it again, with follow-ups unticked
+    assert _saved(client, in_a).status_code == 302
+    # then she is back to the default: e-mail about her visits, no follow-ups
+    patient.refresh_from_db()
+    assert (patient.email_consent_at, patient.email_consent_withdrawn_at) == (None, None)
+    # when she ticks follow-ups too, then she has agreed
+    assert _saved(client, in_a, email_consent="on").status_code == 302
+    patient.refresh_from_db()
+    assert patient.consents_to("email")
+
+
+def test_a_patient_ticking_follow_ups_and_no_e_mails_is_refused_and_nothing_changes(in_a: Chain, client: Any):
+    patient = _on_her_account(in_a, client)
+    answer = _saved(client, in_a, email_consent="on", email_withdrawn="on")
+    assert answer.status_code == 200
+    assert "Tick one" in answer.content.decode()
+    patient.refresh_from_db()
+    assert (patient.email_consent_at, patient.email_consent_withdrawn_at) == (None, None)
