@@ -88,7 +88,13 @@ class EntryForm(WindowForm):
 
     def __init__(self, *args: Any, branch: Branch, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = selectors.services_offered(branch=branch)  # type: ignore[attr-defined]
+        service = self.fields["service"]
+        service.queryset = offered = selectors.services_offered(branch=branch)  # type: ignore[attr-defined]
+        only = list(offered[:2])
+        if len(only) == 1:  # nothing to choose: it is that service
+            service.initial = only[0].pk
+        else:
+            service.help_text = "Choose a service: this branch offers several."
         doctor = self.fields["doctor"]
         doctor.queryset = selectors.doctors_offering(branch=branch)  # type: ignore[attr-defined]
         doctor.label_from_instance = lambda d: d.user.get_full_name() or d.user.email  # type: ignore[attr-defined]

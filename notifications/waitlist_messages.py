@@ -82,12 +82,22 @@ def reaches(branch: Branch, now: datetime) -> datetime:
     return bounds[1] if bounds else now
 
 
-def hold_until(moment: datetime, *, tz: ZoneInfo, language: str) -> str:
-    """Until when an offer is held, with its day, as the language writes it ("Thu 26 Nov, 07:34" in en-GB)."""
+#: "today" and "tomorrow" as a hold's end reads them, per language (others write the day).
+NEAR_DAYS = {"en": ("today", "tomorrow"), "de": ("heute", "morgen")}
+
+
+def hold_until(moment: datetime, *, tz: ZoneInfo, language: str, now: datetime | None = None) -> str:
+    """Until when an offer is held, with its day, as the language writes it ("Thu 26 Nov, 07:34" in
+    en-GB); "today 07:34" or "tomorrow 09:30" when it ends on the day of ``now`` or the next (on the
+    branch's clock), in the languages that have those words here."""
     locale = babel_locale(language)
     local = moment.astimezone(tz)
+    said_time = format_time(local, format="short", locale=locale)
+    near = NEAR_DAYS.get(language.split("-")[0].lower())
+    if now is not None and near is not None and 0 <= (days := (local.date() - now.astimezone(tz).date()).days) <= 1:
+        return f"{near[days]} {said_time}"
     day = format_skeleton("MMMEd", local, locale=locale)
-    return f"{day}, {format_time(local, format='short', locale=locale)}"
+    return f"{day}, {said_time}"
 
 
 KEPT = {"de": "Wir halten ihn für Sie frei bis {until}."}
@@ -116,7 +126,12 @@ def send_offer(event: WaitlistOffered) -> None:
 
 def _kept_text(offer: WaitlistOffer) -> str:
     language = language_of(offer.entry.patient)
-    until = hold_until(offer.expires_at, tz=ZoneInfo(offer.entry.branch.timezone), language=language)
+    until = hold_until(
+        offer.expires_at,
+        tz=ZoneInfo(offer.entry.branch.timezone),
+        language=language,
+        now=offer.reaches_at or timezone.now(),  # the day the patient reads it on
+    )
     return KEPT.get(language.split("-")[0], "We keep it for you until {until}.").format(until=until)
 
 

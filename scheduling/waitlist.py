@@ -392,4 +392,30 @@ def waitlist_freed_list(*, actor: Actor, branch: Branch, limit: int = 10) -> lis
         .select_related("branch", "doctor__user", "patient")
         .order_by("-created_at", "-pk")[:limit]
     )
-    return [(freed, waitlist_freed_said(freed=freed, now=now)) for freed in rows]
+    return [(freed, waitlist_freed_said(freed=freed, now=now) + _still_free_for(freed, now=now)) for freed in rows]
+
+
+def _still_free_for(freed: WaitlistFreedTime, *, now: datetime) -> str:
+    """For a time offered to nobody that is still free: how many waiting now suit it (each answers
+    the offer they have first; it is offered to them in turn once they have none)."""
+    if freed.hold_id is not None or freed.start <= now:
+        return ""
+    if CalendarEntry.objects.filter(
+        doctor_id=freed.doctor_id, status__in=ACTIVE_STATUSES, span__overlap=(freed.start, freed.start + MIN_NOTICE)
+    ).exists():
+        return ""
+    local = freed.start.astimezone(ZoneInfo(freed.branch.timezone))
+    waiting = (
+        WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, branch_id=freed.branch_id)
+        .filter(Q(doctor_id__isnull=True) | Q(doctor_id=freed.doctor_id))
+        .select_related("service")
+    )
+    if freed.patient_id is not None:
+        waiting = waiting.exclude(patient_id=freed.patient_id)
+    matching = sum(1 for entry in waiting if _in_window(entry, local))
+    if not matching:
+        return ""
+    return (
+        f" Still free, matching: {matching} waiting (it is offered to them in turn once they have no other "
+        "offer to answer)."
+    )

@@ -149,6 +149,7 @@ def _insert_entry(
         created_by_id=_actor_id(actor),
     )
     publish(events.WaitlistJoined(entry.pk, token))
+    _offer_freed_times([entry.pk], now=timezone.now())
     return WaitlistJoined(entry=entry, token=token)
 
 
@@ -358,6 +359,59 @@ def waitlist_time_freed(
     return []
 
 
+def _offer_freed_times(entry_ids: Sequence[int], *, now: datetime) -> None:
+    """Entries that joined, or are free to be offered again (their open offer declined, expired,
+    withdrawn, or the time taken by another): the branch's freed times that went to nobody, still
+    free and far enough ahead to be offered (the rule offers follow), are offered again through the
+    same round as when they freed up (held, first joined first, the policy's offers at once), the
+    soonest first, until each entry has an offer to answer. A freed time another change is offering
+    right now is left to it (its row is skipped when locked, so two joins at once offer it once and
+    nobody waits on a lock taken out of order)."""
+    entries = (
+        WaitlistEntry.objects.filter(pk__in=list(entry_ids), status=WaitlistStatus.WAITING)
+        .exclude(offers__status=OfferStatus.OPEN)
+        .select_related("branch", "service")
+        .order_by("created_at", "pk")
+    )
+    for entry in entries:
+        _offer_freed_to(entry, now=now)
+
+
+def _offer_freed_to(entry: WaitlistEntry, *, now: datetime) -> None:
+    reaches = offer_reaches(branch=entry.branch, now=now)
+    rows = WaitlistFreedTime.objects.filter(
+        branch=entry.branch, hold__isnull=True, start__gt=reaches + MIN_NOTICE
+    ).order_by("start", "-pk")
+    if entry.doctor_id is not None:
+        rows = rows.filter(doctor_id=entry.doctor_id)
+    seen: set[tuple[int, datetime]] = set()
+    for freed in rows.select_related("doctor"):
+        if (freed.doctor_id, freed.start) in seen:
+            continue
+        seen.add((freed.doctor_id, freed.start))
+        suited = waitlist_candidates(
+            branch=entry.branch,
+            doctor_id=freed.doctor_id,
+            start=freed.start,
+            service_id=entry.service_id,
+            exclude_patient_id=freed.patient_id,
+        )
+        if entry.pk not in {e.pk for e in suited}:
+            continue
+        locked = WaitlistFreedTime.objects.select_for_update(skip_locked=True).filter(pk=freed.pk, hold__isnull=True)
+        if locked.first() is None:
+            continue
+        hold = _hold(service=entry.service, branch=entry.branch, doctor=freed.doctor, start=freed.start, now=now)
+        if hold is None:  # booked since, or no longer fits the doctor's day
+            continue
+        WaitlistFreedTime.objects.filter(pk=freed.pk).update(hold=hold)
+        made = _offer_round(hold, now=now)
+        if not made:  # given back at once: it stays a time offered to nobody
+            WaitlistFreedTime.objects.filter(pk=freed.pk).update(hold=None)
+        if any(offer.entry_id == entry.pk for offer in made):
+            return
+
+
 def _locked_hold(hold_id: int, *, skip_locked: bool = False) -> Appointment | None:
     return (
         Appointment.objects.select_for_update(skip_locked=skip_locked, of=("self",))
@@ -445,6 +499,7 @@ def waitlist_offer_unpaid(*, hold_id: int) -> WaitlistEntry | None:
     if entry.status == WaitlistStatus.BOOKED and entry.appointment_id == hold_id:
         entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.WAITING, None, None
         entry.save(update_fields=["status", "closed_at", "appointment"])
+        _offer_freed_times([entry.pk], now=timezone.now())
     return entry
 
 
@@ -510,6 +565,7 @@ def _offer_taken(
     offer.save(update_fields=["status", "answered_at", "appointment"])
     entry.status, entry.closed_at, entry.appointment_id = WaitlistStatus.BOOKED, now, appointment.pk
     entry.save(update_fields=["status", "closed_at", "appointment"])
+    freed_up: list[int] = []
     for other in WaitlistOffer.objects.select_for_update().filter(hold_id=found.hold_id).exclude(pk=offer.pk):
         if other.status in (OfferStatus.OPEN, OfferStatus.EXPIRED):
             was_open = other.status == OfferStatus.OPEN
@@ -517,7 +573,9 @@ def _offer_taken(
             other.save(update_fields=["status"])
             if was_open:
                 publish(events.WaitlistOfferTaken(other.pk))
+                freed_up.append(other.entry_id)
     _withdraw_open_offers(entry, now=now, keep=offer.pk)
+    _offer_freed_times(freed_up, now=now)
 
 
 def _withdraw_open_offers(entry: WaitlistEntry, *, now: datetime, keep: int | None = None) -> None:
@@ -549,6 +607,8 @@ def waitlist_offer_decline(*, token: str, now: datetime | None = None) -> Waitli
     offer.save(update_fields=["status", "answered_at"])
     if was_open and hold is not None:
         _offer_round(hold, now=now)
+    if was_open:
+        _offer_freed_times([offer.entry_id], now=now)
     return offer
 
 
@@ -576,6 +636,7 @@ def waitlist_offers_expire(*, now: datetime | None = None) -> int:
             offer.save(update_fields=["status"])
             expired += 1
             _offer_round(hold, now=now)
+            _offer_freed_times([offer.entry_id], now=now)
     return expired
 
 
@@ -636,6 +697,7 @@ def waitlist_offers_retime(*, now: datetime | None = None) -> OffersRetimed:
             hold.save(update_fields=["hold_expires_at", "updated_at"])
         if not ends:
             _offer_round(hold, now=now)
+    _offer_freed_times([offer.entry_id for offer in withdrawn], now=now)
     return OffersRetimed(retimed=retimed, withdrawn=withdrawn)
 
 
@@ -715,7 +777,10 @@ def on_cancelled(event: events.AppointmentCancelled) -> None:
     leave takes that time. A waitlist hold cancelled by staff withdraws its offers."""
     hold = Appointment.objects.filter(pk=event.appointment_id, patient__isnull=True, source=Source.WAITLIST).first()
     if hold is not None:
-        WaitlistOffer.objects.filter(hold=hold, status=OfferStatus.OPEN).update(status=OfferStatus.WITHDRAWN)
+        withdrawn = WaitlistOffer.objects.filter(hold=hold, status=OfferStatus.OPEN)
+        entry_ids = list(withdrawn.values_list("entry_id", flat=True))
+        withdrawn.update(status=OfferStatus.WITHDRAWN)
+        _offer_freed_times(entry_ids, now=timezone.now())
         return
     if event.cause == events.Cause.LEAVE:
         return

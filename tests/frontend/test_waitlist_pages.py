@@ -218,3 +218,33 @@ def test_joining_from_the_booking_page_with_the_code(clinic, client, django_capt
     page = client.get(done["Location"], HTTP_HOST=host).content.decode()
     assert "You are on the waitlist" in page
     assert "Leave the waitlist" in page
+
+
+def _service_select(html: str) -> str:
+    return re.search(r'<select name="service".*?</select>', html, re.S).group(0)  # type: ignore[union-attr]
+
+
+def test_the_add_form_picks_the_branchs_only_service_and_asks_to_choose_among_several(clinic, client):
+    # given a branch offering one service, and a patient picked for the form
+    who = patient(clinic, "Picked")
+    sign_in(client, clinic.receptionist)
+    url = f"/desk/{clinic.branch.pk}/waitlist/?patient={who.pk}"
+
+    # when the receptionist opens the form
+    html = client.get(url, HTTP_HOST=clinic.chain.host).content.decode()
+
+    # then that service is chosen already, so the first Add is not refused for it
+    assert f'<option value="{clinic.service.pk}" selected>' in _service_select(html)
+    assert "Choose a service" not in html
+
+    # when the branch offers a second service
+    other = sched.service_create(actor=clinic.owner, name="Second look", duration_minutes=30)
+    sched.offering_set(
+        actor=clinic.owner, doctor=clinic.doctors[0], branch=clinic.branch, service_ids=[clinic.service.pk, other.pk]
+    )
+    html = client.get(url, HTTP_HOST=clinic.chain.host).content.decode()
+
+    # then none is chosen and the form says to choose one beside it
+    assert '<option value="" selected>' in _service_select(html)
+    assert f'<option value="{other.pk}">' in _service_select(html)
+    assert "Choose a service: this branch offers several." in html

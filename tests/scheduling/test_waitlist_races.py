@@ -5,6 +5,7 @@ removed afterwards (see test_concurrency.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import time as datetime_time
 
 import pytest
 from django_tenants.utils import schema_context
@@ -18,6 +19,7 @@ from scheduling.models import (
     OfferStatus,
     Status,
     WaitlistEntry,
+    WaitlistFreedTime,
     WaitlistOffer,
     WaitlistPolicy,
     WaitlistStatus,
@@ -25,6 +27,7 @@ from scheduling.models import (
 from tests.conftest import WORLD
 from tests.factories.scheduling import Clinic, clinic_setup
 from tests.helpers import committed, race
+from tests.scheduling import waitlist_world as world
 from tests.scheduling.waitlist_world import booked_at, cancel, expire_at, join, link_token, offers_of
 
 pytestmark = pytest.mark.django_db
@@ -37,17 +40,23 @@ def racing_clinic(django_db_setup, django_db_blocker) -> Clinic:
         return clinic_setup(chain, branch=chain.branches[2], doctors=1)
 
 
-@pytest.fixture
-def shared(racing_clinic: Clinic) -> Iterator[Clinic]:
-    yield racing_clinic
-    with committed(), schema_context(racing_clinic.chain.schema):
+def _clean(clinic: Clinic) -> None:
+    with committed(), schema_context(clinic.chain.schema):
         patients = list(WaitlistEntry.objects.values_list("patient_id", flat=True))
         Message.objects.filter(patient_id__in=patients).delete()
+        WaitlistFreedTime.objects.all().delete()
         WaitlistOffer.objects.all().delete()
         WaitlistEntry.objects.all().delete()
         WaitlistPolicy.objects.all().delete()
-        CalendarEntry.objects.filter(doctor__in=racing_clinic.doctors).delete()
+        CalendarEntry.objects.filter(doctor__in=clinic.doctors).delete()
         Patient.objects.filter(pk__in=patients).delete()
+
+
+@pytest.fixture
+def shared(racing_clinic: Clinic) -> Iterator[Clinic]:
+    _clean(racing_clinic)  # freed times left by an earlier run would be offered to who joins
+    yield racing_clinic
+    _clean(racing_clinic)
 
 
 def _freed_time_offered(clinic: Clinic, *, at_once: int) -> tuple[list[WaitlistEntry], list[str]]:
@@ -100,3 +109,34 @@ def test_a_late_accept_racing_the_next_patients_accept_books_one(shared):
     assert _states(shared, entries) == [WaitlistStatus.BOOKED, WaitlistStatus.WAITING]
     with committed(), schema_context(shared.chain.schema):
         assert Appointment.objects.filter(doctor__in=shared.doctors, status=Status.BOOKED).count() == 1
+
+
+def test_two_patients_joining_at_once_for_a_time_offered_to_nobody_are_offered_it_once(shared):
+    # given a time freed while nobody was waiting, and two patients it suits
+    with committed(), schema_context(shared.chain.schema):
+        cancel(shared, booked_at(shared))
+        who = [world.patient(shared), world.patient(shared)]
+    window = sched.Window(
+        date_from=world.DAY, date_to=world.DAY, time_from=datetime_time(9), time_to=datetime_time(13), weekdays=()
+    )
+
+    # when both join at the same moment
+    outcomes = race(
+        2,
+        lambda i: sched.waitlist_join(
+            actor=shared.owner,
+            patient=who[i],
+            branch=shared.branch,
+            service=shared.service,
+            doctor=None,
+            window=window,
+        ),
+        shared.chain.schema,
+    )
+
+    # then both are on the list and the time is held once and offered to one of them
+    assert outcomes == ["ok", "ok"]
+    with committed(), schema_context(shared.chain.schema):
+        assert WaitlistEntry.objects.filter(patient__in=who, status=WaitlistStatus.WAITING).count() == 2
+        assert WaitlistOffer.objects.filter(entry__patient__in=who).count() == 1
+        assert Appointment.objects.filter(doctor__in=shared.doctors, status=Status.HELD).count() == 1
