@@ -45,6 +45,7 @@ def test_a_failure_sent_again_leaves_the_failed_tab_and_its_page_asks_before_one
     # then the handled failure is not listed and not counted
     assert f'href="/messages/{failed.pk}/"' not in html
     assert "Failed (1)" not in html
+    assert "one sent again that went (sent or delivered) is left out" in html
     # when she opens the failure's page
     page = client.get(f"/messages/{failed.pk}/", HTTP_HOST=in_a.host).content.decode()
     # then it says it was sent again and went, and asks before sending it once more
