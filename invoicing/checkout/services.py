@@ -365,6 +365,8 @@ def _hold_settled(checkout: OnlineCheckout, *, book: bool, at: datetime) -> bool
                 )
     except ApplicationError as refused:
         log.warning("checkout %s settled, but its hold %s is gone (%s)", checkout.pk, hold.pk, refused.code)
+        # a waitlist offer's patient whose kept time ran out (and was booked by someone) waits again
+        waitlist_offer_unpaid(hold_id=hold.pk)
         return False
     return book
 

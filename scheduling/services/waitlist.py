@@ -379,8 +379,13 @@ def _offer_freed_times(entry_ids: Sequence[int], *, now: datetime) -> None:
 
 def _offer_freed_to(entry: WaitlistEntry, *, now: datetime) -> None:
     reaches = offer_reaches(branch=entry.branch, now=now)
+    tz = ZoneInfo(entry.branch.timezone)
     rows = WaitlistFreedTime.objects.filter(
-        branch=entry.branch, hold__isnull=True, start__gt=reaches + MIN_NOTICE
+        branch=entry.branch,
+        hold__isnull=True,
+        start__gt=reaches + MIN_NOTICE,
+        start__gte=datetime.combine(entry.date_from, time.min, tzinfo=tz),  # within the entry's dates
+        start__lt=datetime.combine(entry.date_to + timedelta(days=1), time.min, tzinfo=tz),
     ).order_by("start", "-pk")
     if entry.doctor_id is not None:
         rows = rows.filter(doctor_id=entry.doctor_id)
@@ -448,6 +453,9 @@ def waitlist_offer_accept(*, token: str, now: datetime | None = None) -> Waitlis
     if offer.status == OfferStatus.ACCEPTED:
         if live.status == Status.HELD:
             raise WaitlistOfferClosed("This time is kept for you until the payment asked online is made.")
+        if live.patient_id is None or live.status in (Status.CANCELLED, Status.EXPIRED):
+            # kept while they paid, then given back unpaid: theirs no more (they wait again)
+            raise WaitlistOfferClosed("This time was given back: the payment was not made in time.")
         return WaitlistBooked(appointment=live, manage_token=manage_link_issue(appointment=live))
     booked = appointment_hold_confirm(
         actor=None,
@@ -706,12 +714,26 @@ def _close(entry: WaitlistEntry, status: str, *, now: datetime) -> WaitlistEntry
     for hold_id in WaitlistOffer.objects.filter(entry=entry, status=OfferStatus.OPEN).values_list("hold_id", flat=True):
         _locked_hold(hold_id)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.status == WaitlistStatus.BOOKED and _paying(entry):
+        # left (or removed) while paying for a kept time: if it is given back unpaid, they do not
+        # wait again; if the payment comes, the time is still theirs
+        entry.status, entry.closed_at = status, now
+        entry.save(update_fields=["status", "closed_at"])
+        return entry
     if entry.status != WaitlistStatus.WAITING:
         return entry
     entry.status, entry.closed_at = status, now
     entry.save(update_fields=["status", "closed_at"])
     _withdraw_open_offers(entry, now=now)
     return entry
+
+
+def _paying(entry: WaitlistEntry) -> bool:
+    """Whether the entry's time is kept for its patient while they pay (not booked yet)."""
+    return (
+        entry.appointment_id is not None
+        and Appointment.objects.filter(pk=entry.appointment_id, status=Status.HELD, patient__isnull=True).exists()
+    )
 
 
 @transaction.atomic
