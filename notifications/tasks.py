@@ -31,7 +31,8 @@ def kick_answered(kicked_at: float) -> bool:
 
 @shared_task(name="notifications.tasks.outbox_dispatch")
 def outbox_dispatch(kicked_at: float | None = None) -> dict[str, object]:
-    if kicked_at is not None and kick_answered(kicked_at):
+    # a kick's time is a number; anything else is not a kick to drop: the outbox is dispatched
+    if isinstance(kicked_at, int | float) and not isinstance(kicked_at, bool) and kick_answered(kicked_at):
         return {"schema": current_schema(), "dropped": "a dispatch began after this kick was made"}
     cache.set(STARTED, time.time(), timeout=3600)
     recovered = messages_recover()

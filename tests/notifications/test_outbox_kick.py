@@ -82,3 +82,13 @@ def test_a_kick_sent_after_a_commit_says_when_it_was_made(chain, settings, monke
     # then one kick went, with the moment it was made
     assert len(sent) == 1
     assert before <= float(sent[0]["kicked_at"]) <= time.time()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kicked_at", ["garbage", None, True, [1]])
+def test_a_kick_whose_time_is_not_a_number_dispatches(chain, kicked_at):
+    # given a dispatch that began just now, and a kick whose time is not a number
+    cache.set(STARTED, time.time())
+    # when the task runs it
+    answer = outbox_dispatch(kicked_at=kicked_at)
+    # then it dispatches like the periodic run, and never fails on the value
+    assert "dispatched" in answer
