@@ -1009,23 +1009,35 @@ def _load_messages() -> None:
     dispatcher the worker runs; the SMS goes to the console, as every SMS of the demo does."""
     from notifications.delivery import delivery_status_record
     from notifications.dispatch import messages_dispatch_all
-    from notifications.models import Channel, Kind, Message
+    from notifications.models import Channel, InboundMessage, Kind, Message
     from notifications.outbox import message_enqueue
+    from notifications.reply_services import text_answer
+    from tenants.org.selectors import chain_settings_get
 
     if Message.objects.filter(key__startswith="demo:log:").exists():
         return
     history = _history_due()
     patient = Patient.objects.filter(first_name="Amelia", last_name="Hart").first()
     now = timezone.now()
-    text = message_enqueue(
-        kind=Kind.REPLY,
-        channel=Channel.SMS,
-        recipient=(patient.phone if patient and patient.phone else "+447700900123"),
-        due_at=now,
-        patient_id=patient.pk if patient else None,
-        context={"text": "Northwind: your parking permit is ready at the Camden desk."},
-        key="demo:log:delivered",
-    )
+    # the desk's answer to her text, as staff answer on the replies page (headed with the chain's name)
+    asked = InboundMessage.objects.filter(patient=patient).order_by("-received_at").first() if patient else None
+    if asked is not None:
+        text = text_answer(
+            actor=User.objects.get(email=OWNER.email),
+            text=asked,
+            answer="Your parking permit is ready at the Camden desk.",
+            now=now,
+        )
+    else:
+        text = message_enqueue(
+            kind=Kind.REPLY,
+            channel=Channel.SMS,
+            recipient=(patient.phone if patient and patient.phone else "+447700900123"),
+            due_at=now,
+            patient_id=patient.pk if patient else None,
+            context={"text": f"{chain_settings_get().name}: your parking permit is ready at the Camden desk."},
+            key="demo:log:delivered",
+        )
     # a booking's confirmation e-mailed to a mistyped address (the chart's address is right, so Send
     # again reaches her)
     upcoming = Appointment.objects.filter(
@@ -1060,6 +1072,7 @@ def _load_replies() -> None:
     SMS cancellation notice alone."""
     import hashlib
 
+    from notifications.compose import compose
     from notifications.models import Channel, InboundMessage, Kind, Message, MessageStatus
     from notifications.outbox import message_enqueue
     from notifications.replies import Inbound, inbound_message_receive
@@ -1078,25 +1091,38 @@ def _load_replies() -> None:
         owner = User.objects.get(email=OWNER.email)
         messaging_settings_update(actor=owner, values=MessagingSettingsIn(**values))
     now = timezone.now()
-    upcoming = (
-        Appointment.objects.filter(status=Status.BOOKED, span__startswith__gt=now + timedelta(days=3))
+    texting = (  # patients who agreed to texts: the only ones an SMS about a visit goes to
+        Appointment.objects.filter(
+            status=Status.BOOKED, patient__sms_consent_at__isnull=False, patient__sms_consent_withdrawn_at__isnull=True
+        )
         .exclude(patient__phone="")
         .select_related("patient")
         .order_by("span")
     )
-    chosen: list[Appointment] = []
-    for appointment in upcoming:
-        if appointment.patient_id not in {a.patient_id for a in chosen}:
-            chosen.append(appointment)
-        if len(chosen) == 2:
-            break
-    for n, (appointment, kind, word) in enumerate(
-        zip(chosen, (Kind.REMINDER, Kind.CONFIRMATION), ("C", "X"), strict=False)
-    ):
+    # the reminder a day before a visit within the day (due at that reminder time, two hours ago
+    # or more), and a confirmation of a visit more than three days ahead (outside the cancellation window)
+    reminded = texting.filter(
+        span__startswith__gt=now + timedelta(hours=3), span__startswith__lt=now + timedelta(hours=22)
+    )
+    chosen: list[tuple[Appointment, Kind, str, datetime]] = []
+    first = reminded.first() or texting.filter(span__startswith__gt=now + timedelta(days=3)).first()
+    if first is not None:
+        chosen.append((first, Kind.REMINDER, "C", min(first.span.lower - timedelta(days=1), now - timedelta(hours=2))))
+    later = texting.filter(span__startswith__gt=now + timedelta(days=3))
+    second = later.exclude(patient=first.patient).first() if first is not None else later.first()
+    if second is not None:
+        chosen.append((second, Kind.CONFIRMATION, "X", now - timedelta(hours=1)))
+    for appointment, kind, word, sent_at in chosen:
         if appointment.patient is None:
             continue
-        sent_at = now - timedelta(hours=2 - n)
-        texted = message_enqueue(
+        # the reminder the booking planned by SMS and the history sent, else one written as it went
+        texted = Message.objects.filter(
+            kind=kind,
+            channel=Channel.SMS,
+            appointment_id=appointment.pk,
+            status=MessageStatus.SENT,
+            due_at__lte=sent_at,
+        ).first() or message_enqueue(
             kind=kind,
             channel=Channel.SMS,
             recipient=appointment.patient.phone,
@@ -1105,8 +1131,12 @@ def _load_replies() -> None:
             appointment_id=appointment.pk,
             branch_id=appointment.branch_id,
         )
+        sent_at = texted.due_at
+        composed = compose(texted, preview=True)  # the text it carried, its manage link masked
         Message.objects.filter(pk=texted.pk).update(
             status=MessageStatus.DELIVERED,
+            subject=composed.subject[:200],
+            body=composed.logged_body,
             sent_at=sent_at,
             delivered_at=sent_at,
             provider_id=f"SMdemo{texted.pk:026d}",
@@ -1269,19 +1299,36 @@ def _told_when_booked(history: QuerySet[Message]) -> None:
     """The history's confirmations and move notices of visits already over (the loader books its
     past and completes it before it sends anything) were sent when those bookings were made: the
     dispatcher, asked now, finds nothing to tell about a completed visit, so they are written as
-    sent then, with the text they carried."""
+    sent then, two days before the visit, with the text they carried then (the visit still booked:
+    its manage link masked as the log masks a real one). So are the confirmations of the visits the
+    demo marks missed (dropped as no longer needed when they were marked)."""
     from notifications.compose import compose
+    from notifications.memo import batch_memo, memoized
     from notifications.models import Kind, Message, MessageStatus
+    from notifications.policy import APPOINTMENT_RELATED
+    from scheduling.models import CalendarEntry
 
     told = history.filter(
         status=MessageStatus.SKIPPED, kind__in=(Kind.CONFIRMATION, Kind.RESCHEDULED, Kind.LEAVE_MOVED)
     ).exclude(appointment__status__in=(Status.BOOKED, Status.CONFIRMED))
-    rows = list(told)
-    for message in rows:
-        composed = compose(message, preview=True)
-        message.subject, message.body = composed.subject[:200], composed.logged_body
-        message.status, message.last_error, message.sent_at = MessageStatus.SENT, "", message.due_at
-    Message.objects.bulk_update(rows, ["subject", "body", "status", "last_error", "sent_at"], batch_size=200)
+    missed = Message.objects.filter(
+        kind=Kind.CONFIRMATION, status=MessageStatus.CANCELLED, appointment__status=Status.NO_SHOW
+    )
+    rows = [*told, *missed]
+    with batch_memo():
+        as_booked: dict[int, CalendarEntry] = memoized("appointments", dict)
+        for entry in CalendarEntry.objects.select_related(*APPOINTMENT_RELATED).filter(
+            pk__in=[m.appointment_id for m in rows]
+        ):
+            entry.status = Status.BOOKED  # as it was when they were sent (not saved)
+            as_booked[entry.pk] = entry
+        for message in rows:
+            composed = compose(message, preview=True)
+            message.subject, message.body = composed.subject[:200], composed.logged_body
+            visit = as_booked.get(message.appointment_id or 0)
+            sent = min(message.due_at, visit.span.lower - timedelta(days=2)) if visit else message.due_at
+            message.status, message.last_error, message.sent_at, message.due_at = MessageStatus.SENT, "", sent, sent
+    Message.objects.bulk_update(rows, ["subject", "body", "status", "last_error", "sent_at", "due_at"], batch_size=200)
 
 
 def _history_due() -> QuerySet[Message]:

@@ -294,3 +294,30 @@ def test_the_demo_loaded_in_quiet_hours_leaves_no_backlog_of_old_messages(db):
             failed = Message.objects.get(key="demo:log:failed")
             assert (failed.status, failed.kind, failed.channel) == (MessageStatus.FAILED, Kind.CONFIRMATION, "email")
             assert resend_blocked(message=failed) == ""
+            # and the history's confirmations of visits over, and of the visits marked missed (sent,
+            # not dropped), read as sent before their visits, the manage link masked as a real one's
+            missed = Message.objects.filter(kind=Kind.CONFIRMATION, appointment__status=Status.NO_SHOW)
+            assert missed.exists()
+            assert set(missed.values_list("status", flat=True)) == {MessageStatus.SENT}
+            for message in [*over, *missed]:
+                assert message.sent_at == message.due_at < message.appointment.span.lower
+                assert "…" in message.body
+            # and the SMS the demo shows delivered went to patients who agreed to texts, with their text
+            # kept; the reminder at a reminder time (a day before its visit)
+            delivered = Message.objects.filter(channel="sms", status=MessageStatus.DELIVERED).select_related(
+                "patient", "appointment"
+            )
+            assert delivered.filter(kind=Kind.REMINDER).exists()
+            for message in delivered:
+                assert message.body
+                if message.appointment is not None:
+                    assert message.patient.sms_consent_at is not None
+                    assert message.patient.sms_consent_withdrawn_at is None
+                if message.kind == Kind.REMINDER:
+                    ahead = message.appointment.span.lower - message.due_at
+                    assert abs(ahead - timedelta(days=1)) <= timedelta(hours=1), ahead
+            # and the desk's answer to Amelia is a staff answer headed with the chain's name
+            answer = Message.objects.get(kind=Kind.REPLY, patient__last_name="Hart", staff_user__isnull=False)
+            assert answer.body.startswith("Northwind Health: ")
+            # and every demo row is written in the patient's language (the chain's en-GB), never a bare "en"
+            assert not Message.objects.filter(language="en").exists()
