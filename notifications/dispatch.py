@@ -124,11 +124,12 @@ def _write_texts(rows: list[tuple[Message, Composed]]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {TABLE} AS m SET subject = v.subject, body = v.body, digest = v.digest
+            f"""UPDATE {TABLE} AS m SET subject = v.subject, body = v.body, digest = v.digest, written_at = %s
                 FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[], %s::text[])
                      AS v(id, attempts, subject, body, digest)
                 WHERE m.id = v.id AND m.attempts = v.attempts AND m.status = 'sending'""",  # noqa: S608
             [
+                timezone.now(),  # the clock the calendar's history is written on
                 [m.pk for m, _ in rows],
                 [m.attempts for m, _ in rows],
                 [c.subject[:200] for _, c in rows],

@@ -98,6 +98,9 @@ class Message(models.Model):
     #: SHA-256 of the exact text handed to the provider, written before the provider is called: the
     #: recovery sweep recognises the provider's copy of a message whose worker died mid-send by it.
     digest = models.CharField(max_length=64, blank=True)
+    #: When the text sent was written (composed just before the provider was called): the time of
+    #: the appointment it gave is the appointment's as it stood then.
+    written_at = models.DateTimeField(null=True, blank=True)
     resend_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="resends")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

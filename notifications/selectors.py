@@ -71,9 +71,11 @@ def _visible(actor: Actor) -> QuerySet[Message]:
 
 
 def _span_when_sent() -> Subquery:
-    """The time a sent message gave: its appointment's span as it stood when the message went (from
-    the calendar's history), so a row about a visit moved since reads the time the patient was told."""
-    stood = CalendarEntry.history.filter(id=OuterRef("appointment_id"), history_date__lte=OuterRef("sent_at"))
+    """The time a sent message gave: its appointment's span as it stood when the message's text was
+    written (else when it went), from the calendar's history, so a row about a visit moved since reads
+    the time the patient was told."""
+    written = Coalesce(OuterRef("written_at"), OuterRef("sent_at"))
+    stood = CalendarEntry.history.filter(id=OuterRef("appointment_id"), history_date__lte=written)
     return Subquery(stood.order_by("-history_date", "-history_id").values("span")[:1])
 
 

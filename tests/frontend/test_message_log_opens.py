@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import formats, timezone
 
-from notifications.dispatch import messages_dispatch_all
+from notifications.dispatch import messages_dispatch_all, messages_recover
 from notifications.models import Channel, Kind, Message, MessageStatus, MessagingSettings
 from scheduling import services as sched
 from scheduling.models import Appointment, ManageLink
@@ -198,3 +198,26 @@ def test_a_sent_message_about_a_visit_moved_since_reads_the_time_it_gave(clinic:
     waiting_page = client.get(f"/messages/{waiting.pk}/", HTTP_HOST=in_a.host).content.decode()
     assert "moved since" not in waiting_page
     assert _names(waiting_page, moved)
+
+
+def test_a_text_settled_after_the_visit_moved_reads_the_time_it_gave(
+    clinic: Clinic, in_a: Chain, client: Any, twilio_fake: FakeTwilio, settings: Any
+):
+    # given a reminder text handed to Twilio, whose answer never came (the worker stopped waiting)
+    appointment = book(clinic, clinic.free_slot(clinic.days_ahead(3)), actor=clinic.owner)
+    told = _on_the_branch_clock(appointment)
+    settings.TWILIO_TIMEOUT_SECONDS = 0.5
+    twilio_fake.delay("+447700900777", 1.5)
+    reminder = written(patient=appointment.patient, appointment=appointment, recipient="+447700900777")
+    messages_dispatch_all()
+    assert Message.objects.get(pk=reminder.pk).status == MessageStatus.SENDING
+    # when the visit is moved, and then the recovery sweep finds Twilio's copy and settles the text sent
+    sched.appointment_reschedule(
+        actor=clinic.owner, appointment=appointment, start=appointment.span.lower + timedelta(hours=2)
+    )
+    messages_recover(now=timezone.now() + timedelta(seconds=settings.OUTBOX_SENDING_LEASE_SECONDS + 1))
+    assert Message.objects.get(pk=reminder.pk).status == MessageStatus.SENT
+    # then its page reads the time the text gave, and that the visit moved since
+    sign_in(client, in_a.users["receptionist"])
+    page = client.get(f"/messages/{reminder.pk}/", HTTP_HOST=in_a.host).content.decode()
+    assert f'{told}, <span class="muted">moved since to</span> <a ' in page
