@@ -4,15 +4,21 @@ consent given), and reads of the outbox rows an appointment has."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import time
+
+from django_tenants.utils import schema_context
 
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.policy import messaging_settings
 from notifications.services import MessagingSettingsIn
 from patients.models import Patient
 from patients.services import consent_set, patient_create
-from tests.factories.scheduling import Clinic
+from tests.factories import Chain
+from tests.factories.scheduling import Clinic, clinic_setup
+from tests.helpers import committed
 
 _seq = itertools.count(1)
 
@@ -76,3 +82,19 @@ def settings_in(**changes: object) -> MessagingSettingsIn:
         email_enabled=s.email_enabled,
     )
     return replace(current, **changes)  # type: ignore[arg-type]
+
+
+@contextmanager
+def shared_clinic(chain: Chain) -> Iterator[Clinic]:
+    """A clinic of one doctor at ``chain``'s first branch on committed data (for tests on real
+    concurrent connections), the chain's quiet hours put back afterwards. The caller clears what it
+    wrote inside the ``with``, in ``chain``'s schema."""
+    with committed(), schema_context(chain.schema):
+        before = messaging_settings()
+        saved = (before.quiet_hours_start, before.quiet_hours_end)
+        clinic = clinic_setup(chain, branch=chain.branches[0], doctors=1)
+    try:
+        yield clinic
+    finally:
+        with committed(), schema_context(chain.schema):
+            messaging(quiet=saved if saved[0] else None)

@@ -22,7 +22,6 @@ from notifications.dispatch import messages_dispatch
 from notifications.exceptions import MessageResentAlready
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.outbox import message_enqueue
-from notifications.policy import messaging_settings
 from notifications.selectors import SHOW_FAILED, MessageFilters, message_list, message_log_counts
 from patients import services as patients
 from patients.models import Patient
@@ -33,7 +32,7 @@ from tests.factories import Chain
 from tests.factories.scheduling import Clinic, book, clinic_setup
 from tests.helpers import committed, race
 from tests.notifications.message_world import settled, written
-from tests.notifications.sent_world import messaging, settings_in
+from tests.notifications.sent_world import messaging, settings_in, shared_clinic
 
 pytestmark = pytest.mark.django_db
 
@@ -192,14 +191,10 @@ def test_a_message_sent_again_already_is_sent_once_more_only_when_confirmed(clin
 @pytest.fixture
 def shared(django_db_setup, django_db_blocker) -> Iterator[Clinic]:
     chain = WORLD["b"]
-    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
-        before = messaging_settings()
-        saved = (before.quiet_hours_start, before.quiet_hours_end)
-        clinic = clinic_setup(chain, branch=chain.branches[0], doctors=1)
-    yield clinic
-    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
-        Message.objects.filter(context__race="held").delete()
-        messaging(quiet=saved if saved[0] else None)
+    with django_db_blocker.unblock(), shared_clinic(chain) as clinic:
+        yield clinic
+        with committed(), schema_context(chain.schema):
+            Message.objects.filter(context__race="held").delete()
 
 
 @pytest.mark.parametrize("round_", range(2))

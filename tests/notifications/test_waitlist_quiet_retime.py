@@ -18,7 +18,6 @@ from notifications import services
 from notifications.dispatch import messages_dispatch
 from notifications.models import Channel, Kind, Message, MessageStatus
 from notifications.outbox import message_enqueue
-from notifications.policy import messaging_settings
 from notifications.services import MessagingSettingsIn
 from notifications.waitlist_messages import hold_until
 from scheduling import services as sched
@@ -29,7 +28,7 @@ from scheduling.waitlist import waitlist_freed_of, waitlist_freed_said
 from tests.conftest import WORLD
 from tests.factories.scheduling import Clinic, clinic_setup
 from tests.helpers import calendar_clear, committed, race
-from tests.notifications.sent_world import messaging, settings_in
+from tests.notifications.sent_world import messaging, settings_in, shared_clinic
 from tests.scheduling.waitlist_world import DAY, booked_at, cancel, join, offers_of
 
 pytestmark = pytest.mark.django_db
@@ -162,16 +161,12 @@ def test_another_message_parked_by_quiet_hours_follows_the_new_ones_at_once(clin
 @pytest.fixture
 def shared(django_db_setup, django_db_blocker) -> Iterator[Clinic]:
     chain = WORLD["b"]
-    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
-        before = messaging_settings()
-        saved = (before.quiet_hours_start, before.quiet_hours_end)
-        clinic = clinic_setup(chain, branch=chain.branches[0], doctors=1)
-    yield clinic
-    with django_db_blocker.unblock(), committed(), schema_context(chain.schema):
-        WaitlistOffer.objects.filter(hold__doctor__in=clinic.doctors).delete()
-        Message.objects.filter(kind=Kind.WAITLIST_OFFER, branch_id=clinic.branch.pk).delete()
-        calendar_clear(clinic.doctors)
-        messaging(quiet=saved if saved[0] else None)
+    with django_db_blocker.unblock(), shared_clinic(chain) as clinic:
+        yield clinic
+        with committed(), schema_context(chain.schema):
+            WaitlistOffer.objects.filter(hold__doctor__in=clinic.doctors).delete()
+            Message.objects.filter(kind=Kind.WAITLIST_OFFER, branch_id=clinic.branch.pk).delete()
+            calendar_clear(clinic.doctors)
 
 
 def _around(moment: datetime, clinic: Clinic, hours: int) -> tuple[time, time]:

@@ -15,36 +15,14 @@ from invoicing.checkout.models import CheckoutStatus
 from invoicing.checkout.policy import online_payment_policy_set
 from scheduling import services as sched
 from scheduling.exceptions import WaitlistOfferClosed
-from scheduling.models import Appointment, Status, WaitlistPolicy, WaitlistStatus
-from tests.factories.invoicing import priced
-from tests.factories.scheduling import Clinic, book, clinic_setup
-from tests.fakes.stripe_server import FakeStripe, pay_checkout_session
-from tests.invoicing.checkout_world import connect_stripe
-from tests.invoicing.test_no_show_deposit import _missed
-from tests.scheduling.waitlist_world import booked_at, cancel, join, link_token, offers_of, patient
+from scheduling.models import Appointment, Status, WaitlistStatus
+from tests.factories.scheduling import book
+from tests.fakes.stripe_server import pay_checkout_session
+from tests.scheduling.test_waitlist_deposit import _both_offered
+from tests.scheduling.test_waitlist_deposit import clinic as clinic
+from tests.scheduling.waitlist_world import link_token, patient
 
 pytestmark = pytest.mark.django_db
-
-DEPOSIT = 1500
-
-
-@pytest.fixture
-def clinic(in_a, stripe_fake: FakeStripe) -> Clinic:
-    clinic = priced(clinic_setup(in_a))
-    clinic.account = connect_stripe(clinic, stripe_fake)  # type: ignore[attr-defined]
-    online_payment_policy_set(actor=clinic.owner, kind="none", no_show_deposit_after=2, no_show_deposit_minor=DEPOSIT)
-    WaitlistPolicy.objects.update_or_create(id=1, defaults={"offers_at_once": 2})
-    return clinic
-
-
-def _both_offered(clinic: Clinic, capture):
-    george = patient(clinic, "George")
-    _missed(clinic, george, 2)
-    appointment = booked_at(clinic)
-    entries = join(clinic, george), join(clinic, patient(clinic, "Ben"))
-    with capture(execute=True):
-        cancel(clinic, appointment)
-    return entries, [offers_of(entry)[0] for entry in entries]
 
 
 def _unpaid(clinic, capture):
