@@ -106,7 +106,12 @@ def waitlist_candidates(
     if service_id is not None:
         rows = rows.filter(service_id=service_id)
     if not_offered_hold_id is not None:
-        rows = rows.exclude(offers__hold_id=not_offered_hold_id)
+        # nobody offered this time before is asked again: this hold's offers, or an earlier hold's of
+        # the same time with the same doctor (given back, then held again for someone who joined)
+        offered = WaitlistOffer.objects.filter(
+            Q(hold_id=not_offered_hold_id) | Q(hold__doctor_id=doctor_id, hold__span__startswith=start)
+        )
+        rows = rows.exclude(pk__in=offered.values("entry_id"))
     if exclude_patient_id is not None:
         rows = rows.exclude(patient_id=exclude_patient_id)
     suited = [entry for entry in rows if _in_window(entry, local)]

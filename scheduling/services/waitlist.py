@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -377,12 +378,19 @@ def _offer_freed_times(entry_ids: Sequence[int], *, now: datetime) -> None:
         _offer_freed_to(entry, now=now)
 
 
+def _free_again() -> Q:
+    """A freed time free to be offered again: offered to nobody, or its offers all declined or let
+    run out and the held time given back (never a time someone booked)."""
+    given_back = Q(hold__status__in=[Status.CANCELLED, Status.EXPIRED], hold__patient__isnull=True)
+    return Q(hold__isnull=True) | given_back
+
+
 def _offer_freed_to(entry: WaitlistEntry, *, now: datetime) -> None:
     reaches = offer_reaches(branch=entry.branch, now=now)
     tz = ZoneInfo(entry.branch.timezone)
     rows = WaitlistFreedTime.objects.filter(
+        _free_again(),
         branch=entry.branch,
-        hold__isnull=True,
         start__gt=reaches + MIN_NOTICE,
         start__gte=datetime.combine(entry.date_from, time.min, tzinfo=tz),  # within the entry's dates
         start__lt=datetime.combine(entry.date_to + timedelta(days=1), time.min, tzinfo=tz),
@@ -399,11 +407,14 @@ def _offer_freed_to(entry: WaitlistEntry, *, now: datetime) -> None:
             doctor_id=freed.doctor_id,
             start=freed.start,
             service_id=entry.service_id,
+            not_offered_hold_id=freed.hold_id,  # who was offered this time before is not asked again
             exclude_patient_id=freed.patient_id,
         )
         if entry.pk not in {e.pk for e in suited}:
             continue
-        locked = WaitlistFreedTime.objects.select_for_update(skip_locked=True).filter(pk=freed.pk, hold__isnull=True)
+        locked = WaitlistFreedTime.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            _free_again(), pk=freed.pk
+        )
         if locked.first() is None:
             continue
         hold = _hold(service=entry.service, branch=entry.branch, doctor=freed.doctor, start=freed.start, now=now)
@@ -411,8 +422,8 @@ def _offer_freed_to(entry: WaitlistEntry, *, now: datetime) -> None:
             continue
         WaitlistFreedTime.objects.filter(pk=freed.pk).update(hold=hold)
         made = _offer_round(hold, now=now)
-        if not made:  # given back at once: it stays a time offered to nobody
-            WaitlistFreedTime.objects.filter(pk=freed.pk).update(hold=None)
+        if not made:  # given back at once: it stays as it was
+            WaitlistFreedTime.objects.filter(pk=freed.pk).update(hold_id=freed.hold_id)
         if any(offer.entry_id == entry.pk for offer in made):
             return
 

@@ -152,3 +152,32 @@ def test_a_time_offered_to_nobody_goes_to_the_first_joined_of_those_free(clinic)
     # then 11:00 goes to the second, free now; the first keeps their one offer to answer
     assert _starts(second)[-1] == (eleven.span.lower, OfferStatus.OPEN)
     assert len(offers_of(first)) == 1
+
+
+@pytest.mark.parametrize("let_go", ["declined", "expired"])
+def test_a_time_everyone_let_go_is_offered_to_a_patient_who_joins_later_but_not_again_to_them(clinic, let_go):
+    # given a freed 10:00 offered to the one patient waiting, who declines it or lets it run out: it is free again
+    appointment = booked_at(clinic, 10)
+    first = join(clinic)
+    cancel(clinic, appointment)
+    [offer] = offers_of(first)
+    if let_go == "declined":
+        sched.waitlist_offer_decline(token=link_token(offer))
+    else:
+        sched.waitlist_offers_expire(now=expire_at(offer))
+    assert offers_of(first)[0].hold.status == Status.CANCELLED
+
+    # when a patient it suits joins later
+    later = join(clinic)
+
+    # then 10:00 is held again and offered to them, and the first patient is not asked again
+    [again] = offers_of(later)
+    assert (again.hold.span.lower, again.hold.status, again.status) == (
+        appointment.span.lower,
+        Status.HELD,
+        OfferStatus.OPEN,
+    )
+    assert [o.pk for o in offers_of(first)] == [offer.pk]
+    # and when that patient declines too, the first is still not asked
+    sched.waitlist_offer_decline(token=link_token(again))
+    assert [o.pk for o in offers_of(first)] == [offer.pk]
