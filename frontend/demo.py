@@ -1212,8 +1212,9 @@ def _load_waitlist() -> None:
 
 def _load_waitlist_flagged() -> None:
     """George Ito, flagged for no-shows, waits for a Camden afternoon too: the desk's waitlist says
-    "(no-show flag)" beside him, and a freed afternoon time is offered to him, whose page asks the
-    chain's deposit after no-shows before the time is his (the booking pay step)."""
+    "(no-show flag)" beside him, and a freed afternoon time is offered to him. The demo connects no
+    Stripe, so his offer page asks no deposit online: it asks the chain's deposit after no-shows
+    (the booking pay step) once the chain connects Stripe."""
     from scheduling.models import WaitlistEntry
 
     george = Patient.objects.filter(first_name="George", last_name="Ito", merged_into__isnull=True).first()

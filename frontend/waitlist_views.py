@@ -25,6 +25,7 @@ from frontend.forms import DayField, patient_lookup, show_error, to_int
 from frontend.no_show_flags import flags_of
 from invoicing.checkout.selectors import booking_terms
 from invoicing.checkout.services import waitlist_offer_checkout
+from notifications.waitlist_messages import hold_until
 from patients import portal
 from patients.models import Patient
 from scheduling import selectors
@@ -41,6 +42,7 @@ from scheduling.waitlist import (
     waitlist_list,
     waitlist_offer_list,
     waitlist_offer_read,
+    waitlist_offered_on_joining,
 )
 from tenants.audit.services import access_log_patients, access_log_records
 from tenants.authz import authorize
@@ -126,7 +128,7 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
     form = EntryForm(request.POST or None, branch=branch, initial=_initial(branch))
     if request.method == "POST" and patient is not None and form.is_valid():
         try:
-            sched.waitlist_join(
+            joined = sched.waitlist_join(
                 actor=request.user,
                 patient=patient,
                 branch=branch,
@@ -138,7 +140,9 @@ def desk_waitlist(request: HttpRequest, branch_pk: int | None = None) -> HttpRes
         except ApplicationError as exc:
             show_error(form, exc)
         else:
-            messages.success(request, f"{patient.first_name} {patient.last_name} is on the waitlist.")
+            offered = waitlist_offered_on_joining(entry=joined.entry)
+            also = f" and offered {offered}" if offered else ""
+            messages.success(request, f"{patient.first_name} {patient.last_name} is on the waitlist{also}.")
             return redirect("desk-waitlist-branch", branch_pk=branch.pk)
     q = (request.GET.get("q") or "").strip()[:100]
     found, search_error = patient_lookup(request, q) if can_add and patient is None else ([], "")
@@ -216,6 +220,10 @@ def offer_page(request: HttpRequest, token: str) -> HttpResponse:
     access_log_records(request, action="view", object_type="waitlist_entry", records=[shown.offer.entry])
     hold, entry = shown.offer.hold, shown.offer.entry
     context: dict[str, Any] = {"shown": shown, "token": token, "terms": None, "too_close": 0}
+    # until when it is held, as its message says it ("today 13:05", "tomorrow 09:30", else the day)
+    context["until"] = hold_until(
+        shown.offer.expires_at, tz=ZoneInfo(entry.branch.timezone), language="en-GB", now=timezone.now()
+    )
     if shown.can_accept and hold.service is not None and hold.branch is not None:
         # The same "Payment and cancellation" box as online booking, as this patient would be asked.
         context["terms"] = booking_terms(service=hold.service, branch=hold.branch, patient_id=entry.patient_id)

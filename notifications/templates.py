@@ -178,6 +178,10 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
     (Kind.DAILY_SUMMARY, Channel.EMAIL, "en"): ("{branch}: your day, {date}", "{text}\n\n{clinic}"),
     (Kind.REPLY, Channel.SMS, "en"): ("", "{text}"),
     (Kind.REPLY, Channel.EMAIL, "en"): ("A message from {clinic}", "Hello {patient},\n\n{text}\n\n{clinic}"),
+    ("waitlist_joined", Channel.EMAIL, "en"): (
+        "You are on the waitlist: {service} at {branch}",
+        "Hello {patient},\n\n{text}\n\n{clinic}",
+    ),
     (Kind.SIGN_IN_CODE, Channel.SMS, "en"): ("", "{code} is your {clinic} sign-in code. It expires in 10 minutes."),
     (Kind.SIGN_IN_CODE, Channel.EMAIL, "en"): (
         "Your sign-in code: {code}",
@@ -309,6 +313,10 @@ DEFAULTS: dict[tuple[str, str, str], tuple[str, str]] = {
         "Eine Nachricht von {clinic}",
         "Guten Tag {patient},\n\n{text}\n\n{clinic}",
     ),
+    ("waitlist_joined", Channel.EMAIL, "de"): (
+        "Sie stehen auf der Warteliste: {service} in {branch}",
+        "Guten Tag {patient},\n\n{text}\n\n{clinic}",
+    ),
     (Kind.SIGN_IN_CODE, Channel.SMS, "de"): ("", "{code} ist Ihr Anmeldecode für {clinic}. Er gilt 10 Minuten."),
     (Kind.SIGN_IN_CODE, Channel.EMAIL, "de"): (
         "Ihr Anmeldecode: {code}",
@@ -424,8 +432,14 @@ def render(*, kind: str, channel: str, language: str, values: Mapping[str, str])
     """(subject, body) of a message: the chain's template for (kind, channel, language), else the
     default, with each known ``{name}`` replaced by its value. SMS has no subject; an e-mail's is one
     line (a value with a line break, say a name pasted from a document, would end the header)."""
-    subject, body = wording(kind=kind, channel=channel, language=language)
+    own = values.get("wording", "")
+    subject, body = wording(kind=own if own in OWN_WORDINGS else kind, channel=channel, language=language)
     return ("" if channel == Channel.SMS else one_line(fill(subject, values))), _tidy(fill(body, values))
+
+
+#: Messages kept as a reply (a message of no appointment) but worded on their own, named by their
+#: context's ``wording``: "you are on the waitlist" has its own subject.
+OWN_WORDINGS = frozenset({"waitlist_joined"})
 
 
 def one_line(text: str) -> str:

@@ -42,6 +42,7 @@ def _enqueue(
     link: str = "",
     appointment_id: int | None = None,
     due_at: datetime | None = None,
+    wording: str = "",
 ) -> None:
     patient = entry.patient
     context: dict[str, JsonValue] = {
@@ -54,6 +55,8 @@ def _enqueue(
     }
     if link:
         context |= {"link": link, "secret": ["link"]}
+    if wording:  # worded on its own (notifications.templates.OWN_WORDINGS)
+        context["wording"] = wording
     for channel, recipient in _contacts(patient):
         message_enqueue(
             kind=kind,
@@ -196,6 +199,7 @@ def send_joined(event: WaitlistJoined) -> None:
         text=text,
         subject="You are on the waitlist",
         link=link,
+        wording="waitlist_joined",
     )
 
 

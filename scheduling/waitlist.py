@@ -320,6 +320,24 @@ def waitlist_why_not(
     return f"Offered to nobody: of {len(waiting)} waiting, " + ", ".join(parts) + "."
 
 
+#: How a freed time offered to nobody begins its reason (nobody waiting, or why each was passed over).
+OFFERED_TO_NOBODY = "Offered to nobody:"
+
+
+def waitlist_offered_on_joining(*, entry: WaitlistEntry) -> str:
+    """The freed time offered to ``entry`` at once as it joined, as the desk's flash says it
+    ("Wed 25 Nov 13:00", on the branch's clock), or "" when none was."""
+    offer = (
+        WaitlistOffer.objects.filter(entry=entry, status=OfferStatus.OPEN)
+        .select_related("hold")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    if offer is None:
+        return ""
+    return f"{offer.hold.span.lower.astimezone(ZoneInfo(entry.branch.timezone)):%a %-d %b %H:%M}"
+
+
 #: How the waitlist's service records a freed time given back after its offers (none taken).
 NOBODY_TOOK_IT = "Nobody it was offered to took it"
 
@@ -365,6 +383,9 @@ def waitlist_freed_said(*, freed: WaitlistFreedTime, now: datetime | None = None
             said.append(f"{name} ({offer.get_status_display().lower()})")
     text = "The freed time went to the waitlist: offered to " + ", ".join(said) + "."
     reason = freed.reason
+    if reason.startswith(OFFERED_TO_NOBODY):  # offered later, once someone it suited joined or was free
+        why = reason.removeprefix(OFFERED_TO_NOBODY).strip().rstrip(".")
+        reason = f"First offered to nobody ({why}); offered again once someone it suited could have it."
     if reason.startswith(NOBODY_TOOK_IT):  # say how: declined, not answered in time, or both
         answers = {offer.status for offer in offers}
         if answers == {OfferStatus.DECLINED}:
