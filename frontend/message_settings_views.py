@@ -21,9 +21,8 @@ from frontend.forms import submit
 from notifications import services
 from notifications.models import Channel, Kind, MessagingSettings
 from notifications.placeholders import template_preview
-from notifications.reminders import Replanned
 from notifications.selectors import messaging_settings_read, wording_get, wording_history, wording_list
-from notifications.services import MessagingSettingsIn
+from notifications.services import MessagingSettingsChange, MessagingSettingsIn
 from notifications.templates import LANGUAGES, PLACEHOLDERS, wording_errors
 
 
@@ -216,16 +215,28 @@ def _initial(current: MessagingSettings) -> dict[str, Any]:
     }
 
 
-def _saved_text(replanned: Replanned | None, held: int = 0) -> str:
+def _held_text(change: MessagingSettingsChange) -> str:
+    """The messages and waitlist offers the old quiet hours held, given the new time: how many, and
+    which go now and which wait until the new quiet hours end."""
+    held, offers = change.held_retimed, change.offers_retimed
+    if not held and not offers:
+        return ""
+    what = [f"{held} message{pluralize(held)} (confirmations, notices)"] if held else []
+    what += [f"{offers} waitlist offer{pluralize(offers)}"] if offers else []
+    now, later = change.retimed_now, held + offers - change.retimed_now
+    when = [f"{now} go{pluralize(now, 'es,')} now"] if now else []
+    if later and change.quiet_end is not None:
+        when.append(f"{later} wait{pluralize(later, 's,')} until {change.quiet_end:%H:%M}")
+    return f" Held for quiet hours and given the new time: {' and '.join(what)}; {', '.join(when)}."
+
+
+def _saved_text(change: MessagingSettingsChange) -> str:
     """What saving the settings did to the reminders already written, and to the messages the old
     quiet hours held, in words."""
+    replanned = change.replanned
     if replanned is None:
         return "Messaging settings saved. Reminder times and quiet hours are unchanged."
-    retimed = (
-        f" {held} message{pluralize(held)} held for quiet hours (confirmations, notices) given the new time."
-        if held
-        else ""
-    )
+    retimed = _held_text(change)
     if not replanned.visits:
         return f"Messaging settings saved. No waiting reminder needed a new time.{retimed}"
     moved = f"{replanned.moved} waiting reminder{pluralize(replanned.moved)}"
@@ -248,7 +259,7 @@ def messaging_settings(request: HttpRequest) -> HttpResponse:
             form, lambda: services.messaging_settings_change(actor=request.user, values=form.values()), FIELD_MAP
         )
         if saved is not None:
-            messages.success(request, _saved_text(saved.replanned, saved.held_retimed))
+            messages.success(request, _saved_text(saved))
             return redirect("settings-messages")
     context = {
         "form": form,

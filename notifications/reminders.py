@@ -149,7 +149,8 @@ def _reconcile(
     return changed or bool(stale)
 
 
-def _apply(changes: _Changes, *, reason: str) -> None:
+def _apply(changes: _Changes, *, reason: str, reasons: dict[int, str] | None = None) -> None:
+    """Write ``changes``; a dropped reminder reads ``reason`` (or its own, in ``reasons``)."""
     if changes.moved:
         Message.objects.bulk_update(
             changes.moved, ["key", "due_at", "recipient", "channel", "context", "status", "last_error"], batch_size=500
@@ -158,9 +159,12 @@ def _apply(changes: _Changes, *, reason: str) -> None:
         Message.objects.bulk_create(changes.written, batch_size=500)
         if min(m.due_at for m in changes.written) <= timezone.now() + KICK_WITHIN:
             dispatch_on_commit()
-    if changes.dropped:
-        Message.objects.filter(pk__in=changes.dropped, status=MessageStatus.PENDING).update(
-            status=MessageStatus.CANCELLED, last_error=reason
+    said: dict[str, list[int]] = {}
+    for pk in changes.dropped:
+        said.setdefault((reasons or {}).get(pk, reason), []).append(pk)
+    for text, pks in said.items():
+        Message.objects.filter(pk__in=pks, status=MessageStatus.PENDING).update(
+            status=MessageStatus.CANCELLED, last_error=text
         )
 
 
@@ -186,6 +190,42 @@ def reminders_sync(*, appointment: CalendarEntry, now: datetime | None = None) -
     else:
         reason = "The appointment moved." if channels else "The patient can no longer be reached."
     _apply(changes, reason=reason)
+
+
+FEWER_REMINDERS = "The chain's new reminder times have fewer reminders."
+PASSED = "Its new time has already passed."
+QUIET_DROPPED = (
+    "The chain's quiet hours would move it to just before they begin, less than 24 hours after another "
+    "reminder of this visit: the patient already hears that day."
+)
+
+
+def _why_dropped(
+    dropped: list[int], *, pending: dict[int, list[Message]], visits: list[CalendarEntry]
+) -> dict[int, str]:
+    """Why each reminder a re-plan drops is no longer wanted: its offset is gone from the chain's
+    reminder times, its new moment has passed, or the quiet-hours rule leaves it out (rule 3 of
+    ``policy.reminder_moments``: another reminder of the visit goes less than 24 hours before)."""
+    gone = set(dropped)
+    settings = messaging_settings()
+    offsets = list(settings.reminder_offsets_minutes)
+    said: dict[int, str] = {}
+    for visit in visits:
+        rows = [m for m in pending.get(visit.pk, []) if m.pk in gone]
+        if not rows or visit.branch is None:
+            continue
+        moments = reminder_moments(
+            start=visit.span.lower, offsets=offsets, tz=ZoneInfo(visit.branch.timezone), settings=settings
+        )
+        for m in rows:
+            offset = m.context.get("offset")
+            if offset not in offsets:
+                said[m.pk] = FEWER_REMINDERS
+            elif offset in moments:
+                said[m.pk] = PASSED
+            else:
+                said[m.pk] = QUIET_DROPPED
+    return said
 
 
 @dataclass(frozen=True)
@@ -242,7 +282,7 @@ def reminders_replan(*, now: datetime | None = None) -> Replanned:
             keyed=keyed,
             into=changes,
         )
-    _apply(changes, reason="The chain's new reminder times have fewer reminders, or this one's time has passed.")
+    _apply(changes, reason=FEWER_REMINDERS, reasons=_why_dropped(changes.dropped, pending=pending, visits=visits))
     return Replanned(
         visits=touched, moved=len(changes.moved), written=len(changes.written), dropped=len(changes.dropped)
     )

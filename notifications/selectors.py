@@ -52,9 +52,10 @@ TROUBLE = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 WENT = (MessageStatus.SENT, MessageStatus.DELIVERED)
 
 
-def _needs_someone(rows: QuerySet[Message]) -> QuerySet[Message]:
-    """The failures of ``rows`` still to handle: failed or not delivered, and not sent again since
-    (a resend that was sent or delivered handled it; one still waiting or failed did not)."""
+def needing_someone(rows: QuerySet[Message]) -> QuerySet[Message]:
+    """The failures of ``rows`` still to handle (the log's Failed tab, the morning summary's count):
+    failed or not delivered, and not sent again since (a resend that was sent or delivered handled
+    it; one still waiting or failed did not)."""
     handled = Message.objects.filter(resend_of=OuterRef("pk"), status__in=WENT)
     return rows.filter(status__in=TROUBLE).exclude(Exists(handled))
 
@@ -88,7 +89,7 @@ def message_list(*, actor: Actor, filters: MessageFilters | None = None) -> Quer
     if f.show == SHOW_DUE:
         return rows.filter(status__in=OPEN_STATUSES).order_by("due_at", "pk")
     if f.show in (SHOW_SENT, SHOW_FAILED):
-        done = _needs_someone(rows) if f.show == SHOW_FAILED else rows.exclude(status__in=OPEN_STATUSES)
+        done = needing_someone(rows) if f.show == SHOW_FAILED else rows.exclude(status__in=OPEN_STATUSES)
         # when it happened: sent, else settled (a reminder no longer needed, a message not sent)
         return done.annotate(happened=Coalesce("sent_at", "updated_at")).order_by("-happened", "-pk")
     return rows.order_by("-due_at", "-pk")
@@ -106,7 +107,7 @@ def message_log_counts(*, actor: Actor, filters: MessageFilters) -> LogCounts:
     """The number of waiting and of failed messages the log's tabs show, whatever the status filter."""
     authorize(actor, "notifications.view_message")
     rows = _filtered(_visible(actor), replace(filters, status=""))
-    return LogCounts(due=rows.filter(status__in=OPEN_STATUSES).count(), failed=_needs_someone(rows).count())
+    return LogCounts(due=rows.filter(status__in=OPEN_STATUSES).count(), failed=needing_someone(rows).count())
 
 
 def _filtered(rows: QuerySet[Message], f: MessageFilters) -> QuerySet[Message]:

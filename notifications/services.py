@@ -133,6 +133,12 @@ class MessagingSettingsChange:
     #: Messages sent as soon as written (confirmations, notices, receipts, follow-ups) that were
     #: held for the old quiet hours and were given the time the new ones say.
     held_retimed: int = 0
+    #: Waitlist offers whose message waited for the old quiet hours, given the time the new ones say.
+    offers_retimed: int = 0
+    #: Of those messages and offers, how many go now (the others wait until ``quiet_end``).
+    retimed_now: int = 0
+    #: When the new quiet hours end (branch clock), None without quiet hours.
+    quiet_end: time | None = None
 
 
 @transaction.atomic
@@ -178,12 +184,31 @@ def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> M
     current.updated_by = history_user(actor)
     changed_by(current, actor, reason="messaging settings changed").save()
     retimed = timing != (offsets, values.quiet_hours_start, values.quiet_hours_end)
-    held = 0
+    held = HeldRetimed(count=0, now=0)
+    offers, offers_now = 0, 0
     if timing[1:] != (values.quiet_hours_start, values.quiet_hours_end):
-        offer_messages_retime()
-        held = held_messages_retime(ended=timing[2])
+        now = timezone.now()
+        offered = offer_messages_retime(now=now)
+        offers = len(offered.retimed)
+        offers_now = sum(1 for offer in offered.retimed if (offer.reaches_at or now) <= now)
+        held = held_messages_retime(ended=timing[2], now=now)
     replanned = reminders_replan() if retimed else None
-    return MessagingSettingsChange(settings=current, replanned=replanned, held_retimed=held)
+    return MessagingSettingsChange(
+        settings=current,
+        replanned=replanned,
+        held_retimed=held.count,
+        offers_retimed=offers,
+        retimed_now=held.now + offers_now,
+        quiet_end=values.quiet_hours_end,
+    )
+
+
+@dataclass(frozen=True)
+class HeldRetimed:
+    """How many messages held for the old quiet hours were given a new time, and of those how many go now."""
+
+    count: int
+    now: int
 
 
 #: Kinds with a time of their own, re-planned by their own code when quiet hours change
@@ -191,15 +216,15 @@ def messaging_settings_change(*, actor: Actor, values: MessagingSettingsIn) -> M
 OWN_TIME = (Kind.REMINDER, Kind.WAITLIST_OFFER)
 
 
-def held_messages_retime(*, ended: time | None, now: datetime | None = None) -> int:
+def held_messages_retime(*, ended: time | None, now: datetime | None = None) -> HeldRetimed:
     """The quiet hours changed (in ``messaging_settings_change``'s transaction): each waiting message
     of a kind sent at once that the old quiet hours held (due later, at their end ``ended`` on its
     branch's clock) is given the time the new ones say: when they end if they hold it now, else now.
     Rows are locked with ``SKIP LOCKED`` as the dispatcher claims them: one it is claiming is left to
     it (sent once, or held again by the new hours), one locked here waits for its new time. Answers
-    how many were given a new time."""
+    how many were given a new time, and how many of them go now."""
     if ended is None:
-        return 0
+        return HeldRetimed(count=0, now=0)
     now = now or timezone.now()
     rows = (
         Message.objects.select_for_update(of=("self",), skip_locked=True)
@@ -208,7 +233,7 @@ def held_messages_retime(*, ended: time | None, now: datetime | None = None) -> 
         .exclude(kind__in=OWN_TIME)
         .order_by("pk")
     )
-    count, kick = 0, False
+    count, going, kick = 0, 0, False
     for message in rows:
         if message.due_at.astimezone(zone_of(message)).time().replace(tzinfo=None) != ended:
             continue  # not held by quiet hours (a retry waiting after a failure keeps its time)
@@ -216,10 +241,11 @@ def held_messages_retime(*, ended: time | None, now: datetime | None = None) -> 
         if due != message.due_at:
             Message.objects.filter(pk=message.pk).update(due_at=due)
             count += 1
+            going += due <= now
             kick = kick or due <= now + KICK_WITHIN
     if kick:
         dispatch_on_commit()
-    return count
+    return HeldRetimed(count=count, now=going)
 
 
 # --- resending --------------------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from notifications.models import Channel, Kind, Message, MessageStatus
+from notifications.models import Channel, Kind, Message
 from notifications.notices import tell
 from notifications.outbox import message_enqueue
 from notifications.placeholders import babel_locale, local_time, site_link
 from notifications.policy import UPCOMING
+from notifications.selectors import needing_someone
 from patients.models import FollowUp
 from scheduling.intervals import day_bounds
 from scheduling.models import Appointment, Status
@@ -35,7 +36,6 @@ SUMMARY_AT = time(7)
 SUMMARY_UNTIL = time(12)
 FOLLOW_UP_AHEAD = 7
 FOLLOW_UP_LATE = 30
-FAILED = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 #: A day's appointments: those still ahead and those already begun, seen or missed (not cancelled).
 OF_THE_DAY = (*UPCOMING, Status.CHECKED_IN, Status.IN_PROGRESS, Status.COMPLETED, Status.NO_SHOW)
 
@@ -64,12 +64,11 @@ def day_summary(*, branch: Branch, day: date) -> DaySummary:
     past = Appointment.objects.filter(
         branch=branch, span__startswith__gte=yesterday[0], span__startswith__lt=yesterday[1]
     )
-    failed = Message.objects.filter(
-        Q(branch=branch) | Q(appointment__branch=branch),
-        status__in=FAILED,
-        due_at__gte=yesterday[0],
-        due_at__lt=today[1],
-    ).exclude(kind=Kind.DAILY_SUMMARY)
+    failed = needing_someone(  # as the message log's Failed tab: a failure sent again since and gone is not
+        Message.objects.filter(
+            Q(branch=branch) | Q(appointment__branch=branch), due_at__gte=yesterday[0], due_at__lt=today[1]
+        ).exclude(kind=Kind.DAILY_SUMMARY)
+    )
     return DaySummary(
         branch=branch,
         day=day,

@@ -109,7 +109,7 @@ def test_saving_new_quiet_hours_counts_the_messages_they_held(in_a: Chain, clien
     # then the confirmation is due now, and the page counts it and states the rule
     message.refresh_from_db()
     assert message.due_at == night
-    assert "1 message held for quiet hours (confirmations, notices) given the new time." in page
+    assert "Held for quiet hours and given the new time: 1 message (confirmations, notices); 1 goes now." in page
     assert "Changing the quiet hours gives each one still waiting the new end" in page
 
 
