@@ -18,11 +18,11 @@ from django.utils.formats import date_format, time_format
 from django.views.decorators.http import require_POST
 
 from config.errors import ApplicationError
+from frontend.consent_fields import ConsentFields
 from frontend.day_picker import doctor_asked, month_asked, picker_context
 from frontend.forms import appointment_shown, patient_lookup, show_error, to_date, to_int, to_local
 from frontend.no_show_flags import no_show_flags
 from invoicing.fee_selectors import fee_cancel_preview, fee_outcome
-from notifications import policy as consent
 from notifications.selectors import confirmation_said
 from notifications.told import cancellation_said, move_said
 from patients.exceptions import PossibleDuplicates, QueryTooShort
@@ -327,7 +327,7 @@ def find_next(request: HttpRequest, branch_pk: int) -> HttpResponse:
 LOOK_ALIKES = "ignore_duplicates"
 
 
-class NewPatientForm(forms.Form):
+class NewPatientForm(ConsentFields):
     """A walk-in or caller not on file yet: enough to register them, the rest on the chart later."""
 
     first_name = forms.CharField(max_length=100)
@@ -339,10 +339,6 @@ class NewPatientForm(forms.Form):
         label="Mobile",
         help_text="A number that can receive text messages, national or international form, e.g. 07911 123456.",
     )
-    email = forms.EmailField(required=False, label="E-mail", help_text=consent.EMAIL_HELP)
-    sms_consent = forms.BooleanField(required=False, label=consent.SMS_CONSENT_LABEL)
-    email_consent = forms.BooleanField(required=False, label=consent.EMAIL_FOLLOW_UPS_LABEL)
-    email_withdrawn = forms.BooleanField(required=False, label=consent.EMAIL_WITHDRAWN_LABEL)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -352,12 +348,6 @@ class NewPatientForm(forms.Form):
     def offer_look_alikes(self) -> None:
         """The tick to register anyway, shown only once booking answered with look-alikes on file."""
         self.fields[LOOK_ALIKES] = forms.BooleanField(required=False, label="Different person from any look-alike")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("email_consent") and data.get("email_withdrawn"):
-            self.add_error("email_withdrawn", "Tick one: follow-ups by e-mail too, or no e-mails at all.")
-        return data
 
 
 @login_required

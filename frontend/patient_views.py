@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from config.errors import ApplicationError
 from frontend import record_forms as rv
 from frontend.care_views import CareTeamForm
+from frontend.consent_fields import ConsentFields
 from frontend.forms import flash, patient_lookup, show_error, submit, to_int
 from patients import selectors, services
 from patients.exceptions import PossibleDuplicates
@@ -31,7 +32,7 @@ from tenants.authz import authorize
 from tenants.org.selectors import chain_settings_get
 
 
-class PatientForm(forms.Form):
+class PatientForm(ConsentFields):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -42,7 +43,6 @@ class PatientForm(forms.Form):
         label="Mobile",
         help_text="A number that can receive text messages, as you dial it, e.g. 07911 123456 or +44 7911 123456.",
     )
-    email = forms.EmailField(required=False)
     address_line = forms.CharField(max_length=200, required=False, label="Address")
     city = forms.CharField(max_length=100, required=False)
     postcode = forms.CharField(max_length=20, required=False)
@@ -80,7 +80,9 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     duplicates: list[Patient] = []
     if request.method == "POST" and form.is_valid():
         try:
-            patient = services.patient_create(actor=request.user, request=request, **form.cleaned_data)
+            patient = services.patient_create(
+                actor=request.user, consent=form.consent(), request=request, **form.demographics()
+            )
         except PossibleDuplicates as exc:
             access_log_disclosure(actor=request.user, exc=exc, request=request)
             # The list comes from the selector the refusal used, read with the same details.

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from frontend.consent_fields import consent_initial
 from frontend.forms import submit, to_int
 from frontend.patient_views import PatientForm, log_patient_read, render_chart
 from frontend.record_forms import (
@@ -162,11 +163,14 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     authorize(request.user, "patients.change_patient", patient)
     initial = {name: getattr(patient, name) for name in PatientEditForm.base_fields if hasattr(patient, name)}
-    form = PatientEditForm(request.POST or None, initial=initial)
+    form = PatientEditForm(request.POST or None, initial=initial | consent_initial(patient))
     if request.method == "POST" and form.is_valid():
-        changed = {name: value for name, value in form.cleaned_data.items() if name in form.changed_data}
+        changed = {name: value for name, value in form.demographics().items() if name in form.changed_data}
         saved = submit(
-            form, lambda: services.patient_update(actor=request.user, patient=patient, request=request, **changed)
+            form,
+            lambda: services.patient_update(
+                actor=request.user, patient=patient, consent=form.consent(), request=request, **changed
+            ),
         )
         if saved:
             messages.success(request, f"{saved}'s details saved.")

@@ -44,7 +44,7 @@ from config import throttle
 from config.errors import ValidationFailed
 from config.events import publish
 from patients.events import CodePurpose, PortalCodeIssued
-from patients.exceptions import CodeInvalid, InvalidPatient, TooManyCodes, TooManyTries
+from patients.exceptions import CodeInvalid, TooManyCodes, TooManyTries
 from patients.models import BookingCodeUse, Patient, PortalCode
 from patients.selectors import phone_e164
 from tenants.accounts.models import User
@@ -309,11 +309,12 @@ def portal_profile_update(
     """A patient changing their own contact details and consents, all or nothing. By e-mail they
     choose among: about their visits only (the default: nothing recorded), follow-ups too
     (``email_consent``), or none at all (``email_withdrawn``)."""
-    from patients.services import consent_clear, consent_set, patient_update
+    from patients.services import ConsentChoice, patient_update
 
-    patient = patient_update(
+    return patient_update(
         actor=actor,
         patient=patient,
+        consent=ConsentChoice(sms=sms_consent, email_follow_ups=email_consent, no_emails=email_withdrawn),
         request=request,
         phone=phone,
         email=email,
@@ -321,15 +322,3 @@ def portal_profile_update(
         city=city,
         postcode=postcode,
     )
-    if sms_consent != patient.consents_to("sms"):
-        patient = consent_set(actor=actor, patient=patient, channel="sms", given=sms_consent, request=request)
-    opted_out = patient.email_consent_withdrawn_at is not None and not patient.consents_to("email")
-    if email_withdrawn and email_consent:
-        raise InvalidPatient(fields={"email_withdrawn": ["Tick one: follow-ups by e-mail too, or no e-mails."]})
-    if email_withdrawn and not opted_out:
-        patient = consent_set(actor=actor, patient=patient, channel="email", given=False, request=request)
-    elif email_consent and not patient.consents_to("email"):
-        patient = consent_set(actor=actor, patient=patient, channel="email", given=True, request=request)
-    elif not (email_withdrawn or email_consent) and (opted_out or patient.consents_to("email")):
-        patient = consent_clear(actor=actor, patient=patient, channel="email", request=request)
-    return patient

@@ -12,6 +12,8 @@ from patients.services.care import (
 )
 from patients.services.consent_forms import consent_form_record, consent_form_withdraw
 from patients.services.identity import (
+    ConsentChoice,
+    consent_choose,
     consent_clear,
     consent_set,
     patient_create,
@@ -43,6 +45,7 @@ __all__ = [
     "BREAK_GLASS_HOURS",
     "DEMOGRAPHIC_FIELDS",
     "ICD10",
+    "ConsentChoice",
     "addendum_add",
     "attachment_add",
     "break_glass_open",
@@ -50,6 +53,7 @@ __all__ = [
     "care_relation_withdraw",
     "care_team_assign",
     "care_team_unassign",
+    "consent_choose",
     "consent_clear",
     "consent_form_record",
     "consent_form_withdraw",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypedDict, Unpack
 
@@ -93,6 +94,47 @@ class Demographics(MoreDemographics, total=False):
     email: str
 
 
+@dataclass(frozen=True)
+class ConsentChoice:
+    """What a patient says about messages (notifications.policy's rule): texts or not; by e-mail
+    about their visits only (the default: nothing recorded), follow-ups too, or no e-mails at all."""
+
+    sms: bool = False
+    email_follow_ups: bool = False
+    no_emails: bool = False
+
+    @classmethod
+    def of(cls, patient: Patient) -> ConsentChoice:
+        """What ``patient`` said, as on record now."""
+        opted_out = patient.email_consent_withdrawn_at is not None and not patient.consents_to("email")
+        return cls(sms=patient.consents_to("sms"), email_follow_ups=patient.consents_to("email"), no_emails=opted_out)
+
+
+#: The one combination refused: follow-ups by e-mail and no e-mails at all.
+BOTH_E_MAIL_CHOICES = "Tick one: follow-ups by e-mail too, or no e-mails at all."
+
+
+@transaction.atomic
+def consent_choose(
+    *, actor: Actor, patient: Patient, choice: ConsentChoice, request: HttpRequest | None = None
+) -> Patient:
+    """Record what the patient says now: only what differs from the record is written (a consent
+    given or withdrawn, or back to the default), so an unchanged choice leaves no trace."""
+    authorize(actor, "patients.change_patient", patient)
+    if choice.no_emails and choice.email_follow_ups:
+        raise InvalidPatient(fields={"email_withdrawn": [BOTH_E_MAIL_CHOICES]})
+    was = ConsentChoice.of(patient)
+    if choice.sms != was.sms:
+        patient = consent_set(actor=actor, patient=patient, channel="sms", given=choice.sms, request=request)
+    if choice.no_emails and not was.no_emails:
+        patient = consent_set(actor=actor, patient=patient, channel="email", given=False, request=request)
+    elif choice.email_follow_ups and not was.email_follow_ups:
+        patient = consent_set(actor=actor, patient=patient, channel="email", given=True, request=request)
+    elif not (choice.no_emails or choice.email_follow_ups) and (was.no_emails or was.email_follow_ups):
+        patient = consent_clear(actor=actor, patient=patient, channel="email", request=request)
+    return patient
+
+
 @transaction.atomic
 def patient_create(
     *,
@@ -103,11 +145,13 @@ def patient_create(
     phone: str = "",
     email: str = "",
     ignore_duplicates: bool = False,
+    consent: ConsentChoice | None = None,
     request: HttpRequest | None = None,
     **more: Unpack[MoreDemographics],
 ) -> Patient:
-    """Register a patient. Likely duplicates (same phone, or same date of birth with a similar
-    name) are refused with 409 possible_duplicates naming them, unless ignore_duplicates."""
+    """Register a patient, with what they said about messages (``consent``) if asked. Likely
+    duplicates (same phone, or same date of birth with a similar name) are refused with 409
+    possible_duplicates naming them, unless ignore_duplicates."""
     authorize(actor, "patients.add_patient")
     unknown = set(more) - set(DEMOGRAPHIC_FIELDS)
     if unknown:
@@ -135,9 +179,13 @@ def patient_create(
                 fields={"duplicates": [str(p.pk) for p in candidates]},
                 disclosure=Disclosure("patient", [p.pk for p in candidates], [p.pk for p in candidates]),
             )
+    if consent is not None and consent.no_emails and consent.email_follow_ups:
+        raise InvalidPatient(fields={"email_withdrawn": [BOTH_E_MAIL_CHOICES]})
     patient = changed_by(Patient(**values), actor)
     patient.save()  # first: the access-log row names the new record's id
     _log(actor, "create", "patient", patient, patient.pk, request)
+    if consent is not None:
+        patient = consent_choose(actor=actor, patient=patient, choice=consent, request=request)
     return patient
 
 
@@ -195,9 +243,15 @@ def patient_proved_by_code(
 
 @transaction.atomic
 def patient_update(
-    *, actor: Actor, patient: Patient, request: HttpRequest | None = None, **fields: Unpack[Demographics]
+    *,
+    actor: Actor,
+    patient: Patient,
+    consent: ConsentChoice | None = None,
+    request: HttpRequest | None = None,
+    **fields: Unpack[Demographics],
 ) -> Patient:
-    """Change the details given; a detail left out keeps its value."""
+    """Change the details given; a detail left out keeps its value. With ``consent``, what the
+    patient says about messages now (only a change is recorded, ``consent_choose``)."""
     authorize(actor, "patients.change_patient", patient)
     unknown = set(fields) - set(DEMOGRAPHIC_FIELDS)
     if unknown:
@@ -207,6 +261,8 @@ def patient_update(
     for key, value in values.items():
         setattr(patient, key, value)
     _saved(patient, actor, "update", "patient", patient.pk, request)
+    if consent is not None:
+        patient = consent_choose(actor=actor, patient=patient, choice=consent, request=request)
     return patient
 
 
