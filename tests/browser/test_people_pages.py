@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
+from notifications.policy import EMAIL_FOLLOW_UPS_LABEL, EMAIL_WITHDRAWN_LABEL, SMS_CONSENT_LABEL
 from patients.models import Patient
 from tests.factories import PASSWORD
 from tests.factories.scheduling import book, clinic_setup, daytime_branch, local_today
@@ -117,12 +118,28 @@ def test_a_form_error_sits_beside_its_field_and_a_national_phone_is_taken(page, 
     shot("form-error-beside-field-1024")
     axe("patient-form-error")
 
-    # typed as people say it at home, the number is taken
+    # typed as people say it at home, the number is taken, with her "text me" and "no e-mails"
     phone.fill("07946 900126")
+    page.get_by_label(SMS_CONSENT_LABEL).check()
+    page.get_by_label(EMAIL_WITHDRAWN_LABEL).check()
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_text(re.compile("Phoebe Formfield registered as"))).to_be_visible()
+    expect(page.get_by_text("SMS: agreed")).to_be_visible()
     with committed(), schema_context(browser_chain.schema):
-        assert Patient.objects.get(last_name="Formfield").phone == "+447946900126"
+        phoebe = Patient.objects.get(last_name="Formfield")
+        assert phoebe.phone == "+447946900126"
+        assert phoebe.consents_to("sms")
+        assert phoebe.email_consent_withdrawn_at is not None
+
+    # "Edit details" shows what she said, ticked; follow-ups by e-mail and "No e-mails" together are refused
+    page.get_by_role("link", name="Edit details").click()
+    expect(page.get_by_label(SMS_CONSENT_LABEL)).to_be_checked()
+    expect(page.get_by_label(EMAIL_WITHDRAWN_LABEL)).to_be_checked()
+    page.get_by_label(EMAIL_FOLLOW_UPS_LABEL).check()
+    page.get_by_role("button", name="Save details").click()
+    expect(page.locator("#id_email_withdrawn_error")).to_contain_text("Tick one")
+    shot("patient-edit-consent-error-1024")
+    axe("patient-edit-consent-error")
 
 
 def test_the_clinic_sign_in_names_the_clinic(page, live, browser_chain, shot, axe) -> None:
