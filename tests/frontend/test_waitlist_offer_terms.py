@@ -134,16 +134,16 @@ def test_the_desk_waitlist_pages_say_a_flagged_patient_is_flagged(clinic, client
     assert f"{ann.last_name} <strong" not in offers
 
 
-def test_a_declined_time_with_nobody_after_says_nobody_else_was_waiting(clinic, client):
+def test_a_declined_time_with_nobody_after_says_nobody_else_could_be_offered_it(clinic, client):
     # given Tom, the only one waiting, offered a time
     tom = _offered(clinic, patient(clinic, "Tom"))
 
     # when he declines it
     client.post(f"/waitlist/offer/{link_token(tom)}/decline/", HTTP_HOST=clinic.chain.host)
 
-    # then his page says nobody else was waiting, not that it went to someone
+    # then his page says nobody else could be offered it, not that it went to someone
     page = _page(client, clinic, tom)
-    assert "nobody else on the list was waiting for it, so it is free to book again" in page
+    assert "nobody else on the list could be offered it now, so it is free to book again" in page
     assert "next person" not in page
 
 
@@ -162,7 +162,7 @@ def test_a_declined_time_with_someone_after_says_it_went_to_the_next_person(clin
     assert vic.last_name not in page
 
 
-def test_an_expired_offer_with_nobody_after_says_nobody_else_was_waiting(clinic, client):
+def test_an_expired_offer_with_nobody_after_says_nobody_else_could_be_offered_it(clinic, client):
     # given an offer to the only waiting patient, expired
     WaitlistPolicy.objects.update_or_create(id=1, defaults={"offers_at_once": 1})
     offer = _offered(clinic)
@@ -172,5 +172,5 @@ def test_an_expired_offer_with_nobody_after_says_nobody_else_was_waiting(clinic,
 
     # then the page says so, not that it went to someone
     assert "This offer has expired" in page
-    assert "Nobody else on the list was waiting for it." in page
+    assert "Nobody else on the list could be offered it now." in page
     assert "next person" not in page
