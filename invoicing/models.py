@@ -113,7 +113,11 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["branch", "status"]), models.Index(fields=["patient", "status"])]
+        indexes = [
+            models.Index(fields=["branch", "status"]),
+            models.Index(fields=["patient", "status"]),
+            models.Index(fields=["branch", "issued_at"], name="invoice_branch_issued"),  # reporting's day cells
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(
@@ -224,6 +228,7 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["received_at", "pk"]
+        indexes = [models.Index(fields=["received_at"], name="payment_received_at")]
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
@@ -267,6 +272,7 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["at"], name="refund_at")]
         constraints = [models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive")]
 
     def __str__(self) -> str:
@@ -286,6 +292,7 @@ class CreditNote(models.Model):
 
     class Meta:
         ordering = ["issued_at", "pk"]
+        indexes = [models.Index(fields=["issued_at"], name="credit_note_issued_at")]
         constraints = [models.CheckConstraint(condition=Q(amount_minor__gt=0), name="credit_note_amount_positive")]
 
     def __str__(self) -> str:

@@ -114,6 +114,7 @@ class Message(models.Model):
             models.Index(fields=["patient", "-created_at"], name="message_patient"),
             models.Index(fields=["appointment"], name="message_appointment"),
             models.Index(fields=["recipient", "-sent_at"], name="message_recipient"),
+            models.Index(fields=["branch", "due_at"], name="message_branch_due"),  # reporting's day cells
         ]
         constraints = [
             models.CheckConstraint(condition=Q(attempts__gte=0), name="message_attempts_non_negative"),

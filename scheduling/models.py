@@ -261,6 +261,18 @@ ACTIVE_STATUSES = [
 ]
 
 
+#: Appointments that were kept on the calendar: booked, and those that came or were missed (not
+#: cancelled, not a hold). What reporting counts as appointments and booked minutes.
+KEPT_STATUSES = [
+    Status.BOOKED,
+    Status.CONFIRMED,
+    Status.CHECKED_IN,
+    Status.IN_PROGRESS,
+    Status.COMPLETED,
+    Status.NO_SHOW,
+]
+
+
 class Source(models.TextChoices):
     WALK_IN = "walk_in", "Walk-in"
     PHONE = "phone", "Phone"
@@ -333,6 +345,8 @@ class CalendarEntry(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancellation_reason = models.CharField(max_length=300, blank=True)
     late_cancellation = models.BooleanField(default=False)
+    # The patient cancelled, or asked staff to (AppointmentCancelled.by_patient); False is the clinic's own.
+    cancelled_by_patient = models.BooleanField(default=False)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

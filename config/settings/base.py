@@ -365,6 +365,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "args": ("packages.tasks.packages_expire",),
     },
+    # The dashboards' rollups: cells changed since the last run computed again (reporting.tasks;
+    # idempotent, one run at a time per chain), and the weeks around today repaired whatever changed.
+    "reporting-rollups-refresh": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": float(env("CLINICFLOW_ROLLUPS_REFRESH_SECONDS", "15")),
+        "args": ("reporting.tasks.rollups_refresh",),
+    },
+    "reporting-rollups-repair": {
+        "task": "tenants.tasks.for_each_clinic",
+        "schedule": 86400.0,
+        "args": ("reporting.tasks.rollups_repair",),
+    },
     # Visits nobody checked in past the chain's grace period marked no-shows by the system
     # (scheduling.tasks; idempotent, and the desk's check-in at the same moment has one winner).
     "no-shows-mark": {

@@ -96,6 +96,7 @@ class Stamps(TypedDict, total=False):
     cancelled_at: datetime
     cancellation_reason: str
     late_cancellation: bool
+    cancelled_by_patient: bool
     checked_in_at: datetime
     started_at: datetime
     completed_at: datetime
@@ -193,6 +194,7 @@ def appointment_cancel(
             f"before they start. {call_the_branch(appointment.branch)}"
         )
     unseen = appointment.status == Status.CHECKED_IN  # arrived, but left before the doctor started
+    patients_own = (by_patient or patient_asked) and cause == events.Cause.REQUEST
     _move(
         appointment,
         Status.CANCELLED,
@@ -200,6 +202,7 @@ def appointment_cancel(
         cancelled_at=now,
         cancellation_reason=plain_text(reason)[:300],
         late_cancellation=late,
+        cancelled_by_patient=patients_own,
     )
     # A booking cancelled before the visit grants nothing; its booking link dies with it.
     care_relation_withdraw(appointment_id=appointment.pk, unseen_visit=unseen)
@@ -211,7 +214,7 @@ def appointment_cancel(
             late,
             reason=appointment.cancellation_reason,
             cause=cause,
-            by_patient=(by_patient or patient_asked) and cause == events.Cause.REQUEST,
+            by_patient=patients_own,
         )
     )
     return appointment
