@@ -1,0 +1,63 @@
+"""A reporting period: a run of whole local days, the one before it of the same length (the
+comparison), and the grain its trend is drawn in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from reporting.exceptions import PeriodInvalid
+
+#: The longest period a report covers (three years and a little: two years compared with the two before
+#: is two reports).
+MAX_DAYS = 1100
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise PeriodInvalid("The period ends before it starts.", fields={"to": ["Choose a day after the start."]})
+        if self.days > MAX_DAYS:
+            raise PeriodInvalid(
+                f"Choose a period of at most {MAX_DAYS} days.", fields={"to": ["Choose a shorter period."]}
+            )
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before: a month after a whole month is the month
+        before (whatever its length), otherwise the same number of days."""
+        if self.first.day == 1 and (self.last + timedelta(days=1)).day == 1:
+            months = (self.last.year - self.first.year) * 12 + self.last.month - self.first.month + 1
+            year, month = divmod(self.first.year * 12 + self.first.month - 1 - months, 12)
+            first = date(year, month + 1, 1)
+            return Period(first, self.first - timedelta(days=1))
+        return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+    @property
+    def grain(self) -> Grain:
+        """Days for up to about two months, weeks up to about half a year, months beyond."""
+        if self.days <= 62:
+            return Grain.DAY
+        if self.days <= 200:
+            return Grain.WEEK
+        return Grain.MONTH
+
+    @classmethod
+    def month_of(cls, day: date) -> Period:
+        first = day.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return cls(first, following - timedelta(days=1))
