@@ -48,6 +48,8 @@ MARKS_PER_RUN = 20_000
 AHEAD_DAYS = 92
 #: The nightly repair computes again this many days back (and AHEAD_DAYS ahead).
 REPAIR_DAYS = 35
+#: How far back a change of the plan (a shift pattern back-dated) is carried into the figures.
+HISTORY_DAYS = 800
 
 
 class Scope(StrEnum):
@@ -57,8 +59,8 @@ class Scope(StrEnum):
     PATIENT = "patient"  # a patient's visits whose new/rebooked figures may change: at = from when
     VISIT_OF = "visit_of"  # the cell of appointment ref_id (its reminder was sent)
     LEAVE = "leave"  # a doctor's days day_from..day_to at every branch
-    SHIFT = "shift"  # a doctor's days day_from..day_to at one branch
-    HOURS = "hours"  # every doctor's days day_from..day_to at one branch
+    SHIFT = "shift"  # a doctor's days day_from..day_to (open-ended: None) at one branch
+    HOURS = "hours"  # every doctor's days at one branch: day_from..day_to, or the weeks around today
     MONEY = "money"  # an invoice's issue: branch, at
     PAYMENT = "payment"  # a payment: ref_id = invoice, at
     REFUND = "refund"  # a refund: ref_id = payment, at
@@ -99,6 +101,10 @@ class _Zones:
     def __init__(self) -> None:
         self.by_branch = {pk: ZoneInfo(tz) for pk, tz in Branch.objects.values_list("pk", "timezone")}
         self.chain = ZoneInfo(chain_settings_get().default_timezone)
+
+    def today(self) -> date:
+        """Today on the chain's clock (the application's: the database's may differ)."""
+        return timezone.now().astimezone(self.chain).date()
 
     def day(self, branch_id: int | None, at: datetime) -> date:
         tz = self.by_branch.get(branch_id, self.chain) if branch_id is not None else self.chain
@@ -189,9 +195,16 @@ def _resolve(marks: Iterable[tuple[Any, ...]], zones: _Zones) -> Cells:
             [refs],
         )
         cells.visits.update((b, d, zones.day(b, at)) for b, d, at in rows)
+    today = zones.today()
     for scope in (Scope.LEAVE, Scope.SHIFT, Scope.HOURS):
         for _, branch_id, doctor_id, _, _, _, first, last in by_scope[scope]:
-            if first is None or last is None:
+            # A plan change counts from as far back as history goes (weekly hours, which have no
+            # dates: from REPAIR_DAYS back, what came before keeping the hours it was computed with)
+            # to the horizon of the figures ahead.
+            earliest = today - timedelta(days=HISTORY_DAYS if scope != Scope.HOURS else REPAIR_DAYS)
+            first = max(first or earliest, earliest)
+            last = min(last or today + timedelta(days=AHEAD_DAYS), today + timedelta(days=AHEAD_DAYS))
+            if first > last:
                 continue
             if scope == Scope.LEAVE:
                 pairs = [(b, doctor_id) for b in _branches_of(doctor_id, first, last)]
