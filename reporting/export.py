@@ -205,3 +205,103 @@ def export_response(
     # A report may name patients: no shared cache keeps a copy.
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the reports' columns (the API's exports and the dashboards' download links) ------------------
+
+_PERIOD = [Column("from", "From", Kind.DATE), Column("to", "To", Kind.DATE)]
+_RATIO_HEADERS = {
+    "utilization": "Utilization",
+    "no_show_rate": "No-show rate",
+    "cancellation_rate": "Cancellation rate",
+    "rebook_rate": "Rebook rate",
+    "no_show_rate_reminded": "No-show rate, reminded",
+    "no_show_rate_not_reminded": "No-show rate, not reminded",
+}
+_COUNT_HEADERS = {
+    "bookings": "Bookings",
+    "appointments": "Appointments kept",
+    "booked_minutes": "Booked minutes",
+    "capacity_minutes": "Capacity minutes",
+    "leave_minutes": "Leave minutes",
+    "completed": "Completed",
+    "no_shows": "No-shows",
+    "outcomes": "Completed or missed",
+    "cancelled": "Cancelled",
+    "cancelled_late": "Cancelled late",
+    "cancelled_early_patient": "Cancelled early by patient",
+    "cancelled_early_clinic": "Cancelled early by clinic",
+    "cancelled_late_patient": "Cancelled late by patient",
+    "cancelled_late_clinic": "Cancelled late by clinic",
+    "source_online": "Booked online",
+    "source_walk_in": "Walk-ins",
+    "source_phone": "Booked by phone",
+    "source_waitlist": "From the waitlist",
+    "source_staff": "Booked by staff",
+    "new_patients": "New patients",
+    "returning_patients": "Returning patients",
+    "rebooked": "Rebooked",
+    "outcomes_reminded": "Reminded (completed or missed)",
+    "no_shows_reminded": "No-shows reminded",
+}
+
+FIGURE_COLUMNS = [
+    *_PERIOD,
+    Column("key", "Key"),
+    Column("label", "Name"),
+    *(Column(name, header, Kind.INT) for name, header in _COUNT_HEADERS.items()),
+    *(Column(name, header, Kind.RATIO) for name, header in _RATIO_HEADERS.items()),
+]
+
+MONEY_COLUMNS = [
+    *_PERIOD,
+    Column("key", "Key"),
+    Column("label", "Name"),
+    Column("currency", "Currency"),
+    Column("invoices", "Invoices", Kind.INT),
+    Column("invoiced_minor", "Invoiced", Kind.MONEY),
+    Column("credited_minor", "Credited", Kind.MONEY),
+    Column("payments", "Payments", Kind.INT),
+    Column("collected_minor", "Collected", Kind.MONEY),
+    Column("refunds", "Refunds", Kind.INT),
+    Column("refunded_minor", "Refunded", Kind.MONEY),
+    Column("net_collected_minor", "Net collected", Kind.MONEY),
+]
+
+MESSAGE_COLUMNS = [
+    *_PERIOD,
+    Column("channel", "Channel"),
+    Column("kind", "Kind"),
+    Column("messages", "Written", Kind.INT),
+    Column("sent", "Sent", Kind.INT),
+    Column("delivered", "Delivered", Kind.INT),
+    Column("failed", "Failed", Kind.INT),
+    Column("delivery_rate", "Delivery rate", Kind.RATIO),
+]
+
+LOAD_COLUMNS = [
+    *_PERIOD,
+    Column("doctor", "Doctor"),
+    Column("branch", "Branch"),
+    Column("capacity_minutes", "Capacity minutes", Kind.INT),
+    Column("booked_minutes", "Booked minutes", Kind.INT),
+    Column("utilization", "Utilization", Kind.RATIO),
+    Column("overloaded", "Overloaded"),
+]
+
+
+def period_rows(rows: Iterable[Mapping[str, Any]], first: date, last: date) -> list[dict[str, Any]]:
+    """Rows with their period's days (a file of a period and the one before it says which is which);
+    keys as text (an id or a day)."""
+    out = []
+    for row in rows:
+        key = row.get("key")
+        out.append(
+            {
+                **row,
+                "from": first,
+                "to": last,
+                "key": key.isoformat() if isinstance(key, date) else ("" if key is None else str(key)),
+            }
+        )
+    return out
