@@ -77,7 +77,9 @@ INSTALLED_APPS = SHARED_APPS + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Clinic"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# django-tenants' router first: it decides which apps migrate in which schema, and that only on the
+# primary. Then reporting's reads, to the replica when one is configured (below).
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter", "config.db_router.ReportingRouter")
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 # One SET search_path per request instead of one per query.
@@ -107,6 +109,26 @@ DATABASES = {
         "TEST": {"NAME": env("PGTESTDATABASE", "test_clinicflow")},
     }
 }
+# Reporting on a read replica (README): with CLINICFLOW_REPORTING_DB_HOST set, the dashboards' reads
+# go to a streaming replica of the primary (reporting.replica, config.db_router), each on the chain's
+# own schema as the request's; writes, migrations and reads in a transaction stay on the primary. The
+# session is read-only, so a write sent there by mistake fails rather than diverging. Its figures are
+# at most the replication lag plus the rollups' refresh interval old. In tests it is the test database
+# of default (MIRROR), as a replica of it would be.
+if env("CLINICFLOW_REPORTING_DB_HOST"):
+    DATABASES["reporting"] = {
+        **DATABASES["default"],
+        "HOST": env("CLINICFLOW_REPORTING_DB_HOST"),
+        # Port, database and role are the primary's unless told: a physical replica has them all.
+        **{
+            key: env(f"CLINICFLOW_REPORTING_DB_{key}")
+            for key in ("PORT", "NAME", "USER", "PASSWORD")
+            if env(f"CLINICFLOW_REPORTING_DB_{key}")
+        },
+        # A replica that does not answer within seconds is left for the primary (reporting.replica).
+        "OPTIONS": {"options": "-c default_transaction_read_only=on", "connect_timeout": 3},
+        "TEST": {"MIRROR": "default"},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MIDDLEWARE = [
