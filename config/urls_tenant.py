@@ -15,6 +15,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("invoicing.reconciliation.urls")),
     path("", include("invoicing.checkout.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("reporting.api.urls")),
     # This site's own operations and their docs.
     *schema_urls("config.urls_tenant"),
 ]

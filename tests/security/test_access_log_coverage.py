@@ -955,6 +955,19 @@ SHOWS_PATIENTS |= {
 }
 
 
+# The reports (reporting/api/views.py): the figures, money, messages and load are sums; the list behind
+# a figure names each appointment's patient (the world's booked visit is one of the day's bookings).
+NO_PATIENT_DATA |= {
+    (f"api/v1/reports/{name}/", "get"): "sums per branch, doctor, service, day, channel or currency: no patient"
+    for name in ("figures", "money", "messages", "load")
+}
+SHOWS_PATIENTS |= {
+    ("api/v1/reports/appointments/", "get"): Probe(
+        "owner", "GET", lambda w: f"/api/v1/reports/appointments/?figure=bookings&from={w.day}&to={w.day}"
+    ),
+}
+
+
 def _classified(op: tuple[str, str]) -> bool:
     # Sign-in, two-factor, passwords and API tokens are the caller's own account, whatever is added.
     return op in SHOWS_PATIENTS or op in NO_PATIENT_DATA or op[0].startswith(ACCOUNT_PREFIXES)
