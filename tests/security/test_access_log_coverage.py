@@ -279,6 +279,17 @@ NO_PATIENT_DATA |= {
     ("book/waitlist/", "*"): VISITOR,
     ("book/waitlist/confirm/", "*"): VISITOR + "; joined, it redirects to the entry's own page (probed there)",
 }
+NO_PATIENT_DATA |= {
+    # --- the work lists' counts and totals (the lists themselves are probed below)
+    **{
+        (route, "get"): "counts and sums per bucket, branch, currency or package: no patient"
+        for route in (
+            "api/v1/reports/call-backs/counts/",
+            "api/v1/reports/receivables/aging/",
+            "api/v1/reports/packages/products/",
+        )
+    },
+}
 PUBLIC_NO_PATIENT_DATA = PUBLIC_SITE
 
 
@@ -955,6 +966,17 @@ SHOWS_PATIENTS |= {
 }
 
 
+# The work lists (reporting/worklists.py): the world's follow-up is due in 14 days (on the list), its
+# visit's invoice is owed (_prepare_ledger), its package has sessions left (_prepare_packages).
+WORKLISTS = {"call-backs": "receptionist", "receivables": "billing", "packages": "billing"}
+SHOWS_PATIENTS |= {
+    **{
+        (f"api/v1/reports/{name}/", "get"): Probe(who, "GET", lambda w, n=name: f"/api/v1/reports/{n}/")
+        for name, who in WORKLISTS.items()
+    },
+}
+
+
 # The reports (reporting/api/views.py): the figures, money, messages and load are sums; the list behind
 # a figure names each appointment's patient (the world's booked visit is one of the day's bookings).
 NO_PATIENT_DATA |= {
@@ -1059,7 +1081,7 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
         w.extra["signed"] = patients.note_sign(actor=w.doctor.user, note=w.note)
     if route == "api/v1/appointments/<int:pk>/resize/":
         sched.service_update(actor=owner, service=w.clinic.service, length_adjustable=True)
-    if route.startswith(("api/v1/invoicing/", "billing/")):
+    if route.startswith(("api/v1/invoicing/", "billing/", "api/v1/reports/receivables/", "reports/receivables/")):
         _prepare_ledger(w, route)
     if route.startswith(("api/v1/invoicing/fees/", "billing/fees/")):
         _prepare_fee(w)
@@ -1070,6 +1092,8 @@ def _prepare(w: World, op: tuple[str, str]) -> None:
             actor=w.owner, invoice=_invoice(w), amount_minor=1000, reason="Goodwill"
         )
     if route.startswith(("api/v1/packages/", "patients/<int:pk>/packages/", "packages/")):
+        _prepare_packages(w)
+    if route in ("api/v1/reports/packages/", "reports/packages/"):
         _prepare_packages(w)
     if route in ("messages/", "messages/<int:pk>/", "patients/<int:pk>/messages/") or (
         route.startswith("api/v1/messages/") and "templates" not in route and "settings" not in route
