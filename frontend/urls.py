@@ -204,4 +204,5 @@ urlpatterns = [
         name="message-template",
     ),
     path("", include("frontend.package_urls")),
+    path("", include("frontend.report_urls")),
 ]
