@@ -204,5 +204,4 @@ urlpatterns = [
         name="message-template",
     ),
     path("", include("frontend.package_urls")),
-    path("", include("frontend.report_urls")),
 ]

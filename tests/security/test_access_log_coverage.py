@@ -990,19 +990,6 @@ SHOWS_PATIENTS |= {
 }
 
 
-# The reports' pages (frontend/report_views.py): the dashboards are sums and doctors' names; the list
-# behind a figure names each appointment's patient (the world's booked visit is one of the day's bookings).
-NO_PATIENT_DATA |= {
-    (route, "*"): "sums per branch, doctor, service, day or currency, and the doctors' names: no patient"
-    for route in ("reports/", "reports/overview/", "reports/branches/<int:pk>/", "reports/doctors/<int:pk>/")
-}
-SHOWS_PATIENTS |= {
-    ("reports/appointments/", "*"): Probe(
-        "owner", "GET", lambda w: f"/reports/appointments/?figure=bookings&from={w.day}&to={w.day}"
-    ),
-}
-
-
 def _classified(op: tuple[str, str]) -> bool:
     # Sign-in, two-factor, passwords and API tokens are the caller's own account, whatever is added.
     return op in SHOWS_PATIENTS or op in NO_PATIENT_DATA or op[0].startswith(ACCOUNT_PREFIXES)
