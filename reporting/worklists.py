@@ -52,7 +52,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 
 from config.errors import PermissionDenied, ValidationFailed
-from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, PaymentStatus
+from invoicing.models import OPEN_STATUSES, Invoice, InvoiceStatus, Payment, PaymentStatus
 from invoicing.selectors import AGE_BUCKETS, AgedAmounts, age_bucket, invoice_list
 from packages.models import PackagePurchase, PurchaseStatus
 from packages.selectors import purchase_list
@@ -97,9 +97,10 @@ def _chain_zone() -> ZoneInfo:
 
 
 class Rows(Generic[M, R]):
-    """A list sorted in the database, read a slice at a time: ``rows[a:b]`` reads those records
-    and makes their rows (``make`` sees the whole slice, so it asks once for what they share);
-    ``count()`` counts them. Django's paginator (and DRF's) takes it as it takes a queryset."""
+    """A list sorted in the database, read a slice at a time: ``rows[a:b]`` finds the slice's ids
+    (the filter and the sort alone: no join, and what is computed per row for the page only), reads
+    those records and makes their rows (``make`` sees the whole slice, so it asks once for what they
+    share); ``count()`` counts them. Django's paginator (and DRF's) takes it as it takes a queryset."""
 
     def __init__(self, queryset: QuerySet[M], make: Callable[[list[M]], list[R]]) -> None:
         self.queryset = queryset
@@ -119,8 +120,12 @@ class Rows(Generic[M, R]):
 
     def __getitem__(self, index: int | slice) -> R | list[R]:
         if isinstance(index, slice):
-            return self.make(list(self.queryset[index]))
-        return self.make([self.queryset[index]])[0]
+            return self.make(self._records(list(self.queryset.values_list("pk", flat=True)[index])))
+        return self[index : index + 1][0]
+
+    def _records(self, ids: list[int]) -> list[M]:
+        found = self.queryset.order_by().in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
 
     def __iter__(self) -> Iterator[R]:
         """Every row (an export), the records read in chunks."""
@@ -444,12 +449,12 @@ def call_back_counts(
     today = _today(now)
     qs = _call_back_queryset(actor=actor, now=now, branch_ids=branch_ids, doctor_ids=None)
     got = qs.aggregate(
-        due=Count("pk", filter=Q(due_date__gte=today)),
-        overdue=Count("pk", filter=Q(due_date__lt=today)),
-        # the condition itself: an aggregate does not see the list's annotation
-        missed=Count("pk", filter=_missed(today, _chain_zone())),
+        due=Count("pk", filter=Q(due_date__gte=today)), overdue=Count("pk", filter=Q(due_date__lt=today))
     )
-    return CallBackCounts(due=got["due"], overdue=got["overdue"], missed=got["missed"])
+    # Missed ones by their condition in the WHERE clause, where the database joins the visits to the
+    # follow-ups once (a semi- and an anti-join) instead of asking per follow-up.
+    missed = qs.filter(_missed(today, _chain_zone())).values("pk").count()
+    return CallBackCounts(due=got["due"], overdue=got["overdue"], missed=missed)
 
 
 # --- invoices to chase -------------------------------------------------------------------------------
@@ -558,16 +563,20 @@ def receivable_list(
     qs = _receivable_queryset(actor=actor, branch_ids=branch_ids, doctor_ids=doctor_ids)
     if bucket is not None:
         qs = qs.filter(age_bucket_filter(bucket, now))
-    qs = qs.annotate(
-        last_payment_at=Max("payments__received_at", filter=Q(payments__status=PaymentStatus.SUCCEEDED))
-    ).order_by(F("due_at").asc(nulls_last=True), "issued_at", "pk")
+    qs = qs.order_by(F("due_at").asc(nulls_last=True), "issued_at", "pk")
 
     def make(invoices: list[Invoice]) -> list[InvoiceToChase]:
+        last_paid = dict(
+            Payment.objects.filter(invoice_id__in=[i.pk for i in invoices], status=PaymentStatus.SUCCEEDED)
+            .values("invoice_id")
+            .annotate(last=Max("received_at"))
+            .values_list("invoice_id", "last")
+        )
         rows = []
         for i in invoices:
             owed: int = getattr(i, "owed", i.due_minor)
             zone = ZoneInfo(i.branch.timezone)
-            paid_at: datetime | None = getattr(i, "last_payment_at", None)
+            paid_at: datetime | None = last_paid.get(i.pk)
             rows.append(
                 InvoiceToChase(
                     invoice_id=i.pk,
