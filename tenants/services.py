@@ -140,9 +140,25 @@ def _take_spare(values: dict[str, Any]) -> Clinic | None:
         quote = connection.ops.quote_name  # schema names are checked slugs; quoted all the same
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER SCHEMA {quote(spare.schema_name)} RENAME TO {quote(values['schema_name'])}")
+            _functions_follow_rename(cursor, values["schema_name"])
         Clinic.objects.filter(pk=spare.pk).update(status=Clinic.Status.ACTIVE, created_at=dj_timezone.now(), **values)
     clinic: Clinic = Clinic.objects.get(pk=spare.pk)
     return clinic
+
+
+def _functions_follow_rename(cursor: Any, schema: str) -> None:
+    """A function made with ``SET search_path FROM CURRENT`` (the reporting marks' triggers) keeps the
+    path it was made with: after the rename it would name the spare's schema, which no longer exists.
+    Each such function of the schema is given the chain's own path again."""
+    cursor.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p"
+        " WHERE p.pronamespace = %s::regnamespace"
+        " AND EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%%')",
+        [schema],
+    )
+    quote = connection.ops.quote_name
+    for (function,) in cursor.fetchall():
+        cursor.execute(f"ALTER FUNCTION {function} SET search_path = {quote(schema)}, public")
 
 
 def _new_schema(values: dict[str, Any]) -> Clinic:

@@ -162,4 +162,14 @@ def test_a_spare_schema_becomes_the_new_chain(operator):
         owner.save()
         assert patient_create(actor=owner, first_name="A", last_name="B").mrn == "P0000001"
         assert Patient.objects.count() == 1
+        # the reporting marks' triggers follow the rename: they write to the chain's own schema
+        from datetime import time
+
+        from reporting.models import Dirty
+        from scheduling.models import BranchHours
+        from tenants.org.models import Branch
+
+        branch = Branch.objects.create(name="Quay", timezone="UTC")
+        BranchHours.objects.create(branch=branch, weekday=0, opens=time(9), closes=time(17))
+        assert Dirty.objects.filter(scope="hours", branch_id=branch.pk).exists()
     assert not Clinic.objects.filter(status=Clinic.Status.SPARE).exists()
