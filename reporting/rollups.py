@@ -447,8 +447,14 @@ SELECT c.day, c.branch_id, m.channel, m.kind, count(*),
        count(*) FILTER (WHERE m.sent_at IS NOT NULL),
        count(*) FILTER (WHERE m.status = 'delivered'),
        count(*) FILTER (WHERE m.status IN ('failed', 'undelivered'))
-  FROM cells c JOIN notifications_message m
-    ON m.branch_id IS NOT DISTINCT FROM c.branch_id AND m.due_at >= c.lo AND m.due_at < c.hi
+  FROM cells c CROSS JOIN LATERAL (
+       -- two arms, each an equality on branch_id, so both read the (branch, due_at) index
+       SELECT m.channel, m.kind, m.sent_at, m.status FROM notifications_message m
+        WHERE m.branch_id = c.branch_id AND m.due_at >= c.lo AND m.due_at < c.hi
+       UNION ALL
+       SELECT m.channel, m.kind, m.sent_at, m.status FROM notifications_message m
+        WHERE c.branch_id IS NULL AND m.branch_id IS NULL AND m.due_at >= c.lo AND m.due_at < c.hi
+  ) m
  GROUP BY c.day, c.branch_id, m.channel, m.kind
 """
 

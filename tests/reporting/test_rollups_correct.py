@@ -348,6 +348,7 @@ def _live_through(clinics: list[Clinic], first: date, last: date, *, night: Clin
                 )
     rollups_refresh_all()
 
+    late = 0  # late cancellations so far: patients and the clinic take turns (ids depend on the run)
     for day in sorted(busy):
         todays = [a for a in Appointment.objects.filter(status__in=[Status.BOOKED, Status.CONFIRMED]).order_by("span")]
         # The evening before: reminders go out; late cancellations of tomorrow's visits.
@@ -356,7 +357,8 @@ def _live_through(clinics: list[Clinic], first: date, last: date, *, night: Clin
             for a in todays:
                 local = _local_day(a.span.lower, ZoneInfo(a.branch.timezone))
                 if local == day and a.pk % 17 == 3:
-                    sched.appointment_cancel(actor=desk, appointment=a, patient_asked=a.pk % 2 == 0)
+                    sched.appointment_cancel(actor=desk, appointment=a, patient_asked=late % 2 == 0)
+                    late += 1
         if day >= last - timedelta(days=1):
             continue  # the last two days are still to come: their visits stay booked
         for a in Appointment.objects.filter(status__in=[Status.BOOKED, Status.CONFIRMED]).order_by("span"):
