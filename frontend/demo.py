@@ -191,6 +191,7 @@ def _load_chain() -> None:
     _load_waitlist_flagged()
     _load_reconciliation()  # last: its payout holds the Stripe payments the fees and the deposit made
     _load_templates()
+    _load_visit_to_remind()
     _load_reminders()  # after the clinic's own wording: the confirmations it sends read it
     _load_replies()
     _load_messages()
@@ -558,7 +559,10 @@ def _load_full_day() -> None:
     vaccination = Service.objects.get(name="Vaccination")
     today = datetime.now(ZoneInfo(islington.timezone)).date()
     thursday = today + timedelta(days=2 + (3 - (today + timedelta(days=2)).weekday()) % 7)
-    patients = list(Patient.objects.order_by("pk")[:30])
+    # patients who take no texts: the confirmations of these bookings, sent as the demo loads, would be
+    # the latest text to a texting patient's number, and the replies' demo would answer them instead
+    quiet = Patient.objects.filter(sms_consent_at__isnull=True, merged_into__isnull=True).order_by("pk")
+    patients = list(quiet[:30]) or list(Patient.objects.order_by("pk")[:30])
     for n in range(400):  # a day of ten-minute times, and a patient busy at one tries the next; stops when none is left
         slots = slot_list_available(
             service=vaccination, branch=islington, date_from=thursday, date_to=thursday, step=10
@@ -1063,6 +1067,49 @@ def _load_messages() -> None:
         delivery_status_record(sid=text.provider_id, status="delivered", message_id=text.pk)
 
 
+#: The visits whose reminder a patient answers with C (_load_replies): within the day ahead.
+REMINDED = (timedelta(hours=3), timedelta(hours=22))
+
+
+def _load_visit_to_remind() -> None:
+    """A patient who takes texts has a visit within the day ahead (REMINDED) whenever the branches open
+    then: its reminder, sent a day before, is the one the replies' demo answers with C. Booked by the
+    desk at the first free time of any branch when none is booked."""
+    now = timezone.now()
+    texting = list(
+        Patient.objects.filter(
+            sms_consent_at__isnull=False, sms_consent_withdrawn_at__isnull=True, merged_into__isnull=True
+        )
+        .exclude(phone="")
+        .order_by("pk")[:5]
+    )
+    lo, hi = now + REMINDED[0] + timedelta(minutes=30), now + REMINDED[1] - timedelta(minutes=30)
+    if (
+        not texting
+        or Appointment.objects.filter(
+            status__in=(Status.BOOKED, Status.CONFIRMED),
+            patient__in=texting,
+            span__startswith__range=(now + REMINDED[0], now + REMINDED[1]),
+        ).exists()
+    ):
+        return
+    desk = User.objects.get(email="reception@northwind.localhost")
+    service = Service.objects.get(name="General consultation")
+    for branch in Branch.objects.order_by("pk"):
+        tz = ZoneInfo(branch.timezone)
+        slots = slot_list_available(
+            service=service,
+            branch=branch,
+            date_from=lo.astimezone(tz).date(),
+            date_to=hi.astimezone(tz).date(),
+            step=30,
+        )
+        for slot in (s for s in slots if lo <= s.start <= hi):
+            for patient in texting:
+                if _slot_booked(slot, desk=desk, patient=patient, branch=branch, service=service, now=now):
+                    return
+
+
 def _load_replies() -> None:
     """Patients' texts back, visible at once (/messages/replies/): after a reminder one patient
     replied C (confirmed), after a confirmation another replied X (cancelled, as the booking link would:
@@ -1101,13 +1148,15 @@ def _load_replies() -> None:
     )
     # the reminder a day before a visit within the day (due at that reminder time, two hours ago
     # or more), and a confirmation of a visit more than three days ahead (outside the cancellation window)
-    reminded = texting.filter(
-        span__startswith__gt=now + timedelta(hours=3), span__startswith__lt=now + timedelta(hours=22)
-    )
+    reminded = texting.filter(span__startswith__gt=now + REMINDED[0], span__startswith__lt=now + REMINDED[1])
     chosen: list[tuple[Appointment, Kind, str, datetime]] = []
-    first = reminded.first() or texting.filter(span__startswith__gt=now + timedelta(days=3)).first()
+    first = reminded.first()
     if first is not None:
         chosen.append((first, Kind.REMINDER, "C", min(first.span.lower - timedelta(days=1), now - timedelta(hours=2))))
+    else:  # no branch opens within the day ahead (a weekend): C answers a later visit's confirmation
+        first = texting.filter(span__startswith__gt=now + timedelta(days=3)).first()
+        if first is not None:
+            chosen.append((first, Kind.CONFIRMATION, "C", now - timedelta(hours=2)))
     later = texting.filter(span__startswith__gt=now + timedelta(days=3))
     second = later.exclude(patient=first.patient).first() if first is not None else later.first()
     if second is not None:
