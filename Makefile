@@ -67,3 +67,4 @@ bench: up ## Run the benchmarks in bench/ and print their figures
 	$(ENV) $(PY) bench/pages.py
 	$(ENV) $(PY) bench/billing.py
 	$(ENV) $(PY) bench/outbox.py
+	$(ENV) $(PY) bench/reporting.py --reuse --defer

@@ -50,6 +50,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 items.append(("Reconciliation", reverse("billing-reconciliation")))
             if user.has_perm("notifications.view_message"):
                 items.append(("Messages", reverse("messages")))
+            if user.has_perm("reporting.view_reports"):
+                items.append(("Reports", reverse("reports")))
             settings_items = _settings_items(user, roles)
             if settings_items:
                 # Every settings page under one entry (a row that fits 1024 px); each lists the others.

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from config.errors import ApplicationError
+from frontend.demo_history import HISTORY_DAYS
 from patients.models import Patient
 from patients.services import patient_create
 from scheduling import services as sched
@@ -131,6 +132,9 @@ def load(out=print) -> None:  # type: ignore[no-untyped-def]
     out("                     again on its page sends it to the address on the chart)")
     out(f"  Replies by SMS     {site_url(host)}/messages/replies/ (owner, reception): one patient confirmed")
     out("                     with C, one cancelled with X (the desk's book shows it), one asked a question")
+    out(f"  Dashboards         {site_url(host)}/reports/ (owner, manager): two years of history: the chain grows,")
+    out("                     August and Christmas are quiet, Islington cancels more, Dr Chidi Okafor's patients")
+    out("                     miss more visits, reminders cut no-shows; Dr Sara Lindqvist is overbooked next week")
     out(f"  API docs           {site_url(host)}/api/v1/docs/   FHIR: {site_url(host)}/fhir/R4/metadata")
     out(f"  Booking by day     {site_url(host)}/book/ : Islington, Vaccination: Thursday {FULL_DAY_NOTE[1]}")
     today = datetime.now(ZoneInfo("Europe/London")).date()
@@ -195,6 +199,7 @@ def _load_chain() -> None:
     _load_reminders()  # after the clinic's own wording: the confirmations it sends read it
     _load_replies()
     _load_messages()
+    _load_history()
 
 
 SERVICES = [
@@ -259,8 +264,8 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
     christmas = date(this_year + (today > date(this_year, 12, 25)), 12, 25)  # the past is not rewritten
     for branch in branches.values():
         sched.special_day_create(actor=owner, branch=branch, day=christmas, note="Christmas Day")
-    # Shifts from the start of the year, and at least three months back: the ledger's past visits need them.
-    start_of_year = min(date(this_year, 1, 1), today - timedelta(days=90))
+    # Shifts from two years back: the chain's history (frontend/demo_history.py) and the ledger's past visits need them.
+    shifts_from = today - timedelta(days=HISTORY_DAYS + 7)
     for email, rows in SHIFTS.items():
         doctor = StaffMember.objects.get(user__email=email)
         for branch_name, weekdays, h1, h2, lunch in rows:
@@ -276,7 +281,7 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
                     weekday=weekday,
                     starts=time(h1),
                     ends=time(h2),
-                    valid_from=start_of_year,
+                    valid_from=shifts_from,
                     break_starts=time(lunch[0]) if lunch else None,
                     break_ends=time(lunch[1]) if lunch else None,
                 )
@@ -359,7 +364,7 @@ def _load_calendar(owner: User, branches: dict[str, Branch]) -> None:
             weekday=weekday,
             starts=time(8),
             ends=time(12),
-            valid_from=start_of_year,
+            valid_from=shifts_from,
         )
     okafor = StaffMember.objects.get(user__email="dr.okafor@northwind.localhost")
     leave_day = today + timedelta(days=(7 - today.weekday()) % 7 + 14)  # a Monday after the booked fortnight
@@ -1434,3 +1439,25 @@ def _sent_when_due(history: QuerySet[Message]) -> None:
     from notifications.models import MessageStatus
 
     history.filter(status=MessageStatus.SENT).update(sent_at=F("due_at"))
+
+
+def _load_history() -> None:
+    """Two years of the chain's past, once (frontend/demo_history.py), and the dashboards' figures over
+    it and the weeks ahead, in one transaction: the visits of the demo's own doctors on their shifts,
+    around what the demo booked, with patients of their own, the ledger, messages, follow-ups and
+    package courses. The story it tells is printed with the dashboards' address."""
+    from frontend.demo_history import HistoryPlan, demo_history_load, history_session
+    from reporting.rollups import AHEAD_DAYS, rollups_rebuild
+
+    with history_session():
+        services = dict(Service.objects.values_list("name", "pk"))
+        weights = {"General consultation": 6.0, "Vaccination": 2.0, "Physiotherapy session": 5.0, "Minor surgery": 0.6}
+        plan = HistoryPlan(
+            cancel_heavy_branch=Branch.objects.get(name="Islington").pk,
+            no_show_doctor=StaffMember.objects.get(user__email="dr.okafor@northwind.localhost").pk,
+            overloaded_doctor=StaffMember.objects.get(user__email="dr.lindqvist@northwind.localhost").pk,
+            service_weights={services[name]: weight for name, weight in weights.items() if name in services},
+        )
+        written = demo_history_load(plan=plan)
+        if written is not None:
+            rollups_rebuild(first=written.first_day, last=written.today + timedelta(days=AHEAD_DAYS))

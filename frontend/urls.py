@@ -204,4 +204,6 @@ urlpatterns = [
         name="message-template",
     ),
     path("", include("frontend.package_urls")),
+    path("", include("frontend.report_urls")),
+    path("", include("frontend.worklist_urls")),
 ]

@@ -307,6 +307,12 @@ VISITS: dict[str, Visit] = {
     "portal-packages": Visit("patient"),
     # the API's docs page of the chain's site
     "api-docs": Visit("owner", ready=".opblock"),
+    # the reports: Reports leads the owner to the overview; a branch's and a doctor's figures; the
+    # appointments behind a figure (this month's bookings)
+    "reports": Visit("owner", lands="report-overview"),
+    "report-branch": Visit("owner", _ids("pk=branch")),
+    "report-doctor": Visit("owner", _ids("pk=doctor")),
+    "report-appointments": Visit("owner", query="figure=bookings"),
 }
 
 # Pages that show another step or section at the same URL, with a query; a page as another role sees

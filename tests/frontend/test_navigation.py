@@ -52,8 +52,9 @@ def test_the_owners_main_bar_has_one_settings_entry_and_a_short_account_link(in_
     places = re.findall(r">([^<]+)</a>", bar.group(1))
     assert "Settings" in places
     assert not set(places) & {"Leave", "Emergency access", "Staff", "Branches", "Chain settings"}
-    assert len(places) <= 7
+    assert len(places) <= 8
     assert "Messages" in places  # the message log: what was sent, what failed
+    assert "Reports" in places  # the dashboards and the work lists
     assert re.search(r'class="who"[^>]*>Account<span class="visually-hidden">: ', html)
     # and her home's set-up shortcuts still lead to every settings page
     shortcuts = re.search(r'<ul class="inline-list shortcuts">(.*?)</ul>', html, re.S)
@@ -75,7 +76,9 @@ def test_a_receptionist_has_no_settings_entry(in_a, client) -> None:
     html = _page(client, in_a, "receptionist", "/")
     bar = re.search(r'<div class="nav-links">(.*?)</div>', html, re.S)
     assert bar is not None
-    assert re.findall(r">([^<]+)</a>", bar.group(1)) == ["Home", "Front desk", "Patients", "Billing", "Messages"]
+    # (Reports: reception's list of patients to call back)
+    places = re.findall(r">([^<]+)</a>", bar.group(1))
+    assert places == ["Home", "Front desk", "Patients", "Billing", "Messages", "Reports"]
     assert 'class="settings-nav"' not in html
 
 

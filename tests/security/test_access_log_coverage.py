@@ -974,6 +974,10 @@ SHOWS_PATIENTS |= {
         (f"api/v1/reports/{name}/", "get"): Probe(who, "GET", lambda w, n=name: f"/api/v1/reports/{n}/")
         for name, who in WORKLISTS.items()
     },
+    **{
+        (f"reports/{name}/", "*"): Probe(who, "GET", lambda w, n=name: f"/reports/{n}/")
+        for name, who in WORKLISTS.items()
+    },
 }
 
 
@@ -986,6 +990,19 @@ NO_PATIENT_DATA |= {
 SHOWS_PATIENTS |= {
     ("api/v1/reports/appointments/", "get"): Probe(
         "owner", "GET", lambda w: f"/api/v1/reports/appointments/?figure=bookings&from={w.day}&to={w.day}"
+    ),
+}
+
+
+# The reports' pages (frontend/report_views.py): the dashboards are sums and doctors' names; the list
+# behind a figure names each appointment's patient (the world's booked visit is one of the day's bookings).
+NO_PATIENT_DATA |= {
+    (route, "*"): "sums per branch, doctor, service, day or currency, and the doctors' names: no patient"
+    for route in ("reports/", "reports/overview/", "reports/branches/<int:pk>/", "reports/doctors/<int:pk>/")
+}
+SHOWS_PATIENTS |= {
+    ("reports/appointments/", "*"): Probe(
+        "owner", "GET", lambda w: f"/reports/appointments/?figure=bookings&from={w.day}&to={w.day}"
     ),
 }
 
