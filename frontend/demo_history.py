@@ -62,6 +62,7 @@ from django_tenants.utils import schema_context
 
 from invoicing.models import TaxRate
 from invoicing.services.numbering import PREFIXES, Sequence
+from notifications.placeholders import local_time
 from notifications.policy import language_of
 from packages.models import PackageProduct
 from scheduling import intervals as iv
@@ -1257,8 +1258,8 @@ class _History:
     # --- messages -------------------------------------------------------------------------------
 
     def _when(self, visit: _Visit) -> str:
-        local = visit.start.astimezone(self.chain.branches[visit.branch][1])
-        return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+        """The visit's start as the chain's messages write it (notifications.placeholders)."""
+        return local_time(visit.start, tz=self.chain.branches[visit.branch][1], language=self.chain.language).when
 
     def _message(
         self,

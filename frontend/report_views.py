@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from config.errors import ApplicationError, NotFound
 from config.money import money_format
@@ -224,17 +225,13 @@ def _period_choices(request: HttpRequest, today: date, period: Period | None) ->
     ]
 
 
-def _day(day: date, *, year: bool = True) -> str:
-    return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"
-
-
 def period_label(period: Period) -> str:
-    """A period as the page's heading names it: "May 2026", "1 Mar to 31 May 2026" (an en dash)."""
+    """A period as the page's heading names it, in the locale's formats: "May 2026", or the first and
+    last days ("1 Mar 2026" to "31 May 2026") joined by an en dash."""
     if period == Period.month_of(period.first):
-        return f"{period.first:%B %Y}"
-    if period.first.year == period.last.year:
-        return f"{_day(period.first, year=False)} \N{EN DASH} {_day(period.last)}"
-    return f"{_day(period.first)} \N{EN DASH} {_day(period.last)}"
+        return date_format(period.first, "YEAR_MONTH_FORMAT")
+    first, last = (date_format(day, "SHORT_DATE_FORMAT") for day in (period.first, period.last))
+    return f"{first} \N{EN DASH} {last}"
 
 
 def _keep(request: HttpRequest, *, drop: Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -1183,7 +1180,7 @@ def listed(row: AppointmentBehind) -> dict[str, Any]:
     start = row.start
     return {
         **row.as_dict(),
-        "when": f"{start:%a} {start.day} {start:%b %Y}, {start:%H:%M}",
+        "when": date_format(start, "SHORT_DATETIME_FORMAT"),
         "status_label": Status(row.status).label,
         "source_label": Source(row.source).label,
     }

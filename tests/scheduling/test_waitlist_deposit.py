@@ -5,7 +5,8 @@ not reach books at once, as before."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import time, timedelta
 
 import pytest
 import time_machine
@@ -15,6 +16,7 @@ from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineChe
 from invoicing.checkout.policy import online_payment_policy_set
 from scheduling import services as sched
 from scheduling.exceptions import WaitlistOfferClosed, WaitlistOfferTaken
+from scheduling.intervals import wall_clock
 from scheduling.models import Appointment, OfferStatus, Status, WaitlistFreedTime, WaitlistPolicy, WaitlistStatus
 from scheduling.waitlist import waitlist_freed_said, waitlist_offer_read
 from tests.factories.invoicing import priced
@@ -22,7 +24,7 @@ from tests.factories.scheduling import Clinic, clinic_setup
 from tests.fakes.stripe_server import FakeStripe, pay_checkout_session
 from tests.invoicing.checkout_world import connect_stripe
 from tests.invoicing.test_no_show_deposit import _missed
-from tests.scheduling.waitlist_world import booked_at, cancel, expire_at, join, link_token, offers_of, patient
+from tests.scheduling.waitlist_world import DAY, booked_at, cancel, expire_at, join, link_token, offers_of, patient
 
 pytestmark = pytest.mark.django_db
 
@@ -30,14 +32,17 @@ DEPOSIT = 1500
 
 
 @pytest.fixture
-def clinic(in_a, stripe_fake: FakeStripe) -> Clinic:
+def clinic(in_a, stripe_fake: FakeStripe) -> Iterator[Clinic]:
     """A priced service that asks nothing online, Stripe connected, and the chain's rule: a deposit
-    of 15.00 from patients with 2 or more no-shows; two patients offered each freed time at once."""
+    of 15.00 from patients with 2 or more no-shows; two patients offered each freed time at once.
+    The test runs from 10:00 on the branch's clock two days before the waited-for day, outside
+    quiet hours, so an offer is held from the moment it is made."""
     clinic = priced(clinic_setup(in_a))
     clinic.account = connect_stripe(clinic, stripe_fake)  # type: ignore[attr-defined]
     online_payment_policy_set(actor=clinic.owner, kind="none", no_show_deposit_after=2, no_show_deposit_minor=DEPOSIT)
     WaitlistPolicy.objects.update_or_create(id=1, defaults={"offers_at_once": 2})
-    return clinic
+    with time_machine.travel(wall_clock(DAY - timedelta(days=2), time(10), clinic.tz), tick=True):
+        yield clinic
 
 
 def _both_offered(clinic: Clinic, capture):
