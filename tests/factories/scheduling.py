@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import time_machine
 from django.utils import timezone
 
 from patients.models import Patient
@@ -121,6 +123,14 @@ class Clinic:
     def days_ahead(self, days: int) -> date:
         """The branch's date ``days`` from today (by the run's clock)."""
         return local_today(self.tz) + timedelta(days=days)
+
+    @contextmanager
+    def morning_of(self, day: date) -> Iterator[None]:
+        """The run's clock at 10:00 on ``day`` on the branch's wall, ticking on: outside any quiet
+        hours, so a text is sent when dispatched and an offer is held from the moment it is made,
+        whatever the hour the suite runs at."""
+        with time_machine.travel(self.at(day, 10), tick=True):
+            yield
 
     def slots(self, day: date, *, step: int = 30) -> list[Slot]:
         """What the availability selector offers of the clinic's service at its branch that day."""

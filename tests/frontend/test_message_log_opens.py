@@ -7,6 +7,7 @@ soonest first, what was sent the latest first); the language reads as a name."""
 from __future__ import annotations
 
 import html as html_lib
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,8 +29,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clinic(in_a: Chain) -> Clinic:
-    return clinic_setup(in_a, doctors=1)
+def clinic(in_a: Chain) -> Iterator[Clinic]:
+    """One doctor; the clock at 10:00 tomorrow on the branch's wall (outside quiet hours: texts go
+    when dispatched)."""
+    clinic = clinic_setup(in_a, doctors=1)
+    with clinic.morning_of(clinic.days_ahead(1)):
+        yield clinic
 
 
 def _on_the_branch_clock(appointment: Appointment) -> str:

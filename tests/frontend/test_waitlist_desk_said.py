@@ -24,10 +24,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def clinic(in_a):
+    """The chain's branch, the clock at 10:00 two days before the waited-for day (outside quiet
+    hours: offers go at once and are held from then)."""
     from tests.factories.scheduling import clinic_setup
 
     cache.clear()
-    return clinic_setup(in_a)
+    clinic = clinic_setup(in_a)
+    with clinic.morning_of(DAY - timedelta(days=2)):
+        yield clinic
 
 
 def _cancel_at_the_desk(client, clinic, appointment) -> str:

@@ -6,7 +6,7 @@ not reach books at once, as before."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -16,7 +16,6 @@ from invoicing.checkout.models import CheckoutPurpose, CheckoutStatus, OnlineChe
 from invoicing.checkout.policy import online_payment_policy_set
 from scheduling import services as sched
 from scheduling.exceptions import WaitlistOfferClosed, WaitlistOfferTaken
-from scheduling.intervals import wall_clock
 from scheduling.models import Appointment, OfferStatus, Status, WaitlistFreedTime, WaitlistPolicy, WaitlistStatus
 from scheduling.waitlist import waitlist_freed_said, waitlist_offer_read
 from tests.factories.invoicing import priced
@@ -41,7 +40,7 @@ def clinic(in_a, stripe_fake: FakeStripe) -> Iterator[Clinic]:
     clinic.account = connect_stripe(clinic, stripe_fake)  # type: ignore[attr-defined]
     online_payment_policy_set(actor=clinic.owner, kind="none", no_show_deposit_after=2, no_show_deposit_minor=DEPOSIT)
     WaitlistPolicy.objects.update_or_create(id=1, defaults={"offers_at_once": 2})
-    with time_machine.travel(wall_clock(DAY - timedelta(days=2), time(10), clinic.tz), tick=True):
+    with clinic.morning_of(DAY - timedelta(days=2)):
         yield clinic
 
 
