@@ -35,15 +35,20 @@ demo: demo-data ## Set everything up and serve the app with its worker and beat 
 run: up ## Serve the app, worker and beat without reloading demo data
 	$(ENV) PORT=$(PORT) HOST=$(HOST) .venv/bin/honcho -f infra/Procfile start
 
-test: up ## Set everything up and run the whole test suite (browser tests included)
-	$(ENV) $(PY) -m pytest $(PYTEST_ARGS)
+# The suite runs in TEST_PROCS processes (pytest-xdist), each with its own test database and Redis
+# database (config/settings/test.py); a long test does not hold the others back (worksteal).
+TEST_PROCS ?= 2
+XDIST := -n $(TEST_PROCS) --dist worksteal
+
+test: up ## Set everything up and run the whole test suite (browser tests included) over TEST_PROCS (2) processes
+	$(ENV) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: up ## Run the suite without the browser tests
-	$(ENV) $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(ENV) $(PY) -m pytest -m "not browser" $(XDIST) $(PYTEST_ARGS)
 
 FUTURE_DAYS ?= 1100
 test-future: up ## The whole suite with the run's clock FUTURE_DAYS (1100) days ahead (tests/clock.py)
-	$(ENV) CLINICFLOW_TEST_CLOCK_SHIFT_DAYS=$(FUTURE_DAYS) $(PY) -m pytest $(PYTEST_ARGS)
+	$(ENV) CLINICFLOW_TEST_CLOCK_SHIFT_DAYS=$(FUTURE_DAYS) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: setup ## ruff, format check, mypy, import-linter, makemigrations --check, check --deploy
 	.venv/bin/ruff check .

@@ -12,6 +12,13 @@ DEBUG = False
 
 # Tests use their own Redis database so a developer's running worker never picks up test tasks.
 REDIS_URL = os.environ.get("REDIS_URL_TEST", REDIS_URL.rsplit("/", 1)[0] + "/1")
+# A run spread over processes (pytest-xdist: PYTEST_XDIST_WORKER is "gw0", "gw1", ...) gives each its
+# own test database (pytest-django suffixes the name) and its own Redis database, the next ones after
+# REDIS_URL_TEST's: the cache, rate limits and the broker of the Celery worker a test starts (which
+# inherits the variable) never meet another process's.
+if _worker := os.environ.get("PYTEST_XDIST_WORKER", ""):
+    _base, _db = REDIS_URL.rsplit("/", 1)
+    REDIS_URL = f"{_base}/{int(_db) + int(_worker.removeprefix('gw'))}"
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 CACHES["default"]["LOCATION"] = REDIS_URL
 # In memory, unless a test process is told otherwise (the outbox's Celery worker sends through the
