@@ -29,6 +29,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.views.decorators.http import require_safe
 
 from config.errors import ApplicationError, NotFound
 from config.money import money_format
@@ -652,6 +653,7 @@ def _invalid(request: HttpRequest, template: str, context: dict[str, Any]) -> Ht
 # --- the pages -----------------------------------------------------------------------------------
 
 
+@require_safe
 @login_required
 def reports(request: HttpRequest) -> HttpResponse:
     """Where "Reports" leads: the owner (and billing, for the money) to the overview, a branch
@@ -693,6 +695,7 @@ def _messages_read(n: Numbers, rows: Iterable[Any]) -> list[dict[str, str]]:
     ]
 
 
+@require_safe
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     """The owner's overview: the chain's headline figures against the previous period, the trend,
@@ -760,7 +763,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         ),
         "sources": sources_chart(compared.figures, compared.before),
         "source_links": [(label, scope.behind(figure)) for figure, label, _ in SOURCES],
-        "messages": _messages_read(n, message_rows(actor=user, period=period, filters=filters)),
+        "message_rows": _messages_read(n, message_rows(actor=user, period=period, filters=filters)),
         "reminders": _reminder_effect(compared.figures, n, scope),
         "overloaded": load_rows([x for x in loads if x.overloaded], n, doctor_links=True),
         "loads_count": len(loads),
@@ -862,6 +865,7 @@ def _export_rows(rows: Iterable[Row], money: dict[Any, list[Money]], name: str) 
     return out
 
 
+@require_safe
 @login_required
 def branch_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """A branch's dashboard: its headline figures against the previous period, the trend, each
@@ -957,6 +961,7 @@ def _doctor_in_reach(actor: Actor, pk: int) -> tuple[Reach, StaffMember]:
 SERVICE_COLUMNS = [Column("service", "Service"), *DOCTOR_COLUMNS[4:]]
 
 
+@require_safe
 @login_required
 def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """A doctor's figures (her practitioner performance): appointments, completed visits, revenue and
@@ -1116,6 +1121,7 @@ def _narrowed(user: Actor, data: QueryDict, form: PeriodForm) -> Narrowed | None
     )
 
 
+@require_safe
 @login_required
 def appointments(request: HttpRequest) -> HttpResponse:
     """The appointments behind a figure: when, patient (a link to the chart), doctor, service,

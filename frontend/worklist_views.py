@@ -16,6 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from frontend.forms import to_int
 from frontend.report_views import reports_nav
@@ -120,6 +121,7 @@ def _branches(actor: Actor) -> list[Branch]:
     return list(branch_list(actor=actor).order_by("name"))
 
 
+@require_safe
 @login_required
 def call_backs(request: HttpRequest) -> HttpResponse:
     """Patients to call back: follow-ups due within two weeks or overdue, the longest overdue first,
@@ -179,6 +181,7 @@ def _book_link(row: wl.CallBack, bookable: list[int]) -> str | None:
     return None
 
 
+@require_safe
 @login_required
 def receivables(request: HttpRequest) -> HttpResponse:
     """Invoices to chase: what is owed on open invoices, the longest past due first, with the aging
@@ -211,6 +214,7 @@ def receivables(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 @login_required
 def packages(request: HttpRequest) -> HttpResponse:
     """Package sessions still owed: active purchases with sessions neither used nor booked (those ending
