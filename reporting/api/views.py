@@ -8,7 +8,7 @@ views' content negotiation ignores it (the answers that are not files are JSON).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -18,8 +18,10 @@ from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,9 +49,22 @@ LOAD_DAYS = 7
 
 
 class ReportNegotiation(DefaultContentNegotiation):
-    """DRF's negotiation without its ``?format=`` override: here ``format`` names an export."""
+    """DRF's negotiation without its ``?format=`` override: here ``format`` names an export file
+    the views write themselves (reporting.export), whatever the view (one that writes none reads
+    it as JSON). An Accept header naming that file's type (text/csv, the workbook's) is not
+    refused: what is not a file is answered as JSON."""
 
     settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        offered = list(renderers)
+        try:
+            chosen: tuple[BaseRenderer, str] = super().select_renderer(request, offered, format_suffix)
+        except NotAcceptable:
+            return offered[0], offered[0].media_type
+        return chosen
 
 
 class ReportView(APIView):

@@ -5,7 +5,6 @@ sees what; every answer and file that names patients is in the access log."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from django.http import HttpResponse
@@ -13,10 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from config.api import validated
 from config.fields import IdListField
@@ -26,17 +23,10 @@ from invoicing.models import Invoice
 from packages.models import PackagePurchase
 from patients.models import FollowUp
 from reporting import worklists as wl
+from reporting.api.views import ReportListView, ReportView
 from reporting.exceptions import BranchNotInReach, DoctorNotInReach
 from reporting.export import CONTENT_TYPES, Format
 from tenants.org.models import Branch, StaffMember
-
-
-class FileNegotiation(DefaultContentNegotiation):
-    """``?format=csv|xlsx`` asks these views for a file they write themselves (reporting.export), not
-    for one of DRF's renderers: the answer is negotiated from the Accept header alone."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]  # the one setting it reads
-
 
 FORMAT_HELP = "csv or xlsx: the whole list (every page) as a file to download, in the access log"
 FILES = {
@@ -197,8 +187,7 @@ def _list(
     return view.get_paginated_response(out(shown, many=True).data)
 
 
-class CallBackListApi(GenericAPIView):  # type: ignore[type-arg]
-    content_negotiation_class = FileNegotiation
+class CallBackListApi(ReportListView):
     queryset = FollowUp.objects.none()  # the schema's model; the list is reporting.worklists'
 
     @extend_schema(
@@ -220,7 +209,7 @@ class CallBackListApi(GenericAPIView):  # type: ignore[type-arg]
         return _list(self, request, sheet=wl.CALL_BACKS, rows=rows, out=CallBackOut, fmt=q.get("format"))
 
 
-class CallBackCountsApi(APIView):
+class CallBackCountsApi(ReportView):
     @extend_schema(
         summary="How many follow-ups are due, overdue and missed after a paid visit (the dashboards' counts)",
         parameters=[CountsQuery],
@@ -232,8 +221,7 @@ class CallBackCountsApi(APIView):
         return Response(CallBackCountsOut(counts).data)
 
 
-class ReceivableListApi(GenericAPIView):  # type: ignore[type-arg]
-    content_negotiation_class = FileNegotiation
+class ReceivableListApi(ReportListView):
     queryset = Invoice.objects.none()
 
     @extend_schema(
@@ -252,7 +240,7 @@ class ReceivableListApi(GenericAPIView):  # type: ignore[type-arg]
         return _list(self, request, sheet=wl.RECEIVABLES, rows=rows, out=InvoiceToChaseOut, fmt=q.get("format"))
 
 
-class ReceivablesAgingApi(APIView):
+class ReceivablesAgingApi(ReportView):
     @extend_schema(
         summary="What is owed per branch and currency by days past due (the dashboards' aging table)",
         parameters=[CountsQuery],
@@ -264,8 +252,7 @@ class ReceivablesAgingApi(APIView):
         return Response(BranchAgingOut(rows, many=True).data)
 
 
-class PackageListApi(GenericAPIView):  # type: ignore[type-arg]
-    content_negotiation_class = FileNegotiation
+class PackageListApi(ReportListView):
     queryset = PackagePurchase.objects.none()
 
     @extend_schema(
@@ -286,7 +273,7 @@ class PackageListApi(GenericAPIView):  # type: ignore[type-arg]
         return _list(self, request, sheet=wl.PACKAGES, rows=rows, out=PackagePendingOut, fmt=q.get("format"))
 
 
-class PackageTotalsApi(APIView):
+class PackageTotalsApi(ReportView):
     @extend_schema(
         summary="Per package product: sessions still owed, those ending within 30 days, and those lost to expiry",
         parameters=[CountsQuery],

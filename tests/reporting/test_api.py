@@ -112,6 +112,23 @@ def test_figures_by_branch_day_doctor_and_service(owner, world):
     assert both[0]["bookings"] == 12
 
 
+def test_a_client_accepting_only_the_files_type_gets_the_file_and_json_answers_stay_json(owner, world):
+    # when a client generated from the schema asks for the CSV accepting only text/csv, or the
+    # workbook accepting only its own type
+    csv_file = owner.client.get(f"{BASE}/figures/", {"format": "csv", **_period(world)}, HTTP_ACCEPT="text/csv")
+    workbook = owner.client.get(
+        f"{BASE}/figures/",
+        {"format": "xlsx", **_period(world)},
+        HTTP_ACCEPT="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    # then each is the file, not a refusal
+    assert _csv(csv_file)[0]["Bookings"] == "12"
+    assert _xlsx(workbook)[0]["Bookings"] == 12
+    # and a report that is never a file answers in JSON whatever ?format= says
+    counts = owner.client.get("/api/v1/reports/call-backs/counts/", {"format": "xlsx"})
+    assert (counts.status_code, counts["Content-Type"]) == (200, "application/json")
+
+
 def test_figures_compared_with_the_period_before(owner, world):
     body = _get(owner, "figures", compare="1", **_period(world)).json()
     previous = body["previous"]
