@@ -70,9 +70,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+#: A phone number or a signed number: nothing a spreadsheet could run, left as it is (a quote before
+#: "+447700900662" would be dialled and imported with it).
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9][0-9 ().]*")
+
+
 def neutralised(text: str) -> str:
     """Text a spreadsheet shows as it is instead of running it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def export_filename(name: str, first: date, last: date) -> str:

@@ -49,7 +49,7 @@ ROWS = [
         "start": None,
         "currency": "JPY",
     },
-    {"label": "+1 555", "completed": 3, "invoiced_minor": -500, "no_show_rate": 0.0, "day": DAY, "currency": "KWD"},
+    {"label": "+A1*2", "completed": 3, "invoiced_minor": -500, "no_show_rate": 0.0, "day": DAY, "currency": "KWD"},
     {"label": "-2+3", "completed": 1, "invoiced_minor": 0, "no_show_rate": 1.0, "day": DAY, "currency": "GBP"},
     {"label": "@SUM(A1)", "completed": 1, "invoiced_minor": 1, "no_show_rate": 0.3333, "day": DAY, "currency": "GBP"},
     {"label": "\tTab", "completed": 1, "invoiced_minor": 1, "day": DAY, "currency": "GBP"},
@@ -91,7 +91,7 @@ def test_csv_neutralises_every_formula_start():
     labels = [row[0] for row in table[2:8]]
     assert labels == [
         '\'=HYPERLINK("http://evil.example","click")',
-        "'+1 555",
+        "'+A1*2",
         "'-2+3",
         "'@SUM(A1)",
         "'\tTab",
@@ -103,6 +103,11 @@ def test_csv_neutralises_every_formula_start():
 
 def test_neutralised_leaves_other_text_alone():
     assert neutralised("Anna = Berta") == "Anna = Berta"
+    # a phone number or a signed number runs nothing: it is written as the desk would dial it
+    assert neutralised("+447700900662") == "+447700900662"
+    assert neutralised("+44 (20) 7946 0018") == "+44 (20) 7946 0018"
+    assert neutralised("-12.50") == "-12.50"
+    assert neutralised("+44+cmd|' /C calc'!A0") == "'+44+cmd|' /C calc'!A0"
     assert neutralised("") == ""
     assert neutralised("=1+1") == "'=1+1"
 
