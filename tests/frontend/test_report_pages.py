@@ -22,6 +22,7 @@ from django_tenants.utils import schema_context
 
 from invoicing import services as billing
 from invoicing.models import Invoice
+from notifications.models import Channel, Kind
 from patients.models import Patient
 from reporting.rollups import rollups_refresh_all
 from reporting.selectors import doctor_name
@@ -33,6 +34,7 @@ from tests.factories import Chain
 from tests.factories.invoicing import PRICE, priced
 from tests.factories.scheduling import MONDAY, Clinic, clinic_setup, doctor
 from tests.helpers import sign_in
+from tests.notifications.message_world import written
 
 pytestmark = pytest.mark.django_db
 
@@ -284,6 +286,29 @@ def test_the_owner_sees_every_branch_side_by_side_with_the_change_from_the_previ
     assert f"/reports/appointments/?figure=no_shows&amp;from={world.day.isoformat()}" in html
 
 
+def test_the_overviews_message_table_is_a_table_and_no_status_notice(world, client) -> None:
+    # given a reminder due an hour before one of the visits
+    with schema_context(world.chain.schema):
+        visit_row = Appointment.objects.filter(branch=world.one.branch).order_by("span").first()
+        assert visit_row is not None
+        assert visit_row.patient is not None
+        written(
+            patient=visit_row.patient,
+            appointment=visit_row,
+            kind=Kind.REMINDER,
+            channel=Channel.EMAIL,
+            recipient="reminded@example.com",
+            due_at=visit_row.span.lower - timedelta(hours=1),
+        )
+        rollups_refresh_all()
+    # when the owner opens the overview for that week
+    html = _get(client, world.chain, "/reports/overview/", "owner", **world.query).content.decode()
+    # then the message is a row of the Messages table
+    assert "Email Reminder 1" in _section(html, "messages-h")
+    # and the page carries no status notice: its rows are not read as the site's notices
+    assert 'class="messages"' not in html
+
+
 def test_the_owner_compares_the_branches_she_chooses(world, client, in_a) -> None:
     # given a third branch with figures of its own
     third = priced(clinic_setup(in_a, branch=_third_branch(in_a), doctors=1))
@@ -341,6 +366,30 @@ def test_another_branch_is_refused_to_a_manager_with_the_403_page_writing_nothin
         assert "report_branch_not_in_reach" in answer.content.decode(), path
         assert "Zelda" not in answer.content.decode()
     # and nothing was written to the access log
+    assert _log_size() == before
+
+
+def test_report_pages_only_read_a_post_is_refused_and_logs_nothing(world, client) -> None:
+    # given the owner signed in, her CSRF token checked as the browser's would be
+    _get(client, world.chain, "/", "owner")
+    before = _log_size()
+    for path in (
+        "/reports/",
+        "/reports/overview/",
+        f"/reports/branches/{world.one.branch.pk}/",
+        f"/reports/doctors/{world.doctor_a.pk}/",
+        "/reports/appointments/?figure=completed",
+        "/reports/call-backs/?format=csv",
+        "/reports/receivables/",
+        "/reports/packages/",
+    ):
+        # when a page or its file is asked for with POST or DELETE
+        for method in (client.post, client.delete):
+            answer = method(path, HTTP_HOST=world.chain.host)
+            # then it is refused as a method the page does not take, naming the ones it does
+            assert answer.status_code == 405, (method, path)
+            assert set(answer["Allow"].split(", ")) == {"GET", "HEAD"}, path
+    # and nothing was read into the access log
     assert _log_size() == before
 
 
