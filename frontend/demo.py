@@ -1244,7 +1244,12 @@ def _load_waitlist() -> None:
     slots = slot_list_available(
         service=service, branch=branch, date_from=window.date_from, date_to=window.date_to, step=20
     )
-    morning = next((s for s in slots if s.start.astimezone(ZoneInfo(branch.timezone)).hour in (9, 10)), None)
+    # not the owner's: her Camden mornings stay free for the leave to try (she covers Dr Okafor's)
+    mine = StaffMember.objects.get(user=owner).pk
+    morning = next(
+        (s for s in slots if s.start.astimezone(ZoneInfo(branch.timezone)).hour in (9, 10) and s.doctor_id != mine),
+        None,
+    )
     if morning is None:
         return
     someone = Patient.objects.exclude(pk__in=[p.pk for p in waiting]).order_by("pk").first()

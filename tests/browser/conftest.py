@@ -136,14 +136,16 @@ def emailed_code(email: str) -> str:
     raise AssertionError(f"no code was e-mailed to {email}")
 
 
-def standing_box(page: Any, element: Any) -> dict[str, float]:
-    """The element's box once it stands still in the middle of the view: the desk's book may draw
-    itself anew (a live refresh) between two steps, leaving a locator briefly without a box."""
+def standing_box(page: Any, element: Any, *, centre: bool = True) -> dict[str, float]:
+    """The element's box once it stands still, brought to the middle of the view unless `centre` is
+    False: the desk's book may draw itself anew (a live refresh) between two steps, leaving a locator
+    briefly without a box."""
     from playwright.sync_api import expect
 
     for _ in range(50):
         expect(element).to_be_visible()
-        element.evaluate("e => e.scrollIntoView({block: 'center'})")  # away from the edges, where dragging scrolls
+        if centre:  # away from the edges, where dragging scrolls
+            element.evaluate("e => e.scrollIntoView({block: 'center'})")
         box = element.bounding_box()
         page.wait_for_timeout(150)
         if box is not None and element.bounding_box() == box:

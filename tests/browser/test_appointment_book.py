@@ -136,9 +136,8 @@ def test_receptionist_works_the_day_on_the_book(desk_page, morning, live, browse
     expect(page.locator(f"#event-{ten.pk}")).to_be_focused()
 
     # 5. an empty time is clicked: the first doctor at 12:00, and the patient booked there
-    column = page.locator(".ec-body .ec-day").first
-    col_box = column.bounding_box()
-    nine_box = page.locator(f"#event-{nine.pk}").bounding_box()
+    nine_box = standing_box(page, page.locator(f"#event-{nine.pk}"), centre=False)  # the refresh may be drawing
+    col_box = page.locator(".ec-body .ec-day").first.bounding_box()
     page.mouse.click(col_box["x"] + col_box["width"] / 2, nine_box["y"] + 12 * SLOT_PX + 4)
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name=re.compile(r"Book .* at 12:00"))).to_be_visible()
