@@ -20,7 +20,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 
 def _rows() -> list[tuple[Clinic, str]]:
-    clinics = Clinic.objects.exclude(schema_name="public").exclude(status=Clinic.Status.SPARE).select_related("plan")
+    clinics = Clinic.objects.exclude(schema_name="public").exclude(status__in=Clinic.NOT_CHAINS).select_related("plan")
     return [(c, site_url(clinic_host(c))) for c in clinics]
 
 
@@ -44,7 +44,7 @@ def clinics(request: HttpRequest) -> HttpResponse:
 def clinic_status(request: HttpRequest, slug: str, action: str) -> HttpResponse:
     authorize(request.user, "tenants.manage_clinics")
     clinic = get_object_or_404(
-        Clinic.objects.exclude(schema_name="public").exclude(status=Clinic.Status.SPARE), slug=slug
+        Clinic.objects.exclude(schema_name="public").exclude(status__in=Clinic.NOT_CHAINS), slug=slug
     )
     if action == "suspend":
         form = SuspendForm(request.POST)

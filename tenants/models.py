@@ -26,6 +26,11 @@ class Clinic(TenantMixin):
         SUSPENDED = "suspended", "Suspended"
         # A migrated, empty schema kept ready, so that provisioning a chain is a rename.
         SPARE = "spare", "Spare"
+        # The migrated schema every new schema is copied from (tenants.schema_template); never a chain.
+        TEMPLATE = "template", "Template"
+
+    # Schemas kept for making chains, never listed or served as one.
+    NOT_CHAINS = (Status.SPARE, Status.TEMPLATE)
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=40, unique=True)
@@ -46,6 +51,22 @@ class Clinic(TenantMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
+        """A chain's (or a spare's) schema is a copy of the template (tenants.schema_template); only
+        the template itself is migrated from nothing."""
+        if self.status == self.Status.TEMPLATE or not sync_schema:
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        from django.db import connection
+        from django_tenants.utils import schema_exists
+
+        from tenants.schema_template import schema_copy, template_schema
+
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        schema_copy(template=template_schema(), schema=self.schema_name)
+        connection.set_schema_to_public()  # type: ignore[attr-defined]
+        return True
 
     @property
     def is_public(self) -> bool:

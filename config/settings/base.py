@@ -541,3 +541,6 @@ CARE_BOOKING_GRACE = timedelta(hours=int(env("CLINICFLOW_CARE_BOOKING_GRACE_HOUR
 BOOKING_LINK_GRACE = timedelta(hours=int(env("CLINICFLOW_BOOKING_LINK_GRACE_HOURS", "24")))
 # Migrated spare schemas kept ready so that provisioning a chain is a rename (tenants.services).
 CLINICFLOW_SPARE_SCHEMAS = int(env("CLINICFLOW_SPARE_SCHEMAS", "2"))
+# Where pg_dump and psql are, for copying the template schema into a new chain's (tenants.schema_template):
+# the server's own version first (PG_BIN, as infra/env.sh sets it), then the PATH.
+CLINICFLOW_PG_PATH = os.pathsep.join(p for p in (env("PG_BIN", ""), os.environ.get("PATH", "")) if p)

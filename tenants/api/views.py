@@ -53,7 +53,7 @@ class SuspendIn(serializers.Serializer):
 
 
 def _clinics():  # type: ignore[no-untyped-def]
-    return Clinic.objects.exclude(schema_name="public").exclude(status=Clinic.Status.SPARE).select_related("plan")
+    return Clinic.objects.exclude(schema_name="public").exclude(status__in=Clinic.NOT_CHAINS).select_related("plan")
 
 
 class ClinicListApi(GenericAPIView):
