@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Sum, When
 from django.utils import timezone
 
 from config.errors import NotFound
@@ -139,11 +139,13 @@ def billing_desk(*, actor: Actor, filters: DeskFilters, now: datetime | None = N
     open_only = filters.status in {"", *(s.value for s in OPEN_STATUSES)}
     order = ("due_at", "pk") if open_only else ("-issued_at", "-pk")
     rows = list(qs.order_by(*order)[: PAGE_LIMIT + 1])
-    totals: dict[str, list[int]] = {}
-    for invoice in rows[:PAGE_LIMIT]:
-        total = totals.setdefault(invoice.currency, [0, 0])
-        total[0] += invoice.due_minor
-        total[1] += 1
+    # what every invoice found owes, not only the page shown: the same figure as the invoices to chase
+    due = F("total_minor") - F("credited_minor") - F("paid_minor")
+    owed = Case(When(status__in=OPEN_STATUSES, then=due), default=0)
+    totals = {
+        t["currency"]: (t["owed"], t["invoices"])
+        for t in qs.order_by().values("currency").annotate(owed=Sum(owed, default=0), invoices=Count("pk"))
+    }
     receivables = (
         aged_receivables(actor=actor, now=now, within=qs) if actor.has_perm("invoicing.view_receivables") else None
     )

@@ -118,6 +118,18 @@ def test_aged_receivables_follow_the_filters_with_current_column_totals_and_past
         assert str(late.patient) not in branch
 
 
+def test_what_is_owed_counts_every_invoice_found_not_only_the_page_shown(in_a, client, clinic, monkeypatch):
+    # given three open invoices of £75.00, one of them partly paid, and a page that shows two
+    *_, third = (completed_visit(clinic, hour=h) for h in (9, 10, 11))
+    billing.payment_record(actor=clinic.receptionist, invoice=third, method="cash", amount_minor=PRICE // 3)
+    monkeypatch.setattr("invoicing.desk.PAGE_LIMIT", 2)
+    _as(client, in_a, "billing")
+    # when billing opens the desk
+    owed = _section(_get(client, in_a, DESK).content.decode(), "owed-h")
+    # then what is owed is all three's, as the invoices to chase and the aged receivables say
+    assert "<strong>£200.00</strong> owed on 3 open invoices" in owed, owed
+
+
 # --- walk 12: the day's takings
 
 
