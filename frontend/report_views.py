@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_safe
 
-from config.errors import ApplicationError, NotFound
+from config.errors import ApplicationError, NotFound, ValidationFailed
 from config.money import money_format
 from frontend.forms import DayField, show_error, to_int
 from frontend.templatetags.charts import Chart, Series
@@ -41,6 +41,7 @@ from reporting.drill import (
     AppointmentBehind,
     Figure,
     appointments_behind,
+    behind_file_rows,
     behind_rows,
 )
 from reporting.exceptions import DoctorNotInReach
@@ -233,6 +234,15 @@ def period_label(period: Period) -> str:
         return date_format(period.first, "YEAR_MONTH_FORMAT")
     first, last = (date_format(day, "SHORT_DATE_FORMAT") for day in (period.first, period.last))
     return f"{first} \N{EN DASH} {last}"
+
+
+def compared_label(period: Period, today: date) -> str:
+    """What the headline figures are compared with, as the page's heading says it; of a period still
+    running, its days so far against as many days of the one before."""
+    previous = period.previous_so_far(today)
+    if period.so_far(today) == period:
+        return period_label(previous)
+    return f"{period_label(previous)} (the same days so far, to {date_format(today, 'SHORT_DATE_FORMAT')})"
 
 
 def _keep(request: HttpRequest, *, drop: Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -444,14 +454,24 @@ def money_cards(now: Iterable[MoneyRow], before: Iterable[MoneyRow], n: Numbers)
     return cards
 
 
-def trend_charts(dashboard: Dashboard) -> list[Chart]:
-    """This period against the previous one, bucket by bucket (the previous drawn dashed)."""
+def trend_charts(dashboard: Dashboard, today: date | None = None) -> list[Chart]:
+    """This period against the previous one, bucket by bucket (the previous drawn dashed). The days
+    after `today` have no completed visits to draw yet: their points are left out, not drawn as 0;
+    their utilization, the bookings already made, is drawn."""
     before = dashboard.trend_before
-    grain = dashboard.compared.period.grain.value.title()
+    grain = dashboard.period.grain.value.title()
 
-    def rows(pick: Callable[[Figures], float | int | None]) -> list[tuple[str, list[float | int | None]]]:
+    def rows(
+        pick: Callable[[Figures], float | int | None], *, done: bool = False
+    ) -> list[tuple[str, list[float | int | None]]]:
         return [
-            (r.label, [pick(r.figures), pick(before[i].figures) if i < len(before) else None])
+            (
+                r.label,
+                [
+                    None if done and _ahead(r.key, today) else pick(r.figures),
+                    pick(before[i].figures) if i < len(before) else None,
+                ],
+            )
             for i, r in enumerate(dashboard.trend)
         ]
 
@@ -461,7 +481,7 @@ def trend_charts(dashboard: Dashboard) -> list[Chart]:
             kind="line",
             label=grain,
             series=[Series("This period"), Series("Previous period", comparison=True)],
-            rows=rows(lambda f: f.completed),
+            rows=rows(lambda f: f.completed, done=True),
         ),
         Chart(
             caption="Utilization, this period and the previous",
@@ -471,6 +491,10 @@ def trend_charts(dashboard: Dashboard) -> list[Chart]:
             rows=rows(lambda f: f.utilization),
         ),
     ]
+
+
+def _ahead(key: object, today: date | None) -> bool:
+    return today is not None and isinstance(key, date) and key > today
 
 
 SOURCES = [
@@ -730,13 +754,13 @@ def overview(request: HttpRequest) -> HttpResponse:
     context |= {
         "period": period,
         "period_label": period_label(period),
-        "previous_label": period_label(period.previous()),
+        "previous_label": compared_label(period, today),
         "choices": _period_choices(request, today, period),
         "chosen": [names.get(b, f"Branch {b}") for b in chosen or ()],
     }
     if not figures_too:
         return render(request, "reports/overview.html", context | _money_overview(user, period, chosen, n))
-    dashboard = figures_overview(actor=user, period=period, branch_ids=chosen)
+    dashboard = figures_overview(actor=user, period=period, branch_ids=chosen, today=today)
     scope = Scope(period, branch_ids=chosen or ())
     compared = dashboard.compared
     money_by_branch = _money_by_key(dashboard.money)
@@ -752,7 +776,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     context |= {
         "cards": visit_cards(compared.figures, compared.before, n, scope),
         "money_cards": money_cards(dashboard.money_total, dashboard.money_before, n),
-        "trends": trend_charts(dashboard),
+        "trends": trend_charts(dashboard, today),
         "rows": rows,
         "branch_chart": Chart(
             caption="Utilization and no-show rate by branch",
@@ -798,7 +822,7 @@ def _money_overview(user: Actor, period: Period, chosen: list[int] | None, n: Nu
     appointments."""
     filters = Filters.of(branch_ids=chosen)
     total = money_rows(actor=user, period=period, group=Group.CHAIN, filters=filters)
-    before = money_rows(actor=user, period=period.previous(), group=Group.CHAIN, filters=filters)
+    before = money_rows(actor=user, period=period.previous_so_far(chain_today()), group=Group.CHAIN, filters=filters)
     by_branch = money_rows(actor=user, period=period, group=Group.BRANCH, filters=filters)
     return {
         "money_cards": money_cards(total, before, n),
@@ -813,6 +837,19 @@ def _money_overview(user: Actor, period: Period, chosen: list[int] | None, n: Nu
             for r in by_branch
         ],
     }
+
+
+def _branch_asked(actor: Actor, data: QueryDict) -> int | None:
+    """The one branch a page is narrowed to (``?branch=``): none, or a branch within reach (403
+    beyond it, 404 for no branch, 400 for what is no id)."""
+    raw = data.get("branch")
+    if not raw:
+        return None
+    pk = to_int(raw)
+    if pk is None:
+        said = ["Choose a branch from a dashboard."]
+        raise ValidationFailed("The branch asked for is not one.", fields={"branch": said})
+    return _branch_in_reach(actor, pk)[1].pk
 
 
 def _branch_in_reach(actor: Actor, pk: int) -> tuple[Reach, Branch]:
@@ -888,7 +925,7 @@ def branch_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if period is None:
         return _invalid(request, "reports/branch.html", {**context, "choices": _period_choices(request, today, None)})
-    dashboard = figures_branch(actor=user, branch_id=branch.pk, period=period)
+    dashboard = figures_branch(actor=user, branch_id=branch.pk, period=period, today=today)
     money = _money_by_key(dashboard.money)
     doctors = rows_with_figure(dashboard.rows)
     if request.GET.get("format"):
@@ -917,11 +954,11 @@ def branch_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     context |= {
         "period": period,
         "period_label": period_label(period),
-        "previous_label": period_label(period.previous()),
+        "previous_label": compared_label(period, today),
         "choices": _period_choices(request, today, period),
         "cards": visit_cards(compared.figures, compared.before, n, scope),
         "money_cards": money_cards(dashboard.money_total, dashboard.money_before, n),
-        "trends": trend_charts(dashboard),
+        "trends": trend_charts(dashboard, today),
         "doctors": doctor_rows,
         "doctor_chart": Chart(
             caption="Utilization by doctor",
@@ -969,7 +1006,7 @@ def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     service and per branch; each count a link to its appointments; the services' table as CSV."""
     user = request.user
     reach, doctor = _doctor_in_reach(user, pk)
-    branch_id = to_int(request.GET.get("branch"))
+    branch_id = _branch_asked(user, request.GET)
     today = chain_today()
     form = PeriodForm(request.GET, today=today)
     period = form.period()
@@ -985,7 +1022,7 @@ def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if period is None:
         return _invalid(request, "reports/doctor.html", {**context, "choices": _period_choices(request, today, None)})
-    dashboard = figures_doctor(actor=user, doctor_id=doctor.pk, period=period, branch_id=branch_id)
+    dashboard = figures_doctor(actor=user, doctor_id=doctor.pk, period=period, branch_id=branch_id, today=today)
     money = _money_by_key(dashboard.money)
     services = rows_with_figure(dashboard.services)
     if request.GET.get("format"):
@@ -1050,10 +1087,10 @@ def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     context |= {
         "period": period,
         "period_label": period_label(period),
-        "previous_label": period_label(period.previous()),
+        "previous_label": compared_label(period, today),
         "choices": _period_choices(request, today, period),
         "cards": revenue_cards + cards,
-        "trends": trend_charts(dashboard),
+        "trends": trend_charts(dashboard, today),
         "services": [figure_row(r, n, scope, by="service", money=money.get(r.key, ())) for r in services],
         "service_chart": Chart(
             caption="Completed visits by service",
@@ -1109,8 +1146,11 @@ def _narrowed(user: Actor, data: QueryDict, form: PeriodForm) -> Narrowed | None
         return None
     words = []
     if branches:
+        figures_reach(actor=user).branches(branches)  # 403 for a branch beyond reach
         names = dict(branch_list(actor=user).filter(pk__in=branches).values_list("pk", "name"))
-        words.append(", ".join(names.get(b, f"Branch {b}") for b in branches))
+        if set(branches) - names.keys():
+            raise NotFound("No such branch.")
+        words.append(", ".join(names[b] for b in branches))
     return Narrowed(
         Filters.of(
             branch_ids=branches,
@@ -1147,7 +1187,7 @@ def appointments(request: HttpRequest) -> HttpResponse:
     found = appointments_behind(actor=user, period=period, figure=figure, filters=narrowed.filters)
     label = FIGURE_LABELS[figure]
     if request.GET.get("format"):
-        rows = behind_rows(found)
+        rows = behind_file_rows(found, request.GET["format"])
         response = export_response(
             rows=[r.export_row() for r in rows],
             columns=BEHIND_COLUMNS,

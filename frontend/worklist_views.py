@@ -133,7 +133,7 @@ def call_backs(request: HttpRequest) -> HttpResponse:
         request.GET,
         branches=branches,
         buckets=[("", "Due and overdue"), *_buckets([b.value for b in wl.CallBackBucket])],
-        doctors=doctors if len(doctors) > 1 else None,
+        doctors=doctors or None,  # a doctor too: hers only, or every follow-up she sees
     )
     filters = _filters(request, form)
     rows = None

@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, Func, QuerySet
 from django.db.models.expressions import RawSQL
 
-from reporting.export import Column, Kind
+from config.errors import ValidationFailed
+from reporting.export import Column, Format, Kind, export_format
 from reporting.period import Period
 from reporting.replica import reading_alias
 from reporting.rollups import REBOOK_DAYS
@@ -127,7 +128,7 @@ def figure_value(figures: Figures, figure: Figure | str) -> int:
 #: What each figure's list is called on a page or in a file name.
 FIGURE_LABELS: dict[Figure, str] = {
     Figure.BOOKINGS: "Bookings",
-    Figure.APPOINTMENTS: "Appointments kept",
+    Figure.APPOINTMENTS: "Appointments not cancelled",
     Figure.COMPLETED: "Completed visits",
     Figure.NO_SHOWS: "No-shows",
     Figure.OUTCOMES: "Completed or missed",
@@ -199,8 +200,29 @@ def appointments_behind(
         Appointment.objects.using(reading_alias())
         .filter(pk__in=RawSQL(sql, params))  # noqa: S611 - built from constants; every value is a parameter
         .select_related("branch", "doctor__user", "service", "patient")
+        .only(*BEHIND_READ)
         .order_by(Func(F("span"), function="lower"), "pk")
     )
+
+
+#: The columns a list and its file read: tens of thousands of rows in a file, so not the whole of
+#: each appointment, patient and doctor.
+BEHIND_READ = (
+    "span",
+    "status",
+    "source",
+    "cancelled_by_patient",
+    "late_cancellation",
+    "branch__name",
+    "branch__timezone",
+    "doctor__user__first_name",
+    "doctor__user__last_name",
+    "doctor__user__email",
+    "service__name",
+    "patient__first_name",
+    "patient__last_name",
+    "patient__mrn",
+)
 
 
 # --- what a list shows ------------------------------------------------------------------------
@@ -244,8 +266,9 @@ class AppointmentBehind:
 def behind_rows(appointments: Iterable[Appointment]) -> list[AppointmentBehind]:
     """The rows of a list (a page of ``appointments_behind``)."""
     rows = []
+    zones: dict[str, ZoneInfo] = {}
     for a in appointments:
-        tz = ZoneInfo(a.branch.timezone) if a.branch else None
+        tz = zones.setdefault(a.branch.timezone, ZoneInfo(a.branch.timezone)) if a.branch else None
         cancelled = a.status == Status.CANCELLED
         rows.append(
             AppointmentBehind(
@@ -268,6 +291,23 @@ def behind_rows(appointments: Iterable[Appointment]) -> list[AppointmentBehind]:
             )
         )
     return rows
+
+
+#: The most appointments one file holds (a workbook is the heavier to write).
+EXPORT_MAX_APPOINTMENTS = {Format.CSV: 50_000, Format.XLSX: 20_000}
+
+
+def behind_file_rows(appointments: QuerySet[Appointment], fmt: str | Format) -> list[AppointmentBehind]:
+    """Every row of a list for its file (the API's and the page's download alike), read in chunks;
+    a list longer than a file holds is refused before anything is read (400, on ``to``)."""
+    chosen = export_format(fmt)
+    most = EXPORT_MAX_APPOINTMENTS[chosen]
+    if appointments.count() > most:
+        raise ValidationFailed(
+            f"A {chosen.value.upper()} file holds at most {most:,} appointments: choose a shorter period or a branch.",
+            fields={"to": ["Choose a shorter period."]},
+        )
+    return behind_rows(appointments.iterator(chunk_size=2000))
 
 
 BEHIND_COLUMNS = [

@@ -227,7 +227,7 @@ _RATIO_HEADERS = {
 }
 _COUNT_HEADERS = {
     "bookings": "Bookings",
-    "appointments": "Appointments kept",
+    "appointments": "Appointments not cancelled",
     "booked_minutes": "Booked minutes",
     "capacity_minutes": "Capacity minutes",
     "leave_minutes": "Leave minutes",

@@ -47,6 +47,21 @@ class Period:
             return Period(first, self.first - timedelta(days=1))
         return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1))
 
+    def so_far(self, today: date | None) -> Period:
+        """Of a period still running on `today`, its days up to today; any other period whole."""
+        if today is None or not self.first <= today < self.last:
+            return self
+        return Period(self.first, today)
+
+    def previous_so_far(self, today: date | None) -> Period:
+        """What a period is compared with: the period before, and of a period still running on
+        `today`, as many of its first days as have passed (1-25 October against 1-25 November
+        so far, not against the whole of October)."""
+        before, shown = self.previous(), self.so_far(today)
+        if shown == self:
+            return before
+        return Period(before.first, min(before.last, before.first + timedelta(days=shown.days - 1)))
+
     @property
     def grain(self) -> Grain:
         """Days for up to about two months, weeks up to about half a year, months beyond."""

@@ -34,12 +34,34 @@ class Reach:
         return wanted
 
     def doctors(self, asked: Iterable[int] | None) -> frozenset[int] | None:
-        """The doctors a query covers: a doctor reading her own figures covers herself only."""
+        """The doctors a query covers: a doctor reading her own figures covers herself only; a reader
+        of some branches (a manager) the doctors who work there or saw patients there."""
         if self.doctor_id is None:
-            return None if asked is None else frozenset(asked)
+            if asked is None:
+                return None
+            wanted = frozenset(asked)
+            if self.branch_ids is not None and wanted - _doctors_of(self.branch_ids, wanted):
+                raise DoctorNotInReach()
+            return wanted
         if asked is not None and frozenset(asked) - {self.doctor_id}:
             raise DoctorNotInReach()
         return frozenset({self.doctor_id})
+
+
+def _doctors_of(branch_ids: frozenset[int], among: frozenset[int]) -> set[int]:
+    """Of `among`, the doctors who work at one of the branches, or had an appointment at one."""
+    from scheduling.models import Appointment
+    from tenants.org.models import StaffMember
+
+    working = set(StaffMember.objects.filter(pk__in=among, branches__in=branch_ids).values_list("pk", flat=True))
+    rest = among - working
+    if rest:
+        working |= set(
+            Appointment.objects.filter(doctor_id__in=rest, branch_id__in=branch_ids)
+            .values_list("doctor_id", flat=True)
+            .distinct()
+        )
+    return working
 
 
 def _reach(actor: Actor, *, wider: set[str], own: bool) -> Reach | None:

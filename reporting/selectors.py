@@ -480,6 +480,7 @@ class Dashboard:
     """What a dashboard shows: the totals compared with the previous period, a trend, rows per
     branch/doctor/service, money; ``money`` empty for a reader without money figures."""
 
+    period: Period
     compared: Compared
     trend: list[Row]
     trend_before: list[Row]
@@ -491,12 +492,14 @@ class Dashboard:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _compared(actor: Actor, period: Period, filters: Filters) -> Compared:
-    previous = period.previous()
+def _compared(actor: Actor, period: Period, filters: Filters, today: date | None) -> Compared:
+    """The period's figures against the previous period's; of a period still running, its days so
+    far against as many first days of the one before."""
+    shown, previous = period.so_far(today), period.previous_so_far(today)
     return Compared(
-        period,
+        shown,
         previous,
-        figures_total(actor=actor, period=period, filters=filters),
+        figures_total(actor=actor, period=shown, filters=filters),
         figures_total(actor=actor, period=previous, filters=filters),
     )
 
@@ -507,36 +510,45 @@ def _money_or_none(actor: Actor, period: Period, group: Group, filters: Filters)
     return money_rows(actor=actor, period=period, group=group, filters=filters)
 
 
-def _dashboard(actor: Actor, period: Period, filters: Filters, rows_by: Group, money_by: Group) -> Dashboard:
+def _dashboard(
+    actor: Actor, period: Period, filters: Filters, rows_by: Group, money_by: Group, today: date | None
+) -> Dashboard:
     trend_group = Group(period.grain.value)
     previous = period.previous()
     return Dashboard(
-        compared=_compared(actor, period, filters),
+        period=period,
+        compared=_compared(actor, period, filters, today),
         trend=figures_rows(actor=actor, period=period, group=trend_group, filters=filters),
         trend_before=figures_rows(actor=actor, period=previous, group=Group(previous.grain.value), filters=filters),
         rows=figures_rows(actor=actor, period=period, group=rows_by, filters=filters),
         services=figures_rows(actor=actor, period=period, group=Group.SERVICE, filters=filters),
         money=_money_or_none(actor, period, money_by, filters),
         money_total=_money_or_none(actor, period, Group.CHAIN, filters),
-        money_before=_money_or_none(actor, previous, Group.CHAIN, filters),
+        # money is never taken ahead: the period's so far is all of it, against the same days before
+        money_before=_money_or_none(actor, period.previous_so_far(today), Group.CHAIN, filters),
     )
 
 
-def figures_overview(*, actor: Actor, period: Period, branch_ids: Sequence[int] | None = None) -> Dashboard:
-    """The owner's overview: every branch (or those chosen, to compare two) side by side."""
-    return _dashboard(actor, period, Filters.of(branch_ids=branch_ids), Group.BRANCH, Group.BRANCH)
+def figures_overview(
+    *, actor: Actor, period: Period, branch_ids: Sequence[int] | None = None, today: date | None = None
+) -> Dashboard:
+    """The owner's overview: every branch (or those chosen, to compare two) side by side. `today`
+    (the chain's): a period still running is compared so far (Period.previous_so_far)."""
+    return _dashboard(actor, period, Filters.of(branch_ids=branch_ids), Group.BRANCH, Group.BRANCH, today)
 
 
-def figures_branch(*, actor: Actor, branch_id: int, period: Period) -> Dashboard:
+def figures_branch(*, actor: Actor, branch_id: int, period: Period, today: date | None = None) -> Dashboard:
     """A branch's dashboard: its doctors side by side, its services, its money by doctor."""
-    return _dashboard(actor, period, Filters.of(branch_ids=[branch_id]), Group.DOCTOR, Group.DOCTOR)
+    return _dashboard(actor, period, Filters.of(branch_ids=[branch_id]), Group.DOCTOR, Group.DOCTOR, today)
 
 
-def figures_doctor(*, actor: Actor, doctor_id: int, period: Period, branch_id: int | None = None) -> Dashboard:
+def figures_doctor(
+    *, actor: Actor, doctor_id: int, period: Period, branch_id: int | None = None, today: date | None = None
+) -> Dashboard:
     """A doctor's figures (at one branch, or all she works at): by branch, by service, her money
     by service."""
     filters = Filters.of(doctor_ids=[doctor_id], branch_ids=None if branch_id is None else [branch_id])
-    return _dashboard(actor, period, filters, Group.BRANCH, Group.SERVICE)
+    return _dashboard(actor, period, filters, Group.BRANCH, Group.SERVICE, today)
 
 
 def rows_with_figure(rows: Iterable[Row]) -> list[Row]:

@@ -92,8 +92,10 @@ class FiguresRowOut(serializers.Serializer):
     key = KeyField()
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     bookings = serializers.IntegerField(help_text="Appointments made for the period's days, kept or cancelled")
-    appointments = serializers.IntegerField(help_text="Appointments kept (booked through completed, and no-shows)")
-    booked_minutes = serializers.IntegerField(help_text="Minutes of the appointments kept")
+    appointments = serializers.IntegerField(
+        help_text="Appointments not cancelled: booked, confirmed, arrived, completed or missed"
+    )
+    booked_minutes = serializers.IntegerField(help_text="Minutes of the appointments not cancelled")
     completed = serializers.IntegerField()
     no_shows = serializers.IntegerField()
     cancelled_early_patient = serializers.IntegerField()

@@ -27,11 +27,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import validated
-from config.errors import ValidationFailed
 from config.openapi import errors
 from reporting import export
 from reporting.api import serializers as s
-from reporting.drill import BEHIND_COLUMNS, Figure, appointments_behind, behind_rows
+from reporting.drill import BEHIND_COLUMNS, Figure, appointments_behind, behind_file_rows, behind_rows
 from reporting.exceptions import BranchNotInReach, DoctorNotInReach, PeriodInvalid
 from reporting.export import CONTENT_TYPES, Format, export_filename, export_response, period_rows
 from reporting.period import Period
@@ -43,7 +42,6 @@ from tenants.org.selectors import chain_settings_get
 
 #: The most appointments one file holds: a longer list is narrowed first (a shorter period, a branch). A
 #: workbook takes XlsxWriter about ten times as long as the CSV (20,000 rows: a few seconds).
-EXPORT_MAX_APPOINTMENTS = {Format.CSV: 50_000, Format.XLSX: 20_000}
 #: The doctors' load looks this many days ahead from tomorrow unless a period is given.
 LOAD_DAYS = 7
 
@@ -338,14 +336,7 @@ class AppointmentsBehindApi(ReportListView):
         appointments = appointments_behind(actor=request.user, period=period, figure=figure, filters=_filters(query))
         fmt = _file(query)
         if fmt is not None:
-            most = EXPORT_MAX_APPOINTMENTS[fmt]
-            if appointments.count() > most:
-                raise ValidationFailed(
-                    f"A {fmt.value.upper()} file holds at most {most} appointments: choose a shorter period or a "
-                    "branch.",
-                    fields={"to": ["Choose a shorter period."]},
-                )
-            rows = behind_rows(appointments.iterator(chunk_size=2000))
+            rows = behind_file_rows(appointments, fmt)
             access_log_response(
                 request,
                 action=AccessLog.Action.EXPORT,

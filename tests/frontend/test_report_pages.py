@@ -286,6 +286,29 @@ def test_the_owner_sees_every_branch_side_by_side_with_the_change_from_the_previ
     assert f"/reports/appointments/?figure=no_shows&amp;from={world.day.isoformat()}" in html
 
 
+def test_a_period_still_running_is_compared_with_as_many_days_of_the_one_before(world, client) -> None:
+    from django.utils.formats import date_format
+
+    # given a fortnight running to the week of the visits, read on its Monday evening, and two visits
+    # seen in the fortnight before: one in its first eight days, one in its last six
+    first, last = MONDAY - timedelta(days=7), MONDAY + timedelta(days=6)
+    visit(world.one, MONDAY - timedelta(days=18), 9, "completed", patient=world.one.patient("Early"))
+    visit(world.one, MONDAY - timedelta(days=10), 9, "completed", patient=world.one.patient("Later"))
+    rollups_refresh_all()
+    with time_machine.travel(world.one.at(MONDAY, 18), tick=False):
+        # when the owner opens the overview for the fortnight
+        answer = _get(client, world.chain, "/reports/overview/", "owner", **{"from": first, "to": last})
+    html = answer.content.decode()
+    # then its eight days so far are compared with the first eight days of the fortnight before, not
+    # with all of it: five visits seen against one
+    assert "up 4 from 1" in _section(html, "headline-h")
+    day = {d: date_format(d, "SHORT_DATE_FORMAT") for d in (first - timedelta(days=14), first - timedelta(days=7))}
+    said = " \N{EN DASH} ".join(day.values())
+    assert f"Compared with {said} (the same days so far, to {date_format(MONDAY, 'SHORT_DATE_FORMAT')})" in _text(
+        answer
+    )
+
+
 def test_the_overviews_message_table_is_a_table_and_no_status_notice(world, client) -> None:
     # given a reminder due an hour before one of the visits
     with schema_context(world.chain.schema):
@@ -547,6 +570,23 @@ def test_the_appointments_behind_a_figure_are_listed_and_access_logged(world, cl
     ]
 
 
+def test_a_list_longer_than_a_file_holds_is_refused_on_the_page_as_in_the_api(world, client, monkeypatch) -> None:
+    from reporting import drill
+    from reporting.export import Format
+
+    monkeypatch.setitem(drill.EXPORT_MAX_APPOINTMENTS, Format.CSV, 3)
+    _get(client, world.chain, "/", "owner")
+    before = _log_size()
+    # when the owner downloads more bookings than a file holds
+    answer = _get(
+        client, world.chain, "/reports/appointments/", **{**world.query, "figure": "bookings", "format": "csv"}
+    )
+    # then she is asked for a shorter period, and nothing was exported
+    assert answer.status_code == 400
+    assert "file holds at most 3 appointments" in _text(answer)
+    assert _log_size() == before
+
+
 def test_the_appointments_behind_a_figure_download_as_csv_logged_as_an_export(world, client) -> None:
     _get(client, world.chain, "/", "owner")
     before = _log_size()
@@ -646,8 +686,15 @@ def test_a_branch_or_figure_that_is_not_one_is_a_400_not_a_500(world, client) ->
         ("/reports/appointments/", {"figure": "everything"}),
         ("/reports/appointments/", {"figure": "completed", "doctor": "her"}),
         (f"/reports/branches/{world.one.branch.pk}/", {"format": "pdf"}),
+        (f"/reports/doctors/{world.doctor_a.pk}/", {"branch": "abc"}),
     ):
         answer = _get(client, world.chain, path, **{**world.query, **query})
         assert answer.status_code == 400, (path, query)
     assert _get(client, world.chain, "/reports/branches/999999/", **world.query).status_code == 404
+    # a branch that is none is not found, not an empty list of it
+    for path, query in (
+        (f"/reports/doctors/{world.doctor_a.pk}/", {"branch": 999999}),
+        ("/reports/appointments/", {"figure": "completed", "branch": 999999}),
+    ):
+        assert _get(client, world.chain, path, **{**world.query, **query}).status_code == 404, path
     assert _get(client, world.chain, "/reports/doctors/999999/", **world.query).status_code == 404

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from invoicing.models import Invoice
 from notifications.models import Message
-from reporting.api import views
+from reporting import drill
 from reporting.export import Format
 from reporting.selectors import Figures, figures_rows
 from tenants.audit.models import AccessLog
@@ -362,7 +362,7 @@ def test_a_branch_of_no_one_is_empty_for_the_owner(owner, in_a):
 
 
 def test_a_list_too_long_for_one_file_is_refused(owner, world, monkeypatch):
-    monkeypatch.setitem(views.EXPORT_MAX_APPOINTMENTS, Format.CSV, 3)
+    monkeypatch.setitem(drill.EXPORT_MAX_APPOINTMENTS, Format.CSV, 3)
     # when more bookings than a file holds are downloaded
     response = _get(owner, "appointments", figure="bookings", format="csv", **_period(world))
     # then the reader is asked for a shorter period, and nothing was exported

@@ -204,6 +204,22 @@ def test_a_manager_asking_for_another_branch_is_refused(api, chain_a, world):
     assert own.json()["rows"][0]["bookings"] == 10
 
 
+def test_a_manager_asking_for_a_doctor_of_another_branch_only_is_refused(api, chain_a, world):
+    manager = api(chain_a, "branch_manager")
+    logged = _logged(chain_a)
+    period = {"from": world.day.isoformat(), "to": (world.day + timedelta(days=1)).isoformat()}
+    # the night clinic's doctor neither works at the manager's branch nor saw anyone there
+    elsewhere = world.night.doctors[0].pk
+    for report, extra in (("figures", {}), ("appointments", {"figure": "bookings"})):
+        response = manager.client.get(f"/api/v1/reports/{report}/", {**period, **extra, "doctor": elsewhere})
+        assert_error(response, 403, "report_doctor_not_in_reach")
+    assert _logged(chain_a) == logged
+    # a doctor of her own branch is hers to narrow to
+    own = manager.client.get("/api/v1/reports/figures/", {**period, "doctor": world.day_clinic.doctors[0].pk})
+    assert own.status_code == 200
+    assert own.json()["rows"][0]["bookings"] > 0
+
+
 def test_billing_sees_money_without_clinical_detail(api, chain_a, world):
     billing = api(chain_a, "billing")
     period = {"from": world.day.isoformat(), "to": (world.day + timedelta(days=1)).isoformat()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -296,6 +297,22 @@ def test_a_doctor_asking_for_another_doctors_follow_ups_is_refused(world, chain_
         before = _log(w)
         response = client.call("GET", f"{API}/call-backs/?doctor={w.there.doctors[0].pk}")
         assert_error(response, 403, "report_doctor_not_in_reach")
+        assert _log(w) == before
+
+
+def test_a_doctor_narrows_the_call_back_page_to_her_own_and_may_not_ask_for_a_colleagues(world, chain_b):
+    w = world
+    with time_machine.travel(now_at(w.here), tick=True):
+        client = _page_client(w, "doctor", chain_b)
+        page = client.get("/reports/call-backs/")
+        # she may narrow the list to herself, as the API lets her
+        assert page.status_code == 200
+        assert re.search(r'<select name="doctor"', page.content.decode())
+        before = _log(w)
+        # and a colleague's follow-ups are refused on the page as in the API, nothing read
+        other = client.get(f"/reports/call-backs/?doctor={w.there.doctors[0].pk}")
+        assert other.status_code == 400
+        assert "Theo" not in other.content.decode()
         assert _log(w) == before
 
 
