@@ -131,10 +131,11 @@ def _picker(request: HttpRequest, branch: Branch, patient: Patient, initial: dic
     services = selectors.services_offered(branch=branch)
     service = services.filter(pk=initial["service"] or 0).first()
     doctors = selectors.doctors_offering(branch=branch, service=service)
-    found: dict[str, Any] = {"services": services, "doctors": doctors, "service": service, "doctor": None}
+    # the doctor asked for (a call-back's, the book's column) stays chosen while the service is picked
+    doctor = doctors.filter(pk=initial["doctor"] or 0).select_related("user").first()
+    found: dict[str, Any] = {"services": services, "doctors": doctors, "service": service, "doctor": doctor}
     if service is None:
         return found
-    doctor = doctors.filter(pk=initial["doctor"] or 0).select_related("user").first()
     picker = day_picker(
         service=service,
         branch=branch,

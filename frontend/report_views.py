@@ -35,6 +35,7 @@ from config.errors import ApplicationError, NotFound, ValidationFailed
 from config.money import money_format
 from frontend.forms import DayField, show_error, to_int
 from frontend.templatetags.charts import Chart, Series
+from notifications.models import Channel
 from reporting.drill import (
     BEHIND_COLUMNS,
     FIGURE_LABELS,
@@ -156,8 +157,9 @@ class IdsField(forms.MultipleChoiceField):
 
 
 class PeriodForm(forms.Form):
-    """The period picker of every dashboard (GET): from and to, each defaulting to this month's
-    first or last day; optionally the branches to compare (the overview)."""
+    """The period picker of every dashboard (GET): from and to (one alone: to the other end of its
+    own month, as the API reads it; neither: this month); optionally the branches to compare (the
+    overview)."""
 
     def __init__(self, data: QueryDict, *, today: date, branches: Sequence[Branch] | None = None) -> None:
         super().__init__(data)
@@ -178,11 +180,8 @@ class PeriodForm(forms.Form):
         before the start, a period longer than reports cover)."""
         if not self.is_valid():
             return None
-        month = Period.month_of(self.today)
-        first = self.cleaned_data.get("from") or month.first
-        last = self.cleaned_data.get("to") or month.last
         try:
-            return Period(first, last)
+            return Period.asked(self.cleaned_data.get("from"), self.cleaned_data.get("to"), Period.month_of(self.today))
         except ApplicationError as exc:
             show_error(self, exc)
             return None
@@ -705,18 +704,24 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 
 def _messages_read(n: Numbers, rows: Iterable[Any]) -> list[dict[str, str]]:
+    """The messages' table. Twilio reports each text's delivery; e-mail reports none (a message is
+    sent, or it failed), so e-mail's delivered count and rate read "not reported", not 0."""
     return [
         {
             "channel": r.channel.upper() if r.channel == "sms" else r.channel.title(),
             "kind": r.kind.replace("_", " ").capitalize(),
             "messages": n.count(r.messages),
             "sent": n.count(r.sent),
-            "delivered": n.count(r.delivered),
+            "delivered": n.count(r.delivered) if _reported(r) else "Not reported",
             "failed": n.count(r.failed),
-            "rate": n.share(r.delivery_rate),
+            "rate": n.share(r.delivery_rate) if _reported(r) else "Not reported",
         }
         for r in rows
     ]
+
+
+def _reported(row: Any) -> bool:
+    return bool(row.channel != Channel.EMAIL or row.delivered)
 
 
 @require_safe

@@ -72,6 +72,16 @@ class Period:
         return Grain.MONTH
 
     @classmethod
+    def asked(cls, first: date | None, last: date | None, default: Period) -> Period:
+        """The period a reader asked for, the API's and the pages' alike: both days; one of them and
+        the other end of its own month; or, with neither, the default."""
+        if first is not None:
+            return cls(first, last or cls.month_of(first).last)
+        if last is not None:
+            return cls(last.replace(day=1), last)
+        return default
+
+    @classmethod
     def month_of(cls, day: date) -> Period:
         first = day.replace(day=1)
         following = (first + timedelta(days=32)).replace(day=1)

@@ -90,13 +90,7 @@ def chain_today() -> date:
 
 def _period(query: dict[str, Any], default: Callable[[], Period]) -> Period:
     """The period asked for: both days, one of them (the other end of its month), or the default."""
-    first: date | None = query.get("from")
-    last: date | None = query.get("to")
-    if first is not None:
-        return Period(first, last or Period.month_of(first).last)
-    if last is not None:
-        return Period(last.replace(day=1), last)
-    return default()
+    return Period.asked(query.get("from"), query.get("to"), default())
 
 
 def this_month() -> Period:

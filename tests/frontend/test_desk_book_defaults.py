@@ -64,3 +64,20 @@ def test_a_booking_with_the_defaults_is_one_appointment(in_a, client) -> None:
     assert done.status_code == 302
     assert done["Location"] == f"/desk/{clinic.branch.pk}/?day={MONDAY}"
     assert patient.appointments.count() == 1
+
+
+def test_the_doctor_asked_for_stays_chosen_while_the_service_is_picked(in_a, client) -> None:
+    # given a call-back's "Book" link: the patient and the follow-up's doctor, no service yet
+    clinic = clinic_setup(in_a, doctors=2)
+    patient = clinic.patient("Cleo")
+    second = clinic.doctors[1]
+    with schema_context(in_a.schema):
+        sign_in(client, in_a.users["receptionist"])
+    html = client.get(
+        f"/desk/{clinic.branch.pk}/book/?patient={patient.pk}&doctor={second.pk}", HTTP_HOST=in_a.host
+    ).content.decode()
+    # then the finder's doctor is that doctor, so choosing the service keeps her
+    chosen = re.search(r'<select id="find-doctor".*?</select>', html, re.S)
+    assert chosen is not None
+    assert re.search(rf'<option value="{second.pk}" selected>', chosen.group(0))
+    assert "Choose the service above." in html

@@ -327,7 +327,11 @@ def test_the_overviews_message_table_is_a_table_and_no_status_notice(world, clie
     # when the owner opens the overview for that week
     html = _get(client, world.chain, "/reports/overview/", "owner", **world.query).content.decode()
     # then the message is a row of the Messages table
-    assert "Email Reminder 1" in _section(html, "messages-h")
+    messages = _section(html, "messages-h")
+    assert "Email Reminder 1" in messages
+    # e-mail reports no delivery: its delivered count and rate say so, not 0 and 0%
+    assert "Not reported" in messages
+    assert "0%" not in messages
     # and the page carries no status notice: its rows are not read as the site's notices
     assert 'class="messages"' not in html
 

@@ -37,3 +37,11 @@ def test_a_period_over_or_to_come_or_ending_today_is_compared_whole(today):
     november = Period(date(Y, 11, 1), date(Y, 11, 30))
     assert november.so_far(today) == november
     assert november.previous_so_far(today) == Period(date(Y, 10, 1), date(Y, 10, 31))
+
+
+def test_one_day_asked_alone_runs_to_the_other_end_of_its_own_month_on_pages_and_in_the_api():
+    default = Period(date(Y, 11, 1), date(Y, 11, 30))
+    assert Period.asked(date(Y, 2, 10), None, default) == Period(date(Y, 2, 10), date(Y, 2, 28))
+    assert Period.asked(None, date(Y, 2, 10), default) == Period(date(Y, 2, 1), date(Y, 2, 10))
+    assert Period.asked(date(Y, 2, 10), date(Y, 3, 5), default) == Period(date(Y, 2, 10), date(Y, 3, 5))
+    assert Period.asked(None, None, default) == default
