@@ -217,10 +217,15 @@ def test_the_top_navigation_fits_at_1024_without_cutting_the_chain_or_account(pa
             assert box["x"] + box["width"] <= DESK["width"]
         assert page.evaluate("document.documentElement.scrollWidth") <= DESK["width"]
         shot(f"nav-{role}-1024")
-        # and at 390 px the bar still fits the phone (its places scroll sideways inside it)
+        # and at 390 px the bar still fits the phone, every place in sight (they wrap onto rows of their own)
         page.set_viewport_size({"width": 390, "height": 844})
         assert page.evaluate("document.querySelector('header.top').scrollWidth") <= 390
         assert not _cut(page, "header.top .who")
+        for link in bar.locator(".nav-links a").all():
+            box = link.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= 390, link.inner_text()
         shot(f"nav-{role}-390")
     finally:
         with committed(), schema_context(browser_chain.schema):

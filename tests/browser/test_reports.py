@@ -219,11 +219,19 @@ def test_the_owner_compares_two_branches_at_a_desk_and_on_a_phone(
     shot("reports-5-compare-1024")
     axe("reports compare")
 
-    # the same overview on a phone: cards two across, tables scrolling inside their cards
+    # the same overview on a phone: cards two across, each amount whole on its card, each table row a
+    # card of its own (nothing to scroll sideways), and Reports in sight in the main bar
     page.set_viewport_size(PHONE)
     page.reload()
     expect(page.get_by_role("heading", name="Reports North, Reports South")).to_be_visible()
     _charts_drawn(page)
     _fits(page)
+    for value in page.locator(".report-value").all():
+        assert value.evaluate("el => el.scrollWidth <= el.clientWidth"), value.inner_text()
+    branches = page.get_by_role("region", name="Each branch's figures")
+    assert branches.evaluate("el => el.scrollWidth <= el.clientWidth")
+    expect(branches.locator("td[data-label='Completed']").first).to_be_visible()
+    reports = page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports", exact=True)
+    expect(reports).to_be_in_viewport(ratio=1)
     shot("reports-6-compare-390")
     axe("reports compare at 390 px")
