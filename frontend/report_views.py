@@ -47,7 +47,7 @@ from reporting.drill import (
 )
 from reporting.exceptions import DoctorNotInReach
 from reporting.export import Column, Kind, export_filename, export_response
-from reporting.period import Period
+from reporting.period import MAX_DAYS, Period
 from reporting.scope import Reach, figures_reach, may_see_figures, may_see_money, money_reach
 from reporting.selectors import (
     Dashboard,
@@ -166,7 +166,12 @@ class PeriodForm(forms.Form):
         self.today = today
         date_input = {"type": "date"}
         self.fields["from"] = DayField(required=False, label="From", widget=forms.DateInput(attrs=date_input))
-        self.fields["to"] = DayField(required=False, label="To", widget=forms.DateInput(attrs=date_input))
+        self.fields["to"] = DayField(
+            required=False,
+            label="To",
+            widget=forms.DateInput(attrs=date_input),
+            help_text=f"Both empty: this month. A period covers at most {MAX_DAYS:,} days.",
+        )
         if branches is not None:
             self.fields["branch"] = IdsField(
                 required=False,
@@ -649,7 +654,14 @@ def reports_nav(request: HttpRequest, reach: Reach | None = None) -> list[NavIte
     ):
         if user.has_perm(perm):
             items.append((label, _url_or_none(name)))
-    return [NavItem(label, url, request.path.startswith(url)) for label, url in items if url]
+    # every figures page (a branch, a doctor, the appointments behind a figure) is the first tab's
+    figures = items[0][0] if items and items[0][0] in ("Overview", "My figures") else None
+    on_list = any(request.path.startswith(url) for label, url in items if url and label != figures)
+    return [
+        NavItem(label, url, not on_list if label == figures else request.path.startswith(url))
+        for label, url in items
+        if url
+    ]
 
 
 def _own_doctor(actor: Actor) -> int | None:

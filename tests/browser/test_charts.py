@@ -16,6 +16,7 @@ from django.template import engines
 from django.urls import include, path
 from playwright.sync_api import expect
 
+from frontend.report_views import SOURCES as REPORT_SOURCES
 from frontend.templatetags.charts import Chart, Series
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -32,6 +33,8 @@ PAGE = """{% extends "base.html" %}{% block title %}Figures{% endblock %}{% bloc
 {% include "frontend/chart.html" with chart=money %}</section>
 <section class="card" aria-labelledby="sources-h"><h2 id="sources-h">Bookings</h2>
 {% include "frontend/chart.html" with chart=sources %}</section>
+<section class="card" aria-labelledby="origin-h"><h2 id="origin-h">Where bookings came from</h2>
+{% include "frontend/chart.html" with chart=origin %}</section>
 <section class="card" aria-labelledby="none-h"><h2 id="none-h">Refunds</h2>
 {% include "frontend/chart.html" with chart=nothing %}</section>
 {% endblock %}"""
@@ -67,11 +70,20 @@ SOURCES = Chart(
     rows=[(w, [20 + i, 5, 12 - i, i % 3]) for i, w in enumerate(WEEKS)],
     locale="en-GB",
 )
+# the reports' "Bookings by source": five categories, one of them three words long
+ORIGIN = Chart(
+    caption="Bookings by where they came from",
+    kind="bar",
+    label="Source",
+    series=[Series("This period"), Series("Previous period", comparison=True)],
+    rows=[(label, [10 + i, 8 + i]) for i, (_, label, _) in enumerate(REPORT_SOURCES)],
+    locale="en-GB",
+)
 NOTHING = Chart(caption="Refunds by week", kind="bar", label="Week", series=[Series("Refunds")], rows=[])
 
 
 def figures_page(request: HttpRequest) -> HttpResponse:
-    charts = {"visits": VISITS, "money": MONEY, "sources": SOURCES, "nothing": NOTHING}
+    charts = {"visits": VISITS, "money": MONEY, "sources": SOURCES, "origin": ORIGIN, "nothing": NOTHING}
     return HttpResponse(engines["django"].from_string(PAGE).render(charts, request))
 
 
@@ -190,6 +202,9 @@ def test_on_a_phone_the_charts_fit_the_screen(page, figures, watched, shot, axe)
         assert box["x"] + box["width"] <= PHONE["width"]
         assert box["height"] >= 150
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # and a chart of a few categories names every one of them under its bar, none skipped
+    origin = drawn(page, "Bookings by where they came from")
+    assert origin.evaluate("f => f.clinicflowChart.scales.x.ticks.length") == len(REPORT_SOURCES)
     shot("charts-390")
     axe("charts on a phone")
     # and a wide table scrolls inside its own frame

@@ -376,6 +376,11 @@ def test_a_manager_sees_only_her_branch_and_its_figures(world, client) -> None:
     headline = _section(overview.content.decode(), "headline-h")
     assert "Completed visits 4" in headline
     assert "No-show rate 20%" in headline
+    # and on her branch's dashboard the reports' tabs say where she is: among the figures
+    tabs = re.search(r'<nav class="settings-nav reports-nav".*?</nav>', board.content.decode(), re.S)
+    assert tabs is not None
+    assert re.search(r'aria-current="page">Overview<', tabs.group(0))
+    assert tabs.group(0).count("aria-current") == 1
 
 
 def test_another_branch_is_refused_to_a_manager_with_the_403_page_writing_nothing(world, client) -> None:
@@ -649,6 +654,8 @@ def test_the_period_defaults_to_this_month_on_the_chains_clock_with_quick_choice
     assert re.search(r'aria-current="true">This month<', html)
     for label in ("Last month", "Last 3 months", "This year", "Last 12 months"):
         assert f">{label}<" in html
+    # and the picker says what empty fields mean and how long a period may be
+    assert "Both empty: this month. A period covers at most 1,100 days." in html
 
 
 @pytest.mark.parametrize(

@@ -158,6 +158,17 @@
     return set;
   }
 
+  // A label of more than one word, cut into lines of at most 10 characters where it can be.
+  function wrapped(label) {
+    var lines = [];
+    String(label).split(" ").forEach(function (word) {
+      var last = lines[lines.length - 1];
+      if (last !== undefined && (last + " " + word).length <= 10) lines[lines.length - 1] = last + " " + word;
+      else lines.push(word);
+    });
+    return lines.length > 1 ? lines : label;
+  }
+
   function draw(figure) {
     var kind = figure.getAttribute("data-chart");
     if (figure.clinicflowChart || !KINDS[kind] || typeof window.Chart !== "function") return;
@@ -193,8 +204,13 @@
       };
     }
 
+    // A few categories (bookings by source) each keep their name, on two lines where it is long; a run
+    // of days or months may skip some, as every other one still says where the line is.
+    var few = kind !== "line" && figures.labels.length <= 12;
+    var ticks = { color: muted, maxRotation: 0, autoSkip: !few, autoSkipPadding: 12 };
+    if (few) ticks.callback = function (value) { return wrapped(this.getLabelForValue(value)); };
     var scales = {
-      x: { stacked: stacked, border: { color: muted }, grid: { display: false }, ticks: { color: muted, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } },
+      x: { stacked: stacked, border: { color: muted }, grid: { display: false }, ticks: ticks },
       y: axis(left, "left"),
     };
     if (right) scales.y1 = axis(right, "right");
