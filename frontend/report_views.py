@@ -203,6 +203,12 @@ class PeriodChoice:
     current: bool
 
 
+def download_links(path: str, query: str) -> dict[str, str]:
+    """A page's files (``csv``, ``xlsx``): what it lists, as a CSV file and as an Excel workbook."""
+    start = f"{path}?{query}&" if query else f"{path}?"
+    return {"csv": f"{start}format=csv", "xlsx": f"{start}format=xlsx"}
+
+
 def _query(request: HttpRequest, **changes: Any) -> str:
     """The page's own query string with ``changes`` (a list for a repeated parameter; None drops
     one), without the page number and file format."""
@@ -989,7 +995,7 @@ def branch_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "money_shown": bool(dashboard.money),
         "loads": load_rows(loads, n, doctor_links=True),
         "ahead": week_ahead(today),
-        "csv": f"{request.path}?{_query(request, format='csv')}",
+        **download_links(request.path, _query(request)),
     }
     return render(request, "reports/branch.html", context)
 
@@ -1124,7 +1130,7 @@ def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "selected_branch": selected_branch,
         "all_branches": f"{request.path}?{_query(request, branch=None)}",
-        "csv": f"{request.path}?{_query(request, format='csv')}",
+        **download_links(request.path, _query(request)),
     }
     return render(request, "reports/doctor.html", context)
 
@@ -1230,7 +1236,7 @@ def appointments(request: HttpRequest) -> HttpResponse:
         "narrowed": words,
         "page": page,
         "rows": [listed(r) for r in rows],
-        "csv": f"{request.path}?{_query(request, format='csv')}",
+        **download_links(request.path, _query(request)),
         "page_query": _query(request),
         "choices": _period_choices(request, today, period),
     }

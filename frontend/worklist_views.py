@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from frontend.forms import to_int
-from frontend.report_views import reports_nav
+from frontend.report_views import download_links, reports_nav
 from reporting import worklists as wl
 from tenants.authz import Actor, authorize
 from tenants.org.models import Branch
@@ -107,7 +107,7 @@ def _page(
             "page": page,
             "rows": shown,
             "page_query": query,
-            "csv": f"?{query}&format=csv" if query else "?format=csv",
+            **download_links("", query),
             "reports_nav": nav,
         },
     )

@@ -527,6 +527,24 @@ def test_the_doctors_table_downloads_as_csv(world, client) -> None:
     assert len(rows) == 2
 
 
+def test_the_page_offers_its_table_as_an_excel_workbook_too(world, client) -> None:
+    import openpyxl
+
+    # when the manager opens her branch's dashboard
+    page = _get(client, world.chain, f"/reports/branches/{world.one.branch.pk}/", "branch_manager", **world.query)
+    # then beside the CSV it offers the same table as a workbook, which opens with a row per doctor
+    link = re.search(
+        r'<a class="button secondary" href="([^"]*format=xlsx)" download>Download Excel', page.content.decode()
+    )
+    assert link is not None
+    answer = client.get(link.group(1).replace("&amp;", "&"), HTTP_HOST=world.chain.host)
+    assert answer.status_code == 200
+    assert answer["Content-Disposition"].endswith('.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert doctor_name(world.doctor_a) in names
+
+
 def test_a_doctor_reads_her_own_figures_revenue_and_average(world, client) -> None:
     # given doctor A signed in
     a = world.doctor_a
