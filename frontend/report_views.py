@@ -47,7 +47,7 @@ from reporting.drill import (
 )
 from reporting.exceptions import DoctorNotInReach
 from reporting.export import Column, Kind, export_filename, export_response
-from reporting.period import MAX_DAYS, Period
+from reporting.period import MAX_DAYS, Grain, Period
 from reporting.scope import Reach, figures_reach, may_see_figures, may_see_money, money_reach
 from reporting.selectors import (
     Dashboard,
@@ -470,6 +470,10 @@ def trend_charts(dashboard: Dashboard, today: date | None = None) -> list[Chart]
     their utilization, the bookings already made, is drawn."""
     before = dashboard.trend_before
     grain = dashboard.period.grain.value.title()
+    previous = "Previous period"
+    if dashboard.period.grain == Grain.DAY:  # drawn against the same weekdays (Period.weeks_before)
+        weeks = (dashboard.period.first - dashboard.period.weeks_before().first).days // 7
+        previous = f"The same weekdays {weeks} week{'s' if weeks != 1 else ''} before"
 
     def rows(
         pick: Callable[[Figures], float | int | None], *, done: bool = False
@@ -487,17 +491,17 @@ def trend_charts(dashboard: Dashboard, today: date | None = None) -> list[Chart]
 
     return [
         Chart(
-            caption="Completed visits, this period and the previous",
+            caption="Completed visits, this period and before",
             kind="line",
             label=grain,
-            series=[Series("This period"), Series("Previous period", comparison=True)],
+            series=[Series("This period"), Series(previous, comparison=True)],
             rows=rows(lambda f: f.completed, done=True),
         ),
         Chart(
-            caption="Utilization, this period and the previous",
+            caption="Utilization, this period and before",
             kind="line",
             label=grain,
-            series=[Series("This period", "percent"), Series("Previous period", "percent", comparison=True)],
+            series=[Series("This period", "percent"), Series(previous, "percent", comparison=True)],
             rows=rows(lambda f: f.utilization),
         ),
     ]
@@ -787,6 +791,13 @@ def overview(request: HttpRequest) -> HttpResponse:
     scope = Scope(period, branch_ids=chosen or ())
     compared = dashboard.compared
     money_by_branch = _money_by_key(dashboard.money)
+    if request.GET.get("format"):
+        return export_response(
+            rows=_export_rows(rows_with_figure(dashboard.rows), money_by_branch, "branch"),
+            columns=BRANCH_COLUMNS,
+            filename=export_filename("branches", period.first, period.last),
+            fmt=request.GET["format"],
+        )
     rows = [
         figure_row(
             r, n, scope, link=reverse("report-branch", args=[r.key]), by="branch", money=money_by_branch.get(r.key, ())
@@ -797,6 +808,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     filters = Filters.of(branch_ids=chosen)
     loads = doctors_load(actor=user, period=week_ahead(today), filters=filters)
     context |= {
+        **download_links(request.path, _query(request)),
         "cards": visit_cards(compared.figures, compared.before, n, scope),
         "money_cards": money_cards(dashboard.money_total, dashboard.money_before, n),
         "trends": trend_charts(dashboard, today),
@@ -1019,6 +1031,7 @@ def _doctor_in_reach(actor: Actor, pk: int) -> tuple[Reach, StaffMember]:
 
 
 SERVICE_COLUMNS = [Column("service", "Service"), *DOCTOR_COLUMNS[4:]]
+BRANCH_COLUMNS = [Column("branch", "Branch"), *DOCTOR_COLUMNS[1:]]
 
 
 @require_safe

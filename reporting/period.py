@@ -62,6 +62,12 @@ class Period:
             return before
         return Period(before.first, min(before.last, before.first + timedelta(days=shown.days - 1)))
 
+    def weeks_before(self) -> Period:
+        """The same number of days whole weeks earlier, each day on the same weekday: what a day by
+        day trend is drawn against (a Monday beside a Monday, not the 1st beside the 1st)."""
+        back = timedelta(weeks=-(-self.days // 7))
+        return Period(self.first - back, self.last - back)
+
     @property
     def grain(self) -> Grain:
         """Days for up to about two months, weeks up to about half a year, months beyond."""

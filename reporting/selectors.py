@@ -519,7 +519,13 @@ def _dashboard(
         period=period,
         compared=_compared(actor, period, filters, today),
         trend=figures_rows(actor=actor, period=period, group=trend_group, filters=filters),
-        trend_before=figures_rows(actor=actor, period=previous, group=Group(previous.grain.value), filters=filters),
+        # day by day, the same weekdays whole weeks before; by week or month, the period before
+        trend_before=figures_rows(
+            actor=actor,
+            period=period.weeks_before() if period.grain == Grain.DAY else previous,
+            group=trend_group,
+            filters=filters,
+        ),
         rows=figures_rows(actor=actor, period=period, group=rows_by, filters=filters),
         services=figures_rows(actor=actor, period=period, group=Group.SERVICE, filters=filters),
         money=_money_or_none(actor, period, money_by, filters),

@@ -527,6 +527,35 @@ def test_the_doctors_table_downloads_as_csv(world, client) -> None:
     assert len(rows) == 2
 
 
+def test_a_day_by_day_trend_is_drawn_against_the_same_weekdays_before(world, client) -> None:
+    # given a visit seen on the Monday a week before the week of the visits
+    visit(world.one, MONDAY - timedelta(days=7), 9, "completed", patient=world.one.patient("Before"))
+    rollups_refresh_all()
+    # when the owner opens the overview of that week
+    html = _get(client, world.chain, "/reports/overview/", "owner", **world.query).content.decode()
+    # then the trend's comparison is the same weekdays a week before: its Monday row holds that visit
+    chart = next((f for f in html.split("<figure")[1:] if "Completed visits, this period and before" in f), None)
+    assert chart is not None
+    assert "The same weekdays 1 week before" in chart
+    first_row = re.search(r"<tbody>\s*<tr>(.*?)</tr>", chart, re.S)
+    assert first_row is not None
+    cells = [_words(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", first_row.group(1), re.S)]
+    assert cells[-1] == "1", cells
+
+
+def test_the_overview_downloads_each_branchs_figures(world, client) -> None:
+    # when the owner downloads the overview of the week
+    page = _get(client, world.chain, "/reports/overview/", "owner", **world.query).content.decode()
+    assert "Download CSV" in page
+    answer = _get(client, world.chain, "/reports/overview/", format="csv", **world.query)
+    # then it is one line per branch, with the figures the page shows
+    assert answer.status_code == 200
+    assert answer["Content-Disposition"].startswith('attachment; filename="branches_')
+    rows = {r["Branch"]: r for r in csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))}
+    assert (rows[world.one.branch.name]["Completed"], rows[world.two.branch.name]["Completed"]) == ("4", "1")
+    assert rows[world.one.branch.name]["Invoiced"] == f"{4 * PRICE / 100:.2f}"
+
+
 def test_the_page_offers_its_table_as_an_excel_workbook_too(world, client) -> None:
     import openpyxl
 

@@ -45,3 +45,16 @@ def test_one_day_asked_alone_runs_to_the_other_end_of_its_own_month_on_pages_and
     assert Period.asked(None, date(Y, 2, 10), default) == Period(date(Y, 2, 1), date(Y, 2, 10))
     assert Period.asked(date(Y, 2, 10), date(Y, 3, 5), default) == Period(date(Y, 2, 10), date(Y, 3, 5))
     assert Period.asked(None, None, default) == default
+
+
+@pytest.mark.parametrize("days", [1, 7, 28, 30, 31, 62])
+def test_a_day_by_day_trend_is_drawn_against_the_same_weekdays_whole_weeks_before(days):
+    from datetime import timedelta
+
+    period = Period(date(Y, 3, 1), date(Y, 3, 1) + timedelta(days=days - 1))
+    before = period.weeks_before()
+    # as many days, each on the same weekday, ending before the period starts
+    assert before.days == period.days
+    assert before.first.weekday() == period.first.weekday()
+    assert before.last < period.first
+    assert (period.first - before.last).days <= 7
