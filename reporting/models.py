@@ -15,6 +15,12 @@ How they are kept current (docs/architecture.md, "Reporting"):
 A cell is always computed whole from the operational tables, never adjusted by a difference, so a
 refresh run twice, or late, or after a crash, gives the same figures.
 
+Two levels: the doctor-level rows (``DoctorDay``, ``ServiceDay``, ``MoneyDay``) are computed from the
+operational tables; the branch-level rows (``BranchDay``, ``BranchServiceDay``, ``BranchMoneyDay``)
+are their sums over the branch's doctors, computed again in the same transaction as any doctor-level
+row of their day changes. A dashboard across branches reads a row per branch and day instead of one
+per doctor (reporting.selectors picks the smallest table that answers).
+
 Days are the branch's own calendar days (DST-correct). Rows carry plain ids, without foreign key
 constraints: a rollup never blocks a change to the rows it summarises.
 """
@@ -122,7 +128,58 @@ class ServiceDay(VisitFigures):
         return f"service {self.service_id} of doctor {self.doctor_id} at {self.branch_id} on {self.day}"
 
 
-class MoneyDay(models.Model):
+class BranchDay(VisitFigures):
+    """A branch's day: the sum of its ``DoctorDay`` rows."""
+
+    day = models.DateField()
+    branch_id = models.BigIntegerField()
+    capacity_minutes = models.IntegerField(default=0)
+    leave_minutes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "branch_id"], name="branch_day_cell")]
+
+    def __str__(self) -> str:
+        return f"branch {self.branch_id} on {self.day}"
+
+
+class BranchServiceDay(VisitFigures):
+    """A branch's appointments for one service on one day: the sum of its ``ServiceDay`` rows."""
+
+    day = models.DateField()
+    branch_id = models.BigIntegerField()
+    service_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "branch_id", "service_id"], name="branch_service_day_cell")
+        ]
+
+    def __str__(self) -> str:
+        return f"service {self.service_id} at {self.branch_id} on {self.day}"
+
+
+class MoneyFigures(models.Model):
+    """Money of one cell in one currency (reporting.models.MoneyDay says what each counts)."""
+
+    currency = models.CharField(max_length=3)
+    invoices = models.IntegerField(default=0)
+    invoiced_minor = models.BigIntegerField(default=0)
+    credited_minor = models.BigIntegerField(default=0)
+    payments = models.IntegerField(default=0)
+    collected_minor = models.BigIntegerField(default=0)
+    refunds = models.IntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+#: The summed columns of MoneyFigures, in order.
+MONEY_FIGURES = [f.name for f in MoneyFigures._meta.local_fields if f.name != "currency"]
+
+
+class MoneyDay(MoneyFigures):
     """A branch's money of one day in one currency, by the doctor and service of the visit each
     invoice is for (both null for an invoice of no visit: a package, items, a fee).
     ``invoiced``: invoices issued that day and not void; ``credited``: credit notes issued that day;
@@ -132,14 +189,6 @@ class MoneyDay(models.Model):
     branch_id = models.BigIntegerField()
     doctor_id = models.BigIntegerField(null=True)
     service_id = models.BigIntegerField(null=True)
-    currency = models.CharField(max_length=3)
-    invoices = models.IntegerField(default=0)
-    invoiced_minor = models.BigIntegerField(default=0)
-    credited_minor = models.BigIntegerField(default=0)
-    payments = models.IntegerField(default=0)
-    collected_minor = models.BigIntegerField(default=0)
-    refunds = models.IntegerField(default=0)
-    refunded_minor = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -153,6 +202,19 @@ class MoneyDay(models.Model):
             models.Index(fields=["day", "branch_id"], name="money_day_by_day"),
             models.Index(fields=["doctor_id", "day"], name="money_day_by_doctor"),
         ]
+
+    def __str__(self) -> str:
+        return f"money of {self.branch_id} on {self.day} ({self.currency})"
+
+
+class BranchMoneyDay(MoneyFigures):
+    """A branch's money of one day in one currency: the sum of its ``MoneyDay`` rows."""
+
+    day = models.DateField()
+    branch_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "branch_id", "currency"], name="branch_money_day_cell")]
 
     def __str__(self) -> str:
         return f"money of {self.branch_id} on {self.day} ({self.currency})"

@@ -7,7 +7,10 @@ per kind of cell:
 * a visit cell (branch, doctor, local day): its ``ServiceDay`` rows, then its ``DoctorDay`` row with
   the doctor's capacity (scheduling.capacity, the booking plan's own windows);
 * a money cell (branch, local day): its ``MoneyDay`` rows;
-* a message cell (branch or none, local day): its ``MessageDay`` rows.
+* a message cell (branch or none, local day): its ``MessageDay`` rows;
+* then, for every (branch, local day) whose visit or money cells were computed, its branch-level
+  rows (``BranchDay``, ``BranchServiceDay``, ``BranchMoneyDay``) as the sums of the doctor-level
+  rows just written.
 
 Concurrency: every refresh and rebuild of a chain takes one transaction-scoped advisory lock first,
 so two never interleave (a second one finds the lock taken and leaves the marks to the next run).
@@ -23,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import islice
 from typing import Any
@@ -32,7 +35,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reporting.models import VISIT_FIGURES, DoctorDay, ServiceDay
+from reporting.models import MONEY_FIGURES, VISIT_FIGURES, DoctorDay, ServiceDay
 from scheduling.capacity import capacity_by_day
 from scheduling.models import KEPT_STATUSES
 from tenants.org.models import Branch
@@ -55,8 +58,10 @@ HISTORY_DAYS = 800
 class Scope(StrEnum):
     """What a Dirty mark is about (written by the triggers of migration 0002)."""
 
-    VISIT = "visit"  # an appointment's cell: branch, doctor, at = its start
+    VISIT = "visit"  # an appointment's cell: branch, doctor, at = its start; and, as PATIENT, its
+    # patient's visits from day_from (UTC midnight)
     PATIENT = "patient"  # a patient's visits whose new/rebooked figures may change: at = from when
+    # (written by the marks of migrations 0002 to 0005; still read, for marks waiting from then)
     VISIT_OF = "visit_of"  # the cell of appointment ref_id (its reminder was sent)
     LEAVE = "leave"  # a doctor's days day_from..day_to at every branch
     SHIFT = "shift"  # a doctor's days day_from..day_to (open-ended: None) at one branch
@@ -162,10 +167,12 @@ def _resolve(marks: Iterable[tuple[Any, ...]], zones: _Zones) -> Cells:
     by_scope: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for mark in marks:
         by_scope[mark[0]].append(mark)
-    for _, branch_id, doctor_id, _, _, at, _, _ in by_scope[Scope.VISIT]:
+    patients = defaultdict(list)
+    for _, branch_id, doctor_id, patient_id, _, at, since, _ in by_scope[Scope.VISIT]:
         if branch_id is not None and at is not None:
             cells.visits.add((branch_id, doctor_id, zones.day(branch_id, at)))
-    patients = defaultdict(list)
+        if patient_id is not None and since is not None:
+            patients[patient_id].append(datetime.combine(since, time.min, UTC))
     for _, _, _, patient_id, _, at, _, _ in by_scope[Scope.PATIENT]:
         patients[patient_id].append(at)
     if patients:
@@ -473,12 +480,67 @@ def _message_cells_compute(cells: list[DayCell], chain_tz: str) -> None:
         cursor.execute(_MESSAGES_SQL, params)
 
 
+# --- branch-level rows -------------------------------------------------------------------------
+
+_BRANCH_DELETE = """
+DELETE FROM {target} t USING unnest(%(branches)s::bigint[], %(days)s::date[]) AS c(branch_id, day)
+ WHERE t.branch_id = c.branch_id AND t.day = c.day
+"""
+_SUMS_OF = """
+INSERT INTO {target} (day, branch_id, {keys}{columns})
+SELECT s.day, s.branch_id, {keys}{sums}
+  FROM unnest(%(branches)s::bigint[], %(days)s::date[]) AS c(branch_id, day)
+  JOIN {source} s ON s.branch_id = c.branch_id AND s.day = c.day
+ GROUP BY s.day, s.branch_id{group}
+"""
+
+
+def _sums_of(source: str, target: str, *, keys: tuple[str, ...], columns: list[str]) -> tuple[str, str]:
+    """The statements that compute a branch-level table's rows again: the delete, the insert."""
+    return _BRANCH_DELETE.format(target=target), _SUMS_OF.format(
+        target=target,
+        source=source,
+        keys="".join(f"{k}, " for k in keys),
+        columns=", ".join(columns),
+        sums=", ".join(f"sum(s.{c})" for c in columns),
+        group="".join(f", s.{k}" for k in keys),
+    )
+
+
+#: Each branch-level table from its doctor-level one (the keys kept besides branch and day, the
+#: columns summed).
+_BRANCH_LEVEL = {
+    "visits": [
+        _sums_of(
+            "reporting_doctorday",
+            "reporting_branchday",
+            keys=(),
+            columns=[*VISIT_FIGURES, "capacity_minutes", "leave_minutes"],
+        ),
+        _sums_of("reporting_serviceday", "reporting_branchserviceday", keys=("service_id",), columns=VISIT_FIGURES),
+    ],
+    "money": [_sums_of("reporting_moneyday", "reporting_branchmoneyday", keys=("currency",), columns=MONEY_FIGURES)],
+}
+
+
+def _branch_level_compute(kind: str, pairs: set[DayCell]) -> None:
+    """The branch-level rows of some (branch, local day) pairs, summed from the doctor-level rows."""
+    for chunk in _chunks(sorted(p for p in pairs if p[0] is not None)):
+        params = {"branches": [c[0] for c in chunk], "days": [c[1] for c in chunk]}
+        with connection.cursor() as cursor:
+            for delete, insert in _BRANCH_LEVEL[kind]:
+                cursor.execute(delete, params)
+                cursor.execute(insert, params)
+
+
 def _compute(cells: Cells) -> None:
     branches = {b.pk: b for b in Branch.objects.all()}
     for chunk in _chunks(sorted(cells.visits)):
         _visit_cells_compute(chunk, branches)
+    _branch_level_compute("visits", {(b, day) for b, _, day in cells.visits})
     for chunk in _chunks(sorted(cells.money)):
         _money_cells_compute(chunk)
+    _branch_level_compute("money", cells.money)
     chain_tz = chain_settings_get().default_timezone
     for chunk in _chunks(sorted(cells.messages, key=lambda c: (c[0] or 0, c[1]))):
         _message_cells_compute(chunk, chain_tz)

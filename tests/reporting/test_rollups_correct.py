@@ -29,7 +29,16 @@ from invoicing import services as ledger
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentMethod, Refund
 from notifications.dispatch import messages_dispatch_all
 from notifications.models import Message
-from reporting.models import VISIT_FIGURES, DoctorDay, MessageDay, MoneyDay, ServiceDay
+from reporting.models import (
+    VISIT_FIGURES,
+    BranchDay,
+    BranchMoneyDay,
+    BranchServiceDay,
+    DoctorDay,
+    MessageDay,
+    MoneyDay,
+    ServiceDay,
+)
 from reporting.rollups import rollups_rebuild, rollups_refresh_all
 from scheduling import services as sched
 from scheduling.exceptions import BookingRefused
@@ -221,8 +230,20 @@ def _oracle(expected: dict[Any, Counter[str]], figures: Iterable[str]) -> dict[A
     return {k: {n: int(c[n]) for n in names} for k, c in expected.items() if any(c[n] for n in names)}
 
 
+Cells = dict[tuple[Any, ...], Counter[str]]
+
+
+def _summed(expected: Cells, kept: tuple[int, ...]) -> Cells:
+    """The oracle's cells added up over the key positions not kept (a branch's day from its doctors')."""
+    out: Cells = defaultdict(Counter)
+    for key, figures in expected.items():
+        out[tuple(key[i] for i in kept)].update(figures)
+    return out
+
+
 def rollups_and_oracle(days: set[date]) -> list[tuple[str, dict[Any, Any], dict[Any, Any]]]:
     by_service, by_doctor = expected_visits(days)
+    money = expected_money(days)
     doctor_figures = [*VISIT_FIGURES, "capacity_minutes", "leave_minutes"]
     money_figures = [
         "invoices",
@@ -250,7 +271,22 @@ def rollups_and_oracle(days: set[date]) -> list[tuple[str, dict[Any, Any], dict[
             _table(
                 MoneyDay.objects.all(), ("branch_id", "day", "doctor_id", "service_id", "currency"), money_figures, days
             ),
-            _oracle(expected_money(days), money_figures),
+            _oracle(money, money_figures),
+        ),
+        (
+            "BranchDay",
+            _table(BranchDay.objects.all(), ("branch_id", "day"), doctor_figures, days),
+            _oracle(_summed(by_doctor, (0, 1)), doctor_figures),
+        ),
+        (
+            "BranchServiceDay",
+            _table(BranchServiceDay.objects.all(), ("branch_id", "day", "service_id"), VISIT_FIGURES, days),
+            _oracle(_summed(by_service, (0, 1, 3)), VISIT_FIGURES),
+        ),
+        (
+            "BranchMoneyDay",
+            _table(BranchMoneyDay.objects.all(), ("branch_id", "day", "currency"), money_figures, days),
+            _oracle(_summed(money, (0, 1, 4)), money_figures),
         ),
         (
             "MessageDay",
