@@ -563,8 +563,8 @@ def figure_row(
         "no_shows": n.count(f.no_shows),
         "no_show_rate": n.share(f.no_show_rate),
         "cancelled": n.count(f.cancelled),
-        "cancelled_patient": n.count(f.cancelled_early_patient + f.cancelled_late_patient),
-        "cancelled_clinic": n.count(f.cancelled_early_clinic + f.cancelled_late_clinic),
+        "cancelled_patient": n.count(f.cancelled_by_patient),
+        "cancelled_clinic": n.count(f.cancelled_by_clinic),
         "cancelled_late": n.count(f.cancelled_late),
         "rebook_rate": n.share(f.rebook_rate),
         "new_patients": n.count(f.new_patients),
@@ -584,9 +584,12 @@ def figure_row(
 
 
 def money_cells(m: Money, completed: int, n: Numbers) -> dict[str, str]:
-    """Money as a table shows it; the average is what was invoiced per completed visit."""
+    """Money as a table shows it; the average is what was invoiced per completed visit. The
+    ``*_minor`` values are what a table sorts by."""
     return {
         "currency": m.currency,
+        "invoiced_minor": str(m.invoiced_minor),
+        "collected_minor": str(m.net_collected_minor),
         "invoiced": n.money(m.invoiced_minor, m.currency),
         "collected": n.money(m.net_collected_minor, m.currency),
         "refunded": n.money(m.refunded_minor, m.currency),
@@ -610,6 +613,9 @@ class LoadRow:
     capacity: str
     utilization: str
     overloaded: bool
+    booked_minutes: int
+    capacity_minutes: int
+    share: float | None
 
 
 def load_rows(loads: Iterable[DoctorLoad], n: Numbers, *, doctor_links: bool) -> list[LoadRow]:
@@ -622,6 +628,9 @@ def load_rows(loads: Iterable[DoctorLoad], n: Numbers, *, doctor_links: bool) ->
             n.hours(x.capacity_minutes),
             n.share(x.utilization) if x.capacity_minutes else "no hours",
             x.overloaded,
+            x.booked_minutes,
+            x.capacity_minutes,
+            x.utilization,
         )
         for x in loads
     ]

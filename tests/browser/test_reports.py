@@ -138,6 +138,18 @@ def test_a_manager_drills_from_her_branch_to_a_doctor_to_the_appointments_and_ex
     shot("reports-1-branch-1024")
     axe("reports branch dashboard")
 
+    # she sorts her doctors by no-shows: a number column starts from the most, a second click the fewest
+    b = journey.north.doctors[1]
+    header = doctors.get_by_role("columnheader", name="No-shows", exact=True)
+    header.get_by_role("button", name="No-shows", exact=True).click()
+    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(doctors.locator("tbody tr").first.locator("th")).to_have_text(doctor_name(a))
+    header.get_by_role("button").click()
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    expect(doctors.locator("tbody tr").first.locator("th")).to_have_text(doctor_name(b))
+    expect(doctors.locator("th[aria-sort]")).to_have_count(1)
+    shot("reports-1b-branch-sorted-1024")
+
     # she drills into doctor A: her performance, last month kept
     doctors.get_by_role("link", name=doctor_name(a), exact=True).click()
     expect(page.get_by_role("heading", name=re.compile(f"^{re.escape(doctor_name(a))}"))).to_be_visible()
