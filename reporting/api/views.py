@@ -40,8 +40,6 @@ from tenants.audit.models import AccessLog
 from tenants.audit.services import access_log_response
 from tenants.org.selectors import chain_settings_get
 
-#: The most appointments one file holds: a longer list is narrowed first (a shorter period, a branch). A
-#: workbook takes XlsxWriter about ten times as long as the CSV (20,000 rows: a few seconds).
 #: The doctors' load looks this many days ahead from tomorrow unless a period is given.
 LOAD_DAYS = 7
 

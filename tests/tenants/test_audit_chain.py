@@ -118,6 +118,28 @@ def test_each_row_is_chained_to_the_one_before_it(ledger):
     assert (report.rows, report.head_seq, report.head_hash) == (rows[-1].seq, rows[-1].seq, rows[-1].hash)
 
 
+def test_statements_of_many_rows_in_one_transaction_keep_one_chain_and_move_the_head_to_their_last(ledger):
+    # given a chain whose log already holds rows
+    _log(ledger, 2, label="before")
+    head = _verify()
+
+    # when one transaction logs an export of 2,000 rows, then 3 more rows, in two statements
+    with committed(), schema_context(SCHEMA), transaction.atomic():
+        ids = access_log_record(
+            actor=ledger, action="export", object_type="big", object_ids=[f"b-{i}" for i in range(2000)]
+        )
+        ids += access_log_record(actor=ledger, action="view", object_type="after", object_ids=["a-1", "a-2", "a-3"])
+
+    # then the rows follow the head one after the other, and the head is the last of them
+    rows = _rows(ids)
+    assert [r.seq for r in rows] == list(range(head.head_seq + 1, head.head_seq + 2004))
+    assert rows[0].prev_hash == head.head_hash
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(rows))
+    report = _verify()
+    assert report.ok, report
+    assert (report.head_seq, report.head_hash) == (rows[-1].seq, rows[-1].hash)
+
+
 def test_the_first_row_of_a_chain_links_to_the_genesis_hash(ledger):
     _log(ledger, 1)
     with committed(), schema_context(SCHEMA):
@@ -269,6 +291,8 @@ def _trigger_states(cursor: CursorWrapper) -> dict[str, str]:
         "ALTER TABLE audit_accesslog DISABLE TRIGGER ALL",
         "DROP TRIGGER audit_accesslog_no_update_delete ON audit_accesslog",
         "DROP TRIGGER audit_accesslog_chain ON audit_accesslog",
+        "DROP TRIGGER audit_accesslog_chain_head ON audit_accesslog",
+        "ALTER TABLE audit_accesslog DISABLE TRIGGER audit_accesslog_chain_head",
         "DROP FUNCTION audit_accesslog_append_only() CASCADE",
         "CREATE OR REPLACE FUNCTION audit_accesslog_append_only() RETURNS trigger"
         " LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
@@ -291,6 +315,7 @@ def test_the_app_role_can_neither_change_the_log_nor_its_protection(ledger, stat
         triggers = _trigger_states(cursor)
         assert set(triggers) == {
             "audit_accesslog_chain",
+            "audit_accesslog_chain_head",
             "audit_accesslog_no_update_delete",
             "audit_accesslog_no_truncate",
         }
