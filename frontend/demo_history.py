@@ -1656,4 +1656,15 @@ def demo_history_load(*, plan: HistoryPlan, now: datetime | None = None) -> Writ
         if history_present(plan=plan, now=now):
             return None
         with marks_paused():
-            return history_write(plan=plan, now=now)
+            written = history_write(plan=plan, now=now)
+        _analyze_written()
+        return written
+
+
+def _analyze_written() -> None:
+    """The planner's statistics of the tables the history filled (ANALYZE counts the rows of its own
+    transaction), so the figures computed next over them are planned for their size, not for empty
+    tables. Only the tables' owner may; another role's load goes without."""
+    if _owner():
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(MARKED_TABLES))

@@ -294,11 +294,15 @@ WITH cells AS (
            EXISTS (SELECT 1 FROM notifications_message m
                     WHERE m.appointment_id = e.id AND m.kind = 'reminder' AND m.sent_at IS NOT NULL) AS reminded
       FROM cells c
-      JOIN scheduling_calendarentry e
-        ON e.doctor_id = c.doctor_id AND e.branch_id = c.branch_id AND e.kind = 'appointment'
-       AND e.busy && tstzrange(c.lo - interval '1 day', c.hi + interval '1 day')
-       AND lower(e.span) >= c.lo AND lower(e.span) < c.hi
-     WHERE e.status NOT IN ('held', 'expired')
+      -- each cell's own appointments through the (doctor, busy) index; OFFSET 0 keeps the planner
+      -- from turning this into one join of every cell with every appointment of its doctors
+      CROSS JOIN LATERAL (
+          SELECT * FROM scheduling_calendarentry e
+           WHERE e.doctor_id = c.doctor_id AND e.branch_id = c.branch_id AND e.kind = 'appointment'
+             AND e.busy && tstzrange(c.lo - interval '1 day', c.hi + interval '1 day')
+             AND lower(e.span) >= c.lo AND lower(e.span) < c.hi AND e.status NOT IN ('held', 'expired')
+          OFFSET 0
+      ) e
 )
 INSERT INTO reporting_serviceday (day, branch_id, doctor_id, service_id, {_FIGURES})
 SELECT day, branch_id, doctor_id, service_id,
