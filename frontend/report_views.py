@@ -237,13 +237,18 @@ def _period_choices(request: HttpRequest, today: date, period: Period | None) ->
     ]
 
 
-def period_label(period: Period) -> str:
+def period_label(period: Period, today: date | None = None) -> str:
     """A period as the page's heading names it, in the locale's formats: "May 2026", or the first and
-    last days ("1 Mar 2026" to "31 May 2026") joined by an en dash."""
+    last days ("1 Mar 2026" to "31 May 2026") joined by an en dash; of a period still running on
+    `today`, what the figures cover: "November 2026 so far, to 25/11/2026"."""
     if period == Period.month_of(period.first):
-        return date_format(period.first, "YEAR_MONTH_FORMAT")
-    first, last = (date_format(day, "SHORT_DATE_FORMAT") for day in (period.first, period.last))
-    return f"{first} \N{EN DASH} {last}"
+        named = date_format(period.first, "YEAR_MONTH_FORMAT")
+    else:
+        first, last = (date_format(day, "SHORT_DATE_FORMAT") for day in (period.first, period.last))
+        named = f"{first} \N{EN DASH} {last}"
+    if today is not None and period.so_far(today) != period:
+        return f"{named} so far, to {date_format(today, 'SHORT_DATE_FORMAT')}"
+    return named
 
 
 def compared_label(period: Period, today: date) -> str:
@@ -252,7 +257,7 @@ def compared_label(period: Period, today: date) -> str:
     previous = period.previous_so_far(today)
     if period.so_far(today) == period:
         return period_label(previous)
-    return f"{period_label(previous)} (the same days so far, to {date_format(today, 'SHORT_DATE_FORMAT')})"
+    return f"{period_label(previous)} (the same days)"
 
 
 def _keep(request: HttpRequest, *, drop: Iterable[str] = ()) -> list[tuple[str, str]]:
@@ -590,6 +595,8 @@ def money_cells(m: Money, completed: int, n: Numbers) -> dict[str, str]:
         "currency": m.currency,
         "invoiced_minor": str(m.invoiced_minor),
         "collected_minor": str(m.net_collected_minor),
+        "refunded_minor": str(m.refunded_minor),
+        "average_minor": str(m.invoiced_minor // completed) if completed else "",
         "invoiced": n.money(m.invoiced_minor, m.currency),
         "collected": n.money(m.net_collected_minor, m.currency),
         "refunded": n.money(m.refunded_minor, m.currency),
@@ -789,7 +796,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     names = {b.pk: b.name for b in branches}
     context |= {
         "period": period,
-        "period_label": period_label(period),
+        "period_label": period_label(period, today),
         "previous_label": compared_label(period, today),
         "choices": _period_choices(request, today, period),
         "chosen": [names.get(b, f"Branch {b}") for b in chosen or ()],
@@ -797,14 +804,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     if not figures_too:
         return render(request, "reports/overview.html", context | _money_overview(user, period, chosen, n))
     dashboard = figures_overview(actor=user, period=period, branch_ids=chosen, today=today)
-    scope = Scope(period, branch_ids=chosen or ())
+    scope = Scope(dashboard.period, branch_ids=chosen or ())
     compared = dashboard.compared
     money_by_branch = _money_by_key(dashboard.money)
     if request.GET.get("format"):
         return export_response(
             rows=_export_rows(rows_with_figure(dashboard.rows), money_by_branch, "branch"),
             columns=BRANCH_COLUMNS,
-            filename=export_filename("branches", period.first, period.last),
+            filename=export_filename("branches", dashboard.period.first, dashboard.period.last),
             fmt=request.GET["format"],
         )
     rows = [
@@ -865,9 +872,11 @@ def _money_overview(user: Actor, period: Period, chosen: list[int] | None, n: Nu
     """The overview of a reader with the money figures only (billing): no visit figure, no list of
     appointments."""
     filters = Filters.of(branch_ids=chosen)
-    total = money_rows(actor=user, period=period, group=Group.CHAIN, filters=filters)
-    before = money_rows(actor=user, period=period.previous_so_far(chain_today()), group=Group.CHAIN, filters=filters)
-    by_branch = money_rows(actor=user, period=period, group=Group.BRANCH, filters=filters)
+    today = chain_today()
+    shown = period.so_far(today)  # as the dashboards: of a period still running, its days so far
+    total = money_rows(actor=user, period=shown, group=Group.CHAIN, filters=filters)
+    before = money_rows(actor=user, period=period.previous_so_far(today), group=Group.CHAIN, filters=filters)
+    by_branch = money_rows(actor=user, period=shown, group=Group.BRANCH, filters=filters)
     return {
         "money_cards": money_cards(total, before, n),
         "money_rows": [
@@ -976,11 +985,11 @@ def branch_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         return export_response(
             rows=_export_rows(doctors, money, "doctor"),
             columns=DOCTOR_COLUMNS,
-            filename=export_filename(f"doctors-{branch.name}", period.first, period.last),
+            filename=export_filename(f"doctors-{branch.name}", dashboard.period.first, dashboard.period.last),
             fmt=request.GET["format"],
         )
     n = _numbers()
-    scope = Scope(period, branch_ids=[branch.pk])
+    scope = Scope(dashboard.period, branch_ids=[branch.pk])
     compared = dashboard.compared
     doctor_rows = [
         figure_row(
@@ -997,7 +1006,7 @@ def branch_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     loads = doctors_load(actor=user, period=week_ahead(today), filters=Filters.of(branch_ids=[branch.pk]))
     context |= {
         "period": period,
-        "period_label": period_label(period),
+        "period_label": period_label(period, today),
         "previous_label": compared_label(period, today),
         "choices": _period_choices(request, today, period),
         "cards": visit_cards(compared.figures, compared.before, n, scope),
@@ -1074,11 +1083,11 @@ def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         return export_response(
             rows=_export_rows(services, money, "service"),
             columns=SERVICE_COLUMNS,
-            filename=export_filename(f"doctor-{name}-services", period.first, period.last),
+            filename=export_filename(f"doctor-{name}-services", dashboard.period.first, dashboard.period.last),
             fmt=request.GET["format"],
         )
     n = _numbers()
-    scope = Scope(period, branch_ids=[branch_id] if branch_id else (), doctor_id=doctor.pk)
+    scope = Scope(dashboard.period, branch_ids=[branch_id] if branch_id else (), doctor_id=doctor.pk)
     compared = dashboard.compared
     f, b = compared.figures, compared.before
     totals = _by_currency(dashboard.money_total)
@@ -1107,7 +1116,7 @@ def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     visits = {c.label: c for c in visit_cards(f, b, n, scope)}
     cards = [
         Card(
-            "Appointments",
+            "Appointments not cancelled",
             n.count(f.appointments),
             count_change(f.appointments, b.appointments, n, "up"),
             scope.behind(Figure.APPOINTMENTS),
@@ -1131,7 +1140,7 @@ def doctor_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         selected_branch = named.get(branch_id, f"Branch {branch_id}")
     context |= {
         "period": period,
-        "period_label": period_label(period),
+        "period_label": period_label(period, today),
         "previous_label": compared_label(period, today),
         "choices": _period_choices(request, today, period),
         "cards": revenue_cards + cards,

@@ -509,7 +509,8 @@ class Compared:
 @dataclass(frozen=True)
 class Dashboard:
     """What a dashboard shows: the totals compared with the previous period, a trend, rows per
-    branch/doctor/service, money; ``money`` empty for a reader without money figures."""
+    branch/doctor/service, money; ``money`` empty for a reader without money figures. ``period``:
+    the days every figure covers (of a period still running, its days so far)."""
 
     period: Period
     compared: Compared
@@ -544,23 +545,26 @@ def _money_or_none(actor: Actor, period: Period, group: Group, filters: Filters)
 def _dashboard(
     actor: Actor, period: Period, filters: Filters, rows_by: Group, money_by: Group, today: date | None
 ) -> Dashboard:
-    trend_group = Group(period.grain.value)
-    previous = period.previous()
+    """Every figure of a dashboard over the same days: of a period still running, its days so far
+    (``Dashboard.period``), so that a headline, the rows that add up to it and the appointments
+    behind it count the same visits; the bookings ahead are the week-ahead load's."""
+    shown = period.so_far(today)
+    trend_group = Group(shown.grain.value)
     return Dashboard(
-        period=period,
+        period=shown,
         compared=_compared(actor, period, filters, today),
-        trend=figures_rows(actor=actor, period=period, group=trend_group, filters=filters),
+        trend=figures_rows(actor=actor, period=shown, group=trend_group, filters=filters),
         # day by day, the same weekdays whole weeks before; by week or month, the period before
         trend_before=figures_rows(
             actor=actor,
-            period=period.weeks_before() if period.grain == Grain.DAY else previous,
+            period=shown.weeks_before() if shown.grain == Grain.DAY else period.previous(),
             group=trend_group,
             filters=filters,
         ),
-        rows=figures_rows(actor=actor, period=period, group=rows_by, filters=filters),
-        services=figures_rows(actor=actor, period=period, group=Group.SERVICE, filters=filters),
-        money=_money_or_none(actor, period, money_by, filters),
-        money_total=_money_or_none(actor, period, Group.CHAIN, filters),
+        rows=figures_rows(actor=actor, period=shown, group=rows_by, filters=filters),
+        services=figures_rows(actor=actor, period=shown, group=Group.SERVICE, filters=filters),
+        money=_money_or_none(actor, shown, money_by, filters),
+        money_total=_money_or_none(actor, shown, Group.CHAIN, filters),
         # money is never taken ahead: the period's so far is all of it, against the same days before
         money_before=_money_or_none(actor, period.previous_so_far(today), Group.CHAIN, filters),
     )

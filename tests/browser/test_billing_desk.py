@@ -24,6 +24,7 @@ from tests.helpers import committed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 DESK = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
 
 
 def _visit_seen_today(chain: Any) -> tuple[Any, Invoice]:
@@ -147,6 +148,12 @@ def test_billing_refunds_part_of_an_invoice_with_a_reason(page, live, browser_ch
     expect(page.get_by_role("row", name=re.compile(r"^Refunded to the patient"))).to_contain_text("+£25.00")
     shot("billing-invoice-refunded-in-part")
     axe("invoice-refunded-in-part")
+    # on a phone the invoice's tables scroll inside their cards: the page itself is no wider than the screen
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    expect(page.get_by_role("region", name="Table of the lines")).to_be_visible()
+    shot("billing-invoice-390")
+    page.set_viewport_size(DESK)
     with committed(), schema_context(browser_chain.schema):
         refund = Refund.objects.get(payment__invoice=invoice)
         assert (refund.amount_minor, refund.reason) == (2500, "Visit cut short")

@@ -86,6 +86,12 @@ def test_reception_sells_a_package_and_billing_cancels_it(page, live, browser_ch
     expect(row.get_by_role("link", name=re.compile("^INV"))).to_be_visible()
     shot("packages-sold-awaiting-payment")
     axe("packages-sold")
+    # on a phone the packages read as cards, each cell named, nothing wider than the screen
+    page.set_viewport_size(PHONE)
+    expect(row.locator("td[data-label='Expires']")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot("packages-sold-390")
+    page.set_viewport_size(DESK)
     # when billing cancels it, giving back the unused sessions
     page.context.clear_cookies()
     _sign_in(page, live, browser_chain.users["billing"])

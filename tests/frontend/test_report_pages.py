@@ -304,9 +304,14 @@ def test_a_period_still_running_is_compared_with_as_many_days_of_the_one_before(
     assert "up 4 from 1" in _section(html, "headline-h")
     day = {d: date_format(d, "SHORT_DATE_FORMAT") for d in (first - timedelta(days=14), first - timedelta(days=7))}
     said = " \N{EN DASH} ".join(day.values())
-    assert f"Compared with {said} (the same days so far, to {date_format(MONDAY, 'SHORT_DATE_FORMAT')})" in _text(
-        answer
-    )
+    assert f"Compared with {said} (the same days)" in _text(answer)
+    # and every figure of the page covers those days so far, as the heading says: the rows, the
+    # appointments behind the figures, the trend (no day after today)
+    assert f"so far, to {date_format(MONDAY, 'SHORT_DATE_FORMAT')}" in _text(answer)
+    assert f"from={first.isoformat()}&amp;to={MONDAY.isoformat()}" in html
+    trend = _section(html, "trend-h")
+    assert f"{MONDAY:%a %d %b %Y}" in trend
+    assert f"{MONDAY + timedelta(days=1):%a %d %b %Y}" not in trend
 
 
 def test_the_overviews_message_table_is_a_table_and_no_status_notice(world, client) -> None:
@@ -584,7 +589,7 @@ def test_a_doctor_reads_her_own_figures_revenue_and_average(world, client) -> No
     assert answer.status_code == 200
     headline = _section(answer.content.decode(), "headline-h")
     # then her practitioner performance: appointments kept, revenue, average, DNAs, rebooking
-    assert "Appointments 4" in headline  # 3 seen, 1 missed; the cancelled one is not kept
+    assert "Appointments not cancelled 4" in headline  # 3 seen, 1 missed; the cancelled one is not kept
     assert "Revenue £225.00" in headline
     assert "Average revenue £75.00" in headline
     assert "No-shows (DNAs) 1" in headline

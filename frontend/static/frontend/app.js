@@ -25,12 +25,22 @@
     return String(a).localeCompare(String(b), undefined, { numeric: true, sensitivity: "base" });
   }
 
+  // Where the rows read as cards (app.css), the headers are out of sight: their buttons leave the
+  // keyboard's path rather than take an invisible focus.
+  var cards = window.matchMedia("(max-width: 600px)");
+  function sortReach() {
+    document.querySelectorAll("table.report th button.sort").forEach(function (button) {
+      button.tabIndex = cards.matches ? -1 : 0;
+    });
+  }
+  if (cards.addEventListener) cards.addEventListener("change", sortReach);
+
   function sortable(table) {
     if (table.dataset.sortReady) return;
     table.dataset.sortReady = "1";
     var headers = table.tHead ? Array.prototype.slice.call(table.tHead.rows[0].cells) : [];
     headers.forEach(function (th, index) {
-      if (!th.textContent.trim()) return;
+      if (!th.textContent.trim() || th.hasAttribute("data-nosort")) return;
       var button = document.createElement("button");
       button.type = "button";
       button.className = "sort";
@@ -57,6 +67,7 @@
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
       });
     });
+    sortReach();
   }
 
   htmx.onLoad(function (root) {
