@@ -1327,7 +1327,7 @@ class _History:
                 kind="confirmation",
                 channel=channel,
                 due=visit.created_at,
-                status="sent",
+                status="delivered" if channel == "sms" else "sent",  # a text's delivery is reported back
                 subject=subject,
                 body=body,
             )
